@@ -5,9 +5,15 @@ package streamsql
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"log/slog"
+	"sync"
+	"time"
 
+	"github.com/streamsql/streamsql/sql/sqlerr"
 	"github.com/streamsql/streamsql/sql/types"
+	"github.com/streamsql/streamsql/state"
 )
 
 // Config configures an Engine.
@@ -19,89 +25,158 @@ type Config struct {
 }
 
 // Engine is one running streamsql instance. It is safe for concurrent use.
-type Engine struct{}
+type Engine struct {
+	log     *slog.Logger
+	db      *state.DB
+	catalog *catalog
+
+	mu     sync.Mutex
+	closed bool
+}
 
 // Open opens (or creates) the engine's data directory, loads the catalog and
 // returns a running engine.
-func Open(ctx context.Context, cfg Config) (*Engine, error) { panic("todo") }
+func Open(ctx context.Context, cfg Config) (*Engine, error) {
+	if cfg.DataDir == "" {
+		return nil, errors.New("streamsql: Config.DataDir is required")
+	}
+	log := cfg.Logger
+	if log == nil {
+		log = slog.Default()
+	}
+	start := time.Now()
+	db, err := state.Open(ctx, state.Options{Dir: cfg.DataDir, Logger: log})
+	if err != nil {
+		return nil, err
+	}
+	e := &Engine{log: log, db: db, catalog: &catalog{db: db}}
+	if err := e.catalog.load(ctx); err != nil {
+		_ = db.Close()
+		return nil, err
+	}
+	log.Info("engine open", "data_dir", cfg.DataDir, "objects", len(e.catalog.objects),
+		"took", time.Since(start).Round(time.Millisecond))
+	return e, nil
+}
 
-// Close stops every query and closes the data directory.
-func (e *Engine) Close() error { panic("todo") }
+// Close stops every query and closes the data directory. It is safe to
+// call more than once.
+func (e *Engine) Close() error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.closed {
+		return nil
+	}
+	e.closed = true
+	return e.db.Close()
+}
 
 // NewSession returns a session with default settings. Sessions are not safe
 // for concurrent use; a pgwire connection owns one.
-func (e *Engine) NewSession() *Session { panic("todo") }
+func (e *Engine) NewSession() *Session {
+	return &Session{engine: e, settings: newSettings()}
+}
 
-// Exec runs every statement in query, in order, on a fresh session,
-// discarding rows. args bind $1..$n (or ?) of a single statement.
-func (e *Engine) Exec(ctx context.Context, query string, args ...any) error { panic("todo") }
+// Exec runs every statement in query, in order, discarding rows. args bind
+// $1..$n (or ?) and are only allowed with a single statement.
+func (e *Engine) Exec(ctx context.Context, query string, args ...any) error {
+	s := e.NewSession()
+	defer s.Close()
+	stmts, err := s.Prepare(ctx, query)
+	if err != nil {
+		return err
+	}
+	if len(args) > 0 && len(stmts) != 1 {
+		return sqlerr.Newf(sqlerr.SyntaxError, "cannot use parameters with %d statements in one call", len(stmts))
+	}
+	for _, st := range stmts {
+		params, err := bindArgs(st, args)
+		if err != nil {
+			return err
+		}
+		rows, err := s.Execute(ctx, st, params)
+		if err != nil {
+			return err
+		}
+		for rows.Next() {
+		}
+		err = rows.Err()
+		rows.Close()
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
 
-// Query runs one statement and returns its rows.
+// Query runs one statement and returns its rows; the caller closes them.
 func (e *Engine) Query(ctx context.Context, query string, args ...any) (*Rows, error) {
-	panic("todo")
+	s := e.NewSession()
+	stmts, err := s.Prepare(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	if len(stmts) != 1 {
+		return nil, sqlerr.Newf(sqlerr.SyntaxError, "Query takes one statement, got %d", len(stmts))
+	}
+	params, err := bindArgs(stmts[0], args)
+	if err != nil {
+		return nil, err
+	}
+	return s.Execute(ctx, stmts[0], params)
 }
 
-// Session holds per-connection settings (SET/SHOW/RESET) and runs statements.
-type Session struct{}
-
-// Prepare parses and binds every statement in query. Errors carry a position
-// relative to query.
-func (s *Session) Prepare(ctx context.Context, query string) ([]*Statement, error) {
-	panic("todo")
+// bindArgs converts Go values to the statement's parameters.
+func bindArgs(st *Statement, args []any) ([]types.Value, error) {
+	if len(args) != st.NumParams() {
+		return nil, sqlerr.Newf(sqlerr.UndefinedParameter, "statement takes %d parameters, got %d", st.NumParams(), len(args))
+	}
+	out := make([]types.Value, len(args))
+	for i, a := range args {
+		v, err := goValue(a)
+		if err != nil {
+			return nil, fmt.Errorf("parameter $%d: %w", i+1, err)
+		}
+		out[i] = v
+	}
+	return out, nil
 }
 
-// Execute runs a prepared statement with parameter values (len must equal
-// NumParams). Cancelling ctx cancels the statement with SQLSTATE 57014.
-func (s *Session) Execute(ctx context.Context, st *Statement, params []types.Value) (*Rows, error) {
-	panic("todo")
+// goValue converts one Go value to a SQL value.
+func goValue(a any) (types.Value, error) {
+	switch v := a.(type) {
+	case nil:
+		return types.Null, nil
+	case types.Value:
+		return v, nil
+	case bool:
+		return types.NewBool(v), nil
+	case int:
+		return types.NewInt(int64(v)), nil
+	case int8:
+		return types.NewInt(int64(v)), nil
+	case int16:
+		return types.NewInt(int64(v)), nil
+	case int32:
+		return types.NewInt(int64(v)), nil
+	case int64:
+		return types.NewInt(v), nil
+	case uint8:
+		return types.NewInt(int64(v)), nil
+	case uint16:
+		return types.NewInt(int64(v)), nil
+	case uint32:
+		return types.NewInt(int64(v)), nil
+	case float32:
+		return types.NewFloat(float64(v)), nil
+	case float64:
+		return types.NewFloat(v), nil
+	case string:
+		return types.NewString(v), nil
+	case []byte:
+		return types.NewBytes(v), nil
+	case time.Time:
+		return types.NewTimestampFromTime(v), nil
+	}
+	return types.Null, sqlerr.Newf(sqlerr.DatatypeMismatch, "unsupported Go type %T", a)
 }
-
-// Setting returns the current value of a session parameter ("" when unknown).
-func (s *Session) Setting(name string) string { panic("todo") }
-
-// ReportedSettings returns the parameters a Postgres server reports with
-// ParameterStatus, with their current values.
-func (s *Session) ReportedSettings() map[string]string { panic("todo") }
-
-// Close releases the session.
-func (s *Session) Close() {}
-
-// Statement is one parsed and bound statement; it can run many times.
-type Statement struct{}
-
-// SQL returns the statement's own text.
-func (st *Statement) SQL() string { panic("todo") }
-
-// NumParams returns how many parameters ($1..$n or ?) the statement takes.
-func (st *Statement) NumParams() int { panic("todo") }
-
-// ParamTypes returns the inferred type of each parameter (Unknown when the
-// statement does not constrain it; clients then send text).
-func (st *Statement) ParamTypes() []types.Type { panic("todo") }
-
-// Columns returns the result columns, or nil for a statement without rows.
-func (st *Statement) Columns() []types.Column { panic("todo") }
-
-// Rows is the result of a statement. Call Next until it returns false, then
-// Err. Rows must be closed.
-type Rows struct{}
-
-// Columns returns the result columns (nil for a statement without rows).
-func (r *Rows) Columns() []types.Column { panic("todo") }
-
-// Next advances to the next row. It blocks for rows that are not there yet
-// (a tail of a source) until ctx given to Execute is done.
-func (r *Rows) Next() bool { panic("todo") }
-
-// Row returns the current row. It is valid until the next call to Next.
-func (r *Rows) Row() types.Row { panic("todo") }
-
-// Err returns the error that ended iteration, if any.
-func (r *Rows) Err() error { panic("todo") }
-
-// Tag returns the command tag once iteration has ended ("SELECT 3",
-// "CREATE SOURCE", "SET").
-func (r *Rows) Tag() string { panic("todo") }
-
-// Close releases the rows; it is safe to call twice.
-func (r *Rows) Close() error { panic("todo") }

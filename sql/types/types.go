@@ -1,5 +1,6 @@
 // Package types owns the SQL data model shared by every layer: column types,
-// values and rows. It imports nothing of ours, so every package may use it.
+// values and rows. It imports only sqlerr (the other leaf), so every package
+// may use it.
 package types
 
 import (

@@ -1,0 +1,57 @@
+# streamsql's build, test and demo entry points. CI runs `make test` (.ci/run)
+# on a fresh clone with only Go and Node.js installed: every other thing the
+# tests need is installed by `deps`.
+
+GO  ?= go
+NPM ?= npm
+# apt-get needs root; CI is root, a developer may need sudo.
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+.PHONY: all deps node-deps psql go-deps build vet test demo bench clean
+
+all: build
+
+# npm writes node_modules/.package-lock.json on every install, so it is
+# older than package-lock.json exactly when node_modules is stale.
+node_modules/.package-lock.json: package.json package-lock.json
+	$(NPM) ci --no-audit --no-fund --ignore-scripts
+	@touch $@
+
+node-deps: node_modules/.package-lock.json
+
+# psql for the real-client tests (tests/clients_test.go).
+psql:
+	@if ! command -v psql >/dev/null 2>&1; then \
+		echo "psql not found: installing postgresql-client"; \
+		$(SUDO) apt-get update && \
+		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y --no-install-recommends postgresql-client; \
+	fi
+	@command -v psql >/dev/null 2>&1 || { echo "psql is still missing after installing postgresql-client" >&2; exit 1; }
+
+go-deps:
+	$(GO) mod download
+
+deps: node-deps psql go-deps
+
+build:
+	$(GO) build ./...
+	$(GO) build -o streamsql ./cmd/streamsql
+
+vet:
+	$(GO) vet ./...
+
+# The whole suite, with the race detector, against a real kinesalite and
+# real clients. -count=1: the tests talk to processes, never cache them.
+test: deps vet
+	$(GO) test -race -count=1 -timeout 40m ./...
+
+# kinesalite, the server on 127.0.0.1:4566 and a producer of click events.
+demo: node-deps
+	$(GO) run ./cmd/streamsql demo
+
+# Placeholder until the benchmark harness lands: every Go benchmark, no tests.
+bench: node-deps
+	$(GO) test -run '^$$' -bench . ./...
+
+clean:
+	rm -rf node_modules streamsql

@@ -1,0 +1,264 @@
+package streamsql
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strings"
+	"sync"
+
+	"github.com/streamsql/streamsql/planner"
+	"github.com/streamsql/streamsql/sql"
+	"github.com/streamsql/streamsql/sql/sqlerr"
+	"github.com/streamsql/streamsql/sql/types"
+	"github.com/streamsql/streamsql/state"
+)
+
+// object is one catalog object as the engine holds it in memory: the stored
+// entry plus what was derived from its definition when it was created or
+// reloaded.
+type object struct {
+	entry     state.CatalogEntry
+	kind      sql.ObjectKind
+	columns   []types.Column // nil for sinks
+	watermark string         // the source's watermark column, if any
+	connector string
+	// shown is the definition as SHOW CREATE prints it: credentials masked.
+	shown string
+}
+
+// catalog is the in-memory view of the catalog, written through to state.
+// DDL holds mu for its whole check-then-write, so two sessions cannot both
+// create the same name.
+type catalog struct {
+	mu      sync.RWMutex
+	db      *state.DB
+	objects map[string]*object // by name; one namespace for every kind, as Postgres relations
+}
+
+var kindNames = map[sql.ObjectKind]string{
+	sql.KindSource: "source", sql.KindSink: "sink", sql.KindView: "materialized view",
+}
+
+func kindFromName(s string) (sql.ObjectKind, bool) {
+	for k, n := range kindNames {
+		if n == s {
+			return k, true
+		}
+	}
+	return 0, false
+}
+
+// load rebuilds the catalog from state by running every stored definition
+// through the same code that created it, in creation order.
+func (c *catalog) load(ctx context.Context) error {
+	entries, err := c.db.LoadCatalog()
+	if err != nil {
+		return err
+	}
+	c.objects = make(map[string]*object, len(entries))
+	for _, e := range entries {
+		stmts, err := sql.Parse(e.Definition)
+		if err != nil {
+			return fmt.Errorf("catalog: reparse %s %s: %w", e.Kind, e.Name, err)
+		}
+		if len(stmts) != 1 {
+			return fmt.Errorf("catalog: %s %s: definition holds %d statements", e.Kind, e.Name, len(stmts))
+		}
+		obj, err := c.build(ctx, stmts[0])
+		if err != nil {
+			return fmt.Errorf("catalog: rebuild %s %s: %w", e.Kind, e.Name, err)
+		}
+		obj.entry = e
+		c.objects[e.Name] = obj
+	}
+	return nil
+}
+
+// build derives an object from its CREATE statement, checking it against
+// the objects that exist now. It does not store it.
+func (c *catalog) build(ctx context.Context, st sql.Statement) (*object, error) {
+	switch s := st.(type) {
+	case *sql.CreateSource:
+		o := &object{kind: sql.KindSource, shown: s.RedactedText(),
+			entry: state.CatalogEntry{Kind: "source", Name: s.Name, Definition: s.Text}}
+		for _, col := range s.Columns {
+			o.columns = append(o.columns, types.Column{Name: col.Name, Type: col.Type})
+		}
+		if s.Watermark != nil {
+			o.watermark = s.Watermark.Column
+		}
+		o.connector, _ = s.Options.Get("connector")
+		return o, nil
+	case *sql.CreateView:
+		q, err := planner.Plan(ctx, catalogView{c}, s.Query, planner.Options{EmitOnWindowClose: s.EmitOnWindowClose})
+		if err != nil {
+			return nil, err
+		}
+		if len(q.ParamTypes()) > 0 {
+			return nil, sqlerr.Newf(sqlerr.FeatureNotSupported, "a materialized view cannot have parameters")
+		}
+		return &object{
+			kind:    sql.KindView,
+			shown:   s.Text,
+			columns: q.Columns(),
+			entry: state.CatalogEntry{Kind: "materialized view", Name: s.Name, Definition: s.Text,
+				DependsOn: q.Dependencies()},
+		}, nil
+	case *sql.CreateSink:
+		o := &object{kind: sql.KindSink, shown: s.RedactedText(),
+			entry: state.CatalogEntry{Kind: "sink", Name: s.Name, Definition: s.Text}}
+		o.connector, _ = s.Options.Get("connector")
+		if s.Query != nil {
+			q, err := planner.Plan(ctx, catalogView{c}, s.Query, planner.Options{EmitOnWindowClose: s.EmitOnWindowClose})
+			if err != nil {
+				return nil, err
+			}
+			o.entry.DependsOn = q.Dependencies()
+			return o, nil
+		}
+		from, ok := c.objects[s.From]
+		if !ok {
+			return nil, sqlerr.Newf(sqlerr.UndefinedTable, "source or materialized view %q does not exist", s.From).At(s.FromPos)
+		}
+		if from.kind == sql.KindSink {
+			return nil, sqlerr.Newf(sqlerr.WrongObjectType, "%q is a sink: a sink reads from a source or a materialized view", s.From).At(s.FromPos)
+		}
+		o.entry.DependsOn = []string{s.From}
+		return o, nil
+	}
+	return nil, fmt.Errorf("catalog: %T is not a CREATE statement", st)
+}
+
+// create adds the object a CREATE statement defines. It returns false
+// when the object existed and IF NOT EXISTS was given.
+func (c *catalog) create(ctx context.Context, st sql.Statement, name string, namePos int, ifNotExists bool) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if old, ok := c.objects[name]; ok {
+		if ifNotExists {
+			return nil
+		}
+		return sqlerr.Newf(sqlerr.DuplicateTable, "%s %q already exists", kindNames[old.kind], name).At(namePos)
+	}
+	obj, err := c.build(ctx, st)
+	if err != nil {
+		return err
+	}
+	obj.entry, err = c.db.CreateCatalogEntry(obj.entry)
+	if err != nil {
+		return err
+	}
+	c.objects[name] = obj
+	return nil
+}
+
+// drop removes an object and, with cascade, everything that depends on it,
+// in one state transaction.
+func (c *catalog) drop(d *sql.Drop) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	obj, ok := c.objects[d.Name]
+	if !ok {
+		if d.IfExists {
+			return nil
+		}
+		return sqlerr.Newf(sqlerr.UndefinedTable, "%s %q does not exist", kindNames[d.Kind], d.Name).At(d.NamePos)
+	}
+	if obj.kind != d.Kind {
+		return sqlerr.Newf(sqlerr.WrongObjectType, "%q is a %s, not a %s", d.Name, kindNames[obj.kind], kindNames[d.Kind]).
+			At(d.NamePos).WithHint("Use DROP %s.", strings.ToUpper(kindNames[obj.kind]))
+	}
+	victims := c.dependantsOf(d.Name)
+	if len(victims) > 0 && !d.Cascade {
+		var lines []string
+		for _, v := range victims {
+			lines = append(lines, fmt.Sprintf("%s %s depends on %s %s", kindNames[v.kind], v.entry.Name, kindNames[obj.kind], d.Name))
+		}
+		return sqlerr.Newf(sqlerr.DependentObjectsStillExist,
+			"cannot drop %s %s because other objects depend on it: %s", kindNames[obj.kind], d.Name, names(victims)).
+			At(d.NamePos).
+			WithDetail("%s", strings.Join(lines, "\n")).
+			WithHint("Use DROP %s %s CASCADE to drop the dependent objects too.", strings.ToUpper(kindNames[obj.kind]), d.Name)
+	}
+	victims = append(victims, obj)
+	ids := make([]uint64, len(victims))
+	for i, v := range victims {
+		ids[i] = v.entry.ID
+	}
+	if err := c.db.DeleteCatalogEntries(ids...); err != nil {
+		return err
+	}
+	for _, v := range victims {
+		delete(c.objects, v.entry.Name)
+	}
+	return nil
+}
+
+// dependantsOf returns every object that depends on name, directly or
+// through others, newest first (the order in which they can be dropped).
+func (c *catalog) dependantsOf(name string) []*object {
+	seen := map[string]bool{name: true}
+	var out []*object
+	for changed := true; changed; {
+		changed = false
+		for _, o := range c.objects {
+			if seen[o.entry.Name] {
+				continue
+			}
+			for _, dep := range o.entry.DependsOn {
+				if seen[dep] {
+					seen[o.entry.Name] = true
+					out = append(out, o)
+					changed = true
+					break
+				}
+			}
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].entry.ID > out[j].entry.ID })
+	return out
+}
+
+func names(objs []*object) string {
+	ns := make([]string, len(objs))
+	for i, o := range objs {
+		ns[i] = o.entry.Name
+	}
+	sort.Strings(ns)
+	return strings.Join(ns, ", ")
+}
+
+// list returns the objects of one kind, ordered by name.
+func (c *catalog) list(kind sql.ObjectKind) []*object {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	var out []*object
+	for _, o := range c.objects {
+		if o.kind == kind {
+			out = append(out, o)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].entry.Name < out[j].entry.Name })
+	return out
+}
+
+// get returns the object called name.
+func (c *catalog) get(name string) (*object, bool) {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	o, ok := c.objects[name]
+	return o, ok
+}
+
+// catalogView is what the planner sees of the catalog. The caller holds
+// c.mu (DDL) or reads under its own RLock (queries).
+type catalogView struct{ c *catalog }
+
+func (v catalogView) Relation(name string) (*planner.Relation, bool) {
+	o, ok := v.c.objects[name]
+	if !ok || o.kind == sql.KindSink {
+		return nil, false
+	}
+	return &planner.Relation{Name: name, Kind: kindNames[o.kind], Columns: o.columns, WatermarkColumn: o.watermark}, true
+}

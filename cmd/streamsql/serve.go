@@ -1,0 +1,78 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"time"
+
+	"github.com/streamsql/streamsql"
+	"github.com/streamsql/streamsql/wire"
+)
+
+// serverFlags are the flags of every command that runs the server.
+type serverFlags struct {
+	listen, dataDir, logLevel, password *string
+}
+
+func addServerFlags(fs *flagSet, defaultDataDir string) serverFlags {
+	return serverFlags{
+		listen:   fs.string("listen", "127.0.0.1:4566", "address for Postgres clients"),
+		dataDir:  fs.string("data-dir", defaultDataDir, "directory for the catalog, state and offsets"),
+		logLevel: fs.string("log-level", "info", "debug, info, warn or error"),
+		password: fs.string("password", "", "require this password (SCRAM-SHA-256) from clients; empty allows any client"),
+	}
+}
+
+func serveCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("serve", "Runs the engine and serves it over the Postgres wire protocol until SIGINT or SIGTERM.", stderr)
+	f := addServerFlags(fs, "./streamsql-data")
+	if err := fs.parse(args); err != nil {
+		return err
+	}
+	log, err := newLogger(*f.logLevel, stderr)
+	if err != nil {
+		return err
+	}
+	return serve(ctx, f, log, nil)
+}
+
+// serve opens the engine, listens, and serves until ctx is done; ready,
+// when set, is called with the engine and the address once clients can
+// connect.
+func serve(ctx context.Context, f serverFlags, log *slog.Logger, ready func(*streamsql.Engine, net.Addr)) error {
+	eng, err := streamsql.Open(ctx, streamsql.Config{DataDir: *f.dataDir, Logger: log})
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if err := eng.Close(); err != nil {
+			log.Error("close engine", "err", err)
+		}
+	}()
+	ln, err := net.Listen("tcp", *f.listen)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", *f.listen, err)
+	}
+	srv := wire.NewServer(wire.EngineBackend(eng), wire.Options{Password: *f.password, Logger: log})
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ctx, ln) }()
+	log.Info("listening", "addr", ln.Addr().String(), "data_dir", *f.dataDir)
+	if ready != nil {
+		ready(eng, ln.Addr())
+	}
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	log.Info("shutting down")
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(shutdownCtx); err != nil {
+		log.Warn("shutdown", "err", err)
+	}
+	return <-errc
+}

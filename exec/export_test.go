@@ -1,0 +1,5 @@
+package exec
+
+import "io"
+
+var errEOF = io.EOF

@@ -1,0 +1,736 @@
+package expr
+
+import (
+	"math"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/streamsql/streamsql/sql/sqlerr"
+	"github.com/streamsql/streamsql/sql/types"
+)
+
+const (
+	microsPerSecond = int64(1e6)
+	microsPerMinute = 60 * microsPerSecond
+	microsPerHour   = 60 * microsPerMinute
+	microsPerDay    = 24 * microsPerHour
+)
+
+func registerTime() {
+	register("now current_timestamp localtimestamp localtime sysdate", &builtin{minArgs: 0, maxArgs: 1, check: checkNow, compile: compileNow})
+	register("curdate current_date", &builtin{minArgs: 0, maxArgs: 0, check: setType(types.TypeDate), compile: compileCurdate})
+	register("interval", &builtin{minArgs: 1, maxArgs: 1, check: checkInterval, compile: compileInterval})
+	register("date_add adddate", &builtin{minArgs: 2, maxArgs: 2, check: checkDateAdd, compile: compileDateAdd(1)})
+	register("date_sub subdate", &builtin{minArgs: 2, maxArgs: 2, check: checkDateAdd, compile: compileDateAdd(-1)})
+	register("timestampdiff", &builtin{minArgs: 2, maxArgs: 2, check: checkTimestampDiff, compile: compileTimestampDiff})
+	register("extract", &builtin{minArgs: 1, maxArgs: 1, check: checkExtract, compile: compileExtract})
+	register("date", &builtin{minArgs: 1, maxArgs: 1, check: checkDate, compile: compileDate})
+	register("date_format", &builtin{minArgs: 2, maxArgs: 2, check: checkDateFormat, compile: compileDateFormat})
+	register("unix_timestamp", &builtin{minArgs: 0, maxArgs: 1, check: checkUnixTimestamp, compile: compileUnixTimestamp})
+	register("from_unixtime", &builtin{minArgs: 1, maxArgs: 2, check: checkFromUnixtime, compile: compileFromUnixtime})
+}
+
+func setType(t types.Type) func(*Call) error {
+	return func(c *Call) error { c.Typ = t; return nil }
+}
+
+// toTime coerces a date, timestamp or text argument to TIMESTAMP (keeping
+// DATE when keepDate).
+func toTime(c *Call, i int, keepDate bool) error {
+	t := c.Args[i].Type()
+	switch {
+	case t.Kind == types.Timestamp:
+	case t.Kind == types.Date && keepDate:
+	case t.Kind == types.Date || isStringKind(t.Kind) || t.Kind == types.Unknown:
+		c.Args[i] = coerceKind(c.Args[i], types.TypeTimestamp)
+	default:
+		return mismatch("function %s(%s) does not exist", c.Name, argTypes(c.Args))
+	}
+	return nil
+}
+
+func checkNow(c *Call) error {
+	p := 0
+	if len(c.Args) == 1 {
+		k, ok := c.Args[0].(*Const)
+		if !ok || k.Value.Kind() != types.Int || k.Value.Int() < 0 || k.Value.Int() > 6 {
+			return mismatch("%s: precision must be an integer constant from 0 to 6", c.Name)
+		}
+		p = int(k.Value.Int())
+	}
+	c.Typ = types.Type{Kind: types.Timestamp, Precision: p}
+	return nil
+}
+
+func compileNow(c *Call, _ []Func) (Func, error) {
+	p := c.Typ.Precision
+	unit := int64(math.Pow10(6 - p))
+	return func(_ types.Row, env *Env) (types.Value, error) {
+		return types.NewTimestamp(floorDiv(env.Now, unit) * unit), nil
+	}, nil
+}
+
+func compileCurdate(*Call, []Func) (Func, error) {
+	return func(_ types.Row, env *Env) (types.Value, error) {
+		return types.NewDate(floorDiv(env.Now, microsPerDay)), nil
+	}, nil
+}
+
+// ---- intervals ----
+
+// unitParts lists the fields of each INTERVAL unit, most significant first.
+var unitParts = map[string][]string{
+	"MICROSECOND": {"MICROSECOND"}, "SECOND": {"SECOND"}, "MINUTE": {"MINUTE"}, "HOUR": {"HOUR"},
+	"DAY": {"DAY"}, "WEEK": {"WEEK"}, "MONTH": {"MONTH"}, "QUARTER": {"QUARTER"}, "YEAR": {"YEAR"},
+	"SECOND_MICROSECOND": {"SECOND", "MICROSECOND"},
+	"MINUTE_MICROSECOND": {"MINUTE", "SECOND", "MICROSECOND"},
+	"MINUTE_SECOND":      {"MINUTE", "SECOND"},
+	"HOUR_MICROSECOND":   {"HOUR", "MINUTE", "SECOND", "MICROSECOND"},
+	"HOUR_SECOND":        {"HOUR", "MINUTE", "SECOND"},
+	"HOUR_MINUTE":        {"HOUR", "MINUTE"},
+	"DAY_MICROSECOND":    {"DAY", "HOUR", "MINUTE", "SECOND", "MICROSECOND"},
+	"DAY_SECOND":         {"DAY", "HOUR", "MINUTE", "SECOND"},
+	"DAY_MINUTE":         {"DAY", "HOUR", "MINUTE"},
+	"DAY_HOUR":           {"DAY", "HOUR"},
+	"YEAR_MONTH":         {"YEAR", "MONTH"},
+}
+
+// unitSize is a field's length: months for calendar fields, microseconds
+// for the others.
+func unitSize(u string) (months, micros int64) {
+	switch u {
+	case "YEAR":
+		return 12, 0
+	case "QUARTER":
+		return 3, 0
+	case "MONTH":
+		return 1, 0
+	case "WEEK":
+		return 0, 7 * microsPerDay
+	case "DAY":
+		return 0, microsPerDay
+	case "HOUR":
+		return 0, microsPerHour
+	case "MINUTE":
+		return 0, microsPerMinute
+	case "SECOND":
+		return 0, microsPerSecond
+	}
+	return 0, 1
+}
+
+// ValidUnit reports whether u names an INTERVAL unit.
+func ValidUnit(u string) bool {
+	_, ok := unitParts[strings.ToUpper(u)]
+	return ok
+}
+
+func checkInterval(c *Call) error {
+	if _, ok := unitParts[c.Unit]; !ok {
+		return sqlerr.Newf(sqlerr.InvalidParameterValue, "unknown interval unit %q", c.Unit)
+	}
+	k := c.Args[0].Type().Kind
+	if !isNumericKind(k) && !isStringKind(k) && k != types.Unknown {
+		return mismatch("INTERVAL value must be a number or a string, not %s", c.Args[0].Type())
+	}
+	if len(unitParts[c.Unit]) > 1 || isStringKind(k) {
+		c.Args[0] = coerceKind(c.Args[0], types.TypeText)
+	}
+	c.Typ = types.TypeInterval
+	return nil
+}
+
+// intervalCalendarOnly reports whether an interval expression moves whole
+// days or months only, so that DATE ± it stays a DATE (MySQL's rule).
+func intervalCalendarOnly(e Expr) bool {
+	if c, ok := e.(*Call); ok && c.Name == "interval" {
+		for _, p := range unitParts[c.Unit] {
+			if p != "DAY" && p != "WEEK" && p != "MONTH" && p != "QUARTER" && p != "YEAR" {
+				return false
+			}
+		}
+		return true
+	}
+	if k, ok := e.(*Const); ok && k.Value.Kind() == types.Interval {
+		_, us := k.Value.IntervalParts()
+		return us%microsPerDay == 0
+	}
+	return false
+}
+
+func compileInterval(c *Call, args []Func) (Func, error) {
+	parts := unitParts[c.Unit]
+	if len(parts) == 1 && c.Args[0].Type().Kind != types.String {
+		months, micros := unitSize(parts[0])
+		kind := c.Args[0].Type().Kind
+		return null1(args[0], func(v types.Value) (types.Value, error) {
+			var f float64
+			switch kind {
+			case types.Int, types.Bool:
+				n := v.Int()
+				if months != 0 {
+					return types.NewInterval(n*months, 0), nil
+				}
+				if n > math.MaxInt64/micros || n < math.MinInt64/micros {
+					return types.Null, errOverflow("INTERVAL", c.Unit)
+				}
+				return types.NewInterval(0, n*micros), nil
+			case types.Decimal:
+				f = decimalToFloat(v)
+			default:
+				f = v.Float()
+			}
+			if months != 0 {
+				return types.NewInterval(int64(math.Round(f))*months, 0), nil
+			}
+			if micros > 1 && parts[0] != "SECOND" {
+				f = math.Round(f)
+			}
+			return types.NewInterval(0, int64(math.Round(f*float64(micros)))), nil
+		}), nil
+	}
+	return null1(args[0], func(v types.Value) (types.Value, error) {
+		return parseUnitString(v.Str(), c.Unit, parts)
+	}), nil
+}
+
+// parseUnitString reads the string form of an INTERVAL with unit, e.g.
+// '1:30' MINUTE_SECOND or '2-6' YEAR_MONTH: numbers are assigned to the
+// unit's fields from the right.
+func parseUnitString(s, unit string, parts []string) (types.Value, error) {
+	bad := func() (types.Value, error) {
+		return types.Null, sqlerr.Newf(sqlerr.InvalidDatetimeFormat, "invalid INTERVAL value %q for unit %s", s, unit)
+	}
+	t := strings.TrimSpace(s)
+	neg := strings.HasPrefix(t, "-")
+	t = strings.TrimPrefix(strings.TrimPrefix(t, "-"), "+")
+	if len(parts) == 1 {
+		f, err := strconv.ParseFloat(t, 64)
+		if err != nil {
+			return bad()
+		}
+		if neg {
+			f = -f
+		}
+		months, micros := unitSize(parts[0])
+		if months != 0 {
+			return types.NewInterval(int64(math.Round(f))*months, 0), nil
+		}
+		return types.NewInterval(0, int64(math.Round(f*float64(micros)))), nil
+	}
+	var nums []string
+	var seps []byte
+	cur := ""
+	for i := 0; i < len(t); i++ {
+		ch := t[i]
+		if ch >= '0' && ch <= '9' {
+			cur += string(ch)
+			continue
+		}
+		if cur != "" {
+			nums = append(nums, cur)
+			seps = append(seps, ch)
+			cur = ""
+		}
+	}
+	if cur != "" {
+		nums = append(nums, cur)
+	}
+	if len(nums) == 0 || len(nums) > len(parts) {
+		return bad()
+	}
+	fields := parts[len(parts)-len(nums):]
+	var months, micros int64
+	for i, n := range nums {
+		if fields[i] == "MICROSECOND" && i > 0 && seps[i-1] == '.' {
+			// A fraction of a second: '1.5' is 500000 microseconds.
+			for len(n) < 6 {
+				n += "0"
+			}
+		}
+		v, err := strconv.ParseInt(n, 10, 64)
+		if err != nil {
+			return bad()
+		}
+		m, us := unitSize(fields[i])
+		months += v * m
+		micros += v * us
+	}
+	if neg {
+		months, micros = -months, -micros
+	}
+	return types.NewInterval(months, micros), nil
+}
+
+// ---- date arithmetic ----
+
+// checkTimeArith types + and - over times and intervals: time ± interval is
+// DATE_ADD/DATE_SUB, interval ± interval an interval, timestamp - timestamp
+// an interval (as Postgres) and date - date a number of days.
+func checkTimeArith(c *Call) error {
+	a, b := c.Args[0].Type(), c.Args[1].Type()
+	switch {
+	case b.Kind == types.Interval && (isTimeKind(a.Kind) || isStringKind(a.Kind)) && (c.Name == "+" || c.Name == "-"):
+		name := "date_add"
+		if c.Name == "-" {
+			name = "date_sub"
+		}
+		c.Name, c.def = name, builtins[name]
+		return c.def.check(c)
+	case a.Kind == types.Interval && isTimeKind(b.Kind) && c.Name == "+":
+		c.Args[0], c.Args[1] = c.Args[1], c.Args[0]
+		c.Name, c.def = "date_add", builtins["date_add"]
+		return c.def.check(c)
+	case a.Kind == types.Interval && b.Kind == types.Interval && (c.Name == "+" || c.Name == "-"):
+		c.Typ = types.TypeInterval
+		c.def = &builtin{infix: true, compile: compileIntervalArith}
+		return nil
+	case a.Kind == types.Date && b.Kind == types.Date && c.Name == "-":
+		c.Typ = types.TypeBigInt
+		c.def = &builtin{infix: true, compile: func(_ *Call, args []Func) (Func, error) {
+			return null2(args[0], args[1], func(x, y types.Value) (types.Value, error) {
+				return types.NewInt(x.Days() - y.Days()), nil
+			}), nil
+		}}
+		return nil
+	case isTimeKind(a.Kind) && isTimeKind(b.Kind) && c.Name == "-":
+		c.Args[0], c.Args[1] = coerceKind(c.Args[0], types.TypeTimestamp), coerceKind(c.Args[1], types.TypeTimestamp)
+		c.Typ = types.TypeInterval
+		c.def = &builtin{infix: true, compile: compileTimeDiff}
+		return nil
+	}
+	return mismatch("operator does not exist: %s %s %s", a, c.Name, b)
+}
+
+func compileTimeDiff(_ *Call, args []Func) (Func, error) {
+	return null2(args[0], args[1], func(x, y types.Value) (types.Value, error) {
+		return types.NewInterval(0, x.Micros()-y.Micros()), nil
+	}), nil
+}
+
+func compileIntervalArith(c *Call, args []Func) (Func, error) {
+	sign := int64(1)
+	if c.Name == "-" {
+		sign = -1
+	}
+	return null2(args[0], args[1], func(x, y types.Value) (types.Value, error) {
+		xm, xu := x.IntervalParts()
+		ym, yu := y.IntervalParts()
+		return types.NewInterval(xm+sign*ym, xu+sign*yu), nil
+	}), nil
+}
+
+func checkDateAdd(c *Call) error {
+	if c.Args[1].Type().Kind != types.Interval {
+		return mismatch("%s: second argument must be an INTERVAL, not %s", c.Name, c.Args[1].Type())
+	}
+	if err := toTime(c, 0, true); err != nil {
+		return err
+	}
+	if c.Args[0].Type().Kind == types.Date {
+		if intervalCalendarOnly(c.Args[1]) {
+			c.Typ = types.TypeDate
+			return nil
+		}
+		c.Args[0] = coerceKind(c.Args[0], types.TypeTimestamp)
+	}
+	c.Typ = c.Args[0].Type()
+	if c.Typ.Precision == 0 {
+		// Adding a sub-second interval needs the fraction.
+		c.Typ.Precision = 6
+	}
+	return nil
+}
+
+// addMonths moves a civil date by n months, clamping the day to the end
+// of the month (MySQL: 2020-01-31 + 1 MONTH = 2020-02-29).
+func addMonths(t time.Time, n int64) time.Time {
+	y, m, d := t.Date()
+	total := int64(y)*12 + int64(m-1) + n
+	ny, nm := int(floorDiv(total, 12)), time.Month(total-floorDiv(total, 12)*12+1)
+	last := time.Date(ny, nm+1, 0, 0, 0, 0, 0, time.UTC).Day()
+	if d > last {
+		d = last
+	}
+	return time.Date(ny, nm, d, t.Hour(), t.Minute(), t.Second(), t.Nanosecond(), time.UTC)
+}
+
+// AddInterval adds months and microseconds to a timestamp.
+func AddInterval(micros, months, us int64) (int64, error) {
+	if months != 0 {
+		t := addMonths(time.UnixMicro(micros).UTC(), months)
+		if t.Year() < 0 || t.Year() > 9999 {
+			return 0, sqlerr.Newf(sqlerr.DatetimeFieldOverflow, "timestamp out of range")
+		}
+		micros = t.UnixMicro()
+	}
+	r := micros + us
+	if (us > 0 && r < micros) || (us < 0 && r > micros) {
+		return 0, sqlerr.Newf(sqlerr.DatetimeFieldOverflow, "timestamp out of range")
+	}
+	return r, nil
+}
+
+func compileDateAdd(sign int64) func(*Call, []Func) (Func, error) {
+	return func(c *Call, args []Func) (Func, error) {
+		isDate := c.Typ.Kind == types.Date
+		return null2(args[0], args[1], func(x, iv types.Value) (types.Value, error) {
+			m, us := iv.IntervalParts()
+			if isDate {
+				r, err := AddInterval(x.Days()*microsPerDay, sign*m, sign*us)
+				if err != nil {
+					return types.Null, err
+				}
+				return types.NewDate(floorDiv(r, microsPerDay)), nil
+			}
+			r, err := AddInterval(x.Micros(), sign*m, sign*us)
+			if err != nil {
+				return types.Null, err
+			}
+			return types.NewTimestamp(r), nil
+		}), nil
+	}
+}
+
+// ---- TIMESTAMPDIFF, EXTRACT, DATE ----
+
+func checkTimestampDiff(c *Call) error {
+	if _, ok := unitParts[c.Unit]; !ok || strings.Contains(c.Unit, "_") {
+		return sqlerr.Newf(sqlerr.InvalidParameterValue, "timestampdiff: invalid unit %q", c.Unit)
+	}
+	for i := range c.Args {
+		if err := toTime(c, i, false); err != nil {
+			return err
+		}
+	}
+	c.Typ = types.TypeBigInt
+	return nil
+}
+
+func compileTimestampDiff(c *Call, args []Func) (Func, error) {
+	months, micros := unitSize(c.Unit)
+	return null2(args[0], args[1], func(a, b types.Value) (types.Value, error) {
+		if months == 0 {
+			return types.NewInt((b.Micros() - a.Micros()) / micros), nil
+		}
+		ta, tb := a.Time(), b.Time()
+		diff := int64(tb.Year()-ta.Year())*12 + int64(tb.Month()-ta.Month())
+		// A month counts only once its day and time of day are reached.
+		restA := a.Micros() - time.Date(ta.Year(), ta.Month(), 1, 0, 0, 0, 0, time.UTC).UnixMicro()
+		restB := b.Micros() - time.Date(tb.Year(), tb.Month(), 1, 0, 0, 0, 0, time.UTC).UnixMicro()
+		if diff > 0 && restB < restA {
+			diff--
+		} else if diff < 0 && restB > restA {
+			diff++
+		}
+		return types.NewInt(diff / months), nil
+	}), nil
+}
+
+var extractUnits = map[string]bool{
+	"YEAR": true, "QUARTER": true, "MONTH": true, "WEEK": true, "DAY": true, "HOUR": true,
+	"MINUTE": true, "SECOND": true, "MICROSECOND": true, "EPOCH": true, "DOW": true, "DOY": true,
+}
+
+func checkExtract(c *Call) error {
+	if _, ok := unitParts[c.Unit]; !ok && !extractUnits[c.Unit] {
+		return sqlerr.Newf(sqlerr.InvalidParameterValue, "extract: invalid unit %q", c.Unit)
+	}
+	if err := toTime(c, 0, false); err != nil {
+		return err
+	}
+	c.Typ = types.TypeBigInt
+	return nil
+}
+
+func extractField(t time.Time, us int64, u string) int64 {
+	switch u {
+	case "YEAR":
+		return int64(t.Year())
+	case "QUARTER":
+		return int64(t.Month()-1)/3 + 1
+	case "MONTH":
+		return int64(t.Month())
+	case "WEEK":
+		// MySQL's week mode 0: weeks start on Sunday; days before the
+		// year's first Sunday are week 0.
+		jan1 := time.Date(t.Year(), 1, 1, 0, 0, 0, 0, time.UTC)
+		firstSunday := (7 - int(jan1.Weekday())) % 7
+		yd := t.YearDay() - 1
+		if yd < firstSunday {
+			return 0
+		}
+		return int64((yd-firstSunday)/7 + 1)
+	case "DAY":
+		return int64(t.Day())
+	case "HOUR":
+		return int64(t.Hour())
+	case "MINUTE":
+		return int64(t.Minute())
+	case "SECOND":
+		return int64(t.Second())
+	case "MICROSECOND":
+		return int64(t.Nanosecond() / 1000)
+	case "EPOCH":
+		return floorDiv(us, microsPerSecond)
+	case "DOW":
+		return int64(t.Weekday())
+	case "DOY":
+		return int64(t.YearDay())
+	}
+	return 0
+}
+
+func compileExtract(c *Call, args []Func) (Func, error) {
+	parts := unitParts[c.Unit]
+	if parts == nil {
+		parts = []string{c.Unit}
+	}
+	return null1(args[0], func(v types.Value) (types.Value, error) {
+		t := v.Time()
+		// A compound unit concatenates its fields: DAY_HOUR of the 3rd at
+		// 14h is 314.
+		var out int64
+		for i, p := range parts {
+			f := extractField(t, v.Micros(), p)
+			if i > 0 {
+				if p == "MICROSECOND" {
+					out *= 1e6
+				} else {
+					out *= 100
+				}
+			}
+			out += f
+		}
+		return types.NewInt(out), nil
+	}), nil
+}
+
+func checkDate(c *Call) error {
+	if err := toTime(c, 0, true); err != nil {
+		return err
+	}
+	c.Args[0] = coerceKind(c.Args[0], types.TypeDate)
+	c.Typ = types.TypeDate
+	return nil
+}
+
+func compileDate(_ *Call, args []Func) (Func, error) { return args[0], nil }
+
+// ---- DATE_FORMAT, UNIX_TIMESTAMP, FROM_UNIXTIME ----
+
+func checkDateFormat(c *Call) error {
+	if err := toTime(c, 0, false); err != nil {
+		return err
+	}
+	c.Args[1] = coerceKind(c.Args[1], types.TypeText)
+	c.Typ = types.TypeText
+	return nil
+}
+
+func compileDateFormat(_ *Call, args []Func) (Func, error) {
+	return null2(args[0], args[1], func(v, f types.Value) (types.Value, error) {
+		return types.NewString(dateFormat(v.Time(), f.Str())), nil
+	}), nil
+}
+
+// dateFormat implements MySQL's DATE_FORMAT specifiers (English names).
+func dateFormat(t time.Time, f string) string {
+	var b strings.Builder
+	two := func(n int) {
+		if n < 10 {
+			b.WriteByte('0')
+		}
+		b.WriteString(strconv.Itoa(n))
+	}
+	hour12 := func() int {
+		h := t.Hour() % 12
+		if h == 0 {
+			h = 12
+		}
+		return h
+	}
+	for i := 0; i < len(f); i++ {
+		if f[i] != '%' || i+1 == len(f) {
+			b.WriteByte(f[i])
+			continue
+		}
+		i++
+		switch f[i] {
+		case 'a':
+			b.WriteString(t.Weekday().String()[:3])
+		case 'b':
+			b.WriteString(t.Month().String()[:3])
+		case 'c':
+			b.WriteString(strconv.Itoa(int(t.Month())))
+		case 'D':
+			d := t.Day()
+			b.WriteString(strconv.Itoa(d))
+			switch {
+			case d/10 == 1:
+				b.WriteString("th")
+			case d%10 == 1:
+				b.WriteString("st")
+			case d%10 == 2:
+				b.WriteString("nd")
+			case d%10 == 3:
+				b.WriteString("rd")
+			default:
+				b.WriteString("th")
+			}
+		case 'd':
+			two(t.Day())
+		case 'e':
+			b.WriteString(strconv.Itoa(t.Day()))
+		case 'f':
+			s := strconv.Itoa(t.Nanosecond() / 1000)
+			b.WriteString(strings.Repeat("0", 6-len(s)) + s)
+		case 'H':
+			two(t.Hour())
+		case 'h', 'I':
+			two(hour12())
+		case 'i':
+			two(t.Minute())
+		case 'j':
+			s := strconv.Itoa(t.YearDay())
+			b.WriteString(strings.Repeat("0", 3-len(s)) + s)
+		case 'k':
+			b.WriteString(strconv.Itoa(t.Hour()))
+		case 'l':
+			b.WriteString(strconv.Itoa(hour12()))
+		case 'M':
+			b.WriteString(t.Month().String())
+		case 'm':
+			two(int(t.Month()))
+		case 'p':
+			if t.Hour() < 12 {
+				b.WriteString("AM")
+			} else {
+				b.WriteString("PM")
+			}
+		case 'r':
+			two(hour12())
+			b.WriteByte(':')
+			two(t.Minute())
+			b.WriteByte(':')
+			two(t.Second())
+			if t.Hour() < 12 {
+				b.WriteString(" AM")
+			} else {
+				b.WriteString(" PM")
+			}
+		case 'S', 's':
+			two(t.Second())
+		case 'T':
+			two(t.Hour())
+			b.WriteByte(':')
+			two(t.Minute())
+			b.WriteByte(':')
+			two(t.Second())
+		case 'W':
+			b.WriteString(t.Weekday().String())
+		case 'w':
+			b.WriteString(strconv.Itoa(int(t.Weekday())))
+		case 'Y':
+			s := strconv.Itoa(t.Year())
+			b.WriteString(strings.Repeat("0", max(0, 4-len(s))) + s)
+		case 'y':
+			two(t.Year() % 100)
+		default:
+			b.WriteByte(f[i])
+		}
+	}
+	return b.String()
+}
+
+func checkUnixTimestamp(c *Call) error {
+	c.Typ = types.TypeBigInt
+	if len(c.Args) == 0 {
+		return nil
+	}
+	if k, ok := c.Args[0].(*Const); ok && k.Value.Kind() == types.String && !strings.Contains(k.Value.Str(), ".") {
+		// A constant without a fraction gives whole seconds, as MySQL.
+		c.Args[0] = coerceKind(c.Args[0], types.Type{Kind: types.Timestamp})
+	}
+	if err := toTime(c, 0, true); err != nil {
+		return err
+	}
+	t := c.Args[0].Type()
+	if t.Kind == types.Timestamp && t.Precision > 0 {
+		c.Typ = types.DecimalType(14+t.Precision, t.Precision)
+	}
+	return nil
+}
+
+func compileUnixTimestamp(c *Call, args []Func) (Func, error) {
+	if len(args) == 0 {
+		return func(_ types.Row, env *Env) (types.Value, error) {
+			return types.NewInt(floorDiv(env.Now, microsPerSecond)), nil
+		}, nil
+	}
+	if c.Args[0].Type().Kind == types.Date {
+		return null1(args[0], func(v types.Value) (types.Value, error) { return types.NewInt(v.Days() * 86400), nil }), nil
+	}
+	if c.Typ.Kind == types.Int {
+		return null1(args[0], func(v types.Value) (types.Value, error) {
+			return types.NewInt(floorDiv(v.Micros(), microsPerSecond)), nil
+		}), nil
+	}
+	scale := c.Typ.Scale
+	return null1(args[0], func(v types.Value) (types.Value, error) {
+		us := v.Micros()
+		sec, frac := floorDiv(us, microsPerSecond), us-floorDiv(us, microsPerSecond)*microsPerSecond
+		fs := strconv.FormatInt(frac+microsPerSecond, 10)[1:] // six digits
+		return decimalRound(types.NewDecimal(strconv.FormatInt(sec, 10)+"."+fs), scale, decCtx.Rounding)
+	}), nil
+}
+
+func checkFromUnixtime(c *Call) error {
+	k := c.Args[0].Type().Kind
+	if !isNumericKind(k) && !isStringKind(k) && k != types.Unknown {
+		return mismatch("function from_unixtime(%s) does not exist", c.Args[0].Type())
+	}
+	if k == types.Int || k == types.Bool {
+		c.Args[0] = coerceKind(c.Args[0], types.TypeBigInt)
+		c.Typ = types.Type{Kind: types.Timestamp}
+	} else {
+		c.Args[0] = coerceKind(c.Args[0], types.DecimalType(maxDecimalDigits, 6))
+		c.Typ = types.TypeTimestamp
+	}
+	if len(c.Args) == 2 {
+		c.Args[1] = coerceKind(c.Args[1], types.TypeText)
+		c.Typ = types.TypeText
+	}
+	return nil
+}
+
+func compileFromUnixtime(c *Call, args []Func) (Func, error) {
+	exact := c.Args[0].Type().Kind == types.Int
+	toTS := func(v types.Value) (types.Value, error) {
+		var us int64
+		if exact {
+			if v.Int() < 0 || v.Int() > 32536771199 {
+				return types.Null, nil
+			}
+			us = v.Int() * microsPerSecond
+		} else {
+			f := decimalToFloat(v)
+			if f < 0 || f > 32536771199 {
+				return types.Null, nil
+			}
+			us = int64(math.Round(f * 1e6))
+		}
+		return types.NewTimestamp(us), nil
+	}
+	if len(args) == 1 {
+		return null1(args[0], toTS), nil
+	}
+	return null2(args[0], args[1], func(v, f types.Value) (types.Value, error) {
+		ts, err := toTS(v)
+		if err != nil || ts.IsNull() {
+			return ts, err
+		}
+		return types.NewString(dateFormat(ts.Time(), f.Str())), nil
+	}), nil
+}

@@ -1,0 +1,430 @@
+// Package exec is the runtime. This part of it, the row iterators, runs
+// queries that need no stream: a pull tree of Values, Series, Filter,
+// Project, Aggregate, Sort, Limit and UnionAll over rows, with expressions
+// compiled by exec/expr. The streaming operators (change batches,
+// watermarks, barriers) live beside them.
+package exec
+
+import (
+	"context"
+	"errors"
+	"io"
+	"sort"
+
+	"github.com/streamsql/streamsql/exec/expr"
+	"github.com/streamsql/streamsql/sql/sqlerr"
+	"github.com/streamsql/streamsql/sql/types"
+)
+
+// RowIter yields rows until it returns io.EOF. The row returned by Next is
+// owned by the caller until the next call to Next: iterators may reuse its
+// backing array, so a caller that keeps a row copies it. Close releases the
+// iterator and its inputs; it is safe to call more than once.
+type RowIter interface {
+	Next(ctx context.Context) (types.Row, error)
+	Close()
+}
+
+// checkCancel turns a cancelled context into 57014 (via sqlerr.Flatten).
+func checkCancel(ctx context.Context) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	return nil
+}
+
+// Values yields fixed rows, each computed from expressions (a FROM-less
+// SELECT is one empty row).
+type Values struct {
+	rows [][]expr.Func
+	env  *expr.Env
+	i    int
+}
+
+// NewValues returns an iterator over rows of compiled expressions.
+func NewValues(rows [][]expr.Func, env *expr.Env) *Values { return &Values{rows: rows, env: env} }
+
+func (v *Values) Next(ctx context.Context) (types.Row, error) {
+	if err := checkCancel(ctx); err != nil {
+		return nil, err
+	}
+	if v.i >= len(v.rows) {
+		return nil, io.EOF
+	}
+	fs := v.rows[v.i]
+	v.i++
+	row := make(types.Row, len(fs))
+	for j, f := range fs {
+		val, err := f(nil, v.env)
+		if err != nil {
+			return nil, err
+		}
+		row[j] = val
+	}
+	return row, nil
+}
+
+func (v *Values) Close() {}
+
+// Series yields BIGINT rows start, start+step, ... up to stop inclusive
+// (down to it for a negative step), lazily: a million rows cost one row.
+type Series struct {
+	next, stop, step int64
+	done             bool
+	row              types.Row
+}
+
+// NewSeries returns generate_series(start, stop, step). step 0 is 22023.
+func NewSeries(start, stop, step int64) (*Series, error) {
+	if step == 0 {
+		return nil, sqlerr.Newf(sqlerr.InvalidParameterValue, "step size cannot equal zero")
+	}
+	return &Series{next: start, stop: stop, step: step, row: make(types.Row, 1)}, nil
+}
+
+func (s *Series) Next(ctx context.Context) (types.Row, error) {
+	if s.done || (s.step > 0 && s.next > s.stop) || (s.step < 0 && s.next < s.stop) {
+		s.done = true
+		return nil, io.EOF
+	}
+	if s.next&1023 == 0 {
+		if err := checkCancel(ctx); err != nil {
+			return nil, err
+		}
+	}
+	s.row[0] = types.NewInt(s.next)
+	n := s.next + s.step
+	if (s.step > 0 && n < s.next) || (s.step < 0 && n > s.next) {
+		s.done = true // the next value would overflow: this was the last
+	}
+	s.next = n
+	return s.row, nil
+}
+
+func (s *Series) Close() {}
+
+// Filter passes the rows for which a predicate is TRUE.
+type Filter struct {
+	in   RowIter
+	pred func(types.Row, *expr.Env) (bool, error)
+	env  *expr.Env
+}
+
+// NewFilter returns in filtered by pred.
+func NewFilter(in RowIter, pred func(types.Row, *expr.Env) (bool, error), env *expr.Env) *Filter {
+	return &Filter{in: in, pred: pred, env: env}
+}
+
+func (f *Filter) Next(ctx context.Context) (types.Row, error) {
+	for {
+		row, err := f.in.Next(ctx)
+		if err != nil {
+			return nil, err
+		}
+		ok, err := f.pred(row, f.env)
+		if err != nil {
+			return nil, err
+		}
+		if ok {
+			return row, nil
+		}
+	}
+}
+
+func (f *Filter) Close() { f.in.Close() }
+
+// Project computes one output row from each input row. It reuses its
+// output row between calls.
+type Project struct {
+	in    RowIter
+	exprs []expr.Func
+	env   *expr.Env
+	out   types.Row
+}
+
+// NewProject returns in mapped through exprs.
+func NewProject(in RowIter, exprs []expr.Func, env *expr.Env) *Project {
+	return &Project{in: in, exprs: exprs, env: env, out: make(types.Row, len(exprs))}
+}
+
+func (p *Project) Next(ctx context.Context) (types.Row, error) {
+	row, err := p.in.Next(ctx)
+	if err != nil {
+		return nil, err
+	}
+	for i, f := range p.exprs {
+		v, err := f(row, p.env)
+		if err != nil {
+			return nil, err
+		}
+		p.out[i] = v
+	}
+	return p.out, nil
+}
+
+func (p *Project) Close() { p.in.Close() }
+
+// Limit skips offset rows and then passes at most count (count < 0: all).
+type Limit struct {
+	in            RowIter
+	count, offset int64
+	seen          int64
+}
+
+// NewLimit returns in limited to count rows after skipping offset.
+func NewLimit(in RowIter, count, offset int64) *Limit {
+	return &Limit{in: in, count: count, offset: offset}
+}
+
+func (l *Limit) Next(ctx context.Context) (types.Row, error) {
+	for l.offset > 0 {
+		if _, err := l.in.Next(ctx); err != nil {
+			return nil, err
+		}
+		l.offset--
+	}
+	if l.count >= 0 && l.seen >= l.count {
+		return nil, io.EOF
+	}
+	row, err := l.in.Next(ctx)
+	if err != nil {
+		return nil, err
+	}
+	l.seen++
+	return row, nil
+}
+
+func (l *Limit) Close() { l.in.Close() }
+
+// SortKey is one ORDER BY key: a column of the input row.
+type SortKey struct {
+	Column int
+	Desc   bool
+	// NullsFirst puts NULLs before values; Postgres's default is NULLS
+	// LAST for ascending and NULLS FIRST for descending keys.
+	NullsFirst bool
+}
+
+// Sort reads its whole input, then yields it ordered by keys. The sort is
+// stable, so equal keys keep input order.
+type Sort struct {
+	in     RowIter
+	keys   []SortKey
+	rows   []types.Row
+	loaded bool
+	i      int
+}
+
+// NewSort returns in ordered by keys.
+func NewSort(in RowIter, keys []SortKey) *Sort { return &Sort{in: in, keys: keys} }
+
+func (s *Sort) Next(ctx context.Context) (types.Row, error) {
+	if !s.loaded {
+		for {
+			row, err := s.in.Next(ctx)
+			if errors.Is(err, io.EOF) {
+				break
+			}
+			if err != nil {
+				return nil, err
+			}
+			s.rows = append(s.rows, append(types.Row(nil), row...))
+		}
+		sort.SliceStable(s.rows, func(i, j int) bool { return s.less(s.rows[i], s.rows[j]) })
+		s.loaded = true
+	}
+	if s.i >= len(s.rows) {
+		return nil, io.EOF
+	}
+	s.i++
+	return s.rows[s.i-1], nil
+}
+
+func (s *Sort) less(a, b types.Row) bool {
+	for _, k := range s.keys {
+		x, y := a[k.Column], b[k.Column]
+		var c int
+		switch {
+		case x.IsNull() && y.IsNull():
+			c = 0
+		case x.IsNull():
+			return k.NullsFirst
+		case y.IsNull():
+			return !k.NullsFirst
+		default:
+			c = expr.Compare(x, y)
+			if k.Desc {
+				c = -c
+			}
+		}
+		if c != 0 {
+			return c < 0
+		}
+	}
+	return false
+}
+
+func (s *Sort) Close() { s.in.Close() }
+
+// Aggregate groups its input by key expressions and computes aggregates
+// per group: output rows are the keys followed by the aggregates' results.
+// With no keys it yields exactly one row, even for empty input.
+type Aggregate struct {
+	in     RowIter
+	keys   []expr.Func
+	aggs   []*expr.Agg
+	args   []expr.Func // nil entry for COUNT(*)
+	env    *expr.Env
+	out    []types.Row
+	loaded bool
+	i      int
+}
+
+// NewAggregate returns the grouped aggregation of in. args[i] evaluates
+// aggs[i]'s argument (nil for COUNT(*)).
+func NewAggregate(in RowIter, keys []expr.Func, aggs []*expr.Agg, args []expr.Func, env *expr.Env) *Aggregate {
+	return &Aggregate{in: in, keys: keys, aggs: aggs, args: args, env: env}
+}
+
+type group struct {
+	key    types.Row
+	states []expr.AggState
+}
+
+func (a *Aggregate) newGroup(key types.Row) *group {
+	g := &group{key: key, states: make([]expr.AggState, len(a.aggs))}
+	for i, ag := range a.aggs {
+		g.states[i] = ag.NewState()
+	}
+	return g
+}
+
+func (a *Aggregate) load(ctx context.Context) error {
+	groups := map[string]*group{}
+	var order []*group
+	var kb []byte
+	for {
+		row, err := a.in.Next(ctx)
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return err
+		}
+		key := make(types.Row, len(a.keys))
+		kb = kb[:0]
+		for i, f := range a.keys {
+			v, err := f(row, a.env)
+			if err != nil {
+				return err
+			}
+			key[i] = v
+			kb = append(kb, expr.Key(v)...)
+			kb = append(kb, 0xff)
+		}
+		g, ok := groups[string(kb)]
+		if !ok {
+			g = a.newGroup(key)
+			groups[string(kb)] = g
+			order = append(order, g)
+		}
+		for i, st := range g.states {
+			var v types.Value
+			if a.args[i] != nil {
+				if v, err = a.args[i](row, a.env); err != nil {
+					return err
+				}
+			}
+			if err := st.Add(v); err != nil {
+				return err
+			}
+		}
+	}
+	if len(a.keys) == 0 && len(order) == 0 {
+		order = append(order, a.newGroup(nil))
+	}
+	for _, g := range order {
+		row := make(types.Row, 0, len(a.keys)+len(a.aggs))
+		row = append(row, g.key...)
+		for _, st := range g.states {
+			v, err := st.Result()
+			if err != nil {
+				return err
+			}
+			row = append(row, v)
+		}
+		a.out = append(a.out, row)
+	}
+	return nil
+}
+
+func (a *Aggregate) Next(ctx context.Context) (types.Row, error) {
+	if !a.loaded {
+		if err := a.load(ctx); err != nil {
+			return nil, err
+		}
+		a.loaded = true
+	}
+	if a.i >= len(a.out) {
+		return nil, io.EOF
+	}
+	a.i++
+	return a.out[a.i-1], nil
+}
+
+func (a *Aggregate) Close() { a.in.Close() }
+
+// UnionAll yields every row of each input in turn.
+type UnionAll struct {
+	ins []RowIter
+	i   int
+}
+
+// NewUnionAll concatenates inputs.
+func NewUnionAll(ins ...RowIter) *UnionAll { return &UnionAll{ins: ins} }
+
+func (u *UnionAll) Next(ctx context.Context) (types.Row, error) {
+	for u.i < len(u.ins) {
+		row, err := u.ins[u.i].Next(ctx)
+		if errors.Is(err, io.EOF) {
+			u.i++
+			continue
+		}
+		return row, err
+	}
+	return nil, io.EOF
+}
+
+func (u *UnionAll) Close() {
+	for _, in := range u.ins {
+		in.Close()
+	}
+}
+
+// Drain reads every row of it (copying each) and closes it; for tests and
+// callers that want a slice.
+func Drain(ctx context.Context, it RowIter) ([]types.Row, error) {
+	defer it.Close()
+	var out []types.Row
+	for {
+		row, err := it.Next(ctx)
+		if errors.Is(err, io.EOF) {
+			return out, nil
+		}
+		if err != nil {
+			return out, err
+		}
+		out = append(out, append(types.Row(nil), row...))
+	}
+}
+
+var (
+	_ RowIter = (*Values)(nil)
+	_ RowIter = (*Series)(nil)
+	_ RowIter = (*Filter)(nil)
+	_ RowIter = (*Project)(nil)
+	_ RowIter = (*Limit)(nil)
+	_ RowIter = (*Sort)(nil)
+	_ RowIter = (*Aggregate)(nil)
+	_ RowIter = (*UnionAll)(nil)
+)

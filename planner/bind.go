@@ -1,0 +1,669 @@
+package planner
+
+import (
+	"strings"
+
+	"github.com/pingcap/tidb/pkg/parser/ast"
+	"github.com/pingcap/tidb/pkg/parser/mysql"
+	"github.com/pingcap/tidb/pkg/parser/opcode"
+	"github.com/pingcap/tidb/pkg/parser/test_driver"
+	tidbtypes "github.com/pingcap/tidb/pkg/parser/types"
+
+	"github.com/streamsql/streamsql/exec/expr"
+	"github.com/streamsql/streamsql/sql/sqlerr"
+	"github.com/streamsql/streamsql/sql/types"
+)
+
+// scopeCol is a column visible to expressions: the input row's column at
+// the same index.
+type scopeCol struct {
+	table string // qualifier: the relation's alias or name; "" for none
+	name  string
+	typ   types.Type
+}
+
+type scope struct{ cols []scopeCol }
+
+func scopeOf(cols []types.Column, table string) *scope {
+	s := &scope{}
+	for _, c := range cols {
+		s.cols = append(s.cols, scopeCol{table: table, name: strings.ToLower(c.Name), typ: c.Type})
+	}
+	return s
+}
+
+// aggCtx is the state of binding expressions above a GROUP BY: references
+// must be group keys or inside aggregates, which read the input scope.
+type aggCtx struct {
+	input *scope
+	keys  []expr.Expr
+	aggs  []*expr.Agg
+}
+
+func (a *aggCtx) findKey(e expr.Expr) int {
+	s := e.String()
+	for i, k := range a.keys {
+		if k.String() == s {
+			return i
+		}
+	}
+	return -1
+}
+
+// ectx is where an expression is bound.
+type ectx struct {
+	scope *scope
+	agg   *aggCtx // non-nil above a GROUP BY
+	// clause names the clause for "aggregate functions are not allowed in
+	// WHERE"; "" where aggregates are allowed.
+	noAggIn string
+	inAgg   bool // inside an aggregate's argument
+	// aliases are the select list's aliases, which HAVING may name.
+	aliases map[string]ast.ExprNode
+	pos     int // position of the nearest enclosing node with one
+}
+
+type binder struct {
+	in     *input
+	cat    Catalog
+	params []*expr.Param
+	deps   []string
+	// streaming is set once a Scan is planned.
+	streaming bool
+	windowed  bool
+}
+
+func (b *binder) posOf(n ast.Node, fallback int) int {
+	if n == nil {
+		return fallback
+	}
+	if off := n.OriginTextPosition(); off > 0 {
+		return b.in.position(off)
+	}
+	return fallback
+}
+
+func unsupported(pos int, format string, args ...any) error {
+	return sqlerr.Newf(sqlerr.FeatureNotSupported, format, args...).At(pos)
+}
+
+func containsAgg(n ast.Node) bool {
+	v := &aggFinder{}
+	n.Accept(v)
+	return v.found
+}
+
+type aggFinder struct{ found bool }
+
+func (v *aggFinder) Enter(n ast.Node) (ast.Node, bool) {
+	switch n.(type) {
+	case *ast.AggregateFuncExpr:
+		v.found = true
+		return n, true
+	case *ast.SubqueryExpr:
+		return n, true
+	}
+	return n, v.found
+}
+
+func (v *aggFinder) Leave(n ast.Node) (ast.Node, bool) { return n, true }
+
+func hasColumnRef(e expr.Expr) bool {
+	found := false
+	expr.Walk(e, func(x expr.Expr) bool {
+		if _, ok := x.(*expr.ColumnRef); ok {
+			found = true
+		}
+		return !found
+	})
+	return found
+}
+
+// lookup resolves a column name in a scope.
+func (b *binder) lookup(sc *scope, table, name string, pos int) (*expr.ColumnRef, error) {
+	found := -1
+	tableSeen := table == ""
+	for i, c := range sc.cols {
+		if table != "" && c.table != table {
+			continue
+		}
+		tableSeen = true
+		if c.name != name {
+			continue
+		}
+		if found >= 0 {
+			return nil, sqlerr.Newf(sqlerr.AmbiguousColumn, "column reference %q is ambiguous", name).At(pos)
+		}
+		found = i
+	}
+	if found < 0 {
+		if !tableSeen {
+			return nil, sqlerr.Newf(sqlerr.UndefinedTable, "missing FROM-clause entry for table %q", table).At(pos)
+		}
+		full := name
+		if table != "" {
+			full = table + "." + name
+		}
+		return nil, sqlerr.Newf(sqlerr.UndefinedColumn, "column %q does not exist", full).At(pos)
+	}
+	c := sc.cols[found]
+	return &expr.ColumnRef{Index: found, Typ: c.typ, Name: c.name}, nil
+}
+
+// bindExpr binds a TiDB expression.
+func (b *binder) bindExpr(cx ectx, n ast.ExprNode) (expr.Expr, error) {
+	cx.pos = b.posOf(n, cx.pos)
+	if cx.agg != nil && !cx.inAgg {
+		if a, ok := n.(*ast.AggregateFuncExpr); ok {
+			return b.bindAggCall(cx, a)
+		}
+		if !containsAgg(n) {
+			inner := cx
+			inner.agg, inner.scope = nil, cx.agg.input
+			e, err := b.bindExpr(inner, n)
+			if err != nil {
+				// HAVING may name a select-list alias, as MySQL allows.
+				if col, ok := n.(*ast.ColumnNameExpr); ok && col.Name.Table.L == "" && cx.aliases != nil &&
+					sqlerr.CodeOf(err) == sqlerr.UndefinedColumn {
+					if ae, ok := cx.aliases[col.Name.Name.L]; ok {
+						alias := cx
+						alias.aliases = nil
+						return b.bindExpr(alias, ae)
+					}
+				}
+				if _, ok := n.(*ast.ColumnNameExpr); ok {
+					return nil, err
+				}
+				// Bind the parts one by one below, where an alias may
+				// resolve; a real error recurs there.
+				e = nil
+			}
+			if e == nil {
+				// fall through to the structural binding
+			} else if k := cx.agg.findKey(e); k >= 0 {
+				return &expr.ColumnRef{Index: k, Typ: e.Type(), Name: e.String()}, nil
+			} else if !hasColumnRef(e) {
+				return e, nil
+			} else if col, ok := n.(*ast.ColumnNameExpr); ok {
+				name := col.Name.Name.L
+				if col.Name.Table.L != "" {
+					name = col.Name.Table.L + "." + name
+				}
+				return nil, sqlerr.Newf(sqlerr.GroupingError,
+					"column %q must appear in the GROUP BY clause or be used in an aggregate function", name).At(cx.pos)
+			}
+		}
+	}
+	switch n := n.(type) {
+	case *ast.ParenthesesExpr:
+		return b.bindExpr(cx, n.Expr)
+	case *test_driver.ValueExpr:
+		v, t, err := literal(n)
+		if err != nil {
+			return nil, sqlerr.Wrap(err, sqlerr.FeatureNotSupported, "literal").At(cx.pos)
+		}
+		return &expr.Const{Value: v, Typ: t}, nil
+	case *test_driver.ParamMarkerExpr:
+		idx := n.Order
+		if n.Order < len(b.in.paramOrder) {
+			idx = b.in.paramOrder[n.Order]
+		}
+		p := &expr.Param{Index: idx}
+		b.params = append(b.params, p)
+		return p, nil
+	case *ast.ColumnNameExpr:
+		if cx.scope == nil {
+			return nil, sqlerr.Newf(sqlerr.UndefinedColumn, "column %q does not exist", n.Name.Name.L).At(cx.pos)
+		}
+		return b.lookup(cx.scope, n.Name.Table.L, n.Name.Name.L, cx.pos)
+	case *ast.BinaryOperationExpr:
+		name, ok := binaryOps[n.Op]
+		if !ok {
+			return nil, sqlerr.Newf(sqlerr.UndefinedFunction, "operator %s is not supported", n.Op).At(cx.pos)
+		}
+		return b.call(cx, name, "", n.L, n.R)
+	case *ast.UnaryOperationExpr:
+		switch n.Op {
+		case opcode.Minus:
+			return b.call(cx, "neg", "", n.V)
+		case opcode.Plus:
+			return b.bindExpr(cx, n.V)
+		case opcode.Not, opcode.Not2:
+			return b.call(cx, "not", "", n.V)
+		}
+		return nil, sqlerr.Newf(sqlerr.UndefinedFunction, "operator %s is not supported", n.Op).At(cx.pos)
+	case *ast.IsNullExpr:
+		if n.Not {
+			return b.call(cx, "isnotnull", "", n.Expr)
+		}
+		return b.call(cx, "isnull", "", n.Expr)
+	case *ast.IsTruthExpr:
+		name := "istrue"
+		if n.True == 0 {
+			name = "isfalse"
+		}
+		if n.Not {
+			name = strings.Replace(name, "is", "isnot", 1)
+		}
+		return b.call(cx, name, "", n.Expr)
+	case *ast.PatternInExpr:
+		if n.Sel != nil {
+			return nil, unsupported(cx.pos, "subqueries are not supported")
+		}
+		e, err := b.call(cx, "in", "", append([]ast.ExprNode{n.Expr}, n.List...)...)
+		if err != nil || !n.Not {
+			return e, err
+		}
+		return expr.NewCall("not", cx.pos, e)
+	case *ast.BetweenExpr:
+		e, err := b.call(cx, "between", "", n.Expr, n.Left, n.Right)
+		if err != nil || !n.Not {
+			return e, err
+		}
+		return expr.NewCall("not", cx.pos, e)
+	case *ast.PatternLikeOrIlikeExpr:
+		s, err := b.bindExpr(cx, n.Expr)
+		if err != nil {
+			return nil, err
+		}
+		p, err := b.bindExpr(cx, n.Pattern)
+		if err != nil {
+			return nil, err
+		}
+		b.inferParam(p, types.TypeText)
+		b.inferParam(s, types.TypeText)
+		if !n.IsLike {
+			// ILIKE: compare lower-cased text.
+			if s, err = expr.NewCall("lower", cx.pos, s); err != nil {
+				return nil, err
+			}
+			if p, err = expr.NewCall("lower", cx.pos, p); err != nil {
+				return nil, err
+			}
+		}
+		esc := &expr.Const{Value: types.NewString(string(rune(n.Escape))), Typ: types.TypeText}
+		e, err := expr.NewCall("like", cx.pos, s, p, esc)
+		if err != nil || !n.Not {
+			return e, err
+		}
+		return expr.NewCall("not", cx.pos, e)
+	case *ast.CaseExpr:
+		var operand expr.Expr
+		if n.Value != nil {
+			var err error
+			if operand, err = b.bindExpr(cx, n.Value); err != nil {
+				return nil, err
+			}
+		}
+		var whens []expr.When
+		for _, w := range n.WhenClauses {
+			c, err := b.bindExpr(cx, w.Expr)
+			if err != nil {
+				return nil, err
+			}
+			r, err := b.bindExpr(cx, w.Result)
+			if err != nil {
+				return nil, err
+			}
+			if operand != nil {
+				b.inferPair(operand, c)
+			}
+			whens = append(whens, expr.When{Cond: c, Result: r})
+		}
+		var els expr.Expr
+		if n.ElseClause != nil {
+			var err error
+			if els, err = b.bindExpr(cx, n.ElseClause); err != nil {
+				return nil, err
+			}
+		}
+		return expr.NewCase(operand, whens, els, cx.pos)
+	case *ast.FuncCastExpr:
+		e, err := b.bindExpr(cx, n.Expr)
+		if err != nil {
+			return nil, err
+		}
+		t, err := castType(n.Tp)
+		if err != nil {
+			return nil, sqlerr.Wrap(err, sqlerr.FeatureNotSupported, "CAST").At(cx.pos)
+		}
+		b.inferParam(e, t)
+		return expr.NewCast(e, t, cx.pos)
+	case *ast.FuncCallExpr:
+		return b.bindFuncCall(cx, n)
+	case *ast.AggregateFuncExpr:
+		if cx.inAgg {
+			return nil, sqlerr.Newf(sqlerr.GroupingError, "aggregate function calls cannot be nested").At(cx.pos)
+		}
+		if cx.noAggIn != "" {
+			return nil, sqlerr.Newf(sqlerr.GroupingError, "aggregate functions are not allowed in %s", cx.noAggIn).At(cx.pos)
+		}
+		return nil, sqlerr.Newf(sqlerr.GroupingError, "aggregate function %s is not allowed here", strings.ToLower(n.F)).At(cx.pos)
+	case *ast.SetCollationExpr:
+		return b.bindExpr(cx, n.Expr)
+	case *ast.SubqueryExpr, *ast.ExistsSubqueryExpr, *ast.CompareSubqueryExpr:
+		return nil, unsupported(cx.pos, "subqueries are not supported")
+	case *ast.WindowFuncExpr:
+		return nil, unsupported(cx.pos, "window functions (OVER) are not supported; use TUMBLE, HOP or SESSION in FROM")
+	case *ast.RowExpr:
+		return nil, unsupported(cx.pos, "row constructors are not supported")
+	case *ast.VariableExpr:
+		return nil, unsupported(cx.pos, "variables are not supported")
+	case *ast.DefaultExpr:
+		return nil, unsupported(cx.pos, "DEFAULT is not supported here")
+	}
+	return nil, unsupported(cx.pos, "expression %T is not supported", n)
+}
+
+var binaryOps = map[opcode.Op]string{
+	opcode.LogicAnd: "and", opcode.LogicOr: "or", opcode.LogicXor: "xor",
+	opcode.GE: ">=", opcode.LE: "<=", opcode.EQ: "=", opcode.NE: "<>", opcode.LT: "<", opcode.GT: ">",
+	opcode.NullEQ: "<=>", opcode.Plus: "+", opcode.Minus: "-", opcode.Mul: "*", opcode.Div: "/",
+	opcode.IntDiv: "div", opcode.Mod: "%",
+}
+
+// call binds args and then the builtin. Parameters take their type from
+// the other operands (x = $1 makes $1 x's type).
+func (b *binder) call(cx ectx, name, unit string, args ...ast.ExprNode) (expr.Expr, error) {
+	bound := make([]expr.Expr, len(args))
+	for i, a := range args {
+		e, err := b.bindExpr(cx, a)
+		if err != nil {
+			return nil, err
+		}
+		bound[i] = e
+	}
+	if len(bound) >= 2 {
+		switch name {
+		case "=", "<>", "<", "<=", ">", ">=", "<=>", "in", "between", "+", "-", "*", "/", "div", "%",
+			"coalesce", "ifnull", "nullif":
+			for _, x := range bound {
+				for _, y := range bound {
+					b.inferPair(x, y)
+				}
+			}
+		}
+	}
+	return expr.NewUnitCall(name, unit, cx.pos, bound...)
+}
+
+// inferPair gives an untyped parameter x the type of y.
+func (b *binder) inferPair(x, y expr.Expr) {
+	if y.Type().Kind != types.Unknown {
+		b.inferParam(x, y.Type())
+	}
+}
+
+func (b *binder) inferParam(e expr.Expr, t types.Type) {
+	if p, ok := e.(*expr.Param); ok && p.Typ.Kind == types.Unknown {
+		p.Typ = t
+	}
+}
+
+// paramTypes collects each parameter's inferred type.
+func (b *binder) paramTypes() []types.Type {
+	out := make([]types.Type, b.in.numParams)
+	for _, p := range b.params {
+		if p.Index < len(out) && out[p.Index].Kind == types.Unknown {
+			out[p.Index] = p.Typ
+		}
+	}
+	// A parameter bound twice (once per pass over an aggregate query)
+	// reads as one type everywhere.
+	for _, p := range b.params {
+		if p.Index < len(out) {
+			p.Typ = out[p.Index]
+		}
+	}
+	return out
+}
+
+func (b *binder) bindAggCall(cx ectx, a *ast.AggregateFuncExpr) (expr.Expr, error) {
+	name := strings.ToLower(a.F)
+	if !expr.IsAggregate(name) {
+		return nil, sqlerr.Newf(sqlerr.UndefinedFunction, "aggregate function %s is not supported", name).At(cx.pos)
+	}
+	inner := cx
+	inner.agg, inner.scope, inner.inAgg = nil, cx.agg.input, true
+	var arg expr.Expr
+	if len(a.Args) > 1 {
+		return nil, sqlerr.Newf(sqlerr.UndefinedFunction, "function %s takes one argument", name).At(cx.pos)
+	}
+	star := false
+	if len(a.Args) == 1 {
+		// TiDB parses COUNT(*) as COUNT(1) with a literal that has no
+		// position of its own.
+		if v, ok := a.Args[0].(*test_driver.ValueExpr); ok && name == "count" && v.OriginTextPosition() == 0 && !a.Distinct {
+			star = true
+		} else {
+			var err error
+			if arg, err = b.bindExprNoAgg(inner, a.Args[0]); err != nil {
+				return nil, err
+			}
+		}
+	}
+	if !star && arg == nil {
+		return nil, sqlerr.Newf(sqlerr.UndefinedFunction, "function %s() does not exist", name).At(cx.pos)
+	}
+	ag, err := expr.NewAgg(name, a.Distinct, arg, cx.pos)
+	if err != nil {
+		return nil, err
+	}
+	s := ag.String()
+	for i, have := range cx.agg.aggs {
+		if have.String() == s {
+			return &expr.ColumnRef{Index: len(cx.agg.keys) + i, Typ: have.Typ, Name: s}, nil
+		}
+	}
+	cx.agg.aggs = append(cx.agg.aggs, ag)
+	return &expr.ColumnRef{Index: len(cx.agg.keys) + len(cx.agg.aggs) - 1, Typ: ag.Typ, Name: s}, nil
+}
+
+// bindExprNoAgg binds an aggregate's argument, where another aggregate is
+// an error.
+func (b *binder) bindExprNoAgg(cx ectx, n ast.ExprNode) (expr.Expr, error) {
+	if containsAgg(n) {
+		return nil, sqlerr.Newf(sqlerr.GroupingError, "aggregate function calls cannot be nested").At(cx.pos)
+	}
+	return b.bindExpr(cx, n)
+}
+
+func (b *binder) bindFuncCall(cx ectx, n *ast.FuncCallExpr) (expr.Expr, error) {
+	name := n.FnName.L
+	switch name {
+	case "date_add", "date_sub", "adddate", "subdate":
+		if len(n.Args) == 3 {
+			u, ok := n.Args[2].(*ast.TimeUnitExpr)
+			if !ok {
+				break
+			}
+			d, err := b.bindExpr(cx, n.Args[0])
+			if err != nil {
+				return nil, err
+			}
+			iv, err := b.bindInterval(cx, n.Args[1], u.Unit.String())
+			if err != nil {
+				return nil, err
+			}
+			b.inferParam(d, types.TypeTimestamp)
+			return expr.NewCall(name, cx.pos, d, iv)
+		}
+		if len(n.Args) == 2 && (name == "adddate" || name == "subdate") {
+			// ADDDATE(d, n) adds n days.
+			d, err := b.bindExpr(cx, n.Args[0])
+			if err != nil {
+				return nil, err
+			}
+			iv, err := b.bindInterval(cx, n.Args[1], "DAY")
+			if err != nil {
+				return nil, err
+			}
+			return expr.NewCall(name, cx.pos, d, iv)
+		}
+	case "timestampdiff", "extract":
+		if len(n.Args) >= 1 {
+			if u, ok := n.Args[0].(*ast.TimeUnitExpr); ok {
+				return b.call(cx, name, u.Unit.String(), n.Args[1:]...)
+			}
+		}
+	case "trim":
+		args := make([]expr.Expr, 0, 3)
+		for _, a := range n.Args {
+			if d, ok := a.(*ast.TrimDirectionExpr); ok {
+				dir := int64(0)
+				switch d.Direction {
+				case ast.TrimLeading:
+					dir = 1
+				case ast.TrimTrailing:
+					dir = 2
+				}
+				if len(args) == 1 {
+					args = append(args, &expr.Const{Value: types.NewString(" "), Typ: types.TypeText})
+				}
+				args = append(args, &expr.Const{Value: types.NewInt(dir), Typ: types.TypeBigInt})
+				continue
+			}
+			e, err := b.bindExpr(cx, a)
+			if err != nil {
+				return nil, err
+			}
+			args = append(args, e)
+		}
+		return expr.NewCall("trim", cx.pos, args...)
+	case strings.ToLower(ast.DateLiteral), strings.ToLower(ast.TimestampLiteral):
+		// DATE '...' and TIMESTAMP '...'.
+		if len(n.Args) != 1 {
+			break
+		}
+		e, err := b.bindExpr(cx, n.Args[0])
+		if err != nil {
+			return nil, err
+		}
+		t := types.TypeDate
+		if strings.HasSuffix(name, "timestampliteral") {
+			t = types.TypeTimestamp
+		}
+		return expr.NewCast(e, t, cx.pos)
+	case strings.ToLower(ast.TimeLiteral):
+		return nil, unsupported(cx.pos, "the TIME type is not supported")
+	case "generate_series", "tumble", "hop", "session":
+		return nil, sqlerr.Newf(sqlerr.UndefinedFunction, "%s is a table function: use it in FROM", name).At(cx.pos)
+	}
+	if !expr.HasFunction(name) {
+		return nil, sqlerr.Newf(sqlerr.UndefinedFunction, "function %s does not exist", name).
+			WithHint("No function matches the given name and argument types.").At(cx.pos)
+	}
+	for _, a := range n.Args {
+		if _, ok := a.(*ast.TimeUnitExpr); ok {
+			return nil, unsupported(cx.pos, "function %s with a time unit is not supported", name)
+		}
+	}
+	return b.call(cx, name, "", n.Args...)
+}
+
+func (b *binder) bindInterval(cx ectx, n ast.ExprNode, unit string) (expr.Expr, error) {
+	v, err := b.bindExpr(cx, n)
+	if err != nil {
+		return nil, err
+	}
+	b.inferParam(v, types.TypeBigInt)
+	return expr.NewUnitCall("interval", unit, cx.pos, v)
+}
+
+// literal converts a TiDB literal. TRUE and FALSE are BOOLEAN, string
+// literals TEXT, exact decimals DECIMAL with their written scale.
+func literal(v *test_driver.ValueExpr) (types.Value, types.Type, error) {
+	d := &v.Datum
+	switch d.Kind() {
+	case test_driver.KindNull:
+		return types.Null, types.TypeUnknown, nil
+	case test_driver.KindInt64:
+		if v.Type.GetFlag()&mysql.IsBooleanFlag != 0 {
+			return types.NewBool(d.GetInt64() != 0), types.TypeBool, nil
+		}
+		return types.NewInt(d.GetInt64()), types.TypeBigInt, nil
+	case test_driver.KindUint64:
+		u := d.GetUint64()
+		if u > 1<<63-1 {
+			return types.NewDecimal(uintText(u)), types.DecimalType(20, 0), nil
+		}
+		return types.NewInt(int64(u)), types.TypeBigInt, nil
+	case test_driver.KindFloat32, test_driver.KindFloat64:
+		return types.NewFloat(d.GetFloat64()), types.TypeDouble, nil
+	case test_driver.KindString:
+		return types.NewString(d.GetString()), types.TypeText, nil
+	case test_driver.KindBytes:
+		return types.NewBytes(d.GetBytes()), types.TypeBytes, nil
+	case test_driver.KindMysqlDecimal:
+		text, err := types.CanonicalDecimal(d.GetMysqlDecimal().String())
+		if err != nil {
+			return types.Null, types.Type{}, err
+		}
+		c := expr.NewConst(types.NewDecimal(text))
+		return c.Value, c.Typ, nil
+	case test_driver.KindBinaryLiteral, test_driver.KindMysqlBit:
+		return types.NewBytes(d.GetBytes()), types.TypeBytes, nil
+	}
+	return types.Null, types.Type{}, sqlerr.Newf(sqlerr.FeatureNotSupported, "literal of kind %d is not supported", d.Kind())
+}
+
+func uintText(u uint64) string {
+	var buf [20]byte
+	i := len(buf)
+	for u > 0 {
+		i--
+		buf[i] = byte('0' + u%10)
+		u /= 10
+	}
+	return string(buf[i:])
+}
+
+// castType maps a CAST target to our types.
+func castType(tp *tidbtypes.FieldType) (types.Type, error) {
+	flen, dec := tp.GetFlen(), tp.GetDecimal()
+	switch tp.GetType() {
+	case mysql.TypeLonglong, mysql.TypeLong, mysql.TypeInt24:
+		if tp.GetType() == mysql.TypeLong || tp.GetType() == mysql.TypeInt24 {
+			return types.TypeInt, nil
+		}
+		return types.TypeBigInt, nil
+	case mysql.TypeShort:
+		return types.TypeSmallInt, nil
+	case mysql.TypeTiny:
+		if flen == 1 {
+			return types.TypeBool, nil
+		}
+		return types.TypeTinyInt, nil
+	case mysql.TypeNewDecimal:
+		if flen <= 0 {
+			flen = 10
+		}
+		if dec < 0 {
+			dec = 0
+		}
+		return types.DecimalType(flen, dec), nil
+	case mysql.TypeDouble:
+		return types.TypeDouble, nil
+	case mysql.TypeFloat:
+		return types.TypeFloat, nil
+	case mysql.TypeVarString, mysql.TypeVarchar, mysql.TypeString, mysql.TypeBlob,
+		mysql.TypeTinyBlob, mysql.TypeMediumBlob, mysql.TypeLongBlob:
+		if tp.GetCharset() == "binary" {
+			return types.TypeBytes, nil
+		}
+		if flen > 0 {
+			return types.VarcharType(flen), nil
+		}
+		return types.TypeText, nil
+	case mysql.TypeDate:
+		return types.TypeDate, nil
+	case mysql.TypeDatetime, mysql.TypeTimestamp:
+		if dec < 0 {
+			dec = 0
+		}
+		return types.Type{Kind: types.Timestamp, Precision: dec}, nil
+	case mysql.TypeJSON:
+		return types.TypeJSON, nil
+	}
+	return types.Type{}, sqlerr.Newf(sqlerr.FeatureNotSupported, "cast to %s is not supported", tp.String())
+}

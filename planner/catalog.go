@@ -1,0 +1,31 @@
+// Package planner owns binding and the logical plan: it resolves the names
+// of a parsed SELECT against a Catalog, types its expressions (exec/expr),
+// builds a tree of logical operators (Values, Series, Scan, Window, Filter,
+// Project, Aggregate, Sort, Limit, UnionAll), prints it for EXPLAIN, and
+// runs the queries that need no stream with exec's row iterators.
+package planner
+
+import "github.com/streamsql/streamsql/sql/types"
+
+// Catalog is what the planner needs to know about relations. The engine
+// implements it over its catalog; tests fake it.
+type Catalog interface {
+	// Relation returns the relation named name (lower case), if any.
+	Relation(name string) (*Relation, bool)
+}
+
+// Relation is a source or a materialized view as the planner sees it.
+type Relation struct {
+	Name    string
+	Kind    string // "source" or "view"
+	Columns []types.Column
+	// WatermarkColumn names the source's event-time column, "" if none.
+	WatermarkColumn string
+}
+
+// Options tune planning.
+type Options struct {
+	// EmitOnWindowClose is the statement's EMIT ON WINDOW CLOSE: windowed
+	// aggregates emit each window once, when the watermark passes its end.
+	EmitOnWindowClose bool
+}

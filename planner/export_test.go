@@ -1,0 +1,5 @@
+package planner
+
+import "io"
+
+var errEOF = io.EOF

@@ -1,0 +1,49 @@
+package planner
+
+import (
+	"unicode/utf8"
+
+	"github.com/pingcap/tidb/pkg/parser/ast"
+)
+
+// input is a parsed SELECT as the binder consumes it. It is built from a
+// *sql.Select (see select.go) and, in tests, straight from the TiDB parser,
+// so the binder does not depend on the front end's other parts.
+type input struct {
+	ast        ast.ResultSetNode
+	text       string
+	tableFuncs map[string]*tableFunc
+	paramOrder []int
+	numParams  int
+	// position turns a byte offset in text into a 1-based character
+	// position in the client's text.
+	position func(off int) int
+}
+
+type tableFunc struct {
+	name  string // upper case: TUMBLE, HOP, SESSION, GENERATE_SERIES
+	args  []funcArg
+	alias string
+	pos   int
+}
+
+type funcArg struct {
+	ident    string
+	interval *interval
+	expr     ast.ExprNode
+	pos      int
+}
+
+type interval struct{ months, micros int64 }
+
+// charPosition counts characters: byte offset off of s as a 1-based
+// character position.
+func charPosition(s string, off int) int {
+	if off > len(s) {
+		off = len(s)
+	}
+	if off < 0 {
+		off = 0
+	}
+	return utf8.RuneCountInString(s[:off]) + 1
+}

@@ -1,0 +1,222 @@
+package planner
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/streamsql/streamsql/exec/expr"
+	"github.com/streamsql/streamsql/sql/types"
+)
+
+// Node is a logical operator. Its output columns are fixed at bind time;
+// expressions above it refer to them by index.
+type Node interface {
+	Columns() []types.Column
+	Children() []Node
+	// describe is the operator's EXPLAIN line, without indentation.
+	describe() string
+}
+
+// Values yields constant rows; a FROM-less SELECT reads one empty row.
+type Values struct {
+	Rows [][]expr.Expr
+	Cols []types.Column
+}
+
+// Series is generate_series(Start, Stop[, Step]): BIGINT rows.
+type Series struct {
+	Start, Stop, Step expr.Expr
+	Col               types.Column
+}
+
+// Scan reads a source or a view.
+type Scan struct {
+	Relation *Relation
+	Alias    string
+}
+
+// Window assigns rows to time windows, adding window_start and window_end.
+type Window struct {
+	Input   Node
+	Kind    string // TUMBLE, HOP, SESSION
+	TimeCol int
+	// Size is the window length (TUMBLE, HOP), Slide the hop (HOP), Gap
+	// the session gap (SESSION), all in microseconds.
+	Size, Slide, Gap int64
+	cols             []types.Column
+}
+
+// Filter keeps rows whose condition is TRUE.
+type Filter struct {
+	Input Node
+	Cond  expr.Expr
+}
+
+// Project computes output columns.
+type Project struct {
+	Input Node
+	Exprs []expr.Expr
+	Cols  []types.Column
+}
+
+// Aggregate groups by Keys and computes Aggs: its output is the keys, then
+// the aggregates.
+type Aggregate struct {
+	Input Node
+	Keys  []expr.Expr
+	Aggs  []*expr.Agg
+	cols  []types.Column
+	// Windowed is set when a key is window_start or window_end of a Window
+	// below: such an aggregate can emit on window close.
+	Windowed bool
+}
+
+// SortKey is an ORDER BY key over a column of Sort's input.
+type SortKey struct {
+	Column     int
+	Desc       bool
+	NullsFirst bool
+}
+
+// Sort orders rows.
+type Sort struct {
+	Input Node
+	Keys  []SortKey
+}
+
+// Limit is LIMIT Count OFFSET Offset; each is a BIGINT constant or
+// parameter, nil when absent.
+type Limit struct {
+	Input         Node
+	Count, Offset expr.Expr
+}
+
+// UnionAll concatenates inputs of equal column types.
+type UnionAll struct {
+	Inputs []Node
+	Cols   []types.Column
+}
+
+func (n *Values) Columns() []types.Column    { return n.Cols }
+func (n *Series) Columns() []types.Column    { return []types.Column{n.Col} }
+func (n *Scan) Columns() []types.Column      { return n.Relation.Columns }
+func (n *Window) Columns() []types.Column    { return n.cols }
+func (n *Filter) Columns() []types.Column    { return n.Input.Columns() }
+func (n *Project) Columns() []types.Column   { return n.Cols }
+func (n *Aggregate) Columns() []types.Column { return n.cols }
+func (n *Sort) Columns() []types.Column      { return n.Input.Columns() }
+func (n *Limit) Columns() []types.Column     { return n.Input.Columns() }
+func (n *UnionAll) Columns() []types.Column  { return n.Cols }
+
+func (n *Values) Children() []Node    { return nil }
+func (n *Series) Children() []Node    { return nil }
+func (n *Scan) Children() []Node      { return nil }
+func (n *Window) Children() []Node    { return []Node{n.Input} }
+func (n *Filter) Children() []Node    { return []Node{n.Input} }
+func (n *Project) Children() []Node   { return []Node{n.Input} }
+func (n *Aggregate) Children() []Node { return []Node{n.Input} }
+func (n *Sort) Children() []Node      { return []Node{n.Input} }
+func (n *Limit) Children() []Node     { return []Node{n.Input} }
+func (n *UnionAll) Children() []Node  { return n.Inputs }
+
+func (n *Values) describe() string {
+	if len(n.Rows) == 1 && len(n.Rows[0]) == 0 {
+		return "Values (one empty row)"
+	}
+	rows := make([]string, len(n.Rows))
+	for i, r := range n.Rows {
+		rows[i] = "(" + joinExprs(r) + ")"
+	}
+	return "Values " + strings.Join(rows, ", ")
+}
+
+func (n *Series) describe() string {
+	return fmt.Sprintf("Series %s from=%s to=%s step=%s", n.Col.Name, n.Start, n.Stop, n.Step)
+}
+
+func (n *Scan) describe() string {
+	s := fmt.Sprintf("Scan %s (%s)", n.Relation.Name, n.Relation.Kind)
+	if n.Alias != "" && n.Alias != n.Relation.Name {
+		s += " AS " + n.Alias
+	}
+	if n.Relation.WatermarkColumn != "" {
+		s += " watermark=" + n.Relation.WatermarkColumn
+	}
+	return s
+}
+
+func (n *Window) describe() string {
+	tc := n.Input.Columns()[n.TimeCol].Name
+	switch n.Kind {
+	case "HOP":
+		return fmt.Sprintf("Window HOP time=%s slide=%s size=%s", tc, fmtMicros(n.Slide), fmtMicros(n.Size))
+	case "SESSION":
+		return fmt.Sprintf("Window SESSION time=%s gap=%s", tc, fmtMicros(n.Gap))
+	}
+	return fmt.Sprintf("Window TUMBLE time=%s size=%s", tc, fmtMicros(n.Size))
+}
+
+func fmtMicros(us int64) string { return types.FormatInterval(0, us) }
+
+func (n *Filter) describe() string { return "Filter " + n.Cond.String() }
+
+func (n *Project) describe() string {
+	parts := make([]string, len(n.Exprs))
+	for i, e := range n.Exprs {
+		s := e.String()
+		if s != n.Cols[i].Name {
+			s += " AS " + n.Cols[i].Name
+		}
+		parts[i] = s
+	}
+	return "Project " + strings.Join(parts, ", ")
+}
+
+func (n *Aggregate) describe() string {
+	aggs := make([]string, len(n.Aggs))
+	for i, a := range n.Aggs {
+		aggs[i] = a.String()
+	}
+	return fmt.Sprintf("Aggregate keys=[%s] aggs=[%s]", joinExprs(n.Keys), strings.Join(aggs, ", "))
+}
+
+func (n *Sort) describe() string {
+	cols := n.Input.Columns()
+	parts := make([]string, len(n.Keys))
+	for i, k := range n.Keys {
+		parts[i] = cols[k.Column].Name
+		if k.Desc {
+			parts[i] += " DESC"
+		}
+	}
+	return "Sort " + strings.Join(parts, ", ")
+}
+
+func (n *Limit) describe() string {
+	s := "Limit"
+	if n.Count != nil {
+		s += " count=" + n.Count.String()
+	}
+	if n.Offset != nil {
+		s += " offset=" + n.Offset.String()
+	}
+	return s
+}
+
+func (n *UnionAll) describe() string { return "UnionAll" }
+
+func joinExprs(es []expr.Expr) string {
+	parts := make([]string, len(es))
+	for i, e := range es {
+		parts[i] = e.String()
+	}
+	return strings.Join(parts, ", ")
+}
+
+// explain renders the tree, one operator per line, children indented.
+func explain(n Node, depth int, out *[]string) {
+	*out = append(*out, strings.Repeat("  ", depth)+n.describe())
+	for _, c := range n.Children() {
+		explain(c, depth+1, out)
+	}
+}

@@ -1,0 +1,305 @@
+package planner
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/streamsql/streamsql/exec"
+	"github.com/streamsql/streamsql/exec/expr"
+	"github.com/streamsql/streamsql/sql"
+	"github.com/streamsql/streamsql/sql/sqlerr"
+	"github.com/streamsql/streamsql/sql/types"
+)
+
+var rewrite = flag.Bool("rewrite", false, "rewrite testdata files with the actual output")
+
+// fakeCatalog is a map of relations.
+type fakeCatalog map[string]*Relation
+
+func (c fakeCatalog) Relation(name string) (*Relation, bool) {
+	r, ok := c[name]
+	return r, ok
+}
+
+var testCatalog = fakeCatalog{
+	"clicks": {Name: "clicks", Kind: "source", WatermarkColumn: "ts", Columns: []types.Column{
+		{Name: "user_id", Type: types.TypeBigInt},
+		{Name: "url", Type: types.VarcharType(2048)},
+		{Name: "amount", Type: types.TypeDouble},
+		{Name: "ts", Type: types.Type{Kind: types.Timestamp, Precision: 3}},
+		{Name: "payload", Type: types.TypeJSON},
+	}},
+	"spend": {Name: "spend", Kind: "view", Columns: []types.Column{
+		{Name: "user_id", Type: types.TypeBigInt},
+		{Name: "window_start", Type: types.TypeTimestamp},
+		{Name: "n", Type: types.TypeBigInt},
+		{Name: "total", Type: types.TypeDouble},
+		{Name: "url", Type: types.TypeText},
+	}},
+	"users": {Name: "users", Kind: "source", Columns: []types.Column{
+		{Name: "user_id", Type: types.TypeBigInt},
+		{Name: "url", Type: types.TypeText},
+		{Name: "signup", Type: types.TypeDate},
+	}},
+}
+
+// fixedNow is NOW() in tests: 2024-01-02 03:04:05.678901 UTC.
+var fixedNow = time.Date(2024, 1, 2, 3, 4, 5, 678901000, time.UTC)
+
+// planSQL parses one SELECT (or EXPLAIN/CREATE ... AS SELECT) with the
+// front end and plans it.
+func planSQL(t testing.TB, text string, opts Options) (*Query, error) {
+	t.Helper()
+	stmts, err := sql.Parse(text)
+	if err != nil {
+		return nil, err
+	}
+	if len(stmts) != 1 {
+		t.Fatalf("%q: %d statements", text, len(stmts))
+	}
+	var sel *sql.Select
+	switch st := stmts[0].(type) {
+	case *sql.Select:
+		sel = st
+	case *sql.CreateView:
+		sel, opts.EmitOnWindowClose = st.Query, st.EmitOnWindowClose
+	default:
+		t.Fatalf("%q: not a SELECT but %T", text, stmts[0])
+	}
+	return Plan(context.Background(), testCatalog, sel, opts)
+}
+
+func formatErr(err error) string {
+	e := sqlerr.Flatten(err)
+	return fmt.Sprintf("error %s at %d: %s", e.Code, e.Position, e.Message)
+}
+
+func formatRows(q *Query, rows []types.Row) []string {
+	var cols []string
+	for _, c := range q.Columns() {
+		cols = append(cols, c.Name+" "+c.Type.String())
+	}
+	out := []string{"columns: " + strings.Join(cols, ", ")}
+	for _, r := range rows {
+		vals := make([]string, len(r))
+		for i, v := range r {
+			vals[i] = v.String()
+		}
+		out = append(out, strings.Join(vals, " | "))
+	}
+	if len(rows) == 0 {
+		out = append(out, "(no rows)")
+	}
+	return out
+}
+
+// runCase runs one testdata case and returns its output lines.
+func runCase(t *testing.T, directive string, args []string, text string) []string {
+	var params []types.Value
+	for _, a := range args {
+		if p, ok := strings.CutPrefix(a, "params="); ok {
+			for _, s := range strings.Split(p, ",") {
+				if s == "NULL" {
+					params = append(params, types.Null)
+				} else {
+					params = append(params, types.NewString(s))
+				}
+			}
+		}
+	}
+	q, err := planSQL(t, text, Options{})
+	if err != nil {
+		return []string{formatErr(err)}
+	}
+	switch directive {
+	case "explain":
+		out := q.Explain()
+		var cols []string
+		for _, c := range q.Columns() {
+			cols = append(cols, c.Name+" "+c.Type.String())
+		}
+		out = append(out, "columns: "+strings.Join(cols, ", "))
+		if len(q.ParamTypes()) > 0 {
+			var ps []string
+			for _, p := range q.ParamTypes() {
+				ps = append(ps, p.String())
+			}
+			out = append(out, "params: "+strings.Join(ps, ", "))
+		}
+		if len(q.Dependencies()) > 0 {
+			out = append(out, "reads: "+strings.Join(q.Dependencies(), ", "))
+		}
+		return out
+	case "query":
+		it, err := q.RunEnv(context.Background(), &expr.Env{Params: params, Now: fixedNow.UnixMicro()})
+		if err != nil {
+			return []string{formatErr(err)}
+		}
+		rows, err := exec.Drain(context.Background(), it)
+		if err != nil {
+			return []string{formatErr(err)}
+		}
+		return formatRows(q, rows)
+	}
+	t.Fatalf("unknown directive %q", directive)
+	return nil
+}
+
+type testCase struct {
+	directive string
+	args      []string
+	sql       string
+	output    []string
+	comments  []string // lines before the directive
+}
+
+// parseTestdata reads cases: comment lines (#), a directive line, SQL
+// lines, "----", output lines, a blank line.
+func parseTestdata(t *testing.T, data string) []testCase {
+	var cases []testCase
+	lines := strings.Split(data, "\n")
+	var cur *testCase
+	var pending []string
+	state := 0 // 0 between cases, 1 reading SQL, 2 reading output
+	for _, line := range lines {
+		switch state {
+		case 0:
+			if strings.HasPrefix(line, "#") || strings.TrimSpace(line) == "" {
+				pending = append(pending, line)
+				continue
+			}
+			f := strings.Fields(line)
+			cur = &testCase{directive: f[0], args: f[1:], comments: pending}
+			pending = nil
+			state = 1
+		case 1:
+			if line == "----" {
+				state = 2
+				continue
+			}
+			if cur.sql != "" {
+				cur.sql += "\n"
+			}
+			cur.sql += line
+		case 2:
+			if line == "" {
+				cases = append(cases, *cur)
+				state = 0
+				continue
+			}
+			cur.output = append(cur.output, line)
+		}
+	}
+	if state == 2 {
+		cases = append(cases, *cur)
+	} else if state == 1 {
+		t.Fatalf("unterminated case %q", cur.sql)
+	}
+	return cases
+}
+
+func TestPlanner_Testdata(t *testing.T) {
+	files, err := filepath.Glob("testdata/*.txt")
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no testdata: %v", err)
+	}
+	for _, file := range files {
+		t.Run(filepath.Base(file), func(t *testing.T) {
+			data, err := os.ReadFile(file)
+			if err != nil {
+				t.Fatal(err)
+			}
+			cases := parseTestdata(t, string(data))
+			var out strings.Builder
+			for i := range cases {
+				c := &cases[i]
+				got := runCase(t, c.directive, c.args, c.sql)
+				if *rewrite {
+					c.output = got
+				} else if strings.Join(got, "\n") != strings.Join(c.output, "\n") {
+					t.Errorf("%s:\n%s\nwant:\n%s\ngot:\n%s", file, c.sql, strings.Join(c.output, "\n"), strings.Join(got, "\n"))
+				}
+				for _, cm := range c.comments {
+					out.WriteString(cm + "\n")
+				}
+				out.WriteString(strings.Join(append([]string{c.directive}, c.args...), " ") + "\n")
+				out.WriteString(c.sql + "\n----\n")
+				out.WriteString(strings.Join(c.output, "\n") + "\n\n")
+			}
+			if *rewrite {
+				if err := os.WriteFile(file, []byte(strings.TrimRight(out.String(), "\n")+"\n"), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+func TestQuery_RunRejectsStreams(t *testing.T) {
+	q, err := planSQL(t, "SELECT * FROM clicks", Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = q.Run(context.Background(), nil)
+	if sqlerr.CodeOf(err) != sqlerr.FeatureNotSupported {
+		t.Fatalf("Run over a source: %v, want 0A000", err)
+	}
+}
+
+func TestQuery_GenerateSeriesIsLazy(t *testing.T) {
+	q, err := planSQL(t, "SELECT * FROM generate_series(1, 1000000)", Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	it, err := q.Run(context.Background(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer it.Close()
+	n := int64(0)
+	allocs := testing.AllocsPerRun(1, func() {
+		for {
+			row, err := it.Next(context.Background())
+			if err != nil {
+				if !errors.Is(err, errEOF) {
+					t.Fatal(err)
+				}
+				return
+			}
+			n++
+			if row[0].Int() != n {
+				t.Fatalf("row %d = %v", n, row)
+			}
+		}
+	})
+	if n != 1000000 {
+		t.Fatalf("got %d rows", n)
+	}
+	if allocs > 100 {
+		t.Fatalf("streaming a million rows allocated %v times", allocs)
+	}
+}
+
+func TestQuery_Cancel(t *testing.T) {
+	q, err := planSQL(t, "SELECT count(*) FROM generate_series(1, 100000000)", Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	it, err := q.Run(context.Background(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = it.Next(ctx)
+	if sqlerr.CodeOf(err) != sqlerr.QueryCanceled {
+		t.Fatalf("cancelled query: %v", err)
+	}
+}

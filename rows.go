@@ -1,0 +1,120 @@
+package streamsql
+
+import (
+	"context"
+	"errors"
+	"io"
+	"strconv"
+
+	"github.com/streamsql/streamsql/exec"
+	"github.com/streamsql/streamsql/sql/sqlerr"
+	"github.com/streamsql/streamsql/sql/types"
+)
+
+// Rows is the result of a statement. Call Next until it returns false, then
+// Err. Rows must be closed.
+type Rows struct {
+	columns []types.Column
+	next    func() (types.Row, error) // io.EOF at the end
+	close   func()
+	tag     string // fixed tag; "" means "SELECT n"
+	row     types.Row
+	n       int64
+	err     error
+	done    bool
+}
+
+// Columns returns the result columns (nil for a statement without rows).
+func (r *Rows) Columns() []types.Column { return r.columns }
+
+// Next advances to the next row. It blocks for rows that are not there yet
+// (a tail of a source) until the context given to Execute is done.
+func (r *Rows) Next() bool {
+	if r.done {
+		return false
+	}
+	if r.next == nil {
+		r.finish(nil)
+		return false
+	}
+	row, err := r.next()
+	if err != nil {
+		if errors.Is(err, io.EOF) {
+			err = nil
+		}
+		r.finish(err)
+		return false
+	}
+	r.row = row
+	r.n++
+	return true
+}
+
+func (r *Rows) finish(err error) {
+	r.done, r.err, r.row = true, err, nil
+	if err != nil && errors.Is(err, context.Canceled) {
+		r.err = sqlerr.Flatten(err)
+	}
+	r.Close()
+}
+
+// Row returns the current row. It is valid until the next call to Next.
+func (r *Rows) Row() types.Row { return r.row }
+
+// Err returns the error that ended iteration, if any.
+func (r *Rows) Err() error { return r.err }
+
+// Tag returns the command tag once iteration has ended ("SELECT 3",
+// "CREATE SOURCE", "SET").
+func (r *Rows) Tag() string {
+	if r.tag != "" {
+		return r.tag
+	}
+	return "SELECT " + strconv.FormatInt(r.n, 10)
+}
+
+// Close releases the rows; it is safe to call twice.
+func (r *Rows) Close() error {
+	r.done = true
+	if r.close != nil {
+		r.close()
+		r.close = nil
+	}
+	return nil
+}
+
+// done is the result of a statement without rows.
+func done(tag string) *Rows { return &Rows{tag: tag, done: true} }
+
+// staticRows returns rows computed up front. An empty tag means "SELECT n".
+func staticRows(cols []types.Column, rows []types.Row, tag string) *Rows {
+	i := 0
+	return &Rows{columns: cols, tag: tag, next: func() (types.Row, error) {
+		if i == len(rows) {
+			return nil, io.EOF
+		}
+		i++
+		return rows[i-1], nil
+	}}
+}
+
+// cancelCheckEvery is how many rows pass between looks at the context, so
+// a cancelled statement stops promptly without a lock per row.
+const cancelCheckEvery = 256
+
+// iterRows streams the rows of an operator tree.
+func iterRows(ctx context.Context, cols []types.Column, it exec.RowIter) *Rows {
+	var n int
+	return &Rows{
+		columns: cols,
+		next: func() (types.Row, error) {
+			if n++; n%cancelCheckEvery == 0 {
+				if err := ctx.Err(); err != nil {
+					return nil, err
+				}
+			}
+			return it.Next(ctx)
+		},
+		close: it.Close,
+	}
+}

@@ -1,0 +1,267 @@
+package streamsql
+
+import (
+	"context"
+	"strings"
+
+	"github.com/streamsql/streamsql/planner"
+	"github.com/streamsql/streamsql/sql"
+	"github.com/streamsql/streamsql/sql/sqlerr"
+	"github.com/streamsql/streamsql/sql/types"
+)
+
+// Session holds per-connection settings (SET/SHOW/RESET) and runs statements.
+type Session struct {
+	engine   *Engine
+	settings settings
+}
+
+// Statement is one parsed and bound statement; it can run many times.
+type Statement struct {
+	stmt    sql.Statement
+	text    string
+	query   *planner.Query // SELECT, and the query of EXPLAIN
+	columns []types.Column
+	bound   bool
+}
+
+// SQL returns the statement's own text.
+func (st *Statement) SQL() string { return st.text }
+
+// NumParams returns how many parameters ($1..$n or ?) the statement takes.
+func (st *Statement) NumParams() int {
+	if _, ok := st.stmt.(*sql.Select); ok && st.query != nil {
+		return len(st.query.ParamTypes())
+	}
+	return 0
+}
+
+// ParamTypes returns the inferred type of each parameter (Unknown when the
+// statement does not constrain it; clients then send text).
+func (st *Statement) ParamTypes() []types.Type {
+	if st.NumParams() == 0 {
+		return nil
+	}
+	return st.query.ParamTypes()
+}
+
+// Columns returns the result columns, or nil for a statement without rows.
+func (st *Statement) Columns() []types.Column { return st.columns }
+
+// Prepare parses every statement in query. Errors carry a position relative
+// to query. A single statement is bound at once, so that its parameters and
+// columns can be described; in a text of several statements each is bound
+// when it runs, because it may use what an earlier one creates.
+func (s *Session) Prepare(ctx context.Context, query string) ([]*Statement, error) {
+	parsed, err := sql.Parse(query)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]*Statement, 0, len(parsed))
+	for _, p := range parsed {
+		span := p.Span()
+		out = append(out, &Statement{stmt: p, text: query[span.Start:span.End]})
+	}
+	if len(out) == 1 {
+		if err := s.bind(ctx, out[0]); err != nil {
+			return nil, err
+		}
+		out[0].bound = true
+	}
+	return out, nil
+}
+
+var (
+	textCol = func(name string) types.Column { return types.Column{Name: name, Type: types.TypeText} }
+	nameCol = []types.Column{textCol("name")}
+)
+
+// bind works out a statement's result columns and, for queries, its plan.
+func (s *Session) bind(ctx context.Context, st *Statement) error {
+	switch p := st.stmt.(type) {
+	case *sql.Select:
+		q, err := s.plan(ctx, p, planner.Options{})
+		if err != nil {
+			return err
+		}
+		st.query, st.columns = q, q.Columns()
+	case *sql.Explain:
+		var sel *sql.Select
+		var opts planner.Options
+		switch inner := p.Stmt.(type) {
+		case *sql.Select:
+			sel = inner
+		case *sql.CreateView:
+			sel, opts.EmitOnWindowClose = inner.Query, inner.EmitOnWindowClose
+		case *sql.CreateSink:
+			sel, opts.EmitOnWindowClose = inner.Query, inner.EmitOnWindowClose
+		}
+		if sel == nil {
+			return sqlerr.Newf(sqlerr.FeatureNotSupported, "EXPLAIN takes a SELECT, a CREATE MATERIALIZED VIEW or a CREATE SINK ... AS SELECT")
+		}
+		q, err := s.plan(ctx, sel, opts)
+		if err != nil {
+			return err
+		}
+		st.query, st.columns = q, []types.Column{textCol("QUERY PLAN")}
+	case *sql.ShowObjects:
+		st.columns = nameCol
+	case *sql.ShowCreate:
+		st.columns = []types.Column{textCol("name"), textCol("create_sql")}
+	case *sql.Describe:
+		st.columns = []types.Column{textCol("name"), textCol("type")}
+	case *sql.ShowVar:
+		if p.Name == "all" {
+			st.columns = []types.Column{textCol("name"), textCol("setting")}
+		} else {
+			st.columns = []types.Column{textCol(displayName(p.Name))}
+		}
+	}
+	return nil
+}
+
+func (s *Session) plan(ctx context.Context, sel *sql.Select, opts planner.Options) (*planner.Query, error) {
+	c := s.engine.catalog
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	return planner.Plan(ctx, catalogView{c}, sel, opts)
+}
+
+// Execute runs a prepared statement with parameter values (len must equal
+// NumParams). Cancelling ctx cancels the statement with SQLSTATE 57014.
+func (s *Session) Execute(ctx context.Context, st *Statement, params []types.Value) (*Rows, error) {
+	if !st.bound {
+		if err := s.bind(ctx, st); err != nil {
+			return nil, err
+		}
+		st.bound = true
+	}
+	if len(params) != st.NumParams() {
+		return nil, sqlerr.Newf(sqlerr.ProtocolViolation, "statement takes %d parameters, got %d", st.NumParams(), len(params))
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, sqlerr.Flatten(err)
+	}
+	e := s.engine
+	switch p := st.stmt.(type) {
+	case *sql.Select:
+		it, err := st.query.Run(ctx, params)
+		if err != nil {
+			return nil, err
+		}
+		return iterRows(ctx, st.columns, it), nil
+	case *sql.Explain:
+		lines := st.query.Explain()
+		rows := make([]types.Row, len(lines))
+		for i, l := range lines {
+			rows[i] = types.Row{types.NewString(l)}
+		}
+		return staticRows(st.columns, rows, "EXPLAIN"), nil
+	case *sql.CreateSource:
+		return tagged("CREATE SOURCE", e.catalog.create(ctx, p, p.Name, p.NamePos, p.IfNotExists))
+	case *sql.CreateView:
+		return tagged("CREATE MATERIALIZED VIEW", e.catalog.create(ctx, p, p.Name, p.NamePos, p.IfNotExists))
+	case *sql.CreateSink:
+		return tagged("CREATE SINK", e.catalog.create(ctx, p, p.Name, p.NamePos, p.IfNotExists))
+	case *sql.Drop:
+		return tagged("DROP "+strings.ToUpper(kindNames[p.Kind]), e.catalog.drop(p))
+	case *sql.ShowObjects:
+		var rows []types.Row
+		for _, o := range e.catalog.list(p.Kind) {
+			rows = append(rows, types.Row{types.NewString(o.entry.Name)})
+		}
+		return staticRows(st.columns, rows, ""), nil
+	case *sql.ShowCreate:
+		o, err := s.lookup(p.Name, p.NamePos, p.Kind)
+		if err != nil {
+			return nil, err
+		}
+		return staticRows(st.columns, []types.Row{{types.NewString(o.entry.Name), types.NewString(o.shown)}}, ""), nil
+	case *sql.Describe:
+		o, ok := e.catalog.get(p.Name)
+		if !ok || o.kind == sql.KindSink {
+			return nil, sqlerr.Newf(sqlerr.UndefinedTable, "source or materialized view %q does not exist", p.Name).At(p.NamePos)
+		}
+		rows := make([]types.Row, len(o.columns))
+		for i, c := range o.columns {
+			rows[i] = types.Row{types.NewString(c.Name), types.NewString(c.Type.String())}
+		}
+		return staticRows(st.columns, rows, ""), nil
+	case *sql.SetVar:
+		var err error
+		if p.Default {
+			err = s.settings.reset(p.Name)
+		} else {
+			err = s.settings.set(p.Name, p.Value)
+		}
+		return tagged("SET", err)
+	case *sql.ResetVar:
+		return tagged("RESET", s.settings.reset(p.Name))
+	case *sql.ShowVar:
+		if p.Name == "all" {
+			var rows []types.Row
+			for _, kv := range s.settings.all() {
+				rows = append(rows, types.Row{types.NewString(kv[0]), types.NewString(kv[1])})
+			}
+			return staticRows(st.columns, rows, "SHOW"), nil
+		}
+		if _, err := lookupSetting(p.Name); err != nil {
+			return nil, err
+		}
+		return staticRows(st.columns, []types.Row{{types.NewString(s.settings[strings.ToLower(p.Name)])}}, "SHOW"), nil
+	case *sql.Flush:
+		// No continuous query runs yet, so everything in the sources is
+		// trivially processed: FLUSH has nothing to wait for.
+		return done("FLUSH"), nil
+	case *sql.Begin:
+		return done("BEGIN"), nil
+	case *sql.Commit:
+		return done("COMMIT"), nil
+	case *sql.Rollback:
+		return done("ROLLBACK"), nil
+	case *sql.Subscribe:
+		if _, err := s.lookup(p.Name, p.NamePos, sql.KindView); err != nil {
+			return nil, err
+		}
+		return nil, sqlerr.Newf(sqlerr.FeatureNotSupported, "SUBSCRIBE arrives with the continuous query engine")
+	}
+	return nil, sqlerr.Newf(sqlerr.FeatureNotSupported, "statement %T is not supported", st.stmt)
+}
+
+// lookup finds an object of one kind, with errors that name what is there.
+func (s *Session) lookup(name string, pos int, kind sql.ObjectKind) (*object, error) {
+	o, ok := s.engine.catalog.get(name)
+	if !ok {
+		return nil, sqlerr.Newf(sqlerr.UndefinedTable, "%s %q does not exist", kindNames[kind], name).At(pos)
+	}
+	if o.kind != kind {
+		return nil, sqlerr.Newf(sqlerr.WrongObjectType, "%q is a %s, not a %s", name, kindNames[o.kind], kindNames[kind]).At(pos)
+	}
+	return o, nil
+}
+
+// Setting returns the current value of a session parameter ("" when unknown).
+func (s *Session) Setting(name string) string { return s.settings[strings.ToLower(name)] }
+
+// ReportedSettings returns the parameters a Postgres server reports with
+// ParameterStatus, with their current values.
+func (s *Session) ReportedSettings() map[string]string {
+	out := make(map[string]string)
+	for name, def := range settingDefs {
+		if def.reported {
+			out[displayName(name)] = s.settings[name]
+		}
+	}
+	return out
+}
+
+// Close releases the session.
+func (s *Session) Close() {}
+
+// tagged is the result of a statement without rows that may have failed.
+func tagged(tag string, err error) (*Rows, error) {
+	if err != nil {
+		return nil, err
+	}
+	return done(tag), nil
+}

@@ -1,0 +1,142 @@
+package streamsql
+
+import (
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/streamsql/streamsql/sql/sqlerr"
+)
+
+// setting describes one session parameter: its default, whether Postgres
+// reports it to the client with ParameterStatus, and how a value is checked
+// and normalised.
+type setting struct {
+	def      string
+	reported bool
+	readOnly bool
+	check    func(v string) (string, error)
+}
+
+// settingDefs are the parameters that drivers send or read. Names are lower
+// case; display names keep Postgres's spelling.
+var settingDefs = map[string]setting{
+	"application_name":                    {def: "", reported: true},
+	"client_encoding":                     {def: "UTF8", reported: true, check: checkEncoding},
+	"datestyle":                           {def: "ISO, MDY", reported: true, check: checkDateStyle},
+	"intervalstyle":                       {def: "postgres", reported: true},
+	"timezone":                            {def: "UTC", reported: true, check: checkTimeZone},
+	"extra_float_digits":                  {def: "1"},
+	"search_path":                         {def: "public"},
+	"server_version":                      {def: "16.0", reported: true, readOnly: true},
+	"server_version_num":                  {def: "160000", readOnly: true},
+	"server_encoding":                     {def: "UTF8", reported: true, readOnly: true},
+	"integer_datetimes":                   {def: "on", reported: true, readOnly: true},
+	"standard_conforming_strings":         {def: "on", reported: true, readOnly: true},
+	"is_superuser":                        {def: "on", reported: true, readOnly: true},
+	"statement_timeout":                   {def: "0"},
+	"lock_timeout":                        {def: "0"},
+	"idle_in_transaction_session_timeout": {def: "0"},
+	"transaction_isolation":               {def: "serializable", readOnly: true},
+	"default_transaction_isolation":       {def: "serializable"},
+	"bytea_output":                        {def: "hex"},
+}
+
+var displayNames = map[string]string{
+	"datestyle": "DateStyle", "intervalstyle": "IntervalStyle", "timezone": "TimeZone",
+}
+
+func displayName(name string) string {
+	if d, ok := displayNames[name]; ok {
+		return d
+	}
+	return name
+}
+
+// settings are one session's parameter values.
+type settings map[string]string
+
+func newSettings() settings {
+	s := make(settings, len(settingDefs))
+	for name, def := range settingDefs {
+		s[name] = def.def
+	}
+	return s
+}
+
+func lookupSetting(name string) (setting, error) {
+	def, ok := settingDefs[strings.ToLower(name)]
+	if !ok {
+		return setting{}, sqlerr.Newf(sqlerr.UndefinedObject, "unrecognized configuration parameter %q", name)
+	}
+	return def, nil
+}
+
+func (s settings) set(name, value string) error {
+	name = strings.ToLower(name)
+	def, err := lookupSetting(name)
+	if err != nil {
+		return err
+	}
+	if def.readOnly {
+		return sqlerr.Newf(sqlerr.ObjectNotInPrerequisiteState, "parameter %q cannot be changed", name)
+	}
+	if def.check != nil {
+		if value, err = def.check(value); err != nil {
+			return err
+		}
+	}
+	s[name] = value
+	return nil
+}
+
+func (s settings) reset(name string) error {
+	name = strings.ToLower(name)
+	if name == "all" {
+		for n, def := range settingDefs {
+			s[n] = def.def
+		}
+		return nil
+	}
+	def, err := lookupSetting(name)
+	if err != nil {
+		return err
+	}
+	s[name] = def.def
+	return nil
+}
+
+// all returns every setting as (name, value) pairs, sorted by name.
+func (s settings) all() [][2]string {
+	out := make([][2]string, 0, len(s))
+	for n, v := range s {
+		out = append(out, [2]string{displayName(n), v})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i][0] < out[j][0] })
+	return out
+}
+
+func checkEncoding(v string) (string, error) {
+	switch strings.ToUpper(strings.ReplaceAll(v, "-", "")) {
+	case "UTF8", "UNICODE":
+		return "UTF8", nil
+	}
+	return "", sqlerr.Newf(sqlerr.FeatureNotSupported, "client_encoding %q is not supported: streamsql speaks UTF8 only", v)
+}
+
+func checkDateStyle(v string) (string, error) {
+	if strings.Contains(strings.ToUpper(v), "ISO") {
+		return "ISO, MDY", nil
+	}
+	return "", sqlerr.Newf(sqlerr.FeatureNotSupported, "DateStyle %q is not supported: only ISO", v)
+}
+
+func checkTimeZone(v string) (string, error) {
+	if strings.EqualFold(v, "utc") || strings.EqualFold(v, "gmt") || v == "Etc/UTC" || v == "Z" {
+		return "UTC", nil
+	}
+	if _, err := time.LoadLocation(v); err != nil {
+		return "", sqlerr.Newf(sqlerr.InvalidParameterValue, "invalid value for parameter \"TimeZone\": %q", v)
+	}
+	return v, nil
+}

@@ -1,0 +1,228 @@
+package sql
+
+import (
+	"strings"
+	"unicode/utf8"
+
+	"github.com/streamsql/streamsql/sql/sqlerr"
+)
+
+// tokKind is the class of a token of our own scanner. The scanner only needs
+// to be exact about where strings, quoted names and comments end (so that ';'
+// splits statements where TiDB would) and about the words of our statements;
+// everything else is handed to TiDB as text.
+type tokKind uint8
+
+const (
+	tEOF    tokKind = iota
+	tIdent          // bare word: keyword or name
+	tQIdent         // "name" or `name`
+	tString         // 'text'
+	tNumber         // 12, 1.5, .5e3, 0x1F
+	tParam          // $1
+	tPunct          // any other character or operator
+)
+
+// token is one lexeme. start and end are byte offsets into the whole text
+// given to Parse.
+type token struct {
+	kind       tokKind
+	start, end int
+	text       string // the raw text
+	val        string // decoded value: unquoted string or name; for tIdent the raw word
+}
+
+// is reports whether t is the bare word w, ignoring case.
+func (t token) is(w string) bool { return t.kind == tIdent && strings.EqualFold(t.val, w) }
+
+// punct reports whether t is the punctuation p.
+func (t token) punct(p string) bool { return t.kind == tPunct && t.text == p }
+
+// name returns the identifier the token spells: bare words with ASCII
+// letters lower-cased (as Postgres folds them in UTF-8), quoted names as
+// written.
+func (t token) name() string {
+	if t.kind == tIdent {
+		return asciiLower(t.val)
+	}
+	return t.val
+}
+
+func asciiLower(s string) string {
+	b := []byte(s)
+	for i, c := range b {
+		if c >= 'A' && c <= 'Z' {
+			b[i] = c + ('a' - 'A')
+		}
+	}
+	return string(b)
+}
+
+// isName reports whether t can be an object or column name.
+func (t token) isName() bool { return t.kind == tIdent || t.kind == tQIdent }
+
+// comment is a byte range holding a comment, blanked before TiDB sees text.
+type comment struct{ start, end int }
+
+// scan splits text into tokens and comments. Its error carries a byte offset
+// in pos; the caller converts it to a character position.
+func scan(text string) (toks []token, comments []comment, err *sqlerr.Error) {
+	i := 0
+	n := len(text)
+	for i < n {
+		c := text[i]
+		switch {
+		case c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v':
+			i++
+		case c == '-' && i+1 < n && text[i+1] == '-', c == '#':
+			// Postgres comments start at "--" with no space required; '#' is
+			// MySQL's, and TiDB would read it as one too.
+			j := strings.IndexByte(text[i:], '\n')
+			if j < 0 {
+				j = n - i
+			}
+			comments = append(comments, comment{i, i + j})
+			i += j
+		case c == '/' && i+1 < n && text[i+1] == '*':
+			// Postgres nests block comments; MySQL does not. Nesting is the
+			// safer reading: it never ends a comment early.
+			depth, j := 1, i+2
+			for j < n && depth > 0 {
+				switch {
+				case text[j] == '/' && j+1 < n && text[j+1] == '*':
+					depth++
+					j += 2
+				case text[j] == '*' && j+1 < n && text[j+1] == '/':
+					depth--
+					j += 2
+				default:
+					j++
+				}
+			}
+			if depth > 0 {
+				return nil, nil, posErr(sqlerr.Newf(sqlerr.SyntaxError, "unterminated /* comment"), i)
+			}
+			comments = append(comments, comment{i, j})
+			i = j
+		case c == '\'' || c == '"' || c == '`':
+			val, j, ok := scanQuoted(text, i, c)
+			if !ok {
+				what := map[byte]string{'\'': "quoted string", '"': "quoted identifier", '`': "quoted identifier"}[c]
+				return nil, nil, posErr(sqlerr.Newf(sqlerr.SyntaxError, "unterminated %s", what), i)
+			}
+			k := tString
+			if c != '\'' {
+				k = tQIdent
+				if val == "" {
+					return nil, nil, posErr(sqlerr.Newf(sqlerr.SyntaxError, "zero-length delimited identifier"), i)
+				}
+			}
+			toks = append(toks, token{kind: k, start: i, end: j, text: text[i:j], val: val})
+			i = j
+		case c == '$' && i+1 < n && isDigit(text[i+1]):
+			j := i + 1
+			for j < n && isDigit(text[j]) {
+				j++
+			}
+			toks = append(toks, token{kind: tParam, start: i, end: j, text: text[i:j], val: text[i+1 : j]})
+			i = j
+		case isDigit(c) || (c == '.' && i+1 < n && isDigit(text[i+1])):
+			j := scanNumber(text, i)
+			toks = append(toks, token{kind: tNumber, start: i, end: j, text: text[i:j], val: text[i:j]})
+			i = j
+		case isIdentStart(c):
+			j := i
+			for j < n && isIdentPart(text[j]) {
+				j++
+			}
+			toks = append(toks, token{kind: tIdent, start: i, end: j, text: text[i:j], val: text[i:j]})
+			i = j
+		default:
+			j := i + punctLen(text[i:])
+			toks = append(toks, token{kind: tPunct, start: i, end: j, text: text[i:j], val: text[i:j]})
+			i = j
+		}
+	}
+	toks = append(toks, token{kind: tEOF, start: n, end: n})
+	return toks, comments, nil
+}
+
+// scanQuoted reads a quoted lexeme starting at text[i] == q, where a doubled
+// quote stands for itself. Backslash is an ordinary character: we run TiDB
+// with NO_BACKSLASH_ESCAPES, as Postgres runs with standard_conforming_strings.
+func scanQuoted(text string, i int, q byte) (val string, end int, ok bool) {
+	var b strings.Builder
+	j := i + 1
+	for j < len(text) {
+		if text[j] == q {
+			if j+1 < len(text) && text[j+1] == q {
+				b.WriteByte(q)
+				j += 2
+				continue
+			}
+			return b.String(), j + 1, true
+		}
+		b.WriteByte(text[j])
+		j++
+	}
+	return "", len(text), false
+}
+
+func scanNumber(text string, i int) int {
+	n := len(text)
+	if text[i] == '0' && i+1 < n && (text[i+1] == 'x' || text[i+1] == 'X') {
+		j := i + 2
+		for j < n && isHex(text[j]) {
+			j++
+		}
+		return j
+	}
+	j := i
+	for j < n && isDigit(text[j]) {
+		j++
+	}
+	if j < n && text[j] == '.' {
+		j++
+		for j < n && isDigit(text[j]) {
+			j++
+		}
+	}
+	if j < n && (text[j] == 'e' || text[j] == 'E') {
+		k := j + 1
+		if k < n && (text[k] == '+' || text[k] == '-') {
+			k++
+		}
+		if k < n && isDigit(text[k]) {
+			for k < n && isDigit(text[k]) {
+				k++
+			}
+			j = k
+		}
+	}
+	return j
+}
+
+// multi-character operators, longest first.
+var operators = []string{"->>", "<=>", "<>", "!=", "<=", ">=", "->", "::", "||", "&&", ":=", "<<", ">>"}
+
+func punctLen(s string) int {
+	for _, op := range operators {
+		if strings.HasPrefix(s, op) {
+			return len(op)
+		}
+	}
+	_, size := utf8.DecodeRuneInString(s)
+	return size
+}
+
+func isDigit(c byte) bool { return c >= '0' && c <= '9' }
+func isHex(c byte) bool   { return isDigit(c) || (c|0x20 >= 'a' && c|0x20 <= 'f') }
+func isIdentStart(c byte) bool {
+	return c == '_' || (c|0x20 >= 'a' && c|0x20 <= 'z') || c >= 0x80
+}
+func isIdentPart(c byte) bool { return isIdentStart(c) || isDigit(c) || c == '$' }
+
+// posErr attaches a byte offset to an error; Parse turns it into a 1-based
+// character position once it knows the whole text. The byte offset rides in
+// Position until then, biased by one so that offset 0 is not "no position".
+func posErr(e *sqlerr.Error, byteOff int) *sqlerr.Error { return e.At(byteOff + 1) }

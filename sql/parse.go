@@ -1,0 +1,576 @@
+// Package sql owns the dialect users write: it splits a text into
+// statements, parses our streaming statements (CREATE SOURCE, CREATE SINK,
+// CREATE MATERIALIZED VIEW, SUBSCRIBE, FLUSH, SHOW ..., SET ...) by recursive
+// descent over its own small scanner, and hands queries to the TiDB parser
+// after rewrites that keep every byte offset where it was (table functions
+// in FROM, $n parameters, plural interval units). It validates WITH options
+// against the connector specs in connectors.go. Every error is a
+// *sqlerr.Error with a 1-based character position in the text given to Parse.
+package sql
+
+import (
+	"strconv"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/streamsql/streamsql/sql/sqlerr"
+)
+
+// Parse splits text on ';' and parses every statement. Empty text, or text
+// holding only comments and semicolons, gives zero statements.
+func Parse(text string) ([]Statement, error) {
+	toks, comments, serr := scan(text)
+	if serr != nil {
+		return nil, serr.At(charPos(text, serr.Position-1))
+	}
+	var out []Statement
+	start := 0
+	for i, t := range toks {
+		if !t.punct(";") && t.kind != tEOF {
+			continue
+		}
+		if i > start {
+			p := &parser{src: text, toks: append(toks[start:i:i], token{kind: tEOF, start: t.start, end: t.start}), comments: comments}
+			st, err := p.parseStatementFrom()
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, st)
+		}
+		start = i + 1
+	}
+	return out, nil
+}
+
+// parser reads the tokens of one statement. toks ends with a tEOF token at
+// the statement's end.
+type parser struct {
+	src      string
+	toks     []token
+	i        int
+	start    int // token index where the current statement starts
+	comments []comment
+}
+
+func (p *parser) peek() token { return p.toks[p.i] }
+
+// peekAt returns the token k places ahead, or the final tEOF.
+func (p *parser) peekAt(k int) token {
+	if p.i+k < len(p.toks) {
+		return p.toks[p.i+k]
+	}
+	return p.toks[len(p.toks)-1]
+}
+
+func (p *parser) next() token {
+	t := p.toks[p.i]
+	if t.kind != tEOF {
+		p.i++
+	}
+	return t
+}
+
+// accept consumes the bare word w if it is next.
+func (p *parser) accept(w string) bool {
+	if p.peek().is(w) {
+		p.i++
+		return true
+	}
+	return false
+}
+
+// acceptSeq consumes the words ws if they are all next.
+func (p *parser) acceptSeq(ws ...string) bool {
+	for k, w := range ws {
+		if !p.peekAt(k).is(w) {
+			return false
+		}
+	}
+	p.i += len(ws)
+	return true
+}
+
+func (p *parser) expect(w string) error {
+	t := p.next()
+	if !t.is(w) {
+		return p.syntaxErr(t)
+	}
+	return nil
+}
+
+func (p *parser) expectPunct(s string) error {
+	t := p.next()
+	if !t.punct(s) {
+		return p.syntaxErr(t)
+	}
+	return nil
+}
+
+// expectEnd checks that the statement has no more tokens.
+func (p *parser) expectEnd() error {
+	if t := p.peek(); t.kind != tEOF {
+		return p.syntaxErr(t)
+	}
+	return nil
+}
+
+// name reads an object or column name.
+func (p *parser) name() (string, int, error) {
+	t := p.next()
+	if !t.isName() {
+		return "", 0, p.syntaxErr(t)
+	}
+	return t.name(), p.pos(t.start), nil
+}
+
+// pos converts a byte offset in src to a 1-based character position.
+func (p *parser) pos(off int) int { return charPos(p.src, off) }
+
+func (p *parser) errAt(off int, code sqlerr.Code, format string, args ...any) *sqlerr.Error {
+	return sqlerr.Newf(code, format, args...).At(p.pos(off))
+}
+
+// syntaxErr is Postgres's message for an unexpected token.
+func (p *parser) syntaxErr(t token) *sqlerr.Error {
+	if t.kind == tEOF {
+		return p.errAt(t.start, sqlerr.SyntaxError, "syntax error at end of input")
+	}
+	return p.errAt(t.start, sqlerr.SyntaxError, "syntax error at or near %q", t.text)
+}
+
+// describe names a token for messages.
+func describe(t token) string {
+	if t.kind == tEOF {
+		return "end of input"
+	}
+	return strconv.Quote(t.text)
+}
+
+// charPos converts a byte offset to a 1-based character position.
+func charPos(s string, off int) int {
+	if off > len(s) {
+		off = len(s)
+	}
+	if off < 0 {
+		off = 0
+	}
+	return utf8.RuneCountInString(s[:off]) + 1
+}
+
+// span returns the byte range from token index from to the statement's end.
+func (p *parser) spanFrom(from int) Span {
+	last := len(p.toks) - 2 // the token before tEOF
+	if last < from {
+		return Span{p.toks[from].start, p.toks[from].start}
+	}
+	return Span{p.toks[from].start, p.toks[last].end}
+}
+
+type spanSetter interface {
+	Statement
+	setSpan(Span)
+}
+
+// parseStatementFrom parses the statement starting at p.i and running to the
+// end, setting its span. EXPLAIN calls it for the statement it explains.
+func (p *parser) parseStatementFrom() (Statement, error) {
+	from := p.i
+	p.start = from
+	span := p.spanFrom(from)
+	st, err := p.dispatch()
+	if err != nil {
+		return nil, err
+	}
+	st.setSpan(span)
+	return st, nil
+}
+
+func (p *parser) dispatch() (spanSetter, error) {
+	t := p.peek()
+	switch {
+	case t.is("select"), t.is("with"), t.punct("("), t.is("values"), t.is("table"):
+		return p.parseQuery(p.i, len(p.toks)-1)
+	case t.is("create"):
+		return p.parseCreate()
+	case t.is("drop"):
+		return p.parseDrop()
+	case t.is("show"):
+		return p.parseShow()
+	case t.is("describe"), t.is("desc"):
+		p.next()
+		name, pos, err := p.name()
+		if err != nil {
+			return nil, err
+		}
+		return &Describe{Name: name, NamePos: pos}, p.expectEnd()
+	case t.is("explain"):
+		return p.parseExplain()
+	case t.is("flush"):
+		p.next()
+		return &Flush{}, p.expectEnd()
+	case t.is("subscribe"):
+		return p.parseSubscribe()
+	case t.is("copy"):
+		return p.parseCopy()
+	case t.is("set"):
+		return p.parseSet()
+	case t.is("reset"):
+		return p.parseReset()
+	case t.is("begin"), t.is("start"):
+		return p.parseBegin()
+	case t.is("commit"), t.is("end"):
+		p.next()
+		p.accept("work")
+		p.accept("transaction")
+		return &Commit{}, p.expectEnd()
+	case t.is("rollback"), t.is("abort"):
+		p.next()
+		p.accept("work")
+		p.accept("transaction")
+		if p.peek().is("to") {
+			return nil, p.errAt(p.peek().start, sqlerr.FeatureNotSupported, "savepoints are not supported")
+		}
+		return &Rollback{}, p.expectEnd()
+	}
+	return nil, p.unsupported()
+}
+
+func (p *parser) parseBegin() (spanSetter, error) {
+	if p.next().is("start") {
+		if err := p.expect("transaction"); err != nil {
+			return nil, err
+		}
+	} else if !p.accept("work") {
+		p.accept("transaction")
+	}
+	// Transaction modes (ISOLATION LEVEL ..., READ ONLY) are accepted and
+	// ignored: every statement runs on its own.
+	for p.peek().kind != tEOF {
+		p.next()
+	}
+	return &Begin{}, nil
+}
+
+func (p *parser) parseCreate() (spanSetter, error) {
+	p.next() // CREATE
+	t := p.peek()
+	switch {
+	case t.is("source"):
+		p.next()
+		return p.parseCreateSource()
+	case t.is("sink"):
+		p.next()
+		return p.parseCreateSink()
+	case t.is("materialized"):
+		p.next()
+		if err := p.expect("view"); err != nil {
+			return nil, err
+		}
+		return p.parseCreateView()
+	case t.is("table"):
+		return nil, p.errAt(t.start, sqlerr.FeatureNotSupported, "CREATE TABLE is not supported").
+			WithHint("Use CREATE SOURCE to read a Kinesis stream, or CREATE MATERIALIZED VIEW for a query's results.")
+	case t.is("view"):
+		return nil, p.errAt(t.start, sqlerr.FeatureNotSupported, "only materialized views are supported").
+			WithHint("Use CREATE MATERIALIZED VIEW.")
+	case t.is("or"):
+		return nil, p.errAt(t.start, sqlerr.FeatureNotSupported, "CREATE OR REPLACE is not supported").
+			WithHint("DROP the object and create it again.")
+	}
+	return nil, p.unsupported()
+}
+
+// ifNotExists reads an optional IF NOT EXISTS.
+func (p *parser) ifNotExists() bool { return p.acceptSeq("if", "not", "exists") }
+
+func (p *parser) parseDrop() (spanSetter, error) {
+	p.next() // DROP
+	d := &Drop{}
+	t := p.peek()
+	switch {
+	case t.is("source"):
+		d.Kind = KindSource
+	case t.is("sink"):
+		d.Kind = KindSink
+	case t.is("materialized"):
+		p.next()
+		if !p.peek().is("view") {
+			return nil, p.syntaxErr(p.peek())
+		}
+		d.Kind = KindView
+	case t.is("table"), t.is("view"):
+		return nil, p.errAt(t.start, sqlerr.FeatureNotSupported, "DROP %s is not supported", strings.ToUpper(t.val)).
+			WithHint("Use DROP SOURCE, DROP SINK or DROP MATERIALIZED VIEW.")
+	default:
+		return nil, p.unsupported()
+	}
+	p.next()
+	d.IfExists = p.acceptSeq("if", "exists")
+	var err error
+	if d.Name, d.NamePos, err = p.name(); err != nil {
+		return nil, err
+	}
+	if p.accept("cascade") {
+		d.Cascade = true
+	} else {
+		p.accept("restrict")
+	}
+	return d, p.expectEnd()
+}
+
+func (p *parser) parseShow() (spanSetter, error) {
+	p.next() // SHOW
+	t := p.peek()
+	switch {
+	case t.is("sources"):
+		p.next()
+		return &ShowObjects{Kind: KindSource}, p.expectEnd()
+	case t.is("sinks"):
+		p.next()
+		return &ShowObjects{Kind: KindSink}, p.expectEnd()
+	case t.is("materialized") && p.peekAt(1).is("views"):
+		p.i += 2
+		return &ShowObjects{Kind: KindView}, p.expectEnd()
+	case t.is("create"):
+		p.next()
+		sc := &ShowCreate{}
+		k := p.next()
+		switch {
+		case k.is("source"):
+			sc.Kind = KindSource
+		case k.is("sink"):
+			sc.Kind = KindSink
+		case k.is("materialized"):
+			if err := p.expect("view"); err != nil {
+				return nil, err
+			}
+			sc.Kind = KindView
+		default:
+			return nil, p.syntaxErr(k)
+		}
+		var err error
+		if sc.Name, sc.NamePos, err = p.name(); err != nil {
+			return nil, err
+		}
+		return sc, p.expectEnd()
+	case t.is("tables"), t.is("databases"), t.is("columns"), t.is("views"):
+		return nil, p.errAt(t.start, sqlerr.FeatureNotSupported, "SHOW %s is not supported", strings.ToUpper(t.val)).
+			WithHint("Use SHOW SOURCES, SHOW MATERIALIZED VIEWS, SHOW SINKS or DESCRIBE name.")
+	case t.is("time") && p.peekAt(1).is("zone"):
+		p.i += 2
+		return &ShowVar{Name: "timezone"}, p.expectEnd()
+	case t.is("transaction") && p.peekAt(1).is("isolation") && p.peekAt(2).is("level"):
+		p.i += 3
+		return &ShowVar{Name: "transaction_isolation"}, p.expectEnd()
+	}
+	name, err := p.varName()
+	if err != nil {
+		return nil, err
+	}
+	return &ShowVar{Name: name}, p.expectEnd()
+}
+
+// varName reads a setting's name: a word or dotted words, lower-cased.
+func (p *parser) varName() (string, error) {
+	t := p.next()
+	if !t.isName() {
+		return "", p.syntaxErr(t)
+	}
+	name := t.name()
+	for p.peek().punct(".") {
+		p.next()
+		part := p.next()
+		if !part.isName() {
+			return "", p.syntaxErr(part)
+		}
+		name += "." + part.name()
+	}
+	return name, nil
+}
+
+func (p *parser) parseSet() (spanSetter, error) {
+	p.next() // SET
+	sv := &SetVar{}
+	if p.accept("local") {
+		sv.Local = true
+	} else {
+		p.accept("session")
+	}
+	switch {
+	case p.acceptSeq("time", "zone"):
+		sv.Name = "timezone"
+		if p.accept("local") || p.accept("default") {
+			sv.Default = true
+			return sv, p.expectEnd()
+		}
+	case p.accept("names"):
+		sv.Name = "client_encoding"
+	default:
+		if t := p.peek(); t.is("characteristics") || t.is("transaction") || t.is("session") {
+			return nil, p.errAt(t.start, sqlerr.FeatureNotSupported, "SET %s is not supported", strings.ToUpper(t.val))
+		}
+		name, err := p.varName()
+		if err != nil {
+			return nil, err
+		}
+		sv.Name = name
+		if !p.accept("to") {
+			if err := p.expectPunct("="); err != nil {
+				return nil, err
+			}
+		}
+		if p.accept("default") {
+			sv.Default = true
+			return sv, p.expectEnd()
+		}
+	}
+	var vals []string
+	for {
+		t := p.next()
+		switch {
+		case t.kind == tString || t.kind == tNumber:
+			vals = append(vals, t.val)
+		case t.kind == tIdent || t.kind == tQIdent:
+			vals = append(vals, t.name())
+		case (t.punct("-") || t.punct("+")) && p.peek().kind == tNumber:
+			vals = append(vals, strings.TrimPrefix(t.text, "+")+p.next().val)
+		default:
+			return nil, p.syntaxErr(t)
+		}
+		if !p.peek().punct(",") {
+			break
+		}
+		p.next()
+	}
+	sv.Value = strings.Join(vals, ", ")
+	return sv, p.expectEnd()
+}
+
+func (p *parser) parseReset() (spanSetter, error) {
+	p.next() // RESET
+	if p.acceptSeq("time", "zone") {
+		return &ResetVar{Name: "timezone"}, p.expectEnd()
+	}
+	name, err := p.varName()
+	if err != nil {
+		return nil, err
+	}
+	return &ResetVar{Name: name}, p.expectEnd()
+}
+
+func (p *parser) parseExplain() (spanSetter, error) {
+	p.next() // EXPLAIN
+	t := p.peek()
+	if t.is("analyze") || t.punct("(") && p.peekAt(1).kind == tIdent && !p.peekAt(1).is("select") && !p.peekAt(1).is("with") {
+		return nil, p.errAt(t.start, sqlerr.FeatureNotSupported, "EXPLAIN options are not supported")
+	}
+	if t.kind == tEOF {
+		return nil, p.syntaxErr(t)
+	}
+	inner, err := p.parseStatementFrom()
+	if err != nil {
+		return nil, err
+	}
+	switch inner.(type) {
+	case *Select, *CreateView, *CreateSink:
+		return &Explain{Stmt: inner}, nil
+	}
+	return nil, p.errAt(t.start, sqlerr.FeatureNotSupported,
+		"EXPLAIN supports SELECT, CREATE MATERIALIZED VIEW and CREATE SINK")
+}
+
+// subscribeOptions are the options of SUBSCRIBE ... WITH (...).
+var subscribeOptions = []OptionSpec{
+	{Key: "progress", Kind: OptBool, Default: "false",
+		Doc: "also emit a progress row each time the view's committed epoch advances"},
+	{Key: "snapshot", Kind: OptBool, Default: "true",
+		Doc: "start with the view's current rows before its changes"},
+}
+
+func (p *parser) parseSubscribe() (*Subscribe, error) {
+	p.next() // SUBSCRIBE
+	p.accept("to")
+	if t := p.peek(); t.punct("(") {
+		return nil, p.errAt(t.start, sqlerr.FeatureNotSupported, "SUBSCRIBE to a query is not supported").
+			WithHint("Create a materialized view and SUBSCRIBE TO it.")
+	}
+	s := &Subscribe{}
+	var err error
+	if s.Name, s.NamePos, err = p.name(); err != nil {
+		return nil, err
+	}
+	if p.accept("with") {
+		if s.Options, err = p.parseOptions(); err != nil {
+			return nil, err
+		}
+	}
+	if err := validateOptionList("SUBSCRIBE", subscribeOptions, &s.Options); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// parseCopy reads COPY (SUBSCRIBE ...) TO STDOUT [[WITH] (FORMAT text)],
+// the form psql users follow a view with.
+func (p *parser) parseCopy() (spanSetter, error) {
+	c := p.next() // COPY
+	notSupported := func() error {
+		return p.errAt(c.start, sqlerr.FeatureNotSupported, "COPY is only supported as COPY (SUBSCRIBE ...) TO STDOUT")
+	}
+	if !p.peek().punct("(") || !p.peekAt(1).is("subscribe") {
+		return nil, notSupported()
+	}
+	p.next()
+	// The inner statement ends at the matching ')'.
+	close := p.matching(p.i - 1)
+	if close < 0 {
+		return nil, p.syntaxErr(p.toks[len(p.toks)-1])
+	}
+	inner := &parser{src: p.src, comments: p.comments,
+		toks: append(p.toks[p.i:close:close], token{kind: tEOF, start: p.toks[close].start, end: p.toks[close].start})}
+	s, err := inner.parseSubscribe()
+	if err != nil {
+		return nil, err
+	}
+	if err := inner.expectEnd(); err != nil {
+		return nil, err
+	}
+	s.Copy = true
+	p.i = close + 1
+	if !p.acceptSeq("to", "stdout") {
+		if p.peek().is("to") {
+			return nil, notSupported()
+		}
+		return nil, p.syntaxErr(p.peek())
+	}
+	p.accept("with")
+	if p.peek().punct("(") {
+		opts, err := p.parseOptions()
+		if err != nil {
+			return nil, err
+		}
+		for _, o := range opts.List {
+			if o.Key != "format" || !strings.EqualFold(o.Value, "text") {
+				return nil, sqlerr.Newf(sqlerr.FeatureNotSupported, "COPY option %s = %s is not supported; only FORMAT text is", o.Key, o.Value).At(o.KeyPos)
+			}
+		}
+	}
+	return s, p.expectEnd()
+}
+
+// matching returns the index of the ')' closing the '(' at index open, or -1.
+func (p *parser) matching(open int) int {
+	depth := 0
+	for k := open; k < len(p.toks); k++ {
+		switch {
+		case p.toks[k].punct("("):
+			depth++
+		case p.toks[k].punct(")"):
+			depth--
+			if depth == 0 {
+				return k
+			}
+		}
+	}
+	return -1
+}

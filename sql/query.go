@@ -1,0 +1,349 @@
+package sql
+
+import (
+	"fmt"
+	"reflect"
+	"strconv"
+	"strings"
+	"sync"
+	"unicode"
+
+	tidbparser "github.com/pingcap/tidb/pkg/parser"
+	"github.com/pingcap/tidb/pkg/parser/ast"
+	"github.com/pingcap/tidb/pkg/parser/mysql"
+	driver "github.com/pingcap/tidb/pkg/parser/test_driver" // literal values in TiDB's AST
+
+	"github.com/streamsql/streamsql/sql/sqlerr"
+)
+
+// TiDBMode is the SQL mode queries are parsed in. Our clients speak
+// Postgres: "x" is a name (ANSI_QUOTES), a backslash in a string is just a
+// backslash (NO_BACKSLASH_ESCAPES, as standard_conforming_strings), and ||
+// concatenates (PIPES_AS_CONCAT).
+const TiDBMode = mysql.ModeANSIQuotes | mysql.ModeNoBackslashEscapes | mysql.ModePipesAsConcat
+
+// TiDB's parser is not safe for concurrent use; sessions parse in parallel.
+var tidbPool = sync.Pool{New: func() any {
+	tp := tidbparser.New()
+	tp.SetSQLMode(TiDBMode)
+	tp.EnableWindowFunc(true)
+	return tp
+}}
+
+// tidbParse parses text with TiDB. base is the byte offset in p.src of
+// text[0]; it is below minOff when text starts with a prefix of ours, and
+// errors never point before minOff. Errors are coded and positioned in p.src.
+func (p *parser) tidbParse(text string, base, minOff int) (stmts []ast.StmtNode, err error) {
+	tp := tidbPool.Get().(*tidbparser.Parser)
+	defer func() {
+		// A panic in the third-party parser must not take the session down;
+		// the parser is not reused after one.
+		if r := recover(); r != nil {
+			stmts, err = nil, p.errAt(max(base, minOff), sqlerr.SyntaxError, "syntax error (the query parser failed: %v)", r)
+			return
+		}
+		tidbPool.Put(tp)
+	}()
+	stmts, _, perr := tp.Parse(text, "", "")
+	if perr == nil {
+		return stmts, nil
+	}
+	msg := perr.Error()
+	off, ok := tidbErrOffset(text, msg)
+	if !ok {
+		// Not a syntax error with a place (an out-of-range literal, say).
+		if k := strings.Index(msg, "]"); strings.HasPrefix(msg, "[") && k > 0 {
+			msg = msg[k+1:]
+		}
+		return nil, p.errAt(max(base, minOff), sqlerr.SyntaxError, "%s", msg)
+	}
+	return nil, p.syntaxErrAtByte(max(base+off, minOff))
+}
+
+// syntaxErrAtByte reports a syntax error at the token containing byte
+// offset off of p.src.
+func (p *parser) syntaxErrAtByte(off int) *sqlerr.Error {
+	for _, t := range p.toks {
+		if t.kind != tEOF && off < t.end {
+			return p.syntaxErr(t)
+		}
+	}
+	return p.syntaxErr(p.toks[len(p.toks)-1])
+}
+
+// tidbErrOffset finds the byte offset in text of a TiDB syntax error. TiDB
+// says `line L column C near "REST"` where REST is the text from the
+// offending token to the end (cut at 2048 bytes, then followed by
+// "(total length N)"); the column counts bytes after the token, so REST is
+// the exact measure.
+func tidbErrOffset(text, msg string) (int, bool) {
+	i := strings.Index(msg, `near "`)
+	if i < 0 || !strings.HasPrefix(msg, "line ") {
+		return 0, false
+	}
+	r := msg[i+len(`near "`):]
+	if j := strings.LastIndex(r, "(total length "); j >= 0 {
+		numText := r[j+len("(total length "):]
+		if k := strings.IndexByte(numText, ')'); k > 0 {
+			if n, err := strconv.Atoi(numText[:k]); err == nil && n <= len(text) {
+				return len(text) - n, true
+			}
+		}
+	}
+	best := -1
+	for l := 0; l < len(r) && l <= len(text); l++ {
+		if r[l] == '"' && r[:l] == text[len(text)-l:] {
+			best = l
+		}
+	}
+	if best < 0 {
+		return 0, false
+	}
+	return len(text) - best, true
+}
+
+// unsupported reports the statement at p.start: TiDB parses it but we do not
+// run it (0A000 naming it), or nobody parses it (42601).
+func (p *parser) unsupported() error {
+	span := p.spanFrom(p.start)
+	text := p.blanked(span.Start, span.End)
+	stmts, err := p.tidbParse(text, span.Start, span.Start)
+	if err != nil {
+		return err
+	}
+	if len(stmts) != 1 {
+		return p.syntaxErr(p.toks[p.start])
+	}
+	return p.errAt(span.Start, sqlerr.FeatureNotSupported, "%s is not supported", stmtName(stmts[0]))
+}
+
+// stmtName names a TiDB statement for messages: *ast.CreateIndexStmt is
+// "CREATE INDEX".
+func stmtName(st ast.StmtNode) string {
+	name := strings.TrimSuffix(reflect.TypeOf(st).Elem().Name(), "Stmt")
+	var b strings.Builder
+	for i, r := range name {
+		if i > 0 && unicode.IsUpper(r) {
+			b.WriteByte(' ')
+		}
+		b.WriteRune(unicode.ToUpper(r))
+	}
+	return b.String()
+}
+
+// blanked returns p.src[start:end] with comments replaced by spaces, so that
+// TiDB never reads MySQL's executable /*! */ comments or hints.
+func (p *parser) blanked(start, end int) string {
+	buf := []byte(p.src[start:end])
+	for _, c := range p.comments {
+		for k := max(c.start, start); k < min(c.end, end); k++ {
+			if buf[k-start] != '\n' {
+				buf[k-start] = ' '
+			}
+		}
+	}
+	return string(buf)
+}
+
+// plural interval units TiDB does not know, and their singular.
+var pluralUnits = map[string]string{
+	"microseconds": "MICROSECOND", "seconds": "SECOND", "minutes": "MINUTE", "hours": "HOUR",
+	"days": "DAY", "weeks": "WEEK", "months": "MONTH", "quarters": "QUARTER", "years": "YEAR",
+}
+
+// clauseWords end a FROM clause at their nesting depth.
+var clauseWords = map[string]bool{
+	"where": true, "group": true, "having": true, "order": true, "limit": true, "window": true,
+	"union": true, "except": true, "intersect": true, "on": true, "using": true, "select": true,
+}
+
+// parseQuery parses tokens [from, to) as a query.
+func (p *parser) parseQuery(from, to int) (*Select, error) {
+	if from >= to {
+		return nil, p.syntaxErr(p.toks[to])
+	}
+	start, end := p.toks[from].start, p.toks[to-1].end
+	buf := []byte(p.blanked(start, end))
+	q := &Select{Offset: start, src: p.src, TableFuncs: map[string]*TableFunc{}}
+	q.span = Span{start, end}
+
+	// Parameters: $n and ? become ? padded with spaces, in text order.
+	order := map[int]int{} // byte offset in p.src of a marker → its text-order index
+	var dollar, question *token
+	nq := 0
+	for k := from; k < to; k++ {
+		t := p.toks[k]
+		var idx int
+		switch {
+		case t.kind == tParam:
+			n, err := strconv.Atoi(t.val)
+			if err != nil || n < 1 || n > 65535 {
+				return nil, p.errAt(t.start, sqlerr.UndefinedParameter, "there is no parameter %s", t.text)
+			}
+			idx = n - 1
+			buf[t.start-start] = '?'
+			for b := t.start + 1; b < t.end; b++ {
+				buf[b-start] = ' '
+			}
+			if dollar == nil {
+				dollar = &p.toks[k]
+			}
+		case t.punct("?"):
+			idx = nq
+			nq++
+			if question == nil {
+				question = &p.toks[k]
+			}
+		default:
+			continue
+		}
+		if dollar != nil && question != nil {
+			return nil, p.errAt(t.start, sqlerr.SyntaxError, "cannot mix $n and ? parameters in one statement")
+		}
+		if len(q.ParamOrder) == 0 {
+			q.paramPos = p.pos(t.start)
+		}
+		order[t.start] = len(q.ParamOrder)
+		q.ParamOrder = append(q.ParamOrder, idx)
+		q.NumParams = max(q.NumParams, idx+1)
+	}
+
+	// Unquoted words are folded to lower case, as Postgres folds them, so
+	// that TiDB's CIStr.O of a name is its Postgres spelling. Only ASCII
+	// letters change: the text keeps its byte length.
+	for k := from; k < to; k++ {
+		if t := p.toks[k]; t.kind == tIdent {
+			for b := t.start; b < t.end; b++ {
+				if c := buf[b-start]; c >= 'A' && c <= 'Z' {
+					buf[b-start] = c + ('a' - 'A')
+				}
+			}
+		}
+	}
+
+	// Table functions in FROM, plural units, :: casts.
+	inFrom := []bool{false}
+	for k := from; k < to; k++ {
+		t := p.toks[k]
+		depth := len(inFrom) - 1
+		switch {
+		case t.punct("("):
+			inFrom = append(inFrom, false)
+			continue
+		case t.punct(")"):
+			if depth > 0 {
+				inFrom = inFrom[:depth]
+			}
+			continue
+		case t.punct("::"):
+			return nil, p.errAt(t.start, sqlerr.FeatureNotSupported, "'::' casts are not supported").
+				WithHint("Use CAST(expr AS type).")
+		case t.is("from"):
+			inFrom[depth] = true
+			continue
+		case t.kind == tIdent && clauseWords[strings.ToLower(t.val)]:
+			inFrom[depth] = false
+			continue
+		case t.is("interval") && k+2 < to && (p.toks[k+1].kind == tString || p.toks[k+1].kind == tNumber) && p.toks[k+2].kind == tIdent:
+			u := p.toks[k+2]
+			if single, ok := pluralUnits[strings.ToLower(u.val)]; ok {
+				copy(buf[u.start-start:], single+" ")
+			}
+			continue
+		}
+		fn, isFunc := tableFuncs[strings.ToUpper(t.val)]
+		if t.kind != tIdent || !isFunc || k+1 >= to || !p.toks[k+1].punct("(") || k == from {
+			continue
+		}
+		prev := p.toks[k-1]
+		if !prev.is("from") && !prev.is("join") && !(prev.punct(",") && inFrom[depth]) {
+			continue
+		}
+		close := p.matching(k + 1)
+		if close < 0 || close >= to {
+			return nil, p.syntaxErr(p.toks[to])
+		}
+		tf, err := p.parseTableFunc(fn, k, close, start, buf, order)
+		if err != nil {
+			return nil, err
+		}
+		name := fmt.Sprintf("__tf%d", len(q.TableFuncs))
+		callLen := p.toks[close].end - t.start
+		if callLen < len(name) {
+			return nil, p.errAt(t.start, sqlerr.SyntaxError, "table function call %s is too short", t.text)
+		}
+		for b := t.start; b < p.toks[close].end; b++ {
+			buf[b-start] = ' '
+		}
+		copy(buf[t.start-start:], name)
+		q.TableFuncs[name] = tf
+		k = close
+	}
+
+	q.Text = string(buf)
+	stmts, err := p.tidbParse(q.Text, start, start)
+	if err != nil {
+		return nil, err
+	}
+	if len(stmts) != 1 {
+		return nil, p.syntaxErr(p.toks[from])
+	}
+	switch st := stmts[0].(type) {
+	case *ast.SelectStmt, *ast.SetOprStmt:
+		q.AST = st.(ast.ResultSetNode)
+	default:
+		return nil, p.errAt(start, sqlerr.FeatureNotSupported, "%s is not supported", stmtName(st))
+	}
+	v := &queryVisitor{order: order, base: start, tfs: q.TableFuncs}
+	q.AST.Accept(v)
+	for name, tf := range q.TableFuncs {
+		if !v.found[name] {
+			// TiDB read the placeholder as something other than a table,
+			// e.g. a function call in a FROM-less select.
+			return nil, sqlerr.Newf(sqlerr.SyntaxError, "%s is only allowed in FROM", tf.Name).At(tf.Pos)
+		}
+	}
+	return q, nil
+}
+
+// queryVisitor numbers parameter markers and finds table function aliases.
+type queryVisitor struct {
+	order map[int]int
+	base  int
+	tfs   map[string]*TableFunc
+	found map[string]bool
+}
+
+func (v *queryVisitor) Enter(n ast.Node) (ast.Node, bool) {
+	switch n := n.(type) {
+	case ast.ParamMarkerExpr:
+		if off, ok := paramOffset(n); ok {
+			if i, ok := v.order[v.base+off]; ok {
+				n.SetOrder(i)
+			}
+		}
+	case *ast.TableSource:
+		if tn, ok := n.Source.(*ast.TableName); ok && tn.Schema.L == "" {
+			if tf, ok := v.tfs[tn.Name.L]; ok {
+				if v.found == nil {
+					v.found = map[string]bool{}
+				}
+				v.found[tn.Name.L] = true
+				tf.Alias = n.AsName.O
+			}
+		}
+	}
+	return n, false
+}
+
+func (v *queryVisitor) Leave(n ast.Node) (ast.Node, bool) { return n, true }
+
+// paramOffset reads the byte offset TiDB's test_driver stores in a
+// parameter marker.
+func paramOffset(n ast.ParamMarkerExpr) (int, bool) {
+	pm, ok := n.(*driver.ParamMarkerExpr)
+	if !ok {
+		return 0, false
+	}
+	return pm.Offset, true
+}

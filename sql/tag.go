@@ -1,0 +1,45 @@
+package sql
+
+import "strings"
+
+// CommandTag returns the Postgres command tag of a statement, without the
+// row count that SELECT and COPY add ("SELECT", "CREATE SOURCE",
+// "DROP MATERIALIZED VIEW", "SET").
+func CommandTag(st Statement) string {
+	switch s := st.(type) {
+	case *Select:
+		return "SELECT"
+	case *Explain:
+		return "EXPLAIN"
+	case *ShowObjects, *ShowCreate, *Describe:
+		return "SHOW"
+	case *CreateSource:
+		return "CREATE SOURCE"
+	case *CreateSink:
+		return "CREATE SINK"
+	case *CreateView:
+		return "CREATE MATERIALIZED VIEW"
+	case *Drop:
+		return "DROP " + strings.ToUpper(s.Kind.String())
+	case *SetVar:
+		return "SET"
+	case *ShowVar:
+		return "SHOW"
+	case *ResetVar:
+		return "RESET"
+	case *Flush:
+		return "FLUSH"
+	case *Subscribe:
+		if s.Copy {
+			return "COPY"
+		}
+		return "SUBSCRIBE"
+	case *Begin:
+		return "BEGIN"
+	case *Commit:
+		return "COMMIT"
+	case *Rollback:
+		return "ROLLBACK"
+	}
+	return ""
+}

@@ -1,0 +1,116 @@
+package wire
+
+import "github.com/streamsql/streamsql/sql/types"
+
+// Postgres type OIDs (pg_type.oid) the server sends and accepts.
+const (
+	oidBool        = 16
+	oidBytea       = 17
+	oidChar        = 18
+	oidName        = 19
+	oidInt8        = 20
+	oidInt2        = 21
+	oidInt4        = 23
+	oidText        = 25
+	oidJSON        = 114
+	oidFloat4      = 700
+	oidFloat8      = 701
+	oidUnknown     = 705
+	oidBPChar      = 1042
+	oidVarchar     = 1043
+	oidDate        = 1082
+	oidTimestamp   = 1114
+	oidTimestampTZ = 1184
+	oidInterval    = 1186
+	oidNumeric     = 1700
+	oidJSONB       = 3802
+)
+
+// typeInfo is how a column of a type is described in RowDescription.
+type typeInfo struct {
+	oid    uint32
+	size   int16 // pg_type.typlen: -1 for variable length
+	typmod int32 // -1 when the type has no modifier
+}
+
+// describeType maps one of our types to the Postgres type a client sees.
+func describeType(t types.Type) typeInfo {
+	switch t.Kind {
+	case types.Bool:
+		return typeInfo{oidBool, 1, -1}
+	case types.Int:
+		switch t.Width {
+		case 8, 16:
+			return typeInfo{oidInt2, 2, -1}
+		case 32:
+			return typeInfo{oidInt4, 4, -1}
+		}
+		return typeInfo{oidInt8, 8, -1}
+	case types.Float:
+		if t.Width == 32 {
+			return typeInfo{oidFloat4, 4, -1}
+		}
+		return typeInfo{oidFloat8, 8, -1}
+	case types.Decimal:
+		mod := int32(-1)
+		if t.Precision > 0 {
+			// Postgres packs numeric(p, s) as ((p << 16) | s) + VARHDRSZ.
+			mod = int32(t.Precision<<16|t.Scale) + 4
+		}
+		return typeInfo{oidNumeric, -1, mod}
+	case types.String:
+		if t.Length > 0 {
+			return typeInfo{oidVarchar, -1, int32(t.Length) + 4}
+		}
+		return typeInfo{oidText, -1, -1}
+	case types.Bytes:
+		return typeInfo{oidBytea, -1, -1}
+	case types.Date:
+		return typeInfo{oidDate, 4, -1}
+	case types.Timestamp:
+		mod := int32(-1)
+		if t.Precision > 0 && t.Precision < 6 {
+			mod = int32(t.Precision)
+		}
+		return typeInfo{oidTimestamp, 8, mod}
+	case types.JSON:
+		return typeInfo{oidJSON, -1, -1}
+	case types.Interval:
+		return typeInfo{oidInterval, 16, -1}
+	}
+	return typeInfo{oidText, -1, -1}
+}
+
+// typeOfOID maps a parameter type a client names in Parse to ours. ok is
+// false for a type we do not know; such parameters are read as text.
+func typeOfOID(oid uint32) (types.Type, bool) {
+	switch oid {
+	case oidBool:
+		return types.TypeBool, true
+	case oidInt2:
+		return types.TypeSmallInt, true
+	case oidInt4:
+		return types.TypeInt, true
+	case oidInt8:
+		return types.TypeBigInt, true
+	case oidFloat4:
+		return types.TypeFloat, true
+	case oidFloat8:
+		return types.TypeDouble, true
+	case oidNumeric:
+		return types.Type{Kind: types.Decimal}, true
+	case oidText, oidVarchar, oidBPChar, oidName, oidChar, oidUnknown:
+		return types.TypeText, true
+	case oidBytea:
+		return types.TypeBytes, true
+	case oidDate:
+		return types.TypeDate, true
+	case oidTimestamp, oidTimestampTZ:
+		return types.TypeTimestamp, true
+	case oidJSON, oidJSONB:
+		return types.TypeJSON, true
+	case oidInterval:
+		return types.TypeInterval, true
+	}
+	return types.TypeText, false
+}
