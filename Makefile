@@ -24,7 +24,7 @@ psql:
 	@if ! command -v psql >/dev/null 2>&1; then \
 		echo "psql not found: installing postgresql-client"; \
 		$(SUDO) apt-get update && \
-		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y --no-install-recommends postgresql-client; \
+		$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends postgresql-client; \
 	fi
 	@command -v psql >/dev/null 2>&1 || { echo "psql is still missing after installing postgresql-client" >&2; exit 1; }
 

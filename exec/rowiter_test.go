@@ -2,6 +2,7 @@ package exec
 
 import (
 	"context"
+	"io"
 	"strings"
 	"testing"
 
@@ -19,7 +20,7 @@ type rowsIter struct {
 
 func (r *rowsIter) Next(ctx context.Context) (types.Row, error) {
 	if r.i >= len(r.rows) {
-		return nil, errEOF
+		return nil, io.EOF
 	}
 	r.i++
 	return r.rows[r.i-1], nil

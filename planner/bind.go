@@ -68,6 +68,9 @@ type binder struct {
 	cat    Catalog
 	params []*expr.Param
 	deps   []string
+	// preset are parameter types inferred by a first pass: every
+	// occurrence of a parameter is bound with its one type.
+	preset []types.Type
 	// streaming is set once a Scan is planned.
 	streaming bool
 	windowed  bool
@@ -209,6 +212,9 @@ func (b *binder) bindExpr(cx ectx, n ast.ExprNode) (expr.Expr, error) {
 			idx = b.in.paramOrder[n.Order]
 		}
 		p := &expr.Param{Index: idx}
+		if idx < len(b.preset) {
+			p.Typ = b.preset[idx]
+		}
 		b.params = append(b.params, p)
 		return p, nil
 	case *ast.ColumnNameExpr:
@@ -394,11 +400,7 @@ func (b *binder) inferPair(x, y expr.Expr) {
 	}
 }
 
-func (b *binder) inferParam(e expr.Expr, t types.Type) {
-	if p, ok := e.(*expr.Param); ok && p.Typ.Kind == types.Unknown {
-		p.Typ = t
-	}
-}
+func (b *binder) inferParam(e expr.Expr, t types.Type) { expr.InferParam(e, t) }
 
 // paramTypes collects each parameter's inferred type.
 func (b *binder) paramTypes() []types.Type {
@@ -406,13 +408,6 @@ func (b *binder) paramTypes() []types.Type {
 	for _, p := range b.params {
 		if p.Index < len(out) && out[p.Index].Kind == types.Unknown {
 			out[p.Index] = p.Typ
-		}
-	}
-	// A parameter bound twice (once per pass over an aggregate query)
-	// reads as one type everywhere.
-	for _, p := range b.params {
-		if p.Index < len(out) {
-			p.Typ = out[p.Index]
 		}
 	}
 	return out

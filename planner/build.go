@@ -24,6 +24,19 @@ func plan(ctx context.Context, cat Catalog, in *input, opts Options) (*Query, er
 	if err != nil {
 		return nil, err
 	}
+	if in.numParams > 0 {
+		// A parameter has one type, taken from its first typed use; bind
+		// again with it so that every use agrees ($1 * 2.5 and $1 + 1).
+		preset := b.paramTypes()
+		b = &binder{in: in, cat: cat, preset: preset}
+		if root, err = b.buildResultSet(in.ast, 1); err != nil {
+			return nil, err
+		}
+	}
+	root, fired, err := optimize(ctx, root)
+	if err != nil {
+		return nil, err
+	}
 	if opts.EmitOnWindowClose && !b.windowed {
 		return nil, sqlerr.Newf(sqlerr.InvalidObjectDefinition,
 			"EMIT ON WINDOW CLOSE needs an aggregate grouped by window_start or window_end of TUMBLE, HOP or SESSION")
@@ -43,6 +56,7 @@ func plan(ctx context.Context, cat Catalog, in *input, opts Options) (*Query, er
 		deps:       b.deps,
 		streaming:  b.streaming,
 		opts:       opts,
+		fired:      fired,
 	}, nil
 }
 
@@ -551,7 +565,7 @@ func (b *binder) buildSeries(tf *tableFunc, alias string) (Node, *scope, error) 
 		if a.expr == nil {
 			return nil, nil, sqlerr.Newf(sqlerr.DatatypeMismatch, "generate_series arguments must be integers").At(a.pos)
 		}
-		e, err := b.bindExpr(ectx{pos: a.pos, noAggIn: "FROM"}, a.expr)
+		e, err := b.bindArgExpr(a)
 		if err != nil {
 			return nil, nil, err
 		}
@@ -573,6 +587,20 @@ func (b *binder) buildSeries(tf *tableFunc, alias string) (Node, *scope, error) 
 	}
 	n := &Series{Start: args[0], Stop: args[1], Step: args[2], Col: types.Column{Name: name, Type: types.TypeBigInt}}
 	return n, scopeOf(n.Columns(), alias), nil
+}
+
+// argPrefix is what the front end puts before a table function argument
+// to have TiDB parse it alone: the argument's node offsets count from it.
+const argPrefix = len("SELECT ")
+
+// bindArgExpr binds a table function's scalar argument. Its nodes' offsets
+// are relative to its own parse, so positions are re-based on the
+// argument's position.
+func (b *binder) bindArgExpr(a funcArg) (expr.Expr, error) {
+	saved := b.in.position
+	b.in.position = func(off int) int { return a.pos + max(off-argPrefix, 0) }
+	defer func() { b.in.position = saved }()
+	return b.bindExpr(ectx{pos: a.pos, noAggIn: "FROM"}, a.expr)
 }
 
 func (b *binder) buildWindow(tf *tableFunc, alias string) (Node, *scope, error) {

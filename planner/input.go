@@ -1,10 +1,6 @@
 package planner
 
-import (
-	"unicode/utf8"
-
-	"github.com/pingcap/tidb/pkg/parser/ast"
-)
+import "github.com/pingcap/tidb/pkg/parser/ast"
 
 // input is a parsed SELECT as the binder consumes it. It is built from a
 // *sql.Select (see select.go) and, in tests, straight from the TiDB parser,
@@ -35,15 +31,3 @@ type funcArg struct {
 }
 
 type interval struct{ months, micros int64 }
-
-// charPosition counts characters: byte offset off of s as a 1-based
-// character position.
-func charPosition(s string, off int) int {
-	if off > len(s) {
-		off = len(s)
-	}
-	if off < 0 {
-		off = 0
-	}
-	return utf8.RuneCountInString(s[:off]) + 1
-}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -135,6 +136,9 @@ func runCase(t *testing.T, directive string, args []string, text string) []strin
 		}
 		if len(q.Dependencies()) > 0 {
 			out = append(out, "reads: "+strings.Join(q.Dependencies(), ", "))
+		}
+		if len(q.fired) > 0 {
+			out = append(out, "rules: "+strings.Join(q.fired, ", "))
 		}
 		return out
 	case "query":
@@ -268,7 +272,7 @@ func TestQuery_GenerateSeriesIsLazy(t *testing.T) {
 		for {
 			row, err := it.Next(context.Background())
 			if err != nil {
-				if !errors.Is(err, errEOF) {
+				if !errors.Is(err, io.EOF) {
 					t.Fatal(err)
 				}
 				return
@@ -301,5 +305,50 @@ func TestQuery_Cancel(t *testing.T) {
 	_, err = it.Next(ctx)
 	if sqlerr.CodeOf(err) != sqlerr.QueryCanceled {
 		t.Fatalf("cancelled query: %v", err)
+	}
+}
+
+// TestPlan_PositionInLongerText checks that positions count from the start
+// of the client's whole text, not from the statement's.
+func TestPlan_PositionInLongerText(t *testing.T) {
+	text := "SELECT 1;\n  SELECT nope FROM clicks"
+	stmts, err := sql.Parse(text)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = Plan(context.Background(), testCatalog, stmts[1].(*sql.Select), Options{})
+	e := sqlerr.Flatten(err)
+	if e.Code != sqlerr.UndefinedColumn || e.Position != strings.Index(text, "nope")+1 {
+		t.Fatalf("got %s at %d, want 42703 at %d", e.Code, e.Position, strings.Index(text, "nope")+1)
+	}
+}
+
+func TestQuery_ParamCountMismatch(t *testing.T) {
+	q, err := planSQL(t, "SELECT $1 + 1", Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := q.Run(context.Background(), nil); sqlerr.CodeOf(err) != sqlerr.ProtocolViolation {
+		t.Fatalf("missing parameter: %v", err)
+	}
+}
+
+// TestQuery_NowIsFixedPerExecution: every row of one execution sees the
+// same NOW().
+func TestQuery_NowIsFixedPerExecution(t *testing.T) {
+	q, err := planSQL(t, "SELECT COUNT(DISTINCT NOW(6)) FROM generate_series(1, 20000)", Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	it, err := q.Run(context.Background(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows, err := exec.Drain(context.Background(), it)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rows) != 1 || rows[0][0].Int() != 1 {
+		t.Fatalf("NOW() took %v values in one execution", rows)
 	}
 }

@@ -19,6 +19,7 @@ type Query struct {
 	deps       []string
 	streaming  bool
 	opts       Options
+	fired      []string // rewrite rules that changed the plan, for tests
 }
 
 // Columns returns the result columns.

@@ -232,6 +232,10 @@ func Key(v types.Value) string {
 			d.Reduce(&d)
 			return "d" + d.Text('f')
 		}
+	case types.Float:
+		if v.Float() == 0 {
+			return "f0" // -0 and 0 are one group
+		}
 	case types.Interval:
 		m, us := v.IntervalParts()
 		return "i" + strconv.FormatInt(m, 10) + ":" + strconv.FormatInt(us, 10)

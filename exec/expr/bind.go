@@ -167,7 +167,7 @@ func toBool(e Expr) (Expr, error) {
 func ToBool(e Expr, pos int) (Expr, error) {
 	b, err := toBool(e)
 	if err != nil {
-		return nil, err.(*sqlerr.Error).At(pos)
+		return nil, sqlerr.Flatten(err).At(pos)
 	}
 	return b, nil
 }

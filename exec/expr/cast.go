@@ -118,6 +118,17 @@ func castFunc(from, to types.Type) (converter, error) {
 			return func(v types.Value) (types.Value, error) { return parseText(to, jsonScalarText(v.Str())) }, nil
 		}
 	case types.Decimal:
+		if to.Precision == 0 {
+			// An unconstrained DECIMAL keeps whatever scale the value has.
+			switch fk {
+			case types.Decimal:
+				return identity, nil
+			case types.Bool, types.Int:
+				return func(v types.Value) (types.Value, error) { return decimalFromInt(v.Int(), 0) }, nil
+			case types.Float:
+				return func(v types.Value) (types.Value, error) { return parseText(to, types.FormatFloat(v.Float())) }, nil
+			}
+		}
 		fit := func(v types.Value, err error) (types.Value, error) {
 			if err != nil {
 				return v, err

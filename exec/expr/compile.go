@@ -76,7 +76,7 @@ func Compile(e Expr) (Func, error) {
 		}
 		f, err := e.def.compile(e, args)
 		if err != nil {
-			return nil, err
+			return nil, atPos(err, e.Pos)
 		}
 		if e.Pos == 0 {
 			return f, nil

@@ -38,9 +38,16 @@ func parseDecimal(d *apd.Decimal, s string) error {
 	return nil
 }
 
+// dynamicScale asks decimalValue to keep the scale the operation produced
+// (for unconstrained DECIMAL results).
+const dynamicScale = -1
+
 // decimalValue rounds d to scale digits after the point and returns it as a
 // value; more than 65 digits is 22003.
 func decimalValue(d *apd.Decimal, scale int) (types.Value, error) {
+	if scale == dynamicScale {
+		scale = min(max(int(-d.Exponent), 0), maxDecimalScale)
+	}
 	var r apd.Decimal
 	if _, err := decCtx.Quantize(&r, d, int32(-scale)); err != nil {
 		return types.Null, errOverflow("DECIMAL", "round")
@@ -76,6 +83,10 @@ func compileDecimalArith(op string, scale int, a, b Func) Func {
 				return types.Null, nil
 			}
 			_, err = decCtx.Quo(&r, &dx, &dy)
+			if scale == dynamicScale && err == nil {
+				// MySQL's rule at run time: the dividend's scale plus four.
+				return decimalValue(&r, max(int(-dx.Exponent), 0)+divScaleIncrement)
+			}
 		default:
 			if dy.IsZero() {
 				return types.Null, nil

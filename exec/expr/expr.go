@@ -113,8 +113,10 @@ func (e *Const) String() string {
 	switch e.Value.Kind() {
 	case types.Unknown:
 		return "NULL"
-	case types.String, types.JSON, types.Date, types.Timestamp, types.Bytes:
+	case types.String, types.Bytes:
 		return "'" + strings.ReplaceAll(e.Value.String(), "'", "''") + "'"
+	case types.JSON, types.Date, types.Timestamp:
+		return e.Value.Kind().String() + " '" + strings.ReplaceAll(e.Value.String(), "'", "''") + "'"
 	case types.Bool:
 		if e.Value.Bool() {
 			return "TRUE"

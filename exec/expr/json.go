@@ -170,8 +170,7 @@ func writeJSON(b *bytes.Buffer, v any) {
 			if i > 0 {
 				b.WriteString(", ")
 			}
-			kb, _ := json.Marshal(k)
-			b.Write(kb)
+			writeJSON(b, k)
 			b.WriteString(": ")
 			writeJSON(b, v[k])
 		}
@@ -186,8 +185,11 @@ func writeJSON(b *bytes.Buffer, v any) {
 		}
 		b.WriteByte(']')
 	default:
-		enc, _ := json.Marshal(v)
-		b.Write(enc)
+		// Without HTML escaping: MySQL prints "<" as "<".
+		enc := json.NewEncoder(b)
+		enc.SetEscapeHTML(false)
+		_ = enc.Encode(v)
+		b.Truncate(b.Len() - 1) // Encode's newline
 	}
 }
 
@@ -208,6 +210,28 @@ func compileJSONExtract(c *Call, args []Func) (Func, error) {
 			}
 			fixed[i] = steps
 		}
+	}
+	if len(args) == 2 && fixed[0] != nil && c.Args[0].Type().Kind == types.JSON {
+		// The common case, doc -> '$.path' over a JSON column: scan the
+		// text for the value instead of decoding the document. JSON values
+		// are valid by construction (they were checked on the way in).
+		steps := fixed[0]
+		return null2(args[0], args[1], func(doc, _ types.Value) (types.Value, error) {
+			raw, found, ok := scanJSONPath(doc.Str(), steps)
+			switch {
+			case !ok:
+				return extractDecoded(doc.Str(), steps)
+			case !found:
+				return types.Null, nil
+			case isPlainScalar(raw) || plainJSONString(raw):
+				return types.NewJSON(raw), nil
+			}
+			v, err := decodeJSON(raw)
+			if err != nil {
+				return types.Null, err
+			}
+			return types.NewJSON(jsonText(v)), nil
+		}), nil
 	}
 	return nullN(args, func(vs []types.Value) (types.Value, error) {
 		doc, err := decodeJSON(vs[0].Str())
@@ -236,9 +260,25 @@ func compileJSONExtract(c *Call, args []Func) (Func, error) {
 	}), nil
 }
 
+// extractDecoded is JSON_EXTRACT of one path by decoding the document.
+func extractDecoded(text string, steps []jsonStep) (types.Value, error) {
+	doc, err := decodeJSON(text)
+	if err != nil {
+		return types.Null, err
+	}
+	v, ok := walkJSON(doc, steps)
+	if !ok {
+		return types.Null, nil
+	}
+	return types.NewJSON(jsonText(v)), nil
+}
+
 func compileJSONUnquote(_ *Call, args []Func) (Func, error) {
 	return null1(args[0], func(v types.Value) (types.Value, error) {
 		s := v.Str()
+		if plainJSONString(s) {
+			return types.NewString(s[1 : len(s)-1]), nil
+		}
 		if len(s) >= 2 && s[0] == '"' && s[len(s)-1] == '"' {
 			var out string
 			if err := json.Unmarshal([]byte(s), &out); err != nil {

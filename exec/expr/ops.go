@@ -61,6 +61,13 @@ func checkArith(c *Call) error {
 			db = da
 		}
 		c.Args[0], c.Args[1] = coerceKind(c.Args[0], da), coerceKind(c.Args[1], db)
+		if c.Args[0].Type().Precision == 0 || c.Args[1].Type().Precision == 0 {
+			// An unconstrained DECIMAL (a parameter) makes the result
+			// unconstrained: its scale follows the values, as Postgres's
+			// numeric does.
+			c.Typ = types.Type{Kind: types.Decimal}
+			break
+		}
 		switch c.Name {
 		case "+", "-":
 			s := max(da.Scale, db.Scale)
@@ -77,6 +84,10 @@ func checkArith(c *Call) error {
 		if k != types.Float {
 			da, db := asDecimal(c.Args[0].Type()), asDecimal(c.Args[1].Type())
 			c.Args[0], c.Args[1] = coerceKind(c.Args[0], da), coerceKind(c.Args[1], db)
+			if c.Args[0].Type().Precision == 0 || c.Args[1].Type().Precision == 0 {
+				c.Typ = types.Type{Kind: types.Decimal}
+				break
+			}
 			s := da.Scale + divScaleIncrement
 			c.Typ = clampDecimal(da.Precision-da.Scale+db.Scale+s, s)
 		}
@@ -123,6 +134,9 @@ func compileArith(c *Call, args []Func) (Func, error) {
 	case types.Float:
 		return compileFloatArith(op, a, b), nil
 	case types.Decimal:
+		if c.Typ.Precision == 0 {
+			return compileDecimalArith(op, dynamicScale, a, b), nil
+		}
 		return compileDecimalArith(op, c.Typ.Scale, a, b), nil
 	}
 	return nil, mismatch("cannot compile %s over %s", op, c.Typ)

@@ -170,6 +170,9 @@ func compileInterval(c *Call, args []Func) (Func, error) {
 			case types.Int, types.Bool:
 				n := v.Int()
 				if months != 0 {
+					if n > math.MaxInt32 || n < math.MinInt32 {
+						return types.Null, errOverflow("INTERVAL", c.Unit)
+					}
 					return types.NewInterval(n*months, 0), nil
 				}
 				if n > math.MaxInt64/micros || n < math.MinInt64/micros {

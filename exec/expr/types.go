@@ -193,10 +193,8 @@ func coerce(e Expr, t types.Type) Expr {
 	if t.Kind == types.Unknown {
 		return e
 	}
-	if p, ok := e.(*Param); ok && p.Typ.Kind == types.Unknown {
-		// An untyped parameter takes the type its context needs.
-		p.Typ = t
-		return p
+	if InferParam(e, t) {
+		return e
 	}
 	if c, ok := e.(*Const); ok {
 		// Fold implicit casts of constants; a constant that does not
@@ -216,4 +214,19 @@ func coerceKind(e Expr, t types.Type) Expr {
 		return e
 	}
 	return coerce(e, t)
+}
+
+// InferParam gives e the type t if e is a parameter whose type is still
+// Unknown, and reports whether it did. A DECIMAL parameter is left
+// unconstrained (precision 0), so it keeps the scale the client sends.
+func InferParam(e Expr, t types.Type) bool {
+	p, ok := e.(*Param)
+	if !ok || p.Typ.Kind != types.Unknown || t.Kind == types.Unknown {
+		return false
+	}
+	p.Typ = t
+	if t.Kind == types.Decimal {
+		p.Typ = types.Type{Kind: types.Decimal}
+	}
+	return true
 }

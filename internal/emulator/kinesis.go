@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/ratelimit"
+	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	"github.com/aws/aws-sdk-go-v2/service/kinesis"
 	ktypes "github.com/aws/aws-sdk-go-v2/service/kinesis/types"
 )
@@ -31,6 +33,10 @@ func NewClient(ctx context.Context, endpoint string) (*kinesis.Client, error) {
 		Region:       Region,
 		BaseEndpoint: aws.String(endpoint),
 		Credentials:  aws.NewCredentialsCache(creds),
+		// The SDK's client-side retry quota protects a shared service from
+		// a storm of retries; against a local emulator under test load it
+		// only turns a slow moment into "retry quota exceeded".
+		Retryer: retry.NewStandard(func(o *retry.StandardOptions) { o.RateLimiter = ratelimit.None }),
 	}), nil
 }
 

@@ -237,6 +237,16 @@ func CheckError(want Expect, err error) string {
 			return fmt.Sprintf("expected SQLSTATE %s, got %s", want.Code, describeErr(err))
 		}
 	}
+	if want.Position > 0 {
+		var se *ServerError
+		got := 0
+		if errors.As(err, &se) {
+			got = se.Position
+		}
+		if got != want.Position {
+			return fmt.Sprintf("expected the error at position %d, got position %d (%s)", want.Position, got, describeErr(err))
+		}
+	}
 	if want.Pattern != nil && !want.Pattern.MatchString(errMessage(err)) {
 		return fmt.Sprintf("error %s does not match %q", describeErr(err), want.Pattern)
 	}
@@ -247,6 +257,9 @@ func describeWant(want Expect) string {
 	var s string
 	if want.Code != "" {
 		s += " with SQLSTATE " + want.Code
+	}
+	if want.Position > 0 {
+		s += fmt.Sprintf(" at position %d", want.Position)
 	}
 	if want.Pattern != nil {
 		s += " matching " + strconv.Quote(want.Pattern.String())

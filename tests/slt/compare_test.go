@@ -109,7 +109,7 @@ func TestCompareRows(t *testing.T) {
 }
 
 func TestCheckError(t *testing.T) {
-	server := &ServerError{Code: "42P07", Message: `source "s" already exists`}
+	server := &ServerError{Code: "42P07", Message: `source "s" already exists`, Position: 15}
 	tests := []struct {
 		name string
 		want Expect
@@ -126,6 +126,9 @@ func TestCheckError(t *testing.T) {
 		{"pattern matches", Expect{Error: true, Pattern: regexp.MustCompile(`"s" already`)}, server, true, ""},
 		{"pattern matches message only", Expect{Error: true, Pattern: regexp.MustCompile(`^source`)}, server, true, ""},
 		{"pattern differs", Expect{Error: true, Pattern: regexp.MustCompile(`no such`)}, server, false, "does not match"},
+		{"position matches", Expect{Error: true, Code: "42P07", Position: 15}, server, true, ""},
+		{"position differs", Expect{Error: true, Position: 3}, server, false, "expected the error at position 3, got position 15"},
+		{"position on a client error", Expect{Error: true, Position: 3}, errors.New("conn closed"), false, "got position 0"},
 		{"wrapped server error", Expect{Error: true, Code: "42P07"}, fmt.Errorf("ctx: %w", server), true, ""},
 		{"client error has no code", Expect{Error: true, Code: "42P07"}, errors.New("conn closed"), false, `got "conn closed"`},
 	}

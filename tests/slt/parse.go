@@ -50,6 +50,9 @@ type Expect struct {
 	Error bool
 	// Code is the SQLSTATE the error must carry ("" means any).
 	Code string
+	// Position is the 1-based character position the error must point at
+	// (0 means not checked).
+	Position int
 	// Pattern must match (unanchored) the error message; nil means any.
 	Pattern *regexp.Regexp
 }
@@ -183,7 +186,7 @@ func (p *parser) parse() ([]*Record, error) {
 	return out, nil
 }
 
-// parseExpectError reads "error [pgcode XXXXX] [regex]" from the fields
+// parseExpectError reads "error [pgcode XXXXX] [position N] [regex]" from the fields
 // after "statement" or "query" (rest is the raw text after "error").
 func (p *parser) parseExpectError(line int, rest string) (Expect, error) {
 	e := Expect{Error: true}
@@ -196,6 +199,18 @@ func (p *parser) parseExpectError(line int, rest string) (Expect, error) {
 		}
 		e.Code = f[0]
 		rest = strings.TrimSpace(code[len(f[0]):])
+	}
+	if pos, ok := strings.CutPrefix(rest, "position"); ok && (pos == "" || pos[0] == ' ' || pos[0] == '\t') {
+		f := strings.Fields(pos)
+		n := 0
+		if len(f) > 0 {
+			n, _ = strconv.Atoi(f[0])
+		}
+		if n < 1 {
+			return e, p.errf(line, "position needs a 1-based character position")
+		}
+		e.Position = n
+		rest = strings.TrimSpace(strings.TrimSpace(pos)[len(f[0]):])
 	}
 	if rest != "" {
 		re, err := regexp.Compile(rest)

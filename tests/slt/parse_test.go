@@ -17,7 +17,7 @@ CREATE SOURCE s (a INT)
 statement error syntax error at or near
 SELEC 1
 
-statement error pgcode 42601
+statement error pgcode 42601 position 1
 SELEC 2
 
 query IT rowsort
@@ -83,7 +83,7 @@ NOT REACHED BY THE RUNNER
 			}
 		}},
 		{KindStatement, 12, func(t *testing.T, r *Record) {
-			if r.Expect.Code != "42601" || r.Expect.Pattern != nil {
+			if r.Expect.Code != "42601" || r.Expect.Position != 1 || r.Expect.Pattern != nil {
 				t.Errorf("expect = %+v", r.Expect)
 			}
 		}},
@@ -160,6 +160,8 @@ func TestParse_Errors(t *testing.T) {
 		{"statement with rows", "statement ok\nSELECT 1\n----\n1\n", "t.slt:3: ---- after a statement"},
 		{"bad pgcode", "statement error pgcode 42\nSELECT 1\n", "five-character SQLSTATE"},
 		{"bad regex", "statement error (\nSELECT 1\n", "bad error pattern"},
+		{"bad position", "statement error pgcode 42601 position x\nSELECT 1\n", "1-based character position"},
+		{"position zero", "statement error position 0\nSELECT 1\n", "1-based character position"},
 		{"query without types", "query\nSELECT 1\n", "query needs column types"},
 		{"query bad type", "query IX\nSELECT 1\n", `column type 'X'`},
 		{"two labels", "query I a b\nSELECT 1\n", "label already"},

@@ -1,5 +1,0 @@
-package exec
-
-import "io"
-
-var errEOF = io.EOF

@@ -1,5 +1,0 @@
-package planner
-
-import "io"
-
-var errEOF = io.EOF
