@@ -25,27 +25,29 @@ type RowIter interface {
 	Close()
 }
 
-// checkCancel turns a cancelled context into 57014 (via sqlerr.Flatten).
-func checkCancel(ctx context.Context) error {
+// iterCanceled turns a cancelled context into 57014 (via sqlerr.Flatten).
+func iterCanceled(ctx context.Context) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
 	return nil
 }
 
-// Values yields fixed rows, each computed from expressions (a FROM-less
+// ValuesIter yields fixed rows, each computed from expressions (a FROM-less
 // SELECT is one empty row).
-type Values struct {
+type ValuesIter struct {
 	rows [][]expr.Func
 	env  *expr.Env
 	i    int
 }
 
-// NewValues returns an iterator over rows of compiled expressions.
-func NewValues(rows [][]expr.Func, env *expr.Env) *Values { return &Values{rows: rows, env: env} }
+// NewValuesIter returns an iterator over rows of compiled expressions.
+func NewValuesIter(rows [][]expr.Func, env *expr.Env) *ValuesIter {
+	return &ValuesIter{rows: rows, env: env}
+}
 
-func (v *Values) Next(ctx context.Context) (types.Row, error) {
-	if err := checkCancel(ctx); err != nil {
+func (v *ValuesIter) Next(ctx context.Context) (types.Row, error) {
+	if err := iterCanceled(ctx); err != nil {
 		return nil, err
 	}
 	if v.i >= len(v.rows) {
@@ -64,31 +66,31 @@ func (v *Values) Next(ctx context.Context) (types.Row, error) {
 	return row, nil
 }
 
-func (v *Values) Close() {}
+func (v *ValuesIter) Close() {}
 
-// Series yields BIGINT rows start, start+step, ... up to stop inclusive
+// SeriesIter yields BIGINT rows start, start+step, ... up to stop inclusive
 // (down to it for a negative step), lazily: a million rows cost one row.
-type Series struct {
+type SeriesIter struct {
 	next, stop, step int64
 	done             bool
 	row              types.Row
 }
 
-// NewSeries returns generate_series(start, stop, step). step 0 is 22023.
-func NewSeries(start, stop, step int64) (*Series, error) {
+// NewSeriesIter returns generate_series(start, stop, step). step 0 is 22023.
+func NewSeriesIter(start, stop, step int64) (*SeriesIter, error) {
 	if step == 0 {
 		return nil, sqlerr.Newf(sqlerr.InvalidParameterValue, "step size cannot equal zero")
 	}
-	return &Series{next: start, stop: stop, step: step, row: make(types.Row, 1)}, nil
+	return &SeriesIter{next: start, stop: stop, step: step, row: make(types.Row, 1)}, nil
 }
 
-func (s *Series) Next(ctx context.Context) (types.Row, error) {
+func (s *SeriesIter) Next(ctx context.Context) (types.Row, error) {
 	if s.done || (s.step > 0 && s.next > s.stop) || (s.step < 0 && s.next < s.stop) {
 		s.done = true
 		return nil, io.EOF
 	}
 	if s.next&1023 == 0 {
-		if err := checkCancel(ctx); err != nil {
+		if err := iterCanceled(ctx); err != nil {
 			return nil, err
 		}
 	}
@@ -101,21 +103,21 @@ func (s *Series) Next(ctx context.Context) (types.Row, error) {
 	return s.row, nil
 }
 
-func (s *Series) Close() {}
+func (s *SeriesIter) Close() {}
 
-// Filter passes the rows for which a predicate is TRUE.
-type Filter struct {
+// FilterIter passes the rows for which a predicate is TRUE.
+type FilterIter struct {
 	in   RowIter
 	pred func(types.Row, *expr.Env) (bool, error)
 	env  *expr.Env
 }
 
-// NewFilter returns in filtered by pred.
-func NewFilter(in RowIter, pred func(types.Row, *expr.Env) (bool, error), env *expr.Env) *Filter {
-	return &Filter{in: in, pred: pred, env: env}
+// NewFilterIter returns in filtered by pred.
+func NewFilterIter(in RowIter, pred func(types.Row, *expr.Env) (bool, error), env *expr.Env) *FilterIter {
+	return &FilterIter{in: in, pred: pred, env: env}
 }
 
-func (f *Filter) Next(ctx context.Context) (types.Row, error) {
+func (f *FilterIter) Next(ctx context.Context) (types.Row, error) {
 	for {
 		row, err := f.in.Next(ctx)
 		if err != nil {
@@ -131,23 +133,23 @@ func (f *Filter) Next(ctx context.Context) (types.Row, error) {
 	}
 }
 
-func (f *Filter) Close() { f.in.Close() }
+func (f *FilterIter) Close() { f.in.Close() }
 
-// Project computes one output row from each input row. It reuses its
+// ProjectIter computes one output row from each input row. It reuses its
 // output row between calls.
-type Project struct {
+type ProjectIter struct {
 	in    RowIter
 	exprs []expr.Func
 	env   *expr.Env
 	out   types.Row
 }
 
-// NewProject returns in mapped through exprs.
-func NewProject(in RowIter, exprs []expr.Func, env *expr.Env) *Project {
-	return &Project{in: in, exprs: exprs, env: env, out: make(types.Row, len(exprs))}
+// NewProjectIter returns in mapped through exprs.
+func NewProjectIter(in RowIter, exprs []expr.Func, env *expr.Env) *ProjectIter {
+	return &ProjectIter{in: in, exprs: exprs, env: env, out: make(types.Row, len(exprs))}
 }
 
-func (p *Project) Next(ctx context.Context) (types.Row, error) {
+func (p *ProjectIter) Next(ctx context.Context) (types.Row, error) {
 	row, err := p.in.Next(ctx)
 	if err != nil {
 		return nil, err
@@ -162,21 +164,21 @@ func (p *Project) Next(ctx context.Context) (types.Row, error) {
 	return p.out, nil
 }
 
-func (p *Project) Close() { p.in.Close() }
+func (p *ProjectIter) Close() { p.in.Close() }
 
-// Limit skips offset rows and then passes at most count (count < 0: all).
-type Limit struct {
+// LimitIter skips offset rows and then passes at most count (count < 0: all).
+type LimitIter struct {
 	in            RowIter
 	count, offset int64
 	seen          int64
 }
 
-// NewLimit returns in limited to count rows after skipping offset.
-func NewLimit(in RowIter, count, offset int64) *Limit {
-	return &Limit{in: in, count: count, offset: offset}
+// NewLimitIter returns in limited to count rows after skipping offset.
+func NewLimitIter(in RowIter, count, offset int64) *LimitIter {
+	return &LimitIter{in: in, count: count, offset: offset}
 }
 
-func (l *Limit) Next(ctx context.Context) (types.Row, error) {
+func (l *LimitIter) Next(ctx context.Context) (types.Row, error) {
 	for l.offset > 0 {
 		if _, err := l.in.Next(ctx); err != nil {
 			return nil, err
@@ -194,7 +196,7 @@ func (l *Limit) Next(ctx context.Context) (types.Row, error) {
 	return row, nil
 }
 
-func (l *Limit) Close() { l.in.Close() }
+func (l *LimitIter) Close() { l.in.Close() }
 
 // SortKey is one ORDER BY key: a column of the input row.
 type SortKey struct {
@@ -205,9 +207,9 @@ type SortKey struct {
 	NullsFirst bool
 }
 
-// Sort reads its whole input, then yields it ordered by keys. The sort is
+// SortIter reads its whole input, then yields it ordered by keys. The sort is
 // stable, so equal keys keep input order.
-type Sort struct {
+type SortIter struct {
 	in     RowIter
 	keys   []SortKey
 	rows   []types.Row
@@ -215,10 +217,10 @@ type Sort struct {
 	i      int
 }
 
-// NewSort returns in ordered by keys.
-func NewSort(in RowIter, keys []SortKey) *Sort { return &Sort{in: in, keys: keys} }
+// NewSortIter returns in ordered by keys.
+func NewSortIter(in RowIter, keys []SortKey) *SortIter { return &SortIter{in: in, keys: keys} }
 
-func (s *Sort) Next(ctx context.Context) (types.Row, error) {
+func (s *SortIter) Next(ctx context.Context) (types.Row, error) {
 	if !s.loaded {
 		for {
 			row, err := s.in.Next(ctx)
@@ -240,7 +242,7 @@ func (s *Sort) Next(ctx context.Context) (types.Row, error) {
 	return s.rows[s.i-1], nil
 }
 
-func (s *Sort) less(a, b types.Row) bool {
+func (s *SortIter) less(a, b types.Row) bool {
 	for _, k := range s.keys {
 		x, y := a[k.Column], b[k.Column]
 		var c int
@@ -264,12 +266,12 @@ func (s *Sort) less(a, b types.Row) bool {
 	return false
 }
 
-func (s *Sort) Close() { s.in.Close() }
+func (s *SortIter) Close() { s.in.Close() }
 
-// Aggregate groups its input by key expressions and computes aggregates
+// AggregateIter groups its input by key expressions and computes aggregates
 // per group: output rows are the keys followed by the aggregates' results.
 // With no keys it yields exactly one row, even for empty input.
-type Aggregate struct {
+type AggregateIter struct {
 	in     RowIter
 	keys   []expr.Func
 	aggs   []*expr.Agg
@@ -280,28 +282,28 @@ type Aggregate struct {
 	i      int
 }
 
-// NewAggregate returns the grouped aggregation of in. args[i] evaluates
+// NewAggregateIter returns the grouped aggregation of in. args[i] evaluates
 // aggs[i]'s argument (nil for COUNT(*)).
-func NewAggregate(in RowIter, keys []expr.Func, aggs []*expr.Agg, args []expr.Func, env *expr.Env) *Aggregate {
-	return &Aggregate{in: in, keys: keys, aggs: aggs, args: args, env: env}
+func NewAggregateIter(in RowIter, keys []expr.Func, aggs []*expr.Agg, args []expr.Func, env *expr.Env) *AggregateIter {
+	return &AggregateIter{in: in, keys: keys, aggs: aggs, args: args, env: env}
 }
 
-type group struct {
+type iterGroup struct {
 	key    types.Row
 	states []expr.AggState
 }
 
-func (a *Aggregate) newGroup(key types.Row) *group {
-	g := &group{key: key, states: make([]expr.AggState, len(a.aggs))}
+func (a *AggregateIter) newGroup(key types.Row) *iterGroup {
+	g := &iterGroup{key: key, states: make([]expr.AggState, len(a.aggs))}
 	for i, ag := range a.aggs {
 		g.states[i] = ag.NewState()
 	}
 	return g
 }
 
-func (a *Aggregate) load(ctx context.Context) error {
-	groups := map[string]*group{}
-	var order []*group
+func (a *AggregateIter) load(ctx context.Context) error {
+	groups := map[string]*iterGroup{}
+	var order []*iterGroup
 	var kb []byte
 	for {
 		row, err := a.in.Next(ctx)
@@ -358,7 +360,7 @@ func (a *Aggregate) load(ctx context.Context) error {
 	return nil
 }
 
-func (a *Aggregate) Next(ctx context.Context) (types.Row, error) {
+func (a *AggregateIter) Next(ctx context.Context) (types.Row, error) {
 	if !a.loaded {
 		if err := a.load(ctx); err != nil {
 			return nil, err
@@ -372,18 +374,18 @@ func (a *Aggregate) Next(ctx context.Context) (types.Row, error) {
 	return a.out[a.i-1], nil
 }
 
-func (a *Aggregate) Close() { a.in.Close() }
+func (a *AggregateIter) Close() { a.in.Close() }
 
-// UnionAll yields every row of each input in turn.
-type UnionAll struct {
+// UnionAllIter yields every row of each input in turn.
+type UnionAllIter struct {
 	ins []RowIter
 	i   int
 }
 
-// NewUnionAll concatenates inputs.
-func NewUnionAll(ins ...RowIter) *UnionAll { return &UnionAll{ins: ins} }
+// NewUnionAllIter concatenates inputs.
+func NewUnionAllIter(ins ...RowIter) *UnionAllIter { return &UnionAllIter{ins: ins} }
 
-func (u *UnionAll) Next(ctx context.Context) (types.Row, error) {
+func (u *UnionAllIter) Next(ctx context.Context) (types.Row, error) {
 	for u.i < len(u.ins) {
 		row, err := u.ins[u.i].Next(ctx)
 		if errors.Is(err, io.EOF) {
@@ -395,7 +397,7 @@ func (u *UnionAll) Next(ctx context.Context) (types.Row, error) {
 	return nil, io.EOF
 }
 
-func (u *UnionAll) Close() {
+func (u *UnionAllIter) Close() {
 	for _, in := range u.ins {
 		in.Close()
 	}
@@ -419,12 +421,12 @@ func Drain(ctx context.Context, it RowIter) ([]types.Row, error) {
 }
 
 var (
-	_ RowIter = (*Values)(nil)
-	_ RowIter = (*Series)(nil)
-	_ RowIter = (*Filter)(nil)
-	_ RowIter = (*Project)(nil)
-	_ RowIter = (*Limit)(nil)
-	_ RowIter = (*Sort)(nil)
-	_ RowIter = (*Aggregate)(nil)
-	_ RowIter = (*UnionAll)(nil)
+	_ RowIter = (*ValuesIter)(nil)
+	_ RowIter = (*SeriesIter)(nil)
+	_ RowIter = (*FilterIter)(nil)
+	_ RowIter = (*ProjectIter)(nil)
+	_ RowIter = (*LimitIter)(nil)
+	_ RowIter = (*SortIter)(nil)
+	_ RowIter = (*AggregateIter)(nil)
+	_ RowIter = (*UnionAllIter)(nil)
 )

@@ -11,14 +11,14 @@ import (
 	"github.com/streamsql/streamsql/sql/types"
 )
 
-// rowsIter yields fixed rows; Close records that it was called.
-type rowsIter struct {
+// fixedRowsIter yields fixed rows; Close records that it was called.
+type fixedRowsIter struct {
 	rows   []types.Row
 	i      int
 	closed bool
 }
 
-func (r *rowsIter) Next(ctx context.Context) (types.Row, error) {
+func (r *fixedRowsIter) Next(ctx context.Context) (types.Row, error) {
 	if r.i >= len(r.rows) {
 		return nil, io.EOF
 	}
@@ -26,9 +26,9 @@ func (r *rowsIter) Next(ctx context.Context) (types.Row, error) {
 	return r.rows[r.i-1], nil
 }
 
-func (r *rowsIter) Close() { r.closed = true }
+func (r *fixedRowsIter) Close() { r.closed = true }
 
-func ints(vs ...any) types.Row {
+func testInts(vs ...any) types.Row {
 	row := make(types.Row, len(vs))
 	for i, v := range vs {
 		if v != nil {
@@ -38,7 +38,7 @@ func ints(vs ...any) types.Row {
 	return row
 }
 
-func render(rows []types.Row) string {
+func renderRows(rows []types.Row) string {
 	var out []string
 	for _, r := range rows {
 		out = append(out, r.String())
@@ -46,31 +46,31 @@ func render(rows []types.Row) string {
 	return strings.Join(out, "; ")
 }
 
-func colFunc(i int) expr.Func {
+func testColFunc(i int) expr.Func {
 	f, _ := expr.Compile(&expr.ColumnRef{Index: i, Typ: types.TypeBigInt})
 	return f
 }
 
 func TestRowIters(t *testing.T) {
 	ctx := context.Background()
-	data := func() *rowsIter {
-		return &rowsIter{rows: []types.Row{ints(3, 1), ints(nil, 2), ints(1, 3), ints(3, 4), ints(2, nil)}}
+	data := func() *fixedRowsIter {
+		return &fixedRowsIter{rows: []types.Row{testInts(3, 1), testInts(nil, 2), testInts(1, 3), testInts(3, 4), testInts(2, nil)}}
 	}
 	tests := []struct {
 		name string
 		it   func(t *testing.T) RowIter
 		want string
 	}{
-		{"sort asc nulls last", func(*testing.T) RowIter { return NewSort(data(), []SortKey{{Column: 0}}) },
+		{"sort asc nulls last", func(*testing.T) RowIter { return NewSortIter(data(), []SortKey{{Column: 0}}) },
 			"1 3; 2 NULL; 3 1; 3 4; NULL 2"},
 		{"sort desc nulls first, stable", func(*testing.T) RowIter {
-			return NewSort(data(), []SortKey{{Column: 0, Desc: true, NullsFirst: true}})
+			return NewSortIter(data(), []SortKey{{Column: 0, Desc: true, NullsFirst: true}})
 		}, "NULL 2; 3 1; 3 4; 2 NULL; 1 3"},
-		{"limit offset", func(*testing.T) RowIter { return NewLimit(data(), 2, 1) }, "NULL 2; 1 3"},
-		{"limit zero", func(*testing.T) RowIter { return NewLimit(data(), 0, 0) }, ""},
-		{"offset past end", func(*testing.T) RowIter { return NewLimit(data(), -1, 10) }, ""},
+		{"limit offset", func(*testing.T) RowIter { return NewLimitIter(data(), 2, 1) }, "NULL 2; 1 3"},
+		{"limit zero", func(*testing.T) RowIter { return NewLimitIter(data(), 0, 0) }, ""},
+		{"offset past end", func(*testing.T) RowIter { return NewLimitIter(data(), -1, 10) }, ""},
 		{"union all", func(*testing.T) RowIter {
-			return NewUnionAll(NewLimit(data(), 1, 0), &rowsIter{}, NewLimit(data(), 1, 4))
+			return NewUnionAllIter(NewLimitIter(data(), 1, 0), &fixedRowsIter{}, NewLimitIter(data(), 1, 4))
 		},
 			"3 1; 2 NULL"},
 		{"aggregate by key", func(t *testing.T) RowIter {
@@ -86,28 +86,28 @@ func TestRowIters(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			return NewAggregate(data(), []expr.Func{colFunc(0)}, []*expr.Agg{count, sum}, []expr.Func{nil, arg}, &expr.Env{})
+			return NewAggregateIter(data(), []expr.Func{testColFunc(0)}, []*expr.Agg{count, sum}, []expr.Func{nil, arg}, &expr.Env{})
 		}, "3 2 5; NULL 1 2; 1 1 3; 2 1 NULL"},
 		{"aggregate without keys over nothing", func(t *testing.T) RowIter {
 			count, _ := expr.NewAgg("count", false, nil, 0)
-			return NewAggregate(&rowsIter{}, nil, []*expr.Agg{count}, []expr.Func{nil}, &expr.Env{})
+			return NewAggregateIter(&fixedRowsIter{}, nil, []*expr.Agg{count}, []expr.Func{nil}, &expr.Env{})
 		}, "0"},
 		{"series down", func(t *testing.T) RowIter {
-			s, err := NewSeries(5, 1, -2)
+			s, err := NewSeriesIter(5, 1, -2)
 			if err != nil {
 				t.Fatal(err)
 			}
 			return s
 		}, "5; 3; 1"},
 		{"series at the top of bigint", func(t *testing.T) RowIter {
-			s, err := NewSeries(9223372036854775805, 9223372036854775807, 2)
+			s, err := NewSeriesIter(9223372036854775805, 9223372036854775807, 2)
 			if err != nil {
 				t.Fatal(err)
 			}
 			return s
 		}, "9223372036854775805; 9223372036854775807"},
 		{"series empty", func(t *testing.T) RowIter {
-			s, _ := NewSeries(2, 1, 1)
+			s, _ := NewSeriesIter(2, 1, 1)
 			return s
 		}, ""},
 		{"filter and project", func(t *testing.T) RowIter {
@@ -119,7 +119,7 @@ func TestRowIters(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			return NewProject(NewFilter(data(), pred, &expr.Env{}), []expr.Func{colFunc(1)}, &expr.Env{})
+			return NewProjectIter(NewFilterIter(data(), pred, &expr.Env{}), []expr.Func{testColFunc(1)}, &expr.Env{})
 		}, "1; 4; NULL"},
 	}
 	for _, tt := range tests {
@@ -128,7 +128,7 @@ func TestRowIters(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if got := render(rows); got != tt.want {
+			if got := renderRows(rows); got != tt.want {
 				t.Fatalf("got %q, want %q", got, tt.want)
 			}
 		})
@@ -136,14 +136,14 @@ func TestRowIters(t *testing.T) {
 }
 
 func TestSeries_StepZero(t *testing.T) {
-	if _, err := NewSeries(1, 2, 0); sqlerr.CodeOf(err) != sqlerr.InvalidParameterValue {
+	if _, err := NewSeriesIter(1, 2, 0); sqlerr.CodeOf(err) != sqlerr.InvalidParameterValue {
 		t.Fatalf("step 0: %v", err)
 	}
 }
 
 func TestClosePropagates(t *testing.T) {
-	in := &rowsIter{}
-	NewLimit(NewSort(in, nil), 1, 0).Close()
+	in := &fixedRowsIter{}
+	NewLimitIter(NewSortIter(in, nil), 1, 0).Close()
 	if !in.closed {
 		t.Fatal("Close did not reach the input")
 	}

@@ -1,8 +1,9 @@
 // Package planner owns binding and the logical plan: it resolves the names
 // of a parsed SELECT against a Catalog, types its expressions (exec/expr),
 // builds a tree of logical operators (Values, Series, Scan, Window, Filter,
-// Project, Aggregate, Sort, Limit, UnionAll), prints it for EXPLAIN, and
-// runs the queries that need no stream with exec's row iterators.
+// Project, Aggregate, Sort, Limit, UnionAll), rewrites it with the small
+// rules listed in rules.go, prints it for EXPLAIN, and runs the queries that
+// need no stream with exec's row iterators.
 package planner
 
 import "github.com/streamsql/streamsql/sql/types"

@@ -352,3 +352,66 @@ func TestQuery_NowIsFixedPerExecution(t *testing.T) {
 		t.Fatalf("NOW() took %v values in one execution", rows)
 	}
 }
+
+// TestQuery_RunConcurrently: a Query is immutable; executions share it.
+func TestQuery_RunConcurrently(t *testing.T) {
+	q, err := planSQL(t, "SELECT x % 3 AS k, SUM(x) FROM generate_series(1, 3000) AS x WHERE x > $1 GROUP BY 1 ORDER BY k", Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan string, 4)
+	for i := 0; i < 4; i++ {
+		go func() {
+			it, err := q.Run(context.Background(), []types.Value{types.NewString("10")})
+			if err != nil {
+				done <- err.Error()
+				return
+			}
+			rows, err := exec.Drain(context.Background(), it)
+			if err != nil {
+				done <- err.Error()
+				return
+			}
+			done <- fmt.Sprint(rows)
+		}()
+	}
+	first := <-done
+	for i := 1; i < 4; i++ {
+		if got := <-done; got != first {
+			t.Fatalf("executions disagree: %s vs %s", got, first)
+		}
+	}
+	if !strings.HasPrefix(first, "[0 1501482") {
+		t.Fatalf("unexpected result %s", first)
+	}
+}
+
+// BenchmarkQuery_GenerateSeries streams a million rows through Run, as the
+// wire benchmark does.
+func BenchmarkQuery_GenerateSeries(b *testing.B) {
+	q, err := planSQL(b, "SELECT * FROM generate_series(1, 1000000)", Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	for i := 0; i < b.N; i++ {
+		it, err := q.Run(context.Background(), nil)
+		if err != nil {
+			b.Fatal(err)
+		}
+		n := 0
+		for {
+			if _, err := it.Next(context.Background()); err != nil {
+				if !errors.Is(err, io.EOF) {
+					b.Fatal(err)
+				}
+				break
+			}
+			n++
+		}
+		it.Close()
+		if n != 1000000 {
+			b.Fatalf("%d rows", n)
+		}
+	}
+}

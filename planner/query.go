@@ -121,7 +121,7 @@ func buildIter(n Node, env *expr.Env) (exec.RowIter, error) {
 			}
 			rows[i] = fs
 		}
-		return exec.NewValues(rows, env), nil
+		return exec.NewValuesIter(rows, env), nil
 	case *Series:
 		var vals [3]int64
 		for i, e := range []expr.Expr{n.Start, n.Stop, n.Step} {
@@ -131,11 +131,11 @@ func buildIter(n Node, env *expr.Env) (exec.RowIter, error) {
 			}
 			if v.IsNull() {
 				// Postgres: a NULL bound yields no rows.
-				return exec.NewValues(nil, env), nil
+				return exec.NewValuesIter(nil, env), nil
 			}
 			vals[i] = v.Int()
 		}
-		return exec.NewSeries(vals[0], vals[1], vals[2])
+		return exec.NewSeriesIter(vals[0], vals[1], vals[2])
 	case *Filter:
 		in, err := buildIter(n.Input, env)
 		if err != nil {
@@ -146,7 +146,7 @@ func buildIter(n Node, env *expr.Env) (exec.RowIter, error) {
 			in.Close()
 			return nil, err
 		}
-		return exec.NewFilter(in, pred, env), nil
+		return exec.NewFilterIter(in, pred, env), nil
 	case *Project:
 		in, err := buildIter(n.Input, env)
 		if err != nil {
@@ -157,7 +157,7 @@ func buildIter(n Node, env *expr.Env) (exec.RowIter, error) {
 			in.Close()
 			return nil, err
 		}
-		return exec.NewProject(in, fs, env), nil
+		return exec.NewProjectIter(in, fs, env), nil
 	case *Aggregate:
 		in, err := buildIter(n.Input, env)
 		if err != nil {
@@ -178,7 +178,7 @@ func buildIter(n Node, env *expr.Env) (exec.RowIter, error) {
 				return nil, err
 			}
 		}
-		return exec.NewAggregate(in, keys, n.Aggs, args, env), nil
+		return exec.NewAggregateIter(in, keys, n.Aggs, args, env), nil
 	case *Sort:
 		in, err := buildIter(n.Input, env)
 		if err != nil {
@@ -188,7 +188,7 @@ func buildIter(n Node, env *expr.Env) (exec.RowIter, error) {
 		for i, k := range n.Keys {
 			keys[i] = exec.SortKey{Column: k.Column, Desc: k.Desc, NullsFirst: k.NullsFirst}
 		}
-		return exec.NewSort(in, keys), nil
+		return exec.NewSortIter(in, keys), nil
 	case *Limit:
 		count, offset := int64(-1), int64(0)
 		if n.Count != nil {
@@ -219,7 +219,7 @@ func buildIter(n Node, env *expr.Env) (exec.RowIter, error) {
 		if err != nil {
 			return nil, err
 		}
-		return exec.NewLimit(in, count, offset), nil
+		return exec.NewLimitIter(in, count, offset), nil
 	case *UnionAll:
 		ins := make([]exec.RowIter, 0, len(n.Inputs))
 		for _, c := range n.Inputs {
@@ -232,7 +232,7 @@ func buildIter(n Node, env *expr.Env) (exec.RowIter, error) {
 			}
 			ins = append(ins, it)
 		}
-		return exec.NewUnionAll(ins...), nil
+		return exec.NewUnionAllIter(ins...), nil
 	}
 	return nil, sqlerr.Newf(sqlerr.FeatureNotSupported, "reading sources arrives with the continuous query engine")
 }

@@ -11,7 +11,9 @@
 // strict mode, chosen over 22012 so that one bad row does not kill a
 // continuous query), NULL propagates and AND/OR/XOR/NOT use three-valued
 // logic. String comparison and LIKE are binary (case-sensitive, byte order),
-// as Postgres and MySQL's binary collations do.
+// as Postgres and MySQL's binary collations do. Arguments are evaluated left
+// to right and a function that is NULL on NULL input stops at the first
+// NULL argument, so of two failing arguments the first one reports.
 //
 // It imports only sql/types and sql/sqlerr.
 package expr

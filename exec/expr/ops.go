@@ -408,6 +408,29 @@ func compileCompare(c *Call, args []Func) (Func, error) {
 			return types.NewBool(cmp(x, y) == 0), nil
 		}, nil
 	}
+	if k, ok := c.Args[1].(*Const); ok && !k.Value.IsNull() {
+		// x op constant, the usual filter: one closure call per row.
+		switch c.Args[0].Type().Kind {
+		case types.Int, types.Bool, types.Date, types.Timestamp:
+			y := k.Value.Int()
+			return func(row types.Row, env *Env) (types.Value, error) {
+				x, err := a(row, env)
+				if err != nil || x.IsNull() {
+					return types.Null, err
+				}
+				return types.NewBool(testCmp(op, cmpInt64(x.Int(), y))), nil
+			}, nil
+		case types.Float:
+			y := k.Value.Float()
+			return func(row types.Row, env *Env) (types.Value, error) {
+				x, err := a(row, env)
+				if err != nil || x.IsNull() {
+					return types.Null, err
+				}
+				return types.NewBool(testCmp(op, cmpFloat64(x.Float(), y))), nil
+			}, nil
+		}
+	}
 	switch c.Args[0].Type().Kind {
 	case types.Int, types.Bool, types.Date, types.Timestamp:
 		// The hot path: no indirect comparison call.
