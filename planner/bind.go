@@ -27,7 +27,7 @@ type scope struct{ cols []scopeCol }
 func scopeOf(cols []types.Column, table string) *scope {
 	s := &scope{}
 	for _, c := range cols {
-		s.cols = append(s.cols, scopeCol{table: table, name: strings.ToLower(c.Name), typ: c.Type})
+		s.cols = append(s.cols, scopeCol{table: table, name: c.Name, typ: c.Type})
 	}
 	return s
 }
@@ -166,9 +166,9 @@ func (b *binder) bindExpr(cx ectx, n ast.ExprNode) (expr.Expr, error) {
 			e, err := b.bindExpr(inner, n)
 			if err != nil {
 				// HAVING may name a select-list alias, as MySQL allows.
-				if col, ok := n.(*ast.ColumnNameExpr); ok && col.Name.Table.L == "" && cx.aliases != nil &&
+				if col, ok := n.(*ast.ColumnNameExpr); ok && col.Name.Table.O == "" && cx.aliases != nil &&
 					sqlerr.CodeOf(err) == sqlerr.UndefinedColumn {
-					if ae, ok := cx.aliases[col.Name.Name.L]; ok {
+					if ae, ok := cx.aliases[col.Name.Name.O]; ok {
 						alias := cx
 						alias.aliases = nil
 						return b.bindExpr(alias, ae)
@@ -188,9 +188,9 @@ func (b *binder) bindExpr(cx ectx, n ast.ExprNode) (expr.Expr, error) {
 			} else if !hasColumnRef(e) {
 				return e, nil
 			} else if col, ok := n.(*ast.ColumnNameExpr); ok {
-				name := col.Name.Name.L
-				if col.Name.Table.L != "" {
-					name = col.Name.Table.L + "." + name
+				name := col.Name.Name.O
+				if col.Name.Table.O != "" {
+					name = col.Name.Table.O + "." + name
 				}
 				return nil, sqlerr.Newf(sqlerr.GroupingError,
 					"column %q must appear in the GROUP BY clause or be used in an aggregate function", name).At(cx.pos)
@@ -219,9 +219,9 @@ func (b *binder) bindExpr(cx ectx, n ast.ExprNode) (expr.Expr, error) {
 		return p, nil
 	case *ast.ColumnNameExpr:
 		if cx.scope == nil {
-			return nil, sqlerr.Newf(sqlerr.UndefinedColumn, "column %q does not exist", n.Name.Name.L).At(cx.pos)
+			return nil, sqlerr.Newf(sqlerr.UndefinedColumn, "column %q does not exist", n.Name.Name.O).At(cx.pos)
 		}
-		return b.lookup(cx.scope, n.Name.Table.L, n.Name.Name.L, cx.pos)
+		return b.lookup(cx.scope, n.Name.Table.O, n.Name.Name.O, cx.pos)
 	case *ast.BinaryOperationExpr:
 		name, ok := binaryOps[n.Op]
 		if !ok {

@@ -149,7 +149,7 @@ func (b *binder) buildSelect(st *ast.SelectStmt) (Node, error) {
 			if f.Offset >= 0 {
 				wpos = b.in.position(f.Offset)
 			}
-			table := f.WildCard.Table.L
+			table := f.WildCard.Table.O
 			matched := false
 			for i, c := range sc.cols {
 				if table != "" && c.table != table {
@@ -188,8 +188,8 @@ func (b *binder) buildSelect(st *ast.SelectStmt) (Node, error) {
 		cx.pos = b.posOf(st.Having.Expr, pos)
 		cx.aliases = map[string]ast.ExprNode{}
 		for _, f := range st.Fields.Fields {
-			if f.Expr != nil && f.AsName.L != "" {
-				cx.aliases[f.AsName.L] = f.Expr
+			if f.Expr != nil && f.AsName.O != "" {
+				cx.aliases[f.AsName.O] = f.Expr
 			}
 		}
 		cond, err := b.bindExpr(cx, st.Having.Expr)
@@ -297,9 +297,9 @@ func (b *binder) bindGroupKey(st *ast.SelectStmt, sc *scope, it *ast.ByItem) (ex
 		return e, nil
 	}
 	// An output alias, as MySQL and Postgres both allow.
-	if col, ok := it.Expr.(*ast.ColumnNameExpr); ok && col.Name.Table.L == "" && sqlerr.CodeOf(err) == sqlerr.UndefinedColumn {
+	if col, ok := it.Expr.(*ast.ColumnNameExpr); ok && col.Name.Table.O == "" && sqlerr.CodeOf(err) == sqlerr.UndefinedColumn {
 		for _, f := range st.Fields.Fields {
-			if f.Expr != nil && f.AsName.L == col.Name.Name.L && !containsAgg(f.Expr) {
+			if f.Expr != nil && f.AsName.O == col.Name.Name.O && !containsAgg(f.Expr) {
 				return b.bindExpr(cx, f.Expr)
 			}
 		}
@@ -333,10 +333,10 @@ func (b *binder) orderColumn(cx ectx, it *ast.ByItem, exprs *[]expr.Expr, cols *
 		}
 		return n - 1, nil
 	}
-	if col, ok := it.Expr.(*ast.ColumnNameExpr); ok && col.Name.Table.L == "" {
+	if col, ok := it.Expr.(*ast.ColumnNameExpr); ok && col.Name.Table.O == "" {
 		found := -1
 		for i := 0; i < visible; i++ {
-			if (*cols)[i].Name == col.Name.Name.L || (*cols)[i].Name == col.Name.Name.O {
+			if (*cols)[i].Name == col.Name.Name.O {
 				if found >= 0 && !sameExpr((*exprs)[found], (*exprs)[i]) {
 					return 0, sqlerr.Newf(sqlerr.AmbiguousColumn, "ORDER BY %q is ambiguous", col.Name.Name.O).At(pos)
 				}
@@ -401,11 +401,10 @@ func (b *binder) buildLimit(node Node, l *ast.Limit) (Node, error) {
 // fieldName is the output column name, as Postgres names it: the alias,
 // a column's name, a function's name, or ?column?.
 func (b *binder) fieldName(f *ast.SelectField) string {
+	// sql lower-cases unquoted names in the text it hands TiDB, so .O is
+	// already the Postgres spelling: "Foo" keeps its case, Foo is foo.
 	if f.AsName.O != "" {
-		if b.quoted(f.AsName.O) {
-			return f.AsName.O
-		}
-		return f.AsName.L
+		return f.AsName.O
 	}
 	e := f.Expr
 	for {
@@ -417,10 +416,7 @@ func (b *binder) fieldName(f *ast.SelectField) string {
 	}
 	switch e := e.(type) {
 	case *ast.ColumnNameExpr:
-		if b.quoted(e.Name.Name.O) {
-			return e.Name.Name.O
-		}
-		return e.Name.Name.L
+		return e.Name.Name.O
 	case *ast.FuncCallExpr:
 		switch e.FnName.L {
 		case strings.ToLower(ast.DateLiteral):
@@ -441,15 +437,6 @@ func (b *binder) fieldName(f *ast.SelectField) string {
 	return "?column?"
 }
 
-// quoted reports whether name appears quoted in the text, so that its case
-// is kept; unquoted identifiers fold to lower case as in Postgres.
-func (b *binder) quoted(name string) bool {
-	if name == strings.ToLower(name) {
-		return false
-	}
-	return strings.Contains(b.in.text, "`"+name+"`") || strings.Contains(b.in.text, `"`+name+`"`)
-}
-
 // buildFrom plans the FROM clause: nothing, one relation, one table
 // function, or one subquery. Joins are not supported yet.
 func (b *binder) buildFrom(from *ast.TableRefsClause) (Node, *scope, error) {
@@ -467,18 +454,18 @@ func (b *binder) buildFrom(from *ast.TableRefsClause) (Node, *scope, error) {
 		}
 		return nil, nil, unsupported(b.in.position(0), "FROM %T is not supported", j.Left)
 	}
-	alias := ts.AsName.L
+	alias := ts.AsName.O
 	switch src := ts.Source.(type) {
 	case *ast.TableName:
-		name := src.Name.L
+		name := src.Name.O
 		if tf, ok := b.in.tableFuncs[name]; ok {
 			if alias == "" {
 				alias = tf.alias
 			}
 			return b.buildTableFunc(tf, alias)
 		}
-		if src.Schema.L != "" {
-			name = src.Schema.L + "." + name
+		if src.Schema.O != "" {
+			name = src.Schema.O + "." + name
 		}
 		rel, ok := b.cat.Relation(name)
 		if !ok {
@@ -487,7 +474,7 @@ func (b *binder) buildFrom(from *ast.TableRefsClause) (Node, *scope, error) {
 		b.addDep(rel.Name)
 		b.streaming = true
 		if alias == "" {
-			alias = strings.ToLower(rel.Name)
+			alias = rel.Name
 		}
 		return &Scan{Relation: rel, Alias: alias}, scopeOf(rel.Columns, alias), nil
 	case *ast.SelectStmt, *ast.SetOprStmt:
@@ -612,9 +599,9 @@ func (b *binder) buildWindow(tf *tableFunc, alias string) (Node, *scope, error) 
 	if src.ident == "" {
 		return nil, nil, sqlerr.Newf(sqlerr.DatatypeMismatch, "%s: the first argument must name a source or view", tf.name).At(src.pos)
 	}
-	rel, ok := b.cat.Relation(strings.ToLower(src.ident))
+	rel, ok := b.cat.Relation(src.ident)
 	if !ok {
-		return nil, nil, sqlerr.Newf(sqlerr.UndefinedTable, "relation %q does not exist", strings.ToLower(src.ident)).At(src.pos)
+		return nil, nil, sqlerr.Newf(sqlerr.UndefinedTable, "relation %q does not exist", src.ident).At(src.pos)
 	}
 	b.addDep(rel.Name)
 	b.streaming = true
@@ -622,10 +609,10 @@ func (b *binder) buildWindow(tf *tableFunc, alias string) (Node, *scope, error) 
 		return nil, nil, sqlerr.Newf(sqlerr.DatatypeMismatch, "%s: the second argument must name the time column", tf.name).At(tcol.pos)
 	}
 	if alias == "" {
-		alias = strings.ToLower(rel.Name)
+		alias = rel.Name
 	}
 	scan := &Scan{Relation: rel, Alias: alias}
-	ref, err := b.lookup(scopeOf(rel.Columns, alias), "", strings.ToLower(tcol.ident), tcol.pos)
+	ref, err := b.lookup(scopeOf(rel.Columns, alias), "", tcol.ident, tcol.pos)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -680,7 +667,7 @@ func (b *binder) buildSetOpr(st *ast.SetOprStmt) (Node, error) {
 				col = n - 1
 			} else if c, ok := it.Expr.(*ast.ColumnNameExpr); ok {
 				for i := range cols {
-					if cols[i].Name == c.Name.Name.L || cols[i].Name == c.Name.Name.O {
+					if cols[i].Name == c.Name.Name.O {
 						col = i
 						break
 					}
