@@ -84,7 +84,26 @@ func (q *Query) RunEnv(ctx context.Context, env *expr.Env) (exec.RowIter, error)
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	return buildIter(q.root, env)
+	return buildIter(q.root, env, nil)
+}
+
+// ScanOpener opens a bounded read of the relation a Scan names, for a
+// query that reads a source or a view once rather than continuously.
+type ScanOpener func(s *Scan) (exec.RowIter, error)
+
+// RunWith is Run for a query that reads sources or views: open gives the
+// rows of each Scan. Operators the batch evaluator lacks (windows) are
+// refused with 0A000.
+func (q *Query) RunWith(ctx context.Context, params []types.Value, open ScanOpener) (exec.RowIter, error) {
+	env := &expr.Env{Params: params, Now: time.Now().UnixMicro()}
+	if len(env.Params) != len(q.paramTypes) {
+		return nil, sqlerr.Newf(sqlerr.ProtocolViolation,
+			"bind message supplies %d parameters, but the statement requires %d", len(env.Params), len(q.paramTypes))
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	return buildIter(q.root, env, open)
 }
 
 func compileAll(es []expr.Expr) ([]expr.Func, error) {
@@ -110,8 +129,13 @@ func evalConst(e expr.Expr, env *expr.Env) (types.Value, error) {
 }
 
 // buildIter turns the plan into row iterators.
-func buildIter(n Node, env *expr.Env) (exec.RowIter, error) {
+func buildIter(n Node, env *expr.Env, open ScanOpener) (exec.RowIter, error) {
 	switch n := n.(type) {
+	case *Scan:
+		if open == nil {
+			break
+		}
+		return open(n)
 	case *Values:
 		rows := make([][]expr.Func, len(n.Rows))
 		for i, r := range n.Rows {
@@ -137,7 +161,7 @@ func buildIter(n Node, env *expr.Env) (exec.RowIter, error) {
 		}
 		return exec.NewSeriesIter(vals[0], vals[1], vals[2])
 	case *Filter:
-		in, err := buildIter(n.Input, env)
+		in, err := buildIter(n.Input, env, open)
 		if err != nil {
 			return nil, err
 		}
@@ -148,7 +172,7 @@ func buildIter(n Node, env *expr.Env) (exec.RowIter, error) {
 		}
 		return exec.NewFilterIter(in, pred, env), nil
 	case *Project:
-		in, err := buildIter(n.Input, env)
+		in, err := buildIter(n.Input, env, open)
 		if err != nil {
 			return nil, err
 		}
@@ -159,7 +183,7 @@ func buildIter(n Node, env *expr.Env) (exec.RowIter, error) {
 		}
 		return exec.NewProjectIter(in, fs, env), nil
 	case *Aggregate:
-		in, err := buildIter(n.Input, env)
+		in, err := buildIter(n.Input, env, open)
 		if err != nil {
 			return nil, err
 		}
@@ -180,7 +204,7 @@ func buildIter(n Node, env *expr.Env) (exec.RowIter, error) {
 		}
 		return exec.NewAggregateIter(in, keys, n.Aggs, args, env), nil
 	case *Sort:
-		in, err := buildIter(n.Input, env)
+		in, err := buildIter(n.Input, env, open)
 		if err != nil {
 			return nil, err
 		}
@@ -215,7 +239,7 @@ func buildIter(n Node, env *expr.Env) (exec.RowIter, error) {
 				offset = v.Int()
 			}
 		}
-		in, err := buildIter(n.Input, env)
+		in, err := buildIter(n.Input, env, open)
 		if err != nil {
 			return nil, err
 		}
@@ -223,7 +247,7 @@ func buildIter(n Node, env *expr.Env) (exec.RowIter, error) {
 	case *UnionAll:
 		ins := make([]exec.RowIter, 0, len(n.Inputs))
 		for _, c := range n.Inputs {
-			it, err := buildIter(c, env)
+			it, err := buildIter(c, env, open)
 			if err != nil {
 				for _, done := range ins {
 					done.Close()

@@ -58,7 +58,9 @@ func serve(ctx context.Context, f serverFlags, log *slog.Logger, ready func(*str
 	}
 	srv := wire.NewServer(wire.EngineBackend(eng), wire.Options{Password: *f.password, Logger: log})
 	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ctx, ln) }()
+	// Serve gets a context of its own: a signal ends ctx, and then Shutdown,
+	// not a cancelled Serve, stops the server so that sessions end cleanly.
+	go func() { errc <- srv.Serve(context.WithoutCancel(ctx), ln) }()
 	log.Info("listening", "addr", ln.Addr().String(), "data_dir", *f.dataDir)
 	if ready != nil {
 		ready(eng, ln.Addr())
