@@ -19,6 +19,20 @@ if (Number.isNaN(port) || port < 0 || port > 65535) {
 // Zero delays: streams become ACTIVE at once, so tests wait on a state, not a clock.
 const server = kinesalite({ createStreamMs: 0, deleteStreamMs: 0, updateStreamMs: 0, shardLimit: 100 })
 
+// kinesalite rethrows a request's 'error' event (index.js: req.on('error',
+// function (err) { throw err })), so a client that drops a request in flight
+// (a call timeout, a cancelled context, a process shutting down) would kill
+// the emulator and every later call would be refused. A dropped request
+// concerns only that request: log it and keep serving.
+process.on('uncaughtException', (err) => {
+  if (err && (err.code === 'ECONNRESET' || err.code === 'ECONNABORTED' || err.code === 'EPIPE' || err.message === 'aborted')) {
+    console.error('kinesalite.js: client dropped a request: ' + err.message)
+    return
+  }
+  console.error('kinesalite.js: ' + (err && err.stack ? err.stack : err))
+  process.exit(1)
+})
+
 server.on('error', (err) => {
   console.error('kinesalite.js: ' + err.message)
   process.exit(1)

@@ -1,0 +1,188 @@
+// Package format owns turning Kinesis record bytes into rows of a source's
+// column schema (json, csv, raw) and rows into record bytes for sinks
+// (json). It fills the metadata columns (_partition_key, _sequence_number,
+// _shard_id, _arrival_time) from the record when they are declared. It
+// knows the SQL data model (sql/types) and error codes (sql/sqlerr), nothing
+// else of ours.
+package format
+
+import (
+	"strings"
+	"time"
+
+	"github.com/streamsql/streamsql/sql/sqlerr"
+	"github.com/streamsql/streamsql/sql/types"
+)
+
+// Formats.
+const (
+	JSON = "json"
+	CSV  = "csv"
+	Raw  = "raw"
+)
+
+// Metadata column names: filled from the record, never from its payload.
+const (
+	ColPartitionKey   = "_partition_key"
+	ColSequenceNumber = "_sequence_number"
+	ColShardID        = "_shard_id"
+	ColArrivalTime    = "_arrival_time"
+)
+
+// Meta is what a record carries besides its data.
+type Meta struct {
+	PartitionKey   string
+	SequenceNumber string
+	ShardID        string
+	ArrivalTime    time.Time
+}
+
+// Options configures a decoder.
+type Options struct {
+	Format  string
+	Columns []types.Column
+	// Paths maps a column name (case-insensitive) to a JSON path such as
+	// "$.a.b" for nested fields; json only. Columns without a path read the
+	// top-level field of their name, case-insensitively.
+	Paths map[string]string
+}
+
+// Decoder turns one record's data into a row. Decode appends into dst's
+// storage when it has room (pass nil to get a fresh row; a row handed on
+// to others must not be reused). Errors are *sqlerr.Error with a data
+// exception code: the caller counts or fails per on_decode_error.
+type Decoder interface {
+	Decode(data []byte, meta *Meta, dst types.Row) (types.Row, error)
+}
+
+type metaKind uint8
+
+const (
+	metaNone metaKind = iota
+	metaPartitionKey
+	metaSequenceNumber
+	metaShardID
+	metaArrivalTime
+)
+
+func metaKindOf(name string) metaKind {
+	switch strings.ToLower(name) {
+	case ColPartitionKey:
+		return metaPartitionKey
+	case ColSequenceNumber:
+		return metaSequenceNumber
+	case ColShardID:
+		return metaShardID
+	case ColArrivalTime:
+		return metaArrivalTime
+	}
+	return metaNone
+}
+
+// IsMetadataColumn reports whether name is one of the metadata columns.
+func IsMetadataColumn(name string) bool { return metaKindOf(name) != metaNone }
+
+type metaCol struct {
+	idx  int
+	kind metaKind
+}
+
+// splitColumns separates metadata columns (checking their types) from
+// data columns.
+func splitColumns(cols []types.Column) (data []int, meta []metaCol, err error) {
+	for i, c := range cols {
+		k := metaKindOf(c.Name)
+		if k == metaNone {
+			data = append(data, i)
+			continue
+		}
+		want := types.String
+		if k == metaArrivalTime {
+			want = types.Timestamp
+		}
+		if c.Type.Kind != want {
+			return nil, nil, sqlerr.Newf(sqlerr.DatatypeMismatch, "metadata column %s must be %s, not %s", c.Name, want, c.Type)
+		}
+		meta = append(meta, metaCol{idx: i, kind: k})
+	}
+	return data, meta, nil
+}
+
+func fillMeta(row types.Row, meta []metaCol, m *Meta) {
+	if m == nil {
+		return
+	}
+	for _, mc := range meta {
+		switch mc.kind {
+		case metaPartitionKey:
+			row[mc.idx] = types.NewString(m.PartitionKey)
+		case metaSequenceNumber:
+			row[mc.idx] = types.NewString(m.SequenceNumber)
+		case metaShardID:
+			row[mc.idx] = types.NewString(m.ShardID)
+		case metaArrivalTime:
+			if !m.ArrivalTime.IsZero() {
+				row[mc.idx] = types.NewTimestampFromTime(m.ArrivalTime)
+			}
+		}
+	}
+}
+
+// newRow returns dst resized to n NULLs when it has room, else a new row.
+func newRow(dst types.Row, n int) types.Row {
+	if cap(dst) >= n {
+		dst = dst[:n]
+		clear(dst)
+		return dst
+	}
+	return make(types.Row, n)
+}
+
+// NewDecoder returns the decoder for opts.Format.
+func NewDecoder(opts Options) (Decoder, error) {
+	switch strings.ToLower(opts.Format) {
+	case JSON:
+		return newJSONDecoder(opts.Columns, opts.Paths)
+	case CSV:
+		if len(opts.Paths) > 0 {
+			return nil, sqlerr.Newf(sqlerr.InvalidParameterValue, "JSON paths need format json, not csv")
+		}
+		return newCSVDecoder(opts.Columns)
+	case Raw:
+		if len(opts.Paths) > 0 {
+			return nil, sqlerr.Newf(sqlerr.InvalidParameterValue, "JSON paths need format json, not raw")
+		}
+		return newRawDecoder(opts.Columns)
+	}
+	return nil, sqlerr.Newf(sqlerr.InvalidParameterValue, "unknown format %q", opts.Format).
+		WithHint("format is one of json, csv, raw")
+}
+
+// rawDecoder: the whole record is the one BYTES column.
+type rawDecoder struct {
+	n    int
+	col  int
+	meta []metaCol
+}
+
+func newRawDecoder(cols []types.Column) (*rawDecoder, error) {
+	data, meta, err := splitColumns(cols)
+	if err != nil {
+		return nil, err
+	}
+	if len(data) != 1 || cols[data[0]].Type.Kind != types.Bytes {
+		return nil, sqlerr.Newf(sqlerr.InvalidObjectDefinition, "format raw needs exactly one BYTES column besides metadata columns")
+	}
+	return &rawDecoder{n: len(cols), col: data[0], meta: meta}, nil
+}
+
+func (d *rawDecoder) Decode(data []byte, meta *Meta, dst types.Row) (types.Row, error) {
+	row := newRow(dst, d.n)
+	row[d.col] = types.NewBytes(data)
+	fillMeta(row, d.meta, meta)
+	return row, nil
+}
+
+func decodeErr(code sqlerr.Code, format string, args ...any) error {
+	return sqlerr.Newf(code, "decode: "+format, args...)
+}

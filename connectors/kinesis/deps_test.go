@@ -1,0 +1,24 @@
+package kinesis
+
+import (
+	"go/build"
+	"strings"
+	"testing"
+)
+
+// The connector knows only the state package and the SQL leaves; never the
+// parser, planner, wire or the root API (ARCHITECTURE.md, dependency
+// direction).
+func TestForbiddenImports(t *testing.T) {
+	pkg, err := build.ImportDir(".", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const mod = "github.com/streamsql/streamsql"
+	allowed := map[string]bool{mod + "/sql/types": true, mod + "/sql/sqlerr": true, mod + "/state": true}
+	for _, imp := range pkg.Imports {
+		if strings.HasPrefix(imp, mod) && !allowed[imp] {
+			t.Errorf("kinesis imports %s", imp)
+		}
+	}
+}

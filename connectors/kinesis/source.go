@@ -1,0 +1,432 @@
+package kinesis
+
+import (
+	"context"
+	"fmt"
+	"maps"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/kinesis"
+)
+
+// Event is what a subscription receives: a *Batch of one shard, or a
+// *Barrier.
+type Event interface{ isEvent() }
+
+// Barrier marks a consistent cut across every shard of the source: every
+// subscriber has received exactly the batches before it, and Positions
+// are the positions after them, the value to commit with the epoch.
+type Barrier struct {
+	Epoch     uint64
+	Positions *Positions
+}
+
+func (*Barrier) isEvent() {}
+
+// Subscription is one consumer's view of a source. Events arrive in shard
+// order per shard; a full buffer blocks the shard readers (back-pressure),
+// nothing is dropped.
+type Subscription struct {
+	ch   chan Event
+	done chan struct{}
+	once sync.Once
+}
+
+// Events is the channel to receive from. It is never closed: stop on your
+// own context, on Source.Done, or after Unsubscribe.
+func (s *Subscription) Events() <-chan Event { return s.ch }
+
+// Source reads every shard of one stream with one reader per shard and
+// fans the batches out to its subscribers in process, so any number of
+// consumers cost one GetRecords budget. Run drives it.
+type Source struct {
+	api  API
+	opts SourceOptions
+
+	// deliverMu serialises deliveries and barriers, so a barrier is a cut
+	// between whole batches. It is held while waiting on slow subscribers;
+	// mu is never held while waiting.
+	deliverMu sync.Mutex
+
+	mu         sync.Mutex
+	positions  *Positions
+	restored   bool
+	discovered bool   // the first ListShards has completed
+	lastShard  string // the highest shard id listed, for incremental ListShards
+	running    map[string]*Reader
+	counters   map[string]*counters
+	subs       []*Subscription
+	subsWake   chan struct{} // closed and replaced when a subscriber joins
+
+	ended chan string
+	done  chan struct{}
+	err   error
+}
+
+// NewSource returns a source of the stream in opts, resuming from restore
+// when it is not nil (positions a Barrier or Positions returned earlier).
+func NewSource(api API, opts SourceOptions, restore *Positions) (*Source, error) {
+	if err := opts.Validate(); err != nil {
+		return nil, err
+	}
+	opts.setDefaults()
+	s := &Source{
+		api: api, opts: opts,
+		positions: NewPositions(),
+		running:   map[string]*Reader{},
+		counters:  map[string]*counters{},
+		subsWake:  make(chan struct{}),
+		ended:     make(chan string, 16),
+		done:      make(chan struct{}),
+	}
+	if restore != nil && restore.Len() > 0 {
+		s.positions = restore.Clone()
+		s.restored = true
+	}
+	return s, nil
+}
+
+// Subscribe adds a consumer with room for buffer events (at least 1). It
+// receives batches delivered from now on. While a source has no
+// subscriber its readers wait rather than drop records.
+func (s *Source) Subscribe(buffer int) *Subscription {
+	sub := &Subscription{ch: make(chan Event, max(buffer, 1)), done: make(chan struct{})}
+	s.mu.Lock()
+	s.subs = append(s.subs, sub)
+	close(s.subsWake)
+	s.subsWake = make(chan struct{})
+	s.mu.Unlock()
+	return sub
+}
+
+// Unsubscribe removes a consumer; a delivery blocked on it gives up on it.
+func (s *Source) Unsubscribe(sub *Subscription) {
+	sub.once.Do(func() { close(sub.done) })
+	s.mu.Lock()
+	s.subs = slices.DeleteFunc(s.subs, func(x *Subscription) bool { return x == sub })
+	s.mu.Unlock()
+}
+
+// Done is closed when Run has returned; Err then says why.
+func (s *Source) Done() <-chan struct{} { return s.done }
+
+// Err returns the error Run returned, once Done is closed.
+func (s *Source) Err() error {
+	select {
+	case <-s.done:
+		return s.err
+	default:
+		return nil
+	}
+}
+
+// Positions returns the positions after every batch delivered so far.
+func (s *Source) Positions() *Positions {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.positions.Clone()
+}
+
+// Barrier sends a Barrier for epoch to every subscriber, after every batch
+// delivered before it and before any delivered after it, and returns the
+// positions it carries.
+func (s *Source) Barrier(ctx context.Context, epoch uint64) (*Positions, error) {
+	s.deliverMu.Lock()
+	defer s.deliverMu.Unlock()
+	s.mu.Lock()
+	b := &Barrier{Epoch: epoch, Positions: s.positions.Clone()}
+	subs := slices.Clone(s.subs)
+	s.mu.Unlock()
+	for _, sub := range subs {
+		if err := send(ctx, sub, b); err != nil {
+			return nil, err
+		}
+	}
+	return b.Positions, nil
+}
+
+func send(ctx context.Context, sub *Subscription, ev Event) error {
+	select {
+	case sub.ch <- ev:
+		return nil
+	case <-sub.done:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// deliver hands b to every subscriber, then records its position. With no
+// subscriber it waits for one, unless b carries no records and no end.
+func (s *Source) deliver(ctx context.Context, b *Batch) error {
+	s.deliverMu.Lock()
+	defer s.deliverMu.Unlock()
+	for {
+		s.mu.Lock()
+		subs := slices.Clone(s.subs)
+		wake := s.subsWake
+		s.mu.Unlock()
+		if len(subs) > 0 {
+			for _, sub := range subs {
+				if err := send(ctx, sub, b); err != nil {
+					return err
+				}
+			}
+			break
+		}
+		if len(b.Records) == 0 && !b.End {
+			break
+		}
+		select {
+		case <-wake:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	p := s.positions.shards[b.ShardID]
+	if p == nil {
+		return fmt.Errorf("kinesis: delivery from unknown shard %s", b.ShardID)
+	}
+	if r := s.running[b.ShardID]; r != nil {
+		// The reader's own position: it moves past skipped corrupt
+		// aggregates too, which the last record of b would not.
+		p.SequenceNumber, p.SubSequence = r.lastDelivered()
+	}
+	if b.End {
+		p.Drained, p.Closed = true, true
+	}
+	return nil
+}
+
+// Stats returns every known shard's figures, ordered by shard id.
+func (s *Source) Stats() []ShardStats {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]ShardStats, 0, len(s.positions.shards))
+	for _, id := range slices.Sorted(maps.Keys(s.positions.shards)) {
+		p := s.positions.shards[id]
+		st := ShardStats{ShardID: id}
+		if c := s.counters[id]; c != nil {
+			st = c.snapshot(id)
+		}
+		st.LastSequenceNumber = p.SequenceNumber
+		switch {
+		case p.Drained:
+			st.State = StateDrained
+		case s.running[id] != nil:
+			st.State = StateReading
+		default:
+			st.State = StateWaiting
+		}
+		out = append(out, st)
+	}
+	return out
+}
+
+// CountDecodeErrors and CountLate add figures the engine observes (rows
+// that failed to decode, rows behind the watermark) to a shard's stats.
+func (s *Source) CountDecodeErrors(shardID string, n int64) {
+	s.shardCounters(shardID).decodeErrors.Add(n)
+}
+
+// CountLate: see CountDecodeErrors.
+func (s *Source) CountLate(shardID string, n int64) { s.shardCounters(shardID).late.Add(n) }
+
+func (s *Source) shardCounters(id string) *counters {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	c := s.counters[id]
+	if c == nil {
+		c = &counters{}
+		s.counters[id] = c
+	}
+	return c
+}
+
+// DiscoverOnce lists shards new since the last listing (all of them the
+// first time), following pagination, and adds them to the lineage. It
+// starts no reader; Run does.
+func (s *Source) DiscoverOnce(ctx context.Context) error {
+	s.mu.Lock()
+	after := s.lastShard
+	s.mu.Unlock()
+	in := &kinesis.ListShardsInput{}
+	s.opts.setStream(&in.StreamName, &in.StreamARN)
+	if after != "" {
+		in.ExclusiveStartShardId = aws.String(after)
+	}
+	var listed []ShardPosition
+	for {
+		callCtx, cancel := context.WithTimeout(ctx, s.opts.CallTimeout)
+		out, err := s.api.ListShards(callCtx, in, noSDKRetry)
+		cancel()
+		if err != nil {
+			return fmt.Errorf("kinesis: list shards of %s: %w", s.streamName(), err)
+		}
+		for _, sh := range out.Shards {
+			p := ShardPosition{ShardID: aws.ToString(sh.ShardId)}
+			for _, parent := range []*string{sh.ParentShardId, sh.AdjacentParentShardId} {
+				if parent != nil && *parent != "" {
+					p.Parents = append(p.Parents, *parent)
+				}
+			}
+			if sh.HashKeyRange != nil {
+				p.HashKeyStart = aws.ToString(sh.HashKeyRange.StartingHashKey)
+				p.HashKeyEnd = aws.ToString(sh.HashKeyRange.EndingHashKey)
+			}
+			if sh.SequenceNumberRange != nil && sh.SequenceNumberRange.EndingSequenceNumber != nil {
+				p.Closed = true
+			}
+			listed = append(listed, p)
+		}
+		if out.NextToken == nil || *out.NextToken == "" {
+			break
+		}
+		// A paginated ListShards takes the token alone, without the stream.
+		in = &kinesis.ListShardsInput{NextToken: out.NextToken}
+	}
+
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	first := !s.discovered
+	if first && s.restored {
+		// Restored shards that the stream no longer lists have aged out.
+		present := make(map[string]bool, len(listed))
+		for _, p := range listed {
+			present[p.ShardID] = true
+		}
+		for id := range s.positions.shards {
+			if !present[id] {
+				delete(s.positions.shards, id)
+			}
+		}
+	}
+	for _, p := range listed {
+		if p.ShardID > s.lastShard {
+			s.lastShard = p.ShardID
+		}
+		if known := s.positions.shards[p.ShardID]; known != nil {
+			known.Closed = known.Closed || p.Closed
+			continue
+		}
+		if first && !s.restored {
+			p.Start, p.StartTimestamp = s.opts.initialStart()
+		} else {
+			// Created after the source started (or after the snapshot it
+			// restored): everything in it is new to us.
+			p.Start = startTrimHorizon
+		}
+		p := p
+		s.positions.shards[p.ShardID] = &p
+	}
+	s.discovered = true
+	return nil
+}
+
+func (s *Source) streamName() string {
+	if s.opts.StreamARN != "" {
+		return s.opts.StreamARN
+	}
+	return s.opts.Stream
+}
+
+// Run discovers shards, runs a reader per readable shard and starts
+// children as their parents drain, until ctx ends (nil) or a reader or
+// discovery fails for good (that error). Call it once.
+func (s *Source) Run(ctx context.Context) (err error) {
+	defer func() {
+		s.err = err
+		close(s.done)
+	}()
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	errc := make(chan error, 1)
+
+	discover := func() error {
+		bo := backoff{base: s.opts.BackoffBase, cap: s.opts.BackoffMax}
+		for {
+			err := s.DiscoverOnce(ctx)
+			if err == nil {
+				return nil
+			}
+			switch classify(ctx, err) {
+			case errThrottled, errRetryable:
+				if serr := sleep(ctx, bo.next()); serr != nil {
+					return nil
+				}
+			default:
+				if ctx.Err() != nil {
+					return nil
+				}
+				return err
+			}
+		}
+	}
+	startReadable := func() {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		for _, id := range slices.Sorted(maps.Keys(s.positions.shards)) {
+			if s.running[id] != nil || !s.positions.readable(id) {
+				continue
+			}
+			c := s.counters[id]
+			if c == nil {
+				c = &counters{}
+				s.counters[id] = c
+			}
+			r := newReader(s.api, &s.opts, s.positions.shards[id].clone(), c)
+			s.running[id] = r
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				if err := r.Run(ctx, s.deliver); err != nil {
+					select {
+					case errc <- err:
+					default:
+					}
+					return
+				}
+				if ctx.Err() == nil {
+					select {
+					case s.ended <- id:
+					case <-ctx.Done():
+					}
+				}
+			}()
+		}
+	}
+
+	if err := discover(); err != nil {
+		return err
+	}
+	startReadable()
+	tick := time.NewTicker(s.opts.ShardDiscoveryInterval)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case err := <-errc:
+			return err
+		case <-s.ended:
+			// The shard is drained (deliver recorded it): its children may
+			// be listed already or appear in a fresh listing.
+			if err := discover(); err != nil {
+				return err
+			}
+			startReadable()
+		case <-tick.C:
+			if err := discover(); err != nil {
+				return err
+			}
+			startReadable()
+		}
+	}
+}

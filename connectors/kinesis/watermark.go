@@ -1,0 +1,122 @@
+package kinesis
+
+import "time"
+
+// WatermarkOptions are the source's watermark settings.
+type WatermarkOptions struct {
+	// Delay is subtracted from the largest event time seen (the WATERMARK
+	// FOR ts AS ts - INTERVAL ... of the source).
+	Delay time.Duration
+	// IdleTimeout: a shard caught up and silent this long stops holding
+	// the watermark back. Zero: shards never go idle.
+	IdleTimeout time.Duration
+	// WallClockWhenIdle lets the watermark follow the wall clock minus
+	// Delay while every open shard is idle (idle_watermark = 'wall_clock'),
+	// so windows close on a quiet stream.
+	WallClockWhenIdle bool
+}
+
+// Watermarks is the per-shard watermark bookkeeping of one source. It is
+// pure: the engine feeds it batches and times and asks for the
+// watermark; it reads no clock and is not safe for concurrent use.
+type Watermarks struct {
+	opts    WatermarkOptions
+	shards  map[string]*shardMark
+	current time.Time // last watermark returned; never goes back
+	has     bool
+}
+
+type shardMark struct {
+	maxEvent     time.Time
+	hasEvent     bool
+	caughtUp     bool
+	lastActivity time.Time
+	closed       bool
+}
+
+// NewWatermarks returns empty bookkeeping.
+func NewWatermarks(opts WatermarkOptions) *Watermarks {
+	return &Watermarks{opts: opts, shards: map[string]*shardMark{}}
+}
+
+func (w *Watermarks) shard(id string, now time.Time) *shardMark {
+	s := w.shards[id]
+	if s == nil {
+		s = &shardMark{lastActivity: now}
+		w.shards[id] = s
+	}
+	return s
+}
+
+// AddShard registers a shard that is being read; until it has seen an
+// event (or gone idle) it holds the watermark back.
+func (w *Watermarks) AddShard(id string, now time.Time) { w.shard(id, now) }
+
+// Observe records an event time read from a shard at now and reports
+// whether the event is late: older than the watermark already returned.
+func (w *Watermarks) Observe(id string, event, now time.Time) (late bool) {
+	s := w.shard(id, now)
+	s.lastActivity = now
+	if !s.hasEvent || event.After(s.maxEvent) {
+		s.maxEvent, s.hasEvent = event, true
+	}
+	return w.has && event.Before(w.current)
+}
+
+// Polled records a GetRecords result for the shard: caughtUp as in
+// Batch.CaughtUp. A shard that is behind counts as active.
+func (w *Watermarks) Polled(id string, caughtUp bool, now time.Time) {
+	s := w.shard(id, now)
+	s.caughtUp = caughtUp
+	if !caughtUp {
+		s.lastActivity = now
+	}
+}
+
+// Close records that the shard was read to its end: it never holds the
+// watermark back again.
+func (w *Watermarks) Close(id string) {
+	if s := w.shards[id]; s != nil {
+		s.closed = true
+	} else {
+		w.shards[id] = &shardMark{closed: true}
+	}
+}
+
+func (w *Watermarks) idle(s *shardMark, now time.Time) bool {
+	return w.opts.IdleTimeout > 0 && s.caughtUp && now.Sub(s.lastActivity) >= w.opts.IdleTimeout
+}
+
+// Current returns the source's watermark at now: the minimum over open,
+// non-idle shards of (largest event time - Delay). ok is false while no
+// watermark exists yet (an active shard has seen no event). It never goes
+// back: an idle shard waking up with older events makes them late, not
+// the watermark smaller.
+func (w *Watermarks) Current(now time.Time) (wm time.Time, ok bool) {
+	var minWM time.Time
+	active := 0
+	for _, s := range w.shards {
+		if s.closed || w.idle(s, now) {
+			continue
+		}
+		if !s.hasEvent {
+			return w.current, w.has
+		}
+		m := s.maxEvent.Add(-w.opts.Delay)
+		if active == 0 || m.Before(minWM) {
+			minWM = m
+		}
+		active++
+	}
+	switch {
+	case active > 0:
+	case w.opts.WallClockWhenIdle && len(w.shards) > 0:
+		minWM = now.Add(-w.opts.Delay)
+	default:
+		return w.current, w.has
+	}
+	if !w.has || minWM.After(w.current) {
+		w.current, w.has = minWM, true
+	}
+	return w.current, w.has
+}

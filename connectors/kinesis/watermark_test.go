@@ -1,0 +1,103 @@
+package kinesis
+
+import (
+	"testing"
+	"time"
+)
+
+func TestWatermarks(t *testing.T) {
+	t0 := time.Unix(1000, 0)
+	at := func(s int) time.Time { return t0.Add(time.Duration(s) * time.Second) }
+	type step struct {
+		op      string // add, event, poll, close, check
+		shard   string
+		sec     int  // event time (event) or now (others)
+		now     int  // now for event/poll
+		flag    bool // poll: caught up; event: want late
+		want    int  // check: want watermark second (ok)
+		wantNil bool // check: no watermark yet
+	}
+	for _, tc := range []struct {
+		name  string
+		opts  WatermarkOptions
+		steps []step
+	}{
+		{"min over shards minus delay", WatermarkOptions{Delay: 5 * time.Second}, []step{
+			{op: "add", shard: "a"}, {op: "add", shard: "b"},
+			{op: "event", shard: "a", sec: 100},
+			{op: "check", now: 0, wantNil: true}, // b has seen nothing
+			{op: "event", shard: "b", sec: 50},
+			{op: "check", now: 0, want: 45},
+			{op: "event", shard: "b", sec: 200},
+			{op: "check", now: 0, want: 95},
+			{op: "event", shard: "a", sec: 96, flag: false}, // older than a's max, not behind the watermark
+			{op: "event", shard: "a", sec: 80, flag: true},  // behind 95: late
+		}},
+		{"never goes back", WatermarkOptions{}, []step{
+			{op: "event", shard: "a", sec: 100},
+			{op: "check", want: 100},
+			{op: "add", shard: "b"}, // a new shard with no event yet
+			{op: "check", want: 100},
+			{op: "event", shard: "b", sec: 10, flag: true},
+			{op: "check", want: 100},
+		}},
+		{"idle shard stops holding back", WatermarkOptions{IdleTimeout: 10 * time.Second}, []step{
+			{op: "event", shard: "a", sec: 100, now: 0},
+			{op: "event", shard: "b", sec: 20, now: 0},
+			{op: "poll", shard: "b", now: 1, flag: true},
+			{op: "check", now: 5, want: 20},
+			{op: "event", shard: "a", sec: 150, now: 11},
+			{op: "check", now: 11, want: 150}, // b silent and caught up for 10s
+		}},
+		{"behind is not idle", WatermarkOptions{IdleTimeout: 10 * time.Second}, []step{
+			{op: "event", shard: "a", sec: 100, now: 0},
+			{op: "event", shard: "b", sec: 20, now: 0},
+			{op: "poll", shard: "b", now: 30, flag: false}, // empty page, still behind
+			{op: "check", now: 35, want: 20},
+		}},
+		{"closed shard never holds back", WatermarkOptions{}, []step{
+			{op: "event", shard: "a", sec: 100},
+			{op: "add", shard: "b"},
+			{op: "close", shard: "b"},
+			{op: "check", want: 100},
+		}},
+		{"wall clock when all idle", WatermarkOptions{Delay: 2 * time.Second, IdleTimeout: time.Second, WallClockWhenIdle: true}, []step{
+			{op: "event", shard: "a", sec: 100, now: 100},
+			{op: "poll", shard: "a", now: 100, flag: true},
+			{op: "check", now: 100, want: 98},
+			{op: "check", now: 500, want: 498},
+		}},
+		{"all idle without wall clock holds", WatermarkOptions{IdleTimeout: time.Second}, []step{
+			{op: "event", shard: "a", sec: 100, now: 100},
+			{op: "poll", shard: "a", now: 100, flag: true},
+			{op: "check", now: 100, want: 100},
+			{op: "check", now: 500, want: 100},
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			w := NewWatermarks(tc.opts)
+			for i, s := range tc.steps {
+				switch s.op {
+				case "add":
+					w.AddShard(s.shard, at(s.now))
+				case "event":
+					if late := w.Observe(s.shard, at(s.sec), at(s.now)); late != s.flag {
+						t.Errorf("step %d: late %v, want %v", i, late, s.flag)
+					}
+				case "poll":
+					w.Polled(s.shard, s.flag, at(s.now))
+				case "close":
+					w.Close(s.shard)
+				case "check":
+					wm, ok := w.Current(at(s.now))
+					switch {
+					case s.wantNil && ok:
+						t.Errorf("step %d: watermark %v, want none", i, wm.Sub(t0))
+					case !s.wantNil && (!ok || !wm.Equal(at(s.want))):
+						t.Errorf("step %d: watermark %v (ok %v), want %ds", i, wm.Sub(t0), ok, s.want)
+					}
+				}
+			}
+		})
+	}
+}
