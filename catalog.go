@@ -6,6 +6,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/streamsql/streamsql/planner"
 	"github.com/streamsql/streamsql/sql"
@@ -25,6 +26,9 @@ type object struct {
 	connector string
 	// shown is the definition as SHOW CREATE prints it: credentials masked.
 	shown string
+	// The parsed definitions the runtime reads its options from.
+	createSource *sql.CreateSource
+	createSink   *sql.CreateSink
 }
 
 // catalog is the in-memory view of the catalog, written through to state.
@@ -80,7 +84,7 @@ func (c *catalog) load(ctx context.Context) error {
 func (c *catalog) build(ctx context.Context, st sql.Statement) (*object, error) {
 	switch s := st.(type) {
 	case *sql.CreateSource:
-		o := &object{kind: sql.KindSource, shown: s.RedactedText(),
+		o := &object{kind: sql.KindSource, shown: s.RedactedText(), createSource: s,
 			entry: state.CatalogEntry{Kind: "source", Name: s.Name, Definition: s.Text}}
 		for _, col := range s.Columns {
 			o.columns = append(o.columns, types.Column{Name: col.Name, Type: col.Type})
@@ -106,7 +110,7 @@ func (c *catalog) build(ctx context.Context, st sql.Statement) (*object, error) 
 				DependsOn: q.Dependencies()},
 		}, nil
 	case *sql.CreateSink:
-		o := &object{kind: sql.KindSink, shown: s.RedactedText(),
+		o := &object{kind: sql.KindSink, shown: s.RedactedText(), createSink: s,
 			entry: state.CatalogEntry{Kind: "sink", Name: s.Name, Definition: s.Text}}
 		o.connector, _ = s.Options.Get("connector")
 		if s.Query != nil {
@@ -130,32 +134,34 @@ func (c *catalog) build(ctx context.Context, st sql.Statement) (*object, error) 
 	return nil, fmt.Errorf("catalog: %T is not a CREATE statement", st)
 }
 
-// create adds the object a CREATE statement defines. It returns false
-// when the object existed and IF NOT EXISTS was given.
-func (c *catalog) create(ctx context.Context, st sql.Statement, name string, namePos int, ifNotExists bool) error {
+// create adds the object a CREATE statement defines and returns it; it
+// returns nil when the object existed and IF NOT EXISTS was given.
+func (c *catalog) create(ctx context.Context, st sql.Statement, name string, namePos int, ifNotExists bool) (*object, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if old, ok := c.objects[name]; ok {
 		if ifNotExists {
-			return nil
+			return nil, nil
 		}
-		return sqlerr.Newf(sqlerr.DuplicateTable, "%s %q already exists", kindNames[old.kind], name).At(namePos)
+		return nil, sqlerr.Newf(sqlerr.DuplicateTable, "%s %q already exists", kindNames[old.kind], name).At(namePos)
 	}
 	obj, err := c.build(ctx, st)
 	if err != nil {
-		return err
+		return nil, err
 	}
+	obj.entry.CreatedAt = time.Now().UTC()
 	obj.entry, err = c.db.CreateCatalogEntry(obj.entry)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	c.objects[name] = obj
-	return nil
+	return obj, nil
 }
 
 // drop removes an object and, with cascade, everything that depends on it,
-// in one state transaction.
-func (c *catalog) drop(d *sql.Drop) error {
+// in one state transaction. stop is called with each dropped object first,
+// so that what runs for it ends before its definition goes.
+func (c *catalog) drop(d *sql.Drop, stop func(*object)) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	obj, ok := c.objects[d.Name]
@@ -184,6 +190,7 @@ func (c *catalog) drop(d *sql.Drop) error {
 	victims = append(victims, obj)
 	ids := make([]uint64, len(victims))
 	for i, v := range victims {
+		stop(v)
 		ids[i] = v.entry.ID
 	}
 	if err := c.db.DeleteCatalogEntries(ids...); err != nil {

@@ -18,6 +18,7 @@ type Rows struct {
 	next    func() (types.Row, error) // io.EOF at the end
 	close   func()
 	tag     string // fixed tag; "" means "SELECT n"
+	ready   func() bool
 	row     types.Row
 	n       int64
 	err     error
@@ -57,6 +58,11 @@ func (r *Rows) finish(err error) {
 	}
 	r.Close()
 }
+
+// Ready reports whether Next would return without waiting for records
+// that have not arrived yet (a tail of a source), so that a server can
+// flush what it has buffered before waiting.
+func (r *Rows) Ready() bool { return r.ready == nil || r.ready() }
 
 // Row returns the current row. It is valid until the next call to Next.
 func (r *Rows) Row() types.Row { return r.row }

@@ -110,6 +110,8 @@ func (s *Session) bind(ctx context.Context, st *Statement) error {
 		st.columns = []types.Column{textCol("name"), textCol("create_sql")}
 	case *sql.Describe:
 		st.columns = []types.Column{textCol("name"), textCol("type")}
+	case *sql.ShowSourceStatus:
+		st.columns = sourceStatusColumns
 	case *sql.ShowVar:
 		if p.Name == "all" {
 			st.columns = []types.Column{textCol("name"), textCol("setting")}
@@ -145,11 +147,26 @@ func (s *Session) Execute(ctx context.Context, st *Statement, params []types.Val
 	e := s.engine
 	switch p := st.stmt.(type) {
 	case *sql.Select:
-		it, err := st.query.Run(ctx, params)
+		var scans []*sourceScan
+		it, err := st.query.RunWith(ctx, params, e.scanOpener(st.query, &scans))
 		if err != nil {
+			for _, sc := range scans {
+				sc.Close()
+			}
 			return nil, err
 		}
-		return iterRows(ctx, st.columns, it), nil
+		rows := iterRows(ctx, st.columns, it)
+		if len(scans) > 0 {
+			rows.ready = func() bool {
+				for _, sc := range scans {
+					if !sc.ready() {
+						return false
+					}
+				}
+				return true
+			}
+		}
+		return rows, nil
 	case *sql.Explain:
 		lines := st.query.Explain()
 		rows := make([]types.Row, len(lines))
@@ -158,13 +175,24 @@ func (s *Session) Execute(ctx context.Context, st *Statement, params []types.Val
 		}
 		return staticRows(st.columns, rows, "EXPLAIN"), nil
 	case *sql.CreateSource:
-		return tagged("CREATE SOURCE", e.catalog.create(ctx, p, p.Name, p.NamePos, p.IfNotExists))
+		_, err := e.catalog.create(ctx, p, p.Name, p.NamePos, p.IfNotExists)
+		return tagged("CREATE SOURCE", err)
 	case *sql.CreateView:
-		return tagged("CREATE MATERIALIZED VIEW", e.catalog.create(ctx, p, p.Name, p.NamePos, p.IfNotExists))
+		_, err := e.catalog.create(ctx, p, p.Name, p.NamePos, p.IfNotExists)
+		return tagged("CREATE MATERIALIZED VIEW", err)
 	case *sql.CreateSink:
-		return tagged("CREATE SINK", e.catalog.create(ctx, p, p.Name, p.NamePos, p.IfNotExists))
+		obj, err := e.catalog.create(ctx, p, p.Name, p.NamePos, p.IfNotExists)
+		if obj != nil {
+			e.startSink(obj)
+		}
+		return tagged("CREATE SINK", err)
 	case *sql.Drop:
-		return tagged("DROP "+strings.ToUpper(kindNames[p.Kind]), e.catalog.drop(p))
+		return tagged("DROP "+strings.ToUpper(kindNames[p.Kind]), e.catalog.drop(p, e.stopObject))
+	case *sql.ShowSourceStatus:
+		if _, err := s.lookup(p.Name, p.NamePos, sql.KindSource); err != nil {
+			return nil, err
+		}
+		return staticRows(st.columns, e.readers.status(p.Name), ""), nil
 	case *sql.ShowObjects:
 		var rows []types.Row
 		for _, o := range e.catalog.list(p.Kind) {

@@ -11,6 +11,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/streamsql/streamsql/sql"
 	"github.com/streamsql/streamsql/sql/sqlerr"
 	"github.com/streamsql/streamsql/sql/types"
 	"github.com/streamsql/streamsql/state"
@@ -29,6 +30,14 @@ type Engine struct {
 	log     *slog.Logger
 	db      *state.DB
 	catalog *catalog
+	readers readers
+
+	// ctx lives as long as the engine; everything running is under it.
+	ctx    context.Context
+	cancel context.CancelFunc
+
+	sinksMu sync.Mutex
+	sinks   map[string]*sinkRunner
 
 	mu     sync.Mutex
 	closed bool
@@ -49,10 +58,15 @@ func Open(ctx context.Context, cfg Config) (*Engine, error) {
 	if err != nil {
 		return nil, err
 	}
-	e := &Engine{log: log, db: db, catalog: &catalog{db: db}}
+	e := &Engine{log: log, db: db, catalog: &catalog{db: db}, sinks: map[string]*sinkRunner{}}
+	e.ctx, e.cancel = context.WithCancel(context.WithoutCancel(ctx))
 	if err := e.catalog.load(ctx); err != nil {
+		e.cancel()
 		_ = db.Close()
 		return nil, err
+	}
+	for _, o := range e.catalog.list(sql.KindSink) {
+		e.startSink(o)
 	}
 	log.Info("engine open", "data_dir", cfg.DataDir, "objects", len(e.catalog.objects),
 		"took", time.Since(start).Round(time.Millisecond))
@@ -68,6 +82,16 @@ func (e *Engine) Close() error {
 		return nil
 	}
 	e.closed = true
+	e.cancel()
+	e.sinksMu.Lock()
+	names := make([]string, 0, len(e.sinks))
+	for name := range e.sinks {
+		names = append(names, name)
+	}
+	e.sinksMu.Unlock()
+	for _, name := range names {
+		e.stopSink(name)
+	}
 	return e.db.Close()
 }
 

@@ -331,6 +331,14 @@ func (p *parser) parseShow() (spanSetter, error) {
 	case t.is("materialized") && p.peekAt(1).is("views"):
 		p.i += 2
 		return &ShowObjects{Kind: KindView}, p.expectEnd()
+	case t.is("source") && p.peekAt(1).is("status"):
+		p.i += 2
+		st := &ShowSourceStatus{}
+		var err error
+		if st.Name, st.NamePos, err = p.name(); err != nil {
+			return nil, err
+		}
+		return st, p.expectEnd()
 	case t.is("create"):
 		p.next()
 		sc := &ShowCreate{}

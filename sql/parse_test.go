@@ -64,6 +64,7 @@ func TestParse(t *testing.T) {
 			[]string{"show sources", "show sinks", "show materialized views", "show create source clicks@71",
 				"show create materialized view v@109", "show create sink k@129"}},
 		{"DESCRIBE clicks; DESC \"V\"", []string{"describe clicks@10", "describe V@23"}},
+		{"SHOW SOURCE STATUS clicks", []string{"show source status clicks@20"}},
 		{"EXPLAIN SELECT 1; EXPLAIN CREATE MATERIALIZED VIEW v AS SELECT 1; EXPLAIN CREATE SINK k FROM v " + kin,
 			[]string{"explain {SELECT 1}", "explain create view v@52 as {SELECT 1}",
 				"explain create sink k@87 from v@94 (connector=kinesis@102, stream=s@125)"}},

@@ -58,6 +58,8 @@ func render(st Statement) string {
 		return fmt.Sprintf("show create %s %s@%d", s.Kind, s.Name, s.NamePos)
 	case *Describe:
 		return fmt.Sprintf("describe %s@%d", s.Name, s.NamePos)
+	case *ShowSourceStatus:
+		return fmt.Sprintf("show source status %s@%d", s.Name, s.NamePos)
 	case *Explain:
 		return "explain " + render(s.Stmt)
 	case *Select:

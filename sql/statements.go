@@ -144,6 +144,13 @@ type ShowCreate struct {
 	NamePos int
 }
 
+// ShowSourceStatus is SHOW SOURCE STATUS name: the source's per-shard figures.
+type ShowSourceStatus struct {
+	stmtBase
+	Name    string
+	NamePos int
+}
+
 // Describe is DESCRIBE name or DESC name.
 type Describe struct {
 	stmtBase

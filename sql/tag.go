@@ -11,7 +11,7 @@ func CommandTag(st Statement) string {
 		return "SELECT"
 	case *Explain:
 		return "EXPLAIN"
-	case *ShowObjects, *ShowCreate, *Describe:
+	case *ShowObjects, *ShowCreate, *ShowSourceStatus, *Describe:
 		return "SHOW"
 	case *CreateSource:
 		return "CREATE SOURCE"

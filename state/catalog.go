@@ -3,6 +3,7 @@ package state
 import (
 	"encoding/json"
 	"fmt"
+	"time"
 
 	badger "github.com/dgraph-io/badger/v4"
 )
@@ -17,6 +18,9 @@ type CatalogEntry struct {
 	Name       string   `json:"name"`
 	Definition string   `json:"definition"`
 	DependsOn  []string `json:"depends_on,omitempty"`
+	// CreatedAt pins what "now" meant at CREATE, e.g. a source's
+	// start_position = 'latest'.
+	CreatedAt time.Time `json:"created_at"`
 }
 
 var keyNextID = append([]byte{prefixMeta}, "next_id"...)

@@ -1,0 +1,93 @@
+package streamsql
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/streamsql/streamsql/connectors/format"
+	"github.com/streamsql/streamsql/connectors/kinesis"
+	"github.com/streamsql/streamsql/sql"
+	"github.com/streamsql/streamsql/sql/types"
+)
+
+// This file turns the validated WITH options of CREATE SOURCE and CREATE
+// SINK into the Kinesis connector's options: the one place that knows both.
+
+// emulatorCredential is the access key and secret used with an endpoint
+// and no credentials of the user's: emulators accept any, and looking for
+// real ones (the default chain ends at the EC2 metadata service) would
+// reach for the network.
+const emulatorCredential = "streamsql-local"
+
+func clientOptions(opts sql.Options) kinesis.ClientOptions {
+	get := func(k string) string { v, _ := opts.Get(k); return v }
+	o := kinesis.ClientOptions{
+		Region: get("region"), Endpoint: get("endpoint"),
+		AccessKey: get("access_key"), SecretKey: get("secret_key"), SessionToken: get("session_token"),
+		RoleARN: get("role_arn"),
+	}
+	if o.Endpoint != "" && o.AccessKey == "" && o.RoleARN == "" {
+		o.AccessKey, o.SecretKey = emulatorCredential, emulatorCredential
+	}
+	return o
+}
+
+// sourceOptions builds a source's reader options. createdAt pins
+// start_position = 'latest' to the moment of CREATE SOURCE, so a query or
+// a restart later never skips what arrived in between.
+func sourceOptions(cs *sql.CreateSource, createdAt time.Time) (kinesis.SourceOptions, error) {
+	get := func(k string) string { v, _ := cs.Options.Get(k); return v }
+	o := kinesis.SourceOptions{
+		Stream: get("stream"), StreamARN: get("stream_arn"),
+		StartPosition:  kinesis.StartPosition(get("start_position")),
+		StartTimestamp: createdAt,
+		OnDecodeError:  get("on_decode_error"),
+	}
+	if o.StartPosition == kinesis.StartAtTimestamp {
+		t, _, err := cs.Options.Time("start_timestamp")
+		if err != nil {
+			return o, fmt.Errorf("source %s: start_timestamp: %w", cs.Name, err)
+		}
+		o.StartTimestamp = t
+	}
+	for key, dst := range map[string]*time.Duration{
+		"shard_discovery_interval": &o.ShardDiscoveryInterval,
+		"poll_interval":            &o.PollInterval,
+	} {
+		d, ok, err := cs.Options.Duration(key)
+		if err != nil {
+			return o, fmt.Errorf("source %s: %s: %w", cs.Name, key, err)
+		}
+		if ok {
+			*dst = d
+		}
+	}
+	if n, ok, err := cs.Options.Int("max_records_per_call"); err != nil {
+		return o, fmt.Errorf("source %s: max_records_per_call: %w", cs.Name, err)
+	} else if ok {
+		o.MaxRecordsPerCall = int(n)
+	}
+	return o, o.Validate()
+}
+
+// sourceDecoder returns the decoder of a source's records into its rows.
+func sourceDecoder(cs *sql.CreateSource, cols []types.Column) (format.Decoder, error) {
+	f, _ := cs.Options.Get("format")
+	return format.NewDecoder(format.Options{Format: f, Columns: cols})
+}
+
+// newSourceReader opens a reader of every shard of a source's stream,
+// resuming after restore when it is not nil. The caller runs it.
+func newSourceReader(ctx context.Context, obj *object, restore *kinesis.Positions) (*kinesis.Source, error) {
+	cs := obj.createSource
+	client, err := kinesis.NewClient(ctx, clientOptions(cs.Options))
+	if err != nil {
+		return nil, fmt.Errorf("source %s: %w", cs.Name, err)
+	}
+	opts, err := sourceOptions(cs, obj.entry.CreatedAt)
+	if err != nil {
+		return nil, err
+	}
+	return kinesis.NewSource(client, opts, restore)
+}

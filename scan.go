@@ -1,0 +1,180 @@
+package streamsql
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/streamsql/streamsql/connectors/format"
+	"github.com/streamsql/streamsql/connectors/kinesis"
+	"github.com/streamsql/streamsql/exec"
+	"github.com/streamsql/streamsql/planner"
+	"github.com/streamsql/streamsql/sql"
+	"github.com/streamsql/streamsql/sql/sqlerr"
+	"github.com/streamsql/streamsql/sql/types"
+)
+
+// sourceScan is a one-off read of a source for a SELECT: readers of its own
+// from the source's start position. Without a LIMIT it ends when every
+// shard has been read up to where it stood when the query began (a bounded
+// read, as RisingWave reads a Kafka source in a batch query); with a LIMIT
+// it follows the stream until the limit is met.
+type sourceScan struct {
+	name    string
+	src     *kinesis.Source
+	sub     *kinesis.Subscription
+	dec     format.Decoder
+	skipBad bool
+	tail    bool
+	start   time.Time
+
+	stop    context.CancelFunc
+	runErr  chan error
+	release func()
+
+	batch    *kinesis.Batch
+	next     int
+	caughtUp map[string]bool
+	meta     format.Meta
+}
+
+var _ exec.RowIter = (*sourceScan)(nil)
+
+// openSourceScan starts the readers of one scan.
+func (e *Engine) openSourceScan(obj *object, tail bool) (*sourceScan, error) {
+	dec, err := sourceDecoder(obj.createSource, obj.columns)
+	if err != nil {
+		return nil, err
+	}
+	ctx, stop := context.WithCancel(e.ctx)
+	src, err := newSourceReader(ctx, obj, nil)
+	if err != nil {
+		stop()
+		return nil, err
+	}
+	onErr, _ := obj.createSource.Options.Get("on_decode_error")
+	s := &sourceScan{
+		name: obj.entry.Name, src: src, sub: src.Subscribe(4), dec: dec,
+		skipBad: onErr == kinesis.DecodeErrorSkip, tail: tail, start: time.Now(),
+		stop: stop, runErr: make(chan error, 1), caughtUp: map[string]bool{},
+	}
+	s.release = e.readers.add(obj.entry.Name, "query", src)
+	go func() { s.runErr <- src.Run(ctx) }()
+	return s, nil
+}
+
+// Next returns the next row of the source.
+func (s *sourceScan) Next(ctx context.Context) (types.Row, error) {
+	for {
+		if s.batch != nil && s.next < len(s.batch.Records) {
+			r := &s.batch.Records[s.next]
+			s.next++
+			s.meta = format.Meta{PartitionKey: r.PartitionKey, SequenceNumber: r.SequenceNumber,
+				ShardID: r.ShardID, ArrivalTime: r.ApproximateArrivalTimestamp}
+			row, err := s.dec.Decode(r.Data, &s.meta, nil)
+			if err != nil {
+				s.src.CountDecodeErrors(r.ShardID, 1)
+				if s.skipBad {
+					continue
+				}
+				return nil, sqlerr.Wrap(err, sqlerr.DataException,
+					fmt.Sprintf("source %s: shard %s, record %s (on_decode_error = 'fail')", s.name, r.ShardID, r.SequenceNumber))
+			}
+			return row, nil
+		}
+		s.batch = nil
+		if !s.tail && s.readToStart() {
+			return nil, io.EOF
+		}
+		select {
+		case ev := <-s.sub.Events():
+			if b, ok := ev.(*kinesis.Batch); ok {
+				s.batch, s.next = b, 0
+				if b.CaughtUp && !b.ReadAt.Before(s.start) {
+					s.caughtUp[b.ShardID] = true
+				}
+			}
+		case err := <-s.runErr:
+			s.runErr <- err
+			if err == nil {
+				err = errors.New("readers stopped")
+			}
+			return nil, sqlerr.Wrap(err, sqlerr.ConnectionException, "source "+s.name)
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+	}
+}
+
+// readToStart reports whether every shard has been read to where it stood
+// when the scan began: drained, or caught up in a read made after the start.
+func (s *sourceScan) readToStart() bool {
+	stats := s.src.Stats()
+	if len(stats) == 0 {
+		return false // the shards are not listed yet
+	}
+	for _, st := range stats {
+		if st.State != kinesis.StateDrained && !s.caughtUp[st.ShardID] {
+			return false
+		}
+	}
+	return true
+}
+
+// ready reports whether Next can answer without waiting on Kinesis.
+func (s *sourceScan) ready() bool {
+	return (s.batch != nil && s.next < len(s.batch.Records)) || len(s.sub.Events()) > 0
+}
+
+// Close stops the scan's readers and waits for them.
+func (s *sourceScan) Close() {
+	if s.stop == nil {
+		return
+	}
+	s.stop()
+	s.src.Unsubscribe(s.sub)
+	<-s.runErr
+	s.release()
+	s.stop = nil
+}
+
+// scanOpener returns the opener of the scans of one query. A scan follows
+// the stream (tail) when a LIMIT above it, with nothing but filters and
+// projections between, is what ends the query.
+func (e *Engine) scanOpener(q *planner.Query, scans *[]*sourceScan) planner.ScanOpener {
+	tail := limitsScan(q.Root(), false)
+	return func(sc *planner.Scan) (exec.RowIter, error) {
+		obj, ok := e.catalog.get(sc.Relation.Name)
+		if !ok {
+			return nil, sqlerr.Newf(sqlerr.UndefinedTable, "relation %q does not exist", sc.Relation.Name)
+		}
+		if obj.kind != sql.KindSource || obj.createSource == nil {
+			return nil, sqlerr.Newf(sqlerr.FeatureNotSupported,
+				"reading materialized view %s arrives with the continuous query engine", sc.Relation.Name)
+		}
+		s, err := e.openSourceScan(obj, tail)
+		if err != nil {
+			return nil, err
+		}
+		*scans = append(*scans, s)
+		return s, nil
+	}
+}
+
+// limitsScan reports whether a Limit bounds the scan under n with only
+// filters and projections between them.
+func limitsScan(n planner.Node, limited bool) bool {
+	switch n := n.(type) {
+	case *planner.Limit:
+		return limitsScan(n.Input, true)
+	case *planner.Filter:
+		return limitsScan(n.Input, limited)
+	case *planner.Project:
+		return limitsScan(n.Input, limited)
+	case *planner.Scan:
+		return limited
+	}
+	return false
+}

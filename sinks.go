@@ -1,0 +1,243 @@
+package streamsql
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/streamsql/streamsql/connectors/format"
+	"github.com/streamsql/streamsql/connectors/kinesis"
+	"github.com/streamsql/streamsql/sql"
+)
+
+// sinkCheckpointInterval is how often a running sink makes its progress
+// durable: the source positions of everything it has written and Kinesis
+// has acknowledged.
+const sinkCheckpointInterval = time.Second
+
+// sinkRestartDelay paces restarts of a sink whose pipeline failed (a
+// missing stream, lost credentials): it retries rather than giving up.
+const sinkRestartDelay = 5 * time.Second
+
+// sinkRunner runs one CREATE SINK ... FROM source: it reads the source
+// after the positions it saved last, writes every row to the sink's stream
+// and saves the positions again once Kinesis has acknowledged the writes.
+// After a crash it resends what was written after the last save: at least
+// once, every record carrying a stable "_id" (sink, shard, sequence number,
+// sub-sequence) for consumers to de-duplicate.
+type sinkRunner struct {
+	e    *Engine
+	obj  *object
+	from *object
+	stop context.CancelFunc
+	done chan struct{}
+}
+
+// startSinks starts every sink that reads a source directly. Sinks over
+// materialized views start with the continuous query engine.
+func (e *Engine) startSink(obj *object) {
+	cs := obj.createSink
+	if cs == nil || cs.Query != nil {
+		e.log.Info("sink waits for the continuous query engine", "sink", obj.entry.Name)
+		return
+	}
+	from, ok := e.catalog.get(cs.From)
+	if !ok || from.createSource == nil {
+		e.log.Info("sink over a materialized view waits for the continuous query engine", "sink", obj.entry.Name)
+		return
+	}
+	ctx, stop := context.WithCancel(e.ctx)
+	r := &sinkRunner{e: e, obj: obj, from: from, stop: stop, done: make(chan struct{})}
+	e.sinksMu.Lock()
+	e.sinks[obj.entry.Name] = r
+	e.sinksMu.Unlock()
+	go r.loop(ctx)
+}
+
+// stopSink stops a sink's pipeline and waits for it.
+func (e *Engine) stopSink(name string) {
+	e.sinksMu.Lock()
+	r := e.sinks[name]
+	delete(e.sinks, name)
+	e.sinksMu.Unlock()
+	if r != nil {
+		r.stop()
+		<-r.done
+	}
+}
+
+func (r *sinkRunner) loop(ctx context.Context) {
+	defer close(r.done)
+	log := r.e.log.With("sink", r.obj.entry.Name)
+	for {
+		err := r.run(ctx)
+		if ctx.Err() != nil {
+			return
+		}
+		log.Error("sink stopped; restarting from its last saved position", "err", err, "in", sinkRestartDelay)
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(sinkRestartDelay):
+		}
+	}
+}
+
+// run is one life of the pipeline, from the saved positions until an error
+// or ctx ends.
+func (r *sinkRunner) run(ctx context.Context) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	db := r.e.db
+	var restore *kinesis.Positions
+	if b, ok, err := db.LoadOffsets(r.obj.entry.ID); err != nil {
+		return err
+	} else if ok {
+		if restore, err = kinesis.Restore(b); err != nil {
+			return fmt.Errorf("restore positions: %w", err)
+		}
+	}
+	src, err := newSourceReader(ctx, r.from, restore)
+	if err != nil {
+		return err
+	}
+	sink, err := r.newSink(ctx)
+	if err != nil {
+		return err
+	}
+	dec, err := sourceDecoder(r.from.createSource, r.from.columns)
+	if err != nil {
+		return err
+	}
+	sub := src.Subscribe(8)
+	defer src.Unsubscribe(sub)
+	defer r.e.readers.add(r.from.entry.Name, "sink "+r.obj.entry.Name, src)()
+
+	errc := make(chan error, 3)
+	go func() { errc <- src.Run(ctx) }()
+	go func() { errc <- sink.Run(ctx) }()
+	// Barriers cut the stream between batches; the loop below saves the
+	// positions a barrier carries once everything before it is acknowledged.
+	go func() {
+		t := time.NewTicker(sinkCheckpointInterval)
+		defer t.Stop()
+		for epoch := uint64(1); ; epoch++ {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+			}
+			if _, err := src.Barrier(ctx, epoch); err != nil && ctx.Err() == nil {
+				errc <- fmt.Errorf("barrier: %w", err)
+				return
+			}
+		}
+	}()
+
+	enc := format.NewJSONEncoder(r.from.columns)
+	keyCol := -1
+	if k, ok := r.obj.createSink.Options.Get("partition_key"); ok {
+		for i, c := range r.from.columns {
+			if c.Name == k {
+				keyCol = i
+			}
+		}
+		if keyCol < 0 {
+			return fmt.Errorf("partition_key %q is not a column of %s", k, r.from.entry.Name)
+		}
+	}
+	onErr, _ := r.from.createSource.Options.Get("on_decode_error")
+	var meta format.Meta
+	var buf []byte
+	for {
+		select {
+		case err := <-errc:
+			if err == nil {
+				err = errors.New("pipeline ended")
+			}
+			return err
+		case <-ctx.Done():
+			return nil
+		case ev := <-sub.Events():
+			switch ev := ev.(type) {
+			case *kinesis.Barrier:
+				if err := sink.Flush(ctx); err != nil {
+					return fmt.Errorf("flush: %w", err)
+				}
+				b, err := ev.Positions.Marshal()
+				if err != nil {
+					return err
+				}
+				if err := db.SaveOffsets(r.obj.entry.ID, b); err != nil {
+					return err
+				}
+			case *kinesis.Batch:
+				for i := range ev.Records {
+					rec := &ev.Records[i]
+					meta = format.Meta{PartitionKey: rec.PartitionKey, SequenceNumber: rec.SequenceNumber,
+						ShardID: rec.ShardID, ArrivalTime: rec.ApproximateArrivalTimestamp}
+					row, err := dec.Decode(rec.Data, &meta, nil)
+					if err != nil {
+						src.CountDecodeErrors(rec.ShardID, 1)
+						if onErr == kinesis.DecodeErrorSkip {
+							continue
+						}
+						return fmt.Errorf("source %s: shard %s, record %s: %w", r.from.entry.Name, rec.ShardID, rec.SequenceNumber, err)
+					}
+					id := r.obj.entry.Name + "/" + rec.ShardID + "/" + rec.SequenceNumber + "/" + strconv.Itoa(rec.SubSequence)
+					if buf, err = enc.Append(buf[:0], row); err != nil {
+						return err
+					}
+					data := withID(id, buf)
+					key := rec.PartitionKey
+					if keyCol >= 0 {
+						key = row[keyCol].String()
+					}
+					if err := sink.Write(ctx, kinesis.SinkRecord{ID: id, PartitionKey: key, Data: data}); err != nil {
+						return err
+					}
+				}
+			}
+		}
+	}
+}
+
+// withID returns the JSON object row with an "_id" member first, in a
+// fresh slice the sink may keep.
+func withID(id string, row []byte) []byte {
+	data := make([]byte, 0, len(id)+len(row)+12)
+	data = append(data, `{"_id":`...)
+	data = strconv.AppendQuote(data, id)
+	if len(row) > 2 { // not "{}"
+		data = append(data, ',')
+		return append(data, row[1:]...)
+	}
+	return append(data, '}')
+}
+
+func (r *sinkRunner) newSink(ctx context.Context) (*kinesis.Sink, error) {
+	cs := r.obj.createSink
+	client, err := kinesis.NewClient(ctx, clientOptions(cs.Options))
+	if err != nil {
+		return nil, fmt.Errorf("sink %s: %w", cs.Name, err)
+	}
+	get := func(k string) string { v, _ := cs.Options.Get(k); return v }
+	o := kinesis.SinkOptions{Stream: get("stream"), StreamARN: get("stream_arn"), OnOversize: get("on_oversize")}
+	if d, ok, _ := cs.Options.Duration("linger"); ok {
+		o.Linger = d
+	}
+	return kinesis.NewSink(client, o)
+}
+
+// stopObject stops whatever runs for an object about to be dropped and
+// forgets its saved positions.
+func (e *Engine) stopObject(o *object) {
+	if o.kind == sql.KindSink {
+		e.stopSink(o.entry.Name)
+	}
+	if err := e.db.DeleteOffsets(o.entry.ID); err != nil {
+		e.log.Warn("drop: forget positions", "object", o.entry.Name, "err", err)
+	}
+}
