@@ -1,7 +1,8 @@
 // Package state owns everything streamsql keeps on disk, in one Badger
-// database: the catalog, and (as later parts arrive) keyed operator state,
-// view tables, shard offsets and committed epochs. Keys are built with the
-// order-preserving codec in keys.go.
+// database: the catalog, keyed operator state (Table), source positions and
+// committed epochs. Keys are built with the order-preserving codec in
+// keys.go; how an epoch's writes become visible all at once, even when they
+// do not fit one Badger transaction, is described at the top of epoch.go.
 package state
 
 import (
@@ -32,8 +33,9 @@ var ErrIncompatible = errors.New("incompatible data directory")
 
 // DB is the engine's Badger database.
 type DB struct {
-	db  *badger.DB
-	log *slog.Logger
+	db    *badger.DB
+	log   *slog.Logger
+	epoch epochState
 }
 
 // Options configures Open.
@@ -67,6 +69,10 @@ func Open(ctx context.Context, opts Options) (*DB, error) {
 	}
 	d := &DB{db: bdb, log: log}
 	if err := d.checkFormat(); err != nil {
+		_ = bdb.Close()
+		return nil, err
+	}
+	if err := d.RecoverEpochs(); err != nil {
 		_ = bdb.Close()
 		return nil, err
 	}

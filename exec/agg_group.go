@@ -1,0 +1,598 @@
+package exec
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+
+	"github.com/streamsql/streamsql/exec/expr"
+	"github.com/streamsql/streamsql/sql/sqlerr"
+	"github.com/streamsql/streamsql/sql/types"
+)
+
+// aggCore is the grouped, retractable aggregation shared by HashAgg and
+// WindowAgg: groups in a bounded cache over the operator's StateTable,
+// accumulators that take inserts and deletes, and the state layout of
+// agg_codec.go. It emits nothing itself; the operators decide when.
+
+// AggOptions configures HashAgg and WindowAgg.
+type AggOptions struct {
+	// Keys compute the GROUP BY key columns from an input row.
+	Keys []expr.Func
+	// Aggs are the aggregate calls; Args their compiled StreamArg()
+	// (nil entries are compiled from the Aggs when Args is nil).
+	Aggs []*expr.Agg
+	Args []expr.Func
+	// Having filters output rows (keys then aggregates); nil keeps all.
+	Having expr.Func
+	Env    *expr.Env
+	// CacheSize bounds the groups kept in memory between barriers
+	// (default 65536); others are read from the StateTable when touched.
+	CacheSize int
+}
+
+// Validate checks the options and fills in defaults.
+func (o *AggOptions) Validate() error {
+	if len(o.Aggs) == 0 && len(o.Keys) == 0 {
+		return sqlerr.Newf(sqlerr.Internal, "aggregation needs keys or aggregates")
+	}
+	if o.CacheSize <= 0 {
+		o.CacheSize = 1 << 16
+	}
+	return o.validateArgs()
+}
+
+// validateArgs compiles missing aggregate arguments and checks their count.
+func (o *AggOptions) validateArgs() error {
+	if o.Args == nil {
+		o.Args = make([]expr.Func, len(o.Aggs))
+		for i, a := range o.Aggs {
+			if a.Arg == nil {
+				continue
+			}
+			f, err := expr.Compile(a.StreamArg())
+			if err != nil {
+				return fmt.Errorf("compile argument of %s: %w", a, err)
+			}
+			o.Args[i] = f
+		}
+	}
+	if len(o.Args) != len(o.Aggs) {
+		return sqlerr.Newf(sqlerr.Internal, "aggregation has %d aggregates but %d arguments", len(o.Aggs), len(o.Args))
+	}
+	return nil
+}
+
+type aggKind uint8
+
+const (
+	kCountStar aggKind = iota
+	kCount
+	kSum // SUM and AVG
+	kMin
+	kMax
+)
+
+type aggSpec struct {
+	agg      *expr.Agg
+	arg      expr.Func
+	kind     aggKind
+	distinct bool // COUNT/SUM/AVG DISTINCT
+	counted  bool // keeps a count per value in state: MIN, MAX, DISTINCT
+}
+
+func newSpecs(o *AggOptions) []aggSpec {
+	specs := make([]aggSpec, len(o.Aggs))
+	for i, a := range o.Aggs {
+		s := aggSpec{agg: a, arg: o.Args[i]}
+		switch a.Name {
+		case "count":
+			s.kind = kCount
+			if a.Arg == nil {
+				s.kind = kCountStar
+			}
+		case "min":
+			s.kind = kMin
+		case "max":
+			s.kind = kMax
+		default:
+			s.kind = kSum
+		}
+		s.distinct = a.Distinct && (s.kind == kCount || s.kind == kSum)
+		s.counted = s.distinct || s.kind == kMin || s.kind == kMax
+		specs[i] = s
+	}
+	return specs
+}
+
+// valCount is one value's count as touched in this epoch: base is what the
+// StateTable held, delta what this epoch added.
+type valCount struct {
+	v           types.Value
+	base, delta int64
+}
+
+type slot struct {
+	acc   expr.Acc
+	best  types.Value // MIN, MAX
+	stale bool        // best was retracted: rescan the value counts
+	vals  map[string]*valCount
+}
+
+type group struct {
+	prefix string // kg | encoded key
+	key    types.Row
+	rows   int64
+	slots  []slot
+	prev   types.Row // last emitted output; nil when none
+	dirty  bool
+	dead   bool // freed (closed window): ignore in the dirty list
+	stored bool // has a summary in the StateTable
+}
+
+type aggCore struct {
+	o       AggOptions
+	specs   []aggSpec
+	global  bool // no GROUP BY keys: one group that always exists
+	counted bool // some aggregate keeps value counts in state
+	st      StateTable
+	cache   map[string]*group
+	dirty   []*group
+
+	keyRow types.Row // scratch: the current row's key values
+	kbuf   []byte    // scratch: the current row's group prefix
+	vbuf   []byte    // scratch: an encoded value
+	sbuf   []byte    // scratch: a full state key
+}
+
+func newAggCore(o AggOptions) (*aggCore, error) {
+	if err := o.Validate(); err != nil {
+		return nil, err
+	}
+	specs := newSpecs(&o)
+	counted := false
+	for _, sp := range specs {
+		counted = counted || sp.counted
+	}
+	return &aggCore{
+		o:       o,
+		specs:   specs,
+		counted: counted,
+		global:  len(o.Keys) == 0,
+		cache:   map[string]*group{},
+		keyRow:  make(types.Row, len(o.Keys)),
+	}, nil
+}
+
+func (c *aggCore) open(st StateTable) error {
+	if st == nil {
+		return sqlerr.Newf(sqlerr.Internal, "aggregation needs a state table")
+	}
+	c.st = st
+	clear(c.cache)
+	c.dirty = c.dirty[:0]
+	return nil
+}
+
+// groupOf computes row's key and returns its group, loading or creating it.
+// created reports a group that exists neither in the cache nor in state.
+func (c *aggCore) groupOf(row types.Row) (g *group, created bool, err error) {
+	for i, f := range c.o.Keys {
+		v, err := f(row, c.o.Env)
+		if err != nil {
+			return nil, false, err
+		}
+		c.keyRow[i] = v
+	}
+	c.kbuf = appendGroupPrefix(c.kbuf[:0], c.keyRow)
+	if g := c.cache[string(c.kbuf)]; g != nil {
+		return g, false, nil
+	}
+	g, err = c.load(c.kbuf)
+	if err != nil {
+		return nil, false, err
+	}
+	if g == nil {
+		g = c.newGroup(string(c.kbuf), append(types.Row(nil), c.keyRow...))
+		created = true
+	}
+	c.cache[g.prefix] = g
+	return g, created, nil
+}
+
+func (c *aggCore) newGroup(prefix string, key types.Row) *group {
+	return &group{prefix: prefix, key: key, slots: make([]slot, len(c.specs))}
+}
+
+// apply adds (sign 1) or retracts (sign -1) row in g.
+func (c *aggCore) apply(g *group, row types.Row, sign int64) error {
+	g.rows += sign
+	for i := range c.specs {
+		sp := &c.specs[i]
+		if sp.kind == kCountStar {
+			continue
+		}
+		v, err := sp.arg(row, c.o.Env)
+		if err != nil {
+			return err
+		}
+		if v.IsNull() {
+			continue
+		}
+		s := &g.slots[i]
+		if !sp.counted {
+			if sp.kind == kCount {
+				s.acc.N += sign
+			} else if err := s.acc.Add(v, sign); err != nil {
+				return err
+			}
+			continue
+		}
+		vc, err := c.valEntry(g, i, v)
+		if err != nil {
+			return err
+		}
+		old := vc.base + vc.delta
+		vc.delta += sign
+		now := old + sign
+		switch {
+		case sp.distinct:
+			if (old <= 0) != (now <= 0) {
+				if sp.kind == kCount {
+					s.acc.N += sign
+				} else if err := s.acc.Add(v, sign); err != nil {
+					return err
+				}
+			}
+		case sign > 0:
+			if !s.stale && (s.best.IsNull() || better(sp.kind, v, s.best)) {
+				s.best = v
+			}
+		case now <= 0 && !s.stale && !s.best.IsNull() && expr.Compare(v, s.best) == 0:
+			s.stale = true
+		}
+	}
+	if !g.dirty {
+		g.dirty = true
+		c.dirty = append(c.dirty, g)
+	}
+	return nil
+}
+
+func better(k aggKind, v, best types.Value) bool {
+	c := expr.Compare(v, best)
+	if k == kMin {
+		return c < 0
+	}
+	return c > 0
+}
+
+// valueKey appends the part of a value-count key after the group prefix.
+func (c *aggCore) valueKey(b []byte, i int, v types.Value) []byte {
+	b = append(b, sfxValue, byte(i))
+	start := len(b)
+	b = appendKeyValue(b, v)
+	if c.specs[i].kind == kMax {
+		complementFrom(b, start)
+	}
+	return b
+}
+
+func (c *aggCore) valEntry(g *group, i int, v types.Value) (*valCount, error) {
+	s := &g.slots[i]
+	c.vbuf = c.valueKey(c.vbuf[:0], i, v)
+	if vc := s.vals[string(c.vbuf)]; vc != nil {
+		return vc, nil
+	}
+	if s.vals == nil {
+		s.vals = map[string]*valCount{}
+	}
+	vc := &valCount{v: v}
+	if g.stored {
+		c.sbuf = append(append(c.sbuf[:0], g.prefix...), c.vbuf...)
+		val, ok, err := c.st.Get(c.sbuf)
+		if err != nil {
+			return nil, fmt.Errorf("read value count: %w", err)
+		}
+		if ok {
+			if vc.base, _, err = readVarint(val); err != nil {
+				return nil, err
+			}
+		}
+	}
+	s.vals[string(c.vbuf)] = vc
+	return vc, nil
+}
+
+// finalize writes g's touched value counts and recomputes retracted
+// MIN/MAX bests from them, so that g's results are exact.
+func (c *aggCore) finalize(g *group) error {
+	for i := range c.specs {
+		s := &g.slots[i]
+		if !c.specs[i].counted {
+			continue
+		}
+		for k, vc := range s.vals {
+			if vc.delta == 0 {
+				continue
+			}
+			c.sbuf = append(append(c.sbuf[:0], g.prefix...), k...)
+			n := vc.base + vc.delta
+			var err error
+			if n <= 0 {
+				if vc.base > 0 {
+					err = c.st.Delete(c.sbuf)
+				}
+			} else {
+				c.vbuf = appendValue(binary.AppendVarint(c.vbuf[:0], n), vc.v)
+				err = c.st.Put(c.sbuf, c.vbuf)
+			}
+			if err != nil {
+				return fmt.Errorf("write value count: %w", err)
+			}
+		}
+		clear(s.vals)
+		if s.stale {
+			if err := c.rescan(g, i); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+func (c *aggCore) rescan(g *group, i int) error {
+	s := &g.slots[i]
+	start := append([]byte(g.prefix), sfxValue, byte(i))
+	s.best, s.stale = types.Null, false
+	err := c.st.Scan(start, prefixEnd(start), func(_, val []byte) error {
+		_, rest, err := readVarint(val)
+		if err != nil {
+			return err
+		}
+		if s.best, _, err = readValue(rest); err != nil {
+			return err
+		}
+		return errStopScan
+	})
+	if err != nil && err != errStopScan {
+		return fmt.Errorf("rescan %s: %w", c.specs[i].agg, err)
+	}
+	return nil
+}
+
+// output returns g's output row (keys then aggregates), or nil when the
+// group is empty or HAVING rejects it. g must be finalized.
+func (c *aggCore) output(g *group) (types.Row, error) {
+	if g.rows <= 0 && !c.global {
+		return nil, nil
+	}
+	row := make(types.Row, 0, len(g.key)+len(c.specs))
+	row = append(row, g.key...)
+	for i := range c.specs {
+		sp, s := &c.specs[i], &g.slots[i]
+		var v types.Value
+		switch sp.kind {
+		case kCountStar:
+			v = types.NewInt(g.rows)
+		case kMin, kMax:
+			v = s.best
+		default:
+			var err error
+			if v, err = sp.agg.AccResult(&s.acc); err != nil {
+				return nil, err
+			}
+		}
+		row = append(row, v)
+	}
+	if c.o.Having != nil {
+		h, err := c.o.Having(row, c.o.Env)
+		if err != nil {
+			return nil, err
+		}
+		if h.IsNull() || !h.Bool() {
+			return nil, nil
+		}
+	}
+	return row, nil
+}
+
+// emitChange sends the difference between what g last emitted and what it
+// holds now: Insert, Delete, or an adjacent UpdateDelete/UpdateInsert pair.
+func (c *aggCore) emitChange(g *group, out Output) error {
+	now, err := c.output(g)
+	if err != nil {
+		return err
+	}
+	switch {
+	case g.prev == nil && now == nil:
+	case g.prev == nil:
+		out.Emit(Insert, now)
+	case now == nil:
+		out.Emit(Delete, g.prev)
+	case !rowsEqual(g.prev, now):
+		out.Emit(UpdateDelete, g.prev)
+		out.Emit(UpdateInsert, now)
+	default:
+		return nil
+	}
+	g.prev = now
+	return nil
+}
+
+func rowsEqual(a, b types.Row) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i].Kind() != b[i].Kind() || a[i].String() != b[i].String() {
+			return false
+		}
+	}
+	return true
+}
+
+// writeState puts g's summary (or deletes it when the group is empty).
+func (c *aggCore) writeState(g *group) error {
+	c.sbuf = append(append(c.sbuf[:0], g.prefix...), sfxSummary)
+	if g.rows <= 0 && !c.global {
+		if g.stored {
+			g.stored = false
+			if err := c.st.Delete(c.sbuf); err != nil {
+				return fmt.Errorf("delete group: %w", err)
+			}
+		}
+		return nil
+	}
+	b := binary.AppendVarint(c.vbuf[:0], g.rows)
+	b = appendRow(b, g.key)
+	for i := range g.slots {
+		b = g.slots[i].acc.AppendBinary(b)
+		b = appendValue(b, g.slots[i].best)
+	}
+	c.vbuf = b
+	g.stored = true
+	if err := c.st.Put(c.sbuf, b); err != nil {
+		return fmt.Errorf("write group: %w", err)
+	}
+	return nil
+}
+
+// load reads the group with the given prefix from state; nil when absent.
+// Its prev is its current output: state is written when changes are
+// emitted, so what is stored is what was last emitted.
+func (c *aggCore) load(prefix []byte) (*group, error) {
+	c.sbuf = append(append(c.sbuf[:0], prefix...), sfxSummary)
+	val, ok, err := c.st.Get(c.sbuf)
+	if err != nil {
+		return nil, fmt.Errorf("read group: %w", err)
+	}
+	if !ok {
+		return nil, nil
+	}
+	g := &group{prefix: string(prefix), slots: make([]slot, len(c.specs)), stored: true}
+	if err := c.decodeSummary(g, val); err != nil {
+		return nil, fmt.Errorf("decode group: %w", err)
+	}
+	if g.prev, err = c.output(g); err != nil {
+		return nil, err
+	}
+	return g, nil
+}
+
+func (c *aggCore) decodeSummary(g *group, b []byte) error {
+	var err error
+	if g.rows, b, err = readVarint(b); err != nil {
+		return err
+	}
+	if g.key, b, err = readRow(b); err != nil {
+		return err
+	}
+	for i := range g.slots {
+		if b, err = g.slots[i].acc.ReadBinary(b); err != nil {
+			return err
+		}
+		if g.slots[i].best, b, err = readValue(b); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// deleteGroup removes every state entry of g and drops it from the cache.
+func (c *aggCore) deleteGroup(g *group) error {
+	g.dead = true
+	delete(c.cache, g.prefix)
+	if !c.counted {
+		// Only a summary to delete: no scan.
+		if g.stored {
+			g.stored = false
+			c.sbuf = append(append(c.sbuf[:0], g.prefix...), sfxSummary)
+			if err := c.st.Delete(c.sbuf); err != nil {
+				return fmt.Errorf("delete group: %w", err)
+			}
+		}
+		return nil
+	}
+	var keys [][]byte
+	start := []byte(g.prefix)
+	err := c.st.Scan(start, prefixEnd(start), func(k, _ []byte) error {
+		keys = append(keys, append([]byte(nil), k...))
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("scan group: %w", err)
+	}
+	// The scan also meets longer keys that merely start with the prefix
+	// bytes; a group key is prefix-free, so those are this group's only
+	// when the next byte is one of its suffixes.
+	for _, k := range keys {
+		if s := k[len(start)]; s != sfxSummary && s != sfxValue && s != sfxSessions {
+			continue
+		}
+		if err := c.st.Delete(k); err != nil {
+			return fmt.Errorf("delete group: %w", err)
+		}
+	}
+	g.dead, g.stored = true, false
+	delete(c.cache, g.prefix)
+	return nil
+}
+
+// flushDirty finalizes every dirty group, emits its change when out is not
+// nil, and writes its state.
+func (c *aggCore) flushDirty(out Output) error {
+	for _, g := range c.dirty {
+		if g.dead {
+			continue
+		}
+		g.dirty = false
+		if err := c.finalize(g); err != nil {
+			return err
+		}
+		if out != nil {
+			if err := c.emitChange(g, out); err != nil {
+				return err
+			}
+		}
+		if err := c.writeState(g); err != nil {
+			return err
+		}
+		if g.rows <= 0 && !c.global {
+			delete(c.cache, g.prefix)
+		}
+	}
+	clear(c.dirty)
+	c.dirty = c.dirty[:0]
+	c.evict()
+	return nil
+}
+
+// evict drops clean groups beyond the cache bound; their state is in the
+// StateTable.
+func (c *aggCore) evict() {
+	over := len(c.cache) - c.o.CacheSize
+	if over <= 0 {
+		return
+	}
+	for k, g := range c.cache {
+		if over <= 0 {
+			break
+		}
+		if g.dirty {
+			continue
+		}
+		delete(c.cache, k)
+		over--
+	}
+}
+
+func signOf(op Op) int64 {
+	if op.Positive() {
+		return 1
+	}
+	return -1
+}
+
+// errStopScan ends a Scan early; it never escapes.
+var errStopScan = errors.New("stop scan")

@@ -1,0 +1,220 @@
+package exec
+
+import (
+	"bytes"
+	"context"
+	"encoding/binary"
+	"fmt"
+	"slices"
+
+	"github.com/streamsql/streamsql/sql/types"
+)
+
+// Materialize keeps a view's table in its state and reports the view's
+// net changes once per epoch.
+//
+// With a primary key (the group key of an aggregate), a row is stored at
+// kg | key columns and an insert replaces the row of its key. Without one,
+// the whole row is the key and the value counts its copies, so a view
+// without a key keeps duplicates (a bag). Keys use the order-preserving
+// codec, so ordered reads of the view can scan them; values are
+// appendRow encodings (count first in the bag form).
+//
+// Every change is passed downstream unchanged, for views on this view. At
+// each barrier the observer, if any, gets the epoch's net changes in key
+// order: an insert, a delete, or an update pair per key whose row changed,
+// and for a bag as many inserts or deletes as its count moved. The
+// observer runs before the epoch commits; the engine holds what it
+// publishes until the commit (SUBSCRIBE and sinks must not show an epoch
+// that a crash would lose).
+type Materialize struct {
+	key      []int
+	observer func(epoch uint64, changes *Batch) error
+	state    StateTable
+
+	scratch types.Row
+	kbuf    []byte
+	vbuf    []byte
+	// before holds, per key touched this epoch, its value when the epoch
+	// began (nil when absent); only kept when there is an observer.
+	before map[string][]byte
+}
+
+var _ Operator = (*Materialize)(nil)
+
+// MaterializeOptions configures NewMaterialize.
+type MaterializeOptions struct {
+	// Key lists the primary key columns; empty means the whole row, counted.
+	Key []int
+	// Observer gets the net changes of each epoch at its barrier; nil for
+	// none. The batch belongs to the observer.
+	Observer func(epoch uint64, changes *Batch) error
+}
+
+// NewMaterialize returns a Materialize.
+func NewMaterialize(o MaterializeOptions) *Materialize {
+	return &Materialize{key: o.Key, observer: o.Observer, scratch: make(types.Row, len(o.Key))}
+}
+
+func (m *Materialize) Open(_ context.Context, oc *OpContext) error {
+	if oc.State == nil {
+		return fmt.Errorf("materialize %s: no state table", oc.Name)
+	}
+	m.state = oc.State
+	if m.observer != nil {
+		m.before = make(map[string][]byte)
+	}
+	return nil
+}
+
+func (m *Materialize) Process(_ context.Context, _ int, b *Batch, out Output) error {
+	for i := 0; i < b.Len(); i++ {
+		op, row := b.Op(i), b.Row(i)
+		if err := m.apply(op.Positive(), row); err != nil {
+			return err
+		}
+		out.Emit(op, row)
+	}
+	return nil
+}
+
+func (m *Materialize) apply(positive bool, row types.Row) error {
+	var k []byte
+	if len(m.key) > 0 {
+		for j, c := range m.key {
+			m.scratch[j] = row[c]
+		}
+		k = appendGroupPrefix(m.kbuf[:0], m.scratch)
+	} else {
+		k = appendGroupPrefix(m.kbuf[:0], row)
+	}
+	m.kbuf = k
+	old, present, err := m.state.Get(k)
+	if err != nil {
+		return fmt.Errorf("materialize: %w", err)
+	}
+	if m.before != nil {
+		if _, seen := m.before[string(k)]; !seen {
+			var img []byte
+			if present {
+				img = bytes.Clone(old)
+			}
+			m.before[string(k)] = img
+		}
+	}
+	if len(m.key) > 0 {
+		if positive {
+			m.vbuf = appendRow(m.vbuf[:0], row)
+			return m.state.Put(k, m.vbuf)
+		}
+		if present {
+			return m.state.Delete(k)
+		}
+		return nil
+	}
+	var count int64
+	if present {
+		if count, _, err = readVarint(old); err != nil {
+			return fmt.Errorf("materialize: stored count: %w", err)
+		}
+	}
+	if positive {
+		count++
+	} else {
+		count--
+	}
+	if count <= 0 {
+		if present {
+			return m.state.Delete(k)
+		}
+		return nil
+	}
+	m.vbuf = appendRow(binary.AppendVarint(m.vbuf[:0], count), row)
+	return m.state.Put(k, m.vbuf)
+}
+
+func (m *Materialize) OnWatermark(context.Context, Watermark, Output) error { return nil }
+
+func (m *Materialize) OnBarrier(_ context.Context, b Barrier, _ Output) error {
+	if m.observer == nil {
+		return nil
+	}
+	keys := make([]string, 0, len(m.before))
+	for k := range m.before {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	changes := NewBatch(len(keys))
+	for _, k := range keys {
+		was := m.before[k]
+		now, present, err := m.state.Get([]byte(k))
+		if err != nil {
+			return fmt.Errorf("materialize: %w", err)
+		}
+		if !present {
+			now = nil
+		}
+		if err := m.diff(changes, was, now); err != nil {
+			return err
+		}
+	}
+	clear(m.before)
+	if err := m.observer(b.Epoch, changes); err != nil {
+		return fmt.Errorf("materialize: observer: %w", err)
+	}
+	return nil
+}
+
+// diff appends the net change from stored value was to now (nil: absent).
+func (m *Materialize) diff(out *Batch, was, now []byte) error {
+	if bytes.Equal(was, now) {
+		return nil
+	}
+	decode := func(v []byte) (types.Row, int64, error) {
+		var n int64 = 1
+		if len(m.key) == 0 {
+			var err error
+			if n, v, err = readVarint(v); err != nil {
+				return nil, 0, err
+			}
+		}
+		r, _, err := readRow(v)
+		return r, n, err
+	}
+	var oldRow, newRow types.Row
+	var oldN, newN int64
+	var err error
+	if was != nil {
+		if oldRow, oldN, err = decode(was); err != nil {
+			return fmt.Errorf("materialize: stored row: %w", err)
+		}
+	}
+	if now != nil {
+		if newRow, newN, err = decode(now); err != nil {
+			return fmt.Errorf("materialize: stored row: %w", err)
+		}
+	}
+	switch {
+	case len(m.key) == 0:
+		row := newRow
+		if row == nil {
+			row = oldRow
+		}
+		for ; newN > oldN; newN-- {
+			out.Append(Insert, row)
+		}
+		for ; oldN > newN; oldN-- {
+			out.Append(Delete, row)
+		}
+	case was == nil:
+		out.Append(Insert, newRow)
+	case now == nil:
+		out.Append(Delete, oldRow)
+	default:
+		out.Append(UpdateDelete, oldRow)
+		out.Append(UpdateInsert, newRow)
+	}
+	return nil
+}
+
+func (m *Materialize) Close() error { return nil }

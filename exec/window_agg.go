@@ -1,0 +1,250 @@
+package exec
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"math"
+	"slices"
+	"sync/atomic"
+
+	"github.com/streamsql/streamsql/sql/sqlerr"
+	"github.com/streamsql/streamsql/state"
+)
+
+// WindowAgg aggregates per (group key, window) over rows that carry
+// window_start and window_end (from Window). Its state is bounded by the
+// watermark: when the watermark reaches a window's end the window closes,
+// its final value is emitted and its state is freed. Rows of a window that
+// has already closed (window_end <= watermark when they arrive) are
+// dropped and counted as late.
+//
+// With EmitOnClose the output is append-only: each window's row is
+// emitted once, as an Insert, when it closes (HAVING applied then).
+// Without it the output is HashAgg's changelog, emitted at barriers, with
+// a closing window's last change emitted when it closes.
+type WindowAgg struct {
+	c    *aggCore
+	o    WindowAggOptions
+	wm   int64
+	ends map[int64]struct{} // window ends that have groups in state
+	late atomic.Int64
+	ibuf []byte
+}
+
+// WindowAggOptions configures WindowAgg.
+type WindowAggOptions struct {
+	AggOptions
+	// WindowEnd is the index in Keys of the window_end column (TIMESTAMP).
+	WindowEnd int
+	// EmitOnClose selects EMIT ON WINDOW CLOSE: append-only output.
+	EmitOnClose bool
+}
+
+var _ Operator = (*WindowAgg)(nil)
+
+// NewWindowAgg returns a WindowAgg whose output rows are the keys, then
+// the aggregates.
+func NewWindowAgg(o WindowAggOptions) (*WindowAgg, error) {
+	if o.WindowEnd < 0 || o.WindowEnd >= len(o.Keys) {
+		return nil, sqlerr.Newf(sqlerr.Internal, "window_end key %d out of range of %d keys", o.WindowEnd, len(o.Keys))
+	}
+	c, err := newAggCore(o.AggOptions)
+	if err != nil {
+		return nil, err
+	}
+	return &WindowAgg{c: c, o: o, wm: math.MinInt64, ends: map[int64]struct{}{}}, nil
+}
+
+// Late returns the number of rows dropped because their window had closed.
+func (w *WindowAgg) Late() int64 { return w.late.Load() }
+
+// Watermark returns the last watermark seen (restored at Open).
+func (w *WindowAgg) Watermark() int64 { return w.wm }
+
+// Open restores the watermark and the set of open windows.
+func (w *WindowAgg) Open(_ context.Context, oc *OpContext) error {
+	if err := w.c.open(oc.State); err != nil {
+		return err
+	}
+	w.wm = math.MinInt64
+	clear(w.ends)
+	val, ok, err := oc.State.Get(metaWatermark)
+	if err != nil {
+		return fmt.Errorf("read watermark: %w", err)
+	}
+	if ok {
+		if w.wm, _, err = state.ReadInt64(val); err != nil {
+			return fmt.Errorf("read watermark: %w", err)
+		}
+	}
+	return w.scanIndex(math.MaxInt64, func(end int64, _ []byte) { w.ends[end] = struct{}{} })
+}
+
+// scanIndex calls fn for every window index entry with end <= upTo, per key
+// group in key order; prefix is kg | group key.
+func (w *WindowAgg) scanIndex(upTo int64, fn func(end int64, prefix []byte)) error {
+	var start, stop []byte
+	for kg := 0; kg < KeyGroups; kg++ {
+		start = append(start[:0], byte(kg>>8), byte(kg), markWindow)
+		stop = append(stop[:0], start...)
+		if upTo == math.MaxInt64 {
+			stop[len(stop)-1]++
+		} else {
+			stop = state.AppendInt64(stop, upTo+1)
+		}
+		err := w.c.st.Scan(start, stop, func(k, _ []byte) error {
+			end, rest, err := state.ReadInt64(k[3:])
+			if err != nil {
+				return err
+			}
+			prefix := append(k[:2:2], rest...)
+			fn(end, prefix)
+			return nil
+		})
+		if err != nil {
+			return fmt.Errorf("scan window index: %w", err)
+		}
+	}
+	return nil
+}
+
+func (w *WindowAgg) indexKey(b []byte, end int64, prefix string) []byte {
+	b = append(b, prefix[:2]...)
+	b = append(b, markWindow)
+	b = state.AppendInt64(b, end)
+	return append(b, prefix[2:]...)
+}
+
+// Process folds rows into their (key, window) groups, dropping late ones.
+func (w *WindowAgg) Process(_ context.Context, _ int, b *Batch, _ Output) error {
+	for i := 0; i < b.Len(); i++ {
+		row := b.Row(i)
+		g, created, err := w.c.groupOf(row)
+		if err != nil {
+			return err
+		}
+		endv := g.key[w.o.WindowEnd]
+		if endv.IsNull() || endv.Micros() <= w.wm {
+			// A row whose window has closed; a new group made for it is
+			// dropped again at once.
+			w.late.Add(1)
+			if created {
+				delete(w.c.cache, g.prefix)
+			}
+			continue
+		}
+		if created {
+			end := endv.Micros()
+			w.ibuf = w.indexKey(w.ibuf[:0], end, g.prefix)
+			if err := w.c.st.Put(w.ibuf, nil); err != nil {
+				return fmt.Errorf("write window index: %w", err)
+			}
+			w.ends[end] = struct{}{}
+		}
+		if err := w.c.apply(g, row, signOf(b.Op(i))); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// OnWatermark closes every window whose end the watermark has reached:
+// emits its final rows and frees its state.
+func (w *WindowAgg) OnWatermark(_ context.Context, wm Watermark, out Output) error {
+	if wm.Micros <= w.wm {
+		return nil
+	}
+	w.wm = wm.Micros
+	if err := w.c.st.Put(metaWatermark, state.AppendInt64(nil, w.wm)); err != nil {
+		return fmt.Errorf("write watermark: %w", err)
+	}
+	closing := false
+	for end := range w.ends {
+		if end <= w.wm {
+			closing = true
+			delete(w.ends, end)
+		}
+	}
+	if !closing {
+		return nil
+	}
+	type entry struct {
+		end    int64
+		prefix []byte
+		key    []byte
+	}
+	var entries []entry
+	err := w.scanIndex(w.wm, func(end int64, prefix []byte) {
+		p := slices.Clone(prefix)
+		entries = append(entries, entry{end, p, w.indexKey(nil, end, string(p))})
+	})
+	if err != nil {
+		return err
+	}
+	// Close windows in end order, and within a window in key order (the
+	// encoded key, without the key group), so output is deterministic.
+	slices.SortFunc(entries, func(a, b entry) int {
+		if a.end != b.end {
+			return cmpInt(a.end, b.end)
+		}
+		return bytes.Compare(a.prefix[2:], b.prefix[2:])
+	})
+	for _, e := range entries {
+		if err := w.c.st.Delete(e.key); err != nil {
+			return fmt.Errorf("delete window index: %w", err)
+		}
+		g := w.c.cache[string(e.prefix)]
+		if g == nil {
+			if g, err = w.c.load(e.prefix); err != nil {
+				return err
+			}
+			if g == nil {
+				continue // emptied and deleted at an earlier barrier
+			}
+		}
+		if err := w.c.finalize(g); err != nil {
+			return err
+		}
+		if w.o.EmitOnClose {
+			row, err := w.c.output(g)
+			if err != nil {
+				return err
+			}
+			if row != nil {
+				out.Emit(Insert, row)
+			}
+		} else if err := w.c.emitChange(g, out); err != nil {
+			return err
+		}
+		if err := w.c.deleteGroup(g); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func cmpInt(a, b int64) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}
+
+// OnBarrier writes the epoch's state; without EmitOnClose it also emits
+// the epoch's changes, as HashAgg does.
+func (w *WindowAgg) OnBarrier(_ context.Context, _ Barrier, out Output) error {
+	if w.o.EmitOnClose {
+		out = nil
+	}
+	return w.c.flushDirty(out)
+}
+
+// Close drops the cache.
+func (w *WindowAgg) Close() error {
+	w.c.cache = nil
+	return nil
+}

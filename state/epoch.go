@@ -1,0 +1,444 @@
+package state
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"sync"
+
+	badger "github.com/dgraph-io/badger/v4"
+)
+
+// Epoch commits: how operator state becomes durable.
+//
+// Operators write into their Tables' buffers; at barrier N each table seals
+// its buffer as epoch N, and when barrier N has reached every view and sink
+// of a query the coordinator calls CommitEpoch(N, extra, tables...). What
+// that writes is visible all together or not at all:
+//
+//   - Small epoch (the usual case): one Badger transaction holds every
+//     sealed write, extra's writes (shard positions, view changes) and the
+//     marker 'm' "epoch" = N. Badger makes it atomic.
+//   - Large epoch (over ~80% of Badger's transaction limit, or the one
+//     transaction failed with ErrTxnTooBig): a redo log.
+//     1. The writes are staged in chunks at 'w' | N | seq, in as many
+//     transactions as needed. Nothing reads 'w' keys.
+//     2. One transaction writes extra's writes, the marker 'm' "epoch" = N
+//     and 'm' "redo" = N. This is the commit point.
+//     3. The writes are applied to the table keys in batches, then the
+//     redo flag and the chunks are deleted.
+//     Readers of committed state (ReadCommitted) are held off during step 3,
+//     so they never see half an epoch; the operators' own Tables keep the
+//     sealed buffers until step 3 ends, so they read the new values anyway.
+//
+// Recovery (RecoverEpochs, run once per DB before any table is read): if
+// 'm' "redo" is set, its epoch committed but may be half applied, so the
+// chunks are applied again (they hold final values, so applying twice is
+// harmless); then the flag is deleted, then every 'w' chunk: chunks of an
+// epoch whose marker was never written (a crash in step 1) are thrown away,
+// so that epoch's writes are invisible.
+//
+// Table keys hold committed values only, with no epoch in the key: reads
+// need no version filtering and old values need no garbage collection.
+
+// Key families of this file; state.go owns 'm' and 'c'.
+const (
+	prefixTable byte = 't'
+	prefixStage byte = 'w'
+)
+
+var (
+	keyEpoch = append([]byte{prefixMeta}, "epoch"...)
+	keyRedo  = append([]byte{prefixMeta}, "redo"...)
+)
+
+// stageChunkBytes bounds one staged chunk, well under a transaction.
+const stageChunkBytes = 1 << 20
+
+// epochState is the per-DB state of epoch commits.
+type epochState struct {
+	commitMu    sync.Mutex   // one CommitEpoch at a time
+	applyMu     sync.RWMutex // held for writing while a large epoch is applied
+	recoverOnce sync.Once
+	recoverErr  error
+}
+
+func (d *DB) epochs() *epochState { return &d.epoch }
+
+// LastCommittedEpoch returns the last epoch CommitEpoch made durable, 0 if
+// none.
+func (d *DB) LastCommittedEpoch() (uint64, error) {
+	var epoch uint64
+	err := d.db.View(func(txn *badger.Txn) error {
+		var err error
+		epoch, err = readEpochKey(txn, keyEpoch)
+		return err
+	})
+	if err != nil {
+		return 0, fmt.Errorf("read last committed epoch: %w", err)
+	}
+	return epoch, nil
+}
+
+func readEpochKey(txn *badger.Txn, key []byte) (uint64, error) {
+	item, err := txn.Get(key)
+	if errors.Is(err, badger.ErrKeyNotFound) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, err
+	}
+	var epoch uint64
+	err = item.Value(func(v []byte) error {
+		var err error
+		epoch, _, err = ReadUint64(v)
+		return err
+	})
+	return epoch, err
+}
+
+// ReadCommitted runs fn in a read-only transaction that sees whole
+// committed epochs only: SELECT from a view and SUBSCRIBE's snapshot read
+// through it (with ScanCommitted).
+func (d *DB) ReadCommitted(fn func(txn *badger.Txn) error) error {
+	if err := d.RecoverEpochs(); err != nil {
+		return err
+	}
+	es := d.epochs()
+	es.applyMu.RLock()
+	defer es.applyMu.RUnlock()
+	return d.db.View(fn)
+}
+
+// CommitEpoch makes epoch durable: every write sealed in tables at epochs
+// up to epoch, whatever extra writes in the transaction (shard positions;
+// nil for none), and the epoch marker, all or nothing (see the comment at
+// the top of this file). A table not yet sealed at epoch is sealed here,
+// which is only safe while nothing writes to it. Epochs must increase.
+func (d *DB) CommitEpoch(epoch uint64, extra func(txn *badger.Txn) error, tables ...*Table) error {
+	if err := d.RecoverEpochs(); err != nil {
+		return err
+	}
+	es := d.epochs()
+	es.commitMu.Lock()
+	defer es.commitMu.Unlock()
+
+	last, err := d.LastCommittedEpoch()
+	if err != nil {
+		return err
+	}
+	if epoch <= last {
+		return fmt.Errorf("commit epoch %d: epoch %d is already committed", epoch, last)
+	}
+	var bufs [][]sealedBuf
+	var size, count int64
+	for _, t := range tables {
+		if t.err != nil {
+			return t.err
+		}
+		if t.sealed.Load() < epoch {
+			t.SealEpoch(epoch)
+		}
+		b := t.sealedUpTo(epoch)
+		bufs = append(bufs, b)
+		for _, sb := range b {
+			sb.tree.Ascend(func(e entry) bool {
+				size += int64(len(t.prefix)+len(e.key)+len(e.val)) + 16
+				count++
+				return true
+			})
+		}
+	}
+	small := size < d.db.MaxBatchSize()*8/10 && count < d.db.MaxBatchCount()*8/10
+	if small {
+		err = d.db.Update(func(txn *badger.Txn) error {
+			if err := forEachWrite(tables, bufs, func(k []byte, e entry) error {
+				if e.del {
+					return txn.Delete(k)
+				}
+				return txn.Set(k, e.val)
+			}); err != nil {
+				return err
+			}
+			if extra != nil {
+				if err := extra(txn); err != nil {
+					return err
+				}
+			}
+			return txn.Set(keyEpoch, AppendUint64(nil, epoch))
+		})
+		if errors.Is(err, badger.ErrTxnTooBig) {
+			small = false
+		} else if err != nil {
+			return fmt.Errorf("commit epoch %d: %w", epoch, err)
+		}
+	}
+	if !small {
+		if err := d.commitLarge(epoch, extra, tables, bufs); err != nil {
+			return fmt.Errorf("commit epoch %d in batches: %w", epoch, err)
+		}
+	}
+	for _, t := range tables {
+		t.dropSealedUpTo(epoch)
+	}
+	return nil
+}
+
+// forEachWrite calls fn with the full key of every sealed write, oldest
+// epoch first, so that a later write to a key lands after an earlier one.
+func forEachWrite(tables []*Table, bufs [][]sealedBuf, fn func(fullKey []byte, e entry) error) error {
+	for i, t := range tables {
+		for _, sb := range bufs[i] {
+			var err error
+			sb.tree.Ascend(func(e entry) bool {
+				k := make([]byte, 0, len(t.prefix)+len(e.key))
+				k = append(append(k, t.prefix...), e.key...)
+				err = fn(k, e)
+				return err == nil
+			})
+			if err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// testHookAfterStage, when set, runs after the chunks of a large epoch
+// are staged and before its marker: a test returns an error to simulate a
+// crash there.
+var testHookAfterStage func() error
+
+func (d *DB) commitLarge(epoch uint64, extra func(txn *badger.Txn) error, tables []*Table, bufs [][]sealedBuf) error {
+	// 1. Stage.
+	if err := d.stage(epoch, func(fn func(k []byte, e entry) error) error {
+		return forEachWrite(tables, bufs, fn)
+	}); err != nil {
+		return err
+	}
+	if testHookAfterStage != nil {
+		if err := testHookAfterStage(); err != nil {
+			return err
+		}
+	}
+	// 2. Commit point.
+	err := d.db.Update(func(txn *badger.Txn) error {
+		if extra != nil {
+			if err := extra(txn); err != nil {
+				return err
+			}
+		}
+		if err := txn.Set(keyRedo, AppendUint64(nil, epoch)); err != nil {
+			return err
+		}
+		return txn.Set(keyEpoch, AppendUint64(nil, epoch))
+	})
+	if err != nil {
+		return fmt.Errorf("write marker: %w", err)
+	}
+	// 3. Apply, then clean up.
+	es := d.epochs()
+	es.applyMu.Lock()
+	defer es.applyMu.Unlock()
+	wb := d.db.NewWriteBatch()
+	defer wb.Cancel()
+	if err := forEachWrite(tables, bufs, func(k []byte, e entry) error {
+		if e.del {
+			return wb.Delete(k)
+		}
+		return wb.Set(k, e.val)
+	}); err != nil {
+		return fmt.Errorf("apply: %w", err)
+	}
+	if err := wb.Flush(); err != nil {
+		return fmt.Errorf("apply: %w", err)
+	}
+	return d.clearStage()
+}
+
+// stage writes every write that each yields as chunks at 'w' | epoch | seq.
+func (d *DB) stage(epoch uint64, each func(fn func(k []byte, e entry) error) error) error {
+	wb := d.db.NewWriteBatch()
+	defer wb.Cancel()
+	var seq uint64
+	chunk := make([]byte, 0, stageChunkBytes)
+	flush := func() error {
+		if len(chunk) == 0 {
+			return nil
+		}
+		k := AppendUint64(AppendUint64([]byte{prefixStage}, epoch), seq)
+		seq++
+		err := wb.Set(k, chunk)
+		chunk = make([]byte, 0, stageChunkBytes)
+		return err
+	}
+	err := each(func(k []byte, e entry) error {
+		chunk = binary.AppendUvarint(chunk, uint64(len(k)))
+		chunk = append(chunk, k...)
+		if e.del {
+			chunk = append(chunk, 1)
+		} else {
+			chunk = append(chunk, 0)
+			chunk = binary.AppendUvarint(chunk, uint64(len(e.val)))
+			chunk = append(chunk, e.val...)
+		}
+		if len(chunk) >= stageChunkBytes {
+			return flush()
+		}
+		return nil
+	})
+	if err == nil {
+		err = flush()
+	}
+	if err == nil {
+		err = wb.Flush()
+	}
+	if err != nil {
+		return fmt.Errorf("stage: %w", err)
+	}
+	return nil
+}
+
+// clearStage deletes the redo flag, then every staged chunk.
+func (d *DB) clearStage() error {
+	if err := d.db.Update(func(txn *badger.Txn) error { return txn.Delete(keyRedo) }); err != nil {
+		return fmt.Errorf("clear redo flag: %w", err)
+	}
+	var keys [][]byte
+	err := d.db.View(func(txn *badger.Txn) error {
+		it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte{prefixStage}})
+		defer it.Close()
+		for it.Rewind(); it.Valid(); it.Next() {
+			keys = append(keys, it.Item().KeyCopy(nil))
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("list staged chunks: %w", err)
+	}
+	wb := d.db.NewWriteBatch()
+	defer wb.Cancel()
+	for _, k := range keys {
+		if err := wb.Delete(k); err != nil {
+			return fmt.Errorf("delete staged chunks: %w", err)
+		}
+	}
+	if err := wb.Flush(); err != nil {
+		return fmt.Errorf("delete staged chunks: %w", err)
+	}
+	return nil
+}
+
+// RecoverEpochs finishes or discards a large epoch that a crash cut short
+// (see the top of this file). Open runs it; it runs once per DB, and later
+// calls return the first call's result.
+func (d *DB) RecoverEpochs() error {
+	es := d.epochs()
+	es.recoverOnce.Do(func() { es.recoverErr = d.recoverEpochs() })
+	return es.recoverErr
+}
+
+func (d *DB) recoverEpochs() error {
+	var redo, committed uint64
+	var staged bool
+	err := d.db.View(func(txn *badger.Txn) error {
+		var err error
+		if redo, err = readEpochKey(txn, keyRedo); err != nil {
+			return err
+		}
+		if committed, err = readEpochKey(txn, keyEpoch); err != nil {
+			return err
+		}
+		it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte{prefixStage}})
+		defer it.Close()
+		it.Rewind()
+		staged = it.Valid()
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("recover epochs: %w", err)
+	}
+	if redo != 0 {
+		if redo != committed {
+			return fmt.Errorf("recover epochs: redo flag names epoch %d but epoch %d is committed", redo, committed)
+		}
+		if err := d.replay(redo); err != nil {
+			return fmt.Errorf("recover epoch %d: %w", redo, err)
+		}
+		d.log.Info("finished applying a committed epoch after restart", "epoch", redo)
+	} else if staged {
+		d.log.Info("discarding the staged writes of an epoch that never committed", "last_committed_epoch", committed)
+	}
+	if redo != 0 || staged {
+		return d.clearStage()
+	}
+	return nil
+}
+
+// replay applies the staged chunks of epoch to the table keys.
+func (d *DB) replay(epoch uint64) error {
+	wb := d.db.NewWriteBatch()
+	defer wb.Cancel()
+	err := d.db.View(func(txn *badger.Txn) error {
+		prefix := AppendUint64([]byte{prefixStage}, epoch)
+		it := txn.NewIterator(badger.IteratorOptions{Prefix: prefix, PrefetchValues: false})
+		defer it.Close()
+		for it.Rewind(); it.Valid(); it.Next() {
+			chunk, err := it.Item().ValueCopy(nil)
+			if err != nil {
+				return err
+			}
+			if err := decodeChunk(chunk, func(k, v []byte, del bool) error {
+				if del {
+					return wb.Delete(k)
+				}
+				return wb.Set(k, v)
+			}); err != nil {
+				return fmt.Errorf("chunk %x: %w", it.Item().Key(), err)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	return wb.Flush()
+}
+
+var errBadChunk = errors.New("corrupt staged chunk")
+
+func decodeChunk(b []byte, fn func(k, v []byte, del bool) error) error {
+	for len(b) > 0 {
+		n, w := binary.Uvarint(b)
+		if w <= 0 || uint64(len(b)-w) < n+1 {
+			return errBadChunk
+		}
+		k := b[w : w+int(n)]
+		b = b[w+int(n):]
+		del := b[0] == 1
+		b = b[1:]
+		var v []byte
+		if !del {
+			n, w = binary.Uvarint(b)
+			if w <= 0 || uint64(len(b)-w) < n {
+				return errBadChunk
+			}
+			v = b[w : w+int(n)]
+			b = b[w+int(n):]
+		}
+		if err := fn(k, v, del); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// DropObjectState deletes every table of object objectID from Badger, for
+// DROP. The object's Tables must no longer be used.
+func (d *DB) DropObjectState(objectID uint64) error {
+	prefix := AppendUint64([]byte{prefixTable}, objectID)
+	if err := d.db.DropPrefix(prefix); err != nil {
+		return fmt.Errorf("drop state of object %d: %w", objectID, err)
+	}
+	return nil
+}
