@@ -113,6 +113,14 @@ func (c *catalog) build(ctx context.Context, st sql.Statement) (*object, error) 
 		o := &object{kind: sql.KindSink, shown: s.RedactedText(), createSink: s,
 			entry: state.CatalogEntry{Kind: "sink", Name: s.Name, Definition: s.Text}}
 		o.connector, _ = s.Options.Get("connector")
+		if mode, _ := s.Options.Lookup("mode"); mode.Value == "upsert" {
+			return nil, sqlerr.Newf(sqlerr.FeatureNotSupported, "mode = 'upsert' is not supported yet").At(mode.KeyPos).
+				WithHint("Sink an append-only input (a source, or a view with EMIT ON WINDOW CLOSE) with mode = 'append'.")
+		}
+		if ehk, ok := s.Options.Lookup("explicit_hash_key"); ok {
+			return nil, sqlerr.Newf(sqlerr.FeatureNotSupported, "explicit_hash_key is not supported yet").At(ehk.KeyPos).
+				WithHint("Leave it out: records are placed by their partition key.")
+		}
 		if s.Query != nil {
 			q, err := planner.Plan(ctx, catalogView{c}, s.Query, planner.Options{EmitOnWindowClose: s.EmitOnWindowClose})
 			if err != nil {
