@@ -49,8 +49,11 @@ func demoCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		return err
 	}
 	const stream = "clicks"
-	if err := emulator.CreateStream(ctx, client, stream, 2); err != nil {
-		return fmt.Errorf("create stream %s: %w", stream, err)
+	// clicks-copy is there for the README's CREATE SINK example.
+	for _, s := range []string{stream, "clicks-copy"} {
+		if err := emulator.CreateStream(ctx, client, s, 2); err != nil {
+			return fmt.Errorf("create stream %s: %w", s, err)
+		}
 	}
 	go produceClicks(ctx, client, stream, *rate, log)
 
@@ -66,7 +69,8 @@ Connect with:
 
     psql -h %s -p %s -U demo
 
-and try: SHOW SOURCES; DESCRIBE clicks; SHOW CREATE MATERIALIZED VIEW spend; EXPLAIN SELECT * FROM spend;
+and try: SHOW SOURCES; DESCRIBE clicks; SELECT COUNT(*), SUM(amount) FROM clicks;
+         SELECT * FROM clicks LIMIT 5; EXPLAIN SELECT * FROM spend; SHOW SOURCE STATUS clicks;
 Press Ctrl-C to stop.
 `, emu.Endpoint(), stream, *rate, host, port)
 	})
