@@ -125,6 +125,51 @@ var Connectors = []ConnectorSpec{
 				Doc: "how long records may wait to fill a PutRecords batch"},
 		),
 	},
+	nexmarkSource,
+	datagenSource,
+}
+
+// nexmarkSource is the built-in Nexmark generator (connectors/nexmark).
+var nexmarkSource = ConnectorSpec{
+	Name: "nexmark", Role: RoleSource,
+	Doc: "generates the Nexmark auction model's person, auction or bid events",
+	Options: []OptionSpec{
+		{Key: "table", Kind: OptEnum, Values: []string{"person", "auction", "bid"}, Required: true,
+			Doc: "which of the three event kinds this source yields; its columns must be that table's"},
+		{Key: "event_rate", Kind: OptInt, Min: 1, Max: 1_000_000_000, Default: "10000",
+			Doc: "events per second of event time, over all three kinds; with pace = true also per second of wall-clock time"},
+		{Key: "max_events", Kind: OptInt, Min: 1, Max: 1 << 62,
+			Doc: "events to generate, over all three kinds; unset: unbounded"},
+		{Key: "seed", Kind: OptInt, Default: "0", Doc: "the same seed gives the same rows"},
+		{Key: "pace", Kind: OptBool, Default: "false",
+			Doc: "hold events back until the wall clock reaches their event time"},
+		{Key: "base_time", Kind: OptTimestamp,
+			Doc: "event time of the first event; unset: the time the query starts"},
+	},
+}
+
+// datagenSource is the built-in rule-based generator (connectors/datagen).
+var datagenSource = ConnectorSpec{
+	Name: "datagen", Role: RoleSource,
+	Doc: "generates rows whose columns are filled by rules",
+	Options: []OptionSpec{
+		{Key: "rows_per_second", Kind: OptInt, Min: 0, Max: 1_000_000_000, Default: "10000",
+			Doc: "wall-clock pace of the whole source; 0: as fast as it is read"},
+		{Key: "number_of_rows", Kind: OptInt, Min: 1, Max: 1 << 62,
+			Doc: "rows to generate; unset: unbounded, unless a sequence column ends first"},
+		{Key: "seed", Kind: OptInt, Default: "0", Doc: "the same seed gives the same rows"},
+		{Key: "fields.<col>.kind", Kind: OptEnum, Values: []string{"random", "sequence"},
+			Doc: "how column <col> is filled; default random"},
+		{Key: "fields.<col>.min", Doc: "smallest random value (numbers, dates, timestamps)"},
+		{Key: "fields.<col>.max", Doc: "largest random value"},
+		{Key: "fields.<col>.start", Doc: "first value of a sequence"},
+		{Key: "fields.<col>.end", Doc: "last value of a sequence"},
+		{Key: "fields.<col>.step", Kind: OptDuration, Doc: "step of a timestamp sequence; default 1s"},
+		{Key: "fields.<col>.length", Kind: OptInt, Min: 0, Max: 1 << 20, Doc: "length of random strings and bytes; default 100"},
+		{Key: "fields.<col>.values", Doc: "comma-separated values to pick from at random"},
+		{Key: "fields.<col>.max_past", Kind: OptDuration, Doc: "random timestamps fall within this long before now"},
+		{Key: "fields.<col>.null_rate", Doc: "share of NULLs, from 0 to 1"},
+	},
 }
 
 // LookupConnector returns the spec of a connector in a role.
@@ -210,7 +255,7 @@ func validateConnectorOptions(role Role, opts *Options, pos int) error {
 func validateOptionList(what string, specs []OptionSpec, opts *Options) error {
 	find := func(key string) *OptionSpec {
 		for i := range specs {
-			if specs[i].Key == key {
+			if specs[i].Key == key || matchKeyPattern(specs[i].Key, key) {
 				return &specs[i]
 			}
 		}
@@ -261,6 +306,18 @@ func validateOptionList(what string, specs []OptionSpec, opts *Options) error {
 		}
 	}
 	return nil
+}
+
+// columnPlaceholder in an option key stands for one column name, as in
+// datagen's "fields.<col>.kind": the connector checks the name against the
+// source's columns.
+const columnPlaceholder = "<col>"
+
+// matchKeyPattern reports whether key is an instance of a spec key holding
+// columnPlaceholder, e.g. "fields.user_id.kind" of "fields.<col>.kind".
+func matchKeyPattern(pattern, key string) bool {
+	before, after, ok := strings.Cut(pattern, columnPlaceholder)
+	return ok && len(key) > len(before)+len(after) && strings.HasPrefix(key, before) && strings.HasSuffix(key, after)
 }
 
 // checkOptionValue checks v against s and returns its normal form.
