@@ -49,9 +49,10 @@ test: deps vet
 demo: node-deps
 	$(GO) run ./cmd/streamsql demo
 
-# Placeholder until the benchmark harness lands: every Go benchmark, no tests.
-bench: node-deps
-	$(GO) test -run '^$$' -bench . ./...
+# The benchmark scenarios, with the hand-written ceiling and a peer engine in
+# the same run; the table goes to stdout, the JSON to bench/results/.
+bench:
+	$(GO) run ./cmd/streamsql bench
 
 clean:
 	rm -rf node_modules streamsql

@@ -28,6 +28,7 @@ Usage:
   streamsql serve [flags]    run the server (see 'streamsql serve --help')
   streamsql demo [flags]     run a local Kinesis emulator, the server and a
                              producer of synthetic click events
+  streamsql bench [flags]    run the benchmark scenarios with the ceiling and a peer
   streamsql version          print the version
 
 Every flag can also be set with an environment variable, named in its help.
@@ -46,6 +47,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		err = serveCmd(ctx, args[1:], stdout, stderr)
 	case "demo":
 		err = demoCmd(ctx, args[1:], stdout, stderr)
+	case "bench":
+		err = benchCmd(ctx, args[1:], stdout, stderr)
 	case "version", "--version":
 		fmt.Fprintln(stdout, "streamsql", version())
 		return 0
