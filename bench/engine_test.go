@@ -25,3 +25,17 @@ func TestRunEngine_MatchesCeiling(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkRunEngine: events per second through streamsql's operators,
+// beside BenchmarkCeiling in bench_test.go for the ratio.
+func BenchmarkRunEngine(b *testing.B) {
+	clicks := GenerateClicks(ClickOptions{Events: 200_000, Keys: 1000, Seed: 1})
+	b.ReportAllocs()
+	b.ResetTimer()
+	for b.Loop() {
+		if _, err := RunEngine(context.Background(), clicks.Events, TumbleQuery); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(b.N*len(clicks.Events))/b.Elapsed().Seconds(), "events/s")
+}
