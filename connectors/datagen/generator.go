@@ -21,6 +21,7 @@ import (
 	"time"
 	"unsafe"
 
+	"github.com/streamsql/streamsql/connectors/internal/gen"
 	"github.com/streamsql/streamsql/sql/sqlerr"
 	"github.com/streamsql/streamsql/sql/types"
 )
@@ -131,14 +132,13 @@ func (b *Batch) Len() int { return len(b.Rows) }
 
 // Generator yields the rows of one datagen source (or of one split of it).
 type Generator struct {
-	opts      Options
-	splits    int64
-	i         int64 // the next row this split yields, counted over the whole source
-	limit     int64 // -1: unbounded
-	yielded   int64 // rows yielded since the first call, for pacing
-	wallStart time.Time
-	arena     []byte
-	now       int64 // wall clock of the current batch, micros
+	opts    Options
+	split   gen.Split
+	i       int64 // the row being made, counted over the whole source
+	yielded int64 // rows yielded since the first call, for pacing
+	pacer   gen.Pacer
+	arena   []byte
+	now     int64 // wall clock of the current batch, micros
 }
 
 // New returns a generator for opts.
@@ -146,19 +146,18 @@ func New(opts Options) (*Generator, error) {
 	if err := opts.Validate(); err != nil {
 		return nil, err
 	}
-	g := &Generator{opts: opts, splits: max(int64(opts.SplitCount), 1), limit: -1}
-	g.i = int64(opts.SplitIndex) + opts.Offset*g.splits
+	limit := int64(-1)
 	if opts.NumberOfRows > 0 {
-		g.limit = opts.NumberOfRows
+		limit = opts.NumberOfRows
 	}
 	for k := range opts.Fields {
 		if f := &opts.Fields[k]; f.Kind == Sequence {
-			if n := f.seqLen(); g.limit < 0 || n < g.limit {
-				g.limit = n
+			if n := f.seqLen(); limit < 0 || n < limit {
+				limit = n
 			}
 		}
 	}
-	return g, nil
+	return &Generator{opts: opts, split: gen.NewSplit(opts.SplitIndex, opts.SplitCount, opts.Offset, limit)}, nil
 }
 
 // Columns returns the source's columns.
@@ -166,10 +165,10 @@ func (g *Generator) Columns() []types.Column { return g.opts.Columns }
 
 // Offset is the number of rows this split has yielded (counting
 // Options.Offset), the value to checkpoint and pass back to resume.
-func (g *Generator) Offset() int64 { return (g.i - int64(g.opts.SplitIndex)) / g.splits }
+func (g *Generator) Offset() int64 { return g.split.Offset() }
 
 // Done reports whether every row has been yielded.
-func (g *Generator) Done() bool { return g.limit >= 0 && g.i >= g.limit }
+func (g *Generator) Done() bool { return g.split.Done() }
 
 // NextBatch replaces b's rows with up to max rows and returns how many;
 // io.EOF once done. With RowsPerSecond it waits, honouring ctx, until the
@@ -179,62 +178,36 @@ func (g *Generator) NextBatch(ctx context.Context, b *Batch, max int) (int, erro
 	if g.Done() {
 		return 0, io.EOF
 	}
-	n := int64(maxInt(max, 1))
-	if g.limit >= 0 {
-		n = min(n, (g.limit-g.i+g.splits-1)/g.splits)
-	}
-	rate := float64(g.opts.RowsPerSecond) / float64(g.splits)
+	rate := float64(g.opts.RowsPerSecond) / float64(g.split.Count())
+	var paced int64
 	if rate > 0 {
 		// A paced batch covers at most 100ms, so rows are not held back
 		// much longer than their due time.
-		n = min(n, int64(math.Max(rate/10, 1)))
+		paced = int64(math.Max(rate/10, 1))
 	}
+	n := g.split.BatchLen(max, paced)
 	cols := len(g.opts.Columns)
 	slab := make([]types.Value, int(n)*cols)
 	g.arena = make([]byte, 0, int(n)*g.stringBytes())
 	g.now = time.Now().UnixMicro()
 	for k := int64(0); k < n; k++ {
 		row := types.Row(slab[int(k)*cols : int(k+1)*cols : int(k+1)*cols])
-		r := newRNG(g.opts.Seed, g.i)
+		g.i = g.split.Row()
+		r := gen.NewRNG(g.opts.Seed, g.i)
 		for c := range row {
 			row[c] = g.value(c, &r)
 		}
 		b.Rows = append(b.Rows, row)
-		g.i += g.splits
+		g.split.Advance()
 	}
 	if rate > 0 {
-		if g.wallStart.IsZero() {
-			g.wallStart = time.Now()
-		}
 		g.yielded += n
-		due := g.wallStart.Add(time.Duration(float64(g.yielded-1) / rate * float64(time.Second)))
-		if err := waitUntil(ctx, due); err != nil {
+		due := time.Duration(float64(g.yielded-1) / rate * float64(time.Second))
+		if err := g.pacer.Wait(ctx, due); err != nil {
 			return 0, err
 		}
 	}
 	return len(b.Rows), nil
-}
-
-func waitUntil(ctx context.Context, due time.Time) error {
-	wait := time.Until(due)
-	if wait <= 0 {
-		return ctx.Err()
-	}
-	t := time.NewTimer(wait)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-}
-
-func maxInt(a, b int) int {
-	if a > b {
-		return a
-	}
-	return b
 }
 
 // stringBytes estimates the arena bytes of one row.
@@ -249,21 +222,21 @@ func (g *Generator) stringBytes() int {
 }
 
 // value makes column c of row g.i.
-func (g *Generator) value(c int, r *rng) types.Value {
+func (g *Generator) value(c int, r *gen.RNG) types.Value {
 	f := &g.opts.Fields[c]
 	t := g.opts.Columns[c].Type
-	if f.NullRate > 0 && r.float() < f.NullRate {
+	if f.NullRate > 0 && r.Float() < f.NullRate {
 		return types.Null
 	}
 	if f.Kind == Sequence {
 		return g.sequence(f, t, g.i)
 	}
 	if len(f.Values) > 0 {
-		return f.Values[r.intn(int64(len(f.Values)))]
+		return f.Values[r.Intn(int64(len(f.Values)))]
 	}
 	switch t.Kind {
 	case types.Bool:
-		return types.NewBool(r.next()&1 == 1)
+		return types.NewBool(r.Next()&1 == 1)
 	case types.Int:
 		lo, hi := intRange(t.Width)
 		if !f.Min.IsNull() {
@@ -281,7 +254,7 @@ func (g *Generator) value(c int, r *rng) types.Value {
 		if !f.Max.IsNull() {
 			hi = f.Max.Float()
 		}
-		return types.NewFloat(lo + r.float()*(hi-lo))
+		return types.NewFloat(lo + r.Float()*(hi-lo))
 	case types.Decimal:
 		return g.decimal(f, t, r)
 	case types.String:
@@ -296,7 +269,7 @@ func (g *Generator) value(c int, r *rng) types.Value {
 	case types.Bytes:
 		b := make([]byte, f.Length)
 		for k := range b {
-			b[k] = byte(r.next())
+			b[k] = byte(r.Next())
 		}
 		return types.NewBytes(b)
 	case types.Date:
@@ -344,7 +317,7 @@ func (g *Generator) sequence(f *Field, t types.Type, i int64) types.Value {
 	return types.NewInt(f.Start.Int() + i)
 }
 
-func (g *Generator) decimal(f *Field, t types.Type, r *rng) types.Value {
+func (g *Generator) decimal(f *Field, t types.Type, r *gen.RNG) types.Value {
 	scale := math.Pow10(t.Scale)
 	lo, hi := 0.0, math.Pow10(min(max(t.Precision-t.Scale, 0), 15))-1/scale
 	if t.Precision == 0 {
@@ -361,15 +334,15 @@ func (g *Generator) decimal(f *Field, t types.Type, r *rng) types.Value {
 }
 
 // between draws uniformly from [lo, hi].
-func between(r *rng, lo, hi int64) int64 {
+func between(r *gen.RNG, lo, hi int64) int64 {
 	if hi <= lo {
 		return lo
 	}
 	span := uint64(hi-lo) + 1
 	if span == 0 { // the whole int64 range
-		return int64(r.next())
+		return int64(r.Next())
 	}
-	h, _ := bits.Mul64(r.next(), span)
+	h, _ := bits.Mul64(r.Next(), span)
 	return lo + int64(h)
 }
 
@@ -397,12 +370,12 @@ func truncate(micros int64, p int) int64 {
 const alphabet = "abcdefghijklmnopqrstuvwxyz0123456789"
 
 // appendLetters appends n random letters and digits, 12 per random number.
-func (g *Generator) appendLetters(r *rng, n int) {
+func (g *Generator) appendLetters(r *gen.RNG, n int) {
 	start := len(g.arena)
 	g.arena = slices.Grow(g.arena, n)[:start+n]
 	out := g.arena[start:]
 	for i := 0; i < n; {
-		x := r.next()
+		x := r.Next()
 		for j := 0; j < 12 && i < n; j++ {
 			out[i] = alphabet[x%36]
 			x /= 36

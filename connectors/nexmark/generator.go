@@ -19,6 +19,7 @@ import (
 	"time"
 	"unsafe"
 
+	"github.com/streamsql/streamsql/connectors/internal/gen"
 	"github.com/streamsql/streamsql/sql/sqlerr"
 	"github.com/streamsql/streamsql/sql/types"
 )
@@ -85,15 +86,13 @@ func (b *Batch) Len() int { return len(b.Rows) }
 
 // Generator yields the rows of one table (or of one split of it).
 type Generator struct {
-	opts      Options
-	splits    int64
-	k         int64 // the next row of this table this split yields, counted over all splits
-	limit     int64 // rows of this table in MaxEvents; -1 unbounded
-	baseMs    int64
-	wallStart time.Time
-	arena     []byte
-	channels  []string // lazily filled "channel-N" URLs, per generator
-	hotURLs   [4]string
+	opts     Options
+	split    gen.Split // over the rows of this table; the limit is its rows in MaxEvents
+	baseMs   int64
+	pacer    gen.Pacer
+	arena    []byte
+	channels []string // lazily filled "channel-N" URLs, per generator
+	hotURLs  [4]string
 }
 
 // New returns a generator for opts.
@@ -104,18 +103,18 @@ func New(opts Options) (*Generator, error) {
 	if opts.EventRate == 0 {
 		opts.EventRate = DefaultEventRate
 	}
-	g := &Generator{opts: opts, splits: max(int64(opts.SplitCount), 1), limit: -1}
-	g.k = int64(opts.SplitIndex) + opts.Offset*g.splits
+	limit := int64(-1)
+	if opts.MaxEvents > 0 {
+		limit = rowsBefore(opts.Table, opts.MaxEvents)
+	}
+	g := &Generator{opts: opts, split: gen.NewSplit(opts.SplitIndex, opts.SplitCount, opts.Offset, limit)}
 	base := opts.BaseTime
 	if base == 0 {
 		base = time.Now().UnixMicro()
 	}
 	g.baseMs = base / 1000
-	if opts.MaxEvents > 0 {
-		g.limit = rowsBefore(opts.Table, opts.MaxEvents)
-	}
 	for i := range g.hotURLs {
-		r := newRNG(opts.Seed, -1-int64(i))
+		r := gen.NewRNG(opts.Seed, -1-int64(i))
 		g.hotURLs[i] = g.url(&r, -1)
 	}
 	return g, nil
@@ -126,10 +125,10 @@ func (g *Generator) Columns() []types.Column { return g.opts.Table.Columns() }
 
 // Offset is the number of rows this split has yielded (counting Options.Offset):
 // the value to store in a checkpoint and pass back to resume.
-func (g *Generator) Offset() int64 { return (g.k - int64(g.opts.SplitIndex)) / g.splits }
+func (g *Generator) Offset() int64 { return g.split.Offset() }
 
 // Done reports whether the generator has yielded every row.
-func (g *Generator) Done() bool { return g.limit >= 0 && g.k >= g.limit }
+func (g *Generator) Done() bool { return g.split.Done() }
 
 // eventNumber maps the k-th row of table t to its event number: the
 // sequence repeats every 50 events as 1 person, 3 auctions, 46 bids.
@@ -170,23 +169,21 @@ func (g *Generator) NextBatch(ctx context.Context, b *Batch, max int) (int, erro
 	if g.Done() {
 		return 0, io.EOF
 	}
-	n := int64(maxInt(max, 1))
-	if g.limit >= 0 {
-		n = min(n, (g.limit-g.k+g.splits-1)/g.splits)
-	}
+	var paced int64
 	if g.opts.Pace {
 		// A paced batch covers at most 100ms of event time, so rows are not
 		// held back much longer than their due time.
-		n = min(n, maxI64(g.opts.EventRate/g.splits/10, 1))
+		paced = maxI64(g.opts.EventRate/g.split.Count()/10, 1)
 	}
+	n := g.split.BatchLen(max, paced)
 	cols := len(g.opts.Table.Columns())
 	slab := make([]types.Value, int(n)*cols)
 	g.arena = make([]byte, 0, int(n)*avgArena(g.opts.Table))
 	for i := int64(0); i < n; i++ {
 		row := types.Row(slab[int(i)*cols : int(i+1)*cols : int(i+1)*cols])
-		e := eventNumber(g.opts.Table, g.k)
+		e := eventNumber(g.opts.Table, g.split.Row())
 		ts := g.timestampMs(e)
-		r := newRNG(g.opts.Seed, e)
+		r := gen.NewRNG(g.opts.Seed, e)
 		switch g.opts.Table {
 		case Person:
 			g.person(row, e, ts, &r)
@@ -197,40 +194,17 @@ func (g *Generator) NextBatch(ctx context.Context, b *Batch, max int) (int, erro
 		}
 		b.Rows = append(b.Rows, row)
 		b.EventTimes = append(b.EventTimes, ts*1000)
-		g.k += g.splits
+		g.split.Advance()
 	}
 	if g.opts.Pace {
-		if err := g.pace(ctx, b.EventTimes[len(b.EventTimes)-1]/1000); err != nil {
+		// Due when the wall clock is as far past the first call as the
+		// batch's last event time is past the base time.
+		due := time.Duration(b.EventTimes[len(b.EventTimes)-1]/1000-g.baseMs) * time.Millisecond
+		if err := g.pacer.Wait(ctx, due); err != nil {
 			return 0, err
 		}
 	}
 	return len(b.Rows), nil
-}
-
-func (g *Generator) pace(ctx context.Context, tsMs int64) error {
-	if g.wallStart.IsZero() {
-		g.wallStart = time.Now()
-	}
-	due := g.wallStart.Add(time.Duration(tsMs-g.baseMs) * time.Millisecond)
-	wait := time.Until(due)
-	if wait <= 0 {
-		return ctx.Err()
-	}
-	t := time.NewTimer(wait)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-}
-
-func maxInt(a, b int) int {
-	if a > b {
-		return a
-	}
-	return b
 }
 
 func maxI64(a, b int64) int64 {
@@ -265,13 +239,13 @@ func (g *Generator) str(from int) string {
 // appendString appends the reference's random string: 3 to maxLen-1
 // characters, lower-case letters with 1 in 13 being special, trimmed of
 // spaces at both ends.
-func (g *Generator) appendString(r *rng, maxLen int64, special byte) {
-	n := minStringLength + r.intn(maxLen-minStringLength)
+func (g *Generator) appendString(r *gen.RNG, maxLen int64, special byte) {
+	n := minStringLength + r.Intn(maxLen-minStringLength)
 	start := len(g.arena)
 	for range n {
 		// One random number per character: its top bits pick "special or
 		// not" (1 in 13), the bits below them the letter.
-		hi, lo := bits.Mul64(r.next(), 13)
+		hi, lo := bits.Mul64(r.Next(), 13)
 		if hi == 0 {
 			if special == ' ' && len(g.arena) == start {
 				continue // leading space: trimmed
@@ -288,12 +262,12 @@ func (g *Generator) appendString(r *rng, maxLen int64, special byte) {
 }
 
 // appendExact appends n random lower-case letters, 13 per random number.
-func (g *Generator) appendExact(r *rng, n int64) {
+func (g *Generator) appendExact(r *gen.RNG, n int64) {
 	start := len(g.arena)
 	g.arena = slices.Grow(g.arena, int(n))[:start+int(n)]
 	out := g.arena[start:]
 	for i := 0; i < len(out); {
-		x := r.next()
+		x := r.Next()
 		for j := 0; j < 13 && i < len(out); j++ {
 			out[i] = byte('a' + x%26)
 			x /= 26
@@ -303,7 +277,7 @@ func (g *Generator) appendExact(r *rng, n int64) {
 }
 
 // extra is padding that brings a row to avg bytes on average (±20%).
-func (g *Generator) extra(r *rng, size, avg int) string {
+func (g *Generator) extra(r *gen.RNG, size, avg int) string {
 	if size > avg {
 		return ""
 	}
@@ -311,16 +285,16 @@ func (g *Generator) extra(r *rng, size, avg int) string {
 	delta := (want*2 + 5) / 10 // round(want * 0.2)
 	n := want - delta
 	if delta > 0 {
-		n += r.intn(2 * delta)
+		n += r.Intn(2 * delta)
 	}
 	start := len(g.arena)
 	g.appendExact(r, n)
 	return g.str(start)
 }
 
-func (g *Generator) person(row types.Row, e, ts int64, r *rng) {
+func (g *Generator) person(row types.Row, e, ts int64, r *gen.RNG) {
 	id := lastPersonID(e) + firstPersonID
-	name := fullNames[r.intn(int64(len(fullNames)))]
+	name := fullNames[r.Intn(int64(len(fullNames)))]
 	start := len(g.arena)
 	g.appendString(r, 7, ' ')
 	g.arena = append(g.arena, '@')
@@ -332,12 +306,12 @@ func (g *Generator) person(row types.Row, e, ts int64, r *rng) {
 		if i > 0 {
 			g.arena = append(g.arena, ' ')
 		}
-		d := r.intn(10000)
+		d := r.Intn(10000)
 		g.arena = append(g.arena, byte('0'+d/1000), byte('0'+d/100%10), byte('0'+d/10%10), byte('0'+d%10))
 	}
 	card := g.str(start)
-	city := usCities[r.intn(int64(len(usCities)))]
-	state := usStates[r.intn(int64(len(usStates)))]
+	city := usCities[r.Intn(int64(len(usCities)))]
+	state := usStates[r.Intn(int64(len(usStates)))]
 	size := 8 + len(name) + len(email) + len(card) + len(city) + len(state)
 	row[0] = types.NewInt(id)
 	row[1] = types.NewString(name)
@@ -349,21 +323,21 @@ func (g *Generator) person(row types.Row, e, ts int64, r *rng) {
 	row[7] = types.NewString(g.extra(r, size, avgPersonBytes))
 }
 
-func (g *Generator) auction(row types.Row, e, ts int64, r *rng) {
+func (g *Generator) auction(row types.Row, e, ts int64, r *gen.RNG) {
 	id := lastAuctionID(e) + firstAuctionID
 	var seller int64
-	if r.intn(hotSellersRatio) > 0 {
+	if r.Intn(hotSellersRatio) > 0 {
 		seller = lastPersonID(e) / hotGroup * hotGroup
 	} else {
 		seller = nextPersonID(e, r)
 	}
 	seller += firstPersonID
-	category := firstCategoryID + r.intn(numCategories)
+	category := firstCategoryID + r.Intn(numCategories)
 	initial := nextPrice(r)
 	// An auction lasts on average until numInFlightAuctions more auctions
 	// have been created, so about that many are open at any time.
 	horizon := g.timestampMs(e+numInFlightAuctions*totalProportion/auctionProportion) - ts
-	expires := ts + 1 + r.intn(maxI64(horizon*2, 1))
+	expires := ts + 1 + r.Intn(maxI64(horizon*2, 1))
 	start := len(g.arena)
 	g.appendString(r, 20, ' ')
 	item := g.str(start)
@@ -384,16 +358,16 @@ func (g *Generator) auction(row types.Row, e, ts int64, r *rng) {
 	row[9] = types.NewString(g.extra(r, size, avgAuctionBytes))
 }
 
-func (g *Generator) bid(row types.Row, e, ts int64, r *rng) {
+func (g *Generator) bid(row types.Row, e, ts int64, r *gen.RNG) {
 	var auction int64
-	if r.intn(hotAuctionRatio) > 0 {
+	if r.Intn(hotAuctionRatio) > 0 {
 		auction = lastAuctionID(e) / hotGroup * hotGroup
 	} else {
 		auction = nextAuctionID(e, r)
 	}
 	auction += firstAuctionID
 	var bidder int64
-	if r.intn(hotBiddersRatio) > 0 {
+	if r.Intn(hotBiddersRatio) > 0 {
 		// The second of the group, so hot bidders and hot sellers differ.
 		bidder = lastPersonID(e)/hotGroup*hotGroup + 1
 	} else {
@@ -402,11 +376,11 @@ func (g *Generator) bid(row types.Row, e, ts int64, r *rng) {
 	bidder += firstPersonID
 	price := nextPrice(r)
 	var channel, url string
-	if r.intn(hotChannelsRatio) > 0 {
-		i := r.intn(int64(len(hotChannels)))
+	if r.Intn(hotChannelsRatio) > 0 {
+		i := r.Intn(int64(len(hotChannels)))
 		channel, url = hotChannels[i], g.hotURLs[i]
 	} else {
-		channel, url = g.channel(r.intn(numChannels))
+		channel, url = g.channel(r.Intn(numChannels))
 	}
 	row[0] = types.NewInt(auction)
 	row[1] = types.NewInt(bidder)
@@ -424,7 +398,7 @@ func (g *Generator) channel(n int64) (string, string) {
 		g.channels = make([]string, numChannels)
 	}
 	if g.channels[n] == "" {
-		r := newRNG(g.opts.Seed, -100-n)
+		r := gen.NewRNG(g.opts.Seed, -100-n)
 		g.channels[n] = g.url(&r, n)
 	}
 	return channelNames[n], g.channels[n]
@@ -456,7 +430,7 @@ func itoa(n int64) string {
 
 // url builds a channel's URL as the reference does: three short random
 // path segments, and for 9 in 10 numbered channels a channel_id parameter.
-func (g *Generator) url(r *rng, n int64) string {
+func (g *Generator) url(r *gen.RNG, n int64) string {
 	saved := g.arena
 	g.arena = make([]byte, 0, 80)
 	g.arena = append(g.arena, "https://www.nexmark.com/"...)
@@ -465,7 +439,7 @@ func (g *Generator) url(r *rng, n int64) string {
 		g.arena = append(g.arena, '/')
 	}
 	g.arena = append(g.arena, "item.htm?query=1"...)
-	if n >= 0 && r.intn(10) > 0 {
+	if n >= 0 && r.Intn(10) > 0 {
 		g.arena = append(g.arena, "&channel_id="...)
 		id := int64(int32(reverseBits32(uint32(n))))
 		g.arena = append(g.arena, itoa(max(id, -id))...)

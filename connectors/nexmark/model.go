@@ -5,6 +5,7 @@ import (
 	"math"
 	"strings"
 
+	"github.com/streamsql/streamsql/connectors/internal/gen"
 	"github.com/streamsql/streamsql/sql/sqlerr"
 	"github.com/streamsql/streamsql/sql/types"
 )
@@ -176,22 +177,22 @@ func lastAuctionID(id int64) int64 {
 
 // nextPersonID picks a random active person (base 0), with a few ids
 // ahead of the last one so that some events refer to people not yet seen.
-func nextPersonID(id int64, r *rng) int64 {
+func nextPersonID(id int64, r *gen.RNG) int64 {
 	numPeople := lastPersonID(id) + 1
 	active := min(numPeople, numActivePeople)
-	return numPeople - active + r.intn(active+personIDLead)
+	return numPeople - active + r.Intn(active+personIDLead)
 }
 
 // nextAuctionID picks a random auction likely still in flight (base 0).
-func nextAuctionID(id int64, r *rng) int64 {
+func nextAuctionID(id int64, r *gen.RNG) int64 {
 	maxA := lastAuctionID(id)
 	minA := max(maxA-numInFlightAuctions, 0)
-	return minA + r.intn(maxA-minA+1+auctionIDLead)
+	return minA + r.Intn(maxA-minA+1+auctionIDLead)
 }
 
 // nextPrice is 10^U(0,6) dollars in cents: many cheap items, few dear.
-func nextPrice(r *rng) int64 {
-	return int64(math.Round(math.Exp(r.float()*6*math.Ln10) * 100))
+func nextPrice(r *gen.RNG) int64 {
+	return int64(math.Round(math.Exp(r.Float()*6*math.Ln10) * 100))
 }
 
 // fullNames are every "first last", built once so a person allocates none.
