@@ -29,6 +29,10 @@ type object struct {
 	// The parsed definitions the runtime reads its options from.
 	createSource *sql.CreateSource
 	createSink   *sql.CreateSink
+	// A view's bound query and its physical plan (view.go).
+	query     *planner.Query
+	stream    *planner.StreamPlan
+	streamErr error // why the view cannot run
 }
 
 // catalog is the in-memory view of the catalog, written through to state.
@@ -102,10 +106,16 @@ func (c *catalog) build(ctx context.Context, st sql.Statement) (*object, error) 
 		if len(q.ParamTypes()) > 0 {
 			return nil, sqlerr.Newf(sqlerr.FeatureNotSupported, "a materialized view cannot have parameters")
 		}
+		// A view this build cannot run is refused at CREATE; one stored by
+		// an earlier build is kept (and reported) rather than failing Open.
+		sp, streamErr := planner.PlanStream(q, c.viewQuery)
 		return &object{
-			kind:    sql.KindView,
-			shown:   s.Text,
-			columns: q.Columns(),
+			kind:      sql.KindView,
+			query:     q,
+			stream:    sp,
+			streamErr: streamErr,
+			shown:     s.Text,
+			columns:   q.Columns(),
 			entry: state.CatalogEntry{Kind: "materialized view", Name: s.Name, Definition: s.Text,
 				DependsOn: q.Dependencies()},
 		}, nil
@@ -156,6 +166,9 @@ func (c *catalog) create(ctx context.Context, st sql.Statement, name string, nam
 	obj, err := c.build(ctx, st)
 	if err != nil {
 		return nil, err
+	}
+	if obj.streamErr != nil {
+		return nil, obj.streamErr
 	}
 	obj.entry.CreatedAt = time.Now().UTC()
 	obj.entry, err = c.db.CreateCatalogEntry(obj.entry)

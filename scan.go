@@ -37,6 +37,7 @@ type sourceScan struct {
 	batch    *kinesis.Batch
 	next     int
 	caughtUp map[string]bool
+	lastRead map[string]time.Time
 	meta     format.Meta
 }
 
@@ -58,7 +59,7 @@ func (e *Engine) openSourceScan(obj *object, tail bool) (*sourceScan, error) {
 	s := &sourceScan{
 		name: obj.entry.Name, src: src, sub: src.Subscribe(4), dec: dec,
 		skipBad: onErr == kinesis.DecodeErrorSkip, tail: tail, start: time.Now(),
-		stop: stop, runErr: make(chan error, 1), caughtUp: map[string]bool{},
+		stop: stop, runErr: make(chan error, 1), caughtUp: map[string]bool{}, lastRead: map[string]time.Time{},
 	}
 	s.release = e.readers.add(obj.entry.Name, "query", src)
 	go func() { s.runErr <- src.Run(ctx) }()
@@ -92,9 +93,13 @@ func (s *sourceScan) Next(ctx context.Context) (types.Row, error) {
 		case ev := <-s.sub.Events():
 			if b, ok := ev.(*kinesis.Batch); ok {
 				s.batch, s.next = b, 0
-				if b.CaughtUp && !b.ReadAt.Before(s.start) {
+				// ReadAt is when the call returned; only a call that began
+				// after the scan did (the shard's previous call returned
+				// after it) has seen every record put before the scan.
+				if prev, ok := s.lastRead[b.ShardID]; ok && b.CaughtUp && !prev.Before(s.start) {
 					s.caughtUp[b.ShardID] = true
 				}
+				s.lastRead[b.ShardID] = b.ReadAt
 			}
 		case err := <-s.runErr:
 			s.runErr <- err
@@ -149,6 +154,9 @@ func (e *Engine) scanOpener(q *planner.Query, scans *[]*sourceScan) planner.Scan
 		obj, ok := e.catalog.get(sc.Relation.Name)
 		if !ok {
 			return nil, sqlerr.Newf(sqlerr.UndefinedTable, "relation %q does not exist", sc.Relation.Name)
+		}
+		if obj.kind == sql.KindView {
+			return e.viewScan(obj)
 		}
 		if obj.kind != sql.KindSource || obj.createSource == nil {
 			return nil, sqlerr.Newf(sqlerr.FeatureNotSupported,

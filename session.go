@@ -20,7 +20,8 @@ type Session struct {
 type Statement struct {
 	stmt    sql.Statement
 	text    string
-	query   *planner.Query // SELECT, and the query of EXPLAIN
+	query   *planner.Query      // SELECT, and the query of EXPLAIN
+	stream  *planner.StreamPlan // EXPLAIN CREATE MATERIALIZED VIEW: the operator DAG
 	columns []types.Column
 	bound   bool
 }
@@ -88,11 +89,13 @@ func (s *Session) bind(ctx context.Context, st *Statement) error {
 	case *sql.Explain:
 		var sel *sql.Select
 		var opts planner.Options
+		view := false
 		switch inner := p.Stmt.(type) {
 		case *sql.Select:
 			sel = inner
 		case *sql.CreateView:
 			sel, opts.EmitOnWindowClose = inner.Query, inner.EmitOnWindowClose
+			view = true
 		case *sql.CreateSink:
 			sel, opts.EmitOnWindowClose = inner.Query, inner.EmitOnWindowClose
 		}
@@ -104,6 +107,15 @@ func (s *Session) bind(ctx context.Context, st *Statement) error {
 			return err
 		}
 		st.query, st.columns = q, []types.Column{textCol("QUERY PLAN")}
+		if view {
+			c := s.engine.catalog
+			c.mu.RLock()
+			st.stream, err = planner.PlanStream(q, c.viewQuery)
+			c.mu.RUnlock()
+			if err != nil {
+				return err
+			}
+		}
 	case *sql.ShowObjects:
 		st.columns = nameCol
 	case *sql.ShowCreate:
@@ -169,6 +181,9 @@ func (s *Session) Execute(ctx context.Context, st *Statement, params []types.Val
 		return rows, nil
 	case *sql.Explain:
 		lines := st.query.Explain()
+		if st.stream != nil {
+			lines = st.stream.Explain()
+		}
 		rows := make([]types.Row, len(lines))
 		for i, l := range lines {
 			rows[i] = types.Row{types.NewString(l)}
@@ -178,7 +193,10 @@ func (s *Session) Execute(ctx context.Context, st *Statement, params []types.Val
 		_, err := e.catalog.create(ctx, p, p.Name, p.NamePos, p.IfNotExists)
 		return tagged("CREATE SOURCE", err)
 	case *sql.CreateView:
-		_, err := e.catalog.create(ctx, p, p.Name, p.NamePos, p.IfNotExists)
+		obj, err := e.catalog.create(ctx, p, p.Name, p.NamePos, p.IfNotExists)
+		if obj != nil {
+			e.views.startView(obj)
+		}
 		return tagged("CREATE MATERIALIZED VIEW", err)
 	case *sql.CreateSink:
 		obj, err := e.catalog.create(ctx, p, p.Name, p.NamePos, p.IfNotExists)
@@ -238,9 +256,7 @@ func (s *Session) Execute(ctx context.Context, st *Statement, params []types.Val
 		}
 		return staticRows(st.columns, []types.Row{{types.NewString(s.settings[strings.ToLower(p.Name)])}}, "SHOW"), nil
 	case *sql.Flush:
-		// No continuous query runs yet, so everything in the sources is
-		// trivially processed: FLUSH has nothing to wait for.
-		return done("FLUSH"), nil
+		return tagged("FLUSH", e.views.flush(ctx))
 	case *sql.Begin:
 		return done("BEGIN"), nil
 	case *sql.Commit:

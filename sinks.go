@@ -237,6 +237,9 @@ func (e *Engine) stopObject(o *object) {
 	if o.kind == sql.KindSink {
 		e.stopSink(o.entry.Name)
 	}
+	if o.kind == sql.KindView {
+		e.views.dropView(o)
+	}
 	if err := e.db.DeleteOffsets(o.entry.ID); err != nil {
 		e.log.Warn("drop: forget positions", "object", o.entry.Name, "err", err)
 	}

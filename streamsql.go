@@ -39,6 +39,8 @@ type Engine struct {
 	sinksMu sync.Mutex
 	sinks   map[string]*sinkRunner
 
+	views *viewManager // continuous materialized views (view.go)
+
 	mu     sync.Mutex
 	closed bool
 }
@@ -64,6 +66,14 @@ func Open(ctx context.Context, cfg Config) (*Engine, error) {
 		e.cancel()
 		_ = db.Close()
 		return nil, err
+	}
+	if e.views, err = newViewManager(e); err != nil {
+		e.cancel()
+		_ = db.Close()
+		return nil, err
+	}
+	for _, o := range e.catalog.list(sql.KindView) {
+		e.views.startView(o)
 	}
 	for _, o := range e.catalog.list(sql.KindSink) {
 		e.startSink(o)
@@ -92,6 +102,7 @@ func (e *Engine) Close() error {
 	for _, name := range names {
 		e.stopSink(name)
 	}
+	e.views.stopAll()
 	return e.db.Close()
 }
 

@@ -46,7 +46,9 @@ func (p *parser) tidbParse(text string, base, minOff int) (stmts []ast.StmtNode,
 	}()
 	stmts, _, perr := tp.Parse(text, "", "")
 	if perr == nil {
-		return stmts, nil
+		// The slice is the parser's own and the next Parse on it rewrites
+		// it, so once the parser is back in the pool only a copy is ours.
+		return append([]ast.StmtNode(nil), stmts...), nil
 	}
 	msg := perr.Error()
 	off, ok := tidbErrOffset(text, msg)

@@ -1,0 +1,544 @@
+package planner
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/streamsql/streamsql/exec"
+	"github.com/streamsql/streamsql/exec/expr"
+	"github.com/streamsql/streamsql/sql/sqlerr"
+	"github.com/streamsql/streamsql/sql/types"
+)
+
+// Physical planning of continuous queries: a logical plan becomes a DAG of
+// exec operators in an exec.Graph, fed with the decoded rows of the one
+// source the query reads and ending in a Materialize that keeps the view's
+// table. A Scan of a materialized view is planned by inlining that view's
+// own plan, so a view over a view reads the source itself and computes the
+// whole chain (its state is its own; retractions flow through as they
+// would between two graphs).
+
+// MaterializeTable is the operator id of a view's table: what SELECT from
+// the view reads. Other stateful operators get ids from 1 in plan order.
+const MaterializeTable uint32 = 0
+
+// StreamPlan is a continuous query checked for what the engine can run.
+type StreamPlan struct {
+	// Source is the one source the query reads (through views, maybe).
+	Source *Relation
+	// Key lists the view's primary key columns (the group key); nil means
+	// the whole row, with duplicates counted.
+	Key []int
+
+	q     *Query
+	views func(name string) (*Query, bool)
+	// explain is the operator chain, source first, for EXPLAIN.
+	explain []string
+}
+
+// PlanStream checks that q can run continuously as a materialized view and
+// returns its physical plan. views resolves the views it reads. Refusals
+// say what to write instead.
+func PlanStream(q *Query, views func(name string) (*Query, bool)) (*StreamPlan, error) {
+	if !q.streaming {
+		return nil, sqlerr.Newf(sqlerr.InvalidObjectDefinition, "a materialized view must read a source or a materialized view").
+			WithHint("Add FROM <source>; a constant SELECT needs no view.")
+	}
+	if err := checkDeterministic(q.root); err != nil {
+		return nil, err
+	}
+	// The views read are resolved now, once: Build runs later, on the
+	// view's own goroutine, and must not look at the catalog.
+	resolved := map[string]*Query{}
+	record := func(name string) (*Query, bool) {
+		vq, ok := views(name)
+		if ok {
+			resolved[name] = vq
+		}
+		return vq, ok
+	}
+	p := &StreamPlan{q: q, Key: viewKey(q.root), views: func(name string) (*Query, bool) {
+		vq, ok := resolved[name]
+		return vq, ok
+	}}
+	// A dry run into a scratch graph checks every operator's options.
+	g := exec.NewGraph(exec.GraphOptions{})
+	in, _ := g.Input("source")
+	b := &streamBuilder{g: g, input: in, table: func(uint32) exec.StateTable { return nil }, views: record}
+	if _, err := b.node(q.root, q.opts.EmitOnWindowClose, true); err != nil {
+		return nil, err
+	}
+	p.Source = b.source
+	p.explain = b.explain
+	if p.Source == nil {
+		return nil, sqlerr.Newf(sqlerr.FeatureNotSupported, "this materialized view reads no source")
+	}
+	return p, nil
+}
+
+// Build adds the plan's operators to g, reading the decoded source rows
+// from input, and returns the Materialize node. table gives each stateful
+// operator its state table by operator id; policy is the source's row
+// error policy.
+func (p *StreamPlan) Build(g *exec.Graph, input exec.NodeID, table func(op uint32) exec.StateTable, policy exec.RowErrorPolicy) (exec.NodeID, error) {
+	b := &streamBuilder{g: g, input: input, table: table, views: p.views, policy: policy}
+	return b.node(p.q.root, p.q.opts.EmitOnWindowClose, true)
+}
+
+type streamBuilder struct {
+	g      *exec.Graph
+	input  exec.NodeID
+	table  func(op uint32) exec.StateTable
+	views  func(name string) (*Query, bool)
+	policy exec.RowErrorPolicy
+	nextOp uint32
+	source *Relation
+	env    expr.Env
+	// explain describes each operator added, in order.
+	explain []string
+}
+
+// add adds an operator to the graph and to the EXPLAIN lines.
+func (b *streamBuilder) add(name, detail string, op exec.Operator, in exec.NodeID) exec.NodeID {
+	if detail != "" {
+		name += " " + detail
+	}
+	b.explain = append(b.explain, name)
+	return b.g.Add(name, op, in)
+}
+
+// Explain renders the operator DAG, the view's table first and the source
+// last, each operator over the one it reads.
+func (p *StreamPlan) Explain() []string {
+	out := make([]string, 0, len(p.explain)+1)
+	for i := len(p.explain) - 1; i >= 0; i-- {
+		out = append(out, strings.Repeat("  ", len(out))+p.explain[i])
+	}
+	src := "Source " + p.Source.Name
+	if p.Source.WatermarkColumn != "" {
+		src += " watermark=" + p.Source.WatermarkColumn
+	}
+	return append(out, strings.Repeat("  ", len(out))+src)
+}
+
+func (b *streamBuilder) stateful(name, detail string, op exec.Operator, in exec.NodeID) exec.NodeID {
+	b.nextOp++
+	id := b.add(name, detail+fmt.Sprintf(" state=%d", b.nextOp), op, in)
+	b.g.SetState(id, b.table(b.nextOp))
+	return id
+}
+
+// node plans n; top is set for the root of the view, which gets the
+// Materialize.
+func (b *streamBuilder) node(n Node, eowc, top bool) (exec.NodeID, error) {
+	id, err := b.op(n, eowc)
+	if err != nil || !top {
+		return id, err
+	}
+	key := viewKey(n)
+	detail := "key=(whole row, counted)"
+	if key != nil {
+		names := make([]string, len(key))
+		for i, k := range key {
+			names[i] = n.Columns()[k].Name
+		}
+		detail = "key=(" + strings.Join(names, ", ") + ")"
+	}
+	m := b.add("Materialize", detail+fmt.Sprintf(" state=%d", MaterializeTable), exec.NewMaterialize(exec.MaterializeOptions{Key: key}), id)
+	b.g.SetState(m, b.table(MaterializeTable))
+	return m, nil
+}
+
+func (b *streamBuilder) op(n Node, eowc bool) (exec.NodeID, error) {
+	switch n := n.(type) {
+	case *Scan:
+		if n.Relation.Kind == "source" {
+			if b.source != nil && b.source.Name != n.Relation.Name {
+				return 0, sqlerr.Newf(sqlerr.FeatureNotSupported, "a materialized view over two sources (%s, %s) is not supported yet",
+					b.source.Name, n.Relation.Name).WithHint("Create one view per source.")
+			}
+			if b.source != nil {
+				return 0, sqlerr.Newf(sqlerr.FeatureNotSupported, "a materialized view that reads source %s twice is not supported yet", n.Relation.Name)
+			}
+			b.source = n.Relation
+			return b.input, nil
+		}
+		vq, ok := b.views(n.Relation.Name)
+		if !ok {
+			return 0, sqlerr.Newf(sqlerr.UndefinedTable, "relation %q does not exist", n.Relation.Name)
+		}
+		return b.op(vq.root, vq.opts.EmitOnWindowClose)
+	case *Filter:
+		in, err := b.op(n.Input, eowc)
+		if err != nil {
+			return 0, err
+		}
+		pred, err := expr.CompilePredicate(n.Cond)
+		if err != nil {
+			return 0, err
+		}
+		return b.add("Filter", n.Cond.String(), exec.NewFilter(pred, &b.env, b.policy), in), nil
+	case *Project:
+		in, err := b.op(n.Input, eowc)
+		if err != nil {
+			return 0, err
+		}
+		fs, err := compileAll(n.Exprs)
+		if err != nil {
+			return 0, err
+		}
+		return b.add("Project", strings.TrimPrefix(n.describe(), "Project "), exec.NewProject(fs, &b.env, b.policy), in), nil
+	case *Window:
+		if n.Kind == "SESSION" {
+			return 0, sqlerr.Newf(sqlerr.FeatureNotSupported, "a SESSION window needs an aggregate over it").
+				WithHint("GROUP BY window_start, window_end (and keys) with COUNT, SUM, ...")
+		}
+		in, err := b.op(n.Input, eowc)
+		if err != nil {
+			return 0, err
+		}
+		o := exec.WindowOptions{Kind: exec.Tumble, TimeCol: n.TimeCol, Size: n.Size}
+		if n.Kind == "HOP" {
+			o.Kind, o.Slide = exec.Hop, n.Slide
+		}
+		w, err := exec.NewWindow(o)
+		if err != nil {
+			return 0, err
+		}
+		return b.add("Window", strings.TrimPrefix(n.describe(), "Window "), w, in), nil
+	case *Aggregate:
+		return b.aggregate(n, eowc)
+	case *Sort:
+		return 0, sqlerr.Newf(sqlerr.InvalidObjectDefinition, "ORDER BY in a materialized view is not supported: a view is a set of rows").
+			WithHint("Leave ORDER BY out of the view and order when reading it: SELECT * FROM view ORDER BY ...")
+	case *Limit:
+		return 0, sqlerr.Newf(sqlerr.FeatureNotSupported, "LIMIT in a materialized view (top-N) is not supported yet").
+			WithHint("Leave LIMIT out of the view and limit when reading it: SELECT * FROM view ORDER BY ... LIMIT n")
+	case *UnionAll:
+		return 0, sqlerr.Newf(sqlerr.FeatureNotSupported, "UNION ALL in a materialized view is not supported yet").
+			WithHint("Create one view per branch.")
+	}
+	return 0, sqlerr.Newf(sqlerr.FeatureNotSupported, "%s in a materialized view is not supported", n.describe())
+}
+
+// windowUnder returns the Window under an aggregate's input, looking
+// through WHERE filters, and those filters from the top down.
+func windowUnder(n Node) (*Window, []*Filter) {
+	var fs []*Filter
+	for {
+		switch x := n.(type) {
+		case *Filter:
+			fs = append(fs, x)
+			n = x.Input
+		case *Window:
+			return x, fs
+		default:
+			return nil, nil
+		}
+	}
+}
+
+func (b *streamBuilder) aggregate(n *Aggregate, eowc bool) (exec.NodeID, error) {
+	win, filters := windowUnder(n.Input)
+	if win != nil && win.Kind == "SESSION" {
+		return b.session(n, win, filters, eowc)
+	}
+	if n.Windowed && eowc {
+		if err := checkWatermark(win); err != nil {
+			return 0, err
+		}
+	}
+	in, err := b.op(n.Input, eowc)
+	if err != nil {
+		return 0, err
+	}
+	keys := n.Keys
+	hidden := false
+	end := -1
+	if n.Windowed && win != nil {
+		endCol := len(win.cols) - 1
+		for i, k := range keys {
+			if c, ok := k.(*expr.ColumnRef); ok && c.Name == "window_end" && c.Index == endCol {
+				end = i
+			}
+		}
+		if end < 0 {
+			// Grouped by window_start only: window_end is a function of it,
+			// so grouping by it too changes nothing; it is dropped after.
+			keys = append(append([]expr.Expr(nil), keys...),
+				&expr.ColumnRef{Index: endCol, Typ: win.cols[endCol].Type, Name: "window_end"})
+			end, hidden = len(keys)-1, true
+		}
+	}
+	kfs, err := compileAll(keys)
+	if err != nil {
+		return 0, err
+	}
+	ao := exec.AggOptions{Keys: kfs, Aggs: n.Aggs, Env: &b.env}
+	var id exec.NodeID
+	if end >= 0 {
+		wa, err := exec.NewWindowAgg(exec.WindowAggOptions{AggOptions: ao, WindowEnd: end, EmitOnClose: eowc})
+		if err != nil {
+			return 0, err
+		}
+		emit := "on-update"
+		if eowc {
+			emit = "on-window-close"
+		}
+		id = b.stateful("WindowAgg", fmt.Sprintf("keys=[%s] aggs=[%s] window_end=#%d emit=%s", joinExprs(keys), joinAggs(n.Aggs), end, emit), wa, in)
+	} else {
+		ha, err := exec.NewHashAgg(ao)
+		if err != nil {
+			return 0, err
+		}
+		id = b.stateful("HashAgg", fmt.Sprintf("keys=[%s] aggs=[%s] emit=on-update", joinExprs(keys), joinAggs(n.Aggs)), ha, in)
+	}
+	if !hidden {
+		return id, nil
+	}
+	// Drop the hidden window_end key: output is keys, then aggregates.
+	perm := make([]int, 0, len(n.Keys)+len(n.Aggs))
+	for i := range n.Keys {
+		perm = append(perm, i)
+	}
+	for i := range n.Aggs {
+		perm = append(perm, len(keys)+i)
+	}
+	return b.permute(id, perm, n.cols)
+}
+
+// permute adds a Project that picks columns of in by index.
+func (b *streamBuilder) permute(in exec.NodeID, perm []int, cols []types.Column) (exec.NodeID, error) {
+	fs := make([]expr.Func, len(perm))
+	for i, j := range perm {
+		f, err := expr.Compile(&expr.ColumnRef{Index: j, Typ: cols[i].Type, Name: cols[i].Name})
+		if err != nil {
+			return 0, err
+		}
+		fs[i] = f
+	}
+	return b.add("Project", fmt.Sprintf("columns=%v", perm), exec.NewProject(fs, &b.env, exec.FailQuery), in), nil
+}
+
+func joinAggs(as []*expr.Agg) string {
+	parts := make([]string, len(as))
+	for i, a := range as {
+		parts[i] = a.String()
+	}
+	return strings.Join(parts, ", ")
+}
+
+// session plans an aggregate over SESSION windows: one SessionAgg does
+// both, fed with the rows under the window (WHERE applied first).
+func (b *streamBuilder) session(n *Aggregate, win *Window, filters []*Filter, eowc bool) (exec.NodeID, error) {
+	if eowc {
+		if err := checkWatermark(win); err != nil {
+			return 0, err
+		}
+	}
+	width := len(win.Input.Columns())
+	readsWindow := func(e expr.Expr) bool {
+		found := false
+		expr.Walk(e, func(x expr.Expr) bool {
+			if c, ok := x.(*expr.ColumnRef); ok && c.Index >= width {
+				found = true
+			}
+			return !found
+		})
+		return found
+	}
+	in, err := b.op(win.Input, eowc)
+	if err != nil {
+		return 0, err
+	}
+	for i := len(filters) - 1; i >= 0; i-- {
+		if readsWindow(filters[i].Cond) {
+			return 0, sqlerr.Newf(sqlerr.FeatureNotSupported, "WHERE on window_start or window_end of a SESSION window is not supported").
+				WithHint("Filter on them in HAVING.")
+		}
+		pred, err := expr.CompilePredicate(filters[i].Cond)
+		if err != nil {
+			return 0, err
+		}
+		in = b.add("Filter", filters[i].Cond.String(), exec.NewFilter(pred, &b.env, b.policy), in)
+	}
+	var keys []expr.Expr
+	perm := make([]int, len(n.Keys)+len(n.Aggs))
+	var winKey []int // aggregate key index → -1 start, -2 end
+	for i, k := range n.Keys {
+		if c, ok := k.(*expr.ColumnRef); ok && c.Index == width {
+			winKey = append(winKey, i, -1)
+			continue
+		}
+		if c, ok := k.(*expr.ColumnRef); ok && c.Index == width+1 {
+			winKey = append(winKey, i, -2)
+			continue
+		}
+		if readsWindow(k) {
+			return 0, sqlerr.Newf(sqlerr.FeatureNotSupported, "a GROUP BY expression over window_start or window_end of a SESSION window is not supported").
+				WithHint("GROUP BY window_start, window_end themselves.")
+		}
+		perm[i] = len(keys)
+		keys = append(keys, k)
+	}
+	for j := 0; j < len(winKey); j += 2 {
+		perm[winKey[j]] = len(keys)
+		if winKey[j+1] == -2 {
+			perm[winKey[j]]++
+		}
+	}
+	for i := range n.Aggs {
+		perm[len(n.Keys)+i] = len(keys) + 2 + i
+	}
+	for _, a := range n.Aggs {
+		if a.Arg != nil && readsWindow(a.Arg) {
+			return 0, sqlerr.Newf(sqlerr.FeatureNotSupported, "%s over window_start or window_end of a SESSION window is not supported", a)
+		}
+	}
+	kfs, err := compileAll(keys)
+	if err != nil {
+		return 0, err
+	}
+	tf, err := expr.Compile(&expr.ColumnRef{Index: win.TimeCol, Typ: win.cols[win.TimeCol].Type, Name: win.cols[win.TimeCol].Name})
+	if err != nil {
+		return 0, err
+	}
+	sa, err := exec.NewSessionAgg(exec.SessionOptions{
+		AggOptions: exec.AggOptions{Keys: kfs, Aggs: n.Aggs, Env: &b.env},
+		Time:       tf, Gap: win.Gap, EmitOnClose: eowc,
+	})
+	if err != nil {
+		return 0, err
+	}
+	emit := "on-update"
+	if eowc {
+		emit = "on-window-close"
+	}
+	id := b.stateful("SessionAgg", fmt.Sprintf("keys=[%s] gap=%s aggs=[%s] emit=%s", joinExprs(keys), fmtMicros(win.Gap), joinAggs(n.Aggs), emit), sa, in)
+	return b.permute(id, perm, n.cols)
+}
+
+// checkWatermark refuses EMIT ON WINDOW CLOSE over a time column that no
+// WATERMARK describes: its windows would never close.
+func checkWatermark(win *Window) error {
+	if win == nil {
+		return nil
+	}
+	scan, ok := win.Input.(*Scan)
+	tc := win.Input.Columns()[win.TimeCol].Name
+	if !ok || scan.Relation.Kind != "source" {
+		return sqlerr.Newf(sqlerr.FeatureNotSupported, "EMIT ON WINDOW CLOSE over a materialized view is not supported yet: a view has no WATERMARK").
+			WithHint("Window the source itself, or leave out EMIT ON WINDOW CLOSE to get updates as windows change.")
+	}
+	if scan.Relation.WatermarkColumn == "" || scan.Relation.WatermarkColumn != tc {
+		return sqlerr.Newf(sqlerr.InvalidObjectDefinition,
+			"EMIT ON WINDOW CLOSE needs a WATERMARK on %s.%s: without one, windows never close", scan.Relation.Name, tc).
+			WithHint("Declare it in the source: WATERMARK FOR %s AS %s - INTERVAL '5' SECOND, or leave out EMIT ON WINDOW CLOSE.", tc, tc)
+	}
+	return nil
+}
+
+// volatileFuncs give a different value each time they run: a view over
+// them could not be recomputed after a restart.
+var volatileFuncs = map[string]bool{
+	"now": true, "current_timestamp": true, "localtimestamp": true, "localtime": true, "sysdate": true,
+	"curdate": true, "current_date": true, "current_time": true, "curtime": true, "utc_timestamp": true,
+	"rand": true, "random": true, "uuid": true,
+}
+
+// checkDeterministic refuses NOW(), RAND() and friends anywhere in a view.
+func checkDeterministic(n Node) error {
+	var bad *expr.Call
+	visit := func(e expr.Expr) {
+		expr.Walk(e, func(x expr.Expr) bool {
+			if c, ok := x.(*expr.Call); ok && bad == nil {
+				if volatileFuncs[c.Name] || (c.Name == "unix_timestamp" && len(c.Args) == 0) {
+					bad = c
+				}
+			}
+			return bad == nil
+		})
+	}
+	var walk func(Node)
+	walk = func(n Node) {
+		switch n := n.(type) {
+		case *Filter:
+			visit(n.Cond)
+		case *Project:
+			for _, e := range n.Exprs {
+				visit(e)
+			}
+		case *Aggregate:
+			for _, e := range n.Keys {
+				visit(e)
+			}
+			for _, a := range n.Aggs {
+				if a.Arg != nil {
+					visit(a.Arg)
+				}
+			}
+		}
+		for _, c := range n.Children() {
+			walk(c)
+		}
+	}
+	walk(n)
+	if bad == nil {
+		return nil
+	}
+	err := sqlerr.Newf(sqlerr.InvalidObjectDefinition, "%s() is not allowed in a materialized view: its value changes each time it runs", strings.ToUpper(bad.Name)).
+		WithHint("Use the event's own time column (for NOW()), or compute the value in the query that reads the view.")
+	if bad.Pos > 0 {
+		err = err.At(bad.Pos)
+	}
+	return err
+}
+
+// viewKey returns the view's primary key: the output columns that carry
+// every group key of the aggregate at the top of the plan, when the select
+// list keeps them all; nil (the whole row, counted) otherwise.
+func viewKey(n Node) []int {
+	var proj *Project
+	for {
+		switch x := n.(type) {
+		case *Project:
+			if proj != nil {
+				return nil
+			}
+			proj = x
+			n = x.Input
+			continue
+		case *Filter:
+			n = x.Input
+			continue
+		case *Aggregate:
+			if len(x.Keys) == 0 {
+				return nil
+			}
+			key := make([]int, len(x.Keys))
+			for i := range x.Keys {
+				if proj == nil {
+					key[i] = i
+					continue
+				}
+				key[i] = -1
+				for j, e := range proj.Exprs {
+					if c, ok := e.(*expr.ColumnRef); ok && c.Index == i {
+						key[i] = j
+						break
+					}
+				}
+				if key[i] < 0 {
+					return nil
+				}
+			}
+			return key
+		}
+		return nil
+	}
+}
+
+// String renders the plan's key for logs.
+func (p *StreamPlan) String() string {
+	return fmt.Sprintf("source=%s key=%v", p.Source.Name, p.Key)
+}
