@@ -97,6 +97,13 @@ func (c *catalog) build(ctx context.Context, st sql.Statement) (*object, error) 
 			o.watermark = s.Watermark.Column
 		}
 		o.connector, _ = s.Options.Get("connector")
+		if isGenerator(o.connector) {
+			// Checks the options against the columns, which the sql
+			// package's option table cannot do.
+			if _, _, err := newGenerator(s, o.columns); err != nil {
+				return nil, err
+			}
+		}
 		return o, nil
 	case *sql.CreateView:
 		q, err := planner.Plan(ctx, catalogView{c}, s.Query, planner.Options{EmitOnWindowClose: s.EmitOnWindowClose})
@@ -109,6 +116,13 @@ func (c *catalog) build(ctx context.Context, st sql.Statement) (*object, error) 
 		// A view this build cannot run is refused at CREATE; one stored by
 		// an earlier build is kept (and reported) rather than failing Open.
 		sp, streamErr := planner.PlanStream(q, c.viewQuery)
+		if streamErr == nil {
+			if src, ok := c.objects[sp.Source.Name]; ok && isGenerator(src.connector) {
+				sp, streamErr = nil, sqlerr.Newf(sqlerr.FeatureNotSupported,
+					"materialized views over the %s generator are not supported yet", src.connector).
+					WithHint("Query the generator with SELECT, or bind a Kinesis stream with CREATE SOURCE.")
+			}
+		}
 		return &object{
 			kind:      sql.KindView,
 			query:     q,
@@ -142,6 +156,9 @@ func (c *catalog) build(ctx context.Context, st sql.Statement) (*object, error) 
 		from, ok := c.objects[s.From]
 		if !ok {
 			return nil, sqlerr.Newf(sqlerr.UndefinedTable, "source or materialized view %q does not exist", s.From).At(s.FromPos)
+		}
+		if isGenerator(from.connector) {
+			return nil, sqlerr.Newf(sqlerr.FeatureNotSupported, "sinks from the %s generator are not supported yet", from.connector).At(s.FromPos)
 		}
 		if from.kind == sql.KindSink {
 			return nil, sqlerr.Newf(sqlerr.WrongObjectType, "%q is a sink: a sink reads from a source or a materialized view", s.From).At(s.FromPos)

@@ -159,8 +159,10 @@ func (e *Engine) scanOpener(q *planner.Query, scans *[]*sourceScan) planner.Scan
 			return e.viewScan(obj)
 		}
 		if obj.kind != sql.KindSource || obj.createSource == nil {
-			return nil, sqlerr.Newf(sqlerr.FeatureNotSupported,
-				"reading materialized view %s arrives with the continuous query engine", sc.Relation.Name)
+			return nil, sqlerr.Newf(sqlerr.WrongObjectType, "%s is not a source or a materialized view", sc.Relation.Name)
+		}
+		if isGenerator(obj.connector) {
+			return openGeneratorScan(obj, tail)
 		}
 		s, err := e.openSourceScan(obj, tail)
 		if err != nil {
