@@ -19,10 +19,14 @@ type Rows struct {
 	close   func()
 	tag     string // fixed tag; "" means "SELECT n"
 	ready   func() bool
-	row     types.Row
-	n       int64
-	err     error
-	done    bool
+	// subscribe marks a SUBSCRIBE, which never ends by itself; copyOut
+	// its COPY (SUBSCRIBE ...) TO STDOUT form.
+	subscribe bool
+	copyOut   bool
+	row       types.Row
+	n         int64
+	err       error
+	done      bool
 }
 
 // Columns returns the result columns (nil for a statement without rows).
@@ -64,6 +68,10 @@ func (r *Rows) finish(err error) {
 // flush what it has buffered before waiting.
 func (r *Rows) Ready() bool { return r.ready == nil || r.ready() }
 
+// CopyOut reports whether the rows are the result of COPY (...) TO STDOUT:
+// a server sends them as COPY text data rather than as a result set.
+func (r *Rows) CopyOut() bool { return r.copyOut }
+
 // Row returns the current row. It is valid until the next call to Next.
 func (r *Rows) Row() types.Row { return r.row }
 
@@ -75,6 +83,9 @@ func (r *Rows) Err() error { return r.err }
 func (r *Rows) Tag() string {
 	if r.tag != "" {
 		return r.tag
+	}
+	if r.copyOut {
+		return "COPY " + strconv.FormatInt(r.n, 10)
 	}
 	return "SELECT " + strconv.FormatInt(r.n, 10)
 }

@@ -116,6 +116,8 @@ func (s *Session) bind(ctx context.Context, st *Statement) error {
 				return err
 			}
 		}
+	case *sql.Subscribe:
+		return s.bindSubscribe(st, p)
 	case *sql.ShowObjects:
 		st.columns = nameCol
 	case *sql.ShowCreate:
@@ -235,6 +237,13 @@ func (s *Session) Execute(ctx context.Context, st *Statement, params []types.Val
 		return staticRows(st.columns, rows, ""), nil
 	case *sql.SetVar:
 		var err error
+		if strings.EqualFold(p.Name, "checkpoint_interval") {
+			// Engine-wide, not a session parameter (checkpoint.go).
+			if p.Default {
+				return tagged("SET", e.SetCheckpointInterval(DefaultCheckpointInterval))
+			}
+			return tagged("SET", e.setCheckpointInterval(p.Value))
+		}
 		if p.Default {
 			err = s.settings.reset(p.Name)
 		} else {
@@ -264,10 +273,7 @@ func (s *Session) Execute(ctx context.Context, st *Statement, params []types.Val
 	case *sql.Rollback:
 		return done("ROLLBACK"), nil
 	case *sql.Subscribe:
-		if _, err := s.lookup(p.Name, p.NamePos, sql.KindView); err != nil {
-			return nil, err
-		}
-		return nil, sqlerr.Newf(sqlerr.FeatureNotSupported, "SUBSCRIBE arrives with the continuous query engine")
+		return s.executeSubscribe(ctx, p)
 	}
 	return nil, sqlerr.Newf(sqlerr.FeatureNotSupported, "statement %T is not supported", st.stmt)
 }

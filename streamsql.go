@@ -23,6 +23,9 @@ type Config struct {
 	DataDir string
 	// Logger receives the engine's logs; slog.Default() when nil.
 	Logger *slog.Logger
+	// CheckpointInterval is how often an epoch is cut and committed;
+	// DefaultCheckpointInterval when zero. Negative is an error.
+	CheckpointInterval time.Duration
 }
 
 // Engine is one running streamsql instance. It is safe for concurrent use.
@@ -51,6 +54,9 @@ func Open(ctx context.Context, cfg Config) (*Engine, error) {
 	if cfg.DataDir == "" {
 		return nil, errors.New("streamsql: Config.DataDir is required")
 	}
+	if cfg.CheckpointInterval < 0 {
+		return nil, fmt.Errorf("streamsql: Config.CheckpointInterval %v: must be positive", cfg.CheckpointInterval)
+	}
 	log := cfg.Logger
 	if log == nil {
 		log = slog.Default()
@@ -67,7 +73,11 @@ func Open(ctx context.Context, cfg Config) (*Engine, error) {
 		_ = db.Close()
 		return nil, err
 	}
-	if e.views, err = newViewManager(e); err != nil {
+	interval := cfg.CheckpointInterval
+	if interval == 0 {
+		interval = DefaultCheckpointInterval
+	}
+	if e.views, err = newViewManager(e, interval); err != nil {
 		e.cancel()
 		_ = db.Close()
 		return nil, err

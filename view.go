@@ -29,7 +29,7 @@ import (
 // an exec.Graph planned by planner.StreamPlan, ending in a Materialize.
 //
 // One checkpoint coordinator per engine injects a barrier for epoch N
-// into every running view each viewCheckpointInterval, waits until the
+// into every running view each checkpoint interval, waits until the
 // barrier has come out of every view's Materialize (so every operator has
 // sealed its state at N), then commits epoch N in ONE state.CommitEpoch:
 // every view's operator tables and, in each view's meta table, the source
@@ -42,8 +42,10 @@ import (
 // The committed watermark is restored as a floor, so records late before
 // a crash stay late after it.
 
-// viewCheckpointInterval is how often epochs are cut and committed.
-const viewCheckpointInterval = time.Second
+// DefaultCheckpointInterval is how often epochs are cut and committed
+// unless Config.CheckpointInterval or SET checkpoint_interval says
+// otherwise.
+const DefaultCheckpointInterval = time.Second
 
 // viewRestartDelay paces restarts of a view whose pipeline failed.
 const viewRestartDelay = time.Second
@@ -66,6 +68,8 @@ type viewManager struct {
 	mu      sync.Mutex
 	runners map[string]*viewRunner
 
+	subs subHub // SUBSCRIBE's subscriptions, per view (subscribe.go)
+
 	// commitMu orders commits with the death of lives: a life marked dead
 	// under it is never committed afterwards.
 	commitMu  sync.Mutex
@@ -76,15 +80,27 @@ type viewManager struct {
 	changed  chan struct{} // closed and replaced on progress
 	kick     chan struct{}
 	done     chan struct{}
+
+	// interval is the checkpoint interval in nanoseconds; reset wakes the
+	// coordinator when it changes.
+	interval atomic.Int64
+	reset    chan struct{}
+	// durations records how long committed checkpoints took, barrier
+	// injection to commit (CheckpointStats).
+	durations durationLog
 }
 
-func newViewManager(e *Engine) (*viewManager, error) {
+func newViewManager(e *Engine, interval time.Duration) (*viewManager, error) {
+	if interval <= 0 {
+		return nil, fmt.Errorf("checkpoint interval %v: must be positive", interval)
+	}
 	last, err := e.db.LastCommittedEpoch()
 	if err != nil {
 		return nil, err
 	}
 	m := &viewManager{e: e, runners: map[string]*viewRunner{}, changed: make(chan struct{}),
-		kick: make(chan struct{}, 1), done: make(chan struct{})}
+		kick: make(chan struct{}, 1), done: make(chan struct{}), reset: make(chan struct{}, 1)}
+	m.interval.Store(int64(interval))
 	m.injected.Store(last)
 	m.committed.Store(last)
 	go m.coordinate(e.ctx)
@@ -136,6 +152,8 @@ type viewLife struct {
 	// wmAt holds the watermark the graph had been sent when each barrier
 	// entered it, until its epoch commits.
 	wmAt map[uint64]int64
+	// rec records the Materialize's changes for SUBSCRIBE (subscribe.go).
+	rec *matRecorder
 }
 
 // startView starts a view's pipeline.
@@ -254,7 +272,7 @@ func (r *viewRunner) run(ctx context.Context) (err error) {
 	mat, err := r.obj.stream.Build(g, in, func(op uint32) exec.StateTable {
 		t := e.db.Table(id, op)
 		l.tables = append(l.tables, t)
-		return t
+		return l.subscribeTable(op, t) // SUBSCRIBE (subscribe.go)
 	}, policy)
 	if err != nil {
 		return err
@@ -451,21 +469,47 @@ func (l *viewLife) readTo(start time.Time) bool {
 	return true
 }
 
+// setInterval changes the checkpoint interval of the running coordinator;
+// the next checkpoint is due one new interval from now.
+func (m *viewManager) setInterval(d time.Duration) error {
+	if d <= 0 {
+		return fmt.Errorf("checkpoint interval %v: must be positive", d)
+	}
+	m.interval.Store(int64(d))
+	select {
+	case m.reset <- struct{}{}:
+	default:
+	}
+	return nil
+}
+
 // coordinate cuts and commits epochs until ctx ends.
 func (m *viewManager) coordinate(ctx context.Context) {
 	defer close(m.done)
-	t := time.NewTicker(viewCheckpointInterval)
+	t := time.NewTimer(time.Duration(m.interval.Load()))
 	defer t.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			return
+		case <-m.reset:
+			t.Reset(time.Duration(m.interval.Load()))
+			continue
 		case <-t.C:
 		case <-m.kick:
 		}
+		start := time.Now()
+		before := m.committed.Load()
 		if err := m.checkpoint(ctx); err != nil && ctx.Err() == nil {
 			m.e.log.Error("checkpoint failed; the next one retries", "err", err)
+		} else if epoch := m.committed.Load(); err == nil && epoch != before {
+			took := time.Since(start)
+			m.durations.observe(took)
+			m.e.log.Debug("checkpoint committed", "epoch", epoch, "took", took)
 		}
+		// The interval runs from the end of a checkpoint, so that a slow
+		// commit is not followed at once by another.
+		t.Reset(time.Duration(m.interval.Load()))
 	}
 }
 
@@ -520,6 +564,7 @@ func (m *viewManager) checkpoint(ctx context.Context) error {
 	m.commitMu.Lock()
 	defer m.commitMu.Unlock()
 	var tables []*state.Table
+	var published []committedLife // for SUBSCRIBE (subscribe.go)
 	for _, p := range ready {
 		if p.l.isDead {
 			continue
@@ -542,6 +587,7 @@ func (m *viewManager) checkpoint(ctx context.Context) error {
 		}
 		tables = append(tables, p.l.meta)
 		tables = append(tables, p.l.tables...)
+		published = append(published, committedLife{p.l, wm, ok})
 	}
 	if len(tables) == 0 {
 		return nil
@@ -550,6 +596,7 @@ func (m *viewManager) checkpoint(ctx context.Context) error {
 		return err
 	}
 	m.committed.Store(epoch)
+	m.publish(epoch, published)
 	m.notify()
 	return nil
 }
@@ -614,6 +661,7 @@ func (m *viewManager) flush(ctx context.Context) error {
 // dropView stops a view and frees its state.
 func (m *viewManager) dropView(o *object) {
 	m.stopView(o.entry.Name)
+	m.subs.end(o.entry.Name, sqlerr.Newf(sqlerr.UndefinedTable, "materialized view %s was dropped", o.entry.Name))
 	if err := m.e.db.DropObjectState(o.entry.ID); err != nil {
 		m.e.log.Warn("drop: free view state", "view", o.entry.Name, "err", err)
 	}

@@ -11,6 +11,9 @@ import (
 	"fmt"
 	"log/slog"
 	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
 
 	badger "github.com/dgraph-io/badger/v4"
 )
@@ -36,6 +39,13 @@ type DB struct {
 	db    *badger.DB
 	log   *slog.Logger
 	epoch epochState
+
+	// The value-log GC goroutine (gc.go): gcStop ends it, gcDone is closed
+	// when it has; both nil when it does not run. gcRuns counts its rounds.
+	gcStop, gcDone chan struct{}
+	gcRuns         atomic.Int64
+	closeOnce      sync.Once
+	closeErr       error
 }
 
 // Options configures Open.
@@ -44,6 +54,9 @@ type Options struct {
 	Logger *slog.Logger
 	// InMemory keeps everything in memory (tests that need no restart).
 	InMemory bool
+	// GCInterval is how often the value-log GC runs; DefaultGCInterval
+	// when zero. It does not run InMemory (there is no value log).
+	GCInterval time.Duration
 }
 
 // Open opens or creates the database in opts.Dir.
@@ -76,6 +89,14 @@ func Open(ctx context.Context, opts Options) (*DB, error) {
 		_ = bdb.Close()
 		return nil, err
 	}
+	if !opts.InMemory {
+		interval := opts.GCInterval
+		if interval <= 0 {
+			interval = DefaultGCInterval
+		}
+		d.gcStop, d.gcDone = make(chan struct{}), make(chan struct{})
+		go d.gcLoop(interval, d.gcStop, d.gcDone)
+	}
 	return d, nil
 }
 
@@ -102,12 +123,19 @@ func (d *DB) checkFormat() error {
 	})
 }
 
-// Close flushes and closes the database.
+// Close stops the value-log GC, then flushes and closes the database. It
+// is safe to call more than once.
 func (d *DB) Close() error {
-	if err := d.db.Close(); err != nil {
-		return fmt.Errorf("close state: %w", err)
-	}
-	return nil
+	d.closeOnce.Do(func() {
+		if d.gcStop != nil {
+			close(d.gcStop)
+			<-d.gcDone
+		}
+		if err := d.db.Close(); err != nil {
+			d.closeErr = fmt.Errorf("close state: %w", err)
+		}
+	})
+	return d.closeErr
 }
 
 // badgerLogger sends Badger's logs to slog.

@@ -566,6 +566,9 @@ func (c *conn) run(p *portal, limit int, describe bool) error {
 	} else {
 		defer c.watch(p)()
 	}
+	if isCopyOut(p.rows) {
+		return c.copyOut(p) // copy.go
+	}
 	if describe {
 		if cols := p.rows.Columns(); len(cols) > 0 {
 			c.send(rowDescription(cols, p.formats))

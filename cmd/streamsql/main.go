@@ -15,6 +15,7 @@ import (
 	"runtime/debug"
 	"strings"
 	"syscall"
+	"time"
 )
 
 func main() {
@@ -120,6 +121,18 @@ func (fs *flagSet) int(name string, def int, help string) *int {
 		}
 	}
 	return fs.Int(name, def, help+" (env "+env+")")
+}
+
+func (fs *flagSet) duration(name string, def time.Duration, help string) *time.Duration {
+	env := envName(name)
+	if v, ok := os.LookupEnv(env); ok {
+		if d, err := time.ParseDuration(v); err != nil {
+			fs.envErrs = append(fs.envErrs, fmt.Errorf("%s=%q: not a duration (e.g. 500ms, 2s)", env, v))
+		} else {
+			def = d
+		}
+	}
+	return fs.Duration(name, def, help+" (env "+env+")")
 }
 
 func (fs *flagSet) parse(args []string) error {

@@ -15,6 +15,7 @@ import (
 // serverFlags are the flags of every command that runs the server.
 type serverFlags struct {
 	listen, dataDir, logLevel, password *string
+	checkpointInterval                  *time.Duration
 }
 
 func addServerFlags(fs *flagSet, defaultDataDir string) serverFlags {
@@ -23,6 +24,8 @@ func addServerFlags(fs *flagSet, defaultDataDir string) serverFlags {
 		dataDir:  fs.string("data-dir", defaultDataDir, "directory for the catalog, state and offsets"),
 		logLevel: fs.string("log-level", "info", "debug, info, warn or error"),
 		password: fs.string("password", "", "require this password (SCRAM-SHA-256) from clients; empty allows any client"),
+		checkpointInterval: fs.duration("checkpoint-interval", streamsql.DefaultCheckpointInterval,
+			"how often view state and source positions are committed together (SET checkpoint_interval changes it at run time)"),
 	}
 }
 
@@ -43,7 +46,14 @@ func serveCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 // when set, is called with the engine and the address once clients can
 // connect.
 func serve(ctx context.Context, f serverFlags, log *slog.Logger, ready func(*streamsql.Engine, net.Addr)) error {
-	eng, err := streamsql.Open(ctx, streamsql.Config{DataDir: *f.dataDir, Logger: log})
+	if f.checkpointInterval != nil && *f.checkpointInterval <= 0 {
+		return fmt.Errorf("--checkpoint-interval %v: must be positive", *f.checkpointInterval)
+	}
+	var interval time.Duration
+	if f.checkpointInterval != nil {
+		interval = *f.checkpointInterval
+	}
+	eng, err := streamsql.Open(ctx, streamsql.Config{DataDir: *f.dataDir, Logger: log, CheckpointInterval: interval})
 	if err != nil {
 		return err
 	}

@@ -1,0 +1,351 @@
+package tests
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"strconv"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/streamsql/streamsql/internal/emulator"
+)
+
+// Issue 6's crash test: a producer writes crashRecords() records over 4
+// shards while the server is SIGKILLed at moments drawn from a seeded RNG,
+// at least crashKills times, and started again each time; after the final
+// FLUSH every view equals the plain-Go batch answer over all records.
+
+// crashKills is the least number of SIGKILLs.
+const crashKills = 5
+
+// crashRecords is how many records the producer writes: 50,000, or
+// STREAMSQL_CRASH_RECORDS (issue 6 asks for 200,000: kinesalite puts those
+// in about 30 s but then serves GetRecords over them so slowly, at 100%
+// of a core, that the final FLUSH took over 2 minutes on 2 cores, which
+// does not fit make test; STREAMSQL_CRASH_RECORDS=200000 runs the full
+// size).
+func crashRecords(t *testing.T) int {
+	if v := os.Getenv("STREAMSQL_CRASH_RECORDS"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1000 {
+			t.Fatalf("STREAMSQL_CRASH_RECORDS=%q: want a number >= 1000", v)
+		}
+		return n
+	}
+	return 50_000
+}
+
+// crashSeed picks the kill moments; STREAMSQL_CRASH_SEED replays a run.
+func crashSeed(t *testing.T) uint64 {
+	if v := os.Getenv("STREAMSQL_CRASH_SEED"); v != "" {
+		n, err := strconv.ParseUint(v, 10, 64)
+		if err != nil {
+			t.Fatalf("STREAMSQL_CRASH_SEED=%q: %v", v, err)
+		}
+		return n
+	}
+	return 6
+}
+
+// crashViews are the views under test, over a source named src.
+func crashViews(src string) []string {
+	return []string{
+		fmt.Sprintf("CREATE MATERIALIZED VIEW %s_per_user AS SELECT user_id, COUNT(*) AS n, SUM(amount) AS total FROM %s GROUP BY user_id", src, src),
+		fmt.Sprintf("CREATE MATERIALIZED VIEW %s_thirds AS SELECT user_id, amount FROM %s WHERE amount %% 3 = 0", src, src),
+		fmt.Sprintf("CREATE MATERIALIZED VIEW %s_closed AS SELECT user_id, window_start, COUNT(*) AS n, SUM(amount) AS total "+
+			"FROM TUMBLE(%s, ts, INTERVAL '1' MINUTE) GROUP BY user_id, window_start EMIT ON WINDOW CLOSE", src, src),
+	}
+}
+
+// timedRecords makes records from..from+n-1 as putTimedClicks does, without
+// putting them.
+func timedRecords(from, n int, rnd *rand.Rand) ([]click, []time.Time, []emulator.Record) {
+	clicks := make([]click, n)
+	times := make([]time.Time, n)
+	recs := make([]emulator.Record, n)
+	for i := range clicks {
+		c := click{UserID: int64(from+i) % 37, Amount: float64(from + i)}
+		clicks[i] = c
+		times[i] = timedBase.Add(time.Duration(from+i)*time.Second - time.Duration(rnd.IntN(3000))*time.Millisecond)
+		data, _ := json.Marshal(map[string]any{"user_id": c.UserID, "amount": c.Amount,
+			"ts": times[i].Format("2006-01-02T15:04:05.000Z07:00")})
+		recs[i] = emulator.Record{PartitionKey: fmt.Sprint(c.UserID), Data: data}
+	}
+	return clicks, times, recs
+}
+
+// setupCrashSource creates a 4-shard stream, the source and the views.
+func setupCrashSource(ctx context.Context, t *testing.T, e *emulator.Emulator, conn *pgx.Conn, src, stream string) {
+	t.Helper()
+	if err := e.CreateStream(ctx, stream, 4); err != nil {
+		t.Fatal(err)
+	}
+	with := fmt.Sprintf("connector = 'kinesis', endpoint = '%s', region = 'us-east-1'", e.Endpoint())
+	qs := append([]string{fmt.Sprintf("CREATE SOURCE %s (user_id BIGINT, amount DOUBLE, ts TIMESTAMP(3), "+
+		"WATERMARK FOR ts AS ts - INTERVAL '5' SECOND) WITH (%s, stream = '%s', start_position = 'trim_horizon')",
+		src, with, stream)}, crashViews(src)...)
+	for _, q := range qs {
+		if _, err := conn.Exec(ctx, q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+}
+
+func TestCrash_KillsDuringProduction(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the binary and writes 50,000 records")
+	}
+	n, seed := crashRecords(t), crashSeed(t)
+	ctx := testContext(t, 6*time.Minute)
+	e := emulator.StartForTest(ctx, t, emulator.Options{})
+	bin := buildBinary(t)
+	dataDir := t.TempDir()
+	srv := startBinary(t, bin, dataDir)
+	conn := connect(t, srv.addr)
+	setupCrashSource(ctx, t, e, conn, "cr", "cr-in")
+	_ = conn.Close(ctx)
+
+	clicks, times, recs := timedRecords(0, n, rand.New(rand.NewPCG(seed, 1)))
+	// The producer puts batches of 500 until all are in.
+	produced := make(chan error, 1)
+	start := time.Now()
+	go func() {
+		for i := 0; i < len(recs); i += 500 {
+			if _, err := e.PutRecords(ctx, "cr-in", recs[i:min(i+500, len(recs))]); err != nil {
+				produced <- err
+				return
+			}
+		}
+		produced <- nil
+	}()
+	kills := rand.New(rand.NewPCG(seed, 2))
+	producing := true
+	for k := 0; k < crashKills || producing; k++ {
+		// Somewhere between 0.3 s and 3 s after the server is listening:
+		// during recovery, reads, checkpoints and commits alike.
+		wait := time.Duration(300+kills.IntN(2700)) * time.Millisecond
+		select {
+		case err := <-produced:
+			if err != nil {
+				t.Fatalf("producer: %v", err)
+			}
+			producing = false
+			t.Logf("producer done: %d records in %v", n, time.Since(start).Round(time.Millisecond))
+			if k >= crashKills {
+				continue // the loop ends
+			}
+			time.Sleep(wait) // the next kill's moment
+		case <-time.After(wait):
+		}
+		srv.kill(t)
+		t.Logf("kill %d after %v", k+1, wait)
+		srv = startBinary(t, bin, dataDir)
+	}
+	conn = connect(t, srv.addr)
+	flushStart := time.Now()
+	if _, err := conn.Exec(ctx, "FLUSH"); err != nil {
+		t.Fatalf("final FLUSH: %v", err)
+	}
+	t.Logf("final FLUSH took %v; the whole test so far %v", time.Since(flushStart).Round(time.Millisecond),
+		time.Since(start).Round(time.Millisecond))
+	checkCrashViews(ctx, t, conn, "cr", clicks, times)
+}
+
+// checkCrashViews compares every view with the batch answer over clicks.
+func checkCrashViews(ctx context.Context, t *testing.T, conn *pgx.Conn, src string, clicks []click, times []time.Time) {
+	t.Helper()
+	type agg struct {
+		n     int64
+		total float64
+	}
+	want := map[int64]agg{}
+	wantThirds := map[string]int{}
+	for _, c := range clicks {
+		a := want[c.UserID]
+		a.n++
+		a.total += c.Amount
+		want[c.UserID] = a
+		if int64(c.Amount)%3 == 0 {
+			wantThirds[fmt.Sprintf("%d/%g", c.UserID, c.Amount)]++
+		}
+	}
+	got := map[int64]agg{}
+	rows, err := conn.Query(ctx, "SELECT user_id, n, total FROM "+src+"_per_user")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for rows.Next() {
+		var id int64
+		var a agg
+		if err := rows.Scan(&id, &a.n, &a.total); err != nil {
+			t.Fatal(err)
+		}
+		got[id] = a
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != len(want) {
+		t.Errorf("%s_per_user has %d users, want %d", src, len(got), len(want))
+	}
+	for id, w := range want {
+		if got[id] != w {
+			t.Errorf("%s_per_user user %d: n=%d total=%g, want n=%d total=%g", src, id, got[id].n, got[id].total, w.n, w.total)
+		}
+	}
+
+	gotThirds := map[string]int{}
+	rows, err = conn.Query(ctx, "SELECT user_id, amount FROM "+src+"_thirds")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for rows.Next() {
+		var id int64
+		var amount float64
+		if err := rows.Scan(&id, &amount); err != nil {
+			t.Fatal(err)
+		}
+		gotThirds[fmt.Sprintf("%d/%g", id, amount)]++
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	if len(gotThirds) != len(wantThirds) {
+		t.Errorf("%s_thirds has %d distinct rows, want %d", src, len(gotThirds), len(wantThirds))
+	}
+	bad := 0
+	for k, n := range wantThirds {
+		if gotThirds[k] != n && bad < 10 {
+			bad++
+			t.Errorf("%s_thirds holds %s %d times, want %d", src, k, gotThirds[k], n)
+		}
+	}
+
+	type win struct {
+		user  int64
+		start int64 // minute
+	}
+	wantWin := map[win]agg{}
+	var last int64 // the largest event second
+	for i, c := range clicks {
+		w := win{c.UserID, minuteOf(times[i])}
+		a := wantWin[w]
+		a.n++
+		a.total += c.Amount
+		wantWin[w] = a
+		last = max(last, times[i].Unix()-timedBase.Unix())
+	}
+	closed := map[win]agg{}
+	rows, err = conn.Query(ctx, "SELECT user_id, window_start, n, total FROM "+src+"_closed")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for rows.Next() {
+		var w win
+		var start time.Time
+		var a agg
+		if err := rows.Scan(&w.user, &start, &a.n, &a.total); err != nil {
+			t.Fatal(err)
+		}
+		w.start = minuteOf(start)
+		closed[w] = a
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	// As in TestView_RestartExactlyOnce: windows ending more than 2 minutes
+	// before the last record have closed on every shard; none ending after
+	// the last record minus the 5 s delay can have.
+	bad = 0
+	for w, a := range closed {
+		if (w.start+1)*60 > last-5 {
+			t.Errorf("%s_closed holds window %+v, which cannot have closed", src, w)
+		} else if wantWin[w] != a && bad < 10 {
+			bad++
+			t.Errorf("%s_closed %+v = %+v, want %+v", src, w, a, wantWin[w])
+		}
+	}
+	checked := 0
+	for w, a := range wantWin {
+		if (w.start+1)*60 <= last-120 {
+			checked++
+			if closed[w] != a && bad < 20 {
+				bad++
+				t.Errorf("%s_closed %+v = %+v, want %+v (closed long ago)", src, w, closed[w], a)
+			}
+		}
+	}
+	t.Logf("views checked: %d users, %d filtered rows, %d closed windows", len(want), len(wantThirds), checked)
+}
+
+// TestCrash_SigtermNoReplay: after SIGTERM and a restart nothing is lost
+// (views equal the batch answer after FLUSH) and nothing committed before
+// the shutdown is read again: each view's reader has read 0 records after
+// the restart's FLUSH (SHOW SOURCE STATUS counts this run's reads), and
+// exactly the new records after more are put.
+func TestCrash_SigtermNoReplay(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the binary")
+	}
+	ctx := testContext(t, 4*time.Minute)
+	e := emulator.StartForTest(ctx, t, emulator.Options{})
+	bin := buildBinary(t)
+	dataDir := t.TempDir()
+	srv := startBinary(t, bin, dataDir)
+	conn := connect(t, srv.addr)
+	setupCrashSource(ctx, t, e, conn, "st", "st-in")
+
+	rnd := rand.New(rand.NewPCG(7, 7))
+	clicks, times, recs := timedRecords(0, 3000, rnd)
+	if _, err := e.PutRecords(ctx, "st-in", recs); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := conn.Exec(ctx, "FLUSH"); err != nil {
+		t.Fatalf("FLUSH: %v", err)
+	}
+	_ = conn.Close(ctx)
+	if err := srv.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-srv.exited:
+	case <-time.After(30 * time.Second):
+		t.Fatal("streamsql serve still running 30s after SIGTERM")
+	}
+	if code := srv.cmd.ProcessState.ExitCode(); code != 0 {
+		t.Fatalf("exit code %d after SIGTERM, want 0", code)
+	}
+
+	srv = startBinary(t, bin, dataDir)
+	conn = connect(t, srv.addr)
+	if _, err := conn.Exec(ctx, "FLUSH"); err != nil {
+		t.Fatalf("FLUSH after restart: %v", err)
+	}
+	views := []string{"view st_per_user", "view st_thirds", "view st_closed"}
+	for _, v := range views {
+		if got := viewRecordsRead(ctx, t, conn, "st", v); got != 0 {
+			t.Errorf("%s read %d records again after SIGTERM and restart, want 0", v, got)
+		}
+	}
+	checkCrashViews(ctx, t, conn, "st", clicks, times)
+
+	more, moreTimes, recs := timedRecords(3000, 1000, rnd)
+	if _, err := e.PutRecords(ctx, "st-in", recs); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := conn.Exec(ctx, "FLUSH"); err != nil {
+		t.Fatalf("FLUSH: %v", err)
+	}
+	for _, v := range views {
+		if got := viewRecordsRead(ctx, t, conn, "st", v); got != 1000 {
+			t.Errorf("%s read %d records after 1000 more were put, want exactly 1000", v, got)
+		}
+	}
+	checkCrashViews(ctx, t, conn, "st", append(clicks, more...), append(times, moreTimes...))
+}

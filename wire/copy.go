@@ -1,0 +1,148 @@
+package wire
+
+import (
+	"encoding/binary"
+	"fmt"
+
+	"github.com/jackc/pgproto3/v2"
+	"github.com/streamsql/streamsql/sql/sqlerr"
+	"github.com/streamsql/streamsql/sql/types"
+)
+
+// COPY ... TO STDOUT: the rows of a COPY statement (COPY (SUBSCRIBE ...)
+// TO STDOUT) go out as CopyOutResponse, one CopyData per row in COPY's
+// text format, then CopyDone and CommandComplete "COPY n". A COPY whose
+// statement never ends by itself (SUBSCRIBE) ends when the client
+// cancels it: that is its normal end, not an error, so the client gets
+// CopyDone and "COPY n" for the rows it was sent. Any other error ends
+// the copy with an ErrorResponse, which the protocol allows in copy-out.
+
+// CopyRows is implemented by Rows that may be the result of a COPY TO
+// STDOUT.
+type CopyRows interface {
+	Rows
+	// CopyOut reports whether the rows are sent as COPY data.
+	CopyOut() bool
+}
+
+// isCopyOut reports whether rows are to be sent as COPY data.
+func isCopyOut(rows Rows) bool {
+	cr, ok := rows.(CopyRows)
+	return ok && cr.CopyOut()
+}
+
+// copyOut streams a portal's rows as COPY text data.
+func (c *conn) copyOut(p *portal) error {
+	cols := p.rows.Columns()
+	codes := make([]uint16, len(cols))
+	c.send(&pgproto3.CopyOutResponse{OverallFormat: 0, ColumnFormatCodes: codes})
+	encs := newEncoders(cols, nil)
+	ready, _ := p.rows.(ReadyRows)
+	p.done = true
+	for {
+		if ready != nil && c.w.Buffered() > 0 && !ready.Ready() {
+			if err := c.w.Flush(); err != nil {
+				return connError{fmt.Errorf("%w: %w", errClientGone, err)}
+			}
+		}
+		if !p.rows.Next() {
+			break
+		}
+		if err := c.writeCopyRow(p.rows.Row(), encs); err != nil {
+			return err
+		}
+	}
+	if err := p.rows.Err(); err != nil {
+		cancelled := sqlerr.CodeOf(err) == sqlerr.QueryCanceled && c.ctx.Err() == nil && !c.peerGone.Load()
+		if !cancelled {
+			return err
+		}
+	}
+	p.tag = p.rows.Tag()
+	c.send(&pgproto3.CopyDone{})
+	c.send(&pgproto3.CommandComplete{CommandTag: []byte(p.tag)})
+	return nil
+}
+
+// writeCopyRow writes one CopyData message: the row's values in text
+// format, tab-separated, \N for NULL, ending in a newline.
+func (c *conn) writeCopyRow(row types.Row, encs []colEncoder) error {
+	b := append(c.row[:0], 'd', 0, 0, 0, 0)
+	var err error
+	for i, v := range row {
+		if i > 0 {
+			b = append(b, '\t')
+		}
+		if v.IsNull() {
+			b = append(b, '\\', 'N')
+			continue
+		}
+		enc := colEncoder{oid: oidText}
+		if i < len(encs) {
+			enc = encs[i]
+		}
+		start := len(b)
+		if b, err = enc.appendValue(b, v); err != nil {
+			return sqlerr.Wrap(err, sqlerr.Internal, fmt.Sprintf("encode column %d", i+1))
+		}
+		b = escapeCopyText(b, start)
+	}
+	b = append(b, '\n')
+	binary.BigEndian.PutUint32(b[1:], uint32(len(b)-1))
+	c.row = b
+	if _, err := c.w.Write(b); err != nil {
+		return connError{fmt.Errorf("%w: %w", errClientGone, err)}
+	}
+	return nil
+}
+
+// escapeCopyText escapes b[start:] in place for COPY's text format:
+// backslash and the characters that would end a field or a row.
+func escapeCopyText(b []byte, start int) []byte {
+	n := 0
+	for _, ch := range b[start:] {
+		if copyEscape(ch) != 0 {
+			n++
+		}
+	}
+	if n == 0 {
+		return b
+	}
+	end := len(b)
+	b = append(b, make([]byte, n)...)
+	// Walk backwards so that nothing is overwritten before it is read.
+	w := len(b)
+	for r := end - 1; r >= start; r-- {
+		ch := b[r]
+		if e := copyEscape(ch); e != 0 {
+			w -= 2
+			b[w], b[w+1] = '\\', e
+		} else {
+			w--
+			b[w] = ch
+		}
+	}
+	return b
+}
+
+// copyEscape returns the letter after the backslash for ch, or 0 when ch
+// is written as it is.
+func copyEscape(ch byte) byte {
+	switch ch {
+	case '\\':
+		return '\\'
+	case '\n':
+		return 'n'
+	case '\r':
+		return 'r'
+	case '\t':
+		return 't'
+	case '\b':
+		return 'b'
+	case '\f':
+		return 'f'
+	case '\v':
+		return 'v'
+	}
+	return 0
+}
