@@ -32,7 +32,11 @@ type object struct {
 	// A view's bound query and its physical plan (view.go).
 	query     *planner.Query
 	stream    *planner.StreamPlan
-	streamErr error // why the view cannot run
+	streamErr error // why the view (or sink over a query) cannot run
+	// A sink over a query: the columns it sends and what its pipeline and
+	// sender share (sinkview.go).
+	sinkColumns []types.Column
+	sinkShared  *sinkShared
 }
 
 // catalog is the in-memory view of the catalog, written through to state.
@@ -150,7 +154,11 @@ func (c *catalog) build(ctx context.Context, st sql.Statement) (*object, error) 
 			if err != nil {
 				return nil, err
 			}
+			if len(q.ParamTypes()) > 0 {
+				return nil, sqlerr.Newf(sqlerr.FeatureNotSupported, "a sink cannot have parameters")
+			}
 			o.entry.DependsOn = q.Dependencies()
+			c.planSink(o, q, 0)
 			return o, nil
 		}
 		from, ok := c.objects[s.From]
@@ -164,9 +172,52 @@ func (c *catalog) build(ctx context.Context, st sql.Statement) (*object, error) 
 			return nil, sqlerr.Newf(sqlerr.WrongObjectType, "%q is a sink: a sink reads from a source or a materialized view", s.From).At(s.FromPos)
 		}
 		o.entry.DependsOn = []string{s.From}
+		if from.kind == sql.KindView {
+			if from.query == nil {
+				return nil, sqlerr.Newf(sqlerr.ObjectNotInPrerequisiteState, "materialized view %q cannot run", s.From).At(s.FromPos)
+			}
+			c.planSink(o, from.query, s.FromPos)
+		}
 		return o, nil
 	}
 	return nil, fmt.Errorf("catalog: %T is not a CREATE statement", st)
+}
+
+// planSink plans a sink over query q like a view owned by the sink, and
+// refuses (in o.streamErr, as for views) input that is not append-only.
+// pos is where the sink names its input, 0 for its own query.
+func (c *catalog) planSink(o *object, q *planner.Query, pos int) {
+	sp, err := planner.PlanStream(q, c.viewQuery)
+	if err == nil {
+		if src, ok := c.objects[sp.Source.Name]; ok && isGenerator(src.connector) {
+			err = sqlerr.Newf(sqlerr.FeatureNotSupported, "sinks over the %s generator are not supported yet", src.connector)
+		}
+	}
+	if err == nil && !sp.AppendOnly() {
+		e := sqlerr.Newf(sqlerr.FeatureNotSupported,
+			"sink %s: its input updates or deletes rows it emitted, and a Kinesis sink is append-only", o.entry.Name).
+			WithHint("Use EMIT ON WINDOW CLOSE, or mode = 'upsert' when it lands.")
+		if pos > 0 {
+			e = e.At(pos)
+		}
+		err = e
+	}
+	if err == nil {
+		if k, ok := o.createSink.Options.Lookup("partition_key"); ok {
+			found := false
+			for _, col := range q.Columns() {
+				found = found || col.Name == k.Value
+			}
+			if !found {
+				err = sqlerr.Newf(sqlerr.UndefinedColumn, "partition_key %q is not a column of the sink's rows", k.Value).At(k.KeyPos)
+			}
+		}
+	}
+	if err != nil {
+		o.streamErr = err
+		return
+	}
+	o.stream, o.sinkColumns = sp, q.Columns()
 }
 
 // create adds the object a CREATE statement defines and returns it; it

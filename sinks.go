@@ -35,17 +35,20 @@ type sinkRunner struct {
 	done chan struct{}
 }
 
-// startSinks starts every sink that reads a source directly. Sinks over
-// materialized views start with the continuous query engine.
+// startSink starts a sink: one that reads a source directly here, one over
+// a materialized view or its own query in sinkview.go.
 func (e *Engine) startSink(obj *object) {
 	cs := obj.createSink
-	if cs == nil || cs.Query != nil {
-		e.log.Info("sink waits for the continuous query engine", "sink", obj.entry.Name)
+	if cs == nil {
 		return
 	}
 	from, ok := e.catalog.get(cs.From)
+	if cs.Query != nil || (ok && from.kind == sql.KindView) {
+		e.startViewSink(obj) // sinkview.go
+		return
+	}
 	if !ok || from.createSource == nil {
-		e.log.Info("sink over a materialized view waits for the continuous query engine", "sink", obj.entry.Name)
+		e.log.Warn("sink's source is missing", "sink", obj.entry.Name)
 		return
 	}
 	ctx, stop := context.WithCancel(e.ctx)
@@ -236,6 +239,9 @@ func (r *sinkRunner) newSink(ctx context.Context) (*kinesis.Sink, error) {
 func (e *Engine) stopObject(o *object) {
 	if o.kind == sql.KindSink {
 		e.stopSink(o.entry.Name)
+		if o.stream != nil {
+			e.views.dropView(o) // the sink's pipeline and staged records
+		}
 	}
 	if o.kind == sql.KindView {
 		e.views.dropView(o)

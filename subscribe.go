@@ -245,6 +245,10 @@ func (l *viewLife) subscribeTable(op uint32, t *state.Table) exec.StateTable {
 		return t
 	}
 	r := l.r
+	if r.obj.sinkShared != nil {
+		l.sinkStage.Table = t // a sink's pipeline: its staging table (sinkview.go)
+		return l.sinkStage
+	}
 	on := r.m.subs.has(r.obj.entry.Name)
 	rec := &matRecorder{Table: t, m: r.m, view: r.obj.entry.Name,
 		keyed: r.obj.stream != nil && r.obj.stream.Key != nil,

@@ -154,6 +154,9 @@ type viewLife struct {
 	wmAt map[uint64]int64
 	// rec records the Materialize's changes for SUBSCRIBE (subscribe.go).
 	rec *matRecorder
+	// sinkStage is a sink's staging table, for a sink's pipeline
+	// (sinkview.go).
+	sinkStage *sinkStage
 }
 
 // startView starts a view's pipeline.
@@ -267,6 +270,11 @@ func (r *viewRunner) run(ctx context.Context) (err error) {
 		policy = exec.SkipRow
 	}
 
+	if r.obj.sinkShared != nil {
+		if l.sinkStage, err = newSinkStage(r.obj, nil, r.obj.sinkShared); err != nil {
+			return err
+		}
+	}
 	g := exec.NewGraph(exec.GraphOptions{})
 	in, feed := g.Input("source " + r.src.entry.Name)
 	mat, err := r.obj.stream.Build(g, in, func(op uint32) exec.StateTable {
@@ -615,7 +623,7 @@ func (m *viewManager) flush(ctx context.Context) error {
 			if l == nil {
 				if f := r.failed.Load(); f != nil {
 					failed = sqlerr.Wrap(*f, sqlerr.ObjectNotInPrerequisiteState,
-						"materialized view "+r.obj.entry.Name+" is not running")
+						kindNames[r.obj.kind]+" "+r.obj.entry.Name+" is not running")
 				}
 			}
 			if l == nil || !l.readTo(start) {
@@ -643,8 +651,16 @@ func (m *viewManager) flush(ctx context.Context) error {
 		m.mu.Lock()
 		none := len(m.runners) == 0
 		m.mu.Unlock()
-		if none || m.committed.Load() >= target {
+		if none {
 			return nil // no view left means nothing to wait for
+		}
+		if m.committed.Load() >= target {
+			// Sinks over queries: every record committed so far is
+			// acknowledged by Kinesis.
+			done, err := m.sinksSent(target)
+			if err != nil || done {
+				return err
+			}
 		}
 		select {
 		case m.kick <- struct{}{}:
