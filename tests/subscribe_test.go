@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -45,12 +46,17 @@ func putAmounts(ctx context.Context, t *testing.T, e *emulator.Emulator, stream 
 	}
 }
 
+// streamRuns numbers the streams made on the shared emulator, so a test
+// run again in the same process (-count=2) starts from an empty stream.
+var streamRuns atomic.Int64
+
 // setupSubscribeView creates a source on a fresh stream and a GROUP BY
-// view over it, and returns the emulator.
-func setupSubscribeView(ctx context.Context, t *testing.T, conn *pgx.Conn, stream, source, view string) *emulator.Emulator {
+// view over it, and returns the emulator and the stream's name.
+func setupSubscribeView(ctx context.Context, t *testing.T, conn *pgx.Conn, prefix, source, view string) (*emulator.Emulator, string) {
 	t.Helper()
 	emu := sharedKinesis.get(t)
-	if err := emu.CreateStream(ctx, stream, 1); err != nil && !strings.Contains(err.Error(), "ResourceInUse") {
+	stream := fmt.Sprintf("%s-%d", prefix, streamRuns.Add(1))
+	if err := emu.CreateStream(ctx, stream, 1); err != nil {
 		t.Fatalf("create stream %s: %v", stream, err)
 	}
 	for _, q := range []string{
@@ -62,7 +68,7 @@ func setupSubscribeView(ctx context.Context, t *testing.T, conn *pgx.Conn, strea
 			t.Fatalf("%s: %v", q, err)
 		}
 	}
-	return emu
+	return emu, stream
 }
 
 // TestSubscribe_Pgx: the snapshot, then an insert for a new group and an
@@ -74,9 +80,9 @@ func TestSubscribe_Pgx(t *testing.T) {
 	ctx := testContext(t, 3*time.Minute)
 	conn := connectCancelling(t, srv.Addr)
 	other := connect(t, srv.Addr)
-	emu := setupSubscribeView(ctx, t, other, "sub-pgx", "sub_pgx", "sub_pgx_totals")
+	emu, stream := setupSubscribeView(ctx, t, other, "sub-pgx", "sub_pgx", "sub_pgx_totals")
 
-	putAmounts(ctx, t, emu, "sub-pgx", [2]float64{1, 10})
+	putAmounts(ctx, t, emu, stream, [2]float64{1, 10})
 	if _, err := other.Exec(ctx, "FLUSH"); err != nil {
 		t.Fatalf("FLUSH: %v", err)
 	}
@@ -150,7 +156,7 @@ func TestSubscribe_Pgx(t *testing.T) {
 		t.Fatalf("after the snapshot: %v at %d, want progress at %d", p, p.epoch, snap.epoch)
 	}
 
-	putAmounts(ctx, t, emu, "sub-pgx", [2]float64{2, 5}, [2]float64{1, 7})
+	putAmounts(ctx, t, emu, stream, [2]float64{2, 5}, [2]float64{1, 7})
 	if _, err := other.Exec(ctx, "FLUSH"); err != nil {
 		t.Fatalf("FLUSH: %v", err)
 	}
@@ -218,8 +224,8 @@ func TestSubscribe_PgxCopy(t *testing.T) {
 	ctx := testContext(t, 3*time.Minute)
 	conn := connectCancelling(t, srv.Addr)
 	other := connect(t, srv.Addr)
-	emu := setupSubscribeView(ctx, t, other, "sub-copy", "sub_copy", "sub_copy_totals")
-	putAmounts(ctx, t, emu, "sub-copy", [2]float64{3, 1.5})
+	emu, stream := setupSubscribeView(ctx, t, other, "sub-copy", "sub_copy", "sub_copy_totals")
+	putAmounts(ctx, t, emu, stream, [2]float64{3, 1.5})
 	if _, err := other.Exec(ctx, "FLUSH"); err != nil {
 		t.Fatalf("FLUSH: %v", err)
 	}
@@ -282,8 +288,8 @@ func TestSubscribe_Psql(t *testing.T) {
 	srv := startServer(t)
 	ctx := testContext(t, 3*time.Minute)
 	other := connect(t, srv.Addr)
-	emu := setupSubscribeView(ctx, t, other, "sub-psql", "sub_psql", "sub_psql_totals")
-	putAmounts(ctx, t, emu, "sub-psql", [2]float64{4, 2})
+	emu, stream := setupSubscribeView(ctx, t, other, "sub-psql", "sub_psql", "sub_psql_totals")
+	putAmounts(ctx, t, emu, stream, [2]float64{4, 2})
 	if _, err := other.Exec(ctx, "FLUSH"); err != nil {
 		t.Fatalf("FLUSH: %v", err)
 	}
@@ -332,7 +338,7 @@ func TestSubscribe_Psql(t *testing.T) {
 	if f := read(); strings.Join(f[1:], " ") != "insert 4 1 2" {
 		t.Fatalf("psql line %q, want the snapshot row insert 4 1 2", f)
 	}
-	putAmounts(ctx, t, emu, "sub-psql", [2]float64{4, 3})
+	putAmounts(ctx, t, emu, stream, [2]float64{4, 3})
 	if _, err := other.Exec(ctx, "FLUSH"); err != nil {
 		t.Fatalf("FLUSH: %v", err)
 	}
