@@ -48,6 +48,17 @@ func castFunc(from, to types.Type) (converter, error) {
 			return types.NewBytes([]byte(valueText(v))), nil
 		}, nil
 	}
+	if tk == types.JSON && (fk == types.String || fk == types.Bytes) {
+		// MySQL keeps JSON in a normal form and prints it so: ", " and
+		// ": " between members, keys sorted.
+		return func(v types.Value) (types.Value, error) {
+			doc, err := decodeJSON(strings.TrimSpace(v.Str()))
+			if err != nil {
+				return types.Null, err
+			}
+			return types.NewJSON(jsonText(doc)), nil
+		}, nil
+	}
 	if fk == types.String || fk == types.Bytes {
 		return func(v types.Value) (types.Value, error) {
 			return parseText(to, strings.TrimSpace(v.Str()))
