@@ -73,8 +73,19 @@ func sourceOptions(cs *sql.CreateSource, createdAt time.Time) (kinesis.SourceOpt
 
 // sourceDecoder returns the decoder of a source's records into its rows.
 func sourceDecoder(cs *sql.CreateSource, cols []types.Column) (format.Decoder, error) {
+	return sourceDecoderNeeded(cs, cols, nil)
+}
+
+// sourceDecoderNeeded is sourceDecoder skipping the columns needed marks
+// false (a plan's StreamPlan.SourceNeeded): they stay NULL, unparsed. A
+// mask that does not fit cols is ignored: decoding everything is always
+// correct.
+func sourceDecoderNeeded(cs *sql.CreateSource, cols []types.Column, needed []bool) (format.Decoder, error) {
 	f, _ := cs.Options.Get("format")
-	return format.NewDecoder(format.Options{Format: f, Columns: cols})
+	if len(needed) != len(cols) {
+		needed = nil
+	}
+	return format.NewDecoder(format.Options{Format: f, Columns: cols, Needed: needed})
 }
 
 // newSourceReader opens a reader of every shard of a source's stream,

@@ -43,9 +43,10 @@ type sourceScan struct {
 
 var _ exec.RowIter = (*sourceScan)(nil)
 
-// openSourceScan starts the readers of one scan.
-func (e *Engine) openSourceScan(obj *object, tail bool) (*sourceScan, error) {
-	dec, err := sourceDecoder(obj.createSource, obj.columns)
+// openSourceScan starts the readers of one scan; needed marks the columns
+// the query reads (planner.Scan.Needed, nil for all), the only ones decoded.
+func (e *Engine) openSourceScan(obj *object, tail bool, needed []bool) (*sourceScan, error) {
+	dec, err := sourceDecoderNeeded(obj.createSource, obj.columns, needed)
 	if err != nil {
 		return nil, err
 	}
@@ -164,7 +165,7 @@ func (e *Engine) scanOpener(q *planner.Query, scans *[]*sourceScan) planner.Scan
 		if isGenerator(obj.connector) {
 			return openGeneratorScan(obj, tail)
 		}
-		s, err := e.openSourceScan(obj, tail)
+		s, err := e.openSourceScan(obj, tail, sc.Needed)
 		if err != nil {
 			return nil, err
 		}

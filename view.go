@@ -260,7 +260,8 @@ func (r *viewRunner) run(ctx context.Context) (err error) {
 	if l.src, err = newSourceReader(ctx, r.src, restore); err != nil {
 		return err
 	}
-	dec, err := sourceDecoder(cs, r.src.columns)
+	// Only the columns the view's plan reads are decoded (PruneScanColumns).
+	dec, err := sourceDecoderNeeded(cs, r.src.columns, r.obj.stream.SourceNeeded)
 	if err != nil {
 		return err
 	}

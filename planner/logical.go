@@ -33,6 +33,24 @@ type Series struct {
 type Scan struct {
 	Relation *Relation
 	Alias    string
+	// Needed marks the columns the plan reads (PruneScanColumns); nil
+	// means all. The Scan still yields every column, the others NULL, so
+	// column indexes above it do not depend on it.
+	Needed []bool
+}
+
+// neededNames lists the needed columns' names, "" when all are needed.
+func (n *Scan) neededNames() string {
+	if n.Needed == nil {
+		return ""
+	}
+	var names []string
+	for i, c := range n.Relation.Columns {
+		if n.Needed[i] {
+			names = append(names, c.Name)
+		}
+	}
+	return "[" + strings.Join(names, ", ") + "]"
 }
 
 // Window assigns rows to time windows, adding window_start and window_end.
@@ -138,6 +156,9 @@ func (n *Scan) describe() string {
 	s := fmt.Sprintf("Scan %s (%s)", n.Relation.Name, n.Relation.Kind)
 	if n.Alias != "" && n.Alias != n.Relation.Name {
 		s += " AS " + n.Alias
+	}
+	if cols := n.neededNames(); cols != "" {
+		s += " columns=" + cols
 	}
 	if n.Relation.WatermarkColumn != "" {
 		s += " watermark=" + n.Relation.WatermarkColumn

@@ -29,6 +29,10 @@ type StreamPlan struct {
 	// Key lists the view's primary key columns (the group key); nil means
 	// the whole row, with duplicates counted.
 	Key []int
+	// SourceNeeded marks the source columns the plan reads (see
+	// PruneScanColumns), nil for all: the decoder may leave the others
+	// NULL. Rows keep every column.
+	SourceNeeded []bool
 
 	q     *Query
 	views func(name string) (*Query, bool)
@@ -69,6 +73,7 @@ func PlanStream(q *Query, views func(name string) (*Query, bool)) (*StreamPlan, 
 		return nil, err
 	}
 	p.Source = b.source
+	p.SourceNeeded = b.sourceNeeded
 	p.explain = b.explain
 	if p.Source == nil {
 		return nil, sqlerr.Newf(sqlerr.FeatureNotSupported, "this materialized view reads no source")
@@ -93,7 +98,9 @@ type streamBuilder struct {
 	policy exec.RowErrorPolicy
 	nextOp uint32
 	source *Relation
-	env    expr.Env
+	// sourceNeeded is the source Scan's Needed.
+	sourceNeeded []bool
+	env          expr.Env
 	// explain describes each operator added, in order.
 	explain []string
 }
@@ -115,6 +122,9 @@ func (p *StreamPlan) Explain() []string {
 		out = append(out, strings.Repeat("  ", len(out))+p.explain[i])
 	}
 	src := "Source " + p.Source.Name
+	if p.SourceNeeded != nil {
+		src += " columns=" + (&Scan{Relation: p.Source, Needed: p.SourceNeeded}).neededNames()
+	}
 	if p.Source.WatermarkColumn != "" {
 		src += " watermark=" + p.Source.WatermarkColumn
 	}
@@ -161,6 +171,7 @@ func (b *streamBuilder) op(n Node, eowc bool) (exec.NodeID, error) {
 				return 0, sqlerr.Newf(sqlerr.FeatureNotSupported, "a materialized view that reads source %s twice is not supported yet", n.Relation.Name)
 			}
 			b.source = n.Relation
+			b.sourceNeeded = n.Needed
 			return b.input, nil
 		}
 		vq, ok := b.views(n.Relation.Name)

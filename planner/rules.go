@@ -20,6 +20,7 @@ var rules = []rule{
 	{"EliminateTrueFilter", eliminateTrueFilter},
 	{"MergeFilters", mergeFilters},
 	{"EliminateIdentityProject", eliminateIdentityProject},
+	{"PruneScanColumns", pruneScanColumns},
 }
 
 // maxRulePasses bounds the fixpoint loop; every rule shrinks the tree or

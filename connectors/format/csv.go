@@ -14,14 +14,24 @@ type csvDecoder struct {
 	cols []types.Column
 	data []int
 	meta []metaCol
+	// skip marks data fields (by field number) no query uses: they are
+	// split off but not parsed.
+	skip []bool
 }
 
-func newCSVDecoder(cols []types.Column) (*csvDecoder, error) {
+func newCSVDecoder(cols []types.Column, mask []bool) (*csvDecoder, error) {
 	data, meta, err := splitColumns(cols)
 	if err != nil {
 		return nil, err
 	}
-	return &csvDecoder{cols: cols, data: data, meta: meta}, nil
+	d := &csvDecoder{cols: cols, data: data, meta: neededMeta(meta, mask)}
+	if mask != nil {
+		d.skip = make([]bool, len(data))
+		for f, i := range data {
+			d.skip[f] = !needed(mask, i)
+		}
+	}
+	return d, nil
 }
 
 func (d *csvDecoder) Decode(data []byte, meta *Meta, dst types.Row) (types.Row, error) {
@@ -64,7 +74,7 @@ func (d *csvDecoder) Decode(data []byte, meta *Meta, dst types.Row) (types.Row, 
 			}
 			text, i = s[i:i+j], i+j
 		}
-		if field < len(d.data) {
+		if field < len(d.data) && (d.skip == nil || !d.skip[field]) {
 			col := d.cols[d.data[field]]
 			if text != "" || quoted {
 				v, err := types.ParseText(col.Type, text)

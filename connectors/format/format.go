@@ -45,6 +45,25 @@ type Options struct {
 	// "$.a.b" for nested fields; json only. Columns without a path read the
 	// top-level field of their name, case-insensitively.
 	Paths map[string]string
+	// Needed, when not nil, marks the columns a query uses (by index in
+	// Columns); the others stay NULL and their values are skipped without
+	// being converted. Rows keep the full width either way, so column
+	// indexes above the decoder do not change.
+	Needed []bool
+}
+
+// needed reports whether column i is wanted under a Needed mask.
+func needed(mask []bool, i int) bool { return mask == nil || i >= len(mask) || mask[i] }
+
+// neededMeta keeps the metadata columns a query uses.
+func neededMeta(meta []metaCol, mask []bool) []metaCol {
+	var out []metaCol
+	for _, m := range meta {
+		if needed(mask, m.idx) {
+			out = append(out, m)
+		}
+	}
+	return out
 }
 
 // Decoder turns one record's data into a row. Decode appends into dst's
@@ -142,17 +161,17 @@ func newRow(dst types.Row, n int) types.Row {
 func NewDecoder(opts Options) (Decoder, error) {
 	switch strings.ToLower(opts.Format) {
 	case JSON:
-		return newJSONDecoder(opts.Columns, opts.Paths)
+		return newJSONDecoder(opts.Columns, opts.Paths, opts.Needed)
 	case CSV:
 		if len(opts.Paths) > 0 {
 			return nil, sqlerr.Newf(sqlerr.InvalidParameterValue, "JSON paths need format json, not csv")
 		}
-		return newCSVDecoder(opts.Columns)
+		return newCSVDecoder(opts.Columns, opts.Needed)
 	case Raw:
 		if len(opts.Paths) > 0 {
 			return nil, sqlerr.Newf(sqlerr.InvalidParameterValue, "JSON paths need format json, not raw")
 		}
-		return newRawDecoder(opts.Columns)
+		return newRawDecoder(opts.Columns, opts.Needed)
 	}
 	return nil, sqlerr.Newf(sqlerr.InvalidParameterValue, "unknown format %q", opts.Format).
 		WithHint("format is one of json, csv, raw")
@@ -165,7 +184,7 @@ type rawDecoder struct {
 	meta []metaCol
 }
 
-func newRawDecoder(cols []types.Column) (*rawDecoder, error) {
+func newRawDecoder(cols []types.Column, mask []bool) (*rawDecoder, error) {
 	data, meta, err := splitColumns(cols)
 	if err != nil {
 		return nil, err
@@ -173,12 +192,18 @@ func newRawDecoder(cols []types.Column) (*rawDecoder, error) {
 	if len(data) != 1 || cols[data[0]].Type.Kind != types.Bytes {
 		return nil, sqlerr.Newf(sqlerr.InvalidObjectDefinition, "format raw needs exactly one BYTES column besides metadata columns")
 	}
-	return &rawDecoder{n: len(cols), col: data[0], meta: meta}, nil
+	d := &rawDecoder{n: len(cols), col: data[0], meta: neededMeta(meta, mask)}
+	if !needed(mask, d.col) {
+		d.col = -1
+	}
+	return d, nil
 }
 
 func (d *rawDecoder) Decode(data []byte, meta *Meta, dst types.Row) (types.Row, error) {
 	row := newRow(dst, d.n)
-	row[d.col] = types.NewBytes(data)
+	if d.col >= 0 {
+		row[d.col] = types.NewBytes(data)
+	}
 	fillMeta(row, d.meta, meta)
 	return row, nil
 }

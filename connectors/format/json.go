@@ -58,6 +58,19 @@ type jsonDecoder struct {
 	meta []metaCol
 }
 
+// unhook sets to -1 the column of every key whose column is not needed.
+func unhook(n *jsonNode, mask []bool) {
+	for i := range n.keys {
+		k := &n.keys[i]
+		if k.col >= 0 && !needed(mask, k.col) {
+			k.col = -1
+		}
+		if k.sub != nil {
+			unhook(k.sub, mask)
+		}
+	}
+}
+
 // parsePath splits "$.a.b" into ["a", "b"].
 func parsePath(p string) ([]string, error) {
 	rest, ok := strings.CutPrefix(strings.TrimSpace(p), "$.")
@@ -76,7 +89,7 @@ func parsePath(p string) ([]string, error) {
 	return segs, nil
 }
 
-func newJSONDecoder(cols []types.Column, paths map[string]string) (*jsonDecoder, error) {
+func newJSONDecoder(cols []types.Column, paths map[string]string, mask []bool) (*jsonDecoder, error) {
 	data, meta, err := splitColumns(cols)
 	if err != nil {
 		return nil, err
@@ -111,6 +124,12 @@ func newJSONDecoder(cols []types.Column, paths map[string]string) (*jsonDecoder,
 		if !used[name] {
 			return nil, sqlerr.Newf(sqlerr.UndefinedColumn, "JSON path given for unknown column %s", name)
 		}
+	}
+	// Unneeded columns are unhooked only now, after the whole schema was
+	// checked: their fields are then skipped like fields of no column.
+	if mask != nil {
+		unhook(d.root, mask)
+		d.meta = neededMeta(d.meta, mask)
 	}
 	return d, nil
 }

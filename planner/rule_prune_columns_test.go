@@ -1,0 +1,46 @@
+package planner
+
+import (
+	"strings"
+	"testing"
+)
+
+// TestPruneScanColumns_StreamPlan checks what a view's pipeline is told
+// to decode: the source columns its plan reads (through a view it reads,
+// too), and the EXPLAIN line of the source that shows them.
+func TestPruneScanColumns_StreamPlan(t *testing.T) {
+	tests := []struct {
+		sql  string
+		want string // the Source line of EXPLAIN
+	}{
+		{"CREATE MATERIALIZED VIEW v AS SELECT user_id FROM clicks",
+			"Source clicks columns=[user_id, ts] watermark=ts"},
+		{"CREATE MATERIALIZED VIEW v AS SELECT user_id, COUNT(*) AS n FROM clicks WHERE amount > 1 GROUP BY user_id",
+			"Source clicks columns=[user_id, amount, ts] watermark=ts"},
+		{"CREATE MATERIALIZED VIEW v AS SELECT * FROM clicks",
+			"Source clicks watermark=ts"},
+		// spend reads user_id, amount, url and ts; the outer query's own
+		// needs do not widen or narrow what the inlined plan decodes.
+		{"CREATE MATERIALIZED VIEW v AS SELECT user_id FROM spend",
+			"Source clicks columns=[user_id, url, amount, ts] watermark=ts"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.sql, func(t *testing.T) {
+			q, err := planSQL(t, tt.sql, Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			p, err := PlanStream(q, testViews(t))
+			if err != nil {
+				t.Fatal(err)
+			}
+			lines := p.Explain()
+			if got := strings.TrimSpace(lines[len(lines)-1]); got != tt.want {
+				t.Errorf("source line = %q, want %q", got, tt.want)
+			}
+			if p.SourceNeeded != nil && len(p.SourceNeeded) != len(p.Source.Columns) {
+				t.Errorf("SourceNeeded has %d entries for %d columns", len(p.SourceNeeded), len(p.Source.Columns))
+			}
+		})
+	}
+}
