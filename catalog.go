@@ -141,10 +141,6 @@ func (c *catalog) build(ctx context.Context, st sql.Statement) (*object, error) 
 		o := &object{kind: sql.KindSink, shown: s.RedactedText(), createSink: s,
 			entry: state.CatalogEntry{Kind: "sink", Name: s.Name, Definition: s.Text}}
 		o.connector, _ = s.Options.Get("connector")
-		if mode, _ := s.Options.Lookup("mode"); mode.Value == "upsert" {
-			return nil, sqlerr.Newf(sqlerr.FeatureNotSupported, "mode = 'upsert' is not supported yet").At(mode.KeyPos).
-				WithHint("Sink an append-only input (a source, or a view with EMIT ON WINDOW CLOSE) with mode = 'append'.")
-		}
 		if ehk, ok := s.Options.Lookup("explicit_hash_key"); ok {
 			return nil, sqlerr.Newf(sqlerr.FeatureNotSupported, "explicit_hash_key is not supported yet").At(ehk.KeyPos).
 				WithHint("Leave it out: records are placed by their partition key.")
@@ -172,6 +168,11 @@ func (c *catalog) build(ctx context.Context, st sql.Statement) (*object, error) 
 			return nil, sqlerr.Newf(sqlerr.WrongObjectType, "%q is a sink: a sink reads from a source or a materialized view", s.From).At(s.FromPos)
 		}
 		o.entry.DependsOn = []string{s.From}
+		if from.kind != sql.KindView {
+			if err := upsertOpClash(o, from.columns); err != nil {
+				return nil, err
+			}
+		}
 		if from.kind == sql.KindView {
 			if from.query == nil {
 				return nil, sqlerr.Newf(sqlerr.ObjectNotInPrerequisiteState, "materialized view %q cannot run", s.From).At(s.FromPos)
@@ -193,14 +194,18 @@ func (c *catalog) planSink(o *object, q *planner.Query, pos int) {
 			err = sqlerr.Newf(sqlerr.FeatureNotSupported, "sinks over the %s generator are not supported yet", src.connector)
 		}
 	}
-	if err == nil && !sp.AppendOnly() {
+	upsert := isUpsert(o)
+	if err == nil && !upsert && !sp.AppendOnly() {
 		e := sqlerr.Newf(sqlerr.FeatureNotSupported,
 			"sink %s: its input updates or deletes rows it emitted, and a Kinesis sink is append-only", o.entry.Name).
-			WithHint("Use EMIT ON WINDOW CLOSE, or mode = 'upsert' when it lands.")
+			WithHint("Use EMIT ON WINDOW CLOSE, or mode = 'upsert' to send every change with an \"op\" field.")
 		if pos > 0 {
 			e = e.At(pos)
 		}
 		err = e
+	}
+	if err == nil {
+		err = upsertOpClash(o, q.Columns())
 	}
 	if err == nil {
 		if k, ok := o.createSink.Options.Lookup("partition_key"); ok {

@@ -140,6 +140,8 @@ func (r *sinkRunner) run(ctx context.Context) error {
 	}()
 
 	enc := format.NewJSONEncoder(r.from.columns)
+	// A source only inserts: in upsert mode every row is an "insert".
+	upsert := isUpsert(r.obj)
 	keyCol := -1
 	if k, ok := r.obj.createSink.Options.Get("partition_key"); ok {
 		for i, c := range r.from.columns {
@@ -192,6 +194,9 @@ func (r *sinkRunner) run(ctx context.Context) error {
 					id := r.obj.entry.Name + "/" + rec.ShardID + "/" + rec.SequenceNumber + "/" + strconv.Itoa(rec.SubSequence)
 					if buf, err = enc.Append(buf[:0], row); err != nil {
 						return err
+					}
+					if upsert {
+						buf = withOp(buf, "insert")
 					}
 					data := withID(id, buf)
 					key := rec.PartitionKey

@@ -27,7 +27,9 @@ import (
 // view's query or the sink's own. Its input is append-only (checked at
 // CREATE), so its Materialize keeps nothing: the table it gets is a
 // sinkStage, which reads every key as absent and turns every row written
-// into a record. At the epoch's seal the stage numbers the epoch's records
+// into a record. (With mode = 'upsert' the input may update rows, and the
+// stage keeps the view's table and sends each epoch's net change per key:
+// sinkupsert.go.) At the epoch's seal the stage numbers the epoch's records
 // and writes them, keyed by (epoch, ordinal), into the sink's staging
 // table, so that they commit in the SAME CommitEpoch as the pipeline's
 // state and positions: a record exists durably exactly when its epoch
@@ -71,7 +73,8 @@ type sinkStage struct {
 	name   string
 	keyed  bool
 	enc    *format.JSONEncoder
-	keyCol int // partition key column, -1 for the record id
+	keyCol int          // partition key column, -1 for the record id
+	up     *upsertState // nil unless mode = 'upsert' (sinkupsert.go)
 
 	rows [][]byte // this epoch's JSON objects, without "_id"
 	keys []string // their partition keys ("" for the id)
@@ -94,15 +97,30 @@ func newSinkStage(obj *object, t *state.Table, shared *sinkShared) (*sinkStage, 
 			return nil, fmt.Errorf("partition_key %q is not a column of sink %s", k, obj.entry.Name)
 		}
 	}
+	if isUpsert(obj) {
+		s.up = newUpsertState(obj)
+	}
 	return s, nil
 }
 
 // Get reads every key as absent: the sink's input only inserts, and each
-// insert is a record of its own.
-func (s *sinkStage) Get([]byte) ([]byte, bool, error) { return nil, false, nil }
+// insert is a record of its own. In upsert mode it reads the view's table.
+func (s *sinkStage) Get(k []byte) ([]byte, bool, error) {
+	if s.up != nil {
+		return s.Table.Get(s.viewKey(k))
+	}
+	return nil, false, nil
+}
 
-// Put records the row a Materialize stores (with its count, for a bag).
-func (s *sinkStage) Put(_, value []byte) error {
+// Put records the row a Materialize stores (with its count, for a bag);
+// in upsert mode it stores it, and the change is sent at the seal.
+func (s *sinkStage) Put(k, value []byte) error {
+	if s.up != nil {
+		if err := s.touch(k); err != nil {
+			return err
+		}
+		return s.Table.Put(s.viewKey(k), value)
+	}
 	row, n, err := exec.DecodeMaterialized(s.keyed, bytes.Clone(value))
 	if err != nil {
 		return fmt.Errorf("sink %s: %w", s.name, err)
@@ -121,8 +139,15 @@ func (s *sinkStage) Put(_, value []byte) error {
 	return nil
 }
 
-// Delete cannot happen for append-only input (Get never finds a row).
-func (s *sinkStage) Delete([]byte) error {
+// Delete cannot happen for append-only input (Get never finds a row); in
+// upsert mode it removes the row, and the change is sent at the seal.
+func (s *sinkStage) Delete(k []byte) error {
+	if s.up != nil {
+		if err := s.touch(k); err != nil {
+			return err
+		}
+		return s.Table.Delete(s.viewKey(k))
+	}
 	return fmt.Errorf("sink %s: its input deleted a row, which an append-only sink cannot send", s.name)
 }
 
@@ -142,6 +167,17 @@ func (s *sinkStage) SealEpoch(epoch uint64) {
 	// are sent again after the next restart of the process (same ids).
 	for _, k := range del {
 		_ = s.Table.Delete(k)
+	}
+	if s.up != nil {
+		if err := s.stageChanges(); err != nil {
+			// A row that cannot be decoded or encoded (not expected: the
+			// stage wrote it): SealEpoch cannot fail, so the error sticks
+			// and fails the pipeline's next write, and FLUSH reports it.
+			s.up.err = err
+			s.shared.mu.Lock()
+			s.shared.failed = err
+			s.shared.mu.Unlock()
+		}
 	}
 	for i, row := range s.rows {
 		id := s.name + "/" + strconv.FormatUint(epoch, 10) + "/" + strconv.Itoa(i)
@@ -243,7 +279,8 @@ func (r *sinkRunner) send(ctx context.Context) error {
 				if after != nil {
 					start = append(bytes.Clone(after), 0)
 				}
-				return state.ScanCommitted(txn, id, sinkStageTable, start, nil, func(k, v []byte) error {
+				// An upsert sink's view table follows the records (sinkupsert.go).
+				return state.ScanCommitted(txn, id, sinkStageTable, start, matPrefix, func(k, v []byte) error {
 					if len(recs) >= sinkSendPass {
 						return errPassFull
 					}
