@@ -328,6 +328,13 @@ func checkDateAdd(c *Call) error {
 	if c.Args[1].Type().Kind != types.Interval {
 		return mismatch("%s: second argument must be an INTERVAL, not %s", c.Name, c.Args[1].Type())
 	}
+	if isStringKind(c.Args[0].Type().Kind) && intervalCalendarOnly(c.Args[1]) {
+		// MySQL answers a string for a string: a date when the string
+		// holds a date alone ('2018-05-01' + 1 DAY = '2018-05-02'), a
+		// datetime when it holds a time too.
+		c.Typ = types.TypeText
+		return nil
+	}
 	if err := toTime(c, 0, true); err != nil {
 		return err
 	}
@@ -378,6 +385,24 @@ func AddInterval(micros, months, us int64) (int64, error) {
 func compileDateAdd(sign int64) func(*Call, []Func) (Func, error) {
 	return func(c *Call, args []Func) (Func, error) {
 		isDate := c.Typ.Kind == types.Date
+		if c.Typ.Kind == types.String {
+			return null2(args[0], args[1], func(x, iv types.Value) (types.Value, error) {
+				m, us := iv.IntervalParts()
+				text := strings.TrimSpace(x.Str())
+				ts, err := types.ParseText(types.TypeTimestamp, text)
+				if err != nil {
+					return types.Null, err
+				}
+				r, err := AddInterval(ts.Micros(), sign*m, sign*us)
+				if err != nil {
+					return types.Null, err
+				}
+				if strings.ContainsAny(text, " T") {
+					return types.NewString(types.FormatTimestamp(r)), nil
+				}
+				return types.NewString(time.UnixMicro(r).UTC().Format("2006-01-02")), nil
+			}), nil
+		}
 		return null2(args[0], args[1], func(x, iv types.Value) (types.Value, error) {
 			m, us := iv.IntervalParts()
 			if isDate {
