@@ -143,11 +143,17 @@ func encodePayload(k string, n int) []byte {
 }
 
 // ledger checks what a reader delivered: per key, counters must come
-// 0, 1, 2, ... with no gap, repeat or reordering.
+// 0, 1, 2, ... with no gap, repeat or reordering (repeats are allowed
+// with atLeastOnce).
 type ledger struct {
 	next  map[string]int
 	total int
 	errs  []string
+	// atLeastOnce accepts a record seen again (what a writer re-sends when
+	// a call timed out after Kinesis took it); first sightings must still
+	// come in order. resent counts the repeats.
+	atLeastOnce bool
+	resent      int
 }
 
 func newLedger() *ledger { return &ledger{next: map[string]int{}} }
@@ -161,7 +167,12 @@ func (l *ledger) add(r Record) {
 	if r.PartitionKey != p.K {
 		l.errs = append(l.errs, fmt.Sprintf("record %s: partition key %q, payload key %q", r.SequenceNumber, r.PartitionKey, p.K))
 	}
-	if want := l.next[p.K]; p.N != want {
+	want := l.next[p.K]
+	if l.atLeastOnce && p.N < want {
+		l.resent++
+		return
+	}
+	if p.N != want {
 		l.errs = append(l.errs, fmt.Sprintf("key %s: got #%d, want #%d (shard %s seq %s)", p.K, p.N, want, r.ShardID, r.SequenceNumber))
 	}
 	l.next[p.K] = p.N + 1
