@@ -48,19 +48,6 @@ type catalog struct {
 	objects map[string]*object // by name; one namespace for every kind, as Postgres relations
 }
 
-var kindNames = map[sql.ObjectKind]string{
-	sql.KindSource: "source", sql.KindSink: "sink", sql.KindView: "materialized view",
-}
-
-func kindFromName(s string) (sql.ObjectKind, bool) {
-	for k, n := range kindNames {
-		if n == s {
-			return k, true
-		}
-	}
-	return 0, false
-}
-
 // load rebuilds the catalog from state by running every stored definition
 // through the same code that created it, in creation order.
 func (c *catalog) load(ctx context.Context) error {
@@ -234,7 +221,7 @@ func (c *catalog) create(ctx context.Context, st sql.Statement, name string, nam
 		if ifNotExists {
 			return nil, nil
 		}
-		return nil, sqlerr.Newf(sqlerr.DuplicateTable, "%s %q already exists", kindNames[old.kind], name).At(namePos)
+		return nil, sqlerr.Newf(sqlerr.DuplicateTable, "%s %q already exists", old.kind.String(), name).At(namePos)
 	}
 	obj, err := c.build(ctx, st)
 	if err != nil {
@@ -263,23 +250,23 @@ func (c *catalog) drop(d *sql.Drop, stop func(*object)) error {
 		if d.IfExists {
 			return nil
 		}
-		return sqlerr.Newf(sqlerr.UndefinedTable, "%s %q does not exist", kindNames[d.Kind], d.Name).At(d.NamePos)
+		return sqlerr.Newf(sqlerr.UndefinedTable, "%s %q does not exist", d.Kind.String(), d.Name).At(d.NamePos)
 	}
 	if obj.kind != d.Kind {
-		return sqlerr.Newf(sqlerr.WrongObjectType, "%q is a %s, not a %s", d.Name, kindNames[obj.kind], kindNames[d.Kind]).
-			At(d.NamePos).WithHint("Use DROP %s.", strings.ToUpper(kindNames[obj.kind]))
+		return sqlerr.Newf(sqlerr.WrongObjectType, "%q is a %s, not a %s", d.Name, obj.kind.String(), d.Kind.String()).
+			At(d.NamePos).WithHint("Use DROP %s.", strings.ToUpper(obj.kind.String()))
 	}
 	victims := c.dependantsOf(d.Name)
 	if len(victims) > 0 && !d.Cascade {
 		var lines []string
 		for _, v := range victims {
-			lines = append(lines, fmt.Sprintf("%s %s depends on %s %s", kindNames[v.kind], v.entry.Name, kindNames[obj.kind], d.Name))
+			lines = append(lines, fmt.Sprintf("%s %s depends on %s %s", v.kind.String(), v.entry.Name, obj.kind.String(), d.Name))
 		}
 		return sqlerr.Newf(sqlerr.DependentObjectsStillExist,
-			"cannot drop %s %s because other objects depend on it: %s", kindNames[obj.kind], d.Name, names(victims)).
+			"cannot drop %s %s because other objects depend on it: %s", obj.kind.String(), d.Name, names(victims)).
 			At(d.NamePos).
 			WithDetail("%s", strings.Join(lines, "\n")).
-			WithHint("Use DROP %s %s CASCADE to drop the dependent objects too.", strings.ToUpper(kindNames[obj.kind]), d.Name)
+			WithHint("Use DROP %s %s CASCADE to drop the dependent objects too.", strings.ToUpper(obj.kind.String()), d.Name)
 	}
 	victims = append(victims, obj)
 	ids := make([]uint64, len(victims))
@@ -361,5 +348,5 @@ func (v catalogView) Relation(name string) (*planner.Relation, bool) {
 	if !ok || o.kind == sql.KindSink {
 		return nil, false
 	}
-	return &planner.Relation{Name: name, Kind: kindNames[o.kind], Columns: o.columns, WatermarkColumn: o.watermark}, true
+	return &planner.Relation{Name: name, Kind: o.kind.String(), Columns: o.columns, WatermarkColumn: o.watermark}, true
 }

@@ -207,7 +207,7 @@ func (s *Session) Execute(ctx context.Context, st *Statement, params []types.Val
 		}
 		return tagged("CREATE SINK", err)
 	case *sql.Drop:
-		return tagged("DROP "+strings.ToUpper(kindNames[p.Kind]), e.catalog.drop(p, e.stopObject))
+		return tagged("DROP "+strings.ToUpper(p.Kind.String()), e.catalog.drop(p, e.stopObject))
 	case *sql.ShowSourceStatus:
 		if _, err := s.lookup(p.Name, p.NamePos, sql.KindSource); err != nil {
 			return nil, err
@@ -282,10 +282,10 @@ func (s *Session) Execute(ctx context.Context, st *Statement, params []types.Val
 func (s *Session) lookup(name string, pos int, kind sql.ObjectKind) (*object, error) {
 	o, ok := s.engine.catalog.get(name)
 	if !ok {
-		return nil, sqlerr.Newf(sqlerr.UndefinedTable, "%s %q does not exist", kindNames[kind], name).At(pos)
+		return nil, sqlerr.Newf(sqlerr.UndefinedTable, "%s %q does not exist", kind.String(), name).At(pos)
 	}
 	if o.kind != kind {
-		return nil, sqlerr.Newf(sqlerr.WrongObjectType, "%q is a %s, not a %s", name, kindNames[o.kind], kindNames[kind]).At(pos)
+		return nil, sqlerr.Newf(sqlerr.WrongObjectType, "%q is a %s, not a %s", name, o.kind.String(), kind.String()).At(pos)
 	}
 	return o, nil
 }

@@ -624,7 +624,7 @@ func (m *viewManager) flush(ctx context.Context) error {
 			if l == nil {
 				if f := r.failed.Load(); f != nil {
 					failed = sqlerr.Wrap(*f, sqlerr.ObjectNotInPrerequisiteState,
-						kindNames[r.obj.kind]+" "+r.obj.entry.Name+" is not running")
+						r.obj.kind.String()+" "+r.obj.entry.Name+" is not running")
 				}
 			}
 			if l == nil || !l.readTo(start) {
