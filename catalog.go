@@ -108,9 +108,9 @@ func (c *catalog) build(ctx context.Context, st sql.Statement) (*object, error) 
 		// an earlier build is kept (and reported) rather than failing Open.
 		sp, streamErr := planner.PlanStream(q, c.viewQuery)
 		if streamErr == nil {
-			if src, ok := c.objects[sp.Source.Name]; ok && isGenerator(src.connector) {
+			if gen := c.generatorInput(sp); gen != "" {
 				sp, streamErr = nil, sqlerr.Newf(sqlerr.FeatureNotSupported,
-					"materialized views over the %s generator are not supported yet", src.connector).
+					"materialized views over the %s generator are not supported yet", gen).
 					WithHint("Query the generator with SELECT, or bind a Kinesis stream with CREATE SOURCE.")
 			}
 		}
@@ -128,10 +128,6 @@ func (c *catalog) build(ctx context.Context, st sql.Statement) (*object, error) 
 		o := &object{kind: sql.KindSink, shown: s.RedactedText(), createSink: s,
 			entry: state.CatalogEntry{Kind: "sink", Name: s.Name, Definition: s.Text}}
 		o.connector, _ = s.Options.Get("connector")
-		if ehk, ok := s.Options.Lookup("explicit_hash_key"); ok {
-			return nil, sqlerr.Newf(sqlerr.FeatureNotSupported, "explicit_hash_key is not supported yet").At(ehk.KeyPos).
-				WithHint("Leave it out: records are placed by their partition key.")
-		}
 		if s.Query != nil {
 			q, err := planner.Plan(ctx, catalogView{c}, s.Query, planner.Options{EmitOnWindowClose: s.EmitOnWindowClose})
 			if err != nil {
@@ -159,6 +155,9 @@ func (c *catalog) build(ctx context.Context, st sql.Statement) (*object, error) 
 			if err := upsertOpClash(o, from.columns); err != nil {
 				return nil, err
 			}
+			if err := sinkKeyColumns(o, from.columns); err != nil {
+				return nil, err
+			}
 		}
 		if from.kind == sql.KindView {
 			if from.query == nil {
@@ -177,8 +176,8 @@ func (c *catalog) build(ctx context.Context, st sql.Statement) (*object, error) 
 func (c *catalog) planSink(o *object, q *planner.Query, pos int) {
 	sp, err := planner.PlanStream(q, c.viewQuery)
 	if err == nil {
-		if src, ok := c.objects[sp.Source.Name]; ok && isGenerator(src.connector) {
-			err = sqlerr.Newf(sqlerr.FeatureNotSupported, "sinks over the %s generator are not supported yet", src.connector)
+		if gen := c.generatorInput(sp); gen != "" {
+			err = sqlerr.Newf(sqlerr.FeatureNotSupported, "sinks over the %s generator are not supported yet", gen)
 		}
 	}
 	upsert := isUpsert(o)
@@ -195,15 +194,7 @@ func (c *catalog) planSink(o *object, q *planner.Query, pos int) {
 		err = upsertOpClash(o, q.Columns())
 	}
 	if err == nil {
-		if k, ok := o.createSink.Options.Lookup("partition_key"); ok {
-			found := false
-			for _, col := range q.Columns() {
-				found = found || col.Name == k.Value
-			}
-			if !found {
-				err = sqlerr.Newf(sqlerr.UndefinedColumn, "partition_key %q is not a column of the sink's rows", k.Value).At(k.KeyPos)
-			}
-		}
+		err = sinkKeyColumns(o, q.Columns())
 	}
 	if err != nil {
 		o.streamErr = err
@@ -349,4 +340,15 @@ func (v catalogView) Relation(name string) (*planner.Relation, bool) {
 		return nil, false
 	}
 	return &planner.Relation{Name: name, Kind: o.kind.String(), Columns: o.columns, WatermarkColumn: o.watermark}, true
+}
+
+// generatorInput returns the connector of a generator the plan reads, ""
+// when it reads none: continuous plans run over Kinesis sources only.
+func (c *catalog) generatorInput(sp *planner.StreamPlan) string {
+	for _, in := range sp.Inputs {
+		if src, ok := c.objects[in.Source.Name]; ok && isGenerator(src.connector) {
+			return src.connector
+		}
+	}
+	return ""
 }

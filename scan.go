@@ -2,7 +2,6 @@ package streamsql
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"time"
@@ -16,14 +15,14 @@ import (
 	"github.com/streamsql/streamsql/sql/types"
 )
 
-// sourceScan is a one-off read of a source for a SELECT: readers of its own
-// from the source's start position. Without a LIMIT it ends when every
+// sourceScan is a one-off read of a source for a SELECT, from the source's
+// start position: a subscription of the shared readers (sourceHubs), which
+// backfills with readers of its own while it is behind them. Without a LIMIT it ends when every
 // shard has been read up to where it stood when the query began (a bounded
 // read, as RisingWave reads a Kafka source in a batch query); with a LIMIT
 // it follows the stream until the limit is met.
 type sourceScan struct {
 	name    string
-	src     *kinesis.Source
 	sub     *kinesis.Subscription
 	dec     format.Decoder
 	skipBad bool
@@ -31,7 +30,6 @@ type sourceScan struct {
 	start   time.Time
 
 	stop    context.CancelFunc
-	runErr  chan error
 	release func()
 
 	batch    *kinesis.Batch
@@ -51,20 +49,17 @@ func (e *Engine) openSourceScan(obj *object, tail bool, needed []bool) (*sourceS
 		return nil, err
 	}
 	ctx, stop := context.WithCancel(e.ctx)
-	src, err := newSourceReader(ctx, obj, nil)
+	sub, release, err := e.sources.subscribe(ctx, obj, "query", nil)
 	if err != nil {
 		stop()
 		return nil, err
 	}
 	onErr, _ := obj.createSource.Options.Get("on_decode_error")
-	s := &sourceScan{
-		name: obj.entry.Name, src: src, sub: src.Subscribe(4), dec: dec,
+	return &sourceScan{
+		name: obj.entry.Name, sub: sub, dec: dec,
 		skipBad: onErr == kinesis.DecodeErrorSkip, tail: tail, start: time.Now(),
-		stop: stop, runErr: make(chan error, 1), caughtUp: map[string]bool{}, lastRead: map[string]time.Time{},
-	}
-	s.release = e.readers.add(obj.entry.Name, "query", src)
-	go func() { s.runErr <- src.Run(ctx) }()
-	return s, nil
+		stop: stop, release: release, caughtUp: map[string]bool{}, lastRead: map[string]time.Time{},
+	}, nil
 }
 
 // Next returns the next row of the source.
@@ -77,7 +72,7 @@ func (s *sourceScan) Next(ctx context.Context) (types.Row, error) {
 				ShardID: r.ShardID, ArrivalTime: r.ApproximateArrivalTimestamp}
 			row, err := s.dec.Decode(r.Data, &s.meta, nil)
 			if err != nil {
-				s.src.CountDecodeErrors(r.ShardID, 1)
+				s.sub.CountDecodeErrors(r.ShardID, 1)
 				if s.skipBad {
 					continue
 				}
@@ -102,12 +97,8 @@ func (s *sourceScan) Next(ctx context.Context) (types.Row, error) {
 				}
 				s.lastRead[b.ShardID] = b.ReadAt
 			}
-		case err := <-s.runErr:
-			s.runErr <- err
-			if err == nil {
-				err = errors.New("readers stopped")
-			}
-			return nil, sqlerr.Wrap(err, sqlerr.ConnectionException, "source "+s.name)
+		case <-s.sub.Failed():
+			return nil, sqlerr.Wrap(s.sub.Err(), sqlerr.ConnectionException, "source "+s.name)
 		case <-ctx.Done():
 			return nil, ctx.Err()
 		}
@@ -117,7 +108,7 @@ func (s *sourceScan) Next(ctx context.Context) (types.Row, error) {
 // readToStart reports whether every shard has been read to where it stood
 // when the scan began: drained, or caught up in a read made after the start.
 func (s *sourceScan) readToStart() bool {
-	stats := s.src.Stats()
+	stats := s.sub.Stats()
 	if len(stats) == 0 {
 		return false // the shards are not listed yet
 	}
@@ -140,8 +131,6 @@ func (s *sourceScan) Close() {
 		return
 	}
 	s.stop()
-	s.src.Unsubscribe(s.sub)
-	<-s.runErr
 	s.release()
 	s.stop = nil
 }

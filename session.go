@@ -212,7 +212,7 @@ func (s *Session) Execute(ctx context.Context, st *Statement, params []types.Val
 		if _, err := s.lookup(p.Name, p.NamePos, sql.KindSource); err != nil {
 			return nil, err
 		}
-		return staticRows(st.columns, e.readers.status(p.Name), ""), nil
+		return staticRows(st.columns, e.sources.status(p.Name), ""), nil
 	case *sql.ShowObjects:
 		var rows []types.Row
 		for _, o := range e.catalog.list(p.Kind) {

@@ -4,12 +4,16 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math/big"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/streamsql/streamsql/connectors/format"
 	"github.com/streamsql/streamsql/connectors/kinesis"
 	"github.com/streamsql/streamsql/sql"
+	"github.com/streamsql/streamsql/sql/sqlerr"
+	"github.com/streamsql/streamsql/sql/types"
 )
 
 // sinkCheckpointInterval is how often a running sink makes its progress
@@ -102,10 +106,6 @@ func (r *sinkRunner) run(ctx context.Context) error {
 			return fmt.Errorf("restore positions: %w", err)
 		}
 	}
-	src, err := newSourceReader(ctx, r.from, restore)
-	if err != nil {
-		return err
-	}
 	sink, err := r.newSink(ctx)
 	if err != nil {
 		return err
@@ -114,12 +114,13 @@ func (r *sinkRunner) run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	sub := src.Subscribe(8)
-	defer src.Unsubscribe(sub)
-	defer r.e.readers.add(r.from.entry.Name, "sink "+r.obj.entry.Name, src)()
+	sub, release, err := r.e.sources.subscribe(ctx, r.from, "sink "+r.obj.entry.Name, restore)
+	if err != nil {
+		return err
+	}
+	defer release()
 
-	errc := make(chan error, 3)
-	go func() { errc <- src.Run(ctx) }()
+	errc := make(chan error, 2)
 	go func() { errc <- sink.Run(ctx) }()
 	// Barriers cut the stream between batches; the loop below saves the
 	// positions a barrier carries once everything before it is acknowledged.
@@ -132,7 +133,7 @@ func (r *sinkRunner) run(ctx context.Context) error {
 				return
 			case <-t.C:
 			}
-			if _, err := src.Barrier(ctx, epoch); err != nil && ctx.Err() == nil {
+			if _, err := sub.Barrier(ctx, epoch); err != nil && ctx.Err() == nil {
 				errc <- fmt.Errorf("barrier: %w", err)
 				return
 			}
@@ -142,17 +143,8 @@ func (r *sinkRunner) run(ctx context.Context) error {
 	enc := format.NewJSONEncoder(r.from.columns)
 	// A source only inserts: in upsert mode every row is an "insert".
 	upsert := isUpsert(r.obj)
-	keyCol := -1
-	if k, ok := r.obj.createSink.Options.Get("partition_key"); ok {
-		for i, c := range r.from.columns {
-			if c.Name == k {
-				keyCol = i
-			}
-		}
-		if keyCol < 0 {
-			return fmt.Errorf("partition_key %q is not a column of %s", k, r.from.entry.Name)
-		}
-	}
+	keyCol := sinkColumn(r.obj, "partition_key", r.from.columns)
+	hashCol := sinkColumn(r.obj, "explicit_hash_key", r.from.columns)
 	onErr, _ := r.from.createSource.Options.Get("on_decode_error")
 	var meta format.Meta
 	var buf []byte
@@ -163,6 +155,8 @@ func (r *sinkRunner) run(ctx context.Context) error {
 				err = errors.New("pipeline ended")
 			}
 			return err
+		case <-sub.Failed():
+			return fmt.Errorf("source %s: %w", r.from.entry.Name, sub.Err())
 		case <-ctx.Done():
 			return nil
 		case ev := <-sub.Events():
@@ -185,7 +179,7 @@ func (r *sinkRunner) run(ctx context.Context) error {
 						ShardID: rec.ShardID, ArrivalTime: rec.ApproximateArrivalTimestamp}
 					row, err := dec.Decode(rec.Data, &meta, nil)
 					if err != nil {
-						src.CountDecodeErrors(rec.ShardID, 1)
+						sub.CountDecodeErrors(rec.ShardID, 1)
 						if onErr == kinesis.DecodeErrorSkip {
 							continue
 						}
@@ -203,7 +197,11 @@ func (r *sinkRunner) run(ctx context.Context) error {
 					if keyCol >= 0 {
 						key = row[keyCol].String()
 					}
-					if err := sink.Write(ctx, kinesis.SinkRecord{ID: id, PartitionKey: key, Data: data}); err != nil {
+					hash, err := explicitHashKey(row, hashCol)
+					if err != nil {
+						return fmt.Errorf("sink %s, record %s: %w", r.obj.entry.Name, id, err)
+					}
+					if err := sink.Write(ctx, kinesis.SinkRecord{ID: id, PartitionKey: key, ExplicitHashKey: hash, Data: data}); err != nil {
 						return err
 					}
 				}
@@ -254,4 +252,48 @@ func (e *Engine) stopObject(o *object) {
 	if err := e.db.DeleteOffsets(o.entry.ID); err != nil {
 		e.log.Warn("drop: forget positions", "object", o.entry.Name, "err", err)
 	}
+}
+
+// sinkColumn returns the index in cols of the column a sink's option
+// (partition_key, explicit_hash_key) names, -1 when it names none.
+func sinkColumn(o *object, option string, cols []types.Column) int {
+	name, ok := o.createSink.Options.Get(option)
+	if !ok {
+		return -1
+	}
+	for i, c := range cols {
+		if c.Name == name {
+			return i
+		}
+	}
+	return -1
+}
+
+// sinkKeyColumns refuses a partition_key or explicit_hash_key that names
+// no column of the sink's rows.
+func sinkKeyColumns(o *object, cols []types.Column) error {
+	for _, option := range []string{"partition_key", "explicit_hash_key"} {
+		if opt, ok := o.createSink.Options.Lookup(option); ok && sinkColumn(o, option, cols) < 0 {
+			return sqlerr.Newf(sqlerr.UndefinedColumn, "%s %q is not a column of the sink's rows", option, opt.Value).At(opt.KeyPos)
+		}
+	}
+	return nil
+}
+
+// maxHashKey is the largest Kinesis hash key, 2^128 - 1.
+var maxHashKey = new(big.Int).Sub(new(big.Int).Lsh(big.NewInt(1), 128), big.NewInt(1))
+
+// explicitHashKey returns the explicit hash key in column col of row: ""
+// for none (col < 0, or NULL: the partition key places the record), else
+// the decimal the column holds, which must lie in [0, 2^128 - 1].
+func explicitHashKey(row types.Row, col int) (string, error) {
+	if col < 0 || row[col].IsNull() {
+		return "", nil
+	}
+	s := strings.TrimSpace(row[col].String())
+	n, ok := new(big.Int).SetString(s, 10)
+	if !ok || n.Sign() < 0 || n.Cmp(maxHashKey) > 0 {
+		return "", fmt.Errorf("explicit hash key %q: want an integer from 0 to 2^128-1", s)
+	}
+	return n.String(), nil
 }

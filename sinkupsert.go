@@ -187,16 +187,18 @@ func (s *sinkStage) stageRow(op string, row types.Row) error {
 	if err != nil {
 		return fmt.Errorf("sink %s: %w", s.name, err)
 	}
+	keys, err := s.recordKeys(row, s.upsertKey())
+	if err != nil {
+		return err
+	}
 	s.rows = append(s.rows, withOp(s.buf, op))
-	s.keys = append(s.keys, s.partitionKey(row))
+	s.keys = append(s.keys, keys)
 	return nil
 }
 
-// partitionKey is the partition_key column's value, or the key columns'.
-func (s *sinkStage) partitionKey(row types.Row) string {
-	if s.keyCol >= 0 {
-		return row[s.keyCol].String()
-	}
+// upsertKey is the partition key made of the row's key columns (in
+// s.up.sub), for a sink that names no partition_key.
+func (s *sinkStage) upsertKey() string {
 	parts := make([]string, len(s.up.sub))
 	for i, v := range s.up.sub {
 		parts[i] = v.String()

@@ -16,6 +16,7 @@ import (
 	"github.com/streamsql/streamsql/exec"
 	"github.com/streamsql/streamsql/planner"
 	"github.com/streamsql/streamsql/sql/sqlerr"
+	"github.com/streamsql/streamsql/sql/types"
 	"github.com/streamsql/streamsql/state"
 )
 
@@ -69,15 +70,16 @@ type sinkShared struct {
 // methods run on the operator's goroutine.
 type sinkStage struct {
 	*state.Table
-	shared *sinkShared
-	name   string
-	keyed  bool
-	enc    *format.JSONEncoder
-	keyCol int          // partition key column, -1 for the record id
-	up     *upsertState // nil unless mode = 'upsert' (sinkupsert.go)
+	shared  *sinkShared
+	name    string
+	keyed   bool
+	enc     *format.JSONEncoder
+	keyCol  int          // partition key column, -1 for the record id
+	hashCol int          // explicit hash key column, -1 for none
+	up      *upsertState // nil unless mode = 'upsert' (sinkupsert.go)
 
-	rows [][]byte // this epoch's JSON objects, without "_id"
-	keys []string // their partition keys ("" for the id)
+	rows [][]byte     // this epoch's JSON objects, without "_id"
+	keys []stagedKeys // where each goes
 	buf  []byte
 }
 
@@ -86,17 +88,8 @@ var _ exec.EpochSealer = (*sinkStage)(nil)
 // newSinkStage wraps a sink's staging table.
 func newSinkStage(obj *object, t *state.Table, shared *sinkShared) (*sinkStage, error) {
 	s := &sinkStage{Table: t, shared: shared, name: obj.entry.Name,
-		keyed: obj.stream.Key != nil, enc: format.NewJSONEncoder(obj.sinkColumns), keyCol: -1}
-	if k, ok := obj.createSink.Options.Get("partition_key"); ok {
-		for i, c := range obj.sinkColumns {
-			if c.Name == k {
-				s.keyCol = i
-			}
-		}
-		if s.keyCol < 0 {
-			return nil, fmt.Errorf("partition_key %q is not a column of sink %s", k, obj.entry.Name)
-		}
-	}
+		keyed: obj.stream.Key != nil, enc: format.NewJSONEncoder(obj.sinkColumns),
+		keyCol: sinkColumn(obj, "partition_key", obj.sinkColumns), hashCol: sinkColumn(obj, "explicit_hash_key", obj.sinkColumns)}
 	if isUpsert(obj) {
 		s.up = newUpsertState(obj)
 	}
@@ -128,13 +121,13 @@ func (s *sinkStage) Put(k, value []byte) error {
 	if s.buf, err = s.enc.Append(s.buf[:0], row); err != nil {
 		return fmt.Errorf("sink %s: %w", s.name, err)
 	}
-	key := ""
-	if s.keyCol >= 0 {
-		key = row[s.keyCol].String()
+	keys, err := s.recordKeys(row, "")
+	if err != nil {
+		return err
 	}
 	for ; n > 0; n-- {
 		s.rows = append(s.rows, bytes.Clone(s.buf))
-		s.keys = append(s.keys, key)
+		s.keys = append(s.keys, keys)
 	}
 	return nil
 }
@@ -181,17 +174,37 @@ func (s *sinkStage) SealEpoch(epoch uint64) {
 	}
 	for i, row := range s.rows {
 		id := s.name + "/" + strconv.FormatUint(epoch, 10) + "/" + strconv.Itoa(i)
-		key := s.keys[i]
-		if key == "" {
-			key = id
+		keys := s.keys[i]
+		if keys.partition == "" {
+			keys.partition = id
 		}
-		v := state.AppendBytes(nil, key)
+		v := state.AppendBytes(nil, keys.partition)
+		if s.hashCol >= 0 {
+			v = state.AppendBytes(v, keys.hash)
+		}
 		v = append(v, withID(id, row)...)
 		k := state.AppendUint64(state.AppendUint64(nil, epoch), uint64(i))
 		_ = s.Table.Put(k, v)
 	}
 	s.rows, s.keys = s.rows[:0], s.keys[:0]
 	s.Table.SealEpoch(epoch)
+}
+
+// stagedKeys place a staged record: its partition key ("" for its id) and
+// explicit hash key ("" for none).
+type stagedKeys struct{ partition, hash string }
+
+// recordKeys returns where row goes; partition is the key when the sink
+// names no partition_key column.
+func (s *sinkStage) recordKeys(row types.Row, partition string) (stagedKeys, error) {
+	if s.keyCol >= 0 {
+		partition = row[s.keyCol].String()
+	}
+	hash, err := explicitHashKey(row, s.hashCol)
+	if err != nil {
+		return stagedKeys{}, fmt.Errorf("sink %s: %w", s.name, err)
+	}
+	return stagedKeys{partition, hash}, nil
 }
 
 // startViewSink starts a sink over a continuous query: its pipeline (a
@@ -258,10 +271,11 @@ func (r *sinkRunner) send(ctx context.Context) error {
 	sh.mu.Unlock()
 	id := r.obj.entry.ID
 	type staged struct {
-		key  []byte
-		pkey string
-		data []byte
+		key        []byte
+		pkey, hash string
+		data       []byte
 	}
+	hashed := sinkColumn(r.obj, "explicit_hash_key", r.obj.sinkColumns) >= 0
 	for {
 		ch := m.changes()
 		committed := m.committed.Load()
@@ -288,7 +302,13 @@ func (r *sinkRunner) send(ctx context.Context) error {
 					if err != nil {
 						return fmt.Errorf("staged record: %w", err)
 					}
-					recs = append(recs, staged{bytes.Clone(k), pkey, bytes.Clone(data)})
+					var hash string
+					if hashed {
+						if hash, data, err = state.ReadBytes(data); err != nil {
+							return fmt.Errorf("staged record: %w", err)
+						}
+					}
+					recs = append(recs, staged{bytes.Clone(k), pkey, hash, bytes.Clone(data)})
 					return nil
 				})
 			})
@@ -297,7 +317,8 @@ func (r *sinkRunner) send(ctx context.Context) error {
 				return fmt.Errorf("read staged records: %w", err)
 			}
 			for _, rec := range recs {
-				if err := sink.Write(ctx, kinesis.SinkRecord{ID: stagedID(rec.key), PartitionKey: rec.pkey, Data: rec.data}); err != nil {
+				if err := sink.Write(ctx, kinesis.SinkRecord{ID: stagedID(rec.key), PartitionKey: rec.pkey,
+					ExplicitHashKey: rec.hash, Data: rec.data}); err != nil {
 					return err
 				}
 			}

@@ -33,7 +33,7 @@ type Engine struct {
 	log     *slog.Logger
 	db      *state.DB
 	catalog *catalog
-	readers readers
+	sources sourceHubs // shared shard readers per source
 
 	// ctx lives as long as the engine; everything running is under it.
 	ctx    context.Context
@@ -68,6 +68,7 @@ func Open(ctx context.Context, cfg Config) (*Engine, error) {
 	}
 	e := &Engine{log: log, db: db, catalog: &catalog{db: db}, sinks: map[string]*sinkRunner{}}
 	e.ctx, e.cancel = context.WithCancel(context.WithoutCancel(ctx))
+	e.sources.e = e
 	if err := e.catalog.load(ctx); err != nil {
 		e.cancel()
 		_ = db.Close()

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -23,9 +24,9 @@ import (
 
 // Continuous materialized views.
 //
-// Each view runs its own pipeline (a "life"): a kinesis.Source reading the
-// view's source from its start position, or after the positions committed
-// with the last epoch; records decoded to rows and fed with watermarks into
+// Each view runs its own pipeline (a "life"): a subscription of the shared
+// readers of the view's source (sourceHubs) from the source's start
+// position, or after the positions committed with the last epoch; records decoded to rows and fed with watermarks into
 // an exec.Graph planned by planner.StreamPlan, ending in a Materialize.
 //
 // One checkpoint coordinator per engine injects a barrier for epoch N
@@ -125,7 +126,7 @@ func (m *viewManager) changes() <-chan struct{} {
 type viewRunner struct {
 	m    *viewManager
 	obj  *object
-	src  *object
+	srcs []*object // the sources of obj.stream.Inputs, in order
 	stop context.CancelFunc
 	done chan struct{}
 	life atomic.Pointer[viewLife]
@@ -136,7 +137,7 @@ type viewRunner struct {
 // viewLife is one run of a view's pipeline.
 type viewLife struct {
 	r      *viewRunner
-	src    *kinesis.Source
+	inputs []*viewInput // one per source, fed by a goroutine each
 	meta   *state.Table
 	tables []*state.Table
 	// reached gets the epoch of every barrier out of the Materialize.
@@ -144,14 +145,6 @@ type viewLife struct {
 	dead    chan struct{}
 	isDead  bool // under viewManager.commitMu
 
-	caughtMu sync.Mutex
-	// caught maps a shard to when its last caught-up read began, at the
-	// latest (the previous read's ReadAt); lastRead to its last ReadAt.
-	caught   map[string]time.Time
-	lastRead map[string]time.Time
-	// wmAt holds the watermark the graph had been sent when each barrier
-	// entered it, until its epoch commits.
-	wmAt map[uint64]int64
 	// rec records the Materialize's changes for SUBSCRIBE (subscribe.go).
 	rec *matRecorder
 	// sinkStage is a sink's staging table, for a sink's pipeline
@@ -167,13 +160,17 @@ func (m *viewManager) startView(obj *object) {
 		}
 		return
 	}
-	src, ok := m.e.catalog.get(obj.stream.Source.Name)
-	if !ok || src.createSource == nil {
-		m.e.log.Warn("view's source is missing", "view", obj.entry.Name)
-		return
+	var srcs []*object
+	for _, in := range obj.stream.Inputs {
+		src, ok := m.e.catalog.get(in.Source.Name)
+		if !ok || src.createSource == nil {
+			m.e.log.Warn("view's source is missing", "view", obj.entry.Name, "source", in.Source.Name)
+			return
+		}
+		srcs = append(srcs, src)
 	}
 	ctx, stop := context.WithCancel(m.e.ctx)
-	r := &viewRunner{m: m, obj: obj, src: src, stop: stop, done: make(chan struct{})}
+	r := &viewRunner{m: m, obj: obj, srcs: srcs, stop: stop, done: make(chan struct{})}
 	m.mu.Lock()
 	m.runners[obj.entry.Name] = r
 	m.mu.Unlock()
@@ -237,8 +234,7 @@ func (r *viewRunner) run(ctx context.Context) (err error) {
 	defer cancel()
 	e := r.m.e
 	id := r.obj.entry.ID
-	l := &viewLife{r: r, reached: make(chan uint64, 4), dead: make(chan struct{}),
-		caught: map[string]time.Time{}, lastRead: map[string]time.Time{}, wmAt: map[uint64]int64{}}
+	l := &viewLife{r: r, reached: make(chan uint64, 4), dead: make(chan struct{})}
 	defer func() {
 		r.m.commitMu.Lock()
 		l.isDead = true
@@ -248,27 +244,18 @@ func (r *viewRunner) run(ctx context.Context) (err error) {
 	}()
 
 	l.meta = e.db.Table(id, viewMetaTable)
-	var restore *kinesis.Positions
-	if b, ok, err := l.meta.Get(keyPositions); err != nil {
-		return fmt.Errorf("read committed positions: %w", err)
-	} else if ok {
-		if restore, err = kinesis.Restore(b); err != nil {
-			return fmt.Errorf("restore positions: %w", err)
+	// Rows that fail an expression are skipped only if every source says
+	// so: the graph has one policy.
+	policy := exec.SkipRow
+	for i, src := range r.srcs {
+		in, err := newViewInput(l, src, r.obj.stream.Inputs[i].Needed, len(r.srcs) > 1)
+		if err != nil {
+			return err
 		}
-	}
-	cs := r.src.createSource
-	if l.src, err = newSourceReader(ctx, r.src, restore); err != nil {
-		return err
-	}
-	// Only the columns the view's plan reads are decoded (PruneScanColumns).
-	dec, err := sourceDecoderNeeded(cs, r.src.columns, r.obj.stream.SourceNeeded)
-	if err != nil {
-		return err
-	}
-	onErr, _ := cs.Options.Get("on_decode_error")
-	policy := exec.FailQuery
-	if onErr == kinesis.DecodeErrorSkip {
-		policy = exec.SkipRow
+		if !in.skipBad {
+			policy = exec.FailQuery
+		}
+		l.inputs = append(l.inputs, in)
 	}
 
 	if r.obj.sinkShared != nil {
@@ -277,8 +264,11 @@ func (r *viewRunner) run(ctx context.Context) (err error) {
 		}
 	}
 	g := exec.NewGraph(exec.GraphOptions{})
-	in, feed := g.Input("source " + r.src.entry.Name)
-	mat, err := r.obj.stream.Build(g, in, func(op uint32) exec.StateTable {
+	nodes := make([]exec.NodeID, len(l.inputs))
+	for i, in := range l.inputs {
+		nodes[i], in.feed = g.Input("source " + in.src.entry.Name)
+	}
+	mat, err := r.obj.stream.Build(g, nodes, func(op uint32) exec.StateTable {
 		t := e.db.Table(id, op)
 		l.tables = append(l.tables, t)
 		return l.subscribeTable(op, t) // SUBSCRIBE (subscribe.go)
@@ -303,29 +293,117 @@ func (r *viewRunner) run(ctx context.Context) (err error) {
 	go func() { graphDone <- g.Wait() }()
 	defer func() {
 		cancel()
-		feed.Close()
+		for _, in := range l.inputs {
+			in.feed.Close()
+		}
 		<-graphDone
 	}()
 
-	sub := l.src.Subscribe(8)
-	defer l.src.Unsubscribe(sub)
-	defer e.readers.add(r.src.entry.Name, "view "+r.obj.entry.Name, l.src)()
-	srcDone := make(chan error, 1)
-	go func() { srcDone <- l.src.Run(ctx) }()
-	defer func() {
-		cancel()
-		<-srcDone
-	}()
+	consumer := "view " + r.obj.entry.Name
+	if r.obj.kind == sql.KindSink {
+		consumer = "sink " + r.obj.entry.Name
+	}
+	for _, in := range l.inputs {
+		sub, release, err := e.sources.subscribe(ctx, in.src, consumer, in.restore)
+		if err != nil {
+			return err
+		}
+		defer release()
+		in.sub = sub
+	}
 	r.life.Store(l)
 	r.failed.Store(nil)
 	r.m.notify()
 
+	// Each input feeds its graph input on a goroutine of its own; the
+	// first to stop ends the life.
+	inputDone := make(chan error, len(l.inputs))
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	defer cancel()
+	for _, in := range l.inputs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			inputDone <- in.run(ctx)
+		}()
+	}
+	select {
+	case <-ctx.Done():
+		return nil
+	case err := <-graphDone:
+		graphDone <- err
+		if err == nil {
+			err = errors.New("graph ended")
+		}
+		return err
+	case err := <-inputDone:
+		if err == nil && ctx.Err() == nil {
+			err = errors.New("input ended")
+		}
+		return err
+	}
+}
+
+// viewInput is one source of a view's life: its subscription of the
+// source's shared readers, its decoder and watermarks, and the graph input
+// it feeds.
+type viewInput struct {
+	l       *viewLife
+	src     *object
+	dec     format.Decoder
+	skipBad bool
+	// posKey and wmKey are its keys in the view's meta table.
+	posKey, wmKey []byte
+	restore       *kinesis.Positions
+	sub           *kinesis.Subscription
+	feed          *exec.Feed
+
+	// wmAt holds the watermark the graph had been sent when each barrier
+	// entered it, until its epoch commits.
+	wmMu sync.Mutex
+	wmAt map[uint64]int64
+}
+
+// newViewInput prepares the input of source src: the positions and the
+// watermark committed for it, and a decoder of the columns needed (nil:
+// all). A view of several sources keeps them under keys of each source.
+func newViewInput(l *viewLife, src *object, needed []bool, several bool) (*viewInput, error) {
+	in := &viewInput{l: l, src: src, posKey: keyPositions, wmKey: keyWatermark, wmAt: map[uint64]int64{}}
+	if several {
+		in.posKey = append(append(slices.Clone(keyPositions), '/'), src.entry.Name...)
+		in.wmKey = append(append(slices.Clone(keyWatermark), '/'), src.entry.Name...)
+	}
+	if b, ok, err := l.meta.Get(in.posKey); err != nil {
+		return nil, fmt.Errorf("read committed positions of %s: %w", src.entry.Name, err)
+	} else if ok {
+		if in.restore, err = kinesis.Restore(b); err != nil {
+			return nil, fmt.Errorf("restore positions of %s: %w", src.entry.Name, err)
+		}
+	}
+	cs := src.createSource
+	// Only the columns the view's plan reads are decoded (PruneScanColumns).
+	var err error
+	if in.dec, err = sourceDecoderNeeded(cs, src.columns, needed); err != nil {
+		return nil, err
+	}
+	onErr, _ := cs.Options.Get("on_decode_error")
+	in.skipBad = onErr == kinesis.DecodeErrorSkip
+	return in, nil
+}
+
+// run decodes what the subscription delivers into the graph input, with
+// watermarks and barriers, until ctx ends or something fails.
+func (in *viewInput) run(ctx context.Context) error {
+	l, sub, feed := in.l, in.sub, in.feed
+	name := in.src.entry.Name
+	cs := in.src.createSource
 	// The watermark: per shard from the WATERMARK column, Observe per
 	// record, Polled per batch, Close at a shard's end.
 	wmCol := -1
 	var wms *kinesis.Watermarks
 	if cs.Watermark != nil {
-		for i, c := range r.src.columns {
+		for i, c := range in.src.columns {
 			if c.Name == cs.Watermark.Column {
 				wmCol = i
 			}
@@ -343,11 +421,11 @@ func (r *viewRunner) run(ctx context.Context) (err error) {
 	// before the restart and stay late, so a restart changes no result.
 	var lastWM int64
 	hasWM := false
-	if b, ok, err := l.meta.Get(keyWatermark); err != nil {
-		return fmt.Errorf("read committed watermark: %w", err)
+	if b, ok, err := l.meta.Get(in.wmKey); err != nil {
+		return fmt.Errorf("read committed watermark of %s: %w", name, err)
 	} else if ok {
 		if lastWM, _, err = state.ReadInt64(b); err != nil {
-			return fmt.Errorf("read committed watermark: %w", err)
+			return fmt.Errorf("read committed watermark of %s: %w", name, err)
 		}
 		hasWM = true
 	}
@@ -356,25 +434,15 @@ func (r *viewRunner) run(ctx context.Context) (err error) {
 		select {
 		case <-ctx.Done():
 			return nil
-		case err := <-graphDone:
-			graphDone <- err
-			if err == nil {
-				err = errors.New("graph ended")
-			}
-			return err
-		case err := <-srcDone:
-			srcDone <- err
-			if err == nil {
-				err = errors.New("readers stopped")
-			}
-			return err
+		case <-sub.Failed():
+			return fmt.Errorf("source %s: %w", name, sub.Err())
 		case ev := <-sub.Events():
 			switch ev := ev.(type) {
 			case *kinesis.Barrier:
 				if hasWM {
-					l.caughtMu.Lock()
-					l.wmAt[ev.Epoch] = lastWM
-					l.caughtMu.Unlock()
+					in.wmMu.Lock()
+					in.wmAt[ev.Epoch] = lastWM
+					in.wmMu.Unlock()
 				}
 				if err := feed.Send(ctx, exec.Message{Kind: exec.KindBarrier, Barrier: exec.Barrier{Epoch: ev.Epoch}}); err != nil {
 					return err
@@ -384,7 +452,7 @@ func (r *viewRunner) run(ctx context.Context) (err error) {
 				if wms != nil {
 					// Every shard being read holds the watermark back until
 					// it has seen an event, not only those heard from yet.
-					for _, st := range l.src.Stats() {
+					for _, st := range sub.Stats() {
 						if st.State == kinesis.StateDrained {
 							wms.Close(st.ShardID)
 						} else {
@@ -397,21 +465,21 @@ func (r *viewRunner) run(ctx context.Context) (err error) {
 					rec := &ev.Records[i]
 					meta = format.Meta{PartitionKey: rec.PartitionKey, SequenceNumber: rec.SequenceNumber,
 						ShardID: rec.ShardID, ArrivalTime: rec.ApproximateArrivalTimestamp}
-					row, err := dec.Decode(rec.Data, &meta, nil)
+					row, err := in.dec.Decode(rec.Data, &meta, nil)
 					if err != nil {
-						l.src.CountDecodeErrors(rec.ShardID, 1)
-						if onErr == kinesis.DecodeErrorSkip {
+						sub.CountDecodeErrors(rec.ShardID, 1)
+						if in.skipBad {
 							continue
 						}
-						return fmt.Errorf("source %s: shard %s, record %s: %w", r.src.entry.Name, rec.ShardID, rec.SequenceNumber, err)
+						return fmt.Errorf("source %s: shard %s, record %s: %w", name, rec.ShardID, rec.SequenceNumber, err)
 					}
 					if wms != nil && wmCol >= 0 && !row[wmCol].IsNull() {
 						if hasWM && row[wmCol].Micros() < lastWM {
-							l.src.CountLate(ev.ShardID, 1)
+							sub.CountLate(ev.ShardID, 1)
 							continue
 						}
 						if wms.Observe(ev.ShardID, time.UnixMicro(row[wmCol].Micros()), now) {
-							l.src.CountLate(ev.ShardID, 1)
+							sub.CountLate(ev.ShardID, 1)
 							continue
 						}
 						// Advance per record, so that lateness within a shard
@@ -438,40 +506,34 @@ func (r *viewRunner) run(ctx context.Context) (err error) {
 						}
 					}
 				}
-				// ReadAt is when the call returned; the call itself began
-				// after the previous one returned. Only a caught-up call
-				// that began after a FLUSH began has seen every record put
-				// before it.
-				l.caughtMu.Lock()
 				if ev.CaughtUp || ev.End {
-					if prev, ok := l.lastRead[ev.ShardID]; ok {
-						l.caught[ev.ShardID] = prev
-					}
-				}
-				l.lastRead[ev.ShardID] = ev.ReadAt
-				l.caughtMu.Unlock()
-				if ev.CaughtUp || ev.End {
-					r.m.notify()
+					l.r.m.notify() // FLUSH may be waiting for this
 				}
 			}
 		}
 	}
 }
 
-// readTo reports whether the life has processed every shard up to where
-// it stood at start: drained, or caught up in a read made after start.
-func (l *viewLife) readTo(start time.Time) bool {
-	stats := l.src.Stats()
-	if len(stats) == 0 {
-		return false
-	}
-	l.caughtMu.Lock()
-	defer l.caughtMu.Unlock()
-	for _, st := range stats {
-		if st.State == kinesis.StateDrained {
-			continue
+// watermarkAt returns the watermark sent into the graph before the barrier
+// of epoch, and forgets those of epochs up to it.
+func (in *viewInput) watermarkAt(epoch uint64) (int64, bool) {
+	in.wmMu.Lock()
+	defer in.wmMu.Unlock()
+	wm, ok := in.wmAt[epoch]
+	for e := range in.wmAt {
+		if e <= epoch {
+			delete(in.wmAt, e)
 		}
-		if t, ok := l.caught[st.ShardID]; !ok || t.Before(start) {
+	}
+	return wm, ok
+}
+
+// readTo reports whether the life has been delivered every shard of every
+// source up to where it stood at start; a barrier injected after that
+// follows all of it.
+func (l *viewLife) readTo(start time.Time) bool {
+	for _, in := range l.inputs {
+		if !in.sub.ReadTo(start) {
 			return false
 		}
 	}
@@ -539,19 +601,24 @@ func (m *viewManager) checkpoint(ctx context.Context) error {
 	epoch := m.injected.Add(1)
 	type part struct {
 		l   *viewLife
-		pos []byte
+		pos [][]byte // per input
 	}
 	var parts []part
+lives:
 	for _, l := range lives {
-		pos, err := l.src.Barrier(ctx, epoch)
-		if err != nil {
-			continue // the life is ending
+		p := part{l: l}
+		for _, in := range l.inputs {
+			pos, err := in.sub.Barrier(ctx, epoch)
+			if err != nil {
+				continue lives // the life is ending
+			}
+			b, err := pos.Marshal()
+			if err != nil {
+				return fmt.Errorf("positions of view %s: %w", l.r.obj.entry.Name, err)
+			}
+			p.pos = append(p.pos, b)
 		}
-		b, err := pos.Marshal()
-		if err != nil {
-			return fmt.Errorf("positions of view %s: %w", l.r.obj.entry.Name, err)
-		}
-		parts = append(parts, part{l, b})
+		parts = append(parts, p)
 	}
 	var ready []part
 	for _, p := range parts {
@@ -578,25 +645,28 @@ func (m *viewManager) checkpoint(ctx context.Context) error {
 		if p.l.isDead {
 			continue
 		}
-		if err := p.l.meta.Put(keyPositions, p.pos); err != nil {
-			return err
-		}
-		p.l.caughtMu.Lock()
-		wm, ok := p.l.wmAt[epoch]
-		for e := range p.l.wmAt {
-			if e <= epoch {
-				delete(p.l.wmAt, e)
-			}
-		}
-		p.l.caughtMu.Unlock()
-		if ok {
-			if err := p.l.meta.Put(keyWatermark, state.AppendInt64(nil, wm)); err != nil {
+		var wm int64
+		withWM := 0
+		for i, in := range p.l.inputs {
+			if err := p.l.meta.Put(in.posKey, p.pos[i]); err != nil {
 				return err
+			}
+			w, ok := in.watermarkAt(epoch)
+			if ok {
+				if err := p.l.meta.Put(in.wmKey, state.AppendInt64(nil, w)); err != nil {
+					return err
+				}
+				// SUBSCRIBE's progress: the least over the inputs.
+				if withWM == 0 || w < wm {
+					wm = w
+				}
+				withWM++
 			}
 		}
 		tables = append(tables, p.l.meta)
 		tables = append(tables, p.l.tables...)
-		published = append(published, committedLife{p.l, wm, ok})
+		// An input without a watermark holds the view's back.
+		published = append(published, committedLife{p.l, wm, withWM == len(p.l.inputs)})
 	}
 	if len(tables) == 0 {
 		return nil

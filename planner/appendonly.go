@@ -25,6 +25,13 @@ func (p *StreamPlan) appendOnly(n Node, eowc bool) bool {
 		return p.appendOnly(n.Input, eowc)
 	case *Aggregate:
 		return eowc && n.Windowed && p.appendOnly(n.Input, eowc)
+	case *UnionAll:
+		for _, in := range n.Inputs {
+			if !p.appendOnly(in, eowc) {
+				return false
+			}
+		}
+		return true
 	}
 	return false
 }

@@ -2,6 +2,7 @@ package planner
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/streamsql/streamsql/exec"
@@ -24,20 +25,35 @@ const MaterializeTable uint32 = 0
 
 // StreamPlan is a continuous query checked for what the engine can run.
 type StreamPlan struct {
-	// Source is the one source the query reads (through views, maybe).
-	Source *Relation
+	// Inputs are the sources the query reads (through views, maybe), each
+	// once however often it is scanned, in the order Build wants their
+	// input nodes.
+	Inputs []StreamInput
 	// Key lists the view's primary key columns (the group key); nil means
 	// the whole row, with duplicates counted.
 	Key []int
-	// SourceNeeded marks the source columns the plan reads (see
-	// PruneScanColumns), nil for all: the decoder may leave the others
-	// NULL. Rows keep every column.
-	SourceNeeded []bool
 
 	q     *Query
 	views func(name string) (*Query, bool)
-	// explain is the operator chain, source first, for EXPLAIN.
-	explain []string
+	// explain holds, for EXPLAIN, every node of the dry run's graph.
+	explain    map[exec.NodeID]explainNode
+	root       exec.NodeID
+	inputNodes []exec.NodeID
+}
+
+// StreamInput is one source a stream plan reads.
+type StreamInput struct {
+	Source *Relation
+	// Needed marks the source columns the plan reads (see
+	// PruneScanColumns; the union over its scans), nil for all: the
+	// decoder may leave the others NULL. Rows keep every column.
+	Needed []bool
+}
+
+// explainNode is one line of EXPLAIN and the nodes it reads.
+type explainNode struct {
+	line   string
+	inputs []exec.NodeID
 }
 
 // PlanStream checks that q can run continuously as a materialized view and
@@ -65,70 +81,120 @@ func PlanStream(q *Query, views func(name string) (*Query, bool)) (*StreamPlan, 
 		vq, ok := resolved[name]
 		return vq, ok
 	}}
-	// A dry run into a scratch graph checks every operator's options.
+	// A dry run into a scratch graph checks every operator's options and
+	// finds the inputs.
 	g := exec.NewGraph(exec.GraphOptions{})
-	in, _ := g.Input("source")
-	b := &streamBuilder{g: g, input: in, table: func(uint32) exec.StateTable { return nil }, views: record}
-	if _, err := b.node(q.root, q.opts.EmitOnWindowClose, true); err != nil {
+	b := &streamBuilder{g: g, table: func(uint32) exec.StateTable { return nil }, views: record,
+		explain: map[exec.NodeID]explainNode{}}
+	root, err := b.node(q.root, q.opts.EmitOnWindowClose, true)
+	if err != nil {
 		return nil, err
 	}
-	p.Source = b.source
-	p.SourceNeeded = b.sourceNeeded
-	p.explain = b.explain
-	if p.Source == nil {
+	p.Inputs, p.inputNodes, p.explain, p.root = b.inputs, b.inputNodes, b.explain, root
+	if len(p.Inputs) == 0 {
 		return nil, sqlerr.Newf(sqlerr.FeatureNotSupported, "this materialized view reads no source")
 	}
 	return p, nil
 }
 
-// Build adds the plan's operators to g, reading the decoded source rows
-// from input, and returns the Materialize node. table gives each stateful
-// operator its state table by operator id; policy is the source's row
-// error policy.
-func (p *StreamPlan) Build(g *exec.Graph, input exec.NodeID, table func(op uint32) exec.StateTable, policy exec.RowErrorPolicy) (exec.NodeID, error) {
-	b := &streamBuilder{g: g, input: input, table: table, views: p.views, policy: policy}
+// Build adds the plan's operators to g, reading the decoded rows of
+// p.Inputs[i] from inputs[i], and returns the Materialize node. table
+// gives each stateful operator its state table by operator id; policy is
+// the source's row error policy.
+func (p *StreamPlan) Build(g *exec.Graph, inputs []exec.NodeID, table func(op uint32) exec.StateTable, policy exec.RowErrorPolicy) (exec.NodeID, error) {
+	if len(inputs) != len(p.Inputs) {
+		return 0, fmt.Errorf("stream plan: %d inputs for %d sources", len(inputs), len(p.Inputs))
+	}
+	b := &streamBuilder{g: g, table: table, views: p.views, policy: policy, given: inputs}
 	return b.node(p.q.root, p.q.opts.EmitOnWindowClose, true)
 }
 
 type streamBuilder struct {
 	g      *exec.Graph
-	input  exec.NodeID
 	table  func(op uint32) exec.StateTable
 	views  func(name string) (*Query, bool)
 	policy exec.RowErrorPolicy
 	nextOp uint32
-	source *Relation
-	// sourceNeeded is the source Scan's Needed.
-	sourceNeeded []bool
-	env          expr.Env
-	// explain describes each operator added, in order.
-	explain []string
+	// inputs are the sources met so far, inputNodes their nodes: given
+	// ones when building for real, scratch ones in the dry run.
+	inputs     []StreamInput
+	inputNodes []exec.NodeID
+	given      []exec.NodeID
+	env        expr.Env
+	// explain describes every node added (the dry run's, nil otherwise).
+	explain map[exec.NodeID]explainNode
 }
 
-// add adds an operator to the graph and to the EXPLAIN lines.
-func (b *streamBuilder) add(name, detail string, op exec.Operator, in exec.NodeID) exec.NodeID {
+// input returns the node of the source rel, adding it the first time, and
+// adds needed to the columns read of it.
+func (b *streamBuilder) input(rel *Relation, needed []bool) exec.NodeID {
+	for i, in := range b.inputs {
+		if in.Source.Name != rel.Name {
+			continue
+		}
+		if in.Needed != nil {
+			if needed == nil {
+				b.inputs[i].Needed = nil
+			} else {
+				for j := range needed {
+					b.inputs[i].Needed[j] = in.Needed[j] || needed[j]
+				}
+			}
+		}
+		return b.inputNodes[i]
+	}
+	var id exec.NodeID
+	if b.given != nil {
+		id = b.given[len(b.inputs)]
+	} else {
+		id, _ = b.g.Input("source " + rel.Name)
+	}
+	b.inputs = append(b.inputs, StreamInput{Source: rel, Needed: slices.Clone(needed)})
+	b.inputNodes = append(b.inputNodes, id)
+	return id
+}
+
+// add adds an operator reading ins to the graph and to EXPLAIN.
+func (b *streamBuilder) add(name, detail string, op exec.Operator, ins ...exec.NodeID) exec.NodeID {
 	if detail != "" {
 		name += " " + detail
 	}
-	b.explain = append(b.explain, name)
-	return b.g.Add(name, op, in)
+	id := b.g.Add(name, op, ins...)
+	if b.explain != nil {
+		b.explain[id] = explainNode{line: name, inputs: ins}
+	}
+	return id
 }
 
-// Explain renders the operator DAG, the view's table first and the source
-// last, each operator over the one it reads.
+// Explain renders the operator DAG from the view's table down to its
+// sources, each operator over the ones it reads, one level deeper.
 func (p *StreamPlan) Explain() []string {
-	out := make([]string, 0, len(p.explain)+1)
-	for i := len(p.explain) - 1; i >= 0; i-- {
-		out = append(out, strings.Repeat("  ", len(out))+p.explain[i])
+	sources := map[exec.NodeID]string{}
+	var out []string
+	var walk func(id exec.NodeID, depth int)
+	walk = func(id exec.NodeID, depth int) {
+		n, ok := p.explain[id]
+		if !ok {
+			out = append(out, strings.Repeat("  ", depth)+sources[id])
+			return
+		}
+		out = append(out, strings.Repeat("  ", depth)+n.line)
+		for _, in := range n.inputs {
+			walk(in, depth+1)
+		}
 	}
-	src := "Source " + p.Source.Name
-	if p.SourceNeeded != nil {
-		src += " columns=" + (&Scan{Relation: p.Source, Needed: p.SourceNeeded}).neededNames()
+	for i, in := range p.Inputs {
+		line := "Source " + in.Source.Name
+		if in.Needed != nil {
+			line += " columns=" + (&Scan{Relation: in.Source, Needed: in.Needed}).neededNames()
+		}
+		if in.Source.WatermarkColumn != "" {
+			line += " watermark=" + in.Source.WatermarkColumn
+		}
+		sources[p.inputNodes[i]] = line
 	}
-	if p.Source.WatermarkColumn != "" {
-		src += " watermark=" + p.Source.WatermarkColumn
-	}
-	return append(out, strings.Repeat("  ", len(out))+src)
+	walk(p.root, 0)
+	return out
 }
 
 func (b *streamBuilder) stateful(name, detail string, op exec.Operator, in exec.NodeID) exec.NodeID {
@@ -163,16 +229,7 @@ func (b *streamBuilder) op(n Node, eowc bool) (exec.NodeID, error) {
 	switch n := n.(type) {
 	case *Scan:
 		if n.Relation.Kind == "source" {
-			if b.source != nil && b.source.Name != n.Relation.Name {
-				return 0, sqlerr.Newf(sqlerr.FeatureNotSupported, "a materialized view over two sources (%s, %s) is not supported yet",
-					b.source.Name, n.Relation.Name).WithHint("Create one view per source.")
-			}
-			if b.source != nil {
-				return 0, sqlerr.Newf(sqlerr.FeatureNotSupported, "a materialized view that reads source %s twice is not supported yet", n.Relation.Name)
-			}
-			b.source = n.Relation
-			b.sourceNeeded = n.Needed
-			return b.input, nil
+			return b.input(n.Relation, n.Needed), nil
 		}
 		vq, ok := b.views(n.Relation.Name)
 		if !ok {
@@ -226,8 +283,17 @@ func (b *streamBuilder) op(n Node, eowc bool) (exec.NodeID, error) {
 		return 0, sqlerr.Newf(sqlerr.FeatureNotSupported, "LIMIT in a materialized view (top-N) is not supported yet").
 			WithHint("Leave LIMIT out of the view and limit when reading it: SELECT * FROM view ORDER BY ... LIMIT n")
 	case *UnionAll:
-		return 0, sqlerr.Newf(sqlerr.FeatureNotSupported, "UNION ALL in a materialized view is not supported yet").
-			WithHint("Create one view per branch.")
+		ins := make([]exec.NodeID, len(n.Inputs))
+		for i, in := range n.Inputs {
+			id, err := b.op(in, eowc)
+			if err != nil {
+				return 0, err
+			}
+			ins[i] = id
+		}
+		// Barriers align across the branches: an epoch is cut at the same
+		// place in every source it reads.
+		return b.add("UnionAll", "", exec.NewUnionAll(), ins...), nil
 	}
 	return 0, sqlerr.Newf(sqlerr.FeatureNotSupported, "%s in a materialized view is not supported", n.describe())
 }
@@ -551,5 +617,9 @@ func viewKey(n Node) []int {
 
 // String renders the plan's key for logs.
 func (p *StreamPlan) String() string {
-	return fmt.Sprintf("source=%s key=%v", p.Source.Name, p.Key)
+	names := make([]string, len(p.Inputs))
+	for i, in := range p.Inputs {
+		names[i] = in.Source.Name
+	}
+	return fmt.Sprintf("sources=%s key=%v", strings.Join(names, ","), p.Key)
 }

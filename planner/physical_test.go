@@ -34,6 +34,7 @@ func TestPlanStream(t *testing.T) {
 		key      []int // want this key when no error
 		code     sqlerr.Code
 		contains string
+		sources  []string // the plan's inputs; clicks when nil
 	}{
 		{sql: "CREATE MATERIALIZED VIEW v AS SELECT user_id, amount FROM clicks WHERE amount > 1"},
 		{sql: "CREATE MATERIALIZED VIEW v AS SELECT COUNT(*) AS n, user_id FROM clicks GROUP BY user_id", key: []int{1}},
@@ -60,7 +61,10 @@ func TestPlanStream(t *testing.T) {
 			code: sqlerr.FeatureNotSupported, contains: "no WATERMARK"},
 		{sql: "CREATE MATERIALIZED VIEW v AS SELECT 1", code: sqlerr.InvalidObjectDefinition, contains: "must read a source"},
 		{sql: "CREATE MATERIALIZED VIEW v AS SELECT user_id FROM clicks UNION ALL SELECT user_id FROM users",
-			code: sqlerr.FeatureNotSupported, contains: "UNION ALL"},
+			sources: []string{"clicks", "users"}},
+		// One source scanned by two branches is one input.
+		{sql: "CREATE MATERIALIZED VIEW v AS SELECT user_id FROM clicks WHERE amount > 1 UNION ALL SELECT user_id FROM clicks WHERE url = 'x'"},
+		{sql: "CREATE MATERIALIZED VIEW v AS SELECT user_id, n FROM spend UNION ALL SELECT user_id, 1 FROM clicks"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.sql, func(t *testing.T) {
@@ -75,8 +79,16 @@ func TestPlanStream(t *testing.T) {
 					if !slices.Equal(p.Key, tt.key) {
 						t.Errorf("key = %v, want %v", p.Key, tt.key)
 					}
-					if p.Source == nil || p.Source.Name != "clicks" {
-						t.Errorf("source = %v, want clicks", p.Source)
+					want := tt.sources
+					if want == nil {
+						want = []string{"clicks"}
+					}
+					var got []string
+					for _, in := range p.Inputs {
+						got = append(got, in.Source.Name)
+					}
+					if !slices.Equal(got, want) {
+						t.Errorf("inputs = %v, want %v", got, want)
 					}
 					return
 				}
@@ -103,7 +115,7 @@ func TestStreamPlan_Build(t *testing.T) {
 	g := exec.NewGraph(exec.GraphOptions{})
 	in, feed := g.Input("clicks")
 	tables := map[uint32]*exec.MemTable{}
-	mat, err := p.Build(g, in, func(op uint32) exec.StateTable {
+	mat, err := p.Build(g, []exec.NodeID{in}, func(op uint32) exec.StateTable {
 		tables[op] = exec.NewMemTable()
 		return tables[op]
 	}, exec.FailQuery)

@@ -38,8 +38,8 @@ func TestPruneScanColumns_StreamPlan(t *testing.T) {
 			if got := strings.TrimSpace(lines[len(lines)-1]); got != tt.want {
 				t.Errorf("source line = %q, want %q", got, tt.want)
 			}
-			if p.SourceNeeded != nil && len(p.SourceNeeded) != len(p.Source.Columns) {
-				t.Errorf("SourceNeeded has %d entries for %d columns", len(p.SourceNeeded), len(p.Source.Columns))
+			if in := p.Inputs[0]; in.Needed != nil && len(in.Needed) != len(in.Source.Columns) {
+				t.Errorf("Needed has %d entries for %d columns", len(in.Needed), len(in.Source.Columns))
 			}
 		})
 	}

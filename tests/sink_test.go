@@ -194,3 +194,73 @@ func TestSink_SurvivesKill(t *testing.T) {
 	}
 	t.Logf("%d inputs, %d records written (%d resent after kills)", len(want), total, total-int64(len(want)))
 }
+
+// TestSink_ExplicitHashKey: with explicit_hash_key, each record lands on
+// the shard whose hash range holds the column's value, not the one its
+// partition key hashes to; from a source and from a query (staged with
+// its epoch). Two shards split the range at 2^127.
+func TestSink_ExplicitHashKey(t *testing.T) {
+	ctx := testContext(t, 3*time.Minute)
+	e := sharedKinesis.get(t)
+	for _, s := range []string{"ehk-in", "ehk-out", "ehk-out2"} {
+		if err := e.CreateStream(ctx, s, 2); err != nil {
+			t.Fatal(err)
+		}
+	}
+	const top = "340282366920938463463374607431768211455" // 2^128 - 1
+	recs := make([]emulator.Record, 200)
+	wantShard := map[int]string{}
+	for i := range recs {
+		h, shard := "0", "shardId-000000000000"
+		if i%3 == 0 {
+			h, shard = top, "shardId-000000000001"
+		}
+		wantShard[i] = shard
+		// One partition key for all: without the hash key every record
+		// would land on the same shard.
+		recs[i] = emulator.Record{PartitionKey: "same", Data: fmt.Appendf(nil, `{"id": %d, "h": "%s"}`, i, h)}
+	}
+	if _, err := e.PutRecords(ctx, "ehk-in", recs); err != nil {
+		t.Fatal(err)
+	}
+	srv := startServer(t)
+	conn := connect(t, srv.Addr)
+	with := fmt.Sprintf("connector = 'kinesis', endpoint = '%s', region = 'us-east-1'", e.Endpoint())
+	for _, q := range []string{
+		fmt.Sprintf("CREATE SOURCE ehk_in (id BIGINT, h TEXT) WITH (%s, stream = 'ehk-in', start_position = 'trim_horizon')", with),
+		fmt.Sprintf("CREATE SINK ehk_sink FROM ehk_in WITH (%s, stream = 'ehk-out', explicit_hash_key = 'h')", with),
+		fmt.Sprintf("CREATE SINK ehk_query AS SELECT id, h FROM ehk_in WHERE id >= 0 WITH (%s, stream = 'ehk-out2', explicit_hash_key = 'h')", with),
+	} {
+		if _, err := conn.Exec(ctx, q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	for _, out := range []string{"ehk-out", "ehk-out2"} {
+		src := strings.ReplaceAll(out, "-", "_")
+		if _, err := conn.Exec(ctx, fmt.Sprintf("CREATE SOURCE %s (id BIGINT, _shard_id TEXT) WITH (%s, stream = '%s', start_position = 'trim_horizon')", src, with, out)); err != nil {
+			t.Fatal(err)
+		}
+		got := map[int]string{}
+		waitFor(t, time.Minute, func() bool {
+			rows, err := conn.Query(ctx, "SELECT id, _shard_id FROM "+src)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer rows.Close()
+			for rows.Next() {
+				var id int
+				var shard string
+				if err := rows.Scan(&id, &shard); err != nil {
+					t.Fatal(err)
+				}
+				got[id] = shard
+			}
+			return len(got) >= len(recs)
+		})
+		for i, shard := range wantShard {
+			if got[i] != shard {
+				t.Errorf("%s: record %d on %q, want %s", out, i, got[i], shard)
+			}
+		}
+	}
+}

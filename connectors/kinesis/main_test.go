@@ -249,6 +249,13 @@ func runSource(t *testing.T, src *Source) (stop func()) {
 // deadline passes.
 func collect(t *testing.T, src *Source, sub *Subscription, l *ledger, want int, d time.Duration) {
 	t.Helper()
+	if err := receive(src, sub, l, want, d); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// receive is collect for goroutines other than the test's.
+func receive(src *Source, sub *Subscription, l *ledger, want int, d time.Duration) error {
 	deadline := time.NewTimer(d)
 	defer deadline.Stop()
 	for l.total < want {
@@ -260,11 +267,14 @@ func collect(t *testing.T, src *Source, sub *Subscription, l *ledger, want int, 
 				}
 			}
 		case <-src.Done():
-			t.Fatalf("source stopped after %d of %d records: %v", l.total, want, src.Err())
+			return fmt.Errorf("source stopped after %d of %d records: %v", l.total, want, src.Err())
+		case <-sub.Failed():
+			return fmt.Errorf("subscription failed after %d of %d records: %v", l.total, want, sub.Err())
 		case <-deadline.C:
-			t.Fatalf("read %d of %d records in %v; stats %+v\nemulator: %s", l.total, want, d, src.Stats(), emu.Output())
+			return fmt.Errorf("read %d of %d records in %v; stats %+v\nemulator: %s", l.total, want, d, sub.Stats(), emu.Output())
 		}
 	}
+	return nil
 }
 
 // expectQuiet drains sub for d and fails on any record: nothing beyond

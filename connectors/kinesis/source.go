@@ -26,19 +26,6 @@ type Barrier struct {
 
 func (*Barrier) isEvent() {}
 
-// Subscription is one consumer's view of a source. Events arrive in shard
-// order per shard; a full buffer blocks the shard readers (back-pressure),
-// nothing is dropped.
-type Subscription struct {
-	ch   chan Event
-	done chan struct{}
-	once sync.Once
-}
-
-// Events is the channel to receive from. It is never closed: stop on your
-// own context, on Source.Done, or after Unsubscribe.
-func (s *Subscription) Events() <-chan Event { return s.ch }
-
 // Source reads every shard of one stream with one reader per shard and
 // fans the batches out to its subscribers in process, so any number of
 // consumers cost one GetRecords budget. Run drives it.
@@ -58,8 +45,9 @@ type Source struct {
 	lastShard  string // the highest shard id listed, for incremental ListShards
 	running    map[string]*Reader
 	counters   map[string]*counters
-	subs       []*Subscription
-	subsWake   chan struct{} // closed and replaced when a subscriber joins
+	subs       []*Subscription            // fed by the readers
+	pending    map[*Subscription]struct{} // backfilling, to join subs
+	subsWake   chan struct{}              // closed and replaced when a subscriber joins
 
 	ended chan string
 	done  chan struct{}
@@ -78,6 +66,7 @@ func NewSource(api API, opts SourceOptions, restore *Positions) (*Source, error)
 		positions: NewPositions(),
 		running:   map[string]*Reader{},
 		counters:  map[string]*counters{},
+		pending:   map[*Subscription]struct{}{},
 		subsWake:  make(chan struct{}),
 		ended:     make(chan string, 16),
 		done:      make(chan struct{}),
@@ -89,25 +78,85 @@ func NewSource(api API, opts SourceOptions, restore *Positions) (*Source, error)
 	return s, nil
 }
 
-// Subscribe adds a consumer with room for buffer events (at least 1). It
-// receives batches delivered from now on. While a source has no
+// Subscribe adds a consumer with room for buffer events (at least 1)
+// that receives the batches delivered from now on. While a source has no
 // subscriber its readers wait rather than drop records.
 func (s *Source) Subscribe(buffer int) *Subscription {
-	sub := &Subscription{ch: make(chan Event, max(buffer, 1)), done: make(chan struct{})}
+	sub := newSubscription(s, buffer)
+	sub.feeder.Store(s)
 	s.mu.Lock()
-	s.subs = append(s.subs, sub)
-	close(s.subsWake)
-	s.subsWake = make(chan struct{})
-	s.mu.Unlock()
+	defer s.mu.Unlock()
+	sub.pos = s.positions.Clone()
+	s.addLocked(sub)
 	return sub
 }
 
-// Unsubscribe removes a consumer; a delivery blocked on it gives up on it.
-func (s *Source) Unsubscribe(sub *Subscription) {
-	sub.once.Do(func() { close(sub.done) })
+// SubscribeFrom adds a consumer that receives every record after from, or
+// from the source's start position when from is nil, whatever the shared
+// readers have delivered already. A consumer behind them first reads with
+// readers of its own (a backfill, running under ctx) and joins the shared
+// ones once it has caught up; one at or ahead of them joins at once.
+func (s *Source) SubscribeFrom(ctx context.Context, buffer int, from *Positions) *Subscription {
+	sub := newSubscription(s, buffer)
 	s.mu.Lock()
-	s.subs = slices.DeleteFunc(s.subs, func(x *Subscription) bool { return x == sub })
+	join := false
+	if from == nil {
+		// The readers start where the subscriber would: it may share
+		// them as long as they have delivered nothing.
+		join = !s.restored && s.untouchedLocked()
+	} else {
+		join = covers(from, s.positions, func(string) bool { return false })
+		sub.pos = from.Clone()
+	}
+	select {
+	case <-s.done:
+		s.mu.Unlock()
+		sub.fail(s.err)
+		return sub
+	default:
+	}
+	if join {
+		for id, h := range s.positions.shards {
+			if _, ok := sub.pos.shards[id]; !ok {
+				c := h.clone()
+				sub.pos.shards[id] = &c
+			}
+		}
+		sub.feeder.Store(s)
+		s.addLocked(sub)
+		s.mu.Unlock()
+		return sub
+	}
+	s.pending[sub] = struct{}{}
 	s.mu.Unlock()
+	sub.backfill(ctx, from)
+	return sub
+}
+
+// untouchedLocked reports whether the readers have delivered nothing yet.
+func (s *Source) untouchedLocked() bool {
+	for _, p := range s.positions.shards {
+		if p.SequenceNumber != "" || p.Drained {
+			return false
+		}
+	}
+	return true
+}
+
+// addLocked makes sub one of the subscribers fed by the readers.
+func (s *Source) addLocked(sub *Subscription) {
+	delete(s.pending, sub)
+	s.subs = append(s.subs, sub)
+	close(s.subsWake)
+	s.subsWake = make(chan struct{})
+}
+
+// remove forgets a closed subscriber.
+func (s *Source) remove(sub *Subscription) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.pending, sub)
+	s.subs = slices.DeleteFunc(s.subs, func(x *Subscription) bool { return x == sub })
 }
 
 // Done is closed when Run has returned; Err then says why.
@@ -130,66 +179,32 @@ func (s *Source) Positions() *Positions {
 	return s.positions.Clone()
 }
 
-// Barrier sends a Barrier for epoch to every subscriber, after every batch
-// delivered before it and before any delivered after it, and returns the
-// positions it carries.
-func (s *Source) Barrier(ctx context.Context, epoch uint64) (*Positions, error) {
-	s.deliverMu.Lock()
-	defer s.deliverMu.Unlock()
-	s.mu.Lock()
-	b := &Barrier{Epoch: epoch, Positions: s.positions.Clone()}
-	subs := slices.Clone(s.subs)
-	s.mu.Unlock()
-	for _, sub := range subs {
-		if err := send(ctx, sub, b); err != nil {
-			return nil, err
-		}
-	}
-	return b.Positions, nil
-}
-
-func send(ctx context.Context, sub *Subscription, ev Event) error {
-	select {
-	case sub.ch <- ev:
-		return nil
-	case <-sub.done:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-}
-
-// deliver hands b to every subscriber, then records its position. With no
-// subscriber it waits for one, unless b carries no records and no end.
+// deliver hands b to every subscriber. With no subscriber it waits for
+// one, unless b carries no records and no end.
 func (s *Source) deliver(ctx context.Context, b *Batch) error {
 	s.deliverMu.Lock()
 	defer s.deliverMu.Unlock()
 	for {
 		s.mu.Lock()
-		subs := slices.Clone(s.subs)
+		if len(s.subs) > 0 || (len(b.Records) == 0 && !b.End) {
+			break
+		}
 		wake := s.subsWake
 		s.mu.Unlock()
-		if len(subs) > 0 {
-			for _, sub := range subs {
-				if err := send(ctx, sub, b); err != nil {
-					return err
-				}
-			}
-			break
-		}
-		if len(b.Records) == 0 && !b.End {
-			break
-		}
+		// Let subscribers join (and backfills catch up) meanwhile.
+		s.deliverMu.Unlock()
 		select {
 		case <-wake:
 		case <-ctx.Done():
+			s.deliverMu.Lock()
 			return ctx.Err()
 		}
+		s.deliverMu.Lock()
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
+	// s.mu is held.
 	p := s.positions.shards[b.ShardID]
 	if p == nil {
+		s.mu.Unlock()
 		return fmt.Errorf("kinesis: delivery from unknown shard %s", b.ShardID)
 	}
 	if r := s.running[b.ShardID]; r != nil {
@@ -199,6 +214,14 @@ func (s *Source) deliver(ctx context.Context, b *Batch) error {
 	}
 	if b.End {
 		p.Drained, p.Closed = true, true
+	}
+	after := p.clone()
+	subs := slices.Clone(s.subs)
+	s.mu.Unlock()
+	for _, sub := range subs {
+		if err := sub.push(ctx, b, after); err != nil {
+			return err
+		}
 	}
 	return nil
 }
@@ -226,26 +249,6 @@ func (s *Source) Stats() []ShardStats {
 		out = append(out, st)
 	}
 	return out
-}
-
-// CountDecodeErrors and CountLate add figures the engine observes (rows
-// that failed to decode, rows behind the watermark) to a shard's stats.
-func (s *Source) CountDecodeErrors(shardID string, n int64) {
-	s.shardCounters(shardID).decodeErrors.Add(n)
-}
-
-// CountLate: see CountDecodeErrors.
-func (s *Source) CountLate(shardID string, n int64) { s.shardCounters(shardID).late.Add(n) }
-
-func (s *Source) shardCounters(id string) *counters {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	c := s.counters[id]
-	if c == nil {
-		c = &counters{}
-		s.counters[id] = c
-	}
-	return c
 }
 
 // DiscoverOnce lists shards new since the last listing (all of them the
@@ -340,8 +343,16 @@ func (s *Source) streamName() string {
 // discovery fails for good (that error). Call it once.
 func (s *Source) Run(ctx context.Context) (err error) {
 	defer func() {
+		s.mu.Lock()
 		s.err = err
 		close(s.done)
+		for _, sub := range s.subs {
+			sub.fail(err)
+		}
+		for sub := range s.pending {
+			sub.fail(err)
+		}
+		s.mu.Unlock()
 	}()
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()

@@ -243,7 +243,7 @@ func TestSource_Restore(t *testing.T) {
 	// Drain what is buffered, then take a barrier: its positions are those
 	// after exactly what this subscriber received before it.
 	var snap *Positions
-	go func() { _, _ = src.Barrier(ctx, 1) }()
+	go func() { _, _ = sub.Barrier(ctx, 1) }()
 	for snap == nil {
 		switch ev := (<-sub.Events()).(type) {
 		case *Batch:

@@ -19,15 +19,15 @@ type ShardStats struct {
 	MillisBehindLatest int64 // from the last GetRecords
 	Throttles          int64 // ProvisionedThroughputExceeded / LimitExceeded answers
 	Retries            int64 // 5xx, network errors, timeouts, expired iterators
-	DecodeErrors       int64 // corrupt KPL aggregates, plus what the engine reports
-	LateRecords        int64 // reported by the engine (behind the watermark)
+	DecodeErrors       int64 // corrupt KPL aggregates, plus what the consumer reports
+	LateRecords        int64 // reported by the consumer (behind its watermark)
 	LastSequenceNumber string
 }
 
 // counters are one shard's live figures; atomics so that Stats never waits
 // on a reader.
 type counters struct {
-	records, bytes, calls, behind, throttles, retries, decodeErrors, late atomic.Int64
+	records, bytes, calls, behind, throttles, retries, decodeErrors atomic.Int64
 }
 
 func (c *counters) snapshot(id string) ShardStats {
@@ -40,6 +40,5 @@ func (c *counters) snapshot(id string) ShardStats {
 		Throttles:          c.throttles.Load(),
 		Retries:            c.retries.Load(),
 		DecodeErrors:       c.decodeErrors.Load(),
-		LateRecords:        c.late.Load(),
 	}
 }

@@ -1,0 +1,123 @@
+package streamsql
+
+import (
+	"context"
+	"sort"
+	"sync"
+
+	"github.com/streamsql/streamsql/connectors/kinesis"
+	"github.com/streamsql/streamsql/sql/types"
+)
+
+// sourceHubs runs one kinesis.Source, one reader per shard, for each
+// catalog source that anything consumes, and subscribes every consumer
+// (views, sinks, queries) to it: ten views over a stream cost the
+// GetRecords budget of one. A consumer behind the shared readers (a new
+// view from the source's start, a restart after an older commit) reads
+// with readers of its own until it catches up, then joins them
+// (kinesis.Source.SubscribeFrom). The readers stop with their last
+// consumer.
+type sourceHubs struct {
+	e  *Engine
+	mu sync.Mutex
+	m  map[string]*sourceHub // by source name
+}
+
+type sourceHub struct {
+	obj       *object
+	src       *kinesis.Source
+	stop      context.CancelFunc
+	consumers map[*kinesis.Subscription]string
+}
+
+// subscribe returns a subscription of the source obj for consumer (a name
+// for SHOW SOURCE STATUS) that resumes after from, or reads from the
+// source's start position when from is nil; a backfill, if it needs one,
+// runs under ctx. release ends the subscription.
+func (h *sourceHubs) subscribe(ctx context.Context, obj *object, consumer string, from *kinesis.Positions) (sub *kinesis.Subscription, release func(), err error) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	name := obj.entry.Name
+	hub := h.m[name]
+	if hub != nil && (hub.obj != obj || hub.src.Err() != nil) {
+		// Dropped and created again, or failed: its consumers have failed
+		// or are stopping, and a release of theirs leaves h.m alone.
+		delete(h.m, name)
+		hub = nil
+	}
+	if hub == nil {
+		runCtx, stop := context.WithCancel(h.e.ctx)
+		src, err := newSourceReader(runCtx, obj, from)
+		if err != nil {
+			stop()
+			return nil, nil, err
+		}
+		hub = &sourceHub{obj: obj, src: src, stop: stop, consumers: map[*kinesis.Subscription]string{}}
+		go func() { _ = src.Run(runCtx) }() // its error reaches every subscription
+		if h.m == nil {
+			h.m = map[string]*sourceHub{}
+		}
+		h.m[name] = hub
+	}
+	sub = hub.src.SubscribeFrom(ctx, 8, from)
+	hub.consumers[sub] = consumer
+	return sub, func() {
+		sub.Close()
+		h.mu.Lock()
+		delete(hub.consumers, sub)
+		last := len(hub.consumers) == 0
+		if last && h.m[name] == hub {
+			delete(h.m, name)
+		}
+		h.mu.Unlock()
+		if last {
+			hub.stop()
+			<-hub.src.Done()
+		}
+	}, nil
+}
+
+var sourceStatusColumns = []types.Column{
+	textCol("consumer"), textCol("shard_id"), textCol("state"),
+	{Name: "records", Type: types.TypeBigInt}, {Name: "bytes", Type: types.TypeBigInt},
+	{Name: "millis_behind_latest", Type: types.TypeBigInt},
+	{Name: "throttles", Type: types.TypeBigInt}, {Name: "retries", Type: types.TypeBigInt},
+	{Name: "decode_errors", Type: types.TypeBigInt}, {Name: "late_records", Type: types.TypeBigInt},
+	textCol("last_sequence_number"), textCol("reader"), {Name: "get_records_calls", Type: types.TypeBigInt},
+}
+
+// status returns one row per shard per consumer of source.
+func (h *sourceHubs) status(source string) []types.Row {
+	h.mu.Lock()
+	subs := map[*kinesis.Subscription]string{}
+	if hub := h.m[source]; hub != nil {
+		for s, c := range hub.consumers {
+			subs[s] = c
+		}
+	}
+	h.mu.Unlock()
+	var rows []types.Row
+	for sub, consumer := range subs {
+		reader := "shared"
+		if !sub.Shared() {
+			reader = "backfill"
+		}
+		for _, st := range sub.Stats() {
+			rows = append(rows, types.Row{
+				types.NewString(consumer), types.NewString(st.ShardID), types.NewString(st.State),
+				types.NewInt(st.Records), types.NewInt(st.Bytes), types.NewInt(st.MillisBehindLatest),
+				types.NewInt(st.Throttles), types.NewInt(st.Retries), types.NewInt(st.DecodeErrors),
+				types.NewInt(st.LateRecords), types.NewString(st.LastSequenceNumber),
+				types.NewString(reader), types.NewInt(st.Calls),
+			})
+		}
+	}
+	sort.Slice(rows, func(i, j int) bool {
+		a, b := rows[i], rows[j]
+		if a[0].Str() != b[0].Str() {
+			return a[0].Str() < b[0].Str()
+		}
+		return a[1].Str() < b[1].Str()
+	})
+	return rows
+}
