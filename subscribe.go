@@ -511,11 +511,7 @@ func (m *viewManager) trySnapshot(r *viewRunner, s *subscription, snapshot bool,
 	s.mu.Unlock()
 	if !*hasWM {
 		// Nothing published yet by this life: the committed watermark.
-		if b, ok, err := l.meta.Get(keyWatermark); err == nil && ok {
-			if v, _, err := state.ReadInt64(b); err == nil {
-				*wm, *hasWM = v, true
-			}
-		}
+		*wm, *hasWM = l.startWM, l.hasStartWM
 	}
 	if !snapshot {
 		return true, nil

@@ -10,7 +10,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	badger "github.com/dgraph-io/badger/v4"
 
 	"github.com/streamsql/streamsql/connectors/format"
 	"github.com/streamsql/streamsql/connectors/kinesis"
@@ -145,6 +144,11 @@ type viewLife struct {
 	dead    chan struct{}
 	isDead  bool // under viewManager.commitMu
 
+	// startWM is the watermark committed before this life began (the
+	// least of its inputs'), if every input has one; set before the life
+	// is published, read by SUBSCRIBE.
+	startWM    int64
+	hasStartWM bool
 	// rec records the Materialize's changes for SUBSCRIBE (subscribe.go).
 	rec *matRecorder
 	// sinkStage is a sink's staging table, for a sink's pipeline
@@ -257,6 +261,13 @@ func (r *viewRunner) run(ctx context.Context) (err error) {
 		}
 		l.inputs = append(l.inputs, in)
 	}
+	l.hasStartWM = true
+	for i, in := range l.inputs {
+		l.hasStartWM = l.hasStartWM && in.hasFloor
+		if i == 0 || in.floor < l.startWM {
+			l.startWM = in.floor
+		}
+	}
 
 	if r.obj.sinkShared != nil {
 		if l.sinkStage, err = newSinkStage(r.obj, nil, r.obj.sinkShared); err != nil {
@@ -356,7 +367,10 @@ type viewInput struct {
 	// posKey and wmKey are its keys in the view's meta table.
 	posKey, wmKey []byte
 	restore       *kinesis.Positions
-	sub           *kinesis.Subscription
+	// floor is the watermark committed for it, if hasFloor.
+	floor    int64
+	hasFloor bool
+	sub      *kinesis.Subscription
 	feed          *exec.Feed
 
 	// wmAt holds the watermark the graph had been sent when each barrier
@@ -380,6 +394,14 @@ func newViewInput(l *viewLife, src *object, needed []bool, several bool) (*viewI
 		if in.restore, err = kinesis.Restore(b); err != nil {
 			return nil, fmt.Errorf("restore positions of %s: %w", src.entry.Name, err)
 		}
+	}
+	if b, ok, err := l.meta.Get(in.wmKey); err != nil {
+		return nil, fmt.Errorf("read committed watermark of %s: %w", src.entry.Name, err)
+	} else if ok {
+		if in.floor, _, err = state.ReadInt64(b); err != nil {
+			return nil, fmt.Errorf("read committed watermark of %s: %w", src.entry.Name, err)
+		}
+		in.hasFloor = true
 	}
 	cs := src.createSource
 	// Only the columns the view's plan reads are decoded (PruneScanColumns).
@@ -419,16 +441,7 @@ func (in *viewInput) run(ctx context.Context) error {
 	}
 	// The committed watermark is a floor: records below it were late
 	// before the restart and stay late, so a restart changes no result.
-	var lastWM int64
-	hasWM := false
-	if b, ok, err := l.meta.Get(in.wmKey); err != nil {
-		return fmt.Errorf("read committed watermark of %s: %w", name, err)
-	} else if ok {
-		if lastWM, _, err = state.ReadInt64(b); err != nil {
-			return fmt.Errorf("read committed watermark of %s: %w", name, err)
-		}
-		hasWM = true
-	}
+	lastWM, hasWM := in.floor, in.hasFloor
 	var meta format.Meta
 	for {
 		select {
@@ -755,43 +768,55 @@ func (m *viewManager) dropView(o *object) {
 }
 
 // viewScan reads a view's committed rows: a consistent snapshot, whole
-// epochs only.
+// epochs only, pulled from Badger as the query reads them.
 func (e *Engine) viewScan(obj *object) (exec.RowIter, error) {
-	keyed := obj.stream != nil && obj.stream.Key != nil
-	var rows []types.Row
-	err := e.db.ReadCommitted(func(txn *badger.Txn) error {
-		return state.ScanCommitted(txn, obj.entry.ID, planner.MaterializeTable, nil, nil, func(_, v []byte) error {
-			row, n, err := exec.DecodeMaterialized(keyed, v)
-			if err != nil {
-				return err
-			}
-			for ; n > 0; n-- {
-				rows = append(rows, row)
-			}
-			return nil
-		})
-	})
+	snap, err := e.db.Snapshot()
 	if err != nil {
 		return nil, fmt.Errorf("read view %s: %w", obj.entry.Name, err)
 	}
-	return &sliceIter{rows: rows}, nil
+	return &viewRows{name: obj.entry.Name, keyed: obj.stream != nil && obj.stream.Key != nil,
+		snap: snap, it: snap.Scan(obj.entry.ID, planner.MaterializeTable, nil, nil)}, nil
 }
 
-// sliceIter returns rows held in memory.
-type sliceIter struct {
-	rows []types.Row
-	i    int
+// viewRows iterates a view's table in a snapshot; a row stored with a
+// count (a view without a key) is returned that many times.
+type viewRows struct {
+	name  string
+	keyed bool
+	snap  *state.Snapshot
+	it    *state.SnapshotIter
+	row   types.Row
+	left  int64
 }
 
-func (s *sliceIter) Next(context.Context) (types.Row, error) {
-	if s.i >= len(s.rows) {
-		return nil, io.EOF
+func (v *viewRows) Next(context.Context) (types.Row, error) {
+	for v.left == 0 {
+		if v.it == nil {
+			return nil, io.EOF
+		}
+		_, val, ok, err := v.it.Next()
+		if err != nil {
+			return nil, fmt.Errorf("read view %s: %w", v.name, err)
+		}
+		if !ok {
+			v.Close()
+			return nil, io.EOF
+		}
+		if v.row, v.left, err = exec.DecodeMaterialized(v.keyed, val); err != nil {
+			return nil, fmt.Errorf("read view %s: %w", v.name, err)
+		}
 	}
-	s.i++
-	return s.rows[s.i-1], nil
+	v.left--
+	return v.row, nil
 }
 
-func (s *sliceIter) Close() {}
+func (v *viewRows) Close() {
+	if v.it != nil {
+		v.it.Close()
+		v.snap.Close()
+		v.it = nil
+	}
+}
 
 // viewQuery resolves the plans of views for planner.PlanStream; the
 // caller holds the catalog's lock (or is loading it).

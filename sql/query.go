@@ -25,10 +25,15 @@ const TiDBMode = mysql.ModeANSIQuotes | mysql.ModeNoBackslashEscapes | mysql.Mod
 // TiDB's parser is not safe for concurrent use; sessions parse in parallel.
 var tidbPool = sync.Pool{New: func() any {
 	tp := tidbparser.New()
-	tp.SetSQLMode(TiDBMode)
-	tp.EnableWindowFunc(true)
+	configureTiDB(tp)
 	return tp
 }}
+
+// configureTiDB sets our modes; Reset puts TiDB's defaults back.
+func configureTiDB(tp *tidbparser.Parser) {
+	tp.SetSQLMode(TiDBMode)
+	tp.EnableWindowFunc(true)
+}
 
 // tidbParse parses text with TiDB. base is the byte offset in p.src of
 // text[0]; it is below minOff when text starts with a prefix of ours, and
@@ -42,6 +47,11 @@ func (p *parser) tidbParse(text string, base, minOff int) (stmts []ast.StmtNode,
 			stmts, err = nil, p.errAt(max(base, minOff), sqlerr.SyntaxError, "syntax error (the query parser failed: %v)", r)
 			return
 		}
+		// Reset drops the parser's cache of symbols: it still points at
+		// nodes of this parse, which the next Parse would otherwise write
+		// (their text positions) while the planner reads them.
+		tp.Reset()
+		configureTiDB(tp)
 		tidbPool.Put(tp)
 	}()
 	stmts, _, perr := tp.Parse(text, "", "")

@@ -354,22 +354,15 @@ func (t *Table) Reset() {
 // fn must not keep key or value.
 func ScanCommitted(txn *badger.Txn, objectID uint64, operatorID uint32, start, end []byte,
 	fn func(key, value []byte) error) error {
-	prefix := tablePrefix(objectID, operatorID)
-	it := txn.NewIterator(badger.IteratorOptions{Prefix: prefix, PrefetchValues: false})
+	it := scanTable(txn, objectID, operatorID, start, end)
 	defer it.Close()
-	var vbuf []byte
-	for it.Seek(append(append([]byte(nil), prefix...), start...)); it.Valid(); it.Next() {
-		k := it.Item().Key()[len(prefix):]
-		if end != nil && bytes.Compare(k, end) >= 0 {
-			return nil
+	for {
+		k, v, ok, err := it.Next()
+		if err != nil || !ok {
+			return err
 		}
-		var err error
-		if vbuf, err = it.Item().ValueCopy(vbuf[:0]); err != nil {
-			return fmt.Errorf("state scan: %w", err)
-		}
-		if err := fn(k, vbuf); err != nil {
+		if err := fn(k, v); err != nil {
 			return err
 		}
 	}
-	return nil
 }
