@@ -65,7 +65,27 @@ func PrintTable(w io.Writer, results []Result) error {
 			r.Scenario, r.Keys, r.Contender, r.Events, si(r.EventsPerSecond), si(r.EventsPerCPUSecond),
 			r.BelowCeiling, float64(r.PeakRSSBytes)/(1<<20), float64(r.StartRSSBytes)/(1<<20), r.AllocsPerEvent, ms(r.LatencyP50Ms), ms(r.LatencyP99Ms), answer)
 	}
-	return tw.Flush()
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	// The end-to-end row's figures need their conditions beside them.
+	noted := map[string]bool{}
+	for _, r := range results {
+		if r.Note != "" && !noted[r.Note] {
+			noted[r.Note] = true
+			fmt.Fprintf(w, "\n%s: %s.\n", r.Contender, r.Note)
+		}
+		if l := r.Load; l != nil {
+			fmt.Fprintf(w, "%d keys: kinesalite was loaded with %d records in %.1f s (%s records/s, PutRecords of %d, %d shards) before the view started.\n",
+				r.Keys, l.Records, l.Seconds, si(l.PerSecond), l.RecordsPerPut, l.Shards)
+		}
+		if l := r.Latency; l != nil {
+			fmt.Fprintf(w, "%d keys: event-to-view latency p50 %.0f ms, p90 %.0f ms, p99 %.0f ms, max %.0f ms: %d events timed, produced at %d/s (a PutRecords every %.0f ms) after %d warm-up events, "+
+				"checkpoint interval %.0f ms, from PutRecords acknowledged to the change in SUBSCRIBE of %q.\n",
+				r.Keys, l.P50Ms, l.P90Ms, l.P99Ms, l.MaxMs, l.Events, l.RatePerSecond, l.PutEveryMs, l.WarmUp, l.CheckpointIntervalMs, l.View)
+		}
+	}
+	return nil
 }
 
 func si(x float64) string {

@@ -11,6 +11,21 @@ import (
 type Contender struct {
 	Name string
 	Run  func(ctx context.Context, events [][]byte, q Query) (Answer, error)
+	// Self, when set, is used instead of Run by a contender that must
+	// measure only part of its run (the end-to-end one loads kinesalite
+	// first) or measures more (latency). It calls Measure itself.
+	Self func(ctx context.Context, events [][]byte, q Query) (Outcome, error)
+}
+
+// Outcome is what a self-measuring contender reports.
+type Outcome struct {
+	Answer  Answer
+	Usage   Usage
+	Latency *LatencyRun
+	Load    *LoadRun
+	// Note says what the figures count, where that differs from the
+	// in-process contenders.
+	Note string
 }
 
 // Ceiling and Rulego are the contenders this package brings.
@@ -43,6 +58,10 @@ type Result struct {
 	// contenders that measure them (the engine).
 	LatencyP50Ms *float64 `json:"latency_p50_ms,omitempty"`
 	LatencyP99Ms *float64 `json:"latency_p99_ms,omitempty"`
+	// Latency and Load detail the end-to-end contender's two phases.
+	Latency *LatencyRun `json:"latency,omitempty"`
+	Load    *LoadRun    `json:"load,omitempty"`
+	Note    string      `json:"note,omitempty"`
 
 	Answer Answer `json:"answer"`
 	// Correct: the run succeeded and its answer equals the ceiling's;
@@ -80,11 +99,22 @@ func RunTumble(ctx context.Context, o TumbleOptions, contenders ...Contender) ([
 		r := Result{Scenario: scenario, Keys: clicks.Keys, Contender: c.Name, Events: len(clicks.Events)}
 		cctx, cancel := context.WithTimeout(ctx, o.Timeout)
 		defer cancel()
-		u, err := Measure(func() error {
-			var err error
-			r.Answer, err = c.Run(cctx, clicks.Events, o.Query)
-			return err
-		})
+		var u Usage
+		var err error
+		if c.Self != nil {
+			var out Outcome
+			out, err = c.Self(cctx, clicks.Events, o.Query)
+			r.Answer, u, r.Latency, r.Load, r.Note = out.Answer, out.Usage, out.Latency, out.Load, out.Note
+			if l := out.Latency; l != nil {
+				r.LatencyP50Ms, r.LatencyP99Ms = &l.P50Ms, &l.P99Ms
+			}
+		} else {
+			u, err = Measure(func() error {
+				var err error
+				r.Answer, err = c.Run(cctx, clicks.Events, o.Query)
+				return err
+			})
+		}
 		if err != nil {
 			r.Error = err.Error()
 		}

@@ -8,22 +8,54 @@ import (
 	"strings"
 	"time"
 
+	"github.com/streamsql/streamsql"
 	"github.com/streamsql/streamsql/bench"
 )
 
 func benchCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("bench", "Runs the tumbling-window scenario of the benchmark (10-second TUMBLE, COUNT(*) and\n"+
 		"SUM(amount) per user_id, 2-second watermark delay, JSON click events) through the\n"+
-		"hand-written Go loop (the ceiling), streamsql's operators and the rulego/streamsql peer,\n"+
-		"in one run, and checks every contender's answer against the ceiling's.", stderr)
-	events := fs.int("events", 2_000_000, "click events per scenario")
+		"hand-written Go loop (the ceiling), streamsql and the rulego/streamsql peer, in one run,\n"+
+		"and checks every contender's answer against the ceiling's.\n\n"+
+		"--mode inprocess (the default) runs streamsql's operators in process. --mode e2e adds\n"+
+		"streamsql end to end: the events go through kinesalite (started on loopback, 4 shards)\n"+
+		"into a Kinesis source and a materialized view, throughput with the stream loaded first,\n"+
+		"then event-to-view latency (p50/p99, through SUBSCRIBE) at a steady --e2e-rate.", stderr)
+	mode := fs.string("mode", "inprocess", "inprocess, or e2e (end to end through kinesalite)")
+	events := fs.int("events", 0, "click events per scenario; 0: 2,000,000 in process, 200,000 for e2e (kinesalite takes 10,000-20,000 records/s)")
 	keys := fs.string("keys", "1000,1000000", "comma-separated key counts, one scenario each")
 	peers := fs.string("peers", "rulego", "peer engines to run beside streamsql: rulego, or none")
+	rate := fs.int("e2e-rate", 2000, "e2e: records/s produced in the latency phase, and events per second of event time")
+	latencyEvents := fs.int("e2e-latency-events", 0, "e2e: events produced in the latency phase; 0: 15 seconds' worth at --e2e-rate")
+	checkpoint := fs.duration("checkpoint-interval", streamsql.DefaultCheckpointInterval, "e2e: the engine's checkpoint interval")
 	out := fs.string("out", "bench/results", "directory for the JSON report")
 	if err := fs.parse(args); err != nil {
 		return err
 	}
-	contenders := []bench.Contender{bench.EngineContender}
+	var contenders []bench.Contender
+	clicks := bench.ClickOptions{Events: *events, Seed: 1}
+	switch *mode {
+	case "inprocess", "":
+		if clicks.Events <= 0 {
+			clicks.Events = 2_000_000
+		}
+		contenders = append(contenders, bench.EngineContender)
+	case "e2e":
+		if clicks.Events <= 0 {
+			clicks.Events = 200_000
+		}
+		if *rate <= 0 {
+			return fmt.Errorf("--e2e-rate %d: want a positive rate", *rate)
+		}
+		// Event time advances as fast as the latency phase produces, so
+		// that windows close in real time there.
+		clicks.Rate = int64(*rate)
+		contenders = append(contenders, bench.E2EContender(bench.E2EOptions{
+			CheckpointInterval: *checkpoint, LatencyRate: *rate, LatencyEvents: *latencyEvents,
+		}), bench.EngineContender)
+	default:
+		return fmt.Errorf("--mode %q: want inprocess or e2e", *mode)
+	}
 	switch *peers {
 	case "rulego":
 		contenders = append(contenders, bench.RulegoContender)
@@ -37,9 +69,9 @@ func benchCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		if err != nil || n <= 0 {
 			return fmt.Errorf("--keys: %q is not a positive number", k)
 		}
-		results, err := bench.RunTumble(ctx, bench.TumbleOptions{
-			Clicks: bench.ClickOptions{Events: *events, Keys: n, Seed: 1},
-		}, contenders...)
+		o := clicks
+		o.Keys = n
+		results, err := bench.RunTumble(ctx, bench.TumbleOptions{Clicks: o}, contenders...)
 		rep.Results = append(rep.Results, results...)
 		if err != nil {
 			return err
