@@ -91,7 +91,7 @@ func (c *catalog) build(ctx context.Context, st sql.Statement) (*object, error) 
 		if isGenerator(o.connector) {
 			// Checks the options against the columns, which the sql
 			// package's option table cannot do.
-			if _, _, err := newGenerator(s, o.columns); err != nil {
+			if _, err := newGenerator(s, o.columns, 0, time.Time{}); err != nil {
 				return nil, err
 			}
 		}
@@ -107,13 +107,6 @@ func (c *catalog) build(ctx context.Context, st sql.Statement) (*object, error) 
 		// A view this build cannot run is refused at CREATE; one stored by
 		// an earlier build is kept (and reported) rather than failing Open.
 		sp, streamErr := planner.PlanStream(q, c.viewQuery)
-		if streamErr == nil {
-			if gen := c.generatorInput(sp); gen != "" {
-				sp, streamErr = nil, sqlerr.Newf(sqlerr.FeatureNotSupported,
-					"materialized views over the %s generator are not supported yet", gen).
-					WithHint("Query the generator with SELECT, or bind a Kinesis stream with CREATE SOURCE.")
-			}
-		}
 		return &object{
 			kind:      sql.KindView,
 			query:     q,
@@ -175,11 +168,6 @@ func (c *catalog) build(ctx context.Context, st sql.Statement) (*object, error) 
 // pos is where the sink names its input, 0 for its own query.
 func (c *catalog) planSink(o *object, q *planner.Query, pos int) {
 	sp, err := planner.PlanStream(q, c.viewQuery)
-	if err == nil {
-		if gen := c.generatorInput(sp); gen != "" {
-			err = sqlerr.Newf(sqlerr.FeatureNotSupported, "sinks over the %s generator are not supported yet", gen)
-		}
-	}
 	upsert := isUpsert(o)
 	if err == nil && !upsert && !sp.AppendOnly() {
 		e := sqlerr.Newf(sqlerr.FeatureNotSupported,
@@ -340,15 +328,4 @@ func (v catalogView) Relation(name string) (*planner.Relation, bool) {
 		return nil, false
 	}
 	return &planner.Relation{Name: name, Kind: o.kind.String(), Columns: o.columns, WatermarkColumn: o.watermark}, true
-}
-
-// generatorInput returns the connector of a generator the plan reads, ""
-// when it reads none: continuous plans run over Kinesis sources only.
-func (c *catalog) generatorInput(sp *planner.StreamPlan) string {
-	for _, in := range sp.Inputs {
-		if src, ok := c.objects[in.Source.Name]; ok && isGenerator(src.connector) {
-			return src.connector
-		}
-	}
-	return ""
 }

@@ -3,6 +3,7 @@ package streamsql
 import (
 	"context"
 	"io"
+	"time"
 
 	"github.com/streamsql/streamsql/connectors/datagen"
 	"github.com/streamsql/streamsql/connectors/nexmark"
@@ -13,9 +14,9 @@ import (
 )
 
 // The built-in generator sources (connector = 'nexmark' | 'datagen'): their
-// options are checked against the declared columns at CREATE SOURCE, and a
-// SELECT reads them like any source. Continuous queries over them arrive
-// with generator inputs for view pipelines.
+// options are checked against the declared columns at CREATE SOURCE; a
+// SELECT reads them like any source, and a view reads them through a
+// generator input (view.go) that commits the generator's offset.
 
 // isGenerator reports whether a source is one of the built-in generators.
 func isGenerator(connector string) bool { return connector == "nexmark" || connector == "datagen" }
@@ -31,9 +32,18 @@ func optionMap(opts sql.Options) map[string]string {
 // generatorBatcher yields batches of rows; both generators fit it.
 type generatorBatcher func(ctx context.Context) ([]types.Row, error)
 
-// newGenerator checks a generator source's options and returns a fresh
-// generator of its rows, and whether it is bounded.
-func newGenerator(cs *sql.CreateSource, cols []types.Column) (next generatorBatcher, bounded bool, err error) {
+// generatorRun is a generator of a source's rows.
+type generatorRun struct {
+	next    generatorBatcher
+	offset  func() int64 // rows yielded, counting the offset it resumed at
+	bounded bool
+}
+
+// newGenerator checks a generator source's options and returns a
+// generator of its rows resuming after offset rows. A nexmark source
+// without base_time starts its event time at baseTime, unless that is
+// zero (then: now).
+func newGenerator(cs *sql.CreateSource, cols []types.Column, offset int64, baseTime time.Time) (*generatorRun, error) {
 	connector, _ := cs.Options.Get("connector")
 	with := optionMap(cs.Options)
 	bad := func(err error) error {
@@ -43,36 +53,41 @@ func newGenerator(cs *sql.CreateSource, cols []types.Column) (next generatorBatc
 	case "nexmark":
 		o, err := nexmark.ParseOptions(with)
 		if err != nil {
-			return nil, false, bad(err)
+			return nil, bad(err)
 		}
 		if err := o.Table.CheckColumns(cols); err != nil {
-			return nil, false, bad(err)
+			return nil, bad(err)
+		}
+		o.Offset = offset
+		if o.BaseTime == 0 && !baseTime.IsZero() {
+			o.BaseTime = baseTime.UnixMilli() * 1000
 		}
 		g, err := nexmark.New(o)
 		if err != nil {
-			return nil, false, bad(err)
+			return nil, bad(err)
 		}
 		var b nexmark.Batch
-		return func(ctx context.Context) ([]types.Row, error) {
+		return &generatorRun{next: func(ctx context.Context) ([]types.Row, error) {
 			_, err := g.NextBatch(ctx, &b, 1024)
 			return b.Rows, err
-		}, o.MaxEvents > 0, nil
+		}, offset: g.Offset, bounded: o.MaxEvents > 0}, nil
 	case "datagen":
 		o, err := datagen.ParseOptions(cols, with)
 		if err != nil {
-			return nil, false, bad(err)
+			return nil, bad(err)
 		}
+		o.Offset = offset
 		g, err := datagen.New(o)
 		if err != nil {
-			return nil, false, bad(err)
+			return nil, bad(err)
 		}
 		var b datagen.Batch
-		return func(ctx context.Context) ([]types.Row, error) {
+		return &generatorRun{next: func(ctx context.Context) ([]types.Row, error) {
 			_, err := g.NextBatch(ctx, &b, 1024)
 			return b.Rows, err
-		}, o.NumberOfRows > 0, nil
+		}, offset: g.Offset, bounded: o.NumberOfRows > 0}, nil
 	}
-	return nil, false, sqlerr.Newf(sqlerr.Internal, "source %s: %s is not a generator", cs.Name, connector)
+	return nil, sqlerr.Newf(sqlerr.Internal, "source %s: %s is not a generator", cs.Name, connector)
 }
 
 // generatorScan is a SELECT's read of a generator source.
@@ -87,15 +102,15 @@ var _ exec.RowIter = (*generatorScan)(nil)
 // openGeneratorScan reads a generator from its first row. An unbounded
 // generator can only be read up to a LIMIT: "everything now" has no end.
 func openGeneratorScan(obj *object, tail bool) (exec.RowIter, error) {
-	next, bounded, err := newGenerator(obj.createSource, obj.columns)
+	g, err := newGenerator(obj.createSource, obj.columns, 0, time.Time{})
 	if err != nil {
 		return nil, err
 	}
-	if !bounded && !tail {
+	if !g.bounded && !tail {
 		return nil, sqlerr.Newf(sqlerr.FeatureNotSupported, "source %s generates rows without end", obj.entry.Name).
 			WithHint("Add a LIMIT, or give the source max_events (nexmark) or number_of_rows (datagen).")
 	}
-	return &generatorScan{next: next}, nil
+	return &generatorScan{next: g.next}, nil
 }
 
 func (s *generatorScan) Next(ctx context.Context) (types.Row, error) {

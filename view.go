@@ -2,6 +2,7 @@ package streamsql
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -10,10 +11,10 @@ import (
 	"sync/atomic"
 	"time"
 
-
 	"github.com/streamsql/streamsql/connectors/format"
 	"github.com/streamsql/streamsql/connectors/kinesis"
 	"github.com/streamsql/streamsql/exec"
+	"github.com/streamsql/streamsql/exec/expr"
 	"github.com/streamsql/streamsql/planner"
 	"github.com/streamsql/streamsql/sql"
 	"github.com/streamsql/streamsql/sql/sqlerr"
@@ -252,7 +253,7 @@ func (r *viewRunner) run(ctx context.Context) (err error) {
 	// so: the graph has one policy.
 	policy := exec.SkipRow
 	for i, src := range r.srcs {
-		in, err := newViewInput(l, src, r.obj.stream.Inputs[i].Needed, len(r.srcs) > 1)
+		in, err := newViewInput(l, src, &r.obj.stream.Inputs[i], len(r.srcs) > 1)
 		if err != nil {
 			return err
 		}
@@ -263,6 +264,7 @@ func (r *viewRunner) run(ctx context.Context) (err error) {
 	}
 	l.hasStartWM = true
 	for i, in := range l.inputs {
+		in.policy = policy
 		l.hasStartWM = l.hasStartWM && in.hasFloor
 		if i == 0 || in.floor < l.startWM {
 			l.startWM = in.floor
@@ -315,6 +317,9 @@ func (r *viewRunner) run(ctx context.Context) (err error) {
 		consumer = "sink " + r.obj.entry.Name
 	}
 	for _, in := range l.inputs {
+		if in.gen != nil {
+			continue
+		}
 		sub, release, err := e.sources.subscribe(ctx, in.src, consumer, in.restore)
 		if err != nil {
 			return err
@@ -364,6 +369,11 @@ type viewInput struct {
 	src     *object
 	dec     format.Decoder
 	skipBad bool
+	// plan is the input's part of the plan: the columns decoded and the
+	// WHERE pushed into it (applied with env, failing rows by policy).
+	plan   *planner.StreamInput
+	env    expr.Env
+	policy exec.RowErrorPolicy
 	// posKey and wmKey are its keys in the view's meta table.
 	posKey, wmKey []byte
 	restore       *kinesis.Positions
@@ -371,7 +381,14 @@ type viewInput struct {
 	floor    int64
 	hasFloor bool
 	sub      *kinesis.Subscription
-	feed          *exec.Feed
+	// gen, for a generator source, replaces sub: barriers reach its loop
+	// through barriers, and lastBatch (unix nanos) is when it last fed a
+	// batch, done once a bounded generator has ended (for FLUSH).
+	gen       *generatorRun
+	barriers  chan generatorBarrier
+	lastBatch atomic.Int64
+	done      atomic.Bool
+	feed      *exec.Feed
 
 	// wmAt holds the watermark the graph had been sent when each barrier
 	// entered it, until its epoch commits.
@@ -380,20 +397,17 @@ type viewInput struct {
 }
 
 // newViewInput prepares the input of source src: the positions and the
-// watermark committed for it, and a decoder of the columns needed (nil:
-// all). A view of several sources keeps them under keys of each source.
-func newViewInput(l *viewLife, src *object, needed []bool, several bool) (*viewInput, error) {
-	in := &viewInput{l: l, src: src, posKey: keyPositions, wmKey: keyWatermark, wmAt: map[uint64]int64{}}
+// watermark committed for it, and a decoder of the columns the plan
+// needs. A view of several sources keeps them under keys of each source.
+func newViewInput(l *viewLife, src *object, plan *planner.StreamInput, several bool) (*viewInput, error) {
+	in := &viewInput{l: l, src: src, plan: plan, posKey: keyPositions, wmKey: keyWatermark, wmAt: map[uint64]int64{}}
 	if several {
 		in.posKey = append(append(slices.Clone(keyPositions), '/'), src.entry.Name...)
 		in.wmKey = append(append(slices.Clone(keyWatermark), '/'), src.entry.Name...)
 	}
-	if b, ok, err := l.meta.Get(in.posKey); err != nil {
+	pos, hasPos, err := l.meta.Get(in.posKey)
+	if err != nil {
 		return nil, fmt.Errorf("read committed positions of %s: %w", src.entry.Name, err)
-	} else if ok {
-		if in.restore, err = kinesis.Restore(b); err != nil {
-			return nil, fmt.Errorf("restore positions of %s: %w", src.entry.Name, err)
-		}
 	}
 	if b, ok, err := l.meta.Get(in.wmKey); err != nil {
 		return nil, fmt.Errorf("read committed watermark of %s: %w", src.entry.Name, err)
@@ -404,9 +418,28 @@ func newViewInput(l *viewLife, src *object, needed []bool, several bool) (*viewI
 		in.hasFloor = true
 	}
 	cs := src.createSource
+	if isGenerator(src.connector) {
+		var p generatorPosition
+		if hasPos {
+			if err := json.Unmarshal(pos, &p); err != nil {
+				return nil, fmt.Errorf("restore the offset of %s: %w", src.entry.Name, err)
+			}
+		}
+		// Event time starts when the source was created, so that a
+		// restart generates the same rows.
+		if in.gen, err = newGenerator(cs, src.columns, p.Offset, src.entry.CreatedAt); err != nil {
+			return nil, err
+		}
+		in.barriers = make(chan generatorBarrier)
+		return in, nil
+	}
+	if hasPos {
+		if in.restore, err = kinesis.Restore(pos); err != nil {
+			return nil, fmt.Errorf("restore positions of %s: %w", src.entry.Name, err)
+		}
+	}
 	// Only the columns the view's plan reads are decoded (PruneScanColumns).
-	var err error
-	if in.dec, err = sourceDecoderNeeded(cs, src.columns, needed); err != nil {
+	if in.dec, err = sourceDecoderNeeded(cs, src.columns, plan.Needed); err != nil {
 		return nil, err
 	}
 	onErr, _ := cs.Options.Get("on_decode_error")
@@ -417,6 +450,9 @@ func newViewInput(l *viewLife, src *object, needed []bool, several bool) (*viewI
 // run decodes what the subscription delivers into the graph input, with
 // watermarks and barriers, until ctx ends or something fails.
 func (in *viewInput) run(ctx context.Context) error {
+	if in.gen != nil {
+		return in.runGenerator(ctx)
+	}
 	l, sub, feed := in.l, in.sub, in.feed
 	name := in.src.entry.Name
 	cs := in.src.createSource
@@ -500,7 +536,11 @@ func (in *viewInput) run(ctx context.Context) error {
 						// graph gets the watermark after the batch.
 						wms.Current(now)
 					}
-					batch.Append(exec.Insert, row)
+					if keep, err := in.keep(row); err != nil {
+						return err
+					} else if keep {
+						batch.Append(exec.Insert, row)
+					}
 				}
 				if batch.Len() > 0 {
 					if err := feed.Send(ctx, exec.Message{Kind: exec.KindBatch, Batch: batch}); err != nil {
@@ -527,6 +567,19 @@ func (in *viewInput) run(ctx context.Context) error {
 	}
 }
 
+// keep applies the WHERE pushed into the input; a row it fails on is
+// dropped or fails the view, as the plan's other expressions do.
+func (in *viewInput) keep(row types.Row) (bool, error) {
+	ok, err := in.plan.Keep(row, &in.env)
+	if err != nil {
+		if in.policy == exec.SkipRow {
+			return false, nil
+		}
+		return false, fmt.Errorf("source %s: WHERE %s: %w", in.src.entry.Name, in.plan.FilterText, err)
+	}
+	return ok, nil
+}
+
 // watermarkAt returns the watermark sent into the graph before the barrier
 // of epoch, and forgets those of epochs up to it.
 func (in *viewInput) watermarkAt(epoch uint64) (int64, bool) {
@@ -542,15 +595,161 @@ func (in *viewInput) watermarkAt(epoch uint64) (int64, bool) {
 }
 
 // readTo reports whether the life has been delivered every shard of every
-// source up to where it stood at start; a barrier injected after that
-// follows all of it.
+// source up to where it stood at start (a generator: has fed a batch made
+// after start, or ended); a barrier injected after that follows all of it.
 func (l *viewLife) readTo(start time.Time) bool {
 	for _, in := range l.inputs {
+		if in.gen != nil {
+			if !in.done.Load() && in.lastBatch.Load() < start.UnixNano() {
+				return false
+			}
+			continue
+		}
 		if !in.sub.ReadTo(start) {
 			return false
 		}
 	}
 	return true
+}
+
+// barrier sends the barrier of epoch into the input, after everything fed
+// so far, and returns the position to commit with it.
+func (in *viewInput) barrier(ctx context.Context, epoch uint64) ([]byte, error) {
+	if in.gen == nil {
+		pos, err := in.sub.Barrier(ctx, epoch)
+		if err != nil {
+			return nil, err
+		}
+		return pos.Marshal()
+	}
+	req := generatorBarrier{epoch: epoch, reply: make(chan []byte, 1)}
+	select {
+	case in.barriers <- req:
+	case <-in.l.dead:
+		return nil, errors.New("the view stopped")
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	select {
+	case pos := <-req.reply:
+		return pos, nil
+	case <-in.l.dead:
+		return nil, errors.New("the view stopped")
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+}
+
+// generatorBarrier asks a generator input's loop for a barrier.
+type generatorBarrier struct {
+	epoch uint64
+	reply chan []byte // the position after the rows before the barrier
+}
+
+// generatorPosition is what a view commits for a generator input.
+type generatorPosition struct {
+	Offset int64 `json:"offset"`
+}
+
+// runGenerator feeds the generator's rows into the graph input, with the
+// watermark of the source's WATERMARK (event time never goes back within
+// a generator) and barriers between batches, until ctx ends, or forever
+// after a bounded generator's end (barriers still pass).
+func (in *viewInput) runGenerator(ctx context.Context) error {
+	cs := in.src.createSource
+	wmCol := -1
+	var delay int64
+	if cs.Watermark != nil {
+		for i, c := range in.src.columns {
+			if c.Name == cs.Watermark.Column {
+				wmCol = i
+			}
+		}
+		delay = cs.Watermark.Delay.Microseconds()
+	}
+	lastWM, hasWM := in.floor, in.hasFloor
+	barrier := func(req generatorBarrier) error {
+		if hasWM {
+			in.wmMu.Lock()
+			in.wmAt[req.epoch] = lastWM
+			in.wmMu.Unlock()
+		}
+		pos, err := json.Marshal(generatorPosition{Offset: in.gen.offset()})
+		if err != nil {
+			return err
+		}
+		if err := in.feed.Send(ctx, exec.Message{Kind: exec.KindBarrier, Barrier: exec.Barrier{Epoch: req.epoch}}); err != nil {
+			return err
+		}
+		req.reply <- pos
+		return nil
+	}
+	for {
+		if in.done.Load() {
+			select {
+			case req := <-in.barriers:
+				if err := barrier(req); err != nil {
+					return err
+				}
+				continue
+			case <-ctx.Done():
+				return nil
+			}
+		}
+		select {
+		case req := <-in.barriers:
+			if err := barrier(req); err != nil {
+				return err
+			}
+			continue
+		case <-ctx.Done():
+			return nil
+		default:
+		}
+		rows, err := in.gen.next(ctx)
+		if err != nil && !(err == io.EOF && len(rows) == 0) {
+			if ctx.Err() != nil {
+				return nil
+			}
+			return fmt.Errorf("source %s: %w", in.src.entry.Name, err)
+		}
+		if err == io.EOF {
+			in.done.Store(true)
+			in.l.r.m.notify()
+			continue
+		}
+		batch := exec.NewBatch(len(rows))
+		maxTime, seen := int64(0), false
+		for _, row := range rows {
+			if wmCol >= 0 && !row[wmCol].IsNull() {
+				t := row[wmCol].Micros()
+				if hasWM && t < lastWM {
+					continue // late for the committed watermark
+				}
+				if !seen || t > maxTime {
+					maxTime, seen = t, true
+				}
+			}
+			if keep, err := in.keep(row); err != nil {
+				return err
+			} else if keep {
+				batch.Append(exec.Insert, row)
+			}
+		}
+		if batch.Len() > 0 {
+			if err := in.feed.Send(ctx, exec.Message{Kind: exec.KindBatch, Batch: batch}); err != nil {
+				return err
+			}
+		}
+		if seen && (!hasWM || maxTime-delay > lastWM) {
+			lastWM, hasWM = maxTime-delay, true
+			if err := in.feed.Send(ctx, exec.Message{Kind: exec.KindWatermark, Watermark: exec.Watermark{Micros: lastWM}}); err != nil {
+				return err
+			}
+		}
+		in.lastBatch.Store(time.Now().UnixNano())
+		in.l.r.m.notify()
+	}
 }
 
 // setInterval changes the checkpoint interval of the running coordinator;
@@ -621,12 +820,11 @@ lives:
 	for _, l := range lives {
 		p := part{l: l}
 		for _, in := range l.inputs {
-			pos, err := in.sub.Barrier(ctx, epoch)
+			b, err := in.barrier(ctx, epoch)
 			if err != nil {
-				continue lives // the life is ending
-			}
-			b, err := pos.Marshal()
-			if err != nil {
+				if l.isDeadNow() || ctx.Err() != nil {
+					continue lives // the life is ending
+				}
 				return fmt.Errorf("positions of view %s: %w", l.r.obj.entry.Name, err)
 			}
 			p.pos = append(p.pos, b)
@@ -826,4 +1024,14 @@ func (c *catalog) viewQuery(name string) (*planner.Query, bool) {
 		return nil, false
 	}
 	return o.query, true
+}
+
+// isDeadNow reports whether the life has ended.
+func (l *viewLife) isDeadNow() bool {
+	select {
+	case <-l.dead:
+		return true
+	default:
+		return false
+	}
 }

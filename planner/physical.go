@@ -39,6 +39,7 @@ type StreamPlan struct {
 	explain    map[exec.NodeID]explainNode
 	root       exec.NodeID
 	inputNodes []exec.NodeID
+	scans      map[string]int // how often each source is scanned
 }
 
 // StreamInput is one source a stream plan reads.
@@ -48,6 +49,20 @@ type StreamInput struct {
 	// PruneScanColumns; the union over its scans), nil for all: the
 	// decoder may leave the others NULL. Rows keep every column.
 	Needed []bool
+	// Filter, when not nil, is a WHERE pushed into the source: the input
+	// drops the rows it does not pass (after they have moved the
+	// watermark) instead of a Filter operator. FilterText is for EXPLAIN.
+	Filter     func(types.Row, *expr.Env) (bool, error)
+	FilterText string
+}
+
+// Keep reports whether row passes the input's pushed WHERE (always, with
+// none): whoever feeds the input applies it.
+func (in *StreamInput) Keep(row types.Row, env *expr.Env) (bool, error) {
+	if in.Filter == nil {
+		return true, nil
+	}
+	return in.Filter(row, env)
 }
 
 // explainNode is one line of EXPLAIN and the nodes it reads.
@@ -85,12 +100,15 @@ func PlanStream(q *Query, views func(name string) (*Query, bool)) (*StreamPlan, 
 	// finds the inputs.
 	g := exec.NewGraph(exec.GraphOptions{})
 	b := &streamBuilder{g: g, table: func(uint32) exec.StateTable { return nil }, views: record,
-		explain: map[exec.NodeID]explainNode{}}
+		explain: map[exec.NodeID]explainNode{}, scans: map[string]int{}}
+	if err := countSourceScans(q.root, record, b.scans); err != nil {
+		return nil, err
+	}
 	root, err := b.node(q.root, q.opts.EmitOnWindowClose, true)
 	if err != nil {
 		return nil, err
 	}
-	p.Inputs, p.inputNodes, p.explain, p.root = b.inputs, b.inputNodes, b.explain, root
+	p.Inputs, p.inputNodes, p.explain, p.root, p.scans = b.inputs, b.inputNodes, b.explain, root, b.scans
 	if len(p.Inputs) == 0 {
 		return nil, sqlerr.Newf(sqlerr.FeatureNotSupported, "this materialized view reads no source")
 	}
@@ -105,7 +123,7 @@ func (p *StreamPlan) Build(g *exec.Graph, inputs []exec.NodeID, table func(op ui
 	if len(inputs) != len(p.Inputs) {
 		return 0, fmt.Errorf("stream plan: %d inputs for %d sources", len(inputs), len(p.Inputs))
 	}
-	b := &streamBuilder{g: g, table: table, views: p.views, policy: policy, given: inputs}
+	b := &streamBuilder{g: g, table: table, views: p.views, policy: policy, given: inputs, scans: p.scans}
 	return b.node(p.q.root, p.q.opts.EmitOnWindowClose, true)
 }
 
@@ -121,6 +139,9 @@ type streamBuilder struct {
 	inputNodes []exec.NodeID
 	given      []exec.NodeID
 	env        expr.Env
+	// scans counts the scans of each source: a WHERE is pushed into a
+	// source scanned once only (the input is shared by its scans).
+	scans map[string]int
 	// explain describes every node added (the dry run's, nil otherwise).
 	explain map[exec.NodeID]explainNode
 }
@@ -191,6 +212,9 @@ func (p *StreamPlan) Explain() []string {
 		if in.Source.WatermarkColumn != "" {
 			line += " watermark=" + in.Source.WatermarkColumn
 		}
+		if in.FilterText != "" {
+			line += " filter=" + in.FilterText
+		}
 		sources[p.inputNodes[i]] = line
 	}
 	walk(p.root, 0)
@@ -237,11 +261,18 @@ func (b *streamBuilder) op(n Node, eowc bool) (exec.NodeID, error) {
 		}
 		return b.op(vq.root, vq.opts.EmitOnWindowClose)
 	case *Filter:
-		in, err := b.op(n.Input, eowc)
+		pred, err := expr.CompilePredicate(n.Cond)
 		if err != nil {
 			return 0, err
 		}
-		pred, err := expr.CompilePredicate(n.Cond)
+		if scan, ok := n.Input.(*Scan); ok && scan.Relation.Kind == "source" && b.scans[scan.Relation.Name] == 1 {
+			// Predicate pushdown: the source's input drops the rows.
+			id := b.input(scan.Relation, scan.Needed)
+			i := slices.Index(b.inputNodes, id)
+			b.inputs[i].Filter, b.inputs[i].FilterText = pred, n.Cond.String()
+			return id, nil
+		}
+		in, err := b.op(n.Input, eowc)
 		if err != nil {
 			return 0, err
 		}
@@ -622,4 +653,26 @@ func (p *StreamPlan) String() string {
 		names[i] = in.Source.Name
 	}
 	return fmt.Sprintf("sources=%s key=%v", strings.Join(names, ","), p.Key)
+}
+
+// countSourceScans adds to counts how often each source is scanned under
+// n, through the views it reads.
+func countSourceScans(n Node, views func(string) (*Query, bool), counts map[string]int) error {
+	if s, ok := n.(*Scan); ok {
+		if s.Relation.Kind == "source" {
+			counts[s.Relation.Name]++
+			return nil
+		}
+		vq, ok := views(s.Relation.Name)
+		if !ok {
+			return sqlerr.Newf(sqlerr.UndefinedTable, "relation %q does not exist", s.Relation.Name)
+		}
+		return countSourceScans(vq.root, views, counts)
+	}
+	for _, c := range n.Children() {
+		if err := countSourceScans(c, views, counts); err != nil {
+			return err
+		}
+	}
+	return nil
 }

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/streamsql/streamsql/exec"
+	"github.com/streamsql/streamsql/exec/expr"
 	"github.com/streamsql/streamsql/sql/sqlerr"
 	"github.com/streamsql/streamsql/sql/types"
 )
@@ -138,7 +139,12 @@ func TestStreamPlan_Build(t *testing.T) {
 	ts := types.NewTimestamp(0)
 	b := exec.NewBatch(4)
 	for _, r := range [][2]float64{{1, 5}, {2, 0.5}, {1, 7}, {2, 3}} {
-		b.Append(exec.Insert, types.Row{types.NewInt(int64(r[0])), types.NewString("/"), types.NewFloat(r[1]), ts, types.Null})
+		row := types.Row{types.NewInt(int64(r[0])), types.NewString("/"), types.NewFloat(r[1]), ts, types.Null}
+		// The WHERE is pushed into the source: the feeder applies it.
+		if keep, err := p.Inputs[0].Keep(row, &expr.Env{}); err != nil || !keep {
+			continue
+		}
+		b.Append(exec.Insert, row)
 	}
 	for _, m := range []exec.Message{{Kind: exec.KindBatch, Batch: b}, {Kind: exec.KindBarrier, Barrier: exec.Barrier{Epoch: 1}}} {
 		if err := feed.Send(ctx, m); err != nil {

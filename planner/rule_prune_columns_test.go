@@ -16,9 +16,13 @@ func TestPruneScanColumns_StreamPlan(t *testing.T) {
 		{"CREATE MATERIALIZED VIEW v AS SELECT user_id FROM clicks",
 			"Source clicks columns=[user_id, ts] watermark=ts"},
 		{"CREATE MATERIALIZED VIEW v AS SELECT user_id, COUNT(*) AS n FROM clicks WHERE amount > 1 GROUP BY user_id",
-			"Source clicks columns=[user_id, amount, ts] watermark=ts"},
+			"Source clicks columns=[user_id, amount, ts] watermark=ts filter=(amount > 1)"},
 		{"CREATE MATERIALIZED VIEW v AS SELECT * FROM clicks",
 			"Source clicks watermark=ts"},
+		// Scanned twice: one input feeds both branches, so neither WHERE is
+		// pushed into it (they stay Filter operators).
+		{"CREATE MATERIALIZED VIEW v AS SELECT user_id FROM clicks WHERE amount > 1 UNION ALL SELECT user_id FROM clicks WHERE url = 'x'",
+			"Source clicks columns=[user_id, url, amount, ts] watermark=ts"},
 		// spend reads user_id, amount, url and ts; the outer query's own
 		// needs do not widen or narrow what the inlined plan decodes.
 		{"CREATE MATERIALIZED VIEW v AS SELECT user_id FROM spend",
