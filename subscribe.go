@@ -4,11 +4,10 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"io"
 	"math"
 	"slices"
 	"sync"
-
-	badger "github.com/dgraph-io/badger/v4"
 
 	"github.com/streamsql/streamsql/exec"
 	"github.com/streamsql/streamsql/planner"
@@ -447,7 +446,7 @@ func (m *viewManager) subscribe(ctx context.Context, obj *object, progress, snap
 	}()
 	var (
 		epoch uint64
-		snap  []types.Row
+		snap  *viewRows // nil without a snapshot
 		wm    int64
 		hasWM bool
 	)
@@ -482,7 +481,7 @@ func (m *viewManager) subscribe(ctx context.Context, obj *object, progress, snap
 // life records every epoch after it; otherwise it asks for recording and
 // reports false.
 func (m *viewManager) trySnapshot(r *viewRunner, s *subscription, snapshot bool,
-	epoch *uint64, snap *[]types.Row, wm *int64, hasWM *bool) (bool, error) {
+	epoch *uint64, snap **viewRows, wm *int64, hasWM *bool) (bool, error) {
 	m.commitMu.Lock()
 	unlocked := false
 	unlock := func() {
@@ -516,31 +515,19 @@ func (m *viewManager) trySnapshot(r *viewRunner, s *subscription, snapshot bool,
 	if !snapshot {
 		return true, nil
 	}
-	obj := r.obj
-	keyed := obj.stream != nil && obj.stream.Key != nil
-	err := m.e.db.ReadCommitted(func(txn *badger.Txn) error {
-		unlock() // the transaction reads as of now: epoch committed
-		return state.ScanCommitted(txn, obj.entry.ID, planner.MaterializeTable, nil, nil, func(_, v []byte) error {
-			row, n, err := exec.DecodeMaterialized(keyed, v)
-			if err != nil {
-				return err
-			}
-			for ; n > 0; n-- {
-				*snap = append(*snap, row)
-			}
-			return nil
-		})
-	})
+	// The snapshot reads as of now: epoch committed (commitMu is held).
+	st, err := m.e.db.Snapshot()
 	if err != nil {
-		return false, fmt.Errorf("SUBSCRIBE %s: read the snapshot: %w", obj.entry.Name, err)
+		return false, fmt.Errorf("SUBSCRIBE %s: read the snapshot: %w", r.obj.entry.Name, err)
 	}
+	*snap = newViewRows(r.obj, st)
 	return true, nil
 }
 
 // subscriptionRows streams a started subscription: the snapshot as
 // inserts at epoch, a progress row, then the queued changes until ctx ends.
 func (m *viewManager) subscriptionRows(ctx context.Context, s *subscription, obj *object,
-	epoch uint64, snap []types.Row, wm int64, hasWM bool) *Rows {
+	epoch uint64, snap *viewRows, wm int64, hasWM bool) *Rows {
 	cols := subscribeColumns(obj.columns, s.progress)
 	width := len(obj.columns)
 	lead := 2
@@ -566,14 +553,19 @@ func (m *viewManager) subscriptionRows(ctx context.Context, s *subscription, obj
 		}
 		return out
 	}
-	i := 0
 	progressSent := !s.progress
 	next := func() (types.Row, error) {
-		if i < len(snap) {
-			i++
-			return format(subEvent{epoch: epoch, op: subscribeOps[exec.Insert], row: snap[i-1]}), nil
+		if snap != nil {
+			row, err := snap.Next(ctx)
+			if err == nil {
+				return format(subEvent{epoch: epoch, op: subscribeOps[exec.Insert], row: row}), nil
+			}
+			snap.Close()
+			snap = nil
+			if err != io.EOF {
+				return nil, err
+			}
 		}
-		snap = nil
 		if !progressSent {
 			progressSent = true
 			return format(subEvent{epoch: epoch, op: opProgress, wm: wm, hasWM: hasWM}), nil
@@ -600,11 +592,19 @@ func (m *viewManager) subscriptionRows(ctx context.Context, s *subscription, obj
 		columns: cols,
 		next:    next,
 		ready: func() bool {
-			return i < len(snap) || !progressSent || s.ready()
+			if snap != nil {
+				if more, err := snap.more(); more || err != nil {
+					return true // next answers at once
+				}
+			}
+			return !progressSent || s.ready()
 		},
 		close: func() {
 			if !closed {
 				closed = true
+				if snap != nil {
+					snap.Close()
+				}
 				m.subs.remove(s)
 			}
 		},

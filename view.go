@@ -972,8 +972,13 @@ func (e *Engine) viewScan(obj *object) (exec.RowIter, error) {
 	if err != nil {
 		return nil, fmt.Errorf("read view %s: %w", obj.entry.Name, err)
 	}
+	return newViewRows(obj, snap), nil
+}
+
+// newViewRows reads the rows of view obj in snap, and closes snap after.
+func newViewRows(obj *object, snap *state.Snapshot) *viewRows {
 	return &viewRows{name: obj.entry.Name, keyed: obj.stream != nil && obj.stream.Key != nil,
-		snap: snap, it: snap.Scan(obj.entry.ID, planner.MaterializeTable, nil, nil)}, nil
+		snap: snap, it: snap.Scan(obj.entry.ID, planner.MaterializeTable, nil, nil)}
 }
 
 // viewRows iterates a view's table in a snapshot; a row stored with a
@@ -988,24 +993,37 @@ type viewRows struct {
 }
 
 func (v *viewRows) Next(context.Context) (types.Row, error) {
-	for v.left == 0 {
-		if v.it == nil {
-			return nil, io.EOF
+	more, err := v.more()
+	if err != nil || !more {
+		if err == nil {
+			err = io.EOF
 		}
-		_, val, ok, err := v.it.Next()
-		if err != nil {
-			return nil, fmt.Errorf("read view %s: %w", v.name, err)
-		}
-		if !ok {
-			v.Close()
-			return nil, io.EOF
-		}
-		if v.row, v.left, err = exec.DecodeMaterialized(v.keyed, val); err != nil {
-			return nil, fmt.Errorf("read view %s: %w", v.name, err)
-		}
+		return nil, err
 	}
 	v.left--
 	return v.row, nil
+}
+
+// more reads ahead to the next row, if there is one. It never waits on
+// anything but local state.
+func (v *viewRows) more() (bool, error) {
+	for v.left == 0 {
+		if v.it == nil {
+			return false, nil
+		}
+		_, val, ok, err := v.it.Next()
+		if err != nil {
+			return false, fmt.Errorf("read view %s: %w", v.name, err)
+		}
+		if !ok {
+			v.Close()
+			return false, nil
+		}
+		if v.row, v.left, err = exec.DecodeMaterialized(v.keyed, val); err != nil {
+			return false, fmt.Errorf("read view %s: %w", v.name, err)
+		}
+	}
+	return true, nil
 }
 
 func (v *viewRows) Close() {
