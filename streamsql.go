@@ -26,6 +26,10 @@ type Config struct {
 	// CheckpointInterval is how often an epoch is cut and committed;
 	// DefaultCheckpointInterval when zero. Negative is an error.
 	CheckpointInterval time.Duration
+	// AggCacheGroups bounds the groups each aggregate of a view keeps in
+	// memory; the others are read from its state in Badger when touched.
+	// 0 means DefaultAggCacheGroups. More memory, fewer state reads.
+	AggCacheGroups int
 }
 
 // Engine is one running streamsql instance. It is safe for concurrent use.
@@ -44,6 +48,8 @@ type Engine struct {
 
 	views *viewManager // continuous materialized views (view.go)
 
+	aggCacheGroups int // Config.AggCacheGroups, defaulted
+
 	mu     sync.Mutex
 	closed bool
 }
@@ -53,6 +59,9 @@ type Engine struct {
 func Open(ctx context.Context, cfg Config) (*Engine, error) {
 	if cfg.DataDir == "" {
 		return nil, errors.New("streamsql: Config.DataDir is required")
+	}
+	if cfg.AggCacheGroups < 0 {
+		return nil, fmt.Errorf("streamsql: Config.AggCacheGroups %d: must not be negative", cfg.AggCacheGroups)
 	}
 	if cfg.CheckpointInterval < 0 {
 		return nil, fmt.Errorf("streamsql: Config.CheckpointInterval %v: must be positive", cfg.CheckpointInterval)
@@ -66,7 +75,11 @@ func Open(ctx context.Context, cfg Config) (*Engine, error) {
 	if err != nil {
 		return nil, err
 	}
-	e := &Engine{log: log, db: db, catalog: &catalog{db: db}, sinks: map[string]*sinkRunner{}}
+	e := &Engine{log: log, db: db, catalog: &catalog{db: db}, sinks: map[string]*sinkRunner{},
+		aggCacheGroups: cfg.AggCacheGroups}
+	if e.aggCacheGroups <= 0 {
+		e.aggCacheGroups = DefaultAggCacheGroups
+	}
 	e.ctx, e.cancel = context.WithCancel(context.WithoutCancel(ctx))
 	e.sources.e = e
 	if err := e.catalog.load(ctx); err != nil {

@@ -48,6 +48,11 @@ import (
 // otherwise.
 const DefaultCheckpointInterval = time.Second
 
+// DefaultAggCacheGroups is how many groups each aggregate of a view keeps
+// in memory unless Config.AggCacheGroups says otherwise: about 50 MB for
+// a few small aggregates per group.
+const DefaultAggCacheGroups = 1 << 18
+
 // viewRestartDelay paces restarts of a view whose pipeline failed.
 const viewRestartDelay = time.Second
 
@@ -285,7 +290,7 @@ func (r *viewRunner) run(ctx context.Context) (err error) {
 		t := e.db.Table(id, op)
 		l.tables = append(l.tables, t)
 		return l.subscribeTable(op, t) // SUBSCRIBE (subscribe.go)
-	}, policy)
+	}, planner.BuildOptions{Policy: policy, AggCacheGroups: e.aggCacheGroups})
 	if err != nil {
 		return err
 	}

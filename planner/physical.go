@@ -115,15 +115,24 @@ func PlanStream(q *Query, views func(name string) (*Query, bool)) (*StreamPlan, 
 	return p, nil
 }
 
+// BuildOptions tune the operators Build adds.
+type BuildOptions struct {
+	// Policy is what a row that fails an expression does.
+	Policy exec.RowErrorPolicy
+	// AggCacheGroups bounds the groups each aggregate keeps in memory
+	// (0: exec's default); the others live in its state table.
+	AggCacheGroups int
+}
+
 // Build adds the plan's operators to g, reading the decoded rows of
 // p.Inputs[i] from inputs[i], and returns the Materialize node. table
-// gives each stateful operator its state table by operator id; policy is
-// the source's row error policy.
-func (p *StreamPlan) Build(g *exec.Graph, inputs []exec.NodeID, table func(op uint32) exec.StateTable, policy exec.RowErrorPolicy) (exec.NodeID, error) {
+// gives each stateful operator its state table by operator id.
+func (p *StreamPlan) Build(g *exec.Graph, inputs []exec.NodeID, table func(op uint32) exec.StateTable, opts BuildOptions) (exec.NodeID, error) {
 	if len(inputs) != len(p.Inputs) {
 		return 0, fmt.Errorf("stream plan: %d inputs for %d sources", len(inputs), len(p.Inputs))
 	}
-	b := &streamBuilder{g: g, table: table, views: p.views, policy: policy, given: inputs, scans: p.scans}
+	b := &streamBuilder{g: g, table: table, views: p.views, policy: opts.Policy, cacheGroups: opts.AggCacheGroups,
+		given: inputs, scans: p.scans}
 	return b.node(p.q.root, p.q.opts.EmitOnWindowClose, true)
 }
 
@@ -132,7 +141,9 @@ type streamBuilder struct {
 	table  func(op uint32) exec.StateTable
 	views  func(name string) (*Query, bool)
 	policy exec.RowErrorPolicy
-	nextOp uint32
+	// cacheGroups is BuildOptions.AggCacheGroups.
+	cacheGroups int
+	nextOp      uint32
 	// inputs are the sources met so far, inputNodes their nodes: given
 	// ones when building for real, scratch ones in the dry run.
 	inputs     []StreamInput
@@ -382,7 +393,7 @@ func (b *streamBuilder) aggregate(n *Aggregate, eowc bool) (exec.NodeID, error) 
 	if err != nil {
 		return 0, err
 	}
-	ao := exec.AggOptions{Keys: kfs, Aggs: n.Aggs, Env: &b.env}
+	ao := exec.AggOptions{Keys: kfs, Aggs: n.Aggs, Env: &b.env, CacheSize: b.cacheGroups}
 	var id exec.NodeID
 	if end >= 0 {
 		wa, err := exec.NewWindowAgg(exec.WindowAggOptions{AggOptions: ao, WindowEnd: end, EmitOnClose: eowc})
@@ -512,7 +523,7 @@ func (b *streamBuilder) session(n *Aggregate, win *Window, filters []*Filter, eo
 		return 0, err
 	}
 	sa, err := exec.NewSessionAgg(exec.SessionOptions{
-		AggOptions: exec.AggOptions{Keys: kfs, Aggs: n.Aggs, Env: &b.env},
+		AggOptions: exec.AggOptions{Keys: kfs, Aggs: n.Aggs, Env: &b.env, CacheSize: b.cacheGroups},
 		Time:       tf, Gap: win.Gap, EmitOnClose: eowc,
 	})
 	if err != nil {

@@ -119,7 +119,7 @@ func TestStreamPlan_Build(t *testing.T) {
 	mat, err := p.Build(g, []exec.NodeID{in}, func(op uint32) exec.StateTable {
 		tables[op] = exec.NewMemTable()
 		return tables[op]
-	}, exec.FailQuery)
+	}, BuildOptions{Policy: exec.FailQuery})
 	if err != nil {
 		t.Fatal(err)
 	}

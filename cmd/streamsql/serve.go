@@ -16,6 +16,7 @@ import (
 type serverFlags struct {
 	listen, dataDir, logLevel, password *string
 	checkpointInterval                  *time.Duration
+	aggCacheGroups                      *int
 }
 
 func addServerFlags(fs *flagSet, defaultDataDir string) serverFlags {
@@ -26,6 +27,8 @@ func addServerFlags(fs *flagSet, defaultDataDir string) serverFlags {
 		password: fs.string("password", "", "require this password (SCRAM-SHA-256) from clients; empty allows any client"),
 		checkpointInterval: fs.duration("checkpoint-interval", streamsql.DefaultCheckpointInterval,
 			"how often view state and source positions are committed together (SET checkpoint_interval changes it at run time)"),
+		aggCacheGroups: fs.int("agg-cache-groups", streamsql.DefaultAggCacheGroups,
+			"groups each aggregate of a view keeps in memory; the others are read from its state when touched"),
 	}
 }
 
@@ -53,7 +56,14 @@ func serve(ctx context.Context, f serverFlags, log *slog.Logger, ready func(*str
 	if f.checkpointInterval != nil {
 		interval = *f.checkpointInterval
 	}
-	eng, err := streamsql.Open(ctx, streamsql.Config{DataDir: *f.dataDir, Logger: log, CheckpointInterval: interval})
+	cfg := streamsql.Config{DataDir: *f.dataDir, Logger: log, CheckpointInterval: interval}
+	if f.aggCacheGroups != nil {
+		if *f.aggCacheGroups <= 0 {
+			return fmt.Errorf("--agg-cache-groups %d: must be positive", *f.aggCacheGroups)
+		}
+		cfg.AggCacheGroups = *f.aggCacheGroups
+	}
+	eng, err := streamsql.Open(ctx, cfg)
 	if err != nil {
 		return err
 	}
