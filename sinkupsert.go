@@ -74,7 +74,6 @@ type upsertState struct {
 	before map[string][]byte
 	kbuf   []byte
 	sub    types.Row
-	err    error // sticky: the staging of an epoch failed
 }
 
 func newUpsertState(obj *object) *upsertState {
@@ -101,9 +100,6 @@ func (s *sinkStage) viewKey(k []byte) []byte {
 
 // touch remembers k's value at the start of the epoch, once.
 func (s *sinkStage) touch(k []byte) error {
-	if s.up.err != nil {
-		return s.up.err
-	}
 	if _, seen := s.up.before[string(k)]; seen {
 		return nil
 	}

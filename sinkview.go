@@ -148,28 +148,23 @@ func (s *sinkStage) Delete(k []byte) error {
 func (s *sinkStage) Scan(_, _ []byte, _ func(key, value []byte) error) error { return nil }
 
 // SealEpoch stages the epoch's records and deletes the acknowledged ones,
-// then seals the table: both commit with the epoch.
-func (s *sinkStage) SealEpoch(epoch uint64) {
+// then seals the table: both commit with the epoch. An error fails the
+// pipeline before the epoch commits; the life restarts from the last
+// commit. Keys handed over to a life that dies before its commit stay
+// staged and are sent again (same ids).
+func (s *sinkStage) SealEpoch(epoch uint64) error {
 	s.shared.mu.Lock()
 	del := s.shared.toDelete
 	s.shared.toDelete = nil
 	s.shared.mu.Unlock()
-	// Table errors are sticky and fail the epoch's commit, which restarts
-	// the life; so Put and Delete results need no checking here. Keys
-	// handed over to a life that dies before its commit stay staged and
-	// are sent again after the next restart of the process (same ids).
 	for _, k := range del {
-		_ = s.Table.Delete(k)
+		if err := s.Table.Delete(k); err != nil {
+			return fmt.Errorf("sink %s: %w", s.name, err)
+		}
 	}
 	if s.up != nil {
 		if err := s.stageChanges(); err != nil {
-			// A row that cannot be decoded or encoded (not expected: the
-			// stage wrote it): SealEpoch cannot fail, so the error sticks
-			// and fails the pipeline's next write, and FLUSH reports it.
-			s.up.err = err
-			s.shared.mu.Lock()
-			s.shared.failed = err
-			s.shared.mu.Unlock()
+			return err
 		}
 	}
 	for i, row := range s.rows {
@@ -184,10 +179,12 @@ func (s *sinkStage) SealEpoch(epoch uint64) {
 		}
 		v = append(v, withID(id, row)...)
 		k := state.AppendUint64(state.AppendUint64(nil, epoch), uint64(i))
-		_ = s.Table.Put(k, v)
+		if err := s.Table.Put(k, v); err != nil {
+			return fmt.Errorf("sink %s: %w", s.name, err)
+		}
 	}
 	s.rows, s.keys = s.rows[:0], s.keys[:0]
-	s.Table.SealEpoch(epoch)
+	return s.Table.SealEpoch(epoch)
 }
 
 // stagedKeys place a staged record: its partition key ("" for its id) and

@@ -294,7 +294,7 @@ func (c *matRecorder) Delete(key []byte) error {
 
 // SealEpoch records epoch's net changes, switches recording on or off for
 // the next epoch, and seals the table.
-func (c *matRecorder) SealEpoch(epoch uint64) {
+func (c *matRecorder) SealEpoch(epoch uint64) error {
 	var changes []subEvent
 	var err error
 	if c.on && len(c.before) > 0 {
@@ -321,7 +321,7 @@ func (c *matRecorder) SealEpoch(epoch uint64) {
 		c.before = map[string][]byte{}
 	}
 	c.mu.Unlock()
-	c.Table.SealEpoch(epoch)
+	return c.Table.SealEpoch(epoch)
 }
 
 // diff turns the keys written this epoch into changes, in key order, as

@@ -65,6 +65,10 @@ const viewMetaTable uint32 = 0xFFFFFFFF
 var (
 	keyPositions = []byte("positions")
 	keyWatermark = []byte("watermark")
+	// keyMarks holds each shard's largest event time (kinesis.Watermarks
+	// Marks), so that a shard read before a restart does not hold the
+	// watermark back as one that has seen nothing.
+	keyMarks = []byte("marks")
 )
 
 // viewManager owns the running views and the checkpoint coordinator.
@@ -398,17 +402,23 @@ type viewInput struct {
 	// wmAt holds the watermark the graph had been sent when each barrier
 	// entered it, until its epoch commits.
 	wmMu sync.Mutex
-	wmAt map[uint64]int64
+	wmAt map[uint64]watermarkCut
+	// marksKey is the key of the shards' event-time marks, and marks those
+	// committed.
+	marksKey []byte
+	marks    map[string]int64
 }
 
 // newViewInput prepares the input of source src: the positions and the
 // watermark committed for it, and a decoder of the columns the plan
 // needs. A view of several sources keeps them under keys of each source.
 func newViewInput(l *viewLife, src *object, plan *planner.StreamInput, several bool) (*viewInput, error) {
-	in := &viewInput{l: l, src: src, plan: plan, posKey: keyPositions, wmKey: keyWatermark, wmAt: map[uint64]int64{}}
+	in := &viewInput{l: l, src: src, plan: plan, posKey: keyPositions, wmKey: keyWatermark, marksKey: keyMarks,
+		wmAt: map[uint64]watermarkCut{}}
 	if several {
 		in.posKey = append(append(slices.Clone(keyPositions), '/'), src.entry.Name...)
 		in.wmKey = append(append(slices.Clone(keyWatermark), '/'), src.entry.Name...)
+		in.marksKey = append(append(slices.Clone(keyMarks), '/'), src.entry.Name...)
 	}
 	pos, hasPos, err := l.meta.Get(in.posKey)
 	if err != nil {
@@ -421,6 +431,13 @@ func newViewInput(l *viewLife, src *object, plan *planner.StreamInput, several b
 			return nil, fmt.Errorf("read committed watermark of %s: %w", src.entry.Name, err)
 		}
 		in.hasFloor = true
+	}
+	if b, ok, err := l.meta.Get(in.marksKey); err != nil {
+		return nil, fmt.Errorf("read committed watermarks of %s: %w", src.entry.Name, err)
+	} else if ok {
+		if err := json.Unmarshal(b, &in.marks); err != nil {
+			return nil, fmt.Errorf("read committed watermarks of %s: %w", src.entry.Name, err)
+		}
 	}
 	cs := src.createSource
 	if isGenerator(src.connector) {
@@ -479,6 +496,7 @@ func (in *viewInput) run(ctx context.Context) error {
 			wo.WallClockWhenIdle = true
 		}
 		wms = kinesis.NewWatermarks(wo)
+		wms.Seed(in.marks, time.UnixMicro(in.floor), in.hasFloor)
 	}
 	// The committed watermark is a floor: records below it were late
 	// before the restart and stay late, so a restart changes no result.
@@ -493,9 +511,9 @@ func (in *viewInput) run(ctx context.Context) error {
 		case ev := <-sub.Events():
 			switch ev := ev.(type) {
 			case *kinesis.Barrier:
-				if hasWM {
+				if wms != nil {
 					in.wmMu.Lock()
-					in.wmAt[ev.Epoch] = lastWM
+					in.wmAt[ev.Epoch] = watermarkCut{wm: lastWM, has: hasWM, marks: wms.Marks()}
 					in.wmMu.Unlock()
 				}
 				if err := feed.Send(ctx, exec.Message{Kind: exec.KindBarrier, Barrier: exec.Barrier{Epoch: ev.Epoch}}); err != nil {
@@ -585,18 +603,26 @@ func (in *viewInput) keep(row types.Row) (bool, error) {
 	return ok, nil
 }
 
-// watermarkAt returns the watermark sent into the graph before the barrier
-// of epoch, and forgets those of epochs up to it.
-func (in *viewInput) watermarkAt(epoch uint64) (int64, bool) {
+// watermarkCut is an input's watermark as a barrier passed it: the
+// watermark sent into the graph (if has) and the shards' marks.
+type watermarkCut struct {
+	wm    int64
+	has   bool
+	marks map[string]int64
+}
+
+// watermarkAt returns the watermark cut at the barrier of epoch, and
+// forgets those of epochs up to it.
+func (in *viewInput) watermarkAt(epoch uint64) (watermarkCut, bool) {
 	in.wmMu.Lock()
 	defer in.wmMu.Unlock()
-	wm, ok := in.wmAt[epoch]
+	c, ok := in.wmAt[epoch]
 	for e := range in.wmAt {
 		if e <= epoch {
 			delete(in.wmAt, e)
 		}
 	}
-	return wm, ok
+	return c, ok
 }
 
 // readTo reports whether the life has been delivered every shard of every
@@ -676,7 +702,7 @@ func (in *viewInput) runGenerator(ctx context.Context) error {
 	barrier := func(req generatorBarrier) error {
 		if hasWM {
 			in.wmMu.Lock()
-			in.wmAt[req.epoch] = lastWM
+			in.wmAt[req.epoch] = watermarkCut{wm: lastWM, has: true}
 			in.wmMu.Unlock()
 		}
 		pos, err := json.Marshal(generatorPosition{Offset: in.gen.offset()})
@@ -867,14 +893,23 @@ lives:
 			if err := p.l.meta.Put(in.posKey, p.pos[i]); err != nil {
 				return err
 			}
-			w, ok := in.watermarkAt(epoch)
-			if ok {
-				if err := p.l.meta.Put(in.wmKey, state.AppendInt64(nil, w)); err != nil {
+			c, ok := in.watermarkAt(epoch)
+			if ok && c.marks != nil {
+				b, err := json.Marshal(c.marks)
+				if err != nil {
+					return err
+				}
+				if err := p.l.meta.Put(in.marksKey, b); err != nil {
+					return err
+				}
+			}
+			if ok && c.has {
+				if err := p.l.meta.Put(in.wmKey, state.AppendInt64(nil, c.wm)); err != nil {
 					return err
 				}
 				// SUBSCRIBE's progress: the least over the inputs.
-				if withWM == 0 || w < wm {
-					wm = w
+				if withWM == 0 || c.wm < wm {
+					wm = c.wm
 				}
 				withWM++
 			}

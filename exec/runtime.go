@@ -38,8 +38,9 @@ const (
 // EpochSealer is implemented by state tables that buffer writes per epoch
 // (state.Table): the runtime seals an operator's table after its OnBarrier,
 // so that the epoch's writes can be committed while the operator goes on.
+// An error fails the operator, so the epoch is never committed.
 type EpochSealer interface {
-	SealEpoch(epoch uint64)
+	SealEpoch(epoch uint64) error
 }
 
 // Graph is a DAG of operators. Build it with Add, Input and Observe, then
@@ -537,7 +538,9 @@ func (r *opRun) passBarrier(ctx context.Context, b Barrier) error {
 		return fmt.Errorf("operator %s: barrier %d: %w", r.n.name, b.Epoch, err)
 	}
 	if s, ok := r.n.state.(EpochSealer); ok {
-		s.SealEpoch(b.Epoch)
+		if err := s.SealEpoch(b.Epoch); err != nil {
+			return fmt.Errorf("operator %s: seal epoch %d: %w", r.n.name, b.Epoch, err)
+		}
 	}
 	r.out.flush()
 	r.out.send(Message{Kind: KindBarrier, Barrier: b})

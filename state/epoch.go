@@ -52,8 +52,11 @@ var (
 	keyRedo  = append([]byte{prefixMeta}, "redo"...)
 )
 
-// stageChunkBytes bounds one staged chunk, well under a transaction.
-const stageChunkBytes = 1 << 20
+// stageChunkBytes bounds one staged chunk, well under a transaction, and
+// under Badger's value threshold (1 MB by default), so that chunks stay in
+// the LSM tree and their deletion frees them at compaction, rather than
+// leaving the value log as large as the epoch until value-log GC.
+const stageChunkBytes = 512 << 10
 
 // epochState is the per-DB state of epoch commits.
 type epochState struct {
@@ -150,6 +153,9 @@ func (d *DB) CommitEpoch(epoch uint64, extra func(txn *badger.Txn) error, tables
 		}
 	}
 	small := size < d.db.MaxBatchSize()*8/10 && count < d.db.MaxBatchCount()*8/10
+	if limit := redoAbove(); limit > 0 && size > limit {
+		small = false
+	}
 	if small {
 		err = d.db.Update(func(txn *badger.Txn) error {
 			if err := forEachWrite(tables, bufs, func(k []byte, e entry) error {
@@ -165,8 +171,15 @@ func (d *DB) CommitEpoch(epoch uint64, extra func(txn *badger.Txn) error, tables
 					return err
 				}
 			}
-			return txn.Set(keyEpoch, AppendUint64(nil, epoch))
+			if err := txn.Set(keyEpoch, AppendUint64(nil, epoch)); err != nil {
+				return err
+			}
+			failpoint(d.log, fpCommitBeforeTxn)
+			return nil
 		})
+		if err == nil {
+			failpoint(d.log, fpCommitAfterTxn)
+		}
 		if errors.Is(err, badger.ErrTxnTooBig) {
 			small = false
 		} else if err != nil {
@@ -221,6 +234,7 @@ func (d *DB) commitLarge(epoch uint64, extra func(txn *badger.Txn) error, tables
 			return err
 		}
 	}
+	failpoint(d.log, fpRedoAfterStage)
 	// 2. Commit point.
 	err := d.db.Update(func(txn *badger.Txn) error {
 		if extra != nil {
@@ -236,6 +250,7 @@ func (d *DB) commitLarge(epoch uint64, extra func(txn *badger.Txn) error, tables
 	if err != nil {
 		return fmt.Errorf("write marker: %w", err)
 	}
+	failpoint(d.log, fpRedoAfterMarker)
 	// 3. Apply, then clean up.
 	es := d.epochs()
 	es.applyMu.Lock()
@@ -253,6 +268,7 @@ func (d *DB) commitLarge(epoch uint64, extra func(txn *badger.Txn) error, tables
 	if err := wb.Flush(); err != nil {
 		return fmt.Errorf("apply: %w", err)
 	}
+	failpoint(d.log, fpRedoAfterApply)
 	return d.clearStage()
 }
 
@@ -304,6 +320,7 @@ func (d *DB) clearStage() error {
 	if err := d.db.Update(func(txn *badger.Txn) error { return txn.Delete(keyRedo) }); err != nil {
 		return fmt.Errorf("clear redo flag: %w", err)
 	}
+	failpoint(d.log, fpRedoAfterClearFlag)
 	var keys [][]byte
 	err := d.db.View(func(txn *badger.Txn) error {
 		it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte{prefixStage}})
@@ -339,6 +356,9 @@ func (d *DB) RecoverEpochs() error {
 }
 
 func (d *DB) recoverEpochs() error {
+	if err := checkKnobs(); err != nil {
+		return err
+	}
 	var redo, committed uint64
 	var staged bool
 	err := d.db.View(func(txn *badger.Txn) error {
@@ -367,7 +387,11 @@ func (d *DB) recoverEpochs() error {
 		}
 		d.log.Info("finished applying a committed epoch after restart", "epoch", redo)
 	} else if staged {
-		d.log.Info("discarding the staged writes of an epoch that never committed", "last_committed_epoch", committed)
+		// Either a torn epoch (staged, never committed) or a committed
+		// one applied before its chunks were deleted: either way the
+		// chunks are not needed.
+		d.log.Info("discarding leftover staged writes: of an epoch that never committed, or of one already applied",
+			"last_committed_epoch", committed)
 	}
 	if redo != 0 || staged {
 		return d.clearStage()

@@ -297,8 +297,12 @@ func mergeNewer(newer, older []entry) []entry {
 
 // SealEpoch ends epoch in this table: the writes made so far belong to it
 // and are what CommitEpoch(epoch) writes, while later writes belong to the
-// next epoch. The runtime calls it after the operator's OnBarrier.
-func (t *Table) SealEpoch(epoch uint64) {
+// next epoch. The runtime calls it after the operator's OnBarrier. It
+// fails only when the table cannot be used at all.
+func (t *Table) SealEpoch(epoch uint64) error {
+	if t.err != nil {
+		return t.err
+	}
 	if t.dirty.Len() > 0 {
 		t.frozenMu.Lock()
 		old := *t.frozen.Load()
@@ -312,6 +316,7 @@ func (t *Table) SealEpoch(epoch uint64) {
 	if epoch > t.sealed.Load() {
 		t.sealed.Store(epoch)
 	}
+	return nil
 }
 
 // sealedUpTo returns the sealed buffers of epochs <= epoch, oldest first.

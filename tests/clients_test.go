@@ -465,8 +465,21 @@ var listeningLine = regexp.MustCompile(`msg=listening .*addr=(127\.0\.0\.1:\d+)`
 // address comes from its "listening" log line) and waits until it is ready.
 func startBinary(t *testing.T, bin, dataDir string) *binaryServer {
 	t.Helper()
-	cmd := exec.Command(bin, "serve", "--listen", "127.0.0.1:0", "--data-dir", dataDir, "--log-level", "info")
-	cmd.Env = withoutStreamsqlEnv(os.Environ())
+	return startBinaryWith(t, bin, dataDir, binaryConfig{})
+}
+
+// binaryConfig adds to what startBinary passes the binary.
+type binaryConfig struct {
+	args []string // more flags for serve
+	env  []string // NAME=value; the caller's own STREAMSQL_ variables never pass
+}
+
+// startBinaryWith is startBinary with more flags and environment.
+func startBinaryWith(t *testing.T, bin, dataDir string, cfg binaryConfig) *binaryServer {
+	t.Helper()
+	args := append([]string{"serve", "--listen", "127.0.0.1:0", "--data-dir", dataDir, "--log-level", "info"}, cfg.args...)
+	cmd := exec.Command(bin, args...)
+	cmd.Env = append(withoutStreamsqlEnv(os.Environ()), cfg.env...)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	pr, pw := io.Pipe()
 	s := &binaryServer{cmd: cmd, exited: make(chan struct{}), stderr: &syncBuffer{}}

@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"strconv"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -80,7 +81,83 @@ func timedRecords(from, n int, rnd *rand.Rand) ([]click, []time.Time, []emulator
 	return clicks, times, recs
 }
 
+// producer puts records to a stream from a goroutine of its own.
+type producer struct {
+	done chan error   // the outcome, once every record is in or a put failed
+	put  atomic.Int64 // how many records are in so far
+}
+
+// startProducer puts recs to stream in order, batch records per call,
+// pausing pause after each call so that the records arrive over time.
+func startProducer(ctx context.Context, e *emulator.Emulator, stream string, recs []emulator.Record, batch int,
+	pause time.Duration) *producer {
+	p := &producer{done: make(chan error, 1)}
+	go func() {
+		for i := 0; i < len(recs); i += batch {
+			end := min(i+batch, len(recs))
+			if _, err := e.PutRecords(ctx, stream, recs[i:end]); err != nil {
+				p.done <- fmt.Errorf("put records %d..%d to %s: %w", i, end-1, stream, err)
+				return
+			}
+			p.put.Store(int64(end))
+			if pause > 0 {
+				select {
+				case <-ctx.Done():
+				case <-time.After(pause):
+				}
+			}
+		}
+		p.done <- nil
+	}()
+	return p
+}
+
+// waitPut waits until the producer has put at least n records, or fails
+// the test if it fails first.
+func (p *producer) waitPut(t *testing.T, n int64) {
+	t.Helper()
+	deadline := time.Now().Add(2 * time.Minute)
+	for p.put.Load() < n {
+		select {
+		case err := <-p.done:
+			p.done <- err // for a later wait
+			if err != nil {
+				t.Fatalf("producer: %v", err)
+			}
+			if p.put.Load() < n {
+				t.Fatalf("producer finished after %d records, before %d", p.put.Load(), n)
+			}
+			return
+		case <-time.After(20 * time.Millisecond):
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("producer put only %d records in 2 minutes, waiting for %d", p.put.Load(), n)
+		}
+	}
+}
+
+// wait waits until the producer is done and fails the test on its error.
+func (p *producer) wait(t *testing.T) {
+	t.Helper()
+	select {
+	case err := <-p.done:
+		p.done <- err
+		if err != nil {
+			t.Fatalf("producer: %v", err)
+		}
+	case <-time.After(3 * time.Minute):
+		t.Fatalf("producer still running after 3 minutes (%d records in)", p.put.Load())
+	}
+}
+
 // setupCrashSource creates a 4-shard stream, the source and the views.
+// The source asks for at most 1,000 records per GetRecords: kinesalite
+// takes longer than the reader's 10 s call timeout to answer the default
+// 10,000 over a long stream when a dozen readers ask at once on 2 busy
+// cores, so every call timed out, was retried and timed out again (SHOW
+// SOURCE STATUS: 0 records, retries climbing) and the final FLUSH of
+// TestCrash_KillsDuringProduction ran past its 6 minutes; with 1,000 it
+// took 16 s on the same machine.
 func setupCrashSource(ctx context.Context, t *testing.T, e *emulator.Emulator, conn *pgx.Conn, src, stream string) {
 	t.Helper()
 	if err := e.CreateStream(ctx, stream, 4); err != nil {
@@ -88,7 +165,7 @@ func setupCrashSource(ctx context.Context, t *testing.T, e *emulator.Emulator, c
 	}
 	with := fmt.Sprintf("connector = 'kinesis', endpoint = '%s', region = 'us-east-1'", e.Endpoint())
 	qs := append([]string{fmt.Sprintf("CREATE SOURCE %s (user_id BIGINT, amount DOUBLE, ts TIMESTAMP(3), "+
-		"WATERMARK FOR ts AS ts - INTERVAL '5' SECOND) WITH (%s, stream = '%s', start_position = 'trim_horizon')",
+		"WATERMARK FOR ts AS ts - INTERVAL '5' SECOND) WITH (%s, stream = '%s', start_position = 'trim_horizon', max_records_per_call = 1000)",
 		src, with, stream)}, crashViews(src)...)
 	for _, q := range qs {
 		if _, err := conn.Exec(ctx, q); err != nil {
@@ -112,18 +189,8 @@ func TestCrash_KillsDuringProduction(t *testing.T) {
 	_ = conn.Close(ctx)
 
 	clicks, times, recs := timedRecords(0, n, rand.New(rand.NewPCG(seed, 1)))
-	// The producer puts batches of 500 until all are in.
-	produced := make(chan error, 1)
 	start := time.Now()
-	go func() {
-		for i := 0; i < len(recs); i += 500 {
-			if _, err := e.PutRecords(ctx, "cr-in", recs[i:min(i+500, len(recs))]); err != nil {
-				produced <- err
-				return
-			}
-		}
-		produced <- nil
-	}()
+	prod := startProducer(ctx, e, "cr-in", recs, 500, 0)
 	kills := rand.New(rand.NewPCG(seed, 2))
 	producing := true
 	for k := 0; k < crashKills || producing; k++ {
@@ -131,7 +198,7 @@ func TestCrash_KillsDuringProduction(t *testing.T) {
 		// during recovery, reads, checkpoints and commits alike.
 		wait := time.Duration(300+kills.IntN(2700)) * time.Millisecond
 		select {
-		case err := <-produced:
+		case err := <-prod.done:
 			if err != nil {
 				t.Fatalf("producer: %v", err)
 			}

@@ -345,6 +345,13 @@ func (s *Sink) Run(ctx context.Context) (err error) {
 			continue
 		}
 		if failed > 0 {
+			// Back off harder only while nothing gets through: a call that
+			// wrote most of its records is progress, and growing the pause
+			// on every partly failed call would let a few throttled
+			// entries slow the sink to one call per BackoffMax.
+			if failed < len(batch) {
+				bo.reset()
+			}
 			if sleep(ctx, bo.next()) != nil {
 				return nil
 			}

@@ -24,6 +24,9 @@ type Watermarks struct {
 	shards  map[string]*shardMark
 	current time.Time // last watermark returned; never goes back
 	has     bool
+	// seeds are the largest event times committed before a restart, by
+	// shard: a shard gets its seed when it is registered.
+	seeds map[string]int64
 }
 
 type shardMark struct {
@@ -43,9 +46,37 @@ func (w *Watermarks) shard(id string, now time.Time) *shardMark {
 	s := w.shards[id]
 	if s == nil {
 		s = &shardMark{lastActivity: now}
+		if m, ok := w.seeds[id]; ok {
+			s.maxEvent, s.hasEvent = time.UnixMicro(m), true
+		}
 		w.shards[id] = s
 	}
 	return s
+}
+
+// Marks returns the largest event time (microseconds) each shard has
+// seen, for the shards that have seen one: what to commit with the
+// positions, so that Seed can restore it.
+func (w *Watermarks) Marks() map[string]int64 {
+	out := make(map[string]int64, len(w.shards))
+	for id, s := range w.shards {
+		if s.hasEvent {
+			out[id] = s.maxEvent.UnixMicro()
+		}
+	}
+	return out
+}
+
+// Seed restores marks committed before a restart, and the watermark
+// returned then (current, when has). A shard read before the restart
+// then holds the watermark back only as far as its own events did, not
+// as a shard that has seen nothing; shards never registered again (aged
+// out, drained) are ignored.
+func (w *Watermarks) Seed(marks map[string]int64, current time.Time, has bool) {
+	w.seeds = marks
+	if has && (!w.has || current.After(w.current)) {
+		w.current, w.has = current, true
+	}
 }
 
 // AddShard registers a shard that is being read; until it has seen an

@@ -101,3 +101,39 @@ func TestWatermarks(t *testing.T) {
 		})
 	}
 }
+
+// After a restart, the marks committed with the positions stand in for the
+// events read before it: a shard with nothing new does not hold the
+// watermark back as if it had seen nothing, and a seeded shard that is not
+// read again (drained, aged out) holds nothing back.
+func TestWatermarks_Seed(t *testing.T) {
+	t0 := time.Unix(1000, 0)
+	w := NewWatermarks(WatermarkOptions{Delay: 5 * time.Second})
+	marks := map[string]int64{"a": t0.Add(100 * time.Second).UnixMicro(), "b": t0.Add(80 * time.Second).UnixMicro(), "gone": 0}
+	w.Seed(marks, t0.Add(75*time.Second), true)
+	w.AddShard("a", t0)
+	w.AddShard("b", t0)
+	if wm, ok := w.Current(t0); !ok || !wm.Equal(t0.Add(75*time.Second)) {
+		t.Fatalf("after seeding: %v %v, want the committed 75 s", wm, ok)
+	}
+	// Only a has new events: b's committed 80 s bounds the watermark.
+	w.Observe("a", t0.Add(200*time.Second), t0)
+	if wm, ok := w.Current(t0); !ok || !wm.Equal(t0.Add(75*time.Second)) {
+		t.Fatalf("a at 200 s, b seeded at 80 s: %v %v, want 75 s", wm, ok)
+	}
+	w.Observe("b", t0.Add(150*time.Second), t0)
+	if wm, ok := w.Current(t0); !ok || !wm.Equal(t0.Add(145*time.Second)) {
+		t.Fatalf("a at 200 s, b at 150 s: %v %v, want 145 s", wm, ok)
+	}
+	if m := w.Marks(); len(m) != 2 || m["b"] != t0.Add(150*time.Second).UnixMicro() {
+		t.Errorf("marks %v: want a and b only, b at 150 s", m)
+	}
+	// Without seeds the same events leave no watermark while b is silent.
+	fresh := NewWatermarks(WatermarkOptions{Delay: 5 * time.Second})
+	fresh.AddShard("a", t0)
+	fresh.AddShard("b", t0)
+	fresh.Observe("a", t0.Add(200*time.Second), t0)
+	if _, ok := fresh.Current(t0); ok {
+		t.Error("an unseeded silent shard should hold the watermark back")
+	}
+}
