@@ -184,6 +184,8 @@ func TestCrash_KillsDuringProduction(t *testing.T) {
 	srv := startBinary(t, bin, dataDir)
 	conn := connect(t, srv.addr)
 	setupCrashSource(ctx, t, e, conn, "cr", "cr-in")
+	// A sink from the same source: at least once, ids exactly the inputs.
+	createSinkOf(ctx, t, e, conn, "cr", e.Endpoint(), "cr-out")
 	_ = conn.Close(ctx)
 
 	clicks, times, recs := timedRecords(0, n, rand.New(rand.NewPCG(seed, 1)))
@@ -220,6 +222,7 @@ func TestCrash_KillsDuringProduction(t *testing.T) {
 	t.Logf("final FLUSH took %v; the whole test so far %v", time.Since(flushStart).Round(time.Millisecond),
 		time.Since(start).Round(time.Millisecond))
 	checkCrashViews(ctx, t, conn, "cr", clicks, times)
+	checkSinked(ctx, t, conn, "cr_out", clicks)
 }
 
 // checkCrashViews compares every view with the batch answer over clicks.
