@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"os"
+	"sort"
 	"strconv"
 	"sync/atomic"
 	"syscall"
@@ -59,8 +60,15 @@ func crashViews(src string) []string {
 		fmt.Sprintf("CREATE MATERIALIZED VIEW %s_thirds AS SELECT user_id, amount FROM %s WHERE amount %% 3 = 0", src, src),
 		fmt.Sprintf("CREATE MATERIALIZED VIEW %s_closed AS SELECT user_id, window_start, COUNT(*) AS n, SUM(amount) AS total "+
 			"FROM TUMBLE(%s, ts, INTERVAL '1' MINUTE) GROUP BY user_id, window_start EMIT ON WINDOW CLOSE", src, src),
+		// A user's records come 37 s apart, give or take the 3 s of
+		// jitter: with a 36 s gap some sessions merge, some do not.
+		fmt.Sprintf("CREATE MATERIALIZED VIEW %s_sessions AS SELECT user_id, window_start, window_end, COUNT(*) AS n, SUM(amount) AS total "+
+			"FROM SESSION(%s, ts, INTERVAL '36' SECOND) GROUP BY user_id, window_start, window_end EMIT ON WINDOW CLOSE", src, src),
 	}
 }
+
+// sessionGap is the gap of the _sessions view of crashViews.
+const sessionGap = 36 * time.Second
 
 // timedRecords makes records from..from+n-1 as putTimedClicks does, without
 // putting them.
@@ -349,7 +357,98 @@ func checkCrashViews(ctx context.Context, t *testing.T, conn *pgx.Conn, src stri
 			}
 		}
 	}
-	t.Logf("views checked: %d users, %d filtered rows, %d closed windows", len(want), len(wantThirds), checked)
+	sessions := checkCrashSessions(ctx, t, conn, src, clicks, times)
+	t.Logf("views checked: %d users, %d filtered rows, %d closed windows, %d closed sessions",
+		len(want), len(wantThirds), checked, sessions)
+}
+
+// checkCrashSessions compares the _sessions view with sessions worked out
+// here: per user, events in time order, a new session whenever an event
+// comes more than the gap after the last one (a session is [first event,
+// last event + gap), and one that touches the next merges with it). It
+// returns how many sessions it checked.
+func checkCrashSessions(ctx context.Context, t *testing.T, conn *pgx.Conn, src string, clicks []click, times []time.Time) int {
+	t.Helper()
+	type session struct {
+		user       int64
+		start, end int64 // unix ms
+	}
+	type agg struct {
+		n     int64
+		total float64
+	}
+	byUser := map[int64][]int{}
+	var last time.Time
+	for i, c := range clicks {
+		byUser[c.UserID] = append(byUser[c.UserID], i)
+		if times[i].After(last) {
+			last = times[i]
+		}
+	}
+	want := map[session]agg{}
+	gap := sessionGap.Milliseconds()
+	for user, idx := range byUser {
+		sort.Slice(idx, func(a, b int) bool { return times[idx[a]].Before(times[idx[b]]) })
+		cur, a := session{user: user, start: -1}, agg{}
+		var lastT int64
+		for _, i := range idx {
+			ts := times[i].UnixMilli()
+			if cur.start >= 0 && ts > lastT+gap {
+				cur.end = lastT + gap
+				want[cur] = a
+				cur, a = session{user: user, start: -1}, agg{}
+			}
+			if cur.start < 0 {
+				cur.start = ts
+			}
+			lastT = ts
+			a.n++
+			a.total += clicks[i].Amount
+		}
+		cur.end = lastT + gap
+		want[cur] = a
+	}
+	got := map[session]agg{}
+	rows, err := conn.Query(ctx, "SELECT user_id, window_start, window_end, n, total FROM "+src+"_sessions")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for rows.Next() {
+		var ss session
+		var start, end time.Time
+		var a agg
+		if err := rows.Scan(&ss.user, &start, &end, &a.n, &a.total); err != nil {
+			t.Fatal(err)
+		}
+		ss.start, ss.end = start.UnixMilli(), end.UnixMilli()
+		got[ss] = a
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	// The final watermark is the last event minus 5 s (the least over
+	// shards may lag): sessions ending 2 minutes before the last event
+	// must be there; none ending after the watermark can be.
+	lastMs := last.UnixMilli()
+	bad, checked := 0, 0
+	for ss, a := range got {
+		if ss.end > lastMs-5000 {
+			t.Errorf("%s_sessions holds %+v, which cannot have closed", src, ss)
+		} else if w, ok := want[ss]; (!ok || w != a) && bad < 10 {
+			bad++
+			t.Errorf("%s_sessions %+v = %+v, want %+v (known: %v)", src, ss, a, w, ok)
+		}
+	}
+	for ss, a := range want {
+		if ss.end <= lastMs-120_000 {
+			checked++
+			if got[ss] != a && bad < 20 {
+				bad++
+				t.Errorf("%s_sessions %+v = %+v, want %+v (closed long ago)", src, ss, got[ss], a)
+			}
+		}
+	}
+	return checked
 }
 
 // TestCrash_SigtermNoReplay: after SIGTERM and a restart nothing is lost
