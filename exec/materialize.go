@@ -89,6 +89,15 @@ func (m *Materialize) apply(positive bool, row types.Row) error {
 		k = appendGroupPrefix(m.kbuf[:0], row)
 	}
 	m.kbuf = k
+	if len(m.key) > 0 && m.before == nil {
+		// A keyed row replaces or removes whatever the key held: no read
+		// (with state larger than the cache, a read is a Badger lookup).
+		if positive {
+			m.vbuf = appendRow(m.vbuf[:0], row)
+			return m.state.Put(k, m.vbuf)
+		}
+		return m.state.Delete(k)
+	}
 	old, present, err := m.state.Get(k)
 	if err != nil {
 		return fmt.Errorf("materialize: %w", err)
