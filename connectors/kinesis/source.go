@@ -182,6 +182,16 @@ func (s *Source) Positions() *Positions {
 // deliver hands b to every subscriber. With no subscriber it waits for
 // one, unless b carries no records and no end.
 func (s *Source) deliver(ctx context.Context, b *Batch) error {
+	if b.End {
+		// A closed shard's children exist by now: list them before the
+		// end is delivered, so that a subscriber sees them (waiting) in
+		// Stats when the parent stops holding its watermark back; else
+		// the watermark would run ahead of the children's older records
+		// in the gap, and they would be late.
+		if err := s.discover(ctx); err != nil {
+			return err
+		}
+	}
 	s.deliverMu.Lock()
 	defer s.deliverMu.Unlock()
 	for {
@@ -331,6 +341,29 @@ func (s *Source) DiscoverOnce(ctx context.Context) error {
 	return nil
 }
 
+// discover is DiscoverOnce, retried with back-off while Kinesis throttles
+// or fails transiently; nil once ctx ends.
+func (s *Source) discover(ctx context.Context) error {
+	bo := backoff{base: s.opts.BackoffBase, cap: s.opts.BackoffMax}
+	for {
+		err := s.DiscoverOnce(ctx)
+		if err == nil {
+			return nil
+		}
+		switch classify(ctx, err) {
+		case errThrottled, errRetryable:
+			if serr := sleep(ctx, bo.next()); serr != nil {
+				return nil
+			}
+		default:
+			if ctx.Err() != nil {
+				return nil
+			}
+			return err
+		}
+	}
+}
+
 func (s *Source) streamName() string {
 	if s.opts.StreamARN != "" {
 		return s.opts.StreamARN
@@ -360,26 +393,7 @@ func (s *Source) Run(ctx context.Context) (err error) {
 	defer wg.Wait()
 	errc := make(chan error, 1)
 
-	discover := func() error {
-		bo := backoff{base: s.opts.BackoffBase, cap: s.opts.BackoffMax}
-		for {
-			err := s.DiscoverOnce(ctx)
-			if err == nil {
-				return nil
-			}
-			switch classify(ctx, err) {
-			case errThrottled, errRetryable:
-				if serr := sleep(ctx, bo.next()); serr != nil {
-					return nil
-				}
-			default:
-				if ctx.Err() != nil {
-					return nil
-				}
-				return err
-			}
-		}
-	}
+	discover := func() error { return s.discover(ctx) }
 	startReadable := func() {
 		s.mu.Lock()
 		defer s.mu.Unlock()
