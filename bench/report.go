@@ -46,7 +46,9 @@ func cpuModel() string {
 type Report struct {
 	StartedAt time.Time `json:"started_at"`
 	Machine   Machine   `json:"machine"`
-	Results   []Result  `json:"results"`
+	Results   []Result  `json:"results,omitempty"`
+	// Nexmark holds the Nexmark scenario's rows (bench/nexmark.go).
+	Nexmark []NexmarkResult `json:"nexmark,omitempty"`
 }
 
 // PrintTable writes results as an aligned table.

@@ -20,9 +20,16 @@ func benchCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		"--mode inprocess (the default) runs streamsql's operators in process. --mode e2e adds\n"+
 		"streamsql end to end: the events go through kinesalite (started on loopback, 4 shards)\n"+
 		"into a Kinesis source and a materialized view, throughput with the stream loaded first,\n"+
-		"then event-to-view latency (p50/p99, through SUBSCRIBE) at a steady --e2e-rate.", stderr)
+		"then event-to-view latency (p50/p99, through SUBSCRIBE) at a steady --e2e-rate.\n\n"+
+		"--scenario nexmark runs Nexmark queries (--nexmark q0,q1,...) as materialized views over\n"+
+		"the built-in generator (unpaced, --events of them), each on a fresh engine, measured from\n"+
+		"CREATE MATERIALIZED VIEW to FLUSH and checked against a plain-Go computation over the same\n"+
+		"bids; with --mode e2e also through a 4-shard kinesalite stream loaded with the bids as JSON.", stderr)
+	scenario := fs.string("scenario", "tumble", "tumble (COUNT/SUM per key), or nexmark")
+	nexmarkQueries := fs.string("nexmark", "", "nexmark: comma-separated queries (q0 to q22); empty: all, the unsupported ones as rows saying why")
 	mode := fs.string("mode", "inprocess", "inprocess, or e2e (end to end through kinesalite)")
-	events := fs.int("events", 0, "click events per scenario; 0: 2,000,000 in process, 200,000 for e2e (kinesalite takes 10,000-20,000 records/s)")
+	events := fs.int("events", 0, "click events per scenario; 0: 2,000,000 in process, 200,000 for e2e (kinesalite takes 10,000-20,000 records/s); "+
+		"nexmark: generated events (46 in 50 are bids), 0: 1,000,000, or 200,000 for e2e")
 	keys := fs.string("keys", "1000,1000000", "comma-separated key counts, one scenario each")
 	peers := fs.string("peers", "rulego", "peer engines to run beside streamsql: rulego, or none")
 	rate := fs.int("e2e-rate", 2000, "e2e: records/s produced in the latency phase, and events per second of event time")
@@ -31,6 +38,13 @@ func benchCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	out := fs.string("out", "bench/results", "directory for the JSON report")
 	if err := fs.parse(args); err != nil {
 		return err
+	}
+	switch *scenario {
+	case "nexmark":
+		return benchNexmark(ctx, *mode, *events, *nexmarkQueries, *checkpoint, *out, stdout)
+	case "tumble", "":
+	default:
+		return fmt.Errorf("--scenario %q: want tumble or nexmark", *scenario)
 	}
 	var contenders []bench.Contender
 	clicks := bench.ClickOptions{Events: *events, Seed: 1}
@@ -88,6 +102,43 @@ func benchCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	for _, r := range rep.Results {
 		if !r.Correct {
 			return fmt.Errorf("%s (%d keys) gave a wrong answer or failed: %s%s", r.Contender, r.Keys, r.Mismatch, r.Error)
+		}
+	}
+	return nil
+}
+
+func benchNexmark(ctx context.Context, mode string, events int, queries string, checkpoint time.Duration, out string, stdout io.Writer) error {
+	o := bench.NexmarkOptions{Events: int64(events), Seed: 1}
+	if queries != "" {
+		o.Queries = strings.Split(queries, ",")
+	}
+	switch mode {
+	case "inprocess", "":
+	case "e2e":
+		if o.Events <= 0 {
+			o.Events = 200_000
+		}
+		o.E2E = &bench.E2EOptions{CheckpointInterval: checkpoint}
+	default:
+		return fmt.Errorf("--mode %q: want inprocess or e2e", mode)
+	}
+	rep := bench.Report{StartedAt: time.Now().UTC(), Machine: bench.ThisMachine()}
+	var err error
+	rep.Nexmark, err = bench.RunNexmark(ctx, o)
+	if err != nil {
+		return err
+	}
+	if err := bench.PrintNexmarkTable(stdout, rep.Nexmark); err != nil {
+		return err
+	}
+	path, err := bench.WriteJSON(out, rep)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintln(stdout, "report:", path)
+	for _, r := range rep.Nexmark {
+		if r.Unsupported == "" && !r.Correct {
+			return fmt.Errorf("nexmark %s (%s) gave a wrong answer or failed: %s%s", r.Query, r.Mode, r.Mismatch, r.Error)
 		}
 	}
 	return nil
