@@ -2,6 +2,7 @@ package exec
 
 import (
 	"context"
+	"fmt"
 	"runtime"
 	"testing"
 
@@ -183,4 +184,26 @@ func keyName(n int) string {
 		return "keys=1M"
 	}
 	return "keys=1K"
+}
+
+// BenchmarkWindowAgg_Max is tumbling 60 s MAX(v) per key (Nexmark q7's
+// shape), 1,000 keys, EOWC: over an input proved append-only MIN/MAX keep
+// only the best value; otherwise a count per distinct value in state.
+func BenchmarkWindowAgg_Max(b *testing.B) {
+	for _, appendOnly := range []bool{false, true} {
+		b.Run(fmt.Sprintf("append-only=%v", appendOnly), func(b *testing.B) {
+			o := benchAggOptions(b, "k,ws,we")
+			aggs, err := parseTestAggs(benchCols(), "max(v)")
+			if err != nil {
+				b.Fatal(err)
+			}
+			o.Aggs, o.AppendOnly = aggs, appendOnly
+			op, err := NewWindowAgg(WindowAggOptions{AggOptions: o, WindowEnd: 2, EmitOnClose: true})
+			if err != nil {
+				b.Fatal(err)
+			}
+			mustOpen(b, op, newAggMemState())
+			runBench(b, op, newBenchInput(1000, 5), 60_000_000, nil)
+		})
+	}
 }

@@ -29,6 +29,10 @@ type AggOptions struct {
 	// CacheSize bounds the groups kept in memory between barriers
 	// (default 65536); others are read from the StateTable when touched.
 	CacheSize int
+	// AppendOnly says the input only inserts (the planner proves it): MIN
+	// and MAX then keep just the best value, not a count per value to
+	// retract from. A retraction that arrives anyway fails the operator.
+	AppendOnly bool
 }
 
 // Validate checks the options and fills in defaults.
@@ -99,7 +103,7 @@ func newSpecs(o *AggOptions) []aggSpec {
 			s.kind = kSum
 		}
 		s.distinct = a.Distinct && (s.kind == kCount || s.kind == kSum)
-		s.counted = s.distinct || s.kind == kMin || s.kind == kMax
+		s.counted = s.distinct || (!o.AppendOnly && (s.kind == kMin || s.kind == kMax))
 		specs[i] = s
 	}
 	return specs
@@ -221,10 +225,20 @@ func (c *aggCore) apply(g *group, row types.Row, sign int64) error {
 		}
 		s := &g.slots[i]
 		if !sp.counted {
-			if sp.kind == kCount {
+			switch sp.kind {
+			case kCount:
 				s.acc.N += sign
-			} else if err := s.acc.Add(v, sign); err != nil {
-				return err
+			case kMin, kMax: // over an append-only input
+				if sign < 0 {
+					return fmt.Errorf("%s: a retraction reached an aggregate planned for an append-only input", sp.agg)
+				}
+				if s.best.IsNull() || better(sp.kind, v, s.best) {
+					s.best = v
+				}
+			default:
+				if err := s.acc.Add(v, sign); err != nil {
+					return err
+				}
 			}
 			continue
 		}

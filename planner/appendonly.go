@@ -6,28 +6,30 @@ package planner
 // else (an aggregate that emits on update, a view that does) may update or
 // delete rows it emitted before, which an append-only sink cannot carry.
 func (p *StreamPlan) AppendOnly() bool {
-	return p.appendOnly(p.q.root, p.q.opts.EmitOnWindowClose)
+	return appendOnly(p.q.root, p.q.opts.EmitOnWindowClose, p.views)
 }
 
-func (p *StreamPlan) appendOnly(n Node, eowc bool) bool {
+// appendOnly reports whether n only ever inserts rows; views resolves the
+// views it reads.
+func appendOnly(n Node, eowc bool, views func(string) (*Query, bool)) bool {
 	switch n := n.(type) {
 	case *Scan:
 		if n.Relation.Kind == "source" {
 			return true
 		}
-		vq, ok := p.views(n.Relation.Name)
-		return ok && p.appendOnly(vq.root, vq.opts.EmitOnWindowClose)
+		vq, ok := views(n.Relation.Name)
+		return ok && appendOnly(vq.root, vq.opts.EmitOnWindowClose, views)
 	case *Filter:
-		return p.appendOnly(n.Input, eowc)
+		return appendOnly(n.Input, eowc, views)
 	case *Project:
-		return p.appendOnly(n.Input, eowc)
+		return appendOnly(n.Input, eowc, views)
 	case *Window:
-		return p.appendOnly(n.Input, eowc)
+		return appendOnly(n.Input, eowc, views)
 	case *Aggregate:
-		return eowc && n.Windowed && p.appendOnly(n.Input, eowc)
+		return eowc && n.Windowed && appendOnly(n.Input, eowc, views)
 	case *UnionAll:
 		for _, in := range n.Inputs {
-			if !p.appendOnly(in, eowc) {
+			if !appendOnly(in, eowc, views) {
 				return false
 			}
 		}

@@ -393,7 +393,9 @@ func (b *streamBuilder) aggregate(n *Aggregate, eowc bool) (exec.NodeID, error) 
 	if err != nil {
 		return 0, err
 	}
-	ao := exec.AggOptions{Keys: kfs, Aggs: n.Aggs, Env: &b.env, CacheSize: b.cacheGroups}
+	// Over an input that only inserts, MIN and MAX need no value counts.
+	ao := exec.AggOptions{Keys: kfs, Aggs: n.Aggs, Env: &b.env, CacheSize: b.cacheGroups,
+		AppendOnly: appendOnly(n.Input, eowc, b.views)}
 	var id exec.NodeID
 	if end >= 0 {
 		wa, err := exec.NewWindowAgg(exec.WindowAggOptions{AggOptions: ao, WindowEnd: end, EmitOnClose: eowc})
