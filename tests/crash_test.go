@@ -58,6 +58,10 @@ func crashViews(src string) []string {
 	return []string{
 		fmt.Sprintf("CREATE MATERIALIZED VIEW %s_per_user AS SELECT user_id, COUNT(*) AS n, SUM(amount) AS total FROM %s GROUP BY user_id", src, src),
 		fmt.Sprintf("CREATE MATERIALIZED VIEW %s_thirds AS SELECT user_id, amount FROM %s WHERE amount %% 3 = 0", src, src),
+		// Updated as windows change: every window stays in the view.
+		fmt.Sprintf("CREATE MATERIALIZED VIEW %s_minutes AS SELECT user_id, window_start, COUNT(*) AS n, SUM(amount) AS total "+
+			"FROM TUMBLE(%s, ts, INTERVAL '1' MINUTE) GROUP BY user_id, window_start", src, src),
+		// Emitted when the watermark passes the window's end.
 		fmt.Sprintf("CREATE MATERIALIZED VIEW %s_closed AS SELECT user_id, window_start, COUNT(*) AS n, SUM(amount) AS total "+
 			"FROM TUMBLE(%s, ts, INTERVAL '1' MINUTE) GROUP BY user_id, window_start EMIT ON WINDOW CLOSE", src, src),
 		// A user's records come 37 s apart, give or take the 3 s of
@@ -70,8 +74,10 @@ func crashViews(src string) []string {
 // sessionGap is the gap of the _sessions view of crashViews.
 const sessionGap = 36 * time.Second
 
-// timedRecords makes records from..from+n-1 as putTimedClicks does, without
-// putting them.
+// timedRecords makes records from..from+n-1: user i%37, amount i, event
+// time timedBase + i seconds minus a random jitter of up to 3 s, so records
+// come out of order, but by less than the source's 5 s watermark delay:
+// none is late, whatever the shards' interleaving.
 func timedRecords(from, n int, rnd *rand.Rand) ([]click, []time.Time, []emulator.Record) {
 	clicks := make([]click, n)
 	times := make([]time.Time, n)
@@ -233,51 +239,24 @@ func TestCrash_KillsDuringProduction(t *testing.T) {
 	checkSinked(ctx, t, conn, "cr_out", clicks)
 }
 
-// checkCrashViews compares every view with the batch answer over clicks.
+// checkCrashViews compares every view of crashViews with the batch answer
+// over clicks (with event times times), worked out here in plain Go.
 func checkCrashViews(ctx context.Context, t *testing.T, conn *pgx.Conn, src string, clicks []click, times []time.Time) {
 	t.Helper()
-	type agg struct {
-		n     int64
-		total float64
-	}
-	want := map[int64]agg{}
+	want := map[int64]totals{}
 	wantThirds := map[string]int{}
 	for _, c := range clicks {
-		a := want[c.UserID]
-		a.n++
-		a.total += c.Amount
-		want[c.UserID] = a
+		w := want[c.UserID]
+		w.add(c.Amount)
+		want[c.UserID] = w
 		if int64(c.Amount)%3 == 0 {
 			wantThirds[fmt.Sprintf("%d/%g", c.UserID, c.Amount)]++
 		}
 	}
-	got := map[int64]agg{}
-	rows, err := conn.Query(ctx, "SELECT user_id, n, total FROM "+src+"_per_user")
-	if err != nil {
-		t.Fatal(err)
-	}
-	for rows.Next() {
-		var id int64
-		var a agg
-		if err := rows.Scan(&id, &a.n, &a.total); err != nil {
-			t.Fatal(err)
-		}
-		got[id] = a
-	}
-	if err := rows.Err(); err != nil {
-		t.Fatal(err)
-	}
-	if len(got) != len(want) {
-		t.Errorf("%s_per_user has %d users, want %d", src, len(got), len(want))
-	}
-	for id, w := range want {
-		if got[id] != w {
-			t.Errorf("%s_per_user user %d: n=%d total=%g, want n=%d total=%g", src, id, got[id].n, got[id].total, w.n, w.total)
-		}
-	}
+	checkTotals(ctx, t, conn, src+"_per_user", "SELECT user_id, n, total FROM "+src+"_per_user", want)
 
 	gotThirds := map[string]int{}
-	rows, err = conn.Query(ctx, "SELECT user_id, amount FROM "+src+"_thirds")
+	rows, err := conn.Query(ctx, "SELECT user_id, amount FROM "+src+"_thirds")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -307,37 +286,52 @@ func checkCrashViews(ctx context.Context, t *testing.T, conn *pgx.Conn, src stri
 		user  int64
 		start int64 // minute
 	}
-	wantWin := map[win]agg{}
+	wantWin := map[win]totals{}
 	var last int64 // the largest event second
 	for i, c := range clicks {
 		w := win{c.UserID, minuteOf(times[i])}
 		a := wantWin[w]
-		a.n++
-		a.total += c.Amount
+		a.add(c.Amount)
 		wantWin[w] = a
 		last = max(last, times[i].Unix()-timedBase.Unix())
 	}
-	closed := map[win]agg{}
-	rows, err = conn.Query(ctx, "SELECT user_id, window_start, n, total FROM "+src+"_closed")
-	if err != nil {
-		t.Fatal(err)
-	}
-	for rows.Next() {
-		var w win
-		var start time.Time
-		var a agg
-		if err := rows.Scan(&w.user, &start, &a.n, &a.total); err != nil {
+	readWindows := func(view string) map[win]totals {
+		out := map[win]totals{}
+		rows, err := conn.Query(ctx, "SELECT user_id, window_start, n, total FROM "+view)
+		if err != nil {
 			t.Fatal(err)
 		}
-		w.start = minuteOf(start)
-		closed[w] = a
+		for rows.Next() {
+			var w win
+			var start time.Time
+			var a totals
+			if err := rows.Scan(&w.user, &start, &a.n, &a.total); err != nil {
+				t.Fatal(err)
+			}
+			w.start = minuteOf(start)
+			out[w] = a
+		}
+		if err := rows.Err(); err != nil {
+			t.Fatal(err)
+		}
+		return out
 	}
-	if err := rows.Err(); err != nil {
-		t.Fatal(err)
+	minutes := readWindows(src + "_minutes")
+	if len(minutes) != len(wantWin) {
+		t.Errorf("%s_minutes has %d windows, want %d", src, len(minutes), len(wantWin))
 	}
-	// As in TestView_RestartExactlyOnce: windows ending more than 2 minutes
-	// before the last record have closed on every shard; none ending after
-	// the last record minus the 5 s delay can have.
+	bad = 0
+	for w, a := range wantWin {
+		if minutes[w] != a && bad < 10 {
+			bad++
+			t.Errorf("%s_minutes %+v = %+v, want %+v", src, w, minutes[w], a)
+		}
+	}
+	// Which windows have closed depends on how far the slowest shard got:
+	// each of 37 users comes every 37 s, so every shard has seen a record
+	// within the last 2 minutes; windows ending before that are closed,
+	// and none ending after the last record minus the 5 s delay is.
+	closed := readWindows(src + "_closed")
 	bad = 0
 	for w, a := range closed {
 		if (w.start+1)*60 > last-5 {
@@ -358,8 +352,8 @@ func checkCrashViews(ctx context.Context, t *testing.T, conn *pgx.Conn, src stri
 		}
 	}
 	sessions := checkCrashSessions(ctx, t, conn, src, clicks, times)
-	t.Logf("views checked: %d users, %d filtered rows, %d closed windows, %d closed sessions",
-		len(want), len(wantThirds), checked, sessions)
+	t.Logf("views checked: %d users, %d filtered rows, %d windows, %d closed windows, %d closed sessions",
+		len(want), len(wantThirds), len(wantWin), checked, sessions)
 }
 
 // checkCrashSessions compares the _sessions view with sessions worked out
@@ -373,10 +367,6 @@ func checkCrashSessions(ctx context.Context, t *testing.T, conn *pgx.Conn, src s
 		user       int64
 		start, end int64 // unix ms
 	}
-	type agg struct {
-		n     int64
-		total float64
-	}
 	byUser := map[int64][]int{}
 	var last time.Time
 	for i, c := range clicks {
@@ -385,30 +375,29 @@ func checkCrashSessions(ctx context.Context, t *testing.T, conn *pgx.Conn, src s
 			last = times[i]
 		}
 	}
-	want := map[session]agg{}
+	want := map[session]totals{}
 	gap := sessionGap.Milliseconds()
 	for user, idx := range byUser {
 		sort.Slice(idx, func(a, b int) bool { return times[idx[a]].Before(times[idx[b]]) })
-		cur, a := session{user: user, start: -1}, agg{}
+		cur, a := session{user: user, start: -1}, totals{}
 		var lastT int64
 		for _, i := range idx {
 			ts := times[i].UnixMilli()
 			if cur.start >= 0 && ts > lastT+gap {
 				cur.end = lastT + gap
 				want[cur] = a
-				cur, a = session{user: user, start: -1}, agg{}
+				cur, a = session{user: user, start: -1}, totals{}
 			}
 			if cur.start < 0 {
 				cur.start = ts
 			}
 			lastT = ts
-			a.n++
-			a.total += clicks[i].Amount
+			a.add(clicks[i].Amount)
 		}
 		cur.end = lastT + gap
 		want[cur] = a
 	}
-	got := map[session]agg{}
+	got := map[session]totals{}
 	rows, err := conn.Query(ctx, "SELECT user_id, window_start, window_end, n, total FROM "+src+"_sessions")
 	if err != nil {
 		t.Fatal(err)
@@ -416,7 +405,7 @@ func checkCrashSessions(ctx context.Context, t *testing.T, conn *pgx.Conn, src s
 	for rows.Next() {
 		var ss session
 		var start, end time.Time
-		var a agg
+		var a totals
 		if err := rows.Scan(&ss.user, &start, &end, &a.n, &a.total); err != nil {
 			t.Fatal(err)
 		}

@@ -64,45 +64,18 @@ func TestSharedReaders(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	type agg struct {
-		n     int64
-		total float64
-	}
 	for i := range views {
-		want := map[int64]agg{}
+		want := map[int64]totals{}
 		for _, c := range all {
 			if c.UserID%views == int64(i) {
 				continue
 			}
-			a := want[c.UserID]
-			a.n++
-			a.total += c.Amount
-			want[c.UserID] = a
+			w := want[c.UserID]
+			w.add(c.Amount)
+			want[c.UserID] = w
 		}
-		got := map[int64]agg{}
-		rows, err := conn.Query(ctx, fmt.Sprintf("SELECT user_id, n, total FROM shared_v%d", i))
-		if err != nil {
-			t.Fatal(err)
-		}
-		for rows.Next() {
-			var id int64
-			var a agg
-			if err := rows.Scan(&id, &a.n, &a.total); err != nil {
-				t.Fatal(err)
-			}
-			got[id] = a
-		}
-		if err := rows.Err(); err != nil {
-			t.Fatal(err)
-		}
-		if len(got) != len(want) {
-			t.Errorf("shared_v%d has %d users, want %d", i, len(got), len(want))
-		}
-		for id, w := range want {
-			if got[id] != w {
-				t.Errorf("shared_v%d user %d: n=%d total=%g, want n=%d total=%g", i, id, got[id].n, got[id].total, w.n, w.total)
-			}
-		}
+		name := fmt.Sprintf("shared_v%d", i)
+		checkTotals(ctx, t, conn, name, "SELECT user_id, n, total FROM "+name, want)
 	}
 
 	// Every view joins the shared readers once caught up; a view still

@@ -60,41 +60,13 @@ func TestView_UnionRestart(t *testing.T) {
 		t.Fatalf("FLUSH after restart: %v", err)
 	}
 
-	type agg struct {
-		n     int64
-		total float64
-	}
-	want := map[int64]agg{}
+	want := map[int64]totals{}
 	for sign, clicks := range map[float64][]click{1: a, -1: b} {
 		for _, c := range clicks {
 			w := want[c.UserID]
-			w.n++
-			w.total += sign * c.Amount
+			w.add(sign * c.Amount)
 			want[c.UserID] = w
 		}
 	}
-	rows, err := conn.Query(ctx, "SELECT user_id, n, total FROM un_totals")
-	if err != nil {
-		t.Fatal(err)
-	}
-	got := map[int64]agg{}
-	for rows.Next() {
-		var id int64
-		var g agg
-		if err := rows.Scan(&id, &g.n, &g.total); err != nil {
-			t.Fatal(err)
-		}
-		got[id] = g
-	}
-	if err := rows.Err(); err != nil {
-		t.Fatal(err)
-	}
-	if len(got) != len(want) {
-		t.Errorf("un_totals has %d users, want %d", len(got), len(want))
-	}
-	for id, w := range want {
-		if got[id] != w {
-			t.Errorf("user %d: n=%d total=%g, want n=%d total=%g", id, got[id].n, got[id].total, w.n, w.total)
-		}
-	}
+	checkTotals(ctx, t, conn, "un_totals", "SELECT user_id, n, total FROM un_totals", want)
 }

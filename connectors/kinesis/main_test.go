@@ -277,6 +277,29 @@ func receive(src *Source, sub *Subscription, l *ledger, want int, d time.Duratio
 	return nil
 }
 
+// cutAt sends a barrier on sub and reads up to it into l: the positions it
+// returns are those after exactly what l holds (a consumer's commit).
+func cutAt(t *testing.T, ctx context.Context, sub *Subscription, l *ledger) *Positions {
+	t.Helper()
+	go func() { _, _ = sub.Barrier(ctx, 1) }()
+	deadline := time.After(30 * time.Second)
+	for {
+		select {
+		case ev := <-sub.Events():
+			switch ev := ev.(type) {
+			case *Batch:
+				for _, r := range ev.Records {
+					l.add(r)
+				}
+			case *Barrier:
+				return ev.Positions
+			}
+		case <-deadline:
+			t.Fatal("no barrier within 30 s")
+		}
+	}
+}
+
 // expectQuiet drains sub for d and fails on any record: nothing beyond
 // what was written may arrive.
 func expectQuiet(t *testing.T, sub *Subscription, l *ledger, d time.Duration) {

@@ -28,24 +28,8 @@ type consumer struct {
 // ledger at that point are the consumer's committed state.
 func (cn *consumer) takeCut(t *testing.T, ctx context.Context) {
 	t.Helper()
-	go func() { _, _ = cn.sub.Barrier(ctx, 1) }()
-	deadline := time.After(30 * time.Second)
-	for {
-		select {
-		case ev := <-cn.sub.Events():
-			switch ev := ev.(type) {
-			case *Batch:
-				for _, r := range ev.Records {
-					cn.l.add(r)
-				}
-			case *Barrier:
-				cn.cut, cn.cutNext, cn.hasCut = ev.Positions, maps.Clone(cn.l.next), true
-				return
-			}
-		case <-deadline:
-			t.Fatal("no barrier within 30 s")
-		}
-	}
+	cn.cut = cutAt(t, ctx, cn.sub, cn.l)
+	cn.cutNext, cn.hasCut = maps.Clone(cn.l.next), true
 }
 
 // resume subscribes again from the last cut (or the source's start).

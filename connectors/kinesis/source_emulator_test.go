@@ -242,18 +242,7 @@ func TestSource_Restore(t *testing.T) {
 	collect(t, src, sub, l, 3000, 30*time.Second)
 	// Drain what is buffered, then take a barrier: its positions are those
 	// after exactly what this subscriber received before it.
-	var snap *Positions
-	go func() { _, _ = sub.Barrier(ctx, 1) }()
-	for snap == nil {
-		switch ev := (<-sub.Events()).(type) {
-		case *Batch:
-			for _, r := range ev.Records {
-				l.add(r)
-			}
-		case *Barrier:
-			snap = ev.Positions
-		}
-	}
+	snap := cutAt(t, ctx, sub, l)
 	stop()
 	blob, err := snap.Marshal()
 	if err != nil {

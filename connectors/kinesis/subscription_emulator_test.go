@@ -34,18 +34,7 @@ func TestSource_BackfillThenJoin(t *testing.T) {
 	l1 := newLedger()
 	collect(t, src, first, l1, 1000, 30*time.Second)
 	// A cut of the first subscriber: what a committed epoch would hold.
-	var cut *Positions
-	go func() { _, _ = first.Barrier(ctx, 1) }()
-	for cut == nil {
-		switch ev := (<-first.Events()).(type) {
-		case *Batch:
-			for _, r := range ev.Records {
-				l1.add(r)
-			}
-		case *Barrier:
-			cut = ev.Positions
-		}
-	}
+	cut := cutAt(t, ctx, first, l1)
 	l3 := newLedger()
 	maps.Copy(l3.next, l1.next)
 	atCut := l1.total
@@ -130,18 +119,7 @@ func TestSource_JoinAheadFilters(t *testing.T) {
 	stop := runSource(t, src)
 	l := newLedger()
 	collect(t, src, sub, l, 400, 30*time.Second)
-	var cut *Positions
-	go func() { _, _ = sub.Barrier(ctx, 1) }()
-	for cut == nil {
-		switch ev := (<-sub.Events()).(type) {
-		case *Batch:
-			for _, r := range ev.Records {
-				l.add(r)
-			}
-		case *Barrier:
-			cut = ev.Positions
-		}
-	}
+	cut := cutAt(t, ctx, sub, l)
 	stop()
 
 	// A fresh trim_horizon source: the restored subscriber is ahead of it.
