@@ -202,7 +202,7 @@ func BenchmarkWindowAgg_Max(b *testing.B) {
 			if err != nil {
 				b.Fatal(err)
 			}
-			mustOpen(b, op, newAggMemState())
+			mustOpen(b, op, NewMemTable()) // sorted, as state.Table is
 			runBench(b, op, newBenchInput(1000, 5), 60_000_000, nil)
 		})
 	}
