@@ -76,10 +76,6 @@ type NexmarkQuery struct {
 	Read string
 	// ref returns a fresh independent computation of the view's rows.
 	ref func() nexRef
-	// progress, when set, is a query of one value that reaches the
-	// number of bids once the view has read them all; otherwise the
-	// view's row count reaching the wanted one says so.
-	progress string
 }
 
 // bidRow is one generated bid, as the reference computations see it.
@@ -188,16 +184,14 @@ var NexmarkQueries = []NexmarkQuery{
 			" FROM bid GROUP BY DATE_FORMAT(date_time, '%Y-%m-%d')",
 		Read: "day, total_bids, rank1_bids, rank2_bids, rank3_bids, total_bidders, rank1_bidders, rank2_bidders, rank3_bidders, " +
 			"total_auctions, rank1_auctions, rank2_auctions, rank3_auctions",
-		progress: "SELECT SUM(total_bids) FROM q15",
-		ref:      func() nexRef { return &q15Ref{days: map[string]*q15Day{}} }},
+		ref: func() nexRef { return &q15Ref{days: map[string]*q15Day{}} }},
 	{Name: "q16", Unsupported: "not written yet (q15 per channel with the day's last minute); expressible like q15"},
 	{Name: "q17", Note: "per auction and day: bids in three price ranks, MIN, MAX, AVG, SUM of price; an updating view (no window)",
 		View: "SELECT auction, DATE_FORMAT(date_time, '%Y-%m-%d') AS day, COUNT(*) AS total_bids, " + rankSums +
 			", MIN(price) AS min_price, MAX(price) AS max_price, AVG(price) AS avg_price, SUM(price) AS sum_price " +
 			"FROM bid GROUP BY auction, DATE_FORMAT(date_time, '%Y-%m-%d')",
-		Read:     "auction, day, total_bids, rank1_bids, rank2_bids, rank3_bids, min_price, max_price, avg_price, sum_price",
-		progress: "SELECT SUM(total_bids) FROM q17",
-		ref:      func() nexRef { return &q17Ref{groups: map[q17Key]*q17Agg{}} }},
+		Read: "auction, day, total_bids, rank1_bids, rank2_bids, rank3_bids, min_price, max_price, avg_price, sum_price",
+		ref:  func() nexRef { return &q17Ref{groups: map[q17Key]*q17Agg{}} }},
 	{Name: "q18", Unsupported: "needs top-N (ROW_NUMBER, the last bid per bidder and auction)"},
 	{Name: "q19", Unsupported: "needs top-N (ROW_NUMBER, the 10 highest bids per auction)"},
 	{Name: "q20", Unsupported: "needs joins (bid with auction)"},
@@ -252,10 +246,6 @@ func (a NexmarkAnswer) String() string {
 type nexAcc struct {
 	a    NexmarkAnswer
 	keep map[string]int
-	// progressQueries is how many progress queries the measured part ran
-	// (untilComplete), progressCPU their estimated CPU seconds.
-	progressQueries int
-	progressCPU     float64
 }
 
 func (c *nexAcc) add(cols []string) {
@@ -491,12 +481,6 @@ type NexmarkResult struct {
 	PeakRSSLifetime    bool     `json:"peak_rss_lifetime,omitempty"`
 	StartRSSBytes      int64    `json:"start_rss_bytes"`
 	Load               *LoadRun `json:"load,omitempty"`
-	// ProgressQueries is how many queries of the view's progress the
-	// measured part ran because FLUSH returned before the generator's end
-	// (see runNexmarkView), and ProgressCPUSeconds their estimated CPU
-	// (counted in CPUSeconds).
-	ProgressQueries    int     `json:"progress_queries,omitempty"`
-	ProgressCPUSeconds float64 `json:"progress_cpu_seconds_estimate,omitempty"`
 
 	Answer   NexmarkAnswer `json:"answer"`
 	Want     NexmarkAnswer `json:"want"`
@@ -632,7 +616,7 @@ func RunNexmark(ctx context.Context, o NexmarkOptions) ([]NexmarkResult, error) 
 			continue
 		}
 		r := NexmarkResult{Query: q.Name, Mode: "engine", Note: q.Note, View: q.View, Events: o.Events, Bids: bids, Want: want[q.Name].a}
-		got, u, err := runNexmarkView(ctx, o, q, nexmarkSourceSQL(o), want[q.Name], bids)
+		got, u, err := runNexmarkView(ctx, o, q, nexmarkSourceSQL(o), want[q.Name], 0)
 		r.finish(got, want[q.Name], u, err)
 		results = append(results, r)
 		if e2e != nil {
@@ -648,28 +632,18 @@ func (r *NexmarkResult) finish(got, want *nexAcc, u Usage, err error) {
 		r.Error = err.Error()
 		return
 	}
-	r.Answer, r.ProgressQueries, r.ProgressCPUSeconds = got.a, got.progressQueries, got.progressCPU
+	r.Answer = got.a
 	r.Mismatch = got.diff(want)
 	r.Correct = r.Mismatch == ""
 }
 
-// runNexmarkView opens a fresh engine, creates the source, and measures
-// CREATE MATERIALIZED VIEW to FLUSH returning; then reads the view.
-//
-// FLUSH should return once the bounded generator has ended (docs/sql.md),
-// but it returns once the generator has fed any batch made after FLUSH
-// began (viewLife.readTo treats bounded generators as unbounded ones), so
-// until that is fixed the measured part also waits until the view shows
-// every bid (see untilComplete): that check's cost is in the figures, and
-// estimated beside them.
-func runNexmarkView(ctx context.Context, o NexmarkOptions, q NexmarkQuery, sourceSQL string, want *nexAcc, bids int64) (*nexAcc, Usage, error) {
-	return runNexmarkViewWith(ctx, o, q, sourceSQL, want, bids, 0, true)
-}
-
-// runNexmarkViewWith is runNexmarkView with the engine's checkpoint
-// interval (0: the default), and whether FLUSH needs the completion check.
-func runNexmarkViewWith(ctx context.Context, o NexmarkOptions, q NexmarkQuery, sourceSQL string, want *nexAcc, bids int64, checkpoint time.Duration, check bool) (*nexAcc, Usage, error) {
-	keep := want.keep != nil
+// runNexmarkView opens a fresh engine with the given checkpoint interval
+// (0: the default), creates the source, and measures CREATE MATERIALIZED
+// VIEW to FLUSH returning; then reads the view. FLUSH waits for a bounded
+// generator's last row, and for a Kinesis source for the records in the
+// stream when it began, so the view is complete when it returns: the
+// answer's check is what shows it.
+func runNexmarkView(ctx context.Context, o NexmarkOptions, q NexmarkQuery, sourceSQL string, want *nexAcc, checkpoint time.Duration) (*nexAcc, Usage, error) {
 	ctx, cancel := context.WithTimeout(ctx, o.Timeout)
 	defer cancel()
 	dir, err := os.MkdirTemp("", "streamsql-bench-nexmark-")
@@ -685,104 +659,18 @@ func runNexmarkViewWith(ctx context.Context, o NexmarkOptions, q NexmarkQuery, s
 	if err := e.Exec(ctx, sourceSQL); err != nil {
 		return nil, Usage{}, fmt.Errorf("%s: %w", q.Name, err)
 	}
-	var seen []float64
 	u, err := Measure(func() error {
 		if err := e.Exec(ctx, "CREATE MATERIALIZED VIEW "+q.Name+" AS "+q.View); err != nil {
 			return err
 		}
-		if err := e.Exec(ctx, "FLUSH"); err != nil || !check {
-			return err
-		}
-		var err error
-		seen, err = untilComplete(ctx, e, q, want.a.Rows, bids)
-		return err
+		return e.Exec(ctx, "FLUSH")
 	})
 	if err != nil {
 		return nil, u, fmt.Errorf("%s: %w", q.Name, err)
 	}
-	got, err := readNexmarkView(ctx, e, q, keep)
-	if got != nil && len(seen) > 0 {
-		// What the progress queries cost, estimated from one more on the
-		// finished, idle view, in proportion to the rows each one saw.
-		full := seen[len(seen)-1]
-		pu, perr := Measure(func() error {
-			_, err := progressValue(ctx, e, "SELECT COUNT(*) FROM "+q.Name)
-			return err
-		})
-		if perr == nil && full > 0 {
-			for _, v := range seen {
-				got.progressCPU += pu.CPU.Seconds() * v / full
-			}
-		}
-		got.progressQueries = len(seen)
-	}
+	got, err := readNexmarkView(ctx, e, q, want.keep != nil)
 	return got, u, err
 }
-
-// untilComplete waits, after the first FLUSH, until q's progress value
-// (its row count, or q.progress) reaches its target, or has not changed for
-// nexmarkStallAfter (then the answer's check reports what is missing). A
-// progress query scans the view, which costs CPU in proportion to its rows
-// (1.3 s for q0's 920,000), so it sleeps between queries for as long as
-// the rate so far says the rest will take: a few queries, not one per
-// epoch. It returns the progress value seen by each query.
-func untilComplete(ctx context.Context, e *streamsql.Engine, q NexmarkQuery, rows, bids int64) ([]float64, error) {
-	query, target := "SELECT COUNT(*) FROM "+q.Name, float64(rows)
-	if q.progress != "" {
-		query, target = q.progress, float64(bids)
-	}
-	start := time.Now()
-	var seen []float64
-	last, changed := -1.0, start
-	for {
-		v, err := progressValue(ctx, e, query)
-		if err != nil {
-			return seen, err
-		}
-		seen = append(seen, v)
-		if v == target {
-			return seen, nil
-		}
-		now := time.Now()
-		// Windows close only as the watermark passes them, so a view's
-		// row count may stand still for a while as bids flow: only a long
-		// stall means the view will not get there.
-		if v != last {
-			last, changed = v, now
-		} else if now.Sub(changed) > nexmarkStallAfter {
-			return seen, nil
-		}
-		wait := 200 * time.Millisecond
-		if v > 0 && v < target {
-			wait = time.Duration(float64(now.Sub(start)) * (target - v) / v)
-		}
-		select {
-		case <-time.After(min(max(wait, 50*time.Millisecond), 10*time.Second)):
-		case <-ctx.Done():
-			return seen, ctx.Err()
-		}
-	}
-}
-
-// progressValue runs a query of one number.
-func progressValue(ctx context.Context, e *streamsql.Engine, query string) (float64, error) {
-	r, err := e.Query(ctx, query)
-	if err != nil {
-		return 0, err
-	}
-	defer r.Close()
-	v := 0.0
-	if r.Next() && !r.Row()[0].IsNull() {
-		if v, err = strconv.ParseFloat(valueText(r.Row()[0]), 64); err != nil {
-			return 0, fmt.Errorf("progress of %q: %w", query, err)
-		}
-	}
-	return v, r.Err()
-}
-
-// nexmarkStallAfter is how long untilComplete waits for a view that stands
-// still before it gives up.
-const nexmarkStallAfter = 15 * time.Second
 
 func readNexmarkView(ctx context.Context, e *streamsql.Engine, q NexmarkQuery, keep bool) (*nexAcc, error) {
 	rows, err := e.Query(ctx, "SELECT "+q.Read+" FROM "+q.Name)
@@ -819,14 +707,14 @@ func valueText(v types.Value) string {
 // each query's note (where it departs from the reference).
 func PrintNexmarkTable(w io.Writer, results []NexmarkResult) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "query\tmode\tbids\tbids/s\tbids/CPU-s\tpeak RSS MiB\t(start)\tallocs/bid\tview rows\tprogress queries\t(CPU-s)\t  answer")
+	fmt.Fprintln(tw, "query\tmode\tbids\tbids/s\tbids/CPU-s\tpeak RSS MiB\t(start)\tallocs/bid\tview rows\t  answer")
 	for _, r := range results {
 		if r.Unsupported != "" {
 			what := "not supported: "
 			if strings.HasPrefix(r.Unsupported, "not written") {
 				what = "not run: "
 			}
-			fmt.Fprintf(tw, "%s\t-\t-\t-\t-\t-\t-\t-\t-\t-\t-\t  %s%s\n", r.Query, what, r.Unsupported)
+			fmt.Fprintf(tw, "%s\t-\t-\t-\t-\t-\t-\t-\t-\t  %s%s\n", r.Query, what, r.Unsupported)
 			continue
 		}
 		answer := "ok"
@@ -836,15 +724,13 @@ func PrintNexmarkTable(w io.Writer, results []NexmarkResult) error {
 		case !r.Correct:
 			answer = "WRONG: " + r.Mismatch
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%s\t%.0f\t%.0f\t%.2f\t%d\t%d\t%.1f\t  %s\n", r.Query, r.Mode, r.Bids, si(r.EventsPerSecond), si(r.EventsPerCPUSecond),
-			float64(r.PeakRSSBytes)/(1<<20), float64(r.StartRSSBytes)/(1<<20), r.AllocsPerEvent, r.Answer.Rows, r.ProgressQueries, r.ProgressCPUSeconds, answer)
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%s\t%.0f\t%.0f\t%.2f\t%d\t  %s\n", r.Query, r.Mode, r.Bids, si(r.EventsPerSecond), si(r.EventsPerCPUSecond),
+			float64(r.PeakRSSBytes)/(1<<20), float64(r.StartRSSBytes)/(1<<20), r.AllocsPerEvent, r.Answer.Rows, answer)
 	}
 	if err := tw.Flush(); err != nil {
 		return err
 	}
 	fmt.Fprintln(w, "\nbids: rows of the bid source (46 in 50 generated events); measured from CREATE MATERIALIZED VIEW to FLUSH returning, whole-process CPU.")
-	fmt.Fprintln(w, "progress queries: FLUSH returns before a bounded generator's end, so the engine mode also waits for the view to show every bid; "+
-		"those queries' CPU (estimated from one on the finished view) is counted in the figures.")
 	noted := map[string]bool{}
 	for _, r := range results {
 		if r.Note != "" && !noted[r.Query] {

@@ -159,7 +159,7 @@ func (x *nexmarkE2E) sourceSQL() string {
 func (x *nexmarkE2E) run(ctx context.Context, q NexmarkQuery) NexmarkResult {
 	r := NexmarkResult{Query: q.Name, Mode: "e2e", Note: q.Note, View: q.View, Events: x.o.Events, Bids: x.bids, Want: x.want[q.Name].a, Load: x.load}
 	o := x.o
-	got, u, err := runNexmarkViewWith(ctx, o, q, x.sourceSQL(), x.want[q.Name], x.bids, o.E2E.CheckpointInterval, false)
+	got, u, err := runNexmarkView(ctx, o, q, x.sourceSQL(), x.want[q.Name], o.E2E.CheckpointInterval)
 	r.finish(got, x.want[q.Name], u, err)
 	return r
 }
