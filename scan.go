@@ -16,8 +16,8 @@ import (
 )
 
 // sourceScan is a one-off read of a source for a SELECT, from the source's
-// start position: a subscription of the shared readers (sourceHubs), which
-// backfills with readers of its own while it is behind them. Without a LIMIT it ends when every
+// start position, with readers of its own (sourceHubs.readOwn): the client
+// sets the pace, and it must not set the views'. Without a LIMIT it ends when every
 // shard has been read up to where it stood when the query began (a bounded
 // read, as RisingWave reads a Kafka source in a batch query); with a LIMIT
 // it follows the stream until the limit is met.
@@ -29,8 +29,7 @@ type sourceScan struct {
 	tail    bool
 	start   time.Time
 
-	stop    context.CancelFunc
-	release func()
+	release func() // stops the readers
 
 	batch    *kinesis.Batch
 	next     int
@@ -48,17 +47,15 @@ func (e *Engine) openSourceScan(obj *object, tail bool, needed []bool) (*sourceS
 	if err != nil {
 		return nil, err
 	}
-	ctx, stop := context.WithCancel(e.ctx)
-	sub, release, err := e.sources.subscribe(ctx, obj, "query", nil)
+	sub, release, err := e.sources.readOwn(obj, "query")
 	if err != nil {
-		stop()
 		return nil, err
 	}
 	onErr, _ := obj.createSource.Options.Get("on_decode_error")
 	return &sourceScan{
 		name: obj.entry.Name, sub: sub, dec: dec,
 		skipBad: onErr == kinesis.DecodeErrorSkip, tail: tail, start: time.Now(),
-		stop: stop, release: release, caughtUp: map[string]bool{}, lastRead: map[string]time.Time{},
+		release: release, caughtUp: map[string]bool{}, lastRead: map[string]time.Time{},
 	}, nil
 }
 
@@ -127,12 +124,11 @@ func (s *sourceScan) ready() bool {
 
 // Close stops the scan's readers and waits for them.
 func (s *sourceScan) Close() {
-	if s.stop == nil {
+	if s.release == nil {
 		return
 	}
-	s.stop()
 	s.release()
-	s.stop = nil
+	s.release = nil
 }
 
 // scanOpener returns the opener of the scans of one query. A scan follows

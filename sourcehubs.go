@@ -17,10 +17,15 @@ import (
 // with readers of its own until it catches up, then joins them
 // (kinesis.Source.SubscribeFrom). The readers stop with their last
 // consumer.
+//
+// A one-off SELECT reads with readers of its own instead (readOwn): a
+// client may read its result as slowly as it likes, and a consumer of the
+// shared readers that stops reading holds all of them up.
 type sourceHubs struct {
-	e  *Engine
-	mu sync.Mutex
-	m  map[string]*sourceHub // by source name
+	e   *Engine
+	mu  sync.Mutex
+	m   map[string]*sourceHub                       // by source name
+	own map[string]map[*kinesis.Subscription]string // by source name: readOwn's consumers
 }
 
 type sourceHub struct {
@@ -77,6 +82,37 @@ func (h *sourceHubs) subscribe(ctx context.Context, obj *object, consumer string
 	}, nil
 }
 
+// readOwn returns a subscription of readers of its own over the source obj,
+// from its start position, for consumer; release stops them.
+func (h *sourceHubs) readOwn(obj *object, consumer string) (sub *kinesis.Subscription, release func(), err error) {
+	runCtx, stop := context.WithCancel(h.e.ctx)
+	src, err := newSourceReader(runCtx, obj, nil)
+	if err != nil {
+		stop()
+		return nil, nil, err
+	}
+	sub = src.SubscribeFrom(runCtx, 4, nil) // the readers have read nothing: no backfill
+	go func() { _ = src.Run(runCtx) }()     // its error reaches the subscription
+	name := obj.entry.Name
+	h.mu.Lock()
+	if h.own == nil {
+		h.own = map[string]map[*kinesis.Subscription]string{}
+	}
+	if h.own[name] == nil {
+		h.own[name] = map[*kinesis.Subscription]string{}
+	}
+	h.own[name][sub] = consumer
+	h.mu.Unlock()
+	return sub, func() {
+		h.mu.Lock()
+		delete(h.own[name], sub)
+		h.mu.Unlock()
+		sub.Close()
+		stop()
+		<-src.Done()
+	}, nil
+}
+
 var sourceStatusColumns = []types.Column{
 	textCol("consumer"), textCol("shard_id"), textCol("state"),
 	{Name: "records", Type: types.TypeBigInt}, {Name: "bytes", Type: types.TypeBigInt},
@@ -95,11 +131,18 @@ func (h *sourceHubs) status(source string) []types.Row {
 			subs[s] = c
 		}
 	}
+	own := map[*kinesis.Subscription]bool{}
+	for s, c := range h.own[source] {
+		subs[s], own[s] = c, true
+	}
 	h.mu.Unlock()
 	var rows []types.Row
 	for sub, consumer := range subs {
 		reader := "shared"
-		if !sub.Shared() {
+		switch {
+		case own[sub]:
+			reader = "own"
+		case !sub.Shared():
 			reader = "backfill"
 		}
 		for _, st := range sub.Stats() {
