@@ -7,7 +7,6 @@ import (
 	"math"
 	"math/big"
 	"os"
-	"slices"
 	"strconv"
 	"sync"
 	"time"
@@ -36,8 +35,8 @@ type E2EOptions struct {
 	// accepts (10,000 to 20,000 records/s on 2 cores).
 	LatencyRate int
 	// LatencyEvents is how many events (the first ones of the scenario)
-	// the latency phase produces; default 15 seconds' worth. Negative
-	// skips the phase.
+	// the latency phase produces; default 15 seconds' worth (Nexmark: 11
+	// seconds' worth of bids, per query). Negative skips the phase.
 	LatencyEvents int
 	// LatencyTick is the pause between the latency phase's PutRecords
 	// calls; default 100ms, so each call carries LatencyRate/10 records.
@@ -150,22 +149,6 @@ func RunE2E(ctx context.Context, events [][]byte, q Query, o E2EOptions) (Outcom
 		out.Latency = lat
 	}
 	return out, nil
-}
-
-// LatencyRun describes the latency phase of the end-to-end contender.
-type LatencyRun struct {
-	// Events were timed; the WarmUp events before them were not.
-	Events               int     `json:"events"`
-	WarmUp               int     `json:"warm_up_events"`
-	RatePerSecond        int     `json:"rate_per_second"`
-	PutEveryMs           float64 `json:"put_every_ms"`
-	CheckpointIntervalMs float64 `json:"checkpoint_interval_ms"`
-	P50Ms                float64 `json:"p50_ms"`
-	P90Ms                float64 `json:"p90_ms"`
-	P99Ms                float64 `json:"p99_ms"`
-	MaxMs                float64 `json:"max_ms"`
-	// View is the query the latency was measured on.
-	View string `json:"view"`
 }
 
 // LoadRun describes the loading of the throughput phase's stream.
@@ -342,15 +325,11 @@ func viewAnswer(ctx context.Context, e *streamsql.Engine, view string) (Answer, 
 	return b.a, nil
 }
 
-// groupKey is a (user, window) row of the updating view.
-type groupKey struct{ user, startMs int64 }
-
-// sighting is a row's count as SUBSCRIBE delivered it, and when.
-type sighting struct {
-	n  int64
-	at time.Time
-}
-
+// e2eLatency is the tumbling scenario's latency phase: the view is the
+// scenario's query without EMIT ON WINDOW CLOSE, and each event shows as
+// its (user, window) row's new count. A user's records share a shard, in
+// order, so a row's count reaching an event's ordinal among the row's
+// events means that event is in it.
 func e2eLatency(ctx context.Context, emu *emulator.Emulator, client *kinesis.Client, events [][]byte, q Query, o E2EOptions) (*LatencyRun, error) {
 	if err := checkWholeSeconds(q); err != nil {
 		return nil, err
@@ -359,192 +338,40 @@ func e2eLatency(ctx context.Context, emu *emulator.Emulator, client *kinesis.Cli
 	if err != nil {
 		return nil, err
 	}
-	// Each event's row and its ordinal among that row's events.
 	sizeMs := q.Size.Milliseconds()
-	groups := make([]groupKey, len(events))
-	ordinal := make([]int64, len(events))
-	seen := map[groupKey]int64{}
+	keys := make([]string, len(events))
 	for i, ev := range events {
 		var c click
 		if err := json.Unmarshal(ev, &c); err != nil {
 			return nil, fmt.Errorf("e2e: %w", err)
 		}
-		g := groupKey{c.UserID, c.Ts - ((c.Ts%sizeMs)+sizeMs)%sizeMs}
-		seen[g]++
-		groups[i], ordinal[i] = g, seen[g]
+		start := c.Ts - ((c.Ts%sizeMs)+sizeMs)%sizeMs
+		keys[i] = strconv.FormatInt(c.UserID, 10) + "|" + tsText(start*1000)
 	}
 	recs, err := keyedRecords(events)
 	if err != nil {
 		return nil, err
 	}
-
-	stream := nextStream("bench-latency")
-	if err := emu.CreateStream(ctx, stream, o.Shards); err != nil {
-		return nil, fmt.Errorf("e2e: %w", err)
-	}
-	e, done, err := openEngine(ctx, o)
-	if err != nil {
-		return nil, err
-	}
-	defer done()
-	view := viewSQL("per_user_live", "live", q, false)
-	if err := e.Exec(ctx, sourceSQL("live", stream, emu.Endpoint(), q)); err != nil {
-		return nil, fmt.Errorf("e2e: %w", err)
-	}
-	if err := e.Exec(ctx, view); err != nil {
-		return nil, fmt.Errorf("e2e: %w", err)
-	}
-	// A warm-up second, committed before SUBSCRIBE starts: the view then
-	// has a committed watermark, which keeps Subscribe off a path that
-	// reads the view's state from the caller's goroutine while the view
-	// writes it (a data race in the engine, reported). Its events count
-	// for the rows but are not timed.
-	warm := min(len(recs), o.LatencyRate)
-	for i := 0; i < warm; i += o.PutBatch {
-		if _, err := emulator.PutRecords(ctx, client, stream, recs[i:min(i+o.PutBatch, warm)]); err != nil {
-			return nil, fmt.Errorf("e2e: produce: %w", err)
-		}
-	}
-	if err := e.Exec(ctx, "FLUSH"); err != nil {
-		return nil, fmt.Errorf("e2e: %w", err)
-	}
-	subCtx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	// Subscribe returns once the subscription is started: every change
-	// committed from here on reaches it.
-	sub, err := e.Subscribe(subCtx, "SUBSCRIBE TO per_user_live WITH (SNAPSHOT = false)")
-	if err != nil {
-		return nil, fmt.Errorf("e2e: subscribe: %w", err)
-	}
-	var (
-		mu       sync.Mutex
-		sighted  = map[groupKey][]sighting{}
-		visible  = int64(warm) // events visible so far
-		latest   = map[groupKey]int64{}
-		allShown = make(chan struct{})
-		subErr   error
-		subDone  = make(chan struct{})
-	)
-	for _, g := range groups[:warm] {
-		latest[g]++
-	}
-	go func() {
-		defer close(subDone)
-		defer sub.Close()
-		col := map[string]int{}
-		for i, c := range sub.Columns() {
-			col[c.Name] = i
-		}
-		iop, iuser, istart, in := col["op"], col["user_id"], col["window_start"], col["n"]
-		closed := false
-		for sub.Next() {
-			at := time.Now()
-			r := sub.Row()
-			op := r[iop].Str()
-			if op != "insert" && op != "update_insert" {
-				continue
+	return runLatency(ctx, emu, client, latencyPhase{
+		prefix: "bench-latency",
+		recs:   recs,
+		source: func(stream, endpoint string) string { return sourceSQL("live", stream, endpoint, q) },
+		name:   "per_user_live",
+		view:   viewSQL("per_user_live", "live", q, false),
+		vis:    &visibility{cols: []string{"user_id", "window_start"}, count: "n", keys: keys},
+		check: func(ctx context.Context, e *streamsql.Engine) error {
+			got, err := viewAnswer(ctx, e, "per_user_live")
+			if err != nil {
+				return err
 			}
-			g := groupKey{r[iuser].Int(), r[istart].Micros() / 1000}
-			n := r[in].Int()
-			mu.Lock()
-			sighted[g] = append(sighted[g], sighting{n: n, at: at})
-			visible += n - latest[g]
-			latest[g] = n
-			if visible == int64(len(events)) && !closed {
-				closed = true
-				close(allShown)
+			if d := got.Diff(want); d != "" {
+				return fmt.Errorf("e2e: the updating view over the latency phase's %d events: %s", len(events), d)
 			}
-			mu.Unlock()
-		}
-		if err := sub.Err(); err != nil && subCtx.Err() == nil {
-			subErr = err
-		}
-	}()
-
-	// Produce at a steady rate: a call every tick, each carrying what the
-	// rate allows since the start, so a slow call is caught up on, not lost.
-	acked := make([]time.Time, len(events))
-	start := time.Now()
-	tick := time.NewTicker(o.LatencyTick)
-	defer tick.Stop()
-	for sent := warm; sent < len(recs); {
-		due := min(len(recs), warm+int(float64(o.LatencyRate)*time.Since(start).Seconds())+1)
-		for sent < due {
-			end := min(due, sent+o.PutBatch)
-			if _, err := emulator.PutRecords(ctx, client, stream, recs[sent:end]); err != nil {
-				return nil, fmt.Errorf("e2e: produce: %w", err)
-			}
-			now := time.Now()
-			for i := sent; i < end; i++ {
-				acked[i] = now
-			}
-			sent = end
-		}
-		if sent == len(recs) {
-			break
-		}
-		select {
-		case <-tick.C:
-		case <-ctx.Done():
-			return nil, ctx.Err()
-		}
-	}
-	// FLUSH for the answer; then wait for the last changes to reach the
-	// subscription (they are released as their epochs commit).
-	if err := e.Exec(ctx, "FLUSH"); err != nil {
-		return nil, fmt.Errorf("e2e: %w", err)
-	}
-	got, err := viewAnswer(ctx, e, "per_user_live")
-	if err != nil {
-		return nil, err
-	}
-	if d := got.Diff(want); d != "" {
-		return nil, fmt.Errorf("e2e: the updating view over the latency phase's %d events: %s", len(events), d)
-	}
-	wait := time.NewTimer(time.Minute)
-	defer wait.Stop()
-	select {
-	case <-allShown:
-	case <-subDone:
-	case <-wait.C:
-	case <-ctx.Done():
-		return nil, ctx.Err()
-	}
-	cancel()
-	<-subDone
-	if subErr != nil {
-		return nil, fmt.Errorf("e2e: subscription: %w", subErr)
-	}
-
-	if warm == len(events) {
-		return nil, fmt.Errorf("e2e: the latency phase's %d events are all warm-up (%d/s): nothing to time", len(events), o.LatencyRate)
-	}
-	lat := make([]float64, 0, len(events)-warm)
-	for i := warm; i < len(events); i++ {
-		g := groups[i]
-		s := sighted[g]
-		j, _ := slices.BinarySearchFunc(s, ordinal[i], func(x sighting, n int64) int {
-			switch {
-			case x.n < n:
-				return -1
-			case x.n > n:
-				return 1
-			}
-			return 0
-		})
-		if j == len(s) {
-			return nil, fmt.Errorf("e2e: event %d (user %d, count %d of its window) never showed in SUBSCRIBE (%d of %d events did)",
-				i, g.user, ordinal[i], visible, len(events))
-		}
-		lat = append(lat, float64(s[j].at.Sub(acked[i]))/float64(time.Millisecond))
-	}
-	slices.Sort(lat)
-	return &LatencyRun{
-		Events: len(events) - warm, WarmUp: warm, RatePerSecond: o.LatencyRate, PutEveryMs: float64(o.LatencyTick) / float64(time.Millisecond),
-		CheckpointIntervalMs: float64(o.CheckpointInterval) / float64(time.Millisecond),
-		P50Ms:                percentile(lat, 0.50), P90Ms: percentile(lat, 0.90), P99Ms: percentile(lat, 0.99), MaxMs: lat[len(lat)-1],
-		View: view,
-	}, nil
+			return nil
+		},
+		keyedBy: "user_id",
+		visible: "its (user, window) row's count reaches the event's ordinal in that row",
+	}, o)
 }
 
 // percentile of sorted xs, nearest rank.

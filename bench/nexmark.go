@@ -76,6 +76,27 @@ type NexmarkQuery struct {
 	Read string
 	// ref returns a fresh independent computation of the view's rows.
 	ref func() nexRef
+	// LatencySkip says why the end-to-end mode does not measure the
+	// query's event-to-view latency. Otherwise lat says how a bid shows in
+	// the view; nil means each bid the ref renders a row for shows as that
+	// row (bench/nexmark_e2e.go).
+	LatencySkip string
+	lat         *nexLatency
+}
+
+// nexLatency: a bid shows once the count column of its group's row
+// reaches the bid's ordinal in the group.
+type nexLatency struct {
+	// view, when set, is the SELECT the latency phase follows instead of
+	// View.
+	view  string
+	cols  []string
+	count string
+	key   func(*bidRow) string
+	// oneKey puts every bid of the phase under one partition key: the
+	// groups take bids of every auction, and only within one shard do they
+	// reach the view in the order they were produced.
+	oneKey bool
 }
 
 // bidRow is one generated bid, as the reference computations see it.
@@ -135,7 +156,13 @@ var NexmarkQueries = []NexmarkQuery{
 		View: "SELECT window_start, window_end, MAX(price) AS maxprice, COUNT(*) AS n " +
 			"FROM TUMBLE(bid, date_time, INTERVAL '10' SECOND) GROUP BY window_start, window_end EMIT ON WINDOW CLOSE",
 		Read: "window_start, window_end, maxprice, n",
-		ref:  func() nexRef { return &q7Ref{size: 10_000_000, wins: map[int64]*q7Win{}} }},
+		ref:  func() nexRef { return &q7Ref{size: 10_000_000, wins: map[int64]*q7Win{}} },
+		// With EMIT ON WINDOW CLOSE a bid shows only when its window
+		// closes, which measures the window, not the engine.
+		lat: &nexLatency{view: "SELECT window_start, window_end, MAX(price) AS maxprice, COUNT(*) AS n " +
+			"FROM TUMBLE(bid, date_time, INTERVAL '10' SECOND) GROUP BY window_start, window_end",
+			cols: []string{"window_start"}, count: "n", oneKey: true,
+			key: func(b *bidRow) string { return tsText(b.ts - b.ts%10_000_000) }}},
 	{Name: "q8", Unsupported: "needs joins (person with auction per TUMBLE window)"},
 	{Name: "q9", Unsupported: "needs joins / top-N (the winning bid per auction)"},
 	{Name: "q10", Note: "projection with DATE_FORMAT (the reference writes to a file system sink partitioned by day and minute)",
@@ -152,7 +179,9 @@ var NexmarkQueries = []NexmarkQuery{
 		View: "SELECT bidder, COUNT(*) AS bid_count, window_start, window_end FROM SESSION(bid, date_time, INTERVAL '10' SECOND) " +
 			"GROUP BY bidder, window_start, window_end EMIT ON WINDOW CLOSE",
 		Read: "bidder, bid_count, window_start, window_end",
-		ref:  func() nexRef { return &q11Ref{gap: 10_000_000, open: map[int64]*session{}} }},
+		ref:  func() nexRef { return &q11Ref{gap: 10_000_000, open: map[int64]*session{}} },
+		LatencySkip: "a session's row changes key as it grows (window_end moves, sessions merge), so no row follows a bid; " +
+			"with EMIT ON WINDOW CLOSE a bid shows when its session closes, which measures the 10-second gap, not the engine"},
 	{Name: "q12", Unsupported: "needs processing-time windows (PROCTIME())"},
 	{Name: "q13", Unsupported: "needs joins (with a bounded side input)"},
 	{Name: "q14", Note: "projection with CASE on the hour; count_char(extra, 'c') written as CHAR_LENGTH minus CHAR_LENGTH of REPLACE",
@@ -184,14 +213,17 @@ var NexmarkQueries = []NexmarkQuery{
 			" FROM bid GROUP BY DATE_FORMAT(date_time, '%Y-%m-%d')",
 		Read: "day, total_bids, rank1_bids, rank2_bids, rank3_bids, total_bidders, rank1_bidders, rank2_bidders, rank3_bidders, " +
 			"total_auctions, rank1_auctions, rank2_auctions, rank3_auctions",
-		ref: func() nexRef { return &q15Ref{days: map[string]*q15Day{}} }},
+		ref: func() nexRef { return &q15Ref{days: map[string]*q15Day{}} },
+		lat: &nexLatency{cols: []string{"day"}, count: "total_bids", oneKey: true, key: bidDay}},
 	{Name: "q16", Unsupported: "not written yet (q15 per channel with the day's last minute); expressible like q15"},
 	{Name: "q17", Note: "per auction and day: bids in three price ranks, MIN, MAX, AVG, SUM of price; an updating view (no window)",
 		View: "SELECT auction, DATE_FORMAT(date_time, '%Y-%m-%d') AS day, COUNT(*) AS total_bids, " + rankSums +
 			", MIN(price) AS min_price, MAX(price) AS max_price, AVG(price) AS avg_price, SUM(price) AS sum_price " +
 			"FROM bid GROUP BY auction, DATE_FORMAT(date_time, '%Y-%m-%d')",
 		Read: "auction, day, total_bids, rank1_bids, rank2_bids, rank3_bids, min_price, max_price, avg_price, sum_price",
-		ref:  func() nexRef { return &q17Ref{groups: map[q17Key]*q17Agg{}} }},
+		ref:  func() nexRef { return &q17Ref{groups: map[q17Key]*q17Agg{}} },
+		lat: &nexLatency{cols: []string{"auction", "day"}, count: "total_bids",
+			key: func(b *bidRow) string { return i64(b.auction) + "|" + bidDay(b) }}},
 	{Name: "q18", Unsupported: "needs top-N (ROW_NUMBER, the last bid per bidder and auction)"},
 	{Name: "q19", Unsupported: "needs top-N (ROW_NUMBER, the 10 highest bids per auction)"},
 	{Name: "q20", Unsupported: "needs joins (bid with auction)"},
@@ -208,6 +240,8 @@ func rankDistinct(col string) string {
 		"COUNT(DISTINCT CASE WHEN price >= 10000 AND price < 1000000 THEN %[1]s END) AS rank2_%[1]ss, "+
 		"COUNT(DISTINCT CASE WHEN price >= 1000000 THEN %[1]s END) AS rank3_%[1]ss", col)
 }
+
+func bidDay(b *bidRow) string { return time.UnixMicro(b.ts).UTC().Format("2006-01-02") }
 
 // rank is the Nexmark price rank (q15 to q17): 0, 1 or 2.
 func rank(price int64) int {
@@ -481,6 +515,12 @@ type NexmarkResult struct {
 	PeakRSSLifetime    bool     `json:"peak_rss_lifetime,omitempty"`
 	StartRSSBytes      int64    `json:"start_rss_bytes"`
 	Load               *LoadRun `json:"load,omitempty"`
+	// LatencyP50Ms and LatencyP99Ms are event-to-view latencies (e2e rows,
+	// detailed in Latency); LatencySkipped says why they are absent.
+	LatencyP50Ms   *float64    `json:"latency_p50_ms,omitempty"`
+	LatencyP99Ms   *float64    `json:"latency_p99_ms,omitempty"`
+	Latency        *LatencyRun `json:"latency,omitempty"`
+	LatencySkipped string      `json:"latency_skipped,omitempty"`
 
 	Answer   NexmarkAnswer `json:"answer"`
 	Want     NexmarkAnswer `json:"want"`
@@ -615,7 +655,8 @@ func RunNexmark(ctx context.Context, o NexmarkOptions) ([]NexmarkResult, error) 
 			results = append(results, NexmarkResult{Query: q.Name, Unsupported: q.Unsupported, Events: o.Events})
 			continue
 		}
-		r := NexmarkResult{Query: q.Name, Mode: "engine", Note: q.Note, View: q.View, Events: o.Events, Bids: bids, Want: want[q.Name].a}
+		r := NexmarkResult{Query: q.Name, Mode: "engine", Note: q.Note, View: q.View, Events: o.Events, Bids: bids, Want: want[q.Name].a,
+			LatencySkipped: "in process: measured end to end only (--mode e2e)"}
 		got, u, err := runNexmarkView(ctx, o, q, nexmarkSourceSQL(o), want[q.Name], 0)
 		r.finish(got, want[q.Name], u, err)
 		results = append(results, r)
@@ -707,14 +748,14 @@ func valueText(v types.Value) string {
 // each query's note (where it departs from the reference).
 func PrintNexmarkTable(w io.Writer, results []NexmarkResult) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "query\tmode\tbids\tbids/s\tbids/CPU-s\tpeak RSS MiB\t(start)\tallocs/bid\tview rows\t  answer")
+	fmt.Fprintln(tw, "query\tmode\tbids\tbids/s\tbids/CPU-s\tpeak RSS MiB\t(start)\tallocs/bid\tp50 ms\tp99 ms\tview rows\t  answer")
 	for _, r := range results {
 		if r.Unsupported != "" {
 			what := "not supported: "
 			if strings.HasPrefix(r.Unsupported, "not written") {
 				what = "not run: "
 			}
-			fmt.Fprintf(tw, "%s\t-\t-\t-\t-\t-\t-\t-\t-\t  %s%s\n", r.Query, what, r.Unsupported)
+			fmt.Fprintf(tw, "%s\t-\t-\t-\t-\t-\t-\t-\t-\t-\t-\t  %s%s\n", r.Query, what, r.Unsupported)
 			continue
 		}
 		answer := "ok"
@@ -724,8 +765,8 @@ func PrintNexmarkTable(w io.Writer, results []NexmarkResult) error {
 		case !r.Correct:
 			answer = "WRONG: " + r.Mismatch
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%s\t%.0f\t%.0f\t%.2f\t%d\t  %s\n", r.Query, r.Mode, r.Bids, si(r.EventsPerSecond), si(r.EventsPerCPUSecond),
-			float64(r.PeakRSSBytes)/(1<<20), float64(r.StartRSSBytes)/(1<<20), r.AllocsPerEvent, r.Answer.Rows, answer)
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%s\t%.0f\t%.0f\t%.2f\t%s\t%s\t%d\t  %s\n", r.Query, r.Mode, r.Bids, si(r.EventsPerSecond), si(r.EventsPerCPUSecond),
+			float64(r.PeakRSSBytes)/(1<<20), float64(r.StartRSSBytes)/(1<<20), r.AllocsPerEvent, ms(r.LatencyP50Ms), ms(r.LatencyP99Ms), r.Answer.Rows, answer)
 	}
 	if err := tw.Flush(); err != nil {
 		return err
@@ -745,7 +786,25 @@ func PrintNexmarkTable(w io.Writer, results []NexmarkResult) error {
 				fmt.Fprintf(w, "e2e: kinesalite was loaded once with %d records in %.1f s (%s records/s, PutRecords of %d, %d shards) before the views started.\n",
 					l.Records, l.Seconds, si(l.PerSecond), l.RecordsPerPut, l.Shards)
 			}
+			fmt.Fprintln(w, "p50/p99: event-to-view latency, e2e rows only, from PutRecords acknowledged to the change in SUBSCRIBE "+
+				"(in process the generator is unpaced: no latency).")
 			break
+		}
+	}
+	for _, r := range results {
+		if r.Mode != "e2e" {
+			continue
+		}
+		if l := r.Latency; l != nil {
+			unseen := ""
+			if l.Unseen > 0 {
+				unseen = fmt.Sprintf(" (%d more filtered out)", l.Unseen)
+			}
+			fmt.Fprintf(w, "%s latency: p50 %.0f ms, p90 %.0f ms, p99 %.0f ms, max %.0f ms: %d bids timed%s, produced at %d/s (a PutRecords every %.0f ms) "+
+				"after %d of warm-up, keyed by %s, checkpoint interval %.0f ms; a bid is visible when %s.\n",
+				r.Query, l.P50Ms, l.P90Ms, l.P99Ms, l.MaxMs, l.Events, unseen, l.RatePerSecond, l.PutEveryMs, l.WarmUp, l.KeyedBy, l.CheckpointIntervalMs, l.Visible)
+		} else if r.LatencySkipped != "" {
+			fmt.Fprintf(w, "%s latency: not measured: %s.\n", r.Query, r.LatencySkipped)
 		}
 	}
 	return nil

@@ -32,23 +32,58 @@ func TestRunNexmark(t *testing.T) {
 }
 
 // TestRunNexmark_E2E runs each supported query once end to end, through
-// kinesalite, beside the in-process run.
+// kinesalite, beside the in-process run, with a latency phase of 600 bids
+// (400 of them warm-up) per query. No timing is asserted: the latency
+// phase must have timed every bid that shows in the view (the phase
+// fails on a bid that never shows, and checks the view's final rows).
 func TestRunNexmark_E2E(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 	defer cancel()
 	o := nexmarkTestOptions()
 	o.Events = 5_000
 	o.EventRate = 100
-	o.E2E = &E2EOptions{CheckpointInterval: 200 * time.Millisecond, Emulator: emulator.StartForTest(ctx, t, emulator.Options{})}
+	const rate, latencyBids = 400, 600
+	o.E2E = &E2EOptions{CheckpointInterval: 200 * time.Millisecond, LatencyRate: rate, LatencyEvents: latencyBids,
+		Emulator: emulator.StartForTest(ctx, t, emulator.Options{})}
 	results, err := RunNexmark(ctx, o)
 	if err != nil {
 		t.Fatal(err)
 	}
 	checkNexmarkResults(t, results, len(NexmarkQueries), "engine", "e2e")
+	measured := map[string]bool{}
 	for _, r := range results {
-		if r.Mode == "e2e" && (r.Load == nil || r.Load.Records != int(r.Bids)-4 || r.Load.Shards != 4) {
+		if r.Mode != "e2e" {
+			if r.Latency != nil || r.LatencyP50Ms != nil {
+				t.Errorf("%s %s: latency %+v", r.Query, r.Mode, r.Latency)
+			}
+			continue
+		}
+		if r.Load == nil || r.Load.Records != int(r.Bids)-4 || r.Load.Shards != 4 {
 			t.Errorf("%s: load %+v, %d bids", r.Query, r.Load, r.Bids)
 		}
+		l := r.Latency
+		if l == nil {
+			if r.LatencySkipped == "" {
+				t.Errorf("%s: neither latency nor why not", r.Query)
+			}
+			continue
+		}
+		measured[r.Query] = true
+		if l.WarmUp != rate || l.Events <= 0 || l.Events+l.Unseen+l.WarmUp != latencyBids || l.Shards != 4 || l.Visible == "" ||
+			r.LatencyP50Ms == nil || *r.LatencyP50Ms != l.P50Ms || r.LatencyP99Ms == nil || *r.LatencyP99Ms != l.P99Ms ||
+			!(0 < l.P50Ms && l.P50Ms <= l.P90Ms && l.P90Ms <= l.P99Ms && l.P99Ms <= l.MaxMs) {
+			t.Errorf("%s: latency %+v", r.Query, l)
+		}
+	}
+	// Every way of seeing a bid: rows (with and without a filter), counts
+	// of per-auction groups, and of groups over one shard.
+	for _, q := range []string{"q0", "q14", "q17", "q7", "q15"} {
+		if !measured[q] {
+			t.Errorf("%s: no latency measured", q)
+		}
+	}
+	if measured["q11"] {
+		t.Error("q11: latency measured, but a session's row cannot follow a bid")
 	}
 }
 
@@ -91,7 +126,7 @@ func checkNexmarkResults(t *testing.T, results []NexmarkResult, queries int, mod
 	if err := PrintNexmarkTable(&table, results); err != nil {
 		t.Fatal(err)
 	}
-	for _, s := range []string{"not supported: needs joins", "winning bid", "q3 ", "q8 "} {
+	for _, s := range []string{"not supported: needs joins", "winning bid", "q3 ", "q8 ", "p99 ms"} {
 		if !strings.Contains(table.String(), s) {
 			t.Errorf("table lacks %q:\n%s", s, table.String())
 		}

@@ -24,7 +24,9 @@ func benchCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		"--scenario nexmark runs Nexmark queries (--nexmark q0,q1,...) as materialized views over\n"+
 		"the built-in generator (unpaced, --events of them), each on a fresh engine, measured from\n"+
 		"CREATE MATERIALIZED VIEW to FLUSH and checked against a plain-Go computation over the same\n"+
-		"bids; with --mode e2e also through a 4-shard kinesalite stream loaded with the bids as JSON.", stderr)
+		"bids; with --mode e2e also through a 4-shard kinesalite stream loaded with the bids as JSON,\n"+
+		"then, per query, event-to-view latency (p50/p99, through SUBSCRIBE) on bids produced at a\n"+
+		"steady --e2e-rate into a fresh stream.", stderr)
 	scenario := fs.string("scenario", "tumble", "tumble (COUNT/SUM per key), or nexmark")
 	nexmarkQueries := fs.string("nexmark", "", "nexmark: comma-separated queries (q0 to q22); empty: all, the unsupported ones as rows saying why")
 	mode := fs.string("mode", "inprocess", "inprocess, or e2e (end to end through kinesalite)")
@@ -32,8 +34,9 @@ func benchCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		"nexmark: generated events (46 in 50 are bids), 0: 1,000,000, or 200,000 for e2e")
 	keys := fs.string("keys", "1000,1000000", "comma-separated key counts, one scenario each")
 	peers := fs.string("peers", "rulego", "peer engines to run beside streamsql: rulego, or none")
-	rate := fs.int("e2e-rate", 2000, "e2e: records/s produced in the latency phase, and events per second of event time")
-	latencyEvents := fs.int("e2e-latency-events", 0, "e2e: events produced in the latency phase; 0: 15 seconds' worth at --e2e-rate")
+	rate := fs.int("e2e-rate", 2000, "e2e: records/s produced in the latency phase, and events per second of event time (tumble)")
+	latencyEvents := fs.int("e2e-latency-events", 0, "e2e: events produced in the latency phase (per query for nexmark), the first second's a warm-up; "+
+		"0: 15 seconds' worth at --e2e-rate (nexmark: 11 seconds'); negative: no latency phase")
 	checkpoint := fs.duration("checkpoint-interval", streamsql.DefaultCheckpointInterval, "e2e: the engine's checkpoint interval")
 	out := fs.string("out", "bench/results", "directory for the JSON report")
 	if err := fs.parse(args); err != nil {
@@ -41,7 +44,12 @@ func benchCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	switch *scenario {
 	case "nexmark":
-		return benchNexmark(ctx, *mode, *events, *nexmarkQueries, *checkpoint, *out, stdout)
+		if *rate <= 0 {
+			return fmt.Errorf("--e2e-rate %d: want a positive rate", *rate)
+		}
+		return benchNexmark(ctx, *mode, *events, *nexmarkQueries, bench.E2EOptions{
+			CheckpointInterval: *checkpoint, LatencyRate: *rate, LatencyEvents: *latencyEvents,
+		}, *out, stdout)
 	case "tumble", "":
 	default:
 		return fmt.Errorf("--scenario %q: want tumble or nexmark", *scenario)
@@ -107,7 +115,7 @@ func benchCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	return nil
 }
 
-func benchNexmark(ctx context.Context, mode string, events int, queries string, checkpoint time.Duration, out string, stdout io.Writer) error {
+func benchNexmark(ctx context.Context, mode string, events int, queries string, e2e bench.E2EOptions, out string, stdout io.Writer) error {
 	o := bench.NexmarkOptions{Events: int64(events), Seed: 1}
 	if queries != "" {
 		o.Queries = strings.Split(queries, ",")
@@ -118,7 +126,7 @@ func benchNexmark(ctx context.Context, mode string, events int, queries string, 
 		if o.Events <= 0 {
 			o.Events = 200_000
 		}
-		o.E2E = &bench.E2EOptions{CheckpointInterval: checkpoint}
+		o.E2E = &e2e
 	default:
 		return fmt.Errorf("--mode %q: want inprocess or e2e", mode)
 	}
