@@ -109,8 +109,12 @@ func newSpecs(o *AggOptions) []aggSpec {
 	return specs
 }
 
-// valCount is one value's count as touched in this epoch: base is what the
-// StateTable held, delta what this epoch added.
+// maxCachedValues bounds the value counts a cached group's MIN, MAX or
+// DISTINCT slot keeps in memory between epochs.
+const maxCachedValues = 1024
+
+// valCount is one value's count: base is what the StateTable holds, delta
+// what this epoch added.
 type valCount struct {
 	v           types.Value
 	base, delta int64
@@ -337,15 +341,22 @@ func (c *aggCore) finalize(g *group) error {
 				if vc.base > 0 {
 					err = c.st.Delete(c.sbuf)
 				}
+				delete(s.vals, k)
 			} else {
 				c.vbuf = appendValue(binary.AppendVarint(c.vbuf[:0], n), vc.v)
 				err = c.st.Put(c.sbuf, c.vbuf)
+				vc.base, vc.delta = n, 0
 			}
 			if err != nil {
 				return fmt.Errorf("write value count: %w", err)
 			}
 		}
-		clear(s.vals)
+		// The counts stay known while the group is cached, so the next
+		// epoch's rows of these values need no state read; a slot with
+		// many distinct values lets them go rather than hold them all.
+		if len(s.vals) > maxCachedValues {
+			clear(s.vals)
+		}
 		if s.stale {
 			if err := c.rescan(g, i); err != nil {
 				return err
