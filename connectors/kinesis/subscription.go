@@ -102,13 +102,6 @@ func (s *Subscription) Close() {
 // (false while it backfills).
 func (s *Subscription) Shared() bool { return s.feeder.Load() == s.src }
 
-// Positions returns the positions after every batch delivered so far.
-func (s *Subscription) Positions() *Positions {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.pos.Clone()
-}
-
 // Barrier sends a Barrier for epoch after every batch delivered so far and
 // before any delivered later, and returns the positions it carries: a
 // consistent cut of this subscription, whatever the others do.
