@@ -437,23 +437,87 @@ func (b *binder) fieldName(f *ast.SelectField) string {
 	return "?column?"
 }
 
-// buildFrom plans the FROM clause: nothing, one relation, one table
-// function, or one subquery. Joins are not supported yet.
+// buildFrom plans the FROM clause: nothing, or a relation, a table
+// function or a subquery, or inner joins of those.
 func (b *binder) buildFrom(from *ast.TableRefsClause) (Node, *scope, error) {
 	if from == nil || from.TableRefs == nil {
 		return &Values{Rows: [][]expr.Expr{{}}}, &scope{}, nil
 	}
-	j := from.TableRefs
-	if j.Right != nil {
-		return nil, nil, unsupported(b.posOf(j, b.in.position(0)), "joins are not supported")
-	}
-	ts, ok := j.Left.(*ast.TableSource)
-	if !ok {
-		if inner, ok := j.Left.(*ast.Join); ok {
-			return b.buildFrom(&ast.TableRefsClause{TableRefs: inner})
+	return b.buildTableRef(from.TableRefs)
+}
+
+// buildTableRef plans one item of FROM: a join (TiDB wraps even a single
+// table in one, with no Right) or a table source.
+func (b *binder) buildTableRef(n ast.ResultSetNode) (Node, *scope, error) {
+	switch n := n.(type) {
+	case *ast.Join:
+		if n.Right == nil {
+			return b.buildTableRef(n.Left)
 		}
-		return nil, nil, unsupported(b.in.position(0), "FROM %T is not supported", j.Left)
+		return b.buildJoin(n)
+	case *ast.TableSource:
+		return b.buildTableSource(n)
 	}
+	return nil, nil, unsupported(b.in.position(0), "FROM %T is not supported", n)
+}
+
+// buildJoin plans an inner join (JOIN ... ON, CROSS JOIN, or a comma with
+// the condition in WHERE). Its scope is the left's columns, then the
+// right's, each under its own qualifier.
+func (b *binder) buildJoin(j *ast.Join) (Node, *scope, error) {
+	pos := b.posOf(j, b.in.position(0))
+	switch {
+	case j.Tp == ast.LeftJoin || j.Tp == ast.RightJoin:
+		kind := "LEFT"
+		if j.Tp == ast.RightJoin {
+			kind = "RIGHT"
+		}
+		return nil, nil, sqlerr.Newf(sqlerr.FeatureNotSupported, "%s JOIN is not supported yet: only inner joins", kind).At(b.joinPos(kind, pos)).
+			WithHint("Write JOIN (an inner join), or keep the unmatched rows with a UNION ALL of the join and the rows without a match.")
+	case j.NaturalJoin:
+		return nil, nil, sqlerr.Newf(sqlerr.FeatureNotSupported, "NATURAL JOIN is not supported").At(b.joinPos("NATURAL", pos)).
+			WithHint("Name the join columns: JOIN ... ON a.x = b.x.")
+	case j.Using != nil:
+		return nil, nil, sqlerr.Newf(sqlerr.FeatureNotSupported, "JOIN ... USING is not supported").At(b.joinPos("USING", pos)).
+			WithHint("Write the equality instead: JOIN ... ON a.x = b.x.")
+	}
+	left, lsc, err := b.buildTableRef(j.Left)
+	if err != nil {
+		return nil, nil, err
+	}
+	right, rsc, err := b.buildTableRef(j.Right)
+	if err != nil {
+		return nil, nil, err
+	}
+	sc := &scope{cols: append(append([]scopeCol(nil), lsc.cols...), rsc.cols...)}
+	join := &Join{Left: left, Right: right}
+	if j.On != nil {
+		cx := ectx{scope: sc, noAggIn: "JOIN conditions", pos: b.posOf(j.On.Expr, pos)}
+		if containsAgg(j.On.Expr) {
+			return nil, nil, sqlerr.Newf(sqlerr.GroupingError, "aggregate functions are not allowed in JOIN conditions").At(cx.pos)
+		}
+		cond, err := b.bindExpr(cx, j.On.Expr)
+		if err != nil {
+			return nil, nil, err
+		}
+		if join.Cond, err = expr.ToBool(cond, cx.pos); err != nil {
+			return nil, nil, err
+		}
+	}
+	return join, sc, nil
+}
+
+// joinPos finds the keyword of a refused join form in the text, since
+// TiDB's Join records no offset of its own.
+func (b *binder) joinPos(word string, fallback int) int {
+	if i := indexWord(strings.ToLower(b.in.text), strings.ToLower(word), 0); i >= 0 {
+		return b.in.position(i)
+	}
+	return fallback
+}
+
+// buildTableSource plans a relation, a table function or a subquery.
+func (b *binder) buildTableSource(ts *ast.TableSource) (Node, *scope, error) {
 	alias := ts.AsName.O
 	switch src := ts.Source.(type) {
 	case *ast.TableName:

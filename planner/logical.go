@@ -109,6 +109,14 @@ type Limit struct {
 	Count, Offset expr.Expr
 }
 
+// Join is an inner join: each of its rows is a left row followed by a
+// right row, for every pair on which Cond is TRUE (every pair, with no
+// Cond). JoinKeys finds the equalities an executor hashes on.
+type Join struct {
+	Left, Right Node
+	Cond        expr.Expr
+}
+
 // UnionAll concatenates inputs of equal column types.
 type UnionAll struct {
 	Inputs []Node
@@ -125,6 +133,9 @@ func (n *Aggregate) Columns() []types.Column { return n.cols }
 func (n *Sort) Columns() []types.Column      { return n.Input.Columns() }
 func (n *Limit) Columns() []types.Column     { return n.Input.Columns() }
 func (n *UnionAll) Columns() []types.Column  { return n.Cols }
+func (n *Join) Columns() []types.Column {
+	return append(append([]types.Column(nil), n.Left.Columns()...), n.Right.Columns()...)
+}
 
 func (n *Values) Children() []Node    { return nil }
 func (n *Series) Children() []Node    { return nil }
@@ -136,6 +147,7 @@ func (n *Aggregate) Children() []Node { return []Node{n.Input} }
 func (n *Sort) Children() []Node      { return []Node{n.Input} }
 func (n *Limit) Children() []Node     { return []Node{n.Input} }
 func (n *UnionAll) Children() []Node  { return n.Inputs }
+func (n *Join) Children() []Node      { return []Node{n.Left, n.Right} }
 
 func (n *Values) describe() string {
 	if len(n.Rows) == 1 && len(n.Rows[0]) == 0 {
@@ -225,6 +237,13 @@ func (n *Limit) describe() string {
 }
 
 func (n *UnionAll) describe() string { return "UnionAll" }
+
+func (n *Join) describe() string {
+	if n.Cond == nil {
+		return "Join inner (cross)"
+	}
+	return "Join inner on=" + n.Cond.String()
+}
 
 func joinExprs(es []expr.Expr) string {
 	parts := make([]string, len(es))

@@ -232,9 +232,9 @@ func (p *StreamPlan) Explain() []string {
 	return out
 }
 
-func (b *streamBuilder) stateful(name, detail string, op exec.Operator, in exec.NodeID) exec.NodeID {
+func (b *streamBuilder) stateful(name, detail string, op exec.Operator, ins ...exec.NodeID) exec.NodeID {
 	b.nextOp++
-	id := b.add(name, detail+fmt.Sprintf(" state=%d", b.nextOp), op, in)
+	id := b.add(name, detail+fmt.Sprintf(" state=%d", b.nextOp), op, ins...)
 	b.g.SetState(id, b.table(b.nextOp))
 	return id
 }
@@ -336,8 +336,55 @@ func (b *streamBuilder) op(n Node, eowc bool) (exec.NodeID, error) {
 		// Barriers align across the branches: an epoch is cut at the same
 		// place in every source it reads.
 		return b.add("UnionAll", "", exec.NewUnionAll(), ins...), nil
+	case *Join:
+		return b.join(n, eowc)
 	}
 	return 0, sqlerr.Newf(sqlerr.FeatureNotSupported, "%s in a materialized view is not supported", n.describe())
+}
+
+// join plans an inner join as a HashJoin over its two inputs.
+func (b *streamBuilder) join(n *Join, eowc bool) (exec.NodeID, error) {
+	spec, closeKey, after, err := planJoin(n, b.views)
+	if err != nil {
+		return 0, err
+	}
+	if len(spec.leftKeys) == 0 {
+		return 0, errJoinNoKey()
+	}
+	left, err := b.op(n.Left, eowc)
+	if err != nil {
+		return 0, err
+	}
+	right, err := b.op(n.Right, eowc)
+	if err != nil {
+		return 0, err
+	}
+	o := exec.JoinOptions{Env: &b.env, Policy: b.policy, CloseKey: closeKey, CloseAfter: after,
+		LeftWidth: len(n.Left.Columns()), RightWidth: len(n.Right.Columns())}
+	if o.LeftKeys, err = compileAll(spec.leftKeys); err != nil {
+		return 0, err
+	}
+	if o.RightKeys, err = compileAll(spec.rightKeys); err != nil {
+		return 0, err
+	}
+	detail := fmt.Sprintf("left=[%s] right=[%s]", joinExprs(spec.leftKeys), joinExprs(spec.rightKeys))
+	if spec.residual != nil {
+		if o.Cond, err = expr.CompilePredicate(spec.residual); err != nil {
+			return 0, err
+		}
+		detail += " cond=" + spec.residual.String()
+	}
+	if closeKey >= 0 {
+		detail += fmt.Sprintf(" closes=%s", spec.leftKeys[closeKey])
+		if after > 0 {
+			detail += "+" + fmtMicros(after)
+		}
+	}
+	j, err := exec.NewHashJoin(o)
+	if err != nil {
+		return 0, err
+	}
+	return b.stateful("HashJoin", detail, j, left, right), nil
 }
 
 // windowUnder returns the Window under an aggregate's input, looking
@@ -585,6 +632,10 @@ func checkDeterministic(n Node) error {
 		switch n := n.(type) {
 		case *Filter:
 			visit(n.Cond)
+		case *Join:
+			if n.Cond != nil {
+				visit(n.Cond)
+			}
 		case *Project:
 			for _, e := range n.Exprs {
 				visit(e)

@@ -257,6 +257,41 @@ func buildIter(n Node, env *expr.Env, open ScanOpener) (exec.RowIter, error) {
 			ins = append(ins, it)
 		}
 		return exec.NewUnionAllIter(ins...), nil
+	case *Join:
+		return buildJoinIter(n, env, open)
 	}
 	return nil, sqlerr.Newf(sqlerr.FeatureNotSupported, "reading sources arrives with the continuous query engine")
+}
+
+// buildJoinIter evaluates a join by hashing its right input on the keys
+// (a nested loop, with none).
+func buildJoinIter(n *Join, env *expr.Env, open ScanOpener) (exec.RowIter, error) {
+	spec, err := splitJoin(n)
+	if err != nil {
+		return nil, err
+	}
+	lk, err := compileAll(spec.leftKeys)
+	if err != nil {
+		return nil, err
+	}
+	rk, err := compileAll(spec.rightKeys)
+	if err != nil {
+		return nil, err
+	}
+	var cond func(types.Row, *expr.Env) (bool, error)
+	if spec.residual != nil {
+		if cond, err = expr.CompilePredicate(spec.residual); err != nil {
+			return nil, err
+		}
+	}
+	left, err := buildIter(n.Left, env, open)
+	if err != nil {
+		return nil, err
+	}
+	right, err := buildIter(n.Right, env, open)
+	if err != nil {
+		left.Close()
+		return nil, err
+	}
+	return exec.NewHashJoinIter(left, right, lk, rk, cond, env), nil
 }

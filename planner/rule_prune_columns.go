@@ -90,6 +90,11 @@ func pruneUsed(n Node, used []bool) (Node, bool) {
 		for range n.Inputs {
 			kidUsed = append(kidUsed, used)
 		}
+	case *Join:
+		u := slices.Clone(used)
+		markRefs(u, n.Cond)
+		width := len(n.Left.Columns())
+		kidUsed = [][]bool{u[:width], u[width:]}
 	default:
 		return n, false
 	}

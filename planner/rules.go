@@ -19,6 +19,7 @@ var rules = []rule{
 	{"FoldConstants", foldConstants},
 	{"EliminateTrueFilter", eliminateTrueFilter},
 	{"MergeFilters", mergeFilters},
+	{"PushFiltersIntoJoin", pushFiltersIntoJoin},
 	{"EliminateIdentityProject", eliminateIdentityProject},
 	{"PruneScanColumns", pruneScanColumns},
 }
@@ -107,6 +108,10 @@ func withChildren(n Node, kids []Node) Node {
 	case *UnionAll:
 		c := *n
 		c.Inputs = kids
+		return &c
+	case *Join:
+		c := *n
+		c.Left, c.Right = kids[0], kids[1]
 		return &c
 	}
 	return n

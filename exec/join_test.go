@@ -1,0 +1,281 @@
+package exec
+
+import (
+	"context"
+	"fmt"
+	"math/rand"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/streamsql/streamsql/exec/expr"
+	"github.com/streamsql/streamsql/sql/types"
+)
+
+// Join rows in these tests: left (k BIGINT, a BIGINT), right (k BIGINT,
+// b BIGINT); joined on k, optionally with a residual a < b.
+
+func joinRow(k, v int64) types.Row {
+	kv := types.NewInt(k)
+	if k < 0 {
+		kv = types.Null // a negative key stands for NULL
+	}
+	return types.Row{kv, types.NewInt(v)}
+}
+
+func col(i int, name string, t types.Type) expr.Func {
+	f, err := expr.Compile(&expr.ColumnRef{Index: i, Typ: t, Name: name})
+	if err != nil {
+		panic(err)
+	}
+	return f
+}
+
+func newTestJoin(t testing.TB, residual bool, st StateTable) *HashJoin {
+	t.Helper()
+	o := JoinOptions{LeftKeys: []expr.Func{col(0, "k", types.TypeBigInt)}, RightKeys: []expr.Func{col(0, "k", types.TypeBigInt)},
+		LeftWidth: 2, RightWidth: 2, CloseKey: -1}
+	if residual {
+		lt, err := expr.NewCall("<", 0, &expr.ColumnRef{Index: 1, Typ: types.TypeBigInt}, &expr.ColumnRef{Index: 3, Typ: types.TypeBigInt})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if o.Cond, err = expr.CompilePredicate(lt); err != nil {
+			t.Fatal(err)
+		}
+	}
+	j, err := NewHashJoin(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mustOpen(t, j, st)
+	return j
+}
+
+type joinStep struct {
+	side int // 0 left, 1 right
+	op   Op
+	k, v int64
+}
+
+func TestHashJoin_Steps(t *testing.T) {
+	tests := []struct {
+		name     string
+		residual bool
+		steps    []joinStep
+		want     []string // emitted changes after each step, joined by "|"
+	}{
+		{
+			name:  "pair made when the later row arrives, either side first",
+			steps: []joinStep{{0, Insert, 1, 10}, {1, Insert, 1, 20}, {1, Insert, 2, 30}, {0, Insert, 2, 40}},
+			want:  []string{"", "+ 1 10 1 20", "", "+ 2 40 2 30"},
+		},
+		{
+			name:  "duplicates multiply, a delete retracts one copy's pairs",
+			steps: []joinStep{{0, Insert, 1, 10}, {0, Insert, 1, 10}, {1, Insert, 1, 20}, {0, Delete, 1, 10}, {1, Delete, 1, 20}},
+			want:  []string{"", "", "+ 1 10 1 20|+ 1 10 1 20", "- 1 10 1 20", "- 1 10 1 20"},
+		},
+		{
+			name:  "NULL keys match nothing, not even NULL",
+			steps: []joinStep{{0, Insert, -1, 10}, {1, Insert, -1, 20}, {0, Delete, -1, 10}},
+			want:  []string{"", "", ""},
+		},
+		{
+			name:  "update halves leave as a delete and an insert",
+			steps: []joinStep{{1, Insert, 1, 20}, {0, UpdateInsert, 1, 10}, {0, UpdateDelete, 1, 10}},
+			want:  []string{"", "+ 1 10 1 20", "- 1 10 1 20"},
+		},
+		{
+			name:     "residual condition over the joined row",
+			residual: true,
+			steps:    []joinStep{{0, Insert, 1, 10}, {0, Insert, 1, 50}, {1, Insert, 1, 20}, {1, Delete, 1, 20}},
+			want:     []string{"", "", "+ 1 10 1 20", "- 1 10 1 20"},
+		},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			j := newTestJoin(t, tc.residual, newAggMemState())
+			for i, s := range tc.steps {
+				b := NewBatch(1)
+				b.Append(s.op, joinRow(s.k, s.v))
+				var rec aggRecorder
+				if err := j.Process(context.Background(), s.side, b, &rec); err != nil {
+					t.Fatalf("step %d: %v", i, err)
+				}
+				got := strings.ReplaceAll(strings.TrimSuffix(rec.String(), "\n"), "\n", "|")
+				if got != tc.want[i] {
+					t.Fatalf("step %d: emitted %q, want %q", i, got, tc.want[i])
+				}
+			}
+		})
+	}
+}
+
+func TestHashJoin_DeleteOfUnknownRowFails(t *testing.T) {
+	j := newTestJoin(t, false, newAggMemState())
+	b := NewBatch(1)
+	b.Append(Delete, joinRow(1, 1))
+	if err := j.Process(context.Background(), 0, b, &aggRecorder{}); err == nil {
+		t.Fatal("a delete of a row never inserted was accepted")
+	}
+}
+
+// TestHashJoin_MatchesBatchJoin feeds random inserts and deletes to both
+// sides, reopening the operator on its state now and then, and checks
+// that the sum of what it emitted is the batch join of what is left.
+func TestHashJoin_MatchesBatchJoin(t *testing.T) {
+	for seed := int64(1); seed <= 20; seed++ {
+		rng := rand.New(rand.NewSource(seed))
+		residual := seed%2 == 0
+		st := newAggMemState()
+		j := newTestJoin(t, residual, st)
+		live := [2][]types.Row{}
+		emitted := map[string]int{}
+		for step := 0; step < 400; step++ {
+			side := rng.Intn(2)
+			op, row := Insert, joinRow(int64(rng.Intn(6))-1, int64(rng.Intn(4)))
+			if n := len(live[side]); n > 0 && rng.Intn(3) == 0 {
+				i := rng.Intn(n)
+				op, row = Delete, live[side][i]
+				live[side] = slices.Delete(live[side], i, i+1)
+			} else {
+				live[side] = append(live[side], row)
+			}
+			b := NewBatch(1)
+			b.Append(op, row)
+			var rec aggRecorder
+			if err := j.Process(context.Background(), side, b, &rec); err != nil {
+				t.Fatal(err)
+			}
+			for i, r := range rec.rows {
+				if rec.ops[i].Positive() {
+					emitted[fmt.Sprint(r)]++
+				} else {
+					emitted[fmt.Sprint(r)]--
+				}
+			}
+			if rng.Intn(50) == 0 {
+				j = newTestJoin(t, residual, st) // a restart from state
+			}
+		}
+		want := map[string]int{}
+		for _, l := range live[0] {
+			for _, r := range live[1] {
+				if l[0].IsNull() || r[0].IsNull() || l[0].Int() != r[0].Int() || (residual && l[1].Int() >= r[1].Int()) {
+					continue
+				}
+				want[fmt.Sprint(append(slices.Clone(l), r...))]++
+			}
+		}
+		for k, n := range emitted {
+			if n == 0 {
+				delete(emitted, k)
+			}
+		}
+		if fmt.Sprint(emitted) != fmt.Sprint(want) {
+			t.Fatalf("seed %d: join emitted\n%v\nbatch join\n%v", seed, emitted, want)
+		}
+	}
+}
+
+// TestHashJoin_ClosesWindows joins on (k, window_end): the rows of a
+// window leave state at the first barrier once the watermark passes it,
+// and not before; the index of open windows survives a restart.
+func TestHashJoin_ClosesWindows(t *testing.T) {
+	ctx := context.Background()
+	st := newAggMemState()
+	open := func() *HashJoin {
+		o := JoinOptions{
+			LeftKeys:  []expr.Func{col(0, "k", types.TypeBigInt), col(1, "window_end", types.TypeTimestamp)},
+			RightKeys: []expr.Func{col(0, "k", types.TypeBigInt), col(1, "window_end", types.TypeTimestamp)},
+			LeftWidth: 2, RightWidth: 2, CloseKey: 1,
+		}
+		j, err := NewHashJoin(o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		mustOpen(t, j, st)
+		return j
+	}
+	put := func(j *HashJoin, side int, k, end int64) string {
+		b := NewBatch(1)
+		b.Append(Insert, types.Row{types.NewInt(k), types.NewTimestamp(end)})
+		var rec aggRecorder
+		if err := j.Process(ctx, side, b, &rec); err != nil {
+			t.Fatal(err)
+		}
+		return strings.TrimSpace(rec.String())
+	}
+	rowsOf := func() int {
+		n := 0
+		for k := range st.m {
+			if !strings.HasPrefix(k, string(metaCloses)) {
+				n++
+			}
+		}
+		return n
+	}
+	j := open()
+	put(j, 0, 1, 10e6)
+	put(j, 0, 2, 10e6)
+	put(j, 1, 1, 20e6)
+	if got := put(j, 1, 1, 10e6); got != "+ 1 @10 1 @10" {
+		t.Fatalf("pair in window 10: %q", got)
+	}
+	// The watermark passes 10 s; rows of window 10 may still come until
+	// the barrier.
+	if err := j.OnWatermark(ctx, Watermark{Micros: 10e6}, &aggRecorder{}); err != nil {
+		t.Fatal(err)
+	}
+	if got := put(j, 1, 2, 10e6); got != "+ 2 @10 2 @10" {
+		t.Fatalf("pair after the watermark, before the barrier: %q", got)
+	}
+	if err := j.OnBarrier(ctx, Barrier{Epoch: 1}, &aggRecorder{}); err != nil {
+		t.Fatal(err)
+	}
+	if n := rowsOf(); n != 1 {
+		t.Fatalf("%d rows in state after window 10 closed, want 1 (window 20's)", n)
+	}
+	j = open() // restart: window 20 is still indexed
+	if err := j.OnWatermark(ctx, Watermark{Micros: 25e6}, &aggRecorder{}); err != nil {
+		t.Fatal(err)
+	}
+	if err := j.OnBarrier(ctx, Barrier{Epoch: 2}, &aggRecorder{}); err != nil {
+		t.Fatal(err)
+	}
+	if len(st.m) != 0 {
+		t.Fatalf("state after every window closed: %d keys", len(st.m))
+	}
+}
+
+func TestHashJoinIter(t *testing.T) {
+	rows := func(kvs ...int64) [][]expr.Func {
+		var out [][]expr.Func
+		for i := 0; i < len(kvs); i += 2 {
+			r := joinRow(kvs[i], kvs[i+1])
+			out = append(out, []expr.Func{constFunc(r[0]), constFunc(r[1])})
+		}
+		return out
+	}
+	env := &expr.Env{}
+	left := NewValuesIter(rows(1, 10, 2, 20, -1, 30, 1, 11), env)
+	right := NewValuesIter(rows(1, 100, -1, 300, 3, 400, 1, 101), env)
+	it := NewHashJoinIter(left, right, []expr.Func{col(0, "k", types.TypeBigInt)}, []expr.Func{col(0, "k", types.TypeBigInt)}, nil, env)
+	got, err := Drain(context.Background(), it)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var s []string
+	for _, r := range got {
+		s = append(s, r.String())
+	}
+	slices.Sort(s)
+	want := []string{"1 10 1 100", "1 10 1 101", "1 11 1 100", "1 11 1 101"}
+	if !slices.Equal(s, want) {
+		t.Fatalf("got %v, want %v", s, want)
+	}
+}
+
+func constFunc(v types.Value) expr.Func {
+	return func(types.Row, *expr.Env) (types.Value, error) { return v, nil }
+}
