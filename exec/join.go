@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"math"
 	"slices"
+	"strings"
 	"sync/atomic"
 
 	"github.com/streamsql/streamsql/exec/expr"
@@ -32,24 +33,45 @@ import (
 // from either side after that barrier (late rows are dropped upstream, and
 // every operator upstream emits what it holds at each barrier).
 //
+// The rows of recently used keys, both sides, are also held in memory
+// (up to CacheRows rows): a key read from state once is then matched
+// without a state scan. Every change is written to state at once, so the
+// cache never needs flushing and drops keys freely.
+//
 // State keys:
 //
-//	row           kg(2) | side | key values | row   → count (varint)
+//	row           kg(2) | key values | side | row   → count (varint)
 //	closing index 0xFF 0xFF 'c' | bound(8)       → (empty)
 //
 // The key values are the closing key first (when there is one), so that
-// one window's rows are one range per key group and side; kg is a hash of
-// the encoded key values.
+// one window's rows are one range per key group; kg is a hash of the
+// encoded key values, which are prefix-free, so a key's rows (both
+// sides) are the one range kg | key values.
 type HashJoin struct {
 	o      JoinOptions
 	st     StateTable
 	wm     int64
 	closes []int64 // bounds with rows in state, sorted
 
-	keyBuf, probeBuf []byte
-	keyVals          types.Row
-	skipped          atomic.Int64
+	cache      map[string]*joinEntry // by kg | key values
+	cachedRows int
+	keyBuf     []byte
+	keyVals    types.Row
+	skipped    atomic.Int64
 }
+
+// joinEntry is one key's rows, per side, by their encoding.
+type joinEntry struct {
+	sides [2]map[string]*joinRow
+}
+
+type joinRow struct {
+	row types.Row
+	n   int64
+}
+
+// DefaultJoinCacheRows bounds the rows a HashJoin holds in memory.
+const DefaultJoinCacheRows = 1 << 20
 
 var _ Operator = (*HashJoin)(nil)
 
@@ -71,6 +93,8 @@ type JoinOptions struct {
 	// v + CloseAfter microseconds.
 	CloseKey   int
 	CloseAfter int64
+	// CacheRows bounds the rows kept in memory (0: DefaultJoinCacheRows).
+	CacheRows int
 }
 
 // Validate checks the options.
@@ -92,12 +116,15 @@ func NewHashJoin(o JoinOptions) (*HashJoin, error) {
 	if o.Env == nil {
 		o.Env = &expr.Env{}
 	}
-	return &HashJoin{o: o, wm: math.MinInt64, keyVals: make(types.Row, len(o.LeftKeys))}, nil
+	if o.CacheRows <= 0 {
+		o.CacheRows = DefaultJoinCacheRows
+	}
+	return &HashJoin{o: o, wm: math.MinInt64, keyVals: make(types.Row, len(o.LeftKeys)), cache: map[string]*joinEntry{}}, nil
 }
 
 const (
-	sideLeft  byte = 1
-	sideRight byte = 2
+	sideLeft  = 0
+	sideRight = 1
 )
 
 var metaCloses = []byte{0xFF, 0xFF, 'c'}
@@ -127,7 +154,7 @@ func (j *HashJoin) Open(_ context.Context, oc *OpContext) error {
 // makes or unmakes with the other side.
 func (j *HashJoin) Process(_ context.Context, input int, b *Batch, out Output) error {
 	side, keys := sideLeft, j.o.LeftKeys
-	if input == 1 {
+	if input == sideRight {
 		side, keys = sideRight, j.o.RightKeys
 	}
 	for i := 0; i < b.Len(); i++ {
@@ -138,7 +165,7 @@ func (j *HashJoin) Process(_ context.Context, input int, b *Batch, out Output) e
 	return nil
 }
 
-func (j *HashJoin) apply(side byte, keys []expr.Func, positive bool, row types.Row, out Output) error {
+func (j *HashJoin) apply(side int, keys []expr.Func, positive bool, row types.Row, out Output) error {
 	for k, f := range keys {
 		v, err := f(row, j.o.Env)
 		if err != nil {
@@ -160,9 +187,8 @@ func (j *HashJoin) apply(side byte, keys []expr.Func, positive bool, row types.R
 			return err
 		}
 	}
-	// keyBuf: kg | side | key values | row.
-	j.keyBuf = j.keyBuf[:0]
-	j.keyBuf = append(j.keyBuf, 0, 0, side)
+	// keyBuf: kg | key values | side | row.
+	j.keyBuf = append(j.keyBuf[:0], 0, 0)
 	if j.o.CloseKey >= 0 {
 		j.keyBuf = appendKeyValue(j.keyBuf, j.keyVals[j.o.CloseKey])
 	}
@@ -171,37 +197,28 @@ func (j *HashJoin) apply(side byte, keys []expr.Func, positive bool, row types.R
 			j.keyBuf = appendKeyValue(j.keyBuf, v)
 		}
 	}
-	binary.BigEndian.PutUint16(j.keyBuf, keyGroupOf(j.keyBuf[3:]))
-	prefixLen := len(j.keyBuf)
-	j.keyBuf = appendRow(j.keyBuf, row)
-	if err := j.count(j.keyBuf, positive); err != nil {
+	binary.BigEndian.PutUint16(j.keyBuf, keyGroupOf(j.keyBuf[2:]))
+
+	e, err := j.entry(j.keyBuf)
+	if err != nil {
 		return err
 	}
-
-	other := sideRight
-	if side == sideRight {
-		other = sideLeft
+	j.keyBuf = append(j.keyBuf, byte(side))
+	rowAt := len(j.keyBuf)
+	j.keyBuf = appendRow(j.keyBuf, row)
+	if err := j.count(e, side, j.keyBuf, rowAt, row, positive); err != nil {
+		return err
 	}
-	j.probeBuf = append(j.probeBuf[:0], j.keyBuf[:prefixLen]...)
-	j.probeBuf[2] = other
 	op := Delete
 	if positive {
 		op = Insert
 	}
-	return j.st.Scan(j.probeBuf, prefixEnd(j.probeBuf), func(k, v []byte) error {
-		match, _, err := readRow(k[prefixLen:])
-		if err != nil {
-			return fmt.Errorf("join: row in state: %w", err)
-		}
-		n, _, err := readVarint(v)
-		if err != nil {
-			return fmt.Errorf("join: count in state: %w", err)
-		}
+	for _, m := range e.sides[1-side] {
 		joined := make(types.Row, 0, j.o.LeftWidth+j.o.RightWidth)
 		if side == sideLeft {
-			joined = append(append(joined, row...), match...)
+			joined = append(append(joined, row...), m.row...)
 		} else {
-			joined = append(append(joined, match...), row...)
+			joined = append(append(joined, m.row...), row...)
 		}
 		if j.o.Cond != nil {
 			ok, err := j.o.Cond(joined, j.o.Env)
@@ -213,38 +230,89 @@ func (j *HashJoin) apply(side byte, keys []expr.Func, positive bool, row types.R
 				ok = false
 			}
 			if !ok {
-				return nil
+				continue
 			}
 		}
-		for ; n > 0; n-- {
+		for n := m.n; n > 0; n-- {
 			out.Emit(op, joined)
 		}
-		return nil
-	})
+	}
+	return nil
 }
 
-// count adds one to (or takes one from) the row's count in state.
-func (j *HashJoin) count(key []byte, positive bool) error {
-	var n int64
-	if v, ok, err := j.st.Get(key); err != nil {
-		return err
-	} else if ok {
-		if n, _, err = readVarint(v); err != nil {
+// entry returns the rows of the key prefix (kg | key values), from the
+// cache or read from state into it.
+func (j *HashJoin) entry(prefix []byte) (*joinEntry, error) {
+	if e, ok := j.cache[string(prefix)]; ok {
+		return e, nil
+	}
+	e := &joinEntry{sides: [2]map[string]*joinRow{{}, {}}}
+	rows := 0
+	err := j.st.Scan(prefix, prefixEnd(prefix), func(k, v []byte) error {
+		rest := k[len(prefix):]
+		if len(rest) == 0 || rest[0] > sideRight {
+			return fmt.Errorf("join: bad state key %x", k)
+		}
+		r, _, err := readRow(rest[1:])
+		if err != nil {
+			return fmt.Errorf("join: row in state: %w", err)
+		}
+		n, _, err := readVarint(v)
+		if err != nil {
 			return fmt.Errorf("join: count in state: %w", err)
 		}
+		e.sides[rest[0]][string(rest[1:])] = &joinRow{row: r, n: n}
+		rows++
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
-	if positive {
-		n++
-	} else {
-		n--
+	// An entry counts as one row more than it holds, so that keys whose
+	// rows are all gone still count.
+	if j.cachedRows+rows+1 > j.o.CacheRows {
+		j.evict(rows + 1)
 	}
+	j.cache[string(prefix)] = e
+	j.cachedRows += rows + 1
+	return e, nil
+}
+
+// evict drops keys from the cache (Go's map order: a random pick) until
+// need more rows fit in three quarters of it.
+func (j *HashJoin) evict(need int) {
+	for k, e := range j.cache {
+		if j.cachedRows+need <= j.o.CacheRows*3/4 {
+			return
+		}
+		delete(j.cache, k)
+		j.cachedRows -= len(e.sides[0]) + len(e.sides[1]) + 1
+	}
+}
+
+// count adds one to (or takes one from) the row's count, in the cache and
+// in state; key is its state key, with the row's encoding from rowAt.
+func (j *HashJoin) count(e *joinEntry, side int, key []byte, rowAt int, row types.Row, positive bool) error {
+	rows := e.sides[side]
+	r, ok := rows[string(key[rowAt:])]
 	switch {
-	case n < 0:
+	case ok && positive:
+		r.n++
+	case ok:
+		r.n--
+	case positive:
+		r = &joinRow{row: row, n: 1}
+		rows[string(key[rowAt:])] = r
+		j.cachedRows++
+	default:
 		return fmt.Errorf("join: a row was deleted that was never inserted")
-	case n == 0:
+	}
+	if r.n == 0 {
+		delete(rows, string(key[rowAt:]))
+		j.cachedRows--
 		return j.st.Delete(key)
 	}
-	return j.st.Put(key, binary.AppendVarint(nil, n))
+	return j.st.Put(key, binary.AppendVarint(nil, r.n))
 }
 
 // noteClose records that state holds rows of bound, in the closing index.
@@ -281,24 +349,21 @@ func (j *HashJoin) OnBarrier(context.Context, Barrier, Output) error {
 	return nil
 }
 
-// dropBound deletes both sides' rows whose closing key is bound.
+// dropBound deletes both sides' rows whose closing key is bound, in
+// state and in the cache.
 func (j *HashJoin) dropBound(bound int64) error {
-	var enc []byte
-	enc = appendKeyValue(enc, types.NewTimestamp(bound))
+	enc := appendKeyValue(nil, types.NewTimestamp(bound))
 	var doomed [][]byte
-	prefix := make([]byte, 3, 3+len(enc))
+	prefix := make([]byte, 2, 2+len(enc))
 	for kg := 0; kg < KeyGroups; kg++ {
-		for _, side := range []byte{sideLeft, sideRight} {
-			binary.BigEndian.PutUint16(prefix, uint16(kg))
-			prefix[2] = side
-			p := append(prefix[:3], enc...)
-			err := j.st.Scan(p, prefixEnd(p), func(k, _ []byte) error {
-				doomed = append(doomed, bytes.Clone(k))
-				return nil
-			})
-			if err != nil {
-				return err
-			}
+		binary.BigEndian.PutUint16(prefix, uint16(kg))
+		p := append(prefix[:2], enc...)
+		err := j.st.Scan(p, prefixEnd(p), func(k, _ []byte) error {
+			doomed = append(doomed, bytes.Clone(k))
+			return nil
+		})
+		if err != nil {
+			return err
 		}
 	}
 	for _, k := range doomed {
@@ -306,8 +371,17 @@ func (j *HashJoin) dropBound(bound int64) error {
 			return err
 		}
 	}
+	for k, e := range j.cache {
+		if strings.HasPrefix(k[2:], string(enc)) {
+			delete(j.cache, k)
+			j.cachedRows -= len(e.sides[0]) + len(e.sides[1]) + 1
+		}
+	}
 	return j.st.Delete(closeKey(bound))
 }
 
-// Close does nothing: state lives in the table.
-func (j *HashJoin) Close() error { return nil }
+// Close drops the cache.
+func (j *HashJoin) Close() error {
+	j.cache = nil
+	return nil
+}

@@ -15,7 +15,7 @@ import (
 // Join rows in these tests: left (k BIGINT, a BIGINT), right (k BIGINT,
 // b BIGINT); joined on k, optionally with a residual a < b.
 
-func joinRow(k, v int64) types.Row {
+func testJoinRow(k, v int64) types.Row {
 	kv := types.NewInt(k)
 	if k < 0 {
 		kv = types.Null // a negative key stands for NULL
@@ -31,10 +31,10 @@ func col(i int, name string, t types.Type) expr.Func {
 	return f
 }
 
-func newTestJoin(t testing.TB, residual bool, st StateTable) *HashJoin {
+func newTestJoin(t testing.TB, residual bool, st StateTable, cacheRows int) *HashJoin {
 	t.Helper()
 	o := JoinOptions{LeftKeys: []expr.Func{col(0, "k", types.TypeBigInt)}, RightKeys: []expr.Func{col(0, "k", types.TypeBigInt)},
-		LeftWidth: 2, RightWidth: 2, CloseKey: -1}
+		LeftWidth: 2, RightWidth: 2, CloseKey: -1, CacheRows: cacheRows}
 	if residual {
 		lt, err := expr.NewCall("<", 0, &expr.ColumnRef{Index: 1, Typ: types.TypeBigInt}, &expr.ColumnRef{Index: 3, Typ: types.TypeBigInt})
 		if err != nil {
@@ -94,10 +94,10 @@ func TestHashJoin_Steps(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			j := newTestJoin(t, tc.residual, newAggMemState())
+			j := newTestJoin(t, tc.residual, newAggMemState(), 0)
 			for i, s := range tc.steps {
 				b := NewBatch(1)
-				b.Append(s.op, joinRow(s.k, s.v))
+				b.Append(s.op, testJoinRow(s.k, s.v))
 				var rec aggRecorder
 				if err := j.Process(context.Background(), s.side, b, &rec); err != nil {
 					t.Fatalf("step %d: %v", i, err)
@@ -112,28 +112,33 @@ func TestHashJoin_Steps(t *testing.T) {
 }
 
 func TestHashJoin_DeleteOfUnknownRowFails(t *testing.T) {
-	j := newTestJoin(t, false, newAggMemState())
+	j := newTestJoin(t, false, newAggMemState(), 0)
 	b := NewBatch(1)
-	b.Append(Delete, joinRow(1, 1))
+	b.Append(Delete, testJoinRow(1, 1))
 	if err := j.Process(context.Background(), 0, b, &aggRecorder{}); err == nil {
 		t.Fatal("a delete of a row never inserted was accepted")
 	}
 }
 
 // TestHashJoin_MatchesBatchJoin feeds random inserts and deletes to both
-// sides, reopening the operator on its state now and then, and checks
-// that the sum of what it emitted is the batch join of what is left.
+// sides, reopening the operator on its state now and then, with a cache
+// of all keys or of a few rows, and checks that the sum of what it
+// emitted is the batch join of what is left.
 func TestHashJoin_MatchesBatchJoin(t *testing.T) {
 	for seed := int64(1); seed <= 20; seed++ {
 		rng := rand.New(rand.NewSource(seed))
 		residual := seed%2 == 0
+		cacheRows := 0
+		if seed%4 >= 2 {
+			cacheRows = 4
+		}
 		st := newAggMemState()
-		j := newTestJoin(t, residual, st)
+		j := newTestJoin(t, residual, st, cacheRows)
 		live := [2][]types.Row{}
 		emitted := map[string]int{}
 		for step := 0; step < 400; step++ {
 			side := rng.Intn(2)
-			op, row := Insert, joinRow(int64(rng.Intn(6))-1, int64(rng.Intn(4)))
+			op, row := Insert, testJoinRow(int64(rng.Intn(6))-1, int64(rng.Intn(4)))
 			if n := len(live[side]); n > 0 && rng.Intn(3) == 0 {
 				i := rng.Intn(n)
 				op, row = Delete, live[side][i]
@@ -155,7 +160,7 @@ func TestHashJoin_MatchesBatchJoin(t *testing.T) {
 				}
 			}
 			if rng.Intn(50) == 0 {
-				j = newTestJoin(t, residual, st) // a restart from state
+				j = newTestJoin(t, residual, st, cacheRows) // a restart from state
 			}
 		}
 		want := map[string]int{}
@@ -252,7 +257,7 @@ func TestHashJoinIter(t *testing.T) {
 	rows := func(kvs ...int64) [][]expr.Func {
 		var out [][]expr.Func
 		for i := 0; i < len(kvs); i += 2 {
-			r := joinRow(kvs[i], kvs[i+1])
+			r := testJoinRow(kvs[i], kvs[i+1])
 			out = append(out, []expr.Func{constFunc(r[0]), constFunc(r[1])})
 		}
 		return out

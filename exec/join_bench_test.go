@@ -1,0 +1,88 @@
+package exec
+
+import (
+	"context"
+	"fmt"
+	"testing"
+
+	"github.com/streamsql/streamsql/exec/expr"
+	"github.com/streamsql/streamsql/sql/types"
+	"github.com/streamsql/streamsql/state"
+)
+
+// BenchmarkHashJoin drives a HashJoin on Badger-backed state (committed
+// every benchEpoch events, as a view does) with the shape of Nexmark q4:
+// a few "auctions" on the left, many "bids" on the right, each bid
+// matching the one auction of its key. One op is one row in.
+//
+//	go test -run XXX -bench HashJoin -benchmem ./exec/
+func BenchmarkHashJoin(b *testing.B) {
+	for _, keys := range []int{1000, 100000} {
+		b.Run(fmt.Sprintf("keys=%d", keys), func(b *testing.B) {
+			ctx := context.Background()
+			db, err := state.Open(ctx, state.Options{Dir: b.TempDir()})
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer db.Close()
+			tbl := db.Table(1, 1)
+			k := col(0, "k", types.TypeBigInt)
+			j, err := NewHashJoin(JoinOptions{LeftKeys: []expr.Func{k}, RightKeys: []expr.Func{k}, LeftWidth: 2, RightWidth: 2, CloseKey: -1})
+			if err != nil {
+				b.Fatal(err)
+			}
+			mustOpen(b, j, tbl)
+			var out discard
+			// One auction per key first, then bids.
+			auctions := NewBatch(benchBatch)
+			for i := 0; i < keys; i++ {
+				auctions.Append(Insert, types.Row{types.NewInt(int64(i)), types.NewInt(int64(i))})
+				if auctions.Len() == benchBatch || i == keys-1 {
+					if err := j.Process(ctx, 0, auctions, &out); err != nil {
+						b.Fatal(err)
+					}
+					auctions.Reset()
+				}
+			}
+			epoch := uint64(1)
+			commit := func() {
+				if err := j.OnBarrier(ctx, Barrier{Epoch: epoch}, &out); err != nil {
+					b.Fatal(err)
+				}
+				if err := tbl.SealEpoch(epoch); err != nil {
+					b.Fatal(err)
+				}
+				if err := db.CommitEpoch(epoch, nil, tbl); err != nil {
+					b.Fatal(err)
+				}
+				epoch++
+			}
+			commit()
+			bids := NewBatch(benchBatch)
+			for range benchBatch {
+				bids.Append(Insert, make(types.Row, 2))
+			}
+			var n int64
+			b.ReportAllocs()
+			b.ResetTimer()
+			for done := 0; done < b.N; done += benchBatch {
+				for i := 0; i < bids.Len(); i++ {
+					n++
+					r := bids.Row(i)
+					r[0], r[1] = types.NewInt(int64(uint64(n*2654435761)%uint64(keys))), types.NewInt(n)
+				}
+				if err := j.Process(ctx, 1, bids, &out); err != nil {
+					b.Fatal(err)
+				}
+				if n%benchEpoch < benchBatch {
+					commit()
+				}
+			}
+			b.StopTimer()
+			if out.n < b.N {
+				b.Fatalf("%d pairs for %d bids", out.n, b.N)
+			}
+			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "rows/s")
+		})
+	}
+}
