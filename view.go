@@ -285,7 +285,9 @@ func (r *viewRunner) run(ctx context.Context) (err error) {
 			return err
 		}
 	}
-	g := exec.NewGraph(exec.GraphOptions{})
+	// Every barrier of this graph comes after the last one injected so
+	// far, and so after every epoch the view's state was committed in.
+	g := exec.NewGraph(exec.GraphOptions{StartEpoch: e.views.injected.Load()})
 	nodes := make([]exec.NodeID, len(l.inputs))
 	for i, in := range l.inputs {
 		nodes[i], in.feed = g.Input("source " + in.src.entry.Name)

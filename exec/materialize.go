@@ -20,6 +20,12 @@ import (
 // codec, so ordered reads of the view can scan them; values are
 // appendRow encodings (count first in the bag form).
 //
+// A view without a key whose input the planner proves append-only is a
+// log: each row is stored once under kg | 0xFD | epoch | ordinal, with no
+// read of what is there (a bag would read each row's count), and a
+// delete fails the view. Its values are the bag's (count 1, then the
+// row), so readers do not tell the two apart.
+//
 // Every change is passed downstream unchanged, for views on this view. At
 // each barrier the observer, if any, gets the epoch's net changes in key
 // order: an insert, a delete, or an update pair per key whose row changed,
@@ -28,9 +34,13 @@ import (
 // publishes until the commit (SUBSCRIBE and sinks must not show an epoch
 // that a crash would lose).
 type Materialize struct {
-	key      []int
-	observer func(epoch uint64, changes *Batch) error
-	state    StateTable
+	key        []int
+	appendOnly bool
+	observer   func(epoch uint64, changes *Batch) error
+	state      StateTable
+	// epoch and ordinal number the log's rows (appendOnly): epoch is after
+	// every committed epoch and restarts ordinal at each barrier.
+	epoch, ordinal uint64
 
 	scratch types.Row
 	kbuf    []byte
@@ -46,6 +56,8 @@ var _ Operator = (*Materialize)(nil)
 type MaterializeOptions struct {
 	// Key lists the primary key columns; empty means the whole row, counted.
 	Key []int
+	// AppendOnly, with no Key, stores the input as a log: it never deletes.
+	AppendOnly bool
 	// Observer gets the net changes of each epoch at its barrier; nil for
 	// none. The batch belongs to the observer.
 	Observer func(epoch uint64, changes *Batch) error
@@ -53,7 +65,7 @@ type MaterializeOptions struct {
 
 // NewMaterialize returns a Materialize.
 func NewMaterialize(o MaterializeOptions) *Materialize {
-	return &Materialize{key: o.Key, observer: o.Observer, scratch: make(types.Row, len(o.Key))}
+	return &Materialize{key: o.Key, appendOnly: o.AppendOnly && len(o.Key) == 0, observer: o.Observer, scratch: make(types.Row, len(o.Key))}
 }
 
 func (m *Materialize) Open(_ context.Context, oc *OpContext) error {
@@ -61,6 +73,7 @@ func (m *Materialize) Open(_ context.Context, oc *OpContext) error {
 		return fmt.Errorf("materialize %s: no state table", oc.Name)
 	}
 	m.state = oc.State
+	m.epoch = oc.Epoch + 1
 	if m.observer != nil {
 		m.before = make(map[string][]byte)
 	}
@@ -78,7 +91,26 @@ func (m *Materialize) Process(_ context.Context, _ int, b *Batch, out Output) er
 	return nil
 }
 
+// markLog is the byte after the key group of a log row's key: a row's
+// encoding starts with 0x00 or 0x01, the aggregates' index with 0xFE.
+const markLog byte = 0xFD
+
 func (m *Materialize) apply(positive bool, row types.Row) error {
+	if m.appendOnly {
+		if !positive {
+			return fmt.Errorf("materialize: a delete reached an append-only view: %s", row)
+		}
+		k := binary.BigEndian.AppendUint16(m.kbuf[:0], uint16(m.ordinal%KeyGroups))
+		k = binary.BigEndian.AppendUint64(append(k, markLog), m.epoch)
+		k = binary.BigEndian.AppendUint64(k, m.ordinal)
+		m.kbuf = k
+		m.ordinal++
+		if m.before != nil {
+			m.before[string(k)] = nil
+		}
+		m.vbuf = appendRow(binary.AppendVarint(m.vbuf[:0], 1), row)
+		return m.state.Put(k, m.vbuf)
+	}
 	var k []byte
 	if len(m.key) > 0 {
 		for j, c := range m.key {
@@ -145,6 +177,9 @@ func (m *Materialize) apply(positive bool, row types.Row) error {
 func (m *Materialize) OnWatermark(context.Context, Watermark, Output) error { return nil }
 
 func (m *Materialize) OnBarrier(_ context.Context, b Barrier, _ Output) error {
+	if b.Epoch >= m.epoch {
+		m.epoch, m.ordinal = b.Epoch+1, 0
+	}
 	if m.observer == nil {
 		return nil
 	}

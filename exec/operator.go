@@ -44,6 +44,9 @@ type OpContext struct {
 	// start with the key group of the operator's key (see KeyGroup), so that
 	// state can later be split across processes by key group.
 	State StateTable
+	// Epoch is GraphOptions.StartEpoch: every barrier to come carries a
+	// later epoch than any the state was committed in.
+	Epoch uint64
 }
 
 // StateTable is an operator's keyed state: ordered byte keys, built with

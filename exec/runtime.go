@@ -27,6 +27,10 @@ type GraphOptions struct {
 	// EdgeCapacity is how many messages an edge holds before its sender
 	// blocks; 0 means DefaultEdgeCapacity.
 	EdgeCapacity int
+	// StartEpoch is an epoch no later than any this graph's barriers will
+	// carry, and no earlier than any its state was committed in: operators
+	// get it in OpContext.Epoch.
+	StartEpoch uint64
 }
 
 // Defaults of GraphOptions.
@@ -333,7 +337,7 @@ func (g *Graph) runOp(n *node) (err error) {
 	for i := range r.wms {
 		r.wms[i] = math.MinInt64
 	}
-	if err := n.op.Open(ctx, &OpContext{Name: n.name, State: n.state}); err != nil {
+	if err := n.op.Open(ctx, &OpContext{Name: n.name, State: n.state, Epoch: g.opts.StartEpoch}); err != nil {
 		return fmt.Errorf("operator %s: open: %w", n.name, err)
 	}
 	defer func() {

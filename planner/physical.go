@@ -248,6 +248,10 @@ func (b *streamBuilder) node(n Node, eowc, top bool) (exec.NodeID, error) {
 	}
 	key := viewKey(n)
 	detail := "key=(whole row, counted)"
+	logged := key == nil && appendOnly(n, eowc, b.views)
+	if logged {
+		detail = "key=(append-only log)"
+	}
 	if key != nil {
 		names := make([]string, len(key))
 		for i, k := range key {
@@ -255,7 +259,7 @@ func (b *streamBuilder) node(n Node, eowc, top bool) (exec.NodeID, error) {
 		}
 		detail = "key=(" + strings.Join(names, ", ") + ")"
 	}
-	m := b.add("Materialize", detail+fmt.Sprintf(" state=%d", MaterializeTable), exec.NewMaterialize(exec.MaterializeOptions{Key: key}), id)
+	m := b.add("Materialize", detail+fmt.Sprintf(" state=%d", MaterializeTable), exec.NewMaterialize(exec.MaterializeOptions{Key: key, AppendOnly: logged}), id)
 	b.g.SetState(m, b.table(MaterializeTable))
 	return m, nil
 }
