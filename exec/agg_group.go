@@ -146,6 +146,11 @@ type aggCore struct {
 	st      StateTable
 	cache   map[string]*group
 	dirty   []*group
+	// evictions counts groups dropped from the cache with state behind
+	// them; absent, when set, reports a key known to have no state (so
+	// groupOf need not read it): see WindowAgg.
+	evictions uint64
+	absent    func(key types.Row) bool
 
 	keyRow types.Row // scratch: the current row's key values
 	kbuf   []byte    // scratch: the current row's group prefix
@@ -196,9 +201,10 @@ func (c *aggCore) groupOf(row types.Row) (g *group, created bool, err error) {
 	if g := c.cache[string(c.kbuf)]; g != nil {
 		return g, false, nil
 	}
-	g, err = c.load(c.kbuf)
-	if err != nil {
-		return nil, false, err
+	if c.absent == nil || !c.absent(c.keyRow) {
+		if g, err = c.load(c.kbuf); err != nil {
+			return nil, false, err
+		}
 	}
 	if g == nil {
 		g = c.newGroup(string(c.kbuf), append(types.Row(nil), c.keyRow...))
@@ -608,6 +614,7 @@ func (c *aggCore) evict() {
 			continue
 		}
 		delete(c.cache, k)
+		c.evictions++
 		over--
 	}
 }

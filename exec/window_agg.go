@@ -9,6 +9,7 @@ import (
 	"sync/atomic"
 
 	"github.com/streamsql/streamsql/sql/sqlerr"
+	"github.com/streamsql/streamsql/sql/types"
 	"github.com/streamsql/streamsql/state"
 )
 
@@ -28,8 +29,15 @@ type WindowAgg struct {
 	o    WindowAggOptions
 	wm   int64
 	ends map[int64]struct{} // window ends that have groups in state
-	late atomic.Int64
-	ibuf []byte
+	// restored are the window ends that had state at Open; fresh maps the
+	// others, once seen, to the cache's eviction count then: while it has
+	// not moved, every group of the window is in the cache, and a key
+	// not there is new without a read of state (the read of a key that
+	// is not there is most of the cost of a new group).
+	restored map[int64]struct{}
+	fresh    map[int64]uint64
+	late     atomic.Int64
+	ibuf     []byte
 }
 
 // WindowAggOptions configures WindowAgg.
@@ -53,7 +61,28 @@ func NewWindowAgg(o WindowAggOptions) (*WindowAgg, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &WindowAgg{c: c, o: o, wm: math.MinInt64, ends: map[int64]struct{}{}}, nil
+	w := &WindowAgg{c: c, o: o, wm: math.MinInt64, ends: map[int64]struct{}{},
+		restored: map[int64]struct{}{}, fresh: map[int64]uint64{}}
+	c.absent = w.absent
+	return w, nil
+}
+
+// absent reports whether the group of key is known to have no state: its
+// window is fresh and no group has left the cache since it was first seen.
+func (w *WindowAgg) absent(key types.Row) bool {
+	endv := key[w.o.WindowEnd]
+	if endv.IsNull() {
+		return false
+	}
+	end := endv.Micros()
+	if at, seen := w.fresh[end]; seen {
+		return at == w.c.evictions
+	}
+	if _, ok := w.restored[end]; ok || end <= w.wm {
+		return false
+	}
+	w.fresh[end] = w.c.evictions
+	return true
 }
 
 // Late returns the number of rows dropped because their window had closed.
@@ -78,7 +107,12 @@ func (w *WindowAgg) Open(_ context.Context, oc *OpContext) error {
 			return fmt.Errorf("read watermark: %w", err)
 		}
 	}
-	return w.scanIndex(math.MaxInt64, func(end int64, _ []byte) { w.ends[end] = struct{}{} })
+	clear(w.restored)
+	clear(w.fresh)
+	return w.scanIndex(math.MaxInt64, func(end int64, _ []byte) {
+		w.ends[end] = struct{}{}
+		w.restored[end] = struct{}{}
+	})
 }
 
 // scanIndex calls fn for every window index entry with end <= upTo, per key
@@ -164,6 +198,16 @@ func (w *WindowAgg) OnWatermark(_ context.Context, wm Watermark, out Output) err
 		if end <= w.wm {
 			closing = true
 			delete(w.ends, end)
+		}
+	}
+	for end := range w.fresh {
+		if end <= w.wm {
+			delete(w.fresh, end)
+		}
+	}
+	for end := range w.restored {
+		if end <= w.wm {
+			delete(w.restored, end)
 		}
 	}
 	if !closing {
