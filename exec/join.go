@@ -56,6 +56,7 @@ type HashJoin struct {
 	cache      map[string]*joinEntry // by kg | key values
 	cachedRows int
 	keyBuf     []byte
+	otherKey   []byte
 	keyVals    types.Row
 	skipped    atomic.Int64
 }
@@ -68,6 +69,9 @@ type joinEntry struct {
 type joinRow struct {
 	row types.Row
 	n   int64
+	// degree counts the other side's rows this one matches (with their
+	// copies), kept for an outer side: at 0 it stands NULL-padded.
+	degree int64
 }
 
 // DefaultJoinCacheRows bounds the rows a HashJoin holds in memory.
@@ -95,6 +99,10 @@ type JoinOptions struct {
 	CloseAfter int64
 	// CacheRows bounds the rows kept in memory (0: DefaultJoinCacheRows).
 	CacheRows int
+	// Outer marks the sides whose rows without a match are emitted too,
+	// with NULLs for the other side's columns: {true, false} is a LEFT
+	// JOIN, {false, true} a RIGHT JOIN.
+	Outer [2]bool
 }
 
 // Validate checks the options.
@@ -166,6 +174,10 @@ func (j *HashJoin) Process(_ context.Context, input int, b *Batch, out Output) e
 }
 
 func (j *HashJoin) apply(side int, keys []expr.Func, positive bool, row types.Row, out Output) error {
+	op := Delete
+	if positive {
+		op = Insert
+	}
 	for k, f := range keys {
 		v, err := f(row, j.o.Env)
 		if err != nil {
@@ -176,7 +188,11 @@ func (j *HashJoin) apply(side int, keys []expr.Func, positive bool, row types.Ro
 			return err
 		}
 		if v.IsNull() {
-			return nil // NULL equals nothing
+			// NULL equals nothing: the row never has a match.
+			if j.o.Outer[side] {
+				out.Emit(op, j.padded(side, row))
+			}
+			return nil
 		}
 		j.keyVals[k] = v
 	}
@@ -198,28 +214,18 @@ func (j *HashJoin) apply(side int, keys []expr.Func, positive bool, row types.Ro
 		}
 	}
 	binary.BigEndian.PutUint16(j.keyBuf, keyGroupOf(j.keyBuf[2:]))
-
+	prefixLen := len(j.keyBuf)
 	e, err := j.entry(j.keyBuf)
 	if err != nil {
 		return err
 	}
 	j.keyBuf = append(j.keyBuf, byte(side))
-	rowAt := len(j.keyBuf)
 	j.keyBuf = appendRow(j.keyBuf, row)
-	if err := j.count(e, side, j.keyBuf, rowAt, row, positive); err != nil {
-		return err
-	}
-	op := Delete
-	if positive {
-		op = Insert
-	}
-	for _, m := range e.sides[1-side] {
-		joined := make(types.Row, 0, j.o.LeftWidth+j.o.RightWidth)
-		if side == sideLeft {
-			joined = append(append(joined, row...), m.row...)
-		} else {
-			joined = append(append(joined, m.row...), row...)
-		}
+
+	other := 1 - side
+	var degree int64 // this row's matches on the other side, copies counted
+	for enc, m := range e.sides[other] {
+		joined := j.joined(side, row, m.row)
 		if j.o.Cond != nil {
 			ok, err := j.o.Cond(joined, j.o.Env)
 			if err != nil {
@@ -233,11 +239,62 @@ func (j *HashJoin) apply(side int, keys []expr.Func, positive bool, row types.Ro
 				continue
 			}
 		}
-		for n := m.n; n > 0; n-- {
-			out.Emit(op, joined)
+		degree += m.n
+		if !j.o.Outer[other] {
+			emitN(out, op, joined, m.n)
+			continue
+		}
+		// m's first match retracts its NULL-padded row; its last match
+		// leaving brings it back.
+		if positive {
+			if m.degree == 0 {
+				emitN(out, Delete, j.padded(other, m.row), m.n)
+			}
+			m.degree++
+			emitN(out, Insert, joined, m.n)
+		} else {
+			m.degree--
+			emitN(out, Delete, joined, m.n)
+			if m.degree == 0 {
+				emitN(out, Insert, j.padded(other, m.row), m.n)
+			}
+		}
+		j.otherKey = append(append(append(j.otherKey[:0], j.keyBuf[:prefixLen]...), byte(other)), enc...)
+		if err := j.st.Put(j.otherKey, m.value()); err != nil {
+			return err
 		}
 	}
-	return nil
+	if j.o.Outer[side] && degree == 0 {
+		out.Emit(op, j.padded(side, row))
+	}
+	return j.count(e, side, j.keyBuf, prefixLen+1, row, positive, degree)
+}
+
+// joined is the output row of a pair: left columns, then right ones.
+func (j *HashJoin) joined(side int, row, match types.Row) types.Row {
+	joined := make(types.Row, 0, j.o.LeftWidth+j.o.RightWidth)
+	if side == sideLeft {
+		return append(append(joined, row...), match...)
+	}
+	return append(append(joined, match...), row...)
+}
+
+// padded is an outer side's row with NULLs (zero Values) for the other
+// side's columns.
+func (j *HashJoin) padded(side int, row types.Row) types.Row {
+	p := make(types.Row, j.o.LeftWidth+j.o.RightWidth)
+	if side == sideLeft {
+		copy(p, row)
+	} else {
+		copy(p[j.o.LeftWidth:], row)
+	}
+	return p
+}
+
+func emitN(out Output, op Op, row types.Row, n int64) {
+	for ; n > 0; n-- {
+		out.Emit(op, row)
+	}
 }
 
 // entry returns the rows of the key prefix (kg | key values), from the
@@ -257,11 +314,17 @@ func (j *HashJoin) entry(prefix []byte) (*joinEntry, error) {
 		if err != nil {
 			return fmt.Errorf("join: row in state: %w", err)
 		}
-		n, _, err := readVarint(v)
+		n, v, err := readVarint(v)
 		if err != nil {
 			return fmt.Errorf("join: count in state: %w", err)
 		}
-		e.sides[rest[0]][string(rest[1:])] = &joinRow{row: r, n: n}
+		var degree int64
+		if len(v) > 0 {
+			if degree, _, err = readVarint(v); err != nil {
+				return fmt.Errorf("join: degree in state: %w", err)
+			}
+		}
+		e.sides[rest[0]][string(rest[1:])] = &joinRow{row: r, n: n, degree: degree}
 		rows++
 		return nil
 	})
@@ -291,8 +354,9 @@ func (j *HashJoin) evict(need int) {
 }
 
 // count adds one to (or takes one from) the row's count, in the cache and
-// in state; key is its state key, with the row's encoding from rowAt.
-func (j *HashJoin) count(e *joinEntry, side int, key []byte, rowAt int, row types.Row, positive bool) error {
+// in state, with its degree (its matches, for an outer side); key is its
+// state key, with the row's encoding from rowAt.
+func (j *HashJoin) count(e *joinEntry, side int, key []byte, rowAt int, row types.Row, positive bool, degree int64) error {
 	rows := e.sides[side]
 	r, ok := rows[string(key[rowAt:])]
 	switch {
@@ -312,7 +376,19 @@ func (j *HashJoin) count(e *joinEntry, side int, key []byte, rowAt int, row type
 		j.cachedRows--
 		return j.st.Delete(key)
 	}
-	return j.st.Put(key, binary.AppendVarint(nil, r.n))
+	if j.o.Outer[side] {
+		r.degree = degree
+	}
+	return j.st.Put(key, r.value())
+}
+
+// value is a row's state value: its count, and its degree when it has one.
+func (r *joinRow) value() []byte {
+	b := binary.AppendVarint(nil, r.n)
+	if r.degree != 0 {
+		b = binary.AppendVarint(b, r.degree)
+	}
+	return b
 }
 
 // noteClose records that state holds rows of bound, in the closing index.

@@ -9,20 +9,34 @@ import (
 	"github.com/streamsql/streamsql/sql/types"
 )
 
-// HashJoinIter is an inner join of two bounded inputs: it reads the right
-// one into a hash table on its keys, then streams the left one through it.
-// With no keys every pair is tested (a nested loop over the right rows).
+// HashJoinIter joins two bounded inputs: it reads the right one into a
+// hash table on its keys, then streams the left one through it. With no
+// keys every pair is tested (a nested loop over the right rows). Outer
+// sides also yield their rows without a match, NULL-padded; the right
+// side's once the left is done.
 type HashJoinIter struct {
 	left, right         RowIter
 	leftKeys, rightKeys []expr.Func
 	cond                func(types.Row, *expr.Env) (bool, error)
 	env                 *expr.Env
+	// Outer is as in JoinOptions: {LEFT, RIGHT}.
+	Outer [2]bool
 
-	table   map[string][]types.Row
-	built   bool
-	row     types.Row   // the left row being matched
-	matches []types.Row // its right rows not yet tried
-	keyBuf  []byte
+	table    map[string][]*builtRow
+	unkeyed  []*builtRow // right rows with a NULL key (they match nothing)
+	built    bool
+	row      types.Row   // the left row being matched
+	matched  bool        // whether row has met a match yet
+	matches  []*builtRow // its right rows not yet tried
+	leftDone bool
+	rest     []*builtRow // right rows left to check for a match (RIGHT)
+	widths   [2]int
+	keyBuf   []byte
+}
+
+type builtRow struct {
+	row     types.Row
+	matched bool
 }
 
 // NewHashJoinIter joins left and right on leftKeys[i] = rightKeys[i] and
@@ -49,7 +63,7 @@ func (h *HashJoinIter) key(row types.Row, fs []expr.Func) (string, bool, error) 
 }
 
 func (h *HashJoinIter) build(ctx context.Context) error {
-	h.table = map[string][]types.Row{}
+	h.table = map[string][]*builtRow{}
 	for {
 		row, err := h.right.Next(ctx)
 		if errors.Is(err, io.EOF) {
@@ -58,15 +72,23 @@ func (h *HashJoinIter) build(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
+		h.widths[1] = len(row)
 		k, ok, err := h.key(row, h.rightKeys)
 		if err != nil {
 			return err
 		}
+		b := &builtRow{row: append(types.Row(nil), row...)}
 		if ok {
-			h.table[k] = append(h.table[k], append(types.Row(nil), row...))
+			h.table[k] = append(h.table[k], b)
+		} else if h.Outer[1] {
+			h.unkeyed = append(h.unkeyed, b)
 		}
 	}
 }
+
+// SetWidths gives the sides' column counts, for NULL padding when a side
+// has no rows.
+func (h *HashJoinIter) SetWidths(left, right int) { h.widths = [2]int{left, right} }
 
 func (h *HashJoinIter) Next(ctx context.Context) (types.Row, error) {
 	if !h.built {
@@ -79,7 +101,7 @@ func (h *HashJoinIter) Next(ctx context.Context) (types.Row, error) {
 		for len(h.matches) > 0 {
 			m := h.matches[0]
 			h.matches = h.matches[1:]
-			joined := append(append(make(types.Row, 0, len(h.row)+len(m)), h.row...), m...)
+			joined := append(append(make(types.Row, 0, len(h.row)+len(m.row)), h.row...), m.row...)
 			if h.cond != nil {
 				ok, err := h.cond(joined, h.env)
 				if err != nil {
@@ -89,23 +111,57 @@ func (h *HashJoinIter) Next(ctx context.Context) (types.Row, error) {
 					continue
 				}
 			}
+			h.matched, m.matched = true, true
 			return joined, nil
+		}
+		if h.row != nil && !h.matched && h.Outer[0] {
+			h.matched = true
+			return append(append(make(types.Row, 0, h.widths[0]+h.widths[1]), h.row...), make(types.Row, h.widths[1])...), nil
+		}
+		if h.leftDone {
+			return h.nextUnmatched()
 		}
 		if err := iterCanceled(ctx); err != nil {
 			return nil, err
 		}
 		row, err := h.left.Next(ctx)
+		if errors.Is(err, io.EOF) {
+			h.leftDone, h.row = true, nil
+			h.rest = h.unkeyed
+			for _, rows := range h.table {
+				h.rest = append(h.rest, rows...)
+			}
+			continue
+		}
 		if err != nil {
 			return nil, err
 		}
+		h.widths[0] = len(row)
 		k, ok, err := h.key(row, h.leftKeys)
 		if err != nil {
 			return nil, err
 		}
+		h.row, h.matched, h.matches = append(h.row[:0], row...), false, nil
 		if ok {
-			h.row, h.matches = append(h.row[:0], row...), h.table[k]
+			h.matches = h.table[k]
 		}
 	}
+}
+
+// nextUnmatched yields, for a RIGHT join, the right rows that met no
+// match, once the left input is done.
+func (h *HashJoinIter) nextUnmatched() (types.Row, error) {
+	if !h.Outer[1] {
+		return nil, io.EOF
+	}
+	for len(h.rest) > 0 {
+		b := h.rest[0]
+		h.rest = h.rest[1:]
+		if !b.matched {
+			return append(make(types.Row, h.widths[0], h.widths[0]+len(b.row)), b.row...), nil
+		}
+	}
+	return nil, io.EOF
 }
 
 func (h *HashJoinIter) Close() {

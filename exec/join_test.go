@@ -31,10 +31,11 @@ func col(i int, name string, t types.Type) expr.Func {
 	return f
 }
 
-func newTestJoin(t testing.TB, residual bool, st StateTable, cacheRows int) *HashJoin {
+func newTestJoin(t testing.TB, residual bool, st StateTable, cacheRows int, outer ...bool) *HashJoin {
 	t.Helper()
 	o := JoinOptions{LeftKeys: []expr.Func{col(0, "k", types.TypeBigInt)}, RightKeys: []expr.Func{col(0, "k", types.TypeBigInt)},
 		LeftWidth: 2, RightWidth: 2, CloseKey: -1, CacheRows: cacheRows}
+	copy(o.Outer[:], outer)
 	if residual {
 		lt, err := expr.NewCall("<", 0, &expr.ColumnRef{Index: 1, Typ: types.TypeBigInt}, &expr.ColumnRef{Index: 3, Typ: types.TypeBigInt})
 		if err != nil {
@@ -62,6 +63,7 @@ func TestHashJoin_Steps(t *testing.T) {
 	tests := []struct {
 		name     string
 		residual bool
+		outer    []bool
 		steps    []joinStep
 		want     []string // emitted changes after each step, joined by "|"
 	}{
@@ -86,6 +88,20 @@ func TestHashJoin_Steps(t *testing.T) {
 			want:  []string{"", "+ 1 10 1 20", "- 1 10 1 20"},
 		},
 		{
+			name:  "left join: a row stands NULL-padded until its first match and after its last",
+			outer: []bool{true, false},
+			steps: []joinStep{{0, Insert, 1, 10}, {1, Insert, 1, 20}, {1, Insert, 1, 30}, {1, Delete, 1, 20}, {1, Delete, 1, 30}, {0, Insert, -1, 5}, {0, Delete, 1, 10}},
+			want: []string{"+ 1 10 . .", "- 1 10 . .|+ 1 10 1 20", "+ 1 10 1 30", "- 1 10 1 20", "- 1 10 1 30|+ 1 10 . .",
+				"+ . 5 . .", "- 1 10 . ."},
+		},
+		{
+			name:     "right join with a residual: a pair that fails it is no match",
+			residual: true,
+			outer:    []bool{false, true},
+			steps:    []joinStep{{1, Insert, 1, 20}, {0, Insert, 1, 50}, {0, Insert, 1, 10}, {0, Delete, 1, 10}},
+			want:     []string{"+ . . 1 20", "", "- . . 1 20|+ 1 10 1 20", "- 1 10 1 20|+ . . 1 20"},
+		},
+		{
 			name:     "residual condition over the joined row",
 			residual: true,
 			steps:    []joinStep{{0, Insert, 1, 10}, {0, Insert, 1, 50}, {1, Insert, 1, 20}, {1, Delete, 1, 20}},
@@ -94,7 +110,7 @@ func TestHashJoin_Steps(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			j := newTestJoin(t, tc.residual, newAggMemState(), 0)
+			j := newTestJoin(t, tc.residual, newAggMemState(), 0, tc.outer...)
 			for i, s := range tc.steps {
 				b := NewBatch(1)
 				b.Append(s.op, testJoinRow(s.k, s.v))
@@ -125,15 +141,16 @@ func TestHashJoin_DeleteOfUnknownRowFails(t *testing.T) {
 // of all keys or of a few rows, and checks that the sum of what it
 // emitted is the batch join of what is left.
 func TestHashJoin_MatchesBatchJoin(t *testing.T) {
-	for seed := int64(1); seed <= 20; seed++ {
+	for seed := int64(1); seed <= 40; seed++ {
 		rng := rand.New(rand.NewSource(seed))
 		residual := seed%2 == 0
 		cacheRows := 0
 		if seed%4 >= 2 {
 			cacheRows = 4
 		}
+		outer := []bool{seed%8 >= 4, seed > 20}
 		st := newAggMemState()
-		j := newTestJoin(t, residual, st, cacheRows)
+		j := newTestJoin(t, residual, st, cacheRows, outer...)
 		live := [2][]types.Row{}
 		emitted := map[string]int{}
 		for step := 0; step < 400; step++ {
@@ -160,16 +177,31 @@ func TestHashJoin_MatchesBatchJoin(t *testing.T) {
 				}
 			}
 			if rng.Intn(50) == 0 {
-				j = newTestJoin(t, residual, st, cacheRows) // a restart from state
+				j = newTestJoin(t, residual, st, cacheRows, outer...) // a restart from state
 			}
 		}
 		want := map[string]int{}
-		for _, l := range live[0] {
-			for _, r := range live[1] {
+		matched := [2][]bool{make([]bool, len(live[0])), make([]bool, len(live[1]))}
+		for li, l := range live[0] {
+			for ri, r := range live[1] {
 				if l[0].IsNull() || r[0].IsNull() || l[0].Int() != r[0].Int() || (residual && l[1].Int() >= r[1].Int()) {
 					continue
 				}
+				matched[0][li], matched[1][ri] = true, true
 				want[fmt.Sprint(append(slices.Clone(l), r...))]++
+			}
+		}
+		nulls := types.Row{types.Null, types.Null}
+		for side := range 2 {
+			for i, r := range live[side] {
+				if !outer[side] || matched[side][i] {
+					continue
+				}
+				if side == 0 {
+					want[fmt.Sprint(append(slices.Clone(r), nulls...))]++
+				} else {
+					want[fmt.Sprint(append(slices.Clone(nulls), r...))]++
+				}
 			}
 		}
 		for k, n := range emitted {
@@ -178,7 +210,7 @@ func TestHashJoin_MatchesBatchJoin(t *testing.T) {
 			}
 		}
 		if fmt.Sprint(emitted) != fmt.Sprint(want) {
-			t.Fatalf("seed %d: join emitted\n%v\nbatch join\n%v", seed, emitted, want)
+			t.Fatalf("seed %d (outer %v): join emitted\n%v\nbatch join\n%v", seed, outer, emitted, want)
 		}
 	}
 }
@@ -262,22 +294,40 @@ func TestHashJoinIter(t *testing.T) {
 		}
 		return out
 	}
-	env := &expr.Env{}
-	left := NewValuesIter(rows(1, 10, 2, 20, -1, 30, 1, 11), env)
-	right := NewValuesIter(rows(1, 100, -1, 300, 3, 400, 1, 101), env)
-	it := NewHashJoinIter(left, right, []expr.Func{col(0, "k", types.TypeBigInt)}, []expr.Func{col(0, "k", types.TypeBigInt)}, nil, env)
-	got, err := Drain(context.Background(), it)
-	if err != nil {
-		t.Fatal(err)
+	// left: 1/10, 2/20, NULL/30, 1/11; right: 1/100, NULL/300, 3/400, 1/101.
+	pairs := []string{"1 10 1 100", "1 10 1 101", "1 11 1 100", "1 11 1 101"}
+	tests := []struct {
+		name  string
+		outer [2]bool
+		extra []string
+	}{
+		{"inner", [2]bool{}, nil},
+		{"left", [2]bool{true, false}, []string{"2 20 NULL NULL", "NULL 30 NULL NULL"}},
+		{"right", [2]bool{false, true}, []string{"NULL NULL 3 400", "NULL NULL NULL 300"}},
 	}
-	var s []string
-	for _, r := range got {
-		s = append(s, r.String())
-	}
-	slices.Sort(s)
-	want := []string{"1 10 1 100", "1 10 1 101", "1 11 1 100", "1 11 1 101"}
-	if !slices.Equal(s, want) {
-		t.Fatalf("got %v, want %v", s, want)
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			env := &expr.Env{}
+			left := NewValuesIter(rows(1, 10, 2, 20, -1, 30, 1, 11), env)
+			right := NewValuesIter(rows(1, 100, -1, 300, 3, 400, 1, 101), env)
+			it := NewHashJoinIter(left, right, []expr.Func{col(0, "k", types.TypeBigInt)}, []expr.Func{col(0, "k", types.TypeBigInt)}, nil, env)
+			it.Outer = tc.outer
+			it.SetWidths(2, 2)
+			got, err := Drain(context.Background(), it)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var s []string
+			for _, r := range got {
+				s = append(s, r.String())
+			}
+			slices.Sort(s)
+			want := append(slices.Clone(pairs), tc.extra...)
+			slices.Sort(want)
+			if !slices.Equal(s, want) {
+				t.Fatalf("got %q, want %q", s, want)
+			}
+		})
 	}
 }
 

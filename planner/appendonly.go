@@ -28,9 +28,10 @@ func appendOnly(n Node, eowc bool, views func(string) (*Query, bool)) bool {
 	case *Aggregate:
 		return eowc && n.Windowed && appendOnly(n.Input, eowc, views)
 	case *Join:
-		// An inner join of inserts only inserts; closing a window drops
-		// state, not rows already emitted.
-		return appendOnly(n.Left, eowc, views) && appendOnly(n.Right, eowc, views)
+		// An inner join of inserts only inserts (closing a window drops
+		// state, not rows already emitted); an outer join retracts a
+		// NULL-padded row when its first match comes.
+		return n.Kind == InnerJoin && appendOnly(n.Left, eowc, views) && appendOnly(n.Right, eowc, views)
 	case *UnionAll:
 		for _, in := range n.Inputs {
 			if !appendOnly(in, eowc, views) {

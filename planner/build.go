@@ -461,19 +461,12 @@ func (b *binder) buildTableRef(n ast.ResultSetNode) (Node, *scope, error) {
 	return nil, nil, unsupported(b.in.position(0), "FROM %T is not supported", n)
 }
 
-// buildJoin plans an inner join (JOIN ... ON, CROSS JOIN, or a comma with
-// the condition in WHERE). Its scope is the left's columns, then the
-// right's, each under its own qualifier.
+// buildJoin plans a join: inner (JOIN ... ON, CROSS JOIN, or a comma with
+// the condition in WHERE), LEFT or RIGHT. Its scope is the left's columns,
+// then the right's, each under its own qualifier.
 func (b *binder) buildJoin(j *ast.Join) (Node, *scope, error) {
 	pos := b.posOf(j, b.in.position(0))
 	switch {
-	case j.Tp == ast.LeftJoin || j.Tp == ast.RightJoin:
-		kind := "LEFT"
-		if j.Tp == ast.RightJoin {
-			kind = "RIGHT"
-		}
-		return nil, nil, sqlerr.Newf(sqlerr.FeatureNotSupported, "%s JOIN is not supported yet: only inner joins", kind).At(b.joinPos(kind, pos)).
-			WithHint("Write JOIN (an inner join), or keep the unmatched rows with a UNION ALL of the join and the rows without a match.")
 	case j.NaturalJoin:
 		return nil, nil, sqlerr.Newf(sqlerr.FeatureNotSupported, "NATURAL JOIN is not supported").At(b.joinPos("NATURAL", pos)).
 			WithHint("Name the join columns: JOIN ... ON a.x = b.x.")
@@ -491,6 +484,15 @@ func (b *binder) buildJoin(j *ast.Join) (Node, *scope, error) {
 	}
 	sc := &scope{cols: append(append([]scopeCol(nil), lsc.cols...), rsc.cols...)}
 	join := &Join{Left: left, Right: right}
+	switch j.Tp {
+	case ast.LeftJoin:
+		join.Kind = LeftJoin
+	case ast.RightJoin:
+		join.Kind = RightJoin
+	}
+	if join.Kind != InnerJoin && j.On == nil {
+		return nil, nil, sqlerr.Newf(sqlerr.SyntaxError, "%s JOIN needs an ON condition", strings.ToUpper(join.Kind.String())).At(pos)
+	}
 	if j.On != nil {
 		cx := ectx{scope: sc, noAggIn: "JOIN conditions", pos: b.posOf(j.On.Expr, pos)}
 		if containsAgg(j.On.Expr) {

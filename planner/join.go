@@ -104,41 +104,60 @@ func shiftColumns(e expr.Expr, delta int) expr.Expr {
 // only filters that side before the join. Safe: for an inner join, a
 // pair passes the condition exactly when both rows pass their one-sided
 // terms and the pair passes the rest.
+//
+// An outer join keeps rows of its outer side that fail the condition, so
+// there a term of the condition may only filter the inner side, and a
+// WHERE term only goes below the join onto the outer side (a WHERE on the
+// inner side's columns also tests the NULLs of unmatched rows: it stays
+// above the join).
 func pushFiltersIntoJoin(_ context.Context, n Node) (Node, bool, error) {
 	var j *Join
-	var terms []expr.Expr
+	var where []expr.Expr
 	switch x := n.(type) {
 	case *Filter:
 		in, ok := x.Input.(*Join)
 		if !ok {
 			return n, false, nil
 		}
-		j, terms = in, expr.Conjuncts(x.Cond)
+		j, where = in, expr.Conjuncts(x.Cond)
 	case *Join:
 		j = x
 	default:
 		return n, false, nil
 	}
+	var on []expr.Expr
 	if j.Cond != nil {
-		terms = append(terms, expr.Conjuncts(j.Cond)...)
+		on = expr.Conjuncts(j.Cond)
 	}
+	outer := j.Kind.outer()
 	width := len(j.Left.Columns())
-	var left, right, rest []expr.Expr
-	for _, t := range terms {
+	var left, right, cond, above []expr.Expr
+	moved := false
+	place := func(t expr.Expr, fromWhere bool) {
 		lo, hi := expr.ColumnsRead(t)
+		onLeft, onRight := lo >= 0 && hi < width, lo >= width
 		switch {
-		case lo >= 0 && hi < width:
-			left = append(left, t)
-		case lo >= width:
-			right = append(right, shiftColumns(t, -width))
+		case onLeft && (fromWhere && !outer[1] || !fromWhere && !outer[0]):
+			left, moved = append(left, t), true
+		case onRight && (fromWhere && !outer[0] || !fromWhere && !outer[1]):
+			right, moved = append(right, shiftColumns(t, -width)), true
+		case fromWhere && j.Kind != InnerJoin:
+			above = append(above, t)
 		default:
-			rest = append(rest, t)
+			cond = append(cond, t)
+			moved = moved || fromWhere
 		}
 	}
-	if _, isFilter := n.(*Filter); !isFilter && len(left) == 0 && len(right) == 0 {
+	for _, t := range where {
+		place(t, true)
+	}
+	for _, t := range on {
+		place(t, false)
+	}
+	if !moved {
 		return n, false, nil
 	}
-	out := &Join{Left: j.Left, Right: j.Right}
+	out := &Join{Kind: j.Kind, Left: j.Left, Right: j.Right}
 	var err error
 	if out.Left, err = filterOver(j.Left, left); err != nil {
 		return nil, false, err
@@ -146,10 +165,11 @@ func pushFiltersIntoJoin(_ context.Context, n Node) (Node, bool, error) {
 	if out.Right, err = filterOver(j.Right, right); err != nil {
 		return nil, false, err
 	}
-	if out.Cond, err = expr.And(rest); err != nil {
+	if out.Cond, err = expr.And(cond); err != nil {
 		return nil, false, err
 	}
-	return out, true, nil
+	res, err := filterOver(out, above)
+	return res, true, err
 }
 
 func filterOver(n Node, terms []expr.Expr) (Node, error) {

@@ -109,13 +109,38 @@ type Limit struct {
 	Count, Offset expr.Expr
 }
 
-// Join is an inner join: each of its rows is a left row followed by a
-// right row, for every pair on which Cond is TRUE (every pair, with no
-// Cond). JoinKeys finds the equalities an executor hashes on.
+// Join pairs rows: each of its rows is a left row followed by a right
+// row, for every pair on which Cond is TRUE (every pair, with no Cond);
+// a LEFT (RIGHT) join also yields each left (right) row that pairs with
+// none, NULLs in the other side's columns. splitJoin finds the equalities
+// an executor hashes on.
 type Join struct {
+	Kind        JoinKind
 	Left, Right Node
 	Cond        expr.Expr
 }
+
+// JoinKind is INNER, LEFT or RIGHT.
+type JoinKind uint8
+
+const (
+	InnerJoin JoinKind = iota
+	LeftJoin
+	RightJoin
+)
+
+func (k JoinKind) String() string {
+	switch k {
+	case LeftJoin:
+		return "left"
+	case RightJoin:
+		return "right"
+	}
+	return "inner"
+}
+
+// outer reports which sides keep their rows without a match.
+func (k JoinKind) outer() [2]bool { return [2]bool{k == LeftJoin, k == RightJoin} }
 
 // UnionAll concatenates inputs of equal column types.
 type UnionAll struct {
@@ -240,9 +265,9 @@ func (n *UnionAll) describe() string { return "UnionAll" }
 
 func (n *Join) describe() string {
 	if n.Cond == nil {
-		return "Join inner (cross)"
+		return "Join " + n.Kind.String() + " (cross)"
 	}
-	return "Join inner on=" + n.Cond.String()
+	return "Join " + n.Kind.String() + " on=" + n.Cond.String()
 }
 
 func joinExprs(es []expr.Expr) string {

@@ -364,14 +364,14 @@ func (b *streamBuilder) join(n *Join, eowc bool) (exec.NodeID, error) {
 		return 0, err
 	}
 	o := exec.JoinOptions{Env: &b.env, Policy: b.policy, CloseKey: closeKey, CloseAfter: after,
-		LeftWidth: len(n.Left.Columns()), RightWidth: len(n.Right.Columns())}
+		LeftWidth: len(n.Left.Columns()), RightWidth: len(n.Right.Columns()), Outer: n.Kind.outer()}
 	if o.LeftKeys, err = compileAll(spec.leftKeys); err != nil {
 		return 0, err
 	}
 	if o.RightKeys, err = compileAll(spec.rightKeys); err != nil {
 		return 0, err
 	}
-	detail := fmt.Sprintf("left=[%s] right=[%s]", joinExprs(spec.leftKeys), joinExprs(spec.rightKeys))
+	detail := fmt.Sprintf("%s left=[%s] right=[%s]", n.Kind, joinExprs(spec.leftKeys), joinExprs(spec.rightKeys))
 	if spec.residual != nil {
 		if o.Cond, err = expr.CompilePredicate(spec.residual); err != nil {
 			return 0, err

@@ -293,5 +293,8 @@ func buildJoinIter(n *Join, env *expr.Env, open ScanOpener) (exec.RowIter, error
 		left.Close()
 		return nil, err
 	}
-	return exec.NewHashJoinIter(left, right, lk, rk, cond, env), nil
+	it := exec.NewHashJoinIter(left, right, lk, rk, cond, env)
+	it.Outer = n.Kind.outer()
+	it.SetWidths(len(n.Left.Columns()), len(n.Right.Columns()))
+	return it, nil
 }
