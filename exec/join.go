@@ -14,8 +14,9 @@ import (
 	"github.com/streamsql/streamsql/sql/types"
 )
 
-// HashJoin is an inner equi-join of two changelogs (a symmetric hash
-// join): each side keeps its rows in state, counted, under their join key;
+// HashJoin is an equi-join of two changelogs (a symmetric hash join),
+// inner or outer on either side: each side keeps its rows in state,
+// counted, under their join key;
 // a change on one side is matched against the other side's rows with the
 // same key and emitted at once, joined left then right. A pair is emitted
 // when the later of its two rows arrives, so every pair appears once
@@ -24,7 +25,10 @@ import (
 //
 // Rows whose key has a NULL never match and are not kept. Update pairs
 // leave as a delete and an insert: the two halves need not match the same
-// rows.
+// rows. A row of an outer side also keeps its degree (how many rows of the
+// other side it matches): at 0 it is emitted NULL-padded, a padded row
+// retracted when its first match comes and emitted again when its last
+// one goes.
 //
 // Without a closing key both sides' state grows with the input, as a
 // regular join's does in Flink and RisingWave. With one (a window bound
@@ -40,7 +44,7 @@ import (
 //
 // State keys:
 //
-//	row           kg(2) | key values | side | row   → count (varint)
+//	row           kg(2) | key values | side | row   → count, degree (varints; no degree when 0)
 //	closing index 0xFF 0xFF 'c' | bound(8)       → (empty)
 //
 // The key values are the closing key first (when there is one), so that

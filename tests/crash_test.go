@@ -75,6 +75,13 @@ func crashViews(src string) []string {
 			"FROM (SELECT user_id, window_start, window_end, COUNT(*) AS n FROM TUMBLE(%s, ts, INTERVAL '1' MINUTE) GROUP BY user_id, window_start, window_end) a "+
 			"JOIN (SELECT user_id, window_end, SUM(amount) AS total FROM TUMBLE(%s, ts, INTERVAL '1' MINUTE) GROUP BY user_id, window_end) b "+
 			"ON a.user_id = b.user_id AND a.window_end = b.window_end", src, src, src),
+		// A LEFT JOIN of two updating aggregates: a user has no row on the
+		// right until a record with an amount ending in 007 comes, so its
+		// NULL-padded row is retracted then, across restarts.
+		fmt.Sprintf("CREATE MATERIALIZED VIEW %s_sevens AS SELECT a.user_id, a.n, b.sevens "+
+			"FROM (SELECT user_id, COUNT(*) AS n FROM %s GROUP BY user_id) a "+
+			"LEFT JOIN (SELECT user_id, COUNT(*) AS sevens FROM %s WHERE amount %% 1000 = 7 GROUP BY user_id) b "+
+			"ON a.user_id = b.user_id", src, src, src),
 	}
 }
 
@@ -261,6 +268,7 @@ func checkCrashViews(ctx context.Context, t *testing.T, conn *pgx.Conn, src stri
 		}
 	}
 	checkTotals(ctx, t, conn, src+"_per_user", "SELECT user_id, n, total FROM "+src+"_per_user", want)
+	checkCrashSevens(ctx, t, conn, src, clicks)
 
 	gotThirds := map[string]int{}
 	rows, err := conn.Query(ctx, "SELECT user_id, amount FROM "+src+"_thirds")
@@ -363,6 +371,57 @@ func checkCrashViews(ctx context.Context, t *testing.T, conn *pgx.Conn, src stri
 	sessions := checkCrashSessions(ctx, t, conn, src, clicks, times)
 	t.Logf("views checked: %d users, %d filtered rows, %d windows, %d closed windows, %d closed sessions",
 		len(want), len(wantThirds), len(wantWin), checked, sessions)
+}
+
+// checkCrashSevens compares the _sevens view (a LEFT JOIN) with counts
+// worked out here: per user its records, and those with an amount ending
+// in 007, NULL when it has none.
+func checkCrashSevens(ctx context.Context, t *testing.T, conn *pgx.Conn, src string, clicks []click) {
+	t.Helper()
+	type counts struct{ n, sevens int64 }
+	want := map[int64]counts{}
+	for _, c := range clicks {
+		w := want[c.UserID]
+		w.n++
+		if int64(c.Amount)%1000 == 7 {
+			w.sevens++
+		}
+		want[c.UserID] = w
+	}
+	got := map[int64]counts{}
+	rows, err := conn.Query(ctx, "SELECT user_id, n, sevens FROM "+src+"_sevens")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for rows.Next() {
+		var user, n int64
+		var sevens *int64
+		if err := rows.Scan(&user, &n, &sevens); err != nil {
+			t.Fatal(err)
+		}
+		if _, dup := got[user]; dup {
+			t.Errorf("%s_sevens has user %d twice", src, user)
+		}
+		c := counts{n: n}
+		if sevens != nil {
+			if *sevens == 0 {
+				t.Errorf("%s_sevens: user %d has 0 sevens, not NULL", src, user)
+			}
+			c.sevens = *sevens
+		}
+		got[user] = c
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != len(want) {
+		t.Errorf("%s_sevens has %d users, want %d", src, len(got), len(want))
+	}
+	for u, w := range want {
+		if got[u] != w {
+			t.Errorf("%s_sevens user %d = %+v, want %+v", src, u, got[u], w)
+		}
+	}
 }
 
 // checkCrashSessions compares the _sessions view with sessions worked out
