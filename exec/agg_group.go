@@ -136,6 +136,7 @@ type group struct {
 	dirty  bool
 	dead   bool // freed (closed window): ignore in the dirty list
 	stored bool // has a summary in the StateTable
+	legacy bool // its summary is also at prefix | sfxSummary (see fromSummary)
 }
 
 type aggCore struct {
@@ -151,6 +152,9 @@ type aggCore struct {
 	// groupOf need not read it): see WindowAgg.
 	evictions uint64
 	absent    func(key types.Row) bool
+	// summaryAt, when set, says where a group's summary is stored instead
+	// of prefix | sfxSummary (WindowAgg keeps it in its window index).
+	summaryAt func(dst []byte, prefix string, key types.Row) []byte
 
 	keyRow types.Row // scratch: the current row's key values
 	kbuf   []byte    // scratch: the current row's group prefix
@@ -202,7 +206,7 @@ func (c *aggCore) groupOf(row types.Row) (g *group, created bool, err error) {
 		return g, false, nil
 	}
 	if c.absent == nil || !c.absent(c.keyRow) {
-		if g, err = c.load(c.kbuf); err != nil {
+		if g, err = c.load(c.kbuf, c.keyRow); err != nil {
 			return nil, false, err
 		}
 	}
@@ -463,9 +467,26 @@ func rowsEqual(a, b types.Row) bool {
 	return true
 }
 
+// summaryKey appends the key of the summary of the group with prefix and
+// key values key.
+func (c *aggCore) summaryKey(dst []byte, prefix string, key types.Row) []byte {
+	if c.summaryAt != nil {
+		return c.summaryAt(dst, prefix, key)
+	}
+	return append(append(dst, prefix...), sfxSummary)
+}
+
 // writeState puts g's summary (or deletes it when the group is empty).
 func (c *aggCore) writeState(g *group) error {
-	c.sbuf = append(append(c.sbuf[:0], g.prefix...), sfxSummary)
+	if g.legacy {
+		// Its summary moves to where summaries are kept now.
+		c.sbuf = append(append(c.sbuf[:0], g.prefix...), sfxSummary)
+		if err := c.st.Delete(c.sbuf); err != nil {
+			return fmt.Errorf("delete group: %w", err)
+		}
+		g.legacy = false
+	}
+	c.sbuf = c.summaryKey(c.sbuf[:0], g.prefix, g.key)
 	if g.rows <= 0 && !c.global {
 		if g.stored {
 			g.stored = false
@@ -489,11 +510,10 @@ func (c *aggCore) writeState(g *group) error {
 	return nil
 }
 
-// load reads the group with the given prefix from state; nil when absent.
-// Its prev is its current output: state is written when changes are
-// emitted, so what is stored is what was last emitted.
-func (c *aggCore) load(prefix []byte) (*group, error) {
-	c.sbuf = append(append(c.sbuf[:0], prefix...), sfxSummary)
+// load reads the group with the given prefix and key values from state;
+// nil when absent.
+func (c *aggCore) load(prefix []byte, key types.Row) (*group, error) {
+	c.sbuf = c.summaryKey(c.sbuf[:0], string(prefix), key)
 	val, ok, err := c.st.Get(c.sbuf)
 	if err != nil {
 		return nil, fmt.Errorf("read group: %w", err)
@@ -501,10 +521,28 @@ func (c *aggCore) load(prefix []byte) (*group, error) {
 	if !ok {
 		return nil, nil
 	}
+	return c.fromSummary(prefix, val)
+}
+
+// fromSummary builds the group with prefix from its stored summary. Its
+// prev is its current output: state is written when changes are emitted,
+// so what is stored is what was last emitted. An empty summary is the
+// index entry of a WindowAgg written before summaries moved into the
+// index: the summary is then at prefix | sfxSummary.
+func (c *aggCore) fromSummary(prefix, val []byte) (*group, error) {
 	g := &group{prefix: string(prefix), slots: make([]slot, len(c.specs)), stored: true}
+	if len(val) == 0 {
+		c.sbuf = append(append(c.sbuf[:0], prefix...), sfxSummary)
+		old, ok, err := c.st.Get(c.sbuf)
+		if err != nil || !ok {
+			return nil, err
+		}
+		val, g.legacy = old, true
+	}
 	if err := c.decodeSummary(g, val); err != nil {
 		return nil, fmt.Errorf("decode group: %w", err)
 	}
+	var err error
 	if g.prev, err = c.output(g); err != nil {
 		return nil, err
 	}
@@ -534,15 +572,21 @@ func (c *aggCore) decodeSummary(g *group, b []byte) error {
 func (c *aggCore) deleteGroup(g *group) error {
 	g.dead = true
 	delete(c.cache, g.prefix)
+	if g.stored {
+		c.sbuf = c.summaryKey(c.sbuf[:0], g.prefix, g.key)
+		if err := c.st.Delete(c.sbuf); err != nil {
+			return fmt.Errorf("delete group: %w", err)
+		}
+	}
+	if g.legacy {
+		c.sbuf = append(append(c.sbuf[:0], g.prefix...), sfxSummary)
+		if err := c.st.Delete(c.sbuf); err != nil {
+			return fmt.Errorf("delete group: %w", err)
+		}
+	}
 	if !c.counted {
 		// Only a summary to delete: no scan.
-		if g.stored {
-			g.stored = false
-			c.sbuf = append(append(c.sbuf[:0], g.prefix...), sfxSummary)
-			if err := c.st.Delete(c.sbuf); err != nil {
-				return fmt.Errorf("delete group: %w", err)
-			}
-		}
+		g.stored = false
 		return nil
 	}
 	var keys [][]byte

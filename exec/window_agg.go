@@ -1,11 +1,11 @@
 package exec
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"math"
 	"slices"
+	"strings"
 	"sync/atomic"
 
 	"github.com/streamsql/streamsql/sql/sqlerr"
@@ -24,11 +24,20 @@ import (
 // emitted once, as an Insert, when it closes (HAVING applied then).
 // Without it the output is HashAgg's changelog, emitted at barriers, with
 // a closing window's last change emitted when it closes.
+//
+// A group's summary is stored in the window index, under
+// kg | 0xFE | window_end | group key, so that closing a window scans its
+// groups' summaries, and a group costs one write when stored and one when
+// its window closes.
 type WindowAgg struct {
 	c    *aggCore
 	o    WindowAggOptions
 	wm   int64
-	ends map[int64]struct{} // window ends that have groups in state
+	ends map[int64]struct{} // window ends that have groups in state or in memory
+	// unstored are the groups made since the last barrier, by window end:
+	// closing a window finds its stored groups in the index and these in
+	// memory.
+	unstored map[int64][]*group
 	// restored are the window ends that had state at Open; fresh maps the
 	// others, once seen, to the cache's eviction count then: while it has
 	// not moved, every group of the window is in the cache, and a key
@@ -62,8 +71,11 @@ func NewWindowAgg(o WindowAggOptions) (*WindowAgg, error) {
 		return nil, err
 	}
 	w := &WindowAgg{c: c, o: o, wm: math.MinInt64, ends: map[int64]struct{}{},
-		restored: map[int64]struct{}{}, fresh: map[int64]uint64{}}
+		restored: map[int64]struct{}{}, fresh: map[int64]uint64{}, unstored: map[int64][]*group{}}
 	c.absent = w.absent
+	c.summaryAt = func(dst []byte, prefix string, key types.Row) []byte {
+		return w.indexKey(dst, key[o.WindowEnd].Micros(), prefix)
+	}
 	return w, nil
 }
 
@@ -109,15 +121,16 @@ func (w *WindowAgg) Open(_ context.Context, oc *OpContext) error {
 	}
 	clear(w.restored)
 	clear(w.fresh)
-	return w.scanIndex(math.MaxInt64, func(end int64, _ []byte) {
+	clear(w.unstored)
+	return w.scanIndex(math.MaxInt64, func(end int64, _, _ []byte) {
 		w.ends[end] = struct{}{}
 		w.restored[end] = struct{}{}
 	})
 }
 
 // scanIndex calls fn for every window index entry with end <= upTo, per key
-// group in key order; prefix is kg | group key.
-func (w *WindowAgg) scanIndex(upTo int64, fn func(end int64, prefix []byte)) error {
+// group in key order; prefix is kg | group key, summary the group's.
+func (w *WindowAgg) scanIndex(upTo int64, fn func(end int64, prefix, summary []byte)) error {
 	var start, stop []byte
 	for kg := 0; kg < KeyGroups; kg++ {
 		start = append(start[:0], byte(kg>>8), byte(kg), markWindow)
@@ -127,13 +140,13 @@ func (w *WindowAgg) scanIndex(upTo int64, fn func(end int64, prefix []byte)) err
 		} else {
 			stop = state.AppendInt64(stop, upTo+1)
 		}
-		err := w.c.st.Scan(start, stop, func(k, _ []byte) error {
+		err := w.c.st.Scan(start, stop, func(k, v []byte) error {
 			end, rest, err := state.ReadInt64(k[3:])
 			if err != nil {
 				return err
 			}
 			prefix := append(k[:2:2], rest...)
-			fn(end, prefix)
+			fn(end, prefix, v)
 			return nil
 		})
 		if err != nil {
@@ -170,11 +183,8 @@ func (w *WindowAgg) Process(_ context.Context, _ int, b *Batch, _ Output) error 
 		}
 		if created {
 			end := endv.Micros()
-			w.ibuf = w.indexKey(w.ibuf[:0], end, g.prefix)
-			if err := w.c.st.Put(w.ibuf, nil); err != nil {
-				return fmt.Errorf("write window index: %w", err)
-			}
 			w.ends[end] = struct{}{}
+			w.unstored[end] = append(w.unstored[end], g)
 		}
 		if err := w.c.apply(g, row, signOf(b.Op(i))); err != nil {
 			return err
@@ -214,17 +224,29 @@ func (w *WindowAgg) OnWatermark(_ context.Context, wm Watermark, out Output) err
 		return nil
 	}
 	type entry struct {
-		end    int64
-		prefix []byte
-		key    []byte
+		end     int64
+		prefix  string
+		summary []byte // nil for a group in memory only
 	}
 	var entries []entry
-	err := w.scanIndex(w.wm, func(end int64, prefix []byte) {
-		p := slices.Clone(prefix)
-		entries = append(entries, entry{end, p, w.indexKey(nil, end, string(p))})
+	seen := map[string]bool{}
+	err := w.scanIndex(w.wm, func(end int64, prefix, summary []byte) {
+		seen[string(prefix)] = true
+		entries = append(entries, entry{end, string(prefix), slices.Clone(summary)})
 	})
 	if err != nil {
 		return err
+	}
+	for end, gs := range w.unstored {
+		if end > w.wm {
+			continue
+		}
+		for _, g := range gs {
+			if !g.dead && !seen[g.prefix] {
+				entries = append(entries, entry{end: end, prefix: g.prefix})
+			}
+		}
+		delete(w.unstored, end)
 	}
 	// Close windows in end order, and within a window in key order (the
 	// encoded key, without the key group), so output is deterministic.
@@ -232,19 +254,24 @@ func (w *WindowAgg) OnWatermark(_ context.Context, wm Watermark, out Output) err
 		if a.end != b.end {
 			return cmpInt(a.end, b.end)
 		}
-		return bytes.Compare(a.prefix[2:], b.prefix[2:])
+		return strings.Compare(a.prefix[2:], b.prefix[2:])
 	})
 	for _, e := range entries {
-		if err := w.c.st.Delete(e.key); err != nil {
-			return fmt.Errorf("delete window index: %w", err)
-		}
-		g := w.c.cache[string(e.prefix)]
+		g := w.c.cache[e.prefix]
 		if g == nil {
-			if g, err = w.c.load(e.prefix); err != nil {
+			if e.summary == nil {
+				continue // a group made and emptied in memory
+			}
+			if g, err = w.c.fromSummary([]byte(e.prefix), e.summary); err != nil {
 				return err
 			}
 			if g == nil {
-				continue // emptied and deleted at an earlier barrier
+				// An index entry of the old layout whose group is gone.
+				w.ibuf = w.indexKey(w.ibuf[:0], e.end, e.prefix)
+				if err := w.c.st.Delete(w.ibuf); err != nil {
+					return fmt.Errorf("delete window index: %w", err)
+				}
+				continue
 			}
 		}
 		if err := w.c.finalize(g); err != nil {
@@ -284,6 +311,9 @@ func (w *WindowAgg) OnBarrier(_ context.Context, _ Barrier, out Output) error {
 	if w.o.EmitOnClose {
 		out = nil
 	}
+	// Every group made this epoch is dirty, so now stored (or, emptied,
+	// gone): the index finds them from here on.
+	clear(w.unstored)
 	return w.c.flushDirty(out)
 }
 
