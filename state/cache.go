@@ -60,6 +60,17 @@ func (c *lru) set(key []byte, val []byte, present bool) {
 	}
 }
 
+// written updates key's entry after a write, if the cache holds one. A
+// write does not add an entry: the buffers above the cache answer for
+// the key until its epoch commits, and operators that write much (an
+// aggregate storing every group at each barrier) read little of it back,
+// so caching writes would only evict what reads put there.
+func (c *lru) written(key []byte, val []byte, present bool) {
+	if _, ok := c.items[string(key)]; ok {
+		c.set(key, val, present)
+	}
+}
+
 func (c *lru) reset() {
 	clear(c.items)
 	c.used = 0

@@ -155,7 +155,7 @@ func (t *Table) Put(key, value []byte) error {
 	copy(buf[len(key):], value)
 	e := entry{key: buf[:len(key):len(key)], val: buf[len(key):]}
 	t.dirty.ReplaceOrInsert(e)
-	t.cache.set(e.key, e.val, true)
+	t.cache.written(e.key, e.val, true)
 	return nil
 }
 
@@ -169,7 +169,7 @@ func (t *Table) Delete(key []byte) error {
 		e.key = []byte{}
 	}
 	t.dirty.ReplaceOrInsert(e)
-	t.cache.set(e.key, nil, false)
+	t.cache.written(e.key, nil, false)
 	return nil
 }
 
