@@ -369,7 +369,9 @@ func (j *HashJoin) count(e *joinEntry, side int, key []byte, rowAt int, row type
 	case ok:
 		r.n--
 	case positive:
-		r = &joinRow{row: row, n: 1}
+		// A copy: the input row may share its memory with many others
+		// (a decoder's or a window's slab) that the cache must not keep.
+		r = &joinRow{row: slices.Clone(row), n: 1}
 		rows[string(key[rowAt:])] = r
 		j.cachedRows++
 	default:

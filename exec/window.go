@@ -49,7 +49,13 @@ func (o *WindowOptions) Validate() error {
 type Window struct {
 	o        WindowOptions
 	nullTime atomic.Int64
+	slab     []types.Value // where the next output rows are cut from
 }
+
+// windowSlabRows is how many output rows Window allocates at once: one
+// allocation per that many rows instead of one per row, while a row kept
+// downstream holds at most that many others' memory.
+const windowSlabRows = 64
 
 var _ Operator = (*Window)(nil)
 
@@ -97,7 +103,12 @@ func (w *Window) Process(_ context.Context, _ int, b *Batch, out Output) error {
 			first -= o.Slide
 		}
 		for start := first; start <= last; start += o.Slide {
-			r := make(types.Row, len(row)+2)
+			width := len(row) + 2
+			if len(w.slab) < width {
+				w.slab = make([]types.Value, width*windowSlabRows)
+			}
+			r := types.Row(w.slab[:width:width])
+			w.slab = w.slab[width:]
 			copy(r, row)
 			r[len(row)] = types.NewTimestamp(start)
 			r[len(row)+1] = types.NewTimestamp(start + o.Size)
