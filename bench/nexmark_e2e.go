@@ -15,23 +15,25 @@ import (
 	json "github.com/goccy/go-json"
 
 	"github.com/streamsql/streamsql"
+	"github.com/streamsql/streamsql/connectors/nexmark"
 	"github.com/streamsql/streamsql/internal/emulator"
 )
 
-// nexmarkE2E is the end-to-end mode of the Nexmark scenario: the bids are
-// generated here, encoded as JSON and put into one kinesalite stream once
-// (not measured); each query then runs on a fresh engine whose Kinesis
-// source reads that stream from its start.
+// nexmarkE2E is the end-to-end mode of the Nexmark scenario: the rows of
+// each table the queries read are generated here, encoded as JSON and put
+// into a kinesalite stream of their own once (not measured); each query
+// then runs on a fresh engine whose Kinesis sources read those streams
+// from their start.
 type nexmarkE2E struct {
-	o      NexmarkOptions
-	emu    *emulator.Emulator
-	owned  bool
-	stream string
-	load   *LoadRun
-	bids   int64
-	want   map[string]*nexAcc
-	keep   bool
-	client *kinesis.Client
+	o       NexmarkOptions
+	emu     *emulator.Emulator
+	owned   bool
+	streams [3]string // by nexmark.Table; "" for a table no query reads
+	load    *LoadRun
+	counts  nexCounts
+	want    map[string]*nexAcc
+	keep    bool
+	client  *kinesis.Client
 	// lat holds the latency phase's bids (the first ones of a generator
 	// paced at the phase's rate), shared by every query.
 	lat []bidRow
@@ -46,6 +48,41 @@ type bidJSON struct {
 	URL      string `json:"url"`
 	DateTime int64  `json:"date_time"`
 	Extra    string `json:"extra"`
+}
+
+// personJSON and auctionJSON are the other tables' records; times in
+// epoch ms.
+type personJSON struct {
+	ID         int64  `json:"id"`
+	Name       string `json:"name"`
+	Email      string `json:"email_address"`
+	CreditCard string `json:"credit_card"`
+	City       string `json:"city"`
+	State      string `json:"state"`
+	DateTime   int64  `json:"date_time"`
+	Extra      string `json:"extra"`
+}
+
+type auctionJSON struct {
+	ID          int64  `json:"id"`
+	ItemName    string `json:"item_name"`
+	Description string `json:"description"`
+	InitialBid  int64  `json:"initial_bid"`
+	Reserve     int64  `json:"reserve"`
+	DateTime    int64  `json:"date_time"`
+	Expires     int64  `json:"expires"`
+	Seller      int64  `json:"seller"`
+	Category    int64  `json:"category"`
+	Extra       string `json:"extra"`
+}
+
+// nexTableRows holds one table's generated rows (only its own kind set)
+// and their records.
+type nexTableRows struct {
+	persons  []personRow
+	auctions []auctionRow
+	bids     []bidRow
+	recs     []emulator.Record
 }
 
 func newNexmarkE2E(ctx context.Context, o NexmarkOptions, qs []NexmarkQuery, keep bool) (*nexmarkE2E, error) {
@@ -75,26 +112,46 @@ func newNexmarkE2E(ctx context.Context, o NexmarkOptions, qs []NexmarkQuery, kee
 		return nil, fmt.Errorf("nexmark e2e: %w", err)
 	}
 	x.client = client
-	x.stream = nextStream("bench-nexmark")
-	if err := x.emu.CreateStream(ctx, x.stream, eo.Shards); err != nil {
-		return nil, fmt.Errorf("nexmark e2e: %w", err)
-	}
-	// Keyed by auction; one PutRecords at a time, in generation order, so
-	// that each shard holds its bids in event-time order.
-	var recs []emulator.Record
-	var rows []bidRow
+	// Each record keyed by its auction (a person by its id), one
+	// PutRecords at a time, in generation order, so that each shard holds
+	// its rows in event-time order.
+	var tables [3]nexTableRows
 	var maxTs int64
 	var encErr error
-	if err := nexmarkRows(ctx, o, func(b *bidRow) {
-		rec, err := bidRecord(b)
+	put := func(t nexmark.Table, rec emulator.Record, err error, ts int64) {
 		if err != nil {
 			encErr = err
 			return
 		}
-		recs = append(recs, rec)
-		rows = append(rows, *b)
-		maxTs = max(maxTs, b.ts)
-	}); err != nil {
+		tables[t].recs = append(tables[t].recs, rec)
+		maxTs = max(maxTs, ts)
+	}
+	var v nexVisit
+	for _, q := range qs {
+		for _, t := range q.tables() {
+			switch t {
+			case nexmark.Person:
+				v.person = func(p *personRow) {
+					rec, err := personRecord(p)
+					put(t, rec, err, p.ts)
+					tables[t].persons = append(tables[t].persons, *p)
+				}
+			case nexmark.Auction:
+				v.auction = func(a *auctionRow) {
+					rec, err := auctionRecord(a)
+					put(t, rec, err, a.ts)
+					tables[t].auctions = append(tables[t].auctions, *a)
+				}
+			default:
+				v.bid = func(b *bidRow) {
+					rec, err := bidRecord(b)
+					put(t, rec, err, b.ts)
+					tables[t].bids = append(tables[t].bids, *b)
+				}
+			}
+		}
+	}
+	if err := nexmarkTables(ctx, o, v); err != nil {
 		return nil, err
 	}
 	if encErr != nil {
@@ -105,24 +162,63 @@ func newNexmarkE2E(ctx context.Context, o NexmarkOptions, qs []NexmarkQuery, kee
 			return nil, err
 		}
 	}
-	start := time.Now()
-	for i := 0; i < len(recs); i += eo.PutBatch {
-		if _, err := emulator.PutRecords(ctx, client, x.stream, recs[i:min(i+eo.PutBatch, len(recs))]); err != nil {
-			return nil, fmt.Errorf("nexmark e2e: load: %w", err)
+	x.load = &LoadRun{RecordsPerPut: eo.PutBatch, Shards: eo.Shards}
+	for t := range tables {
+		if !v.has(nexmark.Table(t)) {
+			continue
+		}
+		x.streams[t] = nextStream("bench-nexmark-" + nexmark.Table(t).String())
+		if err := x.emu.CreateStream(ctx, x.streams[t], eo.Shards); err != nil {
+			return nil, fmt.Errorf("nexmark e2e: %w", err)
+		}
+		recs := tables[t].recs
+		start := time.Now()
+		for i := 0; i < len(recs); i += eo.PutBatch {
+			if _, err := emulator.PutRecords(ctx, client, x.streams[t], recs[i:min(i+eo.PutBatch, len(recs))]); err != nil {
+				return nil, fmt.Errorf("nexmark e2e: load %s: %w", x.streams[t], err)
+			}
+		}
+		x.load.Records += len(recs)
+		x.load.Seconds += time.Since(start).Seconds()
+		tables[t].recs = nil
+	}
+	x.load.PerSecond = float64(x.load.Records) / x.load.Seconds
+	// The closing records are rows of the streams like any other: the
+	// answers count them.
+	ts := (maxTs + time.Hour.Microseconds()) / 1000 * 1000
+	for t := range tables {
+		if x.streams[t] == "" {
+			continue
+		}
+		n, err := x.closeWindows(ctx, client, nexmark.Table(t), ts)
+		if err != nil {
+			return nil, err
+		}
+		for range n {
+			switch nexmark.Table(t) {
+			case nexmark.Person:
+				tables[t].persons = append(tables[t].persons, personRow{ts: ts})
+			case nexmark.Auction:
+				tables[t].auctions = append(tables[t].auctions, auctionRow{ts: ts, expires: ts})
+			default:
+				tables[t].bids = append(tables[t].bids, bidRow{ts: ts})
+			}
 		}
 	}
-	x.load = &LoadRun{Records: len(recs), Seconds: time.Since(start).Seconds(), RecordsPerPut: eo.PutBatch, Shards: eo.Shards}
-	x.load.PerSecond = float64(x.load.Records) / x.load.Seconds
-	closing, err := x.closeWindows(ctx, client, maxTs+time.Hour.Microseconds())
-	if err != nil {
-		return nil, err
-	}
-	// The closing records are rows of the stream like any other: the
-	// answers count them.
-	rows = append(rows, closing...)
-	x.want, x.bids, err = nexmarkWant(qs, func(fn func(*bidRow)) error {
-		for i := range rows {
-			fn(&rows[i])
+	x.want, x.counts, err = nexmarkWant(qs, func(v nexVisit) error {
+		for t := range tables {
+			if !v.has(nexmark.Table(t)) {
+				continue
+			}
+			for i := range tables[t].persons {
+				v.person(&tables[t].persons[i])
+			}
+			for i := range tables[t].auctions {
+				v.auction(&tables[t].auctions[i])
+			}
+			for i := range tables[t].bids {
+				v.bid(&tables[t].bids[i])
+			}
 		}
 		return nil
 	}, keep)
@@ -133,39 +229,67 @@ func newNexmarkE2E(ctx context.Context, o NexmarkOptions, qs []NexmarkQuery, kee
 	return x, nil
 }
 
-// closeWindows puts one bid per shard (auction 0, bidder 0, price 0) at
-// event time ts: the source's watermark is the least of its shards', so
-// this moves it to ts less the delay, past every window of the run.
-func (x *nexmarkE2E) closeWindows(ctx context.Context, client *kinesis.Client, ts int64) ([]bidRow, error) {
-	shards, err := client.ListShards(ctx, &kinesis.ListShardsInput{StreamName: aws.String(x.stream)})
+// closeWindows puts one row of table t per shard of its stream (every
+// column zero or empty but the times, which are ts, whole milliseconds)
+// and returns how many: the source's watermark is the least of its
+// shards', so this moves it to ts less the delay, past every window of
+// the run.
+func (x *nexmarkE2E) closeWindows(ctx context.Context, client *kinesis.Client, t nexmark.Table, ts int64) (int, error) {
+	stream := x.streams[t]
+	shards, err := client.ListShards(ctx, &kinesis.ListShardsInput{StreamName: aws.String(stream)})
 	if err != nil {
-		return nil, fmt.Errorf("nexmark e2e: list shards of %s: %w", x.stream, err)
+		return 0, fmt.Errorf("nexmark e2e: list shards of %s: %w", stream, err)
 	}
-	b := bidRow{ts: ts / 1000 * 1000}
-	data, err := json.Marshal(bidJSON{DateTime: b.ts / 1000})
+	ms := ts / 1000
+	var rec any
+	switch t {
+	case nexmark.Person:
+		rec = personJSON{DateTime: ms}
+	case nexmark.Auction:
+		rec = auctionJSON{DateTime: ms, Expires: ms}
+	default:
+		rec = bidJSON{DateTime: ms}
+	}
+	data, err := json.Marshal(rec)
 	if err != nil {
-		return nil, err
+		return 0, err
 	}
-	var rows []bidRow
 	for _, s := range shards.Shards {
 		h, ok := new(big.Int).SetString(aws.ToString(s.HashKeyRange.StartingHashKey), 10)
 		if !ok {
-			return nil, fmt.Errorf("nexmark e2e: shard %s: hash key %q", aws.ToString(s.ShardId), aws.ToString(s.HashKeyRange.StartingHashKey))
+			return 0, fmt.Errorf("nexmark e2e: shard %s: hash key %q", aws.ToString(s.ShardId), aws.ToString(s.HashKeyRange.StartingHashKey))
 		}
-		_, err := client.PutRecord(ctx, &kinesis.PutRecordInput{StreamName: aws.String(x.stream), PartitionKey: aws.String("0"),
+		_, err := client.PutRecord(ctx, &kinesis.PutRecordInput{StreamName: aws.String(stream), PartitionKey: aws.String("0"),
 			ExplicitHashKey: aws.String(h.String()), Data: data})
 		if err != nil {
-			return nil, fmt.Errorf("nexmark e2e: put the closing records: %w", err)
+			return 0, fmt.Errorf("nexmark e2e: put the closing records into %s: %w", stream, err)
 		}
-		rows = append(rows, b)
 	}
-	return rows, nil
+	return len(shards.Shards), nil
 }
 
 func (x *nexmarkE2E) stop() {
 	if x.owned && x.emu != nil {
 		_ = x.emu.Stop()
 	}
+}
+
+// personRecord is a person as its stream carries it: JSON, keyed by id.
+func personRecord(p *personRow) (emulator.Record, error) {
+	data, err := json.Marshal(personJSON{p.id, p.name, p.email, p.card, p.city, p.state, p.ts / 1000, p.extra})
+	if err != nil {
+		return emulator.Record{}, fmt.Errorf("nexmark e2e: encode a person: %w", err)
+	}
+	return emulator.Record{PartitionKey: strconv.FormatInt(p.id, 10), Data: data}, nil
+}
+
+// auctionRecord is an auction as its stream carries it: JSON, keyed by id.
+func auctionRecord(a *auctionRow) (emulator.Record, error) {
+	data, err := json.Marshal(auctionJSON{a.id, a.item, a.desc, a.initial, a.reserve, a.ts / 1000, a.expires / 1000, a.seller, a.category, a.extra})
+	if err != nil {
+		return emulator.Record{}, fmt.Errorf("nexmark e2e: encode an auction: %w", err)
+	}
+	return emulator.Record{PartitionKey: strconv.FormatInt(a.id, 10), Data: data}, nil
 }
 
 // bidRecord is a bid as the streams carry it: JSON, keyed by auction.
@@ -192,17 +316,27 @@ func latencyBids(ctx context.Context, o NexmarkOptions, eo E2EOptions) ([]bidRow
 	return bids[:min(len(bids), eo.LatencyEvents)], nil
 }
 
+// kinesisSourceSQL creates table t's source over a Kinesis stream.
+func kinesisSourceSQL(t nexmark.Table, stream, endpoint string) string {
+	return fmt.Sprintf("CREATE SOURCE %s (%s) WITH (connector = 'kinesis', stream = '%s', region = '%s', endpoint = '%s', "+
+		"format = 'json', start_position = 'trim_horizon')", t, nexSourceColumns[t], stream, emulator.Region, endpoint)
+}
+
 func bidSourceSQL(stream, endpoint string) string {
-	return fmt.Sprintf("CREATE SOURCE bid (%s) WITH (connector = 'kinesis', stream = '%s', region = '%s', endpoint = '%s', "+
-		"format = 'json', start_position = 'trim_horizon')", bidSourceColumns, stream, emulator.Region, endpoint)
+	return kinesisSourceSQL(nexmark.Bid, stream, endpoint)
 }
 
 // run measures q's view over the loaded stream on a fresh engine, then
 // its latency.
 func (x *nexmarkE2E) run(ctx context.Context, q NexmarkQuery) NexmarkResult {
-	r := NexmarkResult{Query: q.Name, Mode: "e2e", Note: q.Note, View: q.View, Events: x.o.Events, Bids: x.bids, Want: x.want[q.Name].a, Load: x.load}
+	r := NexmarkResult{Query: q.Name, Mode: "e2e", Note: q.Note, View: q.View, Events: x.o.Events, Want: x.want[q.Name].a, Load: x.load}
+	r.inputs(q, x.counts)
 	o := x.o
-	got, u, err := runNexmarkView(ctx, o, q, bidSourceSQL(x.stream, x.emu.Endpoint()), x.want[q.Name], o.E2E.CheckpointInterval)
+	var sources []string
+	for _, t := range q.tables() {
+		sources = append(sources, kinesisSourceSQL(t, x.streams[t], x.emu.Endpoint()))
+	}
+	got, u, err := runNexmarkView(ctx, o, q, sources, x.want[q.Name], o.E2E.CheckpointInterval)
 	r.finish(got, x.want[q.Name], u, err)
 	if err != nil {
 		return r
