@@ -33,6 +33,7 @@ func init() {
 	registerOps()
 	registerConds()
 	registerStrings()
+	registerSplit()
 	registerMath()
 	registerJSON()
 	registerTime()
