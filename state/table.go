@@ -184,7 +184,19 @@ func (t *Table) Scan(start, end []byte, fn func(key, value []byte) error) error 
 	overlay := t.overlay(start, end)
 	txn := t.db.db.NewTransaction(false)
 	defer txn.Discard()
-	it := txn.NewIterator(badger.IteratorOptions{Prefix: t.prefix, PrefetchValues: false})
+	// Every key in [start, end) starts with what start and end have in
+	// common: with that as the iterator's prefix Badger never walks past
+	// the range (past it may lie long runs of deleted keys it would skip
+	// one by one).
+	prefix := t.prefix
+	if end != nil {
+		n := 0
+		for n < len(start) && n < len(end) && start[n] == end[n] {
+			n++
+		}
+		prefix = append(append(make([]byte, 0, len(t.prefix)+n), t.prefix...), start[:n]...)
+	}
+	it := txn.NewIterator(badger.IteratorOptions{Prefix: prefix, PrefetchValues: false})
 	defer it.Close()
 	seek := append(append([]byte(nil), t.prefix...), start...)
 	it.Seek(seek)
