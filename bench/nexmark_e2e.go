@@ -417,7 +417,7 @@ func (x *nexmarkE2E) latency(ctx context.Context, q NexmarkQuery) (*LatencyRun, 
 	}
 	p := latencyPhase{
 		prefix: "bench-nexmark-latency", recs: recs, source: bidSourceSQL,
-		name: q.Name, view: "CREATE MATERIALIZED VIEW " + q.Name + " AS " + view, vis: vis,
+		name: q.viewName(), view: "CREATE MATERIALIZED VIEW " + q.viewName() + " AS " + view, vis: vis,
 		keyedBy: keyedBy, visible: visible,
 	}
 	warm := warmUp(len(recs), o)
@@ -432,8 +432,8 @@ func (x *nexmarkE2E) latency(ctx context.Context, q NexmarkQuery) (*LatencyRun, 
 		want.keep = map[string]int{}
 	}
 	ref := q.ref()
-	if mr, ok := ref.(*mapRef); ok && keep {
-		mr.acc.keep = map[string]int{}
+	if ar, ok := ref.(accRef); ok && keep {
+		ar.rowsAcc().keep = map[string]int{}
 	}
 	for i := range x.lat {
 		ref.add(&x.lat[i])

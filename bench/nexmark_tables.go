@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"time"
 
@@ -288,4 +289,120 @@ func (q *q8Ref) finish(_ int64, acc *nexAcc) {
 			acc.add([]string{i64(p.id), p.name, tsText(p.start)})
 		}
 	}
+}
+
+// q7Ref: per 10-second TUMBLE window, its highest price; then the bids of
+// that price whose time is between the window's start and end, both
+// included, so that a bid at exactly a window's end is matched against
+// that window too (it belongs to the next). Every window with a bid
+// counts, closed or not.
+type q7Ref struct {
+	size int64
+	wins map[int64]*q7Win // by window end
+}
+
+type q7Win struct {
+	max int64
+	has bool // the window has a bid of its own, so a max
+	// cands are the bids within the window's bounds whose price was at
+	// least the max when they came: the ones that can still match.
+	cands []bidRow
+}
+
+func (q *q7Ref) win(end int64) *q7Win {
+	w := q.wins[end]
+	if w == nil {
+		w = &q7Win{}
+		q.wins[end] = w
+	}
+	return w
+}
+
+func (q *q7Ref) add(b *bidRow) {
+	end := b.ts - ((b.ts%q.size)+q.size)%q.size + q.size
+	w := q.win(end)
+	if !w.has || b.price > w.max {
+		w.has, w.max = true, b.price
+		w.cands = slices.DeleteFunc(w.cands, func(c bidRow) bool { return c.price < w.max })
+	}
+	ends := []int64{end}
+	if end-q.size == b.ts {
+		// It ends the window before its own, whose max it does not move.
+		ends = append(ends, b.ts)
+	}
+	for _, e := range ends {
+		if w := q.win(e); !w.has || b.price >= w.max {
+			w.cands = append(w.cands, bidRow{auction: b.auction, price: b.price, bidder: b.bidder, ts: b.ts, extra: b.extra})
+		}
+	}
+}
+
+func (q *q7Ref) finish(_ int64, acc *nexAcc) {
+	for _, w := range q.wins {
+		if !w.has {
+			continue
+		}
+		for _, c := range w.cands {
+			if c.price == w.max {
+				acc.add([]string{i64(c.auction), i64(c.price), i64(c.bidder), tsText(c.ts), c.extra})
+			}
+		}
+	}
+}
+
+// q20Ref: every bid joined with each auction of its id in category 10.
+// A bid is joined as it comes with the auctions of its id that came
+// before; one that came before any auction of its id waits for finish.
+// That is the whole join when each table comes whole, in either order
+// (as every caller hands them); otherwise finish adds a row that no view
+// has, so that the check fails rather than passes on a partial answer.
+type q20Ref struct {
+	acc      nexAcc
+	auctions map[int64][]auctionRow // category 10, by id
+	// seen: 1 when an auction of the id came, 2 when a bid was joined
+	// with those as it came.
+	seen    map[int64]uint8
+	pending []bidRow
+	late    bool
+}
+
+func (q *q20Ref) rowsAcc() *nexAcc { return &q.acc }
+
+func (q *q20Ref) addAuction(a *auctionRow) {
+	if a.category != 10 {
+		q.seen[a.id] = max(q.seen[a.id], 1)
+		return
+	}
+	if q.seen[a.id] == 2 {
+		q.late = true
+	}
+	q.seen[a.id] = 1
+	q.auctions[a.id] = append(q.auctions[a.id], *a)
+}
+
+func (q *q20Ref) add(b *bidRow) {
+	if q.seen[b.auction] == 0 {
+		q.pending = append(q.pending, *b)
+		return
+	}
+	q.seen[b.auction] = 2
+	q.join(b)
+}
+
+func (q *q20Ref) join(b *bidRow) {
+	for i := range q.auctions[b.auction] {
+		a := &q.auctions[b.auction][i]
+		q.acc.add([]string{i64(b.auction), i64(b.bidder), i64(b.price), b.channel, b.url, tsText(b.ts), b.extra,
+			a.item, a.desc, i64(a.initial), i64(a.reserve), tsText(a.ts), tsText(a.expires), i64(a.seller), i64(a.category), a.extra})
+	}
+}
+
+func (q *q20Ref) finish(_ int64, acc *nexAcc) {
+	for i := range q.pending {
+		q.join(&q.pending[i])
+	}
+	if q.late {
+		q.acc.add([]string{"q20 reference: an auction of category 10 came after bids on its id were joined"})
+	}
+	*acc = q.acc
 }

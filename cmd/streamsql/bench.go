@@ -29,7 +29,7 @@ func benchCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		"then, per query, event-to-view latency (p50/p99, through SUBSCRIBE) on bids produced at a\n"+
 		"steady --e2e-rate into a fresh stream.", stderr)
 	scenario := fs.string("scenario", "tumble", "tumble (COUNT/SUM per key), or nexmark")
-	nexmarkQueries := fs.string("nexmark", "", "nexmark: comma-separated queries (q0 to q22); empty: all, the unsupported ones as rows saying why")
+	nexmarkQueries := fs.string("nexmark", "", "nexmark: comma-separated queries (q0 to q22, q7-simple); empty: all, the unsupported ones as rows saying why")
 	nexmarkTimeout := fs.duration("nexmark-timeout", 10*time.Minute, "nexmark: the bound on each query's run (q5 at 2,000,000 events takes longer than 10 minutes)")
 	mode := fs.string("mode", "inprocess", "inprocess, or e2e (end to end through kinesalite)")
 	events := fs.int("events", 0, "click events per scenario; 0: 2,000,000 in process, 200,000 for e2e (kinesalite takes 10,000-20,000 records/s); "+
