@@ -179,7 +179,7 @@ var NexmarkQueries = []NexmarkQuery{
 		Read:        "auction, num",
 		ref:         func() nexRef { return &q5Ref{slide: 2_000_000, size: 10_000_000, counts: map[q5Key]int64{}} },
 		LatencySkip: "a row (auction, count) appears and disappears as its window's maximum moves, so no row follows a bid"},
-	{Name: "q6", Unsupported: "needs joins and OVER windows"},
+	{Name: "q6", Unsupported: "needs OVER windows (a seller's last 10 closed auctions)"},
 	{Name: "q7", Note: "highest bid: per 10-second TUMBLE window its highest price, joined back to the bids of that price made " +
 		"between the window's start and end, both included (a bid at exactly a window's end can match two windows); " +
 		"every window, closed or not (no EMIT ON WINDOW CLOSE)",
@@ -213,7 +213,7 @@ var NexmarkQueries = []NexmarkQuery{
 			return &q8Ref{size: 10_000_000, persons: map[q8Person]struct{}{}, sellers: map[[2]int64]struct{}{}}
 		},
 		LatencySkip: latencySkipJoin},
-	{Name: "q9", Unsupported: "needs joins / top-N (the winning bid per auction)"},
+	{Name: "q9", Unsupported: "needs top-N (ROW_NUMBER, the winning bid per auction)"},
 	{Name: "q10", Note: "projection with DATE_FORMAT (the reference writes to a file system sink partitioned by day and minute)",
 		View: "SELECT auction, bidder, price, date_time, extra, DATE_FORMAT(date_time, '%Y-%m-%d') AS dt, " +
 			"DATE_FORMAT(date_time, '%H:%i') AS hm FROM bid",
@@ -232,7 +232,7 @@ var NexmarkQueries = []NexmarkQuery{
 		LatencySkip: "a session's row changes key as it grows (window_end moves, sessions merge), so no row follows a bid; " +
 			"with EMIT ON WINDOW CLOSE a bid shows when its session closes, which measures the 10-second gap, not the engine"},
 	{Name: "q12", Unsupported: "needs processing-time windows (PROCTIME())"},
-	{Name: "q13", Unsupported: "needs joins (with a bounded side input)"},
+	{Name: "q13", Unsupported: "needs a bounded side input (a table read from a file) to join with"},
 	{Name: "q14", Note: "projection with CASE on the hour; count_char(extra, 'c') written as CHAR_LENGTH minus CHAR_LENGTH of REPLACE",
 		View: "SELECT auction, bidder, price * 908 / 1000 AS price, CASE WHEN EXTRACT(HOUR FROM date_time) >= 8 AND EXTRACT(HOUR FROM date_time) <= 18 " +
 			"THEN 'dayTime' WHEN EXTRACT(HOUR FROM date_time) <= 6 OR EXTRACT(HOUR FROM date_time) >= 20 THEN 'nightTime' ELSE 'otherTime' END AS bid_time_type, " +
