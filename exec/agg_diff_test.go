@@ -26,14 +26,7 @@ func TestHashAgg_Differential(t *testing.T) {
 func runHashAggDiff(t *testing.T, seed uint64, appendOnly bool) {
 	rng := rand.New(rand.NewPCG(seed, 7))
 	cols := []testCol{{"k", types.TypeText}, {"v", types.TypeBigInt}}
-	keys, _, err := parseTestKeys(cols, "k")
-	if err != nil {
-		t.Fatal(err)
-	}
-	aggs, err := parseTestAggs(cols, "count(*),count(v),sum(v),min(v),max(v),count(distinct v)")
-	if err != nil {
-		t.Fatal(err)
-	}
+	keys, aggs := mustKeysAggs(t, cols, "k", "count(*),count(v),sum(v),min(v),max(v),count(distinct v)")
 	cache := 1 + rng.IntN(4)
 	mk := func() *HashAgg {
 		a, err := NewHashAgg(AggOptions{Keys: keys, Aggs: aggs, CacheSize: cache, AppendOnly: appendOnly})

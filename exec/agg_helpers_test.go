@@ -12,6 +12,7 @@ import (
 
 	"github.com/streamsql/streamsql/exec/expr"
 	"github.com/streamsql/streamsql/sql/types"
+	"github.com/streamsql/streamsql/state"
 )
 
 // aggMemState is a small in-memory StateTable for the aggregation tests:
@@ -313,5 +314,34 @@ func mustOpen(t testing.TB, op Operator, st StateTable) {
 	t.Helper()
 	if err := op.Open(context.Background(), &OpContext{Name: "test", State: st}); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// mustKeysAggs parses an operator's group keys and aggregates over cols.
+func mustKeysAggs(t testing.TB, cols []testCol, keys, aggs string) ([]expr.Func, []*expr.Agg) {
+	t.Helper()
+	kfs, _, err := parseTestKeys(cols, keys)
+	if err != nil {
+		t.Fatal(err)
+	}
+	as, err := parseTestAggs(cols, aggs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return kfs, as
+}
+
+// benchCommit ends an epoch as a view does: the operator's barrier, then
+// its table sealed and committed to Badger.
+func benchCommit(b *testing.B, db *state.DB, tbl *state.Table, op Operator, epoch uint64) {
+	b.Helper()
+	if err := op.OnBarrier(context.Background(), Barrier{Epoch: epoch}, &discard{}); err != nil {
+		b.Fatal(err)
+	}
+	if err := tbl.SealEpoch(epoch); err != nil {
+		b.Fatal(err)
+	}
+	if err := db.CommitEpoch(epoch, nil, tbl); err != nil {
+		b.Fatal(err)
 	}
 }

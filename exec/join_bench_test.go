@@ -46,15 +46,7 @@ func BenchmarkHashJoin(b *testing.B) {
 			}
 			epoch := uint64(1)
 			commit := func() {
-				if err := j.OnBarrier(ctx, Barrier{Epoch: epoch}, &out); err != nil {
-					b.Fatal(err)
-				}
-				if err := tbl.SealEpoch(epoch); err != nil {
-					b.Fatal(err)
-				}
-				if err := db.CommitEpoch(epoch, nil, tbl); err != nil {
-					b.Fatal(err)
-				}
+				benchCommit(b, db, tbl, j, epoch)
 				epoch++
 			}
 			commit()

@@ -54,15 +54,7 @@ func BenchmarkMaterialize(b *testing.B) {
 					b.Fatal(err)
 				}
 				if n%benchEpoch < benchBatch {
-					if err := m.OnBarrier(ctx, Barrier{Epoch: epoch}, &out); err != nil {
-						b.Fatal(err)
-					}
-					if err := tbl.SealEpoch(epoch); err != nil {
-						b.Fatal(err)
-					}
-					if err := db.CommitEpoch(epoch, nil, tbl); err != nil {
-						b.Fatal(err)
-					}
+					benchCommit(b, db, tbl, m, epoch)
 					epoch++
 				}
 			}

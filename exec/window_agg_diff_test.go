@@ -27,14 +27,7 @@ func TestWindowAgg_MatchesBatch(t *testing.T) {
 func runWindowAggDiff(t *testing.T, seed uint64, eowc bool) {
 	rng := rand.New(rand.NewPCG(seed, 11))
 	cols := []testCol{{"k", types.TypeText}, {"we", types.TypeTimestamp}, {"v", types.TypeBigInt}}
-	keys, _, err := parseTestKeys(cols, "k,we")
-	if err != nil {
-		t.Fatal(err)
-	}
-	aggs, err := parseTestAggs(cols, "count(*),sum(v)")
-	if err != nil {
-		t.Fatal(err)
-	}
+	keys, aggs := mustKeysAggs(t, cols, "k,we", "count(*),sum(v)")
 	cache := 1 + rng.IntN(4)
 	st := NewMemTable()
 	mk := func() *WindowAgg {
@@ -137,14 +130,7 @@ func runWindowAggDiff(t *testing.T, seed uint64, eowc bool) {
 func TestWindowAgg_ReadsOldLayout(t *testing.T) {
 	ctx := context.Background()
 	cols := []testCol{{"k", types.TypeText}, {"we", types.TypeTimestamp}, {"v", types.TypeBigInt}}
-	keys, _, err := parseTestKeys(cols, "k,we")
-	if err != nil {
-		t.Fatal(err)
-	}
-	aggs, err := parseTestAggs(cols, "count(*),sum(v)")
-	if err != nil {
-		t.Fatal(err)
-	}
+	keys, aggs := mustKeysAggs(t, cols, "k,we", "count(*),sum(v)")
 	mk := func(st StateTable) *WindowAgg {
 		w, err := NewWindowAgg(WindowAggOptions{AggOptions: AggOptions{Keys: keys, Aggs: aggs}, WindowEnd: 1, EmitOnClose: true})
 		if err != nil {

@@ -139,7 +139,7 @@ func compileSplitIndex(_ *Call, args []Func) (Func, error) {
 
 // compileSubstringIndex is MySQL's SUBSTRING_INDEX(s, delim, n): s up to
 // the n-th delim from the left (n > 0) or after the n-th from the right
-// (n < 0); all of s when there are fewer, '' when n is 0.
+// (n < 0); all of s when there are fewer, empty when n is 0.
 func compileSubstringIndex(_ *Call, args []Func) (Func, error) {
 	return nullN(args, func(vs []types.Value) (types.Value, error) {
 		s, delim, n := vs[0].Str(), vs[1].Str(), vs[2].Int()
