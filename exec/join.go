@@ -38,7 +38,7 @@ import (
 // every operator upstream emits what it holds at each barrier).
 //
 // The rows of recently used keys, both sides, are also held in memory
-// (up to CacheRows rows): a key read from state once is then matched
+// (up to CacheBytes, estimated): a key read from state once is then matched
 // without a state scan. Every change is written to state at once, so the
 // cache never needs flushing and drops keys freely.
 //
@@ -57,17 +57,39 @@ type HashJoin struct {
 	wm     int64
 	closes []int64 // bounds with rows in state, sorted
 
-	cache      map[string]*joinEntry // by kg | key values
-	cachedRows int
-	keyBuf     []byte
-	otherKey   []byte
-	keyVals    types.Row
-	skipped    atomic.Int64
+	cache       map[string]*joinEntry // by kg | key values
+	cachedBytes int
+	keyBuf      []byte
+	otherKey    []byte
+	keyVals     types.Row
+	skipped     atomic.Int64
 }
 
-// joinEntry is one key's rows, per side, by their encoding.
+// joinEntry is one key's rows, per side, by their encoding, and what
+// they take in memory (estimated).
 type joinEntry struct {
 	sides [2]map[string]*joinRow
+	bytes int
+}
+
+// joinEntryBytes and joinRowBytes estimate the memory of a cache entry and
+// of a row in it besides its values' text: map slots, headers, the row's
+// encoding (counted by the caller) and a Value per column.
+const (
+	joinEntryBytes = 160
+	joinRowBytes   = 96
+	valueBytes     = 40
+)
+
+func rowMemory(row types.Row, encoded int) int {
+	n := joinRowBytes + encoded + valueBytes*len(row)
+	for _, v := range row {
+		switch v.Kind() {
+		case types.String, types.Bytes, types.JSON, types.Decimal:
+			n += len(v.Str())
+		}
+	}
+	return n
 }
 
 type joinRow struct {
@@ -78,8 +100,8 @@ type joinRow struct {
 	degree int64
 }
 
-// DefaultJoinCacheRows bounds the rows a HashJoin holds in memory.
-const DefaultJoinCacheRows = 1 << 20
+// DefaultJoinCacheBytes bounds the memory of a HashJoin's cache of rows.
+const DefaultJoinCacheBytes = 128 << 20
 
 var _ Operator = (*HashJoin)(nil)
 
@@ -101,8 +123,9 @@ type JoinOptions struct {
 	// v + CloseAfter microseconds.
 	CloseKey   int
 	CloseAfter int64
-	// CacheRows bounds the rows kept in memory (0: DefaultJoinCacheRows).
-	CacheRows int
+	// CacheBytes bounds the memory of the rows kept in memory, estimated
+	// (0: DefaultJoinCacheBytes).
+	CacheBytes int
 	// Outer marks the sides whose rows without a match are emitted too,
 	// with NULLs for the other side's columns: {true, false} is a LEFT
 	// JOIN, {false, true} a RIGHT JOIN.
@@ -128,8 +151,8 @@ func NewHashJoin(o JoinOptions) (*HashJoin, error) {
 	if o.Env == nil {
 		o.Env = &expr.Env{}
 	}
-	if o.CacheRows <= 0 {
-		o.CacheRows = DefaultJoinCacheRows
+	if o.CacheBytes <= 0 {
+		o.CacheBytes = DefaultJoinCacheBytes
 	}
 	return &HashJoin{o: o, wm: math.MinInt64, keyVals: make(types.Row, len(o.LeftKeys)), cache: map[string]*joinEntry{}}, nil
 }
@@ -307,8 +330,7 @@ func (j *HashJoin) entry(prefix []byte) (*joinEntry, error) {
 	if e, ok := j.cache[string(prefix)]; ok {
 		return e, nil
 	}
-	e := &joinEntry{sides: [2]map[string]*joinRow{{}, {}}}
-	rows := 0
+	e := &joinEntry{sides: [2]map[string]*joinRow{{}, {}}, bytes: joinEntryBytes + len(prefix)}
 	err := j.st.Scan(prefix, prefixEnd(prefix), func(k, v []byte) error {
 		rest := k[len(prefix):]
 		if len(rest) == 0 || rest[0] > sideRight {
@@ -329,31 +351,29 @@ func (j *HashJoin) entry(prefix []byte) (*joinEntry, error) {
 			}
 		}
 		e.sides[rest[0]][string(rest[1:])] = &joinRow{row: r, n: n, degree: degree}
-		rows++
+		e.bytes += rowMemory(r, len(rest)-1)
 		return nil
 	})
 	if err != nil {
 		return nil, err
 	}
-	// An entry counts as one row more than it holds, so that keys whose
-	// rows are all gone still count.
-	if j.cachedRows+rows+1 > j.o.CacheRows {
-		j.evict(rows + 1)
+	if j.cachedBytes+e.bytes > j.o.CacheBytes {
+		j.evict(e.bytes)
 	}
 	j.cache[string(prefix)] = e
-	j.cachedRows += rows + 1
+	j.cachedBytes += e.bytes
 	return e, nil
 }
 
 // evict drops keys from the cache (Go's map order: a random pick) until
-// need more rows fit in three quarters of it.
+// need more bytes fit in three quarters of it.
 func (j *HashJoin) evict(need int) {
 	for k, e := range j.cache {
-		if j.cachedRows+need <= j.o.CacheRows*3/4 {
+		if j.cachedBytes+need <= j.o.CacheBytes*3/4 {
 			return
 		}
 		delete(j.cache, k)
-		j.cachedRows -= len(e.sides[0]) + len(e.sides[1]) + 1
+		j.cachedBytes -= e.bytes
 	}
 }
 
@@ -373,13 +393,17 @@ func (j *HashJoin) count(e *joinEntry, side int, key []byte, rowAt int, row type
 		// (a decoder's or a window's slab) that the cache must not keep.
 		r = &joinRow{row: slices.Clone(row), n: 1}
 		rows[string(key[rowAt:])] = r
-		j.cachedRows++
+		size := rowMemory(row, len(key)-rowAt)
+		e.bytes += size
+		j.cachedBytes += size
 	default:
 		return fmt.Errorf("join: a row was deleted that was never inserted")
 	}
 	if r.n == 0 {
 		delete(rows, string(key[rowAt:]))
-		j.cachedRows--
+		size := rowMemory(r.row, len(key)-rowAt)
+		e.bytes -= size
+		j.cachedBytes -= size
 		return j.st.Delete(key)
 	}
 	if j.o.Outer[side] {
@@ -456,7 +480,7 @@ func (j *HashJoin) dropBound(bound int64) error {
 	for k, e := range j.cache {
 		if strings.HasPrefix(k[2:], string(enc)) {
 			delete(j.cache, k)
-			j.cachedRows -= len(e.sides[0]) + len(e.sides[1]) + 1
+			j.cachedBytes -= e.bytes
 		}
 	}
 	return j.st.Delete(closeKey(bound))

@@ -31,10 +31,10 @@ func col(i int, name string, t types.Type) expr.Func {
 	return f
 }
 
-func newTestJoin(t testing.TB, residual bool, st StateTable, cacheRows int, outer ...bool) *HashJoin {
+func newTestJoin(t testing.TB, residual bool, st StateTable, cacheBytes int, outer ...bool) *HashJoin {
 	t.Helper()
 	o := JoinOptions{LeftKeys: []expr.Func{col(0, "k", types.TypeBigInt)}, RightKeys: []expr.Func{col(0, "k", types.TypeBigInt)},
-		LeftWidth: 2, RightWidth: 2, CloseKey: -1, CacheRows: cacheRows}
+		LeftWidth: 2, RightWidth: 2, CloseKey: -1, CacheBytes: cacheBytes}
 	copy(o.Outer[:], outer)
 	if residual {
 		lt, err := expr.NewCall("<", 0, &expr.ColumnRef{Index: 1, Typ: types.TypeBigInt}, &expr.ColumnRef{Index: 3, Typ: types.TypeBigInt})
@@ -144,13 +144,13 @@ func TestHashJoin_MatchesBatchJoin(t *testing.T) {
 	for seed := int64(1); seed <= 40; seed++ {
 		rng := rand.New(rand.NewSource(seed))
 		residual := seed%2 == 0
-		cacheRows := 0
+		cacheBytes := 0
 		if seed%4 >= 2 {
-			cacheRows = 4
+			cacheBytes = 1000 // a few rows
 		}
 		outer := []bool{seed%8 >= 4, seed > 20}
 		st := newAggMemState()
-		j := newTestJoin(t, residual, st, cacheRows, outer...)
+		j := newTestJoin(t, residual, st, cacheBytes, outer...)
 		live := [2][]types.Row{}
 		emitted := map[string]int{}
 		for step := 0; step < 400; step++ {
@@ -177,7 +177,7 @@ func TestHashJoin_MatchesBatchJoin(t *testing.T) {
 				}
 			}
 			if rng.Intn(50) == 0 {
-				j = newTestJoin(t, residual, st, cacheRows, outer...) // a restart from state
+				j = newTestJoin(t, residual, st, cacheBytes, outer...) // a restart from state
 			}
 		}
 		want := map[string]int{}
