@@ -21,6 +21,13 @@ func TestHashAgg_Differential(t *testing.T) {
 		t.Run(fmt.Sprint(seed), func(t *testing.T) { runHashAggDiff(t, seed, false) })
 		t.Run(fmt.Sprint(seed, " append-only"), func(t *testing.T) { runHashAggDiff(t, seed, true) })
 	}
+	// Slots that let their value counts go between epochs, and read them
+	// from state again.
+	defer func(n int) { maxCachedValues = n }(maxCachedValues)
+	maxCachedValues = 3
+	for seed := uint64(21); seed <= 60; seed++ {
+		t.Run(fmt.Sprint(seed, " few cached values"), func(t *testing.T) { runHashAggDiff(t, seed, false) })
+	}
 }
 
 func runHashAggDiff(t *testing.T, seed uint64, appendOnly bool) {

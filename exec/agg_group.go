@@ -110,8 +110,8 @@ func newSpecs(o *AggOptions) []aggSpec {
 }
 
 // maxCachedValues bounds the value counts a cached group's MIN, MAX or
-// DISTINCT slot keeps in memory between epochs.
-const maxCachedValues = 1024
+// DISTINCT slot keeps in memory between epochs (a variable for tests).
+var maxCachedValues = 1024
 
 // valCount is one value's count: base is what the StateTable holds, delta
 // what this epoch added.
@@ -125,6 +125,10 @@ type slot struct {
 	best  types.Value // MIN, MAX
 	stale bool        // best was retracted: rescan the value counts
 	vals  map[string]*valCount
+	// complete is set while vals holds every value count the slot has
+	// (a group made here, whose counts were never let go): a value not in
+	// vals then has none, and costs no state read.
+	complete bool
 }
 
 type group struct {
@@ -219,7 +223,11 @@ func (c *aggCore) groupOf(row types.Row) (g *group, created bool, err error) {
 }
 
 func (c *aggCore) newGroup(prefix string, key types.Row) *group {
-	return &group{prefix: prefix, key: key, slots: make([]slot, len(c.specs))}
+	g := &group{prefix: prefix, key: key, slots: make([]slot, len(c.specs))}
+	for i := range g.slots {
+		g.slots[i].complete = true
+	}
+	return g
 }
 
 // apply adds (sign 1) or retracts (sign -1) row in g.
@@ -316,7 +324,7 @@ func (c *aggCore) valEntry(g *group, i int, v types.Value) (*valCount, error) {
 		s.vals = map[string]*valCount{}
 	}
 	vc := &valCount{v: v}
-	if g.stored {
+	if g.stored && !s.complete {
 		c.sbuf = append(append(c.sbuf[:0], g.prefix...), c.vbuf...)
 		val, ok, err := c.st.Get(c.sbuf)
 		if err != nil {
@@ -366,6 +374,7 @@ func (c *aggCore) finalize(g *group) error {
 		// many distinct values lets them go rather than hold them all.
 		if len(s.vals) > maxCachedValues {
 			clear(s.vals)
+			s.complete = false
 		}
 		if s.stale {
 			if err := c.rescan(g, i); err != nil {
