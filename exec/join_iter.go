@@ -72,7 +72,6 @@ func (h *HashJoinIter) build(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		h.widths[1] = len(row)
 		k, ok, err := h.key(row, h.rightKeys)
 		if err != nil {
 			return err
@@ -86,8 +85,8 @@ func (h *HashJoinIter) build(ctx context.Context) error {
 	}
 }
 
-// SetWidths gives the sides' column counts, for NULL padding when a side
-// has no rows.
+// SetWidths gives the sides' column counts, which NULL padding needs: an
+// outer join must have them set.
 func (h *HashJoinIter) SetWidths(left, right int) { h.widths = [2]int{left, right} }
 
 func (h *HashJoinIter) Next(ctx context.Context) (types.Row, error) {
@@ -136,7 +135,6 @@ func (h *HashJoinIter) Next(ctx context.Context) (types.Row, error) {
 		if err != nil {
 			return nil, err
 		}
-		h.widths[0] = len(row)
 		k, ok, err := h.key(row, h.leftKeys)
 		if err != nil {
 			return nil, err
