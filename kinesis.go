@@ -42,7 +42,6 @@ func sourceOptions(cs *sql.CreateSource, createdAt time.Time) (kinesis.SourceOpt
 		Stream: get("stream"), StreamARN: get("stream_arn"),
 		StartPosition:  kinesis.StartPosition(get("start_position")),
 		StartTimestamp: createdAt,
-		OnDecodeError:  get("on_decode_error"),
 	}
 	if o.StartPosition == kinesis.StartAtTimestamp {
 		t, _, err := cs.Options.Time("start_timestamp")
@@ -71,15 +70,10 @@ func sourceOptions(cs *sql.CreateSource, createdAt time.Time) (kinesis.SourceOpt
 	return o, o.Validate()
 }
 
-// sourceDecoder returns the decoder of a source's records into its rows.
-func sourceDecoder(cs *sql.CreateSource, cols []types.Column) (format.Decoder, error) {
-	return sourceDecoderNeeded(cs, cols, nil)
-}
-
-// sourceDecoderNeeded is sourceDecoder skipping the columns needed marks
-// false (a plan's StreamPlan.SourceNeeded): they stay NULL, unparsed. A
-// mask that does not fit cols is ignored: decoding everything is always
-// correct.
+// sourceDecoderNeeded returns the decoder of a source's records into its
+// rows, skipping the columns needed marks false (a plan's
+// StreamPlan.SourceNeeded): they stay NULL, unparsed. A nil mask, or one
+// that does not fit cols, decodes everything, which is always correct.
 func sourceDecoderNeeded(cs *sql.CreateSource, cols []types.Column, needed []bool) (format.Decoder, error) {
 	f, _ := cs.Options.Get("format")
 	if len(needed) != len(cols) {

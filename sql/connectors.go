@@ -95,7 +95,7 @@ var Connectors = []ConnectorSpec{
 				Doc: "with start_position = 'at_timestamp': RFC 3339 time or epoch milliseconds"},
 			OptionSpec{Key: "format", Kind: OptEnum, Values: []string{"json", "csv", "raw"}, Default: "json",
 				Doc: "record encoding: a JSON object per record, one CSV line in column order, or raw bytes into the single column"},
-			OptionSpec{Key: "on_decode_error", Kind: OptEnum, Values: []string{"skip", "fail"}, Default: "fail",
+			OptionSpec{Key: "on_decode_error", Kind: OptEnum, Values: []string{"skip", "fail"}, Default: "skip",
 				Doc: "a record that does not decode: count it and skip it, or fail the queries reading the source"},
 			OptionSpec{Key: "shard_discovery_interval", Kind: OptDuration, Default: "10s",
 				Doc: "how often the shard list is refreshed (splits and merges)"},
