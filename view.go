@@ -382,9 +382,9 @@ func (r *viewRunner) run(ctx context.Context) (err error) {
 // source's shared readers, its decoder and watermarks, and the graph input
 // it feeds.
 type viewInput struct {
-	l       *viewLife
-	src     *object
-	dec     *recordDecoder
+	l   *viewLife
+	src *object
+	dec *recordDecoder
 	// plan is the input's part of the plan: the columns decoded and the
 	// WHERE pushed into it (applied with env, failing rows by policy).
 	plan   *planner.StreamInput
