@@ -21,9 +21,16 @@ import (
 const emulatorCredential = "streamsql-local"
 
 func clientOptions(opts sql.Options) kinesis.ClientOptions {
+	endpoint, _ := opts.Get("endpoint")
+	return clientOptionsAt(opts, endpoint)
+}
+
+// clientOptionsAt is clientOptions with another endpoint ("" for AWS's),
+// for a stream beside the one opts name (a source's dead letters).
+func clientOptionsAt(opts sql.Options, endpoint string) kinesis.ClientOptions {
 	get := func(k string) string { v, _ := opts.Get(k); return v }
 	o := kinesis.ClientOptions{
-		Region: get("region"), Endpoint: get("endpoint"),
+		Region: get("region"), Endpoint: endpoint,
 		AccessKey: get("access_key"), SecretKey: get("secret_key"), SessionToken: get("session_token"),
 		RoleARN: get("role_arn"),
 	}

@@ -39,7 +39,7 @@ var _ exec.RowIter = (*sourceScan)(nil)
 // openSourceScan starts the readers of one scan; needed marks the columns
 // the query reads (planner.Scan.Needed, nil for all), the only ones decoded.
 func (e *Engine) openSourceScan(obj *object, tail bool, needed []bool) (*sourceScan, error) {
-	dec, err := e.newRecordDecoder(obj, "query", needed)
+	dec, err := e.newRecordDecoder(obj, "query", needed, false)
 	if err != nil {
 		return nil, err
 	}
@@ -60,7 +60,7 @@ func (s *sourceScan) Next(ctx context.Context) (types.Row, error) {
 		if s.batch != nil && s.next < len(s.batch.Records) {
 			r := &s.batch.Records[s.next]
 			s.next++
-			row, ok, err := s.dec.decode(r)
+			row, ok, err := s.dec.decode(ctx, r)
 			if err != nil {
 				return nil, err
 			}

@@ -111,7 +111,7 @@ func (r *sinkRunner) run(ctx context.Context) error {
 		return err
 	}
 	consumer := "sink " + r.obj.entry.Name
-	dec, err := r.e.newRecordDecoder(r.from, consumer, nil)
+	dec, err := r.e.newRecordDecoder(r.from, consumer, nil, true)
 	if err != nil {
 		return err
 	}
@@ -162,6 +162,7 @@ func (r *sinkRunner) run(ctx context.Context) error {
 		case ev := <-sub.Events():
 			switch ev := ev.(type) {
 			case *kinesis.Barrier:
+				dec.flushDeadLetters(ctx)
 				if err := sink.Flush(ctx); err != nil {
 					return fmt.Errorf("flush: %w", err)
 				}
@@ -175,7 +176,7 @@ func (r *sinkRunner) run(ctx context.Context) error {
 			case *kinesis.Batch:
 				for i := range ev.Records {
 					rec := &ev.Records[i]
-					row, ok, err := dec.decode(rec)
+					row, ok, err := dec.decode(ctx, rec)
 					if err != nil {
 						return err
 					}

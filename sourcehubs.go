@@ -27,6 +27,26 @@ type sourceHubs struct {
 	m   map[string]*sourceHub                       // by source name
 	own map[string]map[*kinesis.Subscription]string // by source name: readOwn's consumers
 	bad map[string]*badRecordLog                    // by source name
+	// dead are the sources' dead-letter writers, by source name; nil for
+	// a source without one.
+	dead   map[string]*deadLetters
+	deadOf map[string]*object
+}
+
+// deadLetters returns the dead-letter writer of the source obj, shared by
+// its consumers; nil when it has no dead_letter_stream.
+func (h *sourceHubs) deadLetters(obj *object) *deadLetters {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	name := obj.entry.Name
+	if h.deadOf[name] != obj {
+		// New, or dropped and created again (its options may differ).
+		if h.dead == nil {
+			h.dead, h.deadOf = map[string]*deadLetters{}, map[string]*object{}
+		}
+		h.dead[name], h.deadOf[name] = newDeadLetters(h.e, obj), obj
+	}
+	return h.dead[name]
 }
 
 // badLog returns the rate limit of the log lines about source's skipped
@@ -138,6 +158,7 @@ var sourceStatusColumns = []types.Column{
 	{Name: "decode_errors", Type: types.TypeBigInt}, {Name: "late_records", Type: types.TypeBigInt},
 	textCol("last_sequence_number"), textCol("reader"), {Name: "get_records_calls", Type: types.TypeBigInt},
 	textCol("last_decode_error"), textCol("last_decode_error_sequence_number"),
+	{Name: "dead_letters", Type: types.TypeBigInt}, {Name: "dead_letters_lost", Type: types.TypeBigInt},
 }
 
 // status returns one row per shard per consumer of source.
@@ -171,6 +192,7 @@ func (h *sourceHubs) status(source string) []types.Row {
 				types.NewInt(st.LateRecords), types.NewString(st.LastSequenceNumber),
 				types.NewString(reader), types.NewInt(st.Calls),
 				textOrNull(st.LastDecodeError), textOrNull(st.LastDecodeErrorSequenceNumber),
+				types.NewInt(st.DeadLetters), types.NewInt(st.DeadLettersLost),
 			})
 		}
 	}

@@ -468,7 +468,7 @@ func newViewInput(l *viewLife, src *object, plan *planner.StreamInput, several b
 		}
 	}
 	// Only the columns the view's plan reads are decoded (PruneScanColumns).
-	if in.dec, err = l.r.m.e.newRecordDecoder(src, l.r.consumer(), plan.Needed); err != nil {
+	if in.dec, err = l.r.m.e.newRecordDecoder(src, l.r.consumer(), plan.Needed, true); err != nil {
 		return nil, err
 	}
 	return in, nil
@@ -515,6 +515,7 @@ func (in *viewInput) run(ctx context.Context) error {
 		case ev := <-sub.Events():
 			switch ev := ev.(type) {
 			case *kinesis.Barrier:
+				in.dec.flushDeadLetters(ctx)
 				if wms != nil {
 					in.wmMu.Lock()
 					in.wmAt[ev.Epoch] = watermarkCut{wm: lastWM, has: hasWM, marks: wms.Marks()}
@@ -538,7 +539,7 @@ func (in *viewInput) run(ctx context.Context) error {
 				}
 				batch := exec.NewBatch(len(ev.Records))
 				for i := range ev.Records {
-					row, ok, err := in.dec.decode(&ev.Records[i])
+					row, ok, err := in.dec.decode(ctx, &ev.Records[i])
 					if err != nil {
 						return err
 					}

@@ -26,6 +26,9 @@ type ShardStats struct {
 	// record of the shard the consumer failed to decode; empty if none.
 	LastDecodeError               string
 	LastDecodeErrorSequenceNumber string
+	// DeadLetters are skipped records the consumer wrote to its source's
+	// dead-letter stream; DeadLettersLost those it gave up writing.
+	DeadLetters, DeadLettersLost int64
 }
 
 // counters are one shard's live figures; atomics so that Stats never waits

@@ -47,6 +47,7 @@ type Subscription struct {
 // subCounters are one consumer's figures for one shard.
 type subCounters struct {
 	records, bytes, decodeErrors, late atomic.Int64
+	deadLetters, deadLettersLost       atomic.Int64
 	lastDecodeError                    atomic.Pointer[decodeFailure]
 }
 
@@ -209,6 +210,14 @@ func (s *Subscription) DecodeError(r *Record, err error) {
 	c.lastDecodeError.Store(&decodeFailure{sequenceNumber: r.Position(), err: err.Error()})
 }
 
+// CountDeadLetters adds records of a shard that this consumer skipped to
+// its figures: written to the dead-letter stream, or given up on (lost).
+func (s *Subscription) CountDeadLetters(shard string, written, lost int64) {
+	c := s.shardCounters(shard)
+	c.deadLetters.Add(written)
+	c.deadLettersLost.Add(lost)
+}
+
 // CountLate adds rows of a shard that arrived behind this consumer's
 // watermark to its figures.
 func (s *Subscription) CountLate(shard string, n int64) { s.shardCounters(shard).late.Add(n) }
@@ -232,6 +241,7 @@ func (s *Subscription) Stats() []ShardStats {
 			st[i].Bytes = c.bytes.Load()
 			st[i].DecodeErrors = c.decodeErrors.Load()
 			st[i].LateRecords = c.late.Load()
+			st[i].DeadLetters, st[i].DeadLettersLost = c.deadLetters.Load(), c.deadLettersLost.Load()
 			if f := c.lastDecodeError.Load(); f != nil {
 				st[i].LastDecodeError, st[i].LastDecodeErrorSequenceNumber = f.err, f.sequenceNumber
 			}
