@@ -21,9 +21,16 @@ import (
 const emulatorCredential = "streamsql-local"
 
 func clientOptions(opts sql.Options) kinesis.ClientOptions {
+	endpoint, _ := opts.Get("endpoint")
+	return clientOptionsAt(opts, endpoint)
+}
+
+// clientOptionsAt is clientOptions with another endpoint ("" for AWS's),
+// for a stream beside the one opts name (a source's dead letters).
+func clientOptionsAt(opts sql.Options, endpoint string) kinesis.ClientOptions {
 	get := func(k string) string { v, _ := opts.Get(k); return v }
 	o := kinesis.ClientOptions{
-		Region: get("region"), Endpoint: get("endpoint"),
+		Region: get("region"), Endpoint: endpoint,
 		AccessKey: get("access_key"), SecretKey: get("secret_key"), SessionToken: get("session_token"),
 		RoleARN: get("role_arn"),
 	}
@@ -42,7 +49,6 @@ func sourceOptions(cs *sql.CreateSource, createdAt time.Time) (kinesis.SourceOpt
 		Stream: get("stream"), StreamARN: get("stream_arn"),
 		StartPosition:  kinesis.StartPosition(get("start_position")),
 		StartTimestamp: createdAt,
-		OnDecodeError:  get("on_decode_error"),
 	}
 	if o.StartPosition == kinesis.StartAtTimestamp {
 		t, _, err := cs.Options.Time("start_timestamp")
@@ -71,15 +77,10 @@ func sourceOptions(cs *sql.CreateSource, createdAt time.Time) (kinesis.SourceOpt
 	return o, o.Validate()
 }
 
-// sourceDecoder returns the decoder of a source's records into its rows.
-func sourceDecoder(cs *sql.CreateSource, cols []types.Column) (format.Decoder, error) {
-	return sourceDecoderNeeded(cs, cols, nil)
-}
-
-// sourceDecoderNeeded is sourceDecoder skipping the columns needed marks
-// false (a plan's StreamPlan.SourceNeeded): they stay NULL, unparsed. A
-// mask that does not fit cols is ignored: decoding everything is always
-// correct.
+// sourceDecoderNeeded returns the decoder of a source's records into its
+// rows, skipping the columns needed marks false (a plan's
+// StreamPlan.SourceNeeded): they stay NULL, unparsed. A nil mask, or one
+// that does not fit cols, decodes everything, which is always correct.
 func sourceDecoderNeeded(cs *sql.CreateSource, cols []types.Column, needed []bool) (format.Decoder, error) {
 	f, _ := cs.Options.Get("format")
 	if len(needed) != len(cols) {

@@ -2,11 +2,9 @@ package streamsql
 
 import (
 	"context"
-	"fmt"
 	"io"
 	"time"
 
-	"github.com/streamsql/streamsql/connectors/format"
 	"github.com/streamsql/streamsql/connectors/kinesis"
 	"github.com/streamsql/streamsql/exec"
 	"github.com/streamsql/streamsql/planner"
@@ -22,12 +20,11 @@ import (
 // read, as RisingWave reads a Kafka source in a batch query); with a LIMIT
 // it follows the stream until the limit is met.
 type sourceScan struct {
-	name    string
-	sub     *kinesis.Subscription
-	dec     format.Decoder
-	skipBad bool
-	tail    bool
-	start   time.Time
+	name  string
+	sub   *kinesis.Subscription
+	dec   *recordDecoder
+	tail  bool
+	start time.Time
 
 	release func() // stops the readers
 
@@ -35,7 +32,6 @@ type sourceScan struct {
 	next     int
 	caughtUp map[string]bool
 	lastRead map[string]time.Time
-	meta     format.Meta
 }
 
 var _ exec.RowIter = (*sourceScan)(nil)
@@ -43,7 +39,7 @@ var _ exec.RowIter = (*sourceScan)(nil)
 // openSourceScan starts the readers of one scan; needed marks the columns
 // the query reads (planner.Scan.Needed, nil for all), the only ones decoded.
 func (e *Engine) openSourceScan(obj *object, tail bool, needed []bool) (*sourceScan, error) {
-	dec, err := sourceDecoderNeeded(obj.createSource, obj.columns, needed)
+	dec, err := e.newRecordDecoder(obj, "query", needed, false)
 	if err != nil {
 		return nil, err
 	}
@@ -51,10 +47,9 @@ func (e *Engine) openSourceScan(obj *object, tail bool, needed []bool) (*sourceS
 	if err != nil {
 		return nil, err
 	}
-	onErr, _ := obj.createSource.Options.Get("on_decode_error")
+	dec.sub = sub
 	return &sourceScan{
-		name: obj.entry.Name, sub: sub, dec: dec,
-		skipBad: onErr == kinesis.DecodeErrorSkip, tail: tail, start: time.Now(),
+		name: obj.entry.Name, sub: sub, dec: dec, tail: tail, start: time.Now(),
 		release: release, caughtUp: map[string]bool{}, lastRead: map[string]time.Time{},
 	}, nil
 }
@@ -65,16 +60,12 @@ func (s *sourceScan) Next(ctx context.Context) (types.Row, error) {
 		if s.batch != nil && s.next < len(s.batch.Records) {
 			r := &s.batch.Records[s.next]
 			s.next++
-			s.meta = format.Meta{PartitionKey: r.PartitionKey, SequenceNumber: r.SequenceNumber,
-				ShardID: r.ShardID, ArrivalTime: r.ApproximateArrivalTimestamp}
-			row, err := s.dec.Decode(r.Data, &s.meta, nil)
+			row, ok, err := s.dec.decode(ctx, r)
 			if err != nil {
-				s.sub.CountDecodeErrors(r.ShardID, 1)
-				if s.skipBad {
-					continue
-				}
-				return nil, sqlerr.Wrap(err, sqlerr.DataException,
-					fmt.Sprintf("source %s: shard %s, record %s (on_decode_error = 'fail')", s.name, r.ShardID, r.SequenceNumber))
+				return nil, err
+			}
+			if !ok {
+				continue
 			}
 			return row, nil
 		}

@@ -110,15 +110,17 @@ func (r *sinkRunner) run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	dec, err := sourceDecoder(r.from.createSource, r.from.columns)
+	consumer := "sink " + r.obj.entry.Name
+	dec, err := r.e.newRecordDecoder(r.from, consumer, nil, true)
 	if err != nil {
 		return err
 	}
-	sub, release, err := r.e.sources.subscribe(ctx, r.from, "sink "+r.obj.entry.Name, restore)
+	sub, release, err := r.e.sources.subscribe(ctx, r.from, consumer, restore)
 	if err != nil {
 		return err
 	}
 	defer release()
+	dec.sub = sub
 
 	errc := make(chan error, 2)
 	go func() { errc <- sink.Run(ctx) }()
@@ -145,8 +147,6 @@ func (r *sinkRunner) run(ctx context.Context) error {
 	upsert := isUpsert(r.obj)
 	keyCol := sinkColumn(r.obj, "partition_key", r.from.columns)
 	hashCol := sinkColumn(r.obj, "explicit_hash_key", r.from.columns)
-	onErr, _ := r.from.createSource.Options.Get("on_decode_error")
-	var meta format.Meta
 	var buf []byte
 	for {
 		select {
@@ -162,6 +162,7 @@ func (r *sinkRunner) run(ctx context.Context) error {
 		case ev := <-sub.Events():
 			switch ev := ev.(type) {
 			case *kinesis.Barrier:
+				dec.flushDeadLetters(ctx)
 				if err := sink.Flush(ctx); err != nil {
 					return fmt.Errorf("flush: %w", err)
 				}
@@ -175,15 +176,12 @@ func (r *sinkRunner) run(ctx context.Context) error {
 			case *kinesis.Batch:
 				for i := range ev.Records {
 					rec := &ev.Records[i]
-					meta = format.Meta{PartitionKey: rec.PartitionKey, SequenceNumber: rec.SequenceNumber,
-						ShardID: rec.ShardID, ArrivalTime: rec.ApproximateArrivalTimestamp}
-					row, err := dec.Decode(rec.Data, &meta, nil)
+					row, ok, err := dec.decode(ctx, rec)
 					if err != nil {
-						sub.CountDecodeErrors(rec.ShardID, 1)
-						if onErr == kinesis.DecodeErrorSkip {
-							continue
-						}
-						return fmt.Errorf("source %s: shard %s, record %s: %w", r.from.entry.Name, rec.ShardID, rec.SequenceNumber, err)
+						return err
+					}
+					if !ok {
+						continue
 					}
 					id := r.obj.entry.Name + "/" + rec.ShardID + "/" + rec.SequenceNumber + "/" + strconv.Itoa(rec.SubSequence)
 					if buf, err = enc.Append(buf[:0], row); err != nil {

@@ -26,6 +26,43 @@ type sourceHubs struct {
 	mu  sync.Mutex
 	m   map[string]*sourceHub                       // by source name
 	own map[string]map[*kinesis.Subscription]string // by source name: readOwn's consumers
+	bad map[string]*badRecordLog                    // by source name
+	// dead are the sources' dead-letter writers, by source name; nil for
+	// a source without one.
+	dead   map[string]*deadLetters
+	deadOf map[string]*object
+}
+
+// deadLetters returns the dead-letter writer of the source obj, shared by
+// its consumers; nil when it has no dead_letter_stream.
+func (h *sourceHubs) deadLetters(obj *object) *deadLetters {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	name := obj.entry.Name
+	if h.deadOf[name] != obj {
+		// New, or dropped and created again (its options may differ).
+		if h.dead == nil {
+			h.dead, h.deadOf = map[string]*deadLetters{}, map[string]*object{}
+		}
+		h.dead[name], h.deadOf[name] = newDeadLetters(h.e, obj), obj
+	}
+	return h.dead[name]
+}
+
+// badLog returns the rate limit of the log lines about source's skipped
+// records, shared by all its consumers.
+func (h *sourceHubs) badLog(source string) *badRecordLog {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.bad == nil {
+		h.bad = map[string]*badRecordLog{}
+	}
+	l := h.bad[source]
+	if l == nil {
+		l = &badRecordLog{}
+		h.bad[source] = l
+	}
+	return l
 }
 
 type sourceHub struct {
@@ -120,6 +157,8 @@ var sourceStatusColumns = []types.Column{
 	{Name: "throttles", Type: types.TypeBigInt}, {Name: "retries", Type: types.TypeBigInt},
 	{Name: "decode_errors", Type: types.TypeBigInt}, {Name: "late_records", Type: types.TypeBigInt},
 	textCol("last_sequence_number"), textCol("reader"), {Name: "get_records_calls", Type: types.TypeBigInt},
+	textCol("last_decode_error"), textCol("last_decode_error_sequence_number"),
+	{Name: "dead_letters", Type: types.TypeBigInt}, {Name: "dead_letters_lost", Type: types.TypeBigInt},
 }
 
 // status returns one row per shard per consumer of source.
@@ -152,6 +191,8 @@ func (h *sourceHubs) status(source string) []types.Row {
 				types.NewInt(st.Throttles), types.NewInt(st.Retries), types.NewInt(st.DecodeErrors),
 				types.NewInt(st.LateRecords), types.NewString(st.LastSequenceNumber),
 				types.NewString(reader), types.NewInt(st.Calls),
+				textOrNull(st.LastDecodeError), textOrNull(st.LastDecodeErrorSequenceNumber),
+				types.NewInt(st.DeadLetters), types.NewInt(st.DeadLettersLost),
 			})
 		}
 	}
@@ -163,4 +204,12 @@ func (h *sourceHubs) status(source string) []types.Row {
 		return a[1].Str() < b[1].Str()
 	})
 	return rows
+}
+
+// textOrNull is NULL for "", else the text: a figure that is not there yet.
+func textOrNull(s string) types.Value {
+	if s == "" {
+		return types.Null
+	}
+	return types.NewString(s)
 }

@@ -11,7 +11,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/streamsql/streamsql/connectors/format"
 	"github.com/streamsql/streamsql/connectors/kinesis"
 	"github.com/streamsql/streamsql/exec"
 	"github.com/streamsql/streamsql/exec/expr"
@@ -143,6 +142,15 @@ type viewRunner struct {
 	failed atomic.Pointer[error]
 }
 
+// consumer is how the view (or sink over a query) is named in SHOW
+// SOURCE STATUS and in the log.
+func (r *viewRunner) consumer() string {
+	if r.obj.kind == sql.KindSink {
+		return "sink " + r.obj.entry.Name
+	}
+	return "view " + r.obj.entry.Name
+}
+
 // viewLife is one run of a view's pipeline.
 type viewLife struct {
 	r      *viewRunner
@@ -266,7 +274,7 @@ func (r *viewRunner) run(ctx context.Context) (err error) {
 		if err != nil {
 			return err
 		}
-		if !in.skipBad {
+		if in.dec == nil || in.dec.fail { // a generator, or on_decode_error = 'fail'
 			policy = exec.FailQuery
 		}
 		l.inputs = append(l.inputs, in)
@@ -323,10 +331,7 @@ func (r *viewRunner) run(ctx context.Context) (err error) {
 		<-graphDone
 	}()
 
-	consumer := "view " + r.obj.entry.Name
-	if r.obj.kind == sql.KindSink {
-		consumer = "sink " + r.obj.entry.Name
-	}
+	consumer := r.consumer()
 	for _, in := range l.inputs {
 		if in.gen != nil {
 			continue
@@ -337,6 +342,7 @@ func (r *viewRunner) run(ctx context.Context) (err error) {
 		}
 		defer release()
 		in.sub = sub
+		in.dec.sub = sub
 	}
 	r.life.Store(l)
 	r.failed.Store(nil)
@@ -376,10 +382,9 @@ func (r *viewRunner) run(ctx context.Context) (err error) {
 // source's shared readers, its decoder and watermarks, and the graph input
 // it feeds.
 type viewInput struct {
-	l       *viewLife
-	src     *object
-	dec     format.Decoder
-	skipBad bool
+	l   *viewLife
+	src *object
+	dec *recordDecoder
 	// plan is the input's part of the plan: the columns decoded and the
 	// WHERE pushed into it (applied with env, failing rows by policy).
 	plan   *planner.StreamInput
@@ -463,11 +468,9 @@ func newViewInput(l *viewLife, src *object, plan *planner.StreamInput, several b
 		}
 	}
 	// Only the columns the view's plan reads are decoded (PruneScanColumns).
-	if in.dec, err = sourceDecoderNeeded(cs, src.columns, plan.Needed); err != nil {
+	if in.dec, err = l.r.m.e.newRecordDecoder(src, l.r.consumer(), plan.Needed, true); err != nil {
 		return nil, err
 	}
-	onErr, _ := cs.Options.Get("on_decode_error")
-	in.skipBad = onErr == kinesis.DecodeErrorSkip
 	return in, nil
 }
 
@@ -503,7 +506,6 @@ func (in *viewInput) run(ctx context.Context) error {
 	// The committed watermark is a floor: records below it were late
 	// before the restart and stay late, so a restart changes no result.
 	lastWM, hasWM := in.floor, in.hasFloor
-	var meta format.Meta
 	for {
 		select {
 		case <-ctx.Done():
@@ -513,6 +515,7 @@ func (in *viewInput) run(ctx context.Context) error {
 		case ev := <-sub.Events():
 			switch ev := ev.(type) {
 			case *kinesis.Barrier:
+				in.dec.flushDeadLetters(ctx)
 				if wms != nil {
 					in.wmMu.Lock()
 					in.wmAt[ev.Epoch] = watermarkCut{wm: lastWM, has: hasWM, marks: wms.Marks()}
@@ -536,16 +539,12 @@ func (in *viewInput) run(ctx context.Context) error {
 				}
 				batch := exec.NewBatch(len(ev.Records))
 				for i := range ev.Records {
-					rec := &ev.Records[i]
-					meta = format.Meta{PartitionKey: rec.PartitionKey, SequenceNumber: rec.SequenceNumber,
-						ShardID: rec.ShardID, ArrivalTime: rec.ApproximateArrivalTimestamp}
-					row, err := in.dec.Decode(rec.Data, &meta, nil)
+					row, ok, err := in.dec.decode(ctx, &ev.Records[i])
 					if err != nil {
-						sub.CountDecodeErrors(rec.ShardID, 1)
-						if in.skipBad {
-							continue
-						}
-						return fmt.Errorf("source %s: shard %s, record %s: %w", name, rec.ShardID, rec.SequenceNumber, err)
+						return err
+					}
+					if !ok {
+						continue
 					}
 					if wms != nil && wmCol >= 0 && !row[wmCol].IsNull() {
 						if hasWM && row[wmCol].Micros() < lastWM {

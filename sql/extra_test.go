@@ -137,7 +137,7 @@ func TestConnectors_Defaults(t *testing.T) {
 	o := stmts[0].(*CreateSource).Options
 	want := map[string]string{
 		"connector": "kinesis", "stream": "s", "region": "us-east-1", "start_position": "at_timestamp",
-		"format": "json", "on_decode_error": "fail", "shard_discovery_interval": "10s", "idle_watermark": "none",
+		"format": "json", "on_decode_error": "skip", "shard_discovery_interval": "10s", "idle_watermark": "none",
 		"poll_interval": "200ms", "max_records_per_call": "10000",
 	}
 	for k, v := range want {

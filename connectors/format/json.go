@@ -266,8 +266,10 @@ func (d *jsonDecoder) value(sc *scanner, col int, row types.Row) error {
 	return sc.syntax("a value")
 }
 
+// wrongType is a record's field of the wrong JSON type: bad data, so a
+// data exception (22P02), not the schema's 42804.
 func wrongType(c types.Column, got string) error {
-	return decodeErr(sqlerr.DatatypeMismatch, "column %s is %s, the JSON field is %s", c.Name, c.Type, got)
+	return decodeErr(sqlerr.InvalidTextRepresentation, "column %s is %s, the JSON field is %s", c.Name, c.Type, got)
 }
 
 func fromString(c types.Column, s string) (types.Value, error) {

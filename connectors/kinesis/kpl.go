@@ -32,8 +32,9 @@ var kplMagic = []byte{0xF3, 0x89, 0x9A, 0xC2}
 
 const md5Len = md5.Size
 
-// ErrCorruptAggregate marks a record that starts with the KPL magic but
-// whose checksum or protobuf body is wrong.
+// ErrCorruptAggregate marks a KPL aggregate whose checksum and protobuf
+// are sound but whose contents are not (an index past its table, no user
+// records): it cannot be expanded, and is not a plain record either.
 var ErrCorruptAggregate = errors.New("corrupt KPL aggregate")
 
 // IsAggregate reports whether data starts with the KPL magic and is long
@@ -45,8 +46,11 @@ func IsAggregate(data []byte) bool {
 // Deaggregate appends to dst the user records of r: r itself when it is
 // not a KPL aggregate, else one record per aggregated user record, sharing
 // r's sequence number, with SubSequence numbering them. The Data of the
-// returned records aliases r.Data. A corrupt aggregate returns an error
-// wrapping ErrCorruptAggregate and leaves dst as it was.
+// returned records aliases r.Data. As the KCL does, a record that starts
+// with the magic but whose MD5 does not match or whose protobuf does not
+// parse is r itself: it may be user data that happens to start so. A
+// corrupt aggregate returns an error wrapping ErrCorruptAggregate and
+// leaves dst as it was.
 func Deaggregate(dst []Record, r Record) ([]Record, error) {
 	if !IsAggregate(r.Data) {
 		return append(dst, r), nil
@@ -54,13 +58,23 @@ func Deaggregate(dst []Record, r Record) ([]Record, error) {
 	body := r.Data[len(kplMagic) : len(r.Data)-md5Len]
 	sum := md5.Sum(body)
 	if !bytes.Equal(sum[:], r.Data[len(r.Data)-md5Len:]) {
-		return dst, fmt.Errorf("%w: record %s: MD5 mismatch", ErrCorruptAggregate, r.SequenceNumber)
+		return append(dst, r), nil
 	}
-	out, err := parseAggregate(dst, r, body)
+	agg, err := parseAggregate(body)
+	if err != nil {
+		return append(dst, r), nil
+	}
+	out, err := agg.expand(dst, r)
 	if err != nil {
 		return dst, fmt.Errorf("%w: record %s: %v", ErrCorruptAggregate, r.SequenceNumber, err)
 	}
 	return out, nil
+}
+
+// kplAggregate is a parsed AggregatedRecord.
+type kplAggregate struct {
+	pkTable, ehkTable []string
+	users             []userRecord
 }
 
 type userRecord struct {
@@ -69,9 +83,10 @@ type userRecord struct {
 	data    []byte
 }
 
-func parseAggregate(dst []Record, r Record, body []byte) ([]Record, error) {
-	var pkTable, ehkTable []string
-	var users []userRecord
+// parseAggregate reads the protobuf of an AggregatedRecord; an error
+// means the bytes are not one.
+func parseAggregate(body []byte) (*kplAggregate, error) {
+	var a kplAggregate
 	for len(body) > 0 {
 		num, typ, n := protowire.ConsumeTag(body)
 		if n < 0 {
@@ -85,9 +100,9 @@ func parseAggregate(dst []Record, r Record, body []byte) ([]Record, error) {
 				return nil, protowire.ParseError(n)
 			}
 			if num == 1 {
-				pkTable = append(pkTable, string(v))
+				a.pkTable = append(a.pkTable, string(v))
 			} else {
-				ehkTable = append(ehkTable, string(v))
+				a.ehkTable = append(a.ehkTable, string(v))
 			}
 			body = body[n:]
 		case num == 3 && typ == protowire.BytesType:
@@ -97,9 +112,9 @@ func parseAggregate(dst []Record, r Record, body []byte) ([]Record, error) {
 			}
 			u, err := parseUserRecord(v)
 			if err != nil {
-				return nil, fmt.Errorf("user record %d: %w", len(users), err)
+				return nil, fmt.Errorf("user record %d: %w", len(a.users), err)
 			}
-			users = append(users, u)
+			a.users = append(a.users, u)
 			body = body[n:]
 		default:
 			n := protowire.ConsumeFieldValue(num, typ, body)
@@ -109,23 +124,28 @@ func parseAggregate(dst []Record, r Record, body []byte) ([]Record, error) {
 			body = body[n:]
 		}
 	}
-	if len(users) == 0 {
+	return &a, nil
+}
+
+// expand appends a's user records to dst as records of r.
+func (a *kplAggregate) expand(dst []Record, r Record) ([]Record, error) {
+	if len(a.users) == 0 {
 		return nil, errors.New("no user records")
 	}
-	for i, u := range users {
-		if u.pk >= uint64(len(pkTable)) {
-			return nil, fmt.Errorf("user record %d: partition key index %d out of range (table has %d)", i, u.pk, len(pkTable))
+	for i, u := range a.users {
+		if u.pk >= uint64(len(a.pkTable)) {
+			return nil, fmt.Errorf("user record %d: partition key index %d out of range (table has %d)", i, u.pk, len(a.pkTable))
 		}
 		out := r
 		out.SubSequence = i
 		out.Aggregated = true
-		out.PartitionKey = pkTable[u.pk]
+		out.PartitionKey = a.pkTable[u.pk]
 		out.ExplicitHashKey = ""
 		if u.hasEHK {
-			if u.ehk >= uint64(len(ehkTable)) {
-				return nil, fmt.Errorf("user record %d: explicit hash key index %d out of range (table has %d)", i, u.ehk, len(ehkTable))
+			if u.ehk >= uint64(len(a.ehkTable)) {
+				return nil, fmt.Errorf("user record %d: explicit hash key index %d out of range (table has %d)", i, u.ehk, len(a.ehkTable))
 			}
-			out.ExplicitHashKey = ehkTable[u.ehk]
+			out.ExplicitHashKey = a.ehkTable[u.ehk]
 		}
 		out.Data = u.data
 		dst = append(dst, out)

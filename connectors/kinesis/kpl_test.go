@@ -1,6 +1,7 @@
 package kinesis
 
 import (
+	"bytes"
 	"context"
 	"crypto/md5"
 	"errors"
@@ -88,6 +89,17 @@ func TestDeaggregate(t *testing.T) {
 	body = protowire.AppendBytes(body, rb)
 	badIndex := withChecksum(body)
 	truncated := withChecksum([]byte{0x0a, 0x05, 'a'}) // length 5, one byte
+	// A user record without its required data field: protobuf that does
+	// not parse as the KPL's message, as Java's proto2 parser sees it.
+	var noData []byte
+	noData = protowire.AppendTag(noData, 1, protowire.VarintType)
+	noData = protowire.AppendVarint(noData, 0)
+	var bodyNoData []byte
+	bodyNoData = protowire.AppendTag(bodyNoData, 1, protowire.BytesType)
+	bodyNoData = protowire.AppendString(bodyNoData, "a")
+	bodyNoData = protowire.AppendTag(bodyNoData, 3, protowire.BytesType)
+	bodyNoData = protowire.AppendBytes(bodyNoData, noData)
+	missingData := withChecksum(bodyNoData)
 
 	for _, tc := range []struct {
 		name    string
@@ -98,9 +110,14 @@ func TestDeaggregate(t *testing.T) {
 		{"plain", []byte("hello"), []string{"pk::hello"}, false},
 		{"short magic-like", []byte{0xF3, 0x89, 0x9A, 0xC2}, []string{"pk::\xf3\x89\x9a\xc2"}, false},
 		{"aggregate", good, []string{"a::1", "b:42:2", "a::3"}, false},
-		{"bad md5", badMD5, nil, true},
+		// The KCL delivers a record with the magic whose MD5 does not match
+		// or whose protobuf does not parse as it came (issue 12, finding 9):
+		// such bytes may be a user's own data that happens to start so.
+		{"bad md5", badMD5, []string{"pk::" + string(badMD5)}, false},
+		{"truncated protobuf", truncated, []string{"pk::" + string(truncated)}, false},
+		{"missing required field", missingData, []string{"pk::" + string(missingData)}, false},
+		// Checksum and protobuf agree, the contents do not: corrupt.
 		{"index out of range", badIndex, nil, true},
-		{"truncated protobuf", truncated, nil, true},
 		{"empty aggregate", withChecksum(nil), nil, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -120,6 +137,9 @@ func TestDeaggregate(t *testing.T) {
 				if r.SequenceNumber != "7" || (len(out) > 1 && r.SubSequence != i) {
 					t.Errorf("record %d: seq %s sub %d", i, r.SequenceNumber, r.SubSequence)
 				}
+				if len(tc.want) == 1 && (r.Aggregated || r.SubSequence != 0) {
+					t.Errorf("plain record %d: aggregated %v, sub %d", i, r.Aggregated, r.SubSequence)
+				}
 			}
 			if fmt.Sprint(got) != fmt.Sprint(tc.want) {
 				t.Errorf("got %q, want %q", got, tc.want)
@@ -129,12 +149,16 @@ func TestDeaggregate(t *testing.T) {
 }
 
 // Aggregates put into kinesalite come out as their user records, in
-// order, with sub-sequence numbers; a corrupt one is counted and skipped.
+// order, with sub-sequence numbers. A record with the magic but a wrong
+// MD5 comes out as it went in (issue 12, finding 9); an aggregate that
+// cannot be expanded comes out whole with its DecodeErr set, for the
+// consumer to count or fail on, and the reader goes on past it.
 func TestSource_KPL(t *testing.T) {
 	ctx := context.Background()
 	stream, c := newStream(t, 1)
 	var entries []ktypes.PutRecordsRequestEntry
 	n := map[string]int{}
+	var badMD5, badIndex []byte
 	for a := 0; a < 3; a++ {
 		var recs []userRec
 		for i := 0; i < 10; i++ {
@@ -144,9 +168,18 @@ func TestSource_KPL(t *testing.T) {
 		}
 		entries = append(entries, ktypes.PutRecordsRequestEntry{PartitionKey: aws.String("agg"), Data: aggregate(recs)})
 		if a == 1 {
-			bad := aggregate(recs[:2])
-			bad[len(bad)-1] ^= 0xff
-			entries = append(entries, ktypes.PutRecordsRequestEntry{PartitionKey: aws.String("agg"), Data: bad})
+			badMD5 = aggregate(recs[:2])
+			badMD5[len(badMD5)-1] ^= 0xff
+			badIndex = aggregate(recs[:2])
+			// The second user record's partition key index (the varint
+			// after its field-1 tag) now points past the table of two keys.
+			body := badIndex[4 : len(badIndex)-16]
+			i := bytes.LastIndex(body, []byte{0x08, 0x01})
+			body[i+1] = 9
+			badIndex = withChecksum(body)
+			entries = append(entries,
+				ktypes.PutRecordsRequestEntry{PartitionKey: aws.String("md5"), Data: badMD5},
+				ktypes.PutRecordsRequestEntry{PartitionKey: aws.String("idx"), Data: badIndex})
 		}
 	}
 	entries = append(entries, ktypes.PutRecordsRequestEntry{PartitionKey: aws.String("k0"), Data: encodePayload("k0", n["k0"])})
@@ -162,12 +195,21 @@ func TestSource_KPL(t *testing.T) {
 	defer stop()
 	l := newLedger()
 	var subs []int
+	var plain, corrupt []Record
 	deadline := time.After(30 * time.Second)
 	for l.total < 31 {
 		select {
 		case ev := <-sub.Events():
 			if b, ok := ev.(*Batch); ok {
 				for _, r := range b.Records {
+					switch r.PartitionKey {
+					case "md5":
+						plain = append(plain, r)
+						continue
+					case "idx":
+						corrupt = append(corrupt, r)
+						continue
+					}
 					l.add(r)
 					if r.Aggregated {
 						subs = append(subs, r.SubSequence)
@@ -182,7 +224,10 @@ func TestSource_KPL(t *testing.T) {
 	if len(subs) != 30 || subs[0] != 0 || subs[9] != 9 || subs[10] != 0 {
 		t.Errorf("sub-sequences %v", subs)
 	}
-	if st := src.Stats(); st[0].DecodeErrors != 1 {
-		t.Errorf("decode errors %d, want 1", st[0].DecodeErrors)
+	if len(plain) != 1 || !bytes.Equal(plain[0].Data, badMD5) || plain[0].Aggregated || plain[0].DecodeErr != nil {
+		t.Errorf("the record with a wrong MD5: got %+v, want it as put, plain", plain)
+	}
+	if len(corrupt) != 1 || !bytes.Equal(corrupt[0].Data, badIndex) || !errors.Is(corrupt[0].DecodeErr, ErrCorruptAggregate) {
+		t.Errorf("the aggregate with an index out of range: got %+v, want it whole with ErrCorruptAggregate", corrupt)
 	}
 }

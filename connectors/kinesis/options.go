@@ -18,11 +18,12 @@ const (
 	StartAtTimestamp StartPosition = "at_timestamp"
 )
 
-// What to do with a record that cannot be decoded (a corrupt KPL aggregate
-// here; malformed rows in the engine, which shares the option).
+// What a consumer does with a record that cannot be decoded (a row that
+// does not decode, or a Record with DecodeErr): the values of a source's
+// on_decode_error. The readers deliver every record either way.
 const (
 	DecodeErrorSkip = "skip" // count it and go on
-	DecodeErrorFail = "fail" // the source fails with the error
+	DecodeErrorFail = "fail" // the consumer fails with the error
 )
 
 // Kinesis limits per shard.
@@ -66,8 +67,6 @@ type SourceOptions struct {
 	// BackoffBase and BackoffMax shape the back-off after throttling and
 	// errors (defaults 100ms and 5s).
 	BackoffBase, BackoffMax time.Duration
-	// OnDecodeError is DecodeErrorSkip (default) or DecodeErrorFail.
-	OnDecodeError string
 }
 
 // Validate reports bad options; it does not change o.
@@ -86,11 +85,6 @@ func (o SourceOptions) Validate() error {
 	}
 	if o.MaxRecordsPerCall < 0 || o.MaxRecordsPerCall > MaxGetRecordsLimit {
 		return fmt.Errorf("kinesis source: max_records_per_call %d: want 1..%d", o.MaxRecordsPerCall, MaxGetRecordsLimit)
-	}
-	switch o.OnDecodeError {
-	case "", DecodeErrorSkip, DecodeErrorFail:
-	default:
-		return fmt.Errorf("kinesis source: on_decode_error %q: want skip or fail", o.OnDecodeError)
 	}
 	for name, d := range map[string]time.Duration{
 		"shard_discovery_interval": o.ShardDiscoveryInterval, "poll_interval": o.PollInterval,
@@ -141,9 +135,6 @@ func (o *SourceOptions) setDefaults() {
 	}
 	if o.BackoffMax == 0 {
 		o.BackoffMax = 5 * time.Second
-	}
-	if o.OnDecodeError == "" {
-		o.OnDecodeError = DecodeErrorSkip
 	}
 }
 

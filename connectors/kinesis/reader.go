@@ -143,20 +143,17 @@ func (r *Reader) PollOnce(ctx context.Context) (*Batch, error) {
 		}
 		b.Bytes += len(kr.Data)
 		var derr error
-		b.Records, derr = Deaggregate(b.Records, rec)
-		if derr != nil {
-			r.stats.decodeErrors.Add(1)
-			if r.opts.OnDecodeError == DecodeErrorFail {
-				return nil, fmt.Errorf("kinesis: shard %s: %w", r.shardID, derr)
-			}
+		if b.Records, derr = Deaggregate(b.Records, rec); derr != nil {
+			// Delivered whole: each consumer applies its on_decode_error,
+			// and the shard goes on (failing here would stop every
+			// consumer of the source, whatever each asked for).
+			rec.DecodeErr = derr
+			b.Records = append(b.Records, rec)
 		}
 	}
 	if n := len(b.Records); n > 0 {
 		last := b.Records[n-1]
 		r.lastSeq, r.lastSub = last.SequenceNumber, last.SubSequence
-	} else if len(out.Records) > 0 {
-		// Every record was a skipped corrupt aggregate: still move past them.
-		r.lastSeq, r.lastSub = aws.ToString(out.Records[len(out.Records)-1].SequenceNumber), 0
 	}
 	r.stats.records.Add(int64(len(b.Records)))
 	r.stats.bytes.Add(int64(b.Bytes))

@@ -216,7 +216,6 @@ func TestSourceOptions_Validate(t *testing.T) {
 		{SourceOptions{StartPosition: StartTrimHorizon}, false},
 		{SourceOptions{Stream: "s", StartPosition: "earliest"}, false},
 		{SourceOptions{Stream: "s", StartPosition: StartTrimHorizon, MaxRecordsPerCall: 10001}, false},
-		{SourceOptions{Stream: "s", StartPosition: StartTrimHorizon, OnDecodeError: "ignore"}, false},
 	} {
 		if err := tc.opts.Validate(); (err == nil) != tc.ok {
 			t.Errorf("%+v: err %v, want ok=%v", tc.opts, err, tc.ok)

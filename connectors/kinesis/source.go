@@ -146,6 +146,14 @@ func (s *Source) untouchedLocked() bool {
 // addLocked makes sub one of the subscribers fed by the readers.
 func (s *Source) addLocked(sub *Subscription) {
 	delete(s.pending, sub)
+	select {
+	case <-s.done:
+		// Run has failed its subscribers already: one joining now (a
+		// backfill catching up, a late Subscribe) must learn it too.
+		sub.fail(s.err)
+		return
+	default:
+	}
 	s.subs = append(s.subs, sub)
 	close(s.subsWake)
 	s.subsWake = make(chan struct{})
@@ -388,9 +396,14 @@ func (s *Source) Run(ctx context.Context) (err error) {
 		s.mu.Unlock()
 	}()
 	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
 	var wg sync.WaitGroup
-	defer wg.Wait()
+	// Stop the readers, then wait for them: in one deferred call, because
+	// two defers run in reverse and waiting first would wait for ever on
+	// the healthy shards after one has failed (issue 12, finding 7).
+	defer func() {
+		cancel()
+		wg.Wait()
+	}()
 	errc := make(chan error, 1)
 
 	discover := func() error { return s.discover(ctx) }

@@ -19,15 +19,22 @@ type ShardStats struct {
 	MillisBehindLatest int64 // from the last GetRecords
 	Throttles          int64 // ProvisionedThroughputExceeded / LimitExceeded answers
 	Retries            int64 // 5xx, network errors, timeouts, expired iterators
-	DecodeErrors       int64 // corrupt KPL aggregates, plus what the consumer reports
+	DecodeErrors       int64 // records the consumer failed to decode (Subscription.DecodeError)
 	LateRecords        int64 // reported by the consumer (behind its watermark)
 	LastSequenceNumber string
+	// LastDecodeError and LastDecodeErrorSequenceNumber describe the last
+	// record of the shard the consumer failed to decode; empty if none.
+	LastDecodeError               string
+	LastDecodeErrorSequenceNumber string
+	// DeadLetters are skipped records the consumer wrote to its source's
+	// dead-letter stream; DeadLettersLost those it gave up writing.
+	DeadLetters, DeadLettersLost int64
 }
 
 // counters are one shard's live figures; atomics so that Stats never waits
 // on a reader.
 type counters struct {
-	records, bytes, calls, behind, throttles, retries, decodeErrors atomic.Int64
+	records, bytes, calls, behind, throttles, retries atomic.Int64
 }
 
 func (c *counters) snapshot(id string) ShardStats {
@@ -39,6 +46,5 @@ func (c *counters) snapshot(id string) ShardStats {
 		MillisBehindLatest: c.behind.Load(),
 		Throttles:          c.throttles.Load(),
 		Retries:            c.retries.Load(),
-		DecodeErrors:       c.decodeErrors.Load(),
 	}
 }

@@ -47,7 +47,12 @@ type Subscription struct {
 // subCounters are one consumer's figures for one shard.
 type subCounters struct {
 	records, bytes, decodeErrors, late atomic.Int64
+	deadLetters, deadLettersLost       atomic.Int64
+	lastDecodeError                    atomic.Pointer[decodeFailure]
 }
+
+// decodeFailure is the last record of a shard a consumer failed to decode.
+type decodeFailure struct{ sequenceNumber, err string }
 
 // ErrSourceStopped is a subscription's error when its source stopped
 // without one of its own.
@@ -197,10 +202,20 @@ func (s *Subscription) shardCounters(shard string) *subCounters {
 	return s.countersLocked(shard)
 }
 
-// CountDecodeErrors adds rows of a shard that this consumer failed to
-// decode to its figures.
-func (s *Subscription) CountDecodeErrors(shard string, n int64) {
-	s.shardCounters(shard).decodeErrors.Add(n)
+// DecodeError counts a record this consumer failed to decode, and keeps
+// err and the record's position as its shard's last.
+func (s *Subscription) DecodeError(r *Record, err error) {
+	c := s.shardCounters(r.ShardID)
+	c.decodeErrors.Add(1)
+	c.lastDecodeError.Store(&decodeFailure{sequenceNumber: r.Position(), err: err.Error()})
+}
+
+// CountDeadLetters adds records of a shard that this consumer skipped to
+// its figures: written to the dead-letter stream, or given up on (lost).
+func (s *Subscription) CountDeadLetters(shard string, written, lost int64) {
+	c := s.shardCounters(shard)
+	c.deadLetters.Add(written)
+	c.deadLettersLost.Add(lost)
 }
 
 // CountLate adds rows of a shard that arrived behind this consumer's
@@ -224,8 +239,12 @@ func (s *Subscription) Stats() []ShardStats {
 		if c := s.counters[id]; c != nil {
 			st[i].Records = c.records.Load()
 			st[i].Bytes = c.bytes.Load()
-			st[i].DecodeErrors += c.decodeErrors.Load()
+			st[i].DecodeErrors = c.decodeErrors.Load()
 			st[i].LateRecords = c.late.Load()
+			st[i].DeadLetters, st[i].DeadLettersLost = c.deadLetters.Load(), c.deadLettersLost.Load()
+			if f := c.lastDecodeError.Load(); f != nil {
+				st[i].LastDecodeError, st[i].LastDecodeErrorSequenceNumber = f.err, f.sequenceNumber
+			}
 		}
 	}
 	return st
