@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
+	"regexp"
 	"sync"
 	"time"
 
@@ -86,7 +87,7 @@ func (h *viewHealth) lifeFailed(err error, lived time.Duration, log *slog.Logger
 		h.streakSince, h.sameCause, h.cause, h.failedSince, h.loggedAt = now, 0, nil, time.Time{}, time.Time{}
 	}
 	h.streak++
-	if h.cause != nil && h.cause.Error() == err.Error() {
+	if h.cause != nil && sameCause(h.cause, err) {
 		h.sameCause++
 	} else {
 		h.sameCause = 1
@@ -128,6 +129,16 @@ func (h *viewHealth) failing() bool {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	return h.streak > 0
+}
+
+// requestID matches the request id an AWS error carries, which differs
+// from one failure to the next of the same cause.
+var requestID = regexp.MustCompile(`RequestID: [0-9A-Za-z-]+,? ?`)
+
+// sameCause reports whether two failures have the same cause: the same
+// text but for request ids.
+func sameCause(a, b error) bool {
+	return requestID.ReplaceAllString(a.Error(), "") == requestID.ReplaceAllString(b.Error(), "")
 }
 
 // viewStatus is a view's (or a sink's pipeline's) state and progress.
