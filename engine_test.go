@@ -42,6 +42,24 @@ func queryStrings(t *testing.T, eng *Engine, q string, args ...any) []string {
 	return out
 }
 
+// queryNames returns the first column of q's rows: the names of a SHOW.
+func queryNames(t *testing.T, eng *Engine, q string) []string {
+	t.Helper()
+	rows, err := eng.Query(context.Background(), q)
+	if err != nil {
+		t.Fatalf("%s: %v", q, err)
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		out = append(out, rows.Row()[0].String())
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatalf("%s: %v", q, err)
+	}
+	return out
+}
+
 func TestEngine_DDL(t *testing.T) {
 	ctx := context.Background()
 	eng := openTest(t, t.TempDir())
@@ -78,7 +96,7 @@ func TestEngine_DDL(t *testing.T) {
 	}
 	for _, s := range steps {
 		if strings.HasPrefix(s.sql, "SHOW") {
-			got := queryStrings(t, eng, s.sql)
+			got := queryNames(t, eng, s.sql)
 			if strings.Join(got, ",") != strings.Join(s.want, ",") {
 				t.Fatalf("%s: got %q, want %q", s.sql, got, s.want)
 			}

@@ -521,7 +521,7 @@ func newStateGenerator(ctx context.Context, e *Engine, view, src *object) (*stat
 		t := e.db.Table(view.entry.ID, op)
 		g.tables = append(g.tables, t)
 		return t
-	}, planner.BuildOptions{Policy: exec.FailQuery})
+	}, planner.BuildOptions{})
 	if err != nil {
 		return nil, fmt.Errorf("build the view's plan: %w", err)
 	}

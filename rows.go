@@ -27,6 +27,9 @@ type Rows struct {
 	n         int64
 	err       error
 	done      bool
+
+	// warnings go to the client before the rows (wire: NoticeResponse).
+	warnings []*sqlerr.Error
 }
 
 // Columns returns the result columns (nil for a statement without rows).
@@ -71,6 +74,12 @@ func (r *Rows) Ready() bool { return r.ready == nil || r.ready() }
 // CopyOut reports whether the rows are the result of COPY (...) TO STDOUT:
 // a server sends them as COPY text data rather than as a result set.
 func (r *Rows) CopyOut() bool { return r.copyOut }
+
+// Warnings returns the warnings of the statement, known when it was
+// executed: a read of a materialized view that is not running, a FLUSH
+// that did not wait for such views. A server sends them (as WARNING
+// notices) before the first row.
+func (r *Rows) Warnings() []*sqlerr.Error { return r.warnings }
 
 // Row returns the current row. It is valid until the next call to Next.
 func (r *Rows) Row() types.Row { return r.row }

@@ -3,6 +3,7 @@ package streamsql
 import (
 	"context"
 	"io"
+	"slices"
 	"time"
 
 	"github.com/streamsql/streamsql/connectors/kinesis"
@@ -125,7 +126,8 @@ func (s *sourceScan) Close() {
 // scanOpener returns the opener of the scans of one query. A scan follows
 // the stream (tail) when a LIMIT above it, with nothing but filters and
 // projections between, is what ends the query.
-func (e *Engine) scanOpener(q *planner.Query, scans *[]*sourceScan) planner.ScanOpener {
+// A view read that is not running adds a WARNING to warnings (viewstate.go).
+func (e *Engine) scanOpener(q *planner.Query, scans *[]*sourceScan, warnings *[]*sqlerr.Error) planner.ScanOpener {
 	tail := limitsScan(q.Root(), false)
 	return func(sc *planner.Scan) (exec.RowIter, error) {
 		obj, ok := e.catalog.get(sc.Relation.Name)
@@ -133,6 +135,9 @@ func (e *Engine) scanOpener(q *planner.Query, scans *[]*sourceScan) planner.Scan
 			return nil, sqlerr.Newf(sqlerr.UndefinedTable, "relation %q does not exist", sc.Relation.Name)
 		}
 		if obj.kind == sql.KindView {
+			if w := e.views.readWarning(obj); w != nil && !slices.ContainsFunc(*warnings, func(x *sqlerr.Error) bool { return x.Message == w.Message }) {
+				*warnings = append(*warnings, w)
+			}
 			return e.viewScan(obj)
 		}
 		if obj.kind != sql.KindSource || obj.createSource == nil {

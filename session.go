@@ -120,6 +120,9 @@ func (s *Session) bind(ctx context.Context, st *Statement) error {
 		return s.bindSubscribe(st, p)
 	case *sql.ShowObjects:
 		st.columns = nameCol
+		if p.Kind != sql.KindSource {
+			st.columns = viewStatusColumns
+		}
 	case *sql.ShowCreate:
 		st.columns = []types.Column{textCol("name"), textCol("create_sql")}
 	case *sql.Describe:
@@ -162,7 +165,8 @@ func (s *Session) Execute(ctx context.Context, st *Statement, params []types.Val
 	switch p := st.stmt.(type) {
 	case *sql.Select:
 		var scans []*sourceScan
-		it, err := st.query.RunWith(ctx, params, e.scanOpener(st.query, &scans))
+		var warnings []*sqlerr.Error
+		it, err := st.query.RunWith(ctx, params, e.scanOpener(st.query, &scans, &warnings))
 		if err != nil {
 			for _, sc := range scans {
 				sc.Close()
@@ -170,6 +174,7 @@ func (s *Session) Execute(ctx context.Context, st *Statement, params []types.Val
 			return nil, err
 		}
 		rows := iterRows(ctx, st.columns, it)
+		rows.warnings = warnings
 		if len(scans) > 0 {
 			rows.ready = func() bool {
 				for _, sc := range scans {
@@ -216,7 +221,11 @@ func (s *Session) Execute(ctx context.Context, st *Statement, params []types.Val
 	case *sql.ShowObjects:
 		var rows []types.Row
 		for _, o := range e.catalog.list(p.Kind) {
-			rows = append(rows, types.Row{types.NewString(o.entry.Name)})
+			if p.Kind == sql.KindSource {
+				rows = append(rows, types.Row{types.NewString(o.entry.Name)})
+			} else {
+				rows = append(rows, e.objectStatusRow(o))
+			}
 		}
 		return staticRows(st.columns, rows, ""), nil
 	case *sql.ShowCreate:
@@ -265,7 +274,22 @@ func (s *Session) Execute(ctx context.Context, st *Statement, params []types.Val
 		}
 		return staticRows(st.columns, []types.Row{{types.NewString(s.settings[strings.ToLower(p.Name)])}}, "SHOW"), nil
 	case *sql.Flush:
-		return tagged("FLUSH", e.views.flush(ctx))
+		if p.Name != "" {
+			o, ok := e.catalog.get(p.Name)
+			if !ok {
+				return nil, sqlerr.Newf(sqlerr.UndefinedTable, "materialized view or sink %q does not exist", p.Name).At(p.NamePos)
+			}
+			if o.kind == sql.KindSource {
+				return nil, sqlerr.Newf(sqlerr.WrongObjectType, "%q is a source, not a materialized view or a sink", p.Name).At(p.NamePos)
+			}
+		}
+		warnings, err := e.views.flush(ctx, p.Name)
+		if err != nil {
+			return nil, err
+		}
+		rows := done("FLUSH")
+		rows.warnings = warnings
+		return rows, nil
 	case *sql.Begin:
 		return done("BEGIN"), nil
 	case *sql.Commit:

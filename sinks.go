@@ -7,6 +7,7 @@ import (
 	"math/big"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/streamsql/streamsql/connectors/format"
@@ -21,10 +22,6 @@ import (
 // has acknowledged.
 const sinkCheckpointInterval = time.Second
 
-// sinkRestartDelay paces restarts of a sink whose pipeline failed (a
-// missing stream, lost credentials): it retries rather than giving up.
-const sinkRestartDelay = 5 * time.Second
-
 // sinkRunner runs one CREATE SINK ... FROM source: it reads the source
 // after the positions it saved last, writes every row to the sink's stream
 // and saves the positions again once Kinesis has acknowledged the writes.
@@ -37,6 +34,11 @@ type sinkRunner struct {
 	from *object
 	stop context.CancelFunc
 	done chan struct{}
+	// health is the failure streak of a sink over a source, whose restarts
+	// back off as views' do (viewstate.go); live is when its current life
+	// began reading (unix nanos), 0 between lives.
+	health viewHealth
+	live   atomic.Int64
 }
 
 // startSink starts a sink: one that reads a source directly here, one over
@@ -57,6 +59,7 @@ func (e *Engine) startSink(obj *object) {
 	}
 	ctx, stop := context.WithCancel(e.ctx)
 	r := &sinkRunner{e: e, obj: obj, from: from, stop: stop, done: make(chan struct{})}
+	r.health.created = time.Now()
 	e.sinksMu.Lock()
 	e.sinks[obj.entry.Name] = r
 	e.sinksMu.Unlock()
@@ -79,15 +82,20 @@ func (r *sinkRunner) loop(ctx context.Context) {
 	defer close(r.done)
 	log := r.e.log.With("sink", r.obj.entry.Name)
 	for {
+		started := time.Now()
 		err := r.run(ctx)
 		if ctx.Err() != nil {
 			return
 		}
-		log.Error("sink stopped; restarting from its last saved position", "err", err, "in", sinkRestartDelay)
+		if err == nil {
+			err = errors.New("pipeline ended")
+		}
+		t := time.NewTimer(r.health.lifeFailed(err, time.Since(started), log))
 		select {
 		case <-ctx.Done():
+			t.Stop()
 			return
-		case <-time.After(sinkRestartDelay):
+		case <-t.C:
 		}
 	}
 }
@@ -121,6 +129,8 @@ func (r *sinkRunner) run(ctx context.Context) error {
 	}
 	defer release()
 	dec.sub = sub
+	r.live.Store(time.Now().UnixNano())
+	defer r.live.Store(0)
 
 	errc := make(chan error, 2)
 	go func() { errc <- sink.Run(ctx) }()

@@ -15,7 +15,6 @@ import (
 	"github.com/streamsql/streamsql/connectors/kinesis"
 	"github.com/streamsql/streamsql/exec"
 	"github.com/streamsql/streamsql/planner"
-	"github.com/streamsql/streamsql/sql/sqlerr"
 	"github.com/streamsql/streamsql/sql/types"
 	"github.com/streamsql/streamsql/state"
 )
@@ -62,8 +61,10 @@ type sinkShared struct {
 	sentAny bool
 	// toDelete holds acknowledged keys for the stage to delete.
 	toDelete [][]byte
-	// failed is why the sender is not running, nil while it is.
-	failed error
+	// failed is why the sender is not running, nil while it is, and
+	// failedSince since when.
+	failed      error
+	failedSince time.Time
 }
 
 // sinkStage is the table a sink's Materialize writes to (see above). Its
@@ -230,6 +231,7 @@ func (r *sinkRunner) sendLoop(ctx context.Context) {
 	log := r.e.log.With("sink", r.obj.entry.Name)
 	sh := r.obj.sinkShared
 	for {
+		started := time.Now()
 		err := r.send(ctx)
 		if ctx.Err() != nil {
 			return
@@ -238,14 +240,18 @@ func (r *sinkRunner) sendLoop(ctx context.Context) {
 			err = errors.New("sender ended")
 		}
 		sh.mu.Lock()
+		if sh.failed == nil {
+			sh.failedSince = time.Now()
+		}
 		sh.failed = err
 		sh.mu.Unlock()
 		r.e.views.notify()
-		log.Error("sink sender stopped; restarting", "err", err, "in", sinkRestartDelay)
+		t := time.NewTimer(r.health.lifeFailed(err, time.Since(started), log.With("part", "sender")))
 		select {
 		case <-ctx.Done():
+			t.Stop()
 			return
-		case <-time.After(sinkRestartDelay):
+		case <-t.C:
 		}
 	}
 }
@@ -365,29 +371,4 @@ func stagedID(k []byte) string {
 		return fmt.Sprintf("%x", k)
 	}
 	return strconv.FormatUint(epoch, 10) + "/" + strconv.FormatUint(ord, 10)
-}
-
-// sinksSent reports whether every running sink over a query has sent and
-// had acknowledged every record of the epochs up to epoch; an error when
-// one's sender is failing.
-func (m *viewManager) sinksSent(epoch uint64) (bool, error) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	for _, r := range m.runners {
-		sh := r.obj.sinkShared
-		if sh == nil {
-			continue
-		}
-		sh.mu.Lock()
-		acked, failed := sh.acked, sh.failed
-		sh.mu.Unlock()
-		if failed != nil {
-			return false, sqlerr.Wrap(failed, sqlerr.ObjectNotInPrerequisiteState,
-				"sink "+r.obj.entry.Name+" cannot send to Kinesis")
-		}
-		if acked < epoch {
-			return false, nil
-		}
-	}
-	return true, nil
 }

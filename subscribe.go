@@ -627,6 +627,9 @@ func (s *Session) executeSubscribe(ctx context.Context, p *sql.Subscribe) (*Rows
 		return nil, err
 	}
 	rows.copyOut = p.Copy
+	if w := s.engine.views.readWarning(obj); w != nil {
+		rows.warnings = []*sqlerr.Error{w}
+	}
 	return rows, nil
 }
 

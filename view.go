@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -52,9 +53,6 @@ const DefaultCheckpointInterval = time.Second
 // a few small aggregates per group.
 const DefaultAggCacheGroups = 1 << 18
 
-// viewRestartDelay paces restarts of a view whose pipeline failed.
-const viewRestartDelay = time.Second
-
 // viewMetaTable is the operator id of a view's own bookkeeping table
 // (committed source positions), beside its operators' tables.
 const viewMetaTable uint32 = 0xFFFFFFFF
@@ -68,6 +66,9 @@ var (
 	// Marks), so that a shard read before a restart does not hold the
 	// watermark back as one that has seen nothing.
 	keyMarks = []byte("marks")
+	// keyEpoch is the last epoch the view was committed in, for SHOW and
+	// the notices on reads ("its rows are as of epoch N").
+	keyEpoch = []byte("epoch")
 )
 
 // viewManager owns the running views and the checkpoint coordinator.
@@ -138,8 +139,13 @@ type viewRunner struct {
 	stop context.CancelFunc
 	done chan struct{}
 	life atomic.Pointer[viewLife]
-	// failed is the error that ended the last life, nil once one runs.
-	failed atomic.Pointer[error]
+	// health is the failure streak and backoff (viewstate.go).
+	health viewHealth
+	// errs absorbs the expression errors of every life (NULL and count).
+	errs exec.ExprErrors
+	// epoch and watermark are what was last committed for the view.
+	epoch     atomic.Uint64
+	watermark atomic.Pointer[int64]
 }
 
 // consumer is how the view (or sink over a query) is named in SHOW
@@ -161,6 +167,7 @@ type viewLife struct {
 	reached chan uint64
 	dead    chan struct{}
 	isDead  bool // under viewManager.commitMu
+	started time.Time
 
 	// startWM is the watermark committed before this life began (the
 	// least of its inputs'), if every input has one; set before the life
@@ -193,6 +200,7 @@ func (m *viewManager) startView(obj *object) {
 	}
 	ctx, stop := context.WithCancel(m.e.ctx)
 	r := &viewRunner{m: m, obj: obj, srcs: srcs, stop: stop, done: make(chan struct{})}
+	r.health.created = time.Now()
 	m.mu.Lock()
 	m.runners[obj.entry.Name] = r
 	m.mu.Unlock()
@@ -230,8 +238,9 @@ func (m *viewManager) stopAll() {
 
 func (r *viewRunner) loop(ctx context.Context) {
 	defer close(r.done)
-	log := r.m.e.log.With("view", r.obj.entry.Name)
+	log := r.m.e.log.With(logKey(r.obj), r.obj.entry.Name)
 	for {
+		started := time.Now()
 		err := r.run(ctx)
 		if ctx.Err() != nil {
 			return
@@ -239,13 +248,14 @@ func (r *viewRunner) loop(ctx context.Context) {
 		if err == nil {
 			err = errors.New("pipeline ended")
 		}
-		r.failed.Store(&err)
+		delay := r.health.lifeFailed(err, time.Since(started), log)
 		r.m.notify()
-		log.Error("view pipeline stopped; restarting from its last committed epoch", "err", err, "in", viewRestartDelay)
+		t := time.NewTimer(delay)
 		select {
 		case <-ctx.Done():
+			t.Stop()
 			return
-		case <-time.After(viewRestartDelay):
+		case <-t.C:
 		}
 	}
 }
@@ -256,7 +266,7 @@ func (r *viewRunner) run(ctx context.Context) (err error) {
 	defer cancel()
 	e := r.m.e
 	id := r.obj.entry.ID
-	l := &viewLife{r: r, reached: make(chan uint64, 4), dead: make(chan struct{})}
+	l := &viewLife{r: r, reached: make(chan uint64, 4), dead: make(chan struct{}), started: time.Now()}
 	defer func() {
 		r.m.commitMu.Lock()
 		l.isDead = true
@@ -266,22 +276,26 @@ func (r *viewRunner) run(ctx context.Context) (err error) {
 	}()
 
 	l.meta = e.db.Table(id, viewMetaTable)
-	// Rows that fail an expression are skipped only if every source says
-	// so: the graph has one policy.
-	policy := exec.SkipRow
+	if r.epoch.Load() == 0 {
+		if b, ok, err := l.meta.Get(keyEpoch); err != nil {
+			return fmt.Errorf("read committed epoch: %w", err)
+		} else if ok {
+			n, _, err := state.ReadInt64(b)
+			if err != nil {
+				return fmt.Errorf("read committed epoch: %w", err)
+			}
+			r.epoch.Store(uint64(n))
+		}
+	}
 	for i, src := range r.srcs {
 		in, err := newViewInput(l, src, &r.obj.stream.Inputs[i], len(r.srcs) > 1)
 		if err != nil {
 			return err
 		}
-		if in.dec == nil || in.dec.fail { // a generator, or on_decode_error = 'fail'
-			policy = exec.FailQuery
-		}
 		l.inputs = append(l.inputs, in)
 	}
 	l.hasStartWM = true
 	for i, in := range l.inputs {
-		in.policy = policy
 		l.hasStartWM = l.hasStartWM && in.hasFloor
 		if i == 0 || in.floor < l.startWM {
 			l.startWM = in.floor
@@ -304,7 +318,7 @@ func (r *viewRunner) run(ctx context.Context) (err error) {
 		t := e.db.Table(id, op)
 		l.tables = append(l.tables, t)
 		return l.subscribeTable(op, t) // SUBSCRIBE (subscribe.go)
-	}, planner.BuildOptions{Policy: policy, AggCacheGroups: e.aggCacheGroups})
+	}, planner.BuildOptions{Errs: &r.errs, AggCacheGroups: e.aggCacheGroups})
 	if err != nil {
 		return err
 	}
@@ -344,8 +358,11 @@ func (r *viewRunner) run(ctx context.Context) (err error) {
 		in.sub = sub
 		in.dec.sub = sub
 	}
+	if l.hasStartWM && r.watermark.Load() == nil {
+		wm := l.startWM
+		r.watermark.Store(&wm)
+	}
 	r.life.Store(l)
-	r.failed.Store(nil)
 	r.m.notify()
 
 	// Each input feeds its graph input on a goroutine of its own; the
@@ -386,10 +403,10 @@ type viewInput struct {
 	src *object
 	dec *recordDecoder
 	// plan is the input's part of the plan: the columns decoded and the
-	// WHERE pushed into it (applied with env, failing rows by policy).
-	plan   *planner.StreamInput
-	env    expr.Env
-	policy exec.RowErrorPolicy
+	// WHERE pushed into it (applied with env; a row it fails on does not
+	// pass, and the error is counted in the runner's errs).
+	plan *planner.StreamInput
+	env  expr.Env
 	// posKey and wmKey are its keys in the view's meta table.
 	posKey, wmKey []byte
 	restore       *kinesis.Positions
@@ -397,6 +414,9 @@ type viewInput struct {
 	floor    int64
 	hasFloor bool
 	sub      *kinesis.Subscription
+	// joinedAt is when sub was first seen reading from the shared readers
+	// (unix nanos), for the since of SHOW's running.
+	joinedAt atomic.Int64
 	// gen, for a generator source, replaces sub: barriers reach its loop
 	// through barriers, and lastBatch (unix nanos) is when it last fed a
 	// batch, done once a bounded generator has ended (for FLUSH).
@@ -526,6 +546,9 @@ func (in *viewInput) run(ctx context.Context) error {
 				}
 			case *kinesis.Batch:
 				now := time.Now()
+				if in.joinedAt.Load() == 0 && sub.Shared() {
+					in.joinedAt.Store(now.UnixNano())
+				}
 				if wms != nil {
 					// Every shard being read holds the watermark back until
 					// it has seen an event, not only those heard from yet.
@@ -560,9 +583,7 @@ func (in *viewInput) run(ctx context.Context) error {
 						// graph gets the watermark after the batch.
 						wms.Current(now)
 					}
-					if keep, err := in.keep(row); err != nil {
-						return err
-					} else if keep {
+					if in.keep(row, ev.ShardID, ev.Records[i].Position()) {
 						batch.Append(exec.Insert, row)
 					}
 				}
@@ -591,17 +612,20 @@ func (in *viewInput) run(ctx context.Context) error {
 	}
 }
 
-// keep applies the WHERE pushed into the input; a row it fails on is
-// dropped or fails the view, as the plan's other expressions do.
-func (in *viewInput) keep(row types.Row) (bool, error) {
+// keep applies the WHERE pushed into the input; a row it cannot be
+// computed for does not pass, as in the plan's Filters, and the error is
+// counted with the record it came from (shard and seq, when known).
+func (in *viewInput) keep(row types.Row, shard, seq string) bool {
 	ok, err := in.plan.Keep(row, &in.env)
 	if err != nil {
-		if in.policy == exec.SkipRow {
-			return false, nil
+		where := "source " + in.src.entry.Name
+		if shard != "" {
+			where += ", shard " + shard + ", sequence number " + seq
 		}
-		return false, fmt.Errorf("source %s: WHERE %s: %w", in.src.entry.Name, in.plan.FilterText, err)
+		_ = in.l.r.errs.AbsorbAt("WHERE "+in.plan.FilterText, where, err) // never nil: it absorbs
+		return false
 	}
-	return ok, nil
+	return ok
 }
 
 // watermarkCut is an input's watermark as a barrier passed it: the
@@ -629,22 +653,22 @@ func (in *viewInput) watermarkAt(epoch uint64) (watermarkCut, bool) {
 // readTo reports whether the life has been delivered every shard of every
 // source up to where it stood at start (a bounded generator: ended; an
 // unbounded one: has fed a batch made after start); a barrier injected
-// after that follows all of it.
-func (l *viewLife) readTo(start time.Time) bool {
+// after that follows all of it. If not, lagging names a source behind.
+func (l *viewLife) readTo(start time.Time) (lagging string, ok bool) {
 	for _, in := range l.inputs {
 		if in.gen != nil {
 			// A bounded generator holds all of its rows "now"; an
 			// unbounded one, those generated by the time FLUSH began.
 			if !in.done.Load() && (in.gen.bounded || in.lastBatch.Load() < start.UnixNano()) {
-				return false
+				return in.src.entry.Name, false
 			}
 			continue
 		}
 		if !in.sub.ReadTo(start) {
-			return false
+			return in.src.entry.Name, false
 		}
 	}
-	return true
+	return "", true
 }
 
 // barrier sends the barrier of epoch into the input, after everything fed
@@ -765,9 +789,7 @@ func (in *viewInput) runGenerator(ctx context.Context) error {
 					maxTime, seen = t, true
 				}
 			}
-			if keep, err := in.keep(row); err != nil {
-				return err
-			} else if keep {
+			if in.keep(row, "", "") {
 				batch.Append(exec.Insert, row)
 			}
 		}
@@ -918,6 +940,9 @@ lives:
 				withWM++
 			}
 		}
+		if err := p.l.meta.Put(keyEpoch, state.AppendInt64(nil, int64(epoch))); err != nil {
+			return err
+		}
 		tables = append(tables, p.l.meta)
 		tables = append(tables, p.l.tables...)
 		// An input without a watermark holds the view's back.
@@ -930,63 +955,121 @@ lives:
 		return err
 	}
 	m.committed.Store(epoch)
+	for _, c := range published {
+		if c.l.r.health.failing() {
+			if _, ok := c.l.readTo(c.l.started); ok {
+				c.l.r.health.recovered(m.e.log.With(logKey(c.l.r.obj), c.l.r.obj.entry.Name))
+			}
+		}
+		c.l.r.epoch.Store(epoch)
+		if c.hasWM {
+			wm := c.wm
+			c.l.r.watermark.Store(&wm)
+		}
+	}
 	m.publish(epoch, published)
 	m.notify()
 	return nil
 }
 
-// flush waits until every view has processed every shard up to where it
-// stood when flush began, and an epoch cut after that is committed.
-func (m *viewManager) flush(ctx context.Context) error {
+// DefaultFlushTimeout bounds FLUSH when its statement has no deadline of
+// its own (statement_timeout).
+const DefaultFlushTimeout = 60 * time.Second
+
+// flush waits until every running view (or only the view or sink named
+// only) has processed every shard up to where it stood when flush began,
+// and an epoch cut after that is committed (and, for a sink, sent). A view
+// that is restarting or failed is not waited for: it is named in a
+// warning. Past ctx's deadline, or DefaultFlushTimeout without one, flush
+// fails (57014) naming the view, and the source, that did not get there.
+func (m *viewManager) flush(ctx context.Context, only string) ([]*sqlerr.Error, error) {
+	wctx := ctx
+	budget := DefaultFlushTimeout
+	if d, ok := ctx.Deadline(); ok {
+		budget = time.Until(d)
+	} else {
+		var cancel context.CancelFunc
+		wctx, cancel = context.WithTimeout(ctx, DefaultFlushTimeout)
+		defer cancel()
+	}
 	start := time.Now()
+	// skipped are the pipelines found not running: named, not waited for.
+	skipped := map[*viewRunner]viewStatus{}
+	skip := func(r *viewRunner) bool {
+		if _, ok := skipped[r]; ok {
+			return true
+		}
+		if st := r.status(); st.State == stateRestarting || st.State == stateFailed {
+			skipped[r] = st
+			return true
+		}
+		return false
+	}
+	stuck := func(r *viewRunner, what string) error {
+		if errors.Is(ctx.Err(), context.Canceled) {
+			return sqlerr.Flatten(ctx.Err())
+		}
+		msg := fmt.Sprintf("FLUSH did not finish within %v: %s %s %s", budget.Round(time.Millisecond), r.obj.kind, r.obj.entry.Name, what)
+		if st := r.status(); st.Err != nil {
+			msg += ": " + st.errorText()
+		}
+		return sqlerr.Newf(sqlerr.QueryCanceled, "%s", msg)
+	}
 	for {
 		ch := m.changes()
-		m.mu.Lock()
-		ready := true
-		var failed error
-		for _, r := range m.runners {
+		var waiting *viewRunner
+		what := ""
+		for _, r := range m.flushed(only) {
+			if skip(r) {
+				continue
+			}
 			l := r.life.Load()
 			if l == nil {
-				if f := r.failed.Load(); f != nil {
-					failed = sqlerr.Wrap(*f, sqlerr.ObjectNotInPrerequisiteState,
-						r.obj.kind.String()+" "+r.obj.entry.Name+" is not running")
-				}
+				waiting, what = r, "has not started"
+				break
 			}
-			if l == nil || !l.readTo(start) {
-				ready = false
+			if src, ok := l.readTo(start); !ok {
+				waiting, what = r, "has not read source "+src+" up to where it stood when FLUSH began"
 				break
 			}
 		}
-		m.mu.Unlock()
-		if failed != nil {
-			return failed
-		}
-		if ready {
+		if waiting == nil {
 			break
 		}
 		select {
 		case <-ch:
-		case <-ctx.Done():
-			return sqlerr.Flatten(ctx.Err())
+		case <-wctx.Done():
+			return nil, stuck(waiting, what)
 		}
 	}
 	// Barriers injected from now on follow everything read so far.
 	target := m.injected.Load() + 1
 	for {
 		ch := m.changes()
-		m.mu.Lock()
-		none := len(m.runners) == 0
-		m.mu.Unlock()
-		if none {
-			return nil // no view left means nothing to wait for
-		}
-		if m.committed.Load() >= target {
-			// Sinks over queries: every record committed so far is
-			// acknowledged by Kinesis.
-			done, err := m.sinksSent(target)
-			if err != nil || done {
-				return err
+		var waiting *viewRunner
+		what := ""
+		for _, r := range m.flushed(only) {
+			if skip(r) {
+				continue
 			}
+			if m.committed.Load() < target || r.life.Load() == nil {
+				waiting, what = r, fmt.Sprintf("has not committed epoch %d (committed: %d)", target, m.committed.Load())
+				break
+			}
+			// A sink over a query: every record committed so far is
+			// acknowledged by Kinesis.
+			if sh := r.obj.sinkShared; sh != nil {
+				sh.mu.Lock()
+				acked := sh.acked
+				sh.mu.Unlock()
+				if acked < target {
+					waiting, what = r, fmt.Sprintf("has not sent epoch %d to Kinesis", target)
+					break
+				}
+			}
+		}
+		if waiting == nil {
+			break
 		}
 		select {
 		case m.kick <- struct{}{}:
@@ -994,10 +1077,42 @@ func (m *viewManager) flush(ctx context.Context) error {
 		}
 		select {
 		case <-ch:
-		case <-ctx.Done():
-			return sqlerr.Flatten(ctx.Err())
+		case <-wctx.Done():
+			return nil, stuck(waiting, what)
 		}
 	}
+	var warnings []*sqlerr.Error
+	for r, st := range skipped {
+		warnings = append(warnings, st.notice(r.obj.kind, r.obj.entry.Name))
+	}
+	// Views that could not be started at all are failed too.
+	for _, o := range m.e.catalog.list(sql.KindView) {
+		if only != "" && o.entry.Name != only {
+			continue
+		}
+		m.mu.Lock()
+		_, ok := m.runners[o.entry.Name]
+		m.mu.Unlock()
+		if !ok {
+			warnings = append(warnings, m.status(o).notice(o.kind, o.entry.Name))
+		}
+	}
+	slices.SortFunc(warnings, func(a, b *sqlerr.Error) int { return strings.Compare(a.Message, b.Message) })
+	return warnings, nil
+}
+
+// flushed returns the runners FLUSH waits for: every one, or the one of
+// the view or sink named only.
+func (m *viewManager) flushed(only string) []*viewRunner {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	out := make([]*viewRunner, 0, len(m.runners))
+	for name, r := range m.runners {
+		if only == "" || name == only {
+			out = append(out, r)
+		}
+	}
+	return out
 }
 
 // dropView stops a view and frees its state.

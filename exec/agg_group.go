@@ -29,6 +29,13 @@ type AggOptions struct {
 	// CacheSize bounds the groups kept in memory between barriers
 	// (default 65536); others are read from the StateTable when touched.
 	CacheSize int
+	// Errs absorbs expression errors (see ExprErrors): a key or an
+	// argument that cannot be computed is NULL, a HAVING that cannot be
+	// computed does not pass. nil fails.
+	Errs *ExprErrors
+	// KeyTexts, when set, are the GROUP BY keys as written, for absorbed
+	// errors.
+	KeyTexts []string
 	// AppendOnly says the input only inserts (the planner proves it): MIN
 	// and MAX then keep just the best value, not a count per value to
 	// retract from. A retraction that arrives anyway fails the operator.
@@ -44,6 +51,16 @@ func (o *AggOptions) Validate() error {
 		o.CacheSize = 1 << 16
 	}
 	return o.validateArgs()
+}
+
+// eval computes f over row; a value that cannot be computed is NULL when
+// Errs absorbs the error (a NULL HAVING does not pass).
+func (o *AggOptions) eval(what string, f expr.Func, row types.Row) (types.Value, error) {
+	v, err := f(row, o.Env)
+	if err != nil {
+		return types.Null, o.Errs.Absorb(what, err)
+	}
+	return v, nil
 }
 
 // validateArgs compiles missing aggregate arguments and checks their count.
@@ -199,7 +216,7 @@ func (c *aggCore) open(st StateTable) error {
 // created reports a group that exists neither in the cache nor in state.
 func (c *aggCore) groupOf(row types.Row) (g *group, created bool, err error) {
 	for i, f := range c.o.Keys {
-		v, err := f(row, c.o.Env)
+		v, err := c.o.eval(exprText("GROUP BY", c.o.KeyTexts, i), f, row)
 		if err != nil {
 			return nil, false, err
 		}
@@ -238,7 +255,7 @@ func (c *aggCore) apply(g *group, row types.Row, sign int64) error {
 		if sp.kind == kCountStar {
 			continue
 		}
-		v, err := sp.arg(row, c.o.Env)
+		v, err := c.o.eval(sp.agg.String(), sp.arg, row)
 		if err != nil {
 			return err
 		}
@@ -430,7 +447,7 @@ func (c *aggCore) output(g *group) (types.Row, error) {
 		row = append(row, v)
 	}
 	if c.o.Having != nil {
-		h, err := c.o.Having(row, c.o.Env)
+		h, err := c.o.eval("HAVING", c.o.Having, row)
 		if err != nil {
 			return nil, err
 		}

@@ -2,7 +2,6 @@ package exec
 
 import (
 	"context"
-	"sync/atomic"
 
 	"github.com/streamsql/streamsql/exec/expr"
 	"github.com/streamsql/streamsql/sql/types"
@@ -11,28 +10,27 @@ import (
 // Filter passes the changes whose row satisfies a predicate. An update
 // pair whose halves disagree becomes a Delete (only the old row passed) or
 // an Insert (only the new one did), as RisingWave's filter.rs does, so that
-// downstream sees exactly the rows that pass.
+// downstream sees exactly the rows that pass. A row whose predicate cannot
+// be computed does not pass, and the error is counted in errs (see
+// ExprErrors); with a nil errs it fails the query.
 type Filter struct {
-	pred    func(types.Row, *expr.Env) (bool, error)
-	env     *expr.Env
-	policy  RowErrorPolicy
-	skipped atomic.Int64
+	pred func(types.Row, *expr.Env) (bool, error)
+	env  *expr.Env
+	errs *ExprErrors
+	// Text, when set, is the predicate as written, for absorbed errors.
+	Text string
 }
 
 var _ Operator = (*Filter)(nil)
 
 // NewFilter returns a Filter on pred (see expr.CompilePredicate: true only
 // for TRUE). env is the query's expression environment.
-func NewFilter(pred func(types.Row, *expr.Env) (bool, error), env *expr.Env, policy RowErrorPolicy) *Filter {
+func NewFilter(pred func(types.Row, *expr.Env) (bool, error), env *expr.Env, errs *ExprErrors) *Filter {
 	if env == nil {
 		env = &expr.Env{}
 	}
-	return &Filter{pred: pred, env: env, policy: policy}
+	return &Filter{pred: pred, env: env, errs: errs}
 }
-
-// Skipped returns how many rows were dropped because the predicate failed
-// on them (SkipRow); safe to call from any goroutine.
-func (f *Filter) Skipped() int64 { return f.skipped.Load() }
 
 func (f *Filter) Open(context.Context, *OpContext) error { return nil }
 
@@ -80,15 +78,11 @@ func (f *Filter) Process(_ context.Context, _ int, b *Batch, out Output) error {
 	return nil
 }
 
-// test evaluates the predicate; under SkipRow a failing row is false.
+// test evaluates the predicate; a row it cannot be computed for is false.
 func (f *Filter) test(row types.Row) (bool, error) {
 	ok, err := f.pred(row, f.env)
 	if err != nil {
-		if f.policy == SkipRow {
-			f.skipped.Add(1)
-			return false, nil
-		}
-		return false, err
+		return false, f.errs.Absorb(exprText("WHERE", []string{f.Text}, 0), err)
 	}
 	return ok, nil
 }

@@ -8,7 +8,6 @@ import (
 	"math"
 	"slices"
 	"strings"
-	"sync/atomic"
 
 	"github.com/streamsql/streamsql/exec/expr"
 	"github.com/streamsql/streamsql/sql/types"
@@ -62,7 +61,6 @@ type HashJoin struct {
 	keyBuf      []byte
 	otherKey    []byte
 	keyVals     types.Row
-	skipped     atomic.Int64
 }
 
 // joinEntry is one key's rows, per side, by their encoding, and what
@@ -114,8 +112,13 @@ type JoinOptions struct {
 	// for none.
 	Cond func(types.Row, *expr.Env) (bool, error)
 	Env  *expr.Env
-	// Policy is what a row whose key or condition fails does.
-	Policy RowErrorPolicy
+	// Errs absorbs the errors of keys (a key that cannot be computed is
+	// NULL: the row matches nothing) and of Cond (false); nil fails.
+	Errs *ExprErrors
+	// KeyTexts (left, right) and CondText, when set, are the expressions
+	// as written, for absorbed errors.
+	KeyTexts [2][]string
+	CondText string
 	// LeftWidth and RightWidth are the sides' column counts.
 	LeftWidth, RightWidth int
 	// CloseKey is the index of the key that closes (a TIMESTAMP window
@@ -164,9 +167,6 @@ const (
 
 var metaCloses = []byte{0xFF, 0xFF, 'c'}
 
-// Skipped counts rows dropped under SkipRow because an expression failed.
-func (j *HashJoin) Skipped() int64 { return j.skipped.Load() }
-
 // Open reads the closing index; rows stay in state until probed.
 func (j *HashJoin) Open(_ context.Context, oc *OpContext) error {
 	j.st = oc.State
@@ -208,11 +208,10 @@ func (j *HashJoin) apply(side int, keys []expr.Func, positive bool, row types.Ro
 	for k, f := range keys {
 		v, err := f(row, j.o.Env)
 		if err != nil {
-			if j.o.Policy == SkipRow {
-				j.skipped.Add(1)
-				return nil
+			if err := j.o.Errs.Absorb(exprText("join key", j.o.KeyTexts[side], k), err); err != nil {
+				return err
 			}
-			return err
+			v = types.Null
 		}
 		if v.IsNull() {
 			// NULL equals nothing: the row never has a match.
@@ -256,10 +255,9 @@ func (j *HashJoin) apply(side int, keys []expr.Func, positive bool, row types.Ro
 		if j.o.Cond != nil {
 			ok, err := j.o.Cond(joined, j.o.Env)
 			if err != nil {
-				if j.o.Policy != SkipRow {
+				if err := j.o.Errs.Absorb(exprText("join condition", []string{j.o.CondText}, 0), err); err != nil {
 					return err
 				}
-				j.skipped.Add(1)
 				ok = false
 			}
 			if !ok {

@@ -151,7 +151,7 @@ func TestGraph_MaterializeCommit(t *testing.T) {
 
 	g := NewGraph(GraphOptions{BatchSize: 3})
 	in, feed := g.Input("src")
-	f := g.Add("filter", NewFilter(pred, nil, FailQuery), in)
+	f := g.Add("filter", NewFilter(pred, nil, nil), in)
 	var views []string
 	m := g.Add("mv", NewMaterialize(MaterializeOptions{Key: []int{0}, Observer: func(epoch uint64, b *Batch) error {
 		views = append(views, fmt.Sprintf("%d:%s", epoch, b))
@@ -238,8 +238,8 @@ func BenchmarkFilterProject(b *testing.B) {
 	}
 	g := NewGraph(GraphOptions{})
 	in, feed := g.Input("src")
-	f := g.Add("filter", NewFilter(pred, nil, FailQuery), in)
-	p := g.Add("project", NewProject([]expr.Func{sum, dbl}, nil, FailQuery), f)
+	f := g.Add("filter", NewFilter(pred, nil, nil), in)
+	p := g.Add("project", NewProject([]expr.Func{sum, dbl}, nil, nil), f)
 	var rows int
 	g.Observe(p, func(m Message) error {
 		if m.Kind == KindBatch {

@@ -73,13 +73,11 @@ func runStreamCase(t *testing.T, d *datadriven.TestData, rng *rand.Rand) (string
 	if d.HasArg("inputs") {
 		d.ScanArgs(t, "inputs", &nIn)
 	}
-	policy := FailQuery
-	if d.HasArg("policy") {
-		var p string
-		d.ScanArgs(t, "policy", &p)
-		if p == "skip" {
-			policy = SkipRow
-		}
+	// absorb: expression errors are absorbed as a view's are (NULL and
+	// count); without it they fail the query as a one-off SELECT's do.
+	var errs *ExprErrors
+	if d.HasArg("absorb") {
+		errs = &ExprErrors{}
 	}
 	// Lines "pred <sexpr>" and "expr <sexpr>" before the changes configure
 	// the operator (datadriven's arguments cannot hold spaces).
@@ -99,7 +97,6 @@ func runStreamCase(t *testing.T, d *datadriven.TestData, rng *rand.Rand) (string
 	var viewMu sync.Mutex
 	var op Operator
 	var state StateTable
-	var skipped func() int64
 	switch opName {
 	case "filter":
 		e, err := parseSexpr(predSrc, typs)
@@ -110,8 +107,7 @@ func runStreamCase(t *testing.T, d *datadriven.TestData, rng *rand.Rand) (string
 		if err != nil {
 			return "", err
 		}
-		f := NewFilter(pred, nil, policy)
-		op, skipped = f, f.Skipped
+		op = NewFilter(pred, nil, errs)
 	case "project":
 		var fns []expr.Func
 		for _, s := range exprSrcs {
@@ -125,8 +121,7 @@ func runStreamCase(t *testing.T, d *datadriven.TestData, rng *rand.Rand) (string
 			}
 			fns = append(fns, fn)
 		}
-		p := NewProject(fns, nil, policy)
-		op, skipped = p, p.Skipped
+		op = NewProject(fns, nil, errs)
 	case "union":
 		op = NewUnionAll()
 	case "pass":
@@ -235,8 +230,9 @@ func runStreamCase(t *testing.T, d *datadriven.TestData, rng *rand.Rand) (string
 	} else {
 		sb.WriteString(FormatMessages(got))
 	}
-	if skipped != nil && skipped() > 0 {
-		fmt.Fprintf(&sb, "skipped: %d\n", skipped())
+	if n := errs.Count(); n > 0 {
+		last, _ := errs.Last()
+		fmt.Fprintf(&sb, "expression errors: %d, last: %s\n", n, last)
 	}
 	if len(views) > 0 {
 		sb.WriteString("view changes:\n")

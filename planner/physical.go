@@ -117,8 +117,9 @@ func PlanStream(q *Query, views func(name string) (*Query, bool)) (*StreamPlan, 
 
 // BuildOptions tune the operators Build adds.
 type BuildOptions struct {
-	// Policy is what a row that fails an expression does.
-	Policy exec.RowErrorPolicy
+	// Errs absorbs the pipeline's expression errors (NULL and count, see
+	// exec.ExprErrors); nil fails the pipeline on the first one.
+	Errs *exec.ExprErrors
 	// AggCacheGroups bounds the groups each aggregate keeps in memory
 	// (0: exec's default); the others live in its state table.
 	AggCacheGroups int
@@ -131,16 +132,16 @@ func (p *StreamPlan) Build(g *exec.Graph, inputs []exec.NodeID, table func(op ui
 	if len(inputs) != len(p.Inputs) {
 		return 0, fmt.Errorf("stream plan: %d inputs for %d sources", len(inputs), len(p.Inputs))
 	}
-	b := &streamBuilder{g: g, table: table, views: p.views, policy: opts.Policy, cacheGroups: opts.AggCacheGroups,
+	b := &streamBuilder{g: g, table: table, views: p.views, errs: opts.Errs, cacheGroups: opts.AggCacheGroups,
 		given: inputs, scans: p.scans}
 	return b.node(p.q.root, p.q.opts.EmitOnWindowClose, true)
 }
 
 type streamBuilder struct {
-	g      *exec.Graph
-	table  func(op uint32) exec.StateTable
-	views  func(name string) (*Query, bool)
-	policy exec.RowErrorPolicy
+	g     *exec.Graph
+	table func(op uint32) exec.StateTable
+	views func(name string) (*Query, bool)
+	errs  *exec.ExprErrors
 	// cacheGroups is BuildOptions.AggCacheGroups.
 	cacheGroups int
 	nextOp      uint32
@@ -291,7 +292,9 @@ func (b *streamBuilder) op(n Node, eowc bool) (exec.NodeID, error) {
 		if err != nil {
 			return 0, err
 		}
-		return b.add("Filter", n.Cond.String(), exec.NewFilter(pred, &b.env, b.policy), in), nil
+		f := exec.NewFilter(pred, &b.env, b.errs)
+		f.Text = n.Cond.String()
+		return b.add("Filter", n.Cond.String(), f, in), nil
 	case *Project:
 		in, err := b.op(n.Input, eowc)
 		if err != nil {
@@ -301,7 +304,9 @@ func (b *streamBuilder) op(n Node, eowc bool) (exec.NodeID, error) {
 		if err != nil {
 			return 0, err
 		}
-		return b.add("Project", strings.TrimPrefix(n.describe(), "Project "), exec.NewProject(fs, &b.env, b.policy), in), nil
+		p := exec.NewProject(fs, &b.env, b.errs)
+		p.Texts = exprTexts(n.Exprs)
+		return b.add("Project", strings.TrimPrefix(n.describe(), "Project "), p, in), nil
 	case *Window:
 		if n.Kind == "SESSION" {
 			return 0, sqlerr.Newf(sqlerr.FeatureNotSupported, "a SESSION window needs an aggregate over it").
@@ -363,7 +368,7 @@ func (b *streamBuilder) join(n *Join, eowc bool) (exec.NodeID, error) {
 	if err != nil {
 		return 0, err
 	}
-	o := exec.JoinOptions{Env: &b.env, Policy: b.policy, CloseKey: closeKey, CloseAfter: after,
+	o := exec.JoinOptions{Env: &b.env, Errs: b.errs, CloseKey: closeKey, CloseAfter: after,
 		LeftWidth: len(n.Left.Columns()), RightWidth: len(n.Right.Columns()), Outer: n.Kind.outer()}
 	if o.LeftKeys, err = compileAll(spec.leftKeys); err != nil {
 		return 0, err
@@ -371,11 +376,13 @@ func (b *streamBuilder) join(n *Join, eowc bool) (exec.NodeID, error) {
 	if o.RightKeys, err = compileAll(spec.rightKeys); err != nil {
 		return 0, err
 	}
+	o.KeyTexts = [2][]string{exprTexts(spec.leftKeys), exprTexts(spec.rightKeys)}
 	detail := fmt.Sprintf("%s left=[%s] right=[%s]", n.Kind, joinExprs(spec.leftKeys), joinExprs(spec.rightKeys))
 	if spec.residual != nil {
 		if o.Cond, err = expr.CompilePredicate(spec.residual); err != nil {
 			return 0, err
 		}
+		o.CondText = spec.residual.String()
 		detail += " cond=" + spec.residual.String()
 	}
 	if closeKey >= 0 {
@@ -445,7 +452,7 @@ func (b *streamBuilder) aggregate(n *Aggregate, eowc bool) (exec.NodeID, error) 
 		return 0, err
 	}
 	// Over an input that only inserts, MIN and MAX need no value counts.
-	ao := exec.AggOptions{Keys: kfs, Aggs: n.Aggs, Env: &b.env, CacheSize: b.cacheGroups,
+	ao := exec.AggOptions{Keys: kfs, KeyTexts: exprTexts(keys), Aggs: n.Aggs, Env: &b.env, Errs: b.errs, CacheSize: b.cacheGroups,
 		AppendOnly: appendOnly(n.Input, eowc, b.views)}
 	var id exec.NodeID
 	if end >= 0 {
@@ -489,7 +496,7 @@ func (b *streamBuilder) permute(in exec.NodeID, perm []int, cols []types.Column)
 		}
 		fs[i] = f
 	}
-	return b.add("Project", fmt.Sprintf("columns=%v", perm), exec.NewProject(fs, &b.env, exec.FailQuery), in), nil
+	return b.add("Project", fmt.Sprintf("columns=%v", perm), exec.NewProject(fs, &b.env, nil), in), nil
 }
 
 func joinAggs(as []*expr.Agg) string {
@@ -532,7 +539,9 @@ func (b *streamBuilder) session(n *Aggregate, win *Window, filters []*Filter, eo
 		if err != nil {
 			return 0, err
 		}
-		in = b.add("Filter", filters[i].Cond.String(), exec.NewFilter(pred, &b.env, b.policy), in)
+		f := exec.NewFilter(pred, &b.env, b.errs)
+		f.Text = filters[i].Cond.String()
+		in = b.add("Filter", filters[i].Cond.String(), f, in)
 	}
 	var keys []expr.Expr
 	perm := make([]int, len(n.Keys)+len(n.Aggs))
@@ -576,7 +585,7 @@ func (b *streamBuilder) session(n *Aggregate, win *Window, filters []*Filter, eo
 		return 0, err
 	}
 	sa, err := exec.NewSessionAgg(exec.SessionOptions{
-		AggOptions: exec.AggOptions{Keys: kfs, Aggs: n.Aggs, Env: &b.env, CacheSize: b.cacheGroups},
+		AggOptions: exec.AggOptions{Keys: kfs, KeyTexts: exprTexts(keys), Aggs: n.Aggs, Env: &b.env, Errs: b.errs, CacheSize: b.cacheGroups},
 		Time:       tf, Gap: win.Gap, EmitOnClose: eowc,
 	})
 	if err != nil {
@@ -743,4 +752,14 @@ func countSourceScans(n Node, views func(string) (*Query, bool), counts map[stri
 		}
 	}
 	return nil
+}
+
+// exprTexts returns the expressions as written, for the errors a view
+// absorbs.
+func exprTexts(es []expr.Expr) []string {
+	out := make([]string, len(es))
+	for i, e := range es {
+		out[i] = e.String()
+	}
+	return out
 }

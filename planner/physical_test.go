@@ -119,7 +119,7 @@ func TestStreamPlan_Build(t *testing.T) {
 	mat, err := p.Build(g, []exec.NodeID{in}, func(op uint32) exec.StateTable {
 		tables[op] = exec.NewMemTable()
 		return tables[op]
-	}, BuildOptions{Policy: exec.FailQuery})
+	}, BuildOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}

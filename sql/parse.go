@@ -207,7 +207,14 @@ func (p *parser) dispatch() (spanSetter, error) {
 		return p.parseExplain()
 	case t.is("flush"):
 		p.next()
-		return &Flush{}, p.expectEnd()
+		f := &Flush{}
+		if p.peek().kind != tEOF {
+			var err error
+			if f.Name, f.NamePos, err = p.name(); err != nil {
+				return nil, err
+			}
+		}
+		return f, p.expectEnd()
 	case t.is("subscribe"):
 		return p.parseSubscribe()
 	case t.is("copy"):

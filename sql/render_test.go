@@ -80,6 +80,9 @@ func render(st Statement) string {
 	case *ResetVar:
 		return "reset " + s.Name
 	case *Flush:
+		if s.Name != "" {
+			return fmt.Sprintf("flush %s@%d", s.Name, s.NamePos)
+		}
 		return "flush"
 	case *Subscribe:
 		out := fmt.Sprintf("subscribe %s@%d %s", s.Name, s.NamePos, renderOpts(s.Options))

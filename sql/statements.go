@@ -188,9 +188,13 @@ type ResetVar struct {
 	Name string
 }
 
-// Flush is FLUSH: wait until everything now in the sources is processed and
-// committed.
-type Flush struct{ stmtBase }
+// Flush is FLUSH [name]: wait until everything now in the sources is
+// processed and committed, by every view or by the view or sink Name.
+type Flush struct {
+	stmtBase
+	Name    string // "" for every view
+	NamePos int
+}
 
 // Subscribe is SUBSCRIBE [TO] name [WITH (options)], alone or inside
 // COPY (SUBSCRIBE ...) TO STDOUT (then Copy is true).

@@ -407,7 +407,14 @@ func showNames(ctx context.Context, t *testing.T, conn *pgx.Conn, sql string) []
 	if err != nil {
 		t.Fatalf("%s: %v", sql, err)
 	}
-	names, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	// The name is the first column (SHOW MATERIALIZED VIEWS has more).
+	names, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (string, error) {
+		vals, err := r.Values()
+		if err != nil {
+			return "", err
+		}
+		return vals[0].(string), nil
+	})
 	if err != nil {
 		t.Fatalf("%s: %v", sql, err)
 	}

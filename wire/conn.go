@@ -563,6 +563,7 @@ func (c *conn) run(p *portal, limit int, describe bool) error {
 		defer end()
 		p.rows = rows
 		p.encs = newEncoders(rows.Columns(), p.formats)
+		c.sendWarnings(rows) // notice.go
 	} else {
 		defer c.watch(p)()
 	}

@@ -91,6 +91,8 @@ func render(msg pgproto3.BackendMessage) string {
 		return "ReadyForQuery " + string(m.TxStatus)
 	case *pgproto3.ParameterStatus:
 		return "ParameterStatus"
+	case *pgproto3.NoticeResponse:
+		return "Notice " + m.Severity + " " + m.Code + " " + m.Message
 	}
 	return strings.TrimPrefix(fmt.Sprintf("%T", msg), "*pgproto3.")
 }

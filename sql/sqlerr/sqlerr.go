@@ -14,6 +14,7 @@ type Code string
 // The SQLSTATEs we use. Names follow the Postgres manual's condition names.
 const (
 	SuccessfulCompletion         Code = "00000"
+	Warning                      Code = "01000"
 	FeatureNotSupported          Code = "0A000"
 	ConnectionException          Code = "08000"
 	ProtocolViolation            Code = "08P01"

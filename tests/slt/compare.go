@@ -20,8 +20,13 @@ type Result struct {
 
 // FormatValue renders one value for comparison by its column type letter:
 // NULL as NULL, an empty string as (empty), a real with three decimals (as
-// sqllogictest does, so 2 and 2.0 compare equal), a bool as true/false.
+// sqllogictest does, so 2 and 2.0 compare equal), a bool as true/false;
+// any value of a '*' column (one that changes from run to run, such as a
+// time) as *.
 func FormatValue(typ byte, v *string) string {
+	if typ == '*' {
+		return "*"
+	}
 	if v == nil {
 		return "NULL"
 	}

@@ -31,6 +31,8 @@ func TestFormatValue(t *testing.T) {
 		{'B', sp("FALSE"), "false"},
 		{'B', sp("1"), "true"},
 		{'B', sp("maybe"), "maybe"},
+		{'*', sp("2026-01-01 00:00:00"), "*"},
+		{'*', nil, "*"},
 	}
 	for _, tt := range tests {
 		if got := FormatValue(tt.typ, tt.v); got != tt.want {

@@ -296,8 +296,8 @@ func (p *parser) parseQuery(rec *Record, fields []string, raw string) error {
 	}
 	rec.Types = fields[1]
 	for _, c := range rec.Types {
-		if !strings.ContainsRune("ITRB", c) {
-			return p.errf(rec.Line, "column type %q: want I, T, R or B", c)
+		if !strings.ContainsRune("ITRB*", c) {
+			return p.errf(rec.Line, "column type %q: want I, T, R, B or *", c)
 		}
 	}
 	for _, opt := range fields[2:] {
