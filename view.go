@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"runtime/debug"
 	"slices"
 	"strings"
 	"sync"
@@ -248,6 +249,10 @@ func (r *viewRunner) loop(ctx context.Context) {
 		if err == nil {
 			err = errors.New("pipeline ended")
 		}
+		if pe := (*exec.PanicError)(nil); errors.As(err, &pe) {
+			// The one line with the stack; the streak's log says the rest.
+			log.Error("view pipeline panicked", "node", pe.Node, "panic", pe.Value, "stack", string(pe.Stack))
+		}
 		delay := r.health.lifeFailed(err, time.Since(started), log)
 		r.m.notify()
 		t := time.NewTimer(delay)
@@ -264,6 +269,11 @@ func (r *viewRunner) loop(ctx context.Context) {
 func (r *viewRunner) run(ctx context.Context) (err error) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	defer func() {
+		if p := recover(); p != nil {
+			err = &exec.PanicError{Node: "view " + r.obj.entry.Name, Value: p, Stack: debug.Stack()}
+		}
+	}()
 	e := r.m.e
 	id := r.obj.entry.ID
 	l := &viewLife{r: r, reached: make(chan uint64, 4), dead: make(chan struct{}), started: time.Now()}

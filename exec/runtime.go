@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"runtime/debug"
 	"sync"
 
 	"github.com/streamsql/streamsql/sql/types"
@@ -160,10 +161,30 @@ func (g *Graph) spawn(n *node, run func() error) {
 	g.wg.Add(1)
 	go func() {
 		defer g.wg.Done()
+		// A panic in an operator is the graph's failure, not the
+		// process's: the view that owns the graph is marked failed and
+		// restarts, every other view and session goes on.
+		defer func() {
+			if p := recover(); p != nil {
+				g.fail(&PanicError{Node: n.name, Value: p, Stack: debug.Stack()})
+			}
+		}()
 		if err := run(); err != nil {
 			g.fail(err)
 		}
 	}()
+}
+
+// PanicError is an operator's panic, recovered by the runtime. Stack is
+// where it happened, for the one log line that reports it.
+type PanicError struct {
+	Node  string
+	Value any
+	Stack []byte
+}
+
+func (e *PanicError) Error() string {
+	return fmt.Sprintf("internal error: operator %s panicked: %v", e.Node, e.Value)
 }
 
 // fail records the first error and cancels the graph.

@@ -106,6 +106,37 @@ func TestGraph_ErrorCancels(t *testing.T) {
 	}
 }
 
+type panicOp struct{ UnionAll }
+
+func (*panicOp) Process(context.Context, int, *Batch, Output) error {
+	var m map[string]int
+	m["x"]++ // a nil-map write: the kind of bug a panic is
+	return nil
+}
+
+// A panicking operator fails its graph with an error naming it; the
+// process (this test binary) survives to see it.
+func TestGraph_PanicFailsGraph(t *testing.T) {
+	g := NewGraph(GraphOptions{})
+	in, feed := g.Input("src")
+	id := g.Add("bad", &panicOp{}, in)
+	g.Observe(id, func(Message) error { return nil })
+	if err := g.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	b := NewBatch(1)
+	b.Append(Insert, types.Row{types.NewInt(1)})
+	_ = feed.Send(context.Background(), Message{Kind: KindBatch, Batch: b})
+	err := g.Wait()
+	var pe *PanicError
+	if !errors.As(err, &pe) || pe.Node != "bad" || len(pe.Stack) == 0 {
+		t.Fatalf("Wait = %v, want a PanicError from node bad with a stack", err)
+	}
+	if !strings.Contains(err.Error(), "assignment to entry in nil map") {
+		t.Fatalf("error %q does not carry the panic's value", err)
+	}
+}
+
 func TestGraph_ContextCancel(t *testing.T) {
 	g := NewGraph(GraphOptions{})
 	in, _ := g.Input("src")
