@@ -80,24 +80,7 @@ func (e *Engine) stopSink(name string) {
 
 func (r *sinkRunner) loop(ctx context.Context) {
 	defer close(r.done)
-	log := r.e.log.With("sink", r.obj.entry.Name)
-	for {
-		started := time.Now()
-		err := r.run(ctx)
-		if ctx.Err() != nil {
-			return
-		}
-		if err == nil {
-			err = errors.New("pipeline ended")
-		}
-		t := time.NewTimer(r.health.lifeFailed(err, time.Since(started), log))
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return
-		case <-t.C:
-		}
-	}
+	r.health.supervise(ctx, r.e.log.With("sink", r.obj.entry.Name), r.run, func() {})
 }
 
 // run is one life of the pipeline, from the saved positions until an error

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"runtime/debug"
 	"slices"
 	"strings"
 	"sync"
@@ -240,40 +239,13 @@ func (m *viewManager) stopAll() {
 func (r *viewRunner) loop(ctx context.Context) {
 	defer close(r.done)
 	log := r.m.e.log.With(logKey(r.obj), r.obj.entry.Name)
-	for {
-		started := time.Now()
-		err := r.run(ctx)
-		if ctx.Err() != nil {
-			return
-		}
-		if err == nil {
-			err = errors.New("pipeline ended")
-		}
-		if pe := (*exec.PanicError)(nil); errors.As(err, &pe) {
-			// The one line with the stack; the streak's log says the rest.
-			log.Error("view pipeline panicked", "node", pe.Node, "panic", pe.Value, "stack", string(pe.Stack))
-		}
-		delay := r.health.lifeFailed(err, time.Since(started), log)
-		r.m.notify()
-		t := time.NewTimer(delay)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return
-		case <-t.C:
-		}
-	}
+	r.health.supervise(ctx, log, r.run, r.m.notify)
 }
 
 // run is one life of the pipeline.
 func (r *viewRunner) run(ctx context.Context) (err error) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	defer func() {
-		if p := recover(); p != nil {
-			err = &exec.PanicError{Node: "view " + r.obj.entry.Name, Value: p, Stack: debug.Stack()}
-		}
-	}()
 	e := r.m.e
 	id := r.obj.entry.ID
 	l := &viewLife{r: r, reached: make(chan uint64, 4), dead: make(chan struct{}), started: time.Now()}

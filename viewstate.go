@@ -1,14 +1,17 @@
 package streamsql
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
 	"regexp"
+	"runtime/debug"
 	"sync"
 	"time"
 
+	"github.com/streamsql/streamsql/exec"
 	"github.com/streamsql/streamsql/sql"
 	"github.com/streamsql/streamsql/sql/sqlerr"
 	"github.com/streamsql/streamsql/sql/types"
@@ -110,6 +113,45 @@ func (h *viewHealth) lifeFailed(err error, lived time.Duration, log *slog.Logger
 		h.loggedAt = now
 	}
 	return delay
+}
+
+// supervise runs lives of a pipeline until ctx ends, each after the
+// streak's backoff; a panic in a life is that life's failure (logged once
+// with its stack), never the process's. afterFailure runs after each
+// failed life is recorded.
+func (h *viewHealth) supervise(ctx context.Context, log *slog.Logger, life func(context.Context) error, afterFailure func()) {
+	for {
+		started := time.Now()
+		err := runLife(ctx, life)
+		if ctx.Err() != nil {
+			return
+		}
+		if pe := (*exec.PanicError)(nil); errors.As(err, &pe) {
+			log.Error("pipeline panicked", "node", pe.Node, "panic", pe.Value, "stack", string(pe.Stack))
+		}
+		t := time.NewTimer(h.lifeFailed(err, time.Since(started), log))
+		afterFailure()
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// runLife runs one life, turning a panic into its error and a clean end
+// into one too: a pipeline never ends by itself.
+func runLife(ctx context.Context, life func(context.Context) error) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = &exec.PanicError{Node: "pipeline", Value: p, Stack: debug.Stack()}
+		}
+	}()
+	if err = life(ctx); err == nil && ctx.Err() == nil {
+		err = errors.New("pipeline ended")
+	}
+	return err
 }
 
 // recovered ends the failure streak of a life that has caught up with

@@ -1,11 +1,14 @@
 package streamsql
 
 import (
+	"context"
 	"errors"
 	"io"
 	"log/slog"
 	"testing"
 	"time"
+
+	"github.com/streamsql/streamsql/exec"
 )
 
 // TestViewHealth_Streak: restarts back off 1 s doubling up to 1 min, the
@@ -51,4 +54,41 @@ func TestViewHealth_Streak(t *testing.T) {
 	if d := h.lifeFailed(errors.New("x"), streakResetAfter, log); d > 1100*time.Millisecond {
 		t.Fatalf("failure after a long life backs off %v", d)
 	}
+}
+
+// TestViewHealth_SupervisePanic: a life that panics is recorded as a failed
+// life with a PanicError, and the next life starts after the backoff.
+func TestViewHealth_SupervisePanic(t *testing.T) {
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	h := &viewHealth{created: time.Now()}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	second := make(chan struct{})
+	lives := 0
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		h.supervise(ctx, log, func(ctx context.Context) error {
+			lives++
+			if lives == 1 {
+				var rows []int
+				_ = rows[3] // index out of range
+			}
+			close(second)
+			<-ctx.Done()
+			return ctx.Err()
+		}, func() {})
+	}()
+	select {
+	case <-second:
+	case <-time.After(10 * time.Second):
+		t.Fatal("no second life within 10 s of a panicking first one")
+	}
+	var pe *exec.PanicError
+	if h.mu.Lock(); !errors.As(h.cause, &pe) || h.streak != 1 {
+		t.Errorf("after a panicking life: cause %v, streak %d; want a PanicError, streak 1", h.cause, h.streak)
+	}
+	h.mu.Unlock()
+	cancel()
+	<-done
 }
