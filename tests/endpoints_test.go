@@ -1,0 +1,92 @@
+package tests
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/streamsql/streamsql/internal/emulator"
+)
+
+// TestIdleWatermark_OneBusyShardOfFour (issue 12 finding 8): records on one
+// shard of four, idle_timeout = '2s', and an EMIT ON WINDOW CLOSE view
+// created after the records were put. Every shard is registered and the
+// busy one read in the same instant, so all four go idle together; the
+// watermark must still come from the busy shard's events, and the first
+// window close. Worked out by hand: events at 10 s, 30 s, 50 s and 65 s
+// past midnight, delay 1 s, so the watermark reaches 64 s: the window
+// [00:00, 00:01) closes with 3 rows and amount 1+2+3 = 6; [00:01, 00:02)
+// stays open (nothing after 65 s).
+func TestIdleWatermark_OneBusyShardOfFour(t *testing.T) {
+	ctx := testContext(t, 3*time.Minute)
+	e := sharedKinesis.get(t)
+	stream := fmt.Sprintf("idle-wm-%d", time.Now().UnixNano()) // -count=N reuses the emulator
+	if err := e.CreateStream(ctx, stream, 4); err != nil {
+		t.Fatal(err)
+	}
+	var recs []emulator.Record
+	for i, sec := range []int{10, 30, 50, 65} {
+		recs = append(recs, emulator.Record{PartitionKey: "one-key", // one key: one shard
+			Data: fmt.Appendf(nil, `{"amount": %d, "ts": "2026-01-01T00:%02d:%02dZ"}`, i+1, sec/60, sec%60)})
+	}
+	if _, err := e.PutRecords(ctx, stream, recs); err != nil {
+		t.Fatal(err)
+	}
+	srv := startServer(t)
+	conn := connect(t, srv.Addr)
+	mustExec(ctx, t, conn, fmt.Sprintf("CREATE SOURCE idle_in (amount BIGINT, ts TIMESTAMP(3), "+
+		"WATERMARK FOR ts AS ts - INTERVAL '1' SECOND) WITH (connector = 'kinesis', stream = '%s', "+
+		"region = 'us-east-1', endpoint = '%s', start_position = 'trim_horizon', idle_timeout = '2s')", stream, e.Endpoint()))
+	mustExec(ctx, t, conn, "CREATE MATERIALIZED VIEW idle_windows AS SELECT window_start, COUNT(*) AS n, SUM(amount) AS total "+
+		"FROM TUMBLE(idle_in, ts, INTERVAL '1' MINUTE) GROUP BY window_start, window_end EMIT ON WINDOW CLOSE")
+
+	// The watermark moves with the idle timeout, not with FLUSH: poll the
+	// view, within a bound far above the 2 s timeout.
+	var got string
+	waitFor(t, time.Minute, func() bool {
+		got = queryLines(ctx, t, conn, "SELECT CAST(window_start AS CHAR), n, total FROM idle_windows ORDER BY window_start")
+		return got != ""
+	})
+	if want := "2026-01-01 00:00:00|3|6"; got != want {
+		t.Fatalf("closed windows:\n%s\nwant:\n%s", got, want)
+	}
+}
+
+// mustExec runs sql and fails the test on error.
+func mustExec(ctx context.Context, t *testing.T, conn *pgx.Conn, sql string) {
+	t.Helper()
+	if _, err := conn.Exec(ctx, sql); err != nil {
+		t.Fatalf("%s: %v", sql, err)
+	}
+}
+
+// queryLines returns the rows of sql as text, one line per row, values
+// joined by |.
+func queryLines(ctx context.Context, t *testing.T, conn *pgx.Conn, sql string) string {
+	t.Helper()
+	rows, err := conn.Query(ctx, sql, pgx.QueryResultFormats{pgx.TextFormatCode})
+	if err != nil {
+		t.Fatalf("%s: %v", sql, err)
+	}
+	var out string
+	for rows.Next() {
+		line := ""
+		for i, v := range rows.RawValues() {
+			if i > 0 {
+				line += "|"
+			}
+			line += string(v)
+		}
+		if out != "" {
+			out += "\n"
+		}
+		out += line
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatalf("%s: %v", sql, err)
+	}
+	return out
+}
