@@ -8,6 +8,7 @@ import (
 	"github.com/streamsql/streamsql/connectors/format"
 	"github.com/streamsql/streamsql/connectors/kinesis"
 	"github.com/streamsql/streamsql/sql"
+	"github.com/streamsql/streamsql/sql/sqlerr"
 	"github.com/streamsql/streamsql/sql/types"
 )
 
@@ -31,6 +32,30 @@ func clientOptions(opts sql.Options) kinesis.ClientOptions {
 		o.AccessKey, o.SecretKey = emulatorCredential, emulatorCredential
 	}
 	return o
+}
+
+// checkKinesisStream refuses a Kinesis source or sink (what, name) whose
+// stream does not exist or does not answer within kinesis.DefaultCheckTimeout,
+// unless it says validate = false. Other connectors pass.
+func checkKinesisStream(ctx context.Context, opts sql.Options, what, name string) error {
+	if c, _ := opts.Get("connector"); c != "kinesis" {
+		return nil
+	}
+	if v, ok, err := opts.Bool("validate"); err != nil || (ok && !v) {
+		return err
+	}
+	co := clientOptions(opts)
+	client, err := kinesis.NewClient(ctx, co)
+	if err != nil {
+		return sqlerr.Wrap(err, sqlerr.InvalidParameterValue, fmt.Sprintf("%s %s", what, name))
+	}
+	stream, _ := opts.Get("stream")
+	arn, _ := opts.Get("stream_arn")
+	if err := kinesis.CheckStream(ctx, client, stream, arn, co.Where(), 0); err != nil {
+		e := sqlerr.Wrap(err, sqlerr.Internal, fmt.Sprintf("%s %s", what, name))
+		return e.WithHint("Create the stream first, or say validate = false to create the " + what + " before it exists.")
+	}
+	return nil
 }
 
 // sourceOptions builds a source's reader options. createdAt pins

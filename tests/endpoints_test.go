@@ -2,11 +2,14 @@ package tests
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/streamsql/streamsql/internal/emulator"
 )
@@ -89,4 +92,69 @@ func queryLines(ctx context.Context, t *testing.T, conn *pgx.Conn, sql string) s
 		t.Fatalf("%s: %v", sql, err)
 	}
 	return out
+}
+
+// TestCreate_ChecksStream (issue 12 finding 5): CREATE SOURCE and CREATE
+// SINK ask the endpoint whether the stream exists, within a bound, and
+// refuse with the stream, the endpoint and the cause; validate = false
+// creates before the stream exists.
+func TestCreate_ChecksStream(t *testing.T) {
+	ctx := testContext(t, 3*time.Minute)
+	e := sharedKinesis.get(t)
+	stream := fmt.Sprintf("check-%d", time.Now().UnixNano())
+	if err := e.CreateStream(ctx, stream, 1); err != nil {
+		t.Fatal(err)
+	}
+	srv := startServer(t)
+	conn := connect(t, srv.Addr)
+	const nobody = "http://127.0.0.1:9" // the discard port: nothing listens
+	src := func(name, stream, endpoint, extra string) string {
+		return fmt.Sprintf("CREATE SOURCE %s (a BIGINT) WITH (connector = 'kinesis', stream = '%s', region = 'us-east-1', endpoint = '%s'%s)",
+			name, stream, endpoint, extra)
+	}
+	for _, tc := range []struct {
+		name, sql, code string
+		msg             []string // each must be in the message
+	}{
+		{"unreachable endpoint", src("c_nobody", stream, nobody, ""), "08001", []string{"c_nobody", stream, nobody}},
+		{"missing stream", src("c_missing", "no-such-stream", e.Endpoint(), ""), "42704", []string{"c_missing", "no-such-stream", e.Endpoint(), "does not exist"}},
+		{"sink, missing stream", "CREATE SINK k_missing FROM c_ok WITH (connector = 'kinesis', stream = 'no-such-out', region = 'us-east-1', endpoint = '" + e.Endpoint() + "')",
+			"42704", []string{"k_missing", "no-such-out", e.Endpoint()}},
+		{"sink, unreachable", "CREATE SINK k_nobody FROM c_ok WITH (connector = 'kinesis', stream = 'out', region = 'us-east-1', endpoint = '" + nobody + "')",
+			"08001", []string{"k_nobody", nobody}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if tc.name == "sink, missing stream" {
+				mustExec(ctx, t, conn, src("c_ok", stream, e.Endpoint(), ""))
+			}
+			start := time.Now()
+			_, err := conn.Exec(ctx, tc.sql)
+			took := time.Since(start)
+			var pe *pgconn.PgError
+			if !errors.As(err, &pe) {
+				t.Fatalf("%s: want a refusal with SQLSTATE %s, got %v", tc.sql, tc.code, err)
+			}
+			if pe.Code != tc.code {
+				t.Errorf("SQLSTATE %s (%s), want %s", pe.Code, pe.Message, tc.code)
+			}
+			for _, m := range tc.msg {
+				if !strings.Contains(pe.Message, m) {
+					t.Errorf("message %q does not name %q", pe.Message, m)
+				}
+			}
+			// The check is bounded at 10 s; a hang would run into minutes.
+			if took > 20*time.Second {
+				t.Errorf("refused after %v, want within the 10 s check bound", took)
+			}
+		})
+	}
+	// validate = false: created, and SHOW CREATE keeps the option.
+	create := src("c_later", "not-yet", nobody, ", validate = false")
+	mustExec(ctx, t, conn, create)
+	if got := queryLines(ctx, t, conn, "SHOW CREATE SOURCE c_later"); !strings.Contains(got, "validate = false") {
+		t.Errorf("SHOW CREATE SOURCE c_later: %q, want the validate option", got)
+	}
+	if got := queryLines(ctx, t, conn, "SHOW SOURCES"); strings.Contains(got, "c_nobody") || strings.Contains(got, "c_missing") {
+		t.Errorf("SHOW SOURCES lists a refused source: %q", got)
+	}
 }
