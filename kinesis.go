@@ -53,7 +53,7 @@ func checkKinesisStream(ctx context.Context, opts sql.Options, what, name string
 	arn, _ := opts.Get("stream_arn")
 	if err := kinesis.CheckStream(ctx, client, stream, arn, co.Where(), 0); err != nil {
 		e := sqlerr.Wrap(err, sqlerr.Internal, fmt.Sprintf("%s %s", what, name))
-		return e.WithHint("Create the stream first, or say validate = false to create the " + what + " before it exists.")
+		return e.WithHint("Create the stream first, or say validate = false to create the %s before it exists.", what)
 	}
 	return nil
 }
