@@ -3,6 +3,7 @@ package streamsql
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"time"
 
 	"github.com/streamsql/streamsql/connectors/format"
@@ -115,7 +116,7 @@ func sourceDecoderNeeded(cs *sql.CreateSource, cols []types.Column, needed []boo
 
 // newSourceReader opens a reader of every shard of a source's stream,
 // resuming after restore when it is not nil. The caller runs it.
-func newSourceReader(ctx context.Context, obj *object, restore *kinesis.Positions) (*kinesis.Source, error) {
+func newSourceReader(ctx context.Context, obj *object, restore *kinesis.Positions, log *slog.Logger) (*kinesis.Source, error) {
 	cs := obj.createSource
 	client, err := kinesis.NewClient(ctx, clientOptions(cs.Options))
 	if err != nil {
@@ -125,5 +126,6 @@ func newSourceReader(ctx context.Context, obj *object, restore *kinesis.Position
 	if err != nil {
 		return nil, err
 	}
+	opts.Logger = log.With("source", cs.Name)
 	return kinesis.NewSource(client, opts, restore)
 }

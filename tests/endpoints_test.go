@@ -158,3 +158,135 @@ func TestCreate_ChecksStream(t *testing.T) {
 		t.Errorf("SHOW SOURCES lists a refused source: %q", got)
 	}
 }
+
+// TestSelect_UnreachableSourceFails (issue 12 finding 5): a one-off SELECT
+// over a source whose endpoint does not answer, or whose stream does not
+// exist, fails within the bound with the source, stream and endpoint in
+// the message, instead of waiting for ever.
+func TestSelect_UnreachableSourceFails(t *testing.T) {
+	ctx := testContext(t, 3*time.Minute)
+	e := sharedKinesis.get(t)
+	srv := startServer(t)
+	conn := connect(t, srv.Addr)
+	const nobody = "http://127.0.0.1:9"
+	for _, tc := range []struct {
+		name, source, stream, endpoint, code string
+	}{
+		{"unreachable endpoint", "sel_nobody", "sel-nobody", nobody, "08001"},
+		{"missing stream", "sel_missing", "sel-missing", e.Endpoint(), "42704"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			mustExec(ctx, t, conn, fmt.Sprintf("CREATE SOURCE %s (a BIGINT) WITH (connector = 'kinesis', stream = '%s', "+
+				"region = 'us-east-1', endpoint = '%s', start_position = 'trim_horizon', validate = false)", tc.source, tc.stream, tc.endpoint))
+			start := time.Now()
+			var n int64
+			err := conn.QueryRow(ctx, "SELECT COUNT(*) FROM "+tc.source).Scan(&n)
+			took := time.Since(start)
+			var pe *pgconn.PgError
+			if !errors.As(err, &pe) {
+				t.Fatalf("want an error with SQLSTATE %s, got %v (count %d)", tc.code, err, n)
+			}
+			if pe.Code != tc.code {
+				t.Errorf("SQLSTATE %s (%s), want %s", pe.Code, pe.Message, tc.code)
+			}
+			for _, m := range []string{tc.source, tc.stream, tc.endpoint} {
+				if !strings.Contains(pe.Message, m) {
+					t.Errorf("message %q does not name %q", pe.Message, m)
+				}
+			}
+			// Given up after 10 s of failing calls; a hang runs to minutes.
+			if took > 45*time.Second {
+				t.Errorf("failed after %v, want about 10 s", took)
+			}
+		})
+	}
+}
+
+// TestSource_EndpointDownShowsAndHeals (issue 12 finding 5): a running
+// view's source whose endpoint goes away shows each shard 'retrying' with
+// the error and since when in SHOW SOURCE STATUS; once the endpoint is
+// back the readers heal by themselves and the view's answer, after FLUSH,
+// counts every record put meanwhile.
+func TestSource_EndpointDownShowsAndHeals(t *testing.T) {
+	ctx := testContext(t, 4*time.Minute)
+	e := sharedKinesis.get(t)
+	stream := fmt.Sprintf("down-%d", time.Now().UnixNano())
+	if err := e.CreateStream(ctx, stream, 2); err != nil {
+		t.Fatal(err)
+	}
+	proxy := newThrottleProxy(t, e.Endpoint())
+	srv := startServer(t)
+	conn := connect(t, srv.Addr)
+	mustExec(ctx, t, conn, fmt.Sprintf("CREATE SOURCE down_in (user_id BIGINT, amount DOUBLE) WITH (connector = 'kinesis', "+
+		"stream = '%s', region = 'us-east-1', endpoint = '%s', start_position = 'trim_horizon')", stream, proxy.URL()))
+	mustExec(ctx, t, conn, "CREATE MATERIALIZED VIEW down_totals AS SELECT COUNT(*) AS n, SUM(amount) AS total FROM down_in")
+	all := putClicks(ctx, t, e, stream, 0, 100)
+	mustExec(ctx, t, conn, "FLUSH")
+
+	for _, mode := range []struct {
+		name string
+		m    downMode
+	}{{"refused", refuse}, {"black-holed", blackHole}} {
+		t.Run(mode.name, func(t *testing.T) {
+			proxy.setDown(mode.m)
+			// Every shard of the view's consumer says so, with the error
+			// and since when. A black-holed call gives up after its 10 s
+			// call timeout, so allow a minute.
+			waitFor(t, time.Minute, func() bool {
+				rows := sourceStatus(ctx, t, conn, "down_in", "view down_totals")
+				for _, r := range rows {
+					if r["state"] != "retrying" || r["last_error"] == "" || r["error_since"] == "" {
+						return false
+					}
+				}
+				return len(rows) == 2
+			})
+			more := putClicks(ctx, t, e, stream, len(all), 50) // straight to kinesalite
+			all = append(all, more...)
+			proxy.setDown(up)
+			mustExec(ctx, t, conn, "FLUSH")
+			var want totals
+			for _, c := range all {
+				want.add(c.Amount)
+			}
+			got := queryLines(ctx, t, conn, "SELECT n, total FROM down_totals")
+			if w := fmt.Sprintf("%d|%g", want.n, want.total); got != w {
+				t.Errorf("after the endpoint came back: %s, want %s", got, w)
+			}
+			waitFor(t, 30*time.Second, func() bool {
+				rows := sourceStatus(ctx, t, conn, "down_in", "view down_totals")
+				for _, r := range rows {
+					if r["state"] != "reading" || r["last_error"] != "" || r["error_since"] != "" {
+						return false
+					}
+				}
+				return len(rows) == 2
+			})
+		})
+	}
+}
+
+// sourceStatus returns the SHOW SOURCE STATUS rows of one consumer, each
+// as column name to text value ("" for NULL).
+func sourceStatus(ctx context.Context, t *testing.T, conn *pgx.Conn, source, consumer string) []map[string]string {
+	t.Helper()
+	rows, err := conn.Query(ctx, "SHOW SOURCE STATUS "+source, pgx.QueryResultFormats{pgx.TextFormatCode})
+	if err != nil {
+		t.Fatalf("SHOW SOURCE STATUS %s: %v", source, err)
+	}
+	defer rows.Close()
+	var out []map[string]string
+	for rows.Next() {
+		r := map[string]string{}
+		for i, fd := range rows.FieldDescriptions() {
+			r[fd.Name] = string(rows.RawValues()[i])
+		}
+		if r["consumer"] == consumer {
+			out = append(out, r)
+		}
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatalf("SHOW SOURCE STATUS %s: %v", source, err)
+	}
+	return out
+}

@@ -2,6 +2,7 @@ package kinesis
 
 import (
 	"fmt"
+	"log/slog"
 	"time"
 )
 
@@ -68,6 +69,9 @@ type SourceOptions struct {
 	BackoffBase, BackoffMax time.Duration
 	// OnDecodeError is DecodeErrorSkip (default) or DecodeErrorFail.
 	OnDecodeError string
+	// Logger receives the rate-limited lines about calls that keep failing
+	// (trouble.go); nil: slog's default.
+	Logger *slog.Logger
 }
 
 // Validate reports bad options; it does not change o.

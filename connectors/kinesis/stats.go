@@ -1,6 +1,9 @@
 package kinesis
 
-import "sync/atomic"
+import (
+	"sync/atomic"
+	"time"
+)
 
 // Shard states shown in ShardStats.State.
 const (
@@ -22,16 +25,23 @@ type ShardStats struct {
 	DecodeErrors       int64 // corrupt KPL aggregates, plus what the consumer reports
 	LateRecords        int64 // reported by the consumer (behind its watermark)
 	LastSequenceNumber string
+	// LastError is the error of the shard's failing calls while they fail
+	// (State is then StateRetrying), and ErrorSince when they began; empty
+	// and zero while its calls succeed.
+	LastError  string
+	ErrorSince time.Time
 }
 
 // counters are one shard's live figures; atomics so that Stats never waits
 // on a reader.
 type counters struct {
 	records, bytes, calls, behind, throttles, retries, decodeErrors atomic.Int64
+	trouble                                                         trouble
 }
 
 func (c *counters) snapshot(id string) ShardStats {
-	return ShardStats{
+	err, since := c.trouble.get()
+	st := ShardStats{
 		ShardID:            id,
 		Records:            c.records.Load(),
 		Bytes:              c.bytes.Load(),
@@ -41,4 +51,8 @@ func (c *counters) snapshot(id string) ShardStats {
 		Retries:            c.retries.Load(),
 		DecodeErrors:       c.decodeErrors.Load(),
 	}
+	if err != nil {
+		st.LastError, st.ErrorSince = err.Error(), since
+	}
+	return st
 }
