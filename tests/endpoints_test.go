@@ -4,12 +4,16 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/streamsql/streamsql"
 
 	"github.com/streamsql/streamsql/internal/emulator"
 )
@@ -289,4 +293,116 @@ func sourceStatus(ctx context.Context, t *testing.T, conn *pgx.Conn, source, con
 		t.Fatalf("SHOW SOURCE STATUS %s: %v", source, err)
 	}
 	return out
+}
+
+// TestView_MissingStreamQuietThenHeals (issue 12 finding 5): a view over a
+// source bound with validate = false to a stream that does not exist
+// does not log an ERROR line a second: its readers back off, the log says
+// it once (then once a minute), and SHOW SOURCE STATUS says 'retrying'.
+// Once the stream is created the view reads it by itself.
+func TestView_MissingStreamQuietThenHeals(t *testing.T) {
+	ctx := testContext(t, 3*time.Minute)
+	e := sharedKinesis.get(t)
+	stream := fmt.Sprintf("later-%d", time.Now().UnixNano())
+	logs := &levelCounter{}
+	eng, err := streamsql.Open(ctx, streamsql.Config{DataDir: t.TempDir(), Logger: slog.New(logs)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = eng.Close() })
+	if err := eng.Exec(ctx, fmt.Sprintf("CREATE SOURCE later_in (user_id BIGINT, amount DOUBLE) WITH (connector = 'kinesis', "+
+		"stream = '%s', region = 'us-east-1', endpoint = '%s', start_position = 'trim_horizon', validate = false)", stream, e.Endpoint())); err != nil {
+		t.Fatal(err)
+	}
+	if err := eng.Exec(ctx, "CREATE MATERIALIZED VIEW later_totals AS SELECT COUNT(*) AS n, SUM(amount) AS total FROM later_in"); err != nil {
+		t.Fatal(err)
+	}
+	status := func() string {
+		rows, err := eng.Query(ctx, "SHOW SOURCE STATUS later_in")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer rows.Close()
+		var out []string
+		for rows.Next() {
+			out = append(out, rows.Row().String())
+		}
+		return strings.Join(out, "\n")
+	}
+	waitFor(t, 30*time.Second, func() bool { return strings.Contains(status(), "retrying") })
+	// Watch the log for a while: the old code restarted the view and
+	// logged an ERROR every second.
+	watch := time.Now()
+	for time.Since(watch) < 5*time.Second {
+		time.Sleep(100 * time.Millisecond)
+	}
+	if errs, warns := logs.counts(); errs > 0 || warns > 1 {
+		t.Errorf("over ~5 s of a missing stream: %d ERROR and %d WARN lines, want none and at most one\n%s", errs, warns, logs.text())
+	}
+	if !strings.Contains(status(), "ResourceNotFound") {
+		t.Errorf("SHOW SOURCE STATUS does not give the cause:\n%s", status())
+	}
+
+	if err := e.CreateStream(ctx, stream, 1); err != nil {
+		t.Fatal(err)
+	}
+	all := putClicks(ctx, t, e, stream, 0, 40)
+	var want totals
+	for _, c := range all {
+		want.add(c.Amount)
+	}
+	// The readers back off at most 5 s between tries.
+	waitFor(t, time.Minute, func() bool {
+		rows, err := eng.Query(ctx, "SELECT n, total FROM later_totals")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer rows.Close()
+		got := ""
+		for rows.Next() {
+			got = rows.Row().String()
+		}
+		return got == fmt.Sprintf("%d %g", want.n, want.total) || got == fmt.Sprintf("(%d, %g)", want.n, want.total)
+	})
+}
+
+// levelCounter is a slog handler that keeps the records it gets and counts
+// them by level.
+type levelCounter struct {
+	mu    sync.Mutex
+	lines []string
+	errs  int
+	warns int
+}
+
+func (h *levelCounter) Enabled(context.Context, slog.Level) bool { return true }
+func (h *levelCounter) WithAttrs([]slog.Attr) slog.Handler       { return h }
+func (h *levelCounter) WithGroup(string) slog.Handler            { return h }
+func (h *levelCounter) Handle(_ context.Context, r slog.Record) error {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	switch {
+	case r.Level >= slog.LevelError:
+		h.errs++
+	case r.Level >= slog.LevelWarn:
+		h.warns++
+	default:
+		return nil
+	}
+	line := r.Level.String() + " " + r.Message
+	r.Attrs(func(a slog.Attr) bool { line += " " + a.String(); return true })
+	h.lines = append(h.lines, line)
+	return nil
+}
+
+func (h *levelCounter) counts() (errs, warns int) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.errs, h.warns
+}
+
+func (h *levelCounter) text() string {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return strings.Join(h.lines, "\n")
 }
