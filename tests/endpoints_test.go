@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/kinesis"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 
@@ -268,6 +270,26 @@ func TestSource_EndpointDownShowsAndHeals(t *testing.T) {
 			})
 		})
 	}
+
+	// A stream deleted under a running view: its shards say so too.
+	t.Run("stream deleted", func(t *testing.T) {
+		c, err := e.Client()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := c.DeleteStream(ctx, &kinesis.DeleteStreamInput{StreamName: aws.String(stream)}); err != nil {
+			t.Fatal(err)
+		}
+		waitFor(t, time.Minute, func() bool {
+			rows := sourceStatus(ctx, t, conn, "down_in", "view down_totals")
+			for _, r := range rows {
+				if r["state"] != "retrying" || !strings.Contains(r["last_error"], "ResourceNotFoundException") {
+					return false
+				}
+			}
+			return len(rows) == 2
+		})
+	})
 }
 
 // sourceStatus returns the SHOW SOURCE STATUS rows of one consumer, each
