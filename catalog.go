@@ -191,6 +191,27 @@ func (c *catalog) planSink(o *object, q *planner.Query, pos int) {
 	o.stream, o.sinkColumns = sp, q.Columns()
 }
 
+// check reports whether create would refuse st for what the catalog
+// knows (a duplicate name, a bad definition), without storing anything;
+// skip is true when the object exists and IF NOT EXISTS makes create a
+// no-op. Checks that wait on the network run between check and create,
+// holding no lock.
+func (c *catalog) check(ctx context.Context, st sql.Statement, name string, namePos int, ifNotExists bool) (skip bool, err error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if old, ok := c.objects[name]; ok {
+		if ifNotExists {
+			return true, nil
+		}
+		return false, sqlerr.Newf(sqlerr.DuplicateTable, "%s %q already exists", old.kind.String(), name).At(namePos)
+	}
+	obj, err := c.build(ctx, st)
+	if err != nil {
+		return false, err
+	}
+	return false, obj.streamErr
+}
+
 // create adds the object a CREATE statement defines and returns it; it
 // returns nil when the object existed and IF NOT EXISTS was given.
 func (c *catalog) create(ctx context.Context, st sql.Statement, name string, namePos int, ifNotExists bool) (*object, error) {

@@ -12,7 +12,7 @@ import (
 
 const testSource = `CREATE SOURCE %s (user_id BIGINT, amount DOUBLE, ts TIMESTAMP(3),
 	WATERMARK FOR ts AS ts - INTERVAL '5' SECOND)
-	WITH (connector = 'kinesis', stream = 's', endpoint = 'http://127.0.0.1:1')`
+	WITH (connector = 'kinesis', stream = 's', endpoint = 'http://127.0.0.1:1', validate = false)`
 
 func openTest(t *testing.T, dir string) *Engine {
 	t.Helper()
@@ -76,14 +76,14 @@ func TestEngine_DDL(t *testing.T) {
 		{sql: `CREATE MATERIALIZED VIEW totals AS SELECT user_id, SUM(amount) AS total FROM clicks GROUP BY user_id`},
 		{sql: `CREATE MATERIALIZED VIEW top AS SELECT user_id FROM totals WHERE total > 10`},
 		{sql: `CREATE MATERIALIZED VIEW bad AS SELECT nope FROM clicks`, code: sqlerr.UndefinedColumn},
-		{sql: `CREATE SINK out FROM totals WITH (connector = 'kinesis', stream = 'o')`, code: sqlerr.FeatureNotSupported},
-		{sql: `CREATE SINK out FROM top WITH (connector = 'kinesis', stream = 'o')`, code: sqlerr.FeatureNotSupported},
+		{sql: `CREATE SINK out FROM totals WITH (connector = 'kinesis', stream = 'o', endpoint = 'http://127.0.0.1:1', validate = false)`, code: sqlerr.FeatureNotSupported},
+		{sql: `CREATE SINK out FROM top WITH (connector = 'kinesis', stream = 'o', endpoint = 'http://127.0.0.1:1', validate = false)`, code: sqlerr.FeatureNotSupported},
 		{sql: `CREATE MATERIALIZED VIEW big AS SELECT user_id, amount FROM clicks WHERE amount > 10`},
-		{sql: `CREATE SINK out FROM big WITH (connector = 'kinesis', stream = 'o')`},
-		{sql: `CREATE SINK out3 FROM big WITH (connector = 'kinesis', stream = 'o', partition_key = 'nope')`, code: sqlerr.UndefinedColumn},
-		{sql: `CREATE SINK out4 AS SELECT user_id FROM clicks WHERE amount > 1 WITH (connector = 'kinesis', stream = 'o')`},
-		{sql: `CREATE SINK out5 AS SELECT user_id, COUNT(*) FROM clicks GROUP BY user_id WITH (connector = 'kinesis', stream = 'o')`, code: sqlerr.FeatureNotSupported},
-		{sql: `CREATE SINK out2 FROM missing WITH (connector = 'kinesis', stream = 'o')`, code: sqlerr.UndefinedTable},
+		{sql: `CREATE SINK out FROM big WITH (connector = 'kinesis', stream = 'o', endpoint = 'http://127.0.0.1:1', validate = false)`},
+		{sql: `CREATE SINK out3 FROM big WITH (connector = 'kinesis', stream = 'o', partition_key = 'nope', endpoint = 'http://127.0.0.1:1', validate = false)`, code: sqlerr.UndefinedColumn},
+		{sql: `CREATE SINK out4 AS SELECT user_id FROM clicks WHERE amount > 1 WITH (connector = 'kinesis', stream = 'o', endpoint = 'http://127.0.0.1:1', validate = false)`},
+		{sql: `CREATE SINK out5 AS SELECT user_id, COUNT(*) FROM clicks GROUP BY user_id WITH (connector = 'kinesis', stream = 'o', endpoint = 'http://127.0.0.1:1', validate = false)`, code: sqlerr.FeatureNotSupported},
+		{sql: `CREATE SINK out2 FROM missing WITH (connector = 'kinesis', stream = 'o', endpoint = 'http://127.0.0.1:1', validate = false)`, code: sqlerr.UndefinedTable},
 		{sql: `DROP SOURCE clicks`, code: sqlerr.DependentObjectsStillExist},
 		{sql: `DROP MATERIALIZED VIEW clicks`, code: sqlerr.WrongObjectType},
 		{sql: `DROP SOURCE nothing`, code: sqlerr.UndefinedTable},

@@ -29,7 +29,7 @@ func Example() {
 
 	err = eng.Exec(ctx, `CREATE SOURCE clicks (user_id BIGINT, amount DOUBLE, ts TIMESTAMP(3),
 		WATERMARK FOR ts AS ts - INTERVAL '5' SECOND)
-		WITH (connector = 'kinesis', stream = 'clicks', endpoint = 'http://127.0.0.1:4567')`)
+		WITH (connector = 'kinesis', stream = 'clicks', endpoint = 'http://127.0.0.1:4567', validate = false)`)
 	if err != nil {
 		log.Fatal(err)
 	}

@@ -3,11 +3,13 @@ package streamsql
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"time"
 
 	"github.com/streamsql/streamsql/connectors/format"
 	"github.com/streamsql/streamsql/connectors/kinesis"
 	"github.com/streamsql/streamsql/sql"
+	"github.com/streamsql/streamsql/sql/sqlerr"
 	"github.com/streamsql/streamsql/sql/types"
 )
 
@@ -38,6 +40,30 @@ func clientOptionsAt(opts sql.Options, endpoint string) kinesis.ClientOptions {
 		o.AccessKey, o.SecretKey = emulatorCredential, emulatorCredential
 	}
 	return o
+}
+
+// checkKinesisStream refuses a Kinesis source or sink (what, name) whose
+// stream does not exist or does not answer within kinesis.DefaultCheckTimeout,
+// unless it says validate = false. Other connectors pass.
+func checkKinesisStream(ctx context.Context, opts sql.Options, what, name string) error {
+	if c, _ := opts.Get("connector"); c != "kinesis" {
+		return nil
+	}
+	if v, ok, err := opts.Bool("validate"); err != nil || (ok && !v) {
+		return err
+	}
+	co := clientOptions(opts)
+	client, err := kinesis.NewClient(ctx, co)
+	if err != nil {
+		return sqlerr.Wrap(err, sqlerr.InvalidParameterValue, fmt.Sprintf("%s %s", what, name))
+	}
+	stream, _ := opts.Get("stream")
+	arn, _ := opts.Get("stream_arn")
+	if err := kinesis.CheckStream(ctx, client, stream, arn, co.Where(), 0); err != nil {
+		e := sqlerr.Wrap(err, sqlerr.Internal, fmt.Sprintf("%s %s", what, name))
+		return e.WithHint("Create the stream first, or say validate = false to create the %s before it exists.", what)
+	}
+	return nil
 }
 
 // sourceOptions builds a source's reader options. createdAt pins
@@ -91,7 +117,7 @@ func sourceDecoderNeeded(cs *sql.CreateSource, cols []types.Column, needed []boo
 
 // newSourceReader opens a reader of every shard of a source's stream,
 // resuming after restore when it is not nil. The caller runs it.
-func newSourceReader(ctx context.Context, obj *object, restore *kinesis.Positions) (*kinesis.Source, error) {
+func newSourceReader(ctx context.Context, obj *object, restore *kinesis.Positions, log *slog.Logger) (*kinesis.Source, error) {
 	cs := obj.createSource
 	client, err := kinesis.NewClient(ctx, clientOptions(cs.Options))
 	if err != nil {
@@ -101,5 +127,6 @@ func newSourceReader(ctx context.Context, obj *object, restore *kinesis.Position
 	if err != nil {
 		return nil, err
 	}
+	opts.Logger = log.With("source", cs.Name)
 	return kinesis.NewSource(client, opts, restore)
 }

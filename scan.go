@@ -2,6 +2,7 @@ package streamsql
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"slices"
 	"time"
@@ -28,6 +29,10 @@ type sourceScan struct {
 	start time.Time
 
 	release func() // stops the readers
+	// check ticks while Next waits, to look at the readers' trouble; where
+	// names the stream and endpoint for the error.
+	check         *time.Ticker
+	stream, where string
 
 	batch    *kinesis.Batch
 	next     int
@@ -49,10 +54,32 @@ func (e *Engine) openSourceScan(obj *object, tail bool, needed []bool) (*sourceS
 		return nil, err
 	}
 	dec.sub = sub
+	stream, _ := obj.createSource.Options.Get("stream")
+	if arn, ok := obj.createSource.Options.Get("stream_arn"); ok && arn != "" {
+		stream = arn
+	}
 	return &sourceScan{
 		name: obj.entry.Name, sub: sub, dec: dec, tail: tail, start: time.Now(),
 		release: release, caughtUp: map[string]bool{}, lastRead: map[string]time.Time{},
+		check: time.NewTicker(time.Second), stream: stream, where: clientOptions(obj.createSource.Options).Where(),
 	}, nil
+}
+
+// scanGiveUp is how long a one-off query waits on readers whose calls keep
+// failing (endpoint unreachable, stream missing) before it fails: the bound
+// CREATE SOURCE gives the same question.
+const scanGiveUp = kinesis.DefaultCheckTimeout
+
+// troubled returns the error a query fails with when the readers' calls
+// have failed for scanGiveUp, naming the source, the stream and the
+// endpoint; nil otherwise.
+func (s *sourceScan) troubled() error {
+	err, since := s.sub.Trouble()
+	if err == nil || time.Since(since) < scanGiveUp {
+		return nil
+	}
+	return sqlerr.Wrap(kinesis.StreamError(err, s.stream, s.where), sqlerr.Internal,
+		fmt.Sprintf("source %s: reads failing for %v", s.name, time.Since(since).Round(time.Second)))
 }
 
 // Next returns the next row of the source.
@@ -88,6 +115,10 @@ func (s *sourceScan) Next(ctx context.Context) (types.Row, error) {
 			}
 		case <-s.sub.Failed():
 			return nil, sqlerr.Wrap(s.sub.Err(), sqlerr.ConnectionException, "source "+s.name)
+		case <-s.check.C:
+			if err := s.troubled(); err != nil {
+				return nil, err
+			}
 		case <-ctx.Done():
 			return nil, ctx.Err()
 		}
@@ -119,6 +150,7 @@ func (s *sourceScan) Close() {
 	if s.release == nil {
 		return
 	}
+	s.check.Stop()
 	s.release()
 	s.release = nil
 }

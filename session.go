@@ -197,6 +197,9 @@ func (s *Session) Execute(ctx context.Context, st *Statement, params []types.Val
 		}
 		return staticRows(st.columns, rows, "EXPLAIN"), nil
 	case *sql.CreateSource:
+		if err := e.checkStream(ctx, p, p.Options, "source", p.Name, p.NamePos, p.IfNotExists); err != nil {
+			return nil, err
+		}
 		_, err := e.catalog.create(ctx, p, p.Name, p.NamePos, p.IfNotExists)
 		return tagged("CREATE SOURCE", err)
 	case *sql.CreateView:
@@ -206,6 +209,9 @@ func (s *Session) Execute(ctx context.Context, st *Statement, params []types.Val
 		}
 		return tagged("CREATE MATERIALIZED VIEW", err)
 	case *sql.CreateSink:
+		if err := e.checkStream(ctx, p, p.Options, "sink", p.Name, p.NamePos, p.IfNotExists); err != nil {
+			return nil, err
+		}
 		obj, err := e.catalog.create(ctx, p, p.Name, p.NamePos, p.IfNotExists)
 		if obj != nil {
 			e.startSink(obj)
@@ -300,6 +306,19 @@ func (s *Session) Execute(ctx context.Context, st *Statement, params []types.Val
 		return s.executeSubscribe(ctx, p)
 	}
 	return nil, sqlerr.Newf(sqlerr.FeatureNotSupported, "statement %T is not supported", st.stmt)
+}
+
+// checkStream checks a new source's or sink's stream (checkKinesisStream)
+// once the catalog has nothing against the statement, and before it
+// stores it: the wait (bounded) holds no lock, and a statement refused
+// for its definition never reaches for the network. An object that exists
+// under IF NOT EXISTS is left alone.
+func (e *Engine) checkStream(ctx context.Context, st sql.Statement, opts sql.Options, what, name string, namePos int, ifNotExists bool) error {
+	skip, err := e.catalog.check(ctx, st, name, namePos, ifNotExists)
+	if err != nil || skip {
+		return err
+	}
+	return checkKinesisStream(ctx, opts, what, name)
 }
 
 // lookup finds an object of one kind, with errors that name what is there.

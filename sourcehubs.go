@@ -89,7 +89,7 @@ func (h *sourceHubs) subscribe(ctx context.Context, obj *object, consumer string
 	}
 	if hub == nil {
 		runCtx, stop := context.WithCancel(h.e.ctx)
-		src, err := newSourceReader(runCtx, obj, from)
+		src, err := newSourceReader(runCtx, obj, from, h.e.log)
 		if err != nil {
 			stop()
 			return nil, nil, err
@@ -123,7 +123,7 @@ func (h *sourceHubs) subscribe(ctx context.Context, obj *object, consumer string
 // from its start position, for consumer; release stops them.
 func (h *sourceHubs) readOwn(obj *object, consumer string) (sub *kinesis.Subscription, release func(), err error) {
 	runCtx, stop := context.WithCancel(h.e.ctx)
-	src, err := newSourceReader(runCtx, obj, nil)
+	src, err := newSourceReader(runCtx, obj, nil, h.e.log)
 	if err != nil {
 		stop()
 		return nil, nil, err
@@ -159,6 +159,8 @@ var sourceStatusColumns = []types.Column{
 	textCol("last_sequence_number"), textCol("reader"), {Name: "get_records_calls", Type: types.TypeBigInt},
 	textCol("last_decode_error"), textCol("last_decode_error_sequence_number"),
 	{Name: "dead_letters", Type: types.TypeBigInt}, {Name: "dead_letters_lost", Type: types.TypeBigInt},
+	// While calls fail (state 'retrying'): the last error and since when.
+	textCol("last_error"), {Name: "error_since", Type: types.Type{Kind: types.Timestamp, Precision: 3}},
 }
 
 // status returns one row per shard per consumer of source.
@@ -184,15 +186,26 @@ func (h *sourceHubs) status(source string) []types.Row {
 		case !sub.Shared():
 			reader = "backfill"
 		}
-		for _, st := range sub.Stats() {
+		stats := sub.Stats()
+		if len(stats) == 0 {
+			// No shard listed yet: if listing them fails, say so.
+			if err, since := sub.Trouble(); err != nil {
+				stats = []kinesis.ShardStats{{State: kinesis.StateRetrying, LastError: err.Error(), ErrorSince: since}}
+			}
+		}
+		for _, st := range stats {
+			shard, lastErr, errSince := textOrNull(st.ShardID), textOrNull(st.LastError), types.Null
+			if st.LastError != "" {
+				errSince = types.NewTimestampFromTime(st.ErrorSince)
+			}
 			rows = append(rows, types.Row{
-				types.NewString(consumer), types.NewString(st.ShardID), types.NewString(st.State),
+				types.NewString(consumer), shard, types.NewString(st.State),
 				types.NewInt(st.Records), types.NewInt(st.Bytes), types.NewInt(st.MillisBehindLatest),
 				types.NewInt(st.Throttles), types.NewInt(st.Retries), types.NewInt(st.DecodeErrors),
 				types.NewInt(st.LateRecords), types.NewString(st.LastSequenceNumber),
 				types.NewString(reader), types.NewInt(st.Calls),
 				textOrNull(st.LastDecodeError), textOrNull(st.LastDecodeErrorSequenceNumber),
-				types.NewInt(st.DeadLetters), types.NewInt(st.DeadLettersLost),
+				types.NewInt(st.DeadLetters), types.NewInt(st.DeadLettersLost), lastErr, errSince,
 			})
 		}
 	}

@@ -78,6 +78,8 @@ var kinesisAccess = []OptionSpec{
 	{Key: "secret_key", Secret: true, Doc: "AWS secret access key, with access_key"},
 	{Key: "session_token", Secret: true, Doc: "AWS session token for temporary credentials"},
 	{Key: "role_arn", Doc: "IAM role to assume"},
+	{Key: "validate", Kind: OptBool, Default: "true",
+		Doc: "check at CREATE that the stream exists and answers (within 10 s); false: create before the stream exists"},
 }
 
 var kinesisOneOf = [][]string{{"stream", "stream_arn"}}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"io"
 	"math/rand/v2"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/http/httputil"
@@ -35,6 +36,56 @@ type throttleProxy struct {
 	failed      int     // entries failed
 	written     map[string]bool
 	onThrottled chan throttleEvent // nil: nobody listens
+	down        downMode
+	quit        chan struct{} // closed when the test ends: black holes give up
+}
+
+// downMode is how the proxy plays an endpoint that has gone away.
+type downMode int
+
+const (
+	up        downMode = iota
+	refuse             // every call's connection is reset
+	blackHole          // every call hangs until the client gives up
+)
+
+// setDown takes the endpoint away (refuse, blackHole) or brings it back
+// (up); calls already black-holed stay so until their client gives up.
+func (p *throttleProxy) setDown(m downMode) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.down = m
+}
+
+// serveDown plays the endpoint gone, reporting whether it did.
+func (p *throttleProxy) serveDown(w http.ResponseWriter, r *http.Request) bool {
+	p.mu.Lock()
+	m := p.down
+	p.mu.Unlock()
+	switch m {
+	case refuse:
+		if hj, ok := w.(http.Hijacker); ok {
+			if conn, _, err := hj.Hijack(); err == nil {
+				if tc, ok := conn.(*net.TCPConn); ok {
+					_ = tc.SetLinger(0) // a reset, as from a host that refuses
+				}
+				_ = conn.Close()
+				return true
+			}
+		}
+		http.Error(w, "endpoint down (injected)", http.StatusBadGateway)
+		return true
+	case blackHole:
+		// Read the body first: the server notices a client that hangs up
+		// (its context ends) only once the body is read.
+		_, _ = io.Copy(io.Discard, r.Body)
+		select {
+		case <-r.Context().Done():
+		case <-p.quit:
+		}
+		return true
+	}
+	return false
 }
 
 // throttleEvent is the proxy's tally when it has just throttled a call.
@@ -49,9 +100,12 @@ func newThrottleProxy(t *testing.T, target string) *throttleProxy {
 		t.Fatal(err)
 	}
 	p := &throttleProxy{target: target, rp: httputil.NewSingleHostReverseProxy(u),
-		rng: rand.New(rand.NewPCG(6, 3)), written: map[string]bool{}}
+		rng: rand.New(rand.NewPCG(6, 3)), written: map[string]bool{}, quit: make(chan struct{})}
 	p.srv = httptest.NewServer(p) // on 127.0.0.1
-	t.Cleanup(p.srv.Close)
+	t.Cleanup(func() {
+		close(p.quit)
+		p.srv.Close()
+	})
 	return p
 }
 
@@ -98,6 +152,9 @@ func (p *throttleProxy) notifyLocked() {
 }
 
 func (p *throttleProxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if p.serveDown(w, r) {
+		return
+	}
 	if strings.TrimPrefix(r.Header.Get("X-Amz-Target"), "Kinesis_20131202.") != "PutRecords" {
 		p.rp.ServeHTTP(w, r)
 		return

@@ -3,10 +3,13 @@ package kinesis
 import (
 	"context"
 	"fmt"
+	"net"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/credentials/stscreds"
@@ -31,7 +34,14 @@ type ClientOptions struct {
 	ExternalID string
 	// HTTPClient replaces the SDK's HTTP client (tests, custom transports).
 	HTTPClient *http.Client
+	// ConnectTimeout bounds opening a connection to the endpoint (default
+	// DefaultConnectTimeout), so that an endpoint that drops packets fails
+	// a call long before its own timeout. Ignored with HTTPClient.
+	ConnectTimeout time.Duration
 }
+
+// DefaultConnectTimeout bounds a TCP connect and TLS handshake to Kinesis.
+const DefaultConnectTimeout = 5 * time.Second
 
 // Validate reports options that cannot work together.
 func (o ClientOptions) Validate() error {
@@ -75,6 +85,17 @@ func NewClient(ctx context.Context, opts ClientOptions) (*kinesis.Client, error)
 	}
 	if opts.HTTPClient != nil {
 		cfg.HTTPClient = opts.HTTPClient
+	} else {
+		connect := opts.ConnectTimeout
+		if connect <= 0 {
+			connect = DefaultConnectTimeout
+		}
+		// The SDK's default waits 30 s for a connect; every call also has a
+		// context deadline of its own (CallTimeout), this bounds the part
+		// before a request is even sent.
+		cfg.HTTPClient = awshttp.NewBuildableClient().
+			WithDialerOptions(func(d *net.Dialer) { d.Timeout = connect }).
+			WithTransportOptions(func(t *http.Transport) { t.TLSHandshakeTimeout = connect })
 	}
 	if cfg.Region == "" {
 		return nil, fmt.Errorf("kinesis: no region: set region or AWS_REGION")

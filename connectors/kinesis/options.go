@@ -2,6 +2,7 @@ package kinesis
 
 import (
 	"fmt"
+	"log/slog"
 	"time"
 )
 
@@ -67,6 +68,9 @@ type SourceOptions struct {
 	// BackoffBase and BackoffMax shape the back-off after throttling and
 	// errors (defaults 100ms and 5s).
 	BackoffBase, BackoffMax time.Duration
+	// Logger receives the rate-limited lines about calls that keep failing
+	// (trouble.go); nil: slog's default.
+	Logger *slog.Logger
 }
 
 // Validate reports bad options; it does not change o.

@@ -130,6 +130,7 @@ func (r *Reader) PollOnce(ctx context.Context) (*Batch, error) {
 		return nil, r.failed(ctx, "get records", err)
 	}
 	r.stats.calls.Add(1)
+	r.stats.trouble.clear(r.opts.logger(), r.opts.readerName(r.shardID))
 	b := &Batch{ShardID: r.shardID, ReadAt: time.Now(), MillisBehindLatest: aws.ToInt64(out.MillisBehindLatest)}
 	b.Records = make([]Record, 0, len(out.Records))
 	for i := range out.Records {
@@ -170,12 +171,18 @@ func (r *Reader) PollOnce(ctx context.Context) (*Batch, error) {
 func (r *Reader) lastDelivered() (string, int) { return r.lastSeq, r.lastSub }
 
 func (r *Reader) failed(ctx context.Context, what string, err error) error {
-	class := classify(ctx, err)
+	class := classifyRead(ctx, err)
 	switch class {
 	case errThrottled:
 		r.stats.throttles.Add(1)
 	case errRetryable:
 		r.stats.retries.Add(1)
+		r.stats.trouble.set(r.opts.logger(), fmt.Errorf("%s: %w", what, err), time.Now(), r.opts.readerName(r.shardID))
+		if isNotFound(err) {
+			// The stream may come back as a new stream: its old iterator
+			// would not read it. A new one resumes after the last record.
+			r.iterator = ""
+		}
 	case errExpired:
 		// A new iterator AFTER_SEQUENCE_NUMBER of the last record delivered
 		// (or from the start if nothing was): never AT, which would repeat it.

@@ -52,6 +52,8 @@ type Source struct {
 	ended chan string
 	done  chan struct{}
 	err   error
+
+	trouble trouble // shard discovery failing (trouble.go)
 }
 
 // NewSource returns a source of the stream in opts, resuming from restore
@@ -259,6 +261,8 @@ func (s *Source) Stats() []ShardStats {
 		switch {
 		case p.Drained:
 			st.State = StateDrained
+		case s.running[id] != nil && st.LastError != "":
+			st.State = StateRetrying
 		case s.running[id] != nil:
 			st.State = StateReading
 		default:
@@ -356,10 +360,12 @@ func (s *Source) discover(ctx context.Context) error {
 	for {
 		err := s.DiscoverOnce(ctx)
 		if err == nil {
+			s.trouble.clear(s.opts.logger(), s.readerName(""))
 			return nil
 		}
-		switch classify(ctx, err) {
+		switch classifyRead(ctx, err) {
 		case errThrottled, errRetryable:
+			s.trouble.set(s.opts.logger(), err, time.Now(), s.readerName(""))
 			if serr := sleep(ctx, bo.next()); serr != nil {
 				return nil
 			}

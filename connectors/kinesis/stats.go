@@ -1,6 +1,9 @@
 package kinesis
 
-import "sync/atomic"
+import (
+	"sync/atomic"
+	"time"
+)
 
 // Shard states shown in ShardStats.State.
 const (
@@ -29,16 +32,23 @@ type ShardStats struct {
 	// DeadLetters are skipped records the consumer wrote to its source's
 	// dead-letter stream; DeadLettersLost those it gave up writing.
 	DeadLetters, DeadLettersLost int64
+	// LastError is the error of the shard's failing calls while they fail
+	// (State is then StateRetrying), and ErrorSince when they began; empty
+	// and zero while its calls succeed.
+	LastError  string
+	ErrorSince time.Time
 }
 
 // counters are one shard's live figures; atomics so that Stats never waits
 // on a reader.
 type counters struct {
 	records, bytes, calls, behind, throttles, retries atomic.Int64
+	trouble                                           trouble
 }
 
 func (c *counters) snapshot(id string) ShardStats {
-	return ShardStats{
+	err, since := c.trouble.get()
+	st := ShardStats{
 		ShardID:            id,
 		Records:            c.records.Load(),
 		Bytes:              c.bytes.Load(),
@@ -47,4 +57,8 @@ func (c *counters) snapshot(id string) ShardStats {
 		Throttles:          c.throttles.Load(),
 		Retries:            c.retries.Load(),
 	}
+	if err != nil {
+		st.LastError, st.ErrorSince = err.Error(), since
+	}
+	return st
 }

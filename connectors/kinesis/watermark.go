@@ -123,11 +123,27 @@ func (w *Watermarks) idle(s *shardMark, now time.Time) bool {
 // watermark exists yet (an active shard has seen no event). It never goes
 // back: an idle shard waking up with older events makes them late, not
 // the watermark smaller.
+//
+// While every open shard is idle, the watermark is the largest that any
+// of them reached (or the wall clock, with WallClockWhenIdle): idle shards
+// hold nothing back, so the one with the latest events would set it had it
+// been the last to go quiet. Without this, shards that all went idle before
+// the watermark was first asked for (all registered and read in the same
+// instant) would never yield one, and no window would ever close.
 func (w *Watermarks) Current(now time.Time) (wm time.Time, ok bool) {
-	var minWM time.Time
-	active := 0
+	var minWM, idleMax time.Time
+	active, idleWithEvents := 0, 0
 	for _, s := range w.shards {
-		if s.closed || w.idle(s, now) {
+		if s.closed {
+			continue
+		}
+		if w.idle(s, now) {
+			if s.hasEvent {
+				if m := s.maxEvent.Add(-w.opts.Delay); idleWithEvents == 0 || m.After(idleMax) {
+					idleMax = m
+				}
+				idleWithEvents++
+			}
 			continue
 		}
 		if !s.hasEvent {
@@ -143,6 +159,8 @@ func (w *Watermarks) Current(now time.Time) (wm time.Time, ok bool) {
 	case active > 0:
 	case w.opts.WallClockWhenIdle && len(w.shards) > 0:
 		minWM = now.Add(-w.opts.Delay)
+	case idleWithEvents > 0:
+		minWM = idleMax
 	default:
 		return w.current, w.has
 	}

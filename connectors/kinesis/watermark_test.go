@@ -73,6 +73,31 @@ func TestWatermarks(t *testing.T) {
 			{op: "check", now: 100, want: 100},
 			{op: "check", now: 500, want: 100},
 		}},
+		// Issue 12 finding 8: records on one shard of four, every shard
+		// registered and the busy one read at the same instant, and no
+		// Current call before all four go idle together: the busy shard's
+		// events must still make a watermark.
+		{"all go idle together before any watermark", WatermarkOptions{Delay: time.Second, IdleTimeout: 2 * time.Second}, []step{
+			{op: "add", shard: "a", now: 0}, {op: "add", shard: "b", now: 0},
+			{op: "add", shard: "c", now: 0}, {op: "add", shard: "d", now: 0},
+			{op: "event", shard: "a", sec: 70, now: 0},
+			{op: "poll", shard: "a", now: 0, flag: true}, {op: "poll", shard: "b", now: 0, flag: true},
+			{op: "poll", shard: "c", now: 0, flag: true}, {op: "poll", shard: "d", now: 0, flag: true},
+			{op: "check", now: 1, wantNil: true}, // b, c, d have seen nothing and are not idle yet
+			{op: "check", now: 2, want: 69},
+			{op: "check", now: 500, want: 69},
+		}},
+		{"all idle: the largest a shard reached", WatermarkOptions{IdleTimeout: time.Second}, []step{
+			{op: "event", shard: "a", sec: 100, now: 0}, {op: "event", shard: "b", sec: 40, now: 0},
+			{op: "poll", shard: "a", now: 0, flag: true}, {op: "poll", shard: "b", now: 0, flag: true},
+			{op: "check", now: 5, want: 100},
+			{op: "event", shard: "b", sec: 50, now: 6, flag: true}, // b wakes up behind: late
+			{op: "check", now: 6, want: 100},
+		}},
+		{"all idle, none has seen an event", WatermarkOptions{IdleTimeout: time.Second}, []step{
+			{op: "add", shard: "a", now: 0}, {op: "poll", shard: "a", now: 0, flag: true},
+			{op: "check", now: 5, wantNil: true},
+		}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			w := NewWatermarks(tc.opts)

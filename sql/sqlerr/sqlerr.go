@@ -17,6 +17,7 @@ const (
 	Warning                      Code = "01000"
 	FeatureNotSupported          Code = "0A000"
 	ConnectionException          Code = "08000"
+	UnableToEstablishConnection  Code = "08001" // sqlclient_unable_to_establish_sqlconnection
 	ProtocolViolation            Code = "08P01"
 	DataException                Code = "22000"
 	StringDataRightTruncation    Code = "22001"
