@@ -180,7 +180,7 @@ var _ = pgx.ErrNoRows
 type sourceStatus map[string]any
 
 // showSourceStatus returns SHOW SOURCE STATUS source's rows keyed by
-// consumer and shard.
+// consumer and shard ("" for a row with no shard).
 func showSourceStatus(ctx context.Context, t *testing.T, conn *pgx.Conn, source string) map[[2]string]sourceStatus {
 	t.Helper()
 	rows, err := conn.Query(ctx, "SHOW SOURCE STATUS "+source)
@@ -198,7 +198,9 @@ func showSourceStatus(ctx context.Context, t *testing.T, conn *pgx.Conn, source 
 		for i, f := range rows.FieldDescriptions() {
 			m[f.Name] = vals[i]
 		}
-		out[[2]string{m["consumer"].(string), m["shard_id"].(string)}] = m
+		consumer, _ := m["consumer"].(string)
+		shard, _ := m["shard_id"].(string) // NULL while no shard is listed
+		out[[2]string{consumer, shard}] = m
 	}
 	if err := rows.Err(); err != nil {
 		t.Fatal(err)

@@ -64,14 +64,6 @@ func TestIdleWatermark_OneBusyShardOfFour(t *testing.T) {
 	}
 }
 
-// mustExec runs sql and fails the test on error.
-func mustExec(ctx context.Context, t *testing.T, conn *pgx.Conn, sql string) {
-	t.Helper()
-	if _, err := conn.Exec(ctx, sql); err != nil {
-		t.Fatalf("%s: %v", sql, err)
-	}
-}
-
 // queryLines returns the rows of sql as text, one line per row, values
 // joined by |.
 func queryLines(ctx context.Context, t *testing.T, conn *pgx.Conn, sql string) string {
@@ -239,7 +231,7 @@ func TestSource_EndpointDownShowsAndHeals(t *testing.T) {
 			// and since when. A black-holed call gives up after its 10 s
 			// call timeout, so allow a minute.
 			waitFor(t, time.Minute, func() bool {
-				rows := sourceStatus(ctx, t, conn, "down_in", "view down_totals")
+				rows := consumerStatus(ctx, t, conn, "down_in", "view down_totals")
 				for _, r := range rows {
 					if r["state"] != "retrying" || r["last_error"] == "" || r["error_since"] == "" {
 						return false
@@ -260,7 +252,7 @@ func TestSource_EndpointDownShowsAndHeals(t *testing.T) {
 				t.Errorf("after the endpoint came back: %s, want %s", got, w)
 			}
 			waitFor(t, 30*time.Second, func() bool {
-				rows := sourceStatus(ctx, t, conn, "down_in", "view down_totals")
+				rows := consumerStatus(ctx, t, conn, "down_in", "view down_totals")
 				for _, r := range rows {
 					if r["state"] != "reading" || r["last_error"] != "" || r["error_since"] != "" {
 						return false
@@ -281,7 +273,7 @@ func TestSource_EndpointDownShowsAndHeals(t *testing.T) {
 			t.Fatal(err)
 		}
 		waitFor(t, time.Minute, func() bool {
-			rows := sourceStatus(ctx, t, conn, "down_in", "view down_totals")
+			rows := consumerStatus(ctx, t, conn, "down_in", "view down_totals")
 			for _, r := range rows {
 				if r["state"] != "retrying" || !strings.Contains(r["last_error"], "ResourceNotFoundException") {
 					return false
@@ -292,27 +284,22 @@ func TestSource_EndpointDownShowsAndHeals(t *testing.T) {
 	})
 }
 
-// sourceStatus returns the SHOW SOURCE STATUS rows of one consumer, each
-// as column name to text value ("" for NULL).
-func sourceStatus(ctx context.Context, t *testing.T, conn *pgx.Conn, source, consumer string) []map[string]string {
+// consumerStatus returns the SHOW SOURCE STATUS rows of one consumer, each
+// as column name to text ("" for NULL).
+func consumerStatus(ctx context.Context, t *testing.T, conn *pgx.Conn, source, consumer string) []map[string]string {
 	t.Helper()
-	rows, err := conn.Query(ctx, "SHOW SOURCE STATUS "+source, pgx.QueryResultFormats{pgx.TextFormatCode})
-	if err != nil {
-		t.Fatalf("SHOW SOURCE STATUS %s: %v", source, err)
-	}
-	defer rows.Close()
 	var out []map[string]string
-	for rows.Next() {
+	for key, row := range showSourceStatus(ctx, t, conn, source) {
+		if key[0] != consumer {
+			continue
+		}
 		r := map[string]string{}
-		for i, fd := range rows.FieldDescriptions() {
-			r[fd.Name] = string(rows.RawValues()[i])
+		for col, v := range row {
+			if v != nil {
+				r[col] = fmt.Sprint(v)
+			}
 		}
-		if r["consumer"] == consumer {
-			out = append(out, r)
-		}
-	}
-	if err := rows.Err(); err != nil {
-		t.Fatalf("SHOW SOURCE STATUS %s: %v", source, err)
+		out = append(out, r)
 	}
 	return out
 }

@@ -388,13 +388,7 @@ func TestFlush_Bounded(t *testing.T) {
 	conn := connect(t, srv.Addr)
 	create := "CREATE SOURCE dead (v BIGINT) WITH (connector = 'kinesis', stream = 'nowhere', region = 'us-east-1', " +
 		"endpoint = 'http://127.0.0.1:9', format = 'json', validate = false)"
-	if _, err := conn.Exec(ctx, create); err != nil && strings.Contains(err.Error(), `unknown option "validate"`) {
-		// Before CREATE SOURCE checked its stream there was no validate.
-		create = strings.Replace(create, ", validate = false", "", 1)
-		mustExec(ctx, t, conn, create)
-	} else if err != nil {
-		t.Fatalf("%s: %v", create, err)
-	}
+	mustExec(ctx, t, conn, create)
 	mustExec(ctx, t, conn, "CREATE MATERIALIZED VIEW dead_v AS SELECT v FROM dead")
 
 	_, err := conn.Exec(ctx, "FLUSH nope")
