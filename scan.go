@@ -65,17 +65,18 @@ func (e *Engine) openSourceScan(obj *object, tail bool, needed []bool) (*sourceS
 	}, nil
 }
 
-// scanGiveUp is how long a one-off query waits on readers whose calls keep
-// failing (endpoint unreachable, stream missing) before it fails: the bound
-// CREATE SOURCE gives the same question.
-const scanGiveUp = kinesis.DefaultCheckTimeout
+// troubleAfter is how long a source's calls must keep failing (endpoint
+// unreachable, stream missing) before it is trouble: a one-off query over
+// it fails, and a view over it says so. It is the bound CREATE SOURCE gives
+// the same question.
+const troubleAfter = kinesis.DefaultCheckTimeout
 
 // troubled returns the error a query fails with when the readers' calls
-// have failed for scanGiveUp, naming the source, the stream and the
+// have failed for troubleAfter, naming the source, the stream and the
 // endpoint; nil otherwise.
 func (s *sourceScan) troubled() error {
 	err, since := s.sub.Trouble()
-	if err == nil || time.Since(since) < scanGiveUp {
+	if err == nil || time.Since(since) < troubleAfter {
 		return nil
 	}
 	return sqlerr.Wrap(kinesis.StreamError(err, s.stream, s.where), sqlerr.Internal,

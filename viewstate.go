@@ -318,26 +318,15 @@ func (e *Engine) sinkStatus(o *object) viewStatus {
 	return st
 }
 
-// troubled is implemented by a source subscription that can say why it
-// cannot read now (an endpoint that does not answer, a stream that is
-// gone) while its readers retry: kinesis.Subscription's Trouble, when the
-// endpoint work adds it. It is asserted rather than required so that this
-// file does not depend on it.
-type troubled interface {
-	Trouble() (error, time.Time)
-}
-
-// trouble returns the first trouble of the life's sources, and since when.
+// trouble returns the first lasting trouble of the life's sources (calls
+// failing for troubleAfter or more), and since when. A call that fails once
+// and succeeds on retry is no news for a reader of the view.
 func (l *viewLife) trouble() (error, time.Time) {
 	for _, in := range l.inputs {
 		if in.sub == nil {
 			continue
 		}
-		t, ok := any(in.sub).(troubled)
-		if !ok {
-			continue
-		}
-		if err, since := t.Trouble(); err != nil {
+		if err, since := in.sub.Trouble(); err != nil && time.Since(since) >= troubleAfter {
 			return fmt.Errorf("source %s: %w", in.src.entry.Name, err), since
 		}
 	}
