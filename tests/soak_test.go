@@ -104,6 +104,7 @@ func soakFaultSet(t *testing.T) map[string]bool {
 
 const (
 	soakUsers       = 50
+	soakShards      = 4
 	soakBatch       = 20                     // records per PutRecords call
 	soakPace        = 100 * time.Millisecond // between calls: 200 records a second
 	soakMemoryLimit = 1 << 30
@@ -129,7 +130,7 @@ func TestSoak(t *testing.T) {
 	e := emulator.StartForTest(ctx, t, emulator.Options{})
 	bin := buildBinary(t)
 	proxy := newThrottleProxy(t, e.Endpoint())
-	for stream, shards := range map[string]int{"soak-in": 4, "soak-out": 2} {
+	for stream, shards := range map[string]int{"soak-in": soakShards, "soak-out": 2} {
 		if err := e.CreateStream(ctx, stream, shards); err != nil {
 			t.Fatal(err)
 		}
@@ -138,7 +139,7 @@ func TestSoak(t *testing.T) {
 	conn := connect(t, srv.addr)
 	setupSoak(ctx, t, conn, proxy.URL(), e.Endpoint())
 
-	problems := &soakProblems{t: t}
+	problems := newSoakProblems(t)
 	runCtx, stopRun := context.WithCancel(ctx)
 	defer stopRun()
 	mon := watchServer(t, srv, problems, stopRun)
@@ -159,7 +160,9 @@ func TestSoak(t *testing.T) {
 	start := time.Now()
 	prod := startSoakProducer(runCtx, e, "soak-in", faults["decode"])
 	hostile := startHostileClients(runCtx, srv.addr, faults, problems)
+	defer hostile.halt()
 	obs := startObserver(runCtx, t, srv.addr, problems)
+	defer obs.halt()
 
 	select {
 	case <-time.After(dur):
@@ -176,9 +179,9 @@ func TestSoak(t *testing.T) {
 		len(prod.good), prod.bad)
 	checkFaultsFired(t, faults, proxy, hostile, prod)
 
-	// Every wait from here has its own deadline; a FLUSH that cannot
-	// finish is cancelled with a CancelRequest and named.
-	// FLUSH names a view that is not running in a WARNING notice (h-views).
+	// Every wait from here has its own deadline: a FLUSH that cannot finish
+	// is cancelled with a CancelRequest and named. FLUSH names a view that
+	// is not running in a WARNING notice (h-views).
 	fconn, err := soakConnect(ctx, srv.addr, true, func(_ *pgconn.PgConn, n *pgconn.Notice) {
 		if n.Severity == "WARNING" {
 			problems.add("flush warning", "the final FLUSH warned: %s", n.Message)
@@ -280,11 +283,25 @@ type soakProblems struct {
 	t      *testing.T
 	mu     sync.Mutex
 	counts map[string]int
+	closed bool // the test has ended: nothing may be logged to it
+}
+
+func newSoakProblems(t *testing.T) *soakProblems {
+	p := &soakProblems{t: t}
+	t.Cleanup(func() {
+		p.mu.Lock()
+		p.closed = true
+		p.mu.Unlock()
+	})
+	return p
 }
 
 func (p *soakProblems) add(kind, format string, args ...any) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	if p.closed {
+		return
+	}
 	if p.counts == nil {
 		p.counts = map[string]int{}
 	}
@@ -493,7 +510,7 @@ func (p *soakProducer) run(ctx context.Context, e *emulator.Emulator, stream str
 // has one: then every shard's watermark passes every earlier window.
 func (p *soakProducer) close(ctx context.Context, e *emulator.Emulator, stream string, seq int64, last time.Time) error {
 	shards := map[string]bool{}
-	for k := 0; len(shards) < 4; k++ {
+	for k := 0; len(shards) < soakShards; k++ {
 		if k == 200 {
 			return fmt.Errorf("producer: 200 closing records reached only shards %v", shards)
 		}
@@ -580,6 +597,7 @@ var soakStatements = func() []string {
 type hostileClients struct {
 	stopc  chan struct{}
 	cancel context.CancelFunc // ends the statements running when stopped
+	once   sync.Once
 	wg     sync.WaitGroup
 
 	disconnects, cancels, timeouts atomic.Int64 // statements ended each way
@@ -614,15 +632,6 @@ func startHostileClients(ctx context.Context, addr string, faults map[string]boo
 	return h
 }
 
-func (h *hostileClients) stopped() bool {
-	select {
-	case <-h.stopc:
-		return true
-	default:
-		return false
-	}
-}
-
 // pause waits between statements, or returns false once stopped.
 func (h *hostileClients) pause(ctx context.Context, rng *rand.Rand) bool {
 	select {
@@ -637,14 +646,25 @@ func (h *hostileClients) pause(ctx context.Context, rng *rand.Rand) bool {
 
 func (h *hostileClients) stop(t *testing.T) {
 	t.Helper()
-	close(h.stopc)
-	h.cancel()
+	if !h.halt() {
+		t.Fatalf("the hostile clients did not stop within a minute")
+	}
+}
+
+// halt stops the clients and reports whether they stopped within a
+// minute; the test defers it, for when it ends early.
+func (h *hostileClients) halt() bool {
+	h.once.Do(func() {
+		close(h.stopc)
+		h.cancel()
+	})
 	done := make(chan struct{})
 	go func() { h.wg.Wait(); close(done) }()
 	select {
 	case <-done:
+		return true
 	case <-time.After(time.Minute):
-		t.Fatalf("the hostile clients did not stop within a minute")
+		return false
 	}
 }
 
@@ -938,6 +958,7 @@ func sendMalformed(c net.Conn, data []byte, strict bool) (answered, closed bool,
 // every second: every view and the sink must stay running, and a read must
 // never warn that a view is not (h-views sends a WARNING notice then).
 type observer struct {
+	once  sync.Once
 	stopc chan struct{}
 	done  chan struct{}
 	polls atomic.Int64
@@ -1007,13 +1028,21 @@ func startObserver(ctx context.Context, t *testing.T, addr string, problems *soa
 
 func (o *observer) stop(t *testing.T) {
 	t.Helper()
-	close(o.stopc)
-	select {
-	case <-o.done:
-	case <-time.After(time.Minute):
+	if !o.halt() {
 		t.Fatalf("the observer did not stop within a minute")
 	}
 	t.Logf("observer: %d polls of the views' and the sink's states", o.polls.Load())
+}
+
+// halt stops the observer and reports whether it stopped within a minute.
+func (o *observer) halt() bool {
+	o.once.Do(func() { close(o.stopc) })
+	select {
+	case <-o.done:
+		return true
+	case <-time.After(time.Minute):
+		return false
+	}
 }
 
 type viewState struct{ state, err string }
