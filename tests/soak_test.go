@@ -57,8 +57,8 @@ var soakFaults = []struct{ name, what string }{
 	{"malformed", "clients send malformed protocol messages after a normal startup"},
 }
 
-// soakSeconds is how long the faults last: 60 s, or STREAMSQL_SOAK_SECONDS.
-func soakSeconds(t *testing.T) time.Duration {
+// soakDuration is how long the faults last: 60 s, or STREAMSQL_SOAK_SECONDS.
+func soakDuration(t *testing.T) time.Duration {
 	v := os.Getenv("STREAMSQL_SOAK_SECONDS")
 	if v == "" {
 		return 60 * time.Second
@@ -118,7 +118,7 @@ func TestSoak(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds the binary and runs for a minute")
 	}
-	dur, faults := soakSeconds(t), soakFaultSet(t)
+	dur, faults := soakDuration(t), soakFaultSet(t)
 	var onNames []string
 	for _, f := range soakFaults {
 		if faults[f.name] {
@@ -1045,11 +1045,11 @@ func (o *observer) halt() bool {
 	}
 }
 
-type viewState struct{ state, err string }
+type soakState struct{ state, err string }
 
 // readStates reads SHOW MATERIALIZED VIEWS or SHOW SINKS; hasState says
 // whether it has a state column (found by name, as is an error column).
-func readStates(ctx context.Context, conn *pgx.Conn, show string) (map[string]viewState, bool, error) {
+func readStates(ctx context.Context, conn *pgx.Conn, show string) (map[string]soakState, bool, error) {
 	rows, err := conn.Query(ctx, show)
 	if err != nil {
 		return nil, false, err
@@ -1066,13 +1066,13 @@ func readStates(ctx context.Context, conn *pgx.Conn, show string) (map[string]vi
 			errAt = i
 		}
 	}
-	out := map[string]viewState{}
+	out := map[string]soakState{}
 	for rows.Next() {
 		vals, err := rows.Values()
 		if err != nil {
 			return nil, false, err
 		}
-		var st viewState
+		var st soakState
 		if stateAt >= 0 {
 			st.state = fmt.Sprint(vals[stateAt])
 		}
@@ -1086,7 +1086,7 @@ func readStates(ctx context.Context, conn *pgx.Conn, show string) (map[string]vi
 
 // objectStates is readStates for the test's goroutine; ok is false (and
 // logged) when there is no state column.
-func objectStates(ctx context.Context, t *testing.T, conn *pgx.Conn, show string) (map[string]viewState, bool) {
+func objectStates(ctx context.Context, t *testing.T, conn *pgx.Conn, show string) (map[string]soakState, bool) {
 	t.Helper()
 	states, ok, err := readStates(ctx, conn, show)
 	if err != nil {
