@@ -443,8 +443,9 @@ type soakRecord struct {
 }
 
 // soakProducer puts soakBatch records every soakPace until stopped, then
-// one record per shard far ahead in event time, so that every window of
-// the records before closes. It keeps its own account of what it put.
+// records far ahead in event time until every shard has one, so that every
+// window of the records before closes. It keeps its own account of what it
+// put: the answers are worked out from it.
 type soakProducer struct {
 	stopc chan struct{}
 	done  chan struct{}
@@ -595,9 +596,7 @@ var soakStatements = func() []string {
 
 // hostileClients run until stopped, each in a loop of its own.
 type hostileClients struct {
-	stopc  chan struct{}
-	cancel context.CancelFunc // ends the statements running when stopped
-	once   sync.Once
+	cancel context.CancelFunc // stops the clients and ends their statements
 	wg     sync.WaitGroup
 
 	disconnects, cancels, timeouts atomic.Int64 // statements ended each way
@@ -609,7 +608,7 @@ type hostileClients struct {
 
 func startHostileClients(ctx context.Context, addr string, faults map[string]bool, problems *soakProblems) *hostileClients {
 	ctx, cancel := context.WithCancel(ctx)
-	h := &hostileClients{stopc: make(chan struct{}), cancel: cancel, malformed: map[string]int{}}
+	h := &hostileClients{cancel: cancel, malformed: map[string]int{}}
 	loops := []struct {
 		fault string
 		run   func(context.Context, string, *rand.Rand, *soakProblems)
@@ -635,8 +634,6 @@ func startHostileClients(ctx context.Context, addr string, faults map[string]boo
 // pause waits between statements, or returns false once stopped.
 func (h *hostileClients) pause(ctx context.Context, rng *rand.Rand) bool {
 	select {
-	case <-h.stopc:
-		return false
 	case <-ctx.Done():
 		return false
 	case <-time.After(time.Duration(100+rng.IntN(400)) * time.Millisecond):
@@ -654,10 +651,7 @@ func (h *hostileClients) stop(t *testing.T) {
 // halt stops the clients and reports whether they stopped within a
 // minute; the test defers it, for when it ends early.
 func (h *hostileClients) halt() bool {
-	h.once.Do(func() {
-		close(h.stopc)
-		h.cancel()
-	})
+	h.cancel()
 	done := make(chan struct{})
 	go func() { h.wg.Wait(); close(done) }()
 	select {
@@ -673,7 +667,9 @@ func (h *hostileClients) disconnecter(ctx context.Context, addr string, rng *ran
 	for h.pause(ctx, rng) {
 		conn, err := soakConnect(ctx, addr, false, nil)
 		if err != nil {
-			problems.add("disconnect client", "connect: %v", err)
+			if ctx.Err() == nil {
+				problems.add("disconnect client", "connect: %v", err)
+			}
 			continue
 		}
 		stmt := soakStatements[rng.IntN(len(soakStatements))]
@@ -707,8 +703,10 @@ func (h *hostileClients) canceller(ctx context.Context, addr string, rng *rand.R
 	for h.pause(ctx, rng) {
 		if conn == nil {
 			var err error
-			if conn, err = soakConnect(ctx, addr, true, nil); err != nil {
+			if conn, err = soakConnect(ctx, addr, true, nil); err != nil && ctx.Err() == nil {
 				problems.add("cancel client", "connect: %v", err)
+			}
+			if err != nil {
 				conn = nil
 				continue
 			}
@@ -776,8 +774,10 @@ func (h *hostileClients) timeouter(ctx context.Context, addr string, rng *rand.R
 	for h.pause(ctx, rng) {
 		if conn == nil {
 			var err error
-			if conn, err = soakConnect(ctx, addr, true, nil); err != nil {
+			if conn, err = soakConnect(ctx, addr, true, nil); err != nil && ctx.Err() == nil {
 				problems.add("timeout client", "connect: %v", err)
+			}
+			if err != nil {
 				conn = nil
 				continue
 			}
@@ -860,7 +860,9 @@ func (h *hostileClients) malformer(ctx context.Context, addr string, rng *rand.R
 		}
 		c, err := rawSession(ctx, addr)
 		if err != nil {
-			problems.add("malformed client", "start a session: %v", err)
+			if ctx.Err() == nil {
+				problems.add("malformed client", "start a session: %v", err)
+			}
 			continue
 		}
 		h.mu.Lock()
