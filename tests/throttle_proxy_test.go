@@ -21,7 +21,8 @@ import (
 // connection with a reset, and fails a fraction of the entries of the
 // PutRecords calls it forwards (those are not forwarded, and the answer
 // carries the error for them, as Kinesis does for a hot shard). It counts
-// every fault, so a test can tell that each one happened.
+// every fault, so a test can tell that each one happened. It can also play
+// the endpoint gone altogether (setDown).
 //
 // Only the server's side of a call ever fails: the proxy reads a request
 // whole before forwarding it and never abandons a call it has forwarded
@@ -44,6 +45,47 @@ type throttleProxy struct {
 	failed      int                     // entries failed
 	written     map[string]bool
 	onThrottled chan throttleEvent // nil: nobody listens
+	down        downMode
+	quit        chan struct{} // closed when the test ends: black holes give up
+}
+
+// downMode is how the proxy plays an endpoint that has gone away.
+type downMode int
+
+const (
+	up        downMode = iota
+	refuse             // every call's connection is reset
+	blackHole          // every call hangs until the client gives up
+)
+
+// setDown takes the endpoint away (refuse, blackHole) or brings it back
+// (up); calls already black-holed stay so until their client gives up.
+func (p *throttleProxy) setDown(m downMode) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.down = m
+}
+
+// serveDown plays the endpoint gone, reporting whether it did.
+func (p *throttleProxy) serveDown(w http.ResponseWriter, r *http.Request) bool {
+	p.mu.Lock()
+	m := p.down
+	p.mu.Unlock()
+	switch m {
+	case refuse:
+		resetConn(w) // as from a host that refuses
+		return true
+	case blackHole:
+		// Read the body first: the server notices a client that hangs up
+		// (its context ends) only once the body is read.
+		_, _ = io.Copy(io.Discard, r.Body)
+		select {
+		case <-r.Context().Done():
+		case <-p.quit:
+		}
+		return true
+	}
+	return false
 }
 
 // The kinds of call the proxy tells apart.
@@ -81,14 +123,17 @@ type throttleEvent struct {
 
 func newThrottleProxy(t *testing.T, target string) *throttleProxy {
 	t.Helper()
-	p := &throttleProxy{target: target, rng: rand.New(rand.NewPCG(6, 3)), written: map[string]bool{},
+	p := &throttleProxy{target: target, rng: rand.New(rand.NewPCG(6, 3)), written: map[string]bool{}, quit: make(chan struct{}),
 		rates: map[string]faultRates{}, counts: map[string]*faultCounts{},
 		upstream: &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64}}}
 	for _, k := range []string{callGetRecords, callPutRecords, callOther} {
 		p.counts[k] = &faultCounts{}
 	}
 	p.srv = httptest.NewServer(p) // on 127.0.0.1
-	t.Cleanup(p.srv.Close)
+	t.Cleanup(func() {
+		close(p.quit)
+		p.srv.Close()
+	})
 	return p
 }
 
@@ -203,6 +248,9 @@ func (p *throttleProxy) rollLocked(kind string) int {
 }
 
 func (p *throttleProxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if p.serveDown(w, r) {
+		return
+	}
 	kind := callKind(r)
 	p.mu.Lock()
 	how := p.rollLocked(kind)
@@ -275,8 +323,14 @@ func writeAWSError(w http.ResponseWriter, status int, code, msg string) {
 // resetConn drops the server's connection with a reset, as a network
 // fault does, instead of a clean close.
 func resetConn(w http.ResponseWriter) {
-	conn, _, err := w.(http.Hijacker).Hijack()
+	hj, ok := w.(http.Hijacker)
+	if !ok {
+		http.Error(w, "connection reset (injected)", http.StatusBadGateway)
+		return
+	}
+	conn, _, err := hj.Hijack()
 	if err != nil {
+		http.Error(w, "connection reset (injected)", http.StatusBadGateway)
 		return
 	}
 	if tc, ok := conn.(*net.TCPConn); ok {
