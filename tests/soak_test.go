@@ -119,13 +119,12 @@ func TestSoak(t *testing.T) {
 		t.Skip("builds the binary and runs for a minute")
 	}
 	dur, faults := soakDuration(t), soakFaultSet(t)
-	var onNames []string
+	t.Logf("soak: %v of faults (STREAMSQL_SOAK_SECONDS); faults on (STREAMSQL_SOAK_FAULTS):", dur)
 	for _, f := range soakFaults {
 		if faults[f.name] {
-			onNames = append(onNames, f.name)
+			t.Logf("  %s: %s", f.name, f.what)
 		}
 	}
-	t.Logf("soak: %v with faults %v (STREAMSQL_SOAK_SECONDS, STREAMSQL_SOAK_FAULTS)", dur, onNames)
 	ctx := testContext(t, dur+10*time.Minute)
 	e := emulator.StartForTest(ctx, t, emulator.Options{})
 	bin := buildBinary(t)
@@ -142,7 +141,7 @@ func TestSoak(t *testing.T) {
 	problems := newSoakProblems(t)
 	runCtx, stopRun := context.WithCancel(ctx)
 	defer stopRun()
-	mon := watchServer(t, srv, problems, stopRun)
+	mon := watchServer(srv, problems, stopRun)
 	defer mon.stop()
 
 	if faults["throttle"] || faults["500"] || faults["drop"] {
@@ -334,7 +333,7 @@ type serverMonitor struct {
 
 // watchServer reports the server's death as a problem the moment it
 // happens (and ends the run), and samples its RSS.
-func watchServer(t *testing.T, srv *binaryServer, problems *soakProblems, stopRun func()) *serverMonitor {
+func watchServer(srv *binaryServer, problems *soakProblems, stopRun func()) *serverMonitor {
 	m := &serverMonitor{srv: srv, done: make(chan struct{})}
 	m.wg.Add(1)
 	go func() {
@@ -740,6 +739,9 @@ func (h *hostileClients) canceller(ctx context.Context, addr string, rng *rand.R
 			continue
 		}
 		if err := pingAfterCancel(ctx, conn); err != nil {
+			if ctx.Err() != nil {
+				return
+			}
 			problems.add("cancel client", "the connection after a cancel: %v", err)
 			_ = conn.Close(context.Background())
 			conn = nil
@@ -782,6 +784,9 @@ func (h *hostileClients) timeouter(ctx context.Context, addr string, rng *rand.R
 				continue
 			}
 			if _, err := conn.Exec(ctx, "SET statement_timeout = 300"); err != nil {
+				if ctx.Err() != nil {
+					return
+				}
 				problems.add("timeout client", "SET statement_timeout = 300: %v", err)
 				_ = conn.Close(context.Background())
 				conn = nil
@@ -810,6 +815,9 @@ func (h *hostileClients) timeouter(ctx context.Context, addr string, rng *rand.R
 			problems.add("timeout client", "with statement_timeout = 300: %v after %v, want SQLSTATE 57014", err, took)
 		}
 		if err := pingAfterCancel(ctx, conn); err != nil {
+			if ctx.Err() != nil {
+				return
+			}
 			problems.add("timeout client", "the connection after a timeout: %v", err)
 			_ = conn.Close(context.Background())
 			conn = nil
