@@ -1,6 +1,7 @@
 package planner
 
 import (
+	"context"
 	"strings"
 
 	"github.com/pingcap/tidb/pkg/parser/ast"
@@ -78,6 +79,10 @@ type ectx struct {
 }
 
 type binder struct {
+	// ctx is the statement's: binding a long expression looks at it every
+	// cancelCheckEvery nodes.
+	ctx    context.Context
+	nodes  int
 	in     *input
 	cat    Catalog
 	params []*expr.Param
@@ -192,8 +197,17 @@ func (b *binder) lookup(sc *scope, table, name string, pos int) (*expr.ColumnRef
 	return &expr.ColumnRef{Index: found, Typ: c.typ, Name: c.name}, nil
 }
 
+// cancelCheckEvery is how many expression nodes are bound between looks
+// at the statement's context.
+const cancelCheckEvery = 1024
+
 // bindExpr binds a TiDB expression.
 func (b *binder) bindExpr(cx ectx, n ast.ExprNode) (expr.Expr, error) {
+	if b.nodes++; b.nodes%cancelCheckEvery == 0 {
+		if err := b.ctx.Err(); err != nil {
+			return nil, err
+		}
+	}
 	cx.pos = b.posOf(n, cx.pos)
 	if cx.agg != nil && !cx.inAgg {
 		if a, ok := n.(*ast.AggregateFuncExpr); ok {

@@ -19,7 +19,7 @@ func plan(ctx context.Context, cat Catalog, in *input, opts Options) (*Query, er
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	b := &binder{in: in, cat: cat}
+	b := &binder{ctx: ctx, in: in, cat: cat}
 	root, err := b.buildResultSet(in.ast, 1)
 	if err != nil {
 		return nil, err
@@ -28,7 +28,7 @@ func plan(ctx context.Context, cat Catalog, in *input, opts Options) (*Query, er
 		// A parameter has one type, taken from its first typed use; bind
 		// again with it so that every use agrees ($1 * 2.5 and $1 + 1).
 		preset := b.paramTypes()
-		b = &binder{in: in, cat: cat, preset: preset}
+		b = &binder{ctx: ctx, in: in, cat: cat, preset: preset}
 		if root, err = b.buildResultSet(in.ast, 1); err != nil {
 			return nil, err
 		}

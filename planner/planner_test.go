@@ -455,3 +455,44 @@ func BenchmarkInList(b *testing.B) {
 		})
 	}
 }
+
+// doneAfter is a context that reports itself cancelled from its n-th look
+// on: a cancel that arrives while the statement is being planned.
+type doneAfter struct {
+	context.Context
+	n, looks int
+}
+
+func (c *doneAfter) Err() error {
+	if c.looks++; c.looks >= c.n {
+		return context.Canceled
+	}
+	return nil
+}
+
+// TestPlan_CancelWhileBinding: binding a long expression looks at the
+// context as it goes, so a statement cancelled while it is planned ends
+// with the context's error.
+func TestPlan_CancelWhileBinding(t *testing.T) {
+	var sb strings.Builder
+	sb.WriteString("SELECT user_id IN (0")
+	for i := 1; i < 5*cancelCheckEvery; i++ {
+		fmt.Fprintf(&sb, ", %d", i)
+	}
+	sb.WriteString(") FROM clicks")
+	stmts, err := sql.Parse(sb.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	sel := stmts[0].(*sql.Select)
+	ctx := &doneAfter{Context: context.Background(), n: 2} // plan's first look passes
+	if _, err := Plan(ctx, testCatalog, sel, Options{}); !errors.Is(err, context.Canceled) {
+		t.Fatalf("Plan = %v, want context.Canceled", err)
+	}
+	if ctx.looks > 2 {
+		t.Fatalf("planning looked at the context %d times after it was done", ctx.looks-2)
+	}
+	if _, err := Plan(context.Background(), testCatalog, sel, Options{}); err != nil {
+		t.Fatal(err)
+	}
+}
