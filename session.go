@@ -24,6 +24,7 @@ type Statement struct {
 	stream  *planner.StreamPlan // EXPLAIN CREATE MATERIALIZED VIEW: the operator DAG
 	columns []types.Column
 	bound   bool
+	catalog *catalogSnapshot // what it was bound against
 }
 
 // SQL returns the statement's own text.
@@ -77,11 +78,13 @@ var (
 	nameCol = []types.Column{textCol("name")}
 )
 
-// bind works out a statement's result columns and, for queries, its plan.
+// bind works out a statement's result columns and, for queries, its plan,
+// against the catalog as it is now.
 func (s *Session) bind(ctx context.Context, st *Statement) error {
+	st.catalog = s.engine.catalog.snapshot()
 	switch p := st.stmt.(type) {
 	case *sql.Select:
-		q, err := s.plan(ctx, p, planner.Options{})
+		q, err := s.plan(ctx, st, p, planner.Options{})
 		if err != nil {
 			return err
 		}
@@ -102,17 +105,13 @@ func (s *Session) bind(ctx context.Context, st *Statement) error {
 		if sel == nil {
 			return sqlerr.Newf(sqlerr.FeatureNotSupported, "EXPLAIN takes a SELECT, a CREATE MATERIALIZED VIEW or a CREATE SINK ... AS SELECT")
 		}
-		q, err := s.plan(ctx, sel, opts)
+		q, err := s.plan(ctx, st, sel, opts)
 		if err != nil {
 			return err
 		}
 		st.query, st.columns = q, []types.Column{textCol("QUERY PLAN")}
 		if view {
-			c := s.engine.catalog
-			c.mu.RLock()
-			st.stream, err = planner.PlanStream(q, c.viewQuery)
-			c.mu.RUnlock()
-			if err != nil {
+			if st.stream, err = planner.PlanStream(q, st.catalog.viewQuery); err != nil {
 				return err
 			}
 		}
@@ -136,11 +135,10 @@ func (s *Session) bind(ctx context.Context, st *Statement) error {
 	return nil
 }
 
-func (s *Session) plan(ctx context.Context, sel *sql.Select, opts planner.Options) (*planner.Query, error) {
-	c := s.engine.catalog
-	c.mu.RLock()
-	defer c.mu.RUnlock()
-	return planner.Plan(ctx, catalogView{c}, sel, opts)
+// plan plans a query against the statement's catalog snapshot: no lock is
+// held, however long planning takes.
+func (s *Session) plan(ctx context.Context, st *Statement, sel *sql.Select, opts planner.Options) (*planner.Query, error) {
+	return planner.Plan(ctx, st.catalog, sel, opts)
 }
 
 // Execute runs a prepared statement with parameter values (len must equal

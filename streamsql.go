@@ -102,7 +102,7 @@ func Open(ctx context.Context, cfg Config) (*Engine, error) {
 	for _, o := range e.catalog.list(sql.KindSink) {
 		e.startSink(o)
 	}
-	log.Info("engine open", "data_dir", cfg.DataDir, "objects", len(e.catalog.objects),
+	log.Info("engine open", "data_dir", cfg.DataDir, "objects", len(e.catalog.snapshot().objects),
 		"took", time.Since(start).Round(time.Millisecond))
 	return e, nil
 }
