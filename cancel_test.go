@@ -5,6 +5,8 @@ import (
 	"errors"
 	"testing"
 	"time"
+
+	"github.com/streamsql/streamsql/sql/sqlerr"
 )
 
 // TestEngine_CancelLongStatements: a statement whose context is cancelled
@@ -62,4 +64,44 @@ func drainQuery(ctx context.Context, eng *Engine, q string) error {
 	for rows.Next() {
 	}
 	return rows.Err()
+}
+
+// TestEngine_CloseCancelsStatements: Close cancels a statement that is
+// running, lets it end, then closes; later statements are refused.
+func TestEngine_CloseCancelsStatements(t *testing.T) {
+	eng := openTest(t, t.TempDir())
+	ended := make(chan error, 1)
+	go func() {
+		ended <- drainQuery(context.Background(), eng, "SELECT SUM(generate_series) FROM generate_series(1, 20000000000)")
+	}()
+	running := func() int {
+		eng.stmts.mu.Lock()
+		defer eng.stmts.mu.Unlock()
+		return eng.stmts.n
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for running() == 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("the statement did not start within 30s")
+		}
+		time.Sleep(time.Millisecond)
+	}
+	start := time.Now()
+	if err := eng.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if took := time.Since(start); took >= closeWaitStatements {
+		t.Fatalf("Close took %v: it waited out the statement instead of ending it", took)
+	}
+	select {
+	case err := <-ended:
+		if !errors.Is(err, context.Canceled) {
+			t.Fatalf("the running statement ended with %v, want context.Canceled", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the running statement is still running 10s after Close")
+	}
+	if err := eng.Exec(context.Background(), "SELECT 1"); sqlerr.CodeOf(err) != sqlerr.AdminShutdown {
+		t.Fatalf("a statement after Close: %v, want 57P01", err)
+	}
 }

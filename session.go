@@ -55,6 +55,11 @@ func (st *Statement) Columns() []types.Column { return st.columns }
 // columns can be described; in a text of several statements each is bound
 // when it runs, because it may use what an earlier one creates.
 func (s *Session) Prepare(ctx context.Context, query string) ([]*Statement, error) {
+	ctx, end, err := s.engine.beginStatement(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer end()
 	parsed, err := sql.Parse(query)
 	if err != nil {
 		return nil, err
@@ -142,8 +147,23 @@ func (s *Session) plan(ctx context.Context, st *Statement, sel *sql.Select, opts
 }
 
 // Execute runs a prepared statement with parameter values (len must equal
-// NumParams). Cancelling ctx cancels the statement with SQLSTATE 57014.
+// NumParams). Cancelling ctx, or closing the engine, cancels the statement
+// (57014): its rows end with the context's error.
 func (s *Session) Execute(ctx context.Context, st *Statement, params []types.Value) (*Rows, error) {
+	ctx, end, err := s.engine.beginStatement(ctx)
+	if err != nil {
+		return nil, err
+	}
+	rows, err := s.execute(ctx, st, params)
+	if err != nil {
+		end()
+		return nil, err
+	}
+	rows.onClose(end)
+	return rows, nil
+}
+
+func (s *Session) execute(ctx context.Context, st *Statement, params []types.Value) (*Rows, error) {
 	if !st.bound {
 		if err := s.bind(ctx, st); err != nil {
 			return nil, err
