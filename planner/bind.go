@@ -82,7 +82,8 @@ type binder struct {
 	// ctx is the statement's: binding a long expression looks at it every
 	// cancelCheckEvery nodes.
 	ctx    context.Context
-	nodes  int
+	nodes  int // bound so far
+	depth  int // of the node being bound
 	in     *input
 	cat    Catalog
 	params []*expr.Param
@@ -148,7 +149,13 @@ func (v *aggFinder) Enter(n ast.Node) (ast.Node, bool) {
 func (v *aggFinder) Leave(n ast.Node) (ast.Node, bool) {
 	found := v.stack[len(v.stack)-1]
 	v.stack = v.stack[:len(v.stack)-1]
-	v.memo[n] = found
+	switch n.(type) {
+	case *test_driver.ValueExpr, *test_driver.ParamMarkerExpr, *ast.ColumnNameExpr:
+		// Leaves cost nothing to walk again; a long IN list of them
+		// need not fill the map.
+	default:
+		v.memo[n] = found
+	}
 	if found && len(v.stack) > 0 {
 		v.stack[len(v.stack)-1] = true
 	}
@@ -201,6 +208,13 @@ func (b *binder) lookup(sc *scope, table, name string, pos int) (*expr.ColumnRef
 // at the statement's context.
 const cancelCheckEvery = 1024
 
+// maxExprDepth bounds how deeply expressions nest (a chain of 20,000 ORs
+// or additions). Binding, folding, compiling and evaluating all recurse
+// over the tree, and a goroutine that outgrows Go's stack limit takes
+// the whole process down, recover or not: a million nested additions (a
+// 4 MB statement) did.
+const maxExprDepth = 20000
+
 // bindExpr binds a TiDB expression.
 func (b *binder) bindExpr(cx ectx, n ast.ExprNode) (expr.Expr, error) {
 	if b.nodes++; b.nodes%cancelCheckEvery == 0 {
@@ -208,6 +222,12 @@ func (b *binder) bindExpr(cx ectx, n ast.ExprNode) (expr.Expr, error) {
 			return nil, err
 		}
 	}
+	if b.depth++; b.depth > maxExprDepth {
+		return nil, sqlerr.Newf(sqlerr.ProgramLimitExceeded,
+			"expression nested more than %d levels deep", maxExprDepth).At(b.posOf(n, cx.pos)).
+			WithHint("Use IN (...) rather than a long chain of OR, or split the expression.")
+	}
+	defer func() { b.depth-- }()
 	cx.pos = b.posOf(n, cx.pos)
 	if cx.agg != nil && !cx.inAgg {
 		if a, ok := n.(*ast.AggregateFuncExpr); ok {

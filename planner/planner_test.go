@@ -496,3 +496,23 @@ func TestPlan_CancelWhileBinding(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestPlan_DeepExpression: an expression nested deeper than maxExprDepth
+// is refused with 54000 instead of recursing until the goroutine's stack
+// outgrows Go's limit, which ends the process; one within it plans.
+func TestPlan_DeepExpression(t *testing.T) {
+	for _, tt := range []struct {
+		depth int
+		code  sqlerr.Code
+	}{
+		{maxExprDepth / 2, ""},
+		{maxExprDepth + 10, sqlerr.ProgramLimitExceeded},
+		{5 * maxExprDepth, sqlerr.ProgramLimitExceeded},
+	} {
+		text := "SELECT user_id" + strings.Repeat(" + 1", tt.depth) + " FROM clicks"
+		_, err := planSQL(t, text, Options{})
+		if sqlerr.CodeOf(err) != tt.code {
+			t.Errorf("depth %d: %v, want code %q", tt.depth, err, tt.code)
+		}
+	}
+}
