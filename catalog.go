@@ -3,9 +3,11 @@ package streamsql
 import (
 	"context"
 	"fmt"
+	"maps"
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/streamsql/streamsql/planner"
@@ -41,11 +43,33 @@ type object struct {
 
 // catalog is the in-memory view of the catalog, written through to state.
 // DDL holds mu for its whole check-then-write, so two sessions cannot both
-// create the same name.
+// create the same name. Readers take no lock: each DDL publishes a new
+// catalogSnapshot, and a statement plans against the one it loaded, so a
+// one-off query never waits for DDL, nor DDL for a query, however long
+// either takes.
 type catalog struct {
-	mu      sync.RWMutex
-	db      *state.DB
+	mu  sync.Mutex // serialises DDL
+	db  *state.DB
+	cur atomic.Pointer[catalogSnapshot]
+}
+
+// catalogSnapshot is the catalog at one moment. Neither the map nor the
+// objects' definitions change once it is published.
+type catalogSnapshot struct {
 	objects map[string]*object // by name; one namespace for every kind, as Postgres relations
+}
+
+// snapshot returns the catalog as it is now.
+func (c *catalog) snapshot() *catalogSnapshot {
+	if s := c.cur.Load(); s != nil {
+		return s
+	}
+	return &catalogSnapshot{}
+}
+
+// publish makes objects the catalog; the caller holds mu.
+func (c *catalog) publish(objects map[string]*object) {
+	c.cur.Store(&catalogSnapshot{objects: objects})
 }
 
 // load rebuilds the catalog from state by running every stored definition
@@ -55,7 +79,11 @@ func (c *catalog) load(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	c.objects = make(map[string]*object, len(entries))
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	// Each definition is built against the objects before it; nobody
+	// sees the map until it is published whole.
+	snap := &catalogSnapshot{objects: make(map[string]*object, len(entries))}
 	for _, e := range entries {
 		stmts, err := sql.Parse(e.Definition)
 		if err != nil {
@@ -64,19 +92,20 @@ func (c *catalog) load(ctx context.Context) error {
 		if len(stmts) != 1 {
 			return fmt.Errorf("catalog: %s %s: definition holds %d statements", e.Kind, e.Name, len(stmts))
 		}
-		obj, err := c.build(ctx, stmts[0])
+		obj, err := snap.build(ctx, stmts[0])
 		if err != nil {
 			return fmt.Errorf("catalog: rebuild %s %s: %w", e.Kind, e.Name, err)
 		}
 		obj.entry = e
-		c.objects[e.Name] = obj
+		snap.objects[e.Name] = obj
 	}
+	c.publish(snap.objects)
 	return nil
 }
 
 // build derives an object from its CREATE statement, checking it against
-// the objects that exist now. It does not store it.
-func (c *catalog) build(ctx context.Context, st sql.Statement) (*object, error) {
+// the objects of c. It does not store it.
+func (c *catalogSnapshot) build(ctx context.Context, st sql.Statement) (*object, error) {
 	switch s := st.(type) {
 	case *sql.CreateSource:
 		o := &object{kind: sql.KindSource, shown: s.RedactedText(), createSource: s,
@@ -97,7 +126,7 @@ func (c *catalog) build(ctx context.Context, st sql.Statement) (*object, error) 
 		}
 		return o, nil
 	case *sql.CreateView:
-		q, err := planner.Plan(ctx, catalogView{c}, s.Query, planner.Options{EmitOnWindowClose: s.EmitOnWindowClose})
+		q, err := planner.Plan(ctx, c, s.Query, planner.Options{EmitOnWindowClose: s.EmitOnWindowClose})
 		if err != nil {
 			return nil, err
 		}
@@ -122,7 +151,7 @@ func (c *catalog) build(ctx context.Context, st sql.Statement) (*object, error) 
 			entry: state.CatalogEntry{Kind: "sink", Name: s.Name, Definition: s.Text}}
 		o.connector, _ = s.Options.Get("connector")
 		if s.Query != nil {
-			q, err := planner.Plan(ctx, catalogView{c}, s.Query, planner.Options{EmitOnWindowClose: s.EmitOnWindowClose})
+			q, err := planner.Plan(ctx, c, s.Query, planner.Options{EmitOnWindowClose: s.EmitOnWindowClose})
 			if err != nil {
 				return nil, err
 			}
@@ -166,7 +195,7 @@ func (c *catalog) build(ctx context.Context, st sql.Statement) (*object, error) 
 // planSink plans a sink over query q like a view owned by the sink, and
 // refuses (in o.streamErr, as for views) input that is not append-only.
 // pos is where the sink names its input, 0 for its own query.
-func (c *catalog) planSink(o *object, q *planner.Query, pos int) {
+func (c *catalogSnapshot) planSink(o *object, q *planner.Query, pos int) {
 	sp, err := planner.PlanStream(q, c.viewQuery)
 	upsert := isUpsert(o)
 	if err == nil && !upsert && !sp.AppendOnly() {
@@ -217,13 +246,14 @@ func (c *catalog) check(ctx context.Context, st sql.Statement, name string, name
 func (c *catalog) create(ctx context.Context, st sql.Statement, name string, namePos int, ifNotExists bool) (*object, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if old, ok := c.objects[name]; ok {
+	snap := c.snapshot()
+	if old, ok := snap.objects[name]; ok {
 		if ifNotExists {
 			return nil, nil
 		}
 		return nil, sqlerr.Newf(sqlerr.DuplicateTable, "%s %q already exists", old.kind.String(), name).At(namePos)
 	}
-	obj, err := c.build(ctx, st)
+	obj, err := snap.build(ctx, st)
 	if err != nil {
 		return nil, err
 	}
@@ -235,7 +265,12 @@ func (c *catalog) create(ctx context.Context, st sql.Statement, name string, nam
 	if err != nil {
 		return nil, err
 	}
-	c.objects[name] = obj
+	objects := maps.Clone(snap.objects)
+	if objects == nil {
+		objects = map[string]*object{}
+	}
+	objects[name] = obj
+	c.publish(objects)
 	return obj, nil
 }
 
@@ -245,7 +280,8 @@ func (c *catalog) create(ctx context.Context, st sql.Statement, name string, nam
 func (c *catalog) drop(d *sql.Drop, stop func(*object)) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	obj, ok := c.objects[d.Name]
+	snap := c.snapshot()
+	obj, ok := snap.objects[d.Name]
 	if !ok {
 		if d.IfExists {
 			return nil
@@ -256,7 +292,7 @@ func (c *catalog) drop(d *sql.Drop, stop func(*object)) error {
 		return sqlerr.Newf(sqlerr.WrongObjectType, "%q is a %s, not a %s", d.Name, obj.kind.String(), d.Kind.String()).
 			At(d.NamePos).WithHint("Use DROP %s.", strings.ToUpper(obj.kind.String()))
 	}
-	victims := c.dependantsOf(d.Name)
+	victims := snap.dependantsOf(d.Name)
 	if len(victims) > 0 && !d.Cascade {
 		var lines []string
 		for _, v := range victims {
@@ -277,15 +313,17 @@ func (c *catalog) drop(d *sql.Drop, stop func(*object)) error {
 	if err := c.db.DeleteCatalogEntries(ids...); err != nil {
 		return err
 	}
+	objects := maps.Clone(snap.objects)
 	for _, v := range victims {
-		delete(c.objects, v.entry.Name)
+		delete(objects, v.entry.Name)
 	}
+	c.publish(objects)
 	return nil
 }
 
 // dependantsOf returns every object that depends on name, directly or
 // through others, newest first (the order in which they can be dropped).
-func (c *catalog) dependantsOf(name string) []*object {
+func (c *catalogSnapshot) dependantsOf(name string) []*object {
 	seen := map[string]bool{name: true}
 	var out []*object
 	for changed := true; changed; {
@@ -318,9 +356,9 @@ func names(objs []*object) string {
 }
 
 // list returns the objects of one kind, ordered by name.
-func (c *catalog) list(kind sql.ObjectKind) []*object {
-	c.mu.RLock()
-	defer c.mu.RUnlock()
+func (c *catalog) list(kind sql.ObjectKind) []*object { return c.snapshot().list(kind) }
+
+func (c *catalogSnapshot) list(kind sql.ObjectKind) []*object {
 	var out []*object
 	for _, o := range c.objects {
 		if o.kind == kind {
@@ -333,18 +371,13 @@ func (c *catalog) list(kind sql.ObjectKind) []*object {
 
 // get returns the object called name.
 func (c *catalog) get(name string) (*object, bool) {
-	c.mu.RLock()
-	defer c.mu.RUnlock()
-	o, ok := c.objects[name]
+	o, ok := c.snapshot().objects[name]
 	return o, ok
 }
 
-// catalogView is what the planner sees of the catalog. The caller holds
-// c.mu (DDL) or reads under its own RLock (queries).
-type catalogView struct{ c *catalog }
-
-func (v catalogView) Relation(name string) (*planner.Relation, bool) {
-	o, ok := v.c.objects[name]
+// Relation is what the planner sees of the catalog (planner.Catalog).
+func (c *catalogSnapshot) Relation(name string) (*planner.Relation, bool) {
+	o, ok := c.objects[name]
 	if !ok || o.kind == sql.KindSink {
 		return nil, false
 	}

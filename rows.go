@@ -109,6 +109,20 @@ func (r *Rows) Close() error {
 	return nil
 }
 
+// onClose arranges for end to run when the rows are closed; at once for
+// rows computed up front, which hold nothing of their statement's.
+func (r *Rows) onClose(end func()) {
+	if r.close == nil {
+		end()
+		return
+	}
+	prev := r.close
+	r.close = func() {
+		prev()
+		end()
+	}
+}
+
 // done is the result of a statement without rows.
 func done(tag string) *Rows { return &Rows{tag: tag, done: true} }
 

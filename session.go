@@ -24,6 +24,7 @@ type Statement struct {
 	stream  *planner.StreamPlan // EXPLAIN CREATE MATERIALIZED VIEW: the operator DAG
 	columns []types.Column
 	bound   bool
+	catalog *catalogSnapshot // what it was bound against
 }
 
 // SQL returns the statement's own text.
@@ -54,6 +55,11 @@ func (st *Statement) Columns() []types.Column { return st.columns }
 // columns can be described; in a text of several statements each is bound
 // when it runs, because it may use what an earlier one creates.
 func (s *Session) Prepare(ctx context.Context, query string) ([]*Statement, error) {
+	ctx, end, err := s.engine.beginStatement(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer end()
 	parsed, err := sql.Parse(query)
 	if err != nil {
 		return nil, err
@@ -77,11 +83,13 @@ var (
 	nameCol = []types.Column{textCol("name")}
 )
 
-// bind works out a statement's result columns and, for queries, its plan.
+// bind works out a statement's result columns and, for queries, its plan,
+// against the catalog as it is now.
 func (s *Session) bind(ctx context.Context, st *Statement) error {
+	st.catalog = s.engine.catalog.snapshot()
 	switch p := st.stmt.(type) {
 	case *sql.Select:
-		q, err := s.plan(ctx, p, planner.Options{})
+		q, err := s.plan(ctx, st, p, planner.Options{})
 		if err != nil {
 			return err
 		}
@@ -102,17 +110,13 @@ func (s *Session) bind(ctx context.Context, st *Statement) error {
 		if sel == nil {
 			return sqlerr.Newf(sqlerr.FeatureNotSupported, "EXPLAIN takes a SELECT, a CREATE MATERIALIZED VIEW or a CREATE SINK ... AS SELECT")
 		}
-		q, err := s.plan(ctx, sel, opts)
+		q, err := s.plan(ctx, st, sel, opts)
 		if err != nil {
 			return err
 		}
 		st.query, st.columns = q, []types.Column{textCol("QUERY PLAN")}
 		if view {
-			c := s.engine.catalog
-			c.mu.RLock()
-			st.stream, err = planner.PlanStream(q, c.viewQuery)
-			c.mu.RUnlock()
-			if err != nil {
+			if st.stream, err = planner.PlanStream(q, st.catalog.viewQuery); err != nil {
 				return err
 			}
 		}
@@ -139,16 +143,30 @@ func (s *Session) bind(ctx context.Context, st *Statement) error {
 	return nil
 }
 
-func (s *Session) plan(ctx context.Context, sel *sql.Select, opts planner.Options) (*planner.Query, error) {
-	c := s.engine.catalog
-	c.mu.RLock()
-	defer c.mu.RUnlock()
-	return planner.Plan(ctx, catalogView{c}, sel, opts)
+// plan plans a query against the statement's catalog snapshot: no lock is
+// held, however long planning takes.
+func (s *Session) plan(ctx context.Context, st *Statement, sel *sql.Select, opts planner.Options) (*planner.Query, error) {
+	return planner.Plan(ctx, st.catalog, sel, opts)
 }
 
 // Execute runs a prepared statement with parameter values (len must equal
-// NumParams). Cancelling ctx cancels the statement with SQLSTATE 57014.
+// NumParams). Cancelling ctx, or closing the engine, cancels the statement
+// (57014): its rows end with the context's error.
 func (s *Session) Execute(ctx context.Context, st *Statement, params []types.Value) (*Rows, error) {
+	ctx, end, err := s.engine.beginStatement(ctx)
+	if err != nil {
+		return nil, err
+	}
+	rows, err := s.execute(ctx, st, params)
+	if err != nil {
+		end()
+		return nil, err
+	}
+	rows.onClose(end)
+	return rows, nil
+}
+
+func (s *Session) execute(ctx context.Context, st *Statement, params []types.Value) (*Rows, error) {
 	if !st.bound {
 		if err := s.bind(ctx, st); err != nil {
 			return nil, err

@@ -48,6 +48,8 @@ type Engine struct {
 
 	views *viewManager // continuous materialized views (view.go)
 
+	stmts statements // statements in flight (statements.go)
+
 	aggCacheGroups int // Config.AggCacheGroups, defaulted
 
 	mu     sync.Mutex
@@ -102,13 +104,13 @@ func Open(ctx context.Context, cfg Config) (*Engine, error) {
 	for _, o := range e.catalog.list(sql.KindSink) {
 		e.startSink(o)
 	}
-	log.Info("engine open", "data_dir", cfg.DataDir, "objects", len(e.catalog.objects),
+	log.Info("engine open", "data_dir", cfg.DataDir, "objects", len(e.catalog.snapshot().objects),
 		"took", time.Since(start).Round(time.Millisecond))
 	return e, nil
 }
 
-// Close stops every query and closes the data directory. It is safe to
-// call more than once.
+// Close cancels every running statement, stops every view and sink, and
+// closes the data directory. It is safe to call more than once.
 func (e *Engine) Close() error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
@@ -116,7 +118,7 @@ func (e *Engine) Close() error {
 		return nil
 	}
 	e.closed = true
-	e.cancel()
+	e.cancel() // cancels every statement too (beginStatement)
 	e.sinksMu.Lock()
 	names := make([]string, 0, len(e.sinks))
 	for name := range e.sinks {
@@ -127,6 +129,10 @@ func (e *Engine) Close() error {
 		e.stopSink(name)
 	}
 	e.views.stopAll()
+	if n := e.stmts.close(closeWaitStatements); n > 0 {
+		e.log.Warn("close: statements still running after their cancel; closing the data directory under them",
+			"statements", n, "waited", closeWaitStatements)
+	}
 	return e.db.Close()
 }
 

@@ -1175,9 +1175,8 @@ func (v *viewRows) Close() {
 	}
 }
 
-// viewQuery resolves the plans of views for planner.PlanStream; the
-// caller holds the catalog's lock (or is loading it).
-func (c *catalog) viewQuery(name string) (*planner.Query, bool) {
+// viewQuery resolves the plans of views for planner.PlanStream.
+func (c *catalogSnapshot) viewQuery(name string) (*planner.Query, bool) {
 	o, ok := c.objects[name]
 	if !ok || o.kind != sql.KindView || o.query == nil {
 		return nil, false

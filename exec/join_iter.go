@@ -32,6 +32,7 @@ type HashJoinIter struct {
 	rest     []*builtRow // right rows left to check for a match (RIGHT)
 	widths   [2]int
 	keyBuf   []byte
+	cancel   canceler
 }
 
 type builtRow struct {
@@ -65,6 +66,9 @@ func (h *HashJoinIter) key(row types.Row, fs []expr.Func) (string, bool, error) 
 func (h *HashJoinIter) build(ctx context.Context) error {
 	h.table = map[string][]*builtRow{}
 	for {
+		if err := h.cancel.step(ctx); err != nil {
+			return err
+		}
 		row, err := h.right.Next(ctx)
 		if errors.Is(err, io.EOF) {
 			return nil
@@ -97,7 +101,13 @@ func (h *HashJoinIter) Next(ctx context.Context) (types.Row, error) {
 		h.built = true
 	}
 	for {
+		if err := h.cancel.step(ctx); err != nil {
+			return nil, err
+		}
 		for len(h.matches) > 0 {
+			if err := h.cancel.step(ctx); err != nil {
+				return nil, err
+			}
 			m := h.matches[0]
 			h.matches = h.matches[1:]
 			joined := append(append(make(types.Row, 0, len(h.row)+len(m.row)), h.row...), m.row...)
@@ -119,9 +129,6 @@ func (h *HashJoinIter) Next(ctx context.Context) (types.Row, error) {
 		}
 		if h.leftDone {
 			return h.nextUnmatched()
-		}
-		if err := iterCanceled(ctx); err != nil {
-			return nil, err
 		}
 		row, err := h.left.Next(ctx)
 		if errors.Is(err, io.EOF) {

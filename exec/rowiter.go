@@ -9,7 +9,6 @@ import (
 	"context"
 	"errors"
 	"io"
-	"sort"
 
 	"github.com/streamsql/streamsql/exec/expr"
 	"github.com/streamsql/streamsql/sql/sqlerr"
@@ -23,14 +22,6 @@ import (
 type RowIter interface {
 	Next(ctx context.Context) (types.Row, error)
 	Close()
-}
-
-// iterCanceled turns a cancelled context into 57014 (via sqlerr.Flatten).
-func iterCanceled(ctx context.Context) error {
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	return nil
 }
 
 // ValuesIter yields fixed rows, each computed from expressions (a FROM-less
@@ -47,7 +38,7 @@ func NewValuesIter(rows [][]expr.Func, env *expr.Env) *ValuesIter {
 }
 
 func (v *ValuesIter) Next(ctx context.Context) (types.Row, error) {
-	if err := iterCanceled(ctx); err != nil {
+	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
 	if v.i >= len(v.rows) {
@@ -74,6 +65,7 @@ type SeriesIter struct {
 	next, stop, step int64
 	done             bool
 	row              types.Row
+	cancel           canceler
 }
 
 // NewSeriesIter returns generate_series(start, stop, step). step 0 is 22023.
@@ -89,10 +81,8 @@ func (s *SeriesIter) Next(ctx context.Context) (types.Row, error) {
 		s.done = true
 		return nil, io.EOF
 	}
-	if s.next&1023 == 0 {
-		if err := iterCanceled(ctx); err != nil {
-			return nil, err
-		}
+	if err := s.cancel.step(ctx); err != nil {
+		return nil, err
 	}
 	s.row[0] = types.NewInt(s.next)
 	n := s.next + s.step
@@ -107,9 +97,10 @@ func (s *SeriesIter) Close() {}
 
 // FilterIter passes the rows for which a predicate is TRUE.
 type FilterIter struct {
-	in   RowIter
-	pred func(types.Row, *expr.Env) (bool, error)
-	env  *expr.Env
+	in     RowIter
+	pred   func(types.Row, *expr.Env) (bool, error)
+	env    *expr.Env
+	cancel canceler
 }
 
 // NewFilterIter returns in filtered by pred.
@@ -119,6 +110,9 @@ func NewFilterIter(in RowIter, pred func(types.Row, *expr.Env) (bool, error), en
 
 func (f *FilterIter) Next(ctx context.Context) (types.Row, error) {
 	for {
+		if err := f.cancel.step(ctx); err != nil {
+			return nil, err
+		}
 		row, err := f.in.Next(ctx)
 		if err != nil {
 			return nil, err
@@ -171,6 +165,7 @@ type LimitIter struct {
 	in            RowIter
 	count, offset int64
 	seen          int64
+	cancel        canceler
 }
 
 // NewLimitIter returns in limited to count rows after skipping offset.
@@ -180,6 +175,9 @@ func NewLimitIter(in RowIter, count, offset int64) *LimitIter {
 
 func (l *LimitIter) Next(ctx context.Context) (types.Row, error) {
 	for l.offset > 0 {
+		if err := l.cancel.step(ctx); err != nil {
+			return nil, err
+		}
 		if _, err := l.in.Next(ctx); err != nil {
 			return nil, err
 		}
@@ -215,6 +213,7 @@ type SortIter struct {
 	rows   []types.Row
 	loaded bool
 	i      int
+	cancel canceler
 }
 
 // NewSortIter returns in ordered by keys.
@@ -223,6 +222,9 @@ func NewSortIter(in RowIter, keys []SortKey) *SortIter { return &SortIter{in: in
 func (s *SortIter) Next(ctx context.Context) (types.Row, error) {
 	if !s.loaded {
 		for {
+			if err := s.cancel.step(ctx); err != nil {
+				return nil, err
+			}
 			row, err := s.in.Next(ctx)
 			if errors.Is(err, io.EOF) {
 				break
@@ -232,7 +234,9 @@ func (s *SortIter) Next(ctx context.Context) (types.Row, error) {
 			}
 			s.rows = append(s.rows, append(types.Row(nil), row...))
 		}
-		sort.SliceStable(s.rows, func(i, j int) bool { return s.less(s.rows[i], s.rows[j]) })
+		if err := sortRows(ctx, s.rows, s.compare); err != nil {
+			return nil, err
+		}
 		s.loaded = true
 	}
 	if s.i >= len(s.rows) {
@@ -242,28 +246,30 @@ func (s *SortIter) Next(ctx context.Context) (types.Row, error) {
 	return s.rows[s.i-1], nil
 }
 
-func (s *SortIter) less(a, b types.Row) bool {
+// compare orders two rows by the sort keys: negative when a comes first.
+func (s *SortIter) compare(a, b types.Row) int {
 	for _, k := range s.keys {
 		x, y := a[k.Column], b[k.Column]
-		var c int
+		xn, yn := x.IsNull(), y.IsNull()
 		switch {
-		case x.IsNull() && y.IsNull():
-			c = 0
-		case x.IsNull():
-			return k.NullsFirst
-		case y.IsNull():
-			return !k.NullsFirst
-		default:
-			c = expr.Compare(x, y)
-			if k.Desc {
-				c = -c
+		case xn && yn:
+			continue
+		case xn || yn:
+			// The NULL one comes first exactly when NULLs go first.
+			if xn == k.NullsFirst {
+				return -1
 			}
+			return 1
+		}
+		c := expr.Compare(x, y)
+		if k.Desc {
+			c = -c
 		}
 		if c != 0 {
-			return c < 0
+			return c
 		}
 	}
-	return false
+	return 0
 }
 
 func (s *SortIter) Close() { s.in.Close() }
@@ -280,6 +286,7 @@ type AggregateIter struct {
 	out    []types.Row
 	loaded bool
 	i      int
+	cancel canceler
 }
 
 // NewAggregateIter returns the grouped aggregation of in. args[i] evaluates
@@ -306,6 +313,9 @@ func (a *AggregateIter) load(ctx context.Context) error {
 	var order []*iterGroup
 	var kb []byte
 	for {
+		if err := a.cancel.step(ctx); err != nil {
+			return err
+		}
 		row, err := a.in.Next(ctx)
 		if errors.Is(err, io.EOF) {
 			break

@@ -1,6 +1,7 @@
 package planner
 
 import (
+	"context"
 	"strings"
 
 	"github.com/pingcap/tidb/pkg/parser/ast"
@@ -34,20 +35,34 @@ func scopeOf(cols []types.Column, table string) *scope {
 
 // aggCtx is the state of binding expressions above a GROUP BY: references
 // must be group keys or inside aggregates, which read the input scope.
+// Keys and aggregates are told apart by their text, indexed so that a long
+// select list or GROUP BY does not compare each with every other.
 type aggCtx struct {
 	input *scope
 	keys  []expr.Expr
 	aggs  []*expr.Agg
+	keyAt map[string]int // text of keys[i] → i
+	aggAt map[string]int // text of aggs[i] → i
 }
 
 func (a *aggCtx) findKey(e expr.Expr) int {
-	s := e.String()
-	for i, k := range a.keys {
-		if k.String() == s {
-			return i
-		}
+	if i, ok := a.keyAt[e.String()]; ok {
+		return i
 	}
 	return -1
+}
+
+// addKey adds a group key unless an equal one is there.
+func (a *aggCtx) addKey(e expr.Expr) {
+	s := e.String()
+	if _, ok := a.keyAt[s]; ok {
+		return
+	}
+	if a.keyAt == nil {
+		a.keyAt = map[string]int{}
+	}
+	a.keyAt[s] = len(a.keys)
+	a.keys = append(a.keys, e)
 }
 
 // ectx is where an expression is bound.
@@ -64,6 +79,11 @@ type ectx struct {
 }
 
 type binder struct {
+	// ctx is the statement's: binding a long expression looks at it every
+	// cancelCheckEvery nodes.
+	ctx    context.Context
+	nodes  int // bound so far
+	depth  int // of the node being bound
 	in     *input
 	cat    Catalog
 	params []*expr.Param
@@ -71,6 +91,8 @@ type binder struct {
 	// preset are parameter types inferred by a first pass: every
 	// occurrence of a parameter is bound with its one type.
 	preset []types.Type
+	// hasAgg remembers containsAgg's answers.
+	hasAgg map[ast.Node]bool
 	// streaming is set once a Scan is planned.
 	streaming bool
 	windowed  bool
@@ -90,26 +112,55 @@ func unsupported(pos int, format string, args ...any) error {
 	return sqlerr.Newf(sqlerr.FeatureNotSupported, format, args...).At(pos)
 }
 
-func containsAgg(n ast.Node) bool {
-	v := &aggFinder{}
-	n.Accept(v)
-	return v.found
+// containsAgg reports whether n calls an aggregate (outside subqueries).
+// Binding above a GROUP BY asks it of every node on the way down, so the
+// answers for a whole subtree are worked out in one walk and remembered:
+// a deep expression costs linear time, not quadratic.
+func (b *binder) containsAgg(n ast.Node) bool {
+	if found, ok := b.hasAgg[n]; ok {
+		return found
+	}
+	if b.hasAgg == nil {
+		b.hasAgg = map[ast.Node]bool{}
+	}
+	n.Accept(&aggFinder{memo: b.hasAgg})
+	return b.hasAgg[n]
 }
 
-type aggFinder struct{ found bool }
+// aggFinder records, for every node it leaves, whether an aggregate is at
+// or below it.
+type aggFinder struct {
+	memo  map[ast.Node]bool
+	stack []bool // per node being visited: an aggregate seen below it
+}
 
 func (v *aggFinder) Enter(n ast.Node) (ast.Node, bool) {
+	found, known := v.memo[n]
 	switch n.(type) {
 	case *ast.AggregateFuncExpr:
-		v.found = true
-		return n, true
+		found, known = true, true
 	case *ast.SubqueryExpr:
-		return n, true
+		known = true
 	}
-	return n, v.found
+	v.stack = append(v.stack, found)
+	return n, known
 }
 
-func (v *aggFinder) Leave(n ast.Node) (ast.Node, bool) { return n, true }
+func (v *aggFinder) Leave(n ast.Node) (ast.Node, bool) {
+	found := v.stack[len(v.stack)-1]
+	v.stack = v.stack[:len(v.stack)-1]
+	switch n.(type) {
+	case *test_driver.ValueExpr, *test_driver.ParamMarkerExpr, *ast.ColumnNameExpr:
+		// Leaves cost nothing to walk again; a long IN list of them
+		// need not fill the map.
+	default:
+		v.memo[n] = found
+	}
+	if found && len(v.stack) > 0 {
+		v.stack[len(v.stack)-1] = true
+	}
+	return n, true
+}
 
 func hasColumnRef(e expr.Expr) bool {
 	found := false
@@ -153,14 +204,36 @@ func (b *binder) lookup(sc *scope, table, name string, pos int) (*expr.ColumnRef
 	return &expr.ColumnRef{Index: found, Typ: c.typ, Name: c.name}, nil
 }
 
+// cancelCheckEvery is how many expression nodes are bound between looks
+// at the statement's context.
+const cancelCheckEvery = 1024
+
+// maxExprDepth bounds how deeply expressions nest (a chain of 20,000 ORs
+// or additions). Binding, folding, compiling and evaluating all recurse
+// over the tree, and a goroutine that outgrows Go's stack limit takes
+// the whole process down, recover or not: a million nested additions (a
+// 4 MB statement) did.
+const maxExprDepth = 20000
+
 // bindExpr binds a TiDB expression.
 func (b *binder) bindExpr(cx ectx, n ast.ExprNode) (expr.Expr, error) {
+	if b.nodes++; b.nodes%cancelCheckEvery == 0 {
+		if err := b.ctx.Err(); err != nil {
+			return nil, err
+		}
+	}
+	if b.depth++; b.depth > maxExprDepth {
+		return nil, sqlerr.Newf(sqlerr.ProgramLimitExceeded,
+			"expression nested more than %d levels deep", maxExprDepth).At(b.posOf(n, cx.pos)).
+			WithHint("Use IN (...) rather than a long chain of OR, or split the expression.")
+	}
+	defer func() { b.depth-- }()
 	cx.pos = b.posOf(n, cx.pos)
 	if cx.agg != nil && !cx.inAgg {
 		if a, ok := n.(*ast.AggregateFuncExpr); ok {
 			return b.bindAggCall(cx, a)
 		}
-		if !containsAgg(n) {
+		if !b.containsAgg(n) {
 			inner := cx
 			inner.agg, inner.scope = nil, cx.agg.input
 			e, err := b.bindExpr(inner, n)
@@ -383,9 +456,14 @@ func (b *binder) call(cx ectx, name, unit string, args ...ast.ExprNode) (expr.Ex
 		switch name {
 		case "=", "<>", "<", "<=", ">", ">=", "<=>", "in", "between", "+", "-", "*", "/", "div", "%",
 			"coalesce", "ifnull", "nullif":
-			for _, x := range bound {
-				for _, y := range bound {
-					b.inferPair(x, y)
+			// Every untyped parameter takes the first typed operand's type
+			// (one pass: an IN list may have many thousand operands).
+			for _, y := range bound {
+				if t := y.Type(); t.Kind != types.Unknown {
+					for _, x := range bound {
+						b.inferParam(x, t)
+					}
+					break
 				}
 			}
 		}
@@ -445,11 +523,13 @@ func (b *binder) bindAggCall(cx ectx, a *ast.AggregateFuncExpr) (expr.Expr, erro
 		return nil, err
 	}
 	s := ag.String()
-	for i, have := range cx.agg.aggs {
-		if have.String() == s {
-			return &expr.ColumnRef{Index: len(cx.agg.keys) + i, Typ: have.Typ, Name: s}, nil
-		}
+	if i, ok := cx.agg.aggAt[s]; ok {
+		return &expr.ColumnRef{Index: len(cx.agg.keys) + i, Typ: cx.agg.aggs[i].Typ, Name: s}, nil
 	}
+	if cx.agg.aggAt == nil {
+		cx.agg.aggAt = map[string]int{}
+	}
+	cx.agg.aggAt[s] = len(cx.agg.aggs)
 	cx.agg.aggs = append(cx.agg.aggs, ag)
 	return &expr.ColumnRef{Index: len(cx.agg.keys) + len(cx.agg.aggs) - 1, Typ: ag.Typ, Name: s}, nil
 }
@@ -457,7 +537,7 @@ func (b *binder) bindAggCall(cx ectx, a *ast.AggregateFuncExpr) (expr.Expr, erro
 // bindExprNoAgg binds an aggregate's argument, where another aggregate is
 // an error.
 func (b *binder) bindExprNoAgg(cx ectx, n ast.ExprNode) (expr.Expr, error) {
-	if containsAgg(n) {
+	if b.containsAgg(n) {
 		return nil, sqlerr.Newf(sqlerr.GroupingError, "aggregate function calls cannot be nested").At(cx.pos)
 	}
 	return b.bindExpr(cx, n)

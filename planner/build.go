@@ -19,7 +19,7 @@ func plan(ctx context.Context, cat Catalog, in *input, opts Options) (*Query, er
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	b := &binder{in: in, cat: cat}
+	b := &binder{ctx: ctx, in: in, cat: cat}
 	root, err := b.buildResultSet(in.ast, 1)
 	if err != nil {
 		return nil, err
@@ -28,7 +28,7 @@ func plan(ctx context.Context, cat Catalog, in *input, opts Options) (*Query, er
 		// A parameter has one type, taken from its first typed use; bind
 		// again with it so that every use agrees ($1 * 2.5 and $1 + 1).
 		preset := b.paramTypes()
-		b = &binder{in: in, cat: cat, preset: preset}
+		b = &binder{ctx: ctx, in: in, cat: cat, preset: preset}
 		if root, err = b.buildResultSet(in.ast, 1); err != nil {
 			return nil, err
 		}
@@ -86,7 +86,7 @@ func (b *binder) buildSelect(st *ast.SelectStmt) (Node, error) {
 	}
 	if st.Where != nil {
 		cx := ectx{scope: sc, noAggIn: "WHERE", pos: b.posOf(st.Where, pos)}
-		if containsAgg(st.Where) {
+		if b.containsAgg(st.Where) {
 			return nil, sqlerr.Newf(sqlerr.GroupingError, "aggregate functions are not allowed in WHERE").At(cx.pos)
 		}
 		cond, err := b.bindExpr(cx, st.Where)
@@ -101,13 +101,13 @@ func (b *binder) buildSelect(st *ast.SelectStmt) (Node, error) {
 
 	aggregating := st.GroupBy != nil || st.Having != nil
 	for _, f := range st.Fields.Fields {
-		if f.Expr != nil && containsAgg(f.Expr) {
+		if f.Expr != nil && b.containsAgg(f.Expr) {
 			aggregating = true
 		}
 	}
 	if st.OrderBy != nil {
 		for _, it := range st.OrderBy.Items {
-			if containsAgg(it.Expr) {
+			if b.containsAgg(it.Expr) {
 				aggregating = true
 			}
 		}
@@ -124,9 +124,7 @@ func (b *binder) buildSelect(st *ast.SelectStmt) (Node, error) {
 				if err != nil {
 					return nil, err
 				}
-				if ac.findKey(k) < 0 {
-					ac.keys = append(ac.keys, k)
-				}
+				ac.addKey(k)
 			}
 		}
 		agg = &Aggregate{Input: node, Keys: ac.keys}
@@ -284,12 +282,12 @@ func (b *binder) bindGroupKey(st *ast.SelectStmt, sc *scope, it *ast.ByItem) (ex
 		if n < 1 || n > len(fields) || fields[n-1].Expr == nil {
 			return nil, sqlerr.Newf(invalidColumnReference, "GROUP BY position %d is not in select list", n).At(pos)
 		}
-		if containsAgg(fields[n-1].Expr) {
+		if b.containsAgg(fields[n-1].Expr) {
 			return nil, sqlerr.Newf(sqlerr.GroupingError, "aggregate functions are not allowed in GROUP BY").At(pos)
 		}
 		return b.bindExpr(cx, fields[n-1].Expr)
 	}
-	if containsAgg(it.Expr) {
+	if b.containsAgg(it.Expr) {
 		return nil, sqlerr.Newf(sqlerr.GroupingError, "aggregate functions are not allowed in GROUP BY").At(pos)
 	}
 	e, err := b.bindExpr(cx, it.Expr)
@@ -299,7 +297,7 @@ func (b *binder) bindGroupKey(st *ast.SelectStmt, sc *scope, it *ast.ByItem) (ex
 	// An output alias, as MySQL and Postgres both allow.
 	if col, ok := it.Expr.(*ast.ColumnNameExpr); ok && col.Name.Table.O == "" && sqlerr.CodeOf(err) == sqlerr.UndefinedColumn {
 		for _, f := range st.Fields.Fields {
-			if f.Expr != nil && f.AsName.O == col.Name.Name.O && !containsAgg(f.Expr) {
+			if f.Expr != nil && f.AsName.O == col.Name.Name.O && !b.containsAgg(f.Expr) {
 				return b.bindExpr(cx, f.Expr)
 			}
 		}
@@ -495,7 +493,7 @@ func (b *binder) buildJoin(j *ast.Join) (Node, *scope, error) {
 	}
 	if j.On != nil {
 		cx := ectx{scope: sc, noAggIn: "JOIN conditions", pos: b.posOf(j.On.Expr, pos)}
-		if containsAgg(j.On.Expr) {
+		if b.containsAgg(j.On.Expr) {
 			return nil, nil, sqlerr.Newf(sqlerr.GroupingError, "aggregate functions are not allowed in JOIN conditions").At(cx.pos)
 		}
 		cond, err := b.bindExpr(cx, j.On.Expr)

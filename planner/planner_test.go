@@ -415,3 +415,104 @@ func BenchmarkQuery_GenerateSeries(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkInList parses, plans and runs a filter with a long IN list of
+// constants over 10,000 rows: planning is linear in the list and each row
+// is one hash lookup, so ns/op grows with the list's length, not with
+// length times rows.
+func BenchmarkInList(b *testing.B) {
+	for _, n := range []int{10, 1000, 10000, 100000} {
+		var sb strings.Builder
+		sb.WriteString("SELECT COUNT(*) FROM generate_series(1, 10000) WHERE generate_series IN (")
+		for i := 0; i < n; i++ {
+			if i > 0 {
+				sb.WriteString(", ")
+			}
+			fmt.Fprintf(&sb, "%d", 2*i)
+		}
+		sb.WriteString(")")
+		text := sb.String()
+		want := int64(min(n-1, 5000)) // 2, 4, ..., up to 2(n-1) or 10000
+		b.Run(fmt.Sprintf("items=%d", n), func(b *testing.B) {
+			b.ReportAllocs()
+			for i := 0; i < b.N; i++ {
+				q, err := planSQL(b, text, Options{})
+				if err != nil {
+					b.Fatal(err)
+				}
+				it, err := q.Run(context.Background(), nil)
+				if err != nil {
+					b.Fatal(err)
+				}
+				rows, err := exec.Drain(context.Background(), it)
+				if err != nil {
+					b.Fatal(err)
+				}
+				if got := rows[0][0].Int(); got != want {
+					b.Fatalf("COUNT = %d, want %d", got, want)
+				}
+			}
+		})
+	}
+}
+
+// doneAfter is a context that reports itself cancelled from its n-th look
+// on: a cancel that arrives while the statement is being planned.
+type doneAfter struct {
+	context.Context
+	n, looks int
+}
+
+func (c *doneAfter) Err() error {
+	if c.looks++; c.looks >= c.n {
+		return context.Canceled
+	}
+	return nil
+}
+
+// TestPlan_CancelWhileBinding: binding a long expression looks at the
+// context as it goes, so a statement cancelled while it is planned ends
+// with the context's error.
+func TestPlan_CancelWhileBinding(t *testing.T) {
+	var sb strings.Builder
+	sb.WriteString("SELECT user_id IN (0")
+	for i := 1; i < 5*cancelCheckEvery; i++ {
+		fmt.Fprintf(&sb, ", %d", i)
+	}
+	sb.WriteString(") FROM clicks")
+	stmts, err := sql.Parse(sb.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	sel := stmts[0].(*sql.Select)
+	ctx := &doneAfter{Context: context.Background(), n: 2} // plan's first look passes
+	if _, err := Plan(ctx, testCatalog, sel, Options{}); !errors.Is(err, context.Canceled) {
+		t.Fatalf("Plan = %v, want context.Canceled", err)
+	}
+	if ctx.looks > 2 {
+		t.Fatalf("planning looked at the context %d times after it was done", ctx.looks-2)
+	}
+	if _, err := Plan(context.Background(), testCatalog, sel, Options{}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestPlan_DeepExpression: an expression nested deeper than maxExprDepth
+// is refused with 54000 instead of recursing until the goroutine's stack
+// outgrows Go's limit, which ends the process; one within it plans.
+func TestPlan_DeepExpression(t *testing.T) {
+	for _, tt := range []struct {
+		depth int
+		code  sqlerr.Code
+	}{
+		{maxExprDepth / 2, ""},
+		{maxExprDepth + 10, sqlerr.ProgramLimitExceeded},
+		{5 * maxExprDepth, sqlerr.ProgramLimitExceeded},
+	} {
+		text := "SELECT user_id" + strings.Repeat(" + 1", tt.depth) + " FROM clicks"
+		_, err := planSQL(t, text, Options{})
+		if sqlerr.CodeOf(err) != tt.code {
+			t.Errorf("depth %d: %v, want code %q", tt.depth, err, tt.code)
+		}
+	}
+}

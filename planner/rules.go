@@ -36,6 +36,9 @@ func optimize(ctx context.Context, root Node) (Node, []string, error) {
 	for pass := 0; pass < maxRulePasses; pass++ {
 		changed := false
 		for _, r := range rules {
+			if err := ctx.Err(); err != nil {
+				return nil, nil, err
+			}
 			var c bool
 			var err error
 			root, c, err = applyBottomUp(ctx, root, r)

@@ -11,7 +11,6 @@ package sql
 import (
 	"strconv"
 	"strings"
-	"unicode/utf8"
 
 	"github.com/streamsql/streamsql/sql/sqlerr"
 )
@@ -21,8 +20,9 @@ import (
 func Parse(text string) ([]Statement, error) {
 	toks, comments, serr := scan(text)
 	if serr != nil {
-		return nil, serr.At(charPos(text, serr.Position-1))
+		return nil, serr.At(newCharIndex(text).pos(serr.Position - 1))
 	}
+	chars := newCharIndex(text)
 	var out []Statement
 	start := 0
 	for i, t := range toks {
@@ -30,7 +30,7 @@ func Parse(text string) ([]Statement, error) {
 			continue
 		}
 		if i > start {
-			p := &parser{src: text, toks: append(toks[start:i:i], token{kind: tEOF, start: t.start, end: t.start}), comments: comments}
+			p := &parser{src: text, chars: chars, toks: append(toks[start:i:i], token{kind: tEOF, start: t.start, end: t.start}), comments: comments}
 			st, err := p.parseStatementFrom()
 			if err != nil {
 				return nil, err
@@ -46,6 +46,7 @@ func Parse(text string) ([]Statement, error) {
 // the statement's end.
 type parser struct {
 	src      string
+	chars    *charIndex // positions in src
 	toks     []token
 	i        int
 	start    int // token index where the current statement starts
@@ -124,7 +125,7 @@ func (p *parser) name() (string, int, error) {
 }
 
 // pos converts a byte offset in src to a 1-based character position.
-func (p *parser) pos(off int) int { return charPos(p.src, off) }
+func (p *parser) pos(off int) int { return p.chars.pos(off) }
 
 func (p *parser) errAt(off int, code sqlerr.Code, format string, args ...any) *sqlerr.Error {
 	return sqlerr.Newf(code, format, args...).At(p.pos(off))
@@ -144,17 +145,6 @@ func describe(t token) string {
 		return "end of input"
 	}
 	return strconv.Quote(t.text)
-}
-
-// charPos converts a byte offset to a 1-based character position.
-func charPos(s string, off int) int {
-	if off > len(s) {
-		off = len(s)
-	}
-	if off < 0 {
-		off = 0
-	}
-	return utf8.RuneCountInString(s[:off]) + 1
 }
 
 // span returns the byte range from token index from to the statement's end.
@@ -541,7 +531,7 @@ func (p *parser) parseCopy() (spanSetter, error) {
 	if close < 0 {
 		return nil, p.syntaxErr(p.toks[len(p.toks)-1])
 	}
-	inner := &parser{src: p.src, comments: p.comments,
+	inner := &parser{src: p.src, chars: p.chars, comments: p.comments,
 		toks: append(p.toks[p.i:close:close], token{kind: tEOF, start: p.toks[close].start, end: p.toks[close].start})}
 	s, err := inner.parseSubscribe()
 	if err != nil {

@@ -176,7 +176,7 @@ func (p *parser) parseQuery(from, to int) (*Select, error) {
 	}
 	start, end := p.toks[from].start, p.toks[to-1].end
 	buf := []byte(p.blanked(start, end))
-	q := &Select{Offset: start, src: p.src, TableFuncs: map[string]*TableFunc{}}
+	q := &Select{Offset: start, chars: p.chars, TableFuncs: map[string]*TableFunc{}}
 	q.span = Span{start, end}
 
 	// Parameters: $n and ? become ? padded with spaces, in text order.

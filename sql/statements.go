@@ -240,8 +240,8 @@ type Select struct {
 	ParamOrder []int
 	NumParams  int
 
-	src      string // the text given to Parse, for Position
-	paramPos int    // position of the first parameter marker, for errors
+	chars    *charIndex // the text given to Parse, for Position
+	paramPos int        // position of the first parameter marker, for errors
 }
 
 // SelectStmt returns AST as a plain SELECT.
@@ -253,7 +253,7 @@ func (s *Select) SelectStmt() (*ast.SelectStmt, bool) {
 // Position converts a byte offset in Text (such as an ast node's offset) to a
 // 1-based character position in the text given to Parse, for error messages.
 func (s *Select) Position(offset int) int {
-	return charPos(s.src, s.Offset+offset)
+	return s.chars.pos(s.Offset + offset)
 }
 
 // TableFunc is a table function called in FROM.

@@ -155,7 +155,7 @@ func (p *parser) checkWindowArgs(tf *TableFunc, ranges [][2]int) error {
 func (p *parser) sub(from, to int) *parser {
 	end := p.toks[to].start
 	toks := append(p.toks[from:to:to], token{kind: tEOF, start: end, end: end})
-	return &parser{src: p.src, toks: toks, comments: p.comments}
+	return &parser{src: p.src, chars: p.chars, toks: toks, comments: p.comments}
 }
 
 // parseArgExpr has TiDB parse tokens [from, to) of the rewritten query as

@@ -9,51 +9,40 @@ var envFuncs = map[string]bool{
 	"curdate": true, "current_date": true,
 }
 
-// IsConstant reports whether e reads no row, no parameter and no Env: its
-// value is the same for every execution.
-func IsConstant(e Expr) bool {
-	ok := true
-	Walk(e, func(x Expr) bool {
-		switch x := x.(type) {
-		case *ColumnRef, *Param:
-			ok = false
-		case *Call:
-			if envFuncs[x.Name] || (x.Name == "unix_timestamp" && len(x.Args) == 0) {
-				ok = false
-			}
-		}
-		return ok
-	})
-	return ok
+// Fold replaces constant subexpressions (reading no row, no parameter and
+// no Env) by their values. A subexpression whose evaluation fails is kept,
+// and so is everything over it, so that the error is raised when (and only
+// if) a row needs it, as it would have been without folding. changed
+// reports whether anything was folded. It visits each node once, and
+// evaluates a node only over children already folded to values, so a deep
+// or wide expression (a long AND/OR chain, an IN list) folds in linear time.
+func Fold(e Expr) (out Expr, changed bool) {
+	out, changed, _ = fold(e)
+	return out, changed
 }
 
-// Fold replaces constant subexpressions by their values. A subexpression
-// whose evaluation fails is kept, so that the error is raised when (and
-// only if) a row needs it, as it would have been without folding. changed
-// reports whether anything was folded.
-func Fold(e Expr) (out Expr, changed bool) {
-	switch e.(type) {
-	case *Const, *ColumnRef, *Param:
-		return e, false
-	}
-	if IsConstant(e) {
-		if f, err := Compile(e); err == nil {
-			if v, err := f(nil, &Env{}); err == nil {
-				return &Const{Value: v, Typ: e.Type()}, true
-			}
-		}
-	}
+// fold is Fold that also reports whether out is a constant value.
+func fold(e Expr) (out Expr, changed, constant bool) {
 	switch x := e.(type) {
+	case *Const:
+		return e, false, true
+	case *ColumnRef, *Param:
+		return e, false, false
 	case *Cast:
-		if a, ok := Fold(x.Arg); ok {
-			c := *x
-			c.Arg = a
-			return &c, true
+		a, ch, c := fold(x.Arg)
+		if ch {
+			cp := *x
+			cp.Arg = a
+			e = &cp
 		}
+		return foldNode(e, ch, c)
 	case *Call:
+		constant := !envFuncs[x.Name] && !(x.Name == "unix_timestamp" && len(x.Args) == 0)
 		var args []Expr
 		for i, a := range x.Args {
-			if f, ok := Fold(a); ok {
+			f, ch, c := fold(a)
+			constant = constant && c
+			if ch {
 				if args == nil {
 					args = append([]Expr(nil), x.Args...)
 				}
@@ -61,32 +50,46 @@ func Fold(e Expr) (out Expr, changed bool) {
 			}
 		}
 		if args != nil {
-			c := *x
-			c.Args = args
-			return &c, true
+			cp := *x
+			cp.Args = args
+			e = &cp
 		}
+		return foldNode(e, args != nil, constant)
 	case *Case:
-		c := *x
-		c.Whens = append([]When(nil), x.Whens...)
-		any := false
-		for i, w := range c.Whens {
-			if f, ok := Fold(w.Cond); ok {
-				c.Whens[i].Cond, any = f, true
-			}
-			if f, ok := Fold(w.Result); ok {
-				c.Whens[i].Result, any = f, true
-			}
+		cp := *x
+		cp.Whens = append([]When(nil), x.Whens...)
+		any, constant := false, true
+		for i, w := range cp.Whens {
+			f, ch, c := fold(w.Cond)
+			cp.Whens[i].Cond, any, constant = f, any || ch, constant && c
+			f, ch, c = fold(w.Result)
+			cp.Whens[i].Result, any, constant = f, any || ch, constant && c
 		}
-		if c.Else != nil {
-			if f, ok := Fold(c.Else); ok {
-				c.Else, any = f, true
-			}
+		if cp.Else != nil {
+			f, ch, c := fold(cp.Else)
+			cp.Else, any, constant = f, any || ch, constant && c
 		}
 		if any {
-			return &c, true
+			e = &cp
+		}
+		return foldNode(e, any, constant)
+	}
+	return e, false, false
+}
+
+// foldNode evaluates e, whose arguments are all values when constant is
+// set. A node that fails to evaluate is kept and marked not constant, so
+// that no node above it evaluates it again.
+func foldNode(e Expr, changed, constant bool) (Expr, bool, bool) {
+	if !constant {
+		return e, changed, false
+	}
+	if f, err := Compile(e); err == nil {
+		if v, err := f(nil, &Env{}); err == nil {
+			return &Const{Value: v, Typ: e.Type()}, true, true
 		}
 	}
-	return e, false
+	return e, changed, false
 }
 
 // IsTrue reports whether e is the constant TRUE.

@@ -362,14 +362,7 @@ func comparer(k types.Kind) func(a, b types.Value) int {
 	case types.Decimal:
 		return decimalCmp
 	case types.Interval:
-		return func(a, b types.Value) int {
-			am, au := a.IntervalParts()
-			bm, bu := b.IntervalParts()
-			// Postgres orders intervals by their length with 30-day months.
-			const month = 30 * 86400 * 1e6
-			af, bf := float64(am)*month+float64(au), float64(bm)*month+float64(bu)
-			return cmpFloat64(af, bf)
-		}
+		return func(a, b types.Value) int { return cmpFloat64(intervalLength(a), intervalLength(b)) }
 	}
 	return func(a, b types.Value) int { return strings.Compare(a.Str(), b.Str()) }
 }
@@ -586,35 +579,6 @@ func checkIn(c *Call) error {
 	}
 	c.Typ = types.TypeBool
 	return nil
-}
-
-func compileIn(c *Call, args []Func) (Func, error) {
-	cmp := comparer(c.Args[0].Type().Kind)
-	x, list := args[0], args[1:]
-	return func(row types.Row, env *Env) (types.Value, error) {
-		v, err := x(row, env)
-		if err != nil || v.IsNull() {
-			return types.Null, err
-		}
-		sawNull := false
-		for _, f := range list {
-			w, err := f(row, env)
-			if err != nil {
-				return types.Null, err
-			}
-			if w.IsNull() {
-				sawNull = true
-				continue
-			}
-			if cmp(v, w) == 0 {
-				return vTrue, nil
-			}
-		}
-		if sawNull {
-			return types.Null, nil
-		}
-		return vFalse, nil
-	}, nil
 }
 
 func compileBetween(c *Call, args []Func) (Func, error) {
