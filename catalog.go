@@ -221,24 +221,30 @@ func (c *catalogSnapshot) planSink(o *object, q *planner.Query, pos int) {
 }
 
 // check reports whether create would refuse st for what the catalog
-// knows (a duplicate name, a bad definition), without storing anything;
-// skip is true when the object exists and IF NOT EXISTS makes create a
-// no-op. Checks that wait on the network run between check and create,
-// holding no lock.
+// knows now (a duplicate name, a bad definition), without storing
+// anything; skip is true when the object exists and IF NOT EXISTS makes
+// create a no-op. Checks that wait on the network run between check and
+// create, holding no lock.
 func (c *catalog) check(ctx context.Context, st sql.Statement, name string, namePos int, ifNotExists bool) (skip bool, err error) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if old, ok := c.objects[name]; ok {
+	obj, err := c.snapshot().define(ctx, st, name, namePos, ifNotExists)
+	return err == nil && obj == nil, err
+}
+
+// define builds the object st defines against the snapshot: nil when it
+// exists and ifNotExists, an error when it exists otherwise or does not
+// plan.
+func (s *catalogSnapshot) define(ctx context.Context, st sql.Statement, name string, namePos int, ifNotExists bool) (*object, error) {
+	if old, ok := s.objects[name]; ok {
 		if ifNotExists {
-			return true, nil
+			return nil, nil
 		}
-		return false, sqlerr.Newf(sqlerr.DuplicateTable, "%s %q already exists", old.kind.String(), name).At(namePos)
+		return nil, sqlerr.Newf(sqlerr.DuplicateTable, "%s %q already exists", old.kind.String(), name).At(namePos)
 	}
-	obj, err := c.build(ctx, st)
+	obj, err := s.build(ctx, st)
 	if err != nil {
-		return false, err
+		return nil, err
 	}
-	return false, obj.streamErr
+	return obj, obj.streamErr
 }
 
 // create adds the object a CREATE statement defines and returns it; it
@@ -247,18 +253,9 @@ func (c *catalog) create(ctx context.Context, st sql.Statement, name string, nam
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	snap := c.snapshot()
-	if old, ok := snap.objects[name]; ok {
-		if ifNotExists {
-			return nil, nil
-		}
-		return nil, sqlerr.Newf(sqlerr.DuplicateTable, "%s %q already exists", old.kind.String(), name).At(namePos)
-	}
-	obj, err := snap.build(ctx, st)
-	if err != nil {
+	obj, err := snap.define(ctx, st, name, namePos, ifNotExists)
+	if obj == nil || err != nil {
 		return nil, err
-	}
-	if obj.streamErr != nil {
-		return nil, obj.streamErr
 	}
 	obj.entry.CreatedAt = time.Now().UTC()
 	obj.entry, err = c.db.CreateCatalogEntry(obj.entry)
