@@ -357,7 +357,7 @@ func TestProtocol_MalformedMessages(t *testing.T) {
 	b := newScriptBackend()
 	srv, addr := testServer(t, b, Options{})
 	var panics atomic.Int32
-	srv.onPanic = func(any) { panics.Add(1) }
+	onPanic(srv, func(any) { panics.Add(1) })
 	good := startRaw(t, addr)
 
 	tests := []struct {

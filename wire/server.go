@@ -66,8 +66,6 @@ type Server struct {
 	sessions sync.WaitGroup
 
 	panics panicLog
-	// onPanic, when set (by tests), sees every panic a session recovers.
-	onPanic func(v any)
 }
 
 // panicLog rate-limits the log lines of recovered panics: a client that
@@ -77,6 +75,8 @@ type panicLog struct {
 	mu         sync.Mutex
 	last       time.Time
 	suppressed int
+	// seen, when set (by tests), sees every panic a session recovers.
+	seen func(v any)
 }
 
 // panicLogEvery is the least time between two logged panic stacks.
@@ -86,11 +86,11 @@ const panicLogEvery = time.Second
 // another was logged less than panicLogEvery ago; the next line logged
 // counts those left out.
 func (s *Server) logPanic(log *slog.Logger, v any, stack []byte) {
-	if s.onPanic != nil {
-		s.onPanic(v)
-	}
 	p := &s.panics
 	p.mu.Lock()
+	if p.seen != nil {
+		p.seen(v)
+	}
 	now := time.Now()
 	if !p.last.IsZero() && now.Sub(p.last) < panicLogEvery {
 		p.suppressed++
