@@ -52,8 +52,16 @@ func (st *Statement) Columns() []types.Column { return st.columns }
 // Prepare parses every statement in query. Errors carry a position relative
 // to query. A single statement is bound at once, so that its parameters and
 // columns can be described; in a text of several statements each is bound
-// when it runs, because it may use what an earlier one creates.
+// when it runs, because it may use what an earlier one creates. Cancelling
+// ctx, or the session's statement_timeout, ends it with SQLSTATE 57014.
 func (s *Session) Prepare(ctx context.Context, query string) ([]*Statement, error) {
+	ctx, cancel := s.statementContext(ctx)
+	defer cancel()
+	sts, err := s.prepare(ctx, query)
+	return sts, statementError(ctx, err)
+}
+
+func (s *Session) prepare(ctx context.Context, query string) ([]*Statement, error) {
 	parsed, err := sql.Parse(query)
 	if err != nil {
 		return nil, err
@@ -144,8 +152,26 @@ func (s *Session) plan(ctx context.Context, sel *sql.Select, opts planner.Option
 }
 
 // Execute runs a prepared statement with parameter values (len must equal
-// NumParams). Cancelling ctx cancels the statement with SQLSTATE 57014.
+// NumParams). Cancelling ctx, or the session's statement_timeout, ends the
+// statement with SQLSTATE 57014; the timeout runs until its rows are
+// read or closed.
 func (s *Session) Execute(ctx context.Context, st *Statement, params []types.Value) (*Rows, error) {
+	ctx, cancel := s.statementContext(ctx)
+	rows, err := s.execute(ctx, st, params)
+	if err != nil {
+		cancel()
+		return nil, statementError(ctx, err)
+	}
+	rows.ctx = ctx
+	if release := rows.close; release != nil {
+		rows.close = func() { release(); cancel() }
+	} else {
+		rows.close = cancel
+	}
+	return rows, nil
+}
+
+func (s *Session) execute(ctx context.Context, st *Statement, params []types.Value) (*Rows, error) {
 	if !st.bound {
 		if err := s.bind(ctx, st); err != nil {
 			return nil, err
