@@ -561,3 +561,55 @@ func TestServer_PanicEndsOnlyItsSession(t *testing.T) {
 		}
 	})
 }
+
+// TestServer_CancelDuringPrepare checks that a cancel request reaches a
+// statement that is still being prepared (parsed and planned), by a simple
+// Query and by Parse.
+func TestServer_CancelDuringPrepare(t *testing.T) {
+	started := make(chan struct{}, 1)
+	ended := make(chan error, 1)
+	b := &fakeBackend{NewSessionFunc: func(context.Context, map[string]string) (Session, error) {
+		return &fakeSession{
+			PrepareFunc: func(ctx context.Context, q string) ([]Statement, error) {
+				if q != "plan for ever" {
+					return []Statement{&fakeStatement{sql: q}}, nil
+				}
+				started <- struct{}{}
+				<-ctx.Done()
+				ended <- ctx.Err()
+				return nil, ctx.Err()
+			},
+			ExecuteFunc: func(context.Context, Statement, []types.Value) (Rows, error) {
+				return &funcRows{tag: "OK"}, nil
+			},
+		}, nil
+	}}
+	_, addr := testServer(t, b, Options{})
+	conn := connect(t, addr, "")
+	ctx := testCtx(t)
+	for _, tt := range []struct {
+		name string
+		run  func() error
+	}{
+		{"query", func() error { _, err := conn.PgConn().Exec(ctx, "plan for ever").ReadAll(); return err }},
+		{"parse", func() error { _, err := conn.PgConn().Prepare(ctx, "p", "plan for ever", nil); return err }},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			errc := make(chan error, 1)
+			go func() { errc <- tt.run() }()
+			waitFor(t, started)
+			if err := conn.PgConn().CancelRequest(ctx); err != nil {
+				t.Fatal(err)
+			}
+			if err := <-ended; !errors.Is(err, context.Canceled) {
+				t.Errorf("Prepare's context ended with %v", err)
+			}
+			if pe := pgErr(t, <-errc); pe.Code != "57014" || pe.Message != "canceling statement due to user request" {
+				t.Errorf("error = %+v", pe)
+			}
+			if _, err := conn.PgConn().Exec(ctx, "next").ReadAll(); err != nil {
+				t.Fatalf("after cancel: %v", err)
+			}
+		})
+	}
+}
