@@ -210,15 +210,11 @@ func (c *conn) startup() (map[string]string, bool) {
 	for {
 		msg, err := c.fe.receiveStartup()
 		if err != nil {
-			switch {
-			case c.isClosing() || isDisconnect(err):
+			if c.isClosing() || isDisconnect(err) {
 				c.log.Debug("wire: connection closed before startup", "err", err)
-			case errors.As(err, new(*protocolError)):
+			} else {
 				c.log.Warn("wire: bad startup packet", "err", err)
 				c.sendFatal(sqlerr.Newf(sqlerr.ProtocolViolation, "%v", err))
-			default:
-				c.log.Warn("wire: bad startup packet", "err", err)
-				c.sendFatal(sqlerr.Newf(sqlerr.ProtocolViolation, "invalid startup packet: %v", err))
 			}
 			return nil, false
 		}
@@ -320,10 +316,7 @@ func (c *conn) receiveFailed(err error) {
 	case errors.Is(err, errMessageTooBig):
 		c.log.Warn("wire: message too large; ending session", "err", err)
 		c.sendFatal(sqlerr.Newf(sqlerr.ProgramLimitExceeded, "%v", err))
-	case errors.As(err, new(*protocolError)):
-		c.log.Warn("wire: protocol violation; ending session", "err", err)
-		c.sendFatal(sqlerr.Newf(sqlerr.ProtocolViolation, "%v", err))
-	default:
+	default: // a protocolError (frame.go), or the socket failed
 		c.log.Warn("wire: protocol violation; ending session", "err", err)
 		c.sendFatal(sqlerr.Newf(sqlerr.ProtocolViolation, "%v", err))
 	}

@@ -349,6 +349,49 @@ var (
 	i32 = func(v int32) []byte { return binary.BigEndian.AppendUint32(nil, uint32(v)) }
 )
 
+// malformedMessages are messages whose length or body does not fit their
+// type; FuzzBackend starts from them too.
+var malformedMessages = []struct {
+	name string
+	msg  []byte
+}{
+	{"query without body", frame('Q')},
+	{"query without NUL", frame('Q', 's', 'e', 'l')},
+	{"query with bytes after NUL", frame('Q', 'x', 0, 'y')},
+	{"length below 4", []byte{'Q', 0, 0, 0, 3}},
+	{"parse without body", frame('P')},
+	{"parse without query", frame('P', 0)},
+	{"parse without parameter count", frame('P', cat(z, []byte("select 1"), z)...)},
+	{"parse with missing parameter types", frame('P', cat(z, z, u16(2), i32(23))...)},
+	{"parse with bytes left over", frame('P', cat(z, z, u16(0), []byte{1})...)},
+	{"bind without body", frame('B')},
+	{"bind without statement", frame('B', 0)},
+	{"bind without formats", frame('B', 0, 0)},
+	{"bind with missing format codes", frame('B', cat(z, z, u16(3), u16(0))...)},
+	{"bind with missing parameters", frame('B', cat(z, z, u16(0), u16(1))...)},
+	{"bind with a negative parameter length", frame('B', cat(z, z, u16(0), u16(1), i32(-2), u16(0))...)},
+	{"bind with a parameter past the end", frame('B', cat(z, z, u16(0), u16(1), i32(100), []byte("ab"), u16(0))...)},
+	{"bind without result formats", frame('B', cat(z, z, u16(0), u16(0))...)},
+	{"bind with missing result formats", frame('B', cat(z, z, u16(0), u16(0), u16(2), u16(0))...)},
+	{"describe without body", frame('D')},
+	{"describe without name", frame('D', 'S')},
+	{"describe with bytes after the name", frame('D', 'S', 0, 1)},
+	{"execute without body", frame('E')},
+	{"short execute", frame('E', 0)},
+	{"execute with a short row limit", frame('E', 0, 0, 0)},
+	{"close without body", frame('C')},
+	{"close without name", frame('C', 'P')},
+	{"sync with a body", frame('S', 1)},
+	{"flush with a body", frame('H', 1)},
+	{"terminate with a body", frame('X', 1)},
+	{"copy done with a body", frame('c', 1)},
+	{"copy fail without NUL", frame('f', 'x')},
+	{"function call without body", frame('F')},
+	{"function call with a short argument", frame('F', cat(i32(1), u16(0), u16(1), i32(8), []byte{1}, u16(0))...)},
+	{"password message without authentication", frame('p', 'x', 0)},
+	{"unknown type", frame('y')},
+}
+
 // TestProtocol_MalformedMessages sends, after a normal startup, messages
 // whose length or body does not fit their type (issue 12, finding 1: a
 // Query of length 4 panicked in the decoder and took the process down).
@@ -360,47 +403,7 @@ func TestProtocol_MalformedMessages(t *testing.T) {
 	onPanic(srv, func(any) { panics.Add(1) })
 	good := startRaw(t, addr)
 
-	tests := []struct {
-		name string
-		msg  []byte
-	}{
-		{"query without body", frame('Q')},
-		{"query without NUL", frame('Q', 's', 'e', 'l')},
-		{"query with bytes after NUL", frame('Q', 'x', 0, 'y')},
-		{"length below 4", []byte{'Q', 0, 0, 0, 3}},
-		{"parse without body", frame('P')},
-		{"parse without query", frame('P', 0)},
-		{"parse without parameter count", frame('P', cat(z, []byte("select 1"), z)...)},
-		{"parse with missing parameter types", frame('P', cat(z, z, u16(2), i32(23))...)},
-		{"parse with bytes left over", frame('P', cat(z, z, u16(0), []byte{1})...)},
-		{"bind without body", frame('B')},
-		{"bind without statement", frame('B', 0)},
-		{"bind without formats", frame('B', 0, 0)},
-		{"bind with missing format codes", frame('B', cat(z, z, u16(3), u16(0))...)},
-		{"bind with missing parameters", frame('B', cat(z, z, u16(0), u16(1))...)},
-		{"bind with a negative parameter length", frame('B', cat(z, z, u16(0), u16(1), i32(-2), u16(0))...)},
-		{"bind with a parameter past the end", frame('B', cat(z, z, u16(0), u16(1), i32(100), []byte("ab"), u16(0))...)},
-		{"bind without result formats", frame('B', cat(z, z, u16(0), u16(0))...)},
-		{"bind with missing result formats", frame('B', cat(z, z, u16(0), u16(0), u16(2), u16(0))...)},
-		{"describe without body", frame('D')},
-		{"describe without name", frame('D', 'S')},
-		{"describe with bytes after the name", frame('D', 'S', 0, 1)},
-		{"execute without body", frame('E')},
-		{"short execute", frame('E', 0)},
-		{"execute with a short row limit", frame('E', 0, 0, 0)},
-		{"close without body", frame('C')},
-		{"close without name", frame('C', 'P')},
-		{"sync with a body", frame('S', 1)},
-		{"flush with a body", frame('H', 1)},
-		{"terminate with a body", frame('X', 1)},
-		{"copy done with a body", frame('c', 1)},
-		{"copy fail without NUL", frame('f', 'x')},
-		{"function call without body", frame('F')},
-		{"function call with a short argument", frame('F', cat(i32(1), u16(0), u16(1), i32(8), []byte{1}, u16(0))...)},
-		{"password message without authentication", frame('p', 'x', 0)},
-		{"unknown type", frame('y')},
-	}
-	for _, tt := range tests {
+	for _, tt := range malformedMessages {
 		t.Run(tt.name, func(t *testing.T) {
 			c := startRaw(t, addr)
 			if _, err := c.nc.Write(tt.msg); err != nil {
