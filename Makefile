@@ -7,7 +7,7 @@ NPM ?= npm
 # apt-get needs root; CI is root, a developer may need sudo.
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: all deps node-deps psql go-deps build vet test demo bench clean
+.PHONY: all deps node-deps psql go-deps build vet test fuzz demo bench clean
 
 all: build
 
@@ -44,6 +44,21 @@ vet:
 # real clients. -count=1: the tests talk to processes, never cache them.
 test: deps vet
 	$(GO) test -race -count=1 -timeout 40m ./...
+
+# Every native Go fuzz target (func FuzzX in a _test.go file) for FUZZTIME
+# each. `make test` runs only their seed corpora (testdata/fuzz/FuzzX); a
+# failure here writes the crasher to testdata/fuzz/FuzzX: fix it and commit
+# the file as a regression case.
+FUZZTIME ?= 60s
+FUZZ_DIRS := $(shell grep -rl --include='*_test.go' '^func Fuzz' . 2>/dev/null | grep -v node_modules | xargs -r -n1 dirname | sort -u)
+
+fuzz:
+	@set -e; for dir in $(FUZZ_DIRS); do \
+		for target in $$(sed -n 's/^func \(Fuzz[A-Za-z0-9_]*\)(.*/\1/p' $$dir/*_test.go); do \
+			echo "== $$dir $$target ($(FUZZTIME))"; \
+			$(GO) test -run '^$$' -fuzz "^$$target$$" -fuzztime $(FUZZTIME) $$dir; \
+		done; \
+	done
 
 # kinesalite, the server on 127.0.0.1:4566 and a producer of click events.
 demo: node-deps

@@ -14,6 +14,7 @@ import (
 // Rows is the result of a statement. Call Next until it returns false, then
 // Err. Rows must be closed.
 type Rows struct {
+	ctx     context.Context // the statement's; nil for rows made outside Execute
 	columns []types.Column
 	next    func() (types.Row, error) // io.EOF at the end
 	close   func()
@@ -60,7 +61,9 @@ func (r *Rows) Next() bool {
 
 func (r *Rows) finish(err error) {
 	r.done, r.err, r.row = true, err, nil
-	if err != nil && errors.Is(err, context.Canceled) {
+	if r.ctx != nil {
+		r.err = statementError(r.ctx, err)
+	} else if err != nil && errors.Is(err, context.Canceled) {
 		r.err = sqlerr.Flatten(err)
 	}
 	r.Close()

@@ -53,13 +53,21 @@ func (st *Statement) Columns() []types.Column { return st.columns }
 // Prepare parses every statement in query. Errors carry a position relative
 // to query. A single statement is bound at once, so that its parameters and
 // columns can be described; in a text of several statements each is bound
-// when it runs, because it may use what an earlier one creates.
+// when it runs, because it may use what an earlier one creates. Cancelling
+// ctx, or the session's statement_timeout, ends it with SQLSTATE 57014.
 func (s *Session) Prepare(ctx context.Context, query string) ([]*Statement, error) {
 	ctx, end, err := s.engine.beginStatement(ctx)
 	if err != nil {
 		return nil, err
 	}
 	defer end()
+	ctx, cancel := s.statementContext(ctx)
+	defer cancel()
+	sts, err := s.prepare(ctx, query)
+	return sts, statementError(ctx, err)
+}
+
+func (s *Session) prepare(ctx context.Context, query string) ([]*Statement, error) {
 	parsed, err := sql.Parse(query)
 	if err != nil {
 		return nil, err
@@ -150,19 +158,26 @@ func (s *Session) plan(ctx context.Context, st *Statement, sel *sql.Select, opts
 }
 
 // Execute runs a prepared statement with parameter values (len must equal
-// NumParams). Cancelling ctx, or closing the engine, cancels the statement
-// (57014): its rows end with the context's error.
+// NumParams). Cancelling ctx, the session's statement_timeout or closing
+// the engine ends the statement (57014, 57P01); the timeout runs until its
+// rows are read or closed.
 func (s *Session) Execute(ctx context.Context, st *Statement, params []types.Value) (*Rows, error) {
 	ctx, end, err := s.engine.beginStatement(ctx)
 	if err != nil {
 		return nil, err
 	}
+	ctx, cancel := s.statementContext(ctx)
 	rows, err := s.execute(ctx, st, params)
 	if err != nil {
+		cancel()
 		end()
-		return nil, err
+		return nil, statementError(ctx, err)
 	}
-	rows.onClose(end)
+	rows.ctx = ctx
+	rows.onClose(func() {
+		cancel()
+		end()
+	})
 	return rows, nil
 }
 

@@ -34,7 +34,7 @@ var settingDefs = map[string]setting{
 	"integer_datetimes":                   {def: "on", reported: true, readOnly: true},
 	"standard_conforming_strings":         {def: "on", reported: true, readOnly: true},
 	"is_superuser":                        {def: "on", reported: true, readOnly: true},
-	"statement_timeout":                   {def: "0"},
+	"statement_timeout":                   {def: "0", check: checkTimeout},
 	"lock_timeout":                        {def: "0"},
 	"idle_in_transaction_session_timeout": {def: "0"},
 	"transaction_isolation":               {def: "serializable", readOnly: true},

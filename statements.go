@@ -60,6 +60,9 @@ func (s *statements) close(d time.Duration) int {
 	return s.n
 }
 
+// errShuttingDown is why a statement ends when the engine closes under it.
+var errShuttingDown = sqlerr.Newf(sqlerr.AdminShutdown, "terminating statement: the engine is shutting down")
+
 // beginStatement returns the context a statement runs under: ctx, also
 // cancelled when the engine closes. end releases it once the statement
 // and its rows are done; it may be called more than once.
@@ -67,13 +70,13 @@ func (e *Engine) beginStatement(ctx context.Context) (_ context.Context, end fun
 	if !e.stmts.begin() {
 		return nil, nil, sqlerr.Newf(sqlerr.AdminShutdown, "the engine is closed")
 	}
-	ctx, cancel := context.WithCancel(ctx)
-	stop := context.AfterFunc(e.ctx, cancel)
+	ctx, cancel := context.WithCancelCause(ctx)
+	stop := context.AfterFunc(e.ctx, func() { cancel(errShuttingDown) })
 	var once sync.Once
 	return ctx, func() {
 		once.Do(func() {
 			stop()
-			cancel()
+			cancel(nil)
 			e.stmts.end()
 		})
 	}, nil

@@ -18,6 +18,15 @@ func FuzzParse(f *testing.F) {
 		"SELECT * FROM generate_series($1, $2) WHERE x = $1", "COPY (SUBSCRIBE TO v WITH (progress)) TO STDOUT",
 		"SET TIME ZONE 'UTC'; SHOW ALL; RESET x; BEGIN; COMMIT", "SELECT 'é' /* c */ -- d\n; DROP SOURCE s CASCADE",
 		"EXPLAIN CREATE MATERIALIZED VIEW v AS SELECT 1", "SELECT \"a\" || 'b', `c` FROM t WHERE d = ?",
+		// Issue 12: what clients and tools send, and what fuzzing found worth keeping.
+		"SET statement_timeout = '1.5s'", "SET statement_timeout TO 1500", "SET SESSION statement_timeout = DEFAULT",
+		"SET NAMES 'utf8'", "SHOW TRANSACTION ISOLATION LEVEL", "RESET ALL", "START TRANSACTION; END; ABORT",
+		"SELECT 1 IN (0, 1, 2, 3, 4, 5, 6, 7, 8, 9)", "SELECT CAST('1' AS BIGINT), 'it''s', E'x', X'ff'",
+		"SELECT * FROM SESSION(s, ts, INTERVAL '10' SECOND)", "SELECT a->>'$.b', JSON_EXTRACT(a, '$.c') FROM s",
+		"FLUSH v", "DROP MATERIALIZED VIEW IF EXISTS v RESTRICT", "SHOW SOURCE STATUS s", "DESC s",
+		"CREATE SOURCE g (id BIGINT) WITH (connector = 'datagen', fields.id.kind = 'sequence', fields.id.start = 1, fields.id.end = 9)",
+		"/* a /* nested */ comment */ SELECT 1 # mysql comment\n", "SELECT '", "SELECT \"", "SELECT $", "SELECT $0, $99999999999",
+		"SELECT 1::int", "SELECT INTERVAL '1 hour'", "\x00\xff;;;", "SELECT (((((((((((1)))))))))))",
 	} {
 		f.Add(s)
 	}

@@ -249,17 +249,29 @@ func TestGarbageClient(t *testing.T) {
 	startup := startupMessage("tester", "streamsql")
 	unknownType := append(slices.Clone(startup), 'y', 0, 0, 0, 8, 1, 2, 3, 4)
 	hugeQuery := append(slices.Clone(startup), 'Q', 0x7f, 0xff, 0xff, 0xff, 'S', 'E', 'L')
+	// Issue 12, finding 1: a message whose body is too short for its type
+	// (a Query of length 4 is five bytes) once panicked in the decoder and
+	// took the process down.
+	afterStartup := func(msg ...byte) []byte { return append(slices.Clone(startup), msg...) }
 	tests := []struct {
 		name string
 		data []byte
+		code string // the SQLSTATE of the FATAL ErrorResponse expected, if any
 	}{
-		{"http request", []byte("GET / HTTP/1.1\r\nHost: x\r\n\r\n")},
-		{"random bytes", bytes.Repeat([]byte{0xff, 0x00, 0x13, 0x37}, 64)},
-		{"huge startup length", hugeLength},
-		{"unknown protocol version", badVersion},
-		{"length below header", tooShort},
-		{"unknown message after startup", unknownType},
-		{"huge message after startup", hugeQuery},
+		{"http request", []byte("GET / HTTP/1.1\r\nHost: x\r\n\r\n"), ""},
+		{"random bytes", bytes.Repeat([]byte{0xff, 0x00, 0x13, 0x37}, 64), ""},
+		{"huge startup length", hugeLength, ""},
+		{"unknown protocol version", badVersion, ""},
+		{"length below header", tooShort, ""},
+		{"unknown message after startup", unknownType, ""},
+		{"huge message after startup", hugeQuery, ""},
+		{"query without body", afterStartup('Q', 0, 0, 0, 4), "08P01"},
+		{"parse without body", afterStartup('P', 0, 0, 0, 4), "08P01"},
+		{"bind without body", afterStartup('B', 0, 0, 0, 4), "08P01"},
+		{"describe without body", afterStartup('D', 0, 0, 0, 4), "08P01"},
+		{"short execute", afterStartup('E', 0, 0, 0, 5, 0), "08P01"},
+		{"bind with a negative parameter length", afterStartup('B', 0, 0, 0, 16, 0, 0, 0, 0, 0, 1, 0xff, 0xff, 0xff, 0xfe, 0, 0), "08P01"},
+		{"function call without body", afterStartup('F', 0, 0, 0, 4), "08P01"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -274,10 +286,16 @@ func TestGarbageClient(t *testing.T) {
 			// The server must close the connection (an ErrorResponse before
 			// that is welcome), not wait for ever.
 			_ = c.SetReadDeadline(time.Now().Add(15 * time.Second))
-			_, err = io.Copy(io.Discard, c)
+			var got bytes.Buffer
+			_, err = io.Copy(&got, c)
 			var ne net.Error
 			if errors.As(err, &ne) && ne.Timeout() {
 				t.Fatalf("server kept a garbage connection open for 15s")
+			}
+			// An ErrorResponse carries its severity and code as fields
+			// 'V' and 'C'.
+			if tt.code != "" && !bytes.Contains(got.Bytes(), []byte("VFATAL\x00C"+tt.code+"\x00")) {
+				t.Errorf("the server did not answer FATAL %s before closing: %q", tt.code, got.Bytes())
 			}
 		})
 	}

@@ -9,6 +9,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"runtime/debug"
 	"sort"
 	"strings"
 	"sync"
@@ -49,10 +50,10 @@ var defaultSettings = map[string]string{
 	"application_name":            "",
 }
 
-// msgReader is the pgproto3 ChunkReader: it reads whole messages from the
-// buffered connection into one reused buffer, refusing messages over the
-// size limit before allocating for them. What it returns is valid until the
-// next call, which pgproto3 makes only on the next Receive.
+// msgReader reads whole messages (frame.go) from the buffered connection
+// into one reused buffer, refusing messages over the size limit before
+// allocating for them. What it returns is valid until the next call, which
+// is made only for the next message.
 type msgReader struct {
 	r   *bufio.Reader
 	buf []byte
@@ -110,7 +111,7 @@ type conn struct {
 	nc  net.Conn
 	br  *bufio.Reader
 	w   *bufio.Writer
-	be  *pgproto3.Backend
+	fe  *frontend
 	log *slog.Logger
 	buf []byte // scratch for encoding protocol messages
 	row []byte // scratch for encoding a DataRow
@@ -127,9 +128,10 @@ type conn struct {
 	failed          bool // an extended-query message failed: skip to Sync
 	peerGone        atomic.Bool
 
-	mu      sync.Mutex
-	running context.CancelFunc // the statement a cancel request would cancel
-	closing bool               // shutting down: the read deadline stays in the past
+	mu              sync.Mutex
+	running         context.CancelFunc // the statement a cancel request would cancel
+	cancelRequested bool               // a cancel request cancelled the running statement
+	closing         bool               // shutting down: the read deadline stays in the past
 }
 
 func newConn(s *Server, nc net.Conn, ctx context.Context) *conn {
@@ -143,7 +145,7 @@ func newConn(s *Server, nc net.Conn, ctx context.Context) *conn {
 		portals: make(map[string]*portal),
 	}
 	c.ctx, c.cancel = context.WithCancelCause(ctx)
-	c.be = pgproto3.NewBackend(&msgReader{r: c.br, max: s.opts.MaxMessageSize}, c.w)
+	c.fe = &frontend{r: &msgReader{r: c.br, max: s.opts.MaxMessageSize}}
 	return c
 }
 
@@ -160,6 +162,7 @@ func isConnError(err error) bool {
 
 func (c *conn) serve() {
 	defer c.close()
+	defer c.recoverPanic()
 	startup, ok := c.startup()
 	if !ok {
 		return
@@ -167,6 +170,10 @@ func (c *conn) serve() {
 	user := startup["user"]
 	if c.srv.scram != nil {
 		if err := c.authenticateSCRAM(c.srv.scram); err != nil {
+			if isDisconnect(err) || errors.Is(err, errMessageTooBig) || errors.As(err, new(*protocolError)) {
+				c.receiveFailed(err) // gone, or not speaking the protocol
+				return
+			}
 			c.log.Info("wire: authentication failed", "user", user, "err", err)
 			c.sendFatal(sqlerr.Newf(sqlerr.InvalidPassword, "password authentication failed for user %q", user))
 			return
@@ -201,13 +208,13 @@ func (c *conn) serve() {
 // connection has nothing more to do.
 func (c *conn) startup() (map[string]string, bool) {
 	for {
-		msg, err := c.be.ReceiveStartupMessage()
+		msg, err := c.fe.receiveStartup()
 		if err != nil {
 			if c.isClosing() || isDisconnect(err) {
 				c.log.Debug("wire: connection closed before startup", "err", err)
 			} else {
 				c.log.Warn("wire: bad startup packet", "err", err)
-				c.sendFatal(sqlerr.Newf(sqlerr.ProtocolViolation, "invalid startup packet: %v", err))
+				c.sendFatal(sqlerr.Newf(sqlerr.ProtocolViolation, "%v", err))
 			}
 			return nil, false
 		}
@@ -221,11 +228,11 @@ func (c *conn) startup() (map[string]string, bool) {
 			c.srv.cancelRequest(m.ProcessID, m.SecretKey)
 			return nil, false
 		case *pgproto3.StartupMessage:
-			params := make(map[string]string, len(m.Parameters))
-			for k, v := range m.Parameters {
-				params[k] = v
+			if m.Parameters["user"] == "" {
+				c.sendFatal(sqlerr.Newf(sqlerr.InvalidAuthorization, "no user name specified in startup packet"))
+				return nil, false
 			}
-			return params, true
+			return m.Parameters, true
 		default:
 			c.log.Warn("wire: unexpected startup message", "type", fmt.Sprintf("%T", msg))
 			return nil, false
@@ -236,7 +243,7 @@ func (c *conn) startup() (map[string]string, bool) {
 // loop serves messages until the client leaves or the session must end.
 func (c *conn) loop() {
 	for {
-		msg, err := c.be.Receive()
+		msg, err := c.fe.receive(authNone)
 		if err != nil {
 			c.receiveFailed(err)
 			return
@@ -274,6 +281,16 @@ func (c *conn) loop() {
 		case *pgproto3.Terminate:
 			c.log.Debug("wire: client terminated the session")
 			return
+		case *pgproto3.CopyData, *pgproto3.CopyDone, *pgproto3.CopyFail:
+			// No COPY FROM STDIN here: these can only be the rest of a
+			// copy the server refused. Postgres ignores them too.
+		case *pgproto3.FunctionCall:
+			// A fast-path call stands alone, like a simple query.
+			err = c.sendError(sqlerr.Newf(sqlerr.FeatureNotSupported, "function call messages are not supported"))
+			if err == nil {
+				c.ready()
+			}
+			err = c.flushAfter(err)
 		default:
 			err = c.extended(sqlerr.Newf(sqlerr.FeatureNotSupported, "message %T is not supported", msg))
 		}
@@ -299,7 +316,7 @@ func (c *conn) receiveFailed(err error) {
 	case errors.Is(err, errMessageTooBig):
 		c.log.Warn("wire: message too large; ending session", "err", err)
 		c.sendFatal(sqlerr.Newf(sqlerr.ProgramLimitExceeded, "%v", err))
-	default:
+	default: // a protocolError (frame.go), or the socket failed
 		c.log.Warn("wire: protocol violation; ending session", "err", err)
 		c.sendFatal(sqlerr.Newf(sqlerr.ProtocolViolation, "%v", err))
 	}
@@ -330,13 +347,27 @@ func (c *conn) flushAfter(err error) error {
 }
 
 func (c *conn) close() {
+	defer func() { _ = c.nc.Close() }()
+	defer c.recoverPanic() // in a Rows' or the Session's Close
+	defer c.cancel(errClientGone)
 	c.closePortals()
 	if c.sess != nil {
 		c.sess.Close()
 	}
-	c.cancel(errClientGone)
 	_ = c.w.Flush()
-	_ = c.nc.Close()
+}
+
+// recoverPanic is the session's failure boundary: a panic anywhere in the
+// session's goroutine (the protocol, or the engine running a statement
+// for it) ends this session with XX000 and leaves the process and every
+// other session alone. Deferred directly, it must be.
+func (c *conn) recoverPanic() {
+	r := recover()
+	if r == nil {
+		return
+	}
+	c.srv.logPanic(c.log, r, debug.Stack())
+	c.sendFatal(sqlerr.Newf(sqlerr.Internal, "internal error: %v", r))
 }
 
 func (c *conn) closePortals() {
@@ -441,20 +472,42 @@ func (c *conn) shutdown() {
 	c.cancel(errShutdown)
 }
 
+// setRunning names the statement (its Prepare or its execution) that a
+// cancel request cancels from now on; nil when none runs.
 func (c *conn) setRunning(cancel context.CancelFunc) {
 	c.mu.Lock()
 	c.running = cancel
+	c.cancelRequested = false
 	c.mu.Unlock()
 }
 
 func (c *conn) cancelRunning() {
 	c.mu.Lock()
 	cancel := c.running
+	c.cancelRequested = cancel != nil
 	c.mu.Unlock()
 	if cancel != nil {
 		c.log.Info("wire: cancel request")
 		cancel()
 	}
+}
+
+// wasCancelled reports whether a cancel request cancelled the running
+// statement (rather than a timeout, a disconnect or a shutdown).
+func (c *conn) wasCancelled() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.cancelRequested
+}
+
+// prepare runs the session's Prepare under a context that a cancel
+// request cancels: planning a statement can take long too.
+func (c *conn) prepare(query string) ([]Statement, error) {
+	ctx, cancel := context.WithCancel(c.ctx)
+	defer cancel()
+	c.setRunning(cancel)
+	defer c.setRunning(nil)
+	return c.sess.Prepare(ctx, query)
 }
 
 // watchPeer notices a client that disconnects while a statement runs (a
@@ -516,7 +569,7 @@ func (c *conn) simpleQuery(query string) error {
 		c.send(&pgproto3.EmptyQueryResponse{})
 		return nil
 	}
-	sts, err := c.sess.Prepare(c.ctx, query)
+	sts, err := c.prepare(query)
 	if err != nil {
 		return c.sendError(err)
 	}

@@ -53,7 +53,10 @@ func (c *conn) copyOut(p *portal) error {
 		}
 	}
 	if err := p.rows.Err(); err != nil {
-		cancelled := sqlerr.CodeOf(err) == sqlerr.QueryCanceled && c.ctx.Err() == nil && !c.peerGone.Load()
+		// Only a cancel request ends a copy normally: a statement
+		// timeout is an error, as it is for any statement.
+		cancelled := sqlerr.CodeOf(err) == sqlerr.QueryCanceled && c.wasCancelled() &&
+			c.ctx.Err() == nil && !c.peerGone.Load()
 		if !cancelled {
 			return err
 		}

@@ -16,7 +16,7 @@ func (c *conn) parse(m *pgproto3.Parse) error {
 		}
 	}
 	ps := &prepared{}
-	sts, err := c.sess.Prepare(c.ctx, m.Query)
+	sts, err := c.prepare(m.Query)
 	if err != nil {
 		return err
 	}

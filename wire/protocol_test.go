@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -327,5 +328,182 @@ func TestProtocol_FlushBeforeWaiting(t *testing.T) {
 	got = append(got, c.expectUntilReady()...)
 	if g := strings.Join(got, "|"); g != "RowDescription x:20|DataRow 7|CommandComplete SELECT 1|ReadyForQuery I" {
 		t.Errorf("got %s", g)
+	}
+}
+
+// frame is a frontend message: its type, its length, its body.
+func frame(typ byte, body ...byte) []byte {
+	return append(binary.BigEndian.AppendUint32([]byte{typ}, uint32(len(body)+4)), body...)
+}
+
+// cat joins byte strings.
+func cat(parts ...[]byte) []byte {
+	var out []byte
+	for _, p := range parts {
+		out = append(out, p...)
+	}
+	return out
+}
+
+var (
+	z   = []byte{0} // an empty string
+	u16 = func(v uint16) []byte { return binary.BigEndian.AppendUint16(nil, v) }
+	i32 = func(v int32) []byte { return binary.BigEndian.AppendUint32(nil, uint32(v)) }
+)
+
+// malformedMessages are messages whose length or body does not fit their
+// type; FuzzBackend starts from them too.
+var malformedMessages = []struct {
+	name string
+	msg  []byte
+}{
+	{"query without body", frame('Q')},
+	{"query without NUL", frame('Q', 's', 'e', 'l')},
+	{"query with bytes after NUL", frame('Q', 'x', 0, 'y')},
+	{"length below 4", []byte{'Q', 0, 0, 0, 3}},
+	{"parse without body", frame('P')},
+	{"parse without query", frame('P', 0)},
+	{"parse without parameter count", frame('P', cat(z, []byte("select 1"), z)...)},
+	{"parse with missing parameter types", frame('P', cat(z, z, u16(2), i32(23))...)},
+	{"parse with bytes left over", frame('P', cat(z, z, u16(0), []byte{1})...)},
+	{"bind without body", frame('B')},
+	{"bind without statement", frame('B', 0)},
+	{"bind without formats", frame('B', 0, 0)},
+	{"bind with missing format codes", frame('B', cat(z, z, u16(3), u16(0))...)},
+	{"bind with missing parameters", frame('B', cat(z, z, u16(0), u16(1))...)},
+	{"bind with a negative parameter length", frame('B', cat(z, z, u16(0), u16(1), i32(-2), u16(0))...)},
+	{"bind with a parameter past the end", frame('B', cat(z, z, u16(0), u16(1), i32(100), []byte("ab"), u16(0))...)},
+	{"bind without result formats", frame('B', cat(z, z, u16(0), u16(0))...)},
+	{"bind with missing result formats", frame('B', cat(z, z, u16(0), u16(0), u16(2), u16(0))...)},
+	{"describe without body", frame('D')},
+	{"describe without name", frame('D', 'S')},
+	{"describe with bytes after the name", frame('D', 'S', 0, 1)},
+	{"execute without body", frame('E')},
+	{"short execute", frame('E', 0)},
+	{"execute with a short row limit", frame('E', 0, 0, 0)},
+	{"close without body", frame('C')},
+	{"close without name", frame('C', 'P')},
+	{"sync with a body", frame('S', 1)},
+	{"flush with a body", frame('H', 1)},
+	{"terminate with a body", frame('X', 1)},
+	{"copy done with a body", frame('c', 1)},
+	{"copy fail without NUL", frame('f', 'x')},
+	{"function call without body", frame('F')},
+	{"function call with a short argument", frame('F', cat(i32(1), u16(0), u16(1), i32(8), []byte{1}, u16(0))...)},
+	{"password message without authentication", frame('p', 'x', 0)},
+	{"unknown type", frame('y')},
+}
+
+// TestProtocol_MalformedMessages sends, after a normal startup, messages
+// whose length or body does not fit their type (issue 12, finding 1: a
+// Query of length 4 panicked in the decoder and took the process down).
+// Each ends its own session with FATAL 08P01; the server goes on serving.
+func TestProtocol_MalformedMessages(t *testing.T) {
+	b := newScriptBackend()
+	srv, addr := testServer(t, b, Options{})
+	var panics atomic.Int32
+	onPanic(srv, func(any) { panics.Add(1) })
+	good := startRaw(t, addr)
+
+	for _, tt := range malformedMessages {
+		t.Run(tt.name, func(t *testing.T) {
+			c := startRaw(t, addr)
+			if _, err := c.nc.Write(tt.msg); err != nil {
+				t.Fatal(err)
+			}
+			msg, err := c.fe.Receive()
+			if err != nil {
+				t.Fatalf("no answer: %v", err)
+			}
+			if e, ok := msg.(*pgproto3.ErrorResponse); !ok || e.Severity != "FATAL" || e.Code != "08P01" {
+				t.Fatalf("got %#v, want FATAL 08P01", msg)
+			}
+			if msg, err := c.fe.Receive(); err == nil {
+				t.Fatalf("got %T after FATAL, want the connection closed", msg)
+			}
+			good.send(&pgproto3.Query{String: "select 1"})
+			if got := withoutStatus(good.expectUntilReady()); len(got) != 4 {
+				t.Errorf("good session after %s: %v", tt.name, got)
+			}
+		})
+	}
+	if n := panics.Load(); n != 0 {
+		t.Errorf("%d panics recovered; every malformed message should be refused before decoding", n)
+	}
+}
+
+// TestProtocol_UnusualMessages checks messages that are well formed but
+// out of place: each gets Postgres's answer and the session goes on.
+func TestProtocol_UnusualMessages(t *testing.T) {
+	_, addr := testServer(t, newScriptBackend(), Options{})
+	tests := []struct {
+		name string
+		msg  []byte
+		want string
+	}{
+		// Left over from a copy the server refused: ignored.
+		{"copy data, done and fail", cat(frame('d', 1, 2), frame('c'), frame('f', 'x', 0)), ""},
+		{"function call", frame('F', cat(i32(1), u16(0), u16(1), i32(-1), u16(0))...), "Error 0A000|ReadyForQuery I|"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := startRaw(t, addr)
+			if _, err := c.nc.Write(tt.msg); err != nil {
+				t.Fatal(err)
+			}
+			c.send(&pgproto3.Query{String: "select 1"})
+			got := strings.Join(withoutStatus(c.expectUntilReady()), "|")
+			if tt.want != "" {
+				got += "|" + strings.Join(withoutStatus(c.expectUntilReady()), "|")
+			}
+			if want := tt.want + "RowDescription ?column?:23|DataRow 1|CommandComplete SELECT 1|ReadyForQuery I"; got != want {
+				t.Errorf("got\n  %s\nwant\n  %s", got, want)
+			}
+		})
+	}
+}
+
+// TestProtocol_BadStartupPackets checks the first packet of a connection.
+func TestProtocol_BadStartupPackets(t *testing.T) {
+	_, addr := testServer(t, newScriptBackend(), Options{})
+	// startup frames a startup packet whose body is the protocol version
+	// and then params, each followed by a NUL, then tail.
+	startup := func(tail []byte, params ...string) []byte {
+		body := i32(protocolVersion30)
+		for _, p := range params {
+			body = append(append(body, p...), 0)
+		}
+		body = append(body, tail...)
+		return append(i32(int32(len(body)+4)), body...)
+	}
+	tests := []struct {
+		name string
+		data []byte
+		code string // of the FATAL ErrorResponse
+	}{
+		{"no user", startup(z, "database", "x"), "28000"},
+		{"no parameters", startup(z), "28000"},
+		{"no final NUL", startup(nil, "user", "x"), "08P01"},
+		{"name without value", startup(nil, "user"), "08P01"},
+		{"bytes after the final NUL", startup([]byte{0, 7}, "user", "x"), "08P01"},
+		{"short cancel request", cat(i32(12), i32(cancelRequestCode), i32(1)), "08P01"},
+		{"long SSL request", cat(i32(12), i32(sslRequestCode), i32(1)), "08P01"},
+		{"length past the limit", cat(i32(maxStartupPacket+5), i32(protocolVersion30)), "08P01"},
+		{"length below the code", cat(i32(7), []byte{0, 3, 0}), "08P01"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := dialRaw(t, addr)
+			if _, err := c.nc.Write(tt.data); err != nil {
+				t.Fatal(err)
+			}
+			msg, err := c.fe.Receive()
+			if err != nil {
+				t.Fatalf("no answer: %v", err)
+			}
+			if e, ok := msg.(*pgproto3.ErrorResponse); !ok || e.Severity != "FATAL" || e.Code != tt.code {
+				t.Fatalf("got %#v, want FATAL %s", msg, tt.code)
+			}
+		})
 	}
 }

@@ -49,14 +49,11 @@ var errBadPassword = errors.New("password authentication failed")
 // authenticateSCRAM runs the SASL exchange. It returns errBadPassword (or a
 // protocol error) when the client does not prove it knows the password.
 func (c *conn) authenticateSCRAM(v *scramVerifier) error {
-	if err := c.be.SetAuthType(pgproto3.AuthTypeSASL); err != nil {
-		return err
-	}
 	c.send(&pgproto3.AuthenticationSASL{AuthMechanisms: []string{scramMechanism}})
 	if err := c.w.Flush(); err != nil {
 		return err
 	}
-	msg, err := c.be.Receive()
+	msg, err := c.fe.receive(authSASLInitial)
 	if err != nil {
 		return err
 	}
@@ -86,14 +83,11 @@ func (c *conn) authenticateSCRAM(v *scramVerifier) error {
 	serverFirst := "r=" + nonce + ",s=" + base64.StdEncoding.EncodeToString(v.salt) +
 		",i=" + fmt.Sprint(scramIterations)
 
-	if err := c.be.SetAuthType(pgproto3.AuthTypeSASLContinue); err != nil {
-		return err
-	}
 	c.send(&pgproto3.AuthenticationSASLContinue{Data: []byte(serverFirst)})
 	if err := c.w.Flush(); err != nil {
 		return err
 	}
-	msg, err = c.be.Receive()
+	msg, err = c.fe.receive(authSASLContinue)
 	if err != nil {
 		return err
 	}
@@ -127,9 +121,6 @@ func (c *conn) authenticateSCRAM(v *scramVerifier) error {
 		return errBadPassword
 	}
 	serverSignature := hmacSHA256(v.serverKey, authMessage)
-	if err := c.be.SetAuthType(pgproto3.AuthTypeSASLFinal); err != nil {
-		return err
-	}
 	c.send(&pgproto3.AuthenticationSASLFinal{Data: []byte("v=" + base64.StdEncoding.EncodeToString(serverSignature))})
 	return nil
 }

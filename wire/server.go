@@ -64,6 +64,45 @@ type Server struct {
 	nextPID  uint32
 	shutting bool
 	sessions sync.WaitGroup
+
+	panics panicLog
+}
+
+// panicLog rate-limits the log lines of recovered panics: a client that
+// found a way to make its session panic can repeat it, and each line
+// carries a stack.
+type panicLog struct {
+	mu         sync.Mutex
+	last       time.Time
+	suppressed int
+	// seen, when set (by tests), sees every panic a session recovers.
+	seen func(v any)
+}
+
+// panicLogEvery is the least time between two logged panic stacks.
+const panicLogEvery = time.Second
+
+// logPanic logs a panic recovered in a session, with its stack, unless
+// another was logged less than panicLogEvery ago; the next line logged
+// counts those left out.
+func (s *Server) logPanic(log *slog.Logger, v any, stack []byte) {
+	p := &s.panics
+	p.mu.Lock()
+	if p.seen != nil {
+		p.seen(v)
+	}
+	now := time.Now()
+	if !p.last.IsZero() && now.Sub(p.last) < panicLogEvery {
+		p.suppressed++
+		p.mu.Unlock()
+		return
+	}
+	p.last = now
+	suppressed := p.suppressed
+	p.suppressed = 0
+	p.mu.Unlock()
+	log.Error("wire: panic in a session; ending that session", "panic", fmt.Sprint(v),
+		"stack", string(stack), "panics_not_logged", suppressed)
 }
 
 // NewServer returns a server that runs statements on b.

@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -449,5 +450,166 @@ func waitFor(t *testing.T, ch <-chan struct{}) {
 	case <-ch:
 	case <-time.After(10 * time.Second):
 		t.Fatal("timed out waiting for the statement to start")
+	}
+}
+
+// onPanic makes f see every panic srv's sessions recover.
+func onPanic(srv *Server, f func(v any)) {
+	srv.panics.mu.Lock()
+	srv.panics.seen = f
+	srv.panics.mu.Unlock()
+}
+
+// panicRows panics in Next or Close.
+type panicRows struct {
+	funcRows
+	inNext, inClose bool
+}
+
+func (r *panicRows) Next() bool {
+	if r.inNext {
+		panic("boom in Next")
+	}
+	return false
+}
+
+func (r *panicRows) Close() error {
+	if r.inClose {
+		panic("boom in Close")
+	}
+	return nil
+}
+
+// TestServer_PanicEndsOnlyItsSession injects a panic at each place the
+// server calls into the engine for a client: the session ends with FATAL
+// XX000, the panic is seen once, and the server, and a session that was
+// already open, go on.
+func TestServer_PanicEndsOnlyItsSession(t *testing.T) {
+	st := &fakeStatement{sql: "x", cols: []types.Column{{Name: "x", Type: types.TypeInt}}}
+	b := &fakeBackend{NewSessionFunc: func(_ context.Context, startup map[string]string) (Session, error) {
+		where := startup["application_name"]
+		if where == "NewSession" {
+			panic("boom in NewSession")
+		}
+		return &fakeSession{
+			PrepareFunc: func(context.Context, string) ([]Statement, error) {
+				if where == "Prepare" {
+					panic("boom in Prepare")
+				}
+				return []Statement{st}, nil
+			},
+			ExecuteFunc: func(context.Context, Statement, []types.Value) (Rows, error) {
+				if where == "Execute" {
+					panic("boom in Execute")
+				}
+				return &panicRows{funcRows: funcRows{cols: st.cols}, inNext: where == "Next", inClose: where == "Close"}, nil
+			},
+			ReportedSettingsFunc: func() map[string]string {
+				if where == "ReportedSettings" {
+					panic("boom in ReportedSettings")
+				}
+				return nil
+			},
+			CloseFunc: func() {
+				if where == "SessionClose" {
+					panic("boom in Close")
+				}
+			},
+		}, nil
+	}}
+	srv, addr := testServer(t, b, Options{})
+	var panics atomic.Int32
+	onPanic(srv, func(any) { panics.Add(1) })
+	good := connect(t, addr, "")
+	ctx := testCtx(t)
+
+	for _, where := range []string{"NewSession", "ReportedSettings", "Prepare", "Execute", "Next", "Close"} {
+		t.Run(where, func(t *testing.T) {
+			before := panics.Load()
+			conn, err := pgx.Connect(ctx, connString(addr, "application_name="+where))
+			if err == nil {
+				defer conn.Close(ctx)
+				_, err = conn.Exec(ctx, "x", pgx.QueryExecModeSimpleProtocol)
+			}
+			if pe := pgErr(t, err); pe.Code != "XX000" || pe.Severity != "FATAL" || pe.Message != "internal error: boom in "+where {
+				t.Errorf("got %s %s %q, want FATAL XX000 \"internal error: boom in %s\"", pe.Severity, pe.Code, pe.Message, where)
+			}
+			if n := panics.Load() - before; n != 1 {
+				t.Errorf("%d panics recovered, want 1", n)
+			}
+			if _, err := good.Exec(ctx, "x"); err != nil {
+				t.Fatalf("other session after a panic in %s: %v", where, err)
+			}
+		})
+	}
+	// A panic while the session is being released, after the client left.
+	t.Run("SessionClose", func(t *testing.T) {
+		seen := make(chan any, 1)
+		onPanic(srv, func(v any) { seen <- v })
+		conn := connect(t, addr, "application_name=SessionClose")
+		_ = conn.Close(ctx)
+		select {
+		case v := <-seen:
+			if v != "boom in Close" {
+				t.Errorf("recovered %v", v)
+			}
+		case <-ctx.Done():
+			t.Fatal("the panic in Session.Close was not recovered")
+		}
+		if _, err := good.Exec(ctx, "x"); err != nil {
+			t.Fatalf("other session: %v", err)
+		}
+	})
+}
+
+// TestServer_CancelDuringPrepare checks that a cancel request reaches a
+// statement that is still being prepared (parsed and planned), by a simple
+// Query and by Parse.
+func TestServer_CancelDuringPrepare(t *testing.T) {
+	started := make(chan struct{}, 1)
+	ended := make(chan error, 1)
+	b := &fakeBackend{NewSessionFunc: func(context.Context, map[string]string) (Session, error) {
+		return &fakeSession{
+			PrepareFunc: func(ctx context.Context, q string) ([]Statement, error) {
+				if q != "plan for ever" {
+					return []Statement{&fakeStatement{sql: q}}, nil
+				}
+				started <- struct{}{}
+				<-ctx.Done()
+				ended <- ctx.Err()
+				return nil, ctx.Err()
+			},
+			ExecuteFunc: func(context.Context, Statement, []types.Value) (Rows, error) {
+				return &funcRows{tag: "OK"}, nil
+			},
+		}, nil
+	}}
+	_, addr := testServer(t, b, Options{})
+	conn := connect(t, addr, "")
+	ctx := testCtx(t)
+	for _, tt := range []struct {
+		name string
+		run  func() error
+	}{
+		{"query", func() error { _, err := conn.PgConn().Exec(ctx, "plan for ever").ReadAll(); return err }},
+		{"parse", func() error { _, err := conn.PgConn().Prepare(ctx, "p", "plan for ever", nil); return err }},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			errc := make(chan error, 1)
+			go func() { errc <- tt.run() }()
+			waitFor(t, started)
+			if err := conn.PgConn().CancelRequest(ctx); err != nil {
+				t.Fatal(err)
+			}
+			if err := <-ended; !errors.Is(err, context.Canceled) {
+				t.Errorf("Prepare's context ended with %v", err)
+			}
+			if pe := pgErr(t, <-errc); pe.Code != "57014" || pe.Message != "canceling statement due to user request" {
+				t.Errorf("error = %+v", pe)
+			}
+			if _, err := conn.PgConn().Exec(ctx, "next").ReadAll(); err != nil {
+				t.Fatalf("after cancel: %v", err)
+			}
+		})
 	}
 }
