@@ -95,8 +95,8 @@ func TestEngine_CloseCancelsStatements(t *testing.T) {
 	}
 	select {
 	case err := <-ended:
-		if !errors.Is(err, context.Canceled) {
-			t.Fatalf("the running statement ended with %v, want context.Canceled", err)
+		if sqlerr.CodeOf(err) != sqlerr.AdminShutdown {
+			t.Fatalf("the running statement ended with %v, want 57P01 (the engine is shutting down)", err)
 		}
 	case <-time.After(10 * time.Second):
 		t.Fatal("the running statement is still running 10s after Close")

@@ -121,7 +121,9 @@ func statementError(ctx context.Context, err error) error {
 		return e
 	}
 	if errors.Is(ctx.Err(), context.DeadlineExceeded) {
-		return sqlerr.Newf(sqlerr.QueryCanceled, "canceling statement: context deadline exceeded")
+		// The caller's own deadline: coded for a client, and still
+		// context.DeadlineExceeded for an embedder's errors.Is.
+		return sqlerr.Wrap(context.DeadlineExceeded, sqlerr.QueryCanceled, "canceling statement")
 	}
 	return sqlerr.Flatten(context.Canceled)
 }

@@ -357,7 +357,10 @@ func (r *viewRunner) run(ctx context.Context) (err error) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			inputDone <- in.run(ctx)
+			var err error
+			defer func() { inputDone <- err }()
+			defer exec.Recover("source "+in.src.entry.Name, &err)
+			err = in.run(ctx)
 		}()
 	}
 	select {

@@ -7,7 +7,6 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"regexp"
-	"runtime/debug"
 	"sync"
 	"time"
 
@@ -143,11 +142,7 @@ func (h *viewHealth) supervise(ctx context.Context, log *slog.Logger, life func(
 // runLife runs one life, turning a panic into its error and a clean end
 // into one too: a pipeline never ends by itself.
 func runLife(ctx context.Context, life func(context.Context) error) (err error) {
-	defer func() {
-		if p := recover(); p != nil {
-			err = &exec.PanicError{Node: "pipeline", Value: p, Stack: debug.Stack()}
-		}
-	}()
+	defer exec.Recover("pipeline", &err)
 	if err = life(ctx); err == nil && ctx.Err() == nil {
 		err = errors.New("pipeline ended")
 	}

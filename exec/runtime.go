@@ -164,15 +164,23 @@ func (g *Graph) spawn(n *node, run func() error) {
 		// A panic in an operator is the graph's failure, not the
 		// process's: the view that owns the graph is marked failed and
 		// restarts, every other view and session goes on.
-		defer func() {
-			if p := recover(); p != nil {
-				g.fail(&PanicError{Node: n.name, Value: p, Stack: debug.Stack()})
-			}
-		}()
-		if err := run(); err != nil {
+		if err := runRecovered(n.name, run); err != nil {
 			g.fail(err)
 		}
 	}()
+}
+
+func runRecovered(node string, run func() error) (err error) {
+	defer Recover(node, &err)
+	return run()
+}
+
+// Recover, deferred by a goroutine that runs a view's work, turns a panic
+// of that goroutine into *errp, a PanicError naming node.
+func Recover(node string, errp *error) {
+	if p := recover(); p != nil {
+		*errp = &PanicError{Node: node, Value: p, Stack: debug.Stack()}
+	}
 }
 
 // PanicError is an operator's panic, recovered by the runtime. Stack is

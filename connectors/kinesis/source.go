@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"maps"
+	"runtime/debug"
 	"slices"
 	"sync"
 	"time"
@@ -385,6 +386,19 @@ func (s *Source) streamName() string {
 	return s.opts.Stream
 }
 
+// runReader runs one shard's reader; a panic in it is the source's error
+// (logged once with its stack), not the process's end.
+func (s *Source) runReader(ctx context.Context, shard string, r *Reader) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			s.opts.logger().Error("kinesis: shard reader panicked", "stream", s.streamName(), "shard", shard,
+				"panic", p, "stack", string(debug.Stack()))
+			err = fmt.Errorf("shard %s: internal error: reader panicked: %v", shard, p)
+		}
+	}()
+	return r.Run(ctx, s.deliver)
+}
+
 // Run discovers shards, runs a reader per readable shard and starts
 // children as their parents drain, until ctx ends (nil) or a reader or
 // discovery fails for good (that error). Call it once.
@@ -430,7 +444,7 @@ func (s *Source) Run(ctx context.Context) (err error) {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				if err := r.Run(ctx, s.deliver); err != nil {
+				if err := s.runReader(ctx, id, r); err != nil {
 					select {
 					case errc <- err:
 					default:

@@ -2,6 +2,7 @@ package kinesis
 
 import (
 	"context"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -16,6 +17,15 @@ import (
 // backfilling) learns it, while the other shards' readers are stopped
 // rather than waited for.
 func TestSource_RunShardFails(t *testing.T) {
+	for _, mode := range []string{"error", "panic"} {
+		t.Run(mode, func(t *testing.T) { testSourceShardFails(t, mode) })
+	}
+}
+
+// testSourceShardFails: shard-1's reader fails for good, by an error or by
+// a panic in the reader's goroutine (which must be the source's error, not
+// the end of the process).
+func testSourceShardFails(t *testing.T, mode string) {
 	var mu sync.Mutex
 	calls := map[string]int{}
 	api := &fakeAPI{
@@ -34,6 +44,9 @@ func TestSource_RunShardFails(t *testing.T) {
 			n := calls[shard]
 			mu.Unlock()
 			if shard == "shard-1" && n > 1 {
+				if mode == "panic" {
+					panic("boom in shard-1")
+				}
 				return nil, apiErr("AccessDeniedException")
 			}
 			// shard-0 is caught up and stays healthy: its reader never
@@ -65,6 +78,9 @@ func TestSource_RunShardFails(t *testing.T) {
 	case err := <-runErr:
 		if err == nil {
 			t.Fatal("Run returned nil, want shard-1's error")
+		}
+		if mode == "panic" && !strings.Contains(err.Error(), "shard shard-1: internal error: reader panicked: boom in shard-1") {
+			t.Errorf("Run = %v, want the panic as shard-1's error", err)
 		}
 	case <-time.After(10 * time.Second):
 		t.Fatal("Run did not return after shard-1 failed for good (it waits for shard-0's reader before stopping it)")
