@@ -479,13 +479,3 @@ func decodeChunk(b []byte, fn func(k, v []byte, del bool) error) error {
 	}
 	return nil
 }
-
-// DropObjectState deletes every table of object objectID from Badger, for
-// DROP. The object's Tables must no longer be used.
-func (d *DB) DropObjectState(objectID uint64) error {
-	prefix := AppendUint64([]byte{prefixTable}, objectID)
-	if err := d.db.DropPrefix(prefix); err != nil {
-		return fmt.Errorf("drop state of object %d: %w", objectID, err)
-	}
-	return nil
-}

@@ -296,7 +296,8 @@ func TestDropObjectState(t *testing.T) {
 	must(t, a.Put([]byte("k"), []byte("v")))
 	must(t, b.Put([]byte("k"), []byte("v")))
 	must(t, db.CommitEpoch(1, nil, a, b))
-	must(t, db.DropObjectState(10))
+	must(t, db.DropObjectState(10, nil))
+	db.WaitDrops()
 	if got := dump(t, db.Table(10, 1), nil, nil); got != "" {
 		t.Fatalf("dropped object still has %q", got)
 	}
