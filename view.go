@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"runtime/debug"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -1101,6 +1102,13 @@ func (m *viewManager) dropView(o *object) {
 	var ended <-chan struct{}
 	if r := m.detach(o.entry.Name); r != nil {
 		ended = r.done
+		// Give what the pipeline held back to the system now: the Go
+		// runtime would otherwise keep it for reuse, and a dropped heavy
+		// view is the one time that much comes free at once.
+		go func() {
+			<-r.done
+			debug.FreeOSMemory()
+		}()
 	}
 	m.notify()
 	m.subs.end(o.entry.Name, sqlerr.Newf(sqlerr.UndefinedTable, "materialized view %s was dropped", o.entry.Name))
