@@ -120,6 +120,9 @@ var errClosing = errors.New("closing")
 func (d *DB) dropState(objectID uint64) (int, error) {
 	prefix := AppendUint64([]byte{prefixTable}, objectID)
 	total := 0
+	// Each batch starts after the last key of the one before, rather than
+	// walking again over the deletions already made.
+	from := prefix
 	for {
 		select {
 		case <-d.closing:
@@ -130,7 +133,7 @@ func (d *DB) dropState(objectID uint64) (int, error) {
 		err := d.db.View(func(txn *badger.Txn) error {
 			it := txn.NewIterator(badger.IteratorOptions{Prefix: prefix, PrefetchValues: false})
 			defer it.Close()
-			for it.Rewind(); it.Valid() && len(keys) < dropBatchKeys; it.Next() {
+			for it.Seek(from); it.Valid() && len(keys) < dropBatchKeys; it.Next() {
 				keys = append(keys, it.Item().KeyCopy(nil))
 			}
 			return nil
@@ -152,6 +155,7 @@ func (d *DB) dropState(objectID uint64) (int, error) {
 			return total, err
 		}
 		total += len(keys)
+		from = append(keys[len(keys)-1], 0) // the next key after the last
 	}
 	return total, d.db.Update(func(txn *badger.Txn) error { return txn.Delete(dropKey(objectID)) })
 }
