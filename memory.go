@@ -27,8 +27,9 @@ import (
 //	                           (exec.CacheBudget) and aggregate groups
 //
 // The rest is headroom for batches in flight, sessions, Go's garbage
-// collector and the pages of Badger's files. The binary also sets the Go
-// runtime's soft limit (GOMEMLIMIT) to 90% of it.
+// collector, the pages of Badger's files, and its compactions, which build
+// their tables in memory (2 at a time below 8 GiB, Badger's 4 above). The
+// binary also sets the Go runtime's soft limit (GOMEMLIMIT) to 90% of it.
 
 // Bounds of the default memory limit.
 const (
@@ -117,6 +118,11 @@ func newMemoryBudget(limit int64) memoryBudget {
 		NumMemtables:   3,
 		BlockCacheSize: limit / 8,
 		IndexCacheSize: limit / 32,
+		// Badger's least (level 0 has one of its own), below 8 GiB.
+		NumCompactors: 2,
+	}
+	if limit >= 8<<30 {
+		b.badger.NumCompactors = 4
 	}
 	caches := limit / 8
 	b.caches = exec.NewCacheBudget(caches)
