@@ -11,6 +11,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/dustin/go-humanize"
 	"github.com/streamsql/streamsql/sql"
 	"github.com/streamsql/streamsql/sql/sqlerr"
 	"github.com/streamsql/streamsql/sql/types"
@@ -28,8 +29,15 @@ type Config struct {
 	CheckpointInterval time.Duration
 	// AggCacheGroups bounds the groups each aggregate of a view keeps in
 	// memory; the others are read from its state in Badger when touched.
-	// 0 means DefaultAggCacheGroups. More memory, fewer state reads.
+	// 0 sizes it from MemoryLimit (at most DefaultAggCacheGroups). More
+	// memory, fewer state reads.
 	AggCacheGroups int
+	// MemoryLimit is the memory, in bytes, that the engine's caches,
+	// Badger's caches and memtables and its writes not yet committed are
+	// sized to stay within together (memory.go); 0 means
+	// DefaultMemoryLimit(). It does not set the Go runtime's limit
+	// (debug.SetMemoryLimit): the binary does, an embedder may.
+	MemoryLimit int64
 }
 
 // Engine is one running streamsql instance. It is safe for concurrent use.
@@ -51,6 +59,7 @@ type Engine struct {
 	stmts statements // statements in flight (statements.go)
 
 	aggCacheGroups int // Config.AggCacheGroups, defaulted
+	mem            memoryBudget
 
 	mu     sync.Mutex
 	closed bool
@@ -65,6 +74,9 @@ func Open(ctx context.Context, cfg Config) (*Engine, error) {
 	if cfg.AggCacheGroups < 0 {
 		return nil, fmt.Errorf("streamsql: Config.AggCacheGroups %d: must not be negative", cfg.AggCacheGroups)
 	}
+	if cfg.MemoryLimit != 0 && cfg.MemoryLimit < MinMemoryLimit {
+		return nil, fmt.Errorf("streamsql: Config.MemoryLimit %d: must be at least %d (256 MiB)", cfg.MemoryLimit, MinMemoryLimit)
+	}
 	if cfg.CheckpointInterval < 0 {
 		return nil, fmt.Errorf("streamsql: Config.CheckpointInterval %v: must be positive", cfg.CheckpointInterval)
 	}
@@ -73,14 +85,19 @@ func Open(ctx context.Context, cfg Config) (*Engine, error) {
 		log = slog.Default()
 	}
 	start := time.Now()
-	db, err := state.Open(ctx, state.Options{Dir: cfg.DataDir, Logger: log})
+	limit := cfg.MemoryLimit
+	if limit == 0 {
+		limit = DefaultMemoryLimit()
+	}
+	mem := newMemoryBudget(limit)
+	db, err := state.Open(ctx, state.Options{Dir: cfg.DataDir, Logger: log, Memory: mem.badger})
 	if err != nil {
 		return nil, err
 	}
 	e := &Engine{log: log, db: db, catalog: &catalog{db: db}, sinks: map[string]*sinkRunner{},
-		aggCacheGroups: cfg.AggCacheGroups}
+		aggCacheGroups: cfg.AggCacheGroups, mem: mem}
 	if e.aggCacheGroups <= 0 {
-		e.aggCacheGroups = DefaultAggCacheGroups
+		e.aggCacheGroups = mem.aggGroups
 	}
 	e.ctx, e.cancel = context.WithCancel(context.WithoutCancel(ctx))
 	e.sources.e = e
@@ -104,7 +121,7 @@ func Open(ctx context.Context, cfg Config) (*Engine, error) {
 	for _, o := range e.catalog.list(sql.KindSink) {
 		e.startSink(o)
 	}
-	log.Info("engine open", "data_dir", cfg.DataDir, "objects", len(e.catalog.snapshot().objects),
+	log.Info("engine open", "data_dir", cfg.DataDir, "objects", len(e.catalog.snapshot().objects), "memory_limit", humanize.IBytes(uint64(limit)),
 		"took", time.Since(start).Round(time.Millisecond))
 	return e, nil
 }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"runtime/debug"
 	"slices"
 	"strings"
 	"sync"
@@ -77,6 +78,8 @@ type viewManager struct {
 
 	mu      sync.Mutex
 	runners map[string]*viewRunner
+	// stopping counts runners told to stop and not yet ended (detach).
+	stopping sync.WaitGroup
 
 	subs subHub // SUBSCRIBE's subscriptions, per view (subscribe.go)
 
@@ -210,15 +213,28 @@ func (m *viewManager) startView(obj *object) {
 
 // stopView stops a view's pipeline and waits for it.
 func (m *viewManager) stopView(name string) {
+	if r := m.detach(name); r != nil {
+		<-r.done
+	}
+	m.notify()
+}
+
+// detach forgets a view's runner and tells it to stop, without waiting;
+// stopAll waits for it.
+func (m *viewManager) detach(name string) *viewRunner {
 	m.mu.Lock()
 	r := m.runners[name]
 	delete(m.runners, name)
 	m.mu.Unlock()
 	if r != nil {
 		r.stop()
-		<-r.done
+		m.stopping.Add(1)
+		go func() {
+			<-r.done
+			m.stopping.Done()
+		}()
 	}
-	m.notify()
+	return r
 }
 
 // stopAll stops every view and the coordinator (the engine's context is
@@ -233,6 +249,7 @@ func (m *viewManager) stopAll() {
 	for _, n := range names {
 		m.stopView(n)
 	}
+	m.stopping.Wait()
 	<-m.done
 }
 
@@ -255,6 +272,14 @@ func (r *viewRunner) run(ctx context.Context) (err error) {
 		r.m.commitMu.Unlock()
 		close(l.dead)
 		r.life.CompareAndSwap(l, nil)
+		// No commit of this life runs now, and its graph has ended: what
+		// its tables buffered is garbage, and stops counting against the
+		// budget of uncommitted writes.
+		for _, t := range append(l.tables, l.meta) {
+			if t != nil {
+				t.Reset()
+			}
+		}
 	}()
 
 	l.meta = e.db.Table(id, viewMetaTable)
@@ -300,7 +325,7 @@ func (r *viewRunner) run(ctx context.Context) (err error) {
 		t := e.db.Table(id, op)
 		l.tables = append(l.tables, t)
 		return l.subscribeTable(op, t) // SUBSCRIBE (subscribe.go)
-	}, planner.BuildOptions{Errs: &r.errs, AggCacheGroups: e.aggCacheGroups})
+	}, planner.BuildOptions{Errs: &r.errs, AggCacheGroups: e.aggCacheGroups, CacheBudget: e.mem.caches})
 	if err != nil {
 		return err
 	}
@@ -410,6 +435,9 @@ type viewInput struct {
 	lastBatch atomic.Int64
 	done      atomic.Bool
 	feed      *exec.Feed
+	// passed is the epoch of the last barrier this input sent into the
+	// graph (hold).
+	passed atomic.Uint64
 
 	// wmAt holds the watermark the graph had been sent when each barrier
 	// entered it, until its epoch commits.
@@ -529,7 +557,9 @@ func (in *viewInput) run(ctx context.Context) error {
 				if err := feed.Send(ctx, exec.Message{Kind: exec.KindBarrier, Barrier: exec.Barrier{Epoch: ev.Epoch}}); err != nil {
 					return err
 				}
+				in.passed.Store(ev.Epoch)
 			case *kinesis.Batch:
+				in.hold(ctx)
 				now := time.Now()
 				if in.joinedAt.Load() == 0 && sub.Shared() {
 					in.joinedAt.Store(now.UnixNano())
@@ -593,6 +623,46 @@ func (in *viewInput) run(ctx context.Context) error {
 					l.r.m.notify() // FLUSH may be waiting for this
 				}
 			}
+		}
+	}
+}
+
+// holdRecheck bounds how long an input held back (hold) waits before it
+// looks again, should no progress be announced.
+const holdRecheck = 100 * time.Millisecond
+
+// held reports whether the input should feed no more rows for now: the
+// writes buffered and not yet committed, all views together, are over
+// their budget (memory.go) and an epoch this input has already sent its
+// barrier for is being committed, which frees them. Over budget with no
+// such epoch, it asks for a checkpoint at once and goes on until the
+// barrier comes: what one epoch holds is capped, and a view that produces
+// faster than its epochs commit slows down to their pace instead of
+// growing the process.
+func (in *viewInput) held() bool {
+	m := in.l.r.m
+	if m.e.db.Uncommitted() <= m.e.mem.uncommitted {
+		return false
+	}
+	if in.passed.Load() <= m.committed.Load() {
+		m.checkpointSoon()
+		return false
+	}
+	return true
+}
+
+// hold waits while held, until ctx ends.
+func (in *viewInput) hold(ctx context.Context) {
+	for {
+		ch := in.l.r.m.changes()
+		if !in.held() {
+			return
+		}
+		select {
+		case <-ch:
+		case <-time.After(holdRecheck):
+		case <-ctx.Done():
+			return
 		}
 	}
 }
@@ -725,6 +795,7 @@ func (in *viewInput) runGenerator(ctx context.Context) error {
 		if err := in.feed.Send(ctx, exec.Message{Kind: exec.KindBarrier, Barrier: exec.Barrier{Epoch: req.epoch}}); err != nil {
 			return err
 		}
+		in.passed.Store(req.epoch)
 		req.reply <- pos
 		return nil
 	}
@@ -749,6 +820,20 @@ func (in *viewInput) runGenerator(ctx context.Context) error {
 		case <-ctx.Done():
 			return nil
 		default:
+		}
+		if in.held() {
+			// Wait for the commit, still taking barriers.
+			select {
+			case req := <-in.barriers:
+				if err := barrier(req); err != nil {
+					return err
+				}
+			case <-in.l.r.m.changes():
+			case <-time.After(holdRecheck):
+			case <-ctx.Done():
+				return nil
+			}
+			continue
 		}
 		rows, err := in.gen.next(ctx)
 		if err != nil && !(err == io.EOF && len(rows) == 0) {
@@ -791,6 +876,15 @@ func (in *viewInput) runGenerator(ctx context.Context) error {
 		}
 		in.lastBatch.Store(time.Now().UnixNano())
 		in.l.r.m.notify()
+	}
+}
+
+// checkpointSoon asks the coordinator for a checkpoint now, or right
+// after the one running.
+func (m *viewManager) checkpointSoon() {
+	select {
+	case m.kick <- struct{}{}:
+	default:
 	}
 }
 
@@ -1100,11 +1194,24 @@ func (m *viewManager) flushed(only string) []*viewRunner {
 	return out
 }
 
-// dropView stops a view and frees its state.
+// dropView stops a view and frees its state. It does not wait for either:
+// the pipeline may be in a long step, or in an epoch's commit, and DROP
+// must answer at once (the state goes once the pipeline has ended).
 func (m *viewManager) dropView(o *object) {
-	m.stopView(o.entry.Name)
+	var ended <-chan struct{}
+	if r := m.detach(o.entry.Name); r != nil {
+		ended = r.done
+		// Give what the pipeline held back to the system now: the Go
+		// runtime would otherwise keep it for reuse, and a dropped heavy
+		// view is the one time that much comes free at once.
+		go func() {
+			<-r.done
+			debug.FreeOSMemory()
+		}()
+	}
+	m.notify()
 	m.subs.end(o.entry.Name, sqlerr.Newf(sqlerr.UndefinedTable, "materialized view %s was dropped", o.entry.Name))
-	if err := m.e.db.DropObjectState(o.entry.ID); err != nil {
+	if err := m.e.db.DropObjectState(o.entry.ID, ended); err != nil {
 		m.e.log.Warn("drop: free view state", "view", o.entry.Name, "err", err)
 	}
 }

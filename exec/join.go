@@ -129,6 +129,9 @@ type JoinOptions struct {
 	// CacheBytes bounds the memory of the rows kept in memory, estimated
 	// (0: DefaultJoinCacheBytes).
 	CacheBytes int
+	// Budget, when set, is shared with other caches: the cache also
+	// evicts while the budget's total is over its limit.
+	Budget *CacheBudget
 	// Outer marks the sides whose rows without a match are emitted too,
 	// with NULLs for the other side's columns: {true, false} is a LEFT
 	// JOIN, {false, true} a RIGHT JOIN.
@@ -187,12 +190,17 @@ func (j *HashJoin) Open(_ context.Context, oc *OpContext) error {
 
 // Process applies each change to its side's state and emits the pairs it
 // makes or unmakes with the other side.
-func (j *HashJoin) Process(_ context.Context, input int, b *Batch, out Output) error {
+func (j *HashJoin) Process(ctx context.Context, input int, b *Batch, out Output) error {
 	side, keys := sideLeft, j.o.LeftKeys
 	if input == sideRight {
 		side, keys = sideRight, j.o.RightKeys
 	}
 	for i := 0; i < b.Len(); i++ {
+		// A row of a hot key may make thousands of pairs: a pipeline being
+		// stopped (DROP) does not wait for the rest of the batch.
+		if i%64 == 63 && ctx.Err() != nil {
+			return ctx.Err()
+		}
 		if err := j.apply(side, keys, b.Op(i).Positive(), b.Row(i), out); err != nil {
 			return err
 		}
@@ -355,23 +363,31 @@ func (j *HashJoin) entry(prefix []byte) (*joinEntry, error) {
 	if err != nil {
 		return nil, err
 	}
-	if j.cachedBytes+e.bytes > j.o.CacheBytes {
+	if j.cachedBytes+e.bytes > j.o.CacheBytes || j.o.Budget.Over() {
 		j.evict(e.bytes)
 	}
 	j.cache[string(prefix)] = e
-	j.cachedBytes += e.bytes
+	j.grow(e.bytes)
 	return e, nil
 }
 
+// grow counts n more bytes in the cache (less when negative), here and in
+// the shared budget.
+func (j *HashJoin) grow(n int) {
+	j.cachedBytes += n
+	j.o.Budget.Add(int64(n))
+}
+
 // evict drops keys from the cache (Go's map order: a random pick) until
-// need more bytes fit in three quarters of it.
+// need more bytes fit in three quarters of it and the shared budget is
+// under its limit.
 func (j *HashJoin) evict(need int) {
 	for k, e := range j.cache {
-		if j.cachedBytes+need <= j.o.CacheBytes*3/4 {
+		if j.cachedBytes+need <= j.o.CacheBytes*3/4 && !j.o.Budget.Over() {
 			return
 		}
 		delete(j.cache, k)
-		j.cachedBytes -= e.bytes
+		j.grow(-e.bytes)
 	}
 }
 
@@ -393,7 +409,7 @@ func (j *HashJoin) count(e *joinEntry, side int, key []byte, rowAt int, row type
 		rows[string(key[rowAt:])] = r
 		size := rowMemory(row, len(key)-rowAt)
 		e.bytes += size
-		j.cachedBytes += size
+		j.grow(size)
 	default:
 		return fmt.Errorf("join: a row was deleted that was never inserted")
 	}
@@ -401,7 +417,7 @@ func (j *HashJoin) count(e *joinEntry, side int, key []byte, rowAt int, row type
 		delete(rows, string(key[rowAt:]))
 		size := rowMemory(r.row, len(key)-rowAt)
 		e.bytes -= size
-		j.cachedBytes -= size
+		j.grow(-size)
 		return j.st.Delete(key)
 	}
 	if j.o.Outer[side] {
@@ -478,7 +494,7 @@ func (j *HashJoin) dropBound(bound int64) error {
 	for k, e := range j.cache {
 		if strings.HasPrefix(k[2:], string(enc)) {
 			delete(j.cache, k)
-			j.cachedBytes -= e.bytes
+			j.grow(-e.bytes)
 		}
 	}
 	return j.st.Delete(closeKey(bound))
@@ -486,6 +502,7 @@ func (j *HashJoin) dropBound(bound int64) error {
 
 // Close drops the cache.
 func (j *HashJoin) Close() error {
+	j.grow(-j.cachedBytes)
 	j.cache = nil
 	return nil
 }

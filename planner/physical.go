@@ -123,6 +123,9 @@ type BuildOptions struct {
 	// AggCacheGroups bounds the groups each aggregate keeps in memory
 	// (0: exec's default); the others live in its state table.
 	AggCacheGroups int
+	// CacheBudget, when set, is the byte budget the joins' caches share
+	// with every other view's.
+	CacheBudget *exec.CacheBudget
 }
 
 // Build adds the plan's operators to g, reading the decoded rows of
@@ -133,7 +136,7 @@ func (p *StreamPlan) Build(g *exec.Graph, inputs []exec.NodeID, table func(op ui
 		return 0, fmt.Errorf("stream plan: %d inputs for %d sources", len(inputs), len(p.Inputs))
 	}
 	b := &streamBuilder{g: g, table: table, views: p.views, errs: opts.Errs, cacheGroups: opts.AggCacheGroups,
-		given: inputs, scans: p.scans}
+		cacheBudget: opts.CacheBudget, given: inputs, scans: p.scans}
 	return b.node(p.q.root, p.q.opts.EmitOnWindowClose, true)
 }
 
@@ -142,8 +145,9 @@ type streamBuilder struct {
 	table func(op uint32) exec.StateTable
 	views func(name string) (*Query, bool)
 	errs  *exec.ExprErrors
-	// cacheGroups is BuildOptions.AggCacheGroups.
+	// cacheGroups and cacheBudget are BuildOptions'.
 	cacheGroups int
+	cacheBudget *exec.CacheBudget
 	nextOp      uint32
 	// inputs are the sources met so far, inputNodes their nodes: given
 	// ones when building for real, scratch ones in the dry run.
@@ -369,7 +373,7 @@ func (b *streamBuilder) join(n *Join, eowc bool) (exec.NodeID, error) {
 		return 0, err
 	}
 	o := exec.JoinOptions{Env: &b.env, Errs: b.errs, CloseKey: closeKey, CloseAfter: after,
-		LeftWidth: len(n.Left.Columns()), RightWidth: len(n.Right.Columns()), Outer: n.Kind.outer()}
+		LeftWidth: len(n.Left.Columns()), RightWidth: len(n.Right.Columns()), Outer: n.Kind.outer(), Budget: b.cacheBudget}
 	if o.LeftKeys, err = compileAll(spec.leftKeys); err != nil {
 		return 0, err
 	}

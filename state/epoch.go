@@ -60,8 +60,13 @@ const stageChunkBytes = 512 << 10
 
 // epochState is the per-DB state of epoch commits.
 type epochState struct {
-	commitMu    sync.Mutex   // one CommitEpoch at a time
-	applyMu     sync.RWMutex // held for writing while a large epoch is applied
+	commitMu sync.Mutex   // one CommitEpoch at a time
+	applyMu  sync.RWMutex // held for writing while a large epoch is applied
+	// pinMu guards pinned: while a large epoch is committed and applied,
+	// Snapshot shares a read of the state as it was before, so that a read
+	// of a view never waits for another view's large epoch.
+	pinMu       sync.Mutex
+	pinned      *sharedRead
 	recoverOnce sync.Once
 	recoverErr  error
 }
@@ -222,6 +227,9 @@ func forEachWrite(tables []*Table, bufs [][]sealedBuf, fn func(fullKey []byte, e
 // crash there.
 var testHookAfterStage func() error
 
+// testHookApplying, when set, runs while a large epoch is being applied.
+var testHookApplying func()
+
 func (d *DB) commitLarge(epoch uint64, extra func(txn *badger.Txn) error, tables []*Table, bufs [][]sealedBuf) error {
 	// 1. Stage.
 	if err := d.stage(epoch, func(fn func(k []byte, e entry) error) error {
@@ -235,6 +243,19 @@ func (d *DB) commitLarge(epoch uint64, extra func(txn *badger.Txn) error, tables
 		}
 	}
 	failpoint(d.log, fpRedoAfterStage)
+	// Reads of views started from here until the epoch is applied see the
+	// previous epoch, whole (Snapshot).
+	es := d.epochs()
+	pin := &sharedRead{txn: d.db.NewTransaction(false), mu: &es.pinMu, refs: 1}
+	es.pinMu.Lock()
+	es.pinned = pin
+	es.pinMu.Unlock()
+	defer func() {
+		es.pinMu.Lock()
+		es.pinned = nil
+		es.pinMu.Unlock()
+		pin.release()
+	}()
 	// 2. Commit point.
 	err := d.db.Update(func(txn *badger.Txn) error {
 		if extra != nil {
@@ -252,9 +273,11 @@ func (d *DB) commitLarge(epoch uint64, extra func(txn *badger.Txn) error, tables
 	}
 	failpoint(d.log, fpRedoAfterMarker)
 	// 3. Apply, then clean up.
-	es := d.epochs()
 	es.applyMu.Lock()
 	defer es.applyMu.Unlock()
+	if testHookApplying != nil {
+		testHookApplying()
+	}
 	wb := d.db.NewWriteBatch()
 	defer wb.Cancel()
 	if err := forEachWrite(tables, bufs, func(k []byte, e entry) error {
@@ -453,16 +476,6 @@ func decodeChunk(b []byte, fn func(k, v []byte, del bool) error) error {
 		if err := fn(k, v, del); err != nil {
 			return err
 		}
-	}
-	return nil
-}
-
-// DropObjectState deletes every table of object objectID from Badger, for
-// DROP. The object's Tables must no longer be used.
-func (d *DB) DropObjectState(objectID uint64) error {
-	prefix := AppendUint64([]byte{prefixTable}, objectID)
-	if err := d.db.DropPrefix(prefix); err != nil {
-		return fmt.Errorf("drop state of object %d: %w", objectID, err)
 	}
 	return nil
 }

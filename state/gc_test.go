@@ -3,6 +3,7 @@ package state
 import (
 	"context"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -107,9 +108,10 @@ func TestDropObjectState_FreesKeys(t *testing.T) {
 	if got := count(db, 5); got != 300 {
 		t.Fatalf("object 5 has %d keys before DROP, want 300", got)
 	}
-	if err := db.DropObjectState(5); err != nil {
+	if err := db.DropObjectState(5, nil); err != nil {
 		t.Fatal(err)
 	}
+	db.WaitDrops()
 	for _, c := range []struct {
 		obj  uint64
 		want int
@@ -131,4 +133,45 @@ func TestDropObjectState_FreesKeys(t *testing.T) {
 			t.Errorf("after reopen: object %d has %d keys, want %d", c.obj, got, c.want)
 		}
 	}
+}
+
+// TestDropObjectState_ResumesAfterRestart: a drop cut short by the process
+// dying (its marker written, its keys not yet deleted) is finished by the
+// next Open, unless the catalog still holds the object (the DROP did not
+// commit), whose state is then kept.
+func TestDropObjectState_ResumesAfterRestart(t *testing.T) {
+	dir := t.TempDir()
+	db := openTest(t, dir)
+	e, err := db.CreateCatalogEntry(CatalogEntry{Name: "kept", Kind: "view", Definition: "x"})
+	must(t, err)
+	dropped, kept := db.Table(77, 1), db.Table(e.ID, 1)
+	fill(t, dropped, "a", 25_000, 10)
+	fill(t, kept, "b", 100, 10)
+	must(t, db.CommitEpoch(1, nil, dropped, kept))
+	// As if DROP had written its markers and died.
+	must(t, db.db.Update(func(txn *badger.Txn) error {
+		if err := txn.Set(dropKey(77), nil); err != nil {
+			return err
+		}
+		return txn.Set(dropKey(e.ID), nil)
+	}))
+	must(t, db.Close())
+
+	db = openTest(t, dir)
+	defer db.Close()
+	db.WaitDrops()
+	if got := dump(t, db.Table(77, 1), nil, nil); got != "" {
+		t.Fatalf("dropped object's state survived the restart: %d bytes of it", len(got))
+	}
+	if got := strings.Count(dump(t, db.Table(e.ID, 1), nil, nil), "\n"); got != 100 {
+		t.Fatalf("object still in the catalog has %d keys, want 100", got)
+	}
+	must(t, db.db.View(func(txn *badger.Txn) error {
+		it := txn.NewIterator(badger.IteratorOptions{Prefix: keyDropPrefix})
+		defer it.Close()
+		for it.Rewind(); it.Valid(); it.Next() {
+			t.Errorf("drop marker %x left", it.Item().Key())
+		}
+		return nil
+	}))
 }

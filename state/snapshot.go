@@ -3,6 +3,7 @@ package state
 import (
 	"bytes"
 	"fmt"
+	"sync"
 
 	badger "github.com/dgraph-io/badger/v4"
 )
@@ -11,7 +12,27 @@ import (
 // pace: whole epochs only, however long it is held, and without holding
 // up commits (Badger keeps the versions it reads).
 type Snapshot struct {
-	txn *badger.Txn
+	txn    *badger.Txn
+	shared *sharedRead // when txn is shared with other snapshots
+}
+
+// sharedRead is a read-only transaction shared by the snapshots opened
+// while a large epoch is being applied; the last to let go discards it.
+// Badger allows concurrent reads and iterators on a read-only transaction.
+type sharedRead struct {
+	txn  *badger.Txn
+	mu   *sync.Mutex // epochState.pinMu, which guards refs
+	refs int
+}
+
+func (r *sharedRead) release() {
+	r.mu.Lock()
+	r.refs--
+	last := r.refs == 0
+	r.mu.Unlock()
+	if last {
+		r.txn.Discard()
+	}
 }
 
 // Snapshot opens a read of the state committed now. Close it.
@@ -20,16 +41,26 @@ func (d *DB) Snapshot() (*Snapshot, error) {
 		return nil, err
 	}
 	es := d.epochs()
-	// A large epoch is applied in several transactions under applyMu: a
-	// read that starts outside it sees all of such an epoch or none.
-	es.applyMu.RLock()
-	txn := d.db.NewTransaction(false)
-	es.applyMu.RUnlock()
-	return &Snapshot{txn: txn}, nil
+	// A large epoch is applied in several transactions: a read that starts
+	// meanwhile shares one opened before it began (commitLarge), so it sees
+	// all of such an epoch or none, without waiting for it.
+	es.pinMu.Lock()
+	defer es.pinMu.Unlock()
+	if p := es.pinned; p != nil {
+		p.refs++
+		return &Snapshot{txn: p.txn, shared: p}, nil
+	}
+	return &Snapshot{txn: d.db.NewTransaction(false)}, nil
 }
 
 // Close ends the read.
-func (s *Snapshot) Close() { s.txn.Discard() }
+func (s *Snapshot) Close() {
+	if s.shared != nil {
+		s.shared.release()
+		return
+	}
+	s.txn.Discard()
+}
 
 // Scan returns an iterator over the committed rows of one operator's
 // table with keys in [start, end) (nil end: to the table's end). Close it

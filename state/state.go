@@ -46,6 +46,15 @@ type DB struct {
 	gcRuns         atomic.Int64
 	closeOnce      sync.Once
 	closeErr       error
+
+	// drops counts the goroutines deleting dropped objects' state (gc.go);
+	// closing, closed by Close, stops them.
+	drops   sync.WaitGroup
+	closing chan struct{}
+
+	// uncommitted is the memory of every Table's buffered writes, dirty
+	// and sealed, not yet in Badger (Uncommitted).
+	uncommitted atomic.Int64
 }
 
 // Options configures Open.
@@ -57,6 +66,28 @@ type Options struct {
 	// GCInterval is how often the value-log GC runs; DefaultGCInterval
 	// when zero. It does not run InMemory (there is no value log).
 	GCInterval time.Duration
+	// Memory sizes Badger's memory; zero fields keep this package's
+	// defaults.
+	Memory Memory
+}
+
+// Memory is what Badger may keep in memory.
+type Memory struct {
+	// MemTableSize is each memtable's size (default 64 MiB); a
+	// transaction holds at most about 15% of it, and larger epochs are
+	// written in batches (epoch.go). NumMemtables is how many may be in
+	// memory (default 5).
+	MemTableSize int64
+	NumMemtables int
+	// BlockCacheSize bounds the cache of decompressed blocks (default
+	// 256 MiB); IndexCacheSize the cache of tables' indexes and bloom
+	// filters (default 0: every index stays in memory, growing with the
+	// data).
+	BlockCacheSize, IndexCacheSize int64
+	// NumCompactors is how many compactions run at once (default 4): each
+	// builds its tables in memory, several megabytes to a few hundred
+	// under heavy writes (a heap profile of the bidders join).
+	NumCompactors int
 }
 
 // Open opens or creates the database in opts.Dir.
@@ -73,6 +104,23 @@ func Open(ctx context.Context, opts Options) (*DB, error) {
 		// larger than that are written in batches by the checkpoint code.
 		WithMemTableSize(64 << 20).
 		WithNumVersionsToKeep(1)
+	if m := opts.Memory; m.MemTableSize > 0 {
+		bo = bo.WithMemTableSize(m.MemTableSize)
+	}
+	if m := opts.Memory; m.NumMemtables > 0 {
+		// Level 0 tables are flushed memtables: fewer of them in memory,
+		// fewer before compaction.
+		bo = bo.WithNumMemtables(m.NumMemtables).WithNumLevelZeroTables(min(m.NumMemtables, 5))
+	}
+	if m := opts.Memory; m.BlockCacheSize > 0 {
+		bo = bo.WithBlockCacheSize(m.BlockCacheSize)
+	}
+	if m := opts.Memory; m.IndexCacheSize > 0 {
+		bo = bo.WithIndexCacheSize(m.IndexCacheSize)
+	}
+	if m := opts.Memory; m.NumCompactors > 0 {
+		bo = bo.WithNumCompactors(m.NumCompactors)
+	}
 	if opts.InMemory {
 		bo = bo.WithDir("").WithValueDir("")
 	}
@@ -80,12 +128,18 @@ func Open(ctx context.Context, opts Options) (*DB, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open data dir %q: %w", opts.Dir, err)
 	}
-	d := &DB{db: bdb, log: log}
+	d := &DB{db: bdb, log: log, closing: make(chan struct{})}
 	if err := d.checkFormat(); err != nil {
 		_ = bdb.Close()
 		return nil, err
 	}
 	if err := d.RecoverEpochs(); err != nil {
+		_ = bdb.Close()
+		return nil, err
+	}
+	if err := d.resumeDrops(); err != nil {
+		close(d.closing)
+		d.drops.Wait()
 		_ = bdb.Close()
 		return nil, err
 	}
@@ -99,6 +153,12 @@ func Open(ctx context.Context, opts Options) (*DB, error) {
 	}
 	return d, nil
 }
+
+// Uncommitted returns the memory, estimated, of the writes buffered in
+// Tables and not yet committed: what a pipeline writing faster than epochs
+// commit would grow without bound, so the engine holds its inputs back
+// when it is over budget.
+func (d *DB) Uncommitted() int64 { return d.uncommitted.Load() }
 
 // checkFormat stamps a new database with FormatVersion and refuses one
 // stamped with another.
@@ -127,6 +187,8 @@ func (d *DB) checkFormat() error {
 // is safe to call more than once.
 func (d *DB) Close() error {
 	d.closeOnce.Do(func() {
+		close(d.closing)
+		d.drops.Wait()
 		if d.gcStop != nil {
 			close(d.gcStop)
 			<-d.gcDone

@@ -37,6 +37,9 @@ type Table struct {
 	frozen   atomic.Pointer[[]sealedBuf]
 	keyBuf   []byte
 	degree   int
+	// dirtyBytes is what the dirty buffer holds (entryBytes each); it and
+	// the sealed buffers' bytes are counted in DB.Uncommitted.
+	dirtyBytes int64
 }
 
 // entry is one buffered write. key and val share one allocation and are
@@ -49,10 +52,16 @@ type entry struct {
 
 func entryLess(a, b entry) bool { return bytes.Compare(a.key, b.key) < 0 }
 
+// entryBytes estimates the memory of a buffered write: its bytes, and its
+// item in the B-tree (two slice headers and a flag, in nodes up to half
+// empty), measured on a heap profile.
+func entryBytes(e entry) int64 { return int64(len(e.key)+len(e.val)) + 128 }
+
 // sealedBuf is the writes of one ended epoch, immutable from SealEpoch on.
 type sealedBuf struct {
 	epoch uint64
 	tree  *btree.BTreeG[entry]
+	bytes int64
 }
 
 // TableOptions tunes a Table.
@@ -154,9 +163,19 @@ func (t *Table) Put(key, value []byte) error {
 	copy(buf, key)
 	copy(buf[len(key):], value)
 	e := entry{key: buf[:len(key):len(key)], val: buf[len(key):]}
-	t.dirty.ReplaceOrInsert(e)
+	t.buffer(e)
 	t.cache.written(e.key, e.val, true)
 	return nil
+}
+
+// buffer adds e to the dirty buffer, counting its memory.
+func (t *Table) buffer(e entry) {
+	n := entryBytes(e)
+	if old, ok := t.dirty.ReplaceOrInsert(e); ok {
+		n -= entryBytes(old)
+	}
+	t.dirtyBytes += n
+	t.db.uncommitted.Add(n)
 }
 
 // Delete removes key.
@@ -168,7 +187,7 @@ func (t *Table) Delete(key []byte) error {
 	if e.key == nil {
 		e.key = []byte{}
 	}
-	t.dirty.ReplaceOrInsert(e)
+	t.buffer(e)
 	t.cache.written(e.key, nil, false)
 	return nil
 }
@@ -320,10 +339,11 @@ func (t *Table) SealEpoch(epoch uint64) error {
 		old := *t.frozen.Load()
 		next := make([]sealedBuf, len(old), len(old)+1)
 		copy(next, old)
-		next = append(next, sealedBuf{epoch: epoch, tree: t.dirty})
+		next = append(next, sealedBuf{epoch: epoch, tree: t.dirty, bytes: t.dirtyBytes})
 		t.frozen.Store(&next)
 		t.frozenMu.Unlock()
 		t.dirty = btree.NewG(t.degree, entryLess)
+		t.dirtyBytes = 0
 	}
 	if epoch > t.sealed.Load() {
 		t.sealed.Store(epoch)
@@ -348,6 +368,7 @@ func (t *Table) dropSealedUpTo(epoch uint64) {
 	old := *t.frozen.Load()
 	n := 0
 	for n < len(old) && old[n].epoch <= epoch {
+		t.db.uncommitted.Add(-old[n].bytes)
 		n++
 	}
 	next := append([]sealedBuf{}, old[n:]...)
@@ -355,13 +376,19 @@ func (t *Table) dropSealedUpTo(epoch uint64) {
 }
 
 // Reset forgets every uncommitted write and the cache, so the table reads
-// as of the last committed epoch: a query restarted after a failed epoch
-// calls it.
+// as of the last committed epoch. A pipeline that ends calls it on its
+// tables, so that what they held no longer counts in DB.Uncommitted; no
+// CommitEpoch of the table may be running.
 func (t *Table) Reset() {
 	t.frozenMu.Lock()
+	for _, sb := range *t.frozen.Load() {
+		t.db.uncommitted.Add(-sb.bytes)
+	}
 	empty := []sealedBuf{}
 	t.frozen.Store(&empty)
 	t.frozenMu.Unlock()
+	t.db.uncommitted.Add(-t.dirtyBytes)
+	t.dirtyBytes = 0
 	t.dirty = btree.NewG(t.degree, entryLess)
 	t.cache.reset()
 }

@@ -8,6 +8,7 @@ import (
 	"math/rand/v2"
 	"slices"
 	"testing"
+	"time"
 
 	badger "github.com/dgraph-io/badger/v4"
 )
@@ -295,7 +296,8 @@ func TestDropObjectState(t *testing.T) {
 	must(t, a.Put([]byte("k"), []byte("v")))
 	must(t, b.Put([]byte("k"), []byte("v")))
 	must(t, db.CommitEpoch(1, nil, a, b))
-	must(t, db.DropObjectState(10))
+	must(t, db.DropObjectState(10, nil))
+	db.WaitDrops()
 	if got := dump(t, db.Table(10, 1), nil, nil); got != "" {
 		t.Fatalf("dropped object still has %q", got)
 	}
@@ -341,5 +343,70 @@ func BenchmarkTable_PutCommit(b *testing.B) {
 	epoch++
 	if err := db.CommitEpoch(epoch, nil, tb); err != nil {
 		b.Fatal(err)
+	}
+}
+
+// TestSnapshot_DuringLargeEpoch: a read of committed state opened while a
+// large epoch is being applied answers at once, with the epoch before it
+// whole, and one opened after sees the new epoch whole.
+func TestSnapshot_DuringLargeEpoch(t *testing.T) {
+	db := openTest(t, t.TempDir())
+	defer db.Close()
+	tb := db.Table(3, 1)
+	fill(t, tb, "a", 100, 10)
+	must(t, db.CommitEpoch(1, nil, tb))
+	count := func(s *Snapshot) (n int, vals string) {
+		it := s.Scan(3, 1, nil, nil)
+		defer it.Close()
+		seen := map[byte]bool{}
+		for {
+			_, v, ok, err := it.Next()
+			if err != nil {
+				t.Error(err)
+				return n, ""
+			}
+			if !ok {
+				break
+			}
+			n++
+			if !seen[v[0]] {
+				seen[v[0]] = true
+				vals += string(v[0])
+			}
+		}
+		return n, vals
+	}
+	var during []string
+	testHookApplying = func() {
+		got := make(chan string, 1)
+		go func() {
+			s, err := db.Snapshot()
+			if err != nil {
+				got <- err.Error()
+				return
+			}
+			defer s.Close()
+			n, vals := count(s)
+			got <- fmt.Sprintf("%d %s", n, vals)
+		}()
+		select {
+		case g := <-got:
+			during = append(during, g)
+		case <-time.After(10 * time.Second):
+			during = append(during, "blocked")
+		}
+	}
+	defer func() { testHookApplying = nil }()
+	// Over the transaction limit: a large epoch, through the redo log.
+	fill(t, tb, "b", 20_000, 1000)
+	must(t, db.CommitEpoch(2, nil, tb))
+	if want := []string{"100 a"}; !slices.Equal(during, want) {
+		t.Fatalf("snapshot during the apply read %q, want %q", during, want)
+	}
+	s, err := db.Snapshot()
+	must(t, err)
+	defer s.Close()
+	if n, vals := count(s); n != 20_000 || vals != "b" {
+		t.Fatalf("snapshot after the apply read %d rows of %q, want 20000 of \"b\"", n, vals)
 	}
 }

@@ -6,6 +6,8 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"os"
+	"runtime/debug"
 	"time"
 
 	"github.com/streamsql/streamsql"
@@ -17,6 +19,7 @@ type serverFlags struct {
 	listen, dataDir, logLevel, password *string
 	checkpointInterval                  *time.Duration
 	aggCacheGroups                      *int
+	memoryLimit                         *string
 }
 
 func addServerFlags(fs *flagSet, defaultDataDir string) serverFlags {
@@ -27,8 +30,10 @@ func addServerFlags(fs *flagSet, defaultDataDir string) serverFlags {
 		password: fs.string("password", "", "require this password (SCRAM-SHA-256) from clients; empty allows any client"),
 		checkpointInterval: fs.duration("checkpoint-interval", streamsql.DefaultCheckpointInterval,
 			"how often view state and source positions are committed together (SET checkpoint_interval changes it at run time)"),
-		aggCacheGroups: fs.int("agg-cache-groups", streamsql.DefaultAggCacheGroups,
-			"groups each aggregate of a view keeps in memory; the others are read from its state when touched"),
+		aggCacheGroups: fs.int("agg-cache-groups", 0,
+			"groups each aggregate of a view keeps in memory; the others are read from its state when touched (0: sized from --memory-limit)"),
+		memoryLimit: fs.string("memory-limit", "",
+			"memory the engine stays within: its caches, Badger's and writes not yet committed are sized from it, and the Go runtime's soft limit is 90% of it; e.g. 2GiB or 512MiB (default: half of the machine's or cgroup's memory, 256MiB to 8GiB)"),
 	}
 }
 
@@ -58,10 +63,23 @@ func serve(ctx context.Context, f serverFlags, log *slog.Logger, ready func(*str
 	}
 	cfg := streamsql.Config{DataDir: *f.dataDir, Logger: log, CheckpointInterval: interval}
 	if f.aggCacheGroups != nil {
-		if *f.aggCacheGroups <= 0 {
-			return fmt.Errorf("--agg-cache-groups %d: must be positive", *f.aggCacheGroups)
+		if *f.aggCacheGroups < 0 {
+			return fmt.Errorf("--agg-cache-groups %d: must not be negative", *f.aggCacheGroups)
 		}
 		cfg.AggCacheGroups = *f.aggCacheGroups
+	}
+	cfg.MemoryLimit = streamsql.DefaultMemoryLimit()
+	if f.memoryLimit != nil && *f.memoryLimit != "" {
+		n, err := streamsql.ParseMemoryLimit(*f.memoryLimit)
+		if err != nil {
+			return fmt.Errorf("--memory-limit: %w", err)
+		}
+		cfg.MemoryLimit = n
+	}
+	// The Go heap is most of the process; Badger's file pages and the
+	// runtime's own are the rest. GOMEMLIMIT, when set, wins.
+	if _, ok := os.LookupEnv("GOMEMLIMIT"); !ok {
+		debug.SetMemoryLimit(cfg.MemoryLimit / 10 * 9)
 	}
 	eng, err := streamsql.Open(ctx, cfg)
 	if err != nil {
