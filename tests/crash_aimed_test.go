@@ -104,7 +104,7 @@ func TestCrash_Failpoints(t *testing.T) {
 			if _, err := e.PutRecords(ctx, stream, recs[3000:]); err != nil {
 				t.Fatal(err)
 			}
-			conn = connect(t, srv.addr)
+			conn = connectForBacklog(t, srv.addr)
 			if _, err := conn.Exec(ctx, "FLUSH"); err != nil {
 				t.Fatalf("FLUSH after restart: %v", err)
 			}
@@ -235,7 +235,7 @@ func TestCrash_Resharding(t *testing.T) {
 		srv = startBinary(t, bin, dataDir)
 	}
 	prod.wait(t)
-	conn = connect(t, srv.addr)
+	conn = connectForBacklog(t, srv.addr)
 	flushStart := time.Now()
 	if _, err := conn.Exec(ctx, "FLUSH"); err != nil {
 		t.Fatalf("final FLUSH: %v", err)

@@ -242,7 +242,7 @@ func TestCrash_KillsDuringProduction(t *testing.T) {
 		t.Logf("kill %d after %v", k+1, wait)
 		srv = startBinary(t, bin, dataDir)
 	}
-	conn = connect(t, srv.addr)
+	conn = connectForBacklog(t, srv.addr)
 	flushStart := time.Now()
 	if _, err := conn.Exec(ctx, "FLUSH"); err != nil {
 		t.Fatalf("final FLUSH: %v", err)
@@ -572,4 +572,17 @@ func TestCrash_SigtermNoReplay(t *testing.T) {
 		}
 	}
 	checkCrashViews(ctx, t, conn, "st", append(clicks, more...), append(times, moreTimes...))
+}
+
+// connectForBacklog connects for a FLUSH after restarts with a large
+// backlog: that FLUSH may rightly take longer than its default bound of a
+// minute (every view replays from its last epoch, under -race on a shared
+// machine), so the session gives its statements ten.
+func connectForBacklog(t *testing.T, addr string) *pgx.Conn {
+	t.Helper()
+	conn := connect(t, addr)
+	if _, err := conn.Exec(context.Background(), "SET statement_timeout = '10min'"); err != nil {
+		t.Fatalf("SET statement_timeout: %v", err)
+	}
+	return conn
 }
