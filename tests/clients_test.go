@@ -559,6 +559,22 @@ func (s *binaryServer) kill(t *testing.T) {
 	}
 }
 
+// terminate sends SIGTERM and waits for a clean exit (code 0) within 30 s.
+func (s *binaryServer) terminate(t *testing.T) {
+	t.Helper()
+	if err := s.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-s.exited:
+	case <-time.After(30 * time.Second):
+		t.Fatal("streamsql serve still running 30s after SIGTERM")
+	}
+	if code := s.cmd.ProcessState.ExitCode(); code != 0 {
+		t.Fatalf("exit code %d after SIGTERM, want 0:\n%s", code, s.stderr.String())
+	}
+}
+
 func withoutStreamsqlEnv(env []string) []string {
 	return slices.DeleteFunc(slices.Clone(env), func(kv string) bool { return strings.HasPrefix(kv, "STREAMSQL_") })
 }
@@ -608,17 +624,7 @@ func TestGracefulShutdown(t *testing.T) {
 	// Whether the server has begun the query or not when the signal lands,
 	// the client must get an answer, not a hang.
 	<-sending
-	if err := srv.cmd.Process.Signal(syscall.SIGTERM); err != nil {
-		t.Fatal(err)
-	}
-	select {
-	case <-srv.exited:
-	case <-time.After(30 * time.Second):
-		t.Fatal("streamsql serve still running 30s after SIGTERM")
-	}
-	if code := srv.cmd.ProcessState.ExitCode(); code != 0 {
-		t.Fatalf("exit code %d after SIGTERM, want 0:\n%s", code, srv.stderr.String())
-	}
+	srv.terminate(t)
 	select {
 	case err := <-running:
 		var pgErr *pgconn.PgError

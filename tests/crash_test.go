@@ -9,7 +9,6 @@ import (
 	"sort"
 	"strconv"
 	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
 
@@ -534,17 +533,7 @@ func TestCrash_SigtermNoReplay(t *testing.T) {
 		t.Fatalf("FLUSH: %v", err)
 	}
 	_ = conn.Close(ctx)
-	if err := srv.cmd.Process.Signal(syscall.SIGTERM); err != nil {
-		t.Fatal(err)
-	}
-	select {
-	case <-srv.exited:
-	case <-time.After(30 * time.Second):
-		t.Fatal("streamsql serve still running 30s after SIGTERM")
-	}
-	if code := srv.cmd.ProcessState.ExitCode(); code != 0 {
-		t.Fatalf("exit code %d after SIGTERM, want 0", code)
-	}
+	srv.terminate(t)
 
 	srv = startBinary(t, bin, dataDir)
 	conn = connect(t, srv.addr)

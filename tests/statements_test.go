@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -181,17 +180,7 @@ func TestGracefulShutdown_LongQueries(t *testing.T) {
 			inList(100000, evens)).Scan(&n)
 	}()
 	tail := startTail(t, ctx, b, c, "sigterm_clicks")
-	if err := srv.cmd.Process.Signal(syscall.SIGTERM); err != nil {
-		t.Fatal(err)
-	}
-	select {
-	case <-srv.exited:
-	case <-time.After(30 * time.Second):
-		t.Fatal("streamsql serve still running 30s after SIGTERM")
-	}
-	if code := srv.cmd.ProcessState.ExitCode(); code != 0 {
-		t.Fatalf("exit code %d after SIGTERM, want 0", code)
-	}
+	srv.terminate(t)
 	for name, ch := range map[string]<-chan error{"scan": scan, "tail": tail} {
 		select {
 		case err := <-ch:
