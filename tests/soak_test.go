@@ -972,18 +972,15 @@ type observer struct {
 	stopc chan struct{}
 	done  chan struct{}
 	polls atomic.Int64
-
-	mu       sync.Mutex
-	warnings []string // WARNING notices of the reads
 }
 
 func startObserver(ctx context.Context, t *testing.T, addr string, problems *soakProblems) *observer {
 	o := &observer{stopc: make(chan struct{}), done: make(chan struct{})}
+	// A read of a running view warns only when its source has failed for
+	// 10 s in a row; the faults' failed calls are retried long before.
 	onNotice := func(_ *pgconn.PgConn, n *pgconn.Notice) {
 		if n.Severity == "WARNING" {
-			o.mu.Lock()
-			o.warnings = append(o.warnings, n.Message)
-			o.mu.Unlock()
+			problems.add("read warning", "a read of soak_per_user warned: %s", n.Message)
 		}
 	}
 	conn, err := soakConnect(ctx, addr, false, onNotice)
@@ -1047,14 +1044,6 @@ func (o *observer) stop(t *testing.T) {
 		t.Fatalf("the observer did not stop within a minute")
 	}
 	t.Logf("observer: %d polls of the views' and the sink's states", o.polls.Load())
-	// Logged, not failed: a view that is running may warn on a read while
-	// its source retries a failed call, which the faults make often; the
-	// view's state is what must stay running.
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	if n := len(o.warnings); n > 0 {
-		t.Logf("observer: %d of its reads of soak_per_user warned; the first: %s", n, o.warnings[0])
-	}
 }
 
 // halt stops the observer and reports whether it stopped within a minute.
