@@ -214,7 +214,10 @@ type deadLetter struct {
 // a consumer waits at each barrier for its dead letters to be acknowledged
 // before the epoch that skipped them can commit.
 type deadLetters struct {
-	e              *Engine
+	e *Engine
+	// ctx ends with the engine or when the source is dropped (close).
+	ctx            context.Context
+	close          context.CancelFunc
 	source, stream string
 	opts           sql.Options // the source's, for region and credentials
 	endpoint       string
@@ -241,8 +244,9 @@ func newDeadLetters(e *Engine, obj *object) *deadLetters {
 	if !ok {
 		endpoint, _ = opts.Get("endpoint")
 	}
-	return &deadLetters{e: e, source: obj.entry.Name, stream: stream, opts: opts, endpoint: endpoint,
-		recent: map[string]struct{}{}, ring: make([]string, deadLetterRecent)}
+	ctx, cancel := context.WithCancel(e.ctx)
+	return &deadLetters{e: e, ctx: ctx, close: cancel, source: obj.entry.Name, stream: stream, opts: opts,
+		endpoint: endpoint, recent: map[string]struct{}{}, ring: make([]string, deadLetterRecent)}
 }
 
 // writer returns the running sink, making one if there is none.
@@ -255,7 +259,7 @@ func (d *deadLetters) writer() (*kinesis.Sink, error) {
 	if time.Since(d.failed) < deadLetterTimeout {
 		return nil, fmt.Errorf("dead-letter stream %s failed less than %v ago", d.stream, deadLetterTimeout)
 	}
-	client, err := kinesis.NewClient(d.e.ctx, clientOptionsAt(d.opts, d.endpoint))
+	client, err := kinesis.NewClient(d.ctx, clientOptionsAt(d.opts, d.endpoint))
 	if err != nil {
 		d.failed = time.Now()
 		return nil, fmt.Errorf("dead-letter stream %s: %w", d.stream, err)
@@ -268,13 +272,13 @@ func (d *deadLetters) writer() (*kinesis.Sink, error) {
 	}
 	d.sink = sink
 	go func() {
-		err := sink.Run(d.e.ctx)
+		err := sink.Run(d.ctx)
 		d.mu.Lock()
 		if d.sink == sink {
 			d.sink, d.failed = nil, time.Now()
 		}
 		d.mu.Unlock()
-		if err != nil {
+		if err != nil && d.ctx.Err() == nil {
 			d.e.log.Error("dead-letter stream failed; its records are counted as lost until it is retried",
 				"source", d.source, "dead_letter_stream", d.stream, "retry_in", deadLetterTimeout, "err", err)
 		}

@@ -71,3 +71,37 @@ func BenchmarkRecordDecoder(b *testing.B) {
 		}
 	})
 }
+
+// TestDeadLetters_DroppedWithSource: dropping a source stops its dead-letter
+// writer (no goroutine or client left until the engine closes) and forgets
+// it, so a source created again under the name gets a writer of its own.
+func TestDeadLetters_DroppedWithSource(t *testing.T) {
+	eng := openTest(t, t.TempDir())
+	ctx := context.Background()
+	const create = "CREATE SOURCE dl (a BIGINT) WITH (connector = 'kinesis', stream = 's', region = 'us-east-1', " +
+		"endpoint = 'http://127.0.0.1:9', validate = false, dead_letter_stream = 'dead')"
+	if err := eng.Exec(ctx, create); err != nil {
+		t.Fatal(err)
+	}
+	obj, ok := eng.catalog.get("dl")
+	if !ok {
+		t.Fatal("source dl not in the catalog")
+	}
+	d := eng.sources.deadLetters(obj)
+	if d == nil {
+		t.Fatal("no dead-letter writer for a source with dead_letter_stream")
+	}
+	if err := eng.Exec(ctx, "DROP SOURCE dl"); err != nil {
+		t.Fatal(err)
+	}
+	if d.ctx.Err() == nil {
+		t.Error("the dropped source's dead-letter writer is still running")
+	}
+	if err := eng.Exec(ctx, create); err != nil {
+		t.Fatal(err)
+	}
+	obj, _ = eng.catalog.get("dl")
+	if again := eng.sources.deadLetters(obj); again == d || again.ctx.Err() != nil {
+		t.Error("the source created again got the dropped one's writer")
+	}
+}

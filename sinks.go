@@ -240,6 +240,9 @@ func (e *Engine) stopObject(o *object) {
 	if o.kind == sql.KindView {
 		e.views.dropView(o)
 	}
+	if o.kind == sql.KindSource {
+		e.sources.forget(o.entry.Name)
+	}
 	if err := e.db.DeleteOffsets(o.entry.ID); err != nil {
 		e.log.Warn("drop: forget positions", "object", o.entry.Name, "err", err)
 	}

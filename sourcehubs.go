@@ -49,6 +49,19 @@ func (h *sourceHubs) deadLetters(obj *object) *deadLetters {
 	return h.dead[name]
 }
 
+// forget lets go of what the dropped source left here: its dead-letter
+// writer (stopped) and its log's rate limit.
+func (h *sourceHubs) forget(source string) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if d := h.dead[source]; d != nil {
+		d.close()
+	}
+	delete(h.dead, source)
+	delete(h.deadOf, source)
+	delete(h.bad, source)
+}
+
 // badLog returns the rate limit of the log lines about source's skipped
 // records, shared by all its consumers.
 func (h *sourceHubs) badLog(source string) *badRecordLog {
