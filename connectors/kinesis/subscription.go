@@ -143,7 +143,9 @@ func (s *Subscription) push(ctx context.Context, b *Batch, after ShardPosition) 
 	cur := s.pos.shards[b.ShardID]
 	s.mu.Unlock()
 	ev := b
-	if cur != nil && cur.SequenceNumber != "" && len(b.Records) > 0 {
+	// After a recreated stream the old positions compare with nothing:
+	// every record of the new stream is new.
+	if cur != nil && cur.SequenceNumber != "" && len(b.Records) > 0 && !b.Restarted {
 		k := 0
 		for k < len(b.Records) && compareRecord(&b.Records[k], cur) <= 0 {
 			k++
@@ -164,7 +166,7 @@ func (s *Subscription) push(ctx context.Context, b *Batch, after ShardPosition) 
 
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if cur = s.pos.shards[b.ShardID]; cur == nil || comparePosition(&after, cur) >= 0 {
+	if cur = s.pos.shards[b.ShardID]; cur == nil || b.Restarted || comparePosition(&after, cur) >= 0 {
 		a := after.clone()
 		s.pos.shards[b.ShardID] = &a
 	} else {
