@@ -221,3 +221,51 @@ func TestSource_RecreatedStreamPositions(t *testing.T) {
 		})
 	}
 }
+
+// TestSubscription_PushRestarted: the first batch of a recreated stream
+// replaces the position of a subscription that stood where its feeder
+// did, and delivers all of it; one that was ahead of its feeder (its
+// backfill read the new stream already) filters it as any other batch.
+func TestSubscription_PushRestarted(t *testing.T) {
+	oldPos := ShardPosition{ShardID: "shard-0", SequenceNumber: "900", SubSequence: 3}
+	newPos := func(seq string) ShardPosition {
+		return ShardPosition{ShardID: "shard-0", SequenceNumber: seq, Start: startTrimHorizon}
+	}
+	for _, tc := range []struct {
+		name          string
+		cur, before   ShardPosition
+		restarted     bool
+		seqs          []string
+		after         ShardPosition
+		want, wantPos string
+	}{
+		{"where the feeder stood", oldPos, oldPos, true, []string{"1", "2"}, newPos("2"), "1,2", "2"},
+		{"where the feeder stood, nothing new yet", oldPos, oldPos, true, nil, newPos(""), "", ""},
+		{"ahead on the new stream", newPos("2"), oldPos, true, []string{"1", "2", "3"}, newPos("3"), "3", "3"},
+		{"an ordinary batch", newPos("2"), newPos("1"), false, []string{"2", "3"}, newPos("3"), "3", "3"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			sub := newSubscription(nil, 4)
+			cur := tc.cur
+			sub.pos.shards["shard-0"] = &cur
+			b := &Batch{ShardID: "shard-0", Restarted: tc.restarted}
+			for _, s := range tc.seqs {
+				b.Records = append(b.Records, Record{ShardID: "shard-0", SequenceNumber: s})
+			}
+			if err := sub.push(context.Background(), b, tc.before, tc.after); err != nil {
+				t.Fatal(err)
+			}
+			got := (<-sub.Events()).(*Batch)
+			var seqs []string
+			for _, r := range got.Records {
+				seqs = append(seqs, r.SequenceNumber)
+			}
+			if strings.Join(seqs, ",") != tc.want {
+				t.Errorf("delivered %v, want %s", seqs, tc.want)
+			}
+			if p := sub.pos.shards["shard-0"]; p.SequenceNumber != tc.wantPos || p.Start != startTrimHorizon {
+				t.Errorf("position %+v, want %q from TRIM_HORIZON", *p, tc.wantPos)
+			}
+		})
+	}
+}
