@@ -4,11 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/kinesis"
 	ktypes "github.com/aws/aws-sdk-go-v2/service/kinesis/types"
+	"github.com/aws/smithy-go"
 )
 
 // Batch is what one GetRecords call on one shard delivered: its user
@@ -26,8 +28,13 @@ type Batch struct {
 	CaughtUp bool
 	// End means the shard is closed and has now been read to its end; no
 	// more batches come from it and its children may be read.
-	End    bool
-	ReadAt time.Time
+	End bool
+	// Restarted means the stream was deleted and created again under the
+	// reader: this batch is the first from the start (TRIM_HORIZON) of the
+	// new stream's shard, whose sequence numbers have nothing to do with
+	// the old one's. Positions of the shard before it no longer apply.
+	Restarted bool
+	ReadAt    time.Time
 }
 
 func (*Batch) isEvent() {}
@@ -50,11 +57,12 @@ type Reader struct {
 	start   ShardPosition // where reading starts when nothing was delivered yet
 	stats   *counters
 
-	iterator string // empty: fetch one before the next GetRecords
-	lastSeq  string // last record delivered; expired iterators resume after it
-	lastSub  int
-	bo       backoff
-	next     time.Time // earliest start of the next call (pacing)
+	iterator  string // empty: fetch one before the next GetRecords
+	lastSeq   string // last record delivered; expired iterators resume after it
+	lastSub   int
+	restarted bool // the stream was recreated; the next batch says so
+	bo        backoff
+	next      time.Time // earliest start of the next call (pacing)
 }
 
 // NewReader returns a reader of one shard starting from pos: after
@@ -109,9 +117,14 @@ func (r *Reader) iteratorInput() *kinesis.GetShardIteratorInput {
 // reads after it.
 func (r *Reader) PollOnce(ctx context.Context) (*Batch, error) {
 	if r.iterator == "" {
+		in := r.iteratorInput()
 		callCtx, cancel := context.WithTimeout(ctx, r.opts.CallTimeout)
-		out, err := r.api.GetShardIterator(callCtx, r.iteratorInput(), noSDKRetry)
+		out, err := r.api.GetShardIterator(callCtx, in, noSDKRetry)
 		cancel()
+		if err != nil && ctx.Err() == nil && foreignSequence(in, err) {
+			r.readNewStream(in, err)
+			return r.PollOnce(ctx) // once: there is no sequence number now
+		}
 		if err != nil {
 			return nil, r.failed(ctx, "get shard iterator", err)
 		}
@@ -131,7 +144,9 @@ func (r *Reader) PollOnce(ctx context.Context) (*Batch, error) {
 	}
 	r.stats.calls.Add(1)
 	r.stats.trouble.clear(r.opts.logger(), r.opts.readerName(r.shardID))
-	b := &Batch{ShardID: r.shardID, ReadAt: time.Now(), MillisBehindLatest: aws.ToInt64(out.MillisBehindLatest)}
+	b := &Batch{ShardID: r.shardID, ReadAt: time.Now(), MillisBehindLatest: aws.ToInt64(out.MillisBehindLatest),
+		Restarted: r.restarted}
+	r.restarted = false
 	b.Records = make([]Record, 0, len(out.Records))
 	for i := range out.Records {
 		kr := &out.Records[i]
@@ -165,6 +180,41 @@ func (r *Reader) PollOnce(ctx context.Context) (*Batch, error) {
 	}
 	b.CaughtUp = b.MillisBehindLatest == 0 && len(out.Records) < r.opts.MaxRecordsPerCall
 	return b, nil
+}
+
+// foreignSequence reports whether GetShardIterator refused in's starting
+// sequence number as not belonging to the shard: the stream was deleted
+// and created again with the same name, and the sequence number is the
+// old stream's (Kinesis: "StartingSequenceNumber ... is invalid because it
+// did not come from this stream"). Other InvalidArgumentExceptions are
+// mistakes of ours and fail as before.
+func foreignSequence(in *kinesis.GetShardIteratorInput, err error) bool {
+	switch in.ShardIteratorType {
+	case ktypes.ShardIteratorTypeAfterSequenceNumber, ktypes.ShardIteratorTypeAtSequenceNumber:
+	default:
+		return false
+	}
+	var ae smithy.APIError
+	return errors.As(err, &ae) && ae.ErrorCode() == "InvalidArgumentException" &&
+		strings.Contains(ae.ErrorMessage(), "StartingSequenceNumber")
+}
+
+// readNewStream makes the reader read its shard of a recreated stream from
+// the new stream's start (what a KCL application does when its lease's
+// checkpoint is not valid on the shard): everything in the new stream is
+// new to every consumer. It says so once, with the old sequence number,
+// as a KCL user would look for it.
+func (r *Reader) readNewStream(in *kinesis.GetShardIteratorInput, err error) {
+	stream := r.opts.Stream
+	if r.opts.StreamARN != "" {
+		stream = r.opts.StreamARN
+	}
+	r.opts.logger().Warn("kinesis: the stream was deleted and created again; reading the shard from the start of the new stream",
+		"stream", stream, "shard", r.shardID, "old_sequence_number", aws.ToString(in.StartingSequenceNumber), "err", err)
+	r.stats.retries.Add(1)
+	r.lastSeq, r.lastSub = "", 0
+	r.start.Start, r.start.StartTimestamp = startTrimHorizon, time.Time{}
+	r.restarted = true
 }
 
 // lastDelivered returns the position of the last record PollOnce returned.

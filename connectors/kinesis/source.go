@@ -228,6 +228,12 @@ func (s *Source) deliver(ctx context.Context, b *Batch) error {
 		s.mu.Unlock()
 		return fmt.Errorf("kinesis: delivery from unknown shard %s", b.ShardID)
 	}
+	before := p.clone()
+	if b.Restarted {
+		// The stream was recreated: the shard is read from its new start,
+		// which is where a restart from the positions after b must begin.
+		p.Start, p.StartTimestamp = startTrimHorizon, time.Time{}
+	}
 	if r := s.running[b.ShardID]; r != nil {
 		// The reader's own position: it moves past skipped corrupt
 		// aggregates too, which the last record of b would not.
@@ -240,7 +246,7 @@ func (s *Source) deliver(ctx context.Context, b *Batch) error {
 	subs := slices.Clone(s.subs)
 	s.mu.Unlock()
 	for _, sub := range subs {
-		if err := sub.push(ctx, b, after); err != nil {
+		if err := sub.push(ctx, b, before, after); err != nil {
 			return err
 		}
 	}

@@ -135,15 +135,21 @@ func (s *Subscription) send(ctx context.Context, ev Event) error {
 
 // push delivers b, less the records this subscription already has, and
 // moves its position of b's shard to after (the feeding source's position
-// after b).
-func (s *Subscription) push(ctx context.Context, b *Batch, after ShardPosition) error {
+// after b; before is its position before b).
+func (s *Subscription) push(ctx context.Context, b *Batch, before, after ShardPosition) error {
 	s.sendMu.Lock()
 	defer s.sendMu.Unlock()
 	s.mu.Lock()
 	cur := s.pos.shards[b.ShardID]
+	// The first batch of a recreated stream: a subscription where the
+	// feeder stood has the old stream's position, which compares with
+	// nothing on the new one; every record is new to it. One ahead of the
+	// feeder (joined after a backfill that may have read the new stream
+	// already) filters as usual.
+	renewed := b.Restarted && (cur == nil || comparePosition(cur, &before) == 0)
 	s.mu.Unlock()
 	ev := b
-	if cur != nil && cur.SequenceNumber != "" && len(b.Records) > 0 {
+	if cur != nil && cur.SequenceNumber != "" && len(b.Records) > 0 && !renewed {
 		k := 0
 		for k < len(b.Records) && compareRecord(&b.Records[k], cur) <= 0 {
 			k++
@@ -164,7 +170,7 @@ func (s *Subscription) push(ctx context.Context, b *Batch, after ShardPosition) 
 
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if cur = s.pos.shards[b.ShardID]; cur == nil || comparePosition(&after, cur) >= 0 {
+	if cur = s.pos.shards[b.ShardID]; cur == nil || renewed || comparePosition(&after, cur) >= 0 {
 		a := after.clone()
 		s.pos.shards[b.ShardID] = &a
 	} else {
