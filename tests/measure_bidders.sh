@@ -1,7 +1,7 @@
 #!/bin/bash
 # measure_bidders.sh BIN SECONDS [serve flags...]: the README's old bidders join (datagen clicks 50/s,
 # Nexmark bids at 1000 events/s paced) beside a small view; every 10 s: RSS and the time of a
-# point read of the small view; then DROP's time and RSS 10 s after it.
+# point read of the small view; then DROP's time and RSS 10, 30 and 60 s after it.
 BIN=$1; SECS=$2; shift 2
 D=$(mktemp -d /tmp/measure.XXXX)
 PORT=$((20000 + RANDOM % 20000))
@@ -27,7 +27,10 @@ while [ $(date +%s) -lt $((start + SECS)) ]; do
   echo "t=$(( $(date +%s) - start ))s rss_mb=$rss read_s=$(read_time)"
 done
 t0=$(date +%s.%N); $P -c "DROP MATERIALIZED VIEW bidders"; echo "drop_s=$(echo "$(date +%s.%N) - $t0" | bc)"
-sleep 10
-echo "10s after drop: rss_mb=$(( $(awk '/VmRSS/{print $2}' /proc/$PID/status) / 1024 )) read_s=$(read_time)"
+dropped=$(date +%s)
+for after in 10 30 60; do
+  while [ $(date +%s) -lt $((dropped + after)) ]; do sleep 0.2; done
+  echo "${after}s after drop: rss_mb=$(( $(awk '/VmRSS/{print $2}' /proc/$PID/status) / 1024 )) read_s=$(read_time)"
+done
 kill $PID; wait $PID
 rm -rf $D
