@@ -39,6 +39,38 @@ type sinkRunner struct {
 	// began reading (unix nanos), 0 between lives.
 	health viewHealth
 	live   atomic.Int64
+	// writer is the current life's Kinesis writer, and sub its
+	// subscription to the source (a sink over a source); nil between
+	// lives. Their trouble is the sink's error in SHOW SINKS.
+	writer atomic.Pointer[kinesis.Sink]
+	sub    atomic.Pointer[kinesis.Subscription]
+}
+
+// sinkRunner returns the runner of sink name, nil if none runs.
+func (e *Engine) sinkRunner(name string) *sinkRunner {
+	e.sinksMu.Lock()
+	defer e.sinksMu.Unlock()
+	return e.sinks[name]
+}
+
+// trouble returns the lasting trouble of the sink's writer, naming the
+// stream and the endpoint, and since when: records are not getting out,
+// while the writer backs off and retries.
+func (r *sinkRunner) trouble() (error, time.Time) {
+	w := r.writer.Load()
+	if w == nil {
+		return nil, time.Time{}
+	}
+	err, since := lastingTrouble(w)
+	if err == nil {
+		return nil, time.Time{}
+	}
+	opts := r.obj.createSink.Options
+	stream, _ := opts.Get("stream")
+	if stream == "" {
+		stream, _ = opts.Get("stream_arn")
+	}
+	return fmt.Errorf("writing to stream %q at %s: %w", stream, clientOptions(opts).Where(), err), since
 }
 
 // startSink starts a sink: one that reads a source directly here, one over
@@ -112,6 +144,8 @@ func (r *sinkRunner) run(ctx context.Context) error {
 	}
 	defer release()
 	dec.sub = sub
+	r.sub.Store(sub)
+	defer r.sub.Store(nil)
 	r.live.Store(time.Now().UnixNano())
 	defer r.live.Store(0)
 
@@ -221,11 +255,19 @@ func (r *sinkRunner) newSink(ctx context.Context) (*kinesis.Sink, error) {
 		return nil, fmt.Errorf("sink %s: %w", cs.Name, err)
 	}
 	get := func(k string) string { v, _ := cs.Options.Get(k); return v }
-	o := kinesis.SinkOptions{Stream: get("stream"), StreamARN: get("stream_arn"), OnOversize: get("on_oversize")}
+	o := kinesis.SinkOptions{Stream: get("stream"), StreamARN: get("stream_arn"), OnOversize: get("on_oversize"),
+		Logger: r.e.log.With("sink", cs.Name)}
 	if d, ok, _ := cs.Options.Duration("linger"); ok {
 		o.Linger = d
 	}
-	return kinesis.NewSink(client, o)
+	sink, err := kinesis.NewSink(client, o)
+	if err != nil {
+		return nil, err
+	}
+	// The life that made it shows its trouble until it ends.
+	r.writer.Store(sink)
+	context.AfterFunc(ctx, func() { r.writer.CompareAndSwap(sink, nil) })
+	return sink, nil
 }
 
 // stopObject stops whatever runs for an object about to be dropped and
