@@ -75,8 +75,8 @@ const troubleAfter = kinesis.DefaultCheckTimeout
 // have failed for troubleAfter, naming the source, the stream and the
 // endpoint; nil otherwise.
 func (s *sourceScan) troubled() error {
-	err, since := s.sub.Trouble()
-	if err == nil || time.Since(since) < troubleAfter {
+	err, since := lastingTrouble(s.sub)
+	if err == nil {
 		return nil
 	}
 	return sqlerr.Wrap(kinesis.StreamError(err, s.stream, s.where), sqlerr.Internal,

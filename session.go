@@ -3,6 +3,7 @@ package streamsql
 import (
 	"context"
 	"strings"
+	"time"
 
 	"github.com/streamsql/streamsql/planner"
 	"github.com/streamsql/streamsql/sql"
@@ -322,12 +323,23 @@ func (s *Session) execute(ctx context.Context, st *Statement, params []types.Val
 				return nil, sqlerr.Newf(sqlerr.WrongObjectType, "%q is a source, not a materialized view or a sink", p.Name).At(p.NamePos)
 			}
 		}
+		// One bound for the views and the sinks over sources together.
+		start := time.Now()
+		if _, ok := ctx.Deadline(); !ok {
+			var cancel context.CancelFunc
+			ctx, cancel = context.WithTimeout(ctx, DefaultFlushTimeout)
+			defer cancel()
+		}
 		warnings, err := e.views.flush(ctx, p.Name)
 		if err != nil {
 			return nil, err
 		}
+		sinkWarnings, err := e.flushSinks(ctx, start, p.Name)
+		if err != nil {
+			return nil, err
+		}
 		rows := done("FLUSH")
-		rows.warnings = warnings
+		rows.warnings = append(warnings, sinkWarnings...)
 		return rows, nil
 	case *sql.Begin:
 		return done("BEGIN"), nil

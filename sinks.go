@@ -7,6 +7,7 @@ import (
 	"math/big"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -39,6 +40,42 @@ type sinkRunner struct {
 	// began reading (unix nanos), 0 between lives.
 	health viewHealth
 	live   atomic.Int64
+	// writer is the current life's Kinesis writer, and sub its
+	// subscription to the source (a sink over a source); nil between
+	// lives. Their trouble is the sink's error in SHOW SINKS.
+	writer atomic.Pointer[kinesis.Sink]
+	sub    atomic.Pointer[kinesis.Subscription]
+	// saved is when the barrier whose positions the current life saved
+	// last was injected (unix nanos): everything the sink had read by
+	// then is acknowledged by Kinesis. FLUSH waits on it.
+	saved atomic.Int64
+}
+
+// sinkRunner returns the runner of sink name, nil if none runs.
+func (e *Engine) sinkRunner(name string) *sinkRunner {
+	e.sinksMu.Lock()
+	defer e.sinksMu.Unlock()
+	return e.sinks[name]
+}
+
+// trouble returns the lasting trouble of the sink's writer, naming the
+// stream and the endpoint, and since when: records are not getting out,
+// while the writer backs off and retries.
+func (r *sinkRunner) trouble() (error, time.Time) {
+	w := r.writer.Load()
+	if w == nil {
+		return nil, time.Time{}
+	}
+	err, since := lastingTrouble(w)
+	if err == nil {
+		return nil, time.Time{}
+	}
+	opts := r.obj.createSink.Options
+	stream, _ := opts.Get("stream")
+	if stream == "" {
+		stream, _ = opts.Get("stream_arn")
+	}
+	return fmt.Errorf("writing to stream %q at %s: %w", stream, clientOptions(opts).Where(), err), since
 }
 
 // startSink starts a sink: one that reads a source directly here, one over
@@ -112,6 +149,9 @@ func (r *sinkRunner) run(ctx context.Context) error {
 	}
 	defer release()
 	dec.sub = sub
+	r.saved.Store(0)
+	r.sub.Store(sub)
+	defer r.sub.Store(nil)
 	r.live.Store(time.Now().UnixNano())
 	defer r.live.Store(0)
 
@@ -119,6 +159,8 @@ func (r *sinkRunner) run(ctx context.Context) error {
 	go func() { errc <- sink.Run(ctx) }()
 	// Barriers cut the stream between batches; the loop below saves the
 	// positions a barrier carries once everything before it is acknowledged.
+	var injectedMu sync.Mutex
+	injected := map[uint64]int64{} // epoch → when its barrier was sent, at the latest
 	go func() {
 		t := time.NewTicker(sinkCheckpointInterval)
 		defer t.Stop()
@@ -128,6 +170,9 @@ func (r *sinkRunner) run(ctx context.Context) error {
 				return
 			case <-t.C:
 			}
+			injectedMu.Lock()
+			injected[epoch] = time.Now().UnixNano()
+			injectedMu.Unlock()
 			if _, err := sub.Barrier(ctx, epoch); err != nil && ctx.Err() == nil {
 				errc <- fmt.Errorf("barrier: %w", err)
 				return
@@ -166,6 +211,11 @@ func (r *sinkRunner) run(ctx context.Context) error {
 				if err := db.SaveOffsets(r.obj.entry.ID, b); err != nil {
 					return err
 				}
+				injectedMu.Lock()
+				at := injected[ev.Epoch]
+				delete(injected, ev.Epoch)
+				injectedMu.Unlock()
+				r.saved.Store(at)
 			case *kinesis.Batch:
 				for i := range ev.Records {
 					rec := &ev.Records[i]
@@ -221,11 +271,19 @@ func (r *sinkRunner) newSink(ctx context.Context) (*kinesis.Sink, error) {
 		return nil, fmt.Errorf("sink %s: %w", cs.Name, err)
 	}
 	get := func(k string) string { v, _ := cs.Options.Get(k); return v }
-	o := kinesis.SinkOptions{Stream: get("stream"), StreamARN: get("stream_arn"), OnOversize: get("on_oversize")}
+	o := kinesis.SinkOptions{Stream: get("stream"), StreamARN: get("stream_arn"), OnOversize: get("on_oversize"),
+		Logger: r.e.log.With("sink", cs.Name)}
 	if d, ok, _ := cs.Options.Duration("linger"); ok {
 		o.Linger = d
 	}
-	return kinesis.NewSink(client, o)
+	sink, err := kinesis.NewSink(client, o)
+	if err != nil {
+		return nil, err
+	}
+	// The life that made it shows its trouble until it ends.
+	r.writer.Store(sink)
+	context.AfterFunc(ctx, func() { r.writer.CompareAndSwap(sink, nil) })
+	return sink, nil
 }
 
 // stopObject stops whatever runs for an object about to be dropped and
@@ -290,4 +348,72 @@ func explicitHashKey(row types.Row, col int) (string, error) {
 		return "", fmt.Errorf("explicit hash key %q: want an integer from 0 to 2^128-1", s)
 	}
 	return n.String(), nil
+}
+
+// flushSinks is FLUSH for the sinks over a source (every one, or only the
+// one named only): it returns once each running one has read its source
+// up to where it stood at start and Kinesis has acknowledged all of it,
+// and names those restarting or failed in warnings. Past ctx's deadline it
+// fails (57014) naming the sink that did not get there and why.
+func (e *Engine) flushSinks(ctx context.Context, start time.Time, only string) ([]*sqlerr.Error, error) {
+	var runners []*sinkRunner
+	e.sinksMu.Lock()
+	for name, r := range e.sinks {
+		if r.from != nil && (only == "" || name == only) {
+			runners = append(runners, r)
+		}
+	}
+	e.sinksMu.Unlock()
+	budget := DefaultFlushTimeout
+	if d, ok := ctx.Deadline(); ok {
+		budget = time.Until(d)
+	}
+	// A sink's progress is polled: it is a few atomic loads, and FLUSH's
+	// latency is bounded by the sink's checkpoint interval anyway.
+	tick := time.NewTicker(50 * time.Millisecond)
+	defer tick.Stop()
+	var warnings []*sqlerr.Error
+	for _, r := range runners {
+		var readSub *kinesis.Subscription // the life that had read up to start, at readAt
+		var readAt int64
+		for {
+			st := e.sinkStatus(r.obj)
+			if st.State == stateRestarting || st.State == stateFailed {
+				warnings = append(warnings, st.notice(r.obj.kind, r.obj.entry.Name))
+				break
+			}
+			sub := r.sub.Load()
+			if sub != readSub {
+				readSub, readAt = nil, 0
+			}
+			var what string
+			switch {
+			case sub == nil:
+				what = "has not started"
+			case readSub == nil && !sub.ReadTo(start):
+				what = "has not read source " + r.from.entry.Name + " up to where it stood when FLUSH began"
+			default:
+				if readSub == nil {
+					readSub, readAt = sub, time.Now().UnixNano()
+				}
+				what = "has not had Kinesis acknowledge what it read"
+			}
+			if readSub != nil && r.saved.Load() >= readAt {
+				break
+			}
+			select {
+			case <-tick.C:
+			case <-ctx.Done():
+				if errors.Is(ctx.Err(), context.Canceled) {
+					return nil, sqlerr.Flatten(ctx.Err())
+				}
+				msg := fmt.Sprintf("FLUSH did not finish within %v: sink %s %s", budget.Round(time.Millisecond), r.obj.entry.Name, what)
+				if st := e.sinkStatus(r.obj); st.Err != nil {
+					msg += ": " + st.errorText()
+				}
+				return nil, sqlerr.Newf(sqlerr.QueryCanceled, "%s", msg)
+			}
+		}
+	}
+	return warnings, nil
 }

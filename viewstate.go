@@ -231,7 +231,8 @@ func (s viewStatus) notice(kind sql.ObjectKind, name string) *sqlerr.Error {
 }
 
 // status returns the view's state and progress; a sink's whose sender
-// fails is restarting, with the sender's error.
+// fails is restarting, with the sender's error, and one whose writer's
+// calls keep failing is running with that error.
 func (r *viewRunner) status() viewStatus {
 	st := r.pipelineStatus()
 	if sh := r.obj.sinkShared; sh != nil && st.healthy() {
@@ -241,6 +242,10 @@ func (r *viewRunner) status() viewStatus {
 		if failed != nil {
 			st.State, st.Since = stateRestarting, since
 			st.Err = fmt.Errorf("sending to Kinesis: %w", failed)
+		} else if sr := r.m.e.sinkRunner(r.obj.entry.Name); sr != nil {
+			if err, since := sr.trouble(); err != nil {
+				st.Err, st.Since = err, since
+			}
 		}
 	}
 	return st
@@ -298,30 +303,52 @@ func (h *viewHealth) notRunning(st *viewStatus) {
 // sinkStatus returns the state of sink o: its pipeline's, for a sink over
 // a query (a view runner); its own runner's for a sink over a source.
 func (e *Engine) sinkStatus(o *object) viewStatus {
-	e.sinksMu.Lock()
-	r := e.sinks[o.entry.Name]
-	e.sinksMu.Unlock()
+	r := e.sinkRunner(o.entry.Name)
 	if r == nil || r.from == nil {
 		return e.views.status(o)
 	}
 	var st viewStatus
 	if at := r.live.Load(); at != 0 {
 		st.State, st.Since = stateRunning, time.Unix(0, at)
+		if sub := r.sub.Load(); sub != nil {
+			if err, since := lastingTrouble(sub); err != nil {
+				st.Err, st.Since = fmt.Errorf("source %s: %w", r.from.entry.Name, err), since
+				return st
+			}
+		}
+		if err, since := r.trouble(); err != nil {
+			st.Err, st.Since = err, since
+		}
 		return st
 	}
 	r.health.notRunning(&st)
 	return st
 }
 
-// trouble returns the first lasting trouble of the life's sources (calls
-// failing for troubleAfter or more), and since when. A call that fails once
-// and succeeds on retry is no news for a reader of the view.
+// troubled is what reports its ongoing failure: a source's subscription,
+// a sink's writer.
+type troubled interface {
+	Trouble() (error, time.Time)
+}
+
+// lastingTrouble returns t's trouble if its calls have failed for
+// troubleAfter or more, and since when. A call that fails once and
+// succeeds on retry is no news for a user.
+func lastingTrouble(t troubled) (error, time.Time) {
+	if err, since := t.Trouble(); err != nil && time.Since(since) >= troubleAfter {
+		return err, since
+	}
+	return nil, time.Time{}
+}
+
+// trouble returns the first lasting trouble of the life's sources, and
+// since when.
 func (l *viewLife) trouble() (error, time.Time) {
 	for _, in := range l.inputs {
 		if in.sub == nil {
 			continue
 		}
-		if err, since := in.sub.Trouble(); err != nil && time.Since(since) >= troubleAfter {
+		if err, since := lastingTrouble(in.sub); err != nil {
 			return fmt.Errorf("source %s: %w", in.src.entry.Name, err), since
 		}
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -59,6 +60,9 @@ type SinkOptions struct {
 	// OnAck, when set, is called from the sender for every record Kinesis
 	// has accepted. It must not block for long.
 	OnAck func(id, shardID, sequenceNumber string)
+	// Logger receives the rate-limited lines about calls that keep failing
+	// (default slog's).
+	Logger *slog.Logger
 }
 
 // Validate reports bad options.
@@ -159,6 +163,10 @@ type Sink struct {
 	fatal    error
 	blocked  map[string]struct{} // scratch for batch building
 	oversize atomic.Int64
+	// trouble is the ongoing failure of the sender's calls: calls that
+	// fail, or answer with every entry failed (throttled), so that nothing
+	// gets out.
+	trouble trouble
 
 	records, bytesOut, calls, throttles, retries atomic.Int64
 }
@@ -326,7 +334,7 @@ func (s *Sink) Run(ctx context.Context) (err error) {
 			}
 			continue
 		}
-		failed, err := s.put(ctx, batch)
+		failed, entryErr, err := s.put(ctx, batch)
 		if err != nil {
 			if ctx.Err() != nil {
 				return nil
@@ -339,6 +347,7 @@ func (s *Sink) Run(ctx context.Context) (err error) {
 			default:
 				return fmt.Errorf("kinesis sink: put %d records to %s: %w", len(batch), s.streamName(), err)
 			}
+			s.trouble.set(s.opts.logger(), err, time.Now(), s.writerName())
 			if sleep(ctx, bo.next()) != nil {
 				return nil
 			}
@@ -348,17 +357,41 @@ func (s *Sink) Run(ctx context.Context) (err error) {
 			// Back off harder only while nothing gets through: a call that
 			// wrote most of its records is progress, and growing the pause
 			// on every partly failed call would let a few throttled
-			// entries slow the sink to one call per BackoffMax.
+			// entries slow the sink to one call per BackoffMax. Only a
+			// call that got nothing through is trouble, likewise.
 			if failed < len(batch) {
 				bo.reset()
+				s.trouble.clear(s.opts.logger(), s.writerName())
+			} else {
+				s.trouble.set(s.opts.logger(), entryErr, time.Now(), s.writerName())
 			}
 			if sleep(ctx, bo.next()) != nil {
 				return nil
 			}
 			continue
 		}
+		s.trouble.clear(s.opts.logger(), s.writerName())
 		bo.reset()
 	}
+}
+
+// Trouble returns the ongoing failure of the sink's calls and since when:
+// PutRecords calls that fail for a transient cause (the endpoint does not
+// answer, 5xx) or whose every entry fails (throttled), while the sender
+// backs off and retries. It is nil once a call gets records through. The
+// sink does not stop for such failures; they are what the engine shows a
+// user while records wait.
+func (s *Sink) Trouble() (error, time.Time) { return s.trouble.get() }
+
+// writerName names the sink's sender for log lines.
+func (s *Sink) writerName() string { return "sink writer of stream " + s.streamName() }
+
+// logger returns the options' Logger, or slog's default.
+func (o *SinkOptions) logger() *slog.Logger {
+	if o.Logger != nil {
+		return o.Logger
+	}
+	return slog.Default()
 }
 
 func (s *Sink) streamName() string {
@@ -400,8 +433,9 @@ func (s *Sink) nextBatch(now time.Time) ([]*pendingRecord, time.Duration) {
 }
 
 // put sends one batch and removes the accepted records from the queue;
-// it returns how many entries failed (they stay queued, in place).
-func (s *Sink) put(ctx context.Context, batch []*pendingRecord) (int, error) {
+// it returns how many entries failed (they stay queued, in place) and the
+// first failed entry's error.
+func (s *Sink) put(ctx context.Context, batch []*pendingRecord) (int, error, error) {
 	entries := make([]ktypes.PutRecordsRequestEntry, len(batch))
 	for i, p := range batch {
 		entries[i] = ktypes.PutRecordsRequestEntry{PartitionKey: aws.String(p.rec.PartitionKey), Data: p.rec.Data}
@@ -419,14 +453,15 @@ func (s *Sink) put(ctx context.Context, batch []*pendingRecord) (int, error) {
 	out, err := s.api.PutRecords(callCtx, in, noSDKRetry)
 	cancel()
 	if err != nil {
-		return 0, err
+		return 0, nil, err
 	}
 	s.calls.Add(1)
 	if len(out.Records) != len(batch) {
-		return 0, fmt.Errorf("kinesis sink: PutRecords answered %d entries for %d records", len(out.Records), len(batch))
+		return 0, nil, fmt.Errorf("kinesis sink: PutRecords answered %d entries for %d records", len(out.Records), len(batch))
 	}
 	failed := 0
 	var fatal error
+	var firstCode, firstMsg string
 	for i, res := range out.Records {
 		p := batch[i]
 		if res.ErrorCode == nil {
@@ -440,7 +475,11 @@ func (s *Sink) put(ctx context.Context, batch []*pendingRecord) (int, error) {
 		}
 		failed++
 		s.retries.Add(1)
-		switch code := aws.ToString(res.ErrorCode); code {
+		code := aws.ToString(res.ErrorCode)
+		if firstCode == "" {
+			firstCode, firstMsg = code, aws.ToString(res.ErrorMessage)
+		}
+		switch code {
 		case "ProvisionedThroughputExceededException", "KMSThrottlingException":
 			s.throttles.Add(1)
 		case "InternalFailure", "ServiceUnavailable":
@@ -464,8 +503,9 @@ func (s *Sink) put(ctx context.Context, batch []*pendingRecord) (int, error) {
 	s.queue = kept
 	s.broadcast()
 	s.mu.Unlock()
-	if fatal != nil {
-		return failed, fatal
+	var entryErr error
+	if failed > 0 {
+		entryErr = fmt.Errorf("PutRecords: %d of %d entries failed, the first with %s: %s", failed, len(batch), firstCode, firstMsg)
 	}
-	return failed, nil
+	return failed, entryErr, fatal
 }

@@ -1,9 +1,13 @@
 package kinesis
 
 import (
+	"bytes"
 	"context"
+	"errors"
 	"fmt"
+	"log/slog"
 	"math/rand/v2"
+	"net"
 	"strings"
 	"sync"
 	"testing"
@@ -136,4 +140,108 @@ func TestSink_Fatal(t *testing.T) {
 	if err := sink.Write(ctx, SinkRecord{ID: "2", PartitionKey: "k", Data: []byte("x")}); err == nil {
 		t.Error("write after failure accepted")
 	}
+}
+
+// TestSink_Trouble: a sink whose calls fail (refused, throttled, or
+// answered with every entry throttled) keeps the first failure's time and
+// the last error in Trouble, logs one WARN for the run of failures and an
+// INFO when a call gets through, which clears it.
+func TestSink_Trouble(t *testing.T) {
+	refused := &net.OpError{Op: "dial", Net: "tcp", Err: errors.New("connect: connection refused")}
+	type seen struct {
+		err   string
+		since time.Time
+	}
+	var (
+		sink  *Sink
+		calls []seen // Trouble as each call began
+	)
+	call := 0
+	api := &fakeAPI{putRecords: func(in *kinesis.PutRecordsInput) (*kinesis.PutRecordsOutput, error) {
+		err, since := sink.Trouble()
+		s := seen{since: since}
+		if err != nil {
+			s.err = err.Error()
+		}
+		calls = append(calls, s)
+		call++
+		switch call {
+		case 1:
+			return nil, refused
+		case 2:
+			return nil, apiErr("ProvisionedThroughputExceededException")
+		}
+		out := &kinesis.PutRecordsOutput{}
+		for range in.Records {
+			if call == 3 {
+				out.Records = append(out.Records, ktypes.PutRecordsResultEntry{
+					ErrorCode: aws.String("ProvisionedThroughputExceededException"), ErrorMessage: aws.String("slow down")})
+			} else {
+				out.Records = append(out.Records, ktypes.PutRecordsResultEntry{ShardId: aws.String("s"), SequenceNumber: aws.String("1")})
+			}
+		}
+		return out, nil
+	}}
+	logs := &lockedBuffer{}
+	sink, err := NewSink(api, SinkOptions{Stream: "out", Linger: time.Millisecond, BackoffBase: time.Microsecond,
+		BackoffMax: time.Millisecond, Logger: slog.New(slog.NewTextHandler(logs, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go func() { _ = sink.Run(ctx) }()
+	if err := sink.Write(ctx, SinkRecord{ID: "1", PartitionKey: "k", Data: []byte("x")}); err != nil {
+		t.Fatal(err)
+	}
+	if err := sink.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		if err, _ := sink.Trouble(); err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("trouble not cleared after a call that got through")
+		}
+		time.Sleep(time.Millisecond)
+	}
+	if len(calls) != 4 {
+		t.Fatalf("%d calls, want 4", len(calls))
+	}
+	for i, want := range []string{"", "connection refused", "ProvisionedThroughputExceededException", "1 of 1 entries failed, the first with ProvisionedThroughputExceededException: slow down"} {
+		if !strings.Contains(calls[i].err, want) || (want == "") != (calls[i].err == "") {
+			t.Errorf("Trouble before call %d: %q, want it to hold %q", i+1, calls[i].err, want)
+		}
+		if i > 1 && !calls[i].since.Equal(calls[1].since) {
+			t.Errorf("since moved from %v to %v during one run of failures", calls[1].since, calls[i].since)
+		}
+	}
+	text := logs.String()
+	if n := strings.Count(text, "level=WARN"); n != 1 || !strings.Contains(text, "sink writer of stream out") {
+		t.Errorf("%d WARN lines for one run of failures, want 1 naming the sink's stream:\n%s", n, text)
+	}
+	if !strings.Contains(text, "level=INFO") {
+		t.Errorf("no INFO line on recovery:\n%s", text)
+	}
+}
+
+// lockedBuffer is a log destination safe for the sender's goroutine and
+// the test's.
+type lockedBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *lockedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *lockedBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }
