@@ -17,7 +17,8 @@ import (
 	"github.com/aws/smithy-go"
 )
 
-// lockedBuffer is a log destination safe for a source's goroutines.
+// lockedBuffer is a log destination safe for the goroutines of a source
+// or a sink.
 type lockedBuffer struct {
 	mu sync.Mutex
 	b  bytes.Buffer

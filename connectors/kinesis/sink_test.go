@@ -1,7 +1,6 @@
 package kinesis
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -225,23 +224,4 @@ func TestSink_Trouble(t *testing.T) {
 	if !strings.Contains(text, "level=INFO") {
 		t.Errorf("no INFO line on recovery:\n%s", text)
 	}
-}
-
-// lockedBuffer is a log destination safe for the sender's goroutine and
-// the test's.
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }
