@@ -1,7 +1,6 @@
 package tests
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"testing"
@@ -10,7 +9,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/kinesis"
 	ktypes "github.com/aws/aws-sdk-go-v2/service/kinesis/types"
-	"github.com/jackc/pgx/v5"
 )
 
 // TestView_StreamRecreated (issue 12, "a stream deleted and recreated"): a
@@ -124,29 +122,6 @@ func testStreamRecreated(t *testing.T, seenGone bool) {
 	// restart from an older commit).
 	mustExec(ctx, t, conn, "FLUSH")
 	checkTotals(ctx, t, conn, "re_totals after the stream was recreated", "SELECT user_id, n, total FROM re_totals", want)
-}
-
-// readTotals returns the (key, n, total) rows of query.
-func readTotals(ctx context.Context, t *testing.T, conn *pgx.Conn, query string) map[int64]totals {
-	t.Helper()
-	rows, err := conn.Query(ctx, query)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rows.Close()
-	got := map[int64]totals{}
-	for rows.Next() {
-		var id int64
-		var a totals
-		if err := rows.Scan(&id, &a.n, &a.total); err != nil {
-			t.Fatal(err)
-		}
-		got[id] = a
-	}
-	if err := rows.Err(); err != nil {
-		t.Fatal(err)
-	}
-	return got
 }
 
 func equalTotals(a, b map[int64]totals) bool {

@@ -24,10 +24,25 @@ func (a *totals) add(amount float64) {
 // want; what names the view in errors.
 func checkTotals(ctx context.Context, t *testing.T, conn *pgx.Conn, what, query string, want map[int64]totals) {
 	t.Helper()
+	got := readTotals(ctx, t, conn, query)
+	if len(got) != len(want) {
+		t.Errorf("%s has %d groups, want %d", what, len(got), len(want))
+	}
+	for id, w := range want {
+		if got[id] != w {
+			t.Errorf("%s group %d: n=%d total=%g, want n=%d total=%g", what, id, got[id].n, got[id].total, w.n, w.total)
+		}
+	}
+}
+
+// readTotals returns the (key, n, total) rows of query.
+func readTotals(ctx context.Context, t *testing.T, conn *pgx.Conn, query string) map[int64]totals {
+	t.Helper()
 	rows, err := conn.Query(ctx, query)
 	if err != nil {
 		t.Fatal(err)
 	}
+	defer rows.Close()
 	got := map[int64]totals{}
 	for rows.Next() {
 		var id int64
@@ -40,12 +55,5 @@ func checkTotals(ctx context.Context, t *testing.T, conn *pgx.Conn, what, query 
 	if err := rows.Err(); err != nil {
 		t.Fatal(err)
 	}
-	if len(got) != len(want) {
-		t.Errorf("%s has %d groups, want %d", what, len(got), len(want))
-	}
-	for id, w := range want {
-		if got[id] != w {
-			t.Errorf("%s group %d: n=%d total=%g, want n=%d total=%g", what, id, got[id].n, got[id].total, w.n, w.total)
-		}
-	}
+	return got
 }
