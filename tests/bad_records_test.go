@@ -144,10 +144,7 @@ func TestBadRecord_MultiShardFail(t *testing.T) {
 			if _, err := conn.Exec(ctx, "CREATE MATERIALIZED VIEW "+source+"_n AS SELECT COUNT(*) AS n FROM "+source); err != nil {
 				t.Fatal(err)
 			}
-			err = boundedQuery(ctx, 30*time.Second, func(ctx context.Context) error {
-				_, err := conn.Exec(ctx, "FLUSH")
-				return err
-			})
+			err = boundedFlush(ctx, conn, 30*time.Second)
 			// FLUSH does not wait for a failed view: it returns, naming
 			// the view and the record in a WARNING.
 			if err != nil {
@@ -170,7 +167,13 @@ func boundedQuery(ctx context.Context, d time.Duration, f func(context.Context) 
 	return err
 }
 
-var _ = pgx.ErrNoRows
+// boundedFlush runs FLUSH on conn, giving up after d.
+func boundedFlush(ctx context.Context, conn *pgx.Conn, d time.Duration) error {
+	return boundedQuery(ctx, d, func(ctx context.Context) error {
+		_, err := conn.Exec(ctx, "FLUSH")
+		return err
+	})
+}
 
 // sourceStatus is one row of SHOW SOURCE STATUS, by column name.
 type sourceStatus map[string]any
@@ -247,19 +250,12 @@ func TestBadRecord_SkipByDefault(t *testing.T) {
 		}
 	}
 	create("clicks_default", "")
-	for _, q := range []string{
+	mustExec(ctx, t, conn,
 		"CREATE MATERIALIZED VIEW per_user AS SELECT user_id, COUNT(*) AS n, SUM(amount) AS total FROM clicks_default GROUP BY user_id",
-		"CREATE MATERIALIZED VIEW per_minute AS SELECT user_id, window_start, COUNT(*) AS n, SUM(amount) AS total " +
+		"CREATE MATERIALIZED VIEW per_minute AS SELECT user_id, window_start, COUNT(*) AS n, SUM(amount) AS total "+
 			"FROM TUMBLE(clicks_default, ts, INTERVAL '1' MINUTE) GROUP BY user_id, window_start, window_end",
-	} {
-		if _, err := conn.Exec(ctx, q); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := boundedQuery(ctx, time.Minute, func(ctx context.Context) error {
-		_, err := conn.Exec(ctx, "FLUSH")
-		return err
-	}); err != nil {
+	)
+	if err := boundedFlush(ctx, conn, time.Minute); err != nil {
 		t.Fatalf("FLUSH with the default on_decode_error: %v", err)
 	}
 
@@ -343,10 +339,7 @@ func TestBadRecord_SkipByDefault(t *testing.T) {
 	if _, err := conn.Exec(ctx, "CREATE MATERIALIZED VIEW strict_per_user AS SELECT user_id, COUNT(*) AS n FROM clicks_strict GROUP BY user_id"); err != nil {
 		t.Fatal(err)
 	}
-	err = boundedQuery(ctx, 30*time.Second, func(ctx context.Context) error {
-		_, err := conn.Exec(ctx, "FLUSH")
-		return err
-	})
+	err = boundedFlush(ctx, conn, 30*time.Second)
 	if err != nil {
 		t.Fatalf("FLUSH with a strict view: %v", err)
 	}
@@ -425,22 +418,15 @@ func TestBadRecord_DeadLetters(t *testing.T) {
 	after := time.Now().Add(time.Second)
 	srv := startServer(t)
 	conn := connect(t, srv.Addr)
-	for _, q := range []string{
+	mustExec(ctx, t, conn,
 		fmt.Sprintf("CREATE SOURCE dl_in (user_id BIGINT, amount DOUBLE) WITH (connector = 'kinesis', endpoint = '%s', "+
 			"region = 'us-east-1', stream = '%s', start_position = 'trim_horizon', dead_letter_stream = '%s')", e.Endpoint(), stream, dlq),
 		fmt.Sprintf("CREATE SOURCE dl_out (stream VARCHAR, shard_id VARCHAR, sequence_number VARCHAR, partition_key VARCHAR, "+
 			"arrival_time TIMESTAMP(3), error VARCHAR, data BYTES) WITH (connector = 'kinesis', endpoint = '%s', "+
 			"region = 'us-east-1', stream = '%s', start_position = 'trim_horizon', on_decode_error = 'fail')", e.Endpoint(), dlq),
 		"CREATE MATERIALIZED VIEW dl_totals AS SELECT user_id, COUNT(*) AS n, SUM(amount) AS total FROM dl_in GROUP BY user_id",
-	} {
-		if _, err := conn.Exec(ctx, q); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := boundedQuery(ctx, time.Minute, func(ctx context.Context) error {
-		_, err := conn.Exec(ctx, "FLUSH")
-		return err
-	}); err != nil {
+	)
+	if err := boundedFlush(ctx, conn, time.Minute); err != nil {
 		t.Fatal(err)
 	}
 	checkTotals(ctx, t, conn, "dl_totals", "SELECT user_id, n, total FROM dl_totals",
@@ -489,19 +475,12 @@ func TestBadRecord_DeadLetters(t *testing.T) {
 
 	// A dead-letter stream that does not exist stops nothing: the view
 	// answers, FLUSH returns, and the record is counted as lost.
-	for _, q := range []string{
+	mustExec(ctx, t, conn,
 		fmt.Sprintf("CREATE SOURCE dl_nowhere (user_id BIGINT, amount DOUBLE) WITH (connector = 'kinesis', endpoint = '%s', "+
 			"region = 'us-east-1', stream = '%s', start_position = 'trim_horizon', dead_letter_stream = 'no-such-stream')", e.Endpoint(), stream),
 		"CREATE MATERIALIZED VIEW dl_nowhere_totals AS SELECT user_id, COUNT(*) AS n, SUM(amount) AS total FROM dl_nowhere GROUP BY user_id",
-	} {
-		if _, err := conn.Exec(ctx, q); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := boundedQuery(ctx, time.Minute, func(ctx context.Context) error {
-		_, err := conn.Exec(ctx, "FLUSH")
-		return err
-	}); err != nil {
+	)
+	if err := boundedFlush(ctx, conn, time.Minute); err != nil {
 		t.Fatal(err)
 	}
 	checkTotals(ctx, t, conn, "dl_nowhere_totals", "SELECT user_id, n, total FROM dl_nowhere_totals",
