@@ -17,6 +17,7 @@ require (
 	github.com/google/btree v1.1.3
 	github.com/jackc/pgproto3/v2 v2.3.3
 	github.com/jackc/pgx/v5 v5.12.0
+	github.com/pganalyze/pg_query_go/v6 v6.2.5
 	github.com/pingcap/tidb/pkg/parser v0.0.0-20260418072757-ce92298d1124
 	github.com/rulego/streamsql v1.1.2
 	google.golang.org/protobuf v1.36.7
