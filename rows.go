@@ -20,10 +20,11 @@ type Rows struct {
 	close   func()
 	tag     string // fixed tag; "" means "SELECT n"
 	ready   func() bool
-	// subscribe marks a SUBSCRIBE, which never ends by itself; copyOut
-	// its COPY (SUBSCRIBE ...) TO STDOUT form.
-	subscribe bool
-	copyOut   bool
+	// subscribe marks a SUBSCRIBE, which never ends by itself;
+	// copyFormat is set for COPY (...) TO STDOUT.
+	subscribe  bool
+	copyFormat *CopyFormat
+	countTag   string // with tag "": the tag is countTag and the row count ("FETCH 2")
 	row       types.Row
 	n         int64
 	err       error
@@ -75,8 +76,18 @@ func (r *Rows) finish(err error) {
 func (r *Rows) Ready() bool { return r.ready == nil || r.ready() }
 
 // CopyOut reports whether the rows are the result of COPY (...) TO STDOUT:
-// a server sends them as COPY text data rather than as a result set.
-func (r *Rows) CopyOut() bool { return r.copyOut }
+// a server sends them as COPY data rather than as a result set, written
+// as CopyFormat says.
+func (r *Rows) CopyOut() bool { return r.copyFormat != nil }
+
+// CopyFormat returns how the rows of a COPY are written; the zero value
+// when CopyOut is false.
+func (r *Rows) CopyFormat() CopyFormat {
+	if r.copyFormat == nil {
+		return CopyFormat{}
+	}
+	return *r.copyFormat
+}
 
 // Warnings returns the warnings of the statement, known when it was
 // executed: a read of a materialized view that is not running, a FLUSH
@@ -96,8 +107,11 @@ func (r *Rows) Tag() string {
 	if r.tag != "" {
 		return r.tag
 	}
-	if r.copyOut {
+	if r.copyFormat != nil {
 		return "COPY " + strconv.FormatInt(r.n, 10)
+	}
+	if r.countTag != "" {
+		return r.countTag + " " + strconv.FormatInt(r.n, 10)
 	}
 	return "SELECT " + strconv.FormatInt(r.n, 10)
 }

@@ -15,6 +15,8 @@ import (
 type Session struct {
 	engine   *Engine
 	settings settings
+	txn      txnState
+	cursors  map[string]*cursor // txn.go
 }
 
 // Statement is one parsed and bound statement; it can run many times.
@@ -33,8 +35,11 @@ func (st *Statement) SQL() string { return st.text }
 
 // NumParams returns how many parameters ($1..$n or ?) the statement takes.
 func (st *Statement) NumParams() int {
-	if _, ok := st.stmt.(*sql.Select); ok && st.query != nil {
-		return len(st.query.ParamTypes())
+	switch st.stmt.(type) {
+	case *sql.Select, *sql.Declare:
+		if st.query != nil {
+			return len(st.query.ParamTypes())
+		}
 	}
 	return 0
 }
@@ -65,6 +70,12 @@ func (s *Session) Prepare(ctx context.Context, query string) ([]*Statement, erro
 	ctx, cancel := s.statementContext(ctx)
 	defer cancel()
 	sts, err := s.prepare(ctx, query)
+	if err == nil && len(sts) == 1 {
+		err = s.checkTxn(sts[0].stmt)
+	}
+	if err != nil {
+		s.failTxn()
+	}
 	return sts, statementError(ctx, err)
 }
 
@@ -102,7 +113,20 @@ func (s *Session) bind(ctx context.Context, st *Statement) error {
 		if err != nil {
 			return err
 		}
-		st.query, st.columns = q, q.Columns()
+		st.query = q
+		if p.Copy == nil { // COPY describes no columns, as Postgres's does
+			st.columns = q.Columns()
+		}
+	case *sql.Declare:
+		q, err := s.plan(ctx, st, p.Query, planner.Options{})
+		if err != nil {
+			return err
+		}
+		st.query = q
+	case *sql.Fetch:
+		if c := s.cursors[p.Name]; c != nil && !p.Move {
+			st.columns = c.columns
+		}
 	case *sql.Explain:
 		var sel *sql.Select
 		var opts planner.Options
@@ -172,17 +196,24 @@ func (s *Session) Execute(ctx context.Context, st *Statement, params []types.Val
 	if err != nil {
 		cancel()
 		end()
+		s.failTxn()
 		return nil, statementError(ctx, err)
 	}
 	rows.ctx = ctx
 	rows.onClose(func() {
 		cancel()
 		end()
+		if rows.err != nil {
+			s.failTxn()
+		}
 	})
 	return rows, nil
 }
 
 func (s *Session) execute(ctx context.Context, st *Statement, params []types.Value) (*Rows, error) {
+	if err := s.checkTxn(st.stmt); err != nil {
+		return nil, err
+	}
 	if !st.bound {
 		if err := s.bind(ctx, st); err != nil {
 			return nil, err
@@ -198,28 +229,21 @@ func (s *Session) execute(ctx context.Context, st *Statement, params []types.Val
 	e := s.engine
 	switch p := st.stmt.(type) {
 	case *sql.Select:
-		var scans []*sourceScan
-		var warnings []*sqlerr.Error
-		it, err := st.query.RunWith(ctx, params, e.scanOpener(st.query, &scans, &warnings))
-		if err != nil {
-			for _, sc := range scans {
-				sc.Close()
-			}
+		rows, err := s.runQuery(ctx, st, params)
+		if err != nil || p.Copy == nil {
+			return rows, err
+		}
+		if rows.copyFormat, err = resolveCopyFormat(p.Copy, rows.columns); err != nil {
+			rows.Close()
 			return nil, err
 		}
-		rows := iterRows(ctx, st.columns, it)
-		rows.warnings = warnings
-		if len(scans) > 0 {
-			rows.ready = func() bool {
-				for _, sc := range scans {
-					if !sc.ready() {
-						return false
-					}
-				}
-				return true
-			}
-		}
 		return rows, nil
+	case *sql.Declare:
+		return s.declare(ctx, st, p, params)
+	case *sql.Fetch:
+		return s.fetch(ctx, p)
+	case *sql.CloseCursor:
+		return s.closeCursor(p)
 	case *sql.Explain:
 		lines := st.query.Explain()
 		if st.stream != nil {
@@ -342,15 +366,41 @@ func (s *Session) execute(ctx context.Context, st *Statement, params []types.Val
 		rows.warnings = append(warnings, sinkWarnings...)
 		return rows, nil
 	case *sql.Begin:
-		return done("BEGIN"), nil
+		return s.begin(), nil
 	case *sql.Commit:
-		return done("COMMIT"), nil
+		return s.endTxn(true), nil
 	case *sql.Rollback:
-		return done("ROLLBACK"), nil
+		return s.endTxn(false), nil
 	case *sql.Subscribe:
 		return s.executeSubscribe(ctx, p)
 	}
 	return nil, sqlerr.Newf(sqlerr.FeatureNotSupported, "statement %T is not supported", st.stmt)
+}
+
+// runQuery starts a bound query: a SELECT, or the query of a cursor.
+func (s *Session) runQuery(ctx context.Context, st *Statement, params []types.Value) (*Rows, error) {
+	var scans []*sourceScan
+	var warnings []*sqlerr.Error
+	it, err := st.query.RunWith(ctx, params, s.engine.scanOpener(st.query, &scans, &warnings))
+	if err != nil {
+		for _, sc := range scans {
+			sc.Close()
+		}
+		return nil, err
+	}
+	rows := iterRows(ctx, st.query.Columns(), it)
+	rows.warnings = warnings
+	if len(scans) > 0 {
+		rows.ready = func() bool {
+			for _, sc := range scans {
+				if !sc.ready() {
+					return false
+				}
+			}
+			return true
+		}
+	}
+	return rows, nil
 }
 
 // checkStream checks a new source's or sink's stream (checkKinesisStream)
@@ -393,8 +443,8 @@ func (s *Session) ReportedSettings() map[string]string {
 	return out
 }
 
-// Close releases the session.
-func (s *Session) Close() {}
+// Close releases the session and its cursors.
+func (s *Session) Close() { s.closeCursors(func(*cursor) bool { return true }) }
 
 // tagged is the result of a statement without rows that may have failed.
 func tagged(tag string, err error) (*Rows, error) {

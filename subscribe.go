@@ -626,7 +626,12 @@ func (s *Session) executeSubscribe(ctx context.Context, p *sql.Subscribe) (*Rows
 	if err != nil {
 		return nil, err
 	}
-	rows.copyOut = p.Copy
+	if p.Copy != nil {
+		if rows.copyFormat, err = resolveCopyFormat(p.Copy, rows.columns); err != nil {
+			rows.Close()
+			return nil, err
+		}
+	}
 	if w := s.engine.views.readWarning(obj); w != nil {
 		rows.warnings = []*sqlerr.Error{w}
 	}
@@ -651,7 +656,7 @@ func subscribeOptions(p *sql.Subscribe) (progress, snapshot bool, err error) {
 // bindSubscribe sets a SUBSCRIBE statement's columns (none for the COPY
 // form, as Postgres describes COPY).
 func (s *Session) bindSubscribe(st *Statement, p *sql.Subscribe) error {
-	if p.Copy {
+	if p.Copy != nil {
 		return nil
 	}
 	obj, err := s.lookup(p.Name, p.NamePos, sql.KindView)
@@ -685,6 +690,6 @@ func (e *Engine) Subscribe(ctx context.Context, query string) (*Rows, error) {
 		return nil, sqlerr.Newf(sqlerr.WrongObjectType, "Subscribe takes a SUBSCRIBE statement").
 			WithHint("Write SUBSCRIBE TO view.")
 	}
-	p.Copy = false
+	p.Copy = nil
 	return s.Execute(ctx, stmts[0], nil)
 }

@@ -209,6 +209,12 @@ func (p *parser) dispatch() (spanSetter, error) {
 		return p.parseSubscribe()
 	case t.is("copy"):
 		return p.parseCopy()
+	case t.is("declare"):
+		return p.parseDeclare()
+	case t.is("fetch"), t.is("move"):
+		return p.parseFetch()
+	case t.is("close"):
+		return p.parseCloseCursor()
 	case t.is("set"):
 		return p.parseSet()
 	case t.is("reset"):
@@ -476,8 +482,12 @@ func (p *parser) parseExplain() (spanSetter, error) {
 	if err != nil {
 		return nil, err
 	}
-	switch inner.(type) {
-	case *Select, *CreateView, *CreateSink:
+	switch in := inner.(type) {
+	case *Select:
+		if in.Copy == nil {
+			return &Explain{Stmt: inner}, nil
+		}
+	case *CreateView, *CreateSink:
 		return &Explain{Stmt: inner}, nil
 	}
 	return nil, p.errAt(t.start, sqlerr.FeatureNotSupported,
@@ -513,54 +523,6 @@ func (p *parser) parseSubscribe() (*Subscribe, error) {
 		return nil, err
 	}
 	return s, nil
-}
-
-// parseCopy reads COPY (SUBSCRIBE ...) TO STDOUT [[WITH] (FORMAT text)],
-// the form psql users follow a view with.
-func (p *parser) parseCopy() (spanSetter, error) {
-	c := p.next() // COPY
-	notSupported := func() error {
-		return p.errAt(c.start, sqlerr.FeatureNotSupported, "COPY is only supported as COPY (SUBSCRIBE ...) TO STDOUT")
-	}
-	if !p.peek().punct("(") || !p.peekAt(1).is("subscribe") {
-		return nil, notSupported()
-	}
-	p.next()
-	// The inner statement ends at the matching ')'.
-	close := p.matching(p.i - 1)
-	if close < 0 {
-		return nil, p.syntaxErr(p.toks[len(p.toks)-1])
-	}
-	inner := &parser{src: p.src, chars: p.chars, comments: p.comments,
-		toks: append(p.toks[p.i:close:close], token{kind: tEOF, start: p.toks[close].start, end: p.toks[close].start})}
-	s, err := inner.parseSubscribe()
-	if err != nil {
-		return nil, err
-	}
-	if err := inner.expectEnd(); err != nil {
-		return nil, err
-	}
-	s.Copy = true
-	p.i = close + 1
-	if !p.acceptSeq("to", "stdout") {
-		if p.peek().is("to") {
-			return nil, notSupported()
-		}
-		return nil, p.syntaxErr(p.peek())
-	}
-	p.accept("with")
-	if p.peek().punct("(") {
-		opts, err := p.parseOptions()
-		if err != nil {
-			return nil, err
-		}
-		for _, o := range opts.List {
-			if o.Key != "format" || !strings.EqualFold(o.Value, "text") {
-				return nil, sqlerr.Newf(sqlerr.FeatureNotSupported, "COPY option %s = %s is not supported; only FORMAT text is", o.Key, o.Value).At(o.KeyPos)
-			}
-		}
-	}
-	return s, p.expectEnd()
 }
 
 // matching returns the index of the ')' closing the '(' at index open, or -1.

@@ -173,7 +173,7 @@ func TestParse_Errors(t *testing.T) {
 		{"FLUSH 1", sqlerr.SyntaxError, 7, `near "1"`},
 		{"SUBSCRIBE TO v WITH (foo)", sqlerr.InvalidParameterValue, 22, `unknown option "foo" for SUBSCRIBE`},
 		{"SUBSCRIBE (SELECT 1)", sqlerr.FeatureNotSupported, 11, "SUBSCRIBE to a query"},
-		{"COPY t TO STDOUT", sqlerr.FeatureNotSupported, 1, "COPY is only supported"},
+		{"COPY t TO STDOUT", sqlerr.FeatureNotSupported, 1, "COPY table TO is not supported"},
 		{"COPY (SUBSCRIBE v) TO STDOUT (FORMAT binary)", sqlerr.FeatureNotSupported, 31, "FORMAT"},
 		{"EXPLAIN DROP SOURCE s", sqlerr.FeatureNotSupported, 9, "EXPLAIN supports"},
 		{"ROLLBACK TO SAVEPOINT a", sqlerr.FeatureNotSupported, 10, "savepoints"},

@@ -86,7 +86,7 @@ func render(st Statement) string {
 		return "flush"
 	case *Subscribe:
 		out := fmt.Sprintf("subscribe %s@%d %s", s.Name, s.NamePos, renderOpts(s.Options))
-		if s.Copy {
+		if s.Copy != nil {
 			out += " copy"
 		}
 		return out

@@ -197,16 +197,19 @@ type Flush struct {
 }
 
 // Subscribe is SUBSCRIBE [TO] name [WITH (options)], alone or inside
-// COPY (SUBSCRIBE ...) TO STDOUT (then Copy is true).
+// COPY (SUBSCRIBE ...) TO STDOUT (then Copy is its format).
 type Subscribe struct {
 	stmtBase
 	Name    string
 	NamePos int
 	Options Options // validated: progress, snapshot (booleans)
-	Copy    bool
+	Copy    *CopyFormat
 }
 
-// Begin, Commit and Rollback are accepted as no-ops: drivers send them.
+// Begin, Commit and Rollback delimit a transaction block. Statements take
+// effect as they run (there is no rollback of what they did): the block
+// scopes cursors and portals, and after an error it refuses statements
+// until its end, as Postgres does.
 type (
 	Begin    struct{ stmtBase }
 	Commit   struct{ stmtBase }
@@ -239,6 +242,8 @@ type Select struct {
 	// had SetOrder(i) called with its text-order index.
 	ParamOrder []int
 	NumParams  int
+	// Copy is the format of COPY (query) TO STDOUT; nil for a plain query.
+	Copy *CopyFormat
 
 	chars    *charIndex // the text given to Parse, for Position
 	paramPos int        // position of the first parameter marker, for errors
@@ -288,4 +293,50 @@ func (iv Interval) Duration() (d time.Duration, ok bool) {
 		return 0, false
 	}
 	return time.Duration(iv.Micros) * time.Microsecond, true
+}
+
+// Declare is DECLARE name [INSENSITIVE] [NO SCROLL] CURSOR [WITH HOLD |
+// WITHOUT HOLD] FOR query: a cursor over the query's rows, read by FETCH.
+type Declare struct {
+	stmtBase
+	Name    string
+	NamePos int
+	Hold    bool // WITH HOLD: the cursor outlives the transaction that made it
+	Query   *Select
+}
+
+// Fetch is FETCH [FORWARD] [n | ALL | NEXT] [FROM | IN] name, or MOVE with
+// the same arguments (Move: the rows are skipped, not returned).
+type Fetch struct {
+	stmtBase
+	Name    string
+	NamePos int
+	Count   int64 // rows to read; meaningless with All
+	All     bool
+	Move    bool
+}
+
+// CloseCursor is CLOSE name, or CLOSE ALL (All, Name "").
+type CloseCursor struct {
+	stmtBase
+	Name    string
+	NamePos int
+	All     bool
+}
+
+// CopyFormat is how COPY (...) TO STDOUT writes rows: Postgres's text
+// format (Delimiter a tab, Null `\N`) or CSV (Delimiter ',', Null "",
+// Quote and Escape '"').
+type CopyFormat struct {
+	CSV       bool
+	Header    bool
+	Delimiter byte
+	Null      string
+	Quote     byte // CSV only
+	Escape    byte // CSV only
+	// ForceQuote names the columns whose non-null values are always
+	// quoted (CSV only); ForceQuoteAll quotes every column's.
+	ForceQuote    []string
+	ForceQuotePos []int
+	ForceQuoteAll bool
 }

@@ -8,6 +8,9 @@ import "strings"
 func CommandTag(st Statement) string {
 	switch s := st.(type) {
 	case *Select:
+		if s.Copy != nil {
+			return "COPY"
+		}
 		return "SELECT"
 	case *Explain:
 		return "EXPLAIN"
@@ -30,10 +33,22 @@ func CommandTag(st Statement) string {
 	case *Flush:
 		return "FLUSH"
 	case *Subscribe:
-		if s.Copy {
+		if s.Copy != nil {
 			return "COPY"
 		}
 		return "SUBSCRIBE"
+	case *Declare:
+		return "DECLARE CURSOR"
+	case *Fetch:
+		if s.Move {
+			return "MOVE"
+		}
+		return "FETCH"
+	case *CloseCursor:
+		if s.All {
+			return "CLOSE CURSOR ALL"
+		}
+		return "CLOSE CURSOR"
 	case *Begin:
 		return "BEGIN"
 	case *Commit:

@@ -62,3 +62,17 @@ type ReadyRows interface {
 	// Ready reports whether Next would return without waiting.
 	Ready() bool
 }
+
+// TxSession is implemented by Sessions with transaction blocks. Without
+// it every statement stands alone: ReadyForQuery always reports idle and
+// Sync closes every portal.
+type TxSession interface {
+	Session
+	// TxStatus is the status ReadyForQuery reports: 'I' idle, 'T' in a
+	// transaction block, 'E' in a failed block. Portals outlive Sync only
+	// in a block.
+	TxStatus() byte
+	// FailTransaction marks the block failed after an error the session
+	// did not report itself (a Bind that could not be decoded).
+	FailTransaction()
+}

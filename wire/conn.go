@@ -273,7 +273,6 @@ func (c *conn) loop() {
 			err = c.extended(c.closeMsg(m))
 		case *pgproto3.Sync:
 			c.failed = false
-			c.closePortals()
 			c.ready()
 			err = c.flushAfter(nil)
 		case *pgproto3.Flush:
@@ -394,10 +393,21 @@ func (c *conn) ready() {
 		c.settingsChanged = false
 		c.reportSettings()
 	}
-	// Every statement runs in its own implicit transaction: idle is the
-	// only state a client can observe. pgx pools drop connections that
-	// report anything else.
-	c.send(&pgproto3.ReadyForQuery{TxStatus: 'I'})
+	// Outside a transaction block every statement runs in its own
+	// implicit transaction, which ends here and takes its portals with it.
+	status := c.txStatus()
+	if status == 'I' {
+		c.closePortals()
+	}
+	c.send(&pgproto3.ReadyForQuery{TxStatus: status})
+}
+
+// txStatus is the session's transaction status: 'I', 'T' or 'E'.
+func (c *conn) txStatus() byte {
+	if ts, ok := c.sess.(TxSession); ok {
+		return ts.TxStatus()
+	}
+	return 'I'
 }
 
 // reportSettings sends ParameterStatus for every reported setting whose
@@ -435,6 +445,9 @@ func (c *conn) sendError(err error) error {
 	}
 	if e.Code == sqlerr.Internal {
 		c.log.Warn("wire: internal error", "err", err)
+	}
+	if ts, ok := c.sess.(TxSession); ok {
+		ts.FailTransaction() // any error fails a transaction block
 	}
 	c.send(errorResponse("ERROR", e))
 	return nil

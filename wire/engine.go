@@ -67,3 +67,7 @@ func (s *engineSession) Execute(ctx context.Context, st Statement, params []type
 func (s *engineSession) ReportedSettings() map[string]string { return s.s.ReportedSettings() }
 
 func (s *engineSession) Close() { s.s.Close() }
+
+func (s *engineSession) TxStatus() byte { return s.s.TxStatus() }
+
+func (s *engineSession) FailTransaction() { s.s.FailTransaction() }

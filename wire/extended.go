@@ -2,6 +2,7 @@ package wire
 
 import (
 	"github.com/jackc/pgproto3/v2"
+	streamsql "github.com/streamsql/streamsql"
 	"github.com/streamsql/streamsql/sql/sqlerr"
 	"github.com/streamsql/streamsql/sql/types"
 )
@@ -170,6 +171,11 @@ func (c *conn) execute(m *pgproto3.Execute) error {
 	if p.st == nil {
 		c.send(&pgproto3.EmptyQueryResponse{})
 		return nil
+	}
+	if p.rows != nil && c.txStatus() == 'E' {
+		// A portal suspended before the block failed is not resumed:
+		// the session refuses everything but the block's end.
+		return streamsql.ErrInFailedTransaction()
 	}
 	return c.run(p, int(m.MaxRows), false)
 }
