@@ -25,10 +25,10 @@ type Rows struct {
 	subscribe  bool
 	copyFormat *CopyFormat
 	countTag   string // with tag "": the tag is countTag and the row count ("FETCH 2")
-	row       types.Row
-	n         int64
-	err       error
-	done      bool
+	row        types.Row
+	n          int64
+	err        error
+	done       bool
 
 	// warnings go to the client before the rows (wire: NoticeResponse).
 	warnings []*sqlerr.Error

@@ -155,8 +155,9 @@ func (s *Session) declare(ctx context.Context, st *Statement, p *sql.Declare, pa
 }
 
 // fetch reads the next rows of a cursor (FETCH), or skips them (MOVE). A
-// cancel or a statement timeout of the FETCH cancels the cursor's query:
-// its iterator only knows the context it was started with.
+// cancel or a statement timeout of the FETCH cancels the cursor's query
+// (its iterator only knows the context it was started with), and a
+// cursor whose query failed is closed once its FETCH has reported why.
 func (s *Session) fetch(ctx context.Context, p *sql.Fetch) (*Rows, error) {
 	c, ok := s.cursors[p.Name]
 	if !ok {
@@ -170,6 +171,10 @@ func (s *Session) fetch(ctx context.Context, p *sql.Fetch) (*Rows, error) {
 		}
 		if !c.rows.Next() {
 			if err := c.rows.Err(); err != nil {
+				// The query is over: the cursor reports why once,
+				// then is gone.
+				c.close()
+				delete(s.cursors, p.Name)
 				return nil, err
 			}
 			return nil, io.EOF

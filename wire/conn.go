@@ -115,6 +115,7 @@ type conn struct {
 	log *slog.Logger
 	buf []byte // scratch for encoding protocol messages
 	row []byte // scratch for encoding a DataRow
+	esc []byte // scratch for quoting a CSV value
 
 	pid, secret uint32
 	ctx         context.Context

@@ -14,6 +14,11 @@ import (
 
 // engineAddr starts the real engine behind a server and returns its address.
 func engineAddr(t *testing.T) string {
+	_, addr := engineServer(t)
+	return addr
+}
+
+func engineServer(t *testing.T) (*streamsql.Engine, string) {
 	t.Helper()
 	ctx := testCtx(t)
 	e, err := streamsql.Open(ctx, streamsql.Config{DataDir: t.TempDir(),
@@ -23,7 +28,7 @@ func engineAddr(t *testing.T) string {
 	}
 	t.Cleanup(func() { _ = e.Close() })
 	_, addr := testServer(t, EngineBackend(e), Options{})
-	return addr
+	return e, addr
 }
 
 func query(q string) *pgproto3.Query { return &pgproto3.Query{String: q} }
@@ -161,9 +166,11 @@ func TestTransactions_Wire(t *testing.T) {
 }
 
 // TestTransactions_DisconnectFreesPortal checks that a client that goes
-// away with a suspended portal inside a block leaves no goroutine behind.
+// away with a suspended portal and a cursor inside a block leaves no
+// goroutine and no running statement behind: the engine's Close, which
+// waits (5 s) for running statements, returns at once.
 func TestTransactions_DisconnectFreesPortal(t *testing.T) {
-	addr := engineAddr(t)
+	e, addr := engineServer(t)
 	// Warm up: the first connection starts the server's own goroutines.
 	c0 := startRaw(t, addr)
 	c0.send(query("SELECT 1"))
@@ -178,11 +185,20 @@ func TestTransactions_DisconnectFreesPortal(t *testing.T) {
 			&pgproto3.Bind{DestinationPortal: "p"}, &pgproto3.Execute{Portal: "p", MaxRows: 1}, &pgproto3.Sync{})
 		c.expectUntilReady()
 		c.send(query("DECLARE c CURSOR FOR SELECT generate_series FROM generate_series(1, 1000000)"))
-		c.expectUntilReady()
+		if got := strings.Join(withoutStatus(c.expectUntilReady()), "|"); got != "CommandComplete DECLARE CURSOR|ReadyForQuery T" {
+			t.Fatalf("DECLARE: %s", got)
+		}
 		_ = c.nc.Close()
 	}
 	if n := settledGoroutines(t, base); n > base {
 		t.Fatalf("%d goroutines after 5 clients left with open portals and cursors, %d before", n, base)
+	}
+	start := time.Now()
+	if err := e.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if d := time.Since(start); d > 3*time.Second {
+		t.Fatalf("engine Close took %v: it waited for the statements of cursors or portals nobody closed", d)
 	}
 }
 
