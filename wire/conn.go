@@ -77,9 +77,10 @@ func (m *msgReader) Next(n int) ([]byte, error) {
 
 // prepared is a statement made by Parse (or the unnamed one of a Query).
 type prepared struct {
-	st    Statement // nil for an empty query
-	oids  []uint32  // parameter types as described to the client
-	types []types.Type
+	st    Statement    // nil for an empty query
+	oids  []uint32     // parameter types as described to the client
+	types []types.Type // ours for oids: how a parameter is decoded
+	need  []types.Type // what the query needs (Unknown: anything)
 }
 
 // portal is a bound statement: Bind made it, Execute runs it, possibly in

@@ -33,7 +33,11 @@ func (c *conn) parse(m *pgproto3.Parse) error {
 		inferred := ps.st.ParamTypes()
 		ps.oids = make([]uint32, n)
 		ps.types = make([]types.Type, n)
+		ps.need = make([]types.Type, n)
 		for i := range n {
+			if i < len(inferred) {
+				ps.need[i] = inferred[i]
+			}
 			// The client's declared type wins, then ours, then text.
 			switch {
 			case i < len(m.ParameterOIDs) && m.ParameterOIDs[i] != 0:
@@ -89,6 +93,9 @@ func (c *conn) bind(m *pgproto3.Bind) error {
 	for i, raw := range m.Parameters {
 		v, err := decodeParam(ps.oids[i], ps.types[i], formatOf(m.ParameterFormatCodes, i), raw, i+1)
 		if err != nil {
+			return err
+		}
+		if v, err = conformParam(v, ps.oids[i], ps.need[i], i+1); err != nil {
 			return err
 		}
 		params[i] = v

@@ -19,6 +19,7 @@ const (
 	oidBPChar      = 1042
 	oidVarchar     = 1043
 	oidDate        = 1082
+	oidTime        = 1083
 	oidTimestamp   = 1114
 	oidTimestampTZ = 1184
 	oidInterval    = 1186
@@ -100,6 +101,9 @@ func typeOfOID(oid uint32) (types.Type, bool) {
 	case oidNumeric:
 		return types.Type{Kind: types.Decimal}, true
 	case oidText, oidVarchar, oidBPChar, oidName, oidChar, oidUnknown:
+		return types.TypeText, true
+	case oidTime:
+		// No TIME type: a time of day travels as its text ('13:14:15.5').
 		return types.TypeText, true
 	case oidBytea:
 		return types.TypeBytes, true
