@@ -30,7 +30,11 @@ func decodeParam(oid uint32, t types.Type, format int16, b []byte, n int) (types
 		if oid == oidTime {
 			return parseTimeOfDay(string(b), n)
 		}
-		v, err := types.ParseText(t, string(b))
+		text := string(b)
+		if t.Kind == types.Date {
+			text = dropDateZone(text)
+		}
+		v, err := types.ParseText(t, text)
 		if err != nil {
 			return types.Null, sqlerr.Wrap(err, sqlerr.InvalidTextRepresentation, paramName(n))
 		}
@@ -43,6 +47,18 @@ func decodeParam(oid uint32, t types.Type, format int16, b []byte, n int) (types
 		return v, nil
 	}
 	return types.Null, sqlerr.Newf(sqlerr.ProtocolViolation, "unsupported format code: %d", format)
+}
+
+// dropDateZone drops a time zone after a date ("2024-02-29 +02", what
+// pgjdbc's setDate sends): Postgres's date input ignores it too, and the
+// date is the one written, not that day in UTC.
+func dropDateZone(s string) string {
+	if d, zone, ok := strings.Cut(strings.TrimSpace(s), " "); ok {
+		if zone = strings.TrimSpace(zone); zone != "" && (zone[0] == '+' || zone[0] == '-') {
+			return d
+		}
+	}
+	return s
 }
 
 func paramName(n int) string { return "parameter $" + strconv.Itoa(n) }

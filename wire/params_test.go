@@ -37,6 +37,7 @@ func TestParams_TypedByOID(t *testing.T) {
 		{"timestamptz text with T and Z", oidTimestampTZ, text, []byte("2024-01-02T03:04:05Z"), "2024-01-02 03:04:05"},
 		{"timestamptz binary", oidTimestampTZ, bin, be64(tsMicros), "2024-01-02 03:04:05.123456"},
 		{"date text", oidDate, text, []byte("2024-02-29"), "2024-02-29"},
+		{"date text with a zone (pgjdbc setDate)", oidDate, text, []byte("2024-02-29 +02"), "2024-02-29"},
 		{"date binary", oidDate, bin, be32(8825), "2024-02-29"},
 		{"time text", oidTime, text, []byte("13:14:15.500"), "13:14:15.5"},
 		{"time text without seconds", oidTime, text, []byte("07:30"), "07:30:00"},
@@ -44,6 +45,7 @@ func TestParams_TypedByOID(t *testing.T) {
 		// Our intervals hold months and microseconds: a day is 24 hours.
 		{"interval text", oidInterval, text, []byte("1 day 02:03:04"), "26:03:04"},
 		{"interval text pgjdbc", oidInterval, text, []byte("0 years 0 mons 1 days 2 hours 3 mins 4.0 secs"), "26:03:04"},
+		{"interval text ISO 8601", oidInterval, text, []byte("P1DT2H3M4S"), "26:03:04"},
 		{"interval binary", oidInterval, bin, append(append(be64(7384e6), be32(1)...), be32(0)...), "26:03:04"},
 		{"bytea hex", oidBytea, text, []byte(`\x01ff41`), `\x01ff41`},
 		{"bytea escape", oidBytea, text, []byte(`a\000\\b`), `\x61005c62`},
@@ -98,6 +100,8 @@ func TestParams_Conflicts(t *testing.T) {
 	}{
 		{"text where an int is needed", "SELECT $1 + 1 AS v", oidText, 0, []byte("5"), "6"},
 		{"varchar where a timestamp is needed", "SELECT generate_series AS v FROM generate_series(1, 1) WHERE $1 > TIMESTAMP '2024-01-01 00:00:00'", oidVarchar, 0, []byte("2024-02-28 10:00:00+02"), "1"},
+		{"unknown where a date is needed (pgjdbc setDate)", "SELECT generate_series AS v FROM generate_series(1, 1) WHERE DATE '2024-02-29' = $1",
+			0, 0, []byte("2024-02-29 -05"), "1"},
 		{"bad time", "SELECT $1 AS v", oidTime, 0, []byte("25:00:00"), "22008"},
 		{"malformed time", "SELECT $1 AS v", oidTime, 0, []byte("1:2"), "22007"},
 		{"int4 where a bigint is needed", "SELECT $1 + generate_series AS v FROM generate_series(1, 1)", oidInt4, 1, be32(41), "42"},
