@@ -30,6 +30,8 @@ type Rows struct {
 	err        error
 	done       bool
 
+	timer *stmtTimer // a query's statement_timeout; nil without one
+
 	// warnings go to the client before the rows (wire: NoticeResponse).
 	warnings []*sqlerr.Error
 }
@@ -94,6 +96,15 @@ func (r *Rows) CopyFormat() CopyFormat {
 // that did not wait for such views. A server sends them (as WARNING
 // notices) before the first row.
 func (r *Rows) Warnings() []*sqlerr.Error { return r.warnings }
+
+// Suspend tells the rows that the client has what it asked for and will
+// ask for more later (a portal suspended by a row limit): the time until
+// Resume does not count towards statement_timeout.
+func (r *Rows) Suspend() { r.timer.suspend() }
+
+// Resume restarts statement_timeout, in full, for the next step of
+// reading rows after Suspend.
+func (r *Rows) Resume() { r.timer.resume() }
 
 // Row returns the current row. It is valid until the next call to Next.
 func (r *Rows) Row() types.Row { return r.row }

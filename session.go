@@ -191,7 +191,13 @@ func (s *Session) Execute(ctx context.Context, st *Statement, params []types.Val
 	if err != nil {
 		return nil, err
 	}
-	ctx, cancel := s.statementContext(ctx)
+	var cancel context.CancelFunc
+	var timer *stmtTimer
+	if _, ok := st.stmt.(*sql.Select); ok {
+		ctx, cancel, timer = s.queryContext(ctx)
+	} else {
+		ctx, cancel = s.statementContext(ctx)
+	}
 	rows, err := s.execute(ctx, st, params)
 	if err != nil {
 		cancel()
@@ -199,7 +205,7 @@ func (s *Session) Execute(ctx context.Context, st *Statement, params []types.Val
 		s.failTxn()
 		return nil, statementError(ctx, err)
 	}
-	rows.ctx = ctx
+	rows.ctx, rows.timer = ctx, timer
 	rows.onClose(func() {
 		cancel()
 		end()

@@ -102,6 +102,42 @@ func (s *Session) statementContext(ctx context.Context) (context.Context, contex
 	return ctx, func() {}
 }
 
+// queryContext is statementContext for a query, whose rows a client may
+// read in steps with pauses between them (a portal with a row limit):
+// the timeout is a timer that Rows.Suspend stops while the client has
+// the rows it asked for and Rows.Resume restarts, as Postgres times each
+// step from its Execute to its Sync. The context has no deadline.
+func (s *Session) queryContext(ctx context.Context) (context.Context, context.CancelFunc, *stmtTimer) {
+	d := s.statementTimeout()
+	if d <= 0 {
+		return ctx, func() {}, nil
+	}
+	ctx, cancel := context.WithCancelCause(ctx)
+	st := &stmtTimer{d: d, t: time.AfterFunc(d, func() { cancel(errStatementTimeout) })}
+	return ctx, func() {
+		st.t.Stop()
+		cancel(nil)
+	}, st
+}
+
+// stmtTimer is the statement timeout of a query's rows.
+type stmtTimer struct {
+	d time.Duration
+	t *time.Timer
+}
+
+func (st *stmtTimer) suspend() {
+	if st != nil {
+		st.t.Stop()
+	}
+}
+
+func (st *stmtTimer) resume() {
+	if st != nil {
+		st.t.Reset(st.d)
+	}
+}
+
 // statementError gives an error that a statement ended with because its
 // context ended the code and message of why the context ended: 57014 for
 // a statement timeout or a cancel. An error that already says more (one

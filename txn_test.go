@@ -76,3 +76,54 @@ func TestSession_Cursors(t *testing.T) {
 		t.Fatalf("after the session closed, %d statements still ran (waited %v)", n, time.Since(start))
 	}
 }
+
+// TestRows_SuspendStopsStatementTimeout: statement_timeout counts the
+// time a query works for the client, not the time a client that reads it
+// in steps (a portal with a row limit) spends between steps, as in
+// Postgres, where the timer runs from an Execute to the Sync.
+func TestRows_SuspendStopsStatementTimeout(t *testing.T) {
+	ctx := context.Background()
+	eng := openTest(t, t.TempDir())
+	s := eng.NewSession()
+	defer s.Close()
+	exec := func(q string) *Rows {
+		t.Helper()
+		sts, err := s.Prepare(ctx, q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rows, err := s.Execute(ctx, sts[0], nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return rows
+	}
+	exec("SET statement_timeout = '100ms'").Close()
+	const timeout = 100 * time.Millisecond
+	for _, suspend := range []bool{true, false} {
+		rows := exec("SELECT generate_series FROM generate_series(1, 1000)")
+		if !rows.Next() {
+			t.Fatalf("no first row: %v", rows.Err())
+		}
+		if suspend {
+			rows.Suspend()
+		}
+		// The client thinks for three timeouts between two steps.
+		time.Sleep(3 * timeout)
+		if suspend {
+			rows.Resume()
+		}
+		n := 1
+		for rows.Next() {
+			n++
+		}
+		err := rows.Err()
+		rows.Close()
+		switch {
+		case suspend && (err != nil || n != 1000):
+			t.Errorf("suspended between steps: %d rows, %v; want 1000 rows", n, err)
+		case !suspend && sqlerr.CodeOf(err) != sqlerr.QueryCanceled:
+			t.Errorf("not suspended: %d rows, %v; want 57014", n, err)
+		}
+	}
+}

@@ -76,3 +76,13 @@ type TxSession interface {
 	// did not report itself (a Bind that could not be decoded).
 	FailTransaction()
 }
+
+// SuspendableRows is implemented by Rows that a client may read in steps
+// (Execute with a row limit): the server calls Suspend when it suspends
+// the portal and Resume when the next Execute continues it, so that the
+// time the client takes between steps does not count as the statement's.
+type SuspendableRows interface {
+	Rows
+	Suspend()
+	Resume()
+}

@@ -633,6 +633,9 @@ func (c *conn) run(p *portal, limit int, describe bool) error {
 		p.encs = newEncoders(rows.Columns(), p.formats)
 		c.sendWarnings(rows) // notice.go
 	} else {
+		if sr, ok := p.rows.(SuspendableRows); ok {
+			sr.Resume()
+		}
 		defer c.watch(p)()
 	}
 	if isCopyOut(p.rows) {
@@ -646,6 +649,9 @@ func (c *conn) run(p *portal, limit int, describe bool) error {
 	ready, _ := p.rows.(ReadyRows)
 	for n := 0; ; n++ {
 		if limit > 0 && n >= limit {
+			if sr, ok := p.rows.(SuspendableRows); ok {
+				sr.Suspend()
+			}
 			c.send(&pgproto3.PortalSuspended{})
 			return nil
 		}

@@ -35,9 +35,10 @@ func quoteLiteral(s string) string { return "'" + strings.ReplaceAll(s, "'", "''
 type engineSession struct{ s *streamsql.Session }
 
 var (
-	_ Statement   = (*streamsql.Statement)(nil)
-	_ Rows        = (*streamsql.Rows)(nil)
-	_ WarningRows = (*streamsql.Rows)(nil)
+	_ Statement       = (*streamsql.Statement)(nil)
+	_ Rows            = (*streamsql.Rows)(nil)
+	_ WarningRows     = (*streamsql.Rows)(nil)
+	_ SuspendableRows = (*streamsql.Rows)(nil)
 )
 
 func (s *engineSession) Prepare(ctx context.Context, query string) ([]Statement, error) {

@@ -224,3 +224,23 @@ func settledGoroutines(t *testing.T, want int) int {
 	}
 	return runtime.NumGoroutine()
 }
+
+// TestTransactions_PortalTimeoutPerExecute: a portal suspended in a block
+// is not ended by statement_timeout while the client thinks between two
+// Executes (pgjdbc's fetch size over a slow consumer).
+func TestTransactions_PortalTimeoutPerExecute(t *testing.T) {
+	c := startRaw(t, engineAddr(t))
+	c.send(query("SET statement_timeout = '100ms'; BEGIN"))
+	c.expectUntilReady()
+	c.send(&pgproto3.Parse{Query: "SELECT generate_series FROM generate_series(1, 1000)"},
+		&pgproto3.Bind{DestinationPortal: "p"}, &pgproto3.Execute{Portal: "p", MaxRows: 1}, &pgproto3.Sync{})
+	if got := strings.Join(withoutStatus(c.expectUntilReady()), "|"); got != "ParseComplete|BindComplete|DataRow 1|PortalSuspended|ReadyForQuery T" {
+		t.Fatal(got)
+	}
+	time.Sleep(300 * time.Millisecond) // three timeouts between two steps
+	c.send(&pgproto3.Execute{Portal: "p"}, &pgproto3.Sync{})
+	got := withoutStatus(c.expectUntilReady())
+	if tail := strings.Join(got[len(got)-2:], "|"); len(got) != 1001 || tail != "CommandComplete SELECT 1000|ReadyForQuery T" {
+		t.Fatalf("%d messages ending in %s", len(got), tail)
+	}
+}
