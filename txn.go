@@ -3,7 +3,9 @@ package streamsql
 import (
 	"context"
 	"io"
+	"sort"
 	"strconv"
+	"time"
 
 	"github.com/streamsql/streamsql/sql"
 	"github.com/streamsql/streamsql/sql/sqlerr"
@@ -106,6 +108,7 @@ func (s *Session) endTxn(commit bool) *Rows {
 
 // cursor is a DECLAREd cursor: the rows of its query, read by FETCH.
 type cursor struct {
+	info    CursorInfo
 	rows    *Rows
 	columns []types.Column
 	hold    bool
@@ -147,7 +150,7 @@ func (s *Session) declare(ctx context.Context, st *Statement, p *sql.Declare, pa
 	if s.cursors == nil {
 		s.cursors = make(map[string]*cursor)
 	}
-	s.cursors[p.Name] = &cursor{rows: rows, columns: rows.columns, hold: p.Hold, inBlock: s.txn != txnIdle,
+	s.cursors[p.Name] = &cursor{info: CursorInfo{Name: p.Name, Statement: st.text, Holdable: p.Hold, Created: time.Now()}, rows: rows, columns: rows.columns, hold: p.Hold, inBlock: s.txn != txnIdle,
 		cancel: cancel, end: end}
 	out := done("DECLARE CURSOR")
 	out.warnings = rows.warnings
@@ -195,6 +198,25 @@ func (s *Session) fetch(ctx context.Context, p *sql.Fetch) (*Rows, error) {
 	}
 	return &Rows{columns: c.columns, countTag: "FETCH", next: next, ready: c.rows.Ready,
 		close: func() { stop() }}, nil
+}
+
+// CursorInfo describes an open cursor, as Postgres's pg_cursors does.
+type CursorInfo struct {
+	Name      string
+	Statement string // the DECLARE statement's text
+	Holdable  bool   // WITH HOLD
+	Created   time.Time
+}
+
+// Cursors returns the session's open cursors by name (for pg_cursors,
+// which psycopg2 reads before it closes a named cursor it never used).
+func (s *Session) Cursors() []CursorInfo {
+	out := make([]CursorInfo, 0, len(s.cursors))
+	for _, c := range s.cursors {
+		out = append(out, c.info)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out
 }
 
 func (s *Session) closeCursor(p *sql.CloseCursor) (*Rows, error) {

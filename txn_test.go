@@ -70,6 +70,9 @@ func TestSession_Cursors(t *testing.T) {
 			t.Fatalf("%s: %q, %v; want %q, code %q", tc.sql, got, err, tc.want, tc.code)
 		}
 	}
+	if cs := s.Cursors(); len(cs) != 1 || cs[0].Name != "d" || !cs[0].Holdable || !strings.HasPrefix(cs[0].Statement, "DECLARE d CURSOR WITH HOLD FOR") {
+		t.Fatalf("Cursors() = %+v", cs)
+	}
 	s.Close()
 	start := time.Now()
 	if n := eng.stmts.close(10 * time.Second); n != 0 || time.Since(start) > 3*time.Second {
