@@ -55,9 +55,6 @@ func (p *parser) parseDeclare() (spanSetter, error) {
 	if d.Query, err = p.parseQuery(p.i, len(p.toks)-1); err != nil {
 		return nil, err
 	}
-	if d.Query.Copy != nil {
-		return nil, p.errAt(t.start, sqlerr.SyntaxError, "syntax error at or near %q", t.text)
-	}
 	return d, nil
 }
 

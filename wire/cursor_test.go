@@ -102,3 +102,21 @@ func TestCursors_Extended(t *testing.T) {
 		t.Fatalf("got  %s\nwant %s", got, want)
 	}
 }
+
+// TestCursors_ExtendedParams declares a cursor whose query takes a
+// parameter, through Parse and Bind.
+func TestCursors_ExtendedParams(t *testing.T) {
+	c := startRaw(t, engineAddr(t))
+	c.send(query("BEGIN"))
+	c.expectUntilReady()
+	c.send(&pgproto3.Parse{Name: "d", Query: "DECLARE c CURSOR FOR SELECT generate_series AS n FROM generate_series(1, $1)", ParameterOIDs: []uint32{oidInt8}},
+		&pgproto3.Bind{PreparedStatement: "d", ParameterFormatCodes: []int16{0}, Parameters: [][]byte{[]byte("3")}},
+		&pgproto3.Execute{}, &pgproto3.Sync{})
+	if got := strings.Join(withoutStatus(c.expectUntilReady()), "|"); got != "ParseComplete|BindComplete|CommandComplete DECLARE CURSOR|ReadyForQuery T" {
+		t.Fatal(got)
+	}
+	c.send(query("FETCH ALL FROM c"))
+	if got := strings.Join(withoutStatus(c.expectUntilReady()), "|"); got != "RowDescription n:20|DataRow 1|DataRow 2|DataRow 3|CommandComplete FETCH 3|ReadyForQuery T" {
+		t.Fatal(got)
+	}
+}

@@ -244,3 +244,43 @@ func TestTransactions_PortalTimeoutPerExecute(t *testing.T) {
 		t.Fatalf("%d messages ending in %s", len(got), tail)
 	}
 }
+
+// TestTransactions_Pgx uses pgx's transactions: the status it reads after
+// BEGIN, a query inside, COMMIT, and ROLLBACK after an error.
+func TestTransactions_Pgx(t *testing.T) {
+	ctx := testCtx(t)
+	conn := connect(t, engineAddr(t), "")
+	tx, err := conn.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st := conn.PgConn().TxStatus(); st != 'T' {
+		t.Fatalf("status after BEGIN %q", st)
+	}
+	var sum int64
+	if err := tx.QueryRow(ctx, "SELECT SUM(generate_series) FROM generate_series(1, 4)").Scan(&sum); err != nil || sum != 10 {
+		t.Fatalf("sum %d, %v", sum, err)
+	}
+	if err := tx.Commit(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if st := conn.PgConn().TxStatus(); st != 'I' {
+		t.Fatalf("status after COMMIT %q", st)
+	}
+	tx, err = conn.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tx.Exec(ctx, "SELEC 1"); err == nil {
+		t.Fatal("no error")
+	}
+	if st := conn.PgConn().TxStatus(); st != 'E' {
+		t.Fatalf("status after an error %q", st)
+	}
+	if err := tx.Commit(ctx); err == nil {
+		t.Fatal("COMMIT of a failed transaction: no error") // pgx reports the ROLLBACK tag as ErrTxCommitRollback
+	}
+	if st := conn.PgConn().TxStatus(); st != 'I' {
+		t.Fatalf("status after COMMIT of a failed block %q", st)
+	}
+}
