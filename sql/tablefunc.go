@@ -164,7 +164,7 @@ func (p *parser) parseArgExpr(from, to, start int, buf []byte, order map[int]int
 	const prefix = "SELECT "
 	a, b := p.toks[from].start, p.toks[to-1].end
 	text := prefix + string(buf[a-start:b-start])
-	stmts, err := p.tidbParse(text, a-len(prefix), a)
+	stmts, err := p.tidbParse(text, shifted(a-len(prefix)), a)
 	if err != nil {
 		return nil, err
 	}
@@ -173,7 +173,7 @@ func (p *parser) parseArgExpr(from, to, start int, buf []byte, order map[int]int
 		return nil, p.errAt(a, sqlerr.SyntaxError, "table function argument must be an expression")
 	}
 	expr := sel.Fields.Fields[0].Expr
-	expr.Accept(&queryVisitor{order: order, base: a - len(prefix)})
+	expr.Accept(&queryVisitor{order: order, srcOff: shifted(a - len(prefix))})
 	return expr, nil
 }
 
