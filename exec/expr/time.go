@@ -26,6 +26,7 @@ func registerTime() {
 	register("timestampdiff", &builtin{minArgs: 2, maxArgs: 2, check: checkTimestampDiff, compile: compileTimestampDiff})
 	register("extract", &builtin{minArgs: 1, maxArgs: 1, check: checkExtract, compile: compileExtract})
 	register("date", &builtin{minArgs: 1, maxArgs: 1, check: checkDate, compile: compileDate})
+	register("date_trunc", &builtin{minArgs: 2, maxArgs: 2, check: checkDateTrunc, compile: compileDateTrunc})
 	register("date_format", &builtin{minArgs: 2, maxArgs: 2, check: checkDateFormat, compile: compileDateFormat})
 	register("unix_timestamp", &builtin{minArgs: 0, maxArgs: 1, check: checkUnixTimestamp, compile: compileUnixTimestamp})
 	register("from_unixtime", &builtin{minArgs: 1, maxArgs: 2, check: checkFromUnixtime, compile: compileFromUnixtime})
@@ -762,3 +763,69 @@ func compileFromUnixtime(c *Call, args []Func) (Func, error) {
 		return types.NewString(dateFormat(ts.Time(), f.Str())), nil
 	}), nil
 }
+
+// checkDateTrunc types Postgres's DATE_TRUNC(unit, t): a TIMESTAMP (a DATE
+// or text is read as one).
+func checkDateTrunc(c *Call) error {
+	c.Args[0] = coerceKind(c.Args[0], types.TypeText)
+	if err := toTime(c, 1, false); err != nil {
+		return err
+	}
+	c.Typ = c.Args[1].Type()
+	return nil
+}
+
+// truncUnits are DATE_TRUNC's units, singular and plural as Postgres takes
+// them.
+var truncUnits = map[string]string{
+	"microsecond": "microsecond", "microseconds": "microsecond", "millisecond": "millisecond",
+	"milliseconds": "millisecond", "second": "second", "seconds": "second", "minute": "minute",
+	"minutes": "minute", "hour": "hour", "hours": "hour", "day": "day", "days": "day",
+	"week": "week", "weeks": "week", "month": "month", "months": "month", "quarter": "quarter",
+	"quarters": "quarter", "year": "year", "years": "year", "decade": "decade", "decades": "decade",
+	"century": "century", "centuries": "century", "millennium": "millennium", "millennia": "millennium",
+}
+
+func compileDateTrunc(c *Call, args []Func) (Func, error) {
+	return nullN(args, func(vs []types.Value) (types.Value, error) {
+		unit, ok := truncUnits[strings.ToLower(strings.TrimSpace(vs[0].Str()))]
+		if !ok {
+			return types.Null, sqlerr.Newf(sqlerr.InvalidParameterValue, "unit %q not recognized for type timestamp", vs[0].Str()).At(c.Pos)
+		}
+		return types.NewTimestamp(truncMicros(vs[1].Micros(), unit)), nil
+	}), nil
+}
+
+// truncMicros truncates a timestamp (microseconds since the epoch, UTC) to
+// the start of its unit. Weeks start on Monday; centuries and millennia on
+// their year 1 (2001-01-01 starts the 21st century), as in Postgres.
+func truncMicros(us int64, unit string) int64 {
+	fixed := map[string]int64{"microsecond": 1, "millisecond": 1000, "second": microsPerSecond,
+		"minute": microsPerMinute, "hour": microsPerHour, "day": microsPerDay}
+	if n, ok := fixed[unit]; ok {
+		return floorDiv(us, n) * n
+	}
+	day := floorDiv(us, microsPerDay)
+	if unit == "week" {
+		// 1970-01-01 was a Thursday, three days after a Monday.
+		return (day - ((day+3)%7+7)%7) * microsPerDay
+	}
+	t := time.UnixMicro(us).UTC()
+	y, m := t.Year(), t.Month()
+	switch unit {
+	case "month":
+	case "quarter":
+		m = (m-1)/3*3 + 1
+	case "year":
+		m = 1
+	case "decade":
+		y, m = floorDivInt(y, 10)*10, 1
+	case "century":
+		y, m = floorDivInt(y-1, 100)*100+1, 1
+	case "millennium":
+		y, m = floorDivInt(y-1, 1000)*1000+1, 1
+	}
+	return time.Date(y, m, 1, 0, 0, 0, 0, time.UTC).UnixMicro()
+}
+
+func floorDivInt(a, b int) int { return int(floorDiv(int64(a), int64(b))) }
