@@ -93,15 +93,18 @@ type rewriter struct {
 // rewritePostgres rewrites tokens [from, to), whose text (after the
 // same-length rewrites) is buf, starting at byte start. skip maps the first
 // token of a range that must be copied as is (a table function call) to its
-// last token.
-func (p *parser) rewritePostgres(from, to, start int, buf []byte, skip map[int]int) (string, *posMap, []Cast, error) {
+// last token. Cast targets are appended to *casts, whose indexes the
+// rewritten text uses.
+func (p *parser) rewritePostgres(from, to, start int, buf []byte, skip map[int]int, casts *[]Cast) (string, *posMap, error) {
 	rw := &rewriter{p: p, from: from, to: to, start: start, buf: buf, skip: skip,
-		castStart: map[int]int{}, firstPiece: map[int]int{}, posts: map[int]string{}}
-	if err := rw.run(); err != nil {
-		return "", nil, nil, err
+		castStart: map[int]int{}, firstPiece: map[int]int{}, posts: map[int]string{}, casts: *casts}
+	err := rw.run()
+	*casts = rw.casts
+	if err != nil {
+		return "", nil, err
 	}
 	text, m := rw.build()
-	return text, m, rw.casts, nil
+	return text, m, nil
 }
 
 func (rw *rewriter) tok(k int) token { return rw.p.toks[k] }
@@ -124,10 +127,10 @@ func (rw *rewriter) emit(text string, src int) {
 }
 
 func (rw *rewriter) gap(k int) {
-	prev := rw.start
-	if k > rw.from {
-		prev = rw.tok(k - 1).end
+	if k == rw.from {
+		return
 	}
+	prev := rw.tok(k - 1).end
 	if t := rw.tok(k); t.start > prev {
 		rw.pieces = append(rw.pieces, piece{text: string(rw.buf[prev-rw.start : t.start-rw.start]), src: prev, srcEnd: t.start, copied: true})
 	}

@@ -57,6 +57,8 @@ func TestPostgresRewrite(t *testing.T) {
 		{"SELECT a IS DISTINCT FROM b + 1 AND c", "select a  <=>  b + 1 IS FALSE and c", nil},
 		{"SELECT current_user, session_user, user, current_schema, current_database()", "select current_user(), session_user(), user(), current_schema(), current_database()", nil},
 		{"SELECT t.user, x AS user FROM t", "select t.user, x as user from t", nil},
+		{"SELECT 'a'::text FROM generate_series(1, '3'::int4, $1::int8) WHERE x ~ E'\\d'", "select __pgcast('a', 2) from __tf0                                   where x  REGEXP  'd'",
+			[]Cast{{Type: types.TypeInt, Name: "int4"}, {Type: types.TypeBigInt, Name: "int8"}, {Type: types.TypeText, Name: "text"}}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.in, func(t *testing.T) {

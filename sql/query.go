@@ -274,7 +274,7 @@ func (p *parser) parseQuery(from, to int) (*Select, error) {
 		if close < 0 || close >= to {
 			return nil, p.syntaxErr(p.toks[to])
 		}
-		tf, err := p.parseTableFunc(fn, k, close, start, buf, order)
+		tf, err := p.parseTableFunc(fn, k, close, start, buf, order, &q.Casts)
 		if err != nil {
 			return nil, err
 		}
@@ -292,11 +292,11 @@ func (p *parser) parseQuery(from, to int) (*Select, error) {
 		k = close
 	}
 
-	text, m, casts, err := p.rewritePostgres(from, to, start, buf, skip)
+	text, m, err := p.rewritePostgres(from, to, start, buf, skip, &q.Casts)
 	if err != nil {
 		return nil, err
 	}
-	q.Text, q.Casts = text, casts
+	q.Text = text
 	q.srcOff = func(off int) int { return m.src(off) }
 	stmts, err := p.tidbParse(q.Text, q.srcOff, start)
 	if err != nil {
