@@ -636,12 +636,19 @@ func (b *binder) bindFuncCall(cx ectx, n *ast.FuncCallExpr) (expr.Expr, error) {
 		}
 		return expr.NewCast(e, t, cx.pos)
 	case strings.ToLower(ast.TimeLiteral):
-		return nil, unsupported(cx.pos, "the TIME type is not supported")
+		// TIME '10:00': the time of day, as text (there is no TIME type).
+		if len(n.Args) == 1 {
+			return b.call(cx, "time", "", n.Args[0])
+		}
 	case sql.CastFunc:
 		if c, ok := b.pgCast(n); ok {
 			e, err := b.bindExpr(cx, n.Args[0])
 			if err != nil {
 				return nil, err
+			}
+			if c.TimeOfDay {
+				b.inferParam(e, types.TypeText)
+				return expr.NewCall("time", cx.pos, e)
 			}
 			b.inferParam(e, c.Type)
 			return expr.NewCast(e, c.Type, cx.pos)

@@ -416,7 +416,8 @@ func (b *binder) exprName(e ast.ExprNode) string {
 
 // exprNameStrength is exprName, and whether the name is a strong one (a
 // column's or a function's) rather than a cast's type or ?column?: x::t
-// takes x's name only when it is strong, so '7'::int2::text is text.
+// takes x's name only when it is strong, so '7'::int2::text is text, as
+// Postgres names it.
 func (b *binder) exprNameStrength(e ast.ExprNode) (string, bool) {
 	name := b.exprNameOf(e)
 	return name, name != "?column?" && !b.isPGCast(e)
@@ -431,11 +432,17 @@ func (b *binder) isPGCast(e ast.ExprNode) bool {
 		e = p.Expr
 	}
 	f, ok := e.(*ast.FuncCallExpr)
-	if !ok || f.FnName.L != sql.CastFunc {
+	if !ok {
 		return false
 	}
-	_, strong := b.exprNameStrength(f.Args[0])
-	return !strong
+	switch f.FnName.L {
+	case strings.ToLower(ast.DateLiteral), strings.ToLower(ast.TimestampLiteral), strings.ToLower(ast.TimeLiteral):
+		return true // TIMESTAMP '...' is a cast of a string too
+	case sql.CastFunc:
+		_, strong := b.exprNameStrength(f.Args[0])
+		return !strong
+	}
+	return false
 }
 
 func (b *binder) exprNameOf(e ast.ExprNode) string {
@@ -465,6 +472,8 @@ func (b *binder) exprNameOf(e ast.ExprNode) string {
 			return "date"
 		case strings.ToLower(ast.TimestampLiteral):
 			return "timestamp"
+		case strings.ToLower(ast.TimeLiteral):
+			return "time"
 		}
 		// x + INTERVAL ..., x -> '$.a' and a || b are calls in TiDB's tree
 		// but operators in the text: Postgres names those ?column?.

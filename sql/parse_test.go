@@ -117,7 +117,6 @@ func TestParse_Errors(t *testing.T) {
 		{"SELECT \"abc", sqlerr.SyntaxError, 8, "unterminated quoted identifier"},
 		{"SELECT 1 /* x", sqlerr.SyntaxError, 10, "unterminated /* comment"},
 		{"SELECT a::nosuchtype FROM t", sqlerr.UndefinedObject, 11, `type "nosuchtype" does not exist`},
-		{"SELECT a::time FROM t", sqlerr.FeatureNotSupported, 11, "TIME type"},
 		{"SELECT E'\\u00' FROM t", sqlerr.InvalidEscapeSequence, 10, "Unicode escape"},
 		{"SELECT E'\\0' FROM t", sqlerr.CharacterNotInRepertoire, 8, "invalid byte sequence"},
 		{"SELECT interval '1 fortnight'", sqlerr.InvalidDatetimeFormat, 17, "interval"},

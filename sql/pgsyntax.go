@@ -37,6 +37,9 @@ type Cast struct {
 	// none ('1'::int is int4), and the type's name in messages.
 	Name string
 	Pos  int
+	// TimeOfDay marks a cast to TIME: Type is TEXT, and the value is the
+	// time of day as 'HH:MM:SS[.ffffff]' (we have no TIME type).
+	TimeOfDay bool
 }
 
 // posMap maps byte offsets in a rewritten text to byte offsets in the
@@ -519,7 +522,7 @@ func (rw *rewriter) castType(k int) (Cast, int, error) {
 // keeps MySQL's meaning.
 var mysqlCastTargets = map[string]bool{
 	"signed": true, "unsigned": true, "binary": true, "char": true, "nchar": true, "datetime": true,
-	"year": true, "decimal": true, "double": true, "float": true, "json": true, "date": true, "time": true,
+	"year": true, "decimal": true, "double": true, "float": true, "json": true, "date": true,
 }
 
 // castCall checks CAST( at token k for a Postgres type: it returns the
@@ -620,8 +623,19 @@ func (p *parser) parsePGType() (Cast, error) {
 		p.acceptSeq("without", "time", "zone")
 		return named(typ, "timestamp")
 	case "time", "timetz":
-		return Cast{}, p.errAt(t.start, sqlerr.FeatureNotSupported, "the TIME type is not supported").
-			WithHint("Use TIMESTAMP, or keep the time of day as text.")
+		// No TIME type: a time of day is text, 'HH:MM:SS[.ffffff]'.
+		p.next()
+		if p.peek().punct("(") {
+			if _, err := p.typeArgs(1, 1); err != nil {
+				return Cast{}, err
+			}
+		}
+		if p.acceptSeq("with", "time", "zone") {
+			word = "timetz"
+		} else {
+			p.acceptSeq("without", "time", "zone")
+		}
+		return Cast{Type: types.TypeText, Name: word, TimeOfDay: true}, nil
 	case "interval":
 		p.next()
 		return named(types.TypeInterval, "interval")
