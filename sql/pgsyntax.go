@@ -642,6 +642,12 @@ func (p *parser) parsePGType() (Cast, error) {
 	case "jsonb":
 		p.next()
 		return named(types.TypeJSON, "jsonb")
+	case "numeric", "decimal", "dec":
+		if !p.peekAt(1).punct("(") {
+			// Postgres's unbounded numeric: the scale follows the value.
+			p.next()
+			return named(types.Type{Kind: types.Decimal}, "numeric")
+		}
 	case "float":
 		if !p.peekAt(1).punct("(") {
 			p.next()
