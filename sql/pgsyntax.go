@@ -415,7 +415,7 @@ func (rw *rewriter) operandEnd(k int) int {
 		return -1
 	}
 	for e+1 < rw.to && rw.tok(e+1).punct("::") {
-		sub := rw.p.sub(e+2, rw.to)
+		sub := rw.p.sub(e+2, min(rw.to, e+2+maxTypeTokens))
 		if _, err := sub.parsePGType(); err != nil {
 			return e
 		}
@@ -509,7 +509,9 @@ func (rw *rewriter) isUnit(k int) bool {
 // castType reads the type after :: at token k and returns it with its
 // length in tokens.
 func (rw *rewriter) castType(k int) (Cast, int, error) {
-	sub := rw.p.sub(k, rw.to)
+	// A window of tokens, not the rest of the query: sub copies them, and
+	// a query may hold thousands of casts.
+	sub := rw.p.sub(k, min(rw.to, k+maxTypeTokens))
 	c, err := sub.parsePGType()
 	if err != nil {
 		return Cast{}, 0, err
@@ -517,6 +519,10 @@ func (rw *rewriter) castType(k int) (Cast, int, error) {
 	c.Pos = rw.p.pos(rw.tok(k - 1).start)
 	return c, sub.i, nil
 }
+
+// maxTypeTokens bounds the tokens of a type name: the longest,
+// pg_catalog.timestamp(6) with time zone, has 9.
+const maxTypeTokens = 12
 
 // mysqlCastTargets are the CAST targets TiDB parses: CAST(x AS SIGNED)
 // keeps MySQL's meaning.

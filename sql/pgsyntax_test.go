@@ -4,6 +4,7 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/pingcap/tidb/pkg/parser/ast"
 	driver "github.com/pingcap/tidb/pkg/parser/test_driver"
@@ -136,3 +137,30 @@ type visitFunc func(ast.Node)
 
 func (f visitFunc) Enter(n ast.Node) (ast.Node, bool) { f(n); return n, false }
 func (f visitFunc) Leave(n ast.Node) (ast.Node, bool) { return n, true }
+
+// TestPostgresRewriteLongQuery guards against quadratic rewriting: a long
+// IN list of casts parses in a bounded time (a generous bound that a
+// quadratic rewrite of 50000 casts would break by far).
+func TestPostgresRewriteLongQuery(t *testing.T) {
+	var b strings.Builder
+	b.WriteString("SELECT 1 FROM t WHERE x IN (")
+	const n = 50000
+	for i := 0; i < n; i++ {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString("'1'::int4")
+	}
+	b.WriteString(") AND y ~ E'a' AND z IS DISTINCT FROM 1")
+	start := time.Now()
+	stmts, err := Parse(b.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := time.Since(start); d > 20*time.Second {
+		t.Errorf("parsing %d casts took %v", n, d)
+	}
+	if got := len(stmts[0].(*Select).Casts); got != n {
+		t.Errorf("%d casts, want %d", got, n)
+	}
+}
