@@ -650,6 +650,12 @@ func (b *binder) bindFuncCall(cx ectx, n *ast.FuncCallExpr) (expr.Expr, error) {
 				b.inferParam(e, types.TypeText)
 				return expr.NewCall("time", cx.pos, e)
 			}
+			if c.Type.Kind == types.Bytes && e.Type().Kind != types.Bytes {
+				// Text to bytea reads bytea input ('\x6162'), as Postgres's
+				// cast does; MySQL's CAST(x AS BINARY) keeps the bytes.
+				b.inferParam(e, types.TypeBytes)
+				return expr.NewCall("bytea", cx.pos, e)
+			}
 			b.inferParam(e, c.Type)
 			return expr.NewCast(e, c.Type, cx.pos)
 		}
