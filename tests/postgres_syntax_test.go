@@ -4,6 +4,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgtype"
 )
 
@@ -36,6 +37,15 @@ func TestPgx_PostgresSyntax(t *testing.T) {
 		if fds[i].Name != w.name || fds[i].DataTypeOID != w.oid {
 			t.Errorf("column %d: %s (oid %d), want %s (oid %d)", i+1, fds[i].Name, fds[i].DataTypeOID, w.name, w.oid)
 		}
+	}
+
+	// int4 values read back as int4, in pgx's binary format and in text.
+	var one, minus int32
+	if err := conn.QueryRow(ctx, "SELECT 1, -2147483648").Scan(&one, &minus); err != nil || one != 1 || minus != -2147483648 {
+		t.Errorf("SELECT 1, -2147483648 = %d, %d, %v", one, minus, err)
+	}
+	if err := conn.QueryRow(ctx, "SELECT 7", pgx.QueryExecModeSimpleProtocol).Scan(&one); err != nil || one != 7 {
+		t.Errorf("SELECT 7 (simple protocol) = %d, %v", one, err)
 	}
 
 	// Session functions answer the startup's user and database and the
