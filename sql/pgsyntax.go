@@ -376,6 +376,28 @@ func (rw *rewriter) operandStart(k int) int {
 			}
 		}
 	case t.kind == tNumber || t.kind == tParam || t.punct("?"):
+	case t.is("end"):
+		// CASE ... END::t: back to the CASE of this END.
+		depth, parens := 0, 0
+		for s = k; s >= rw.from; s-- {
+			u := rw.tok(s)
+			switch {
+			case u.punct(")"):
+				parens++
+			case u.punct("("):
+				parens--
+			case parens == 0 && u.is("end"):
+				depth++
+			case parens == 0 && u.is("case"):
+				depth--
+			}
+			if depth == 0 {
+				break
+			}
+		}
+		if s < rw.from {
+			return -1
+		}
 	case t.isName():
 		if t.kind == tIdent && operandKeywords[strings.ToLower(t.val)] {
 			return -1
