@@ -46,10 +46,7 @@ type Cast struct {
 // original text. Each segment is a run of the output either copied from the
 // source (offsets map one to one) or inserted by us (every offset maps to
 // the source offset it stands for).
-type posMap struct {
-	segs []posSeg
-	size int // length of the output
-}
+type posMap struct{ segs []posSeg }
 
 type posSeg struct {
 	out, src, n int
@@ -112,8 +109,8 @@ func (p *parser) rewritePostgres(from, to, start int, buf []byte, skip map[int]i
 
 func (rw *rewriter) tok(k int) token { return rw.p.toks[k] }
 
-// copyTo emits the source bytes up to token k's start (spaces, blanked
-// comments) and token k itself.
+// emitTok emits token k: its bytes of buf, or for an E'...' string the
+// standard string with the same value.
 func (rw *rewriter) emitTok(k int) {
 	t := rw.tok(k)
 	rw.firstPiece[k] = len(rw.pieces)
@@ -129,6 +126,8 @@ func (rw *rewriter) emit(text string, src int) {
 	rw.pieces = append(rw.pieces, piece{text: text, src: src, srcEnd: src})
 }
 
+// gap emits what lies between token k-1 and token k (spaces, blanked
+// comments).
 func (rw *rewriter) gap(k int) {
 	if k == rw.from {
 		return
@@ -139,7 +138,8 @@ func (rw *rewriter) gap(k int) {
 	}
 }
 
-// post adds pending text after the last piece for the tokens [a, b).
+// flushPosts adds the text waiting to follow tokens [a, b) (the ')' of a
+// ~* pattern, IS FALSE) after the last piece, which stands for them.
 func (rw *rewriter) flushPosts(a, b int) {
 	for k := a; k < b; k++ {
 		if s, ok := rw.posts[k]; ok {
@@ -605,7 +605,6 @@ func (rw *rewriter) build() (string, *posMap) {
 		add(pc.text, pc.src, pc.copied)
 		add(pc.post, pc.srcEnd, false)
 	}
-	m.size = b.Len()
 	return b.String(), m
 }
 
