@@ -126,7 +126,7 @@ func (c *catalogSnapshot) build(ctx context.Context, st sql.Statement) (*object,
 		}
 		return o, nil
 	case *sql.CreateView:
-		q, err := planner.Plan(ctx, c, s.Query, planner.Options{EmitOnWindowClose: s.EmitOnWindowClose})
+		q, err := planner.Plan(ctx, c, s.Query, planner.Options{EmitOnWindowClose: s.EmitOnWindowClose, Session: planner.SessionInfo{Version: Version()}})
 		if err != nil {
 			return nil, err
 		}
@@ -151,7 +151,7 @@ func (c *catalogSnapshot) build(ctx context.Context, st sql.Statement) (*object,
 			entry: state.CatalogEntry{Kind: "sink", Name: s.Name, Definition: s.Text}}
 		o.connector, _ = s.Options.Get("connector")
 		if s.Query != nil {
-			q, err := planner.Plan(ctx, c, s.Query, planner.Options{EmitOnWindowClose: s.EmitOnWindowClose})
+			q, err := planner.Plan(ctx, c, s.Query, planner.Options{EmitOnWindowClose: s.EmitOnWindowClose, Session: planner.SessionInfo{Version: Version()}})
 			if err != nil {
 				return nil, err
 			}

@@ -17,7 +17,23 @@ type Session struct {
 	settings settings
 	txn      txnState
 	cursors  map[string]*cursor // txn.go
+	info     SessionInfo
 }
+
+// SessionInfo is who a session runs for, as the wire layer learned it at
+// startup: current_user, current_database() and pg_backend_pid() answer
+// it. Empty fields read as the defaults ("streamsql", 0).
+type SessionInfo struct {
+	User, Database string
+	BackendPID     int32
+}
+
+// SetInfo records who the session runs for; statements prepared after it
+// see it.
+func (s *Session) SetInfo(info SessionInfo) { s.info = info }
+
+// Info returns what SetInfo recorded.
+func (s *Session) Info() SessionInfo { return s.info }
 
 // Statement is one parsed and bound statement; it can run many times.
 type Statement struct {
@@ -179,6 +195,7 @@ func (s *Session) bind(ctx context.Context, st *Statement) error {
 // plan plans a query against the statement's catalog snapshot: no lock is
 // held, however long planning takes.
 func (s *Session) plan(ctx context.Context, st *Statement, sel *sql.Select, opts planner.Options) (*planner.Query, error) {
+	opts.Session = planner.SessionInfo{User: s.info.User, Database: s.info.Database, BackendPID: s.info.BackendPID, Version: Version()}
 	return planner.Plan(ctx, st.catalog, sel, opts)
 }
 
@@ -330,19 +347,23 @@ func (s *Session) execute(ctx context.Context, st *Statement, params []types.Val
 		}
 		return tagged("SET", err)
 	case *sql.ResetVar:
+		if strings.EqualFold(p.Name, "checkpoint_interval") {
+			return tagged("RESET", e.SetCheckpointInterval(DefaultCheckpointInterval))
+		}
 		return tagged("RESET", s.settings.reset(p.Name))
 	case *sql.ShowVar:
 		if p.Name == "all" {
 			var rows []types.Row
-			for _, kv := range s.settings.all() {
+			for _, kv := range s.allSettings() {
 				rows = append(rows, types.Row{types.NewString(kv[0]), types.NewString(kv[1])})
 			}
 			return staticRows(st.columns, rows, "SHOW"), nil
 		}
-		if _, err := lookupSetting(p.Name); err != nil {
+		v, err := s.showSetting(p.Name)
+		if err != nil {
 			return nil, err
 		}
-		return staticRows(st.columns, []types.Row{{types.NewString(s.settings[strings.ToLower(p.Name)])}}, "SHOW"), nil
+		return staticRows(st.columns, []types.Row{{types.NewString(v)}}, "SHOW"), nil
 	case *sql.Flush:
 		if p.Name != "" {
 			o, ok := e.catalog.get(p.Name)

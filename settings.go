@@ -1,6 +1,9 @@
 package streamsql
 
 import (
+	"fmt"
+	"runtime"
+	"runtime/debug"
 	"sort"
 	"strings"
 	"time"
@@ -139,4 +142,44 @@ func checkTimeZone(v string) (string, error) {
 		return "", sqlerr.Newf(sqlerr.InvalidParameterValue, "invalid value for parameter \"TimeZone\": %q", v)
 	}
 	return v, nil
+}
+
+// engineSettings are the parameters SET changes for the whole engine, not
+// the session; SHOW reads them like the session's.
+var engineSettings = map[string]func(e *Engine) string{
+	"checkpoint_interval": func(e *Engine) string { return e.CheckpointInterval().String() },
+}
+
+// showSetting is SHOW name: a session parameter or an engine-wide one.
+func (s *Session) showSetting(name string) (string, error) {
+	name = strings.ToLower(name)
+	if show, ok := engineSettings[name]; ok {
+		return show(s.engine), nil
+	}
+	if _, err := lookupSetting(name); err != nil {
+		return "", err
+	}
+	return s.settings[name], nil
+}
+
+// allSettings is SHOW ALL: every parameter SET accepts, sorted by name.
+func (s *Session) allSettings() [][2]string {
+	out := s.settings.all()
+	for name, show := range engineSettings {
+		out = append(out, [2]string{name, show(s.engine)})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i][0] < out[j][0] })
+	return out
+}
+
+// Version is what version() returns: Postgres's shape, so that tools that
+// read the server's version from it find the one we report in
+// server_version, then our own name and build.
+func Version() string {
+	build := "devel"
+	if info, ok := debug.ReadBuildInfo(); ok && info.Main.Version != "" && info.Main.Version != "(devel)" {
+		build = info.Main.Version
+	}
+	return fmt.Sprintf("PostgreSQL %s (streamsql %s) on %s-%s, compiled by %s, 64-bit",
+		settingDefs["server_version"].def, build, runtime.GOARCH, runtime.GOOS, runtime.Version())
 }

@@ -2,6 +2,7 @@ package planner
 
 import (
 	"context"
+	"math"
 	"strings"
 
 	"github.com/pingcap/tidb/pkg/parser/ast"
@@ -11,6 +12,7 @@ import (
 	tidbtypes "github.com/pingcap/tidb/pkg/parser/types"
 
 	"github.com/streamsql/streamsql/exec/expr"
+	"github.com/streamsql/streamsql/sql"
 	"github.com/streamsql/streamsql/sql/sqlerr"
 	"github.com/streamsql/streamsql/sql/types"
 )
@@ -96,6 +98,7 @@ type binder struct {
 	// streaming is set once a Scan is planned.
 	streaming bool
 	windowed  bool
+	session   SessionInfo
 }
 
 func (b *binder) posOf(n ast.Node, fallback int) int {
@@ -304,6 +307,12 @@ func (b *binder) bindExpr(cx ectx, n ast.ExprNode) (expr.Expr, error) {
 	case *ast.UnaryOperationExpr:
 		switch n.Op {
 		case opcode.Minus:
+			if v, ok := n.V.(*test_driver.ValueExpr); ok && v.Datum.Kind() == test_driver.KindInt64 &&
+				v.Type.GetFlag()&mysql.IsBooleanFlag == 0 && intLiteralType(-v.Datum.GetInt64()) == types.TypeInt {
+				// -1 is one INT literal, as in Postgres, not BIGINT
+				// negation of one.
+				return &expr.Const{Value: intLiteral(-v.Datum.GetInt64()), Typ: types.TypeInt}, nil
+			}
 			return b.call(cx, "neg", "", n.V)
 		case opcode.Plus:
 			return b.bindExpr(cx, n.V)
@@ -362,6 +371,13 @@ func (b *binder) bindExpr(cx ectx, n ast.ExprNode) (expr.Expr, error) {
 		}
 		esc := &expr.Const{Value: types.NewString(string(rune(n.Escape))), Typ: types.TypeText}
 		e, err := expr.NewCall("like", cx.pos, s, p, esc)
+		if err != nil || !n.Not {
+			return e, err
+		}
+		return expr.NewCall("not", cx.pos, e)
+	case *ast.PatternRegexpExpr:
+		// s REGEXP p, and Postgres's s ~ p, which sql rewrites to it.
+		e, err := b.call(cx, "regexp_like", "", n.Expr, n.Pattern)
 		if err != nil || !n.Not {
 			return e, err
 		}
@@ -620,7 +636,49 @@ func (b *binder) bindFuncCall(cx ectx, n *ast.FuncCallExpr) (expr.Expr, error) {
 		}
 		return expr.NewCast(e, t, cx.pos)
 	case strings.ToLower(ast.TimeLiteral):
-		return nil, unsupported(cx.pos, "the TIME type is not supported")
+		// TIME '10:00': the time of day, as text (there is no TIME type).
+		if len(n.Args) == 1 {
+			return b.call(cx, "time", "", n.Args[0])
+		}
+	case sql.CastFunc:
+		if c, ok := b.pgCast(n); ok {
+			e, err := b.bindExpr(cx, n.Args[0])
+			if err != nil {
+				return nil, err
+			}
+			if c.TimeOfDay {
+				b.inferParam(e, types.TypeText)
+				return expr.NewCall("time", cx.pos, e)
+			}
+			if c.Type.Kind == types.Bytes && e.Type().Kind != types.Bytes {
+				// Text to bytea reads bytea input ('\x6162'), as Postgres's
+				// cast does; MySQL's CAST(x AS BINARY) keeps the bytes.
+				b.inferParam(e, types.TypeBytes)
+				return expr.NewCall("bytea", cx.pos, e)
+			}
+			b.inferParam(e, c.Type)
+			return expr.NewCast(e, c.Type, cx.pos)
+		}
+	case "current_user", "session_user", "user", "current_role", "system_user":
+		if len(n.Args) == 0 {
+			return textConst(b.session.User, "streamsql"), nil
+		}
+	case "current_database", "current_catalog":
+		if len(n.Args) == 0 {
+			return textConst(b.session.Database, "streamsql"), nil
+		}
+	case "current_schema":
+		if len(n.Args) == 0 {
+			return textConst("public", ""), nil
+		}
+	case "version":
+		if len(n.Args) == 0 {
+			return textConst(b.session.Version, "PostgreSQL 16.0 (streamsql)"), nil
+		}
+	case "pg_backend_pid":
+		if len(n.Args) == 0 {
+			return &expr.Const{Value: types.NewInt(int64(b.session.BackendPID)), Typ: types.TypeInt}, nil
+		}
 	case "generate_series", "tumble", "hop", "session":
 		return nil, sqlerr.Newf(sqlerr.UndefinedFunction, "%s is a table function: use it in FROM", name).At(cx.pos)
 	}
@@ -656,13 +714,13 @@ func literal(v *test_driver.ValueExpr) (types.Value, types.Type, error) {
 		if v.Type.GetFlag()&mysql.IsBooleanFlag != 0 {
 			return types.NewBool(d.GetInt64() != 0), types.TypeBool, nil
 		}
-		return types.NewInt(d.GetInt64()), types.TypeBigInt, nil
+		return intLiteral(d.GetInt64()), intLiteralType(d.GetInt64()), nil
 	case test_driver.KindUint64:
 		u := d.GetUint64()
 		if u > 1<<63-1 {
 			return types.NewDecimal(uintText(u)), types.DecimalType(20, 0), nil
 		}
-		return types.NewInt(int64(u)), types.TypeBigInt, nil
+		return intLiteral(int64(u)), intLiteralType(int64(u)), nil
 	case test_driver.KindFloat32, test_driver.KindFloat64:
 		return types.NewFloat(d.GetFloat64()), types.TypeDouble, nil
 	case test_driver.KindString:
@@ -741,4 +799,42 @@ func castType(tp *tidbtypes.FieldType) (types.Type, error) {
 		return types.TypeJSON, nil
 	}
 	return types.Type{}, sqlerr.Newf(sqlerr.FeatureNotSupported, "cast to %s is not supported", tp.String())
+}
+
+// pgCast returns the target of __pgcast(x, i), the call sql makes of a
+// Postgres cast.
+func (b *binder) pgCast(n *ast.FuncCallExpr) (sql.Cast, bool) {
+	if len(n.Args) != 2 {
+		return sql.Cast{}, false
+	}
+	v, ok := n.Args[1].(*test_driver.ValueExpr)
+	if !ok || v.Datum.Kind() != test_driver.KindInt64 {
+		return sql.Cast{}, false
+	}
+	i := int(v.Datum.GetInt64())
+	if i < 0 || i >= len(b.in.casts) {
+		return sql.Cast{}, false
+	}
+	return b.in.casts[i], true
+}
+
+// textConst is a TEXT constant: s, or def when s is empty.
+func textConst(s, def string) expr.Expr {
+	if s == "" {
+		s = def
+	}
+	return &expr.Const{Value: types.NewString(s), Typ: types.TypeText}
+}
+
+func intLiteral(n int64) types.Value { return types.NewInt(n) }
+
+// intLiteralType is an integer literal's type: INT when it fits 32 bits, as
+// Postgres types it (so it goes out as int4, which drivers read as a
+// number), else BIGINT. Arithmetic on integers is BIGINT whatever the
+// operands (MySQL's rule), so only the literal itself is narrower.
+func intLiteralType(n int64) types.Type {
+	if n >= math.MinInt32 && n <= math.MaxInt32 {
+		return types.TypeInt
+	}
+	return types.TypeBigInt
 }

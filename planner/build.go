@@ -8,6 +8,7 @@ import (
 	"github.com/pingcap/tidb/pkg/parser/test_driver"
 
 	"github.com/streamsql/streamsql/exec/expr"
+	"github.com/streamsql/streamsql/sql"
 	"github.com/streamsql/streamsql/sql/sqlerr"
 	"github.com/streamsql/streamsql/sql/types"
 )
@@ -19,7 +20,7 @@ func plan(ctx context.Context, cat Catalog, in *input, opts Options) (*Query, er
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	b := &binder{ctx: ctx, in: in, cat: cat}
+	b := &binder{ctx: ctx, in: in, cat: cat, session: opts.Session}
 	root, err := b.buildResultSet(in.ast, 1)
 	if err != nil {
 		return nil, err
@@ -28,7 +29,7 @@ func plan(ctx context.Context, cat Catalog, in *input, opts Options) (*Query, er
 		// A parameter has one type, taken from its first typed use; bind
 		// again with it so that every use agrees ($1 * 2.5 and $1 + 1).
 		preset := b.paramTypes()
-		b = &binder{ctx: ctx, in: in, cat: cat, preset: preset}
+		b = &binder{ctx: ctx, in: in, cat: cat, preset: preset, session: opts.Session}
 		if root, err = b.buildResultSet(in.ast, 1); err != nil {
 			return nil, err
 		}
@@ -404,7 +405,47 @@ func (b *binder) fieldName(f *ast.SelectField) string {
 	if f.AsName.O != "" {
 		return f.AsName.O
 	}
-	e := f.Expr
+	return b.exprName(f.Expr)
+}
+
+// exprName is the name Postgres gives a result column computed by e.
+func (b *binder) exprName(e ast.ExprNode) string {
+	name, _ := b.exprNameStrength(e)
+	return name
+}
+
+// exprNameStrength is exprName, and whether the name is a strong one (a
+// column's or a function's) rather than a cast's type or ?column?: x::t
+// takes x's name only when it is strong, so '7'::int2::text is text, as
+// Postgres names it.
+func (b *binder) exprNameStrength(e ast.ExprNode) (string, bool) {
+	name := b.exprNameOf(e)
+	return name, name != "?column?" && !b.isPGCast(e)
+}
+
+func (b *binder) isPGCast(e ast.ExprNode) bool {
+	for {
+		p, ok := e.(*ast.ParenthesesExpr)
+		if !ok {
+			break
+		}
+		e = p.Expr
+	}
+	f, ok := e.(*ast.FuncCallExpr)
+	if !ok {
+		return false
+	}
+	switch f.FnName.L {
+	case strings.ToLower(ast.DateLiteral), strings.ToLower(ast.TimestampLiteral), strings.ToLower(ast.TimeLiteral):
+		return true // TIMESTAMP '...' is a cast of a string too
+	case sql.CastFunc:
+		_, strong := b.exprNameStrength(f.Args[0])
+		return !strong
+	}
+	return false
+}
+
+func (b *binder) exprNameOf(e ast.ExprNode) string {
 	for {
 		p, ok := e.(*ast.ParenthesesExpr)
 		if !ok {
@@ -415,12 +456,24 @@ func (b *binder) fieldName(f *ast.SelectField) string {
 	switch e := e.(type) {
 	case *ast.ColumnNameExpr:
 		return e.Name.Name.O
+	case *ast.FuncCastExpr:
+		// CAST(x AS t) is named after x, as x::t is.
+		return b.exprNameOf(e.Expr)
 	case *ast.FuncCallExpr:
 		switch e.FnName.L {
+		case sql.CastFunc:
+			if c, ok := b.pgCast(e); ok {
+				if name, strong := b.exprNameStrength(e.Args[0]); strong {
+					return name
+				}
+				return c.Name
+			}
 		case strings.ToLower(ast.DateLiteral):
 			return "date"
 		case strings.ToLower(ast.TimestampLiteral):
 			return "timestamp"
+		case strings.ToLower(ast.TimeLiteral):
+			return "time"
 		}
 		// x + INTERVAL ..., x -> '$.a' and a || b are calls in TiDB's tree
 		// but operators in the text: Postgres names those ?column?.

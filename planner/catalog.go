@@ -29,4 +29,15 @@ type Options struct {
 	// EmitOnWindowClose is the statement's EMIT ON WINDOW CLOSE: windowed
 	// aggregates emit each window once, when the watermark passes its end.
 	EmitOnWindowClose bool
+	// Session answers current_user, current_database(), pg_backend_pid()
+	// and version(); they are constants of the statement.
+	Session SessionInfo
+}
+
+// SessionInfo is what a query may ask about the session running it.
+type SessionInfo struct {
+	User, Database string
+	BackendPID     int32
+	// Version is what version() returns.
+	Version string
 }

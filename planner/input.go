@@ -1,6 +1,10 @@
 package planner
 
-import "github.com/pingcap/tidb/pkg/parser/ast"
+import (
+	"github.com/pingcap/tidb/pkg/parser/ast"
+
+	"github.com/streamsql/streamsql/sql"
+)
 
 // input is a parsed SELECT as the binder consumes it. It is built from a
 // *sql.Select (see select.go) and, in tests, straight from the TiDB parser,
@@ -11,6 +15,7 @@ type input struct {
 	tableFuncs map[string]*tableFunc
 	paramOrder []int
 	numParams  int
+	casts      []sql.Cast // targets of __pgcast(x, i)
 	// position turns a byte offset in text into a 1-based character
 	// position in the client's text.
 	position func(off int) int

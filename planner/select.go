@@ -16,6 +16,7 @@ func Plan(ctx context.Context, cat Catalog, sel *sql.Select, opts Options) (*Que
 		text:       sel.Text,
 		paramOrder: sel.ParamOrder,
 		numParams:  sel.NumParams,
+		casts:      sel.Casts,
 		position:   sel.Position,
 		tableFuncs: map[string]*tableFunc{},
 	}

@@ -47,8 +47,14 @@ func FuzzParse(f *testing.F) {
 			if sp.Start < 0 || sp.End > len(text) || sp.Start > sp.End {
 				t.Fatalf("span %v outside text of %d bytes", sp, len(text))
 			}
-			if q, ok := st.(*Select); ok && len(q.Text) != q.Span().End-q.Span().Start {
-				t.Fatalf("rewritten text changed length: %q", q.Text)
+			if q, ok := st.(*Select); ok {
+				// Every offset of the rewritten text maps into the query.
+				lo, hi := utf8.RuneCountInString(text[:sp.Start])+1, utf8.RuneCountInString(text[:sp.End])+1
+				for off := 0; off <= len(q.Text); off++ {
+					if pos := q.Position(off); pos < lo || pos > hi {
+						t.Fatalf("offset %d of %q maps to position %d, outside [%d, %d]", off, q.Text, pos, lo, hi)
+					}
+				}
 			}
 		}
 	})

@@ -1,6 +1,7 @@
 package sql
 
 import (
+	"strconv"
 	"strings"
 	"unicode/utf8"
 
@@ -30,6 +31,7 @@ type token struct {
 	start, end int
 	text       string // the raw text
 	val        string // decoded value: unquoted string or name; for tIdent the raw word
+	escaped    bool   // an E'...' string: text is not what TiDB would read as val
 }
 
 // is reports whether t is the bare word w, ignoring case.
@@ -103,6 +105,14 @@ func scan(text string) (toks []token, comments []comment, err *sqlerr.Error) {
 				return nil, nil, posErr(sqlerr.Newf(sqlerr.SyntaxError, "unterminated /* comment"), i)
 			}
 			comments = append(comments, comment{i, j})
+			i = j
+		case (c == 'E' || c == 'e') && i+1 < n && text[i+1] == '\'':
+			// E'...': a Postgres string with backslash escapes.
+			val, j, serr := scanEscaped(text, i+1)
+			if serr != nil {
+				return nil, nil, serr
+			}
+			toks = append(toks, token{kind: tString, start: i, end: j, text: text[i:j], val: val, escaped: true})
 			i = j
 		case c == '\'' || c == '"' || c == '`':
 			val, j, ok := scanQuoted(text, i, c)
@@ -203,7 +213,7 @@ func scanNumber(text string, i int) int {
 }
 
 // multi-character operators, longest first.
-var operators = []string{"->>", "<=>", "<>", "!=", "<=", ">=", "->", "::", "||", "&&", ":=", "<<", ">>"}
+var operators = []string{"!~*", "->>", "<=>", "<>", "!=", "<=", ">=", "->", "::", "||", "&&", ":=", "<<", ">>", "!~", "~*"}
 
 func punctLen(s string) int {
 	for _, op := range operators {
@@ -226,3 +236,79 @@ func isIdentPart(c byte) bool { return isIdentStart(c) || isDigit(c) || c == '$'
 // character position once it knows the whole text. The byte offset rides in
 // Position until then, biased by one so that offset 0 is not "no position".
 func posErr(e *sqlerr.Error, byteOff int) *sqlerr.Error { return e.At(byteOff + 1) }
+
+// scanEscaped reads the quoted part of an E string, from its opening quote at
+// text[i],
+// decoding Postgres's backslash escapes: \b \f \n \r \t, \ooo (octal),
+// \xh[h] (hex), \uXXXX and \UXXXXXXXX (code points); a backslash before
+// any other character stands for that character, and a doubled quote for
+// one quote.
+func scanEscaped(text string, i int) (string, int, *sqlerr.Error) {
+	var b strings.Builder
+	n := len(text)
+	j := i + 1
+	for j < n {
+		c := text[j]
+		switch {
+		case c == '\'' && j+1 < n && text[j+1] == '\'':
+			b.WriteByte('\'')
+			j += 2
+		case c == '\'':
+			s := b.String()
+			if !utf8.ValidString(s) || strings.IndexByte(s, 0) >= 0 {
+				return "", 0, posErr(sqlerr.Newf(sqlerr.CharacterNotInRepertoire, "invalid byte sequence for encoding \"UTF8\" in escaped string"), i-1)
+			}
+			return s, j + 1, nil
+		case c == '\\' && j+1 < n:
+			d := text[j+1]
+			j += 2
+			switch {
+			case d == 'b':
+				b.WriteByte('\b')
+			case d == 'f':
+				b.WriteByte('\f')
+			case d == 'n':
+				b.WriteByte('\n')
+			case d == 'r':
+				b.WriteByte('\r')
+			case d == 't':
+				b.WriteByte('\t')
+			case d >= '0' && d <= '7':
+				v := int(d - '0')
+				for k := 0; k < 2 && j < n && text[j] >= '0' && text[j] <= '7'; k++ {
+					v = v*8 + int(text[j]-'0')
+					j++
+				}
+				b.WriteByte(byte(v))
+			case d == 'x' && j < n && isHex(text[j]):
+				v := 0
+				for k := 0; k < 2 && j < n && isHex(text[j]); k++ {
+					h, _ := strconv.ParseUint(text[j:j+1], 16, 8)
+					v = v*16 + int(h)
+					j++
+				}
+				b.WriteByte(byte(v))
+			case d == 'u' || d == 'U':
+				digits := 4
+				if d == 'U' {
+					digits = 8
+				}
+				if j+digits > n {
+					return "", 0, posErr(sqlerr.Newf(sqlerr.InvalidEscapeSequence, "invalid Unicode escape"), j-2)
+				}
+				v, err := strconv.ParseUint(text[j:j+digits], 16, 32)
+				if err != nil || !utf8.ValidRune(rune(v)) || v == 0 {
+					return "", 0, posErr(sqlerr.Newf(sqlerr.InvalidEscapeSequence, "invalid Unicode escape value"), j-2)
+				}
+				b.WriteRune(rune(v))
+				j += digits
+			default:
+				b.WriteByte(d)
+			}
+		default:
+			b.WriteByte(c)
+			j++
+		}
+	}
+	return "", 0, posErr(sqlerr.Newf(sqlerr.SyntaxError, "unterminated quoted string"), i-1)
+}

@@ -2,8 +2,10 @@
 // statements, parses our streaming statements (CREATE SOURCE, CREATE SINK,
 // CREATE MATERIALIZED VIEW, SUBSCRIBE, FLUSH, SHOW ..., SET ...) by recursive
 // descent over its own small scanner, and hands queries to the TiDB parser
-// after rewrites that keep every byte offset where it was (table functions
-// in FROM, $n parameters, plural interval units). It validates WITH options
+// after rewrites: some keep every byte offset where it was (table functions
+// in FROM, $n parameters, plural interval units), and the Postgres syntax
+// TiDB does not read (x::t, E'...', ~, ...: pgsyntax.go) is rewritten with
+// a map from offsets in the new text back to the user's. It validates WITH options
 // against the connector specs in connectors.go. Every error is a
 // *sqlerr.Error with a 1-based character position in the text given to Parse.
 package sql

@@ -35,10 +35,11 @@ func configureTiDB(tp *tidbparser.Parser) {
 	tp.EnableWindowFunc(true)
 }
 
-// tidbParse parses text with TiDB. base is the byte offset in p.src of
-// text[0]; it is below minOff when text starts with a prefix of ours, and
-// errors never point before minOff. Errors are coded and positioned in p.src.
-func (p *parser) tidbParse(text string, base, minOff int) (stmts []ast.StmtNode, err error) {
+// tidbParse parses text with TiDB. srcOff maps a byte offset in text to one
+// in p.src; errors never point before minOff (text may start with a prefix
+// of ours). Errors are coded and positioned in p.src.
+func (p *parser) tidbParse(text string, srcOff func(int) int, minOff int) (stmts []ast.StmtNode, err error) {
+	base := srcOff(0)
 	tp := tidbPool.Get().(*tidbparser.Parser)
 	defer func() {
 		// A panic in the third-party parser must not take the session down;
@@ -69,7 +70,7 @@ func (p *parser) tidbParse(text string, base, minOff int) (stmts []ast.StmtNode,
 		}
 		return nil, p.errAt(max(base, minOff), sqlerr.SyntaxError, "%s", msg)
 	}
-	return nil, p.syntaxErrAtByte(max(base+off, minOff))
+	return nil, p.syntaxErrAtByte(max(srcOff(off), minOff))
 }
 
 // syntaxErrAtByte reports a syntax error at the token containing byte
@@ -119,7 +120,7 @@ func tidbErrOffset(text, msg string) (int, bool) {
 func (p *parser) unsupported() error {
 	span := p.spanFrom(p.start)
 	text := p.blanked(span.Start, span.End)
-	stmts, err := p.tidbParse(text, span.Start, span.Start)
+	stmts, err := p.tidbParse(text, shifted(span.Start), span.Start)
 	if err != nil {
 		return err
 	}
@@ -235,6 +236,7 @@ func (p *parser) parseQuery(from, to int) (*Select, error) {
 
 	// Table functions in FROM, plural units, :: casts.
 	inFrom := []bool{false}
+	skip := map[int]int{} // a table function's name token → its ')'
 	for k := from; k < to; k++ {
 		t := p.toks[k]
 		depth := len(inFrom) - 1
@@ -247,9 +249,6 @@ func (p *parser) parseQuery(from, to int) (*Select, error) {
 				inFrom = inFrom[:depth]
 			}
 			continue
-		case t.punct("::"):
-			return nil, p.errAt(t.start, sqlerr.FeatureNotSupported, "'::' casts are not supported").
-				WithHint("Use CAST(expr AS type).")
 		case t.is("from"):
 			inFrom[depth] = true
 			continue
@@ -275,7 +274,7 @@ func (p *parser) parseQuery(from, to int) (*Select, error) {
 		if close < 0 || close >= to {
 			return nil, p.syntaxErr(p.toks[to])
 		}
-		tf, err := p.parseTableFunc(fn, k, close, start, buf, order)
+		tf, err := p.parseTableFunc(fn, k, close, start, buf, order, &q.Casts)
 		if err != nil {
 			return nil, err
 		}
@@ -289,11 +288,17 @@ func (p *parser) parseQuery(from, to int) (*Select, error) {
 		}
 		copy(buf[t.start-start:], name)
 		q.TableFuncs[name] = tf
+		skip[k] = close
 		k = close
 	}
 
-	q.Text = string(buf)
-	stmts, err := p.tidbParse(q.Text, start, start)
+	text, m, err := p.rewritePostgres(from, to, start, buf, skip, &q.Casts)
+	if err != nil {
+		return nil, err
+	}
+	q.Text = text
+	q.srcOff = func(off int) int { return m.src(off) }
+	stmts, err := p.tidbParse(q.Text, q.srcOff, start)
 	if err != nil {
 		return nil, err
 	}
@@ -306,7 +311,7 @@ func (p *parser) parseQuery(from, to int) (*Select, error) {
 	default:
 		return nil, p.errAt(start, sqlerr.FeatureNotSupported, "%s is not supported", stmtName(st))
 	}
-	v := &queryVisitor{order: order, base: start, tfs: q.TableFuncs}
+	v := &queryVisitor{order: order, srcOff: q.srcOff, tfs: q.TableFuncs}
 	q.AST.Accept(v)
 	for name, tf := range q.TableFuncs {
 		if !v.found[name] {
@@ -320,17 +325,17 @@ func (p *parser) parseQuery(from, to int) (*Select, error) {
 
 // queryVisitor numbers parameter markers and finds table function aliases.
 type queryVisitor struct {
-	order map[int]int
-	base  int
-	tfs   map[string]*TableFunc
-	found map[string]bool
+	order  map[int]int
+	srcOff func(int) int // an offset in the rewritten text → in the source
+	tfs    map[string]*TableFunc
+	found  map[string]bool
 }
 
 func (v *queryVisitor) Enter(n ast.Node) (ast.Node, bool) {
 	switch n := n.(type) {
 	case ast.ParamMarkerExpr:
 		if off, ok := paramOffset(n); ok {
-			if i, ok := v.order[v.base+off]; ok {
+			if i, ok := v.order[v.srcOff(off)]; ok {
 				n.SetOrder(i)
 			}
 		}
@@ -359,3 +364,7 @@ func paramOffset(n ast.ParamMarkerExpr) (int, bool) {
 	}
 	return pm.Offset, true
 }
+
+// shifted maps offsets in a text that starts at byte base of the source and
+// has the source's lengths.
+func shifted(base int) func(int) int { return func(off int) int { return base + off } }

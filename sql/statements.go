@@ -222,17 +222,20 @@ type Select struct {
 	// AST is TiDB's tree of Text: *ast.SelectStmt, or *ast.SetOprStmt for
 	// UNION / EXCEPT / INTERSECT.
 	AST ast.ResultSetNode
-	// Text is the query text after our rewrites: it has the same byte length
-	// as the user's text, and every byte offset in it (ast node offsets,
-	// ParamMarkerExpr offsets) is the same offset in the user's text.
-	// Comments are blanked, $n is "?" plus spaces, a table function call is
-	// its placeholder name plus spaces, and unquoted words have their ASCII
+	// Text is the query text after our rewrites. Comments are blanked, $n
+	// is "?" plus spaces, a table function call is its placeholder name plus
+	// spaces, Postgres syntax is rewritten (see pgsyntax.go: x::t becomes
+	// __pgcast(x, i), which changes lengths, so byte offsets in Text go
+	// through Position), and unquoted words have their ASCII
 	// letters lower-cased, as Postgres folds names: so TiDB's CIStr.O of a
 	// name is its Postgres spelling ("Foo" stays Foo, Foo becomes foo) and
 	// names should be compared on .O. SELECT COUNT(*) is named count(*).
 	Text string
-	// Offset is where Text starts in the text given to Parse (bytes).
+	// Offset is where the query starts in the text given to Parse (bytes).
 	Offset int
+	// Casts are the targets of Postgres casts: __pgcast(x, i) in Text casts
+	// x to Casts[i].Type.
+	Casts []Cast
 	// TableFuncs maps a placeholder table name (as TiDB's TableName.Name.L
 	// spells it) to the table function call it replaced.
 	TableFuncs map[string]*TableFunc
@@ -245,8 +248,9 @@ type Select struct {
 	// Copy is the format of COPY (query) TO STDOUT; nil for a plain query.
 	Copy *CopyFormat
 
-	chars    *charIndex // the text given to Parse, for Position
-	paramPos int        // position of the first parameter marker, for errors
+	chars    *charIndex    // the text given to Parse, for Position
+	srcOff   func(int) int // a byte offset in Text → in the text given to Parse
+	paramPos int           // position of the first parameter marker, for errors
 }
 
 // SelectStmt returns AST as a plain SELECT.
@@ -258,7 +262,10 @@ func (s *Select) SelectStmt() (*ast.SelectStmt, bool) {
 // Position converts a byte offset in Text (such as an ast node's offset) to a
 // 1-based character position in the text given to Parse, for error messages.
 func (s *Select) Position(offset int) int {
-	return s.chars.pos(s.Offset + offset)
+	if s.srcOff == nil {
+		return s.chars.pos(s.Offset + offset)
+	}
+	return s.chars.pos(s.srcOff(offset))
 }
 
 // TableFunc is a table function called in FROM.

@@ -59,7 +59,8 @@ func (s *tableFuncSpec) signature() string {
 // parseTableFunc reads the call whose name is token nameIdx and whose ')'
 // is token close. buf is the rewritten query text starting at byte start;
 // order numbers parameter markers.
-func (p *parser) parseTableFunc(spec *tableFuncSpec, nameIdx, close, start int, buf []byte, order map[int]int) (*TableFunc, error) {
+// casts collects the targets of Postgres casts in argument expressions.
+func (p *parser) parseTableFunc(spec *tableFuncSpec, nameIdx, close, start int, buf []byte, order map[int]int, casts *[]Cast) (*TableFunc, error) {
 	nt := p.toks[nameIdx]
 	tf := &TableFunc{Name: spec.name, Pos: p.pos(nt.start)}
 	// Split the arguments at commas outside parentheses.
@@ -115,7 +116,7 @@ func (p *parser) parseTableFunc(spec *tableFuncSpec, nameIdx, close, start int, 
 			return nil, p.errAt(first.start, sqlerr.DatatypeMismatch, "argument %d of %s (the %s) must be an interval such as INTERVAL '1' MINUTE",
 				i+1, spec.name, spec.argNames[i])
 		default:
-			expr, err := p.parseArgExpr(r[0], r[1], start, buf, order)
+			expr, err := p.parseArgExpr(r[0], r[1], start, buf, order, casts)
 			if err != nil {
 				return nil, err
 			}
@@ -160,11 +161,21 @@ func (p *parser) sub(from, to int) *parser {
 
 // parseArgExpr has TiDB parse tokens [from, to) of the rewritten query as
 // one expression, by reading "SELECT " + the argument.
-func (p *parser) parseArgExpr(from, to, start int, buf []byte, order map[int]int) (ast.ExprNode, error) {
+func (p *parser) parseArgExpr(from, to, start int, buf []byte, order map[int]int, casts *[]Cast) (ast.ExprNode, error) {
 	const prefix = "SELECT "
-	a, b := p.toks[from].start, p.toks[to-1].end
-	text := prefix + string(buf[a-start:b-start])
-	stmts, err := p.tidbParse(text, a-len(prefix), a)
+	a := p.toks[from].start
+	arg, m, err := p.rewritePostgres(from, to, start, buf, nil, casts)
+	if err != nil {
+		return nil, err
+	}
+	text := prefix + arg
+	srcOff := func(off int) int {
+		if off < len(prefix) {
+			return a
+		}
+		return m.src(off - len(prefix))
+	}
+	stmts, err := p.tidbParse(text, srcOff, a)
 	if err != nil {
 		return nil, err
 	}
@@ -173,7 +184,7 @@ func (p *parser) parseArgExpr(from, to, start int, buf []byte, order map[int]int
 		return nil, p.errAt(a, sqlerr.SyntaxError, "table function argument must be an expression")
 	}
 	expr := sel.Fields.Fields[0].Expr
-	expr.Accept(&queryVisitor{order: order, base: a - len(prefix)})
+	expr.Accept(&queryVisitor{order: order, srcOff: srcOff})
 	return expr, nil
 }
 

@@ -194,6 +194,9 @@ func (c *conn) serve() {
 		return
 	}
 	c.log = c.log.With("pid", c.pid)
+	if ps, ok := sess.(interface{ setBackendPID(uint32) }); ok {
+		ps.setBackendPID(c.pid)
+	}
 	c.reportSettings()
 	c.send(&pgproto3.BackendKeyData{ProcessID: c.pid, SecretKey: c.secret})
 	c.ready()

@@ -16,6 +16,11 @@ type engineBackend struct{ e *streamsql.Engine }
 
 func (b engineBackend) NewSession(ctx context.Context, startup map[string]string) (Session, error) {
 	s := &engineSession{s: b.e.NewSession()}
+	user, db := startup["user"], startup["database"]
+	if db == "" {
+		db = user // as Postgres defaults it
+	}
+	s.s.SetInfo(streamsql.SessionInfo{User: user, Database: db})
 	if name := startup["application_name"]; name != "" {
 		// Clients may connect whatever the engine thinks of the name, as
 		// Postgres lets them: a refused SET leaves the default in place.
@@ -72,3 +77,11 @@ func (s *engineSession) Close() { s.s.Close() }
 func (s *engineSession) TxStatus() byte { return s.s.TxStatus() }
 
 func (s *engineSession) FailTransaction() { s.s.FailTransaction() }
+
+// setBackendPID tells the session the process id its client was given in
+// BackendKeyData, for pg_backend_pid().
+func (s *engineSession) setBackendPID(pid uint32) {
+	info := s.s.Info()
+	info.BackendPID = int32(pid)
+	s.s.SetInfo(info)
+}

@@ -195,6 +195,10 @@ func castFunc(from, to types.Type) (converter, error) {
 		if fk == types.Interval {
 			return identity, nil
 		}
+		if fk == types.String {
+			// Postgres's interval text: '1 day 2 hours', '01:30:00', 'P1D'.
+			return func(v types.Value) (types.Value, error) { return types.ParseText(types.TypeInterval, v.Str()) }, nil
+		}
 	}
 	return bad()
 }

@@ -4,10 +4,12 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	"github.com/streamsql/streamsql/sql/sqlerr"
 	"github.com/streamsql/streamsql/sql/types"
 )
 
 func registerStrings() {
+	register("bytea", &builtin{minArgs: 1, maxArgs: 1, check: checkBytea, compile: compileBytea})
 	register("concat", &builtin{minArgs: 1, maxArgs: -1, check: checkStrings(types.TypeText), compile: compileConcat})
 	register("concat_ws", &builtin{minArgs: 2, maxArgs: -1, check: checkStrings(types.TypeText), compile: compileConcatWS})
 	register("lower lcase", &builtin{minArgs: 1, maxArgs: 1, check: checkStrings(types.TypeText),
@@ -209,4 +211,28 @@ func compileLeftRight(left bool) func(*Call, []Func) (Func, error) {
 			return types.NewString(string(runes[int64(len(runes))-k:])), nil
 		}), nil
 	}
+}
+
+// checkBytea types BYTEA(x), Postgres's cast of text to bytea: unlike
+// MySQL's CAST(x AS BINARY), which keeps the text's bytes, it reads
+// Postgres's bytea input, '\x6162' (hex) or 'a\\b' (escape).
+func checkBytea(c *Call) error {
+	if k := c.Args[0].Type().Kind; k != types.Bytes {
+		c.Args[0] = coerceKind(c.Args[0], types.TypeText)
+	}
+	c.Typ = types.TypeBytes
+	return nil
+}
+
+func compileBytea(c *Call, args []Func) (Func, error) {
+	if c.Args[0].Type().Kind == types.Bytes {
+		return args[0], nil
+	}
+	return null1(args[0], func(v types.Value) (types.Value, error) {
+		b, err := types.ParseText(types.TypeBytes, v.Str())
+		if e, ok := err.(*sqlerr.Error); ok && c.Pos > 0 {
+			return types.Null, e.At(c.Pos)
+		}
+		return b, err
+	}), nil
 }

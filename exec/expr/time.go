@@ -1,6 +1,7 @@
 package expr
 
 import (
+	"fmt"
 	"math"
 	"strconv"
 	"strings"
@@ -26,6 +27,8 @@ func registerTime() {
 	register("timestampdiff", &builtin{minArgs: 2, maxArgs: 2, check: checkTimestampDiff, compile: compileTimestampDiff})
 	register("extract", &builtin{minArgs: 1, maxArgs: 1, check: checkExtract, compile: compileExtract})
 	register("date", &builtin{minArgs: 1, maxArgs: 1, check: checkDate, compile: compileDate})
+	register("time", &builtin{minArgs: 1, maxArgs: 1, check: checkTimeOfDay, compile: compileTimeOfDay})
+	register("date_trunc", &builtin{minArgs: 2, maxArgs: 2, check: checkDateTrunc, compile: compileDateTrunc})
 	register("date_format", &builtin{minArgs: 2, maxArgs: 2, check: checkDateFormat, compile: compileDateFormat})
 	register("unix_timestamp", &builtin{minArgs: 0, maxArgs: 1, check: checkUnixTimestamp, compile: compileUnixTimestamp})
 	register("from_unixtime", &builtin{minArgs: 1, maxArgs: 2, check: checkFromUnixtime, compile: compileFromUnixtime})
@@ -761,4 +764,159 @@ func compileFromUnixtime(c *Call, args []Func) (Func, error) {
 		}
 		return types.NewString(dateFormat(ts.Time(), f.Str())), nil
 	}), nil
+}
+
+// checkDateTrunc types Postgres's DATE_TRUNC(unit, t): a TIMESTAMP (a DATE
+// or text is read as one).
+func checkDateTrunc(c *Call) error {
+	c.Args[0] = coerceKind(c.Args[0], types.TypeText)
+	if err := toTime(c, 1, false); err != nil {
+		return err
+	}
+	c.Typ = c.Args[1].Type()
+	return nil
+}
+
+// truncUnits are DATE_TRUNC's units, singular and plural as Postgres takes
+// them.
+var truncUnits = map[string]string{
+	"microsecond": "microsecond", "microseconds": "microsecond", "millisecond": "millisecond",
+	"milliseconds": "millisecond", "second": "second", "seconds": "second", "minute": "minute",
+	"minutes": "minute", "hour": "hour", "hours": "hour", "day": "day", "days": "day",
+	"week": "week", "weeks": "week", "month": "month", "months": "month", "quarter": "quarter",
+	"quarters": "quarter", "year": "year", "years": "year", "decade": "decade", "decades": "decade",
+	"century": "century", "centuries": "century", "millennium": "millennium", "millennia": "millennium",
+}
+
+func compileDateTrunc(c *Call, args []Func) (Func, error) {
+	return nullN(args, func(vs []types.Value) (types.Value, error) {
+		unit, ok := truncUnits[strings.ToLower(strings.TrimSpace(vs[0].Str()))]
+		if !ok {
+			return types.Null, sqlerr.Newf(sqlerr.InvalidParameterValue, "unit %q not recognized for type timestamp", vs[0].Str()).At(c.Pos)
+		}
+		return types.NewTimestamp(truncMicros(vs[1].Micros(), unit)), nil
+	}), nil
+}
+
+// truncMicros truncates a timestamp (microseconds since the epoch, UTC) to
+// the start of its unit. Weeks start on Monday; centuries and millennia on
+// their year 1 (2001-01-01 starts the 21st century), as in Postgres.
+func truncMicros(us int64, unit string) int64 {
+	fixed := map[string]int64{"microsecond": 1, "millisecond": 1000, "second": microsPerSecond,
+		"minute": microsPerMinute, "hour": microsPerHour, "day": microsPerDay}
+	if n, ok := fixed[unit]; ok {
+		return floorDiv(us, n) * n
+	}
+	day := floorDiv(us, microsPerDay)
+	if unit == "week" {
+		// 1970-01-01 was a Thursday, three days after a Monday.
+		return (day - ((day+3)%7+7)%7) * microsPerDay
+	}
+	t := time.UnixMicro(us).UTC()
+	y, m := t.Year(), t.Month()
+	switch unit {
+	case "month":
+	case "quarter":
+		m = (m-1)/3*3 + 1
+	case "year":
+		m = 1
+	case "decade":
+		y, m = floorDivInt(y, 10)*10, 1
+	case "century":
+		y, m = floorDivInt(y-1, 100)*100+1, 1
+	case "millennium":
+		y, m = floorDivInt(y-1, 1000)*1000+1, 1
+	}
+	return time.Date(y, m, 1, 0, 0, 0, 0, time.UTC).UnixMicro()
+}
+
+func floorDivInt(a, b int) int { return int(floorDiv(int64(a), int64(b))) }
+
+// checkTimeOfDay types TIME(x), MySQL's time of day of x, which is also
+// what a cast to Postgres's TIME computes. There is no TIME type: the time
+// of day is TEXT 'HH:MM:SS[.ffffff]'.
+func checkTimeOfDay(c *Call) error {
+	k := c.Args[0].Type().Kind
+	switch {
+	case k == types.Timestamp || k == types.Date:
+		c.Args[0] = coerceKind(c.Args[0], types.TypeTimestamp)
+	case isStringKind(k) || k == types.Unknown:
+		c.Args[0] = coerceKind(c.Args[0], types.TypeText)
+	default:
+		return mismatch("cannot cast %s to time", c.Args[0].Type())
+	}
+	c.Typ = types.TypeText
+	return nil
+}
+
+func compileTimeOfDay(c *Call, args []Func) (Func, error) {
+	return null1(args[0], func(v types.Value) (types.Value, error) {
+		if v.Kind() == types.Timestamp {
+			return types.NewString(clockText(floorMod(v.Micros(), microsPerDay))), nil
+		}
+		us, ok := parseTimeOfDay(strings.TrimSpace(v.Str()))
+		if !ok {
+			return types.Null, sqlerr.Newf(sqlerr.InvalidDatetimeFormat, "invalid input syntax for type time: %q", v.Str()).At(c.Pos)
+		}
+		return types.NewString(clockText(us)), nil
+	}), nil
+}
+
+func floorMod(a, b int64) int64 { return a - floorDiv(a, b)*b }
+
+// parseTimeOfDay reads HH:MM[:SS[.ffffff]], optionally after a date (the
+// text of a timestamp) and before a zone offset, which a time of day
+// ignores as Postgres's TIME does. 24:00:00 is the end of the day.
+func parseTimeOfDay(s string) (int64, bool) {
+	if i := strings.IndexAny(s, " T"); i >= 0 && strings.Contains(s[:i], "-") {
+		s = strings.TrimSpace(s[i+1:])
+	}
+	if i := strings.IndexAny(s, "+-Z"); i >= 0 {
+		s = strings.TrimSpace(s[:i])
+	}
+	parts := strings.Split(s, ":")
+	if len(parts) < 2 || len(parts) > 3 {
+		return 0, false
+	}
+	num := func(p string, limit int64) (int64, bool) {
+		if len(p) == 0 || len(p) > 2 {
+			return 0, false
+		}
+		n, err := strconv.ParseInt(p, 10, 64)
+		return n, err == nil && n >= 0 && n <= limit
+	}
+	h, ok1 := num(parts[0], 24)
+	m, ok2 := num(parts[1], 59)
+	if !ok1 || !ok2 {
+		return 0, false
+	}
+	var sec, frac int64
+	if len(parts) == 3 {
+		whole, f, hasFrac := strings.Cut(parts[2], ".")
+		var ok bool
+		if sec, ok = num(whole, 59); !ok {
+			return 0, false
+		}
+		if hasFrac {
+			if f == "" || len(f) > 6 || strings.Trim(f, "0123456789") != "" {
+				return 0, false
+			}
+			frac, _ = strconv.ParseInt((f + "000000")[:6], 10, 64)
+		}
+	}
+	us := h*microsPerHour + m*microsPerMinute + sec*microsPerSecond + frac
+	if us > microsPerDay {
+		return 0, false
+	}
+	return us, true
+}
+
+// clockText renders a time of day as Postgres prints a TIME.
+func clockText(us int64) string {
+	s := us / microsPerSecond
+	out := fmt.Sprintf("%02d:%02d:%02d", s/3600, s/60%60, s%60)
+	if f := us % microsPerSecond; f != 0 {
+		out += strings.TrimRight(fmt.Sprintf(".%06d", f), "0")
+	}
+	return out
 }
