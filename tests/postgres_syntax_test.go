@@ -10,7 +10,7 @@ import (
 
 // TestPgx_PostgresSyntax sends, through the server and pgx, the Postgres
 // spellings drivers and people use: casts with Postgres type names, typed
-// parameters, interval text, E'' strings, and the functions tools call on
+// parameters, interval text, E'...' strings, and the functions tools call on
 // connect, answered from the session's startup.
 func TestPgx_PostgresSyntax(t *testing.T) {
 	srv := startServer(t)
