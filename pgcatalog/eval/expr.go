@@ -26,6 +26,11 @@ func (b *binder) lookup(names []string, sc *scope, loc int32) (evalFn, Type, err
 			for x := sc; x != s; x = x.parent {
 				x.sel.correlated = true
 			}
+			if s == b.refScope {
+				for i := b.lastRef[0]; i < b.lastRef[1]; i++ {
+					b.refCols[i] = true
+				}
+			}
 			return f, t, nil
 		}
 		if err != errNotFound {
@@ -75,6 +80,7 @@ func (b *binder) lookupIn(names []string, entries []*rangeEntry, depth int) (eva
 			for _, re := range entries {
 				if re.alias == col {
 					cols, off := re.cols, re.offset
+					b.lastRef = [2]int{off, off + len(cols)}
 					return withDepth(depth, func(e *env) (Value, error) {
 						return &record{cols: cols, vals: append([]Value(nil), e.row[off:off+len(cols)]...)}, nil
 					}), b.recordType(cols), nil
@@ -84,6 +90,7 @@ func (b *binder) lookupIn(names []string, entries []*rangeEntry, depth int) (eva
 		return nil, Type{}, errNotFound
 	}
 	idx := found
+	b.lastRef = [2]int{idx, idx + 1}
 	return withDepth(depth, func(e *env) (Value, error) { return e.row[idx], nil }), ft, nil
 }
 

@@ -164,6 +164,7 @@ func newFakeCatalog() *fakeCatalog {
 		procRow(89, "version", nsCatalog, "f", 25),
 		procRow(870, "lower", nsCatalog, "f", 25, 25),
 		procRow(2147, "count", nsCatalog, "a", 20),
+		procRow(750, "array_in", nsCatalog, "f", 2277, 2275, 26, 23),
 		procRow(16400, "add_one", nsPublic, "f", 23, 23),
 	)
 	c.rel("pg_catalog", "pg_index", "indexrelid:oid indrelid:oid indnatts:int2 indnkeyatts:int2 indisunique:bool indnullsnotdistinct:bool indisprimary:bool indisexclusion:bool indimmediate:bool indisclustered:bool indisvalid:bool indcheckxmin:bool indisready:bool indislive:bool indisreplident:bool indkey:int2vector indcollation:oidvector indclass:oidvector indoption:int2vector indexprs:pg_node_tree indpred:pg_node_tree",
@@ -365,6 +366,14 @@ func (c *fakeCatalog) installFuncs() {
 	c.funcs["pg_get_viewdef"] = func([]Value) (Value, error) { return " SELECT user_id\n   FROM clicks;", nil }
 	c.funcs["has_table_privilege"] = func([]Value) (Value, error) { return true, nil }
 	c.funcs["set_config"] = func(a []Value) (Value, error) { return a[1], nil }
+	c.funcs["pg_get_statisticsobjdef_columns"] = func([]Value) (Value, error) { return nil, nil }
+	c.funcs["pg_database_size"] = func([]Value) (Value, error) { return int64(8192), nil }
+	c.funcs["pg_get_function_sqlbody"] = func([]Value) (Value, error) { return nil, nil }
+	c.funcs["pg_tablespace_location"] = func([]Value) (Value, error) { return "", nil }
+	c.funcs["pg_relation_is_publishable"] = func([]Value) (Value, error) { return true, nil }
+	c.funcs["has_database_privilege"] = func([]Value) (Value, error) { return true, nil }
+	c.funcs["shobj_description"] = func([]Value) (Value, error) { return nil, nil }
+	c.funcs["getdatabaseencoding"] = func([]Value) (Value, error) { return "UTF8", nil }
 }
 
 func mustInt(v Value) int64 {

@@ -148,6 +148,12 @@ type binder struct {
 	nparams int
 	refs    int // column and parameter references bound so far
 	srfCols map[*pg_query.FuncCall][]Column
+
+	// While a condition is bound, the columns of refScope's row it reads
+	// (directly or from a subquery) are collected in refCols.
+	refScope *scope
+	refCols  map[int]bool
+	lastRef  [2]int
 }
 
 // pos converts the parser's 0-based byte offset into the 1-based

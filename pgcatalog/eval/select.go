@@ -20,8 +20,9 @@ type selectPlan struct {
 	all        bool
 	larg, rarg *selectPlan
 
-	from    []*fromItem
-	where   evalFn
+	from       []*fromItem
+	where      evalFn      // WHERE of a SELECT without FROM
+	whereConds []*conjunct // WHERE's conjuncts, applied while joining the FROM items
 	groupBy []evalFn
 	grouped bool
 	having  evalFn
@@ -85,7 +86,7 @@ type fromItem struct {
 
 	jt          pg_query.JoinType // fromJoin
 	left, right *fromItem
-	on          evalFn
+	on          []*conjunct
 }
 
 func (b *binder) selectStmt(s *pg_query.SelectStmt, parent *scope) (*selectPlan, error) {
@@ -108,12 +109,18 @@ func (b *binder) selectStmt(s *pg_query.SelectStmt, parent *scope) (*selectPlan,
 		p.from = append(p.from, it)
 		p.width += it.width
 	}
-	if s.WhereClause != nil {
-		w, _, err := b.expr(s.WhereClause, sc)
+	if s.WhereClause != nil && len(p.from) > 0 {
+		conds, err := b.conjuncts(s.WhereClause, sc)
 		if err != nil {
 			return nil, err
 		}
-		p.where = w
+		p.whereConds = conds
+	} else if s.WhereClause != nil {
+		w, t, err := b.expr(s.WhereClause, sc)
+		if err != nil {
+			return nil, err
+		}
+		p.where = b.castFn(w, t, tBool, -1)
 	}
 	// Targets, HAVING and ORDER BY may use aggregates, windows and
 	// set-returning functions; which of them they use decides how rows flow.
@@ -590,18 +597,23 @@ func (b *binder) join(j *pg_query.JoinExpr, sc *scope, offset int) (*fromItem, e
 			}
 		}
 	}
-	var conds []evalFn
 	for _, name := range using {
 		lf, lt, err := b.lookupIn([]string{name}, sc.entries[:nl], 0)
 		if err != nil {
 			return nil, err
 		}
+		li := b.lastRef[0]
 		rfn, rt, err := b.lookupIn([]string{name}, sc.entries[nl:], 0)
 		if err != nil {
 			return nil, err
 		}
-		lf, rfn = b.coerce(lf, lt, rfn, rt)
-		conds = append(conds, cmpFn(lf, rfn, func(c int) bool { return c == 0 }))
+		ri := b.lastRef[0]
+		lc, rc := b.coerce(lf, lt, rfn, rt)
+		c := &conjunct{fn: cmpFn(lc, rc, cmpOps["="]), refs: map[int]bool{li: true, ri: true}, hashCol: -1}
+		if sameKind(lt, rt) {
+			c.hashCol, c.hashOther, c.otherMax = ri, lf, li
+		}
+		it.on = append(it.on, c)
 		for _, re := range sc.entries[nl:] {
 			if re.hidden == nil {
 				re.hidden = map[string]bool{}
@@ -610,14 +622,11 @@ func (b *binder) join(j *pg_query.JoinExpr, sc *scope, offset int) (*fromItem, e
 		}
 	}
 	if j.Quals != nil {
-		q, _, err := b.expr(j.Quals, sc)
+		conds, err := b.conjuncts(j.Quals, sc)
 		if err != nil {
 			return nil, err
 		}
-		conds = append(conds, q)
-	}
-	if len(conds) > 0 {
-		it.on = andFn(conds)
+		it.on = append(it.on, conds...)
 	}
 	if j.Alias != nil {
 		return nil, sqlerr.Newf(sqlerr.FeatureNotSupported, "an alias on a join is not supported in catalog queries")
@@ -649,67 +658,56 @@ func (it *fromItem) joinRows(e *env, prefix []Value) ([][]Value, error) {
 	if err != nil {
 		return nil, err
 	}
-	var rrows [][]Value
+	// The ON condition reads columns by their place in the whole FROM row:
+	// the items to the left (when given), then this join's.
+	off, lw, rw := it.offset, it.left.width, it.right.width
+	acc := make([][]Value, len(lrows))
+	for i, l := range lrows {
+		r := make([]Value, off+lw)
+		copy(r, prefix)
+		copy(r[off:], l)
+		acc[i] = r
+	}
 	fixed := !it.right.dependsOnLeft()
-	if fixed {
-		if rrows, err = it.right.rows(e, prefix); err != nil {
-			return nil, err
+	var fixedRows [][]Value
+	rowsFor := func(p []Value) ([][]Value, error) {
+		if fixed && fixedRows != nil {
+			return fixedRows, nil
 		}
+		rows, err := it.right.rows(e, p)
+		if fixed {
+			fixedRows = rows
+			if fixedRows == nil {
+				fixedRows = [][]Value{}
+			}
+		}
+		return rows, err
 	}
 	var matchedRight []bool
 	if it.jt == pg_query.JoinType_JOIN_RIGHT || it.jt == pg_query.JoinType_JOIN_FULL {
 		if !fixed {
 			return nil, sqlerr.Newf(sqlerr.FeatureNotSupported, "RIGHT or FULL JOIN to a LATERAL item is not supported")
 		}
-		matchedRight = make([]bool, len(rrows))
+		rows, err := rowsFor(nil)
+		if err != nil {
+			return nil, err
+		}
+		matchedRight = make([]bool, len(rows))
 	}
-	var out [][]Value
-	ce := &env{rs: e.rs, outer: e.outer}
-	// ON reads columns by their place in the whole FROM row: the items to
-	// the left (when given), then this join's.
-	off := it.offset
-	row := make([]Value, off+it.width)
-	copy(row, prefix)
-	lw := it.left.width
-	for _, l := range lrows {
-		copy(row[off:], l)
-		if !fixed {
-			if rrows, err = it.right.rows(e, row[:off+lw]); err != nil {
-				return nil, err
-			}
-		}
-		matched := false
-		for ri, r := range rrows {
-			if err := e.rs.check(); err != nil {
-				return nil, err
-			}
-			copy(row[off+lw:], r)
-			if it.on != nil {
-				ce.row = row
-				v, err := it.on(ce)
-				if err != nil {
-					return nil, err
-				}
-				if v != true {
-					continue
-				}
-			}
-			matched = true
-			if matchedRight != nil {
-				matchedRight[ri] = true
-			}
-			out = append(out, append([]Value(nil), row[off:]...))
-		}
-		if !matched && (it.jt == pg_query.JoinType_JOIN_LEFT || it.jt == pg_query.JoinType_JOIN_FULL) {
-			nr := make([]Value, it.width)
-			copy(nr, l)
-			out = append(out, nr)
-		}
+	_, hash := stepConds(it.on, off+lw, off+lw+rw, false)
+	keepLeft := it.jt == pg_query.JoinType_JOIN_LEFT || it.jt == pg_query.JoinType_JOIN_FULL
+	joined, err := joinStep(e, acc, off+lw, rw, rowsFor, fixed, it.on, hash, keepLeft, matchedRight)
+	if err != nil {
+		return nil, err
+	}
+	out := make([][]Value, 0, len(joined))
+	for _, r := range joined {
+		out = append(out, r[off:])
 	}
 	for ri, m := range matchedRight {
 		if !m {
 			nr := make([]Value, it.width)
-			copy(nr[lw:], rrows[ri])
+			copy(nr[lw:], fixedRows[ri])
 			out = append(out, nr)
 		}
 	}
@@ -733,38 +731,14 @@ func (it *fromItem) dependsOnLeft() bool {
 // fromRows is the FROM clause's rows: the cross product of its items,
 // each item seeing the row of those before it.
 func (p *selectPlan) fromRows(e *env) ([][]Value, error) {
-	if len(p.from) == 0 {
-		return [][]Value{{}}, nil
-	}
 	acc := [][]Value{{}}
-	for _, it := range p.from {
-		var next [][]Value
-		var fixed [][]Value
-		dep := it.dependsOnLeft()
-		if !dep {
-			var err error
-			if fixed, err = it.rows(e, nil); err != nil {
-				return nil, err
-			}
+	for i, it := range p.from {
+		conds, hash := stepConds(p.whereConds, it.offset, it.offset+it.width, i == 0)
+		rowsFor := func(prefix []Value) ([][]Value, error) { return it.rows(e, prefix) }
+		var err error
+		if acc, err = joinStep(e, acc, it.offset, it.width, rowsFor, !it.dependsOnLeft(), conds, hash, false, nil); err != nil {
+			return nil, err
 		}
-		for _, prefix := range acc {
-			rows := fixed
-			if dep {
-				var err error
-				if rows, err = it.rows(e, prefix); err != nil {
-					return nil, err
-				}
-			}
-			for _, r := range rows {
-				if err := e.rs.check(); err != nil {
-					return nil, err
-				}
-				nr := make([]Value, 0, len(prefix)+len(r))
-				nr = append(append(nr, prefix...), r...)
-				next = append(next, nr)
-			}
-		}
-		acc = next
 	}
 	return acc, nil
 }
