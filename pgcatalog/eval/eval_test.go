@@ -198,6 +198,10 @@ func TestRun(t *testing.T) {
 		{q: `SELECT 5 & 1, 4 | 1, 1 << 3, CAST('7' AS int8), true IS TRUE, NULL IS NOT FALSE`, want: []string{"1|5|8|7|t|t"}},
 		{q: `SELECT relname FROM pg_class WHERE oid = 'clicks'::regclass OR oid = 'pg_catalog.pg_class'::regclass ORDER BY oid`,
 			want: []string{"pg_class", "clicks"}},
+		{q: `SELECT c.tableoid, c.tableoid::regclass::text, relname FROM pg_class c WHERE c.oid = 16384`, want: []string{"1259|pg_class|clicks"}},
+		{q: `WITH v(name) AS (SELECT relname FROM pg_class WHERE relkind = 'v'), w AS (SELECT name FROM v WHERE name <> 'tables') SELECT name, (SELECT count(*) FROM w) FROM v WHERE name IN (SELECT name FROM v) ORDER BY 1`,
+			want: []string{"tables|1", "v_users|1"}},
+		{q: `SELECT 'a' AS x, NULL AS y`, want: []string{"a|NULL"}},
 		{q: `SELECT pg_options_to_table.option_name, option_value FROM pg_options_to_table('{fillfactor=70,autovacuum_enabled}')`,
 			want: []string{"fillfactor|70", "autovacuum_enabled|NULL"}},
 	} {
@@ -267,6 +271,42 @@ func TestRun_errors(t *testing.T) {
 				t.Errorf("err = %s at %d (%v), want %s at %d", se.Code, se.Position, se, tc.code, tc.pos)
 			}
 		})
+	}
+}
+
+// TestColumns checks result column names and types as clients see them.
+func TestColumns(t *testing.T) {
+	cat := newFakeCatalog()
+	q, err := Prepare(`SELECT c.oid, c.relname, 'x', NULL AS n, 1, c.oid::regclass, ARRAY[1], count(*) AS "Count", c.relnatts::int8 + 1 FROM pg_class c GROUP BY 1, 2`, cat)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []Column{{"oid", tOid}, {"relname", tName}, {"?column?", tText}, {"n", tText}, {"?column?", tInt4},
+		{"oid", Type{OID: OIDRegclass}}, {"array", Type{OID: oidInt4Array, Elem: OIDInt4}}, {"Count", tInt8}, {"?column?", tInt8}}
+	got := q.Columns()
+	if len(got) != len(want) {
+		t.Fatalf("columns %v, want %v", got, want)
+	}
+	for i := range want {
+		if got[i] != want[i] {
+			t.Errorf("column %d = %v, want %v", i, got[i], want[i])
+		}
+	}
+	rows, err := q.Run(context.Background(), cat, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// reg* values leave as their names; Out describes them as text.
+	for _, r := range rows {
+		if r[0] == int64(relClicks) && r[5] != "clicks" {
+			t.Errorf("regclass column = %v, want clicks", r[5])
+		}
+	}
+	if got, want := (Type{OID: OIDRegclass}).Out(), outType(tText); got != want {
+		t.Errorf("regclass Out = %v, want %v", got, want)
+	}
+	if got := OutValue([]Value{int64(1), nil, int64(3)}, Type{OID: oidInt4Array, Elem: OIDInt4}); got.String() != "{1,NULL,3}" {
+		t.Errorf("array OutValue = %v", got)
 	}
 }
 

@@ -74,6 +74,9 @@ func (b *binder) lookupIn(names []string, entries []*rangeEntry, depth int) (eva
 			found, ft = re.offset+i, c.Type
 		}
 	}
+	if found < 0 && col == "tableoid" {
+		return b.tableoid(entries, qual, depth)
+	}
 	if found < 0 {
 		// A bare table name is a whole-row reference.
 		if qual == "" {
@@ -1292,4 +1295,31 @@ func recordColsOf(names []string, sc *scope) []Column {
 		}
 	}
 	return nil
+}
+
+// tableoid binds the system column tableoid: the OID of the catalog
+// relation a FROM item reads (psql's \dd and \dL ask for it).
+func (b *binder) tableoid(entries []*rangeEntry, qual string, depth int) (evalFn, Type, error) {
+	var hit *rangeEntry
+	for _, re := range entries {
+		if re.relName == "" || qual != "" && re.alias != qual {
+			continue
+		}
+		if hit != nil {
+			return nil, Type{}, sqlerr.Newf(sqlerr.AmbiguousColumn, "column reference \"tableoid\" is ambiguous")
+		}
+		hit = re
+	}
+	if hit == nil {
+		return nil, Type{}, errNotFound
+	}
+	schema := hit.relSchema
+	if schema == "" {
+		if r, ok := b.cat.Relation("", hit.relName); ok {
+			schema = r.Schema
+		}
+	}
+	name := quoteIdent(schema) + "." + quoteIdent(hit.relName)
+	b.lastRef = [2]int{hit.offset, hit.offset + len(hit.cols)}
+	return withDepth(depth, func(e *env) (Value, error) { return e.rs.regOID(name, OIDRegclass) }), Type{OID: OIDOid}, nil
 }

@@ -380,3 +380,20 @@ func mustInt(v Value) int64 {
 	i, _ := toInt(v)
 	return i
 }
+
+// grow adds n tables of cols columns each to the catalog (in pg_catalog,
+// as a real catalog's own tables are), so that a test can check that
+// queries stay fast on a catalog the size of a real one.
+func (c *fakeCatalog) grow(n, cols int) {
+	cls, att := c.rels["pg_catalog.pg_class"], c.rels["pg_catalog.pg_attribute"]
+	clsRows, attRows := cls.Rows(), att.Rows()
+	for i := 0; i < n; i++ {
+		oid := int64(20000 + i)
+		clsRows = append(clsRows, classRow(oid, fmt.Sprintf("pg_big_%d", i), nsCatalog, "r", int64(cols), 2))
+		for j := 1; j <= cols; j++ {
+			attRows = append(attRows, attRow(oid, fmt.Sprintf("col_%d", j), 25, int64(j), false, false))
+		}
+	}
+	cls.Rows = func() [][]Value { return clsRows }
+	att.Rows = func() [][]Value { return attRows }
+}

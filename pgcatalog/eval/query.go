@@ -148,6 +148,7 @@ type binder struct {
 	nparams int
 	refs    int // column and parameter references bound so far
 	srfCols map[*pg_query.FuncCall][]Column
+	ctes    []map[string]*cte // WITH queries in scope, innermost last
 
 	// While a condition is bound, the columns of refScope's row it reads
 	// (directly or from a subquery) are collected in refCols.

@@ -23,14 +23,14 @@ type selectPlan struct {
 	from       []*fromItem
 	where      evalFn      // WHERE of a SELECT without FROM
 	whereConds []*conjunct // WHERE's conjuncts, applied while joining the FROM items
-	groupBy []evalFn
-	grouped bool
-	having  evalFn
-	aggs    []*aggSpec
-	wins    []*winSpec
-	srfs    []*srfSpec
-	targets []evalFn
-	width   int // columns of the FROM clause's row
+	groupBy    []evalFn
+	grouped    bool
+	having     evalFn
+	aggs       []*aggSpec
+	wins       []*winSpec
+	srfs       []*srfSpec
+	targets    []evalFn
+	width      int // columns of the FROM clause's row
 
 	distinct bool
 	sort     []sortKey
@@ -63,6 +63,8 @@ type rangeEntry struct {
 	offset int
 	hidden map[string]bool // right-hand USING columns, reached only qualified
 	shapes [][]Column      // columns of record-typed columns, when known
+
+	relSchema, relName string // a catalog relation's name, for its tableoid
 }
 
 type fromKind int
@@ -91,7 +93,11 @@ type fromItem struct {
 
 func (b *binder) selectStmt(s *pg_query.SelectStmt, parent *scope) (*selectPlan, error) {
 	if s.WithClause != nil {
-		return nil, sqlerr.Newf(sqlerr.FeatureNotSupported, "WITH is not supported in catalog queries")
+		pop, err := b.withClause(s.WithClause, parent)
+		if err != nil {
+			return nil, err
+		}
+		defer pop()
 	}
 	if s.Op != pg_query.SetOperation_SETOP_NONE && s.Op != pg_query.SetOperation_SET_OPERATION_UNDEFINED {
 		return b.setOp(s, parent)
@@ -148,6 +154,9 @@ func (b *binder) selectStmt(s *pg_query.SelectStmt, parent *scope) (*selectPlan,
 		name := rt.Name
 		if name == "" {
 			name = b.columnName(rt.Val)
+		}
+		if t.OID == OIDUnknown {
+			t = tText // an untyped literal in a select list is text, as since Postgres 10
 		}
 		p.cols = append(p.cols, Column{Name: name, Type: t})
 		p.targets = append(p.targets, f)
@@ -462,6 +471,15 @@ func (b *binder) fromNode(n *pg_query.Node, sc *scope, offset int) (*fromItem, e
 	switch {
 	case n.GetRangeVar() != nil:
 		rv := n.GetRangeVar()
+		if c := b.findCTE(rv); c != nil {
+			cols := append([]Column(nil), c.cols...)
+			alias := rv.Relname
+			if err := b.applyAlias(rv.Alias, &alias, cols); err != nil {
+				return nil, err
+			}
+			sc.entries = append(sc.entries, &rangeEntry{alias: alias, cols: cols, offset: offset, shapes: c.plan.shapes})
+			return &fromItem{kind: fromSub, sub: c.plan, offset: offset, width: len(cols)}, nil
+		}
 		rel, ok := b.cat.Relation(rv.Schemaname, rv.Relname)
 		if !ok {
 			name := rv.Relname
@@ -475,7 +493,7 @@ func (b *binder) fromNode(n *pg_query.Node, sc *scope, offset int) (*fromItem, e
 		if err := b.applyAlias(rv.Alias, &alias, cols); err != nil {
 			return nil, err
 		}
-		sc.entries = append(sc.entries, &rangeEntry{alias: alias, cols: cols, offset: offset})
+		sc.entries = append(sc.entries, &rangeEntry{alias: alias, cols: cols, offset: offset, relSchema: rv.Schemaname, relName: rv.Relname})
 		return &fromItem{kind: fromRel, schema: rv.Schemaname, name: rv.Relname, offset: offset, width: len(cols)}, nil
 	case n.GetRangeSubselect() != nil:
 		rs := n.GetRangeSubselect()
@@ -646,7 +664,17 @@ func (it *fromItem) rows(e *env, prefix []Value) ([][]Value, error) {
 			// A LATERAL subquery's enclosing scope is this FROM clause.
 			return it.sub.run(&env{rs: e.rs, outer: &env{rs: e.rs, outer: e.outer, row: prefix}})
 		}
-		return it.sub.run(&env{rs: e.rs, outer: e.outer})
+		if it.sub.correlated {
+			return it.sub.run(&env{rs: e.rs, outer: e.outer})
+		}
+		if rows, ok := e.rs.subCache[it.sub]; ok {
+			return rows, nil
+		}
+		rows, err := it.sub.run(&env{rs: e.rs})
+		if err == nil {
+			e.rs.subCache[it.sub] = rows
+		}
+		return rows, err
 	case fromFunc:
 		return it.fn(&env{rs: e.rs, outer: e.outer, row: prefix})
 	}
@@ -1016,4 +1044,60 @@ func rowKey(vals []Value) string {
 		sb.WriteByte('|')
 	}
 	return sb.String()
+}
+
+// cte is a WITH query as FROM items see it.
+type cte struct {
+	plan *selectPlan
+	cols []Column
+}
+
+// withClause binds the queries of a WITH clause; they are visible (to
+// FROM items, by unqualified name) until pop is called. A WITH query is
+// run once per run of the statement, so it may not read the columns of
+// an enclosing query.
+func (b *binder) withClause(w *pg_query.WithClause, parent *scope) (pop func(), err error) {
+	if w.Recursive {
+		return nil, sqlerr.Newf(sqlerr.FeatureNotSupported, "WITH RECURSIVE is not supported in catalog queries").At(b.pos(w.Location))
+	}
+	m := map[string]*cte{}
+	b.ctes = append(b.ctes, m)
+	pop = func() { b.ctes = b.ctes[:len(b.ctes)-1] }
+	for _, n := range w.Ctes {
+		c := n.GetCommonTableExpr()
+		sel := c.Ctequery.GetSelectStmt()
+		if sel == nil {
+			pop()
+			return nil, sqlerr.Newf(sqlerr.FeatureNotSupported, "only SELECT is supported in WITH in catalog queries").At(b.pos(c.Location))
+		}
+		plan, err := b.selectStmt(sel, parent)
+		if err != nil {
+			pop()
+			return nil, err
+		}
+		if plan.correlated {
+			pop()
+			return nil, sqlerr.Newf(sqlerr.FeatureNotSupported, "a WITH query that reads an enclosing query's columns is not supported in catalog queries").At(b.pos(c.Location))
+		}
+		cols := append([]Column(nil), plan.cols...)
+		for i, a := range stringList(c.Aliascolnames) {
+			if i < len(cols) {
+				cols[i].Name = a
+			}
+		}
+		m[c.Ctename] = &cte{plan: plan, cols: cols}
+	}
+	return pop, nil
+}
+
+func (b *binder) findCTE(rv *pg_query.RangeVar) *cte {
+	if rv.Schemaname != "" {
+		return nil
+	}
+	for i := len(b.ctes) - 1; i >= 0; i-- {
+		if c, ok := b.ctes[i][rv.Relname]; ok {
+			return c
+		}
+	}
+	return nil
 }
