@@ -134,6 +134,10 @@ func (rs *runState) cast(v Value, from, to Type) (Value, error) {
 		}
 	case isIntType(to.OID):
 		if f, ok := v.(float64); ok {
+			// numeric rounds half away from zero, float8 half to even.
+			if from.OID == OIDNumeric {
+				return int64(math.Round(f)), nil
+			}
 			return int64(math.RoundToEven(f)), nil
 		}
 		if i, ok := toInt(v); ok {
