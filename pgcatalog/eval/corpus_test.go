@@ -3,9 +3,11 @@ package eval
 import (
 	"bufio"
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -126,4 +128,40 @@ func TestCorpus_bigCatalog(t *testing.T) {
 		}
 	}
 	t.Logf("corpus over a catalog of 410 relations and 4800 columns: %v", time.Since(start))
+}
+
+// TestCorpus_concurrent runs each prepared corpus query from several
+// goroutines at once (run with -race): a Query is immutable.
+func TestCorpus_concurrent(t *testing.T) {
+	cat := newFakeCatalog()
+	for _, q := range readCorpus(t) {
+		pq, err := Prepare(q.text, cat)
+		if err != nil {
+			t.Fatalf("%s: %v", q.name, err)
+		}
+		want, err := pq.Run(context.Background(), cat, q.params)
+		if err != nil {
+			t.Fatalf("%s: %v", q.name, err)
+		}
+		var wg sync.WaitGroup
+		errs := make(chan error, 4)
+		for i := 0; i < 4; i++ {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				got, err := pq.Run(context.Background(), cat, q.params)
+				if err == nil && len(got) != len(want) {
+					err = fmt.Errorf("%d rows, want %d", len(got), len(want))
+				}
+				errs <- err
+			}()
+		}
+		wg.Wait()
+		close(errs)
+		for err := range errs {
+			if err != nil {
+				t.Errorf("%s: %v", q.name, err)
+			}
+		}
+	}
 }

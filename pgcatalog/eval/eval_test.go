@@ -318,6 +318,21 @@ func TestColumns(t *testing.T) {
 	}
 }
 
+// TestRun_panickingFunction checks that a Catalog function that panics
+// fails the statement with XX000 instead of taking the process down.
+func TestRun_panickingFunction(t *testing.T) {
+	cat := newFakeCatalog()
+	cat.funcs["version"] = func([]Value) (Value, error) { panic("boom") }
+	q, err := Prepare(`SELECT version()`, cat)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = q.Run(context.Background(), cat, nil)
+	if sqlerr.CodeOf(err) != sqlerr.Internal || !strings.Contains(err.Error(), "boom") {
+		t.Fatalf("err = %v, want XX000 naming the panic", err)
+	}
+}
+
 func TestRun_canceled(t *testing.T) {
 	cat := newFakeCatalog()
 	q, err := Prepare(`SELECT count(*) FROM pg_class a, pg_class b, pg_class c, pg_attribute d`, cat)

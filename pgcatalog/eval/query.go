@@ -18,7 +18,8 @@ type query struct {
 	nparams int
 }
 
-func prepare(text string, cat Catalog) (*Query, error) {
+func prepare(text string, cat Catalog) (q *Query, err error) {
+	defer recoverInternal(&err)
 	tree, err := pg_query.Parse(text)
 	if err != nil {
 		return nil, syntaxError(err)
@@ -38,6 +39,15 @@ func prepare(text string, cat Catalog) (*Query, error) {
 	return &Query{impl: &query{root: plan, nparams: b.nparams}}, nil
 }
 
+// recoverInternal turns a panic (a bug here, or in a Catalog's function)
+// into the statement's XX000 error: it must end the statement, not the
+// session or the process.
+func recoverInternal(err *error) {
+	if r := recover(); r != nil {
+		*err = sqlerr.Newf(sqlerr.Internal, "internal error in the catalog query evaluator: %v", r)
+	}
+}
+
 func syntaxError(err error) error {
 	var pe *pgparser.Error
 	if errors.As(err, &pe) {
@@ -50,7 +60,8 @@ func (q *query) columns() []Column { return q.root.cols }
 
 func (q *query) numParams() int { return q.nparams }
 
-func (q *query) run(ctx context.Context, cat Catalog, params []Value) ([][]Value, error) {
+func (q *query) run(ctx context.Context, cat Catalog, params []Value) (_ [][]Value, err error) {
+	defer recoverInternal(&err)
 	if len(params) < q.nparams {
 		return nil, sqlerr.Newf(sqlerr.ProtocolViolation, "the query has %d parameters, %d given", q.nparams, len(params))
 	}
