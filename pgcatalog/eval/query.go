@@ -1,5 +1,26 @@
 package eval
 
+// How a query runs. Prepare parses with libpg_query (Postgres's own
+// grammar, so every client's syntax parses as Postgres parses it) and
+// binds the tree into a selectPlan: names resolve through a chain of
+// scopes (one per SELECT; a correlated subquery reads the enclosing
+// query's row through env.outer, as deep as it was found), expressions
+// compile to closures with their Postgres types, and an untyped literal or
+// parameter takes the type of what it is compared with. Run reads each
+// relation once (a snapshot per run) and evaluates row by row: the FROM
+// items joined left to right with WHERE conjuncts applied as soon as they
+// can be and equi-joins looked up in hashes (join.go), then grouping and
+// aggregates or window functions, the select list (set-returning
+// functions in lockstep), DISTINCT, ORDER BY, OFFSET/LIMIT.
+//
+// Not supported (0A000 naming the construct): WITH RECURSIVE, a WITH
+// query that reads an enclosing query's columns, DISTINCT ON, window
+// functions other than row_number, rank and dense_rank (and any over
+// grouped rows), ORDER BY ... USING, SIMILAR TO, ROWS FROM, an alias on a
+// join, RIGHT/FULL JOIN to a LATERAL item, statements other than SELECT.
+// Regular expressions are Go's RE2, which agrees with Postgres's on the
+// patterns catalog queries use but has no back-references or lookaround.
+
 import (
 	"context"
 	"errors"
