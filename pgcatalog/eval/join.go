@@ -97,6 +97,11 @@ func (b *binder) hashable(n *pg_query.Node, sc *scope, c *conjunct) error {
 		for k := range orefs {
 			omax = max(omax, k)
 		}
+		if ot.OID == OIDUnknown && ct.OID != OIDUnknown {
+			// An untyped literal or parameter is read as the column's type,
+			// as the comparison itself does.
+			other, ot = b.castFn(other, ot, ct, -1), ct
+		}
 		if omax >= idx || !sameKind(ct, ot) {
 			continue
 		}
