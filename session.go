@@ -5,6 +5,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/streamsql/streamsql/pgcatalog/eval"
 	"github.com/streamsql/streamsql/planner"
 	"github.com/streamsql/streamsql/sql"
 	"github.com/streamsql/streamsql/sql/sqlerr"
@@ -15,6 +16,9 @@ import (
 type Session struct {
 	engine   *Engine
 	settings settings
+	// The client's startup facts, for the Postgres catalog (pgcatalog.go).
+	user, database string
+	id             int64
 }
 
 // Statement is one parsed and bound statement; it can run many times.
@@ -26,6 +30,7 @@ type Statement struct {
 	columns []types.Column
 	bound   bool
 	catalog *catalogSnapshot // what it was bound against
+	pgQuery *eval.Query      // a catalog query (sql.CatalogQuery)
 }
 
 // SQL returns the statement's own text.
@@ -33,6 +38,9 @@ func (st *Statement) SQL() string { return st.text }
 
 // NumParams returns how many parameters ($1..$n or ?) the statement takes.
 func (st *Statement) NumParams() int {
+	if st.pgQuery != nil {
+		return st.pgQuery.NumParams()
+	}
 	if _, ok := st.stmt.(*sql.Select); ok && st.query != nil {
 		return len(st.query.ParamTypes())
 	}
@@ -44,6 +52,9 @@ func (st *Statement) NumParams() int {
 func (st *Statement) ParamTypes() []types.Type {
 	if st.NumParams() == 0 {
 		return nil
+	}
+	if st.pgQuery != nil {
+		return make([]types.Type, st.NumParams()) // Unknown: clients send text
 	}
 	return st.query.ParamTypes()
 }
@@ -97,6 +108,8 @@ var (
 func (s *Session) bind(ctx context.Context, st *Statement) error {
 	st.catalog = s.engine.catalog.snapshot()
 	switch p := st.stmt.(type) {
+	case *sql.CatalogQuery:
+		return s.bindCatalogQuery(st, p)
 	case *sql.Select:
 		q, err := s.plan(ctx, st, p, planner.Options{})
 		if err != nil {
@@ -197,6 +210,8 @@ func (s *Session) execute(ctx context.Context, st *Statement, params []types.Val
 	}
 	e := s.engine
 	switch p := st.stmt.(type) {
+	case *sql.CatalogQuery:
+		return s.executeCatalogQuery(ctx, st, p, params)
 	case *sql.Select:
 		var scans []*sourceScan
 		var warnings []*sqlerr.Error

@@ -156,7 +156,7 @@ func (e *Engine) Close() error {
 // NewSession returns a session with default settings. Sessions are not safe
 // for concurrent use; a pgwire connection owns one.
 func (e *Engine) NewSession() *Session {
-	return &Session{engine: e, settings: newSettings()}
+	return &Session{engine: e, settings: newSettings(), id: lastSessionID.Add(1)}
 }
 
 // Exec runs every statement in query, in order, discarding rows. args bind

@@ -16,6 +16,7 @@ type engineBackend struct{ e *streamsql.Engine }
 
 func (b engineBackend) NewSession(ctx context.Context, startup map[string]string) (Session, error) {
 	s := &engineSession{s: b.e.NewSession()}
+	s.s.SetStartup(startup["user"], startup["database"])
 	if name := startup["application_name"]; name != "" {
 		// Clients may connect whatever the engine thinks of the name, as
 		// Postgres lets them: a refused SET leaves the default in place.
