@@ -140,7 +140,8 @@ func viewQueryText(s *sql.CreateView) string {
 }
 
 // bindCatalogQuery prepares a catalog query: its columns and parameters.
-func (s *Session) bindCatalogQuery(st *Statement, p *sql.CatalogQuery) error {
+func (s *Session) bindCatalogQuery(st *Statement, p *sql.CatalogQuery) (err error) {
+	defer s.recoverCatalogQuery(p, &err)
 	q, err := eval.Prepare(p.Text, s.pgCatalog(st.catalog))
 	if err != nil {
 		return catalogQueryError(err, p)
@@ -150,6 +151,15 @@ func (s *Session) bindCatalogQuery(st *Statement, p *sql.CatalogQuery) error {
 		st.columns = append(st.columns, types.Column{Name: c.Name, Type: c.Type.Out()})
 	}
 	return nil
+}
+
+// recoverCatalogQuery turns a panic of the evaluator into the statement's
+// error: a tool's odd query must not end the session that sent it.
+func (s *Session) recoverCatalogQuery(p *sql.CatalogQuery, err *error) {
+	if r := recover(); r != nil {
+		s.engine.log.Error("catalog query panicked", "panic", r, "query", p.Text, "stack", string(debug.Stack()))
+		*err = sqlerr.Newf(sqlerr.Internal, "internal error: the catalog query failed: %v", r)
+	}
 }
 
 // catalogQueryError places an evaluator error in the client's text.
@@ -163,7 +173,8 @@ func catalogQueryError(err error, p *sql.CatalogQuery) error {
 
 // executeCatalogQuery runs a prepared catalog query against the catalog as
 // it is now.
-func (s *Session) executeCatalogQuery(ctx context.Context, st *Statement, p *sql.CatalogQuery, params []types.Value) (*Rows, error) {
+func (s *Session) executeCatalogQuery(ctx context.Context, st *Statement, p *sql.CatalogQuery, params []types.Value) (_ *Rows, err error) {
+	defer s.recoverCatalogQuery(p, &err)
 	args := make([]eval.Value, len(params))
 	for i, v := range params {
 		args[i] = evalValue(v)
