@@ -1,0 +1,104 @@
+package eval
+
+import (
+	"bufio"
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// corpusQuery is one captured client query: what sent it, its text and the
+// parameters to run it with ("-- params: a | b" after the "-- query:" line).
+type corpusQuery struct {
+	file, name, text string
+	params           []Value
+}
+
+// readCorpus reads testdata/clients/*.sql: entries start with a line
+// "-- query: <what produced it>" and run to the next such line.
+func readCorpus(t *testing.T) []corpusQuery {
+	t.Helper()
+	files, err := filepath.Glob("testdata/clients/*.sql")
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no corpus files: %v", err)
+	}
+	var out []corpusQuery
+	for _, f := range files {
+		fh, err := os.Open(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var cur *corpusQuery
+		var body []string
+		flush := func() {
+			if cur != nil {
+				cur.text = strings.TrimSpace(strings.Join(body, "\n"))
+				out = append(out, *cur)
+			}
+			body = nil
+		}
+		sc := bufio.NewScanner(fh)
+		sc.Buffer(make([]byte, 1<<20), 1<<20)
+		for sc.Scan() {
+			line := sc.Text()
+			switch {
+			case strings.HasPrefix(line, "-- query: "):
+				flush()
+				cur = &corpusQuery{file: filepath.Base(f), name: strings.TrimPrefix(line, "-- query: ")}
+			case cur != nil && len(body) == 0 && strings.HasPrefix(line, "-- params: "):
+				for _, p := range strings.Split(strings.TrimPrefix(line, "-- params: "), " | ") {
+					cur.params = append(cur.params, p)
+				}
+			case cur != nil:
+				body = append(body, line)
+			}
+		}
+		flush()
+		fh.Close()
+		if err := sc.Err(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return out
+}
+
+// TestCorpus prepares and runs every captured client query against the
+// fake catalog: each must succeed.
+func TestCorpus(t *testing.T) {
+	cat := newFakeCatalog()
+	qs := readCorpus(t)
+	for _, q := range qs {
+		t.Run(q.file+"/"+q.name, func(t *testing.T) {
+			pq, err := Prepare(q.text, cat)
+			if err != nil {
+				t.Fatalf("Prepare: %v (%+v)\n%s", err, err, q.text)
+			}
+			if pq.NumParams() != len(q.params) {
+				t.Fatalf("NumParams = %d, corpus gives %d params", pq.NumParams(), len(q.params))
+			}
+			rows, err := pq.Run(context.Background(), cat, q.params)
+			if err != nil {
+				t.Fatalf("Run: %v\n%s", err, q.text)
+			}
+			for _, r := range rows {
+				if len(r) != len(pq.Columns()) {
+					t.Fatalf("row %v has %d values for %d columns", r, len(r), len(pq.Columns()))
+				}
+			}
+		})
+	}
+}
+
+// corpusText returns the text of the corpus entry whose name is name.
+func corpusText(t *testing.T, name string) corpusQuery {
+	t.Helper()
+	for _, q := range readCorpus(t) {
+		if q.name == name {
+			return q
+		}
+	}
+	t.Fatalf("no corpus entry %q", name)
+	return corpusQuery{}
+}
