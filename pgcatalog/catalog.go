@@ -92,6 +92,20 @@ type Snapshot struct {
 	StartTime  time.Time
 }
 
+// presetSettings are Postgres's read-only facts of a build that drivers
+// read, as a default Postgres build has them. max_index_keys is left out
+// on purpose: pgjdbc's getImportedKeys reads it, then runs a nine-way
+// cross join that the evaluator cannot run in bounded memory yet; without
+// it, getImportedKeys fails at once with a message naming it.
+var presetSettings = []Setting{
+	{Name: "block_size", Value: "8192", ReadOnly: true},
+	{Name: "data_checksums", Value: "off", ReadOnly: true},
+	{Name: "lc_collate", Value: "C.UTF-8", ReadOnly: true},
+	{Name: "lc_ctype", Value: "C.UTF-8", ReadOnly: true},
+	{Name: "max_function_args", Value: "100", ReadOnly: true},
+	{Name: "max_identifier_length", Value: "63", ReadOnly: true},
+}
+
 // Well-known OIDs, Postgres's own.
 const (
 	oidPgCatalog     uint32 = 11
@@ -125,6 +139,9 @@ var _ eval.Catalog = (*Catalog)(nil)
 // New builds a catalog over snap. Objects are listed in pg_class in name
 // order.
 func New(snap Snapshot) *Catalog {
+	// The slices are the caller's: sort and extend copies.
+	snap.Objects = append([]Object(nil), snap.Objects...)
+	snap.Settings = append([]Setting(nil), snap.Settings...)
 	c := &Catalog{snap: snap, byOID: map[uint32]*Object{}, settings: map[string]string{}}
 	sort.Slice(c.snap.Objects, func(i, j int) bool { return c.snap.Objects[i].Name < c.snap.Objects[j].Name })
 	for i := range c.snap.Objects {
@@ -133,6 +150,12 @@ func New(snap Snapshot) *Catalog {
 	}
 	for _, s := range snap.Settings {
 		c.settings[strings.ToLower(s.Name)] = s.Value
+	}
+	for _, s := range presetSettings {
+		if _, ok := c.settings[s.Name]; !ok {
+			c.settings[s.Name] = s.Value
+			c.snap.Settings = append(c.snap.Settings, s)
+		}
 	}
 	c.funcs = procRows(snap.Functions)
 	return c

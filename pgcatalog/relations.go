@@ -88,6 +88,8 @@ func init() {
 	define(pg, "pg_settings", 0, true, "name text, setting text, unit text, category text, short_desc text, "+
 		"extra_desc text, context text, vartype text, source text, min_val text, max_val text, enumvals text[], "+
 		"boot_val text, reset_val text, sourcefile text, sourceline int4, pending_restart bool", pgSettingsRows)
+	define(pg, "pg_language", 2612, false, "oid oid, lanname name, lanowner oid, lanispl bool, lanpltrusted bool, "+
+		"lanplcallfoid oid, laninline oid, lanvalidator oid, lanacl aclitem[]", pgLanguageRows)
 	define(pg, "pg_am", 2601, false, "oid oid, amname name, amhandler regproc, amtype char", pgAmRows)
 	define(pg, "pg_attrdef", 2604, false, "oid oid, adrelid oid, adnum int2, adbin pg_node_tree", none)
 	define(pg, "pg_inherits", 2611, false, "inhrelid oid, inhparent oid, inhseqno int4, inhdetachpending bool", none)

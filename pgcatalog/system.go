@@ -64,6 +64,15 @@ func pgSettingsRows(c *Catalog) []row {
 	return out
 }
 
+// pgLanguageRows: our functions are built in (prolang 12, internal).
+func pgLanguageRows(*Catalog) []row {
+	return []row{
+		{"oid": int64(12), "lanname": "internal", "lanowner": int64(oidSuperuser)},
+		{"oid": int64(13), "lanname": "c", "lanowner": int64(oidSuperuser)},
+		{"oid": int64(14), "lanname": "sql", "lanowner": int64(oidSuperuser), "lanpltrusted": true},
+	}
+}
+
 func pgAmRows(*Catalog) []row {
 	return []row{
 		{"oid": int64(oidHeapAM), "amname": "heap", "amtype": "t"},
