@@ -134,6 +134,10 @@ func (rs *runState) cast(v Value, from, to Type) (Value, error) {
 		}
 	case isIntType(to.OID):
 		if f, ok := v.(float64); ok {
+			// numeric rounds half away from zero, float8 half to even.
+			if from.OID == OIDNumeric {
+				return int64(math.Round(f)), nil
+			}
 			return int64(math.RoundToEven(f)), nil
 		}
 		if i, ok := toInt(v); ok {
@@ -273,7 +277,7 @@ func (rs *runState) regOID(s string, oid uint32) (Value, error) {
 	if len(parts) > 1 {
 		schema = parts[len(parts)-2]
 	}
-	rows, cols, err := rs.relation("pg_catalog", info.rel)
+	rows, cols, err := rs.regRelation(info.rel, info.name, info.nsp)
 	if err != nil {
 		return nil, err
 	}
@@ -332,7 +336,7 @@ func (rs *runState) regName(id int64, oid uint32) (Value, error) {
 		}
 	}
 	info := regCatalog[oid]
-	rows, cols, err := rs.relation("pg_catalog", info.rel)
+	rows, cols, err := rs.regRelation(info.rel, info.name, info.nsp)
 	if err != nil {
 		return nil, err
 	}
@@ -357,8 +361,23 @@ func (rs *runState) regName(id int64, oid uint32) (Value, error) {
 	return strconv.FormatInt(id, 10), nil
 }
 
+// regRelation reads the relation a reg* type names objects in, checking
+// that it has the columns the lookup reads.
+func (rs *runState) regRelation(rel string, cols ...string) ([][]Value, map[string]int, error) {
+	rows, idx, err := rs.relation("pg_catalog", rel)
+	if err != nil {
+		return nil, nil, err
+	}
+	for _, c := range append(cols, "oid") {
+		if _, ok := idx[c]; !ok && c != "" {
+			return nil, nil, sqlerr.Newf(sqlerr.Internal, "pg_catalog.%s has no column %s", rel, c)
+		}
+	}
+	return rows, idx, nil
+}
+
 func (rs *runState) namespaces() (map[int64]string, error) {
-	rows, cols, err := rs.relation("pg_catalog", "pg_namespace")
+	rows, cols, err := rs.regRelation("pg_namespace", "nspname")
 	if err != nil {
 		return nil, err
 	}

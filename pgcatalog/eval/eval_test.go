@@ -75,7 +75,6 @@ func TestCorpus_answers(t *testing.T) {
 		{name: `psql 15 \dt+`, want: []string{"public|clicks|table|streamsql|permanent|heap|0 bytes|click events"}},
 		{name: `pgjdbc 42.5 DatabaseMetaData.getSchemas()`, cols: []string{"table_schem", "table_catalog"},
 			want: []string{"information_schema|NULL", "pg_catalog|NULL", "public|NULL"}},
-		{name: `pgjdbc 42.5 DatabaseMetaData.getSchemas(null, "pub%")`, want: []string{"public|NULL"}},
 		{name: `pgjdbc 42.5 DatabaseMetaData.getTables(null, null, "%", {TABLE, VIEW, MATERIALIZED VIEW})`,
 			cols: []string{"table_cat", "table_schem", "table_name", "table_type", "remarks"},
 			want: []string{
@@ -100,6 +99,7 @@ func TestCorpus_answers(t *testing.T) {
 				"NULL|public|clicks|f|NULL|clicks_pkey|3|2|ts|A|-1|1|NULL",
 			}},
 		{name: `pgjdbc 42.5 DatabaseMetaData.getFunctions(null, null, "%")`, want: []string{
+			"streamsql|pg_catalog|array_in|NULL|1|array_in_750",
 			"streamsql|pg_catalog|lower|NULL|1|lower_870",
 			"streamsql|pg_catalog|version|PostgreSQL version string|1|version_89",
 			"streamsql|public|add_one|NULL|1|add_one_16400",
@@ -195,9 +195,21 @@ func TestRun(t *testing.T) {
 		{q: `SELECT v FROM (VALUES (1), (NULL), (3)) AS t(v) ORDER BY v DESC NULLS LAST`, want: []string{"3", "1", "NULL"}},
 		{q: `SELECT v FROM (VALUES (1), (NULL), (3)) AS t(v) ORDER BY v NULLS FIRST`, want: []string{"NULL", "1", "3"}},
 		{q: `SELECT $1 = 'a', $2::int4 + 1`, params: []Value{"a", "41"}, want: []string{"t|42"}},
+		{q: `SELECT 2.5::int4, 2.5::float8::int4, -2.5::int4, substring('12345' FROM 2 FOR 2), 10 / 4.0`, want: []string{"3|2|-3|23|2.5"}},
+		{q: `SELECT a.attname, pg_get_expr(d.adbin, d.adrelid) FROM pg_attribute a LEFT JOIN pg_attrdef d ON (a.attrelid, a.attnum) = (d.adrelid, d.adnum) WHERE a.attrelid = 'clicks'::regclass ORDER BY a.attnum`,
+			want: []string{"user_id|NULL", "url|'none'::text", "ts|NULL"}},
+		{q: `SELECT count(*) FILTER (WHERE relkind = 'r'), max(relname) FROM pg_class`, want: []string{"6|v_users"}},
+		{q: `SELECT current_schema(), session_user, current_user, current_catalog`, want: []string{"public|streamsql|streamsql|streamsql"}},
+		{q: `SELECT name FROM pg_catalog.pg_settings WHERE name = any($1::text[]) ORDER BY 1`, params: []Value{"{search_path,max_index_keys}"},
+			want: []string{"max_index_keys", "search_path"}},
+		{q: `SELECT typname FROM pg_type WHERE typname LIKE '\_%' ESCAPE '\' ORDER BY 1`, want: []string{"_int4", "_text"}},
 		{q: `SELECT 5 & 1, 4 | 1, 1 << 3, CAST('7' AS int8), true IS TRUE, NULL IS NOT FALSE`, want: []string{"1|5|8|7|t|t"}},
 		{q: `SELECT relname FROM pg_class WHERE oid = 'clicks'::regclass OR oid = 'pg_catalog.pg_class'::regclass ORDER BY oid`,
 			want: []string{"pg_class", "clicks"}},
+		{q: `SELECT c.tableoid, c.tableoid::regclass::text, relname FROM pg_class c WHERE c.oid = 16384`, want: []string{"1259|pg_class|clicks"}},
+		{q: `WITH v(name) AS (SELECT relname FROM pg_class WHERE relkind = 'v'), w AS (SELECT name FROM v WHERE name <> 'tables') SELECT name, (SELECT count(*) FROM w) FROM v WHERE name IN (SELECT name FROM v) ORDER BY 1`,
+			want: []string{"tables|1", "v_users|1"}},
+		{q: `SELECT 'a' AS x, NULL AS y`, want: []string{"a|NULL"}},
 		{q: `SELECT pg_options_to_table.option_name, option_value FROM pg_options_to_table('{fillfactor=70,autovacuum_enabled}')`,
 			want: []string{"fillfactor|70", "autovacuum_enabled|NULL"}},
 	} {
@@ -267,6 +279,57 @@ func TestRun_errors(t *testing.T) {
 				t.Errorf("err = %s at %d (%v), want %s at %d", se.Code, se.Position, se, tc.code, tc.pos)
 			}
 		})
+	}
+}
+
+// TestColumns checks result column names and types as clients see them.
+func TestColumns(t *testing.T) {
+	cat := newFakeCatalog()
+	q, err := Prepare(`SELECT c.oid, c.relname, 'x', NULL AS n, 1, c.oid::regclass, ARRAY[1], count(*) AS "Count", c.relnatts::int8 + 1 FROM pg_class c GROUP BY 1, 2`, cat)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []Column{{"oid", tOid}, {"relname", tName}, {"?column?", tText}, {"n", tText}, {"?column?", tInt4},
+		{"oid", Type{OID: OIDRegclass}}, {"array", Type{OID: oidInt4Array, Elem: OIDInt4}}, {"Count", tInt8}, {"?column?", tInt8}}
+	got := q.Columns()
+	if len(got) != len(want) {
+		t.Fatalf("columns %v, want %v", got, want)
+	}
+	for i := range want {
+		if got[i] != want[i] {
+			t.Errorf("column %d = %v, want %v", i, got[i], want[i])
+		}
+	}
+	rows, err := q.Run(context.Background(), cat, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// reg* values leave as their names; Out describes them as text.
+	for _, r := range rows {
+		if r[0] == int64(relClicks) && r[5] != "clicks" {
+			t.Errorf("regclass column = %v, want clicks", r[5])
+		}
+	}
+	if got, want := (Type{OID: OIDRegclass}).Out(), outType(tText); got != want {
+		t.Errorf("regclass Out = %v, want %v", got, want)
+	}
+	if got := OutValue([]Value{int64(1), nil, int64(3)}, Type{OID: oidInt4Array, Elem: OIDInt4}); got.String() != "{1,NULL,3}" {
+		t.Errorf("array OutValue = %v", got)
+	}
+}
+
+// TestRun_panickingFunction checks that a Catalog function that panics
+// fails the statement with XX000 instead of taking the process down.
+func TestRun_panickingFunction(t *testing.T) {
+	cat := newFakeCatalog()
+	cat.funcs["version"] = func([]Value) (Value, error) { panic("boom") }
+	q, err := Prepare(`SELECT version()`, cat)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = q.Run(context.Background(), cat, nil)
+	if sqlerr.CodeOf(err) != sqlerr.Internal || !strings.Contains(err.Error(), "boom") {
+		t.Fatalf("err = %v, want XX000 naming the panic", err)
 	}
 }
 

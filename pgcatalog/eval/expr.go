@@ -26,6 +26,11 @@ func (b *binder) lookup(names []string, sc *scope, loc int32) (evalFn, Type, err
 			for x := sc; x != s; x = x.parent {
 				x.sel.correlated = true
 			}
+			if s == b.refScope {
+				for i := b.lastRef[0]; i < b.lastRef[1]; i++ {
+					b.refCols[i] = true
+				}
+			}
 			return f, t, nil
 		}
 		if err != errNotFound {
@@ -69,12 +74,16 @@ func (b *binder) lookupIn(names []string, entries []*rangeEntry, depth int) (eva
 			found, ft = re.offset+i, c.Type
 		}
 	}
+	if found < 0 && col == "tableoid" {
+		return b.tableoid(entries, qual, depth)
+	}
 	if found < 0 {
 		// A bare table name is a whole-row reference.
 		if qual == "" {
 			for _, re := range entries {
 				if re.alias == col {
 					cols, off := re.cols, re.offset
+					b.lastRef = [2]int{off, off + len(cols)}
 					return withDepth(depth, func(e *env) (Value, error) {
 						return &record{cols: cols, vals: append([]Value(nil), e.row[off:off+len(cols)]...)}, nil
 					}), b.recordType(cols), nil
@@ -84,6 +93,7 @@ func (b *binder) lookupIn(names []string, entries []*rangeEntry, depth int) (eva
 		return nil, Type{}, errNotFound
 	}
 	idx := found
+	b.lastRef = [2]int{idx, idx + 1}
 	return withDepth(depth, func(e *env) (Value, error) { return e.row[idx], nil }), ft, nil
 }
 
@@ -1285,4 +1295,31 @@ func recordColsOf(names []string, sc *scope) []Column {
 		}
 	}
 	return nil
+}
+
+// tableoid binds the system column tableoid: the OID of the catalog
+// relation a FROM item reads (psql's \dd and \dL ask for it).
+func (b *binder) tableoid(entries []*rangeEntry, qual string, depth int) (evalFn, Type, error) {
+	var hit *rangeEntry
+	for _, re := range entries {
+		if re.relName == "" || qual != "" && re.alias != qual {
+			continue
+		}
+		if hit != nil {
+			return nil, Type{}, sqlerr.Newf(sqlerr.AmbiguousColumn, "column reference \"tableoid\" is ambiguous")
+		}
+		hit = re
+	}
+	if hit == nil {
+		return nil, Type{}, errNotFound
+	}
+	schema := hit.relSchema
+	if schema == "" {
+		if r, ok := b.cat.Relation("", hit.relName); ok {
+			schema = r.Schema
+		}
+	}
+	name := quoteIdent(schema) + "." + quoteIdent(hit.relName)
+	b.lastRef = [2]int{hit.offset, hit.offset + len(hit.cols)}
+	return withDepth(depth, func(e *env) (Value, error) { return e.rs.regOID(name, OIDRegclass) }), Type{OID: OIDOid}, nil
 }

@@ -164,6 +164,7 @@ func newFakeCatalog() *fakeCatalog {
 		procRow(89, "version", nsCatalog, "f", 25),
 		procRow(870, "lower", nsCatalog, "f", 25, 25),
 		procRow(2147, "count", nsCatalog, "a", 20),
+		procRow(750, "array_in", nsCatalog, "f", 2277, 2275, 26, 23),
 		procRow(16400, "add_one", nsPublic, "f", 23, 23),
 	)
 	c.rel("pg_catalog", "pg_index", "indexrelid:oid indrelid:oid indnatts:int2 indnkeyatts:int2 indisunique:bool indnullsnotdistinct:bool indisprimary:bool indisexclusion:bool indimmediate:bool indisclustered:bool indisvalid:bool indcheckxmin:bool indisready:bool indislive:bool indisreplident:bool indkey:int2vector indcollation:oidvector indclass:oidvector indoption:int2vector indexprs:pg_node_tree indpred:pg_node_tree",
@@ -365,9 +366,34 @@ func (c *fakeCatalog) installFuncs() {
 	c.funcs["pg_get_viewdef"] = func([]Value) (Value, error) { return " SELECT user_id\n   FROM clicks;", nil }
 	c.funcs["has_table_privilege"] = func([]Value) (Value, error) { return true, nil }
 	c.funcs["set_config"] = func(a []Value) (Value, error) { return a[1], nil }
+	c.funcs["pg_get_statisticsobjdef_columns"] = func([]Value) (Value, error) { return nil, nil }
+	c.funcs["pg_database_size"] = func([]Value) (Value, error) { return int64(8192), nil }
+	c.funcs["pg_get_function_sqlbody"] = func([]Value) (Value, error) { return nil, nil }
+	c.funcs["pg_tablespace_location"] = func([]Value) (Value, error) { return "", nil }
+	c.funcs["pg_relation_is_publishable"] = func([]Value) (Value, error) { return true, nil }
+	c.funcs["has_database_privilege"] = func([]Value) (Value, error) { return true, nil }
+	c.funcs["shobj_description"] = func([]Value) (Value, error) { return nil, nil }
+	c.funcs["getdatabaseencoding"] = func([]Value) (Value, error) { return "UTF8", nil }
 }
 
 func mustInt(v Value) int64 {
 	i, _ := toInt(v)
 	return i
+}
+
+// grow adds n tables of cols columns each to the catalog (in pg_catalog,
+// as a real catalog's own tables are), so that a test can check that
+// queries stay fast on a catalog the size of a real one.
+func (c *fakeCatalog) grow(n, cols int) {
+	cls, att := c.rels["pg_catalog.pg_class"], c.rels["pg_catalog.pg_attribute"]
+	clsRows, attRows := cls.Rows(), att.Rows()
+	for i := 0; i < n; i++ {
+		oid := int64(20000 + i)
+		clsRows = append(clsRows, classRow(oid, fmt.Sprintf("pg_big_%d", i), nsCatalog, "r", int64(cols), 2))
+		for j := 1; j <= cols; j++ {
+			attRows = append(attRows, attRow(oid, fmt.Sprintf("col_%d", j), 25, int64(j), false, false))
+		}
+	}
+	cls.Rows = func() [][]Value { return clsRows }
+	att.Rows = func() [][]Value { return attRows }
 }

@@ -1,5 +1,26 @@
 package eval
 
+// How a query runs. Prepare parses with libpg_query (Postgres's own
+// grammar, so every client's syntax parses as Postgres parses it) and
+// binds the tree into a selectPlan: names resolve through a chain of
+// scopes (one per SELECT; a correlated subquery reads the enclosing
+// query's row through env.outer, as deep as it was found), expressions
+// compile to closures with their Postgres types, and an untyped literal or
+// parameter takes the type of what it is compared with. Run reads each
+// relation once (a snapshot per run) and evaluates row by row: the FROM
+// items joined left to right with WHERE conjuncts applied as soon as they
+// can be and equi-joins looked up in hashes (join.go), then grouping and
+// aggregates or window functions, the select list (set-returning
+// functions in lockstep), DISTINCT, ORDER BY, OFFSET/LIMIT.
+//
+// Not supported (0A000 naming the construct): WITH RECURSIVE, a WITH
+// query that reads an enclosing query's columns, DISTINCT ON, window
+// functions other than row_number, rank and dense_rank (and any over
+// grouped rows), ORDER BY ... USING, SIMILAR TO, ROWS FROM, an alias on a
+// join, RIGHT/FULL JOIN to a LATERAL item, statements other than SELECT.
+// Regular expressions are Go's RE2, which agrees with Postgres's on the
+// patterns catalog queries use but has no back-references or lookaround.
+
 import (
 	"context"
 	"errors"
@@ -18,7 +39,8 @@ type query struct {
 	nparams int
 }
 
-func prepare(text string, cat Catalog) (*Query, error) {
+func prepare(text string, cat Catalog) (q *Query, err error) {
+	defer recoverInternal(&err)
 	tree, err := pg_query.Parse(text)
 	if err != nil {
 		return nil, syntaxError(err)
@@ -38,6 +60,15 @@ func prepare(text string, cat Catalog) (*Query, error) {
 	return &Query{impl: &query{root: plan, nparams: b.nparams}}, nil
 }
 
+// recoverInternal turns a panic (a bug here, or in a Catalog's function)
+// into the statement's XX000 error: it must end the statement, not the
+// session or the process.
+func recoverInternal(err *error) {
+	if r := recover(); r != nil {
+		*err = sqlerr.Newf(sqlerr.Internal, "internal error in the catalog query evaluator: %v", r)
+	}
+}
+
 func syntaxError(err error) error {
 	var pe *pgparser.Error
 	if errors.As(err, &pe) {
@@ -50,7 +81,8 @@ func (q *query) columns() []Column { return q.root.cols }
 
 func (q *query) numParams() int { return q.nparams }
 
-func (q *query) run(ctx context.Context, cat Catalog, params []Value) ([][]Value, error) {
+func (q *query) run(ctx context.Context, cat Catalog, params []Value) (_ [][]Value, err error) {
+	defer recoverInternal(&err)
 	if len(params) < q.nparams {
 		return nil, sqlerr.Newf(sqlerr.ProtocolViolation, "the query has %d parameters, %d given", q.nparams, len(params))
 	}
@@ -148,6 +180,13 @@ type binder struct {
 	nparams int
 	refs    int // column and parameter references bound so far
 	srfCols map[*pg_query.FuncCall][]Column
+	ctes    []map[string]*cte // WITH queries in scope, innermost last
+
+	// While a condition is bound, the columns of refScope's row it reads
+	// (directly or from a subquery) are collected in refCols.
+	refScope *scope
+	refCols  map[int]bool
+	lastRef  [2]int
 }
 
 // pos converts the parser's 0-based byte offset into the 1-based

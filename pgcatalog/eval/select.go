@@ -20,16 +20,17 @@ type selectPlan struct {
 	all        bool
 	larg, rarg *selectPlan
 
-	from    []*fromItem
-	where   evalFn
-	groupBy []evalFn
-	grouped bool
-	having  evalFn
-	aggs    []*aggSpec
-	wins    []*winSpec
-	srfs    []*srfSpec
-	targets []evalFn
-	width   int // columns of the FROM clause's row
+	from       []*fromItem
+	where      evalFn      // WHERE of a SELECT without FROM
+	whereConds []*conjunct // WHERE's conjuncts, applied while joining the FROM items
+	groupBy    []evalFn
+	grouped    bool
+	having     evalFn
+	aggs       []*aggSpec
+	wins       []*winSpec
+	srfs       []*srfSpec
+	targets    []evalFn
+	width      int // columns of the FROM clause's row
 
 	distinct bool
 	sort     []sortKey
@@ -62,6 +63,8 @@ type rangeEntry struct {
 	offset int
 	hidden map[string]bool // right-hand USING columns, reached only qualified
 	shapes [][]Column      // columns of record-typed columns, when known
+
+	relSchema, relName string // a catalog relation's name, for its tableoid
 }
 
 type fromKind int
@@ -85,12 +88,16 @@ type fromItem struct {
 
 	jt          pg_query.JoinType // fromJoin
 	left, right *fromItem
-	on          evalFn
+	on          []*conjunct
 }
 
 func (b *binder) selectStmt(s *pg_query.SelectStmt, parent *scope) (*selectPlan, error) {
 	if s.WithClause != nil {
-		return nil, sqlerr.Newf(sqlerr.FeatureNotSupported, "WITH is not supported in catalog queries")
+		pop, err := b.withClause(s.WithClause, parent)
+		if err != nil {
+			return nil, err
+		}
+		defer pop()
 	}
 	if s.Op != pg_query.SetOperation_SETOP_NONE && s.Op != pg_query.SetOperation_SET_OPERATION_UNDEFINED {
 		return b.setOp(s, parent)
@@ -108,12 +115,18 @@ func (b *binder) selectStmt(s *pg_query.SelectStmt, parent *scope) (*selectPlan,
 		p.from = append(p.from, it)
 		p.width += it.width
 	}
-	if s.WhereClause != nil {
-		w, _, err := b.expr(s.WhereClause, sc)
+	if s.WhereClause != nil && len(p.from) > 0 {
+		conds, err := b.conjuncts(s.WhereClause, sc)
 		if err != nil {
 			return nil, err
 		}
-		p.where = w
+		p.whereConds = conds
+	} else if s.WhereClause != nil {
+		w, t, err := b.expr(s.WhereClause, sc)
+		if err != nil {
+			return nil, err
+		}
+		p.where = b.castFn(w, t, tBool, -1)
 	}
 	// Targets, HAVING and ORDER BY may use aggregates, windows and
 	// set-returning functions; which of them they use decides how rows flow.
@@ -141,6 +154,9 @@ func (b *binder) selectStmt(s *pg_query.SelectStmt, parent *scope) (*selectPlan,
 		name := rt.Name
 		if name == "" {
 			name = b.columnName(rt.Val)
+		}
+		if t.OID == OIDUnknown {
+			t = tText // an untyped literal in a select list is text, as since Postgres 10
 		}
 		p.cols = append(p.cols, Column{Name: name, Type: t})
 		p.targets = append(p.targets, f)
@@ -455,6 +471,15 @@ func (b *binder) fromNode(n *pg_query.Node, sc *scope, offset int) (*fromItem, e
 	switch {
 	case n.GetRangeVar() != nil:
 		rv := n.GetRangeVar()
+		if c := b.findCTE(rv); c != nil {
+			cols := append([]Column(nil), c.cols...)
+			alias := rv.Relname
+			if err := b.applyAlias(rv.Alias, &alias, cols); err != nil {
+				return nil, err
+			}
+			sc.entries = append(sc.entries, &rangeEntry{alias: alias, cols: cols, offset: offset, shapes: c.plan.shapes})
+			return &fromItem{kind: fromSub, sub: c.plan, offset: offset, width: len(cols)}, nil
+		}
 		rel, ok := b.cat.Relation(rv.Schemaname, rv.Relname)
 		if !ok {
 			name := rv.Relname
@@ -468,7 +493,7 @@ func (b *binder) fromNode(n *pg_query.Node, sc *scope, offset int) (*fromItem, e
 		if err := b.applyAlias(rv.Alias, &alias, cols); err != nil {
 			return nil, err
 		}
-		sc.entries = append(sc.entries, &rangeEntry{alias: alias, cols: cols, offset: offset})
+		sc.entries = append(sc.entries, &rangeEntry{alias: alias, cols: cols, offset: offset, relSchema: rv.Schemaname, relName: rv.Relname})
 		return &fromItem{kind: fromRel, schema: rv.Schemaname, name: rv.Relname, offset: offset, width: len(cols)}, nil
 	case n.GetRangeSubselect() != nil:
 		rs := n.GetRangeSubselect()
@@ -590,18 +615,23 @@ func (b *binder) join(j *pg_query.JoinExpr, sc *scope, offset int) (*fromItem, e
 			}
 		}
 	}
-	var conds []evalFn
 	for _, name := range using {
 		lf, lt, err := b.lookupIn([]string{name}, sc.entries[:nl], 0)
 		if err != nil {
 			return nil, err
 		}
+		li := b.lastRef[0]
 		rfn, rt, err := b.lookupIn([]string{name}, sc.entries[nl:], 0)
 		if err != nil {
 			return nil, err
 		}
-		lf, rfn = b.coerce(lf, lt, rfn, rt)
-		conds = append(conds, cmpFn(lf, rfn, func(c int) bool { return c == 0 }))
+		ri := b.lastRef[0]
+		lc, rc := b.coerce(lf, lt, rfn, rt)
+		c := &conjunct{fn: cmpFn(lc, rc, cmpOps["="]), refs: map[int]bool{li: true, ri: true}, hashCol: -1}
+		if sameKind(lt, rt) {
+			c.hashCol, c.hashOther, c.otherMax = ri, lf, li
+		}
+		it.on = append(it.on, c)
 		for _, re := range sc.entries[nl:] {
 			if re.hidden == nil {
 				re.hidden = map[string]bool{}
@@ -610,14 +640,11 @@ func (b *binder) join(j *pg_query.JoinExpr, sc *scope, offset int) (*fromItem, e
 		}
 	}
 	if j.Quals != nil {
-		q, _, err := b.expr(j.Quals, sc)
+		conds, err := b.conjuncts(j.Quals, sc)
 		if err != nil {
 			return nil, err
 		}
-		conds = append(conds, q)
-	}
-	if len(conds) > 0 {
-		it.on = andFn(conds)
+		it.on = append(it.on, conds...)
 	}
 	if j.Alias != nil {
 		return nil, sqlerr.Newf(sqlerr.FeatureNotSupported, "an alias on a join is not supported in catalog queries")
@@ -637,7 +664,17 @@ func (it *fromItem) rows(e *env, prefix []Value) ([][]Value, error) {
 			// A LATERAL subquery's enclosing scope is this FROM clause.
 			return it.sub.run(&env{rs: e.rs, outer: &env{rs: e.rs, outer: e.outer, row: prefix}})
 		}
-		return it.sub.run(&env{rs: e.rs, outer: e.outer})
+		if it.sub.correlated {
+			return it.sub.run(&env{rs: e.rs, outer: e.outer})
+		}
+		if rows, ok := e.rs.subCache[it.sub]; ok {
+			return rows, nil
+		}
+		rows, err := it.sub.run(&env{rs: e.rs})
+		if err == nil {
+			e.rs.subCache[it.sub] = rows
+		}
+		return rows, err
 	case fromFunc:
 		return it.fn(&env{rs: e.rs, outer: e.outer, row: prefix})
 	}
@@ -649,67 +686,56 @@ func (it *fromItem) joinRows(e *env, prefix []Value) ([][]Value, error) {
 	if err != nil {
 		return nil, err
 	}
-	var rrows [][]Value
+	// The ON condition reads columns by their place in the whole FROM row:
+	// the items to the left (when given), then this join's.
+	off, lw, rw := it.offset, it.left.width, it.right.width
+	acc := make([][]Value, len(lrows))
+	for i, l := range lrows {
+		r := make([]Value, off+lw)
+		copy(r, prefix)
+		copy(r[off:], l)
+		acc[i] = r
+	}
 	fixed := !it.right.dependsOnLeft()
-	if fixed {
-		if rrows, err = it.right.rows(e, prefix); err != nil {
-			return nil, err
+	var fixedRows [][]Value
+	rowsFor := func(p []Value) ([][]Value, error) {
+		if fixed && fixedRows != nil {
+			return fixedRows, nil
 		}
+		rows, err := it.right.rows(e, p)
+		if fixed {
+			fixedRows = rows
+			if fixedRows == nil {
+				fixedRows = [][]Value{}
+			}
+		}
+		return rows, err
 	}
 	var matchedRight []bool
 	if it.jt == pg_query.JoinType_JOIN_RIGHT || it.jt == pg_query.JoinType_JOIN_FULL {
 		if !fixed {
 			return nil, sqlerr.Newf(sqlerr.FeatureNotSupported, "RIGHT or FULL JOIN to a LATERAL item is not supported")
 		}
-		matchedRight = make([]bool, len(rrows))
+		rows, err := rowsFor(nil)
+		if err != nil {
+			return nil, err
+		}
+		matchedRight = make([]bool, len(rows))
 	}
-	var out [][]Value
-	ce := &env{rs: e.rs, outer: e.outer}
-	// ON reads columns by their place in the whole FROM row: the items to
-	// the left (when given), then this join's.
-	off := it.offset
-	row := make([]Value, off+it.width)
-	copy(row, prefix)
-	lw := it.left.width
-	for _, l := range lrows {
-		copy(row[off:], l)
-		if !fixed {
-			if rrows, err = it.right.rows(e, row[:off+lw]); err != nil {
-				return nil, err
-			}
-		}
-		matched := false
-		for ri, r := range rrows {
-			if err := e.rs.check(); err != nil {
-				return nil, err
-			}
-			copy(row[off+lw:], r)
-			if it.on != nil {
-				ce.row = row
-				v, err := it.on(ce)
-				if err != nil {
-					return nil, err
-				}
-				if v != true {
-					continue
-				}
-			}
-			matched = true
-			if matchedRight != nil {
-				matchedRight[ri] = true
-			}
-			out = append(out, append([]Value(nil), row[off:]...))
-		}
-		if !matched && (it.jt == pg_query.JoinType_JOIN_LEFT || it.jt == pg_query.JoinType_JOIN_FULL) {
-			nr := make([]Value, it.width)
-			copy(nr, l)
-			out = append(out, nr)
-		}
+	_, hash := stepConds(it.on, off+lw, off+lw+rw, false)
+	keepLeft := it.jt == pg_query.JoinType_JOIN_LEFT || it.jt == pg_query.JoinType_JOIN_FULL
+	joined, err := joinStep(e, acc, off+lw, rw, rowsFor, fixed, it.on, hash, keepLeft, matchedRight)
+	if err != nil {
+		return nil, err
+	}
+	out := make([][]Value, 0, len(joined))
+	for _, r := range joined {
+		out = append(out, r[off:])
 	}
 	for ri, m := range matchedRight {
 		if !m {
 			nr := make([]Value, it.width)
-			copy(nr[lw:], rrows[ri])
+			copy(nr[lw:], fixedRows[ri])
 			out = append(out, nr)
 		}
 	}
@@ -733,38 +759,14 @@ func (it *fromItem) dependsOnLeft() bool {
 // fromRows is the FROM clause's rows: the cross product of its items,
 // each item seeing the row of those before it.
 func (p *selectPlan) fromRows(e *env) ([][]Value, error) {
-	if len(p.from) == 0 {
-		return [][]Value{{}}, nil
-	}
 	acc := [][]Value{{}}
-	for _, it := range p.from {
-		var next [][]Value
-		var fixed [][]Value
-		dep := it.dependsOnLeft()
-		if !dep {
-			var err error
-			if fixed, err = it.rows(e, nil); err != nil {
-				return nil, err
-			}
+	for i, it := range p.from {
+		conds, hash := stepConds(p.whereConds, it.offset, it.offset+it.width, i == 0)
+		rowsFor := func(prefix []Value) ([][]Value, error) { return it.rows(e, prefix) }
+		var err error
+		if acc, err = joinStep(e, acc, it.offset, it.width, rowsFor, !it.dependsOnLeft(), conds, hash, false, nil); err != nil {
+			return nil, err
 		}
-		for _, prefix := range acc {
-			rows := fixed
-			if dep {
-				var err error
-				if rows, err = it.rows(e, prefix); err != nil {
-					return nil, err
-				}
-			}
-			for _, r := range rows {
-				if err := e.rs.check(); err != nil {
-					return nil, err
-				}
-				nr := make([]Value, 0, len(prefix)+len(r))
-				nr = append(append(nr, prefix...), r...)
-				next = append(next, nr)
-			}
-		}
-		acc = next
 	}
 	return acc, nil
 }
@@ -1042,4 +1044,60 @@ func rowKey(vals []Value) string {
 		sb.WriteByte('|')
 	}
 	return sb.String()
+}
+
+// cte is a WITH query as FROM items see it.
+type cte struct {
+	plan *selectPlan
+	cols []Column
+}
+
+// withClause binds the queries of a WITH clause; they are visible (to
+// FROM items, by unqualified name) until pop is called. A WITH query is
+// run once per run of the statement, so it may not read the columns of
+// an enclosing query.
+func (b *binder) withClause(w *pg_query.WithClause, parent *scope) (pop func(), err error) {
+	if w.Recursive {
+		return nil, sqlerr.Newf(sqlerr.FeatureNotSupported, "WITH RECURSIVE is not supported in catalog queries").At(b.pos(w.Location))
+	}
+	m := map[string]*cte{}
+	b.ctes = append(b.ctes, m)
+	pop = func() { b.ctes = b.ctes[:len(b.ctes)-1] }
+	for _, n := range w.Ctes {
+		c := n.GetCommonTableExpr()
+		sel := c.Ctequery.GetSelectStmt()
+		if sel == nil {
+			pop()
+			return nil, sqlerr.Newf(sqlerr.FeatureNotSupported, "only SELECT is supported in WITH in catalog queries").At(b.pos(c.Location))
+		}
+		plan, err := b.selectStmt(sel, parent)
+		if err != nil {
+			pop()
+			return nil, err
+		}
+		if plan.correlated {
+			pop()
+			return nil, sqlerr.Newf(sqlerr.FeatureNotSupported, "a WITH query that reads an enclosing query's columns is not supported in catalog queries").At(b.pos(c.Location))
+		}
+		cols := append([]Column(nil), plan.cols...)
+		for i, a := range stringList(c.Aliascolnames) {
+			if i < len(cols) {
+				cols[i].Name = a
+			}
+		}
+		m[c.Ctename] = &cte{plan: plan, cols: cols}
+	}
+	return pop, nil
+}
+
+func (b *binder) findCTE(rv *pg_query.RangeVar) *cte {
+	if rv.Schemaname != "" {
+		return nil
+	}
+	for i := len(b.ctes) - 1; i >= 0; i-- {
+		if c, ok := b.ctes[i][rv.Relname]; ok {
+			return c
+		}
+	}
+	return nil
 }
