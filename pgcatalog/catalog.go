@@ -93,10 +93,8 @@ type Snapshot struct {
 }
 
 // presetSettings are Postgres's read-only facts of a build that drivers
-// read, as a default Postgres build has them. max_index_keys is left out
-// on purpose: pgjdbc's getImportedKeys reads it, then runs a nine-way
-// cross join that the evaluator cannot run in bounded memory yet; without
-// it, getImportedKeys fails at once with a message naming it.
+// read (pgjdbc's getImportedKeys reads max_index_keys), as a default
+// Postgres build has them.
 var presetSettings = []Setting{
 	{Name: "block_size", Value: "8192", ReadOnly: true},
 	{Name: "data_checksums", Value: "off", ReadOnly: true},
@@ -104,6 +102,7 @@ var presetSettings = []Setting{
 	{Name: "lc_ctype", Value: "C.UTF-8", ReadOnly: true},
 	{Name: "max_function_args", Value: "100", ReadOnly: true},
 	{Name: "max_identifier_length", Value: "63", ReadOnly: true},
+	{Name: "max_index_keys", Value: "32", ReadOnly: true},
 }
 
 // Well-known OIDs, Postgres's own.

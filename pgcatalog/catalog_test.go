@@ -154,7 +154,7 @@ func TestCatalog_Relations(t *testing.T) {
 				r["name"] != "lc_collate" && r["name"] != "lc_ctype" && r["name"] != "max_function_args" && r["name"] != "max_identifier_length"
 		},
 			[]string{"name", "setting", "context"},
-			[][]eval.Value{{"TimeZone", "UTC", "user"}, {"server_version", "16.0", "internal"}}},
+			[][]eval.Value{{"TimeZone", "UTC", "user"}, {"max_index_keys", "32", "internal"}, {"server_version", "16.0", "internal"}}},
 		{"information_schema", "schemata", nil, []string{"catalog_name", "schema_name"},
 			[][]eval.Value{{"analytics", "information_schema"}, {"analytics", "pg_catalog"}, {"analytics", "pg_toast"}, {"analytics", "public"}}},
 		{"information_schema", "tables", is("table_schema", "public"), []string{"table_name", "table_type"},

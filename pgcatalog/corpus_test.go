@@ -6,6 +6,7 @@ import (
 	"os"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/streamsql/streamsql/pgcatalog/eval"
 )
@@ -52,7 +53,11 @@ func TestCatalog_ClientQueries(t *testing.T) {
 			if err != nil {
 				t.Fatalf("Prepare: %v\n%s", err, text)
 			}
-			if _, err := pq.Run(context.Background(), c, q.params); err != nil {
+			// A generous bound: a join run as a cross product (pgjdbc's
+			// getImportedKeys joins nine relations) would blow far past it.
+			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+			defer cancel()
+			if _, err := pq.Run(ctx, c, q.params); err != nil {
 				t.Fatalf("Run: %v\n%s", err, text)
 			}
 		})
