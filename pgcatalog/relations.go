@@ -125,6 +125,13 @@ func init() {
 	define(pg, "pg_operator", 2617, false, "oid oid, oprname name, oprnamespace oid, oprowner oid, oprkind char, "+
 		"oprcanmerge bool, oprcanhash bool, oprleft oid, oprright oid, oprresult oid, oprcom oid, oprnegate oid, "+
 		"oprcode regproc, oprrest regproc, oprjoin regproc", none)
+	define(pg, "pg_opclass", 2616, false, "oid oid, opcmethod oid, opcname name, opcnamespace oid, opcowner oid, "+
+		"opcfamily oid, opcintype oid, opcdefault bool, opckeytype oid", none)
+	define(pg, "pg_opfamily", 2753, false, "oid oid, opfmethod oid, opfname name, opfnamespace oid, opfowner oid", none)
+	define(pg, "pg_cast", 2605, false, "oid oid, castsource oid, casttarget oid, castfunc oid, castcontext char, "+
+		"castmethod char", none)
+	define(pg, "pg_default_acl", 826, false, "oid oid, defaclrole oid, defaclnamespace oid, defaclobjtype char, "+
+		"defaclacl aclitem[]", none)
 	define(pg, "pg_enum", 3501, false, "oid oid, enumtypid oid, enumsortorder float4, enumlabel name", none)
 	define(pg, "pg_event_trigger", 3466, false, "oid oid, evtname name, evtevent name, evtowner oid, evtfoid oid, "+
 		"evtenabled char, evttags text[]", none)
