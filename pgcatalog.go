@@ -153,8 +153,10 @@ func (s *Session) bindCatalogQuery(st *Statement, p *sql.CatalogQuery) (err erro
 	return nil
 }
 
-// recoverCatalogQuery turns a panic of the evaluator into the statement's
-// error: a tool's odd query must not end the session that sent it.
+// recoverCatalogQuery turns a panic while preparing or running a catalog
+// query (building the catalog, evaluating, converting values) into the
+// statement's error, logged once with its stack: a tool's odd query must
+// not end the session that sent it.
 func (s *Session) recoverCatalogQuery(p *sql.CatalogQuery, err *error) {
 	if r := recover(); r != nil {
 		s.engine.log.Error("catalog query panicked", "panic", r, "query", p.Text, "stack", string(debug.Stack()))
