@@ -31,7 +31,9 @@ type object struct {
 	// The parsed definitions the runtime reads its options from.
 	createSource *sql.CreateSource
 	createSink   *sql.CreateSink
-	// A view's bound query and its physical plan (view.go).
+	// A view's bound query and its physical plan (view.go), and its
+	// query's text as written (pg_get_viewdef).
+	viewQuery string
 	query     *planner.Query
 	stream    *planner.StreamPlan
 	streamErr error // why the view (or sink over a query) cannot run
@@ -142,6 +144,7 @@ func (c *catalogSnapshot) build(ctx context.Context, st sql.Statement) (*object,
 			stream:    sp,
 			streamErr: streamErr,
 			shown:     s.Text,
+			viewQuery: viewQueryText(s),
 			columns:   q.Columns(),
 			entry: state.CatalogEntry{Kind: "materialized view", Name: s.Name, Definition: s.Text,
 				DependsOn: q.Dependencies()},

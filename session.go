@@ -5,6 +5,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/streamsql/streamsql/pgcatalog/eval"
 	"github.com/streamsql/streamsql/planner"
 	"github.com/streamsql/streamsql/sql"
 	"github.com/streamsql/streamsql/sql/sqlerr"
@@ -35,6 +36,24 @@ func (s *Session) SetInfo(info SessionInfo) { s.info = info }
 // Info returns what SetInfo recorded.
 func (s *Session) Info() SessionInfo { return s.info }
 
+// defaultUser names the user and database of a session that was given none
+// (embedding, or a view outliving its session).
+const defaultUser = "streamsql"
+
+func (i SessionInfo) user() string {
+	if i.User == "" {
+		return defaultUser
+	}
+	return i.User
+}
+
+func (i SessionInfo) database() string {
+	if i.Database == "" {
+		return i.user()
+	}
+	return i.Database
+}
+
 // Statement is one parsed and bound statement; it can run many times.
 type Statement struct {
 	stmt    sql.Statement
@@ -44,6 +63,7 @@ type Statement struct {
 	columns []types.Column
 	bound   bool
 	catalog *catalogSnapshot // what it was bound against
+	pgQuery *eval.Query      // a catalog query (sql.CatalogQuery)
 }
 
 // SQL returns the statement's own text.
@@ -51,6 +71,9 @@ func (st *Statement) SQL() string { return st.text }
 
 // NumParams returns how many parameters ($1..$n or ?) the statement takes.
 func (st *Statement) NumParams() int {
+	if st.pgQuery != nil {
+		return st.pgQuery.NumParams()
+	}
 	switch st.stmt.(type) {
 	case *sql.Select, *sql.Declare:
 		if st.query != nil {
@@ -65,6 +88,9 @@ func (st *Statement) NumParams() int {
 func (st *Statement) ParamTypes() []types.Type {
 	if st.NumParams() == 0 {
 		return nil
+	}
+	if st.pgQuery != nil {
+		return make([]types.Type, st.NumParams()) // Unknown: clients send text
 	}
 	return st.query.ParamTypes()
 }
@@ -124,6 +150,8 @@ var (
 func (s *Session) bind(ctx context.Context, st *Statement) error {
 	st.catalog = s.engine.catalog.snapshot()
 	switch p := st.stmt.(type) {
+	case *sql.CatalogQuery:
+		return s.bindCatalogQuery(st, p)
 	case *sql.Select:
 		q, err := s.plan(ctx, st, p, planner.Options{})
 		if err != nil {
@@ -195,7 +223,7 @@ func (s *Session) bind(ctx context.Context, st *Statement) error {
 // plan plans a query against the statement's catalog snapshot: no lock is
 // held, however long planning takes.
 func (s *Session) plan(ctx context.Context, st *Statement, sel *sql.Select, opts planner.Options) (*planner.Query, error) {
-	opts.Session = planner.SessionInfo{User: s.info.User, Database: s.info.Database, BackendPID: s.info.BackendPID, Version: Version()}
+	opts.Session = planner.SessionInfo{User: s.info.user(), Database: s.info.database(), BackendPID: s.info.BackendPID, Version: Version()}
 	return planner.Plan(ctx, st.catalog, sel, opts)
 }
 
@@ -251,6 +279,8 @@ func (s *Session) execute(ctx context.Context, st *Statement, params []types.Val
 	}
 	e := s.engine
 	switch p := st.stmt.(type) {
+	case *sql.CatalogQuery:
+		return s.executeCatalogQuery(ctx, st, p, params)
 	case *sql.Select:
 		rows, err := s.runQuery(ctx, st, params)
 		if err != nil || p.Copy == nil {

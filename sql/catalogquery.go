@@ -1,0 +1,72 @@
+package sql
+
+import "strings"
+
+// CatalogQuery is a query that reads the Postgres catalog: it names the
+// schema pg_catalog or information_schema, or reads a relation whose name
+// starts with pg_. Such queries are written in Postgres's dialect (by psql,
+// JDBC drivers, GUI tools) and are never given to TiDB: package
+// pgcatalog/eval parses and runs Text.
+type CatalogQuery struct {
+	stmtBase
+	// Text is the statement's text as the client sent it, without the
+	// terminating ';'.
+	Text string
+	// Offset is where Text starts in the text given to Parse (bytes).
+	Offset int
+
+	chars *charIndex
+}
+
+// Position converts a 1-based character position in Text to one in the
+// text given to Parse, for error messages.
+func (q *CatalogQuery) Position(pos int) int {
+	if pos <= 0 {
+		return 0
+	}
+	return q.chars.pos(q.Offset) - 1 + pos
+}
+
+// catalogSchemas are the schemas whose mention sends a query to the catalog.
+var catalogSchemas = map[string]bool{"pg_catalog": true, "information_schema": true}
+
+// isCatalogQuery reports whether tokens [from, to) are a query that reads
+// the catalog: a name pg_catalog or information_schema qualifying something
+// (pg_catalog.pg_class, OPERATOR(pg_catalog.~), COLLATE pg_catalog.default),
+// or a relation (or set function) named pg_... in FROM or JOIN position.
+func (p *parser) isCatalogQuery(from, to int) bool {
+	inFrom := []bool{false} // per parenthesis depth: inside a FROM list
+	for k := from; k < to; k++ {
+		t := p.toks[k]
+		depth := len(inFrom) - 1
+		switch {
+		case t.punct("("):
+			inFrom = append(inFrom, false)
+			continue
+		case t.punct(")"):
+			if depth > 0 {
+				inFrom = inFrom[:depth]
+			}
+			continue
+		case t.is("from"):
+			inFrom[depth] = true
+			continue
+		case t.kind == tIdent && clauseWords[strings.ToLower(t.val)]:
+			inFrom[depth] = false
+		}
+		if !t.isName() {
+			continue
+		}
+		name := t.name()
+		if catalogSchemas[name] && k+1 < to && p.toks[k+1].punct(".") {
+			return true
+		}
+		if !strings.HasPrefix(name, "pg_") || k == from {
+			continue
+		}
+		if prev := p.toks[k-1]; prev.is("from") || prev.is("join") || prev.punct(",") && inFrom[depth] {
+			return true
+		}
+	}
+	return false
+}
