@@ -126,11 +126,20 @@ func (s *Session) bindCatalogQuery(st *Statement, p *sql.CatalogQuery) (err erro
 	if err != nil {
 		return catalogQueryError(err, p)
 	}
-	st.pgQuery = q
-	for _, c := range q.Columns() {
-		st.columns = append(st.columns, types.Column{Name: c.Name, Type: c.Type.Out()})
+	st.pgQuery, st.pgText = q, p
+	if p.Copy == nil { // COPY describes no columns, as Postgres's does
+		st.columns = catalogColumns(q)
 	}
 	return nil
+}
+
+// catalogColumns describes a catalog query's result columns in our types.
+func catalogColumns(q *eval.Query) []types.Column {
+	var cols []types.Column
+	for _, c := range q.Columns() {
+		cols = append(cols, types.Column{Name: c.Name, Type: c.Type.Out()})
+	}
+	return cols
 }
 
 // recoverCatalogQuery turns a panic while preparing or running a catalog
@@ -155,7 +164,8 @@ func catalogQueryError(err error, p *sql.CatalogQuery) error {
 
 // executeCatalogQuery runs a prepared catalog query against the catalog as
 // it is now.
-func (s *Session) executeCatalogQuery(ctx context.Context, st *Statement, p *sql.CatalogQuery, params []types.Value) (_ *Rows, err error) {
+func (s *Session) executeCatalogQuery(ctx context.Context, st *Statement, params []types.Value) (_ *Rows, err error) {
+	p := st.pgText
 	defer s.recoverCatalogQuery(p, &err)
 	args := make([]eval.Value, len(params))
 	for i, v := range params {
@@ -167,7 +177,7 @@ func (s *Session) executeCatalogQuery(ctx context.Context, st *Statement, p *sql
 	}
 	cols := st.pgQuery.Columns()
 	i := 0
-	return &Rows{columns: st.columns, next: func() (types.Row, error) {
+	return &Rows{columns: catalogColumns(st.pgQuery), next: func() (types.Row, error) {
 		if i == len(out) {
 			return nil, io.EOF
 		}

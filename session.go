@@ -63,7 +63,8 @@ type Statement struct {
 	columns []types.Column
 	bound   bool
 	catalog *catalogSnapshot // what it was bound against
-	pgQuery *eval.Query      // a catalog query (sql.CatalogQuery)
+	pgQuery *eval.Query      // a catalog query (sql.CatalogQuery), alone or in DECLARE or COPY
+	pgText  *sql.CatalogQuery
 }
 
 // SQL returns the statement's own text.
@@ -162,6 +163,11 @@ func (s *Session) bind(ctx context.Context, st *Statement) error {
 			st.columns = q.Columns()
 		}
 	case *sql.Declare:
+		if p.Catalog != nil {
+			err := s.bindCatalogQuery(st, p.Catalog)
+			st.columns = nil
+			return err
+		}
 		q, err := s.plan(ctx, st, p.Query, planner.Options{})
 		if err != nil {
 			return err
@@ -280,7 +286,15 @@ func (s *Session) execute(ctx context.Context, st *Statement, params []types.Val
 	e := s.engine
 	switch p := st.stmt.(type) {
 	case *sql.CatalogQuery:
-		return s.executeCatalogQuery(ctx, st, p, params)
+		rows, err := s.executeCatalogQuery(ctx, st, params)
+		if err != nil || p.Copy == nil {
+			return rows, err
+		}
+		if rows.copyFormat, err = resolveCopyFormat(p.Copy, rows.columns); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		return rows, nil
 	case *sql.Select:
 		rows, err := s.runQuery(ctx, st, params)
 		if err != nil || p.Copy == nil {
@@ -436,6 +450,9 @@ func (s *Session) execute(ctx context.Context, st *Statement, params []types.Val
 
 // runQuery starts a bound query: a SELECT, or the query of a cursor.
 func (s *Session) runQuery(ctx context.Context, st *Statement, params []types.Value) (*Rows, error) {
+	if st.pgQuery != nil {
+		return s.executeCatalogQuery(ctx, st, params)
+	}
 	var scans []*sourceScan
 	var warnings []*sqlerr.Error
 	it, err := st.query.RunWith(ctx, params, s.engine.scanOpener(st.query, &scans, &warnings))

@@ -14,6 +14,8 @@ type CatalogQuery struct {
 	Text string
 	// Offset is where Text starts in the text given to Parse (bytes).
 	Offset int
+	// Copy is the format of COPY (query) TO STDOUT; nil for a plain query.
+	Copy *CopyFormat
 
 	chars *charIndex
 }
@@ -25,6 +27,12 @@ func (q *CatalogQuery) Position(pos int) int {
 		return 0
 	}
 	return q.chars.pos(q.Offset) - 1 + pos
+}
+
+// catalogQuery makes the CatalogQuery of tokens [from, to).
+func (p *parser) catalogQuery(from, to int) *CatalogQuery {
+	start, end := p.toks[from].start, p.toks[to-1].end
+	return &CatalogQuery{Text: p.src[start:end], Offset: start, chars: p.chars}
 }
 
 // catalogSchemas are the schemas whose mention sends a query to the catalog.

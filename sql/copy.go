@@ -54,12 +54,16 @@ func (p *parser) parseCopy() (spanSetter, error) {
 			return nil, p.errAt(t.start, sqlerr.FeatureNotSupported, "COPY takes a query or a SUBSCRIBE").
 				WithHint("Write COPY (SELECT ...) TO STDOUT.")
 		}
-		q, err := p.parseQuery(p.i, closing)
-		if err != nil {
-			return nil, err
+		if p.isCatalogQuery(p.i, closing) {
+			st = p.catalogQuery(p.i, closing)
+		} else {
+			q, err := p.parseQuery(p.i, closing)
+			if err != nil {
+				return nil, err
+			}
+			q.Copy = &CopyFormat{}
+			st = q
 		}
-		q.Copy = &CopyFormat{}
-		st = q
 	}
 	p.i = closing + 1
 	if p.peek().is("from") {
@@ -81,6 +85,8 @@ func (p *parser) parseCopy() (spanSetter, error) {
 	case *Select:
 		s.Copy = f
 	case *Subscribe:
+		s.Copy = f
+	case *CatalogQuery:
 		s.Copy = f
 	}
 	return st, nil

@@ -52,6 +52,10 @@ func (p *parser) parseDeclare() (spanSetter, error) {
 		return nil, p.errAt(t.start, sqlerr.FeatureNotSupported, "a cursor can only be declared for a query").
 			WithHint("Write DECLARE name CURSOR FOR SELECT ...")
 	}
+	if end := len(p.toks) - 1; p.isCatalogQuery(p.i, end) {
+		d.Catalog = p.catalogQuery(p.i, end)
+		return d, nil
+	}
 	if d.Query, err = p.parseQuery(p.i, len(p.toks)-1); err != nil {
 		return nil, err
 	}

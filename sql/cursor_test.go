@@ -11,6 +11,9 @@ import (
 func renderCursor(st Statement) string {
 	switch s := st.(type) {
 	case *Declare:
+		if s.Catalog != nil {
+			return fmt.Sprintf("declare %s@%d hold=%v catalog %q@%d", s.Name, s.NamePos, s.Hold, s.Catalog.Text, s.Catalog.Position(1))
+		}
 		return fmt.Sprintf("declare %s@%d hold=%v %s", s.Name, s.NamePos, s.Hold, renderSelect(s.Query))
 	case *Fetch:
 		return fmt.Sprintf("fetch %s@%d count=%d all=%v move=%v", s.Name, s.NamePos, s.Count, s.All, s.Move)
@@ -20,6 +23,8 @@ func renderCursor(st Statement) string {
 		return renderCopy(s.Copy) + " " + renderSelect(s)
 	case *Subscribe:
 		return renderCopy(s.Copy) + " subscribe " + s.Name
+	case *CatalogQuery:
+		return fmt.Sprintf("%s catalog %q@%d", renderCopy(s.Copy), s.Text, s.Position(1))
 	}
 	return fmt.Sprintf("%T", st)
 }
@@ -37,6 +42,11 @@ func TestParse_Cursors(t *testing.T) {
 		{`DECLARE "c" CURSOR WITHOUT HOLD FOR SELECT 1`, "declare c@9 hold=false {SELECT 1}"},
 		{`declare Cur insensitive no scroll cursor with hold for select a from t`, "declare cur@9 hold=true {SELECT `a` FROM `t`}"},
 		{`DECLARE c ASENSITIVE CURSOR FOR SELECT $1`, "declare c@9 hold=false {SELECT ? params=[0]/1}"},
+		// psql with FETCH_COUNT declares a cursor for every query, \d's too.
+		{`DECLARE _psql_cursor NO SCROLL CURSOR FOR SELECT n.nspname FROM pg_catalog.pg_namespace n`,
+			`declare _psql_cursor@9 hold=false catalog "SELECT n.nspname FROM pg_catalog.pg_namespace n"@43`},
+		{`COPY (SELECT relname FROM pg_class) TO STDOUT WITH CSV`,
+			`copy csv=true header=false delim=',' null="" quote='"' escape='"' force=[][] all=false catalog "SELECT relname FROM pg_class"@7`},
 		{`FETCH FORWARD 2000 FROM "c"`, "fetch c@25 count=2000 all=false move=false"},
 		{`FETCH c`, "fetch c@7 count=1 all=false move=false"},
 		{`FETCH NEXT IN c`, "fetch c@15 count=1 all=false move=false"},

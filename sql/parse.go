@@ -182,8 +182,7 @@ func (p *parser) dispatch() (spanSetter, error) {
 	switch {
 	case t.is("select"), t.is("with"), t.punct("("), t.is("values"), t.is("table"):
 		if end := len(p.toks) - 1; p.isCatalogQuery(p.i, end) {
-			span := p.spanFrom(p.i)
-			return &CatalogQuery{Text: p.src[span.Start:span.End], Offset: span.Start, chars: p.chars}, nil
+			return p.catalogQuery(p.i, end), nil
 		}
 		return p.parseQuery(p.i, len(p.toks)-1)
 	case t.is("create"):

@@ -310,6 +310,9 @@ type Declare struct {
 	NamePos int
 	Hold    bool // WITH HOLD: the cursor outlives the transaction that made it
 	Query   *Select
+	// Catalog is the query instead of Query when it reads the Postgres
+	// catalog (psql with FETCH_COUNT declares a cursor for every query).
+	Catalog *CatalogQuery
 }
 
 // Fetch is FETCH [FORWARD] [n | ALL | NEXT] [FROM | IN] name, or MOVE with

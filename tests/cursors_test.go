@@ -30,7 +30,9 @@ func TestPsql_CursorsAndCopy(t *testing.T) {
 	script := strings.Join([]string{
 		`\set FETCH_COUNT 2`,
 		`SELECT generate_series AS n, 'x,y' AS s FROM generate_series(1, 5);`,
+		`SELECT nspname FROM pg_catalog.pg_namespace WHERE nspname IN ('public', 'pg_catalog') ORDER BY 1;`,
 		`\unset FETCH_COUNT`,
+		`COPY (SELECT relname FROM pg_class WHERE relname = 'pg_type') TO STDOUT;`,
 		`\copy (SELECT generate_series AS n, 'x,y' AS s FROM generate_series(1, 3)) TO STDOUT WITH CSV HEADER`,
 		`COPY (SELECT generate_series AS n, NULL AS s FROM generate_series(1, 2)) TO STDOUT (FORMAT csv, FORCE_QUOTE *);`,
 		`BEGIN;`,
@@ -52,6 +54,8 @@ func TestPsql_CursorsAndCopy(t *testing.T) {
 	out, errOut := stdout.String(), stderr.String()
 	t.Logf("psql stdout:\n%s\npsql stderr:\n%s", out, errOut)
 	want := " n |  s  \n---+-----\n 1 | x,y\n 2 | x,y\n 3 | x,y\n 4 | x,y\n 5 | x,y\n(5 rows)\n\n" +
+		"  nspname   \n------------\n pg_catalog\n public\n(2 rows)\n\n" +
+		"pg_type\n" +
 		"n,s\n1,\"x,y\"\n2,\"x,y\"\n3,\"x,y\"\n" +
 		"\"1\",\n\"2\",\n" +
 		"BEGIN\n" +
