@@ -40,6 +40,14 @@ type Options struct {
 	// Log receives the emulator's stdout and stderr; discarded when nil.
 	// The last few KiB are kept either way for error messages.
 	Log io.Writer
+	// Port is the loopback port to listen on; 0 lets the OS pick a free
+	// one, which is what tests want. A fixed port (the demo's) that is
+	// still held by an emulator on its way out is retried for a few
+	// seconds, then refused with an error naming it.
+	Port int
+	// Dir, when set, is where the emulator keeps its streams, so that one
+	// started again on the same Dir finds them; empty keeps them in memory.
+	Dir string
 }
 
 func (o *Options) setDefaults() {
@@ -61,6 +69,9 @@ func (o Options) Validate() error {
 	if o.StartTimeout < 0 {
 		return fmt.Errorf("emulator: negative StartTimeout %v", o.StartTimeout)
 	}
+	if o.Port < 0 || o.Port > 65535 {
+		return fmt.Errorf("emulator: port %d is not a TCP port", o.Port)
+	}
 	return nil
 }
 
@@ -68,9 +79,10 @@ func (o Options) Validate() error {
 type kind struct {
 	// install makes sure the emulator can run from root (e.g. npm ci).
 	install func(ctx context.Context, root string) error
-	// command returns the process to start; it must listen on loopback only
+	// command returns the process to start; it must listen on loopback only,
+	// on opts.Port (0: any free port), keep its data in opts.Dir when set,
 	// and print a line that ready recognises.
-	command func(ctx context.Context, root string) *exec.Cmd
+	command func(ctx context.Context, root string, opts Options) *exec.Cmd
 	// ready parses a line of the process's stdout; it returns the endpoint
 	// once the line says the server is listening.
 	ready func(line string) (endpoint string, ok bool)
@@ -106,8 +118,8 @@ type Emulator struct {
 	clientErr  error
 }
 
-// Start installs the emulator if needed, starts it on a free loopback port
-// and returns once it answers ListStreams. ctx bounds the whole start; the
+// Start installs the emulator if needed, starts it on a loopback port
+// (opts.Port, or a free one) and returns once it answers ListStreams. ctx bounds the whole start; the
 // process itself lives until Stop (not until ctx ends).
 func Start(ctx context.Context, opts Options) (*Emulator, error) {
 	if err := opts.Validate(); err != nil {
@@ -129,7 +141,12 @@ func Start(ctx context.Context, opts Options) (*Emulator, error) {
 
 	// The process must outlive ctx, so it is not started with
 	// CommandContext(ctx); Stop ends it.
-	cmd := k.command(context.WithoutCancel(ctx), root)
+	if opts.Dir != "" {
+		if err := os.MkdirAll(opts.Dir, 0o755); err != nil {
+			return nil, fmt.Errorf("emulator %s: data directory: %w", opts.Kind, err)
+		}
+	}
+	cmd := k.command(context.WithoutCancel(ctx), root, opts)
 	cmd.Dir = root
 	// Own process group: Stop signals the group, so nothing a wrapper may
 	// fork survives it.

@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -25,11 +26,15 @@ var kinesaliteKind = kind{
 	install: func(ctx context.Context, root string) error {
 		return ensureNodeModules(ctx, root, "kinesalite")
 	},
-	command: func(ctx context.Context, root string) *exec.Cmd {
+	command: func(ctx context.Context, root string, opts Options) *exec.Cmd {
 		// Port 0: the OS picks a free loopback port and the script prints it.
 		// Picking a port here and passing it would leave a window in which
 		// another test could take it.
-		return exec.CommandContext(ctx, "node", filepath.Join(root, kinesaliteScript), "0")
+		args := []string{filepath.Join(root, kinesaliteScript), strconv.Itoa(opts.Port)}
+		if opts.Dir != "" {
+			args = append(args, opts.Dir)
+		}
+		return exec.CommandContext(ctx, "node", args...)
 	},
 	ready: func(line string) (string, bool) {
 		addr, ok := strings.CutPrefix(strings.TrimSpace(line), kinesaliteReadyPrefix)
@@ -62,8 +67,9 @@ func ensureNodeModules(ctx context.Context, root, pkg string) error {
 	if ok, err := nodeModuleCurrent(root, pkg); err != nil || ok {
 		return err
 	}
-	// --ignore-scripts: kinesalite runs in memory; the native leveldown it
-	// can use for disk storage is never loaded, so there is nothing to build.
+	// --ignore-scripts: nothing needs building. kinesalite keeps its streams
+	// in memory, or (Options.Dir) in leveldown, whose package ships prebuilt
+	// binaries for the usual platforms and loads them at require time.
 	cmd := exec.CommandContext(ctx, "npm", "ci", "--no-audit", "--no-fund", "--ignore-scripts")
 	cmd.Dir = root
 	out, err := cmd.CombinedOutput()
