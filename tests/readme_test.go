@@ -74,6 +74,7 @@ func TestREADME(t *testing.T) {
 		r.statement(st)
 	}
 	r.checkSpendExact()
+	r.checkEndpointPinned()
 	r.stopDemo()
 }
 
@@ -787,6 +788,24 @@ func (r *readmeRun) checkSpendExact() {
 		}
 	}
 	t.Logf("spend: %d rows, windows up to %s, all equal to the stream's %d records", len(got), last, len(stream))
+}
+
+// checkEndpointPinned: the README's source and sink name no endpoint; the
+// demo's default (its emulator) was written into their definitions.
+func (r *readmeRun) checkEndpointPinned() {
+	t := r.t
+	t.Helper()
+	ctx, cancel := context.WithTimeout(r.ctx, time.Minute)
+	defer cancel()
+	for _, obj := range []string{"SOURCE clicks", "SINK big_clicks"} {
+		out, err := r.psqlCmd(ctx, "-At", "-c", "SHOW CREATE "+obj).Output()
+		if err != nil {
+			t.Fatalf("SHOW CREATE %s: %v", obj, err)
+		}
+		if want := "endpoint = '" + r.endpoint + "'"; !strings.Contains(string(out), want) {
+			t.Errorf("SHOW CREATE %s does not show %s:\n%s", obj, want, out)
+		}
+	}
 }
 
 // The one-off join counts each user's clicks in the stream as it was read.
