@@ -99,10 +99,9 @@ func demoCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	defer producer.Wait()
 	defer stopProducer()
 
-	serverFlags := f
-	*serverFlags.dataDir = serverDir
-	*serverFlags.kinesisEndpoint = emu.Endpoint()
-	err = serve(ctx, serverFlags, log, func(_ *streamsql.Engine, addr net.Addr) {
+	*f.dataDir = serverDir
+	*f.kinesisEndpoint = emu.Endpoint()
+	err = serve(ctx, f, log, func(_ *streamsql.Engine, addr net.Addr) {
 		host, port, _ := net.SplitHostPort(addr.String())
 		fmt.Fprintf(stdout, `
 streamsql demo is running (pid %d).
