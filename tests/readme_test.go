@@ -93,7 +93,7 @@ func (s readmeStep) key() string { return strings.Join(strings.Fields(s.text), "
 
 var (
 	replayMarker = regexp.MustCompile(`^<!--.*\breplay`)
-	promptLine   = "demo=> "
+	promptLine   = "demo=# "
 )
 
 // readmeSteps extracts the replayed blocks of README.md.
