@@ -80,10 +80,16 @@ func demoCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error
 
 	fmt.Fprintf(stdout, "streamsql demo: starting kinesalite on 127.0.0.1:%d\n", *emuPort)
 	emu, err := emulator.Start(ctx, emulator.Options{Port: *emuPort, Dir: filepath.Join(dir, demoEmulatorDir)})
+	if errors.Is(err, emulator.ErrBusy) {
+		return fmt.Errorf("%w\nIs another demo running? Stop it, or choose another --emulator-port and --data-dir", err)
+	}
 	if err != nil {
-		return fmt.Errorf("%w (choose another port with --emulator-port)", err)
+		return err
 	}
 	defer emu.Stop()
+	if emu.InMemory() {
+		log.Warn("the emulator keeps its streams in memory on this platform (no prebuilt leveldown): a demo killed and started again will not find them")
+	}
 	client, err := emu.Client()
 	if err != nil {
 		return err

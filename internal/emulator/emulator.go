@@ -86,7 +86,16 @@ type kind struct {
 	// ready parses a line of the process's stdout; it returns the endpoint
 	// once the line says the server is listening.
 	ready func(line string) (endpoint string, ok bool)
+	// inMemory reports a line, before the ready one, saying the emulator
+	// was given Options.Dir but keeps its streams in memory.
+	inMemory func(line string) bool
+	// busy reports an exit status meaning the port or Dir stays taken.
+	busy func(exitCode int) bool
 }
+
+// ErrBusy is returned by Start (wrapped) when the emulator's fixed port or
+// its data directory stays in use by another process.
+var ErrBusy = errors.New("port or data directory in use")
 
 var kinds = map[string]kind{
 	KindKinesalite: kinesaliteKind,
@@ -109,6 +118,7 @@ type Emulator struct {
 	output   *tailBuffer
 	exited   chan struct{} // closed when the process has been reaped
 	waitErr  error         // valid after exited is closed
+	inMemory bool          // given a Dir, it keeps its streams in memory
 
 	stopOnce sync.Once
 	stopErr  error
@@ -164,10 +174,13 @@ func Start(ctx context.Context, opts Options) (*Emulator, error) {
 	// Stdout goes through a writer (not a pipe we read ourselves) so that
 	// cmd.Wait owns the copying and never races our reads.
 	readyc := make(chan string, 1)
-	found := false
+	found, inMemory := false, false
 	cmd.Stdout = &lineWriter{out: logw, line: func(line string) {
 		if found {
 			return
+		}
+		if k.inMemory != nil && k.inMemory(line) {
+			inMemory = true // read after readyc, which orders it
 		}
 		if ep, ok := k.ready(line); ok {
 			found = true
@@ -196,9 +209,13 @@ func Start(ctx context.Context, opts Options) (*Emulator, error) {
 	}
 	select {
 	case ep := <-readyc:
-		e.endpoint = ep
+		e.endpoint, e.inMemory = ep, inMemory && opts.Dir != ""
 	case <-e.exited:
-		return fail(fmt.Errorf("process exited before it was listening: %v", e.waitErr))
+		err := fmt.Errorf("process exited before it was listening: %v", e.waitErr)
+		if k.busy != nil && k.busy(cmd.ProcessState.ExitCode()) {
+			err = fmt.Errorf("%w (%w)", err, ErrBusy)
+		}
+		return fail(err)
 	case <-startCtx.Done():
 		return fail(fmt.Errorf("not listening after %v: %w", opts.StartTimeout, startCtx.Err()))
 	}
@@ -238,6 +255,11 @@ func (e *Emulator) waitAnswers(ctx context.Context) error {
 
 // Kind returns the emulator's kind.
 func (e *Emulator) Kind() string { return e.kind }
+
+// InMemory reports an emulator given Options.Dir that keeps its streams in
+// memory all the same (kinesalite where leveldown has no prebuilt binary):
+// one started again will not find them.
+func (e *Emulator) InMemory() bool { return e.inMemory }
 
 // Endpoint returns the emulator's URL, http://127.0.0.1:PORT.
 func (e *Emulator) Endpoint() string { return e.endpoint }

@@ -20,7 +20,14 @@ import (
 // binds 127.0.0.1 only; kinesalite's own CLI would bind every interface.
 const kinesaliteScript = "internal/emulator/kinesalite.js"
 
-const kinesaliteReadyPrefix = "kinesalite listening on "
+const (
+	kinesaliteReadyPrefix = "kinesalite listening on "
+	// The script prints this before the ready line when it was given a
+	// directory but serves from memory.
+	kinesaliteInMemoryPrefix = "kinesalite.js: in memory: "
+	// The script's exit status when the port or the directory stays taken.
+	kinesaliteBusyStatus = 3
+)
 
 var kinesaliteKind = kind{
 	install: func(ctx context.Context, root string) error {
@@ -36,6 +43,8 @@ var kinesaliteKind = kind{
 		}
 		return exec.CommandContext(ctx, "node", args...)
 	},
+	inMemory: func(line string) bool { return strings.HasPrefix(line, kinesaliteInMemoryPrefix) },
+	busy:     func(exitCode int) bool { return exitCode == kinesaliteBusyStatus },
 	ready: func(line string) (string, bool) {
 		addr, ok := strings.CutPrefix(strings.TrimSpace(line), kinesaliteReadyPrefix)
 		if !ok || !strings.HasPrefix(addr, "127.0.0.1:") {

@@ -5,7 +5,9 @@
 // Usage: node kinesalite.js [port [dir]]
 //   port 0 or absent: the OS picks one.
 //   dir: keep the streams in LevelDB there (kinesalite's leveldown, from its
-//   prebuilt binary), so a restart on the same dir finds them; absent: in memory.
+//   prebuilt binary), so a restart on the same dir finds them; absent, or
+//   where leveldown has no prebuilt binary (it says so first): in memory.
+// Exits with status 3 when the port or the dir stays in use.
 // Prints one line "kinesalite listening on 127.0.0.1:PORT" when ready; the Go
 // harness (internal/emulator) reads the port from it. Exits when its stdin
 // closes, so a parent that dies without cleaning up leaves no orphan server.
@@ -18,7 +20,7 @@ if (Number.isNaN(port) || port < 0 || port > 65535) {
   console.error('kinesalite.js: bad port ' + process.argv[2])
   process.exit(2)
 }
-const dir = process.argv[3] || ''
+let dir = process.argv[3] || ''
 
 // An emulator that held the same port or dir may still be exiting (its
 // parent was killed and it saw stdin close): both are retried for this long.
@@ -52,7 +54,17 @@ process.on('uncaughtException', (err) => {
 // first, and the server listens once it is free.
 function openDir (then) {
   if (!dir) return then()
-  const db = require('leveldown')(dir)
+  let leveldown
+  try {
+    leveldown = require('leveldown')
+  } catch (err) {
+    // No prebuilt binary for this platform (npm ci runs no build scripts):
+    // keep serving, in memory, and say so (the Go side reads this line).
+    console.log('kinesalite.js: in memory: leveldown cannot load here: ' + String(err.message).split('\n')[0])
+    dir = ''
+    return then()
+  }
+  const db = leveldown(dir)
   db.open((err) => {
     if (!err) return db.close(then)
     if (Date.now() - started > busyMs) {

@@ -1,6 +1,7 @@
 package emulator
 
 import (
+	"errors"
 	"fmt"
 	"net"
 	"path/filepath"
@@ -57,6 +58,9 @@ func TestStart_FixedPortAndDir_KeepsStreams(t *testing.T) {
 	if again.Endpoint() != want {
 		t.Fatalf("restarted Endpoint() = %q, want %q", again.Endpoint(), want)
 	}
+	if again.InMemory() {
+		t.Fatal("given a Dir, the emulator keeps its streams in memory (leveldown did not load)")
+	}
 	c, err := again.Client()
 	if err != nil {
 		t.Fatal(err)
@@ -87,6 +91,9 @@ func TestStart_FixedPortTaken(t *testing.T) {
 	}
 	if want := fmt.Sprintf("port %d", port); !strings.Contains(err.Error(), want) {
 		t.Fatalf("error does not name %q: %v", want, err)
+	}
+	if !errors.Is(err, ErrBusy) {
+		t.Fatalf("error is not ErrBusy: %v", err)
 	}
 	if d := time.Since(start); d > time.Minute {
 		t.Fatalf("refusing a taken port took %v", d)
