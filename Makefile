@@ -14,6 +14,7 @@ all: build
 # npm writes node_modules/.package-lock.json on every install, so it is
 # older than package-lock.json exactly when node_modules is stale.
 node_modules/.package-lock.json: package.json package-lock.json
+	@echo "installing kinesalite, the Kinesis emulator (npm ci)"
 	$(NPM) ci --no-audit --no-fund --ignore-scripts
 	@touch $@
 
@@ -60,9 +61,14 @@ fuzz:
 		done; \
 	done
 
-# kinesalite, the server on 127.0.0.1:4566 and a producer of click events.
+# kinesalite on 127.0.0.1:4567, the server on 127.0.0.1:4566 and a producer
+# of click events, with their data in ./streamsql-demo. The binary is built,
+# then run (not `go run`, which would end in an error on Ctrl-C): the demo
+# exits 0 when Ctrl-C stops it.
 demo: node-deps
-	$(GO) run ./cmd/streamsql demo
+	@echo "building ./streamsql (go build; the first build downloads and compiles for a few minutes)"
+	$(GO) build -o streamsql ./cmd/streamsql
+	./streamsql demo
 
 # The benchmark scenarios, with the hand-written ceiling and a peer engine in
 # the same run; the table goes to stdout, the JSON to bench/results/.
@@ -70,4 +76,4 @@ bench:
 	$(GO) run ./cmd/streamsql bench
 
 clean:
-	rm -rf node_modules streamsql
+	rm -rf node_modules streamsql streamsql-demo

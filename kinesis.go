@@ -4,7 +4,10 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"net/url"
+	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/streamsql/streamsql/connectors/format"
 	"github.com/streamsql/streamsql/connectors/kinesis"
@@ -40,6 +43,90 @@ func clientOptionsAt(opts sql.Options, endpoint string) kinesis.ClientOptions {
 		o.AccessKey, o.SecretKey = emulatorCredential, emulatorCredential
 	}
 	return o
+}
+
+// checkEndpointURL accepts "" (AWS's endpoint) or an http:// or https://
+// URL with a host, as the endpoint option does.
+func checkEndpointURL(v string) error {
+	if v == "" {
+		return nil
+	}
+	u, err := url.Parse(v)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return fmt.Errorf("%q is not an http:// or https:// URL", v)
+	}
+	return nil
+}
+
+// pinEndpoint writes endpoint (the engine's default, Config.KinesisEndpoint)
+// into a Kinesis source or sink that names none: the definition stored and
+// shown by SHOW CREATE is then what the object uses, and a later start with
+// another default does not move it. An endpoint the statement names wins;
+// other connectors and an empty default leave *st as it is.
+func pinEndpoint[T *sql.CreateSource | *sql.CreateSink](st *T, endpoint string) error {
+	if endpoint == "" {
+		return nil
+	}
+	var text string
+	switch s := any(*st).(type) {
+	case *sql.CreateSource:
+		text = s.Text
+	case *sql.CreateSink:
+		text = s.Text
+	}
+	opts := optionsOf(any(*st).(sql.Statement))
+	if c, _ := opts.Get("connector"); c != "kinesis" {
+		return nil
+	}
+	if o, ok := opts.Lookup("endpoint"); ok && !o.Default {
+		return nil
+	}
+	// Positions are relative to the text given to Parse, and the
+	// statement's may have come with others: parse it alone.
+	alone, err := sql.Parse(text)
+	if err != nil || len(alone) != 1 {
+		return fmt.Errorf("pin the default endpoint into %q: reparse: %v (%d statements)", text, err, len(alone))
+	}
+	first := 0 // the first option written, as a 1-based character position
+	for _, o := range optionsOf(alone[0]).List {
+		if o.KeyPos > 0 && (first == 0 || o.KeyPos < first) {
+			first = o.KeyPos
+		}
+	}
+	if first == 0 {
+		return nil // connector is always written; nothing to anchor on otherwise
+	}
+	at := len(text)
+	for chars, off := 0, 0; off < len(text); chars++ {
+		if chars == first-1 {
+			at = off
+			break
+		}
+		_, n := utf8.DecodeRuneInString(text[off:])
+		off += n
+	}
+	pinned := text[:at] + "endpoint = '" + strings.ReplaceAll(endpoint, "'", "''") + "', " + text[at:]
+	stmts, err := sql.Parse(pinned)
+	if err != nil || len(stmts) != 1 {
+		return fmt.Errorf("pin the default endpoint into %q: %v (%d statements)", text, err, len(stmts))
+	}
+	p, ok := stmts[0].(T)
+	if !ok {
+		return fmt.Errorf("pin the default endpoint into %q: it parses as %T", text, stmts[0])
+	}
+	*st = p
+	return nil
+}
+
+// optionsOf returns the WITH options of a CREATE SOURCE or CREATE SINK.
+func optionsOf(st sql.Statement) sql.Options {
+	switch s := st.(type) {
+	case *sql.CreateSource:
+		return s.Options
+	case *sql.CreateSink:
+		return s.Options
+	}
+	return sql.Options{}
 }
 
 // checkKinesisStream refuses a Kinesis source or sink (what, name) whose

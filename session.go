@@ -322,6 +322,9 @@ func (s *Session) execute(ctx context.Context, st *Statement, params []types.Val
 		}
 		return staticRows(st.columns, rows, "EXPLAIN"), nil
 	case *sql.CreateSource:
+		if err := pinEndpoint(&p, e.kinesisEndpoint); err != nil {
+			return nil, err
+		}
 		if err := e.checkStream(ctx, p, p.Options, "source", p.Name, p.NamePos, p.IfNotExists); err != nil {
 			return nil, err
 		}
@@ -334,6 +337,9 @@ func (s *Session) execute(ctx context.Context, st *Statement, params []types.Val
 		}
 		return tagged("CREATE MATERIALIZED VIEW", err)
 	case *sql.CreateSink:
+		if err := pinEndpoint(&p, e.kinesisEndpoint); err != nil {
+			return nil, err
+		}
 		if err := e.checkStream(ctx, p, p.Options, "sink", p.Name, p.NamePos, p.IfNotExists); err != nil {
 			return nil, err
 		}

@@ -38,6 +38,11 @@ type Config struct {
 	// DefaultMemoryLimit(). It does not set the Go runtime's limit
 	// (debug.SetMemoryLimit): the binary does, an embedder may.
 	MemoryLimit int64
+	// KinesisEndpoint is the endpoint of Kinesis sources and sinks created
+	// without one (a local emulator's http://host:port); empty means AWS's.
+	// CREATE writes it into the definition it stores, so SHOW CREATE shows
+	// it, and the object keeps it whatever a later start says.
+	KinesisEndpoint string
 }
 
 // Engine is one running streamsql instance. It is safe for concurrent use.
@@ -58,8 +63,9 @@ type Engine struct {
 
 	stmts statements // statements in flight (statements.go)
 
-	aggCacheGroups int // Config.AggCacheGroups, defaulted
-	mem            memoryBudget
+	aggCacheGroups  int    // Config.AggCacheGroups, defaulted
+	kinesisEndpoint string // Config.KinesisEndpoint
+	mem             memoryBudget
 
 	mu     sync.Mutex
 	closed bool
@@ -80,6 +86,9 @@ func Open(ctx context.Context, cfg Config) (*Engine, error) {
 	if cfg.CheckpointInterval < 0 {
 		return nil, fmt.Errorf("streamsql: Config.CheckpointInterval %v: must be positive", cfg.CheckpointInterval)
 	}
+	if err := checkEndpointURL(cfg.KinesisEndpoint); err != nil {
+		return nil, fmt.Errorf("streamsql: Config.KinesisEndpoint: %w", err)
+	}
 	log := cfg.Logger
 	if log == nil {
 		log = slog.Default()
@@ -95,7 +104,7 @@ func Open(ctx context.Context, cfg Config) (*Engine, error) {
 		return nil, err
 	}
 	e := &Engine{log: log, db: db, catalog: &catalog{db: db}, sinks: map[string]*sinkRunner{},
-		aggCacheGroups: cfg.AggCacheGroups, mem: mem}
+		aggCacheGroups: cfg.AggCacheGroups, mem: mem, kinesisEndpoint: cfg.KinesisEndpoint}
 	if e.aggCacheGroups <= 0 {
 		e.aggCacheGroups = mem.aggGroups
 	}

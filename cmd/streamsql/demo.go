@@ -3,25 +3,47 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"math/rand/v2"
 	"net"
 	"os"
+	"path/filepath"
+	"strconv"
+	"sync"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/kinesis"
+	ktypes "github.com/aws/aws-sdk-go-v2/service/kinesis/types"
 
 	"github.com/streamsql/streamsql"
 	"github.com/streamsql/streamsql/internal/emulator"
 )
 
+// The demo's layout under its data directory. A clean stop (SIGINT,
+// SIGTERM) removes these, so the next demo starts afresh; a kill -9 leaves
+// them, and the next demo continues from them, the emulator included.
+const (
+	demoServerDir   = "server"     // the engine's data directory
+	demoEmulatorDir = "kinesalite" // the emulator's streams
+	demoPIDFile     = "demo.pid"   // for the README's kill -9
+)
+
+// demoStreams are the streams the demo creates: clicks, which its producer
+// writes, and clicks-copy for the README's CREATE SINK.
+var demoStreams = []string{"clicks", "clicks-copy"}
+
 func demoCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("demo", "Starts a local Kinesis emulator (kinesalite) with a stream 'clicks', a producer of\n"+
-		"synthetic click events, and the server with a source and a view over them.", stderr)
-	f := addServerFlags(fs, "")
+	fs := newFlagSet("demo", "Starts a local Kinesis emulator (kinesalite) with the streams 'clicks' and 'clicks-copy', a producer\n"+
+		"of synthetic click events into 'clicks', and the server, whose Kinesis sources and sinks default to the\n"+
+		"emulator's endpoint. It creates no source or view: README.md's psql session does.\n\n"+
+		"The emulator listens on a fixed port and both keep their data under --data-dir, so a demo killed with\n"+
+		"kill -9 and started again continues where it was. Ctrl-C (or SIGTERM) stops the demo and removes its data.", stderr)
+	f := addServerFlags(fs, "./streamsql-demo")
 	rate := fs.int("rate", 50, "click events per second the producer writes")
+	emuPort := fs.int("emulator-port", 4567, "loopback port of the Kinesis emulator; fixed so that a restarted demo's sources find it again")
 	if err := fs.parse(args); err != nil {
 		return err
 	}
@@ -29,68 +51,113 @@ func demoCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if err != nil {
 		return err
 	}
-	if *f.dataDir == "" {
-		dir, err := os.MkdirTemp("", "streamsql-demo-")
-		if err != nil {
-			return err
-		}
-		defer os.RemoveAll(dir)
-		*f.dataDir = dir
+	if *emuPort <= 0 || *emuPort > 65535 {
+		return fmt.Errorf("--emulator-port %d: want a port from 1 to 65535", *emuPort)
+	}
+	if *rate <= 0 {
+		return fmt.Errorf("--rate %d: must be positive", *rate)
+	}
+	// A second demo would otherwise wait for the emulator's port first.
+	if err := checkFree(*f.listen); err != nil {
+		return err
 	}
 
-	log.Info("starting kinesalite (npm ci on first use)")
-	emu, err := emulator.Start(ctx, emulator.Options{})
+	restore := takeForeground()
+	defer restore()
+
+	dir := *f.dataDir
+	serverDir := filepath.Join(dir, demoServerDir)
+	if _, err := os.Stat(serverDir); err == nil {
+		fmt.Fprintf(stdout, "streamsql demo: continuing from %s (left by a demo that did not stop cleanly; delete it to start afresh)\n", dir)
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return fmt.Errorf("demo data directory: %w", err)
+	}
+	pidFile := filepath.Join(dir, demoPIDFile)
+	if err := os.WriteFile(pidFile, []byte(strconv.Itoa(os.Getpid())+"\n"), 0o644); err != nil {
+		return fmt.Errorf("demo pid file: %w", err)
+	}
+
+	fmt.Fprintf(stdout, "streamsql demo: starting kinesalite on 127.0.0.1:%d\n", *emuPort)
+	emu, err := emulator.Start(ctx, emulator.Options{Port: *emuPort, Dir: filepath.Join(dir, demoEmulatorDir)})
+	if errors.Is(err, emulator.ErrBusy) {
+		return fmt.Errorf("%w\nIs another demo running? Stop it, or choose another --emulator-port and --data-dir", err)
+	}
 	if err != nil {
 		return err
 	}
 	defer emu.Stop()
+	if emu.InMemory() {
+		log.Warn("the emulator keeps its streams in memory on this platform (no prebuilt leveldown): a demo killed and started again will not find them")
+	}
 	client, err := emu.Client()
 	if err != nil {
 		return err
 	}
-	const stream = "clicks"
-	// clicks-copy is there for the README's CREATE SINK example.
-	for _, s := range []string{stream, "clicks-copy"} {
-		if err := emulator.CreateStream(ctx, client, s, 2); err != nil {
-			return fmt.Errorf("create stream %s: %w", s, err)
+	for _, s := range demoStreams {
+		if err := createStreamOnce(ctx, client, s, 2); err != nil {
+			return err
 		}
 	}
-	go produceClicks(ctx, client, stream, *rate, log)
+	prodCtx, stopProducer := context.WithCancel(ctx)
+	var producer sync.WaitGroup
+	producer.Go(func() { produceClicks(prodCtx, client, demoStreams[0], *rate, log) })
+	defer producer.Wait()
+	defer stopProducer()
 
-	return serve(ctx, f, log, func(eng *streamsql.Engine, addr net.Addr) {
-		if err := eng.Exec(ctx, demoSchema(emu.Endpoint())); err != nil {
-			log.Error("create demo objects", "err", err)
-			return
-		}
+	*f.dataDir = serverDir
+	*f.kinesisEndpoint = emu.Endpoint()
+	err = serve(ctx, f, log, func(_ *streamsql.Engine, addr net.Addr) {
 		host, port, _ := net.SplitHostPort(addr.String())
 		fmt.Fprintf(stdout, `
-streamsql demo is running: kinesalite at %s, stream %q (2 shards), %d clicks/s.
+streamsql demo is running (pid %d).
+  Kinesis emulator: kinesalite at %s, the default endpoint of Kinesis sources and sinks
+  streams: %q (2 shards, %d click events/s from the demo's producer), %q (2 shards)
+  data: %s (kept if the demo is killed, removed when it stops)
+
 Connect with:
 
     psql -h %s -p %s -U demo
 
-and try: SHOW SOURCES; DESCRIBE clicks; SELECT COUNT(*), SUM(amount) FROM clicks;
-         SELECT * FROM clicks LIMIT 5; EXPLAIN SELECT * FROM spend; SHOW SOURCE STATUS clicks;
-Press Ctrl-C to stop.
-`, emu.Endpoint(), stream, *rate, host, port)
+and follow the psql session in README.md. Ctrl-C stops the demo.
+`, os.Getpid(), emu.Endpoint(), demoStreams[0], *rate, demoStreams[1], dir, host, port)
 	})
+	stopProducer()
+	producer.Wait()
+	if stopErr := emu.Stop(); stopErr != nil {
+		log.Warn("stop the emulator", "err", stopErr)
+	}
+	if err != nil || ctx.Err() == nil {
+		return err // the data stays for a look, or for a restart
+	}
+	// Stopped on purpose: the next demo starts afresh.
+	for _, name := range []string{demoServerDir, demoEmulatorDir, demoPIDFile} {
+		if rmErr := os.RemoveAll(filepath.Join(dir, name)); rmErr != nil {
+			return fmt.Errorf("remove the demo's data: %w", rmErr)
+		}
+	}
+	_ = os.Remove(dir) // only when empty: it may hold what the demo did not make
+	fmt.Fprintf(stdout, "streamsql demo: stopped; removed its data from %s\n", dir)
+	return nil
 }
 
-// demoSchema binds the demo stream and defines the view of the README.
-func demoSchema(endpoint string) string {
-	return fmt.Sprintf(`
-CREATE SOURCE IF NOT EXISTS clicks (
-    user_id BIGINT, url VARCHAR(2048), amount DOUBLE, ts TIMESTAMP(3),
-    WATERMARK FOR ts AS ts - INTERVAL '5' SECOND
-) WITH (
-    connector = 'kinesis', stream = 'clicks', region = 'us-east-1',
-    endpoint = '%s', format = 'json', start_position = 'trim_horizon'
-);
-CREATE MATERIALIZED VIEW IF NOT EXISTS spend AS
-SELECT user_id, window_start, window_end, COUNT(*) AS n, SUM(amount) AS total
-FROM TUMBLE(clicks, ts, INTERVAL '1' MINUTE)
-GROUP BY user_id, window_start, window_end
-EMIT ON WINDOW CLOSE;`, endpoint)
+// checkFree reports an address something already listens on.
+func checkFree(addr string) error {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w (is another streamsql demo or server running? choose another address with --listen)", addr, err)
+	}
+	return ln.Close()
+}
+
+// createStreamOnce creates a stream unless the emulator kept it from an
+// earlier run.
+func createStreamOnce(ctx context.Context, c *kinesis.Client, name string, shards int) error {
+	err := emulator.CreateStream(ctx, c, name, shards)
+	if inUse := (*ktypes.ResourceInUseException)(nil); errors.As(err, &inUse) {
+		return emulator.WaitActive(ctx, c, name)
+	}
+	return err
 }
 
 type click struct {

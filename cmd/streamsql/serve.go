@@ -20,6 +20,7 @@ type serverFlags struct {
 	checkpointInterval                  *time.Duration
 	aggCacheGroups                      *int
 	memoryLimit                         *string
+	kinesisEndpoint                     *string
 }
 
 func addServerFlags(fs *flagSet, defaultDataDir string) serverFlags {
@@ -34,6 +35,8 @@ func addServerFlags(fs *flagSet, defaultDataDir string) serverFlags {
 			"groups each aggregate of a view keeps in memory; the others are read from its state when touched (0: sized from --memory-limit)"),
 		memoryLimit: fs.string("memory-limit", "",
 			"memory the engine stays within: its caches, Badger's and writes not yet committed are sized from it, and the Go runtime's soft limit is 90% of it; e.g. 2GiB or 512MiB (default: half of the machine's or cgroup's memory, 256MiB to 8GiB)"),
+		kinesisEndpoint: fs.string("kinesis-endpoint", "",
+			"endpoint URL of Kinesis sources and sinks that name none, e.g. a local emulator's http://127.0.0.1:4567; written into their definition at CREATE (empty: AWS's)"),
 	}
 }
 
@@ -62,6 +65,9 @@ func serve(ctx context.Context, f serverFlags, log *slog.Logger, ready func(*str
 		interval = *f.checkpointInterval
 	}
 	cfg := streamsql.Config{DataDir: *f.dataDir, Logger: log, CheckpointInterval: interval}
+	if f.kinesisEndpoint != nil {
+		cfg.KinesisEndpoint = *f.kinesisEndpoint
+	}
 	if f.aggCacheGroups != nil {
 		if *f.aggCacheGroups < 0 {
 			return fmt.Errorf("--agg-cache-groups %d: must not be negative", *f.aggCacheGroups)

@@ -40,6 +40,14 @@ type Options struct {
 	// Log receives the emulator's stdout and stderr; discarded when nil.
 	// The last few KiB are kept either way for error messages.
 	Log io.Writer
+	// Port is the loopback port to listen on; 0 lets the OS pick a free
+	// one, which is what tests want. A fixed port (the demo's) that is
+	// still held by an emulator on its way out is retried for a few
+	// seconds, then refused with an error naming it.
+	Port int
+	// Dir, when set, is where the emulator keeps its streams, so that one
+	// started again on the same Dir finds them; empty keeps them in memory.
+	Dir string
 }
 
 func (o *Options) setDefaults() {
@@ -61,6 +69,9 @@ func (o Options) Validate() error {
 	if o.StartTimeout < 0 {
 		return fmt.Errorf("emulator: negative StartTimeout %v", o.StartTimeout)
 	}
+	if o.Port < 0 || o.Port > 65535 {
+		return fmt.Errorf("emulator: port %d is not a TCP port", o.Port)
+	}
 	return nil
 }
 
@@ -68,13 +79,23 @@ func (o Options) Validate() error {
 type kind struct {
 	// install makes sure the emulator can run from root (e.g. npm ci).
 	install func(ctx context.Context, root string) error
-	// command returns the process to start; it must listen on loopback only
+	// command returns the process to start; it must listen on loopback only,
+	// on opts.Port (0: any free port), keep its data in opts.Dir when set,
 	// and print a line that ready recognises.
-	command func(ctx context.Context, root string) *exec.Cmd
+	command func(ctx context.Context, root string, opts Options) *exec.Cmd
 	// ready parses a line of the process's stdout; it returns the endpoint
 	// once the line says the server is listening.
 	ready func(line string) (endpoint string, ok bool)
+	// inMemory reports a line, before the ready one, saying the emulator
+	// was given Options.Dir but keeps its streams in memory.
+	inMemory func(line string) bool
+	// busy reports an exit status meaning the port or Dir stays taken.
+	busy func(exitCode int) bool
 }
+
+// ErrBusy is returned by Start (wrapped) when the emulator's fixed port or
+// its data directory stays in use by another process.
+var ErrBusy = errors.New("port or data directory in use")
 
 var kinds = map[string]kind{
 	KindKinesalite: kinesaliteKind,
@@ -97,6 +118,7 @@ type Emulator struct {
 	output   *tailBuffer
 	exited   chan struct{} // closed when the process has been reaped
 	waitErr  error         // valid after exited is closed
+	inMemory bool          // given a Dir, it keeps its streams in memory
 
 	stopOnce sync.Once
 	stopErr  error
@@ -106,8 +128,8 @@ type Emulator struct {
 	clientErr  error
 }
 
-// Start installs the emulator if needed, starts it on a free loopback port
-// and returns once it answers ListStreams. ctx bounds the whole start; the
+// Start installs the emulator if needed, starts it on a loopback port
+// (opts.Port, or a free one) and returns once it answers ListStreams. ctx bounds the whole start; the
 // process itself lives until Stop (not until ctx ends).
 func Start(ctx context.Context, opts Options) (*Emulator, error) {
 	if err := opts.Validate(); err != nil {
@@ -129,7 +151,12 @@ func Start(ctx context.Context, opts Options) (*Emulator, error) {
 
 	// The process must outlive ctx, so it is not started with
 	// CommandContext(ctx); Stop ends it.
-	cmd := k.command(context.WithoutCancel(ctx), root)
+	if opts.Dir != "" {
+		if err := os.MkdirAll(opts.Dir, 0o755); err != nil {
+			return nil, fmt.Errorf("emulator %s: data directory: %w", opts.Kind, err)
+		}
+	}
+	cmd := k.command(context.WithoutCancel(ctx), root, opts)
 	cmd.Dir = root
 	// Own process group: Stop signals the group, so nothing a wrapper may
 	// fork survives it.
@@ -147,10 +174,13 @@ func Start(ctx context.Context, opts Options) (*Emulator, error) {
 	// Stdout goes through a writer (not a pipe we read ourselves) so that
 	// cmd.Wait owns the copying and never races our reads.
 	readyc := make(chan string, 1)
-	found := false
+	found, inMemory := false, false
 	cmd.Stdout = &lineWriter{out: logw, line: func(line string) {
 		if found {
 			return
+		}
+		if k.inMemory != nil && k.inMemory(line) {
+			inMemory = true // read after readyc, which orders it
 		}
 		if ep, ok := k.ready(line); ok {
 			found = true
@@ -179,9 +209,13 @@ func Start(ctx context.Context, opts Options) (*Emulator, error) {
 	}
 	select {
 	case ep := <-readyc:
-		e.endpoint = ep
+		e.endpoint, e.inMemory = ep, inMemory && opts.Dir != ""
 	case <-e.exited:
-		return fail(fmt.Errorf("process exited before it was listening: %v", e.waitErr))
+		err := fmt.Errorf("process exited before it was listening: %v", e.waitErr)
+		if k.busy != nil && k.busy(cmd.ProcessState.ExitCode()) {
+			err = fmt.Errorf("%w (%w)", err, ErrBusy)
+		}
+		return fail(err)
 	case <-startCtx.Done():
 		return fail(fmt.Errorf("not listening after %v: %w", opts.StartTimeout, startCtx.Err()))
 	}
@@ -221,6 +255,11 @@ func (e *Emulator) waitAnswers(ctx context.Context) error {
 
 // Kind returns the emulator's kind.
 func (e *Emulator) Kind() string { return e.kind }
+
+// InMemory reports an emulator given Options.Dir that keeps its streams in
+// memory all the same (kinesalite where leveldown has no prebuilt binary):
+// one started again will not find them.
+func (e *Emulator) InMemory() bool { return e.inMemory }
 
 // Endpoint returns the emulator's URL, http://127.0.0.1:PORT.
 func (e *Emulator) Endpoint() string { return e.endpoint }

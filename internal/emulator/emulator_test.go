@@ -312,14 +312,14 @@ func TestStart_Failures(t *testing.T) {
 	noInstall := func(context.Context, string) error { return nil }
 	kinds["test-exits"] = kind{
 		install: noInstall,
-		command: func(ctx context.Context, _ string) *exec.Cmd {
+		command: func(ctx context.Context, _ string, _ Options) *exec.Cmd {
 			return exec.CommandContext(ctx, "sh", "-c", "echo boom >&2; exit 3")
 		},
 		ready: kinesaliteKind.ready,
 	}
 	kinds["test-silent"] = kind{
 		install: noInstall,
-		command: func(ctx context.Context, _ string) *exec.Cmd {
+		command: func(ctx context.Context, _ string, _ Options) *exec.Cmd {
 			return exec.CommandContext(ctx, "sh", "-c", "echo starting; exec sleep 60")
 		},
 		ready: kinesaliteKind.ready,

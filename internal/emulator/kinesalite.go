@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -19,18 +20,31 @@ import (
 // binds 127.0.0.1 only; kinesalite's own CLI would bind every interface.
 const kinesaliteScript = "internal/emulator/kinesalite.js"
 
-const kinesaliteReadyPrefix = "kinesalite listening on "
+const (
+	kinesaliteReadyPrefix = "kinesalite listening on "
+	// The script prints this before the ready line when it was given a
+	// directory but serves from memory.
+	kinesaliteInMemoryPrefix = "kinesalite.js: in memory: "
+	// The script's exit status when the port or the directory stays taken.
+	kinesaliteBusyStatus = 3
+)
 
 var kinesaliteKind = kind{
 	install: func(ctx context.Context, root string) error {
 		return ensureNodeModules(ctx, root, "kinesalite")
 	},
-	command: func(ctx context.Context, root string) *exec.Cmd {
+	command: func(ctx context.Context, root string, opts Options) *exec.Cmd {
 		// Port 0: the OS picks a free loopback port and the script prints it.
 		// Picking a port here and passing it would leave a window in which
 		// another test could take it.
-		return exec.CommandContext(ctx, "node", filepath.Join(root, kinesaliteScript), "0")
+		args := []string{filepath.Join(root, kinesaliteScript), strconv.Itoa(opts.Port)}
+		if opts.Dir != "" {
+			args = append(args, opts.Dir)
+		}
+		return exec.CommandContext(ctx, "node", args...)
 	},
+	inMemory: func(line string) bool { return strings.HasPrefix(line, kinesaliteInMemoryPrefix) },
+	busy:     func(exitCode int) bool { return exitCode == kinesaliteBusyStatus },
 	ready: func(line string) (string, bool) {
 		addr, ok := strings.CutPrefix(strings.TrimSpace(line), kinesaliteReadyPrefix)
 		if !ok || !strings.HasPrefix(addr, "127.0.0.1:") {
@@ -62,8 +76,9 @@ func ensureNodeModules(ctx context.Context, root, pkg string) error {
 	if ok, err := nodeModuleCurrent(root, pkg); err != nil || ok {
 		return err
 	}
-	// --ignore-scripts: kinesalite runs in memory; the native leveldown it
-	// can use for disk storage is never loaded, so there is nothing to build.
+	// --ignore-scripts: nothing needs building. kinesalite keeps its streams
+	// in memory, or (Options.Dir) in leveldown, whose package ships prebuilt
+	// binaries for the usual platforms and loads them at require time.
 	cmd := exec.CommandContext(ctx, "npm", "ci", "--no-audit", "--no-fund", "--ignore-scripts")
 	cmd.Dir = root
 	out, err := cmd.CombinedOutput()
