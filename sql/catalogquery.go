@@ -39,11 +39,14 @@ func (p *parser) catalogQuery(from, to int) *CatalogQuery {
 var catalogSchemas = map[string]bool{"pg_catalog": true, "information_schema": true}
 
 // isCatalogQuery reports whether tokens [from, to) are a query that reads
-// the catalog: a name pg_catalog or information_schema qualifying something
-// (pg_catalog.pg_class, OPERATOR(pg_catalog.~), COLLATE pg_catalog.default),
-// or a relation (or set function) named pg_... in FROM or JOIN position.
+// the catalog: one that reads a relation in FROM or JOIN position qualified
+// by pg_catalog or information_schema or named pg_..., or one without FROM
+// that calls a function qualified by pg_catalog (SELECT
+// pg_catalog.version()). A query over our own relations stays ours even
+// when it names pg_catalog in a type (x::pg_catalog.int4) or an operator.
 func (p *parser) isCatalogQuery(from, to int) bool {
 	inFrom := []bool{false} // per parenthesis depth: inside a FROM list
+	hasFrom, catalogCall := false, false
 	for k := from; k < to; k++ {
 		t := p.toks[k]
 		depth := len(inFrom) - 1
@@ -58,23 +61,26 @@ func (p *parser) isCatalogQuery(from, to int) bool {
 			continue
 		case t.is("from"):
 			inFrom[depth] = true
+			hasFrom = true
 			continue
 		case t.kind == tIdent && clauseWords[strings.ToLower(t.val)]:
 			inFrom[depth] = false
 		}
-		if !t.isName() {
+		if !t.isName() || k == from {
 			continue
 		}
+		prev := p.toks[k-1]
+		inRelationPlace := prev.is("from") || prev.is("join") || prev.punct(",") && inFrom[depth]
 		name := t.name()
-		if catalogSchemas[name] && k+1 < to && p.toks[k+1].punct(".") {
+		qualifies := k+2 < to && p.toks[k+1].punct(".") && p.toks[k+2].isName()
+		switch {
+		case catalogSchemas[name] && qualifies && inRelationPlace:
 			return true
-		}
-		if !strings.HasPrefix(name, "pg_") || k == from {
-			continue
-		}
-		if prev := p.toks[k-1]; prev.is("from") || prev.is("join") || prev.punct(",") && inFrom[depth] {
+		case strings.HasPrefix(name, "pg_") && inRelationPlace && !qualifies:
 			return true
+		case name == "pg_catalog" && qualifies && k+3 < to && p.toks[k+3].punct("(") && !prev.punct("::"):
+			catalogCall = true
 		}
 	}
-	return false
+	return catalogCall && !hasFrom
 }
