@@ -1,68 +1,41 @@
 package eval
 
 import (
-	"bufio"
 	"context"
 	"fmt"
-	"os"
-	"path/filepath"
-	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/streamsql/streamsql/pgcatalog/internal/clientqueries"
 )
 
 // corpusQuery is one captured client query: what sent it, its text and the
-// parameters to run it with ("-- params: a | b" after the "-- query:" line).
+// parameters to run it with.
 type corpusQuery struct {
 	file, name, text string
 	params           []Value
 }
 
-// readCorpus reads testdata/clients/*.sql: entries start with a line
-// "-- query: <what produced it>" and run to the next such line.
+// readCorpus reads the corpus the pgcatalog tests run too: the files
+// captured over this package's fake catalog (fake_test.go), which has the
+// relations they read. pgcatalog runs every file over the real catalog.
 func readCorpus(t *testing.T) []corpusQuery {
 	t.Helper()
-	files, err := filepath.Glob("testdata/clients/*.sql")
-	if err != nil || len(files) == 0 {
-		t.Fatalf("no corpus files: %v", err)
+	qs, err := clientqueries.Read("../testdata/clients")
+	if err != nil {
+		t.Fatal(err)
 	}
 	var out []corpusQuery
-	for _, f := range files {
-		fh, err := os.Open(f)
-		if err != nil {
-			t.Fatal(err)
+	for _, q := range qs {
+		if q.File != "psql-15.sql" && q.File != "pgjdbc-42.5.sql" {
+			continue
 		}
-		var cur *corpusQuery
-		var body []string
-		flush := func() {
-			if cur != nil {
-				cur.text = strings.TrimSpace(strings.Join(body, "\n"))
-				out = append(out, *cur)
-			}
-			body = nil
+		c := corpusQuery{file: q.File, name: q.Name, text: q.Text}
+		for _, p := range q.Params {
+			c.params = append(c.params, p)
 		}
-		sc := bufio.NewScanner(fh)
-		sc.Buffer(make([]byte, 1<<20), 1<<20)
-		for sc.Scan() {
-			line := sc.Text()
-			switch {
-			case strings.HasPrefix(line, "-- query: "):
-				flush()
-				cur = &corpusQuery{file: filepath.Base(f), name: strings.TrimPrefix(line, "-- query: ")}
-			case cur != nil && len(body) == 0 && strings.HasPrefix(line, "-- params: "):
-				for _, p := range strings.Split(strings.TrimPrefix(line, "-- params: "), " | ") {
-					cur.params = append(cur.params, p)
-				}
-			case cur != nil:
-				body = append(body, line)
-			}
-		}
-		flush()
-		fh.Close()
-		if err := sc.Err(); err != nil {
-			t.Fatal(err)
-		}
+		out = append(out, c)
 	}
 	return out
 }
