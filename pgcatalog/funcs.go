@@ -2,7 +2,6 @@ package pgcatalog
 
 import (
 	"fmt"
-	"sort"
 	"strconv"
 	"strings"
 
@@ -237,10 +236,10 @@ func fnGetIndexDef(c *Catalog, args []eval.Value) (eval.Value, error) {
 		if int(col) > len(o.Key) {
 			return "", nil
 		}
-		return quoteIdent(o.Columns[o.Key[col-1]].Name), nil
+		return eval.QuoteIdent(o.Columns[o.Key[col-1]].Name), nil
 	}
 	return fmt.Sprintf("CREATE UNIQUE INDEX %s ON public.%s USING btree (%s)",
-		quoteIdent(pkeyName(o)), quoteIdent(o.Name), keyColumns(o)), nil
+		eval.QuoteIdent(pkeyName(o)), eval.QuoteIdent(o.Name), keyColumns(o)), nil
 }
 
 func fnGetConstraintDef(c *Catalog, args []eval.Value) (eval.Value, error) {
@@ -366,11 +365,7 @@ func fnCurrentSchemas(_ *Catalog, args []eval.Value) (eval.Value, error) {
 }
 
 func getKeywords([]eval.Value) ([]eval.Column, [][]eval.Value, error) {
-	words := make([]string, 0, len(reservedWords))
-	for w := range reservedWords {
-		words = append(words, w)
-	}
-	sort.Strings(words)
+	words := eval.ReservedKeywords()
 	rows := make([][]eval.Value, len(words))
 	for i, w := range words {
 		rows[i] = []eval.Value{w, "R", false, "reserved", "requires AS"}

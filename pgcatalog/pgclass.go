@@ -189,36 +189,7 @@ func pgConstraintRows(c *Catalog) []row {
 func keyColumns(o *Object) string {
 	names := make([]string, len(o.Key))
 	for i, k := range o.Key {
-		names[i] = quoteIdent(o.Columns[k].Name)
+		names[i] = eval.QuoteIdent(o.Columns[k].Name)
 	}
 	return strings.Join(names, ", ")
-}
-
-// quoteIdent quotes a name as Postgres's quote_ident does.
-func quoteIdent(s string) string {
-	plain := s != ""
-	for i, r := range s {
-		if !(r == '_' || r >= 'a' && r <= 'z' || i > 0 && (r >= '0' && r <= '9' || r == '$')) {
-			plain = false
-			break
-		}
-	}
-	if plain && !reservedWords[s] {
-		return s
-	}
-	return `"` + strings.ReplaceAll(s, `"`, `""`) + `"`
-}
-
-// reservedWords are the keywords a name must be quoted to be, the ones
-// likely as column names.
-var reservedWords = map[string]bool{
-	"all": true, "and": true, "any": true, "array": true, "as": true, "asc": true, "between": true, "both": true,
-	"case": true, "cast": true, "check": true, "collate": true, "column": true, "constraint": true, "create": true,
-	"current_date": true, "current_time": true, "current_timestamp": true, "current_user": true, "default": true,
-	"desc": true, "distinct": true, "do": true, "else": true, "end": true, "except": true, "false": true,
-	"fetch": true, "for": true, "foreign": true, "from": true, "grant": true, "group": true, "having": true,
-	"in": true, "intersect": true, "into": true, "join": true, "leading": true, "limit": true, "localtime": true,
-	"not": true, "null": true, "offset": true, "on": true, "only": true, "or": true, "order": true, "primary": true,
-	"references": true, "select": true, "table": true, "then": true, "to": true, "trailing": true, "true": true,
-	"union": true, "unique": true, "user": true, "using": true, "when": true, "where": true, "window": true, "with": true,
 }

@@ -2,6 +2,7 @@ package eval
 
 import (
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -345,7 +346,7 @@ func (rs *runState) regName(id int64, oid uint32) (Value, error) {
 			continue
 		}
 		name, _ := r[cols[info.name]].(string)
-		out := quoteIdent(name)
+		out := QuoteIdent(name)
 		if info.nsp != "" {
 			nsps, err := rs.namespaces()
 			if err != nil {
@@ -353,7 +354,7 @@ func (rs *runState) regName(id int64, oid uint32) (Value, error) {
 			}
 			nsp, _ := toInt(r[cols[info.nsp]])
 			if n := nsps[nsp]; n != "pg_catalog" && n != "public" {
-				out = quoteIdent(n) + "." + out
+				out = QuoteIdent(n) + "." + out
 			}
 		}
 		return out, nil
@@ -389,7 +390,9 @@ func (rs *runState) namespaces() (map[int64]string, error) {
 	return m, nil
 }
 
-func quoteIdent(s string) string {
+// QuoteIdent quotes a name as Postgres's quote_ident does: only when it is
+// not a plain lower-case identifier or is a reserved keyword.
+func QuoteIdent(s string) string {
 	plain := s != ""
 	for i := 0; i < len(s); i++ {
 		c := s[i]
@@ -404,16 +407,29 @@ func quoteIdent(s string) string {
 	return `"` + strings.ReplaceAll(s, `"`, `""`) + `"`
 }
 
-// reservedWords are keywords quote_ident quotes (Postgres's reserved and
-// type-function-name keywords that a catalog is likely to meet).
+// ReservedKeywords lists, sorted, the keywords QuoteIdent quotes
+// (pg_get_keywords() reports them).
+func ReservedKeywords() []string {
+	words := make([]string, 0, len(reservedWords))
+	for w := range reservedWords {
+		words = append(words, w)
+	}
+	slices.Sort(words)
+	return words
+}
+
+// reservedWords are Postgres's reserved keywords (and the
+// type-function-name ones) a catalog is likely to meet as names.
 var reservedWords = map[string]bool{
 	"all": true, "analyse": true, "analyze": true, "and": true, "any": true, "array": true, "as": true,
-	"asc": true, "both": true, "case": true, "cast": true, "check": true, "collate": true, "column": true,
-	"constraint": true, "create": true, "default": true, "desc": true, "distinct": true, "do": true,
-	"else": true, "end": true, "except": true, "false": true, "for": true, "foreign": true, "from": true,
-	"grant": true, "group": true, "having": true, "in": true, "into": true, "is": true, "join": true,
-	"leading": true, "limit": true, "not": true, "null": true, "offset": true, "on": true, "only": true,
-	"or": true, "order": true, "primary": true, "references": true, "select": true, "table": true,
-	"then": true, "to": true, "trailing": true, "true": true, "union": true, "unique": true, "user": true,
-	"using": true, "when": true, "where": true, "window": true, "with": true,
+	"asc": true, "between": true, "both": true, "case": true, "cast": true, "check": true, "collate": true,
+	"column": true, "constraint": true, "create": true, "current_date": true, "current_time": true,
+	"current_timestamp": true, "current_user": true, "default": true, "desc": true, "distinct": true,
+	"do": true, "else": true, "end": true, "except": true, "false": true, "fetch": true, "for": true,
+	"foreign": true, "from": true, "grant": true, "group": true, "having": true, "in": true,
+	"intersect": true, "into": true, "is": true, "join": true, "leading": true, "limit": true,
+	"localtime": true, "not": true, "null": true, "offset": true, "on": true, "only": true, "or": true,
+	"order": true, "primary": true, "references": true, "select": true, "table": true, "then": true,
+	"to": true, "trailing": true, "true": true, "union": true, "unique": true, "user": true, "using": true,
+	"when": true, "where": true, "window": true, "with": true,
 }

@@ -1319,7 +1319,7 @@ func (b *binder) tableoid(entries []*rangeEntry, qual string, depth int) (evalFn
 			schema = r.Schema
 		}
 	}
-	name := quoteIdent(schema) + "." + quoteIdent(hit.relName)
+	name := QuoteIdent(schema) + "." + QuoteIdent(hit.relName)
 	b.lastRef = [2]int{hit.offset, hit.offset + len(hit.cols)}
 	return withDepth(depth, func(e *env) (Value, error) { return e.rs.regOID(name, OIDRegclass) }), Type{OID: OIDOid}, nil
 }

@@ -733,7 +733,7 @@ func init() {
 		"upper":            textFn(strings.ToUpper),
 		"initcap":          textFn(func(s string) string { return strings.Title(strings.ToLower(s)) }), //nolint:staticcheck // ASCII catalogs
 		"md5":              textFn(func(s string) string { return fmt.Sprintf("%x", md5.Sum([]byte(s))) }),
-		"quote_ident":      textFn(quoteIdent),
+		"quote_ident":      textFn(QuoteIdent),
 		"quote_literal":    textFn(quoteLiteral),
 		"length":           {fn: func(_ *runState, a []Value) (Value, error) { return int64(utf8.RuneCountInString(str(a[0]))), nil }, ret: ret(tInt4), strict: true, min: 1, max: 1},
 		"char_length":      {fn: func(_ *runState, a []Value) (Value, error) { return int64(utf8.RuneCountInString(str(a[0]))), nil }, ret: ret(tInt4), strict: true, min: 1, max: 1},

@@ -184,7 +184,7 @@ func textOf(v Value, t Type) string {
 	case int64:
 		return strconv.FormatInt(x, 10)
 	case float64:
-		return formatFloat(x)
+		return types.FormatFloat(x)
 	case string:
 		return x
 	case []byte:
@@ -229,18 +229,6 @@ func textOf(v Value, t Type) string {
 		return "(" + strings.Join(parts, ",") + ")"
 	}
 	return fmt.Sprint(v)
-}
-
-func formatFloat(f float64) string {
-	switch {
-	case math.IsInf(f, 1):
-		return "Infinity"
-	case math.IsInf(f, -1):
-		return "-Infinity"
-	case math.IsNaN(f):
-		return "NaN"
-	}
-	return strconv.FormatFloat(f, 'g', -1, 64)
 }
 
 func quoteArrayElem(s string) string {
