@@ -45,32 +45,16 @@ var catalogSchemas = map[string]bool{"pg_catalog": true, "information_schema": t
 // pg_catalog.version()). A query over our own relations stays ours even
 // when it names pg_catalog in a type (x::pg_catalog.int4) or an operator.
 func (p *parser) isCatalogQuery(from, to int) bool {
-	inFrom := []bool{false} // per parenthesis depth: inside a FROM list
+	var fromList fromTracker
 	hasFrom, catalogCall := false, false
 	for k := from; k < to; k++ {
 		t := p.toks[k]
-		depth := len(inFrom) - 1
-		switch {
-		case t.punct("("):
-			inFrom = append(inFrom, false)
-			continue
-		case t.punct(")"):
-			if depth > 0 {
-				inFrom = inFrom[:depth]
-			}
-			continue
-		case t.is("from"):
-			inFrom[depth] = true
-			hasFrom = true
-			continue
-		case t.kind == tIdent && clauseWords[strings.ToLower(t.val)]:
-			inFrom[depth] = false
-		}
-		if !t.isName() || k == from {
+		hasFrom = hasFrom || t.is("from")
+		if fromList.see(t) || !t.isName() || k == from {
 			continue
 		}
 		prev := p.toks[k-1]
-		inRelationPlace := prev.is("from") || prev.is("join") || prev.punct(",") && inFrom[depth]
+		inRelationPlace := fromList.relationPlace(prev)
 		name := t.name()
 		qualifies := k+2 < to && p.toks[k+1].punct(".") && p.toks[k+2].isName()
 		switch {

@@ -170,6 +170,43 @@ var clauseWords = map[string]bool{
 	"union": true, "except": true, "intersect": true, "on": true, "using": true, "select": true,
 }
 
+// fromTracker follows a query token by token to tell where a name stands
+// in the place of a relation: after FROM or JOIN, or after a comma of a
+// FROM list at the same parenthesis depth. The zero value is ready.
+type fromTracker struct {
+	inFrom []bool // per parenthesis depth: inside a FROM list
+}
+
+// see takes the next token and reports whether it only moved the state (a
+// parenthesis, FROM, or a word that ends a FROM list).
+func (f *fromTracker) see(t token) bool {
+	if f.inFrom == nil {
+		f.inFrom = []bool{false}
+	}
+	depth := len(f.inFrom) - 1
+	switch {
+	case t.punct("("):
+		f.inFrom = append(f.inFrom, false)
+	case t.punct(")"):
+		if depth > 0 {
+			f.inFrom = f.inFrom[:depth]
+		}
+	case t.is("from"):
+		f.inFrom[depth] = true
+	case t.kind == tIdent && clauseWords[strings.ToLower(t.val)]:
+		f.inFrom[depth] = false
+	default:
+		return false
+	}
+	return true
+}
+
+// relationPlace reports whether the token after prev stands where a
+// relation does.
+func (f *fromTracker) relationPlace(prev token) bool {
+	return prev.is("from") || prev.is("join") || prev.punct(",") && len(f.inFrom) > 0 && f.inFrom[len(f.inFrom)-1]
+}
+
 // parseQuery parses tokens [from, to) as a query.
 func (p *parser) parseQuery(from, to int) (*Select, error) {
 	if from >= to {
@@ -235,26 +272,14 @@ func (p *parser) parseQuery(from, to int) (*Select, error) {
 	}
 
 	// Table functions in FROM, plural units, :: casts.
-	inFrom := []bool{false}
+	var fromList fromTracker
 	skip := map[int]int{} // a table function's name token → its ')'
 	for k := from; k < to; k++ {
 		t := p.toks[k]
-		depth := len(inFrom) - 1
+		if fromList.see(t) {
+			continue
+		}
 		switch {
-		case t.punct("("):
-			inFrom = append(inFrom, false)
-			continue
-		case t.punct(")"):
-			if depth > 0 {
-				inFrom = inFrom[:depth]
-			}
-			continue
-		case t.is("from"):
-			inFrom[depth] = true
-			continue
-		case t.kind == tIdent && clauseWords[strings.ToLower(t.val)]:
-			inFrom[depth] = false
-			continue
 		case t.is("interval") && k+2 < to && (p.toks[k+1].kind == tString || p.toks[k+1].kind == tNumber) && p.toks[k+2].kind == tIdent:
 			u := p.toks[k+2]
 			if single, ok := pluralUnits[strings.ToLower(u.val)]; ok {
@@ -266,8 +291,7 @@ func (p *parser) parseQuery(from, to int) (*Select, error) {
 		if t.kind != tIdent || !isFunc || k+1 >= to || !p.toks[k+1].punct("(") || k == from {
 			continue
 		}
-		prev := p.toks[k-1]
-		if !prev.is("from") && !prev.is("join") && !(prev.punct(",") && inFrom[depth]) {
+		if !fromList.relationPlace(p.toks[k-1]) {
 			continue
 		}
 		close := p.matching(k + 1)
