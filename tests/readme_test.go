@@ -154,6 +154,11 @@ func psqlTranscript(t *testing.T, body []string, firstLine int) []readmeStep {
 		var text []string
 		for ; i < len(body); i++ {
 			l := strings.TrimPrefix(body[i], promptLine)
+			if len(text) == 0 && strings.HasPrefix(l, `\`) {
+				text = append(text, l) // a psql meta-command is one line
+				i++
+				break
+			}
 			code, _, _ := strings.Cut(l, "--")
 			code = strings.TrimRight(code, " ")
 			if strings.HasSuffix(code, ";") {
