@@ -21,7 +21,7 @@ import java.util.TreeMap;
  * What a JDBC tool does with streamsql, through pgjdbc: DatabaseMetaData, typed parameters and a
  * fetch-size cursor, over the dataset of tests/client_orders_test.go. Each check prints "ok NAME"
  * or "FAIL NAME: why"; "done" comes last. The expected answers are what Postgres gives for the same
- * tables (sources as foreign tables: see TABLE_TYPES).
+ * tables (how our objects appear as relations: see TABLE_TYPES).
  *
  * <p>Usage: java -Duser.timezone=UTC -cp DIR:postgresql.jar JdbcChecks HOST PORT
  */
@@ -93,15 +93,18 @@ public class JdbcChecks {
 
   /*
    * What pgjdbc's getTables reports for each of our objects: it derives TABLE_TYPE from
-   * pg_class.relkind. A source is rows that live elsewhere and are read with SELECT: a foreign
-   * table (relkind 'f'); a view is a materialized view ('m'). A sink has the columns it writes
-   * but no rows to read: it is listed, as a foreign table too.
+   * pg_class.relkind. A source is an append-only table over a stream ('r', so JDBC tools and
+   * psql's \dt list it with the tables); a view is a materialized view ('m'); a sink has the
+   * columns it writes and no rows to read, and lives elsewhere: a foreign table ('f').
    */
   static final Map<String, String> TABLE_TYPES = new TreeMap<>(Map.of(
-      "orders", "FOREIGN TABLE",
+      "orders", "TABLE",
       "orders_v", "MATERIALIZED VIEW",
       "order_totals", "MATERIALIZED VIEW",
       "orders_out", "FOREIGN TABLE"));
+
+  /** The relation types a JDBC tool asks for when it lists tables (no indexes, no sequences). */
+  static final String[] RELATION_TYPES = {"TABLE", "VIEW", "MATERIALIZED VIEW", "FOREIGN TABLE"};
 
   public static void main(String[] args) throws Exception {
     String url = "jdbc:postgresql://" + args[0] + ":" + args[1] + "/streamsql?sslmode=disable&connectTimeout=10";
@@ -110,13 +113,37 @@ public class JdbcChecks {
 
     check("getTables", () -> {
       Map<String, String> got = new TreeMap<>();
-      try (ResultSet rs = md.getTables(null, "public", "%", null)) {
+      try (ResultSet rs = md.getTables(null, "public", "%", RELATION_TYPES)) {
         while (rs.next()) {
           eq("TABLE_SCHEM of " + rs.getString("TABLE_NAME"), rs.getString("TABLE_SCHEM"), "public");
           got.put(rs.getString("TABLE_NAME"), rs.getString("TABLE_TYPE"));
         }
       }
       eq("TABLE_NAME -> TABLE_TYPE", got, TABLE_TYPES);
+    });
+
+    check("getTables of every type", () -> {
+      // With no types, every relation of the schema is listed (indexes too, as in Postgres):
+      // ours must be among them with their types.
+      Map<String, String> got = new TreeMap<>();
+      try (ResultSet rs = md.getTables(null, "public", "%", null)) {
+        while (rs.next()) {
+          if (TABLE_TYPES.containsKey(rs.getString("TABLE_NAME"))) {
+            got.put(rs.getString("TABLE_NAME"), rs.getString("TABLE_TYPE"));
+          }
+        }
+      }
+      eq("TABLE_NAME -> TABLE_TYPE", got, TABLE_TYPES);
+    });
+
+    check("getTables of type TABLE", () -> {
+      List<String> got = new ArrayList<>();
+      try (ResultSet rs = md.getTables(null, null, "%", new String[] {"TABLE"})) {
+        while (rs.next()) {
+          got.add(rs.getString("TABLE_SCHEM") + "." + rs.getString("TABLE_NAME"));
+        }
+      }
+      eq("tables", got, list("public.orders"));
     });
 
     check("getTables of type MATERIALIZED VIEW", () -> {
@@ -131,12 +158,12 @@ public class JdbcChecks {
 
     check("getTables of one name", () -> {
       List<String> got = new ArrayList<>();
-      try (ResultSet rs = md.getTables(null, null, "orders", null)) {
+      try (ResultSet rs = md.getTables(null, null, "orders_out", null)) {
         while (rs.next()) {
           got.add(rs.getString("TABLE_NAME") + " " + rs.getString("TABLE_TYPE"));
         }
       }
-      eq("tables named orders", got, list("orders FOREIGN TABLE"));
+      eq("tables named orders_out", got, list("orders_out FOREIGN TABLE"));
     });
 
     check("getColumns of the source", () -> {
@@ -180,11 +207,13 @@ public class JdbcChecks {
       List<String> got = new ArrayList<>();
       try (ResultSet rs = md.getPrimaryKeys(null, "public", "order_totals")) {
         while (rs.next()) {
-          got.add(rs.getString("TABLE_NAME") + "." + rs.getString("COLUMN_NAME") + " " + rs.getInt("KEY_SEQ"));
+          got.add(rs.getString("TABLE_NAME") + "." + rs.getString("COLUMN_NAME") + " " + rs.getInt("KEY_SEQ")
+              + " " + rs.getString("PK_NAME"));
         }
       }
       if (!got.isEmpty()) {
-        eq("primary key of order_totals", got, list("order_totals.customer 1"));
+        // Named as Postgres names a primary key it creates.
+        eq("primary key of order_totals", got, list("order_totals.customer 1 order_totals_pkey"));
       }
     });
 
