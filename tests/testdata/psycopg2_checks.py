@@ -193,6 +193,15 @@ def copy_text():
 check("copy_expert text", copy_text)
 
 
+def backend():
+    # pg_backend_pid() is the process id the server gave the connection in BackendKeyData.
+    got = rows("SELECT pg_backend_pid(), current_database(), current_user")
+    eq("pid, database, user", got, [(conn.get_backend_pid(), "streamsql", "tester")])
+
+
+check("pg_backend_pid and current_database", backend)
+
+
 def still_usable():
     eq("SELECT 1", rows("SELECT 1"), [(1,)])
 

@@ -357,6 +357,21 @@ public class JdbcChecks {
       eq("rows", got, list("1", "2", "3", "4", "5", "6", "7", "8"));
     });
 
+    check("functions tools call on connect", () -> {
+      try (Statement st = conn.createStatement();
+          ResultSet rs = st.executeQuery(
+              "SELECT current_database(), current_schema(), current_user, session_user, version()")) {
+        rs.next();
+        eq("current_database()", rs.getString(1), "streamsql");
+        eq("current_schema()", rs.getString(2), "public");
+        eq("current_user", rs.getString(3), "tester");
+        eq("session_user", rs.getString(4), "tester");
+        if (!rs.getString(5).contains("streamsql")) {
+          throw new AssertionError("version() does not name streamsql: " + rs.getString(5));
+        }
+      }
+    });
+
     check("connection still usable", () -> {
       try (Statement st = conn.createStatement()) {
         eq("SELECT 1", column(st.executeQuery("SELECT 1")), list("1"));
