@@ -11,6 +11,7 @@ import (
 	"os/exec"
 	"regexp"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -44,6 +45,9 @@ type order struct {
 	Tag      []byte      `json:"tag"` // base64 in JSON, as the json format reads BYTEA
 }
 
+// ordersRuns numbers the fixture's streams on the shared kinesalite.
+var ordersRuns atomic.Int64
+
 func orders() []order {
 	yes, no := true, false
 	return []order{
@@ -68,10 +72,12 @@ func startOrdersServer(t *testing.T) (host, port string) {
 	}
 	ctx := testContext(t, 3*time.Minute)
 	emu := sharedKinesis.get(t)
-	stream := "orders-" + strings.ToLower(regexp.MustCompile(`[^A-Za-z0-9]+`).ReplaceAllString(t.Name(), "-"))
+	// Fresh streams on every run (-count=2 too): the orders must be put once.
+	stream := fmt.Sprintf("orders-%s-%d", strings.ToLower(regexp.MustCompile(`[^A-Za-z0-9]+`).ReplaceAllString(t.Name(), "-")),
+		ordersRuns.Add(1))
 	out := stream + "-out"
 	for _, s := range []string{stream, out} {
-		if err := emu.CreateStream(ctx, s, 1); err != nil && !strings.Contains(err.Error(), "ResourceInUse") {
+		if err := emu.CreateStream(ctx, s, 1); err != nil {
 			t.Fatalf("create stream %s: %v", s, err)
 		}
 	}
