@@ -86,6 +86,18 @@ async function main() {
     });
   });
 
+  await check('field type OIDs', async () => {
+    // What Postgres describes for these columns: int4, int8, varchar, numeric, bool, int8 (COUNT).
+    const oids = async (text) => (await client.query(text)).fields.map((f) => [f.name, f.dataTypeID]);
+    assert.deepEqual(await oids('SELECT id, qty, customer, price, paid FROM orders_v WHERE id = 1'),
+      [['id', 23], ['qty', 20], ['customer', 1043], ['price', 1700], ['paid', 16]]);
+    assert.deepEqual(await oids('SELECT COUNT(*) AS n, 1 AS one FROM orders_v'), [['n', 20], ['one', 23]]);
+  });
+
+  await check('null parameter', async () => {
+    assert.deepEqual(await ids('paid IS NOT DISTINCT FROM $1', [null]), [6]);
+  });
+
   await check('string and integer parameters', async () => {
     assert.deepEqual(await ids('customer = $1 AND qty >= $2', ['ann', 1]), [1, 3]);
   });
@@ -121,9 +133,14 @@ async function main() {
   });
 
   await check('parameters with casts', async () => {
-    // int4 + int4 is int4: a number.
-    assert.deepEqual(await rows('SELECT $1::int + $2::int AS sum, $3::text AS t', [2, 3, "d'arcy"]),
-      [{ sum: 5, t: "d'arcy" }]);
+    // ::int is int4: a number.
+    assert.deepEqual(await rows('SELECT $1::int AS i, $2::text AS t, $3::bigint AS b', [2, "d'arcy", 7]),
+      [{ i: 2, t: "d'arcy", b: '7' }]);
+  });
+
+  await check('arithmetic on int parameters is a number', async () => {
+    // int4 + int4 is int4 in Postgres.
+    assert.deepEqual(await rows('SELECT $1::int + $2::int AS sum', [2, 3]), [{ sum: 5 }]);
   });
 
   await check('named prepared statement', async () => {

@@ -79,18 +79,28 @@ where("str", "customer = %s", ("ann",), [1, 3])
 where("str with a quote", "customer = %s", ("d'arcy",), [6])
 where("several", "customer = %s AND day >= %s AND price < %s AND paid = %s",
       ("bob", D.date(2026, 1, 1), decimal.Decimal("100"), True), [5])
+where("None", "paid IS NOT DISTINCT FROM %s", (None,), [6])
+where("tuple for IN", "id IN %s", ((1, 3, 9),), [1, 3])
 where("named parameters", "customer = %(who)s OR id = %(id)s", {"who": "bob", "id": 1}, [1, 2, 5])
 
 
 def round_trips():
     # Each value comes back as the Python type psycopg2 makes of its Postgres type.
-    values = (D.datetime(2026, 1, 2, 9, 15, 0, 250000), D.date(2026, 1, 2), D.time(9, 15, 30),
-              D.timedelta(hours=12), decimal.Decimal("12.50"), True, 42, 1.5, "d'arcy")
+    values = (D.datetime(2026, 1, 2, 9, 15, 0, 250000), D.date(2026, 1, 2), D.timedelta(hours=12),
+              decimal.Decimal("12.50"), True, 42, 1.5, "d'arcy")
     got = rows("SELECT " + ", ".join(["%s"] * len(values)), values)
     eq("round trip", got, [values])
 
 
 check("parameters round trip", round_trips)
+
+
+def time_round_trip():
+    # '09:15:30'::time is a time in Postgres, which psycopg2 reads as a datetime.time.
+    eq("time", rows("SELECT %s", (D.time(9, 15, 30),)), [(D.time(9, 15, 30),)])
+
+
+check("time round trip", time_round_trip)
 
 
 def bytes_round_trip():
@@ -111,6 +121,20 @@ def result_types():
 
 
 check("result types", result_types)
+
+
+def type_codes():
+    # cursor.description's type_code is the column's type OID, as Postgres describes the
+    # columns of these tables: int4, int8, varchar, timestamp, date, numeric, bool, float8, bytea.
+    with conn.cursor() as cur:
+        cur.execute("SELECT id, qty, customer, ts, day, price, paid, score, tag FROM orders_v WHERE id = 1")
+        got = [(d.name, d.type_code) for d in cur.description]
+    conn.commit()
+    eq("description", got, [("id", 23), ("qty", 20), ("customer", 1043), ("ts", 1114), ("day", 1082),
+                            ("price", 1700), ("paid", 16), ("score", 701), ("tag", 17)])
+
+
+check("description type codes", type_codes)
 
 
 def named(name, body):

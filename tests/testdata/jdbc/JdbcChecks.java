@@ -201,6 +201,22 @@ public class JdbcChecks {
       }
     });
 
+    check("getTypeInfo", () -> {
+      // Tools read the type list once (DBeaver, DataGrip): the types our columns use are there.
+      Map<String, Integer> got = new TreeMap<>();
+      try (ResultSet rs = md.getTypeInfo()) {
+        while (rs.next()) {
+          got.put(rs.getString("TYPE_NAME"), rs.getInt("DATA_TYPE"));
+        }
+      }
+      Map<String, Integer> want = new TreeMap<>(Map.of("int4", Types.INTEGER, "int8", Types.BIGINT,
+          "varchar", Types.VARCHAR, "text", Types.VARCHAR, "timestamp", Types.TIMESTAMP, "date", Types.DATE,
+          "numeric", Types.NUMERIC, "bool", Types.BIT, "float8", Types.DOUBLE, "bytea", Types.BINARY));
+      Map<String, Integer> ours = new TreeMap<>(got);
+      ours.keySet().retainAll(want.keySet());
+      eq("our types in getTypeInfo (TYPE_NAME -> DATA_TYPE)", ours, want);
+    });
+
     check("getPrimaryKeys of a view", () -> {
       // A view grouped by customer has that key; a catalog that does not expose it returns no
       // rows, and that is no error either.
@@ -211,6 +227,7 @@ public class JdbcChecks {
               + " " + rs.getString("PK_NAME"));
         }
       }
+      System.out.println("# getPrimaryKeys(order_totals): " + got);
       if (!got.isEmpty()) {
         // Named as Postgres names a primary key it creates.
         eq("primary key of order_totals", got, list("order_totals.customer 1 order_totals_pkey"));
