@@ -33,7 +33,7 @@ import (
 //	4   7           cy, inc   2026-01-02 23:59:59      2026-01-02  0.99    false  1000   "c4"
 //	5   2           bob       2026-01-03 00:00:00      2026-01-03  12.50   true   0      "b5"
 //	6   4           d'arcy    2026-01-03 12:00:00      2026-01-03  3.10    NULL   0.75   "d6"
-type order struct {
+type clientOrder struct {
 	ID       int64       `json:"id"`
 	Qty      int64       `json:"qty"`
 	Customer string      `json:"customer"`
@@ -48,9 +48,9 @@ type order struct {
 // ordersRuns numbers the fixture's streams on the shared kinesalite.
 var ordersRuns atomic.Int64
 
-func orders() []order {
+func clientOrders() []clientOrder {
 	yes, no := true, false
-	return []order{
+	return []clientOrder{
 		{1, 3, "ann", "2026-01-01T10:00:00Z", "2026-01-01", "12.50", &yes, 1.5, []byte("a1")},
 		{2, 5000000000, "bob", "2026-01-01T11:30:00Z", "2026-01-01", "7.25", &no, 2.25, []byte("b2")},
 		{3, 1, "ann", "2026-01-02T09:15:00.25Z", "2026-01-02", "100.00", &yes, -0.5, []byte("a3")},
@@ -82,7 +82,7 @@ func startOrdersServer(t *testing.T) (host, port string) {
 		}
 	}
 	var recs []emulator.Record
-	for _, o := range orders() {
+	for _, o := range clientOrders() {
 		data, err := json.Marshal(o)
 		if err != nil {
 			t.Fatal(err)
@@ -114,8 +114,8 @@ func startOrdersServer(t *testing.T) (host, port string) {
 	// The fixture itself, checked over pgx, so that a client's failure is
 	// never the dataset's.
 	var n int64
-	if err := conn.QueryRow(ctx, "SELECT COUNT(*) FROM orders_v").Scan(&n); err != nil || n != int64(len(orders())) {
-		t.Fatalf("orders_v after FLUSH holds %d rows (%v), want %d", n, err, len(orders()))
+	if err := conn.QueryRow(ctx, "SELECT COUNT(*) FROM orders_v").Scan(&n); err != nil || n != int64(len(clientOrders())) {
+		t.Fatalf("orders_v after FLUSH holds %d rows (%v), want %d", n, err, len(clientOrders()))
 	}
 	host, port, err := net.SplitHostPort(srv.addr)
 	if err != nil {
