@@ -10,6 +10,11 @@ import java.sql.SQLException;
 import java.sql.Statement;
 import java.sql.Timestamp;
 import java.sql.Types;
+import java.time.LocalDate;
+import java.time.LocalDateTime;
+import java.time.LocalTime;
+import java.time.OffsetDateTime;
+import java.time.ZoneOffset;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -290,6 +295,35 @@ public class JdbcChecks {
     check("setBytes", () -> eq("ids",
         ids("SELECT id FROM orders_v WHERE tag = ?", ps -> ps.setBytes(1, "b2".getBytes(StandardCharsets.UTF_8))),
         list("2")));
+
+    check("setShort", () -> eq("ids",
+        ids("SELECT id FROM orders_v WHERE id = ?", ps -> ps.setShort(1, (short) 4)), list("4")));
+
+    check("setFloat", () -> eq("ids",
+        ids("SELECT id FROM orders_v WHERE score > ? ORDER BY id", ps -> ps.setFloat(1, 1.0f)), list("1", "2", "4")));
+
+    check("setNull", () -> eq("ids",
+        ids("SELECT id FROM orders_v WHERE paid IS NOT DISTINCT FROM ?", ps -> ps.setNull(1, Types.BOOLEAN)),
+        list("6")));
+
+    check("setObject LocalDate", () -> eq("ids",
+        ids("SELECT id FROM orders_v WHERE day = ? ORDER BY id", ps -> ps.setObject(1, LocalDate.of(2026, 1, 2))),
+        list("3", "4")));
+
+    check("setObject LocalDateTime", () -> eq("ids",
+        ids("SELECT id FROM orders_v WHERE ts = ?",
+            ps -> ps.setObject(1, LocalDateTime.of(2026, 1, 2, 9, 15, 0, 250_000_000))), list("3")));
+
+    check("setObject OffsetDateTime", () -> eq("ids",
+        // A timestamptz compared with a timestamp: the timestamp is read in the session's time
+        // zone, UTC (pgjdbc sends the JVM's, and the JVM runs in UTC).
+        ids("SELECT id FROM orders_v WHERE ts = ?",
+            ps -> ps.setObject(1, OffsetDateTime.of(2026, 1, 2, 10, 15, 0, 250_000_000, ZoneOffset.ofHours(1)))),
+        list("3")));
+
+    check("setObject LocalTime", () -> eq("ids",
+        ids("SELECT id FROM orders_v WHERE CAST(ts AS TIME) = ?", ps -> ps.setObject(1, LocalTime.of(23, 59, 59))),
+        list("4")));
 
     check("several typed parameters", () -> eq("ids",
         ids("SELECT id FROM orders_v WHERE customer = ? AND day >= ? AND price < ? AND paid = ? ORDER BY id", ps -> {
