@@ -206,6 +206,18 @@ def copy_csv():
 check("copy_expert CSV HEADER", copy_csv)
 
 
+def copy_csv_options():
+    buf = io.StringIO()
+    with conn.cursor() as cur:
+        cur.copy_expert("COPY (SELECT id, customer, paid FROM orders_v WHERE id >= 4 ORDER BY id) "
+                        "TO STDOUT WITH (FORMAT csv, HEADER, DELIMITER ';', NULL 'NULL')", buf)
+    conn.commit()
+    eq("CSV", buf.getvalue(), "id;customer;paid\n4;cy, inc;f\n5;bob;t\n6;d'arcy;NULL\n")
+
+
+check("copy_expert CSV options", copy_csv_options)
+
+
 def copy_text():
     buf = io.StringIO()
     with conn.cursor() as cur:
