@@ -239,6 +239,21 @@ public class JdbcChecks {
       }
     });
 
+    check("getIndexInfo of a view", () -> {
+      // The index behind the view's key, when the catalog exposes one (GUI tools list it).
+      List<String> got = new ArrayList<>();
+      try (ResultSet rs = md.getIndexInfo(null, "public", "order_totals", false, false)) {
+        while (rs.next()) {
+          got.add(rs.getString("INDEX_NAME") + " " + rs.getString("COLUMN_NAME") + " unique="
+              + !rs.getBoolean("NON_UNIQUE") + " " + rs.getInt("ORDINAL_POSITION"));
+        }
+      }
+      System.out.println("# getIndexInfo(order_totals): " + got);
+      if (!got.isEmpty()) {
+        eq("indexes of order_totals", got, list("order_totals_pkey customer unique=true 1"));
+      }
+    });
+
     check("getPrimaryKeys of a source", () -> {
       List<String> got = column(md.getPrimaryKeys(null, "public", "orders"));
       eq("primary key of orders", got, list());
