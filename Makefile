@@ -7,7 +7,7 @@ NPM ?= npm
 # apt-get needs root; CI is root, a developer may need sudo.
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: all deps node-deps psql go-deps build vet test fuzz demo bench clean
+.PHONY: all deps node-deps clients go-deps build vet test fuzz demo bench clean
 
 all: build
 
@@ -20,19 +20,33 @@ node_modules/.package-lock.json: package.json package-lock.json
 
 node-deps: node_modules/.package-lock.json
 
-# psql for the real-client tests (tests/clients_test.go).
-psql:
-	@if ! command -v psql >/dev/null 2>&1; then \
-		echo "psql not found: installing postgresql-client"; \
+# The real clients of the client tests, from Debian, with one apt-get update
+# for whatever is missing: psql (tests/clients_test.go), psycopg2 for
+# /usr/bin/python3 (tests/psycopg2_test.go: the python3 on PATH may be
+# another interpreter), pgjdbc and, when javac is missing, a JDK
+# (tests/jdbc_test.go). node-postgres comes from npm with kinesalite.
+PGJDBC_JAR := /usr/share/java/postgresql.jar
+
+clients:
+	@pkgs=""; \
+	command -v psql >/dev/null 2>&1 || pkgs="$$pkgs postgresql-client"; \
+	/usr/bin/python3 -c 'import psycopg2' >/dev/null 2>&1 || pkgs="$$pkgs python3-psycopg2"; \
+	[ -f $(PGJDBC_JAR) ] || pkgs="$$pkgs libpostgresql-jdbc-java"; \
+	command -v javac >/dev/null 2>&1 || pkgs="$$pkgs default-jdk-headless"; \
+	if [ -n "$$pkgs" ]; then \
+		echo "installing the test clients:$$pkgs"; \
 		$(SUDO) apt-get update && \
-		$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends postgresql-client; \
+		$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends $$pkgs; \
 	fi
 	@command -v psql >/dev/null 2>&1 || { echo "psql is still missing after installing postgresql-client" >&2; exit 1; }
+	@/usr/bin/python3 -c 'import psycopg2' || { echo "/usr/bin/python3 cannot import psycopg2 after installing python3-psycopg2" >&2; exit 1; }
+	@[ -f $(PGJDBC_JAR) ] || { echo "$(PGJDBC_JAR) is still missing after installing libpostgresql-jdbc-java" >&2; exit 1; }
+	@command -v javac >/dev/null 2>&1 || { echo "javac is still missing after installing default-jdk-headless" >&2; exit 1; }
 
 go-deps:
 	$(GO) mod download
 
-deps: node-deps psql go-deps
+deps: node-deps clients go-deps
 
 build:
 	$(GO) build ./...
