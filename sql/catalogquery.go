@@ -1,7 +1,5 @@
 package sql
 
-import "strings"
-
 // CatalogQuery is a query that reads the Postgres catalog: it names the
 // schema pg_catalog or information_schema, or reads a relation whose name
 // starts with pg_. Such queries are written in Postgres's dialect (by psql,
@@ -35,9 +33,6 @@ func (p *parser) catalogQuery(from, to int) *CatalogQuery {
 	return &CatalogQuery{Text: p.src[start:end], Offset: start, chars: p.chars}
 }
 
-// catalogSchemas are the schemas whose mention sends a query to the catalog.
-var catalogSchemas = map[string]bool{"pg_catalog": true, "information_schema": true}
-
 // isCatalogQuery reports whether tokens [from, to) are a query that reads
 // the catalog: one that reads a relation in FROM or JOIN position qualified
 // by pg_catalog or information_schema or named pg_..., or one without FROM
@@ -55,14 +50,13 @@ func (p *parser) isCatalogQuery(from, to int) bool {
 		}
 		prev := p.toks[k-1]
 		inRelationPlace := fromList.relationPlace(prev)
-		name := t.name()
 		qualifies := k+2 < to && p.toks[k+1].punct(".") && p.toks[k+2].isName()
 		switch {
-		case catalogSchemas[name] && qualifies && inRelationPlace:
+		case (t.names("pg_catalog") || t.names("information_schema")) && qualifies && inRelationPlace:
 			return true
-		case strings.HasPrefix(name, "pg_") && inRelationPlace && !qualifies:
+		case t.hasNamePrefix("pg_") && inRelationPlace && !qualifies:
 			return true
-		case name == "pg_catalog" && qualifies && k+3 < to && p.toks[k+3].punct("(") && !prev.punct("::"):
+		case t.names("pg_catalog") && qualifies && k+3 < to && p.toks[k+3].punct("(") && !prev.punct("::"):
 			catalogCall = true
 		}
 	}

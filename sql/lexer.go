@@ -60,6 +60,19 @@ func asciiLower(s string) string {
 	return string(b)
 }
 
+// names reports whether t is a name that reads as lower-case w (a bare
+// word in any case, or a quoted name exactly), without building the name.
+func (t token) names(w string) bool {
+	return t.kind == tIdent && strings.EqualFold(t.val, w) || t.kind == tQIdent && t.val == w
+}
+
+// hasNamePrefix is names for a lower-case prefix.
+func (t token) hasNamePrefix(prefix string) bool {
+	n := len(prefix)
+	return t.kind == tIdent && len(t.val) >= n && strings.EqualFold(t.val[:n], prefix) ||
+		t.kind == tQIdent && strings.HasPrefix(t.val, prefix)
+}
+
 // isName reports whether t can be an object or column name.
 func (t token) isName() bool { return t.kind == tIdent || t.kind == tQIdent }
 

@@ -69,8 +69,9 @@ func (m *posMap) src(off int) int {
 	return s.src + min(max(off-s.out, 0), s.n)
 }
 
-// piece is one run of the rewritten text: text (copied from src, or ours
-// standing for src), with our pre and post text around it.
+// piece is one run of the rewritten text: buf's bytes [src, srcEnd) when
+// copied, else text of ours standing for src; with our pre and post text
+// around it.
 type piece struct {
 	pre, text, post string
 	src, srcEnd     int
@@ -85,7 +86,7 @@ type rewriter struct {
 	skip       map[int]int
 	pieces     []piece
 	castStart  map[int]int    // last token of a rewritten operand → its first token
-	firstPiece map[int]int    // token index → index of its piece
+	firstPiece []int          // token index - from → index of its piece
 	posts      map[int]string // token index → text to add after it
 	casts      []Cast
 }
@@ -97,7 +98,8 @@ type rewriter struct {
 // rewritten text uses.
 func (p *parser) rewritePostgres(from, to, start int, buf []byte, skip map[int]int, casts *[]Cast) (string, *posMap, error) {
 	rw := &rewriter{p: p, from: from, to: to, start: start, buf: buf, skip: skip,
-		castStart: map[int]int{}, firstPiece: map[int]int{}, posts: map[int]string{}, casts: *casts}
+		castStart: map[int]int{}, firstPiece: make([]int, to-from), posts: map[int]string{}, casts: *casts,
+		pieces: make([]piece, 0, 2*(to-from)+4)} // a token and the gap before it, each
 	err := rw.run()
 	*casts = rw.casts
 	if err != nil {
@@ -113,12 +115,12 @@ func (rw *rewriter) tok(k int) token { return rw.p.toks[k] }
 // standard string with the same value.
 func (rw *rewriter) emitTok(k int) {
 	t := rw.tok(k)
-	rw.firstPiece[k] = len(rw.pieces)
+	rw.firstPiece[k-rw.from] = len(rw.pieces)
 	if t.escaped {
 		rw.pieces = append(rw.pieces, piece{text: quoteString(t.val), src: t.start, srcEnd: t.end})
 		return
 	}
-	rw.pieces = append(rw.pieces, piece{text: string(rw.buf[t.start-rw.start : t.end-rw.start]), src: t.start, srcEnd: t.end, copied: true})
+	rw.pieces = append(rw.pieces, piece{src: t.start, srcEnd: t.end, copied: true})
 }
 
 // emit adds text of ours standing for source offset src.
@@ -134,7 +136,7 @@ func (rw *rewriter) gap(k int) {
 	}
 	prev := rw.tok(k - 1).end
 	if t := rw.tok(k); t.start > prev {
-		rw.pieces = append(rw.pieces, piece{text: string(rw.buf[prev-rw.start : t.start-rw.start]), src: prev, srcEnd: t.start, copied: true})
+		rw.pieces = append(rw.pieces, piece{src: prev, srcEnd: t.start, copied: true})
 	}
 }
 
@@ -161,7 +163,7 @@ func (rw *rewriter) run() error {
 					rw.gap(j)
 				}
 				tj := rw.tok(j)
-				rw.pieces = append(rw.pieces, piece{text: string(rw.buf[tj.start-rw.start : tj.end-rw.start]), src: tj.start, srcEnd: tj.end, copied: true})
+				rw.pieces = append(rw.pieces, piece{src: tj.start, srcEnd: tj.end, copied: true})
 			}
 			k = last
 			continue
@@ -188,7 +190,7 @@ func (rw *rewriter) run() error {
 				castAs[as] = close
 				castIdx[as] = len(rw.casts)
 				rw.casts = append(rw.casts, c)
-				rw.firstPiece[k] = len(rw.pieces)
+				rw.firstPiece[k-rw.from] = len(rw.pieces)
 				rw.emit(CastFunc, t.start)
 				continue
 			}
@@ -203,7 +205,7 @@ func (rw *rewriter) run() error {
 			if _, err := types.ParseText(types.TypeInterval, st.val); err != nil {
 				return rw.p.errAt(st.start, sqlerr.InvalidDatetimeFormat, "invalid input syntax for type interval: %q", st.val)
 			}
-			rw.firstPiece[k] = len(rw.pieces)
+			rw.firstPiece[k-rw.from] = len(rw.pieces)
 			rw.emit(CastFunc+"(", t.start)
 			rw.gap(k + 1)
 			rw.emitTok(k + 1)
@@ -260,7 +262,7 @@ func (rw *rewriter) run() error {
 			}
 			k += n - 1
 			continue
-		case t.kind == tIdent && sessionWords[strings.ToLower(t.val)] && !rw.tok(k+1).punct("(") && !rw.tok(k+1).punct(".") &&
+		case t.kind == tIdent && inLower(sessionWords, t.val) && !rw.tok(k+1).punct("(") && !rw.tok(k+1).punct(".") &&
 			(k == rw.from || (!rw.tok(k-1).punct(".") && !rw.tok(k-1).is("as"))):
 			rw.emitTok(k)
 			rw.pieces[len(rw.pieces)-1].post += "()"
@@ -281,7 +283,7 @@ var sessionWords = map[string]bool{
 
 // wrap puts text before the piece of token s.
 func (rw *rewriter) wrap(s int, text string) {
-	i := rw.firstPiece[s]
+	i := rw.firstPiece[s-rw.from]
 	rw.pieces[i].pre = text + rw.pieces[i].pre
 }
 
@@ -592,17 +594,29 @@ func (rw *rewriter) castCall(k int) (as, close int, c Cast, ok bool) {
 // build joins the pieces into the rewritten text and its position map.
 func (rw *rewriter) build() (string, *posMap) {
 	var b strings.Builder
+	b.Grow(len(rw.buf) + 16)
 	m := &posMap{}
 	add := func(s string, src int, copied bool) {
 		if s == "" {
 			return
 		}
-		m.segs = append(m.segs, posSeg{out: b.Len(), src: src, n: len(s), copied: copied})
+		// Copied runs that continue the previous one in both texts are one
+		// segment: a query without Postgres forms maps through a single one.
+		if k := len(m.segs) - 1; copied && k >= 0 && m.segs[k].copied &&
+			m.segs[k].src+m.segs[k].n == src && m.segs[k].out+m.segs[k].n == b.Len() {
+			m.segs[k].n += len(s)
+		} else {
+			m.segs = append(m.segs, posSeg{out: b.Len(), src: src, n: len(s), copied: copied})
+		}
 		b.WriteString(s)
 	}
 	for _, pc := range rw.pieces {
 		add(pc.pre, pc.src, false)
-		add(pc.text, pc.src, pc.copied)
+		if pc.copied {
+			add(string(rw.buf[pc.src-rw.start:pc.srcEnd-rw.start]), pc.src, true)
+		} else {
+			add(pc.text, pc.src, false)
+		}
 		add(pc.post, pc.srcEnd, false)
 	}
 	return b.String(), m

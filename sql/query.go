@@ -164,6 +164,28 @@ var pluralUnits = map[string]string{
 	"days": "DAY", "weeks": "WEEK", "months": "MONTH", "quarters": "QUARTER", "years": "YEAR",
 }
 
+// isClauseWord reports whether the bare word w (any case) is one of
+// clauseWords.
+func isClauseWord(w string) bool { return inLower(clauseWords, w) }
+
+// inLower reports whether w, with ASCII letters lower-cased, is a key of
+// set (whose keys are short lower-case words), without allocating: it runs
+// for every word of every query.
+func inLower(set map[string]bool, w string) bool {
+	var buf [32]byte
+	if len(w) > len(buf) {
+		return false
+	}
+	for i := 0; i < len(w); i++ {
+		c := w[i]
+		if c >= 'A' && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		buf[i] = c
+	}
+	return set[string(buf[:len(w)])]
+}
+
 // clauseWords end a FROM clause at their nesting depth.
 var clauseWords = map[string]bool{
 	"where": true, "group": true, "having": true, "order": true, "limit": true, "window": true,
@@ -193,7 +215,7 @@ func (f *fromTracker) see(t token) bool {
 		}
 	case t.is("from"):
 		f.inFrom[depth] = true
-	case t.kind == tIdent && clauseWords[strings.ToLower(t.val)]:
+	case t.kind == tIdent && isClauseWord(t.val):
 		f.inFrom[depth] = false
 	default:
 		return false
