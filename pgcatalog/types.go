@@ -104,51 +104,10 @@ func init() {
 }
 
 // TypeOf is how a column of ours appears in pg_attribute: its type's OID,
-// typmod and length, the same as the wire package describes it in
-// RowDescription.
+// typmod and length, as the wire protocol describes it in RowDescription.
 func TypeOf(t types.Type) (oid uint32, typmod int32, length int) {
-	switch t.Kind {
-	case types.Bool:
-		return 16, -1, 1
-	case types.Int:
-		switch t.Width {
-		case 8, 16:
-			return 21, -1, 2
-		case 32:
-			return 23, -1, 4
-		}
-		return 20, -1, 8
-	case types.Float:
-		if t.Width == 32 {
-			return 700, -1, 4
-		}
-		return 701, -1, 8
-	case types.Decimal:
-		if t.Precision > 0 {
-			// Postgres packs numeric(p, s) as ((p << 16) | s) + VARHDRSZ.
-			return 1700, int32(t.Precision<<16|t.Scale) + 4, -1
-		}
-		return 1700, -1, -1
-	case types.String:
-		if t.Length > 0 {
-			return 1043, int32(t.Length) + 4, -1
-		}
-		return 25, -1, -1
-	case types.Bytes:
-		return 17, -1, -1
-	case types.Date:
-		return 1082, -1, 4
-	case types.Timestamp:
-		if t.Precision > 0 && t.Precision < 6 {
-			return 1114, int32(t.Precision), 8
-		}
-		return 1114, -1, 8
-	case types.JSON:
-		return 114, -1, -1
-	case types.Interval:
-		return 1186, -1, 16
-	}
-	return 25, -1, -1
+	p := t.Postgres()
+	return p.OID, p.Typmod, int(p.Len)
 }
 
 // formatType is format_type(oid, typmod): the SQL name of a type with its

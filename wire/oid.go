@@ -34,52 +34,11 @@ type typeInfo struct {
 	typmod int32 // -1 when the type has no modifier
 }
 
-// describeType maps one of our types to the Postgres type a client sees.
+// describeType maps one of our types to the Postgres type a client sees
+// (types.Type.Postgres, which the catalog's pg_attribute uses too).
 func describeType(t types.Type) typeInfo {
-	switch t.Kind {
-	case types.Bool:
-		return typeInfo{oidBool, 1, -1}
-	case types.Int:
-		switch t.Width {
-		case 8, 16:
-			return typeInfo{oidInt2, 2, -1}
-		case 32:
-			return typeInfo{oidInt4, 4, -1}
-		}
-		return typeInfo{oidInt8, 8, -1}
-	case types.Float:
-		if t.Width == 32 {
-			return typeInfo{oidFloat4, 4, -1}
-		}
-		return typeInfo{oidFloat8, 8, -1}
-	case types.Decimal:
-		mod := int32(-1)
-		if t.Precision > 0 {
-			// Postgres packs numeric(p, s) as ((p << 16) | s) + VARHDRSZ.
-			mod = int32(t.Precision<<16|t.Scale) + 4
-		}
-		return typeInfo{oidNumeric, -1, mod}
-	case types.String:
-		if t.Length > 0 {
-			return typeInfo{oidVarchar, -1, int32(t.Length) + 4}
-		}
-		return typeInfo{oidText, -1, -1}
-	case types.Bytes:
-		return typeInfo{oidBytea, -1, -1}
-	case types.Date:
-		return typeInfo{oidDate, 4, -1}
-	case types.Timestamp:
-		mod := int32(-1)
-		if t.Precision > 0 && t.Precision < 6 {
-			mod = int32(t.Precision)
-		}
-		return typeInfo{oidTimestamp, 8, mod}
-	case types.JSON:
-		return typeInfo{oidJSON, -1, -1}
-	case types.Interval:
-		return typeInfo{oidInterval, 16, -1}
-	}
-	return typeInfo{oidText, -1, -1}
+	p := t.Postgres()
+	return typeInfo{oid: p.OID, size: p.Len, typmod: p.Typmod}
 }
 
 // typeOfOID maps a parameter type a client names in Parse to ours. ok is
