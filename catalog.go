@@ -243,6 +243,12 @@ func (s *catalogSnapshot) define(ctx context.Context, st sql.Statement, name str
 		}
 		return nil, sqlerr.Newf(sqlerr.DuplicateTable, "%s %q already exists", old.kind.String(), name).At(namePos)
 	}
+	if strings.HasPrefix(name, "pg_") {
+		// A query naming a pg_ relation reads the Postgres catalog (see
+		// docs/sql.md): an object of ours by that name could not be read.
+		return nil, sqlerr.Newf(sqlerr.ReservedName, "name %q is reserved", name).At(namePos).
+			WithDetail("The prefix \"pg_\" is reserved for the Postgres catalog.")
+	}
 	obj, err := s.build(ctx, st)
 	if err != nil {
 		return nil, err

@@ -40,6 +40,7 @@ const (
 	InvalidCursorName            Code = "34000"
 	SyntaxError                  Code = "42601"
 	InvalidName                  Code = "42602"
+	ReservedName                 Code = "42939"
 	UndefinedColumn              Code = "42703"
 	UndefinedFunction            Code = "42883"
 	UndefinedTable               Code = "42P01"
