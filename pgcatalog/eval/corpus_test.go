@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/streamsql/streamsql/pgcatalog/internal/clientqueries"
+	"github.com/streamsql/streamsql/sql/sqlerr"
 )
 
 // corpusQuery is one captured client query: what sent it, its text and the
@@ -136,5 +137,24 @@ func TestCorpus_concurrent(t *testing.T) {
 				t.Errorf("%s: %v", q.name, err)
 			}
 		}
+	}
+}
+
+// TestRun_crossJoinIsBounded: a cross join nobody meant (pg_attribute
+// with itself, three times over a catalog of 4,800 columns: 10^11 rows)
+// fails with 54000 once its joins pass maxJoinedValues, instead of taking
+// the server's memory.
+func TestRun_crossJoinIsBounded(t *testing.T) {
+	cat := newFakeCatalog()
+	cat.grow(400, 12)
+	pq, err := Prepare("SELECT count(*) FROM pg_attribute a, pg_attribute b, pg_attribute c", cat)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	_, err = pq.Run(ctx, cat, nil)
+	if e := sqlerr.Flatten(err); e == nil || e.Code != sqlerr.ProgramLimitExceeded {
+		t.Fatalf("Run = %v, want 54000", err)
 	}
 }

@@ -228,9 +228,15 @@ func joinStep(e *env, acc [][]Value, start, width int, rowsFor func(prefix []Val
 			if matchedRight != nil {
 				matchedRight[ri] = true
 			}
+			if err := e.rs.produced(len(row)); err != nil {
+				return nil, err
+			}
 			out = append(out, append([]Value(nil), row...))
 		}
 		if !matched && keepUnmatched {
+			if err := e.rs.produced(start + width); err != nil {
+				return nil, err
+			}
 			nr := make([]Value, start+width)
 			copy(nr, prefix)
 			out = append(out, nr)

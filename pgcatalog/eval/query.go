@@ -117,6 +117,25 @@ type runState struct {
 	rels     map[string]*relSnapshot
 	subCache map[*selectPlan][][]Value
 	ticks    int
+	joined   int // values the run's joins have produced (maxJoinedValues)
+}
+
+// maxJoinedValues bounds what one catalog query's joins may produce: a
+// cross join a tool (or a person) writes by mistake fails with 54000
+// instead of taking the server's memory. Real clients' queries stay far
+// below it: pgjdbc's getColumns over 10,000 columns produces about 8
+// million.
+const maxJoinedValues = 20_000_000
+
+// produced counts n values a join made and fails once the run's total
+// passes maxJoinedValues.
+func (rs *runState) produced(n int) error {
+	rs.joined += n
+	if rs.joined > maxJoinedValues {
+		return sqlerr.Newf(sqlerr.ProgramLimitExceeded, "catalog query too large: its joins produced more than %d values", maxJoinedValues).
+			WithHint("Add join conditions or filters.")
+	}
+	return nil
 }
 
 type relSnapshot struct {
