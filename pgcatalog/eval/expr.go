@@ -416,12 +416,18 @@ var cmpOps = map[string]func(int) bool{
 	">=": func(c int) bool { return c >= 0 },
 }
 
-func andFn(fs []evalFn) evalFn {
+// andFn is AND of fs in SQL's three-valued logic.
+func andFn(fs []evalFn) evalFn { return junction(fs, false) }
+
+// junction folds fs in three-valued logic: AND when stop is false, OR
+// when it is true. The first operand equal to stop decides; otherwise
+// the result is NULL if an operand was NULL, else !stop.
+func junction(fs []evalFn, stop bool) evalFn {
 	if len(fs) == 1 {
 		return fs[0]
 	}
 	return func(e *env) (Value, error) {
-		var res Value = true
+		var res Value = !stop
 		for _, f := range fs {
 			v, err := f(e)
 			if err != nil {
@@ -429,8 +435,8 @@ func andFn(fs []evalFn) evalFn {
 			}
 			if v == nil {
 				res = nil
-			} else if v == false {
-				return false, nil
+			} else if v == stop {
+				return stop, nil
 			}
 		}
 		return res, nil
@@ -450,21 +456,7 @@ func (b *binder) boolExpr(be *pg_query.BoolExpr, sc *scope) (evalFn, Type, error
 	case pg_query.BoolExprType_AND_EXPR:
 		return andFn(fs), tBool, nil
 	case pg_query.BoolExprType_OR_EXPR:
-		return func(e *env) (Value, error) {
-			var res Value = false
-			for _, f := range fs {
-				v, err := f(e)
-				if err != nil {
-					return nil, err
-				}
-				if v == nil {
-					res = nil
-				} else if v == true {
-					return true, nil
-				}
-			}
-			return res, nil
-		}, tBool, nil
+		return junction(fs, true), tBool, nil
 	}
 	f := fs[0]
 	return func(e *env) (Value, error) {
