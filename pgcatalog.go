@@ -44,6 +44,9 @@ func (s *Session) pgCatalog(snap *catalogSnapshot) *pgcatalog.Catalog {
 	for _, f := range expr.Functions() {
 		ps.Functions = append(ps.Functions, pgcatalog.Function{Name: f.Name, MinArgs: f.MinArgs, MaxArgs: f.MaxArgs, Aggregate: f.Aggregate})
 	}
+	for _, c := range s.Cursors() {
+		ps.Cursors = append(ps.Cursors, pgcatalog.Cursor{Name: c.Name, Statement: c.Statement, Holdable: c.Holdable, Created: c.Created})
+	}
 	for _, o := range snap.objects {
 		ps.Objects = append(ps.Objects, snap.pgObject(o))
 	}

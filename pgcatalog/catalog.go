@@ -90,6 +90,15 @@ type Snapshot struct {
 	Version    string // version()'s text
 	BackendPID int
 	StartTime  time.Time
+	// Cursors are the session's open cursors (pg_cursors).
+	Cursors []Cursor
+}
+
+// Cursor is an open cursor of the session, for pg_cursors.
+type Cursor struct {
+	Name, Statement string
+	Holdable        bool
+	Created         time.Time
 }
 
 // presetSettings are Postgres's read-only facts of a build that drivers

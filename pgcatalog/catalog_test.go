@@ -38,6 +38,8 @@ func fakeSnapshot() Snapshot {
 		Version:    "PostgreSQL 16.0 (streamsql test)",
 		BackendPID: 42,
 		StartTime:  time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC),
+		Cursors: []Cursor{{Name: "c1", Statement: "DECLARE c1 CURSOR WITH HOLD FOR SELECT 1", Holdable: true,
+			Created: time.Date(2026, 1, 2, 3, 4, 6, 0, time.UTC)}},
 	}
 }
 
@@ -155,6 +157,8 @@ func TestCatalog_Relations(t *testing.T) {
 		},
 			[]string{"name", "setting", "context"},
 			[][]eval.Value{{"TimeZone", "UTC", "user"}, {"max_index_keys", "32", "internal"}, {"server_version", "16.0", "internal"}}},
+		{"", "pg_cursors", nil, []string{"name", "statement", "is_holdable", "is_scrollable", "creation_time"},
+			[][]eval.Value{{"c1", "DECLARE c1 CURSOR WITH HOLD FOR SELECT 1", true, false, time.Date(2026, 1, 2, 3, 4, 6, 0, time.UTC)}}},
 		{"information_schema", "schemata", nil, []string{"catalog_name", "schema_name"},
 			[][]eval.Value{{"analytics", "information_schema"}, {"analytics", "pg_catalog"}, {"analytics", "pg_toast"}, {"analytics", "public"}}},
 		{"information_schema", "tables", is("table_schema", "public"), []string{"table_name", "table_type"},

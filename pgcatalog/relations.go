@@ -162,4 +162,8 @@ func init() {
 	define(is, "views", 0, true, "table_catalog name, table_schema name, table_name name, view_definition varchar, "+
 		"check_option varchar, is_updatable varchar, is_insertable_into varchar, is_trigger_updatable varchar, "+
 		"is_trigger_deletable varchar, is_trigger_insertable_into varchar", isViewsRows)
+	// Appended last: a relation without an OID of Postgres's is numbered by
+	// its place here, and the others' must not move.
+	define(pg, "pg_cursors", 0, true, "name text, statement text, is_holdable bool, is_binary bool, "+
+		"is_scrollable bool, creation_time timestamptz", pgCursorsRows)
 }

@@ -64,6 +64,17 @@ func pgSettingsRows(c *Catalog) []row {
 	return out
 }
 
+// pgCursorsRows serves pg_cursors: psycopg2 reads it before it closes a
+// named cursor it never executed. Cursors are forward-only and text.
+func pgCursorsRows(c *Catalog) []row {
+	out := make([]row, len(c.snap.Cursors))
+	for i, cur := range c.snap.Cursors {
+		out[i] = row{"name": cur.Name, "statement": cur.Statement, "is_holdable": cur.Holdable,
+			"is_binary": false, "is_scrollable": false, "creation_time": cur.Created}
+	}
+	return out
+}
+
 // pgLanguageRows: our functions are built in (prolang 12, internal).
 func pgLanguageRows(*Catalog) []row {
 	return []row{

@@ -168,6 +168,7 @@ def named_cursor():
 check("named cursor itersize 2", named_cursor)
 
 
+
 def named_cursor_fetchmany():
     def body(cur):
         cur.execute("SELECT * FROM generate_series(1, 5)")
@@ -187,6 +188,23 @@ def rows_in_tx(sql):
 
 
 check("named cursor with a statement in between", named_cursor_fetchmany)
+
+
+def named_cursor_unused():
+    # Closing a named cursor that never ran makes psycopg2 ask pg_cursors
+    # whether the server has one by that name; then it sends nothing.
+    cur = conn.cursor(name="never_run")
+    cur.close()
+    # While one is open, pg_cursors lists it.
+    with conn.cursor(name="open_cur") as cur:
+        cur.execute("SELECT id FROM orders_v ORDER BY id")
+        eq("first", cur.fetchone(), (1,))
+        eq("pg_cursors", rows_in_tx("SELECT name, is_holdable, is_scrollable FROM pg_catalog.pg_cursors"),
+           [("open_cur", False, False)])
+    conn.commit()
+
+
+check("named cursor closed unused, and pg_cursors", named_cursor_unused)
 
 
 def copy_csv():
