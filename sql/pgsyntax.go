@@ -97,6 +97,20 @@ type rewriter struct {
 // last token. Cast targets are appended to *casts, whose indexes the
 // rewritten text uses.
 func (p *parser) rewritePostgres(from, to, start int, buf []byte, skip map[int]int, casts *[]Cast) (string, *posMap, error) {
+	if !p.mayNeedRewrite(from, to) {
+		// The text as it is, mapped through one segment: most queries, and
+		// long IN lists, pay no more than this scan.
+		if from >= to {
+			return "", &posMap{}, nil
+		}
+		a, b := p.toks[from].start, p.toks[to-1].end
+		return string(buf[a-start : b-start]), &posMap{segs: []posSeg{{out: 0, src: a, n: b - a, copied: true}}}, nil
+	}
+	return p.rewriteAll(from, to, start, buf, skip, casts)
+}
+
+// rewriteAll is rewritePostgres without the shortcut.
+func (p *parser) rewriteAll(from, to, start int, buf []byte, skip map[int]int, casts *[]Cast) (string, *posMap, error) {
 	rw := &rewriter{p: p, from: from, to: to, start: start, buf: buf, skip: skip,
 		castStart: map[int]int{}, firstPiece: make([]int, to-from), posts: map[int]string{}, casts: *casts,
 		pieces: make([]piece, 0, 2*(to-from)+4)} // a token and the gap before it, each
@@ -107,6 +121,22 @@ func (p *parser) rewritePostgres(from, to, start int, buf []byte, skip map[int]i
 	}
 	text, m := rw.build()
 	return text, m, nil
+}
+
+// mayNeedRewrite reports whether tokens [from, to) hold a token the
+// rewriter acts on (see run): when none does, the text stays as it is. It
+// errs on the side of true: run decides.
+func (p *parser) mayNeedRewrite(from, to int) bool {
+	for k := from; k < to; k++ {
+		t := p.toks[k]
+		switch {
+		case t.escaped, t.punct("::"), isRegexOp(t),
+			t.is("cast"), t.is("interval"), t.is("operator"), t.is("collate"), t.is("is"),
+			t.kind == tIdent && inLower(sessionWords, t.val):
+			return true
+		}
+	}
+	return false
 }
 
 func (rw *rewriter) tok(k int) token { return rw.p.toks[k] }

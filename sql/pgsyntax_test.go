@@ -167,3 +167,42 @@ func TestPostgresRewriteLongQuery(t *testing.T) {
 		t.Errorf("%d casts, want %d", got, n)
 	}
 }
+
+// TestPostgresRewrite_shortcut: a query with no token the rewriter acts on
+// skips it, and must come out as the whole rewrite would have it: the same
+// text and the same positions.
+func TestPostgresRewrite_shortcut(t *testing.T) {
+	for _, in := range []string{
+		"SELECT a, b + 1 FROM t WHERE c IN (1, 2, 3) AND d LIKE 'x%' -- note\nORDER BY a",
+		"SELECT COUNT(*) AS n, SUM(x) FROM t /* c */ GROUP BY y HAVING n > 2 LIMIT 5",
+		"SELECT `q`, \"Q\", 'it''s' FROM t JOIN u ON t.a = u.a",
+		"SELECT 1",
+	} {
+		toks, comments, serr := scan(in)
+		if serr != nil {
+			t.Fatal(serr)
+		}
+		p := &parser{src: in, chars: newCharIndex(in), toks: toks, comments: comments}
+		to := len(toks) - 1 // before tEOF
+		if p.mayNeedRewrite(0, to) {
+			t.Fatalf("%q: needs a rewrite", in)
+		}
+		start := toks[0].start
+		buf := []byte(p.blanked(start, toks[to-1].end))
+		var c1, c2 []Cast
+		fast, fm, err1 := p.rewritePostgres(0, to, start, buf, nil, &c1)
+		full, wm, err2 := p.rewriteAll(0, to, start, buf, nil, &c2)
+		if err1 != nil || err2 != nil {
+			t.Fatalf("%q: %v, %v", in, err1, err2)
+		}
+		if fast != full {
+			t.Errorf("%q: shortcut %q, rewrite %q", in, fast, full)
+		}
+		for off := 0; off <= len(full); off++ {
+			if fm.src(off) != wm.src(off) {
+				t.Errorf("%q: offset %d maps to %d by the shortcut, %d by the rewrite", in, off, fm.src(off), wm.src(off))
+				break
+			}
+		}
+	}
+}
