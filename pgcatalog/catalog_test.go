@@ -1,6 +1,7 @@
 package pgcatalog
 
 import (
+	"context"
 	"fmt"
 	"reflect"
 	"testing"
@@ -355,34 +356,36 @@ func TestCatalog_Functions(t *testing.T) {
 	}
 }
 
+// TestCatalog_SetFunctions runs the set functions catalog queries use,
+// through the evaluator over the catalog: _pg_expandarray and
+// pg_options_to_table are the evaluator's, pg_get_keywords the catalog's.
 func TestCatalog_SetFunctions(t *testing.T) {
 	c := New(fakeSnapshot())
 	tests := []struct {
-		schema, name string
-		args         []eval.Value
-		cols         []string
-		want         [][]eval.Value
+		query string
+		cols  []string
+		want  [][]eval.Value
 	}{
-		{"information_schema", "_pg_expandarray", []eval.Value{[]eval.Value{int64(3), int64(1)}}, []string{"x", "n"},
+		{"SELECT * FROM information_schema._pg_expandarray(ARRAY[3, 1])", []string{"x", "n"},
 			[][]eval.Value{{int64(3), int64(1)}, {int64(1), int64(2)}}},
-		{"", "pg_options_to_table", []eval.Value{[]eval.Value{"stream=spend", "region=us-east-1"}}, []string{"option_name", "option_value"},
+		{"SELECT * FROM pg_options_to_table(ARRAY['stream=spend', 'region=us-east-1'])", []string{"option_name", "option_value"},
 			[][]eval.Value{{"stream", "spend"}, {"region", "us-east-1"}}},
 	}
 	for _, tt := range tests {
-		f, ok := c.SetFunction(tt.schema, tt.name)
-		if !ok {
-			t.Fatalf("no set function %s.%s", tt.schema, tt.name)
-		}
-		columns, rows, err := f(tt.args)
+		q, err := eval.Prepare(tt.query, c)
 		if err != nil {
-			t.Fatal(err)
+			t.Fatalf("%s: %v", tt.query, err)
+		}
+		rows, err := q.Run(context.Background(), c, nil)
+		if err != nil {
+			t.Fatalf("%s: %v", tt.query, err)
 		}
 		var names []string
-		for _, col := range columns {
+		for _, col := range q.Columns() {
 			names = append(names, col.Name)
 		}
 		if !reflect.DeepEqual(names, tt.cols) || !reflect.DeepEqual(rows, tt.want) {
-			t.Errorf("%s: got %v %v, want %v %v", tt.name, names, rows, tt.cols, tt.want)
+			t.Errorf("%s: got %v %v, want %v %v", tt.query, names, rows, tt.cols, tt.want)
 		}
 	}
 	if _, ok := c.SetFunction("", "pg_get_keywords"); !ok {

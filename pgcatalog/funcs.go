@@ -26,10 +26,6 @@ func (c *Catalog) SetFunction(schema, name string) (eval.SetFunc, bool) {
 	switch {
 	case (schema == "" || schema == "pg_catalog") && name == "pg_get_keywords":
 		return getKeywords, true
-	case (schema == "" || schema == "pg_catalog") && name == "pg_options_to_table":
-		return optionsToTable, true
-	case schema == "information_schema" && name == "_pg_expandarray":
-		return expandArray, true
 	}
 	return nil, false
 }
@@ -371,44 +367,6 @@ func getKeywords([]eval.Value) ([]eval.Column, [][]eval.Value, error) {
 		rows[i] = []eval.Value{w, "R", false, "reserved", "requires AS"}
 	}
 	return cols("word text, catcode char, barelabel bool, catdesc text, baredesc text"), rows, nil
-}
-
-// optionsToTable splits "key=value" options (reloptions, ftoptions).
-func optionsToTable(args []eval.Value) ([]eval.Column, [][]eval.Value, error) {
-	columns := cols("option_name text, option_value text")
-	opts, _ := arg(args, 0).([]eval.Value)
-	var rows [][]eval.Value
-	for _, o := range opts {
-		s, ok := o.(string)
-		if !ok {
-			continue
-		}
-		k, v, found := strings.Cut(s, "=")
-		if !found {
-			rows = append(rows, []eval.Value{k, nil})
-			continue
-		}
-		rows = append(rows, []eval.Value{k, v})
-	}
-	return columns, rows, nil
-}
-
-// expandArray is information_schema._pg_expandarray: each element with its
-// 1-based index (pgjdbc's getPrimaryKeys reads pg_index.indkey with it).
-func expandArray(args []eval.Value) ([]eval.Column, [][]eval.Value, error) {
-	elems, _ := arg(args, 0).([]eval.Value)
-	x := eval.Column{Name: "x", Type: eval.Type{OID: eval.OIDInt4}}
-	for _, e := range elems {
-		if _, ok := e.(int64); !ok && e != nil {
-			x.Type = eval.Type{OID: eval.OIDText}
-			break
-		}
-	}
-	rows := make([][]eval.Value, len(elems))
-	for i, e := range elems {
-		rows[i] = []eval.Value{e, int64(i + 1)}
-	}
-	return []eval.Column{x, {Name: "n", Type: eval.Type{OID: eval.OIDInt4}}}, rows, nil
 }
 
 func itoa(n int) string { return strconv.Itoa(n) }
