@@ -1,6 +1,6 @@
 // Package pgcatalog owns the Postgres catalog streamsql shows to clients:
 // the relations of pg_catalog and information_schema, and the catalog
-// functions (format_type, pg_get_viewdef, current_setting, ...), that psql's
+// functions (format_type, pg_get_viewdef, set_config, ...), that psql's
 // \d family, JDBC's DatabaseMetaData and GUI tools read. It builds them from
 // a Snapshot of our own catalog and session, as an eval.Catalog, and
 // package pgcatalog/eval runs the clients' Postgres-dialect queries over

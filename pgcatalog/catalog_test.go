@@ -327,8 +327,6 @@ func TestCatalog_Functions(t *testing.T) {
 		{"pg_size_pretty", []eval.Value{int64(10240)}, "10 kB"},
 		{"pg_size_pretty", []eval.Value{int64(123456789)}, "118 MB"},
 		{"pg_table_size", []eval.Value{int64(clicksOID)}, int64(0)},
-		{"current_setting", []eval.Value{"timezone"}, "UTC"},
-		{"current_setting", []eval.Value{"nope", true}, nil},
 		{"version", nil, "PostgreSQL 16.0 (streamsql test)"},
 		{"current_database", nil, "analytics"},
 		{"current_schema", nil, "public"},
@@ -346,10 +344,27 @@ func TestCatalog_Functions(t *testing.T) {
 			t.Errorf("%s%v = %#v, want %#v", tt.name, tt.args, got, tt.want)
 		}
 	}
-	if f, _ := c.Function("", "current_setting"); f != nil {
-		if _, err := f([]eval.Value{"nope"}); err == nil {
-			t.Error("current_setting of an unknown name did not fail")
+	// current_setting is the evaluator's, reading the catalog's settings.
+	for _, tt := range []struct {
+		query string
+		want  eval.Value
+	}{
+		{"SELECT current_setting('timezone')", "UTC"},
+		{"SELECT current_setting('nope', true)", nil},
+	} {
+		q, err := eval.Prepare(tt.query, c)
+		if err != nil {
+			t.Fatalf("%s: %v", tt.query, err)
 		}
+		rows, err := q.Run(context.Background(), c, nil)
+		if err != nil || len(rows) != 1 || !reflect.DeepEqual(rows[0][0], tt.want) {
+			t.Errorf("%s = %v, %v; want %#v", tt.query, rows, err, tt.want)
+		}
+	}
+	if q, err := eval.Prepare("SELECT current_setting('nope')", c); err != nil {
+		t.Fatal(err)
+	} else if _, err := q.Run(context.Background(), c, nil); err == nil {
+		t.Error("current_setting of an unknown name did not fail")
 	}
 	if _, ok := c.Function("information_schema", "version"); ok {
 		t.Error("version found in information_schema")

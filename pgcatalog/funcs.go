@@ -91,7 +91,6 @@ func init() {
 		"pg_has_role":                        yes,
 		"pg_relation_is_publishable":         no,
 		"pg_is_in_recovery":                  no,
-		"current_setting":                    fnCurrentSetting,
 		"set_config":                         fnSetConfig,
 		"version":                            func(c *Catalog, _ []eval.Value) (eval.Value, error) { return c.snap.Version, nil },
 		"current_database":                   db,
@@ -320,20 +319,6 @@ func fnSizePretty(_ *Catalog, args []eval.Value) (eval.Value, error) {
 		size >>= 10
 	}
 	return nil, nil
-}
-
-func fnCurrentSetting(c *Catalog, args []eval.Value) (eval.Value, error) {
-	name, ok := arg(args, 0).(string)
-	if !ok {
-		return nil, nil
-	}
-	if v, ok := c.Setting(name); ok {
-		return v, nil
-	}
-	if missingOK, _ := arg(args, 1).(bool); missingOK {
-		return nil, nil
-	}
-	return nil, sqlerr.Newf(sqlerr.UndefinedObject, "unrecognized configuration parameter %q", name)
 }
 
 func fnSetConfig(c *Catalog, args []eval.Value) (eval.Value, error) {
