@@ -61,12 +61,13 @@ func (t *trouble) clear(log *slog.Logger, what string) {
 		t.mu.Unlock()
 		return
 	}
-	since, logged := t.since, !t.loggedAt.IsZero()
+	// The recovery line is written before the trouble reads as cleared, so
+	// whoever sees Trouble() == nil also finds the line in the log.
+	if !t.loggedAt.IsZero() {
+		log.Info("kinesis: calls succeed again", "reader", what, "failing_for", time.Since(t.since).Round(time.Millisecond))
+	}
 	t.err, t.since, t.failed, t.loggedAt = nil, time.Time{}, 0, time.Time{}
 	t.mu.Unlock()
-	if logged {
-		log.Info("kinesis: calls succeed again", "reader", what, "failing_for", time.Since(since).Round(time.Millisecond))
-	}
 }
 
 // get returns the ongoing failure, nil when there is none.
