@@ -1,6 +1,7 @@
 package streamsql
 
 import (
+	"context"
 	"fmt"
 	"time"
 
@@ -39,9 +40,12 @@ func (e *Engine) fileOptions(obj *object, needed []bool) file.Options {
 // catalog is loaded: a file gone since must not stop the engine opening).
 // A follow source whose path matches nothing yet is created with a
 // warning.
-func (e *Engine) checkFileSource(cs *sql.CreateSource) (*sqlerr.Error, error) {
+func (e *Engine) checkFileSource(ctx context.Context, cs *sql.CreateSource) (*sqlerr.Error, error) {
 	if c, _ := cs.Options.Get("connector"); c != "file" {
 		return nil, nil
+	}
+	if skip, err := e.catalog.check(ctx, cs, cs.Name, cs.NamePos, cs.IfNotExists); err != nil || skip {
+		return nil, err
 	}
 	obj := &object{createSource: cs, entry: state.CatalogEntry{Name: cs.Name}}
 	for _, col := range cs.Columns {

@@ -328,7 +328,7 @@ func (s *Session) execute(ctx context.Context, st *Statement, params []types.Val
 		if err := e.checkStream(ctx, p, p.Options, "source", p.Name, p.NamePos, p.IfNotExists); err != nil {
 			return nil, err
 		}
-		warning, err := e.checkFileSource(p)
+		warning, err := e.checkFileSource(ctx, p)
 		if err != nil {
 			return nil, err
 		}

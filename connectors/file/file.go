@@ -345,8 +345,9 @@ func (r *Reader) Next(ctx context.Context) (rows []types.Row, caughtUp bool, err
 	}
 	n := len(r.o.Columns)
 	batch := r.o.BatchRows
-	// One allocation holds every row of the batch.
-	vals := make([]types.Value, batch*n)
+	// One allocation holds every row of the batch, made at its first line
+	// (a poll that finds nothing allocates nothing).
+	var vals []types.Value
 	rows = r.rows[:0]
 	defer func() { r.rows = rows[:0] }()
 	var lines, nbytes int64
@@ -407,6 +408,9 @@ func (r *Reader) Next(ctx context.Context) (rows []types.Row, caughtUp bool, err
 		line = trimEOL(line)
 		if len(line) == 0 {
 			continue
+		}
+		if vals == nil {
+			vals = make([]types.Value, batch*n)
 		}
 		k := len(rows) * n
 		row, err := r.dec.Decode(line, nil, vals[k:k:k+n])
