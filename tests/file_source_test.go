@@ -276,6 +276,37 @@ func TestFileSource_Faults(t *testing.T) {
 	if len(notices) != 1 || !strings.Contains(notices[0], "no file matches") {
 		t.Errorf("notices %q, want one saying no file matches", notices)
 	}
+	// A view over it waits, saying so in SHOW SOURCE STATUS, and reads the
+	// file once it comes.
+	if _, err := conn.Exec(ctx, "CREATE MATERIALIZED VIEW later_n AS SELECT COUNT(*) AS n FROM later"); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 30*time.Second, func() bool {
+		var consumer, shard, state, lastErr string
+		rows, err := conn.Query(ctx, "SHOW SOURCE STATUS later")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer rows.Close()
+		for rows.Next() {
+			vals, err := rows.Values()
+			if err != nil {
+				t.Fatal(err)
+			}
+			consumer, shard, state = vals[0].(string), vals[1].(string), vals[2].(string)
+			lastErr, _ = vals[17].(string)
+		}
+		return consumer == "view later_n" && strings.HasSuffix(shard, "later-*.jsonl") && state == "waiting" &&
+			strings.Contains(lastErr, "no file matches")
+	})
+	writeFile(t, filepath.Join(dir, "later-1.jsonl"), jsonLine(fileClick{user: 1, at: time.Unix(0, 0)}), jsonLine(fileClick{user: 2, at: time.Unix(1, 0)}))
+	if _, err := conn.Exec(ctx, "FLUSH"); err != nil {
+		t.Fatal(err)
+	}
+	var n int64
+	if err := conn.QueryRow(ctx, "SELECT n FROM later_n").Scan(&n); err != nil || n != 2 {
+		t.Fatalf("later_n = %d, %v; want 2", n, err)
+	}
 
 	// on_decode_error = 'fail': the view fails naming the file and offset.
 	bad := filepath.Join(dir, "bad.jsonl")
@@ -288,21 +319,26 @@ func TestFileSource_Faults(t *testing.T) {
 	if _, err := conn.Exec(ctx, "CREATE MATERIALIZED VIEW strict_n AS SELECT COUNT(*) AS n FROM strict"); err != nil {
 		t.Fatal(err)
 	}
+	// The view is not running, and says why (state and error columns).
+	wantErr := fmt.Sprintf("line at byte %d of %s does not decode (on_decode_error = 'fail')", len(good), bad)
 	waitFor(t, 30*time.Second, func() bool {
-		var status, errText *string
+		var state, errText string
 		rows, err := conn.Query(ctx, "SHOW MATERIALIZED VIEWS")
 		if err != nil {
 			t.Fatal(err)
 		}
 		defer rows.Close()
 		for rows.Next() {
-			vals, _ := rows.Values()
+			vals, err := rows.Values()
+			if err != nil {
+				t.Fatal(err)
+			}
 			if vals[0] == "strict_n" {
-				s := fmt.Sprint(vals...)
-				status, errText = &s, &s
+				state, _ = vals[1].(string)
+				errText, _ = vals[2].(string)
 			}
 		}
-		return status != nil && strings.Contains(*errText, fmt.Sprintf("line at byte %d of", len(good))) && strings.Contains(*errText, "bad.jsonl")
+		return state != "running" && strings.Contains(errText, wantErr)
 	})
 }
 

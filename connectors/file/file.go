@@ -92,7 +92,16 @@ func (o *Options) defaults() {
 // Position is where a reader stands: per file, the byte offset after the
 // last whole line it has returned. A file not named has not been read.
 type Position struct {
-	Files map[string]int64 `json:"files"`
+	Files map[string]FilePosition `json:"files"`
+}
+
+// FilePosition is where a reader stands in one file: the offset, and the
+// identity (device and inode, where the system has them) of the file the
+// offset is in, so that a file replaced or renamed while nothing read it
+// (across a restart) is still told apart.
+type FilePosition struct {
+	Offset int64  `json:"offset"`
+	ID     string `json:"id,omitempty"`
 }
 
 // Marshal encodes p for committing.
@@ -212,8 +221,9 @@ type fileState struct {
 	// seen is the size at which the reader last reached the file's end
 	// (its partial last line included); -1 before that.
 	seen int64
-	info os.FileInfo // as last opened, for replacement
-	st   FileStats
+	// id is the identity of the file offset is in ("" while unknown).
+	id string
+	st FileStats
 }
 
 // Reader reads a source's files. Next and Position are for one goroutine;
@@ -244,8 +254,8 @@ func Open(o Options, pos Position) (*Reader, error) {
 		return nil, err
 	}
 	r := &Reader{o: o, dec: dec, byName: map[string]*fileState{}}
-	for name, off := range pos.Files {
-		r.add(name, off)
+	for name, fp := range pos.Files {
+		r.add(name, fp.Offset, fp.ID)
 	}
 	names, err := match(o.Path)
 	if err != nil {
@@ -254,19 +264,45 @@ func Open(o Options, pos Position) (*Reader, error) {
 	if len(names) == 0 && o.Mode == Once {
 		return nil, sqlerr.Newf(sqlerr.UndefinedFile, "source %s: no file matches %q", o.Source, o.Path)
 	}
-	for _, n := range names {
-		r.add(n, 0)
-	}
+	r.addNew(names)
 	r.noMatch(len(names) == 0)
 	return r, nil
 }
 
+// addNew knows the files of names not known yet. One that is a known
+// file renamed (log rotation: app.log moved to app.log.1) goes on from
+// that file's offset, rather than being read again from its start.
+func (r *Reader) addNew(names []string) {
+	for _, n := range names {
+		if r.byName[n] != nil {
+			continue
+		}
+		var off int64
+		id := ""
+		if info, err := os.Stat(n); err == nil {
+			id = fileID(info)
+		}
+		if id != "" {
+			for _, g := range r.files {
+				if g.id == id {
+					off = g.offset
+					if r.o.OnTrouble != nil {
+						r.o.OnTrouble(n, fmt.Errorf("%s is %s renamed; reading it on from byte %d", n, g.name, off))
+					}
+					break
+				}
+			}
+		}
+		r.add(n, off, id)
+	}
+}
+
 // add knows a file, at off when it is new to the reader.
-func (r *Reader) add(name string, off int64) *fileState {
+func (r *Reader) add(name string, off int64, id string) *fileState {
 	if f := r.byName[name]; f != nil {
 		return f
 	}
-	f := &fileState{name: name, offset: off, seen: -1, st: FileStats{File: name, State: StateReading, Offset: off}}
+	f := &fileState{name: name, offset: off, seen: -1, id: id, st: FileStats{File: name, State: StateReading, Offset: off}}
 	r.mu.Lock()
 	r.byName[name] = f
 	i, _ := slices.BinarySearchFunc(r.files, name, func(x *fileState, n string) int { return strings.Compare(x.name, n) })
@@ -291,10 +327,10 @@ func (r *Reader) noMatch(none bool) {
 
 // Position returns where the reader stands after the rows it returned.
 func (r *Reader) Position() Position {
-	p := Position{Files: make(map[string]int64, len(r.files))}
+	p := Position{Files: make(map[string]FilePosition, len(r.files))}
 	for _, f := range r.files {
 		if f.offset > 0 {
-			p.Files[f.name] = f.offset
+			p.Files[f.name] = FilePosition{Offset: f.offset, ID: f.id}
 		}
 	}
 	return p
@@ -526,17 +562,12 @@ func (r *Reader) openNext() (bool, error) {
 			r.fail(f, err)
 			return false, openError("", err)
 		}
-		if info.Size() < f.offset {
-			// Truncated (or replaced by a shorter file) since the offset
-			// was read: its lines are new.
-			r.restart(f, fmt.Errorf("%s is shorter (%d bytes) than the offset read (%d): truncated or replaced; reading it again from its start", f.name, info.Size(), f.offset))
-		}
+		r.changed(f, info)
 		if _, err := h.Seek(f.offset, io.SeekStart); err != nil {
 			h.Close()
 			r.fail(f, err)
 			return false, openError("", err)
 		}
-		f.info = info
 		r.cur, r.f = f, h
 		if r.br == nil {
 			r.br = bufio.NewReaderSize(h, r.o.BufferSize)
@@ -579,9 +610,7 @@ func (r *Reader) scan() error {
 		return err
 	}
 	r.noMatch(len(names) == 0 && len(r.files) == 0)
-	for _, n := range names {
-		r.add(n, 0)
-	}
+	r.addNew(names)
 	for _, f := range r.files {
 		if f.seen < 0 {
 			continue
@@ -590,14 +619,29 @@ func (r *Reader) scan() error {
 		if err != nil {
 			continue // gone for now; its lines stay read
 		}
-		switch {
-		case f.info != nil && !os.SameFile(f.info, info):
-			r.restart(f, fmt.Errorf("%s was replaced by another file; reading the new one from its start", f.name))
-		case info.Size() < f.offset:
-			r.restart(f, fmt.Errorf("%s is shorter (%d bytes) than the offset read (%d): truncated; reading it again from its start", f.name, info.Size(), f.offset))
-		case info.Size() != f.seen:
+		if !r.changed(f, info) && info.Size() != f.seen {
 			f.seen = -1 // grown: read on
 		}
 	}
 	return nil
+}
+
+// changed reports whether the file now at f's name (info) is another one
+// than the one f's offset is in, or shorter than the offset (truncated),
+// and then reads it again from its start, reporting it. A file first seen
+// gets its identity.
+func (r *Reader) changed(f *fileState, info os.FileInfo) bool {
+	id := fileID(info)
+	switch {
+	case f.id != "" && id != "" && id != f.id:
+		f.id = id
+		r.restart(f, fmt.Errorf("%s was replaced by another file; reading the new one from its start", f.name))
+		return true
+	case info.Size() < f.offset:
+		f.id = id
+		r.restart(f, fmt.Errorf("%s is shorter (%d bytes) than the offset read (%d): truncated; reading it again from its start", f.name, info.Size(), f.offset))
+		return true
+	}
+	f.id = id
+	return false
 }

@@ -115,9 +115,9 @@ func TestReadOnce(t *testing.T) {
 			if _, _, err := r.Next(context.Background()); err != io.EOF {
 				t.Fatalf("after the end: %v, want io.EOF", err)
 			}
-			for n, off := range r.Position().Files {
+			for n, fp := range r.Position().Files {
 				st, _ := os.Stat(n)
-				if off != st.Size() {
+				if off := fp.Offset; off != st.Size() {
 					t.Errorf("position of %s is %d, want its size %d", n, off, st.Size())
 				}
 			}
@@ -254,6 +254,42 @@ func TestFollow(t *testing.T) {
 	if len(troubles) != 3 {
 		t.Fatalf("troubles %q, want the wait, the truncation and the replacement", troubles)
 	}
+
+	// Rotated: a.jsonl renamed to a.jsonl.1 after a line more, a new
+	// a.jsonl. The renamed file goes on where a.jsonl stood.
+	r = open(t, Options{Path: filepath.Join(dir, "a.jsonl*"), Mode: Follow}, Position{})
+	step("a", "4:d")
+	appendTo(t, a, jl(7, "g"))
+	if err := os.Rename(a, a+".1"); err != nil {
+		t.Fatal(err)
+	}
+	write(t, a, jl(8, "h"))
+	step("rotated", "8:h", "7:g")
+	if st := r.Stats(); len(st) != 2 || st[0].Restarts != 1 || st[1].Offset != int64(2*len(line)) {
+		t.Fatalf("stats %+v", st)
+	}
+}
+
+// TestReplacedWhileClosed: a file replaced between a reader's position
+// and the next reader (a restart) is read from its start.
+func TestReplacedWhileClosed(t *testing.T) {
+	dir := t.TempDir()
+	a := filepath.Join(dir, "a.jsonl")
+	write(t, a, jl(1, "a")+jl(2, "b"))
+	r := open(t, Options{Path: a, Mode: Follow}, Position{})
+	if got := readAll(t, r); len(got) != 2 {
+		t.Fatalf("read %q", got)
+	}
+	pos := r.Position()
+	tmp := filepath.Join(dir, "tmp")
+	write(t, tmp, jl(3, "c")+jl(4, "d")+jl(5, "e"))
+	if err := os.Rename(tmp, a); err != nil {
+		t.Fatal(err)
+	}
+	r = open(t, Options{Path: a, Mode: Follow}, pos)
+	if got := readAll(t, r); strings.Join(got, " ") != "3:c 4:d 5:e" {
+		t.Fatalf("read %q after the replacement, want the new file whole", got)
+	}
 }
 
 // TestCheck: what CREATE SOURCE refuses, with its SQLSTATE.
@@ -306,5 +342,32 @@ func TestCheck(t *testing.T) {
 		if !errors.As(err, &se) || se.Code != sqlerr.InsufficientPrivilege {
 			t.Fatalf("unreadable: %v, want 42501", err)
 		}
+	}
+}
+
+// TestUnreadable: a followed file that cannot be read any more (here a
+// directory in its place, which even root cannot read as a file) is an
+// I/O error of Next, and the file's state says failed.
+func TestUnreadable(t *testing.T) {
+	dir := t.TempDir()
+	a := filepath.Join(dir, "a.jsonl")
+	write(t, a, jl(1, "a"))
+	r := open(t, Options{Path: a, Mode: Follow}, Position{})
+	if got := readAll(t, r); len(got) != 1 {
+		t.Fatalf("read %q", got)
+	}
+	if err := os.Remove(a); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Mkdir(a, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	_, _, err := r.Next(context.Background())
+	var se *sqlerr.Error
+	if !errors.As(err, &se) || se.Code != sqlerr.IOError || !strings.Contains(err.Error(), a) {
+		t.Fatalf("error %v, want 58030 naming the file", err)
+	}
+	if st := r.Stats(); st[0].State != StateFailed || st[0].LastError == "" {
+		t.Fatalf("stats %+v", st)
 	}
 }
