@@ -272,6 +272,13 @@ func (r *viewRunner) run(ctx context.Context) (err error) {
 		r.m.commitMu.Unlock()
 		close(l.dead)
 		r.life.CompareAndSwap(l, nil)
+		// Its inputs have stopped (run waits for them): their own readers
+		// go, also those of a life that failed before it ran.
+		for _, in := range l.inputs {
+			if in.gen != nil && in.gen.close != nil {
+				in.gen.close()
+			}
+		}
 		// No commit of this life runs now, and its graph has ended: what
 		// its tables buffered is garbage, and stops counting against the
 		// budget of uncommitted writes.
@@ -778,13 +785,10 @@ type generatorBarrier struct {
 }
 
 // runGenerator feeds the pulled source's rows into the graph input, with
-// the watermark of the source's WATERMARK (event time never goes back
-// within one) and barriers between batches, until ctx ends, or forever
-// after a bounded source's end (barriers still pass).
+// the watermark of the source's WATERMARK (the largest event time fed,
+// less the delay, after each batch) and barriers between batches, until
+// ctx ends, or forever after a bounded source's end (barriers still pass).
 func (in *viewInput) runGenerator(ctx context.Context) error {
-	if in.gen.close != nil {
-		defer in.gen.close()
-	}
 	cs := in.src.createSource
 	wmCol := -1
 	var delay int64
