@@ -307,6 +307,33 @@ func TestFileSource_Faults(t *testing.T) {
 	if err := conn.QueryRow(ctx, "SELECT n FROM later_n").Scan(&n); err != nil || n != 2 {
 		t.Fatalf("later_n = %d, %v; want 2", n, err)
 	}
+	// A SELECT of a followed source reads what is there; under a LIMIT it
+	// waits for lines until the limit is reached.
+	if err := conn.QueryRow(ctx, "SELECT COUNT(*) FROM later").Scan(&n); err != nil || n != 2 {
+		t.Fatalf("SELECT COUNT(*) FROM later = %d, %v; want 2", n, err)
+	}
+	tailed := make(chan []int64, 1)
+	go func() {
+		rows, err := c2.Query(ctx, "SELECT user_id FROM later LIMIT 3")
+		if err != nil {
+			tailed <- nil
+			return
+		}
+		ids, err := pgx.CollectRows(rows, pgx.RowTo[int64])
+		if err != nil {
+			ids = nil
+		}
+		tailed <- ids
+	}()
+	appendFile(t, filepath.Join(dir, "later-1.jsonl"), jsonLine(fileClick{user: 3, at: time.Unix(2, 0)}))
+	select {
+	case ids := <-tailed:
+		if fmt.Sprint(ids) != "[1 2 3]" {
+			t.Fatalf("tail read %v, want [1 2 3]", ids)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("SELECT ... LIMIT 3 did not return within 30 s of the third line")
+	}
 
 	// on_decode_error = 'fail': the view fails naming the file and offset.
 	bad := filepath.Join(dir, "bad.jsonl")
