@@ -53,6 +53,20 @@ func benchCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if *rate <= 0 {
 		return fmt.Errorf("--e2e-rate %d: want a positive rate", *rate)
 	}
+	switch *mode {
+	case "inprocess", "e2e":
+	case "":
+		*mode = "inprocess"
+	default:
+		return fmt.Errorf("--mode %q: want inprocess or e2e", *mode)
+	}
+	switch *scenario {
+	case "tumble", "nexmark", "all":
+	case "":
+		*scenario = "tumble"
+	default:
+		return fmt.Errorf("--scenario %q: want tumble, nexmark or all", *scenario)
+	}
 	limit := streamsql.DefaultMemoryLimit()
 	if *memoryLimit != "" {
 		var err error
@@ -60,7 +74,8 @@ func benchCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			return fmt.Errorf("--memory-limit: %w", err)
 		}
 	}
-	debug.SetMemoryLimit(limit / 10 * 9)
+	// Restored on return: the command may run inside a test's process.
+	defer debug.SetMemoryLimit(debug.SetMemoryLimit(limit / 10 * 9))
 	e2e := bench.E2EOptions{CheckpointInterval: *checkpoint, LatencyRate: *rate, LatencyEvents: *latencyEvents, MemoryLimit: limit}
 	var withPeers bool
 	switch *peers {
@@ -116,16 +131,9 @@ func benchCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		}
 		return r.nexmark(ctx, o)
 	}
-	switch *mode {
-	case "inprocess", "e2e":
-	case "":
-		*mode = "inprocess"
-	default:
-		return fmt.Errorf("--mode %q: want inprocess or e2e", *mode)
-	}
 	var err error
 	switch *scenario {
-	case "tumble", "":
+	case "tumble":
 		err = tumble(*mode)
 	case "nexmark":
 		err = nexmark(*mode)
@@ -133,8 +141,6 @@ func benchCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		// Each part is reported as it ends; a failed part does not stop
 		// the others.
 		err = errors.Join(tumble("inprocess"), nexmark("inprocess"), tumble("e2e"))
-	default:
-		return fmt.Errorf("--scenario %q: want tumble, nexmark or all", *scenario)
 	}
 	if r.path != "" {
 		fmt.Fprintln(stdout, "report:", r.path)
