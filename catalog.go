@@ -169,8 +169,8 @@ func (c *catalogSnapshot) build(ctx context.Context, st sql.Statement) (*object,
 		if !ok {
 			return nil, sqlerr.Newf(sqlerr.UndefinedTable, "source or materialized view %q does not exist", s.From).At(s.FromPos)
 		}
-		if isGenerator(from.connector) {
-			return nil, sqlerr.Newf(sqlerr.FeatureNotSupported, "sinks from the %s generator are not supported yet", from.connector).At(s.FromPos)
+		if isPulled(from.connector) {
+			return nil, sqlerr.Newf(sqlerr.FeatureNotSupported, "sinks from a %s source are not supported yet", from.connector).At(s.FromPos)
 		}
 		if from.kind == sql.KindSink {
 			return nil, sqlerr.Newf(sqlerr.WrongObjectType, "%q is a sink: a sink reads from a source or a materialized view", s.From).At(s.FromPos)

@@ -2,6 +2,8 @@ package streamsql
 
 import (
 	"context"
+	"encoding/json"
+	"fmt"
 	"io"
 	"time"
 
@@ -29,21 +31,37 @@ func optionMap(opts sql.Options) map[string]string {
 	return m
 }
 
-// generatorBatcher yields batches of rows; both generators fit it.
-type generatorBatcher func(ctx context.Context) ([]types.Row, error)
+// isPulled reports whether a view reads the source with a loop of its own
+// (a pulledSource) rather than through the shared readers.
+func isPulled(connector string) bool { return isGenerator(connector) || connector == "file" }
 
-// generatorRun is a generator of a source's rows.
-type generatorRun struct {
-	next    generatorBatcher
-	offset  func() int64 // rows yielded, counting the offset it resumed at
-	bounded bool
+// openPulled opens the pulled source obj for consumer, resuming at the
+// committed position pos (nil: from the start); needed marks the columns
+// read. Event time of a generator starts when the source was created, so
+// that a restart generates the same rows.
+func (e *Engine) openPulled(obj *object, pos []byte, needed []bool, consumer string) (*pulledSource, error) {
+	if obj.connector == "file" {
+		return e.openFileSource(obj, pos, needed, consumer)
+	}
+	var p generatorPosition
+	if pos != nil {
+		if err := json.Unmarshal(pos, &p); err != nil {
+			return nil, fmt.Errorf("restore the offset of %s: %w", obj.entry.Name, err)
+		}
+	}
+	return newGenerator(obj.createSource, obj.columns, p.Offset, obj.entry.CreatedAt)
+}
+
+// generatorPosition is what a view commits for a generator input.
+type generatorPosition struct {
+	Offset int64 `json:"offset"`
 }
 
 // newGenerator checks a generator source's options and returns a
 // generator of its rows resuming after offset rows. A nexmark source
 // without base_time starts its event time at baseTime, unless that is
 // zero (then: now).
-func newGenerator(cs *sql.CreateSource, cols []types.Column, offset int64, baseTime time.Time) (*generatorRun, error) {
+func newGenerator(cs *sql.CreateSource, cols []types.Column, offset int64, baseTime time.Time) (*pulledSource, error) {
 	connector, _ := cs.Options.Get("connector")
 	with := optionMap(cs.Options)
 	bad := func(err error) error {
@@ -67,10 +85,10 @@ func newGenerator(cs *sql.CreateSource, cols []types.Column, offset int64, baseT
 			return nil, bad(err)
 		}
 		var b nexmark.Batch
-		return &generatorRun{next: func(ctx context.Context) ([]types.Row, error) {
+		return &pulledSource{next: func(ctx context.Context) ([]types.Row, bool, error) {
 			_, err := g.NextBatch(ctx, &b, 1024)
-			return b.Rows, err
-		}, offset: g.Offset, bounded: o.MaxEvents > 0}, nil
+			return b.Rows, true, err
+		}, position: generatorOffset(g.Offset), bounded: o.MaxEvents > 0}, nil
 	case "datagen":
 		o, err := datagen.ParseOptions(cols, with)
 		if err != nil {
@@ -82,26 +100,41 @@ func newGenerator(cs *sql.CreateSource, cols []types.Column, offset int64, baseT
 			return nil, bad(err)
 		}
 		var b datagen.Batch
-		return &generatorRun{next: func(ctx context.Context) ([]types.Row, error) {
+		return &pulledSource{next: func(ctx context.Context) ([]types.Row, bool, error) {
 			_, err := g.NextBatch(ctx, &b, 1024)
-			return b.Rows, err
-		}, offset: g.Offset, bounded: o.NumberOfRows > 0}, nil
+			return b.Rows, true, err
+		}, position: generatorOffset(g.Offset), bounded: o.NumberOfRows > 0}, nil
 	}
 	return nil, sqlerr.Newf(sqlerr.Internal, "source %s: %s is not a generator", cs.Name, connector)
 }
 
-// generatorScan is a SELECT's read of a generator source.
-type generatorScan struct {
-	next generatorBatcher
-	rows []types.Row
-	i    int
+// generatorOffset is a generator's position: the rows it yielded,
+// counting the offset it resumed at. A generator holds nothing back: every
+// batch is all there is "now" (caughtUp).
+func generatorOffset(offset func() int64) func() ([]byte, error) {
+	return func() ([]byte, error) { return json.Marshal(generatorPosition{Offset: offset()}) }
 }
 
-var _ exec.RowIter = (*generatorScan)(nil)
+// pulledScan is a SELECT's read of a pulled source.
+type pulledScan struct {
+	src  *pulledSource
+	tail bool // read on past what is there now (under a LIMIT)
+	rows []types.Row
+	i    int
+	// caughtUp: the last batch was all there was; the scan ends after it
+	// unless tail.
+	caughtUp bool
+}
 
-// openGeneratorScan reads a generator from its first row. An unbounded
+var _ exec.RowIter = (*pulledScan)(nil)
+
+// openPulledScan reads a pulled source from its start. An unbounded
 // generator can only be read up to a LIMIT: "everything now" has no end.
-func openGeneratorScan(obj *object, tail bool) (exec.RowIter, error) {
+// A followed file's "now" is what its files hold.
+func (e *Engine) openPulledScan(obj *object, tail bool) (exec.RowIter, error) {
+	if obj.connector == "file" {
+		return e.openFileScan(obj, tail)
+	}
 	g, err := newGenerator(obj.createSource, obj.columns, 0, time.Time{})
 	if err != nil {
 		return nil, err
@@ -110,19 +143,33 @@ func openGeneratorScan(obj *object, tail bool) (exec.RowIter, error) {
 		return nil, sqlerr.Newf(sqlerr.FeatureNotSupported, "source %s generates rows without end", obj.entry.Name).
 			WithHint("Add a LIMIT, or give the source max_events (nexmark) or number_of_rows (datagen).")
 	}
-	return &generatorScan{next: g.next}, nil
+	return &pulledScan{src: g, tail: true}, nil
 }
 
-func (s *generatorScan) Next(ctx context.Context) (types.Row, error) {
+func (s *pulledScan) Next(ctx context.Context) (types.Row, error) {
 	for s.i == len(s.rows) {
-		rows, err := s.next(ctx)
+		if s.caughtUp && !s.tail {
+			return nil, io.EOF
+		}
+		if s.caughtUp && len(s.rows) == 0 && s.src.poll > 0 {
+			select {
+			case <-time.After(s.src.poll):
+			case <-ctx.Done():
+				return nil, ctx.Err()
+			}
+		}
+		rows, caughtUp, err := s.src.next(ctx)
 		if err != nil && (err != io.EOF || len(rows) == 0) {
 			return nil, err
 		}
-		s.rows, s.i = rows, 0
+		s.rows, s.i, s.caughtUp = rows, 0, caughtUp
 	}
 	s.i++
 	return s.rows[s.i-1], nil
 }
 
-func (s *generatorScan) Close() {}
+func (s *pulledScan) Close() {
+	if s.src.close != nil {
+		s.src.close()
+	}
+}

@@ -176,8 +176,8 @@ func (e *Engine) scanOpener(q *planner.Query, scans *[]*sourceScan, warnings *[]
 		if obj.kind != sql.KindSource || obj.createSource == nil {
 			return nil, sqlerr.Newf(sqlerr.WrongObjectType, "%s is not a source or a materialized view", sc.Relation.Name)
 		}
-		if isGenerator(obj.connector) {
-			return openGeneratorScan(obj, tail)
+		if isPulled(obj.connector) {
+			return e.openPulledScan(obj, tail)
 		}
 		s, err := e.openSourceScan(obj, tail, sc.Needed)
 		if err != nil {

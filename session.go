@@ -328,8 +328,16 @@ func (s *Session) execute(ctx context.Context, st *Statement, params []types.Val
 		if err := e.checkStream(ctx, p, p.Options, "source", p.Name, p.NamePos, p.IfNotExists); err != nil {
 			return nil, err
 		}
-		_, err := e.catalog.create(ctx, p, p.Name, p.NamePos, p.IfNotExists)
-		return tagged("CREATE SOURCE", err)
+		warning, err := e.checkFileSource(ctx, p)
+		if err != nil {
+			return nil, err
+		}
+		_, err = e.catalog.create(ctx, p, p.Name, p.NamePos, p.IfNotExists)
+		rows, err := tagged("CREATE SOURCE", err)
+		if rows != nil && warning != nil {
+			rows.warnings = append(rows.warnings, warning)
+		}
+		return rows, err
 	case *sql.CreateView:
 		obj, err := e.catalog.create(ctx, p, p.Name, p.NamePos, p.IfNotExists)
 		if obj != nil {

@@ -5,6 +5,7 @@ import (
 	"sort"
 	"sync"
 
+	"github.com/streamsql/streamsql/connectors/file"
 	"github.com/streamsql/streamsql/connectors/kinesis"
 	"github.com/streamsql/streamsql/sql/types"
 )
@@ -31,6 +32,28 @@ type sourceHubs struct {
 	// a source without one.
 	dead   map[string]*deadLetters
 	deadOf map[string]*object
+	// files are the readers of file sources, each consumer's own, by
+	// source name (files.go).
+	files map[string]map[*file.Reader]string
+}
+
+// addFileReader shows r, consumer's reader of source, in SHOW SOURCE
+// STATUS until the returned release.
+func (h *sourceHubs) addFileReader(source string, r *file.Reader, consumer string) (release func()) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.files == nil {
+		h.files = map[string]map[*file.Reader]string{}
+	}
+	if h.files[source] == nil {
+		h.files[source] = map[*file.Reader]string{}
+	}
+	h.files[source][r] = consumer
+	return func() {
+		h.mu.Lock()
+		defer h.mu.Unlock()
+		delete(h.files[source], r)
+	}
 }
 
 // deadLetters returns the dead-letter writer of the source obj, shared by
@@ -189,8 +212,15 @@ func (h *sourceHubs) status(source string) []types.Row {
 	for s, c := range h.own[source] {
 		subs[s], own[s] = c, true
 	}
+	files := map[*file.Reader]string{}
+	for r, c := range h.files[source] {
+		files[r] = c
+	}
 	h.mu.Unlock()
 	var rows []types.Row
+	for r, consumer := range files {
+		rows = append(rows, fileStatusRows(consumer, "own", r.Stats())...)
+	}
 	for sub, consumer := range subs {
 		reader := "shared"
 		switch {

@@ -133,6 +133,25 @@ var Connectors = []ConnectorSpec{
 	},
 	nexmarkSource,
 	datagenSource,
+	fileSource,
+}
+
+// fileSource reads local files (connectors/file).
+var fileSource = ConnectorSpec{
+	Name: "file", Role: RoleSource,
+	Doc: "reads lines of local files: JSON lines or CSV, once or following appends",
+	Options: []OptionSpec{
+		{Key: "path", Required: true,
+			Doc: "a file, or a glob ('/data/clicks-*.jsonl') whose files are read in name order"},
+		{Key: "format", Kind: OptEnum, Values: []string{"json", "csv"}, Default: "json",
+			Doc: "each line a JSON object, or a CSV record in column order"},
+		{Key: "mode", Kind: OptEnum, Values: []string{"once", "follow"}, Default: "once",
+			Doc: "once: read the files there, then the source ends (its watermark goes to the end, closing every window); follow: read on, lines appended and new files matching the path"},
+		{Key: "on_decode_error", Kind: OptEnum, Values: []string{"skip", "fail"}, Default: "skip",
+			Doc: "a line that does not decode: count it and skip it, or fail the queries reading the source"},
+		{Key: "poll_interval", Kind: OptDuration, Default: "1s",
+			Doc: "with mode = 'follow': how often files read to their end are looked at again"},
+	},
 }
 
 // nexmarkSource is the built-in Nexmark generator (connectors/nexmark).

@@ -62,6 +62,8 @@ const (
 	QueryCanceled                Code = "57014"
 	AdminShutdown                Code = "57P01"
 	IOError                      Code = "58030"
+	UndefinedFile                Code = "58P01"
+	InsufficientPrivilege        Code = "42501"
 	Internal                     Code = "XX000"
 )
 
