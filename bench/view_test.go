@@ -11,15 +11,6 @@ import (
 	"time"
 )
 
-// skipWithoutFileConnector skips a test whose contender needs the file
-// source connector while this build has none.
-func skipWithoutFileConnector(t *testing.T, r Result) {
-	t.Helper()
-	if strings.Contains(r.Error, `unknown source connector "file"`) {
-		t.Skipf("the file source connector is not in this build yet: %s", r.Error)
-	}
-}
-
 // The view over a file source must give the ceiling's answer, with windows
 // closing throughout the stream, and report its figures; a CPU profile of
 // each contender's measured part is written.
@@ -58,7 +49,6 @@ func TestRunTumble_View(t *testing.T) {
 		}
 	}
 	measured(ceiling)
-	skipWithoutFileConnector(t, r)
 	measured(r)
 	if !r.Correct || r.Contender != ViewName {
 		t.Fatalf("%s: %s%s", r.Contender, r.Error, r.Mismatch)
