@@ -41,6 +41,8 @@ type E2EOptions struct {
 	// LatencyTick is the pause between the latency phase's PutRecords
 	// calls; default 100ms, so each call carries LatencyRate/10 records.
 	LatencyTick time.Duration
+	// MemoryLimit is the engine's Config.MemoryLimit; 0 is its default.
+	MemoryLimit int64
 	// Emulator, when set, is used instead of starting kinesalite.
 	Emulator *emulator.Emulator
 }
@@ -189,7 +191,7 @@ func openEngine(ctx context.Context, o E2EOptions) (*streamsql.Engine, func(), e
 	if err != nil {
 		return nil, nil, fmt.Errorf("e2e: %w", err)
 	}
-	e, err := streamsql.Open(ctx, streamsql.Config{DataDir: dir, CheckpointInterval: o.CheckpointInterval, Logger: quietLogger()})
+	e, err := streamsql.Open(ctx, streamsql.Config{DataDir: dir, CheckpointInterval: o.CheckpointInterval, MemoryLimit: o.MemoryLimit, Logger: quietLogger()})
 	if err != nil {
 		os.RemoveAll(dir)
 		return nil, nil, fmt.Errorf("e2e: open engine: %w", err)

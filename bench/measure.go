@@ -3,10 +3,16 @@ package bench
 import (
 	"bufio"
 	"bytes"
+	"fmt"
 	"os"
+	"path/filepath"
+	"regexp"
 	"runtime"
 	"runtime/debug"
+	"runtime/pprof"
 	"strconv"
+	"strings"
+	"sync"
 	"syscall"
 	"time"
 )
@@ -32,8 +38,21 @@ type Usage struct {
 
 // Measure runs fn and reports its cost. It first collects garbage and
 // returns freed memory to the OS, so that one contender's leftovers do not
-// count against the next.
+// count against the next. Inside a profiled run (see profiled) it also
+// writes a CPU profile of fn.
 func Measure(fn func() error) (Usage, error) {
+	stop, err := startProfile()
+	if err != nil {
+		return Usage{}, err
+	}
+	u, err := measure(fn)
+	if perr := stop(); err == nil {
+		err = perr
+	}
+	return u, err
+}
+
+func measure(fn func() error) (Usage, error) {
 	debug.FreeOSMemory()
 	lifetime := !resetPeakRSS()
 	startRSS := statusKB("VmRSS:")
@@ -95,4 +114,70 @@ func statusKB(name string) int64 {
 		}
 	}
 	return 0
+}
+
+// profile is where the next Measure writes a CPU profile, set by
+// profiled. It is the process's, as the CPU figures are: Go runs one CPU
+// profile at a time, and runs are measured one after another, never
+// together, since each counts the whole process's CPU.
+var profile struct {
+	mu   sync.Mutex
+	path string
+}
+
+// profiled runs fn with Measure writing a CPU profile (pprof format) of
+// the measured part to dir/name.pprof; with dir empty it just runs fn.
+// name is made a file name (anything but letters, digits, '.', '_' and '-'
+// becomes '-'). A self-measuring contender that calls Measure more than
+// once leaves the last call's profile.
+func profiled(dir, name string, fn func()) {
+	if dir == "" {
+		fn()
+		return
+	}
+	profile.mu.Lock()
+	profile.path = filepath.Join(dir, ProfileName(name))
+	profile.mu.Unlock()
+	defer func() {
+		profile.mu.Lock()
+		profile.path = ""
+		profile.mu.Unlock()
+	}()
+	fn()
+}
+
+var unsafeName = regexp.MustCompile(`[^A-Za-z0-9._-]+`)
+
+// ProfileName is the file a profile named name is written to.
+func ProfileName(name string) string {
+	return strings.Trim(unsafeName.ReplaceAllString(name, "-"), "-") + ".pprof"
+}
+
+// startProfile starts the CPU profile profiled asked for, if any, and
+// returns what stops it and closes its file.
+func startProfile() (func() error, error) {
+	profile.mu.Lock()
+	path := profile.path
+	profile.mu.Unlock()
+	if path == "" {
+		return func() error { return nil }, nil
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return nil, fmt.Errorf("bench: cpu profile: %w", err)
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, fmt.Errorf("bench: cpu profile: %w", err)
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("bench: cpu profile %s: %w", path, err)
+	}
+	return func() error {
+		pprof.StopCPUProfile()
+		if err := f.Close(); err != nil {
+			return fmt.Errorf("bench: cpu profile %s: %w", path, err)
+		}
+		return nil
+	}, nil
 }

@@ -37,6 +37,12 @@ type NexmarkOptions struct {
 	E2E *E2EOptions
 	// Timeout bounds each run; default 10 minutes.
 	Timeout time.Duration
+	// MemoryLimit is each engine's Config.MemoryLimit, and a run whose
+	// peak RSS passes it is flagged; 0: the engine's default, unchecked.
+	MemoryLimit int64
+	// ProfileDir, when set, gets a CPU profile of each measured part:
+	// nexmark-<query>-ceiling.pprof and nexmark-<query>-engine.pprof.
+	ProfileDir string
 }
 
 func (o *NexmarkOptions) setDefaults() {
@@ -728,6 +734,16 @@ type NexmarkResult struct {
 	Latency        *LatencyRun `json:"latency,omitempty"`
 	LatencySkipped string      `json:"latency_skipped,omitempty"`
 
+	// MemoryLimitBytes is the engine's memory limit (0: its default,
+	// unchecked), and OverMemoryLimit says the peak RSS passed it.
+	MemoryLimitBytes int64 `json:"memory_limit_bytes,omitempty"`
+	OverMemoryLimit  bool  `json:"over_memory_limit,omitempty"`
+	// Ceiling is the query's plain-Go reference timed over the same rows
+	// in the same run (engine rows), and BelowCeiling its rows per
+	// CPU-second divided by the engine's: 3 means 3x below the ceiling.
+	Ceiling      *NexmarkCeiling `json:"ceiling,omitempty"`
+	BelowCeiling float64         `json:"below_ceiling,omitempty"`
+
 	Answer   NexmarkAnswer `json:"answer"`
 	Want     NexmarkAnswer `json:"want"`
 	Correct  bool          `json:"correct"`
@@ -843,12 +859,9 @@ func RunNexmark(ctx context.Context, o NexmarkOptions) ([]NexmarkResult, error) 
 	}
 	// Small runs keep every row, so that a mismatch names rows.
 	keep := o.Events <= 50_000
-	want, counts, err := nexmarkWant(supported, func(v nexVisit) error { return nexmarkTables(ctx, o, v) }, keep)
-	if err != nil {
-		return nil, err
-	}
 	var e2e *nexmarkE2E
 	if o.E2E != nil {
+		var err error
 		if e2e, err = newNexmarkE2E(ctx, o, supported, keep); err != nil {
 			return nil, err
 		}
@@ -863,21 +876,78 @@ func RunNexmark(ctx context.Context, o NexmarkOptions) ([]NexmarkResult, error) 
 			results = append(results, NexmarkResult{Query: q.Name, Unsupported: q.Unsupported, Events: o.Events})
 			continue
 		}
-		r := NexmarkResult{Query: q.Name, Mode: "engine", Note: q.Note, View: q.View, Events: o.Events, Want: want[q.Name].a,
+		want, counts, cu, err := nexmarkCeiling(ctx, o, q, keep)
+		if err != nil {
+			return results, err
+		}
+		r := NexmarkResult{Query: q.Name, Mode: "engine", Note: q.Note, View: q.View, Events: o.Events, Want: want.a,
 			LatencySkipped: "in process: measured end to end only (--mode e2e)"}
 		r.inputs(q, counts)
+		ceiling := &NexmarkCeiling{}
+		ceiling.fill(cu, r.Rows)
+		r.Ceiling = ceiling
 		var sources []string
 		for _, t := range q.tables() {
 			sources = append(sources, nexmarkSourceSQL(o, t))
 		}
-		got, u, err := runNexmarkView(ctx, o, q, sources, want[q.Name], 0)
-		r.finish(got, want[q.Name], u, err)
+		var got *nexAcc
+		var u Usage
+		profiled(o.ProfileDir, "nexmark-"+q.Name+"-engine", func() { got, u, err = runNexmarkView(ctx, o, q, sources, want, 0) })
+		r.finish(got, want, u, err)
+		r.MemoryLimitBytes, r.OverMemoryLimit = o.MemoryLimit, o.MemoryLimit > 0 && r.PeakRSSBytes > o.MemoryLimit
+		if r.EventsPerCPUSecond > 0 && ceiling.RowsPerCPUSecond > 0 {
+			r.BelowCeiling = ceiling.RowsPerCPUSecond / r.EventsPerCPUSecond
+		}
 		results = append(results, r)
 		if e2e != nil {
 			results = append(results, e2e.run(ctx, q))
 		}
 	}
 	return results, nil
+}
+
+// NexmarkCeiling is a query's plain-Go reference timed as its ceiling:
+// the rows of the tables the query reads, from the generator the engine's
+// source runs (connectors/nexmark, the same options, so the same rows),
+// into the computation that checks the view's answer. Both sides
+// generate their rows, so the ratio is the rest of the engine's cost.
+type NexmarkCeiling struct {
+	WallSeconds      float64 `json:"wall_seconds"`
+	CPUSeconds       float64 `json:"cpu_seconds"`
+	RowsPerCPUSecond float64 `json:"rows_per_cpu_second"`
+	AllocsPerRow     float64 `json:"allocs_per_row"`
+	PeakRSSBytes     int64   `json:"peak_rss_bytes"`
+}
+
+func (c *NexmarkCeiling) fill(u Usage, rows int64) {
+	c.WallSeconds, c.CPUSeconds, c.PeakRSSBytes = u.Wall.Seconds(), u.CPU.Seconds(), u.PeakRSS
+	if c.CPUSeconds > 0 {
+		c.RowsPerCPUSecond = float64(rows) / c.CPUSeconds
+	}
+	if rows > 0 {
+		c.AllocsPerRow = float64(u.Mallocs) / float64(rows)
+	}
+}
+
+// nexmarkCeiling computes q's answer over the run's rows, measured (and
+// profiled as nexmark-<query>-ceiling), and returns it with the rows of
+// each table.
+func nexmarkCeiling(ctx context.Context, o NexmarkOptions, q NexmarkQuery, keep bool) (*nexAcc, nexCounts, Usage, error) {
+	var want map[string]*nexAcc
+	var counts nexCounts
+	var u Usage
+	var err error
+	profiled(o.ProfileDir, "nexmark-"+q.Name+"-ceiling", func() {
+		u, err = Measure(func() error {
+			var err error
+			want, counts, err = nexmarkWant([]NexmarkQuery{q}, func(v nexVisit) error { return nexmarkTables(ctx, o, v) }, keep)
+			return err
+		})
+	})
+	if err != nil {
+		return nil, counts, u, fmt.Errorf("nexmark %s: the plain-Go computation: %w", q.Name, err)
+	}
+	return want[q.Name], counts, u, nil
 }
 
 // inputs sets what the figures per row count: the rows of q's sources.
@@ -913,7 +983,7 @@ func runNexmarkView(ctx context.Context, o NexmarkOptions, q NexmarkQuery, sourc
 		return nil, Usage{}, err
 	}
 	defer os.RemoveAll(dir)
-	e, err := streamsql.Open(ctx, streamsql.Config{DataDir: dir, CheckpointInterval: checkpoint, Logger: quietLogger()})
+	e, err := streamsql.Open(ctx, streamsql.Config{DataDir: dir, CheckpointInterval: checkpoint, MemoryLimit: o.MemoryLimit, Logger: quietLogger()})
 	if err != nil {
 		return nil, Usage{}, fmt.Errorf("%s: open engine: %w", q.Name, err)
 	}
@@ -971,14 +1041,14 @@ func valueText(v types.Value) string {
 // each query's note (where it departs from the reference).
 func PrintNexmarkTable(w io.Writer, results []NexmarkResult) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "query\tmode\tinputs\trows in\trows/s\trows/CPU-s\tpeak RSS MiB\t(start)\tallocs/row\tp50 ms\tp99 ms\tview rows\t  answer")
+	fmt.Fprintln(tw, "query\tmode\tinputs\trows in\trows/s\trows/CPU-s\tceiling rows/CPU-s\tx below ceiling\tpeak RSS MiB\t(start)\tmem limit\tallocs/row\tp50 ms\tp99 ms\tview rows\t  answer")
 	for _, r := range results {
 		if r.Unsupported != "" {
 			what := "not supported: "
 			if strings.HasPrefix(r.Unsupported, "not written") {
 				what = "not run: "
 			}
-			fmt.Fprintf(tw, "%s\t-\t-\t-\t-\t-\t-\t-\t-\t-\t-\t-\t  %s%s\n", r.Query, what, r.Unsupported)
+			fmt.Fprintf(tw, "%s\t-\t-\t-\t-\t-\t-\t-\t-\t-\t-\t-\t-\t-\t-\t  %s%s\n", r.Query, what, r.Unsupported)
 			continue
 		}
 		answer := "ok"
@@ -988,15 +1058,25 @@ func PrintNexmarkTable(w io.Writer, results []NexmarkResult) error {
 		case !r.Correct:
 			answer = "WRONG: " + r.Mismatch
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\t%s\t%.0f\t%.0f\t%.2f\t%s\t%s\t%d\t  %s\n", r.Query, r.Mode, r.Inputs, r.Rows, si(r.EventsPerSecond), si(r.EventsPerCPUSecond),
-			float64(r.PeakRSSBytes)/(1<<20), float64(r.StartRSSBytes)/(1<<20), r.AllocsPerEvent, ms(r.LatencyP50Ms), ms(r.LatencyP99Ms), r.Answer.Rows, answer)
+		ceiling, below := "-", "-"
+		if r.Ceiling != nil {
+			ceiling = si(r.Ceiling.RowsPerCPUSecond)
+		}
+		if r.BelowCeiling > 0 {
+			below = fmt.Sprintf("%.1f", r.BelowCeiling)
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\t%s\t%s\t%s\t%.0f\t%.0f\t%s\t%.2f\t%s\t%s\t%d\t  %s\n", r.Query, r.Mode, r.Inputs, r.Rows, si(r.EventsPerSecond), si(r.EventsPerCPUSecond),
+			ceiling, below, float64(r.PeakRSSBytes)/(1<<20), float64(r.StartRSSBytes)/(1<<20), withinLimit(r.MemoryLimitBytes, r.OverMemoryLimit), r.AllocsPerEvent,
+			ms(r.LatencyP50Ms), ms(r.LatencyP99Ms), r.Answer.Rows, answer)
 	}
 	if err := tw.Flush(); err != nil {
 		return err
 	}
 	fmt.Fprintln(w, "\nrows in: rows of the sources the view reads, the only ones its run creates (of every 50 generated events, "+
 		"1 is a person, 3 auctions, 46 bids), so for a bid-only query they are bids; measured from CREATE MATERIALIZED VIEW "+
-		"to FLUSH returning, whole-process CPU.")
+		"to FLUSH returning, whole-process CPU. ceiling: the query's plain-Go computation of the answer over the same rows, "+
+		"generated the same way (connectors/nexmark in process), timed in the same run; x below ceiling is its rows/CPU-s "+
+		"over the engine's.")
 	noted := map[string]bool{}
 	for _, r := range results {
 		if r.Note != "" && !noted[r.Query] {

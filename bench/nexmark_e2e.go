@@ -338,6 +338,7 @@ func (x *nexmarkE2E) run(ctx context.Context, q NexmarkQuery) NexmarkResult {
 	}
 	got, u, err := runNexmarkView(ctx, o, q, sources, x.want[q.Name], o.E2E.CheckpointInterval)
 	r.finish(got, x.want[q.Name], u, err)
+	r.MemoryLimitBytes, r.OverMemoryLimit = o.MemoryLimit, o.MemoryLimit > 0 && r.PeakRSSBytes > o.MemoryLimit
 	if err != nil {
 		return r
 	}

@@ -145,6 +145,10 @@ func checkNexmarkResults(t *testing.T, results []NexmarkResult, queries int, mod
 		if r.CPUSeconds <= 0 || r.PeakRSSBytes <= 0 || r.AllocsPerEvent <= 0 || r.Rows <= 0 || r.Inputs == "" {
 			t.Errorf("%s %s: measurements missing: %+v", r.Query, r.Mode, r)
 		}
+		// Each in-process row has its query's ceiling, timed in the run.
+		if c := r.Ceiling; r.Mode == "engine" && (c == nil || c.CPUSeconds <= 0 || c.RowsPerCPUSecond <= 0 || r.BelowCeiling <= 0) {
+			t.Errorf("%s %s: ceiling missing: %+v, %v below", r.Query, r.Mode, c, r.BelowCeiling)
+		}
 		// The figures count the rows of the sources the view reads.
 		q, _ := nexmarkQuery(r.Query)
 		if want := tableNames(q.tables()); r.Inputs != want || (want == "bid") != (r.Rows == r.Bids) {
@@ -168,7 +172,7 @@ func checkNexmarkResults(t *testing.T, results []NexmarkResult, queries int, mod
 	if err := PrintNexmarkTable(&table, results); err != nil {
 		t.Fatal(err)
 	}
-	for _, s := range []string{"not supported: needs top-N", "winning bid", "q7-simple ", "q3 ", "q8 ", "p99 ms", "person+auction", "rows in"} {
+	for _, s := range []string{"not supported: needs top-N", "winning bid", "q7-simple ", "q3 ", "q8 ", "p99 ms", "person+auction", "rows in", "x below ceiling"} {
 		if !strings.Contains(table.String(), s) {
 			t.Errorf("table lacks %q:\n%s", s, table.String())
 		}

@@ -46,7 +46,12 @@ func cpuModel() string {
 type Report struct {
 	StartedAt time.Time `json:"started_at"`
 	Machine   Machine   `json:"machine"`
-	Results   []Result  `json:"results,omitempty"`
+	// MemoryLimitBytes is the engine's memory limit in the run
+	// (Config.MemoryLimit, or its default) and the Go runtime's soft limit
+	// is 90% of it, as the binary sets them; a contender whose peak RSS
+	// passed it has over_memory_limit set.
+	MemoryLimitBytes int64    `json:"memory_limit_bytes,omitempty"`
+	Results          []Result `json:"results,omitempty"`
 	// Nexmark holds the Nexmark scenario's rows (bench/nexmark.go).
 	Nexmark []NexmarkResult `json:"nexmark,omitempty"`
 }
@@ -54,7 +59,7 @@ type Report struct {
 // PrintTable writes results as an aligned table.
 func PrintTable(w io.Writer, results []Result) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "scenario\tkeys\tcontender\tevents\tevents/s\tevents/CPU-s\tx below ceiling\tpeak RSS MiB\t(start)\tallocs/event\tp50 ms\tp99 ms\t  answer")
+	fmt.Fprintln(tw, "scenario\tmode\tkeys\tcontender\tevents\tevents/s\tevents/CPU-s\tx below ceiling\tpeak RSS MiB\t(start)\tmem limit\tallocs/event\tp50 ms\tp99 ms\t  answer")
 	for _, r := range results {
 		answer := "ok"
 		switch {
@@ -63,9 +68,9 @@ func PrintTable(w io.Writer, results []Result) error {
 		case !r.Correct:
 			answer = "WRONG: " + r.Mismatch
 		}
-		fmt.Fprintf(tw, "%s\t%d\t%s\t%d\t%s\t%s\t%.1f\t%.0f\t%.0f\t%.2f\t%s\t%s\t  %s\n",
-			r.Scenario, r.Keys, r.Contender, r.Events, si(r.EventsPerSecond), si(r.EventsPerCPUSecond),
-			r.BelowCeiling, float64(r.PeakRSSBytes)/(1<<20), float64(r.StartRSSBytes)/(1<<20), r.AllocsPerEvent, ms(r.LatencyP50Ms), ms(r.LatencyP99Ms), answer)
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%d\t%s\t%s\t%.1f\t%.0f\t%.0f\t%s\t%.2f\t%s\t%s\t  %s\n",
+			r.Scenario, r.Mode, r.Keys, r.Contender, r.Events, si(r.EventsPerSecond), si(r.EventsPerCPUSecond),
+			r.BelowCeiling, float64(r.PeakRSSBytes)/(1<<20), float64(r.StartRSSBytes)/(1<<20), withinLimit(r.MemoryLimitBytes, r.OverMemoryLimit), r.AllocsPerEvent, ms(r.LatencyP50Ms), ms(r.LatencyP99Ms), answer)
 	}
 	if err := tw.Flush(); err != nil {
 		return err
@@ -88,6 +93,17 @@ func PrintTable(w io.Writer, results []Result) error {
 		}
 	}
 	return nil
+}
+
+// withinLimit says whether a run stayed within its memory limit.
+func withinLimit(limit int64, over bool) string {
+	switch {
+	case limit <= 0:
+		return "-"
+	case over:
+		return "OVER"
+	}
+	return "within"
 }
 
 func si(x float64) string {

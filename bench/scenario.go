@@ -38,7 +38,10 @@ var (
 
 // Result is one contender's run of one scenario.
 type Result struct {
-	Scenario  string `json:"scenario"`
+	Scenario string `json:"scenario"`
+	// Mode is "inprocess" or "e2e": which run of the scenario (the
+	// events differ: e2e has fewer, advancing at its produce rate).
+	Mode      string `json:"mode"`
 	Keys      int    `json:"keys"`
 	Contender string `json:"contender"`
 	Events    int    `json:"events"`
@@ -51,9 +54,14 @@ type Result struct {
 	PeakRSSLifetime    bool    `json:"peak_rss_lifetime,omitempty"`
 	// StartRSSBytes is the resident set when the run began, the scenario's
 	// pre-generated events included.
-	StartRSSBytes  int64   `json:"start_rss_bytes"`
-	AllocsPerEvent float64 `json:"allocs_per_event"`
-	BytesPerEvent  float64 `json:"alloc_bytes_per_event"`
+	StartRSSBytes int64 `json:"start_rss_bytes"`
+	// MemoryLimitBytes is the memory limit the run was given (the
+	// engine's; 0: none checked), and OverMemoryLimit says the peak
+	// resident set passed it.
+	MemoryLimitBytes int64   `json:"memory_limit_bytes,omitempty"`
+	OverMemoryLimit  bool    `json:"over_memory_limit,omitempty"`
+	AllocsPerEvent   float64 `json:"allocs_per_event"`
+	BytesPerEvent    float64 `json:"alloc_bytes_per_event"`
 	// LatencyP50Ms and LatencyP99Ms are event-to-view latencies, for the
 	// contenders that measure them (the engine).
 	LatencyP50Ms *float64 `json:"latency_p50_ms,omitempty"`
@@ -80,6 +88,15 @@ type TumbleOptions struct {
 	Query  Query
 	// Timeout bounds each contender's run.
 	Timeout time.Duration
+	// MemoryLimit is the process's memory limit (the engine's): a
+	// contender whose peak RSS passes it is flagged. 0: none.
+	MemoryLimit int64
+	// ProfileDir, when set, gets a CPU profile of each contender's
+	// measured part: tumble-<mode>-<keys>keys-<contender>.pprof.
+	ProfileDir string
+	// Mode names the run in its rows and profiles: "inprocess" (the
+	// default) or "e2e".
+	Mode string
 }
 
 // RunTumble generates the click stream, runs the ceiling and then every
@@ -94,31 +111,14 @@ func RunTumble(ctx context.Context, o TumbleOptions, contenders ...Contender) ([
 		o.Timeout = 10 * time.Minute
 	}
 	clicks := GenerateClicks(o.Clicks)
+	if o.Mode == "" {
+		o.Mode = "inprocess"
+	}
 	scenario := fmt.Sprintf("tumble %s count/sum per key", o.Query.Size)
-	run := func(c Contender) Result {
-		r := Result{Scenario: scenario, Keys: clicks.Keys, Contender: c.Name, Events: len(clicks.Events)}
-		cctx, cancel := context.WithTimeout(ctx, o.Timeout)
-		defer cancel()
-		var u Usage
-		var err error
-		if c.Self != nil {
-			var out Outcome
-			out, err = c.Self(cctx, clicks.Events, o.Query)
-			r.Answer, u, r.Latency, r.Load, r.Note = out.Answer, out.Usage, out.Latency, out.Load, out.Note
-			if l := out.Latency; l != nil {
-				r.LatencyP50Ms, r.LatencyP99Ms = &l.P50Ms, &l.P99Ms
-			}
-		} else {
-			u, err = Measure(func() error {
-				var err error
-				r.Answer, err = c.Run(cctx, clicks.Events, o.Query)
-				return err
-			})
-		}
-		if err != nil {
-			r.Error = err.Error()
-		}
-		r.fill(u)
+	run := func(c Contender) (r Result) {
+		profiled(o.ProfileDir, fmt.Sprintf("tumble-%s-%dkeys-%s", o.Mode, clicks.Keys, c.Name), func() { r = runContender(ctx, c, clicks, o) })
+		r.Scenario, r.Mode = scenario, o.Mode
+		r.MemoryLimitBytes, r.OverMemoryLimit = o.MemoryLimit, o.MemoryLimit > 0 && r.PeakRSSBytes > o.MemoryLimit
 		return r
 	}
 	ceiling := run(CeilingContender)
@@ -142,6 +142,33 @@ func RunTumble(ctx context.Context, o TumbleOptions, contenders ...Contender) ([
 		results = append(results, r)
 	}
 	return results, nil
+}
+
+func runContender(ctx context.Context, c Contender, clicks Clicks, o TumbleOptions) Result {
+	r := Result{Keys: clicks.Keys, Contender: c.Name, Events: len(clicks.Events)}
+	cctx, cancel := context.WithTimeout(ctx, o.Timeout)
+	defer cancel()
+	var u Usage
+	var err error
+	if c.Self != nil {
+		var out Outcome
+		out, err = c.Self(cctx, clicks.Events, o.Query)
+		r.Answer, u, r.Latency, r.Load, r.Note = out.Answer, out.Usage, out.Latency, out.Load, out.Note
+		if l := out.Latency; l != nil {
+			r.LatencyP50Ms, r.LatencyP99Ms = &l.P50Ms, &l.P99Ms
+		}
+	} else {
+		u, err = Measure(func() error {
+			var err error
+			r.Answer, err = c.Run(cctx, clicks.Events, o.Query)
+			return err
+		})
+	}
+	if err != nil {
+		r.Error = err.Error()
+	}
+	r.fill(u)
+	return r
 }
 
 func (r *Result) fill(u Usage) {

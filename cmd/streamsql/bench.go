@@ -2,154 +2,229 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
+	"runtime/debug"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/dustin/go-humanize"
 	"github.com/streamsql/streamsql"
 	"github.com/streamsql/streamsql/bench"
 )
 
 func benchCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("bench", "Runs the tumbling-window scenario of the benchmark (10-second TUMBLE, COUNT(*) and\n"+
-		"SUM(amount) per user_id, 2-second watermark delay, JSON click events) through the\n"+
-		"hand-written Go loop (the ceiling), streamsql and the rulego/streamsql peer, in one run,\n"+
-		"and checks every contender's answer against the ceiling's.\n\n"+
-		"--mode inprocess (the default) runs streamsql's operators in process. --mode e2e adds\n"+
-		"streamsql end to end: the events go through kinesalite (started on loopback, 4 shards)\n"+
-		"into a Kinesis source and a materialized view, throughput with the stream loaded first,\n"+
-		"then event-to-view latency (p50/p99, through SUBSCRIBE) at a steady --e2e-rate.\n\n"+
-		"--scenario nexmark runs Nexmark queries (--nexmark q0,q1,...) as materialized views over\n"+
-		"the built-in generator (unpaced, --events of them), each on a fresh engine, measured from\n"+
-		"CREATE MATERIALIZED VIEW to FLUSH and checked against a plain-Go computation over the same\n"+
-		"rows (of person, auction and bid: each query reads only the sources it names); with --mode e2e\n"+
-		"also through 4-shard kinesalite streams, one per table, loaded with the rows as JSON,\n"+
-		"then, per query, event-to-view latency (p50/p99, through SUBSCRIBE) on bids produced at a\n"+
-		"steady --e2e-rate into a fresh stream.", stderr)
-	scenario := fs.string("scenario", "tumble", "tumble (COUNT/SUM per key), or nexmark")
+	fs := newFlagSet("bench", "Runs the benchmark scenarios, each contender beside a hand-written ceiling in the same run, and\n"+
+		"checks every contender's answer against the ceiling's.\n\n"+
+		"--scenario tumble (the default): a 10-second TUMBLE, COUNT(*) and SUM(amount) per user_id, 2-second\n"+
+		"watermark delay, over JSON click events, through the hand-written Go loop (the ceiling), a streamsql\n"+
+		"materialized view over a file source (the path users run, default settings) and the rulego/streamsql\n"+
+		"peer. --mode e2e runs it end to end instead: the events go through kinesalite (started on loopback,\n"+
+		"4 shards) into a Kinesis source and a materialized view, throughput with the stream loaded first, then\n"+
+		"event-to-view latency (p50/p99, through SUBSCRIBE) at a steady --e2e-rate.\n\n"+
+		"--scenario nexmark runs Nexmark queries (--nexmark q0,q1,...) as materialized views over the built-in\n"+
+		"generator (unpaced, --events of them), each on a fresh engine, measured from CREATE MATERIALIZED VIEW\n"+
+		"to FLUSH, beside the query's plain-Go computation over the same rows (its ceiling, timed in the same\n"+
+		"run), which also checks the view's answer; with --mode e2e also through kinesalite, one 4-shard stream\n"+
+		"per table, then per query event-to-view latency on bids produced at a steady --e2e-rate.\n\n"+
+		"--scenario all (make bench) runs the tumbling scenario in process and end to end, then Nexmark in\n"+
+		"process, into one report (--mode is then ignored).", stderr)
+	scenario := fs.string("scenario", "tumble", "tumble (COUNT/SUM per key), nexmark, or all")
 	nexmarkQueries := fs.string("nexmark", "", "nexmark: comma-separated queries (q0 to q22, q7-simple); empty: all, the unsupported ones as rows saying why")
 	nexmarkTimeout := fs.duration("nexmark-timeout", 10*time.Minute, "nexmark: the bound on each query's run (q5 at 2,000,000 events takes longer than 10 minutes)")
 	mode := fs.string("mode", "inprocess", "inprocess, or e2e (end to end through kinesalite)")
 	events := fs.int("events", 0, "click events per scenario; 0: 2,000,000 in process, 200,000 for e2e (kinesalite takes 10,000-20,000 records/s); "+
 		"nexmark: generated events (46 in 50 are bids), 0: 1,000,000, or 200,000 for e2e")
-	keys := fs.string("keys", "1000,1000000", "comma-separated key counts, one scenario each")
+	keys := fs.string("keys", "", "comma-separated key counts, one tumbling scenario each; empty: 1000,1000000 in process, 1000,100000 for e2e")
 	peers := fs.string("peers", "rulego", "peer engines to run beside streamsql: rulego, or none")
 	rate := fs.int("e2e-rate", 2000, "e2e: records/s produced in the latency phase, and events per second of event time (tumble)")
 	latencyEvents := fs.int("e2e-latency-events", 0, "e2e: events produced in the latency phase (per query for nexmark), the first second's a warm-up; "+
 		"0: 15 seconds' worth at --e2e-rate (nexmark: 11 seconds'); negative: no latency phase")
 	checkpoint := fs.duration("checkpoint-interval", streamsql.DefaultCheckpointInterval, "e2e: the engine's checkpoint interval")
+	memoryLimit := fs.string("memory-limit", "", "the engines' memory limit (e.g. 1GiB), and 90% of it the Go runtime's, as serve sets them; "+
+		"a run whose peak RSS passes it is flagged; empty: the engine's default (half the machine's memory, at most 8 GiB)")
+	cpuprofile := fs.string("cpuprofile", "", "directory for a CPU profile (pprof) of each contender's measured part, per scenario and key count or query")
 	out := fs.string("out", "bench/results", "directory for the JSON report")
 	if err := fs.parse(args); err != nil {
 		return err
 	}
-	switch *scenario {
-	case "nexmark":
-		if *rate <= 0 {
-			return fmt.Errorf("--e2e-rate %d: want a positive rate", *rate)
-		}
-		return benchNexmark(ctx, *mode, *events, *nexmarkQueries, *nexmarkTimeout, bench.E2EOptions{
-			CheckpointInterval: *checkpoint, LatencyRate: *rate, LatencyEvents: *latencyEvents,
-		}, *out, stdout)
-	case "tumble", "":
-	default:
-		return fmt.Errorf("--scenario %q: want tumble or nexmark", *scenario)
+	if *rate <= 0 {
+		return fmt.Errorf("--e2e-rate %d: want a positive rate", *rate)
 	}
-	var contenders []bench.Contender
-	clicks := bench.ClickOptions{Events: *events, Seed: 1}
 	switch *mode {
-	case "inprocess", "":
-		if clicks.Events <= 0 {
-			clicks.Events = 2_000_000
-		}
-		contenders = append(contenders, bench.EngineContender)
-	case "e2e":
-		if clicks.Events <= 0 {
-			clicks.Events = 200_000
-		}
-		if *rate <= 0 {
-			return fmt.Errorf("--e2e-rate %d: want a positive rate", *rate)
-		}
-		// Event time advances as fast as the latency phase produces, so
-		// that windows close in real time there.
-		clicks.Rate = int64(*rate)
-		contenders = append(contenders, bench.E2EContender(bench.E2EOptions{
-			CheckpointInterval: *checkpoint, LatencyRate: *rate, LatencyEvents: *latencyEvents,
-		}), bench.EngineContender)
+	case "inprocess", "e2e":
+	case "":
+		*mode = "inprocess"
 	default:
 		return fmt.Errorf("--mode %q: want inprocess or e2e", *mode)
 	}
+	switch *scenario {
+	case "tumble", "nexmark", "all":
+	case "":
+		*scenario = "tumble"
+	default:
+		return fmt.Errorf("--scenario %q: want tumble, nexmark or all", *scenario)
+	}
+	limit := streamsql.DefaultMemoryLimit()
+	if *memoryLimit != "" {
+		var err error
+		if limit, err = streamsql.ParseMemoryLimit(*memoryLimit); err != nil {
+			return fmt.Errorf("--memory-limit: %w", err)
+		}
+	}
+	// Restored on return: the command may run inside a test's process.
+	defer debug.SetMemoryLimit(debug.SetMemoryLimit(limit / 10 * 9))
+	e2e := bench.E2EOptions{CheckpointInterval: *checkpoint, LatencyRate: *rate, LatencyEvents: *latencyEvents, MemoryLimit: limit}
+	var withPeers bool
 	switch *peers {
 	case "rulego":
-		contenders = append(contenders, bench.RulegoContender)
+		withPeers = true
 	case "none", "":
 	default:
 		return fmt.Errorf("--peers %q: want rulego or none", *peers)
 	}
-	rep := bench.Report{StartedAt: time.Now().UTC(), Machine: bench.ThisMachine()}
-	for _, k := range strings.Split(*keys, ",") {
+	r := &benchRun{rep: bench.Report{StartedAt: time.Now().UTC(), Machine: bench.ThisMachine(), MemoryLimitBytes: limit},
+		out: *out, stdout: stdout, profiles: *cpuprofile}
+	fmt.Fprintf(stdout, "memory limit %s (Go runtime's soft limit 90%% of it)\n", humanize.IBytes(uint64(limit)))
+	tumble := func(mode string) error {
+		var contenders []bench.Contender
+		clicks := bench.ClickOptions{Events: *events, Seed: 1}
+		defKeys := "1000,1000000"
+		switch mode {
+		case "inprocess":
+			if clicks.Events <= 0 {
+				clicks.Events = 2_000_000
+			}
+			contenders = append(contenders, bench.ViewContender(bench.ViewOptions{MemoryLimit: limit}))
+		case "e2e":
+			if clicks.Events <= 0 {
+				clicks.Events = 200_000
+			}
+			defKeys = "1000,100000"
+			// Event time advances as fast as the latency phase produces,
+			// so that windows close in real time there.
+			clicks.Rate = int64(*rate)
+			// The view over a file beside it: what Kinesis costs.
+			contenders = append(e2eContenders(e2e), bench.ViewContender(bench.ViewOptions{MemoryLimit: limit}))
+		}
+		if withPeers && (mode == "inprocess" || *scenario != "all") {
+			contenders = append(contenders, bench.RulegoContender)
+		}
+		ks := *keys
+		if ks == "" {
+			ks = defKeys
+		}
+		return r.tumble(ctx, mode, ks, clicks, limit, contenders)
+	}
+	nexmark := func(mode string) error {
+		o := bench.NexmarkOptions{Events: int64(*events), Seed: 1, Timeout: *nexmarkTimeout, MemoryLimit: limit, ProfileDir: *cpuprofile}
+		if *nexmarkQueries != "" {
+			o.Queries = strings.Split(*nexmarkQueries, ",")
+		}
+		if mode == "e2e" {
+			if o.Events <= 0 {
+				o.Events = 200_000
+			}
+			o.E2E = &e2e
+		}
+		return r.nexmark(ctx, o)
+	}
+	var err error
+	switch *scenario {
+	case "tumble":
+		err = tumble(*mode)
+	case "nexmark":
+		err = nexmark(*mode)
+	case "all":
+		// Each part is reported as it ends; a failed part does not stop
+		// the others.
+		err = errors.Join(tumble("inprocess"), nexmark("inprocess"), tumble("e2e"))
+	}
+	if r.path != "" {
+		fmt.Fprintln(stdout, "report:", r.path)
+	}
+	return err
+}
+
+// e2eContenders are the rows of the tumbling scenario's end-to-end run,
+// beside the ceiling.
+func e2eContenders(o bench.E2EOptions) []bench.Contender {
+	return []bench.Contender{bench.E2EContender(o)}
+}
+
+// benchRun is one invocation's report, written again after each part so
+// that a long run that fails late keeps what it measured.
+type benchRun struct {
+	rep      bench.Report
+	out      string
+	path     string
+	stdout   io.Writer
+	profiles string
+}
+
+func (r *benchRun) write() error {
+	path, err := bench.WriteJSON(r.out, r.rep)
+	r.path = path
+	return err
+}
+
+func (r *benchRun) tumble(ctx context.Context, mode, keys string, clicks bench.ClickOptions, limit int64, contenders []bench.Contender) error {
+	var results []bench.Result
+	var runErr error
+	for _, k := range strings.Split(keys, ",") {
 		n, err := strconv.Atoi(strings.TrimSpace(k))
 		if err != nil || n <= 0 {
 			return fmt.Errorf("--keys: %q is not a positive number", k)
 		}
 		o := clicks
 		o.Keys = n
-		results, err := bench.RunTumble(ctx, bench.TumbleOptions{Clicks: o}, contenders...)
-		rep.Results = append(rep.Results, results...)
+		res, err := bench.RunTumble(ctx, bench.TumbleOptions{Clicks: o, Mode: mode, MemoryLimit: limit, ProfileDir: r.profiles}, contenders...)
+		results = append(results, res...)
 		if err != nil {
-			return err
+			runErr = err
+			break
 		}
 	}
-	if err := bench.PrintTable(stdout, rep.Results); err != nil {
+	r.rep.Results = append(r.rep.Results, results...)
+	fmt.Fprintln(r.stdout)
+	if err := bench.PrintTable(r.stdout, results); err != nil {
 		return err
 	}
-	path, err := bench.WriteJSON(*out, rep)
-	if err != nil {
+	if err := r.write(); err != nil {
 		return err
 	}
-	fmt.Fprintln(stdout, "report:", path)
-	for _, r := range rep.Results {
-		if !r.Correct {
-			return fmt.Errorf("%s (%d keys) gave a wrong answer or failed: %s%s", r.Contender, r.Keys, r.Mismatch, r.Error)
+	if runErr != nil {
+		return runErr
+	}
+	var errs []error
+	for _, res := range results {
+		if !res.Correct {
+			errs = append(errs, fmt.Errorf("%s (%s, %d keys) gave a wrong answer or failed: %s%s", res.Contender, res.Mode, res.Keys, res.Mismatch, res.Error))
 		}
 	}
-	return nil
+	return errors.Join(errs...)
 }
 
-func benchNexmark(ctx context.Context, mode string, events int, queries string, timeout time.Duration, e2e bench.E2EOptions, out string, stdout io.Writer) error {
-	o := bench.NexmarkOptions{Events: int64(events), Seed: 1, Timeout: timeout}
-	if queries != "" {
-		o.Queries = strings.Split(queries, ",")
+func (r *benchRun) nexmark(ctx context.Context, o bench.NexmarkOptions) error {
+	results, err := bench.RunNexmark(ctx, o)
+	r.rep.Nexmark = append(r.rep.Nexmark, results...)
+	fmt.Fprintln(r.stdout)
+	if perr := bench.PrintNexmarkTable(r.stdout, results); perr != nil {
+		return perr
 	}
-	switch mode {
-	case "inprocess", "":
-	case "e2e":
-		if o.Events <= 0 {
-			o.Events = 200_000
-		}
-		o.E2E = &e2e
-	default:
-		return fmt.Errorf("--mode %q: want inprocess or e2e", mode)
+	if werr := r.write(); werr != nil {
+		return werr
 	}
-	rep := bench.Report{StartedAt: time.Now().UTC(), Machine: bench.ThisMachine()}
-	var err error
-	rep.Nexmark, err = bench.RunNexmark(ctx, o)
 	if err != nil {
 		return err
 	}
-	if err := bench.PrintNexmarkTable(stdout, rep.Nexmark); err != nil {
-		return err
-	}
-	path, err := bench.WriteJSON(out, rep)
-	if err != nil {
-		return err
-	}
-	fmt.Fprintln(stdout, "report:", path)
-	for _, r := range rep.Nexmark {
-		if r.Unsupported == "" && !r.Correct {
-			return fmt.Errorf("nexmark %s (%s) gave a wrong answer or failed: %s%s", r.Query, r.Mode, r.Mismatch, r.Error)
+	var errs []error
+	for _, res := range results {
+		if res.Unsupported == "" && !res.Correct {
+			errs = append(errs, fmt.Errorf("nexmark %s (%s) gave a wrong answer or failed: %s%s", res.Query, res.Mode, res.Mismatch, res.Error))
 		}
 	}
-	return nil
+	return errors.Join(errs...)
 }
