@@ -169,7 +169,10 @@ func TestDecodeGetRecords_ErrorsAreTheSDKs(t *testing.T) {
 		{400, `{"__type":"ResourceNotFoundException","message":"Stream s not found"}`,
 			func(err error) bool { var e *ktypes.ResourceNotFoundException; return errors.As(err, &e) }, errFatal},
 		{500, `{"__type":"InternalFailure","message":"boom"}`,
-			func(err error) bool { var e smithy.APIError; return errors.As(err, &e) && e.ErrorCode() == "InternalFailure" }, errRetryable},
+			func(err error) bool {
+				var e smithy.APIError
+				return errors.As(err, &e) && e.ErrorCode() == "InternalFailure"
+			}, errRetryable},
 	}
 	for _, c := range cases {
 		_, want := decodeWith(sdkProtocol(), c.status, "application/x-amz-json-1.1", []byte(c.body))
@@ -342,4 +345,3 @@ func BenchmarkDecodeGetRecords(b *testing.B) {
 		})
 	}
 }
-
