@@ -20,7 +20,8 @@ func benchCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		"--mode inprocess (the default) runs streamsql's operators in process. --mode e2e adds\n"+
 		"streamsql end to end: the events go through kinesalite (started on loopback, 4 shards)\n"+
 		"into a Kinesis source and a materialized view, throughput with the stream loaded first,\n"+
-		"then event-to-view latency (p50/p99, through SUBSCRIBE) at a steady --e2e-rate.\n\n"+
+		"then event-to-view latency (p50/p99, through SUBSCRIBE) at a steady --e2e-rate, beside\n"+
+		"a bare aws-sdk-go-v2 loop reading the same stream (GetRecords, goccy, a map per window).\n\n"+
 		"--scenario nexmark runs Nexmark queries (--nexmark q0,q1,...) as materialized views over\n"+
 		"the built-in generator (unpaced, --events of them), each on a fresh engine, measured from\n"+
 		"CREATE MATERIALIZED VIEW to FLUSH and checked against a plain-Go computation over the same\n"+
@@ -74,7 +75,7 @@ func benchCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		// Event time advances as fast as the latency phase produces, so
 		// that windows close in real time there.
 		clicks.Rate = int64(*rate)
-		contenders = append(contenders, bench.E2EContender(bench.E2EOptions{
+		contenders = append(contenders, bench.SDKLoopContender(bench.E2EOptions{}), bench.E2EContender(bench.E2EOptions{
 			CheckpointInterval: *checkpoint, LatencyRate: *rate, LatencyEvents: *latencyEvents,
 		}), bench.EngineContender)
 	default:

@@ -1,0 +1,36 @@
+package bench
+
+import (
+	"context"
+	"testing"
+	"time"
+)
+
+// TestRunTumble_SDKLoop runs the bare SDK loop once on a small stream,
+// through kinesalite: its answer must be the ceiling's. No timing is
+// asserted.
+func TestRunTumble_SDKLoop(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	const events = 20_000
+	results, err := RunTumble(ctx, TumbleOptions{
+		Clicks:  ClickOptions{Events: events, Keys: 500, Seed: 4, Rate: 1000},
+		Timeout: 2 * time.Minute,
+	}, SDKLoopContender(E2EOptions{}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(results) != 2 {
+		t.Fatalf("%d results", len(results))
+	}
+	r := results[1]
+	if !r.Correct {
+		t.Fatalf("bare SDK loop: %s%s", r.Error, r.Mismatch)
+	}
+	if results[0].Answer.Windows < 2 || results[0].Answer.Count != events {
+		t.Fatalf("the scenario is too small to mean anything: %v", results[0].Answer)
+	}
+	if r.CPUSeconds <= 0 || r.AllocsPerEvent <= 0 || r.Note == "" || r.Load == nil || r.Load.Records != events {
+		t.Errorf("measurements missing: %+v", r)
+	}
+}
