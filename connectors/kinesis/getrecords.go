@@ -59,6 +59,9 @@ func (p getRecordsProtocol) DeserializeResponse(ctx context.Context, schema *smi
 			bodyBufs.Put(buf)
 		}
 	}()
+	if n := resp.ContentLength; n > 0 && n <= 16<<20 {
+		buf.Grow(int(n) + bytes.MinRead) // one allocation, not a doubling series
+	}
 	if _, err := buf.ReadFrom(resp.Body); err != nil {
 		return &smithy.DeserializationError{Err: err}
 	}
@@ -112,8 +115,11 @@ var errFallback = errors.New("kinesis: GetRecords response left to the SDK's dec
 func decodeGetRecords(body []byte, out *kinesis.GetRecordsOutput) error {
 	d := grDecoder{b: body}
 	// A capacity hint only: each record is an object.
-	d.recs = make([]ktypes.Record, 0, bytes.Count(body, []byte{'{'}))
-	d.strs = make([]byte, 0, len(body)/3)
+	n := bytes.Count(body, []byte{'{'})
+	d.recs = make([]ktypes.Record, 0, n)
+	d.spans = make([]recSpans, 0, n)
+	d.strs.Grow(len(body) / 3)
+	d.times = make([]time.Time, n)
 	if err := d.top(); err != nil {
 		return err
 	}
@@ -121,15 +127,17 @@ func decodeGetRecords(body []byte, out *kinesis.GetRecordsOutput) error {
 	return nil
 }
 
-// grDecoder is one response's scan. Strings are gathered into strs and
-// made one Go string at the end; spans say where each one is.
+// grDecoder is one response's scan. Strings are gathered into strs, one
+// Go string at the end (a Builder's String does not copy); spans say where
+// each one is.
 type grDecoder struct {
 	b []byte
 	i int
 
 	recs  []ktypes.Record
 	spans []recSpans // per record: where its strings are in strs
-	strs  []byte
+	strs  strings.Builder
+	times []time.Time // per record, at its index (one per object at most)
 	chunk []byte // Data of the records, decoded; a new chunk when full
 
 	millis      int64
@@ -144,14 +152,13 @@ type span struct{ from, to int32 }
 
 type recSpans struct {
 	seq, key, enc                span
-	hasSeq, hasKey, hasEnc, hasT bool
-	t                            time.Time
+	hasSeq, hasKey, hasEnc bool
 }
 
 const dataChunk = 32 << 10
 
 func (d *grDecoder) finish(out *kinesis.GetRecordsOutput) {
-	s := string(d.strs)
+	s := d.strs.String()
 	at := func(sp span) string { return s[sp.from:sp.to] }
 	if d.hasMillis {
 		out.MillisBehindLatest = &d.millis
@@ -165,7 +172,6 @@ func (d *grDecoder) finish(out *kinesis.GetRecordsOutput) {
 	}
 	// One slab for the pointers of every record: two strings and a time.
 	ptrs := make([]string, 2*len(d.recs))
-	times := make([]time.Time, len(d.recs))
 	for i := range d.recs {
 		r, sp := &d.recs[i], &d.spans[i]
 		if sp.hasSeq {
@@ -178,10 +184,6 @@ func (d *grDecoder) finish(out *kinesis.GetRecordsOutput) {
 		}
 		if sp.hasEnc {
 			r.EncryptionType = encryptionType(at(sp.enc))
-		}
-		if sp.hasT {
-			times[i] = sp.t
-			r.ApproximateArrivalTimestamp = &times[i]
 		}
 	}
 	out.Records = d.recs
@@ -255,9 +257,9 @@ func (d *grDecoder) str() ([]byte, error) {
 
 // keep copies a string into strs.
 func (d *grDecoder) keep(s []byte) span {
-	from := len(d.strs)
-	d.strs = append(d.strs, s...)
-	return span{int32(from), int32(len(d.strs))}
+	from := d.strs.Len()
+	d.strs.Write(s)
+	return span{int32(from), int32(d.strs.Len())}
 }
 
 // number returns the bytes of the next number, which must be a JSON
@@ -459,7 +461,14 @@ func (d *grDecoder) record() error {
 			if !ok {
 				return errFallback
 			}
-			sp.t, sp.hasT = t, true
+			// times has a slot for every '{' of the body, so for every
+			// record unless null ones come first.
+			i := len(d.recs)
+			if i >= len(d.times) {
+				return errFallback
+			}
+			d.times[i] = t
+			r.ApproximateArrivalTimestamp = &d.times[i]
 		default:
 			return errFallback
 		}

@@ -80,6 +80,7 @@ func TestDecodeGetRecords_AsSDK(t *testing.T) {
 		{"empty object", `{}`, true},
 		{"white space", " \n{ \"Records\" : [ { \"Data\" : \"eA==\" , \"SequenceNumber\" : \"1\" } ] , \"MillisBehindLatest\" : 3 }\r\n", true},
 		{"null record", `{"Records":[null,{"Data":"eA=="}]}`, true},
+		{"null records, then a timestamp", `{"Records":[null,null,{"Data":"eA==","ApproximateArrivalTimestamp":1}]}`, false},
 		{"null members", `{"Records":[{"Data":null,"SequenceNumber":null,"PartitionKey":"k","ApproximateArrivalTimestamp":null}]}`, true},
 		{"empty data", `{"Records":[{"Data":"","SequenceNumber":"1","PartitionKey":"k"}]}`, true},
 		{"encryption", `{"Records":[{"Data":"eA==","EncryptionType":"KMS"},{"Data":"eA==","EncryptionType":"NONE"},{"Data":"eA==","EncryptionType":"OTHER"}]}`, true},
