@@ -138,7 +138,7 @@ type grDecoder struct {
 	spans []recSpans // per record: where its strings are in strs
 	strs  strings.Builder
 	times []time.Time // per record, at its index (one per object at most)
-	chunk []byte // Data of the records, decoded; a new chunk when full
+	chunk []byte      // Data of the records, decoded; a new chunk when full
 
 	millis      int64
 	hasMillis   bool
@@ -151,7 +151,7 @@ type grDecoder struct {
 type span struct{ from, to int32 }
 
 type recSpans struct {
-	seq, key, enc                span
+	seq, key, enc          span
 	hasSeq, hasKey, hasEnc bool
 }
 
