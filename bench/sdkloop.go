@@ -3,7 +3,9 @@ package bench
 import (
 	"context"
 	"fmt"
+	"io"
 	"math"
+	"strings"
 	"sync"
 	"time"
 
@@ -165,6 +167,29 @@ func (l *sdkShardLoop) run(ctx context.Context, client *kinesis.Client, stream s
 			return nil // caught up: everything was put before the loop began
 		}
 		iter = out.NextShardIterator
+	}
+	return nil
+}
+
+// PrintSDKLoopRatios says, per key count, how streamsql end to end
+// compares with the bare SDK loop per CPU-second (issue 14's goal 3:
+// at least equal). Nothing is printed for a run without both rows.
+func PrintSDKLoopRatios(w io.Writer, results []Result) error {
+	loops := map[int]Result{}
+	for _, r := range results {
+		if strings.HasPrefix(r.Contender, "bare aws-sdk-go-v2 loop") && r.Correct {
+			loops[r.Keys] = r
+		}
+	}
+	for _, r := range results {
+		l, ok := loops[r.Keys]
+		if !ok || !strings.HasPrefix(r.Contender, "streamsql end-to-end") || !r.Correct || l.EventsPerCPUSecond <= 0 {
+			continue
+		}
+		if _, err := fmt.Fprintf(w, "%d keys: streamsql end to end reads %.2fx the events per CPU-second of the bare aws-sdk-go-v2 loop (%.1fk against %.1fk).\n",
+			r.Keys, r.EventsPerCPUSecond/l.EventsPerCPUSecond, r.EventsPerCPUSecond/1000, l.EventsPerCPUSecond/1000); err != nil {
+			return err
+		}
 	}
 	return nil
 }

@@ -2,6 +2,7 @@ package bench
 
 import (
 	"context"
+	"strings"
 	"testing"
 	"time"
 )
@@ -32,5 +33,22 @@ func TestRunTumble_SDKLoop(t *testing.T) {
 	}
 	if r.CPUSeconds <= 0 || r.AllocsPerEvent <= 0 || r.Note == "" || r.Load == nil || r.Load.Records != events {
 		t.Errorf("measurements missing: %+v", r)
+	}
+}
+
+func TestPrintSDKLoopRatios(t *testing.T) {
+	results := []Result{
+		{Keys: 1000, Contender: "ceiling (Go loop, goccy/go-json)", Correct: true, EventsPerCPUSecond: 5e6},
+		{Keys: 1000, Contender: "bare aws-sdk-go-v2 loop (kinesalite, 4 shards)", Correct: true, EventsPerCPUSecond: 400_000},
+		{Keys: 1000, Contender: "streamsql end-to-end (kinesalite, 4 shards)", Correct: true, EventsPerCPUSecond: 500_000},
+		{Keys: 5, Contender: "streamsql end-to-end (kinesalite, 4 shards)", Correct: true, EventsPerCPUSecond: 1},
+	}
+	var b strings.Builder
+	if err := PrintSDKLoopRatios(&b, results); err != nil {
+		t.Fatal(err)
+	}
+	want := "1000 keys: streamsql end to end reads 1.25x the events per CPU-second of the bare aws-sdk-go-v2 loop (500.0k against 400.0k).\n"
+	if b.String() != want {
+		t.Errorf("got %q, want %q", b.String(), want)
 	}
 }

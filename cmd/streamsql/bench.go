@@ -105,6 +105,9 @@ func benchCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err := bench.PrintTable(stdout, rep.Results); err != nil {
 		return err
 	}
+	if err := bench.PrintSDKLoopRatios(stdout, rep.Results); err != nil {
+		return err
+	}
 	path, err := bench.WriteJSON(*out, rep)
 	if err != nil {
 		return err
