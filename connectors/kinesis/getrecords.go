@@ -118,7 +118,6 @@ func decodeGetRecords(body []byte, out *kinesis.GetRecordsOutput) error {
 	n := bytes.Count(body, []byte{'{'})
 	d.recs = make([]ktypes.Record, 0, n)
 	d.spans = make([]recSpans, 0, n)
-	d.strs.Grow(len(body) / 3)
 	d.times = make([]time.Time, n)
 	if err := d.top(); err != nil {
 		return err
@@ -127,41 +126,46 @@ func decodeGetRecords(body []byte, out *kinesis.GetRecordsOutput) error {
 	return nil
 }
 
-// grDecoder is one response's scan. Strings are gathered into strs, one
-// Go string at the end (a Builder's String does not copy); spans say where
-// each one is.
+// grDecoder is one response's scan. Strings are gathered into chunks of
+// strChunk bytes, each one Go string (a Builder's String does not copy);
+// spans say where each one is. Chunks, not one string, because a string
+// kept (a shard's last sequence number) keeps its whole chunk.
 type grDecoder struct {
 	b []byte
 	i int
 
 	recs  []ktypes.Record
-	spans []recSpans // per record: where its strings are in strs
-	strs  strings.Builder
-	times []time.Time // per record, at its index (one per object at most)
-	chunk []byte      // Data of the records, decoded; a new chunk when full
+	spans []recSpans      // per record: where its strings are in strs
+	strs  strings.Builder // the chunk being filled
+	full  []string        // the chunks filled before it
+	times []time.Time     // per record, at its index (one per object at most)
+	chunk []byte          // Data of the records, decoded; a new chunk when full
 
-	millis      int64
-	hasMillis   bool
-	next        span
-	hasNext     bool
-	hasRecords  bool
-	recordsNull bool
+	millis     int64
+	hasMillis  bool
+	next       span
+	hasNext    bool
+	hasRecords bool
 }
 
-type span struct{ from, to int32 }
+type span struct{ chunk, from, to int32 }
 
 type recSpans struct {
 	seq, key, enc          span
 	hasSeq, hasKey, hasEnc bool
 }
 
-const dataChunk = 32 << 10
+const (
+	dataChunk = 32 << 10
+	strChunk  = 8 << 10
+)
 
 func (d *grDecoder) finish(out *kinesis.GetRecordsOutput) {
-	s := d.strs.String()
-	at := func(sp span) string { return s[sp.from:sp.to] }
+	chunks := append(d.full, d.strs.String())
+	at := func(sp span) string { return chunks[sp.chunk][sp.from:sp.to] }
 	if d.hasMillis {
-		out.MillisBehindLatest = &d.millis
+		millis := d.millis // not &d.millis, which would keep the decoder
+		out.MillisBehindLatest = &millis
 	}
 	if d.hasNext {
 		n := at(d.next)
@@ -255,11 +259,18 @@ func (d *grDecoder) str() ([]byte, error) {
 	return nil, errFallback
 }
 
-// keep copies a string into strs.
+// keep copies a string into the chunk being filled.
 func (d *grDecoder) keep(s []byte) span {
+	if n := d.strs.Len(); n > 0 && n+len(s) > strChunk {
+		d.full = append(d.full, d.strs.String())
+		d.strs = strings.Builder{}
+	}
+	if d.strs.Cap() == 0 {
+		d.strs.Grow(max(strChunk, len(s)))
+	}
 	from := d.strs.Len()
 	d.strs.Write(s)
-	return span{int32(from), int32(d.strs.Len())}
+	return span{int32(len(d.full)), int32(from), int32(d.strs.Len())}
 }
 
 // number returns the bytes of the next number, which must be a JSON

@@ -90,6 +90,7 @@ func TestDecodeGetRecords_AsSDK(t *testing.T) {
 			`"ApproximateArrivalTimestamp":1764000000.5,"SequenceNumber":"49659449296384596519394385519830843541591316474523680770"}]}`, true},
 		{"raw utf-8 key", `{"Records":[{"Data":"eA==","PartitionKey":"clé ключ"}]}`, true},
 		{"duplicate records member", `{"Records":[{"Data":"eA=="}],"Records":[{"Data":"eQ=="},{"Data":"eg=="}]}`, true},
+		{"many records (several string chunks)", string(grBody(bytes.Fields(bytes.Repeat([]byte("abc "), 1000)), 0, iter)), true},
 		{"large data", string(grBody([][]byte{bytes.Repeat([]byte("a"), 100_000), bytes.Repeat([]byte("b"), 40_000)}, 1, iter)), true},
 
 		// Handed to the SDK, which decodes them or says what is wrong.
