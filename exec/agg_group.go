@@ -55,10 +55,12 @@ func (o *AggOptions) Validate() error {
 
 // eval computes f over row; a value that cannot be computed is NULL when
 // Errs absorbs the error (a NULL HAVING does not pass).
-func (o *AggOptions) eval(what string, f expr.Func, row types.Row) (types.Value, error) {
+// what names the expression in an error; it is called only on one, as
+// naming costs more than most evaluations.
+func (o *AggOptions) eval(what func() string, f expr.Func, row types.Row) (types.Value, error) {
 	v, err := f(row, o.Env)
 	if err != nil {
-		return types.Null, o.Errs.Absorb(what, err)
+		return types.Null, o.Errs.Absorb(what(), err)
 	}
 	return v, nil
 }
@@ -216,7 +218,7 @@ func (c *aggCore) open(st StateTable) error {
 // created reports a group that exists neither in the cache nor in state.
 func (c *aggCore) groupOf(row types.Row) (g *group, created bool, err error) {
 	for i, f := range c.o.Keys {
-		v, err := c.o.eval(exprText("GROUP BY", c.o.KeyTexts, i), f, row)
+		v, err := c.o.eval(func() string { return exprText("GROUP BY", c.o.KeyTexts, i) }, f, row)
 		if err != nil {
 			return nil, false, err
 		}
@@ -255,7 +257,7 @@ func (c *aggCore) apply(g *group, row types.Row, sign int64) error {
 		if sp.kind == kCountStar {
 			continue
 		}
-		v, err := c.o.eval(sp.agg.String(), sp.arg, row)
+		v, err := c.o.eval(sp.agg.String, sp.arg, row)
 		if err != nil {
 			return err
 		}
@@ -447,7 +449,7 @@ func (c *aggCore) output(g *group) (types.Row, error) {
 		row = append(row, v)
 	}
 	if c.o.Having != nil {
-		h, err := c.o.eval("HAVING", c.o.Having, row)
+		h, err := c.o.eval(havingText, c.o.Having, row)
 		if err != nil {
 			return nil, err
 		}

@@ -55,6 +55,8 @@ func exprText(what string, texts []string, i int) string {
 	return what
 }
 
+func havingText() string { return "HAVING" }
+
 // Absorb counts err, raised while computing in, and returns nil; on a nil
 // receiver it returns err.
 func (e *ExprErrors) Absorb(in string, err error) error { return e.AbsorbAt(in, "", err) }

@@ -142,7 +142,7 @@ func (s *SessionAgg) Process(_ context.Context, _ int, b *Batch, _ Output) error
 			return sqlerr.Newf(sqlerr.FeatureNotSupported, "SESSION windows need append-only input; got a %s change", b.Op(i))
 		}
 		row := b.Row(i)
-		tv, err := s.o.eval("session time", s.o.Time, row)
+		tv, err := s.o.eval(func() string { return "session time" }, s.o.Time, row)
 		if err != nil {
 			return err
 		}
@@ -163,7 +163,7 @@ func (s *SessionAgg) Process(_ context.Context, _ int, b *Batch, _ Output) error
 
 func (s *SessionAgg) keyOf(row types.Row) (*sessKey, error) {
 	for i, f := range s.o.Keys {
-		v, err := s.o.eval(exprText("GROUP BY", s.o.KeyTexts, i), f, row)
+		v, err := s.o.eval(func() string { return exprText("GROUP BY", s.o.KeyTexts, i) }, f, row)
 		if err != nil {
 			return nil, err
 		}
@@ -211,7 +211,7 @@ func (s *SessionAgg) add(sk *sessKey, t int64, row types.Row) error {
 		if sp.kind == kCountStar {
 			continue
 		}
-		v, err := s.o.eval(sp.agg.String(), sp.arg, row)
+		v, err := s.o.eval(sp.agg.String, sp.arg, row)
 		if err != nil {
 			return err
 		}
@@ -271,7 +271,7 @@ func (s *SessionAgg) output(sk *sessKey, ss *session) (types.Row, error) {
 		row = append(row, v)
 	}
 	if s.o.Having != nil {
-		h, err := s.o.eval("HAVING", s.o.Having, row)
+		h, err := s.o.eval(havingText, s.o.Having, row)
 		if err != nil {
 			return nil, err
 		}

@@ -23,7 +23,8 @@ func benchCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		"materialized view over a file source (the path users run, default settings) and the rulego/streamsql\n"+
 		"peer. --mode e2e runs it end to end instead: the events go through kinesalite (started on loopback,\n"+
 		"4 shards) into a Kinesis source and a materialized view, throughput with the stream loaded first, then\n"+
-		"event-to-view latency (p50/p99, through SUBSCRIBE) at a steady --e2e-rate.\n\n"+
+		"event-to-view latency (p50/p99, through SUBSCRIBE) at a steady --e2e-rate, beside a bare\n"+
+		"aws-sdk-go-v2 loop reading the same stream (GetRecords, goccy, a map per window).\n\n"+
 		"--scenario nexmark runs Nexmark queries (--nexmark q0,q1,...) as materialized views over the built-in\n"+
 		"generator (unpaced, --events of them), each on a fresh engine, measured from CREATE MATERIALIZED VIEW\n"+
 		"to FLUSH, beside the query's plain-Go computation over the same rows (its ceiling, timed in the same\n"+
@@ -151,7 +152,7 @@ func benchCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 // e2eContenders are the rows of the tumbling scenario's end-to-end run,
 // beside the ceiling.
 func e2eContenders(o bench.E2EOptions) []bench.Contender {
-	return []bench.Contender{bench.E2EContender(o)}
+	return []bench.Contender{bench.SDKLoopContender(bench.E2EOptions{}), bench.E2EContender(o)}
 }
 
 // benchRun is one invocation's report, written again after each part so
@@ -190,6 +191,9 @@ func (r *benchRun) tumble(ctx context.Context, mode, keys string, clicks bench.C
 	r.rep.Results = append(r.rep.Results, results...)
 	fmt.Fprintln(r.stdout)
 	if err := bench.PrintTable(r.stdout, results); err != nil {
+		return err
+	}
+	if err := bench.PrintSDKLoopRatios(r.stdout, results); err != nil {
 		return err
 	}
 	if err := r.write(); err != nil {

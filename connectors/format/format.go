@@ -133,10 +133,13 @@ func fillMeta(row types.Row, meta []metaCol, m *Meta) {
 	}
 	for _, mc := range meta {
 		switch mc.kind {
+		// Cloned: a reader's strings share chunks with those of other
+		// records (connectors/kinesis decodes a response into a few), and
+		// a row may live long in state or a cache.
 		case metaPartitionKey:
-			row[mc.idx] = types.NewString(m.PartitionKey)
+			row[mc.idx] = types.NewString(strings.Clone(m.PartitionKey))
 		case metaSequenceNumber:
-			row[mc.idx] = types.NewString(m.SequenceNumber)
+			row[mc.idx] = types.NewString(strings.Clone(m.SequenceNumber))
 		case metaShardID:
 			row[mc.idx] = types.NewString(m.ShardID)
 		case metaArrivalTime:

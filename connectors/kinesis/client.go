@@ -114,5 +114,5 @@ func NewClient(ctx context.Context, opts ClientOptions) (*kinesis.Client, error)
 		if opts.Endpoint != "" {
 			o.BaseEndpoint = aws.String(opts.Endpoint)
 		}
-	}), nil
+	}, withGetRecordsDecoder), nil
 }
