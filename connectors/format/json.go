@@ -8,18 +8,31 @@ import (
 	"time"
 	"unicode/utf16"
 	"unicode/utf8"
+	"unsafe"
 
 	"github.com/streamsql/streamsql/sql/sqlerr"
 	"github.com/streamsql/streamsql/sql/types"
 )
 
-// The JSON decoder is a hand-rolled single-pass scanner over the record.
-// It converts the record to one string once and takes every unescaped
-// string value as a substring of it, so a row costs one allocation for
-// the text, one for the row (unless dst is reused), and none per field;
-// only escaped strings, BYTES and rare shapes allocate. Keys are matched
-// to columns case-insensitively without allocating. Fields that name no
-// column are skipped without being decoded.
+// The JSON decoder is a hand-rolled single-pass scanner over the record's
+// bytes, compiled per schema into a tree of the keys that lead to columns.
+// It never copies the record: numbers and timestamps are parsed from the
+// bytes in place, and only the text a row keeps (TEXT, JSON, DECIMAL and
+// rarer values) is copied, into a small chunk shared by the strings of
+// many records, so a row of numbers costs no allocation and a row with
+// short text costs a fraction of one. Keys are matched to columns
+// case-insensitively without allocating. Fields that name no column are
+// skipped without being decoded.
+
+// textChunk is the size of the chunks kept strings are copied into. A
+// string kept alive (a group key, say) keeps its whole chunk alive, so it
+// stays small: about one record, which is what the decoder kept alive
+// when each row's strings were substrings of a copy of its record.
+// Longer strings get an allocation of their own.
+const (
+	textChunk   = 256
+	textOwnFrom = textChunk / 4
+)
 
 // jsonNode is one object level of the column paths: its keys lead to a
 // column, to a deeper object, or both.
@@ -28,9 +41,11 @@ type jsonNode struct {
 }
 
 type jsonKey struct {
-	name string // as declared; matched with ASCII case folding
-	col  int    // column index, or -1
-	sub  *jsonNode
+	name  string // as declared; matched with case folding
+	lower string // name with ASCII letters lowered
+	ascii bool   // name is all ASCII: matched byte by byte
+	col   int    // column index, or -1
+	sub   *jsonNode
 }
 
 func (n *jsonNode) child(name string) *jsonKey {
@@ -39,23 +54,98 @@ func (n *jsonNode) child(name string) *jsonKey {
 			return &n.keys[i]
 		}
 	}
-	n.keys = append(n.keys, jsonKey{name: name, col: -1})
+	n.keys = append(n.keys, jsonKey{name: name, lower: asciiLower(name), ascii: isASCII(name), col: -1})
 	return &n.keys[len(n.keys)-1]
 }
 
-func (n *jsonNode) find(key string) *jsonKey {
+// find returns the key matching key (as strings.EqualFold would), or nil.
+// An ASCII key is compared byte by byte with ASCII case folding; only a
+// key or name with other bytes takes Unicode case folding (where, e.g.,
+// the Kelvin sign matches k).
+func (n *jsonNode) find(key []byte) *jsonKey {
+	keyASCII := isASCIIBytes(key)
 	for i := range n.keys {
-		if strings.EqualFold(n.keys[i].name, key) {
-			return &n.keys[i]
+		k := &n.keys[i]
+		if k.ascii && keyASCII {
+			if len(k.lower) == len(key) && lowerEq(k.lower, key) {
+				return k
+			}
+			continue
+		}
+		if strings.EqualFold(k.name, view(key)) {
+			return k
 		}
 	}
 	return nil
 }
 
+// lowerEq reports whether key, ASCII letters lowered, is lower; both ASCII
+// and of equal length.
+func lowerEq(lower string, key []byte) bool {
+	for i, c := range key {
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		if c != lower[i] {
+			return false
+		}
+	}
+	return true
+}
+
+func asciiLower(s string) string {
+	b := []byte(s)
+	for i, c := range b {
+		if 'A' <= c && c <= 'Z' {
+			b[i] = c + 'a' - 'A'
+		}
+	}
+	return string(b)
+}
+
+func isASCII(s string) bool { return isASCIIBytes([]byte(s)) }
+
+func isASCIIBytes(b []byte) bool {
+	for _, c := range b {
+		if c >= utf8.RuneSelf {
+			return false
+		}
+	}
+	return true
+}
+
+// view is b as a string without copying, for parsers that do not keep
+// their input (strconv, parseRFC3339Micros, strings.EqualFold). Never
+// store it: b is the caller's buffer, reused after Decode returns.
+func view(b []byte) string { return unsafe.String(unsafe.SliceData(b), len(b)) }
+
+// jsonDecoder is not safe for concurrent use: it keeps scratch buffers.
 type jsonDecoder struct {
 	cols []types.Column
 	root *jsonNode
 	meta []metaCol
+	// text is the current chunk kept strings are appended to: its bytes up
+	// to len are shared by strings handed out and never written again.
+	text []byte
+	// sc scans the record being decoded; raw holds a BYTES column's
+	// base64-decoded bytes until they are copied.
+	sc  scanner
+	raw []byte
+}
+
+// keep returns b as a string that outlives the record.
+func (d *jsonDecoder) keep(b []byte) string {
+	switch {
+	case len(b) == 0:
+		return ""
+	case len(b) >= textOwnFrom:
+		return string(b)
+	case cap(d.text)-len(d.text) < len(b):
+		d.text = make([]byte, 0, textChunk)
+	}
+	n := len(d.text)
+	d.text = append(d.text, b...)
+	return unsafe.String(&d.text[n], len(b))
 }
 
 // unhook sets to -1 the column of every key whose column is not needed.
@@ -136,20 +226,30 @@ func newJSONDecoder(cols []types.Column, paths map[string]string, mask []bool) (
 
 func (d *jsonDecoder) Decode(data []byte, meta *Meta, dst types.Row) (types.Row, error) {
 	row := newRow(dst, len(d.cols))
-	sc := scanner{s: string(data)}
-	sc.ws()
-	if sc.i >= len(sc.s) || sc.s[sc.i] != '{' {
-		return nil, sc.syntax("a JSON object")
-	}
-	if err := d.object(&sc, d.root, row); err != nil {
+	d.sc.s, d.sc.i = data, 0
+	err := d.decode(row)
+	d.sc.s = nil // the caller's buffer: not ours to keep alive
+	if err != nil {
 		return nil, err
-	}
-	sc.ws()
-	if sc.i != len(sc.s) {
-		return nil, sc.syntax("end of input after the object")
 	}
 	fillMeta(row, d.meta, meta)
 	return row, nil
+}
+
+func (d *jsonDecoder) decode(row types.Row) error {
+	sc := &d.sc
+	sc.ws()
+	if sc.i >= len(sc.s) || sc.s[sc.i] != '{' {
+		return sc.syntax("a JSON object")
+	}
+	if err := d.object(sc, d.root, row); err != nil {
+		return err
+	}
+	sc.ws()
+	if sc.i != len(sc.s) {
+		return sc.syntax("end of input after the object")
+	}
+	return nil
 }
 
 // object reads an object at sc (on its '{') into row along node.
@@ -216,7 +316,7 @@ func (d *jsonDecoder) object(sc *scanner, node *jsonNode, row types.Row) error {
 
 // value reads one value at sc into row[col], converting to the column type.
 func (d *jsonDecoder) value(sc *scanner, col int, row types.Row) error {
-	c := d.cols[col]
+	c := &d.cols[col]
 	start := sc.i
 	switch ch := sc.peek(); {
 	case ch == 'n':
@@ -229,14 +329,14 @@ func (d *jsonDecoder) value(sc *scanner, col int, row types.Row) error {
 		if err := sc.skip(); err != nil {
 			return err
 		}
-		row[col] = types.NewJSON(sc.s[start:sc.i])
+		row[col] = types.NewJSON(d.keep(sc.s[start:sc.i]))
 		return nil
 	case ch == '"':
 		s, err := sc.str()
 		if err != nil {
 			return err
 		}
-		v, err := fromString(c, s)
+		v, err := d.fromString(c, s)
 		if err != nil {
 			return err
 		}
@@ -254,7 +354,7 @@ func (d *jsonDecoder) value(sc *scanner, col int, row types.Row) error {
 		return nil
 	case ch == '-' || (ch >= '0' && ch <= '9'):
 		num, isInt := sc.number()
-		v, err := fromNumber(c, num, isInt)
+		v, err := d.fromNumber(c, num, isInt)
 		if err != nil {
 			return err
 		}
@@ -268,43 +368,53 @@ func (d *jsonDecoder) value(sc *scanner, col int, row types.Row) error {
 
 // wrongType is a record's field of the wrong JSON type: bad data, so a
 // data exception (22P02), not the schema's 42804.
-func wrongType(c types.Column, got string) error {
+func wrongType(c *types.Column, got string) error {
 	return decodeErr(sqlerr.InvalidTextRepresentation, "column %s is %s, the JSON field is %s", c.Name, c.Type, got)
 }
 
-func fromString(c types.Column, s string) (types.Value, error) {
+// fromString converts a string's (unescaped) bytes, which are valid only
+// during the call.
+func (d *jsonDecoder) fromString(c *types.Column, s []byte) (types.Value, error) {
 	switch c.Type.Kind {
 	case types.String:
-		if c.Type.Length > 0 && len(s) > c.Type.Length && utf8.RuneCountInString(s) > c.Type.Length {
+		if c.Type.Length > 0 && len(s) > c.Type.Length && utf8.RuneCount(s) > c.Type.Length {
 			return types.Null, decodeErr(sqlerr.StringDataRightTruncation, "column %s: value longer than %d characters", c.Name, c.Type.Length)
 		}
-		return types.NewString(s), nil
+		return types.NewString(d.keep(s)), nil
 	case types.Timestamp:
-		if us, ok := parseRFC3339Micros(s); ok {
+		if us, ok := parseRFC3339Micros(view(s)); ok {
 			return types.NewTimestamp(us), nil
 		}
-		if t, err := time.Parse(time.RFC3339Nano, s); err == nil {
+		if t, err := time.Parse(time.RFC3339Nano, string(s)); err == nil {
 			return types.NewTimestampFromTime(t), nil
 		}
 	case types.Bytes:
-		b, err := base64.StdEncoding.DecodeString(s)
+		if n := base64.StdEncoding.DecodedLen(len(s)); cap(d.raw) < n {
+			d.raw = make([]byte, n)
+		} else {
+			d.raw = d.raw[:n]
+		}
+		n, err := base64.StdEncoding.Decode(d.raw, s)
 		if err != nil {
 			return types.Null, decodeErr(sqlerr.InvalidTextRepresentation, "column %s: BYTES in JSON are base64: %v", c.Name, err)
 		}
-		return types.NewBytes(b), nil
+		return types.NewBytes(d.raw[:n]), nil
 	case types.Bool, types.Int, types.Float:
 		return types.Null, wrongType(c, "a string")
 	}
 	// DATE, DECIMAL, INTERVAL and timestamps in other spellings: the
-	// dialect's text forms.
-	v, err := types.ParseText(c.Type, s)
+	// dialect's text forms (which may keep substrings of their input).
+	v, err := types.ParseText(c.Type, d.keep(s))
 	if err != nil {
 		return types.Null, sqlerr.Wrap(err, sqlerr.InvalidTextRepresentation, "decode: column "+c.Name)
 	}
 	return v, nil
 }
 
-func fromNumber(c types.Column, num string, isInt bool) (types.Value, error) {
+// fromNumber converts a number's bytes as scanned (a JSON number or a
+// looser run of digits, signs, points and exponents, which strconv
+// judges), valid only during the call.
+func (d *jsonDecoder) fromNumber(c *types.Column, num []byte, isInt bool) (types.Value, error) {
 	switch c.Type.Kind {
 	case types.Int:
 		if !isInt {
@@ -314,19 +424,28 @@ func fromNumber(c types.Column, num string, isInt bool) (types.Value, error) {
 		if bits == 0 {
 			bits = 64
 		}
-		i, err := strconv.ParseInt(num, 10, bits)
-		if err != nil {
-			return types.Null, decodeErr(sqlerr.NumericValueOutOfRange, "column %s: %s out of range for %s", c.Name, num, c.Type)
+		i, ok := parseSmallInt(num)
+		if ok && bits < 64 && (i < -1<<(bits-1) || i > 1<<(bits-1)-1) {
+			ok = false // strconv words the error
+		}
+		if !ok {
+			var err error
+			if i, err = strconv.ParseInt(view(num), 10, bits); err != nil {
+				return types.Null, decodeErr(sqlerr.NumericValueOutOfRange, "column %s: %s out of range for %s", c.Name, num, c.Type)
+			}
 		}
 		return types.NewInt(i), nil
 	case types.Float:
-		f, err := strconv.ParseFloat(num, 64)
-		if err != nil {
-			return types.Null, decodeErr(sqlerr.NumericValueOutOfRange, "column %s: %s out of range", c.Name, num)
+		f, ok := parseShortFloat(num)
+		if !ok {
+			var err error
+			if f, err = strconv.ParseFloat(view(num), 64); err != nil {
+				return types.Null, decodeErr(sqlerr.NumericValueOutOfRange, "column %s: %s out of range", c.Name, num)
+			}
 		}
 		return types.NewFloat(f), nil
 	case types.Decimal:
-		v, err := types.ParseText(c.Type, num)
+		v, err := types.ParseText(c.Type, d.keep(num))
 		if err != nil {
 			return types.Null, sqlerr.Wrap(err, sqlerr.InvalidTextRepresentation, "decode: column "+c.Name)
 		}
@@ -334,13 +453,23 @@ func fromNumber(c types.Column, num string, isInt bool) (types.Value, error) {
 	case types.Timestamp:
 		// Epoch milliseconds.
 		if isInt {
-			ms, err := strconv.ParseInt(num, 10, 64)
-			if err == nil && ms > math.MinInt64/1000 && ms < math.MaxInt64/1000 {
+			ms, ok := parseSmallInt(num)
+			if !ok {
+				var err error
+				ms, err = strconv.ParseInt(view(num), 10, 64)
+				ok = err == nil
+			}
+			if ok && ms > math.MinInt64/1000 && ms < math.MaxInt64/1000 {
 				return types.NewTimestamp(ms * 1000), nil
 			}
 		}
-		f, err := strconv.ParseFloat(num, 64)
-		if err != nil || math.Abs(f) > math.MaxInt64/1000 {
+		f, ok := parseShortFloat(num)
+		if !ok {
+			var err error
+			f, err = strconv.ParseFloat(view(num), 64)
+			ok = err == nil
+		}
+		if !ok || math.Abs(f) > math.MaxInt64/1000 {
 			return types.Null, decodeErr(sqlerr.DatetimeFieldOverflow, "column %s: %s is not epoch milliseconds", c.Name, num)
 		}
 		return types.NewTimestamp(int64(math.Round(f * 1000))), nil
@@ -348,10 +477,74 @@ func fromNumber(c types.Column, num string, isInt bool) (types.Value, error) {
 	return types.Null, wrongType(c, "a number")
 }
 
+// parseSmallInt parses an optional '-' and 1 to 18 digits (which cannot
+// overflow); anything else is left to strconv.ParseInt.
+func parseSmallInt(b []byte) (int64, bool) {
+	neg := len(b) > 0 && b[0] == '-'
+	if neg {
+		b = b[1:]
+	}
+	if len(b) == 0 || len(b) > 18 {
+		return 0, false
+	}
+	var n int64
+	for _, c := range b {
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		n = n*10 + int64(c-'0')
+	}
+	if neg {
+		n = -n
+	}
+	return n, true
+}
+
+// pow10 are the powers of ten a float64 holds exactly.
+var pow10 = [...]float64{1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10,
+	1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22}
+
+// parseShortFloat parses an optional '-', digits, and an optional point
+// followed by digits, at most 15 digits in all and no exponent: then the
+// digits as an integer and the power of ten are both exact in a float64,
+// and one division rounds correctly, the same value strconv.ParseFloat
+// returns. Anything else is left to strconv.
+func parseShortFloat(b []byte) (float64, bool) {
+	neg := len(b) > 0 && b[0] == '-'
+	if neg {
+		b = b[1:]
+	}
+	var m int64
+	digits, frac, point := 0, 0, false
+	for _, c := range b {
+		switch {
+		case c >= '0' && c <= '9':
+			m = m*10 + int64(c-'0')
+			digits++
+			if point {
+				frac++
+			}
+		case c == '.' && !point && digits > 0:
+			point = true
+		default:
+			return 0, false
+		}
+	}
+	if digits == 0 || digits > 15 || (point && frac == 0) {
+		return 0, false
+	}
+	f := float64(m) / pow10[frac]
+	if neg {
+		f = -f
+	}
+	return f, true
+}
+
 // scanner walks JSON text.
 type scanner struct {
-	s string
-	i int
+	s   []byte
+	i   int
+	esc []byte // unescaped bytes of the last escaped string
 }
 
 func (sc *scanner) peek() byte {
@@ -380,7 +573,7 @@ func (sc *scanner) syntax(want string) error {
 }
 
 func (sc *scanner) lit(w string) bool {
-	if strings.HasPrefix(sc.s[sc.i:], w) {
+	if strings.HasPrefix(view(sc.s[sc.i:]), w) {
 		sc.i += len(w)
 		return true
 	}
@@ -388,7 +581,7 @@ func (sc *scanner) lit(w string) bool {
 }
 
 // number scans a JSON number and reports whether it is an integer.
-func (sc *scanner) number() (string, bool) {
+func (sc *scanner) number() ([]byte, bool) {
 	start := sc.i
 	isInt := true
 	for sc.i < len(sc.s) {
@@ -404,9 +597,9 @@ func (sc *scanner) number() (string, bool) {
 	return sc.s[start:sc.i], isInt
 }
 
-// str reads a string at sc (on its '"'): a substring of the input when it
-// has no escapes.
-func (sc *scanner) str() (string, error) {
+// str reads a string at sc (on its '"'): a slice of the input when it
+// has no escapes, else sc.esc. Either is valid until the next call.
+func (sc *scanner) str() ([]byte, error) {
 	sc.i++
 	start := sc.i
 	for sc.i < len(sc.s) {
@@ -418,23 +611,24 @@ func (sc *scanner) str() (string, error) {
 		case c == '\\':
 			return sc.strEscaped(start)
 		case c < 0x20:
-			return "", sc.syntax("no control character in a string")
+			return nil, sc.syntax("no control character in a string")
 		}
 		sc.i++
 	}
-	return "", sc.syntax("'\"' closing the string")
+	return nil, sc.syntax("'\"' closing the string")
 }
 
-func (sc *scanner) strEscaped(start int) (string, error) {
-	b := []byte(sc.s[start:sc.i])
+func (sc *scanner) strEscaped(start int) ([]byte, error) {
+	b := append(sc.esc[:0], sc.s[start:sc.i]...)
 	for sc.i < len(sc.s) {
 		c := sc.s[sc.i]
 		switch {
 		case c == '"':
 			sc.i++
-			return string(b), nil
+			sc.esc = b
+			return b, nil
 		case c < 0x20:
-			return "", sc.syntax("no control character in a string")
+			return nil, sc.syntax("no control character in a string")
 		case c != '\\':
 			b = append(b, c)
 			sc.i++
@@ -461,11 +655,11 @@ func (sc *scanner) strEscaped(start int) (string, error) {
 		case 'u':
 			r, ok := sc.hex4()
 			if !ok {
-				return "", sc.syntax("four hex digits after \\u")
+				return nil, sc.syntax("four hex digits after \\u")
 			}
 			if utf16.IsSurrogate(r) {
 				r2 := rune(utf8.RuneError)
-				if strings.HasPrefix(sc.s[sc.i:], "\\u") {
+				if strings.HasPrefix(view(sc.s[sc.i:]), "\\u") {
 					sc.i += 2
 					if lo, ok := sc.hex4(); ok {
 						r2 = utf16.DecodeRune(r, lo)
@@ -476,17 +670,17 @@ func (sc *scanner) strEscaped(start int) (string, error) {
 			b = utf8.AppendRune(b, r)
 		default:
 			sc.i -= 2
-			return "", sc.syntax("a valid escape")
+			return nil, sc.syntax("a valid escape")
 		}
 	}
-	return "", sc.syntax("'\"' closing the string")
+	return nil, sc.syntax("'\"' closing the string")
 }
 
 func (sc *scanner) hex4() (rune, bool) {
 	if sc.i+4 > len(sc.s) {
 		return 0, false
 	}
-	v, err := strconv.ParseUint(sc.s[sc.i:sc.i+4], 16, 32)
+	v, err := strconv.ParseUint(view(sc.s[sc.i:sc.i+4]), 16, 32)
 	if err != nil {
 		return 0, false
 	}
