@@ -184,3 +184,58 @@ func FuzzJSONDecoder(f *testing.F) {
 		}
 	})
 }
+
+// randomNumber is a number literal of random shape: sign, up to 20
+// integer digits, a fraction of up to 25 digits, an exponent.
+func randomNumber(r *rand.Rand) string {
+	var b []byte
+	if r.IntN(3) == 0 {
+		b = append(b, '-')
+	}
+	digits := func(n int) {
+		for range n {
+			b = append(b, byte('0'+r.IntN(10)))
+		}
+	}
+	digits(1 + r.IntN(20))
+	if r.IntN(2) == 0 {
+		b = append(b, '.')
+		digits(r.IntN(26))
+	}
+	if r.IntN(8) == 0 {
+		b = append(b, "eE"[r.IntN(2)])
+		if r.IntN(2) == 0 {
+			b = append(b, "+-"[r.IntN(2)])
+		}
+		digits(r.IntN(4))
+	}
+	return string(b)
+}
+
+// TestJSONDecoder_NumbersMatchOldDecoder puts random numbers into every
+// numeric column: parsed in place, they must equal strconv's values and
+// errors bit for bit.
+func TestJSONDecoder_NumbersMatchOldDecoder(t *testing.T) {
+	dec, err := newJSONDecoder(diffCols, diffPaths, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	old, err := newOldJSONDecoder(diffCols, diffPaths, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := rand.New(rand.NewPCG(14, 14))
+	for range 100000 {
+		num := randomNumber(r)
+		key := []string{"user_id", "small", "i32", "amount", "ts", "price"}[r.IntN(6)]
+		rec := `{"` + key + `":` + num + `}`
+		got, gotErr := dec.Decode([]byte(rec), nil, nil)
+		want, wantErr := old.Decode([]byte(rec), nil, nil)
+		if (gotErr == nil) != (wantErr == nil) || gotErr != nil && gotErr.Error() != wantErr.Error() {
+			t.Fatalf("%s\nerror %v\nwant  %v", rec, gotErr, wantErr)
+		}
+		if gotErr == nil && !sameRow(got, want) {
+			t.Fatalf("%s\nrow  %v\nwant %v", rec, got, want)
+		}
+	}
+}
