@@ -85,7 +85,9 @@ func TestJSONDecoder_KeptStrings(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	text := func(i int) string { return strings.Repeat(fmt.Sprint(i%10), i%(2*textOwnFrom)) + fmt.Sprintf("é\"%d", i) }
+	text := func(i int) string {
+		return strings.Repeat(fmt.Sprint(i%10), i%(2*textOwnFrom)) + fmt.Sprintf("é\"%d", i)
+	}
 	buf := make([]byte, 0, 1024)
 	var rows []types.Row
 	for i := range 2000 {
