@@ -1,6 +1,7 @@
 package format
 
 import (
+	"fmt"
 	"testing"
 	"time"
 
@@ -118,4 +119,89 @@ func BenchmarkDecodeJSONNeeded(b *testing.B) {
 			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "events/s")
 		})
 	}
+}
+
+// benchClicks are events shaped like the tumbling benchmark's
+// (bench/clicks.go): {"user_id":<int>,"amount":<dollars.cents>,"ts":<epoch ms>}.
+func benchClicks(n int) [][]byte {
+	out := make([][]byte, n)
+	for i := range out {
+		out[i] = fmt.Appendf(nil, `{"user_id":%d,"amount":%d.%02d,"ts":%d}`,
+			1+(i*7919)%1000, (i*31)%1000, (i*17)%100, 1795600800000+int64(i)*3)
+	}
+	return out
+}
+
+var benchClickCols = []types.Column{
+	{Name: "user_id", Type: types.TypeBigInt},
+	{Name: "amount", Type: types.TypeDouble},
+	{Name: "ts", Type: types.Type{Kind: types.Timestamp, Precision: 3}},
+}
+
+// BenchmarkDecodeClickVsGoccy decodes the tumbling benchmark's events
+// three ways, interleaved in blocks so that a noisy machine slows all
+// alike: into rows (the file source's path: a reused batch of rows), with
+// the decoder this one replaced (oldjson_test.go), and with goccy/go-json
+// into the ceiling's struct (bench/ceiling.go). It reports each one's
+// ns/event and the ratios to goccy.
+func BenchmarkDecodeClickVsGoccy(b *testing.B) {
+	events := benchClicks(256)
+	dec, err := newJSONDecoder(benchClickCols, nil, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	old, err := newOldJSONDecoder(benchClickCols, nil, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	type click struct {
+		UserID int64   `json:"user_id"`
+		Amount float64 `json:"amount"`
+		Ts     int64   `json:"ts"`
+	}
+	n := len(benchClickCols)
+	vals := make([]types.Value, len(events)*n)
+	var ours, before, goccy time.Duration
+	var sink int64
+	b.ReportAllocs()
+	for b.Loop() {
+		t0 := time.Now()
+		for i, ev := range events {
+			row, err := dec.Decode(ev, nil, vals[i*n:i*n:i*n+n])
+			if err != nil {
+				b.Fatal(err)
+			}
+			sink += row[0].Int()
+		}
+		t1 := time.Now()
+		for _, ev := range events {
+			var c click
+			if err := gojson.UnmarshalNoEscape(ev, &c); err != nil {
+				b.Fatal(err)
+			}
+			sink += c.UserID
+		}
+		t2 := time.Now()
+		for i, ev := range events {
+			row, err := old.Decode(ev, nil, vals[i*n:i*n:i*n+n])
+			if err != nil {
+				b.Fatal(err)
+			}
+			sink += row[0].Int()
+		}
+		t3 := time.Now()
+		ours += t1.Sub(t0)
+		goccy += t2.Sub(t1)
+		before += t3.Sub(t2)
+	}
+	if sink == 0 {
+		b.Fatal("nothing decoded")
+	}
+	per := func(d time.Duration) float64 { return float64(d.Nanoseconds()) / float64(b.N*len(events)) }
+	b.ReportMetric(per(ours), "ns/event-rows")
+	b.ReportMetric(per(before), "ns/event-rows-before")
+	b.ReportMetric(per(goccy), "ns/event-goccy")
+	b.ReportMetric(per(ours)/per(goccy), "rows/goccy")
+	b.ReportMetric(per(before)/per(goccy), "before/goccy")
+	b.ReportMetric(0, "ns/op")
 }

@@ -62,21 +62,27 @@ func (n *jsonNode) child(name string) *jsonKey {
 // An ASCII key is compared byte by byte with ASCII case folding; only a
 // key or name with other bytes takes Unicode case folding (where, e.g.,
 // the Kelvin sign matches k).
-func (n *jsonNode) find(key []byte) *jsonKey {
+//
+// Records mostly spell their fields as declared and in the same order, so
+// the key after the last one matched (hint) is tried first, exactly.
+func (n *jsonNode) find(key []byte, hint int) (*jsonKey, int) {
+	if hint < len(n.keys) && n.keys[hint].name == string(key) {
+		return &n.keys[hint], hint + 1
+	}
 	keyASCII := isASCIIBytes(key)
 	for i := range n.keys {
 		k := &n.keys[i]
 		if k.ascii && keyASCII {
 			if len(k.lower) == len(key) && lowerEq(k.lower, key) {
-				return k
+				return k, i + 1
 			}
 			continue
 		}
 		if strings.EqualFold(k.name, view(key)) {
-			return k
+			return k, i + 1
 		}
 	}
-	return nil
+	return nil, hint
 }
 
 // lowerEq reports whether key, ASCII letters lowered, is lower; both ASCII
@@ -260,6 +266,7 @@ func (d *jsonDecoder) object(sc *scanner, node *jsonNode, row types.Row) error {
 		sc.i++
 		return nil
 	}
+	hint := 0
 	for {
 		sc.ws()
 		if sc.peek() != '"' {
@@ -275,7 +282,8 @@ func (d *jsonDecoder) object(sc *scanner, node *jsonNode, row types.Row) error {
 		}
 		sc.i++
 		sc.ws()
-		k := node.find(key)
+		var k *jsonKey
+		k, hint = node.find(key, hint)
 		switch {
 		case k == nil:
 			if err := sc.skip(); err != nil {
@@ -336,12 +344,7 @@ func (d *jsonDecoder) value(sc *scanner, col int, row types.Row) error {
 		if err != nil {
 			return err
 		}
-		v, err := d.fromString(c, s)
-		if err != nil {
-			return err
-		}
-		row[col] = v
-		return nil
+		return d.fromString(c, s, &row[col])
 	case ch == 't' || ch == 'f':
 		b := ch == 't'
 		if !(b && sc.lit("true") || !b && sc.lit("false")) {
@@ -353,13 +356,11 @@ func (d *jsonDecoder) value(sc *scanner, col int, row types.Row) error {
 		row[col] = types.NewBool(b)
 		return nil
 	case ch == '-' || (ch >= '0' && ch <= '9'):
-		num, isInt := sc.number()
-		v, err := d.fromNumber(c, num, isInt)
-		if err != nil {
-			return err
+		if d.shortNumber(sc, c, &row[col]) {
+			return nil
 		}
-		row[col] = v
-		return nil
+		num, isInt := sc.number()
+		return d.fromNumber(c, num, isInt, &row[col])
 	case ch == '{' || ch == '[':
 		return wrongType(c, "an object or array")
 	}
@@ -374,19 +375,22 @@ func wrongType(c *types.Column, got string) error {
 
 // fromString converts a string's (unescaped) bytes, which are valid only
 // during the call.
-func (d *jsonDecoder) fromString(c *types.Column, s []byte) (types.Value, error) {
+func (d *jsonDecoder) fromString(c *types.Column, s []byte, dst *types.Value) error {
 	switch c.Type.Kind {
 	case types.String:
 		if c.Type.Length > 0 && len(s) > c.Type.Length && utf8.RuneCount(s) > c.Type.Length {
-			return types.Null, decodeErr(sqlerr.StringDataRightTruncation, "column %s: value longer than %d characters", c.Name, c.Type.Length)
+			return decodeErr(sqlerr.StringDataRightTruncation, "column %s: value longer than %d characters", c.Name, c.Type.Length)
 		}
-		return types.NewString(d.keep(s)), nil
+		*dst = types.NewString(d.keep(s))
+		return nil
 	case types.Timestamp:
 		if us, ok := parseRFC3339Micros(view(s)); ok {
-			return types.NewTimestamp(us), nil
+			*dst = types.NewTimestamp(us)
+			return nil
 		}
 		if t, err := time.Parse(time.RFC3339Nano, string(s)); err == nil {
-			return types.NewTimestampFromTime(t), nil
+			*dst = types.NewTimestampFromTime(t)
+			return nil
 		}
 	case types.Bytes:
 		if n := base64.StdEncoding.DecodedLen(len(s)); cap(d.raw) < n {
@@ -396,149 +400,161 @@ func (d *jsonDecoder) fromString(c *types.Column, s []byte) (types.Value, error)
 		}
 		n, err := base64.StdEncoding.Decode(d.raw, s)
 		if err != nil {
-			return types.Null, decodeErr(sqlerr.InvalidTextRepresentation, "column %s: BYTES in JSON are base64: %v", c.Name, err)
+			return decodeErr(sqlerr.InvalidTextRepresentation, "column %s: BYTES in JSON are base64: %v", c.Name, err)
 		}
-		return types.NewBytes(d.raw[:n]), nil
+		*dst = types.NewBytes(d.raw[:n])
+		return nil
 	case types.Bool, types.Int, types.Float:
-		return types.Null, wrongType(c, "a string")
+		return wrongType(c, "a string")
 	}
 	// DATE, DECIMAL, INTERVAL and timestamps in other spellings: the
 	// dialect's text forms (which may keep substrings of their input).
 	v, err := types.ParseText(c.Type, d.keep(s))
 	if err != nil {
-		return types.Null, sqlerr.Wrap(err, sqlerr.InvalidTextRepresentation, "decode: column "+c.Name)
+		return sqlerr.Wrap(err, sqlerr.InvalidTextRepresentation, "decode: column "+c.Name)
 	}
-	return v, nil
+	*dst = v
+	return nil
 }
 
 // fromNumber converts a number's bytes as scanned (a JSON number or a
 // looser run of digits, signs, points and exponents, which strconv
 // judges), valid only during the call.
-func (d *jsonDecoder) fromNumber(c *types.Column, num []byte, isInt bool) (types.Value, error) {
+func (d *jsonDecoder) fromNumber(c *types.Column, num []byte, isInt bool, dst *types.Value) error {
 	switch c.Type.Kind {
 	case types.Int:
 		if !isInt {
-			return types.Null, wrongType(c, "a number with a fraction")
+			return wrongType(c, "a number with a fraction")
 		}
 		bits := c.Type.Width
 		if bits == 0 {
 			bits = 64
 		}
-		i, ok := parseSmallInt(num)
-		if ok && bits < 64 && (i < -1<<(bits-1) || i > 1<<(bits-1)-1) {
-			ok = false // strconv words the error
+		i, err := strconv.ParseInt(view(num), 10, bits)
+		if err != nil {
+			return decodeErr(sqlerr.NumericValueOutOfRange, "column %s: %s out of range for %s", c.Name, num, c.Type)
 		}
-		if !ok {
-			var err error
-			if i, err = strconv.ParseInt(view(num), 10, bits); err != nil {
-				return types.Null, decodeErr(sqlerr.NumericValueOutOfRange, "column %s: %s out of range for %s", c.Name, num, c.Type)
-			}
-		}
-		return types.NewInt(i), nil
+		*dst = types.NewInt(i)
+		return nil
 	case types.Float:
-		f, ok := parseShortFloat(num)
-		if !ok {
-			var err error
-			if f, err = strconv.ParseFloat(view(num), 64); err != nil {
-				return types.Null, decodeErr(sqlerr.NumericValueOutOfRange, "column %s: %s out of range", c.Name, num)
-			}
+		f, err := strconv.ParseFloat(view(num), 64)
+		if err != nil {
+			return decodeErr(sqlerr.NumericValueOutOfRange, "column %s: %s out of range", c.Name, num)
 		}
-		return types.NewFloat(f), nil
+		*dst = types.NewFloat(f)
+		return nil
 	case types.Decimal:
 		v, err := types.ParseText(c.Type, d.keep(num))
 		if err != nil {
-			return types.Null, sqlerr.Wrap(err, sqlerr.InvalidTextRepresentation, "decode: column "+c.Name)
+			return sqlerr.Wrap(err, sqlerr.InvalidTextRepresentation, "decode: column "+c.Name)
 		}
-		return v, nil
+		*dst = v
+		return nil
 	case types.Timestamp:
 		// Epoch milliseconds.
 		if isInt {
-			ms, ok := parseSmallInt(num)
-			if !ok {
-				var err error
-				ms, err = strconv.ParseInt(view(num), 10, 64)
-				ok = err == nil
-			}
-			if ok && ms > math.MinInt64/1000 && ms < math.MaxInt64/1000 {
-				return types.NewTimestamp(ms * 1000), nil
+			ms, err := strconv.ParseInt(view(num), 10, 64)
+			if err == nil && ms > math.MinInt64/1000 && ms < math.MaxInt64/1000 {
+				*dst = types.NewTimestamp(ms * 1000)
+				return nil
 			}
 		}
-		f, ok := parseShortFloat(num)
-		if !ok {
-			var err error
-			f, err = strconv.ParseFloat(view(num), 64)
-			ok = err == nil
+		f, err := strconv.ParseFloat(view(num), 64)
+		if err != nil || math.Abs(f) > math.MaxInt64/1000 {
+			return decodeErr(sqlerr.DatetimeFieldOverflow, "column %s: %s is not epoch milliseconds", c.Name, num)
 		}
-		if !ok || math.Abs(f) > math.MaxInt64/1000 {
-			return types.Null, decodeErr(sqlerr.DatetimeFieldOverflow, "column %s: %s is not epoch milliseconds", c.Name, num)
-		}
-		return types.NewTimestamp(int64(math.Round(f * 1000))), nil
+		*dst = types.NewTimestamp(int64(math.Round(f * 1000)))
+		return nil
 	}
-	return types.Null, wrongType(c, "a number")
+	return wrongType(c, "a number")
 }
 
-// parseSmallInt parses an optional '-' and 1 to 18 digits (which cannot
-// overflow); anything else is left to strconv.ParseInt.
-func parseSmallInt(b []byte) (int64, bool) {
-	neg := len(b) > 0 && b[0] == '-'
+// shortNumber converts, in the same pass that scans it, a number of the
+// commonest shape for an INT, DOUBLE or TIMESTAMP column: an optional
+// '-', digits and an optional point followed by digits, short enough to
+// be exact: at most 18 digits for an integer, 15 for a fraction. It
+// reports false, leaving sc where it was, for anything else, which
+// fromNumber then reads with strconv.
+func (d *jsonDecoder) shortNumber(sc *scanner, c *types.Column, dst *types.Value) bool {
+	s, i := sc.s, sc.i
+	neg := s[i] == '-'
 	if neg {
-		b = b[1:]
+		i++
 	}
-	if len(b) == 0 || len(b) > 18 {
-		return 0, false
+	var m int64
+	start := i
+	for i < len(s) && s[i] >= '0' && s[i] <= '9' {
+		m = m*10 + int64(s[i]-'0')
+		i++
 	}
-	var n int64
-	for _, c := range b {
-		if c < '0' || c > '9' {
-			return 0, false
+	digits, frac := i-start, 0
+	if i < len(s) && s[i] == '.' {
+		i++
+		fstart := i
+		for i < len(s) && s[i] >= '0' && s[i] <= '9' {
+			m = m*10 + int64(s[i]-'0')
+			i++
 		}
-		n = n*10 + int64(c-'0')
+		frac = i - fstart
+		if frac == 0 {
+			return false
+		}
+		digits += frac
+	}
+	if digits == 0 || digits > 18 || i < len(s) && numberByte[s[i]] {
+		return false
 	}
 	if neg {
-		n = -n
+		m = -m
 	}
-	return n, true
+	switch c.Type.Kind {
+	case types.Int:
+		if frac > 0 {
+			return false
+		}
+		if bits := c.Type.Width; bits > 0 && bits < 64 && (m < -1<<(bits-1) || m > 1<<(bits-1)-1) {
+			return false
+		}
+		*dst = types.NewInt(m)
+	case types.Float:
+		if digits > 15 {
+			return false
+		}
+		*dst = types.NewFloat(shortFloat(m, frac, neg))
+	case types.Timestamp:
+		switch {
+		case frac > 0 && digits <= 15: // |f| < 10^15: in range
+			*dst = types.NewTimestamp(int64(math.Round(shortFloat(m, frac, neg) * 1000)))
+		case frac > 0 || m <= math.MinInt64/1000 || m >= math.MaxInt64/1000:
+			return false
+		default:
+			*dst = types.NewTimestamp(m * 1000)
+		}
+	default:
+		return false
+	}
+	sc.i = i
+	return true
+}
+
+// numberByte marks the bytes sc.number takes as part of a number.
+var numberByte = [256]bool{'0': true, '1': true, '2': true, '3': true, '4': true, '5': true, '6': true,
+	'7': true, '8': true, '9': true, '-': true, '+': true, '.': true, 'e': true, 'E': true}
+
+// shortFloat is m/10^frac, m having at most 15 digits: both are exact in
+// a float64, so the one division rounds correctly, to the value
+// strconv.ParseFloat returns for the same text. neg keeps the sign of -0.
+func shortFloat(m int64, frac int, neg bool) float64 {
+	f := float64(m) / pow10[frac]
+	if neg && m == 0 {
+		f = math.Copysign(0, -1)
+	}
+	return f
 }
 
 // pow10 are the powers of ten a float64 holds exactly.
 var pow10 = [...]float64{1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10,
 	1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22}
-
-// parseShortFloat parses an optional '-', digits, and an optional point
-// followed by digits, at most 15 digits in all and no exponent: then the
-// digits as an integer and the power of ten are both exact in a float64,
-// and one division rounds correctly, the same value strconv.ParseFloat
-// returns. Anything else is left to strconv.
-func parseShortFloat(b []byte) (float64, bool) {
-	neg := len(b) > 0 && b[0] == '-'
-	if neg {
-		b = b[1:]
-	}
-	var m int64
-	digits, frac, point := 0, 0, false
-	for _, c := range b {
-		switch {
-		case c >= '0' && c <= '9':
-			m = m*10 + int64(c-'0')
-			digits++
-			if point {
-				frac++
-			}
-		case c == '.' && !point && digits > 0:
-			point = true
-		default:
-			return 0, false
-		}
-	}
-	if digits == 0 || digits > 15 || (point && frac == 0) {
-		return 0, false
-	}
-	f := float64(m) / pow10[frac]
-	if neg {
-		f = -f
-	}
-	return f, true
-}
 
 // scanner walks JSON text.
 type scanner struct {
@@ -602,6 +618,9 @@ func (sc *scanner) number() ([]byte, bool) {
 func (sc *scanner) str() ([]byte, error) {
 	sc.i++
 	start := sc.i
+	for sc.i < len(sc.s) && plainByte[sc.s[sc.i]] {
+		sc.i++
+	}
 	for sc.i < len(sc.s) {
 		switch c := sc.s[sc.i]; {
 		case c == '"':
@@ -617,6 +636,15 @@ func (sc *scanner) str() ([]byte, error) {
 	}
 	return nil, sc.syntax("'\"' closing the string")
 }
+
+// plainByte marks the bytes a string takes as they are: not '"', '\\'
+// or a control character.
+var plainByte = func() (t [256]bool) {
+	for c := range t {
+		t[c] = c >= 0x20 && c != '"' && c != '\\'
+	}
+	return t
+}()
 
 func (sc *scanner) strEscaped(start int) ([]byte, error) {
 	b := append(sc.esc[:0], sc.s[start:sc.i]...)
