@@ -69,7 +69,9 @@ func neededMeta(meta []metaCol, mask []bool) []metaCol {
 // Decoder turns one record's data into a row. Decode appends into dst's
 // storage when it has room (pass nil to get a fresh row; a row handed on
 // to others must not be reused). Errors are *sqlerr.Error with a data
-// exception code: the caller counts or fails per on_decode_error.
+// exception code: the caller counts or fails per on_decode_error. The row
+// does not point into data, which the caller may reuse as soon as Decode
+// returns. A Decoder keeps scratch buffers: one goroutine at a time.
 type Decoder interface {
 	Decode(data []byte, meta *Meta, dst types.Row) (types.Row, error)
 }
