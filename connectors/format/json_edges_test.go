@@ -107,3 +107,30 @@ func TestJSONDecoder_KeptStrings(t *testing.T) {
 		}
 	}
 }
+
+// TestJSONDecoder_NoAllocation: a record of numbers into a reused row
+// allocates nothing, and short text only its share of a chunk (counted
+// here as a whole number per record, so zero).
+func TestJSONDecoder_NoAllocation(t *testing.T) {
+	for _, tc := range []struct {
+		cols []types.Column
+		rec  string
+	}{
+		{benchClickCols, `{"user_id":123,"amount":12.34,"ts":1795600800000}`},
+		{clickCols, clickJSON},
+	} {
+		dec, err := NewDecoder(Options{Format: JSON, Columns: tc.cols})
+		if err != nil {
+			t.Fatal(err)
+		}
+		row := make(types.Row, len(tc.cols))
+		data := []byte(tc.rec)
+		if n := testing.AllocsPerRun(1000, func() {
+			if row, err = dec.Decode(data, nil, row); err != nil {
+				t.Fatal(err)
+			}
+		}); n != 0 {
+			t.Errorf("%s: %v allocations per record, want 0", tc.rec, n)
+		}
+	}
+}
