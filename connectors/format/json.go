@@ -8,7 +8,6 @@ import (
 	"time"
 	"unicode/utf16"
 	"unicode/utf8"
-	"unsafe"
 
 	"github.com/streamsql/streamsql/sql/sqlerr"
 	"github.com/streamsql/streamsql/sql/types"
@@ -23,16 +22,6 @@ import (
 // short text costs a fraction of one. Keys are matched to columns
 // case-insensitively without allocating. Fields that name no column are
 // skipped without being decoded.
-
-// textChunk is the size of the chunks kept strings are copied into. A
-// string kept alive (a group key, say) keeps its whole chunk alive, so it
-// stays small: about one record, which is what the decoder kept alive
-// when each row's strings were substrings of a copy of its record.
-// Longer strings get an allocation of their own.
-const (
-	textChunk   = 256
-	textOwnFrom = textChunk / 4
-)
 
 // jsonNode is one object level of the column paths: its keys lead to a
 // column, to a deeper object, or both.
@@ -120,19 +109,12 @@ func isASCIIBytes(b []byte) bool {
 	return true
 }
 
-// view is b as a string without copying, for parsers that do not keep
-// their input (strconv, parseRFC3339Micros, strings.EqualFold). Never
-// store it: b is the caller's buffer, reused after Decode returns.
-func view(b []byte) string { return unsafe.String(unsafe.SliceData(b), len(b)) }
-
 // jsonDecoder is not safe for concurrent use: it keeps scratch buffers.
 type jsonDecoder struct {
 	cols []types.Column
 	root *jsonNode
 	meta []metaCol
-	// text is the current chunk kept strings are appended to: its bytes up
-	// to len are shared by strings handed out and never written again.
-	text []byte
+	text textChunks
 	// sc scans the record being decoded; raw holds a BYTES column's
 	// base64-decoded bytes until they are copied.
 	sc  scanner
@@ -140,19 +122,7 @@ type jsonDecoder struct {
 }
 
 // keep returns b as a string that outlives the record.
-func (d *jsonDecoder) keep(b []byte) string {
-	switch {
-	case len(b) == 0:
-		return ""
-	case len(b) >= textOwnFrom:
-		return string(b)
-	case cap(d.text)-len(d.text) < len(b):
-		d.text = make([]byte, 0, textChunk)
-	}
-	n := len(d.text)
-	d.text = append(d.text, b...)
-	return unsafe.String(&d.text[n], len(b))
-}
+func (d *jsonDecoder) keep(b []byte) string { return d.text.keep(b) }
 
 // unhook sets to -1 the column of every key whose column is not needed.
 func unhook(n *jsonNode, mask []bool) {
