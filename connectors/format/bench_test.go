@@ -141,7 +141,7 @@ var benchClickCols = []types.Column{
 // BenchmarkDecodeClickVsGoccy decodes the tumbling benchmark's events
 // three ways, interleaved in blocks so that a noisy machine slows all
 // alike: into rows (the file source's path: a reused batch of rows), with
-// the decoder this one replaced (oldjson_test.go), and with goccy/go-json
+// the decoder this one replaced (old_decoders_test.go), and with goccy/go-json
 // into the ceiling's struct (bench/ceiling.go). It reports each one's
 // ns/event and the ratios to goccy.
 func BenchmarkDecodeClickVsGoccy(b *testing.B) {
@@ -204,4 +204,28 @@ func BenchmarkDecodeClickVsGoccy(b *testing.B) {
 	b.ReportMetric(per(ours)/per(goccy), "rows/goccy")
 	b.ReportMetric(per(before)/per(goccy), "before/goccy")
 	b.ReportMetric(0, "ns/op")
+}
+
+// BenchmarkDecodeCSV decodes a click line into a reused row, with the
+// decoder and with the one it replaced (old_decoders_test.go).
+func BenchmarkDecodeCSV(b *testing.B) {
+	data := []byte("1,/x,1.5,2026-11-25 10:00:00.123\n")
+	newDec := func(b *testing.B) Decoder { d, _ := newCSVDecoder(clickCols, nil); return d }
+	oldDec := func(b *testing.B) Decoder { d, _ := newOldCSVDecoder(clickCols, nil); return d }
+	for _, c := range []struct {
+		name string
+		dec  func(*testing.B) Decoder
+	}{{"rows", newDec}, {"rows-before", oldDec}} {
+		b.Run(c.name, func(b *testing.B) {
+			dec := c.dec(b)
+			row := make(types.Row, len(clickCols))
+			var err error
+			b.ReportAllocs()
+			for b.Loop() {
+				if row, err = dec.Decode(data, nil, row); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
 }

@@ -1,7 +1,8 @@
 package format
 
-// The JSON decoder as it was before it scanned bytes in place (commit
-// 83f5dd1): kept only as the oracle of the differential test.
+// The JSON and CSV decoders as they were before they scanned bytes in
+// place (commit 83f5dd1): kept only as the oracles of the differential
+// tests.
 
 import (
 	"encoding/base64"
@@ -535,4 +536,93 @@ func (sc *oldScanner) skip() error {
 		return nil
 	}
 	return sc.syntax("a value")
+}
+
+// oldCSVDecoder reads one record as one CSV line (RFC 4180 quoting), fields
+// in the order of the data columns. An empty unquoted field is NULL; a
+// quoted empty field is the empty string.
+type oldCSVDecoder struct {
+	cols []types.Column
+	data []int
+	meta []metaCol
+	// skip marks data fields (by field number) no query uses: they are
+	// split off but not parsed.
+	skip []bool
+}
+
+func newOldCSVDecoder(cols []types.Column, mask []bool) (*oldCSVDecoder, error) {
+	data, meta, err := splitColumns(cols)
+	if err != nil {
+		return nil, err
+	}
+	d := &oldCSVDecoder{cols: cols, data: data, meta: neededMeta(meta, mask)}
+	if mask != nil {
+		d.skip = make([]bool, len(data))
+		for f, i := range data {
+			d.skip[f] = !needed(mask, i)
+		}
+	}
+	return d, nil
+}
+
+func (d *oldCSVDecoder) Decode(data []byte, meta *Meta, dst types.Row) (types.Row, error) {
+	row := newRow(dst, len(d.cols))
+	s := strings.TrimRight(string(data), "\r\n")
+	field := 0
+	for i := 0; ; field++ {
+		var text string
+		quoted := false
+		if i < len(s) && s[i] == '"' {
+			quoted = true
+			var b strings.Builder
+			j := i + 1
+			closed := false
+			for j < len(s) {
+				if s[j] == '"' {
+					if j+1 < len(s) && s[j+1] == '"' {
+						b.WriteByte('"')
+						j += 2
+						continue
+					}
+					closed = true
+					j++
+					break
+				}
+				b.WriteByte(s[j])
+				j++
+			}
+			if !closed {
+				return nil, decodeErr(sqlerr.InvalidTextRepresentation, "csv field %d: unterminated quote", field+1)
+			}
+			if j < len(s) && s[j] != ',' {
+				return nil, decodeErr(sqlerr.InvalidTextRepresentation, "csv field %d: text after closing quote", field+1)
+			}
+			text, i = b.String(), j
+		} else {
+			j := strings.IndexByte(s[i:], ',')
+			if j < 0 {
+				j = len(s) - i
+			}
+			text, i = s[i:i+j], i+j
+		}
+		if field < len(d.data) && (d.skip == nil || !d.skip[field]) {
+			col := d.cols[d.data[field]]
+			if text != "" || quoted {
+				v, err := types.ParseText(col.Type, text)
+				if err != nil {
+					return nil, sqlerr.Wrap(err, sqlerr.InvalidTextRepresentation, "decode: csv column "+col.Name)
+				}
+				row[d.data[field]] = v
+			}
+		}
+		if i >= len(s) {
+			break
+		}
+		i++ // the comma
+	}
+	if field+1 != len(d.data) {
+		return nil, decodeErr(sqlerr.InvalidTextRepresentation, "csv record has %d fields, want %d", field+1, len(d.data))
+	}
+	fillMeta(row, d.meta, meta)
+	return row, nil
 }
