@@ -44,6 +44,21 @@ func BenchmarkDecodeJSON(b *testing.B) {
 		}
 		b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "events/s")
 	})
+	b.Run("streamsql-before/row-reused", func(b *testing.B) {
+		dec, err := newOldJSONDecoder(clickCols, nil, nil)
+		if err != nil {
+			b.Fatal(err)
+		}
+		row := make(types.Row, len(clickCols))
+		b.ReportAllocs()
+		b.SetBytes(int64(len(data)))
+		for b.Loop() {
+			if row, err = dec.Decode(data, nil, row); err != nil {
+				b.Fatal(err)
+			}
+		}
+		b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "events/s")
+	})
 	b.Run("goccy/struct", func(b *testing.B) {
 		type click struct {
 			UserID int64   `json:"user_id"`
