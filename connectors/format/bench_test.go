@@ -221,26 +221,46 @@ func BenchmarkDecodeClickVsGoccy(b *testing.B) {
 	b.ReportMetric(0, "ns/op")
 }
 
-// BenchmarkDecodeCSV decodes a click line into a reused row, with the
-// decoder and with the one it replaced (old_decoders_test.go).
+// BenchmarkDecodeCSV decodes click lines into reused rows with the decoder
+// and with the one it replaced (old_decoders_test.go), interleaved in
+// blocks, and reports each one's ns/line and their ratio.
 func BenchmarkDecodeCSV(b *testing.B) {
-	data := []byte("1,/x,1.5,2026-11-25 10:00:00.123\n")
-	newDec := func(b *testing.B) Decoder { d, _ := newCSVDecoder(clickCols, nil); return d }
-	oldDec := func(b *testing.B) Decoder { d, _ := newOldCSVDecoder(clickCols, nil); return d }
-	for _, c := range []struct {
-		name string
-		dec  func(*testing.B) Decoder
-	}{{"rows", newDec}, {"rows-before", oldDec}} {
-		b.Run(c.name, func(b *testing.B) {
-			dec := c.dec(b)
-			row := make(types.Row, len(clickCols))
-			var err error
-			b.ReportAllocs()
-			for b.Loop() {
-				if row, err = dec.Decode(data, nil, row); err != nil {
-					b.Fatal(err)
-				}
-			}
-		})
+	lines := make([][]byte, 256)
+	for i := range lines {
+		lines[i] = fmt.Appendf(nil, "%d,/p/%d,%d.%02d,2026-11-25 10:%02d:%02d.%03d\n", i*7919%1000, i%50, i%1000, i%100, i%60, i*7%60, i)
 	}
+	dec, err := newCSVDecoder(clickCols, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	old, err := newOldCSVDecoder(clickCols, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	n := len(clickCols)
+	vals := make([]types.Value, len(lines)*n)
+	var ours, before time.Duration
+	b.ReportAllocs()
+	for b.Loop() {
+		t0 := time.Now()
+		for i, l := range lines {
+			if _, err := dec.Decode(l, nil, vals[i*n:i*n:i*n+n]); err != nil {
+				b.Fatal(err)
+			}
+		}
+		t1 := time.Now()
+		for i, l := range lines {
+			if _, err := old.Decode(l, nil, vals[i*n:i*n:i*n+n]); err != nil {
+				b.Fatal(err)
+			}
+		}
+		t2 := time.Now()
+		ours += t1.Sub(t0)
+		before += t2.Sub(t1)
+	}
+	per := func(d time.Duration) float64 { return float64(d.Nanoseconds()) / float64(b.N*len(lines)) }
+	b.ReportMetric(per(ours), "ns/line-rows")
+	b.ReportMetric(per(before), "ns/line-rows-before")
+	b.ReportMetric(per(ours)/per(before), "rows/before")
+	b.ReportMetric(0, "ns/op")
 }
