@@ -84,11 +84,13 @@ func (d *csvDecoder) Decode(data []byte, meta *Meta, dst types.Row) (types.Row, 
 		}
 		if field < len(d.data) && (d.skip == nil || !d.skip[field]) && (len(text) > 0 || quoted) {
 			col := &d.cols[d.data[field]]
-			v, err := types.ParseText(col.Type, d.textFor(col.Type.Kind, text))
-			if err != nil {
-				return nil, sqlerr.Wrap(err, sqlerr.InvalidTextRepresentation, "decode: csv column "+col.Name)
+			if !shortText(col.Type, text, &row[d.data[field]]) {
+				v, err := types.ParseText(col.Type, d.textFor(col.Type.Kind, text))
+				if err != nil {
+					return nil, sqlerr.Wrap(err, sqlerr.InvalidTextRepresentation, "decode: csv column "+col.Name)
+				}
+				row[d.data[field]] = v
 			}
-			row[d.data[field]] = v
 		}
 		if i >= len(s) {
 			break
@@ -100,6 +102,35 @@ func (d *csvDecoder) Decode(data []byte, meta *Meta, dst types.Row) (types.Row, 
 	}
 	fillMeta(row, d.meta, meta)
 	return row, nil
+}
+
+// shortText converts a field that is a plain short number (scanShortNum)
+// for an integer or DOUBLE column without types.ParseText, to the value
+// ParseText gives; it reports false for anything else.
+func shortText(t types.Type, text []byte, dst *types.Value) bool {
+	if t.Kind != types.Int && (t.Kind != types.Float || t.Width == 32) {
+		return false
+	}
+	n, k := scanShortNum(text)
+	if k == 0 || k != len(text) {
+		return false
+	}
+	if t.Kind == types.Float {
+		f, ok := n.float()
+		if ok {
+			*dst = types.NewFloat(f)
+		}
+		return ok
+	}
+	bits := t.Width // as types.ParseText reads integers
+	if bits != 8 && bits != 16 && bits != 32 {
+		bits = 64
+	}
+	i, ok := n.intOf(bits)
+	if ok {
+		*dst = types.NewInt(i)
+	}
+	return ok
 }
 
 // textFor is a field's text for types.ParseText: the bytes in place for

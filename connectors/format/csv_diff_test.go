@@ -22,6 +22,8 @@ var csvDiffCols = []types.Column{
 	{Name: "j", Type: types.TypeJSON},
 	{Name: "b", Type: types.TypeBytes},
 	{Name: "txt", Type: types.TypeText},
+	{Name: "r", Type: types.Type{Kind: types.Float, Width: 32}},
+	{Name: "tiny", Type: types.Type{Kind: types.Int, Width: 8}},
 }
 
 var csvFields = []string{
@@ -33,25 +35,27 @@ var csvFields = []string{
 
 // csvValid are mostly good fields per column, so that most lines decode.
 var csvValid = map[string][]string{
-	"i":   {``, `0`, `-9223372036854775808`, `123`, ` 5`, `"7"`},
-	"s16": {``, `-32768`, `32767`, `1`},
-	"t":   {``, `""`, `ab`, `"a,b"`, `"a""b"`, `éééé`, `ab  `},
-	"f":   {``, `1.5`, `-0`, `1e-3`, `0.30000000000000004`, `Infinity`},
-	"ts":  {``, `2026-11-25 10:00:00`, `2026-11-25T10:00:00.123456Z`, `epoch`},
-	"ok":  {``, `t`, `false`, `"on"`},
-	"d":   {``, `1.005`, `-12.5`, `"3"`},
-	"day": {``, `2026-11-25`, `epoch`},
-	"iv":  {``, `1 day`, `2 hours`},
-	"j":   {``, `1`, `"{""a"":[1,""x""]}"`, `null`},
-	"b":   {``, `abc`, `\x00ff`, `""`},
-	"txt": {``, `x`, `"multi word, with comma"`, `"` + strings.Repeat("long", 30) + `"`},
+	"i":    {``, `0`, `-0`, `007`, `+5`, `-9223372036854775808`, `999999999999999999`, `123`, ` 5`, `"7"`, `1.0`},
+	"s16":  {``, `-32768`, `32767`, `32768`, `1`},
+	"t":    {``, `""`, `ab`, `"a,b"`, `"a""b"`, `éééé`, `ab  `},
+	"f":    {``, `1.5`, `-0`, `-0.0`, `1.`, `.5`, `1e-3`, `0.30000000000000004`, `123456789.123456`, `Infinity`, `"2.25"`},
+	"ts":   {``, `2026-11-25 10:00:00`, `2026-11-25T10:00:00.123456Z`, `epoch`},
+	"ok":   {``, `t`, `false`, `"on"`},
+	"d":    {``, `1.005`, `-12.5`, `"3"`},
+	"day":  {``, `2026-11-25`, `epoch`},
+	"iv":   {``, `1 day`, `2 hours`},
+	"j":    {``, `1`, `"{""a"":[1,""x""]}"`, `null`},
+	"b":    {``, `abc`, `\x00ff`, `""`},
+	"r":    {``, `0.1`, `1.5`, `16777217`},
+	"tiny": {``, `127`, `128`, `-128`},
+	"txt":  {``, `x`, `"multi word, with comma"`, `"` + strings.Repeat("long", 30) + `"`},
 }
 
 // TestCSVDecoder_MatchesOldDecoder decodes random lines with the decoder
 // and with the one it replaced (old_decoders_test.go), scribbling over the
 // line afterwards, and wants the same rows and errors.
 func TestCSVDecoder_MatchesOldDecoder(t *testing.T) {
-	for _, mask := range [][]bool{nil, {true, true, false, true, false, true, false, true, false, true, false, true, false}} {
+	for _, mask := range [][]bool{nil, {true, true, false, true, false, true, false, true, false, true, false, true, false, true, true}} {
 		dec, err := newCSVDecoder(csvDiffCols, mask)
 		if err != nil {
 			t.Fatal(err)

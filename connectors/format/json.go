@@ -439,88 +439,120 @@ func (d *jsonDecoder) fromNumber(c *types.Column, num []byte, isInt bool, dst *t
 	return wrongType(c, "a number")
 }
 
-// shortNumber converts, in the same pass that scans it, a number of the
-// commonest shape for an INT, DOUBLE or TIMESTAMP column: an optional
-// '-', digits and an optional point followed by digits, short enough to
-// be exact: at most 18 digits for an integer, 15 for a fraction. It
-// reports false, leaving sc where it was, for anything else, which
-// fromNumber then reads with strconv.
-func (d *jsonDecoder) shortNumber(sc *scanner, c *types.Column, dst *types.Value) bool {
-	s, i := sc.s, sc.i
-	neg := s[i] == '-'
-	if neg {
+// shortNum is a number of the commonest shape: an optional '-', digits
+// and an optional point followed by digits, at most 18 digits in all, so
+// that m, its digits as an integer, is exact.
+type shortNum struct {
+	m      int64 // signed
+	digits int
+	frac   int // digits after the point
+	neg    bool
+}
+
+// scanShortNum reads a shortNum at the start of s and returns how many
+// bytes it took; 0 when s does not start with one.
+func scanShortNum(s []byte) (shortNum, int) {
+	var n shortNum
+	i := 0
+	if n.neg = len(s) > 0 && s[0] == '-'; n.neg {
 		i++
 	}
-	var m int64
 	start := i
 	for i < len(s) && s[i] >= '0' && s[i] <= '9' {
-		m = m*10 + int64(s[i]-'0')
+		n.m = n.m*10 + int64(s[i]-'0')
 		i++
 	}
-	digits, frac := i-start, 0
+	n.digits = i - start
 	if i < len(s) && s[i] == '.' {
 		i++
 		fstart := i
 		for i < len(s) && s[i] >= '0' && s[i] <= '9' {
-			m = m*10 + int64(s[i]-'0')
+			n.m = n.m*10 + int64(s[i]-'0')
 			i++
 		}
-		frac = i - fstart
-		if frac == 0 {
-			return false
+		if n.frac = i - fstart; n.frac == 0 {
+			return n, 0
 		}
-		digits += frac
+		n.digits += n.frac
 	}
-	if digits == 0 || digits > 18 || i < len(s) && numberByte[s[i]] {
+	if n.digits == 0 || n.digits > 18 {
+		return n, 0
+	}
+	if n.neg {
+		n.m = -n.m
+	}
+	return n, i
+}
+
+// intOf is n as an integer of bits, if it is one that fits.
+func (n shortNum) intOf(bits int) (int64, bool) {
+	if n.frac > 0 || bits < 64 && (n.m < -1<<(bits-1) || n.m > 1<<(bits-1)-1) {
+		return 0, false
+	}
+	return n.m, true
+}
+
+// float is n as a float64 when it has at most 15 digits: then m and the
+// power of ten are both exact in a float64, and the one division rounds
+// correctly, to the value strconv.ParseFloat returns for the same text.
+func (n shortNum) float() (float64, bool) {
+	if n.digits > 15 {
+		return 0, false
+	}
+	f := float64(n.m) / pow10[n.frac]
+	if n.neg && n.m == 0 {
+		f = math.Copysign(0, -1)
+	}
+	return f, true
+}
+
+// shortNumber converts, in the same pass that scans it, a shortNum for an
+// INT, DOUBLE or TIMESTAMP column. It reports false, leaving sc where it
+// was, for anything else, which fromNumber then reads with strconv.
+func (d *jsonDecoder) shortNumber(sc *scanner, c *types.Column, dst *types.Value) bool {
+	n, k := scanShortNum(sc.s[sc.i:])
+	if k == 0 || sc.i+k < len(sc.s) && numberByte[sc.s[sc.i+k]] {
 		return false
-	}
-	if neg {
-		m = -m
 	}
 	switch c.Type.Kind {
 	case types.Int:
-		if frac > 0 {
+		bits := c.Type.Width
+		if bits == 0 {
+			bits = 64
+		}
+		i, ok := n.intOf(bits)
+		if !ok {
 			return false
 		}
-		if bits := c.Type.Width; bits > 0 && bits < 64 && (m < -1<<(bits-1) || m > 1<<(bits-1)-1) {
-			return false
-		}
-		*dst = types.NewInt(m)
+		*dst = types.NewInt(i)
 	case types.Float:
-		if digits > 15 {
+		f, ok := n.float()
+		if !ok {
 			return false
 		}
-		*dst = types.NewFloat(shortFloat(m, frac, neg))
+		*dst = types.NewFloat(f)
 	case types.Timestamp:
-		switch {
-		case frac > 0 && digits <= 15: // |f| < 10^15: in range
-			*dst = types.NewTimestamp(int64(math.Round(shortFloat(m, frac, neg) * 1000)))
-		case frac > 0 || m <= math.MinInt64/1000 || m >= math.MaxInt64/1000:
+		if n.frac > 0 {
+			f, ok := n.float() // |f| < 10^15: in range
+			if !ok {
+				return false
+			}
+			*dst = types.NewTimestamp(int64(math.Round(f * 1000)))
+		} else if ms, ok := n.intOf(64); ok && ms > math.MinInt64/1000 && ms < math.MaxInt64/1000 {
+			*dst = types.NewTimestamp(ms * 1000)
+		} else {
 			return false
-		default:
-			*dst = types.NewTimestamp(m * 1000)
 		}
 	default:
 		return false
 	}
-	sc.i = i
+	sc.i += k
 	return true
 }
 
 // numberByte marks the bytes sc.number takes as part of a number.
 var numberByte = [256]bool{'0': true, '1': true, '2': true, '3': true, '4': true, '5': true, '6': true,
 	'7': true, '8': true, '9': true, '-': true, '+': true, '.': true, 'e': true, 'E': true}
-
-// shortFloat is m/10^frac, m having at most 15 digits: both are exact in
-// a float64, so the one division rounds correctly, to the value
-// strconv.ParseFloat returns for the same text. neg keeps the sign of -0.
-func shortFloat(m int64, frac int, neg bool) float64 {
-	f := float64(m) / pow10[frac]
-	if neg && m == 0 {
-		f = math.Copysign(0, -1)
-	}
-	return f
-}
 
 // pow10 are the powers of ten a float64 holds exactly.
 var pow10 = [...]float64{1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10,
