@@ -9,6 +9,7 @@ package format
 import (
 	"strings"
 	"time"
+	"unsafe"
 
 	"github.com/streamsql/streamsql/sql/sqlerr"
 	"github.com/streamsql/streamsql/sql/types"
@@ -69,7 +70,9 @@ func neededMeta(meta []metaCol, mask []bool) []metaCol {
 // Decoder turns one record's data into a row. Decode appends into dst's
 // storage when it has room (pass nil to get a fresh row; a row handed on
 // to others must not be reused). Errors are *sqlerr.Error with a data
-// exception code: the caller counts or fails per on_decode_error.
+// exception code: the caller counts or fails per on_decode_error. The row
+// does not point into data, which the caller may reuse as soon as Decode
+// returns. A Decoder keeps scratch buffers: one goroutine at a time.
 type Decoder interface {
 	Decode(data []byte, meta *Meta, dst types.Row) (types.Row, error)
 }
@@ -214,3 +217,38 @@ func (d *rawDecoder) Decode(data []byte, meta *Meta, dst types.Row) (types.Row, 
 func decodeErr(code sqlerr.Code, format string, args ...any) error {
 	return sqlerr.Newf(code, "decode: "+format, args...)
 }
+
+// textChunk is the size of the chunks kept strings are copied into. A
+// string kept alive (a group key, say) keeps its whole chunk alive, so it
+// stays small: about one record, which is what the decoder kept alive
+// when each row's strings were substrings of a copy of its record.
+// Longer strings get an allocation of their own.
+const (
+	textChunk   = 256
+	textOwnFrom = textChunk / 4
+)
+
+// textChunks copies the strings a decoder's rows keep out of the caller's
+// buffer, many to an allocation: a chunk's bytes up to its length are
+// shared by strings handed out and never written again.
+type textChunks struct{ buf []byte }
+
+// keep returns b as a string that outlives the record.
+func (t *textChunks) keep(b []byte) string {
+	switch {
+	case len(b) == 0:
+		return ""
+	case len(b) >= textOwnFrom:
+		return string(b)
+	case cap(t.buf)-len(t.buf) < len(b):
+		t.buf = make([]byte, 0, textChunk)
+	}
+	n := len(t.buf)
+	t.buf = append(t.buf, b...)
+	return unsafe.String(&t.buf[n], len(b))
+}
+
+// view is b as a string without copying, for parsers that do not keep
+// their input (strconv, parseRFC3339Micros, strings.EqualFold). Never
+// store it: b is the caller's buffer, reused after Decode returns.
+func view(b []byte) string { return unsafe.String(unsafe.SliceData(b), len(b)) }
