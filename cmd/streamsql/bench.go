@@ -40,6 +40,8 @@ func benchCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	latencyEvents := fs.int("e2e-latency-events", 0, "e2e: events produced in the latency phase (per query for nexmark), the first second's a warm-up; "+
 		"0: 15 seconds' worth at --e2e-rate (nexmark: 11 seconds'); negative: no latency phase")
 	checkpoint := fs.duration("checkpoint-interval", streamsql.DefaultCheckpointInterval, "e2e: the engine's checkpoint interval")
+	minCheckpoint := fs.duration("checkpoint-min-interval", streamsql.DefaultCheckpointMinInterval,
+		"e2e: the engine's checkpoint min interval (epochs cut early for rows read from caught-up shards); at or above --checkpoint-interval: epochs on the interval only")
 	out := fs.string("out", "bench/results", "directory for the JSON report")
 	if err := fs.parse(args); err != nil {
 		return err
@@ -50,7 +52,7 @@ func benchCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			return fmt.Errorf("--e2e-rate %d: want a positive rate", *rate)
 		}
 		return benchNexmark(ctx, *mode, *events, *nexmarkQueries, *nexmarkTimeout, bench.E2EOptions{
-			CheckpointInterval: *checkpoint, LatencyRate: *rate, LatencyEvents: *latencyEvents,
+			CheckpointInterval: *checkpoint, CheckpointMinInterval: minInterval(*minCheckpoint), LatencyRate: *rate, LatencyEvents: *latencyEvents,
 		}, *out, stdout)
 	case "tumble", "":
 	default:
@@ -75,7 +77,7 @@ func benchCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		// that windows close in real time there.
 		clicks.Rate = int64(*rate)
 		contenders = append(contenders, bench.E2EContender(bench.E2EOptions{
-			CheckpointInterval: *checkpoint, LatencyRate: *rate, LatencyEvents: *latencyEvents,
+			CheckpointInterval: *checkpoint, CheckpointMinInterval: minInterval(*minCheckpoint), LatencyRate: *rate, LatencyEvents: *latencyEvents,
 		}), bench.EngineContender)
 	default:
 		return fmt.Errorf("--mode %q: want inprocess or e2e", *mode)
@@ -152,4 +154,13 @@ func benchNexmark(ctx context.Context, mode string, events int, queries string, 
 		}
 	}
 	return nil
+}
+
+// minInterval is --checkpoint-min-interval as Config wants it: there zero
+// is the default, and a negative value none.
+func minInterval(d time.Duration) time.Duration {
+	if d == 0 {
+		return -1
+	}
+	return d
 }
