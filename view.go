@@ -973,15 +973,17 @@ func (m *viewManager) wake() {
 func (m *viewManager) coordinate(ctx context.Context) {
 	defer close(m.done)
 	// regular is when the next checkpoint is due by the interval alone;
-	// began is when the last one began.
+	// began is when the last one began, and failed whether it failed.
 	regular := time.Now().Add(time.Duration(m.interval.Load()))
 	var began time.Time
+	failed := false
 	t := time.NewTimer(time.Until(regular))
 	defer t.Stop()
 	// due is when the next checkpoint is: the regular one, or earlier for
-	// fresh rows.
+	// fresh rows, unless the last one failed (its retry waits for the
+	// interval, as does the log line saying it failed).
 	due := func() time.Time {
-		if m.wanted.Load() > m.injected.Load() {
+		if !failed && m.wanted.Load() > m.injected.Load() {
 			if early := began.Add(time.Duration(m.minInterval.Load())); early.Before(regular) {
 				return early
 			}
@@ -1011,7 +1013,9 @@ func (m *viewManager) coordinate(ctx context.Context) {
 		start := time.Now()
 		began = start
 		before, injected, wanted := m.committed.Load(), m.injected.Load(), m.wanted.Load()
-		if err := m.checkpoint(ctx); err != nil && ctx.Err() == nil {
+		err := m.checkpoint(ctx)
+		failed = err != nil
+		if err != nil && ctx.Err() == nil {
 			m.e.log.Error("checkpoint failed; the next one retries", "err", err)
 		} else if epoch := m.committed.Load(); err == nil && epoch != before {
 			took := time.Since(start)
