@@ -467,8 +467,11 @@ func (m *viewManager) subscribe(ctx context.Context, obj *object, progress, snap
 		}
 		// Recording switches on at the next seal, and the subscription
 		// starts once that epoch is committed: ask for it now rather than
-		// wait up to two checkpoint intervals.
-		m.checkpointSoon()
+		// wait up to two checkpoint intervals (a view not running has no
+		// seal to ask for).
+		if r.life.Load() != nil {
+			m.checkpointSoon()
+		}
 		select {
 		case <-ch:
 		case <-ctx.Done():
