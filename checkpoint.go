@@ -30,6 +30,25 @@ func (e *Engine) CheckpointInterval() time.Duration {
 	return time.Duration(e.views.interval.Load())
 }
 
+// SetCheckpointMinInterval changes how soon after the previous checkpoint
+// began an epoch holding rows read from a caught-up source is cut (see
+// DefaultCheckpointMinInterval). Engine-wide like the interval; 0 cuts
+// such an epoch as soon as the previous one is committed, and a value at
+// or above the checkpoint interval cuts epochs on the interval only. d
+// must not be negative.
+func (e *Engine) SetCheckpointMinInterval(d time.Duration) error {
+	if err := e.views.setMinInterval(d); err != nil {
+		return sqlerr.Newf(sqlerr.InvalidParameterValue, "invalid value for parameter \"checkpoint_min_interval\": %v (must not be negative)", d)
+	}
+	e.log.Info("checkpoint min interval changed", "min_interval", d)
+	return nil
+}
+
+// CheckpointMinInterval returns the current checkpoint min interval.
+func (e *Engine) CheckpointMinInterval() time.Duration {
+	return time.Duration(e.views.minInterval.Load())
+}
+
 // CheckpointStats summarises the checkpoints committed since Open: how
 // many, and the 50th and 99th percentiles and maximum of their duration,
 // from the barrier's injection to the commit (over the last 10,000).
@@ -41,20 +60,21 @@ type CheckpointStats struct {
 // CheckpointStats returns the engine's checkpoint figures.
 func (e *Engine) CheckpointStats() CheckpointStats { return e.views.durations.stats() }
 
-// setCheckpointInterval runs SET checkpoint_interval = 'value': a Go
-// duration ("500ms", "2s") or a number of milliseconds.
-func (e *Engine) setCheckpointInterval(value string) error {
+// parseSettingDuration reads the value of SET name = 'value' for a
+// duration setting: a Go duration ("500ms", "2s") or a number of
+// milliseconds.
+func parseSettingDuration(name, value string) (time.Duration, error) {
 	v := strings.TrimSpace(value)
 	d, err := time.ParseDuration(v)
 	if err != nil {
 		var ms int64
 		if _, serr := fmt.Sscan(v, &ms); serr != nil || fmt.Sprint(ms) != v {
-			return sqlerr.Newf(sqlerr.InvalidParameterValue,
-				"invalid value for parameter \"checkpoint_interval\": %q (want a duration such as '500ms' or '2s')", value)
+			return 0, sqlerr.Newf(sqlerr.InvalidParameterValue,
+				"invalid value for parameter \"%s\": %q (want a duration such as '500ms' or '2s')", name, value)
 		}
 		d = time.Duration(ms) * time.Millisecond
 	}
-	return e.SetCheckpointInterval(d)
+	return d, nil
 }
 
 // durationLog keeps the last durations of an operation for percentiles.

@@ -391,12 +391,9 @@ func (s *Session) execute(ctx context.Context, st *Statement, params []types.Val
 		return staticRows(st.columns, rows, ""), nil
 	case *sql.SetVar:
 		var err error
-		if strings.EqualFold(p.Name, "checkpoint_interval") {
-			// Engine-wide, not a session parameter (checkpoint.go).
-			if p.Default {
-				return tagged("SET", e.SetCheckpointInterval(DefaultCheckpointInterval))
-			}
-			return tagged("SET", e.setCheckpointInterval(p.Value))
+		// Engine-wide, not session parameters (settings.go).
+		if ok, err := e.setEngineSetting(p.Name, p.Value, p.Default); ok {
+			return tagged("SET", err)
 		}
 		if p.Default {
 			err = s.settings.reset(p.Name)
@@ -405,8 +402,8 @@ func (s *Session) execute(ctx context.Context, st *Statement, params []types.Val
 		}
 		return tagged("SET", err)
 	case *sql.ResetVar:
-		if strings.EqualFold(p.Name, "checkpoint_interval") {
-			return tagged("RESET", e.SetCheckpointInterval(DefaultCheckpointInterval))
+		if ok, err := e.setEngineSetting(p.Name, "", true); ok {
+			return tagged("RESET", err)
 		}
 		return tagged("RESET", s.settings.reset(p.Name))
 	case *sql.ShowVar:

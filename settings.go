@@ -144,17 +144,65 @@ func checkTimeZone(v string) (string, error) {
 	return v, nil
 }
 
-// engineSettings are the parameters SET changes for the whole engine, not
-// the session; SHOW reads them like the session's.
-var engineSettings = map[string]func(e *Engine) string{
-	"checkpoint_interval": func(e *Engine) string { return e.CheckpointInterval().String() },
+// engineSetting is a parameter SET changes for the whole engine, not the
+// session; SHOW reads it like the session's. set with "" goes back to the
+// default (RESET, SET ... TO DEFAULT).
+type engineSetting struct {
+	show func(e *Engine) string
+	set  func(e *Engine, value string) error
+}
+
+var engineSettings = map[string]engineSetting{
+	"checkpoint_interval": {
+		show: func(e *Engine) string { return e.CheckpointInterval().String() },
+		set: func(e *Engine, value string) error {
+			d, err := durationSetting("checkpoint_interval", value, DefaultCheckpointInterval)
+			if err != nil {
+				return err
+			}
+			return e.SetCheckpointInterval(d)
+		},
+	},
+	"checkpoint_min_interval": {
+		show: func(e *Engine) string { return e.CheckpointMinInterval().String() },
+		set: func(e *Engine, value string) error {
+			d, err := durationSetting("checkpoint_min_interval", value, DefaultCheckpointMinInterval)
+			if err != nil {
+				return err
+			}
+			return e.SetCheckpointMinInterval(d)
+		},
+	},
+}
+
+// durationSetting is value as a duration, or def for "".
+func durationSetting(name, value string, def time.Duration) (time.Duration, error) {
+	if value == "" {
+		return def, nil
+	}
+	return parseSettingDuration(name, value)
+}
+
+// setEngineSetting runs SET (or, with def, RESET or SET ... TO DEFAULT)
+// of an engine-wide parameter; ok is false when name is not one.
+func (e *Engine) setEngineSetting(name, value string, def bool) (ok bool, err error) {
+	es, ok := engineSettings[strings.ToLower(name)]
+	if !ok {
+		return false, nil
+	}
+	if def {
+		value = ""
+	} else if strings.TrimSpace(value) == "" {
+		return true, sqlerr.Newf(sqlerr.InvalidParameterValue, "invalid value for parameter \"%s\": %q (want a duration such as '500ms' or '2s')", name, value)
+	}
+	return true, es.set(e, value)
 }
 
 // showSetting is SHOW name: a session parameter or an engine-wide one.
 func (s *Session) showSetting(name string) (string, error) {
 	name = strings.ToLower(name)
-	if show, ok := engineSettings[name]; ok {
-		return show(s.engine), nil
+	if es, ok := engineSettings[name]; ok {
+		return es.show(s.engine), nil
 	}
 	if _, err := lookupSetting(name); err != nil {
 		return "", err
@@ -165,8 +213,8 @@ func (s *Session) showSetting(name string) (string, error) {
 // allSettings is SHOW ALL: every parameter SET accepts, sorted by name.
 func (s *Session) allSettings() [][2]string {
 	out := s.settings.all()
-	for name, show := range engineSettings {
-		out = append(out, [2]string{name, show(s.engine)})
+	for name, es := range engineSettings {
+		out = append(out, [2]string{name, es.show(s.engine)})
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i][0] < out[j][0] })
 	return out

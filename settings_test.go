@@ -9,7 +9,8 @@ import (
 )
 
 // TestSession_ShowEverySetting checks that SHOW reads every parameter SET
-// accepts, the engine-wide checkpoint_interval too, and SHOW ALL lists it.
+// accepts, the engine-wide checkpoint_interval and checkpoint_min_interval
+// too, and SHOW ALL lists them.
 func TestSession_ShowEverySetting(t *testing.T) {
 	eng := openTest(t, t.TempDir())
 	ctx := context.Background()
@@ -39,6 +40,38 @@ func TestSession_ShowEverySetting(t *testing.T) {
 	}
 	if got, err := runAll(ctx, s, "SHOW checkpoint_interval"); err != nil || len(got) != 1 || got[0] != DefaultCheckpointInterval.String() {
 		t.Errorf("after RESET: %v, %v; want %s", got, err, DefaultCheckpointInterval)
+	}
+	// checkpoint_min_interval: engine-wide too, zero allowed, negative not.
+	for _, c := range []struct {
+		q, want string
+		code    sqlerr.Code
+	}{
+		{"SHOW checkpoint_min_interval", DefaultCheckpointMinInterval.String(), ""},
+		{"SET checkpoint_min_interval = '250ms'", "", ""},
+		{"SHOW checkpoint_min_interval", "250ms", ""},
+		{"SET checkpoint_min_interval = 0", "", ""},
+		{"SHOW checkpoint_min_interval", "0s", ""},
+		{"SET checkpoint_min_interval = '-1s'", "", sqlerr.InvalidParameterValue},
+		{"SET checkpoint_min_interval = 'soon'", "", sqlerr.InvalidParameterValue},
+		{"SHOW checkpoint_min_interval", "0s", ""},
+		{"SET checkpoint_min_interval TO DEFAULT", "", ""},
+		{"SHOW checkpoint_min_interval", DefaultCheckpointMinInterval.String(), ""},
+		{"SET checkpoint_min_interval = '2s'", "", ""},
+		{"RESET checkpoint_min_interval", "", ""},
+		{"SHOW checkpoint_min_interval", DefaultCheckpointMinInterval.String(), ""},
+	} {
+		got, err := runAll(ctx, s, c.q)
+		if c.code != "" {
+			if sqlerr.CodeOf(err) != c.code {
+				t.Errorf("%s: %v, want SQLSTATE %s", c.q, err, c.code)
+			}
+			continue
+		}
+		if err != nil {
+			t.Errorf("%s: %v", c.q, err)
+		} else if c.want != "" && (len(got) != 1 || got[0] != c.want) {
+			t.Errorf("%s = %v, want [%s]", c.q, got, c.want)
+		}
 	}
 	// Every session parameter SET knows, SHOW knows.
 	for name := range settingDefs {

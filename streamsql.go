@@ -27,6 +27,12 @@ type Config struct {
 	// CheckpointInterval is how often an epoch is cut and committed;
 	// DefaultCheckpointInterval when zero. Negative is an error.
 	CheckpointInterval time.Duration
+	// CheckpointMinInterval is how soon after the previous checkpoint
+	// began an epoch holding rows read from a caught-up source is cut,
+	// ahead of the interval (DefaultCheckpointMinInterval). Zero means the
+	// default; negative cuts such epochs as soon as the previous commit
+	// is done.
+	CheckpointMinInterval time.Duration
 	// AggCacheGroups bounds the groups each aggregate of a view keeps in
 	// memory; the others are read from its state in Badger when touched.
 	// 0 sizes it from MemoryLimit (at most DefaultAggCacheGroups). More
@@ -119,7 +125,14 @@ func Open(ctx context.Context, cfg Config) (*Engine, error) {
 	if interval == 0 {
 		interval = DefaultCheckpointInterval
 	}
-	if e.views, err = newViewManager(e, interval); err != nil {
+	minInterval := cfg.CheckpointMinInterval
+	switch {
+	case minInterval == 0:
+		minInterval = DefaultCheckpointMinInterval
+	case minInterval < 0:
+		minInterval = 0
+	}
+	if e.views, err = newViewManager(e, interval, minInterval); err != nil {
 		e.cancel()
 		_ = db.Close()
 		return nil, err

@@ -36,7 +36,7 @@ import (
 // Recording costs a map entry per key written, so it only runs while the
 // view has subscriptions. A subscription that finds it off asks for it and
 // waits: it is switched on at the next seal S, and the subscription starts
-// once S is committed (at most about two checkpoint intervals).
+// once S is committed (it asks for that checkpoint at once).
 //
 // The snapshot is read under the coordinator's commit lock, so that no
 // epoch commits between choosing E and opening the read transaction; the
@@ -464,6 +464,13 @@ func (m *viewManager) subscribe(ctx context.Context, obj *object, progress, snap
 		}
 		if ok {
 			break
+		}
+		// Recording switches on at the next seal, and the subscription
+		// starts once that epoch is committed: ask for it now rather than
+		// wait up to two checkpoint intervals (a view not running has no
+		// seal to ask for).
+		if r.life.Load() != nil {
+			m.checkpointSoon()
 		}
 		select {
 		case <-ch:

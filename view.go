@@ -46,8 +46,21 @@ import (
 
 // DefaultCheckpointInterval is how often epochs are cut and committed
 // unless Config.CheckpointInterval or SET checkpoint_interval says
-// otherwise.
+// otherwise; with fresh rows to show (see DefaultCheckpointMinInterval)
+// they are cut sooner.
 const DefaultCheckpointInterval = time.Second
+
+// DefaultCheckpointMinInterval is how soon after the previous checkpoint
+// began an epoch is cut early, unless Config.CheckpointMinInterval or SET
+// checkpoint_min_interval says otherwise. An epoch is cut early when a
+// view's input fed it rows read from a shard that was caught up: those
+// rows are what a user waits to see (a change shows only once its epoch is
+// committed), while a source that is behind is better served by long
+// epochs, which write a changed group once per epoch rather than once per
+// short one. Reading a caught-up Kinesis shard every 200 ms, an event then
+// waits for its poll, at most this spacing and one commit, instead of up
+// to a whole checkpoint interval.
+const DefaultCheckpointMinInterval = 50 * time.Millisecond
 
 // DefaultAggCacheGroups is how many groups each aggregate of a view keeps
 // in memory unless Config.AggCacheGroups says otherwise: about 50 MB for
@@ -94,26 +107,38 @@ type viewManager struct {
 	kick     chan struct{}
 	done     chan struct{}
 
-	// interval is the checkpoint interval in nanoseconds; reset wakes the
-	// coordinator when it changes.
-	interval atomic.Int64
-	reset    chan struct{}
+	// interval is the checkpoint interval in nanoseconds, and minInterval
+	// the least spacing of early epochs (fresh rows); reset wakes the
+	// coordinator when either changes.
+	interval    atomic.Int64
+	minInterval atomic.Int64
+	reset       chan struct{}
+	// fresh wakes the coordinator when an input has fed rows read while
+	// caught up into epoch wanted (the largest such epoch so far), which
+	// is cut early if it has not been injected yet.
+	fresh  chan struct{}
+	wanted atomic.Uint64
 	// durations records how long committed checkpoints took, barrier
 	// injection to commit (CheckpointStats).
 	durations durationLog
 }
 
-func newViewManager(e *Engine, interval time.Duration) (*viewManager, error) {
+func newViewManager(e *Engine, interval, minInterval time.Duration) (*viewManager, error) {
 	if interval <= 0 {
 		return nil, fmt.Errorf("checkpoint interval %v: must be positive", interval)
+	}
+	if minInterval < 0 {
+		return nil, fmt.Errorf("checkpoint min interval %v: must not be negative", minInterval)
 	}
 	last, err := e.db.LastCommittedEpoch()
 	if err != nil {
 		return nil, err
 	}
 	m := &viewManager{e: e, runners: map[string]*viewRunner{}, changed: make(chan struct{}),
-		kick: make(chan struct{}, 1), done: make(chan struct{}), reset: make(chan struct{}, 1)}
+		kick: make(chan struct{}, 1), done: make(chan struct{}), reset: make(chan struct{}, 1),
+		fresh: make(chan struct{}, 1)}
 	m.interval.Store(int64(interval))
+	m.minInterval.Store(int64(minInterval))
 	m.injected.Store(last)
 	m.committed.Store(last)
 	go m.coordinate(e.ctx)
@@ -578,6 +603,10 @@ func (in *viewInput) run(ctx context.Context) error {
 					}
 				}
 				batch := exec.NewBatch(len(ev.Records))
+				// The rows of this batch go into the epoch after the last
+				// barrier this input passed.
+				into := in.passed.Load() + 1
+				advanced := false
 				for i := range ev.Records {
 					row, ok, err := in.dec.decode(ctx, &ev.Records[i])
 					if err != nil {
@@ -616,10 +645,14 @@ func (in *viewInput) run(ctx context.Context) error {
 					}
 					if wm, ok := wms.Current(now); ok && (!hasWM || wm.UnixMicro() > lastWM) {
 						lastWM, hasWM = wm.UnixMicro(), true
+						advanced = true
 						if err := feed.Send(ctx, exec.Message{Kind: exec.KindWatermark, Watermark: exec.Watermark{Micros: lastWM}}); err != nil {
 							return err
 						}
 					}
+				}
+				if ev.CaughtUp && len(ev.Records) > 0 && (batch.Len() > 0 || advanced) {
+					l.r.m.freshRows(into)
 				}
 				if ev.CaughtUp || ev.End {
 					l.r.m.notify() // FLUSH may be waiting for this
@@ -935,6 +968,22 @@ func (m *viewManager) checkpointSoon() {
 	}
 }
 
+// freshRows tells the coordinator that an input fed rows read from a
+// caught-up shard into epoch: that epoch is to be cut early (coordinate).
+// It never blocks.
+func (m *viewManager) freshRows(epoch uint64) {
+	for {
+		w := m.wanted.Load()
+		if epoch <= w || m.wanted.CompareAndSwap(w, epoch) {
+			break
+		}
+	}
+	select {
+	case m.fresh <- struct{}{}:
+	default:
+	}
+}
+
 // setInterval changes the checkpoint interval of the running coordinator;
 // the next checkpoint is due one new interval from now.
 func (m *viewManager) setInterval(d time.Duration) error {
@@ -942,40 +991,94 @@ func (m *viewManager) setInterval(d time.Duration) error {
 		return fmt.Errorf("checkpoint interval %v: must be positive", d)
 	}
 	m.interval.Store(int64(d))
+	m.wake()
+	return nil
+}
+
+// setMinInterval changes the least spacing of early epochs.
+func (m *viewManager) setMinInterval(d time.Duration) error {
+	if d < 0 {
+		return fmt.Errorf("checkpoint min interval %v: must not be negative", d)
+	}
+	m.minInterval.Store(int64(d))
+	m.wake()
+	return nil
+}
+
+func (m *viewManager) wake() {
 	select {
 	case m.reset <- struct{}{}:
 	default:
 	}
-	return nil
 }
 
-// coordinate cuts and commits epochs until ctx ends.
+// coordinate cuts and commits epochs until ctx ends: one checkpoint
+// interval after the end of the previous checkpoint, or, when an input
+// has fed rows read while caught up into an epoch not cut yet
+// (freshRows), as soon as the previous checkpoint is done and the minimum
+// interval has passed since it began.
 func (m *viewManager) coordinate(ctx context.Context) {
 	defer close(m.done)
-	t := time.NewTimer(time.Duration(m.interval.Load()))
+	// regular is when the next checkpoint is due by the interval alone;
+	// began is when the last one began, and failed whether it failed.
+	regular := time.Now().Add(time.Duration(m.interval.Load()))
+	var began time.Time
+	failed := false
+	t := time.NewTimer(time.Until(regular))
 	defer t.Stop()
+	// due is when the next checkpoint is: the regular one, or earlier for
+	// fresh rows, unless the last one failed (its retry waits for the
+	// interval, as does the log line saying it failed).
+	due := func() time.Time {
+		if !failed && m.wanted.Load() > m.injected.Load() {
+			if early := began.Add(time.Duration(m.minInterval.Load())); early.Before(regular) {
+				return early
+			}
+		}
+		return regular
+	}
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-m.reset:
-			t.Reset(time.Duration(m.interval.Load()))
+			regular = time.Now().Add(time.Duration(m.interval.Load()))
+			t.Reset(time.Until(due()))
 			continue
+		case <-m.fresh:
+			if wait := time.Until(due()); wait > 0 {
+				t.Reset(wait)
+				continue
+			}
 		case <-t.C:
+			if wait := time.Until(due()); wait > 0 {
+				t.Reset(wait) // a reset moved it
+				continue
+			}
 		case <-m.kick:
 		}
 		start := time.Now()
-		before := m.committed.Load()
-		if err := m.checkpoint(ctx); err != nil && ctx.Err() == nil {
+		began = start
+		before, injected, wanted := m.committed.Load(), m.injected.Load(), m.wanted.Load()
+		err := m.checkpoint(ctx)
+		failed = err != nil
+		if err != nil && ctx.Err() == nil {
 			m.e.log.Error("checkpoint failed; the next one retries", "err", err)
 		} else if epoch := m.committed.Load(); err == nil && epoch != before {
 			took := time.Since(start)
 			m.durations.observe(took)
 			m.e.log.Debug("checkpoint committed", "epoch", epoch, "took", took)
 		}
+		if m.injected.Load() == injected {
+			// No view was running: the life that asked for an epoch has
+			// ended, and none is wanted until a running one asks.
+			m.wanted.CompareAndSwap(wanted, injected)
+		}
 		// The interval runs from the end of a checkpoint, so that a slow
-		// commit is not followed at once by another.
-		t.Reset(time.Duration(m.interval.Load()))
+		// commit is not followed at once by another; fresh rows that came
+		// during it are cut as soon as the minimum interval allows.
+		regular = time.Now().Add(time.Duration(m.interval.Load()))
+		t.Reset(time.Until(due()))
 	}
 }
 

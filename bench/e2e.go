@@ -30,6 +30,10 @@ type E2EOptions struct {
 	// CheckpointInterval is the engine's Config.CheckpointInterval in both
 	// phases; default streamsql.DefaultCheckpointInterval.
 	CheckpointInterval time.Duration
+	// CheckpointMinInterval is the engine's Config.CheckpointMinInterval
+	// (0: its default; negative: none), so that a run can cut epochs on
+	// the interval only (at or above CheckpointInterval) for comparison.
+	CheckpointMinInterval time.Duration
 	// LatencyRate is the steady rate, records per second, at which the
 	// latency phase produces; default 2,000, well below what kinesalite
 	// accepts (10,000 to 20,000 records/s on 2 cores).
@@ -191,7 +195,8 @@ func openEngine(ctx context.Context, o E2EOptions) (*streamsql.Engine, func(), e
 	if err != nil {
 		return nil, nil, fmt.Errorf("e2e: %w", err)
 	}
-	e, err := streamsql.Open(ctx, streamsql.Config{DataDir: dir, CheckpointInterval: o.CheckpointInterval, MemoryLimit: o.MemoryLimit, Logger: quietLogger()})
+	e, err := streamsql.Open(ctx, streamsql.Config{DataDir: dir, CheckpointInterval: o.CheckpointInterval,
+		CheckpointMinInterval: o.CheckpointMinInterval, MemoryLimit: o.MemoryLimit, Logger: quietLogger()})
 	if err != nil {
 		os.RemoveAll(dir)
 		return nil, nil, fmt.Errorf("e2e: open engine: %w", err)

@@ -43,6 +43,9 @@ type LatencyRun struct {
 	MaxMs   float64 `json:"max_ms"`
 	// View is the query the latency was measured on.
 	View string `json:"view"`
+	// CheckpointMinIntervalMs is the least spacing of the epochs cut early
+	// for rows read from caught-up shards.
+	CheckpointMinIntervalMs float64 `json:"checkpoint_min_interval_ms"`
 }
 
 // visibility says which changes of a subscription show which events.
@@ -321,6 +324,7 @@ func runLatency(ctx context.Context, emu *emulator.Emulator, client *kinesis.Cli
 		CheckpointIntervalMs: float64(o.CheckpointInterval) / float64(time.Millisecond),
 		Shards:               o.Shards, KeyedBy: p.keyedBy, Visible: p.visible,
 		P50Ms: percentile(lat, 0.50), P90Ms: percentile(lat, 0.90), P99Ms: percentile(lat, 0.99), MaxMs: lat[len(lat)-1],
-		View: p.view,
+		View:                    p.view,
+		CheckpointMinIntervalMs: float64(e.CheckpointMinInterval()) / float64(time.Millisecond),
 	}, nil
 }

@@ -1106,8 +1106,8 @@ func PrintNexmarkTable(w io.Writer, results []NexmarkResult) error {
 				unseen = fmt.Sprintf(" (%d more filtered out)", l.Unseen)
 			}
 			fmt.Fprintf(w, "%s latency: p50 %.0f ms, p90 %.0f ms, p99 %.0f ms, max %.0f ms: %d bids timed%s, produced at %d/s (a PutRecords every %.0f ms) "+
-				"after %d of warm-up, keyed by %s, checkpoint interval %.0f ms; a bid is visible when %s.\n",
-				r.Query, l.P50Ms, l.P90Ms, l.P99Ms, l.MaxMs, l.Events, unseen, l.RatePerSecond, l.PutEveryMs, l.WarmUp, l.KeyedBy, l.CheckpointIntervalMs, l.Visible)
+				"after %d of warm-up, keyed by %s, checkpoint interval %.0f ms (min %.0f ms); a bid is visible when %s.\n",
+				r.Query, l.P50Ms, l.P90Ms, l.P99Ms, l.MaxMs, l.Events, unseen, l.RatePerSecond, l.PutEveryMs, l.WarmUp, l.KeyedBy, l.CheckpointIntervalMs, l.CheckpointMinIntervalMs, l.Visible)
 		} else if r.LatencySkipped != "" {
 			fmt.Fprintf(w, "%s latency: not measured: %s.\n", r.Query, r.LatencySkipped)
 		}

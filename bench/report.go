@@ -88,8 +88,8 @@ func PrintTable(w io.Writer, results []Result) error {
 		}
 		if l := r.Latency; l != nil {
 			fmt.Fprintf(w, "%d keys: event-to-view latency p50 %.0f ms, p90 %.0f ms, p99 %.0f ms, max %.0f ms: %d events timed, produced at %d/s (a PutRecords every %.0f ms) after %d warm-up events, "+
-				"checkpoint interval %.0f ms, from PutRecords acknowledged to the change in SUBSCRIBE of %q.\n",
-				r.Keys, l.P50Ms, l.P90Ms, l.P99Ms, l.MaxMs, l.Events, l.RatePerSecond, l.PutEveryMs, l.WarmUp, l.CheckpointIntervalMs, l.View)
+				"checkpoint interval %.0f ms (min %.0f ms), from PutRecords acknowledged to the change in SUBSCRIBE of %q.\n",
+				r.Keys, l.P50Ms, l.P90Ms, l.P99Ms, l.MaxMs, l.Events, l.RatePerSecond, l.PutEveryMs, l.WarmUp, l.CheckpointIntervalMs, l.CheckpointMinIntervalMs, l.View)
 		}
 	}
 	return nil

@@ -353,3 +353,109 @@ func TestSubscribe_Psql(t *testing.T) {
 		t.Fatalf("server after psql was killed: %d, %v", one, err)
 	}
 }
+
+// TestSubscribe_Fresh: with a checkpoint interval of a minute, a SUBSCRIBE
+// starts, and a record put into a caught-up source shows in it (and in
+// SELECT) long before the interval: an epoch holding rows read from a
+// caught-up shard is cut as soon as checkpoint_min_interval allows, not on
+// the interval's clock. No FLUSH here: FLUSH asks for a checkpoint itself.
+// The bound is generous; fixed epochs would take the whole minute.
+func TestSubscribe_Fresh(t *testing.T) {
+	srv := startServer(t)
+	ctx := testContext(t, 3*time.Minute)
+	conn := connectCancelling(t, srv.Addr)
+	other := connect(t, srv.Addr)
+	if _, err := other.Exec(ctx, "SET checkpoint_interval = '60s'"); err != nil {
+		t.Fatal(err)
+	}
+	emu, stream := setupSubscribeView(ctx, t, other, "sub-fresh", "sub_fresh", "sub_fresh_totals")
+	const bound = 20 * time.Second
+
+	subCtx, cancel := context.WithCancel(ctx)
+	got := make(chan subChange, 100)
+	ended := make(chan error, 1)
+	done := make(chan struct{})
+	defer func() {
+		// The subscription's reads end before its connection is closed.
+		cancel()
+		select {
+		case <-done:
+		case <-time.After(30 * time.Second):
+			t.Error("SUBSCRIBE did not end after cancel")
+		}
+	}()
+	started := time.Now()
+	go func() {
+		defer close(done)
+		rows, err := conn.Query(subCtx, "SUBSCRIBE TO sub_fresh_totals WITH (SNAPSHOT = false, PROGRESS)")
+		if err != nil {
+			ended <- err
+			return
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var c subChange
+			var wm *time.Time
+			var user, n *int64
+			var total *float64
+			if err := rows.Scan(&c.epoch, &c.op, &wm, &user, &n, &total); err != nil {
+				ended <- err
+				return
+			}
+			if user != nil {
+				c.user, c.n, c.total = *user, *n, *total
+			}
+			got <- c
+		}
+		ended <- rows.Err()
+	}()
+	next := func(what string, skipProgress bool) subChange {
+		t.Helper()
+		deadline := time.After(bound)
+		for {
+			select {
+			case c := <-got:
+				if skipProgress && c.op == "progress" {
+					continue
+				}
+				return c
+			case err := <-ended:
+				t.Fatalf("SUBSCRIBE ended: %v", err)
+			case <-deadline:
+				t.Fatalf("%s: nothing within %v with a 60 s checkpoint interval", what, bound)
+			}
+		}
+	}
+	// The subscription has started once its first progress row is there.
+	if p := next("SUBSCRIBE start", false); p.op != "progress" {
+		t.Fatalf("first row %v, want the starting progress row", p)
+	}
+	t.Logf("SUBSCRIBE started in %v", time.Since(started))
+
+	for _, step := range []struct {
+		put  [2]float64
+		want []string // worked out by hand
+		row  string   // SELECT of user 1 after it
+	}{
+		{[2]float64{1, 10}, []string{"insert(1,1,10)"}, "1 1 10"},
+		{[2]float64{1, 7}, []string{"update_delete(1,1,10)", "update_insert(1,2,17)"}, "1 2 17"},
+	} {
+		put := time.Now()
+		putAmounts(ctx, t, emu, stream, step.put)
+		for _, want := range step.want {
+			if c := next(fmt.Sprintf("change %s", want), true); c.String() != want {
+				t.Fatalf("change %v, want %s", c, want)
+			}
+		}
+		t.Logf("%s shown %v after the put", step.want[len(step.want)-1], time.Since(put))
+		// SELECT reads the same committed epoch.
+		var user, n int64
+		var total float64
+		if err := other.QueryRow(ctx, "SELECT user_id, n, total FROM sub_fresh_totals WHERE user_id = 1").Scan(&user, &n, &total); err != nil {
+			t.Fatal(err)
+		}
+		if got := fmt.Sprintf("%d %d %g", user, n, total); got != step.row {
+			t.Errorf("SELECT after the change: %s, want %s", got, step.row)
+		}
+	}
+}

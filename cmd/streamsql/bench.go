@@ -47,6 +47,8 @@ func benchCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	memoryLimit := fs.string("memory-limit", "", "the engines' memory limit (e.g. 1GiB), and 90% of it the Go runtime's, as serve sets them; "+
 		"a run whose peak RSS passes it is flagged; empty: the engine's default (half the machine's memory, at most 8 GiB)")
 	cpuprofile := fs.string("cpuprofile", "", "directory for a CPU profile (pprof) of each contender's measured part, per scenario and key count or query")
+	minCheckpoint := fs.duration("checkpoint-min-interval", streamsql.DefaultCheckpointMinInterval,
+		"e2e: the engine's checkpoint min interval (epochs cut early for rows read from caught-up shards); at or above --checkpoint-interval: epochs on the interval only")
 	out := fs.string("out", "bench/results", "directory for the JSON report")
 	if err := fs.parse(args); err != nil {
 		return err
@@ -77,7 +79,7 @@ func benchCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	// Restored on return: the command may run inside a test's process.
 	defer debug.SetMemoryLimit(debug.SetMemoryLimit(limit / 10 * 9))
-	e2e := bench.E2EOptions{CheckpointInterval: *checkpoint, LatencyRate: *rate, LatencyEvents: *latencyEvents, MemoryLimit: limit}
+	e2e := bench.E2EOptions{CheckpointInterval: *checkpoint, CheckpointMinInterval: minInterval(*minCheckpoint), LatencyRate: *rate, LatencyEvents: *latencyEvents, MemoryLimit: limit}
 	var withPeers bool
 	switch *peers {
 	case "rulego":
@@ -231,4 +233,13 @@ func (r *benchRun) nexmark(ctx context.Context, o bench.NexmarkOptions) error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// minInterval is --checkpoint-min-interval as Config wants it: there zero
+// is the default, and a negative value none.
+func minInterval(d time.Duration) time.Duration {
+	if d == 0 {
+		return -1
+	}
+	return d
 }

@@ -18,6 +18,7 @@ import (
 type serverFlags struct {
 	listen, dataDir, logLevel, password *string
 	checkpointInterval                  *time.Duration
+	checkpointMinInterval               *time.Duration
 	aggCacheGroups                      *int
 	memoryLimit                         *string
 	kinesisEndpoint                     *string
@@ -31,6 +32,8 @@ func addServerFlags(fs *flagSet, defaultDataDir string) serverFlags {
 		password: fs.string("password", "", "require this password (SCRAM-SHA-256) from clients; empty allows any client"),
 		checkpointInterval: fs.duration("checkpoint-interval", streamsql.DefaultCheckpointInterval,
 			"how often view state and source positions are committed together (SET checkpoint_interval changes it at run time)"),
+		checkpointMinInterval: fs.duration("checkpoint-min-interval", streamsql.DefaultCheckpointMinInterval,
+			"how soon after the previous commit began rows read from a caught-up source are committed, ahead of --checkpoint-interval (SET checkpoint_min_interval)"),
 		aggCacheGroups: fs.int("agg-cache-groups", 0,
 			"groups each aggregate of a view keeps in memory; the others are read from its state when touched (0: sized from --memory-limit)"),
 		memoryLimit: fs.string("memory-limit", "",
@@ -65,6 +68,16 @@ func serve(ctx context.Context, f serverFlags, log *slog.Logger, ready func(*str
 		interval = *f.checkpointInterval
 	}
 	cfg := streamsql.Config{DataDir: *f.dataDir, Logger: log, CheckpointInterval: interval}
+	if f.checkpointMinInterval != nil {
+		switch d := *f.checkpointMinInterval; {
+		case d < 0:
+			return fmt.Errorf("--checkpoint-min-interval %v: must not be negative", d)
+		case d == 0:
+			cfg.CheckpointMinInterval = -1 // Config's zero is the default
+		default:
+			cfg.CheckpointMinInterval = d
+		}
+	}
 	if f.kinesisEndpoint != nil {
 		cfg.KinesisEndpoint = *f.kinesisEndpoint
 	}
