@@ -92,7 +92,7 @@ func (e *Engine) openFileSource(obj *object, pos []byte, needed []bool, consumer
 	return &pulledSource{
 		next:     r.Next,
 		position: func() ([]byte, error) { return r.Position().Marshal() },
-		bounded:  r.Bounded(), endsWindows: r.Bounded(), poll: r.PollInterval(),
+		bounded:  r.Bounded(), endsWindows: r.Bounded(), tails: !r.Bounded(), poll: r.PollInterval(),
 		close: func() { release(); r.Close() },
 	}, nil
 }

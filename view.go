@@ -803,6 +803,9 @@ type pulledSource struct {
 	// endsWindows: at its end the watermark goes to the end of time, so
 	// that every window closes (files read once).
 	endsWindows bool
+	// tails: rows read once caught up are new data arriving (files
+	// followed), so their epoch is cut early, as for a caught-up shard.
+	tails bool
 	// poll is how long to wait after next found nothing at all.
 	poll  time.Duration
 	close func() // nil: nothing to close
@@ -954,6 +957,9 @@ func (in *viewInput) runGenerator(ctx context.Context) error {
 		}
 		if caughtUp {
 			in.caughtUpAt.Store(began.UnixNano())
+			if in.gen.tails && batch.Len() > 0 {
+				in.l.r.m.freshRows(in.passed.Load() + 1)
+			}
 		}
 		in.l.r.m.notify()
 	}
