@@ -177,7 +177,7 @@ func (w *WindowAgg) Process(_ context.Context, _ int, b *Batch, _ Output) error 
 			// dropped again at once.
 			w.late.Add(1)
 			if created {
-				delete(w.c.cache, g.prefix)
+				w.c.uncacheGroup(g.prefix)
 			}
 			continue
 		}
@@ -319,6 +319,6 @@ func (w *WindowAgg) OnBarrier(_ context.Context, _ Barrier, out Output) error {
 
 // Close drops the cache.
 func (w *WindowAgg) Close() error {
-	w.c.cache = nil
+	w.c.dropCache()
 	return nil
 }
