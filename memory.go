@@ -24,7 +24,7 @@ import (
 //	writes not yet committed   limit/8: past it, views' inputs wait for the
 //	                           epoch being committed (view.go, hold)
 //	operators' caches          limit/8, shared by every view: join rows
-//	                           (exec.CacheBudget) and aggregate groups
+//	                           and aggregate groups (exec.CacheBudget)
 //
 // The rest is headroom for batches in flight, sessions, Go's garbage
 // collector, the pages of Badger's files, and its compactions, which build
@@ -100,16 +100,7 @@ type memoryBudget struct {
 	badger      state.Memory
 	uncommitted int64
 	caches      *exec.CacheBudget
-	aggGroups   int // default groups per aggregate cache
 }
-
-// aggGroupBytes estimates one cached group of an aggregate, and
-// aggCachesShare how many aggregate caches the default assumes share the
-// operators' budget.
-const (
-	aggGroupBytes  = 200
-	aggCachesShare = 8
-)
 
 func newMemoryBudget(limit int64) memoryBudget {
 	b := memoryBudget{limit: limit, uncommitted: limit / 8}
@@ -124,8 +115,6 @@ func newMemoryBudget(limit int64) memoryBudget {
 	if limit >= 8<<30 {
 		b.badger.NumCompactors = 4
 	}
-	caches := limit / 8
-	b.caches = exec.NewCacheBudget(caches)
-	b.aggGroups = int(min(max(caches/aggGroupBytes/aggCachesShare, 4096), DefaultAggCacheGroups))
+	b.caches = exec.NewCacheBudget(limit / 8)
 	return b
 }

@@ -45,9 +45,6 @@ func TestMemoryBudget(t *testing.T) {
 		if b.badger.MemTableSize < 8<<20 || b.badger.MemTableSize > 64<<20 {
 			t.Errorf("limit %d MiB: memtable of %d MiB", limit>>20, b.badger.MemTableSize>>20)
 		}
-		if b.aggGroups < 4096 || b.aggGroups > DefaultAggCacheGroups {
-			t.Errorf("limit %d MiB: %d groups per aggregate", limit>>20, b.aggGroups)
-		}
 	}
 	if d := DefaultMemoryLimit(); d < minDefaultMemoryLimit || d > maxDefaultMemoryLimit {
 		t.Errorf("DefaultMemoryLimit() = %d", d)

@@ -35,8 +35,9 @@ type Config struct {
 	CheckpointMinInterval time.Duration
 	// AggCacheGroups bounds the groups each aggregate of a view keeps in
 	// memory; the others are read from its state in Badger when touched.
-	// 0 sizes it from MemoryLimit (at most DefaultAggCacheGroups). More
-	// memory, fewer state reads.
+	// 0 bounds them by bytes only: every view's aggregates and joins share
+	// an eighth of MemoryLimit (memory.go), so that a million groups stay
+	// in memory when the limit allows. More memory, fewer state reads.
 	AggCacheGroups int
 	// MemoryLimit is the memory, in bytes, that the engine's caches,
 	// Badger's caches and memtables and its writes not yet committed are
@@ -69,7 +70,7 @@ type Engine struct {
 
 	stmts statements // statements in flight (statements.go)
 
-	aggCacheGroups  int    // Config.AggCacheGroups, defaulted
+	aggCacheGroups  int    // Config.AggCacheGroups; 0 bounds groups by mem.caches only
 	kinesisEndpoint string // Config.KinesisEndpoint
 	mem             memoryBudget
 
@@ -111,9 +112,6 @@ func Open(ctx context.Context, cfg Config) (*Engine, error) {
 	}
 	e := &Engine{log: log, db: db, catalog: &catalog{db: db}, sinks: map[string]*sinkRunner{},
 		aggCacheGroups: cfg.AggCacheGroups, mem: mem, kinesisEndpoint: cfg.KinesisEndpoint}
-	if e.aggCacheGroups <= 0 {
-		e.aggCacheGroups = mem.aggGroups
-	}
 	e.ctx, e.cancel = context.WithCancel(context.WithoutCancel(ctx))
 	e.sources.e = e
 	if err := e.catalog.load(ctx); err != nil {

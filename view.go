@@ -62,11 +62,6 @@ const DefaultCheckpointInterval = time.Second
 // to a whole checkpoint interval.
 const DefaultCheckpointMinInterval = 50 * time.Millisecond
 
-// DefaultAggCacheGroups is how many groups each aggregate of a view keeps
-// in memory unless Config.AggCacheGroups says otherwise: about 50 MB for
-// a few small aggregates per group.
-const DefaultAggCacheGroups = 1 << 18
-
 // viewMetaTable is the operator id of a view's own bookkeeping table
 // (committed source positions), beside its operators' tables.
 const viewMetaTable uint32 = 0xFFFFFFFF

@@ -77,7 +77,7 @@ func (a *HashAgg) OnBarrier(_ context.Context, _ Barrier, out Output) error {
 
 // Close drops the cache.
 func (a *HashAgg) Close() error {
-	a.c.cache = nil
+	a.c.dropCache()
 	return nil
 }
 

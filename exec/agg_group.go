@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"unsafe"
 
 	"github.com/streamsql/streamsql/exec/expr"
 	"github.com/streamsql/streamsql/sql/sqlerr"
@@ -26,9 +27,15 @@ type AggOptions struct {
 	// Having filters output rows (keys then aggregates); nil keeps all.
 	Having expr.Func
 	Env    *expr.Env
-	// CacheSize bounds the groups kept in memory between barriers
-	// (default 65536); others are read from the StateTable when touched.
+	// CacheSize bounds the groups kept in memory between barriers; others
+	// are read from the StateTable when touched. 0 means no bound of its
+	// own when Budget is set (the groups' bytes are bounded by it), else
+	// 65536.
 	CacheSize int
+	// Budget, when set, is shared with other caches: the groups' memory,
+	// estimated, counts in it, and the cache lets clean groups go at a
+	// barrier while the budget's total is over its limit.
+	Budget *CacheBudget
 	// Errs absorbs expression errors (see ExprErrors): a key or an
 	// argument that cannot be computed is NULL, a HAVING that cannot be
 	// computed does not pass. nil fails.
@@ -47,7 +54,7 @@ func (o *AggOptions) Validate() error {
 	if len(o.Aggs) == 0 && len(o.Keys) == 0 {
 		return sqlerr.Newf(sqlerr.Internal, "aggregation needs keys or aggregates")
 	}
-	if o.CacheSize <= 0 {
+	if o.CacheSize <= 0 && o.Budget == nil {
 		o.CacheSize = 1 << 16
 	}
 	return o.validateArgs()
@@ -179,6 +186,11 @@ type aggCore struct {
 	// of prefix | sfxSummary (WindowAgg keeps it in its window index).
 	summaryAt func(dst []byte, prefix string, key types.Row) []byte
 
+	// groupBytes estimates a cached group's memory less its prefix's
+	// bytes; cachedBytes is what the cache's groups count in o.Budget.
+	groupBytes  int64
+	cachedBytes int64
+
 	keyRow types.Row // scratch: the current row's key values
 	kbuf   []byte    // scratch: the current row's group prefix
 	vbuf   []byte    // scratch: an encoded value
@@ -195,13 +207,55 @@ func newAggCore(o AggOptions) (*aggCore, error) {
 		counted = counted || sp.counted
 	}
 	return &aggCore{
-		o:       o,
-		specs:   specs,
-		counted: counted,
-		global:  len(o.Keys) == 0,
-		cache:   map[string]*group{},
-		keyRow:  make(types.Row, len(o.Keys)),
+		o:          o,
+		specs:      specs,
+		counted:    counted,
+		global:     len(o.Keys) == 0,
+		cache:      map[string]*group{},
+		keyRow:     make(types.Row, len(o.Keys)),
+		groupBytes: estimateGroupBytes(len(o.Keys), len(specs)),
 	}, nil
+}
+
+// estimateGroupBytes is a cached group's memory less its prefix's bytes:
+// the group and its map entry, its key values, its slots and its last
+// output row (keys then aggregates), in Go's allocation size classes,
+// measured on a heap profile of a COUNT/SUM per key. A MIN, MAX or
+// DISTINCT slot's value counts come on top (at most maxCachedValues).
+func estimateGroupBytes(keys, aggs int) int64 {
+	const (
+		fixed     = 112 + 48 // the group struct; its map entry and string header
+		perValue  = int64(unsafe.Sizeof(types.Value{}))
+		perSlot   = int64(unsafe.Sizeof(slot{}))
+		roundings = 32 // three allocations rounded up to their size classes
+	)
+	return fixed + perValue*int64(keys) + perSlot*int64(aggs) + perValue*int64(keys+aggs) + roundings
+}
+
+// cacheGroup puts g in the cache, counting its memory.
+func (c *aggCore) cacheGroup(g *group) {
+	c.cache[g.prefix] = g
+	n := c.groupBytes + int64(len(g.prefix))
+	c.cachedBytes += n
+	c.o.Budget.Add(n)
+}
+
+// uncacheGroup drops the group with prefix from the cache, if there.
+func (c *aggCore) uncacheGroup(prefix string) {
+	if _, ok := c.cache[prefix]; !ok {
+		return
+	}
+	delete(c.cache, prefix)
+	n := c.groupBytes + int64(len(prefix))
+	c.cachedBytes -= n
+	c.o.Budget.Add(-n)
+}
+
+// dropCache empties the cache and gives its bytes back to the budget.
+func (c *aggCore) dropCache() {
+	c.o.Budget.Add(-c.cachedBytes)
+	c.cachedBytes = 0
+	c.cache = nil
 }
 
 func (c *aggCore) open(st StateTable) error {
@@ -209,6 +263,11 @@ func (c *aggCore) open(st StateTable) error {
 		return sqlerr.Newf(sqlerr.Internal, "aggregation needs a state table")
 	}
 	c.st = st
+	c.o.Budget.Add(-c.cachedBytes)
+	c.cachedBytes = 0
+	if c.cache == nil {
+		c.cache = map[string]*group{}
+	}
 	clear(c.cache)
 	c.dirty = c.dirty[:0]
 	return nil
@@ -237,7 +296,7 @@ func (c *aggCore) groupOf(row types.Row) (g *group, created bool, err error) {
 		g = c.newGroup(string(c.kbuf), append(types.Row(nil), c.keyRow...))
 		created = true
 	}
-	c.cache[g.prefix] = g
+	c.cacheGroup(g)
 	return g, created, nil
 }
 
@@ -599,7 +658,7 @@ func (c *aggCore) decodeSummary(g *group, b []byte) error {
 // deleteGroup removes every state entry of g and drops it from the cache.
 func (c *aggCore) deleteGroup(g *group) error {
 	g.dead = true
-	delete(c.cache, g.prefix)
+	c.uncacheGroup(g.prefix)
 	if g.stored {
 		c.sbuf = c.summaryKey(c.sbuf[:0], g.prefix, g.key)
 		if err := c.st.Delete(c.sbuf); err != nil {
@@ -638,7 +697,6 @@ func (c *aggCore) deleteGroup(g *group) error {
 		}
 	}
 	g.dead, g.stored = true, false
-	delete(c.cache, g.prefix)
 	return nil
 }
 
@@ -662,7 +720,7 @@ func (c *aggCore) flushDirty(out Output) error {
 			return err
 		}
 		if g.rows <= 0 && !c.global {
-			delete(c.cache, g.prefix)
+			c.uncacheGroup(g.prefix)
 		}
 	}
 	clear(c.dirty)
@@ -671,21 +729,28 @@ func (c *aggCore) flushDirty(out Output) error {
 	return nil
 }
 
-// evict drops clean groups beyond the cache bound; their state is in the
-// StateTable.
+// evict drops clean groups beyond the cache bound, and while the shared
+// budget is over its limit; their state is in the StateTable. Under the
+// budget's pressure it lets go down to 15/16 of the limit, so that the
+// next barrier does not find it just over again.
 func (c *aggCore) evict() {
-	over := len(c.cache) - c.o.CacheSize
-	if over <= 0 {
+	over := 0
+	if c.o.CacheSize > 0 {
+		over = len(c.cache) - c.o.CacheSize
+	}
+	b := c.o.Budget
+	if over <= 0 && !b.Over() {
 		return
 	}
+	floor := b.Limit() - b.Limit()/16
 	for k, g := range c.cache {
-		if over <= 0 {
+		if over <= 0 && (b == nil || b.Used() <= floor) {
 			break
 		}
 		if g.dirty {
 			continue
 		}
-		delete(c.cache, k)
+		c.uncacheGroup(k)
 		c.evictions++
 		over--
 	}

@@ -3,7 +3,7 @@ package exec
 import "sync/atomic"
 
 // CacheBudget is one byte budget shared by the caches of every view's
-// operators (today the joins' rows), so that many views together stay
+// operators (the joins' rows and the aggregates' groups), so that many views together stay
 // within the engine's memory limit however their caches are sized.
 //
 // A cache owned by one goroutine cannot be emptied from another, so the
@@ -31,8 +31,13 @@ func (b *CacheBudget) Add(n int64) bool {
 // Over reports whether the total is over the limit.
 func (b *CacheBudget) Over() bool { return b != nil && b.used.Load() > b.limit }
 
-// Limit returns the budget's limit in bytes.
-func (b *CacheBudget) Limit() int64 { return b.limit }
+// Limit returns the budget's limit in bytes (0 for a nil budget).
+func (b *CacheBudget) Limit() int64 {
+	if b == nil {
+		return 0
+	}
+	return b.limit
+}
 
 // Used returns the bytes counted.
 func (b *CacheBudget) Used() int64 {

@@ -2,6 +2,7 @@ package exec
 
 import (
 	"context"
+	"fmt"
 	"testing"
 
 	"github.com/streamsql/streamsql/exec/expr"
@@ -69,5 +70,101 @@ func TestHashJoin_StopsOnCancel(t *testing.T) {
 	var rec aggRecorder
 	if err := j.Process(ctx, 0, b, &rec); err == nil {
 		t.Fatal("Process of a cancelled context finished its batch")
+	}
+}
+
+// newBudgetAgg returns an opened HashAgg of count(*), sum(v) per k whose
+// groups count in budget, with no group-count bound of its own.
+func newBudgetAgg(t *testing.T, budget *CacheBudget) *HashAgg {
+	t.Helper()
+	cols := benchCols()
+	kf, aggs := mustKeysAggs(t, cols, "k", "count(*),sum(v)")
+	a, err := NewHashAgg(AggOptions{Keys: kf, Aggs: aggs, Budget: budget})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mustOpen(t, a, newAggMemState())
+	return a
+}
+
+// TestCacheBudget_BoundsAggregates: two aggregates sharing a budget far
+// smaller than their groups keep their caches within it at every
+// barrier, read the groups they let go back from state with the right
+// counts, and give their bytes back when closed.
+func TestCacheBudget_BoundsAggregates(t *testing.T) {
+	const limit, keys = 50_000, 2000
+	budget := NewCacheBudget(limit)
+	aggs := [2]*HashAgg{newBudgetAgg(t, budget), newBudgetAgg(t, budget)}
+	ctx := context.Background()
+	for round := int64(1); round <= 2; round++ {
+		for k := int64(0); k < keys; k += 100 {
+			for _, a := range aggs {
+				b := NewBatch(100)
+				for i := k; i < k+100; i++ {
+					b.Append(Insert, types.Row{types.NewInt(i), types.NewTimestamp(0), types.NewInt(round)})
+				}
+				if err := a.Process(ctx, 0, b, &aggRecorder{}); err != nil {
+					t.Fatal(err)
+				}
+				var rec aggRecorder
+				if err := a.OnBarrier(ctx, Barrier{}, &rec); err != nil {
+					t.Fatal(err)
+				}
+				if used := budget.Used(); used > limit {
+					t.Fatalf("round %d, keys from %d: the caches hold %d bytes after a barrier, over the budget of %d", round, k, used, limit)
+				}
+				// Each key's change: in round 1 an insert of (k, 1, 1);
+				// in round 2 (k, 1, 1) becomes (k, 2, 3).
+				want := 100 * int(round)
+				if len(rec.rows) != want {
+					t.Fatalf("round %d: %d changes for 100 keys, want %d", round, len(rec.rows), want)
+				}
+				for i, row := range rec.rows {
+					if round == 2 && rec.ops[i] == UpdateDelete {
+						continue
+					}
+					if row[1].String() != fmt.Sprint(round) || row[2].String() != fmt.Sprint(round*(round+1)/2) {
+						t.Fatalf("round %d: %s %v, want count %d and sum %d", round, rec.ops[i], row, round, round*(round+1)/2)
+					}
+				}
+			}
+		}
+	}
+	if n := aggs[0].Groups(); n >= keys {
+		t.Fatalf("%d groups in memory: the budget let none go", n)
+	}
+	for _, a := range aggs {
+		if err := a.Close(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if used := budget.Used(); used != 0 {
+		t.Fatalf("%d bytes still counted after Close", used)
+	}
+}
+
+// TestCacheBudget_KeepsGroupsWithin: an aggregate with a budget and no
+// group-count bound keeps every group in memory while they fit, more than
+// the 65,536 of an aggregate with neither.
+func TestCacheBudget_KeepsGroupsWithin(t *testing.T) {
+	const keys = 100_000
+	budget := NewCacheBudget(1 << 30)
+	a := newBudgetAgg(t, budget)
+	ctx := context.Background()
+	b := NewBatch(keys)
+	for i := range int64(keys) {
+		b.Append(Insert, types.Row{types.NewInt(i), types.NewTimestamp(0), types.NewInt(1)})
+	}
+	if err := a.Process(ctx, 0, b, &aggRecorder{}); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.OnBarrier(ctx, Barrier{}, &aggRecorder{}); err != nil {
+		t.Fatal(err)
+	}
+	if n := a.Groups(); n != keys {
+		t.Fatalf("%d groups in memory, want all %d", n, keys)
+	}
+	if used := budget.Used(); used < keys*100 {
+		t.Fatalf("the budget counts %d bytes for %d groups", used, keys)
 	}
 }

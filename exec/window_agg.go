@@ -177,7 +177,7 @@ func (w *WindowAgg) Process(_ context.Context, _ int, b *Batch, _ Output) error 
 			// dropped again at once.
 			w.late.Add(1)
 			if created {
-				delete(w.c.cache, g.prefix)
+				w.c.uncacheGroup(g.prefix)
 			}
 			continue
 		}
@@ -226,13 +226,20 @@ func (w *WindowAgg) OnWatermark(_ context.Context, wm Watermark, out Output) err
 	type entry struct {
 		end     int64
 		prefix  string
-		summary []byte // nil for a group in memory only
+		summary []byte // nil for a group in the cache (or in memory only)
 	}
 	var entries []entry
 	seen := map[string]bool{}
 	err := w.scanIndex(w.wm, func(end int64, prefix, summary []byte) {
-		seen[string(prefix)] = true
-		entries = append(entries, entry{end, string(prefix), slices.Clone(summary)})
+		p := string(prefix)
+		seen[p] = true
+		// A cached group closes from memory; only the others need their
+		// summary, which the scan does not keep.
+		e := entry{end: end, prefix: p}
+		if w.c.cache[p] == nil {
+			e.summary = slices.Clone(summary)
+		}
+		entries = append(entries, e)
 	})
 	if err != nil {
 		return err
@@ -319,6 +326,6 @@ func (w *WindowAgg) OnBarrier(_ context.Context, _ Barrier, out Output) error {
 
 // Close drops the cache.
 func (w *WindowAgg) Close() error {
-	w.c.cache = nil
+	w.c.dropCache()
 	return nil
 }

@@ -121,10 +121,11 @@ type BuildOptions struct {
 	// exec.ExprErrors); nil fails the pipeline on the first one.
 	Errs *exec.ExprErrors
 	// AggCacheGroups bounds the groups each aggregate keeps in memory
-	// (0: exec's default); the others live in its state table.
+	// (0: CacheBudget bounds them, or exec's default without one); the
+	// others live in its state table.
 	AggCacheGroups int
-	// CacheBudget, when set, is the byte budget the joins' caches share
-	// with every other view's.
+	// CacheBudget, when set, is the byte budget the joins' and the
+	// aggregates' caches share with every other view's.
 	CacheBudget *exec.CacheBudget
 }
 
@@ -456,7 +457,7 @@ func (b *streamBuilder) aggregate(n *Aggregate, eowc bool) (exec.NodeID, error) 
 		return 0, err
 	}
 	// Over an input that only inserts, MIN and MAX need no value counts.
-	ao := exec.AggOptions{Keys: kfs, KeyTexts: exprTexts(keys), Aggs: n.Aggs, Env: &b.env, Errs: b.errs, CacheSize: b.cacheGroups,
+	ao := exec.AggOptions{Keys: kfs, KeyTexts: exprTexts(keys), Aggs: n.Aggs, Env: &b.env, Errs: b.errs, CacheSize: b.cacheGroups, Budget: b.cacheBudget,
 		AppendOnly: appendOnly(n.Input, eowc, b.views)}
 	var id exec.NodeID
 	if end >= 0 {
@@ -589,7 +590,7 @@ func (b *streamBuilder) session(n *Aggregate, win *Window, filters []*Filter, eo
 		return 0, err
 	}
 	sa, err := exec.NewSessionAgg(exec.SessionOptions{
-		AggOptions: exec.AggOptions{Keys: kfs, KeyTexts: exprTexts(keys), Aggs: n.Aggs, Env: &b.env, Errs: b.errs, CacheSize: b.cacheGroups},
+		AggOptions: exec.AggOptions{Keys: kfs, KeyTexts: exprTexts(keys), Aggs: n.Aggs, Env: &b.env, Errs: b.errs, CacheSize: b.cacheGroups, Budget: b.cacheBudget},
 		Time:       tf, Gap: win.Gap, EmitOnClose: eowc,
 	})
 	if err != nil {

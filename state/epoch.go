@@ -150,11 +150,9 @@ func (d *DB) CommitEpoch(epoch uint64, extra func(txn *badger.Txn) error, tables
 		b := t.sealedUpTo(epoch)
 		bufs = append(bufs, b)
 		for _, sb := range b {
-			sb.tree.Ascend(func(e entry) bool {
-				size += int64(len(t.prefix)+len(e.key)+len(e.val)) + 16
-				count++
-				return true
-			})
+			n := int64(sb.tree.Len())
+			size += sb.kv.keys + sb.kv.vals + n*int64(len(t.prefix)+16)
+			count += n
 		}
 	}
 	small := size < d.db.MaxBatchSize()*8/10 && count < d.db.MaxBatchCount()*8/10
@@ -207,11 +205,14 @@ func (d *DB) CommitEpoch(epoch uint64, extra func(txn *badger.Txn) error, tables
 func forEachWrite(tables []*Table, bufs [][]sealedBuf, fn func(fullKey []byte, e entry) error) error {
 	for i, t := range tables {
 		for _, sb := range bufs[i] {
+			// One allocation holds every full key of the buffer: Badger
+			// keeps the keys it is given until the write is done.
+			arena := make([]byte, 0, sb.kv.keys+int64(sb.tree.Len()*len(t.prefix)))
 			var err error
 			sb.tree.Ascend(func(e entry) bool {
-				k := make([]byte, 0, len(t.prefix)+len(e.key))
-				k = append(append(k, t.prefix...), e.key...)
-				err = fn(k, e)
+				start := len(arena)
+				arena = append(append(arena, t.prefix...), e.key...)
+				err = fn(arena[start:len(arena):len(arena)], e)
 				return err == nil
 			})
 			if err != nil {

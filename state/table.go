@@ -40,6 +40,17 @@ type Table struct {
 	// dirtyBytes is what the dirty buffer holds (entryBytes each); it and
 	// the sealed buffers' bytes are counted in DB.Uncommitted.
 	dirtyBytes int64
+	// dirtyKV is the key and value bytes the dirty buffer holds, so that
+	// a commit sizes its writes without walking them.
+	dirtyKV kvBytes
+}
+
+// kvBytes counts the key and value bytes of a buffer's writes.
+type kvBytes struct{ keys, vals int64 }
+
+func (n *kvBytes) add(e entry, sign int64) {
+	n.keys += sign * int64(len(e.key))
+	n.vals += sign * int64(len(e.val))
 }
 
 // entry is one buffered write. key and val share one allocation and are
@@ -62,6 +73,7 @@ type sealedBuf struct {
 	epoch uint64
 	tree  *btree.BTreeG[entry]
 	bytes int64
+	kv    kvBytes
 }
 
 // TableOptions tunes a Table.
@@ -171,8 +183,10 @@ func (t *Table) Put(key, value []byte) error {
 // buffer adds e to the dirty buffer, counting its memory.
 func (t *Table) buffer(e entry) {
 	n := entryBytes(e)
+	t.dirtyKV.add(e, 1)
 	if old, ok := t.dirty.ReplaceOrInsert(e); ok {
 		n -= entryBytes(old)
+		t.dirtyKV.add(old, -1)
 	}
 	t.dirtyBytes += n
 	t.db.uncommitted.Add(n)
@@ -339,11 +353,12 @@ func (t *Table) SealEpoch(epoch uint64) error {
 		old := *t.frozen.Load()
 		next := make([]sealedBuf, len(old), len(old)+1)
 		copy(next, old)
-		next = append(next, sealedBuf{epoch: epoch, tree: t.dirty, bytes: t.dirtyBytes})
+		next = append(next, sealedBuf{epoch: epoch, tree: t.dirty, bytes: t.dirtyBytes, kv: t.dirtyKV})
 		t.frozen.Store(&next)
 		t.frozenMu.Unlock()
 		t.dirty = btree.NewG(t.degree, entryLess)
 		t.dirtyBytes = 0
+		t.dirtyKV = kvBytes{}
 	}
 	if epoch > t.sealed.Load() {
 		t.sealed.Store(epoch)
@@ -389,6 +404,7 @@ func (t *Table) Reset() {
 	t.frozenMu.Unlock()
 	t.db.uncommitted.Add(-t.dirtyBytes)
 	t.dirtyBytes = 0
+	t.dirtyKV = kvBytes{}
 	t.dirty = btree.NewG(t.degree, entryLess)
 	t.cache.reset()
 }

@@ -35,7 +35,7 @@ func addServerFlags(fs *flagSet, defaultDataDir string) serverFlags {
 		checkpointMinInterval: fs.duration("checkpoint-min-interval", streamsql.DefaultCheckpointMinInterval,
 			"how soon after the previous commit began rows read from a caught-up source are committed, ahead of --checkpoint-interval (SET checkpoint_min_interval)"),
 		aggCacheGroups: fs.int("agg-cache-groups", 0,
-			"groups each aggregate of a view keeps in memory; the others are read from its state when touched (0: sized from --memory-limit)"),
+			"groups each aggregate of a view keeps in memory; the others are read from its state when touched (0: bounded by bytes instead, with the joins' caches, in an eighth of --memory-limit)"),
 		memoryLimit: fs.string("memory-limit", "",
 			"memory the engine stays within: its caches, Badger's and writes not yet committed are sized from it, and the Go runtime's soft limit is 90% of it; e.g. 2GiB or 512MiB (default: half of the machine's or cgroup's memory, 256MiB to 8GiB)"),
 		kinesisEndpoint: fs.string("kinesis-endpoint", "",
