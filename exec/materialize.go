@@ -23,7 +23,10 @@ import (
 // A view without a key whose input the planner proves append-only is a
 // log: each row is stored once under kg | 0xFD | epoch | ordinal, with no
 // read of what is there (a bag would read each row's count), and a
-// delete fails the view. Its values are the bag's (count 1, then the
+// delete fails the view. A log row has no key to hash, so kg is the
+// epoch's (epoch mod KeyGroups): an epoch's rows then arrive in key order
+// and each lands at the end of the epoch's write buffer (an ordered
+// tree), where spreading them over key groups put each in its middle. Its values are the bag's (count 1, then the
 // row), so readers do not tell the two apart.
 //
 // Every change is passed downstream unchanged, for views on this view. At
@@ -100,7 +103,7 @@ func (m *Materialize) apply(positive bool, row types.Row) error {
 		if !positive {
 			return fmt.Errorf("materialize: a delete reached an append-only view: %s", row)
 		}
-		k := binary.BigEndian.AppendUint16(m.kbuf[:0], uint16(m.ordinal%KeyGroups))
+		k := binary.BigEndian.AppendUint16(m.kbuf[:0], uint16(m.epoch%KeyGroups))
 		k = binary.BigEndian.AppendUint64(append(k, markLog), m.epoch)
 		k = binary.BigEndian.AppendUint64(k, m.ordinal)
 		m.kbuf = k

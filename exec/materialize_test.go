@@ -50,8 +50,34 @@ func TestMaterialize_Log(t *testing.T) {
 		t.Fatalf("log holds %v, want %v", got, want)
 	}
 	b := NewBatch(1)
+	// One epoch's rows are written in key order: each goes at the end of
+	// the state's write buffer.
+	rec := &putOrder{StateTable: newAggMemState()}
+	m2 := NewMaterialize(MaterializeOptions{AppendOnly: true})
+	mustOpen(t, m2, rec)
+	in := NewBatch(600)
+	for i := range 600 {
+		in.Append(Insert, types.Row{types.NewInt(int64(i))})
+	}
+	if err := m2.Process(ctx, 0, in, &aggRecorder{}); err != nil {
+		t.Fatal(err)
+	}
+	if len(rec.keys) != 600 || !slices.IsSortedFunc(rec.keys, strings.Compare) {
+		t.Fatalf("%d log keys of one epoch, in key order: %v", len(rec.keys), slices.IsSortedFunc(rec.keys, strings.Compare))
+	}
 	b.Append(Delete, types.Row{types.NewInt(1), types.NewString("x")})
 	if err := m.Process(ctx, 0, b, &aggRecorder{}); err == nil || !strings.Contains(err.Error(), "append-only") {
 		t.Fatalf("a delete in a log: %v", err)
 	}
+}
+
+// putOrder records the keys put, in order.
+type putOrder struct {
+	StateTable
+	keys []string
+}
+
+func (p *putOrder) Put(k, v []byte) error {
+	p.keys = append(p.keys, string(k))
+	return p.StateTable.Put(k, v)
 }
