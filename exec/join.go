@@ -70,15 +70,18 @@ type HashJoin struct {
 	// See mayHold. stateRows: state may hold rows of any key (it held
 	// some at Open, or evicted got too large); heldBounds: with a closing
 	// key, the bounds that may have rows in state regardless of evicted;
-	// evicted: hashes of the keys dropped from the cache.
-	stateRows  bool
-	heldBounds map[int64]bool
-	evicted    map[uint64]struct{}
-	seed       maphash.Seed
-	keyBuf     []byte
-	otherKey   []byte
-	valBuf     []byte
-	keyVals    types.Row
+	// evicted: hashes of the keys dropped from the cache; evictedBounds:
+	// the bounds of those keys (a bound in neither has all its rows in
+	// the cache, which is what dropBound reads then).
+	stateRows     bool
+	heldBounds    map[int64]bool
+	evicted       map[uint64]struct{}
+	evictedBounds map[int64]bool
+	seed          maphash.Seed
+	keyBuf        []byte
+	otherKey      []byte
+	valBuf        []byte
+	keyVals       types.Row
 }
 
 // joinEntry is one key's rows, per side, by their encoding (a side's map
@@ -86,6 +89,7 @@ type HashJoin struct {
 type joinEntry struct {
 	sides [2]map[string]*joinRow
 	bytes int
+	bound int64 // the closing key's value, with one
 }
 
 // joinEntryBytes and joinRowBytes estimate the memory of a cache entry and
@@ -179,7 +183,7 @@ func NewHashJoin(o JoinOptions) (*HashJoin, error) {
 		o.CacheBytes = DefaultJoinCacheBytes
 	}
 	return &HashJoin{o: o, wm: math.MinInt64, keyVals: make(types.Row, len(o.LeftKeys)), cache: map[string]*joinEntry{},
-		heldBounds: map[int64]bool{}, evicted: map[uint64]struct{}{}, seed: maphash.MakeSeed()}, nil
+		heldBounds: map[int64]bool{}, evicted: map[uint64]struct{}{}, evictedBounds: map[int64]bool{}, seed: maphash.MakeSeed()}, nil
 }
 
 const (
@@ -380,6 +384,9 @@ func (j *HashJoin) entry(prefix []byte) (*joinEntry, error) {
 		return e, nil
 	}
 	e := &joinEntry{bytes: joinEntryBytes + len(prefix)}
+	if j.o.CloseKey >= 0 {
+		e.bound = j.keyVals[j.o.CloseKey].Micros()
+	}
 	if !j.mayHold(prefix) {
 		j.admit(string(prefix), e)
 		return e, nil
@@ -445,6 +452,9 @@ func (j *HashJoin) evict(need int) {
 		}
 		delete(j.cache, k)
 		j.grow(-e.bytes)
+		if j.o.CloseKey >= 0 {
+			j.evictedBounds[e.bound] = true
+		}
 		if !j.stateRows {
 			j.evicted[maphash.String(j.seed, k)] = struct{}{}
 		}
@@ -549,12 +559,15 @@ func (j *HashJoin) OnBarrier(context.Context, Barrier, Output) error {
 }
 
 // dropBound deletes both sides' rows whose closing key is bound, in
-// state and in the cache.
+// state and in the cache. When the cache holds all of the bound's rows
+// (see evictedBounds), they are the ones deleted; otherwise each key
+// group's range of the bound is scanned.
 func (j *HashJoin) dropBound(bound int64) error {
 	enc := appendKeyValue(nil, types.NewTimestamp(bound))
+	cached := !j.heldBounds[bound] && !j.evictedBounds[bound]
 	var doomed [][]byte
 	prefix := make([]byte, 2, 2+len(enc))
-	for kg := 0; kg < KeyGroups; kg++ {
+	for kg := 0; kg < KeyGroups && !cached; kg++ {
 		binary.BigEndian.PutUint16(prefix, uint16(kg))
 		p := append(prefix[:2], enc...)
 		err := j.st.Scan(p, prefixEnd(p), func(k, _ []byte) error {
@@ -565,18 +578,27 @@ func (j *HashJoin) dropBound(bound int64) error {
 			return err
 		}
 	}
+	for k, e := range j.cache {
+		if !strings.HasPrefix(k[2:], string(enc)) {
+			continue
+		}
+		if cached {
+			for side, rows := range e.sides {
+				for row := range rows {
+					doomed = append(doomed, append(append([]byte(k), byte(side)), row...))
+				}
+			}
+		}
+		delete(j.cache, k)
+		j.grow(-e.bytes)
+	}
 	for _, k := range doomed {
 		if err := j.st.Delete(k); err != nil {
 			return err
 		}
 	}
-	for k, e := range j.cache {
-		if strings.HasPrefix(k[2:], string(enc)) {
-			delete(j.cache, k)
-			j.grow(-e.bytes)
-		}
-	}
 	delete(j.heldBounds, bound)
+	delete(j.evictedBounds, bound)
 	return j.st.Delete(closeKey(bound))
 }
 

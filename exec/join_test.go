@@ -420,3 +420,72 @@ func TestHashJoin_ReadsStateOnlyWhenItMayHold(t *testing.T) {
 		t.Fatalf("pair in a window indexed before the restart: %q", got)
 	}
 }
+
+// TestHashJoin_ClosingDropsEveryRow: closing a window leaves none of its
+// rows in state, whether the cache held them all, dropped some (a cache of
+// a few rows), or the operator restarted in between; and every pair was
+// made once.
+func TestHashJoin_ClosingDropsEveryRow(t *testing.T) {
+	ctx := context.Background()
+	for _, tc := range []struct {
+		name       string
+		cacheBytes int
+		restart    bool
+	}{{"cached", 0, false}, {"small cache", 1500, false}, {"restart", 0, true}} {
+		t.Run(tc.name, func(t *testing.T) {
+			st := newAggMemState()
+			open := func() *HashJoin {
+				j, err := NewHashJoin(JoinOptions{
+					LeftKeys:  []expr.Func{col(0, "k", types.TypeBigInt), col(1, "window_end", types.TypeTimestamp)},
+					RightKeys: []expr.Func{col(0, "k", types.TypeBigInt), col(1, "window_end", types.TypeTimestamp)},
+					LeftWidth: 2, RightWidth: 2, CloseKey: 1, CacheBytes: tc.cacheBytes,
+				})
+				if err != nil {
+					t.Fatal(err)
+				}
+				mustOpen(t, j, st)
+				return j
+			}
+			j := open()
+			pairs := 0
+			for i := range int64(60) {
+				b := NewBatch(1)
+				b.Append(Insert, types.Row{types.NewInt(i % 7), types.NewTimestamp((1 + i%3) * 10e6)})
+				var rec aggRecorder
+				if err := j.Process(ctx, int(i%2), b, &rec); err != nil {
+					t.Fatal(err)
+				}
+				pairs += len(rec.rows)
+				if tc.restart && i == 30 {
+					j = open()
+				}
+			}
+			// Per window and k, l left and r right rows make l*r pairs:
+			// worked out from i%7, i%3 and i%2 over i < 60.
+			want := 0
+			for w := range int64(3) {
+				for k := range int64(7) {
+					var n [2]int
+					for i := range int64(60) {
+						if i%3 == w && i%7 == k {
+							n[i%2]++
+						}
+					}
+					want += n[0] * n[1]
+				}
+			}
+			if pairs != want {
+				t.Fatalf("%d pairs, want %d", pairs, want)
+			}
+			if err := j.OnWatermark(ctx, Watermark{Micros: 30e6}, &aggRecorder{}); err != nil {
+				t.Fatal(err)
+			}
+			if err := j.OnBarrier(ctx, Barrier{Epoch: 1}, &aggRecorder{}); err != nil {
+				t.Fatal(err)
+			}
+			if len(st.m) != 0 {
+				t.Fatalf("%d keys in state after every window closed", len(st.m))
+			}
+		})
+	}
+}
