@@ -42,8 +42,9 @@ type generatorRun struct {
 // newGenerator checks a generator source's options and returns a
 // generator of its rows resuming after offset rows. A nexmark source
 // without base_time starts its event time at baseTime, unless that is
-// zero (then: now).
-func newGenerator(cs *sql.CreateSource, cols []types.Column, offset int64, baseTime time.Time) (*generatorRun, error) {
+// zero (then: now). needed marks the columns a query reads (nil: all); a
+// nexmark source leaves extra NULL when it is not read.
+func newGenerator(cs *sql.CreateSource, cols []types.Column, offset int64, baseTime time.Time, needed []bool) (*generatorRun, error) {
 	connector, _ := cs.Options.Get("connector")
 	with := optionMap(cs.Options)
 	bad := func(err error) error {
@@ -59,6 +60,8 @@ func newGenerator(cs *sql.CreateSource, cols []types.Column, offset int64, baseT
 			return nil, bad(err)
 		}
 		o.Offset = offset
+		// extra is each table's last column.
+		o.SkipExtra = len(needed) == len(cols) && len(cols) > 0 && !needed[len(cols)-1]
 		if o.BaseTime == 0 && !baseTime.IsZero() {
 			o.BaseTime = baseTime.UnixMilli() * 1000
 		}
@@ -102,7 +105,7 @@ var _ exec.RowIter = (*generatorScan)(nil)
 // openGeneratorScan reads a generator from its first row. An unbounded
 // generator can only be read up to a LIMIT: "everything now" has no end.
 func openGeneratorScan(obj *object, tail bool) (exec.RowIter, error) {
-	g, err := newGenerator(obj.createSource, obj.columns, 0, time.Time{})
+	g, err := newGenerator(obj.createSource, obj.columns, 0, time.Time{}, nil)
 	if err != nil {
 		return nil, err
 	}

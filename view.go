@@ -489,7 +489,8 @@ func newViewInput(l *viewLife, src *object, plan *planner.StreamInput, several b
 		}
 		// Event time starts when the source was created, so that a
 		// restart generates the same rows.
-		if in.gen, err = newGenerator(cs, src.columns, p.Offset, src.entry.CreatedAt); err != nil {
+		// Only the columns the view's plan reads need be made (PruneScanColumns).
+		if in.gen, err = newGenerator(cs, src.columns, p.Offset, src.entry.CreatedAt, plan.Needed); err != nil {
 			return nil, err
 		}
 		in.barriers = make(chan generatorBarrier)
