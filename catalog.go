@@ -122,7 +122,7 @@ func (c *catalogSnapshot) build(ctx context.Context, st sql.Statement) (*object,
 		if isGenerator(o.connector) {
 			// Checks the options against the columns, which the sql
 			// package's option table cannot do.
-			if _, err := newGenerator(s, o.columns, 0, time.Time{}); err != nil {
+			if _, err := newGenerator(s, o.columns, 0, time.Time{}, nil); err != nil {
 				return nil, err
 			}
 		}

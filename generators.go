@@ -49,7 +49,7 @@ func (e *Engine) openPulled(obj *object, pos []byte, needed []bool, consumer str
 			return nil, fmt.Errorf("restore the offset of %s: %w", obj.entry.Name, err)
 		}
 	}
-	return newGenerator(obj.createSource, obj.columns, p.Offset, obj.entry.CreatedAt)
+	return newGenerator(obj.createSource, obj.columns, p.Offset, obj.entry.CreatedAt, needed)
 }
 
 // generatorPosition is what a view commits for a generator input.
@@ -60,8 +60,9 @@ type generatorPosition struct {
 // newGenerator checks a generator source's options and returns a
 // generator of its rows resuming after offset rows. A nexmark source
 // without base_time starts its event time at baseTime, unless that is
-// zero (then: now).
-func newGenerator(cs *sql.CreateSource, cols []types.Column, offset int64, baseTime time.Time) (*pulledSource, error) {
+// zero (then: now). needed marks the columns a query reads (nil: all); a
+// nexmark source leaves extra NULL when it is not read.
+func newGenerator(cs *sql.CreateSource, cols []types.Column, offset int64, baseTime time.Time, needed []bool) (*pulledSource, error) {
 	connector, _ := cs.Options.Get("connector")
 	with := optionMap(cs.Options)
 	bad := func(err error) error {
@@ -77,6 +78,8 @@ func newGenerator(cs *sql.CreateSource, cols []types.Column, offset int64, baseT
 			return nil, bad(err)
 		}
 		o.Offset = offset
+		// extra is each table's last column.
+		o.SkipExtra = len(needed) == len(cols) && len(cols) > 0 && !needed[len(cols)-1]
 		if o.BaseTime == 0 && !baseTime.IsZero() {
 			o.BaseTime = baseTime.UnixMilli() * 1000
 		}
@@ -135,7 +138,7 @@ func (e *Engine) openPulledScan(obj *object, tail bool) (exec.RowIter, error) {
 	if obj.connector == "file" {
 		return e.openFileScan(obj, tail)
 	}
-	g, err := newGenerator(obj.createSource, obj.columns, 0, time.Time{})
+	g, err := newGenerator(obj.createSource, obj.columns, 0, time.Time{}, nil)
 	if err != nil {
 		return nil, err
 	}

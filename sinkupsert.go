@@ -134,6 +134,15 @@ func (s *sinkStage) stageChanges() error {
 		if bytes.Equal(was, now) {
 			continue
 		}
+		if was == nil && exec.IsMaterializedBlock(s.keyed, now) {
+			// A log block is written once, under a key of its own.
+			if err := exec.MaterializedRows(s.keyed, bytes.Clone(now), func(row types.Row, _ int64) error {
+				return s.stageRow("insert", row)
+			}); err != nil {
+				return fmt.Errorf("sink %s: stored row: %w", s.name, err)
+			}
+			continue
+		}
 		var oldRow, newRow types.Row
 		var oldN, newN int64
 		if was != nil {

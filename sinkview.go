@@ -115,20 +115,29 @@ func (s *sinkStage) Put(k, value []byte) error {
 		}
 		return s.Table.Put(s.viewKey(k), value)
 	}
-	row, n, err := exec.DecodeMaterialized(s.keyed, bytes.Clone(value))
+	var stageErr error // from staging a row, as opposed to decoding it
+	err := exec.MaterializedRows(s.keyed, bytes.Clone(value), func(row types.Row, n int64) error {
+		s.buf, stageErr = s.enc.Append(s.buf[:0], row)
+		if stageErr != nil {
+			stageErr = fmt.Errorf("sink %s: %w", s.name, stageErr)
+			return stageErr
+		}
+		keys, err := s.recordKeys(row, "")
+		if err != nil {
+			stageErr = err
+			return err
+		}
+		for ; n > 0; n-- {
+			s.rows = append(s.rows, bytes.Clone(s.buf))
+			s.keys = append(s.keys, keys)
+		}
+		return nil
+	})
+	if stageErr != nil {
+		return stageErr
+	}
 	if err != nil {
 		return fmt.Errorf("sink %s: %w", s.name, err)
-	}
-	if s.buf, err = s.enc.Append(s.buf[:0], row); err != nil {
-		return fmt.Errorf("sink %s: %w", s.name, err)
-	}
-	keys, err := s.recordKeys(row, "")
-	if err != nil {
-		return err
-	}
-	for ; n > 0; n-- {
-		s.rows = append(s.rows, bytes.Clone(s.buf))
-		s.keys = append(s.keys, keys)
 	}
 	return nil
 }

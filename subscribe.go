@@ -348,6 +348,16 @@ func (c *matRecorder) diff(epoch uint64) ([]subEvent, error) {
 		if bytes.Equal(was, now) {
 			continue
 		}
+		if was == nil && exec.IsMaterializedBlock(c.keyed, now) {
+			// A log block is written once, under a key of its own.
+			if err := exec.MaterializedRows(c.keyed, now, func(row types.Row, _ int64) error {
+				add(exec.Insert, row)
+				return nil
+			}); err != nil {
+				return nil, err
+			}
+			continue
+		}
 		var oldRow, newRow types.Row
 		var oldN, newN int64
 		if was != nil {

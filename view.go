@@ -1384,7 +1384,8 @@ func newViewRows(obj *object, snap *state.Snapshot) *viewRows {
 }
 
 // viewRows iterates a view's table in a snapshot; a row stored with a
-// count (a view without a key) is returned that many times.
+// count (a view without a key) is returned that many times, and each row
+// of a log block (exec.MaterializedRows) in turn.
 type viewRows struct {
 	name  string
 	keyed bool
@@ -1392,6 +1393,7 @@ type viewRows struct {
 	it    *state.SnapshotIter
 	row   types.Row
 	left  int64
+	block []types.Row // the rest of a log block's rows
 }
 
 func (v *viewRows) Next(context.Context) (types.Row, error) {
@@ -1410,6 +1412,10 @@ func (v *viewRows) Next(context.Context) (types.Row, error) {
 // anything but local state.
 func (v *viewRows) more() (bool, error) {
 	for v.left == 0 {
+		if len(v.block) > 0 {
+			v.row, v.left, v.block = v.block[0], 1, v.block[1:]
+			break
+		}
 		if v.it == nil {
 			return false, nil
 		}
@@ -1421,7 +1427,16 @@ func (v *viewRows) more() (bool, error) {
 			v.Close()
 			return false, nil
 		}
-		if v.row, v.left, err = exec.DecodeMaterialized(v.keyed, val); err != nil {
+		if exec.IsMaterializedBlock(v.keyed, val) {
+			v.block = v.block[:0]
+			err = exec.MaterializedRows(v.keyed, val, func(row types.Row, _ int64) error {
+				v.block = append(v.block, row)
+				return nil
+			})
+		} else {
+			v.row, v.left, err = exec.DecodeMaterialized(v.keyed, val)
+		}
+		if err != nil {
 			return false, fmt.Errorf("read view %s: %w", v.name, err)
 		}
 	}

@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"context"
 	"encoding/binary"
+	"errors"
 	"fmt"
+	"hash/maphash"
 	"math"
 	"slices"
 	"strings"
@@ -39,7 +41,13 @@ import (
 // The rows of recently used keys, both sides, are also held in memory
 // (up to CacheBytes, estimated): a key read from state once is then matched
 // without a state scan. Every change is written to state at once, so the
-// cache never needs flushing and drops keys freely.
+// cache never needs flushing and drops keys freely. A key the cache does
+// not hold is read from state only if state may have rows of it: not when
+// every row of its kind came through this operator since it opened (state
+// held no row at Open or, with a closing key, none of its bound) and the
+// key was never dropped from the cache (a hash of each dropped key is
+// kept). Most keys of a join on a unique or new value (a bid's price, a
+// window) are new, and each scan of state costs a Badger iterator.
 //
 // State keys:
 //
@@ -58,16 +66,30 @@ type HashJoin struct {
 
 	cache       map[string]*joinEntry // by kg | key values
 	cachedBytes int
-	keyBuf      []byte
-	otherKey    []byte
-	keyVals     types.Row
+
+	// See mayHold. stateRows: state may hold rows of any key (it held
+	// some at Open, or evicted got too large); heldBounds: with a closing
+	// key, the bounds that may have rows in state regardless of evicted;
+	// evicted: hashes of the keys dropped from the cache; evictedBounds:
+	// the bounds of those keys (a bound in neither has all its rows in
+	// the cache, which is what dropBound reads then).
+	stateRows     bool
+	heldBounds    map[int64]bool
+	evicted       map[uint64]struct{}
+	evictedBounds map[int64]bool
+	seed          maphash.Seed
+	keyBuf        []byte
+	otherKey      []byte
+	valBuf        []byte
+	keyVals       types.Row
 }
 
-// joinEntry is one key's rows, per side, by their encoding, and what
-// they take in memory (estimated).
+// joinEntry is one key's rows, per side, by their encoding (a side's map
+// is made with its first row), and what they take in memory (estimated).
 type joinEntry struct {
 	sides [2]map[string]*joinRow
 	bytes int
+	bound int64 // the closing key's value, with one
 }
 
 // joinEntryBytes and joinRowBytes estimate the memory of a cache entry and
@@ -160,7 +182,8 @@ func NewHashJoin(o JoinOptions) (*HashJoin, error) {
 	if o.CacheBytes <= 0 {
 		o.CacheBytes = DefaultJoinCacheBytes
 	}
-	return &HashJoin{o: o, wm: math.MinInt64, keyVals: make(types.Row, len(o.LeftKeys)), cache: map[string]*joinEntry{}}, nil
+	return &HashJoin{o: o, wm: math.MinInt64, keyVals: make(types.Row, len(o.LeftKeys)), cache: map[string]*joinEntry{},
+		heldBounds: map[int64]bool{}, evicted: map[uint64]struct{}{}, evictedBounds: map[int64]bool{}, seed: maphash.MakeSeed()}, nil
 }
 
 const (
@@ -170,22 +193,45 @@ const (
 
 var metaCloses = []byte{0xFF, 0xFF, 'c'}
 
-// Open reads the closing index; rows stay in state until probed.
+// errStop ends a Scan early.
+var errStop = errors.New("stop")
+
+// Open reads the closing index, or without a closing key whether state
+// holds any row; rows stay in state until probed.
 func (j *HashJoin) Open(_ context.Context, oc *OpContext) error {
 	j.st = oc.State
 	if j.st == nil {
 		j.st = NewMemTable()
 	}
 	if j.o.CloseKey < 0 {
+		err := j.st.Scan([]byte{}, metaCloses, func(_, _ []byte) error {
+			j.stateRows = true
+			return errStop
+		})
+		if err != nil && !errors.Is(err, errStop) {
+			return err
+		}
 		return nil
 	}
 	return j.st.Scan(metaCloses, prefixEnd(metaCloses), func(k, _ []byte) error {
 		if len(k) != len(metaCloses)+8 {
 			return fmt.Errorf("join: bad closing index key %x", k)
 		}
-		j.closes = append(j.closes, int64(binary.BigEndian.Uint64(k[len(metaCloses):])^(1<<63)))
+		bound := int64(binary.BigEndian.Uint64(k[len(metaCloses):]) ^ (1 << 63))
+		j.closes = append(j.closes, bound)
+		j.heldBounds[bound] = true
 		return nil
 	})
+}
+
+// mayHold says whether state may hold rows of the key prefix (kg | key
+// values of j.keyVals) that the cache does not.
+func (j *HashJoin) mayHold(prefix []byte) bool {
+	if j.stateRows || (j.o.CloseKey >= 0 && j.heldBounds[j.keyVals[j.o.CloseKey].Micros()]) {
+		return true
+	}
+	_, ok := j.evicted[maphash.Bytes(j.seed, prefix)]
+	return ok
 }
 
 // Process applies each change to its side's state and emits the pairs it
@@ -293,7 +339,8 @@ func (j *HashJoin) apply(side int, keys []expr.Func, positive bool, row types.Ro
 			}
 		}
 		j.otherKey = append(append(append(j.otherKey[:0], j.keyBuf[:prefixLen]...), byte(other)), enc...)
-		if err := j.st.Put(j.otherKey, m.value()); err != nil {
+		j.valBuf = m.appendValue(j.valBuf[:0])
+		if err := j.st.Put(j.otherKey, j.valBuf); err != nil {
 			return err
 		}
 	}
@@ -336,7 +383,14 @@ func (j *HashJoin) entry(prefix []byte) (*joinEntry, error) {
 	if e, ok := j.cache[string(prefix)]; ok {
 		return e, nil
 	}
-	e := &joinEntry{sides: [2]map[string]*joinRow{{}, {}}, bytes: joinEntryBytes + len(prefix)}
+	e := &joinEntry{bytes: joinEntryBytes + len(prefix)}
+	if j.o.CloseKey >= 0 {
+		e.bound = j.keyVals[j.o.CloseKey].Micros()
+	}
+	if !j.mayHold(prefix) {
+		j.admit(string(prefix), e)
+		return e, nil
+	}
 	err := j.st.Scan(prefix, prefixEnd(prefix), func(k, v []byte) error {
 		rest := k[len(prefix):]
 		if len(rest) == 0 || rest[0] > sideRight {
@@ -356,6 +410,9 @@ func (j *HashJoin) entry(prefix []byte) (*joinEntry, error) {
 				return fmt.Errorf("join: degree in state: %w", err)
 			}
 		}
+		if e.sides[rest[0]] == nil {
+			e.sides[rest[0]] = map[string]*joinRow{}
+		}
 		e.sides[rest[0]][string(rest[1:])] = &joinRow{row: r, n: n, degree: degree}
 		e.bytes += rowMemory(r, len(rest)-1)
 		return nil
@@ -363,12 +420,17 @@ func (j *HashJoin) entry(prefix []byte) (*joinEntry, error) {
 	if err != nil {
 		return nil, err
 	}
+	j.admit(string(prefix), e)
+	return e, nil
+}
+
+// admit caches e under key, evicting others first if it does not fit.
+func (j *HashJoin) admit(key string, e *joinEntry) {
 	if j.cachedBytes+e.bytes > j.o.CacheBytes || j.o.Budget.Over() {
 		j.evict(e.bytes)
 	}
-	j.cache[string(prefix)] = e
+	j.cache[key] = e
 	j.grow(e.bytes)
-	return e, nil
 }
 
 // grow counts n more bytes in the cache (less when negative), here and in
@@ -380,16 +442,37 @@ func (j *HashJoin) grow(n int) {
 
 // evict drops keys from the cache (Go's map order: a random pick) until
 // need more bytes fit in three quarters of it and the shared budget is
-// under its limit.
+// under its limit, noting each key's hash in evicted (see mayHold). Past
+// maxEvicted hashes it forgets them and treats every key seen so far as
+// possibly in state.
 func (j *HashJoin) evict(need int) {
 	for k, e := range j.cache {
 		if j.cachedBytes+need <= j.o.CacheBytes*3/4 && !j.o.Budget.Over() {
-			return
+			break
 		}
 		delete(j.cache, k)
 		j.grow(-e.bytes)
+		if j.o.CloseKey >= 0 {
+			j.evictedBounds[e.bound] = true
+		}
+		if !j.stateRows {
+			j.evicted[maphash.String(j.seed, k)] = struct{}{}
+		}
+	}
+	if len(j.evicted) > j.o.CacheBytes/evictedHashRatio {
+		clear(j.evicted)
+		if j.o.CloseKey < 0 {
+			j.stateRows = true
+		}
+		for _, b := range j.closes {
+			j.heldBounds[b] = true
+		}
 	}
 }
+
+// evictedHashRatio bounds the evicted hashes to one per this many bytes
+// of the cache's limit (a hash takes about 20 bytes of map).
+const evictedHashRatio = 256
 
 // count adds one to (or takes one from) the row's count, in the cache and
 // in state, with its degree (its matches, for an outer side); key is its
@@ -406,6 +489,10 @@ func (j *HashJoin) count(e *joinEntry, side int, key []byte, rowAt int, row type
 		// A copy: the input row may share its memory with many others
 		// (a decoder's or a window's slab) that the cache must not keep.
 		r = &joinRow{row: slices.Clone(row), n: 1}
+		if rows == nil {
+			rows = map[string]*joinRow{}
+			e.sides[side] = rows
+		}
 		rows[string(key[rowAt:])] = r
 		size := rowMemory(row, len(key)-rowAt)
 		e.bytes += size
@@ -423,12 +510,14 @@ func (j *HashJoin) count(e *joinEntry, side int, key []byte, rowAt int, row type
 	if j.o.Outer[side] {
 		r.degree = degree
 	}
-	return j.st.Put(key, r.value())
+	j.valBuf = r.appendValue(j.valBuf[:0])
+	return j.st.Put(key, j.valBuf)
 }
 
-// value is a row's state value: its count, and its degree when it has one.
-func (r *joinRow) value() []byte {
-	b := binary.AppendVarint(nil, r.n)
+// appendValue appends a row's state value: its count, and its degree when
+// it has one.
+func (r *joinRow) appendValue(b []byte) []byte {
+	b = binary.AppendVarint(b, r.n)
 	if r.degree != 0 {
 		b = binary.AppendVarint(b, r.degree)
 	}
@@ -470,12 +559,15 @@ func (j *HashJoin) OnBarrier(context.Context, Barrier, Output) error {
 }
 
 // dropBound deletes both sides' rows whose closing key is bound, in
-// state and in the cache.
+// state and in the cache. When the cache holds all of the bound's rows
+// (see evictedBounds), they are the ones deleted; otherwise each key
+// group's range of the bound is scanned.
 func (j *HashJoin) dropBound(bound int64) error {
 	enc := appendKeyValue(nil, types.NewTimestamp(bound))
+	cached := !j.heldBounds[bound] && !j.evictedBounds[bound]
 	var doomed [][]byte
 	prefix := make([]byte, 2, 2+len(enc))
-	for kg := 0; kg < KeyGroups; kg++ {
+	for kg := 0; kg < KeyGroups && !cached; kg++ {
 		binary.BigEndian.PutUint16(prefix, uint16(kg))
 		p := append(prefix[:2], enc...)
 		err := j.st.Scan(p, prefixEnd(p), func(k, _ []byte) error {
@@ -486,17 +578,27 @@ func (j *HashJoin) dropBound(bound int64) error {
 			return err
 		}
 	}
+	for k, e := range j.cache {
+		if !strings.HasPrefix(k[2:], string(enc)) {
+			continue
+		}
+		if cached {
+			for side, rows := range e.sides {
+				for row := range rows {
+					doomed = append(doomed, append(append([]byte(k), byte(side)), row...))
+				}
+			}
+		}
+		delete(j.cache, k)
+		j.grow(-e.bytes)
+	}
 	for _, k := range doomed {
 		if err := j.st.Delete(k); err != nil {
 			return err
 		}
 	}
-	for k, e := range j.cache {
-		if strings.HasPrefix(k[2:], string(enc)) {
-			delete(j.cache, k)
-			j.grow(-e.bytes)
-		}
-	}
+	delete(j.heldBounds, bound)
+	delete(j.evictedBounds, bound)
 	return j.st.Delete(closeKey(bound))
 }
 

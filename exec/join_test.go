@@ -334,3 +334,158 @@ func TestHashJoinIter(t *testing.T) {
 func constFunc(v types.Value) expr.Func {
 	return func(types.Row, *expr.Env) (types.Value, error) { return v, nil }
 }
+
+// scanCounter counts the scans of its state.
+type scanCounter struct {
+	StateTable
+	scans int
+}
+
+func (s *scanCounter) Scan(start, end []byte, fn func(k, v []byte) error) error {
+	s.scans++
+	return s.StateTable.Scan(start, end, fn)
+}
+
+// TestHashJoin_ReadsStateOnlyWhenItMayHold: a key whose rows all came
+// through the operator since it opened is matched from the cache alone;
+// rows in state from before a restart, and rows of keys the cache dropped,
+// are still read and matched.
+func TestHashJoin_ReadsStateOnlyWhenItMayHold(t *testing.T) {
+	ctx := context.Background()
+	put := func(j *HashJoin, side int, k, v int64) string {
+		b := NewBatch(1)
+		b.Append(Insert, testJoinRow(k, v))
+		var rec aggRecorder
+		if err := j.Process(ctx, side, b, &rec); err != nil {
+			t.Fatal(err)
+		}
+		return strings.TrimSpace(rec.String())
+	}
+	st := &scanCounter{StateTable: newAggMemState()}
+	j := newTestJoin(t, false, st, 0)
+	opened := st.scans
+	for k := range int64(100) {
+		put(j, 0, k, 1)
+	}
+	if got := put(j, 1, 7, 2); got != "+ 7 1 7 2" {
+		t.Fatalf("pair from the cache: %q", got)
+	}
+	if st.scans != opened {
+		t.Fatalf("%d scans of state for keys never seen before", st.scans-opened)
+	}
+	// A restart: state holds rows the new operator never saw.
+	j = newTestJoin(t, false, st, 0)
+	if got := put(j, 1, 8, 3); got != "+ 8 1 8 3" {
+		t.Fatalf("pair with a row in state after a restart: %q", got)
+	}
+	// A cache of a few rows drops keys; their rows are read back.
+	st = &scanCounter{StateTable: newAggMemState()}
+	j = newTestJoin(t, false, st, 2000)
+	for k := range int64(100) {
+		put(j, 0, k, 1)
+	}
+	if len(j.cache) >= 100 {
+		t.Fatalf("the cache kept %d keys, want it to drop some", len(j.cache))
+	}
+	for k := range int64(100) {
+		if got, want := put(j, 1, k, 2), fmt.Sprintf("+ %d 1 %d 2", k, k); got != want {
+			t.Fatalf("key %d: %q, want %q", k, got, want)
+		}
+	}
+	// With a closing key, a bound indexed before a restart is read.
+	mem := newAggMemState()
+	closing := func() *HashJoin {
+		j, err := NewHashJoin(JoinOptions{
+			LeftKeys:  []expr.Func{col(0, "k", types.TypeBigInt), col(1, "window_end", types.TypeTimestamp)},
+			RightKeys: []expr.Func{col(0, "k", types.TypeBigInt), col(1, "window_end", types.TypeTimestamp)},
+			LeftWidth: 2, RightWidth: 2, CloseKey: 1,
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		mustOpen(t, j, mem)
+		return j
+	}
+	putW := func(j *HashJoin, side int, k, end int64) string {
+		b := NewBatch(1)
+		b.Append(Insert, types.Row{types.NewInt(k), types.NewTimestamp(end)})
+		var rec aggRecorder
+		if err := j.Process(ctx, side, b, &rec); err != nil {
+			t.Fatal(err)
+		}
+		return strings.TrimSpace(rec.String())
+	}
+	putW(closing(), 0, 1, 10e6)
+	if got := putW(closing(), 1, 1, 10e6); got != "+ 1 @10 1 @10" {
+		t.Fatalf("pair in a window indexed before the restart: %q", got)
+	}
+}
+
+// TestHashJoin_ClosingDropsEveryRow: closing a window leaves none of its
+// rows in state, whether the cache held them all, dropped some (a cache of
+// a few rows), or the operator restarted in between; and every pair was
+// made once.
+func TestHashJoin_ClosingDropsEveryRow(t *testing.T) {
+	ctx := context.Background()
+	for _, tc := range []struct {
+		name       string
+		cacheBytes int
+		restart    bool
+	}{{"cached", 0, false}, {"small cache", 1500, false}, {"restart", 0, true}} {
+		t.Run(tc.name, func(t *testing.T) {
+			st := newAggMemState()
+			open := func() *HashJoin {
+				j, err := NewHashJoin(JoinOptions{
+					LeftKeys:  []expr.Func{col(0, "k", types.TypeBigInt), col(1, "window_end", types.TypeTimestamp)},
+					RightKeys: []expr.Func{col(0, "k", types.TypeBigInt), col(1, "window_end", types.TypeTimestamp)},
+					LeftWidth: 2, RightWidth: 2, CloseKey: 1, CacheBytes: tc.cacheBytes,
+				})
+				if err != nil {
+					t.Fatal(err)
+				}
+				mustOpen(t, j, st)
+				return j
+			}
+			j := open()
+			pairs := 0
+			for i := range int64(60) {
+				b := NewBatch(1)
+				b.Append(Insert, types.Row{types.NewInt(i % 7), types.NewTimestamp((1 + i%3) * 10e6)})
+				var rec aggRecorder
+				if err := j.Process(ctx, int(i%2), b, &rec); err != nil {
+					t.Fatal(err)
+				}
+				pairs += len(rec.rows)
+				if tc.restart && i == 30 {
+					j = open()
+				}
+			}
+			// Per window and k, l left and r right rows make l*r pairs:
+			// worked out from i%7, i%3 and i%2 over i < 60.
+			want := 0
+			for w := range int64(3) {
+				for k := range int64(7) {
+					var n [2]int
+					for i := range int64(60) {
+						if i%3 == w && i%7 == k {
+							n[i%2]++
+						}
+					}
+					want += n[0] * n[1]
+				}
+			}
+			if pairs != want {
+				t.Fatalf("%d pairs, want %d", pairs, want)
+			}
+			if err := j.OnWatermark(ctx, Watermark{Micros: 30e6}, &aggRecorder{}); err != nil {
+				t.Fatal(err)
+			}
+			if err := j.OnBarrier(ctx, Barrier{Epoch: 1}, &aggRecorder{}); err != nil {
+				t.Fatal(err)
+			}
+			if len(st.m) != 0 {
+				t.Fatalf("%d keys in state after every window closed", len(st.m))
+			}
+		})
+	}
+}

@@ -21,10 +21,17 @@ import (
 // appendRow encodings (count first in the bag form).
 //
 // A view without a key whose input the planner proves append-only is a
-// log: each row is stored once under kg | 0xFD | epoch | ordinal, with no
-// read of what is there (a bag would read each row's count), and a
-// delete fails the view. Its values are the bag's (count 1, then the
-// row), so readers do not tell the two apart.
+// log: the rows of each input batch (up to logBlockRows) are stored
+// together, as one block, under kg | 0xFD | epoch | ordinal, with no read
+// of what is there (a bag would read each row's count), and a delete
+// fails the view. One state write per block instead of one per row: a
+// write's fixed cost (the write buffer's tree, Badger's skiplist, log
+// entry and table builder) was most of a pass-through view's CPU. A
+// block has no key to hash, so kg is the epoch's (epoch mod KeyGroups):
+// an epoch's blocks then arrive in key order and each lands at the end of
+// the epoch's write buffer (an ordered tree). A block's value is a zero
+// count (no stored bag row has one), the row count, then the rows;
+// MaterializedRows reads both forms.
 //
 // Every change is passed downstream unchanged, for views on this view. At
 // each barrier the observer, if any, gets the epoch's net changes in key
@@ -81,6 +88,9 @@ func (m *Materialize) Open(_ context.Context, oc *OpContext) error {
 }
 
 func (m *Materialize) Process(_ context.Context, _ int, b *Batch, out Output) error {
+	if m.appendOnly {
+		return m.appendLog(b, out)
+	}
 	for i := 0; i < b.Len(); i++ {
 		op, row := b.Op(i), b.Row(i)
 		if err := m.apply(op.Positive(), row); err != nil {
@@ -91,26 +101,46 @@ func (m *Materialize) Process(_ context.Context, _ int, b *Batch, out Output) er
 	return nil
 }
 
-// markLog is the byte after the key group of a log row's key: a row's
+// markLog is the byte after the key group of a log block's key: a row's
 // encoding starts with 0x00 or 0x01, the aggregates' index with 0xFE.
 const markLog byte = 0xFD
 
-func (m *Materialize) apply(positive bool, row types.Row) error {
-	if m.appendOnly {
-		if !positive {
-			return fmt.Errorf("materialize: a delete reached an append-only view: %s", row)
-		}
-		k := binary.BigEndian.AppendUint16(m.kbuf[:0], uint16(m.ordinal%KeyGroups))
+// logBlockRows bounds a log block, so that a value stays well under
+// Badger's threshold for values kept apart from their keys.
+const logBlockRows = 512
+
+// appendLog stores b's rows as log blocks and passes them on.
+func (m *Materialize) appendLog(b *Batch, out Output) error {
+	for from := 0; from < b.Len(); from += logBlockRows {
+		to := min(from+logBlockRows, b.Len())
+		k := binary.BigEndian.AppendUint16(m.kbuf[:0], uint16(m.epoch%KeyGroups))
 		k = binary.BigEndian.AppendUint64(append(k, markLog), m.epoch)
 		k = binary.BigEndian.AppendUint64(k, m.ordinal)
 		m.kbuf = k
 		m.ordinal++
+		v := binary.AppendVarint(m.vbuf[:0], 0)
+		v = binary.AppendUvarint(v, uint64(to-from))
+		for i := from; i < to; i++ {
+			if !b.Op(i).Positive() {
+				return fmt.Errorf("materialize: a delete reached an append-only view: %s", b.Row(i))
+			}
+			v = appendRow(v, b.Row(i))
+		}
+		m.vbuf = v
 		if m.before != nil {
 			m.before[string(k)] = nil
 		}
-		m.vbuf = appendRow(binary.AppendVarint(m.vbuf[:0], 1), row)
-		return m.state.Put(k, m.vbuf)
+		if err := m.state.Put(k, v); err != nil {
+			return err
+		}
+		for i := from; i < to; i++ {
+			out.Emit(b.Op(i), b.Row(i))
+		}
 	}
+	return nil
+}
+
+func (m *Materialize) apply(positive bool, row types.Row) error {
 	var k []byte
 	if len(m.key) > 0 {
 		for j, c := range m.key {
@@ -213,6 +243,13 @@ func (m *Materialize) OnBarrier(_ context.Context, b Barrier, _ Output) error {
 func (m *Materialize) diff(out *Batch, was, now []byte) error {
 	if bytes.Equal(was, now) {
 		return nil
+	}
+	if was == nil && len(m.key) == 0 && isLogBlock(now) {
+		// A block is written once, under a key of its own.
+		return MaterializedRows(false, now, func(row types.Row, _ int64) error {
+			out.Append(Insert, row)
+			return nil
+		})
 	}
 	decode := func(v []byte) (types.Row, int64, error) {
 		var n int64 = 1

@@ -10,8 +10,8 @@ import (
 )
 
 // TestMaterialize_Log: an append-only view stores each row once, copies
-// included, under keys that a restart (a later start epoch) never reuses,
-// and refuses a delete.
+// included, a batch's rows as blocks of at most logBlockRows, under keys
+// that a restart (a later start epoch) never reuses, and refuses a delete.
 func TestMaterialize_Log(t *testing.T) {
 	ctx := context.Background()
 	st := newAggMemState()
@@ -39,19 +39,104 @@ func TestMaterialize_Log(t *testing.T) {
 		if k[2] != markLog {
 			t.Fatalf("key %x is not a log key", k)
 		}
-		row, n, err := DecodeMaterialized(false, v)
-		if err != nil || n != 1 {
-			t.Fatalf("value %x: %v, count %d", v, err, n)
+		err := MaterializedRows(false, v, func(row types.Row, n int64) error {
+			if n != 1 {
+				t.Fatalf("value %x: count %d", v, n)
+			}
+			got = append(got, row.String())
+			return nil
+		})
+		if err != nil {
+			t.Fatalf("value %x: %v", v, err)
 		}
-		got = append(got, row.String())
 	}
 	slices.Sort(got)
 	if want := []string{"1 x", "2 x", "2 x", "2 x", "3 x"}; !slices.Equal(got, want) {
 		t.Fatalf("log holds %v, want %v", got, want)
 	}
 	b := NewBatch(1)
+	// One epoch's blocks are written in key order: each goes at the end
+	// of the state's write buffer; they hold the rows in order.
+	rec := &putOrder{StateTable: newAggMemState()}
+	m2 := NewMaterialize(MaterializeOptions{AppendOnly: true})
+	mustOpen(t, m2, rec)
+	in := NewBatch(600)
+	for i := range 600 {
+		in.Append(Insert, types.Row{types.NewInt(int64(i))})
+	}
+	if err := m2.Process(ctx, 0, in, &aggRecorder{}); err != nil {
+		t.Fatal(err)
+	}
+	if len(rec.keys) != 2 || !slices.IsSortedFunc(rec.keys, strings.Compare) {
+		t.Fatalf("%d log blocks for 600 rows, in key order: %v", len(rec.keys), slices.IsSortedFunc(rec.keys, strings.Compare))
+	}
+	var order []int64
+	for _, k := range rec.keys {
+		v, _, _ := rec.Get([]byte(k))
+		if err := MaterializedRows(false, v, func(row types.Row, _ int64) error {
+			order = append(order, row[0].Int())
+			return nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i, n := range order {
+		if n != int64(i) {
+			t.Fatalf("row %d of the blocks is %d (%d rows)", i, n, len(order))
+		}
+	}
+	if len(order) != 600 {
+		t.Fatalf("%d rows in the blocks, want 600", len(order))
+	}
 	b.Append(Delete, types.Row{types.NewInt(1), types.NewString("x")})
 	if err := m.Process(ctx, 0, b, &aggRecorder{}); err == nil || !strings.Contains(err.Error(), "append-only") {
 		t.Fatalf("a delete in a log: %v", err)
+	}
+}
+
+// putOrder records the keys put, in order.
+type putOrder struct {
+	StateTable
+	keys []string
+}
+
+func (p *putOrder) Put(k, v []byte) error {
+	p.keys = append(p.keys, string(k))
+	return p.StateTable.Put(k, v)
+}
+
+// TestMaterialize_LogObserver: the observer of an append-only view gets
+// each row of the epoch's blocks as an insert, copies included.
+func TestMaterialize_LogObserver(t *testing.T) {
+	ctx := context.Background()
+	var got []string
+	m := NewMaterialize(MaterializeOptions{AppendOnly: true, Observer: func(_ uint64, b *Batch) error {
+		for i := 0; i < b.Len(); i++ {
+			if b.Op(i) != Insert {
+				t.Fatalf("change %d is %v, want an insert", i, b.Op(i))
+			}
+			got = append(got, b.Row(i).String())
+		}
+		return nil
+	}})
+	mustOpen(t, m, newAggMemState())
+	var want []string
+	for _, n := range []int{3, logBlockRows + 1} {
+		in := NewBatch(n)
+		for i := range n {
+			in.Append(Insert, types.Row{types.NewInt(int64(i % 5))})
+			want = append(want, types.Row{types.NewInt(int64(i % 5))}.String())
+		}
+		if err := m.Process(ctx, 0, in, &aggRecorder{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := m.OnBarrier(ctx, Barrier{Epoch: 1}, &aggRecorder{}); err != nil {
+		t.Fatal(err)
+	}
+	slices.Sort(got)
+	slices.Sort(want)
+	if !slices.Equal(got, want) {
+		t.Fatalf("observer got %d rows, want %d: %v", len(got), len(want), got)
 	}
 }

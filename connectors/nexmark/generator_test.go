@@ -236,3 +236,27 @@ func TestTable_CheckColumns(t *testing.T) {
 		t.Fatalf("CheckColumns of bid columns for auction: %v", err)
 	}
 }
+
+// TestGenerator_SkipExtra: without extra, every table's rows are the same
+// but for extra, which is NULL.
+func TestGenerator_SkipExtra(t *testing.T) {
+	for _, tbl := range []Table{Person, Auction, Bid} {
+		full, _ := drain(t, Options{Table: tbl, MaxEvents: 3000, Seed: 3, BaseTime: base}, 64)
+		lean, _ := drain(t, Options{Table: tbl, MaxEvents: 3000, Seed: 3, BaseTime: base, SkipExtra: true}, 64)
+		if len(full) == 0 || len(full) != len(lean) {
+			t.Fatalf("%s: %d rows, %d without extra", tbl, len(full), len(lean))
+		}
+		for i := range full {
+			last := len(full[i]) - 1
+			if !lean[i][last].IsNull() {
+				t.Fatalf("%s row %d: extra %q, want NULL", tbl, i, lean[i][last].Str())
+			}
+			if full[i][last].IsNull() {
+				t.Fatalf("%s row %d: no extra in the full row", tbl, i)
+			}
+			if !reflect.DeepEqual(full[i][:last], lean[i][:last]) {
+				t.Fatalf("%s row %d: %v, without extra %v", tbl, i, full[i], lean[i])
+			}
+		}
+	}
+}

@@ -99,3 +99,48 @@ func TestFilterProject_NoAllocs(t *testing.T) {
 		t.Fatalf("%v allocations per run of 256 rows, want 0", allocs)
 	}
 }
+
+// BenchmarkDecimalDiv is Nexmark q1's price * 908 / 1000 (BIGINT
+// operands, a DECIMAL quotient), on the int64 path and on apd's.
+//
+//	go test -run XXX -bench DecimalDiv -benchmem ./exec/expr/
+func BenchmarkDecimalDiv(b *testing.B) {
+	price := col(0, types.TypeBigInt)
+	call := func(name string, args ...Expr) Expr {
+		c, err := NewCall(name, 0, args...)
+		if err != nil {
+			b.Fatal(err)
+		}
+		return c
+	}
+	f, err := Compile(call("/", call("*", price, ci(908)), ci(1000)))
+	if err != nil {
+		b.Fatal(err)
+	}
+	row := types.Row{types.Null}
+	b.Run("expr", func(b *testing.B) {
+		b.ReportAllocs()
+		for i := 0; b.Loop(); i++ {
+			row[0] = types.NewInt(int64(1000 + i%100000))
+			if _, err := f(row, nil); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("apd", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := apdDecimalArith("/", dynamicScale, "12345678", "1000"); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("int64", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, ok := smallDecimalArith("/", dynamicScale, "12345678", "1000"); !ok {
+				b.Fatal("declined")
+			}
+		}
+	})
+}

@@ -63,41 +63,49 @@ func decimalValue(d *apd.Decimal, scale int) (types.Value, error) {
 
 func compileDecimalArith(op string, scale int, a, b Func) Func {
 	return null2(a, b, func(x, y types.Value) (types.Value, error) {
-		var dx, dy, r apd.Decimal
-		if err := parseDecimal(&dx, x.Str()); err != nil {
-			return types.Null, err
+		if v, ok := smallDecimalArith(op, scale, x.Str(), y.Str()); ok {
+			return v, nil
 		}
-		if err := parseDecimal(&dy, y.Str()); err != nil {
-			return types.Null, err
-		}
-		var err error
-		switch op {
-		case "+":
-			_, err = decCtx.Add(&r, &dx, &dy)
-		case "-":
-			_, err = decCtx.Sub(&r, &dx, &dy)
-		case "*":
-			_, err = decCtx.Mul(&r, &dx, &dy)
-		case "/":
-			if dy.IsZero() {
-				return types.Null, nil
-			}
-			_, err = decCtx.Quo(&r, &dx, &dy)
-			if scale == dynamicScale && err == nil {
-				// MySQL's rule at run time: the dividend's scale plus four.
-				return decimalValue(&r, max(int(-dx.Exponent), 0)+divScaleIncrement)
-			}
-		default:
-			if dy.IsZero() {
-				return types.Null, nil
-			}
-			_, err = decCtx.Rem(&r, &dx, &dy)
-		}
-		if err != nil {
-			return types.Null, errOverflow("DECIMAL", op)
-		}
-		return decimalValue(&r, scale)
+		return apdDecimalArith(op, scale, x.Str(), y.Str())
 	})
+}
+
+// apdDecimalArith computes x op y with apd, rounded to scale.
+func apdDecimalArith(op string, scale int, x, y string) (types.Value, error) {
+	var dx, dy, r apd.Decimal
+	if err := parseDecimal(&dx, x); err != nil {
+		return types.Null, err
+	}
+	if err := parseDecimal(&dy, y); err != nil {
+		return types.Null, err
+	}
+	var err error
+	switch op {
+	case "+":
+		_, err = decCtx.Add(&r, &dx, &dy)
+	case "-":
+		_, err = decCtx.Sub(&r, &dx, &dy)
+	case "*":
+		_, err = decCtx.Mul(&r, &dx, &dy)
+	case "/":
+		if dy.IsZero() {
+			return types.Null, nil
+		}
+		_, err = decCtx.Quo(&r, &dx, &dy)
+		if scale == dynamicScale && err == nil {
+			// MySQL's rule at run time: the dividend's scale plus four.
+			return decimalValue(&r, max(int(-dx.Exponent), 0)+divScaleIncrement)
+		}
+	default:
+		if dy.IsZero() {
+			return types.Null, nil
+		}
+		_, err = decCtx.Rem(&r, &dx, &dy)
+	}
+	if err != nil {
+		return types.Null, errOverflow("DECIMAL", op)
+	}
+	return decimalValue(&r, scale)
 }
 
 func decimalIntDiv(x, y types.Value) (types.Value, error) {
@@ -150,6 +158,9 @@ func decimalCmp(a, b types.Value) int {
 }
 
 func decimalFromInt(i int64, scale int) (types.Value, error) {
+	if c, ok := scaleUp(i, scale); ok {
+		return types.NewDecimal(formatSmallDecimal(c, scale)), nil
+	}
 	var d apd.Decimal
 	d.SetInt64(i)
 	return decimalValue(&d, scale)
@@ -193,6 +204,12 @@ func decimalToInt(v types.Value) (int64, error) {
 // point.
 func checkDecimalFits(v types.Value, t types.Type) (types.Value, error) {
 	if t.Precision == 0 {
+		return v, nil
+	}
+	if c, scale, ok := parseSmallDecimal(v.Str()); ok {
+		if c != 0 && digits(absU(c))-scale > t.Precision-t.Scale {
+			return types.Null, sqlerr.Newf(sqlerr.NumericValueOutOfRange, "value %s is out of range for %s", v.Str(), t)
+		}
 		return v, nil
 	}
 	var d apd.Decimal
