@@ -37,8 +37,12 @@ func isLogBlock(value []byte) bool { return len(value) > 0 && value[0] == 0 }
 
 // IsMaterializedBlock reports whether a stored value of a Materialize
 // table holds a log block, which is written once under a key of its own
-// and never changes: its rows are all inserts.
-func IsMaterializedBlock(keyed bool, value []byte) bool { return !keyed && isLogBlock(value) }
+// and never changes: its rows are all inserts. A view with a key is a log
+// too when the planner proves its rows are only ever inserted (a windowed
+// aggregate emitting on window close), so blocks are told apart by their
+// first byte in either layout: a keyed row starts with its column count,
+// never zero.
+func IsMaterializedBlock(_ bool, value []byte) bool { return isLogBlock(value) }
 
 // MaterializedRows calls fn with each row of one stored value of a
 // Materialize table and its copies: the one row of a keyed or counted

@@ -254,11 +254,16 @@ func (b *streamBuilder) node(n Node, eowc, top bool) (exec.NodeID, error) {
 	}
 	key := viewKey(n)
 	detail := "key=(whole row, counted)"
-	logged := key == nil && appendOnly(n, eowc, b.views)
-	if logged {
+	// A view whose rows are only ever inserted is stored as a log whether
+	// or not it has a key (a windowed aggregate emitting on window close
+	// writes each group's row once): a block of rows per write, instead of
+	// a write per row.
+	logged := appendOnly(n, eowc, b.views)
+	switch {
+	case logged:
 		detail = "key=(append-only log)"
-	}
-	if key != nil {
+		key = nil
+	case key != nil:
 		names := make([]string, len(key))
 		for i, k := range key {
 			names[i] = n.Columns()[k].Name
