@@ -23,6 +23,8 @@ import (
 //	redo-after-marker     large epoch: marker and redo flag written, nothing applied
 //	redo-after-apply      large epoch: applied, before the redo flag and chunks are deleted
 //	redo-after-clear-flag large epoch: redo flag deleted, chunks not yet deleted
+//	defer-mid-apply       deferred tables: a batch of an apply written, not the rest
+//	defer-after-apply     deferred tables: applied, before the log is deleted
 //
 // STREAMSQL_REDO_ABOVE_BYTES=N sends every epoch whose writes exceed N
 // bytes through the redo log, so that a test reaches the large-epoch path
@@ -39,10 +41,12 @@ const (
 	fpRedoAfterMarker    = "redo-after-marker"
 	fpRedoAfterApply     = "redo-after-apply"
 	fpRedoAfterClearFlag = "redo-after-clear-flag"
+	fpDeferMidApply      = "defer-mid-apply"
+	fpDeferAfterApply    = "defer-after-apply"
 )
 
 var failpointNames = []string{fpCommitBeforeTxn, fpCommitAfterTxn, fpRedoAfterStage,
-	fpRedoAfterMarker, fpRedoAfterApply, fpRedoAfterClearFlag}
+	fpRedoAfterMarker, fpRedoAfterApply, fpRedoAfterClearFlag, fpDeferMidApply, fpDeferAfterApply}
 
 // armedFailpoint is the one failpoint STREAMSQL_FAILPOINT names.
 type armedFailpoint struct {
@@ -121,4 +125,12 @@ func failpoint(log *slog.Logger, name string) {
 
 // redoAbove returns the test's epoch size above which commits go through
 // the redo log, 0 for the default (Badger's transaction limits).
-func redoAbove() int64 { return knobs().redoAboveBytes }
+func redoAbove() int64 {
+	if testRedoAbove > 0 {
+		return testRedoAbove
+	}
+	return knobs().redoAboveBytes
+}
+
+// testRedoAbove, when set, is redoAbove for a state test.
+var testRedoAbove int64
