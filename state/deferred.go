@@ -137,20 +137,28 @@ func (d *DB) mergeCommitted(t *Table, bufs []sealedBuf) {
 	var delta int64
 	for _, sb := range bufs {
 		sb.tree.Ascend(func(e entry) bool {
-			old, had := tree.Get(e)
-			if had {
-				// Whether Badger may hold the key was settled by the
-				// oldest write since the last apply.
-				e.fresh = old.fresh
-				delta -= entryBytes(old)
-			}
 			if e.del && e.fresh {
-				if had {
-					tree.Delete(old)
-				}
+				// Absent before the epoch and after it: whatever the
+				// overlay holds for the key (nothing, or a delete)
+				// stays right.
 				return true
 			}
-			tree.ReplaceOrInsert(e)
+			old, had := tree.ReplaceOrInsert(e)
+			if !had {
+				delta += entryBytes(e)
+				return true
+			}
+			delta -= entryBytes(old)
+			// Whether Badger may hold the key was settled by the oldest
+			// write since the last apply.
+			switch {
+			case old.fresh && e.del:
+				tree.Delete(e)
+				return true
+			case old.fresh != e.fresh:
+				e.fresh = old.fresh
+				tree.ReplaceOrInsert(e)
+			}
 			delta += entryBytes(e)
 			return true
 		})

@@ -217,7 +217,15 @@ func (t *Table) buffer(e entry) {
 			// Whether Badger may hold the key was settled by the
 			// buffer's first write of it.
 			e.fresh = old.fresh
-			t.dirty.ReplaceOrInsert(e)
+			if e.fresh && e.del {
+				// Put as new and deleted in one epoch: nothing to
+				// write, and no layer below has a value to hide.
+				t.dirty.Delete(e)
+				n -= entryBytes(e)
+				t.dirtyKV.add(e, -1)
+			} else {
+				t.dirty.ReplaceOrInsert(e)
+			}
 		}
 	}
 	t.dirtyBytes += n
