@@ -20,8 +20,8 @@ import (
 //   - CommitEpoch encodes the table's sealed writes into chunks (the
 //     staged-chunk format of epoch.go, full keys) at 'l' | epoch | seq,
 //     written in the epoch's one transaction, or before its marker when
-//     the epoch goes through the redo log. The chunks of an epoch are
-//     durable exactly when the epoch is.
+//     the epoch goes through the redo log; the marker's transaction also
+//     writes 'l' | epoch | logMark. Chunks count only with their mark.
 //   - The writes then move, newest wins, into the table's committed
 //     overlay, kept by the DB per table prefix (so that a restarted
 //     pipeline's new Table sees it) and read by Get and Scan between the
@@ -34,9 +34,10 @@ import (
 //     chunk is deleted. Chunks hold final values, so a crash between
 //     the two is repaired by applying them again.
 //
-// Recovery (RecoverEpochs): chunks of committed epochs are merged, newest
-// wins, and applied to the table keys; chunks of an epoch whose marker
-// was never written are dropped unread; then every chunk is deleted.
+// Recovery (RecoverEpochs): chunks of epochs with their mark are merged,
+// newest wins, and applied to the table keys; chunks without it (of an
+// epoch whose marker was never written) are dropped unread; then every
+// chunk is deleted.
 
 const prefixLog byte = 'l'
 
@@ -86,6 +87,12 @@ func (d *DB) overlayFor(prefix []byte) *overlay {
 func logKey(epoch, seq uint64) []byte {
 	return AppendUint64(AppendUint64([]byte{prefixLog}, epoch), seq)
 }
+
+// logMark is the key, after every chunk of its epoch, that the epoch's
+// commit writes with its marker: chunks without it belong to a commit that
+// failed or was cut short, and are never applied, even once a later epoch
+// has committed.
+const logMark = ^uint64(0)
 
 // encodeLog encodes the sealed writes of deferred tables into chunks,
 // oldest epoch first. A delete fresh in its own buffer (the key had no
@@ -300,30 +307,51 @@ func (d *DB) ApplyDeferred() error {
 func (d *DB) recoverLog(committed uint64) error {
 	final := btree.NewG(btreeDegree, entryLess)
 	var torn, chunks int
+	// The chunks of one epoch wait for its mark, which sorts after them.
+	var pending [][]byte
+	var pendingEpoch uint64
 	err := d.db.View(func(txn *badger.Txn) error {
 		it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte{prefixLog}, PrefetchValues: false})
 		defer it.Close()
 		for it.Rewind(); it.Valid(); it.Next() {
-			epoch, _, err := ReadUint64(it.Item().Key()[1:])
+			epoch, rest, err := ReadUint64(it.Item().Key()[1:])
+			if err == nil {
+				var seq uint64
+				if seq, _, err = ReadUint64(rest); err == nil && seq == logMark {
+					if epoch > committed {
+						return fmt.Errorf("state log of epoch %d, but epoch %d is the last committed", epoch, committed)
+					}
+					if epoch != pendingEpoch {
+						torn += len(pending)
+						pending = nil
+					}
+					for _, chunk := range pending {
+						chunks++
+						if err := decodeChunk(chunk, func(k, v []byte, del bool) error {
+							final.ReplaceOrInsert(entry{key: k, val: v, del: del})
+							return nil
+						}); err != nil {
+							return fmt.Errorf("log chunk of epoch %d: %w", epoch, err)
+						}
+					}
+					pending = nil
+					continue
+				}
+			}
 			if err != nil {
 				return fmt.Errorf("log chunk %x: %w", it.Item().Key(), err)
 			}
-			if epoch > committed {
-				torn++
-				continue
+			if epoch != pendingEpoch {
+				torn += len(pending)
+				pending, pendingEpoch = nil, epoch
 			}
-			chunks++
 			chunk, err := it.Item().ValueCopy(nil)
 			if err != nil {
 				return err
 			}
-			if err := decodeChunk(chunk, func(k, v []byte, del bool) error {
-				final.ReplaceOrInsert(entry{key: k, val: v, del: del})
-				return nil
-			}); err != nil {
-				return fmt.Errorf("log chunk %x: %w", it.Item().Key(), err)
-			}
+			pending = append(pending, chunk)
 		}
+		torn += len(pending)
 		return nil
 	})
 	if err != nil {

@@ -378,3 +378,34 @@ func TestDeferred_Drop(t *testing.T) {
 	}
 	assertNoLog(t, db)
 }
+
+// TestDeferred_FailedCommitThenLater: the chunks of a commit that failed
+// after they were written are not applied once a later epoch commits.
+func TestDeferred_FailedCommitThenLater(t *testing.T) {
+	dir := t.TempDir()
+	db := openTest(t, dir)
+	tb := deferredTable(db, 6)
+	must(t, tb.PutNew([]byte("a"), []byte("1")))
+	must(t, db.CommitEpoch(1, nil, tb))
+	must(t, tb.Put([]byte("a"), []byte("stray")))
+	must(t, tb.PutNew([]byte("stray"), []byte("stray")))
+	testRedoAbove = 1
+	testHookAfterStage = func() error { return errCrash }
+	err := db.CommitEpoch(2, nil, tb)
+	testRedoAbove, testHookAfterStage = 0, nil
+	if !errors.Is(err, errCrash) {
+		t.Fatalf("commit = %v, want the failure", err)
+	}
+	tb.Reset() // the pipeline restarts from epoch 1
+	must(t, tb.PutNew([]byte("b"), []byte("3")))
+	must(t, db.CommitEpoch(3, nil, tb))
+	crashClose(t, db)
+
+	db = openTest(t, dir)
+	defer db.Close()
+	const want = "a=1\nb=3\n"
+	if got := dump(t, deferredTable(db, 6), nil, nil); got != want {
+		t.Fatalf("after recovery the table reads\n%s\nwant\n%s", got, want)
+	}
+	assertNoLog(t, db)
+}

@@ -185,6 +185,11 @@ func (d *DB) CommitEpoch(epoch uint64, extra func(txn *badger.Txn) error, tables
 					return err
 				}
 			}
+			if len(logChunks) > 0 {
+				if err := txn.Set(logKey(epoch, logMark), nil); err != nil {
+					return err
+				}
+			}
 			if extra != nil {
 				if err := extra(txn); err != nil {
 					return err
@@ -209,7 +214,18 @@ func (d *DB) CommitEpoch(epoch uint64, extra func(txn *badger.Txn) error, tables
 		if err := d.writeLog(epoch, logChunks); err != nil {
 			return fmt.Errorf("commit epoch %d in batches: %w", epoch, err)
 		}
-		if err := d.commitLarge(epoch, extra, plain, bufs); err != nil {
+		largeExtra := extra
+		if len(logChunks) > 0 {
+			largeExtra = func(txn *badger.Txn) error {
+				if extra != nil {
+					if err := extra(txn); err != nil {
+						return err
+					}
+				}
+				return txn.Set(logKey(epoch, logMark), nil)
+			}
+		}
+		if err := d.commitLarge(epoch, largeExtra, plain, bufs); err != nil {
 			return fmt.Errorf("commit epoch %d in batches: %w", epoch, err)
 		}
 	}
