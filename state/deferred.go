@@ -201,6 +201,10 @@ func (d *DB) applyDeferred(dropID uint64) error {
 	}
 	ds.mu.Unlock()
 
+	batch := applyBatchKeys
+	if knobs().deferApply > 0 {
+		batch = 16
+	}
 	wb := d.db.NewWriteBatch()
 	defer func() { wb.Cancel() }()
 	n := 0
@@ -218,7 +222,7 @@ func (d *DB) applyDeferred(dropID uint64) error {
 			if err != nil {
 				return false
 			}
-			if n++; n%applyBatchKeys == 0 {
+			if n++; n%batch == 0 {
 				if err = wb.Flush(); err != nil {
 					return false
 				}

@@ -30,7 +30,11 @@ import (
 // bytes through the redo log, so that a test reaches the large-epoch path
 // without writing ~8 MiB per epoch.
 //
-// Both variables are read once per process; unset, a failpoint costs a
+// STREAMSQL_DEFER_APPLY_BYTES=N applies deferred tables' overlays when
+// they exceed N bytes, in batches of 16 keys, so that a test reaches the
+// apply and its failpoints without gigabytes of state.
+//
+// The variables are read once per process; unset, a failpoint costs a
 // nil check.
 
 // Failpoint names.
@@ -58,6 +62,7 @@ type armedFailpoint struct {
 type testKnobs struct {
 	fp             *armedFailpoint // nil when unset
 	redoAboveBytes int64           // 0 when unset
+	deferApply     int64           // 0 when unset
 	err            error           // a malformed variable; Open refuses to start
 }
 
@@ -95,6 +100,14 @@ func readKnobs() *testKnobs {
 			return k
 		}
 		k.redoAboveBytes = n
+	}
+	if v := os.Getenv("STREAMSQL_DEFER_APPLY_BYTES"); v != "" {
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil || n <= 0 {
+			k.err = fmt.Errorf("STREAMSQL_DEFER_APPLY_BYTES=%q: want a positive byte count", v)
+			return k
+		}
+		k.deferApply = n
 	}
 	return k
 }

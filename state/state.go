@@ -143,6 +143,9 @@ func Open(ctx context.Context, opts Options) (*DB, error) {
 	if d.deferApply <= 0 {
 		d.deferApply = DefaultDeferredApplyBytes
 	}
+	if n := knobs().deferApply; n > 0 {
+		d.deferApply = n
+	}
 	if err := d.checkFormat(); err != nil {
 		_ = bdb.Close()
 		return nil, err
