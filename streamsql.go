@@ -108,8 +108,9 @@ func Open(ctx context.Context, cfg Config) (*Engine, error) {
 	mem := newMemoryBudget(limit)
 	db, err := state.Open(ctx, state.Options{Dir: cfg.DataDir, Logger: log, Memory: mem.badger,
 		// Deferred tables' committed writes count among the uncommitted
-		// ones: applied at half that budget, they leave the rest to epochs.
-		DeferredApplyBytes: mem.uncommitted / 2})
+		// ones: applied at half that budget at most, they leave the rest
+		// to epochs.
+		DeferredApplyBytes: min(mem.uncommitted/2, state.DefaultDeferredApplyBytes)})
 	if err != nil {
 		return nil, err
 	}
