@@ -40,6 +40,9 @@ import (
 //
 // Table keys hold committed values only, with no epoch in the key: reads
 // need no version filtering and old values need no garbage collection.
+// Deferred tables (deferred.go) are the exception: their commits write a
+// log, applied to their keys rarely, and their Tables read what is not
+// applied yet from memory.
 
 // Key families of this file; state.go owns 'm' and 'c'.
 const (
