@@ -157,7 +157,7 @@ func (t *Table) Get(key []byte) ([]byte, bool, error) {
 		}
 	}
 	if t.ov != nil {
-		if e, ok := t.ov.tree.Load().Get(entry{key: key}); ok {
+		if e, ok := t.ov.get(key); ok {
 			return e.val, !e.del, nil
 		}
 	}
@@ -330,11 +330,6 @@ func (t *Table) overlay(start, end []byte) []entry {
 	for i := len(fz) - 1; i >= 0; i-- {
 		trees = append(trees, fz[i].tree)
 	}
-	if t.ov != nil {
-		// Loaded after the sealed buffers: a commit publishes the
-		// overlay before it drops them.
-		trees = append(trees, t.ov.tree.Load())
-	}
 	var out []entry
 	collect := func(tr *btree.BTreeG[entry]) []entry {
 		var es []entry
@@ -350,16 +345,25 @@ func (t *Table) overlay(start, end []byte) []entry {
 		}
 		return es
 	}
-	for _, tr := range trees {
-		if tr.Len() == 0 {
-			continue
-		}
-		es := collect(tr)
+	add := func(es []entry) {
 		if out == nil {
 			out = es
-			continue
+			return
 		}
 		out = mergeNewer(out, es)
+	}
+	for _, tr := range trees {
+		if tr.Len() > 0 {
+			add(collect(tr))
+		}
+	}
+	if t.ov != nil {
+		// Read after the sealed buffers: a commit merges them into the
+		// overlay before it drops them.
+		t.ov.mu.RLock()
+		es := collect(t.ov.tree)
+		t.ov.mu.RUnlock()
+		add(es)
 	}
 	return out
 }
