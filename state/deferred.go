@@ -28,8 +28,8 @@ import (
 //   - A key the operator knows has no value (PutNew) is marked fresh; a
 //     delete that meets a fresh entry of the overlay takes both away, so
 //     a group born and gone between two applies never reaches Badger.
-//   - Rarely (the overlays over Options.DeferredApplyBytes, a drop, or
-//     Close) every overlay is applied to the table keys and then every
+//   - Rarely (the overlays or the log written since the last apply over
+//     Options.DeferredApplyBytes, a drop, or Close) every overlay is applied to the table keys and then every
 //     chunk is deleted. Chunks hold final values, so a crash between
 //     the two is repaired by applying them again.
 //
@@ -289,6 +289,7 @@ func (d *DB) deleteLog() error {
 	if err != nil {
 		return fmt.Errorf("list state log: %w", err)
 	}
+	d.logBytes = 0
 	if len(keys) == 0 {
 		return nil
 	}

@@ -409,3 +409,37 @@ func TestDeferred_FailedCommitThenLater(t *testing.T) {
 	}
 	assertNoLog(t, db)
 }
+
+// TestDeferred_LogBounded: keys put and deleted across epochs keep the
+// overlay small, but their log is applied and deleted once it passes
+// Options.DeferredApplyBytes, so that it does not grow without bound.
+func TestDeferred_LogBounded(t *testing.T) {
+	const limit = 4 << 10
+	db, err := Open(context.Background(), Options{InMemory: true, DeferredApplyBytes: limit})
+	must(t, err)
+	defer db.Close()
+	tb := deferredTable(db, 8)
+	val := bytes.Repeat([]byte("v"), 50)
+	for epoch := uint64(1); epoch <= 100; epoch++ {
+		for i := range 20 {
+			if epoch > 1 {
+				must(t, tb.Delete([]byte(fmt.Sprintf("k%03d-%02d", epoch-1, i))))
+			}
+			must(t, tb.PutNew([]byte(fmt.Sprintf("k%03d-%02d", epoch, i)), val))
+		}
+		must(t, db.CommitEpoch(epoch, nil, tb))
+		var logged int
+		must(t, db.db.View(func(txn *badger.Txn) error {
+			it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte{prefixLog}})
+			defer it.Close()
+			for it.Rewind(); it.Valid(); it.Next() {
+				logged += int(it.Item().ValueSize())
+			}
+			return nil
+		}))
+		// At most the limit and one epoch's chunk (about 2 KiB).
+		if logged > limit+4<<10 {
+			t.Fatalf("epoch %d: %d bytes of state log, want it applied past %d", epoch, logged, limit)
+		}
+	}
+}

@@ -240,7 +240,10 @@ func (d *DB) CommitEpoch(epoch uint64, extra func(txn *badger.Txn) error, tables
 	for _, t := range tables {
 		t.dropSealedUpTo(epoch)
 	}
-	if d.deferredBytes.Load() > d.deferApply {
+	for _, c := range logChunks {
+		d.logBytes += int64(len(c))
+	}
+	if d.deferredBytes.Load() > d.deferApply || d.logBytes > d.deferApply {
 		// The epoch is committed whatever happens here: a failed apply
 		// is tried again at the next commit, the log keeps the writes.
 		if err := d.applyDeferred(0); err != nil {

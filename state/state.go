@@ -62,6 +62,11 @@ type DB struct {
 	deferred      deferState
 	deferredBytes atomic.Int64
 	deferApply    int64
+	// logBytes is the state log written since the last apply (guarded
+	// by commitMu): applied over deferApply too, so that the log, and the
+	// time a restart takes to replay it, stays bounded while keys put and
+	// deleted keep the overlays small.
+	logBytes int64
 }
 
 // Options configures Open.

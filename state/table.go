@@ -440,7 +440,8 @@ func (t *Table) dropSealedUpTo(epoch uint64) {
 }
 
 // Reset forgets every uncommitted write and the cache, so the table reads
-// as of the last committed epoch. A pipeline that ends calls it on its
+// as of the last committed epoch (a deferred table's committed overlay
+// stays: it is committed). A pipeline that ends calls it on its
 // tables, so that what they held no longer counts in DB.Uncommitted; no
 // CommitEpoch of the table may be running.
 func (t *Table) Reset() {
