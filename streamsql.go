@@ -106,7 +106,11 @@ func Open(ctx context.Context, cfg Config) (*Engine, error) {
 		limit = DefaultMemoryLimit()
 	}
 	mem := newMemoryBudget(limit)
-	db, err := state.Open(ctx, state.Options{Dir: cfg.DataDir, Logger: log, Memory: mem.badger})
+	db, err := state.Open(ctx, state.Options{Dir: cfg.DataDir, Logger: log, Memory: mem.badger,
+		// Deferred tables' committed writes count among the uncommitted
+		// ones: applied at half that budget at most, they leave the rest
+		// to epochs.
+		DeferredApplyBytes: min(mem.uncommitted/2, state.DefaultDeferredApplyBytes)})
 	if err != nil {
 		return nil, err
 	}

@@ -349,7 +349,10 @@ func (r *viewRunner) run(ctx context.Context) (err error) {
 		nodes[i], in.feed = g.Input("source " + in.src.entry.Name)
 	}
 	mat, err := r.obj.stream.Build(g, nodes, func(op uint32) exec.StateTable {
-		t := e.db.Table(id, op)
+		// Only the view's own table is read from Badger (SELECT,
+		// SUBSCRIBE's snapshot); its operators' state is theirs alone, so
+		// its commits go to the state log (state/deferred.go).
+		t := e.db.TableWithOptions(id, op, state.TableOptions{Deferred: op != planner.MaterializeTable})
 		l.tables = append(l.tables, t)
 		return l.subscribeTable(op, t) // SUBSCRIBE (subscribe.go)
 	}, planner.BuildOptions{Errs: &r.errs, AggCacheGroups: e.aggCacheGroups, CacheBudget: e.mem.caches})

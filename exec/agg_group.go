@@ -590,8 +590,16 @@ func (c *aggCore) writeState(g *group) error {
 		b = appendValue(b, g.slots[i].best)
 	}
 	c.vbuf = b
+	var err error
+	if pn, ok := c.st.(newKeyPutter); ok && !g.stored {
+		// Not stored: the summary key has no value (a new group, or one
+		// whose summary was deleted).
+		err = pn.PutNew(c.sbuf, b)
+	} else {
+		err = c.st.Put(c.sbuf, b)
+	}
 	g.stored = true
-	if err := c.st.Put(c.sbuf, b); err != nil {
+	if err != nil {
 		return fmt.Errorf("write group: %w", err)
 	}
 	return nil

@@ -38,10 +38,12 @@ func (c *committing) OnBarrier(ctx context.Context, b Barrier, out Output) error
 func BenchmarkWindowAgg_TumbleState(b *testing.B) {
 	for _, keys := range []int{1000, 1_000_000} {
 		for _, cache := range []struct {
-			name   string
-			groups int
-			budget int64
-		}{{"groups=65536", 1 << 16, 0}, {"groups=262144", 1 << 18, 0}, {"budget=1GiB", 0, 1 << 30}} {
+			name     string
+			groups   int
+			budget   int64
+			deferred bool // the table as views open it: state/deferred.go
+		}{{"groups=65536", 1 << 16, 0, false}, {"groups=262144", 1 << 18, 0, false}, {"budget=1GiB", 0, 1 << 30, false},
+			{"budget=1GiB/deferred", 0, 1 << 30, true}} {
 			b.Run(keyName(keys)+"/"+cache.name, func(b *testing.B) {
 				db, err := state.Open(context.Background(), state.Options{Dir: b.TempDir()})
 				if err != nil {
@@ -57,7 +59,7 @@ func BenchmarkWindowAgg_TumbleState(b *testing.B) {
 				if err != nil {
 					b.Fatal(err)
 				}
-				tb := db.Table(1, 1)
+				tb := db.TableWithOptions(1, 1, state.TableOptions{Deferred: cache.deferred})
 				mustOpen(b, op, tb)
 				runBench(b, &committing{Operator: op, db: db, tb: tb}, newBenchInput(keys, 5), 60_000_000, nil)
 			})

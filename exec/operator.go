@@ -62,6 +62,13 @@ type StateTable interface {
 	Scan(start, end []byte, fn func(key, value []byte) error) error
 }
 
+// newKeyPutter is a StateTable that can be told that a key has no value
+// (Get would not find it): should the key be deleted again before the
+// table stores it, neither write needs to be made (state.Table.PutNew).
+type newKeyPutter interface {
+	PutNew(key, value []byte) error
+}
+
 // KeyGroups is the number of hash buckets of operator keys, fixed like
 // Flink's max parallelism: state is laid out by key group so that a later
 // version can spread key groups over processes without rewriting state.

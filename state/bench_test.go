@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"runtime"
+	"strings"
 	"testing"
 )
 
@@ -171,10 +172,12 @@ func BenchmarkTable_Scan(b *testing.B) {
 // allocs/key are per key committed (the Puts are not timed).
 func BenchmarkCommitEpoch(b *testing.B) {
 	for _, n := range []int{1000, 100_000} {
-		for _, kind := range []string{"put", "put+delete"} {
+		for _, kind := range []string{"put", "put+delete", "deferred/put", "deferred/put+delete"} {
 			b.Run(fmt.Sprintf("keys=%d/%s", n, kind), func(b *testing.B) {
 				db := openBench(b)
-				tb := db.Table(1, 1)
+				deferred := strings.HasPrefix(kind, "deferred/")
+				kind := strings.TrimPrefix(kind, "deferred/")
+				tb := db.TableWithOptions(1, 1, TableOptions{Deferred: deferred})
 				val := make([]byte, benchValLen)
 				var k []byte
 				var ms runtime.MemStats
@@ -189,7 +192,11 @@ func BenchmarkCommitEpoch(b *testing.B) {
 					b.StopTimer()
 					for i := range n {
 						k = benchKey(k, base+i)
-						if err := tb.Put(k, val); err != nil {
+						put := tb.Put
+						if kind == "put+delete" {
+							put = tb.PutNew // a new group, as an aggregate writes it
+						}
+						if err := put(k, val); err != nil {
 							b.Fatal(err)
 						}
 						if kind == "put+delete" {

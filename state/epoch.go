@@ -40,6 +40,9 @@ import (
 //
 // Table keys hold committed values only, with no epoch in the key: reads
 // need no version filtering and old values need no garbage collection.
+// Deferred tables (deferred.go) are the exception: their commits write a
+// log, applied to their keys rarely, and their Tables read what is not
+// applied yet from memory.
 
 // Key families of this file; state.go owns 'm' and 'c'.
 const (
@@ -138,7 +141,10 @@ func (d *DB) CommitEpoch(epoch uint64, extra func(txn *badger.Txn) error, tables
 	if epoch <= last {
 		return fmt.Errorf("commit epoch %d: epoch %d is already committed", epoch, last)
 	}
-	var bufs [][]sealedBuf
+	// Deferred tables' writes go to the state log (deferred.go), the
+	// others' to their keys.
+	var plain, deferred []*Table
+	var bufs, deferBufs [][]sealedBuf
 	var size, count int64
 	for _, t := range tables {
 		if t.err != nil {
@@ -148,26 +154,44 @@ func (d *DB) CommitEpoch(epoch uint64, extra func(txn *badger.Txn) error, tables
 			t.SealEpoch(epoch)
 		}
 		b := t.sealedUpTo(epoch)
-		bufs = append(bufs, b)
+		if t.ov != nil {
+			deferred, deferBufs = append(deferred, t), append(deferBufs, b)
+		} else {
+			plain, bufs = append(plain, t), append(bufs, b)
+		}
 		for _, sb := range b {
 			n := int64(sb.tree.Len())
 			size += sb.kv.keys + sb.kv.vals + n*int64(len(t.prefix)+16)
-			count += n
+			if t.ov == nil {
+				count += n
+			}
 		}
 	}
+	logChunks := encodeLog(deferred, deferBufs)
+	count += int64(len(logChunks))
 	small := size < d.db.MaxBatchSize()*8/10 && count < d.db.MaxBatchCount()*8/10
 	if limit := redoAbove(); limit > 0 && size > limit {
 		small = false
 	}
 	if small {
 		err = d.db.Update(func(txn *badger.Txn) error {
-			if err := forEachWrite(tables, bufs, func(k []byte, e entry) error {
+			if err := forEachWrite(plain, bufs, func(k []byte, e entry) error {
 				if e.del {
 					return txn.Delete(k)
 				}
 				return txn.Set(k, e.val)
 			}); err != nil {
 				return err
+			}
+			for i, c := range logChunks {
+				if err := txn.Set(logKey(epoch, uint64(i)), c); err != nil {
+					return err
+				}
+			}
+			if len(logChunks) > 0 {
+				if err := txn.Set(logKey(epoch, logMark), nil); err != nil {
+					return err
+				}
 			}
 			if extra != nil {
 				if err := extra(txn); err != nil {
@@ -190,12 +214,41 @@ func (d *DB) CommitEpoch(epoch uint64, extra func(txn *badger.Txn) error, tables
 		}
 	}
 	if !small {
-		if err := d.commitLarge(epoch, extra, tables, bufs); err != nil {
+		if err := d.writeLog(epoch, logChunks); err != nil {
+			return fmt.Errorf("commit epoch %d in batches: %w", epoch, err)
+		}
+		largeExtra := extra
+		if len(logChunks) > 0 {
+			largeExtra = func(txn *badger.Txn) error {
+				if extra != nil {
+					if err := extra(txn); err != nil {
+						return err
+					}
+				}
+				return txn.Set(logKey(epoch, logMark), nil)
+			}
+		}
+		if err := d.commitLarge(epoch, largeExtra, plain, bufs); err != nil {
 			return fmt.Errorf("commit epoch %d in batches: %w", epoch, err)
 		}
 	}
+	// The overlays take the deferred tables' writes before their sealed
+	// buffers go, so that a read finds them in one or the other.
+	for i, t := range deferred {
+		d.mergeCommitted(t, deferBufs[i])
+	}
 	for _, t := range tables {
 		t.dropSealedUpTo(epoch)
+	}
+	for _, c := range logChunks {
+		d.logBytes += int64(len(c))
+	}
+	if d.deferredBytes.Load() > d.deferApply || d.logBytes > d.deferApply {
+		// The epoch is committed whatever happens here: a failed apply
+		// is tried again at the next commit, the log keeps the writes.
+		if err := d.applyDeferred(0); err != nil {
+			d.log.Warn("apply deferred state to its keys; retried at the next commit", "epoch", epoch, "err", err)
+		}
 	}
 	return nil
 }
@@ -210,6 +263,11 @@ func forEachWrite(tables []*Table, bufs [][]sealedBuf, fn func(fullKey []byte, e
 			arena := make([]byte, 0, sb.kv.keys+int64(sb.tree.Len()*len(t.prefix)))
 			var err error
 			sb.tree.Ascend(func(e entry) bool {
+				if e.del && e.fresh {
+					// The key had no value before this epoch and has
+					// none after it.
+					return true
+				}
 				start := len(arena)
 				arena = append(append(arena, t.prefix...), e.key...)
 				err = fn(arena[start:len(arena):len(arena)], e)
@@ -313,15 +371,7 @@ func (d *DB) stage(epoch uint64, each func(fn func(k []byte, e entry) error) err
 		return err
 	}
 	err := each(func(k []byte, e entry) error {
-		chunk = binary.AppendUvarint(chunk, uint64(len(k)))
-		chunk = append(chunk, k...)
-		if e.del {
-			chunk = append(chunk, 1)
-		} else {
-			chunk = append(chunk, 0)
-			chunk = binary.AppendUvarint(chunk, uint64(len(e.val)))
-			chunk = append(chunk, e.val...)
-		}
+		chunk = appendChunkEntry(chunk, k, e)
 		if len(chunk) >= stageChunkBytes {
 			return flush()
 		}
@@ -418,9 +468,11 @@ func (d *DB) recoverEpochs() error {
 			"last_committed_epoch", committed)
 	}
 	if redo != 0 || staged {
-		return d.clearStage()
+		if err := d.clearStage(); err != nil {
+			return err
+		}
 	}
-	return nil
+	return d.recoverLog(committed)
 }
 
 // replay applies the staged chunks of epoch to the table keys.
@@ -451,6 +503,18 @@ func (d *DB) replay(epoch uint64) error {
 		return err
 	}
 	return wb.Flush()
+}
+
+// appendChunkEntry appends one write to a staged or log chunk.
+func appendChunkEntry(chunk, k []byte, e entry) []byte {
+	chunk = binary.AppendUvarint(chunk, uint64(len(k)))
+	chunk = append(chunk, k...)
+	if e.del {
+		return append(chunk, 1)
+	}
+	chunk = append(chunk, 0)
+	chunk = binary.AppendUvarint(chunk, uint64(len(e.val)))
+	return append(chunk, e.val...)
 }
 
 var errBadChunk = errors.New("corrupt staged chunk")

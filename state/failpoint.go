@@ -23,12 +23,18 @@ import (
 //	redo-after-marker     large epoch: marker and redo flag written, nothing applied
 //	redo-after-apply      large epoch: applied, before the redo flag and chunks are deleted
 //	redo-after-clear-flag large epoch: redo flag deleted, chunks not yet deleted
+//	defer-mid-apply       deferred tables: a batch of an apply written, not the rest
+//	defer-after-apply     deferred tables: applied, before the log is deleted
 //
 // STREAMSQL_REDO_ABOVE_BYTES=N sends every epoch whose writes exceed N
 // bytes through the redo log, so that a test reaches the large-epoch path
 // without writing ~8 MiB per epoch.
 //
-// Both variables are read once per process; unset, a failpoint costs a
+// STREAMSQL_DEFER_APPLY_BYTES=N applies deferred tables' overlays when
+// they exceed N bytes, in batches of 16 keys, so that a test reaches the
+// apply and its failpoints without gigabytes of state.
+//
+// The variables are read once per process; unset, a failpoint costs a
 // nil check.
 
 // Failpoint names.
@@ -39,10 +45,12 @@ const (
 	fpRedoAfterMarker    = "redo-after-marker"
 	fpRedoAfterApply     = "redo-after-apply"
 	fpRedoAfterClearFlag = "redo-after-clear-flag"
+	fpDeferMidApply      = "defer-mid-apply"
+	fpDeferAfterApply    = "defer-after-apply"
 )
 
 var failpointNames = []string{fpCommitBeforeTxn, fpCommitAfterTxn, fpRedoAfterStage,
-	fpRedoAfterMarker, fpRedoAfterApply, fpRedoAfterClearFlag}
+	fpRedoAfterMarker, fpRedoAfterApply, fpRedoAfterClearFlag, fpDeferMidApply, fpDeferAfterApply}
 
 // armedFailpoint is the one failpoint STREAMSQL_FAILPOINT names.
 type armedFailpoint struct {
@@ -54,6 +62,7 @@ type armedFailpoint struct {
 type testKnobs struct {
 	fp             *armedFailpoint // nil when unset
 	redoAboveBytes int64           // 0 when unset
+	deferApply     int64           // 0 when unset
 	err            error           // a malformed variable; Open refuses to start
 }
 
@@ -92,6 +101,14 @@ func readKnobs() *testKnobs {
 		}
 		k.redoAboveBytes = n
 	}
+	if v := os.Getenv("STREAMSQL_DEFER_APPLY_BYTES"); v != "" {
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil || n <= 0 {
+			k.err = fmt.Errorf("STREAMSQL_DEFER_APPLY_BYTES=%q: want a positive byte count", v)
+			return k
+		}
+		k.deferApply = n
+	}
 	return k
 }
 
@@ -121,4 +138,12 @@ func failpoint(log *slog.Logger, name string) {
 
 // redoAbove returns the test's epoch size above which commits go through
 // the redo log, 0 for the default (Badger's transaction limits).
-func redoAbove() int64 { return knobs().redoAboveBytes }
+func redoAbove() int64 {
+	if testRedoAbove > 0 {
+		return testRedoAbove
+	}
+	return knobs().redoAboveBytes
+}
+
+// testRedoAbove, when set, is redoAbove for a state test.
+var testRedoAbove int64

@@ -102,6 +102,17 @@ func (d *DB) startDrop(objectID uint64, unused <-chan struct{}) {
 				return // the marker stays: the next Open deletes it
 			}
 		}
+		// The object's writes still in the state log would be applied
+		// again by a restart after its keys are deleted: apply the log
+		// (less the object) and delete it first.
+		es := d.epochs()
+		es.commitMu.Lock()
+		err := d.applyDeferred(objectID)
+		es.commitMu.Unlock()
+		if err != nil {
+			d.log.Warn("free a dropped object's state; the next start retries", "object", objectID, "err", err)
+			return
+		}
 		start := time.Now()
 		n, err := d.dropState(objectID)
 		if err != nil {

@@ -55,6 +55,18 @@ type DB struct {
 	// uncommitted is the memory of every Table's buffered writes, dirty
 	// and sealed, not yet in Badger (Uncommitted).
 	uncommitted atomic.Int64
+
+	// Deferred tables' committed overlays (deferred.go): deferredBytes is
+	// their memory (also counted in uncommitted), applied to Badger when
+	// over deferApply.
+	deferred      deferState
+	deferredBytes atomic.Int64
+	deferApply    int64
+	// logBytes is the state log written since the last apply (guarded
+	// by commitMu): applied over deferApply too, so that the log, and the
+	// time a restart takes to replay it, stays bounded while keys put and
+	// deleted keep the overlays small.
+	logBytes int64
 }
 
 // Options configures Open.
@@ -69,6 +81,10 @@ type Options struct {
 	// Memory sizes Badger's memory; zero fields keep this package's
 	// defaults.
 	Memory Memory
+	// DeferredApplyBytes is the memory of deferred tables' committed
+	// writes above which they are applied to their keys (deferred.go);
+	// DefaultDeferredApplyBytes when zero.
+	DeferredApplyBytes int64
 }
 
 // Memory is what Badger may keep in memory.
@@ -128,7 +144,13 @@ func Open(ctx context.Context, opts Options) (*DB, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open data dir %q: %w", opts.Dir, err)
 	}
-	d := &DB{db: bdb, log: log, closing: make(chan struct{})}
+	d := &DB{db: bdb, log: log, closing: make(chan struct{}), deferApply: opts.DeferredApplyBytes}
+	if d.deferApply <= 0 {
+		d.deferApply = DefaultDeferredApplyBytes
+	}
+	if n := knobs().deferApply; n > 0 {
+		d.deferApply = n
+	}
 	if err := d.checkFormat(); err != nil {
 		_ = bdb.Close()
 		return nil, err
@@ -187,6 +209,13 @@ func (d *DB) checkFormat() error {
 // is safe to call more than once.
 func (d *DB) Close() error {
 	d.closeOnce.Do(func() {
+		if !d.deferred.noApplyOnClose && d.RecoverEpochs() == nil {
+			// Not needed for safety (the log is replayed at Open), but it
+			// leaves nothing to replay.
+			if err := d.ApplyDeferred(); err != nil {
+				d.log.Warn("apply deferred state at close; the next start applies its log", "err", err)
+			}
+		}
 		close(d.closing)
 		d.drops.Wait()
 		if d.gcStop != nil {

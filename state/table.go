@@ -31,6 +31,9 @@ type Table struct {
 	dirty  *btree.BTreeG[entry]
 	cache  *lru
 	err    error // recovery failure, reported by every call
+	// ov is a deferred table's committed overlay (deferred.go), nil for
+	// a table whose commits write its keys.
+	ov *overlay
 
 	sealed   atomic.Uint64 // highest epoch sealed
 	frozenMu sync.Mutex    // serialises writers of frozen
@@ -59,6 +62,10 @@ type entry struct {
 	key []byte
 	val []byte
 	del bool
+	// fresh: the key had no value in Badger when the oldest write of its
+	// buffer or overlay was made (PutNew), so that a delete meeting it
+	// needs no write.
+	fresh bool
 }
 
 func entryLess(a, b entry) bool { return bytes.Compare(a.key, b.key) < 0 }
@@ -81,6 +88,10 @@ type TableOptions struct {
 	// CacheBytes bounds the read cache; 0 means DefaultCacheBytes and a
 	// negative value disables the cache.
 	CacheBytes int
+	// Deferred keeps the table's committed writes in a log and in memory,
+	// applied to its keys rarely (deferred.go): for state that only its
+	// operator reads, never for a table read with ReadCommitted.
+	Deferred bool
 }
 
 // DefaultCacheBytes is the read cache of a Table built without options.
@@ -110,6 +121,9 @@ func (d *DB) TableWithOptions(objectID uint64, operatorID uint32, opts TableOpti
 		degree: btreeDegree,
 	}
 	t.err = d.RecoverEpochs()
+	if opts.Deferred {
+		t.ov = d.overlayFor(t.prefix)
+	}
 	empty := []sealedBuf{}
 	t.frozen.Store(&empty)
 	return t
@@ -142,6 +156,11 @@ func (t *Table) Get(key []byte) ([]byte, bool, error) {
 			return e.val, !e.del, nil
 		}
 	}
+	if t.ov != nil {
+		if e, ok := t.ov.get(key); ok {
+			return e.val, !e.del, nil
+		}
+	}
 	if v, present, ok := t.cache.get(key); ok {
 		return v, present, nil
 	}
@@ -167,14 +186,21 @@ func (t *Table) Get(key []byte) ([]byte, bool, error) {
 }
 
 // Put sets key to value; both are copied.
-func (t *Table) Put(key, value []byte) error {
+func (t *Table) Put(key, value []byte) error { return t.put(key, value, false) }
+
+// PutNew is Put of a key the caller knows has no value (Get would not find
+// it): should it be deleted again before it reaches Badger, neither write
+// is made.
+func (t *Table) PutNew(key, value []byte) error { return t.put(key, value, true) }
+
+func (t *Table) put(key, value []byte, fresh bool) error {
 	if t.err != nil {
 		return t.err
 	}
 	buf := make([]byte, len(key)+len(value))
 	copy(buf, key)
 	copy(buf[len(key):], value)
-	e := entry{key: buf[:len(key):len(key)], val: buf[len(key):]}
+	e := entry{key: buf[:len(key):len(key)], val: buf[len(key):], fresh: fresh}
 	t.buffer(e)
 	t.cache.written(e.key, e.val, true)
 	return nil
@@ -187,6 +213,20 @@ func (t *Table) buffer(e entry) {
 	if old, ok := t.dirty.ReplaceOrInsert(e); ok {
 		n -= entryBytes(old)
 		t.dirtyKV.add(old, -1)
+		if old.fresh != e.fresh {
+			// Whether Badger may hold the key was settled by the
+			// buffer's first write of it.
+			e.fresh = old.fresh
+			if e.fresh && e.del {
+				// Put as new and deleted in one epoch: nothing to
+				// write, and no layer below has a value to hide.
+				t.dirty.Delete(e)
+				n -= entryBytes(e)
+				t.dirtyKV.add(e, -1)
+			} else {
+				t.dirty.ReplaceOrInsert(e)
+			}
+		}
 	}
 	t.dirtyBytes += n
 	t.db.uncommitted.Add(n)
@@ -285,7 +325,7 @@ func (t *Table) Scan(start, end []byte, fn func(key, value []byte) error) error 
 // key order.
 func (t *Table) overlay(start, end []byte) []entry {
 	fz := *t.frozen.Load()
-	trees := make([]*btree.BTreeG[entry], 0, len(fz)+1)
+	trees := make([]*btree.BTreeG[entry], 0, len(fz)+2)
 	trees = append(trees, t.dirty)
 	for i := len(fz) - 1; i >= 0; i-- {
 		trees = append(trees, fz[i].tree)
@@ -305,16 +345,25 @@ func (t *Table) overlay(start, end []byte) []entry {
 		}
 		return es
 	}
-	for _, tr := range trees {
-		if tr.Len() == 0 {
-			continue
-		}
-		es := collect(tr)
+	add := func(es []entry) {
 		if out == nil {
 			out = es
-			continue
+			return
 		}
 		out = mergeNewer(out, es)
+	}
+	for _, tr := range trees {
+		if tr.Len() > 0 {
+			add(collect(tr))
+		}
+	}
+	if t.ov != nil {
+		// Read after the sealed buffers: a commit merges them into the
+		// overlay before it drops them.
+		t.ov.mu.RLock()
+		es := collect(t.ov.tree)
+		t.ov.mu.RUnlock()
+		add(es)
 	}
 	return out
 }
@@ -391,7 +440,8 @@ func (t *Table) dropSealedUpTo(epoch uint64) {
 }
 
 // Reset forgets every uncommitted write and the cache, so the table reads
-// as of the last committed epoch. A pipeline that ends calls it on its
+// as of the last committed epoch (a deferred table's committed overlay
+// stays: it is committed). A pipeline that ends calls it on its
 // tables, so that what they held no longer counts in DB.Uncommitted; no
 // CommitEpoch of the table may be running.
 func (t *Table) Reset() {

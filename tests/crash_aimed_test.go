@@ -58,8 +58,10 @@ func TestCrash_Failpoints(t *testing.T) {
 	bin := buildBinary(t)
 	for i, tc := range []struct {
 		failpoint string
-		redo      bool   // force the redo log
-		wantLog   string // what the restarted server logs; "" for nothing to recover
+		redo      bool // force the redo log
+		// deferApply: apply deferred tables' state at every commit.
+		deferApply bool
+		wantLog    string // what the restarted server logs; "" for nothing to recover
 	}{
 		{failpoint: "commit-before-txn"},
 		{failpoint: "commit-after-txn"},
@@ -70,6 +72,12 @@ func TestCrash_Failpoints(t *testing.T) {
 		// Recovery deletes them under a log line that says the epoch
 		// never committed, which is not so here: only its start is pinned.
 		{failpoint: "redo-after-clear-flag", redo: true, wantLog: "discarding leftover staged writes"},
+		// Operators' state is a log applied to its keys rarely (state's
+		// deferred tables); STREAMSQL_DEFER_APPLY_BYTES=1 applies it at
+		// every commit. Killed in the middle of an apply or after it, the
+		// log is applied again at restart.
+		{failpoint: "defer-mid-apply", deferApply: true, wantLog: "applied the state log after restart"},
+		{failpoint: "defer-after-apply", deferApply: true, wantLog: "applied the state log after restart"},
 	} {
 		t.Run(tc.failpoint, func(t *testing.T) {
 			start := time.Now()
@@ -77,6 +85,9 @@ func TestCrash_Failpoints(t *testing.T) {
 			cfg := binaryConfig{args: fastCheckpoints}
 			if tc.redo {
 				cfg.env = []string{"STREAMSQL_REDO_ABOVE_BYTES=1"}
+			}
+			if tc.deferApply {
+				cfg.env = []string{"STREAMSQL_DEFER_APPLY_BYTES=1"}
 			}
 			armed := cfg
 			// The 4th commit: earlier epochs have committed state for the
