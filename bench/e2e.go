@@ -204,17 +204,17 @@ func openEngine(ctx context.Context, o E2EOptions) (*streamsql.Engine, func(), e
 	return e, func() { _ = e.Close(); _ = os.RemoveAll(dir) }, nil
 }
 
-func e2eThroughput(ctx context.Context, emu *emulator.Emulator, client *kinesis.Client, events [][]byte, q Query, o E2EOptions) (Outcome, error) {
-	if err := checkWholeSeconds(q); err != nil {
-		return Outcome{}, err
-	}
-	stream := nextStream("bench-tumble")
+// loadClicks creates a fresh stream (named from prefix) and puts the events
+// into it keyed by user, then the records that close every window; it
+// returns the stream and how the loading went (not measured).
+func loadClicks(ctx context.Context, emu *emulator.Emulator, client *kinesis.Client, prefix string, events [][]byte, o E2EOptions) (string, *LoadRun, error) {
+	stream := nextStream(prefix)
 	if err := emu.CreateStream(ctx, stream, o.Shards); err != nil {
-		return Outcome{}, fmt.Errorf("e2e: %w", err)
+		return "", nil, err
 	}
 	recs, err := keyedRecords(events)
 	if err != nil {
-		return Outcome{}, err
+		return "", nil, err
 	}
 	start := time.Now()
 	// One call at a time: concurrent calls could put a shard's records out
@@ -222,13 +222,24 @@ func e2eThroughput(ctx context.Context, emu *emulator.Emulator, client *kinesis.
 	// late.
 	for i := 0; i < len(recs); i += o.PutBatch {
 		if _, err := emulator.PutRecords(ctx, client, stream, recs[i:min(i+o.PutBatch, len(recs))]); err != nil {
-			return Outcome{}, fmt.Errorf("e2e: load: %w", err)
+			return "", nil, fmt.Errorf("load %s: %w", stream, err)
 		}
 	}
 	load := &LoadRun{Records: len(recs), Seconds: time.Since(start).Seconds(), RecordsPerPut: o.PutBatch, Shards: o.Shards}
 	load.PerSecond = float64(load.Records) / load.Seconds
 	if err := closeEveryWindow(ctx, client, stream, events); err != nil {
+		return "", nil, err
+	}
+	return stream, load, nil
+}
+
+func e2eThroughput(ctx context.Context, emu *emulator.Emulator, client *kinesis.Client, events [][]byte, q Query, o E2EOptions) (Outcome, error) {
+	if err := checkWholeSeconds(q); err != nil {
 		return Outcome{}, err
+	}
+	stream, load, err := loadClicks(ctx, emu, client, "bench-tumble", events, o)
+	if err != nil {
+		return Outcome{}, fmt.Errorf("e2e: %w", err)
 	}
 
 	e, done, err := openEngine(ctx, o)

@@ -7,7 +7,6 @@ import (
 	"math"
 	"strings"
 	"sync"
-	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/kinesis"
@@ -59,26 +58,11 @@ func RunSDKLoop(ctx context.Context, events [][]byte, q Query, o E2EOptions) (Ou
 	if err != nil {
 		return Outcome{}, fmt.Errorf("sdk loop: %w", err)
 	}
-	stream := nextStream("bench-sdkloop")
-	if err := emu.CreateStream(ctx, stream, o.Shards); err != nil {
-		return Outcome{}, fmt.Errorf("sdk loop: %w", err)
-	}
-	recs, err := keyedRecords(events)
+	// The same records, closing records included (the loop skips them, as
+	// the engine's answer does), so both read the same stream.
+	stream, load, err := loadClicks(ctx, emu, client, "bench-sdkloop", events, o)
 	if err != nil {
-		return Outcome{}, err
-	}
-	start := time.Now()
-	for i := 0; i < len(recs); i += o.PutBatch {
-		if _, err := emulator.PutRecords(ctx, client, stream, recs[i:min(i+o.PutBatch, len(recs))]); err != nil {
-			return Outcome{}, fmt.Errorf("sdk loop: load: %w", err)
-		}
-	}
-	load := &LoadRun{Records: len(recs), Seconds: time.Since(start).Seconds(), RecordsPerPut: o.PutBatch, Shards: o.Shards}
-	load.PerSecond = float64(load.Records) / load.Seconds
-	// The same closing records as the engine's stream (the loop skips
-	// them, as the engine's answer does), so both read the same stream.
-	if err := closeEveryWindow(ctx, client, stream, events); err != nil {
-		return Outcome{}, err
+		return Outcome{}, fmt.Errorf("sdk loop: %w", err)
 	}
 	shards, err := client.ListShards(ctx, &kinesis.ListShardsInput{StreamName: aws.String(stream)})
 	if err != nil {
