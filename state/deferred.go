@@ -277,32 +277,10 @@ func (d *DB) forget(ov *overlay) {
 
 // deleteLog deletes every chunk of the log.
 func (d *DB) deleteLog() error {
-	var keys [][]byte
-	err := d.db.View(func(txn *badger.Txn) error {
-		it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte{prefixLog}, PrefetchValues: false})
-		defer it.Close()
-		for it.Rewind(); it.Valid(); it.Next() {
-			keys = append(keys, it.Item().KeyCopy(nil))
-		}
-		return nil
-	})
-	if err != nil {
-		return fmt.Errorf("list state log: %w", err)
+	if err := d.deletePrefix([]byte{prefixLog}, "state log"); err != nil {
+		return err
 	}
 	d.logBytes = 0
-	if len(keys) == 0 {
-		return nil
-	}
-	wb := d.db.NewWriteBatch()
-	defer wb.Cancel()
-	for _, k := range keys {
-		if err := wb.Delete(k); err != nil {
-			return fmt.Errorf("delete state log: %w", err)
-		}
-	}
-	if err := wb.Flush(); err != nil {
-		return fmt.Errorf("delete state log: %w", err)
-	}
 	return nil
 }
 

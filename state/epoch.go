@@ -395,9 +395,15 @@ func (d *DB) clearStage() error {
 		return fmt.Errorf("clear redo flag: %w", err)
 	}
 	failpoint(d.log, fpRedoAfterClearFlag)
+	return d.deletePrefix([]byte{prefixStage}, "staged chunks")
+}
+
+// deletePrefix deletes every key under prefix (what names them in
+// errors), listing them first and then deleting them in batches.
+func (d *DB) deletePrefix(prefix []byte, what string) error {
 	var keys [][]byte
 	err := d.db.View(func(txn *badger.Txn) error {
-		it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte{prefixStage}})
+		it := txn.NewIterator(badger.IteratorOptions{Prefix: prefix, PrefetchValues: false})
 		defer it.Close()
 		for it.Rewind(); it.Valid(); it.Next() {
 			keys = append(keys, it.Item().KeyCopy(nil))
@@ -405,17 +411,20 @@ func (d *DB) clearStage() error {
 		return nil
 	})
 	if err != nil {
-		return fmt.Errorf("list staged chunks: %w", err)
+		return fmt.Errorf("list %s: %w", what, err)
+	}
+	if len(keys) == 0 {
+		return nil
 	}
 	wb := d.db.NewWriteBatch()
 	defer wb.Cancel()
 	for _, k := range keys {
 		if err := wb.Delete(k); err != nil {
-			return fmt.Errorf("delete staged chunks: %w", err)
+			return fmt.Errorf("delete %s: %w", what, err)
 		}
 	}
 	if err := wb.Flush(); err != nil {
-		return fmt.Errorf("delete staged chunks: %w", err)
+		return fmt.Errorf("delete %s: %w", what, err)
 	}
 	return nil
 }
