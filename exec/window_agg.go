@@ -38,6 +38,11 @@ type WindowAgg struct {
 	// closing a window finds its stored groups in the index and these in
 	// memory.
 	unstored map[int64][]*group
+	// members are every group of a fresh window while none has left the
+	// cache since the window was first seen (complete): such a window
+	// closes from memory, with no scan of the index. A window is dropped
+	// from here once an eviction makes it incomplete.
+	members map[int64][]*group
 	// restored are the window ends that had state at Open; fresh maps the
 	// others, once seen, to the cache's eviction count then: while it has
 	// not moved, every group of the window is in the cache, and a key
@@ -71,7 +76,8 @@ func NewWindowAgg(o WindowAggOptions) (*WindowAgg, error) {
 		return nil, err
 	}
 	w := &WindowAgg{c: c, o: o, wm: math.MinInt64, ends: map[int64]struct{}{},
-		restored: map[int64]struct{}{}, fresh: map[int64]uint64{}, unstored: map[int64][]*group{}}
+		restored: map[int64]struct{}{}, fresh: map[int64]uint64{}, unstored: map[int64][]*group{},
+		members: map[int64][]*group{}}
 	c.absent = w.absent
 	c.summaryAt = func(dst []byte, prefix string, key types.Row) []byte {
 		return w.indexKey(dst, key[o.WindowEnd].Micros(), prefix)
@@ -122,6 +128,7 @@ func (w *WindowAgg) Open(_ context.Context, oc *OpContext) error {
 	clear(w.restored)
 	clear(w.fresh)
 	clear(w.unstored)
+	clear(w.members)
 	return w.scanIndex(math.MaxInt64, func(end int64, _, _ []byte) {
 		w.ends[end] = struct{}{}
 		w.restored[end] = struct{}{}
@@ -185,6 +192,9 @@ func (w *WindowAgg) Process(_ context.Context, _ int, b *Batch, _ Output) error 
 			end := endv.Micros()
 			w.ends[end] = struct{}{}
 			w.unstored[end] = append(w.unstored[end], g)
+			if w.complete(end) {
+				w.members[end] = append(w.members[end], g)
+			}
 		}
 		if err := w.c.apply(g, row, signOf(b.Op(i))); err != nil {
 			return err
@@ -203,11 +213,21 @@ func (w *WindowAgg) OnWatermark(_ context.Context, wm Watermark, out Output) err
 	if err := w.c.st.Put(metaWatermark, state.AppendInt64(nil, w.wm)); err != nil {
 		return fmt.Errorf("write watermark: %w", err)
 	}
-	closing := false
+	// Windows whose groups are all in memory close from there; only the
+	// others need the index scanned.
+	var fromMemory []*group
+	closing, scan := false, false
 	for end := range w.ends {
 		if end <= w.wm {
 			closing = true
 			delete(w.ends, end)
+			if gs, ok := w.members[end]; ok && w.complete(end) {
+				fromMemory = append(fromMemory, gs...)
+				delete(w.unstored, end)
+			} else {
+				scan = true
+			}
+			delete(w.members, end)
 		}
 	}
 	for end := range w.fresh {
@@ -223,6 +243,9 @@ func (w *WindowAgg) OnWatermark(_ context.Context, wm Watermark, out Output) err
 	if !closing {
 		return nil
 	}
+	if !scan {
+		return w.closeFromMemory(fromMemory, out)
+	}
 	type entry struct {
 		end     int64
 		prefix  string
@@ -230,8 +253,17 @@ func (w *WindowAgg) OnWatermark(_ context.Context, wm Watermark, out Output) err
 	}
 	var entries []entry
 	seen := map[string]bool{}
+	for _, g := range fromMemory {
+		if !g.dead {
+			entries = append(entries, entry{end: g.key[w.o.WindowEnd].Micros(), prefix: g.prefix})
+			seen[g.prefix] = true
+		}
+	}
 	err := w.scanIndex(w.wm, func(end int64, prefix, summary []byte) {
 		p := string(prefix)
+		if seen[p] {
+			return // a group of a window closing from memory
+		}
 		seen[p] = true
 		// A cached group closes from memory; only the others need their
 		// summary, which the scan does not keep.
@@ -281,21 +313,7 @@ func (w *WindowAgg) OnWatermark(_ context.Context, wm Watermark, out Output) err
 				continue
 			}
 		}
-		if err := w.c.finalize(g); err != nil {
-			return err
-		}
-		if w.o.EmitOnClose {
-			row, err := w.c.output(g)
-			if err != nil {
-				return err
-			}
-			if row != nil {
-				out.Emit(Insert, row)
-			}
-		} else if err := w.c.emitChange(g, out); err != nil {
-			return err
-		}
-		if err := w.c.deleteGroup(g); err != nil {
+		if err := w.closeGroup(g, out); err != nil {
 			return err
 		}
 	}
@@ -321,7 +339,68 @@ func (w *WindowAgg) OnBarrier(_ context.Context, _ Barrier, out Output) error {
 	// Every group made this epoch is dirty, so now stored (or, emptied,
 	// gone): the index finds them from here on.
 	clear(w.unstored)
-	return w.c.flushDirty(out)
+	if err := w.c.flushDirty(out); err != nil {
+		return err
+	}
+	// Groups left the cache (flushDirty evicts): the windows they were in
+	// are no longer complete, and the groups must not be kept alive here.
+	for end := range w.members {
+		if !w.complete(end) {
+			delete(w.members, end)
+		}
+	}
+	return nil
+}
+
+// complete reports whether every group of the window ending at end is in
+// the cache: the window is fresh and no group has left the cache since it
+// was first seen.
+func (w *WindowAgg) complete(end int64) bool {
+	at, ok := w.fresh[end]
+	return ok && at == w.c.evictions
+}
+
+// closeFromMemory closes complete windows: their groups, all in the
+// cache, in end order and within a window in key order (the encoded key
+// without the key group), as the scanning close does.
+func (w *WindowAgg) closeFromMemory(gs []*group, out Output) error {
+	live := gs[:0]
+	for _, g := range gs {
+		if !g.dead {
+			live = append(live, g)
+		}
+	}
+	slices.SortFunc(live, func(a, b *group) int {
+		if c := cmpInt(a.key[w.o.WindowEnd].Micros(), b.key[w.o.WindowEnd].Micros()); c != 0 {
+			return c
+		}
+		return strings.Compare(a.prefix[2:], b.prefix[2:])
+	})
+	for _, g := range live {
+		if err := w.closeGroup(g, out); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// closeGroup emits a closing group's final row (or change) and frees it.
+func (w *WindowAgg) closeGroup(g *group, out Output) error {
+	if err := w.c.finalize(g); err != nil {
+		return err
+	}
+	if w.o.EmitOnClose {
+		row, err := w.c.output(g)
+		if err != nil {
+			return err
+		}
+		if row != nil {
+			out.Emit(Insert, row)
+		}
+	} else if err := w.c.emitChange(g, out); err != nil {
+		return err
+	}
+	return w.c.deleteGroup(g)
 }
 
 // Close drops the cache.

@@ -12,8 +12,10 @@ import (
 
 // TestWindowAgg_MatchesBatch feeds random inserts and deletes over a few
 // windows, with a watermark that moves on (rows of closed windows are
-// late), a cache of one to four groups (so groups leave it and come back
-// from state), and restarts from state at barriers; after the last window
+// late, and several windows may close at once), a cache of one to four
+// groups (so groups leave it and come back from state), of twelve (some
+// windows stay whole in memory, others not) or of every group (windows
+// close from memory), and restarts from state at barriers; after the last window
 // closes, what was emitted must equal COUNT(*) and SUM(v) per key and
 // window of the rows that were not late, worked out here.
 func TestWindowAgg_MatchesBatch(t *testing.T) {
@@ -28,7 +30,7 @@ func runWindowAggDiff(t *testing.T, seed uint64, eowc bool) {
 	rng := rand.New(rand.NewPCG(seed, 11))
 	cols := []testCol{{"k", types.TypeText}, {"we", types.TypeTimestamp}, {"v", types.TypeBigInt}}
 	keys, aggs := mustKeysAggs(t, cols, "k,we", "count(*),sum(v)")
-	cache := 1 + rng.IntN(4)
+	cache := []int{1, 2, 3, 4, 12, 1000}[rng.IntN(6)]
 	st := NewMemTable()
 	mk := func() *WindowAgg {
 		w, err := NewWindowAgg(WindowAggOptions{AggOptions: AggOptions{Keys: keys, Aggs: aggs, CacheSize: cache}, WindowEnd: 1, EmitOnClose: eowc})
@@ -77,7 +79,7 @@ func runWindowAggDiff(t *testing.T, seed uint64, eowc bool) {
 			t.Fatal(err)
 		}
 		if rng.IntN(10) == 0 && wm < 8e6 {
-			wm += 1e6
+			wm = min(wm+int64(1+rng.IntN(3))*1e6, 8e6)
 			if err := op.OnWatermark(ctx, Watermark{Micros: wm}, out); err != nil {
 				t.Fatal(err)
 			}
