@@ -2,6 +2,7 @@ package exec
 
 import (
 	"context"
+	"encoding/binary"
 	"fmt"
 	"math"
 	"slices"
@@ -364,20 +365,36 @@ func (w *WindowAgg) complete(end int64) bool {
 // cache, in end order and within a window in key order (the encoded key
 // without the key group), as the scanning close does.
 func (w *WindowAgg) closeFromMemory(gs []*group, out Output) error {
-	live := gs[:0]
+	// Sorting pointers compares through them, a cache miss each: the
+	// window end and the key's first 8 bytes sit beside each group, so
+	// most comparisons touch only the slice.
+	type sortable struct {
+		end  int64
+		head uint64 // the key's first 8 bytes, big-endian
+		g    *group
+	}
+	live := make([]sortable, 0, len(gs))
 	for _, g := range gs {
 		if !g.dead {
-			live = append(live, g)
+			var b [8]byte
+			copy(b[:], g.prefix[2:])
+			live = append(live, sortable{end: g.key[w.o.WindowEnd].Micros(), head: binary.BigEndian.Uint64(b[:]), g: g})
 		}
 	}
-	slices.SortFunc(live, func(a, b *group) int {
-		if c := cmpInt(a.key[w.o.WindowEnd].Micros(), b.key[w.o.WindowEnd].Micros()); c != 0 {
-			return c
+	slices.SortFunc(live, func(a, b sortable) int {
+		if a.end != b.end {
+			return cmpInt(a.end, b.end)
 		}
-		return strings.Compare(a.prefix[2:], b.prefix[2:])
+		if a.head != b.head {
+			if a.head < b.head {
+				return -1
+			}
+			return 1
+		}
+		return strings.Compare(a.g.prefix[2:], b.g.prefix[2:])
 	})
-	for _, g := range live {
-		if err := w.closeGroup(g, out); err != nil {
+	for _, s := range live {
+		if err := w.closeGroup(s.g, out); err != nil {
 			return err
 		}
 	}
