@@ -67,7 +67,9 @@ func TestDemo_CtrlCUnderMakeExitsZero(t *testing.T) {
 		close(exited)
 	}()
 	var out lockedBuffer
+	readDone := make(chan struct{})
 	go func() {
+		defer close(readDone)
 		buf := make([]byte, 4096)
 		for {
 			n, err := master.Read(buf)
@@ -103,6 +105,13 @@ func TestDemo_CtrlCUnderMakeExitsZero(t *testing.T) {
 	case <-exited:
 	case <-time.After(time.Minute):
 		t.Fatalf("make still runs a minute after Ctrl-C:\n%s", out.String())
+	}
+	// What the demo wrote last may still be in the terminal: the read
+	// ends (EIO) once it is drained and every writer has closed it.
+	select {
+	case <-readDone:
+	case <-time.After(10 * time.Second):
+		t.Fatalf("the terminal's output did not end 10 s after make exited:\n%s", out.String())
 	}
 	if code := cmd.ProcessState.ExitCode(); code != 0 {
 		t.Fatalf("make demo ended with %v after Ctrl-C, want exit status 0:\n%s", cmd.ProcessState, out.String())
