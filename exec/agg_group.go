@@ -185,6 +185,8 @@ type aggCore struct {
 	// summaryAt, when set, says where a group's summary is stored instead
 	// of prefix | sfxSummary (WindowAgg keeps it in its window index).
 	summaryAt func(dst []byte, prefix string, key types.Row) []byte
+	// slabs, when set, makes groups from chunks (see groupSlabs).
+	slabs *groupSlabs
 
 	// groupBytes estimates a cached group's memory less its prefix's
 	// bytes; cachedBytes is what the cache's groups count in o.Budget.
@@ -293,18 +295,59 @@ func (c *aggCore) groupOf(row types.Row) (g *group, created bool, err error) {
 		}
 	}
 	if g == nil {
-		g = c.newGroup(string(c.kbuf), append(types.Row(nil), c.keyRow...))
+		g = c.newGroup(string(c.kbuf), c.keyRow)
 		created = true
 	}
 	c.cacheGroup(g)
 	return g, created, nil
 }
 
+// newGroup makes the group of prefix, with a copy of key.
 func (c *aggCore) newGroup(prefix string, key types.Row) *group {
-	g := &group{prefix: prefix, key: key, slots: make([]slot, len(c.specs))}
+	var g *group
+	if c.slabs != nil {
+		g = c.slabs.group(len(c.specs), len(key))
+	} else {
+		g = &group{slots: make([]slot, len(c.specs)), key: make(types.Row, len(key))}
+	}
+	g.prefix = prefix
+	copy(g.key, key)
 	for i := range g.slots {
 		g.slots[i].complete = true
 	}
+	return g
+}
+
+// groupSlabs hands out groups, their slots and their key values from
+// chunks, one allocation per groupSlabSize groups instead of three per
+// group. A chunk lives while any group cut from it does, so only an
+// operator whose groups are made and freed together uses them: a window
+// aggregate's groups are made as their window fills and all freed when it
+// closes.
+type groupSlabs struct {
+	groups []group
+	slots  []slot
+	vals   []types.Value
+}
+
+const groupSlabSize = 256
+
+func (s *groupSlabs) group(nslots, nkey int) *group {
+	if len(s.groups) == 0 {
+		s.groups = make([]group, groupSlabSize)
+	}
+	if len(s.slots) < nslots {
+		s.slots = make([]slot, groupSlabSize*nslots)
+	}
+	if len(s.vals) < nkey {
+		s.vals = make([]types.Value, groupSlabSize*nkey)
+	}
+	g := &s.groups[0]
+	s.groups = s.groups[1:]
+	g.slots = s.slots[:nslots:nslots]
+	s.slots = s.slots[nslots:]
+	g.key = s.vals[:nkey:nkey]
+	s.vals = s.vals[nkey:]
 	return g
 }
 

@@ -80,6 +80,7 @@ func NewWindowAgg(o WindowAggOptions) (*WindowAgg, error) {
 		restored: map[int64]struct{}{}, fresh: map[int64]uint64{}, unstored: map[int64][]*group{},
 		members: map[int64][]*group{}}
 	c.absent = w.absent
+	c.slabs = &groupSlabs{}
 	c.summaryAt = func(dst []byte, prefix string, key types.Row) []byte {
 		return w.indexKey(dst, key[o.WindowEnd].Micros(), prefix)
 	}
