@@ -20,18 +20,7 @@ func BenchmarkHashJoin(b *testing.B) {
 	for _, keys := range []int{1000, 100000} {
 		b.Run(fmt.Sprintf("keys=%d", keys), func(b *testing.B) {
 			ctx := context.Background()
-			db, err := state.Open(ctx, state.Options{Dir: b.TempDir()})
-			if err != nil {
-				b.Fatal(err)
-			}
-			defer db.Close()
-			tbl := db.Table(1, 1)
-			k := col(0, "k", types.TypeBigInt)
-			j, err := NewHashJoin(JoinOptions{LeftKeys: []expr.Func{k}, RightKeys: []expr.Func{k}, LeftWidth: 2, RightWidth: 2, CloseKey: -1})
-			if err != nil {
-				b.Fatal(err)
-			}
-			mustOpen(b, j, tbl)
+			j, db, tbl := newBenchKeyJoin(b)
 			var out discard
 			// One auction per key first, then bids.
 			auctions := NewBatch(benchBatch)
@@ -87,18 +76,7 @@ func BenchmarkHashJoin(b *testing.B) {
 //	go test -run XXX -bench HashJoin_NewKeys -benchmem ./exec/
 func BenchmarkHashJoin_NewKeys(b *testing.B) {
 	ctx := context.Background()
-	db, err := state.Open(ctx, state.Options{Dir: b.TempDir()})
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer db.Close()
-	tbl := db.Table(1, 1)
-	k := col(0, "k", types.TypeBigInt)
-	j, err := NewHashJoin(JoinOptions{LeftKeys: []expr.Func{k}, RightKeys: []expr.Func{k}, LeftWidth: 2, RightWidth: 2, CloseKey: -1})
-	if err != nil {
-		b.Fatal(err)
-	}
-	mustOpen(b, j, tbl)
+	j, db, tbl := newBenchKeyJoin(b)
 	var out discard
 	in := NewBatch(benchBatch)
 	for range benchBatch {
@@ -178,4 +156,24 @@ func BenchmarkHashJoin_Windows(b *testing.B) {
 	}
 	b.StopTimer()
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "rows/s")
+}
+
+// newBenchKeyJoin opens an inner join on column 0 of two 2-column inputs
+// over a Badger state table in a temporary directory, closed with the
+// benchmark.
+func newBenchKeyJoin(b *testing.B) (*HashJoin, *state.DB, *state.Table) {
+	b.Helper()
+	db, err := state.Open(context.Background(), state.Options{Dir: b.TempDir()})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { _ = db.Close() })
+	k := col(0, "k", types.TypeBigInt)
+	j, err := NewHashJoin(JoinOptions{LeftKeys: []expr.Func{k}, RightKeys: []expr.Func{k}, LeftWidth: 2, RightWidth: 2, CloseKey: -1})
+	if err != nil {
+		b.Fatal(err)
+	}
+	tbl := db.Table(1, 1)
+	mustOpen(b, j, tbl)
+	return j, db, tbl
 }

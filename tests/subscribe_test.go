@@ -29,6 +29,22 @@ type subChange struct {
 	total float64
 }
 
+// scanSubChange reads one row of SUBSCRIBE TO a totals view WITH
+// (PROGRESS): epoch, op, watermark, then the view's columns, NULL on a
+// progress row (hasRow is false then).
+func scanSubChange(rows pgx.Rows) (c subChange, hasRow bool, err error) {
+	var wm *time.Time
+	var user, n *int64
+	var total *float64
+	if err := rows.Scan(&c.epoch, &c.op, &wm, &user, &n, &total); err != nil {
+		return c, false, err
+	}
+	if user != nil {
+		c.user, c.n, c.total = *user, *n, *total
+	}
+	return c, user != nil, nil
+}
+
 func (c subChange) String() string {
 	return fmt.Sprintf("%s(%d,%d,%g)", c.op, c.user, c.n, c.total)
 }
@@ -99,17 +115,12 @@ func TestSubscribe_Pgx(t *testing.T) {
 		}
 		defer rows.Close()
 		for rows.Next() {
-			var c subChange
-			var wm *time.Time
-			var user, n *int64
-			var total *float64
-			if err := rows.Scan(&c.epoch, &c.op, &wm, &user, &n, &total); err != nil {
+			c, hasRow, err := scanSubChange(rows)
+			if err != nil {
 				ended <- err
 				return
 			}
-			if user != nil {
-				c.user, c.n, c.total = *user, *n, *total
-			} else if c.op != "progress" {
+			if !hasRow && c.op != "progress" {
 				ended <- fmt.Errorf("%s row without columns", c.op)
 				return
 			}
@@ -394,16 +405,10 @@ func TestSubscribe_Fresh(t *testing.T) {
 		}
 		defer rows.Close()
 		for rows.Next() {
-			var c subChange
-			var wm *time.Time
-			var user, n *int64
-			var total *float64
-			if err := rows.Scan(&c.epoch, &c.op, &wm, &user, &n, &total); err != nil {
+			c, _, err := scanSubChange(rows)
+			if err != nil {
 				ended <- err
 				return
-			}
-			if user != nil {
-				c.user, c.n, c.total = *user, *n, *total
 			}
 			got <- c
 		}
