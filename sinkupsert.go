@@ -134,7 +134,7 @@ func (s *sinkStage) stageChanges() error {
 		if bytes.Equal(was, now) {
 			continue
 		}
-		if was == nil && exec.IsMaterializedBlock(s.keyed, now) {
+		if was == nil && exec.IsMaterializedBlock(now) {
 			// A log block is written once, under a key of its own.
 			if err := exec.MaterializedRows(s.keyed, bytes.Clone(now), func(row types.Row, _ int64) error {
 				return s.stageRow("insert", row)

@@ -348,7 +348,7 @@ func (c *matRecorder) diff(epoch uint64) ([]subEvent, error) {
 		if bytes.Equal(was, now) {
 			continue
 		}
-		if was == nil && exec.IsMaterializedBlock(c.keyed, now) {
+		if was == nil && exec.IsMaterializedBlock(now) {
 			// A log block is written once, under a key of its own.
 			if err := exec.MaterializedRows(c.keyed, now, func(row types.Row, _ int64) error {
 				add(exec.Insert, row)

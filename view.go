@@ -1430,7 +1430,7 @@ func (v *viewRows) more() (bool, error) {
 			v.Close()
 			return false, nil
 		}
-		if exec.IsMaterializedBlock(v.keyed, val) {
+		if exec.IsMaterializedBlock(val) {
 			v.block = v.block[:0]
 			err = exec.MaterializedRows(v.keyed, val, func(row types.Row, _ int64) error {
 				v.block = append(v.block, row)

@@ -42,14 +42,14 @@ func isLogBlock(value []byte) bool { return len(value) > 0 && value[0] == 0 }
 // aggregate emitting on window close), so blocks are told apart by their
 // first byte in either layout: a keyed row starts with its column count,
 // never zero.
-func IsMaterializedBlock(_ bool, value []byte) bool { return isLogBlock(value) }
+func IsMaterializedBlock(value []byte) bool { return isLogBlock(value) }
 
 // MaterializedRows calls fn with each row of one stored value of a
 // Materialize table and its copies: the one row of a keyed or counted
 // value, or every row of a log block, in order, each once. fn may keep
 // the rows.
 func MaterializedRows(keyed bool, value []byte, fn func(row types.Row, n int64) error) error {
-	if !IsMaterializedBlock(keyed, value) {
+	if !IsMaterializedBlock(value) {
 		row, n, err := DecodeMaterialized(keyed, value)
 		if err != nil {
 			return err
