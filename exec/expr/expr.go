@@ -22,6 +22,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/streamsql/streamsql/sql/sqlerr"
 	"github.com/streamsql/streamsql/sql/types"
 )
 
@@ -31,6 +32,20 @@ type Env struct {
 	Params []types.Value
 	// Now is the statement's NOW() in microseconds since the epoch (UTC).
 	Now int64
+	// Warn, when set, receives MySQL's warnings: an answer that MySQL
+	// gives with a warning (a string read as a number up to its first
+	// non-digit, an invalid date read as NULL) is returned as the value
+	// and the warning goes here. One-off queries send them to the client
+	// as WARNING notices; views count them with their expression errors.
+	// nil drops them.
+	Warn func(*sqlerr.Error)
+}
+
+// Warnf reports a warning to env.Warn, if anyone listens. env may be nil.
+func (env *Env) Warnf(code sqlerr.Code, format string, args ...any) {
+	if env != nil && env.Warn != nil {
+		env.Warn(sqlerr.Newf(code, format, args...))
+	}
 }
 
 // Func is a compiled expression. It may be called concurrently only with

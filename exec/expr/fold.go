@@ -1,6 +1,9 @@
 package expr
 
-import "github.com/streamsql/streamsql/sql/types"
+import (
+	"github.com/streamsql/streamsql/sql/sqlerr"
+	"github.com/streamsql/streamsql/sql/types"
+)
 
 // envFuncs read the Env (NOW() and friends), so their value is known only
 // when a statement runs; folding must leave them alone.
@@ -85,7 +88,11 @@ func foldNode(e Expr, changed, constant bool) (Expr, bool, bool) {
 		return e, changed, false
 	}
 	if f, err := Compile(e); err == nil {
-		if v, err := f(nil, &Env{}); err == nil {
+		// A value that comes with a warning is left to be computed when the
+		// statement runs, where its warning reaches the user.
+		warned := false
+		env := &Env{Warn: func(*sqlerr.Error) { warned = true }}
+		if v, err := f(nil, env); err == nil && !warned {
 			return &Const{Value: v, Typ: e.Type()}, true, true
 		}
 	}
