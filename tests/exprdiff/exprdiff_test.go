@@ -230,7 +230,11 @@ func openMySQL(t *testing.T, s *mariadb.Server) *mysqlSide {
 	}
 	cfg.Collation = "utf8mb4_bin" // SET NAMES utf8mb4 COLLATE utf8mb4_bin: streamsql compares binary
 	cfg.Params = map[string]string{
-		"sql_mode":  "'" + mysql8SQLMode + "'",
+		// TIME_ROUND_FRACTIONAL: MySQL 8 rounds fractional seconds it
+		// drops (https://dev.mysql.com/doc/refman/8.0/en/fractional-seconds.html),
+		// MariaDB truncates unless told
+		// (https://mariadb.com/kb/en/sql-mode/#time_round_fractional).
+		"sql_mode":  "'" + mysql8SQLMode + ",TIME_ROUND_FRACTIONAL'",
 		"time_zone": "'+00:00'",
 	}
 	db, err := sql.Open("mysql", cfg.FormatDSN())
