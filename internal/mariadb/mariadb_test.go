@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"os"
+	"strings"
 	"testing"
 	"time"
 )
@@ -32,5 +33,17 @@ func TestStartStop(t *testing.T) {
 	}
 	if _, err := os.Stat(s.dir); !errors.Is(err, os.ErrNotExist) {
 		t.Fatalf("%s still there after Stop: %v", s.dir, err)
+	}
+}
+
+// A missing binary is ErrMissing, and the message names the package to
+// install.
+func TestMissingBinary(t *testing.T) {
+	_, err := lookBinary("mariadbd-that-is-not-installed")
+	if !errors.Is(err, ErrMissing) {
+		t.Fatalf("lookBinary of a missing binary: %v, want ErrMissing", err)
+	}
+	if !strings.Contains(err.Error(), Package) {
+		t.Fatalf("error %q does not name %s", err, Package)
 	}
 }
