@@ -36,6 +36,8 @@ var pools = map[byte][]string{
 	// interval units
 	'u': {"MICROSECOND", "SECOND", "MINUTE", "HOUR", "DAY", "WEEK", "MONTH", "QUARTER", "YEAR",
 		"SECOND_MICROSECOND", "MINUTE_SECOND", "HOUR_MINUTE", "DAY_HOUR", "YEAR_MONTH", "DAY_SECOND", "HOUR_SECOND"},
+	// units of TIMESTAMPDIFF and TIMESTAMPADD (no compound ones)
+	'U': {"MICROSECOND", "SECOND", "MINUTE", "HOUR", "DAY", "WEEK", "MONTH", "QUARTER", "YEAR"},
 	// interval amounts
 	'a': {"1", "-1", "'1.5'", "0", "31", "12", "'1:30'", "'1-2'", "1.5", "NULL", "1000000", "'abc'"},
 	// DATE_FORMAT / STR_TO_DATE formats
@@ -50,8 +52,8 @@ var pools = map[byte][]string{
 		"'$[*]'", "'$.b[2].c'", "'$.nope'", "'$[1 to 2]'", "'$.a.b'", "'bad'"},
 	// regular expressions
 	'r': {"'^a'", "'b+'", "'[0-9]+'", "'(a|b)c'", "'.'", "'x*'", "'[[:alpha:]]+'", "'c$'", "'A'", "'é'", "'('", "NULL"},
-	// truth values and comparisons
-	'b': {"1=1", "1=0", "'a'<'b'", "NULL=1", "2>1", "1 IS NULL", "NOT 0"},
+	// truth values and comparisons, in parentheses: an operand of + or IN
+	'b': {"(1=1)", "(1=0)", "('a'<'b')", "(NULL=1)", "(2>1)", "(1 IS NULL)", "(NOT 0)"},
 }
 
 // pools of anything: a mix of the above
@@ -102,7 +104,7 @@ var families = []struct {
 		"DATE_ADD({d}, INTERVAL {a} {u})", "DATE_SUB({d}, INTERVAL {a} {u})", "{d} + INTERVAL {a} {u}",
 		"ADDDATE({d}, {i})", "DATE_FORMAT({d}, {f})", "STR_TO_DATE({s}, {f})", "STR_TO_DATE({d}, {f})",
 		"FROM_UNIXTIME({n})", "FROM_UNIXTIME({n}, {f})", "UNIX_TIMESTAMP({d})", "SEC_TO_TIME({n})",
-		"TIME_TO_SEC({t})", "CONVERT_TZ({d}, '+00:00', '+05:30')", "TIMESTAMPDIFF({u}, {d}, {d})",
+		"TIME_TO_SEC({t})", "CONVERT_TZ({d}, '+00:00', '+05:30')", "TIMESTAMPDIFF({U}, {d}, {d})", "TIMESTAMPADD({U}, {i}, {d})",
 		"EXTRACT({u} FROM {d})", "TO_DAYS({d})", "FROM_DAYS({n})", "HOUR({t})", "DATE_FORMAT({n}, {f})"}},
 	{"json", []string{"JSON_EXTRACT({j}, {p})", "JSON_UNQUOTE(JSON_EXTRACT({j}, {p}))", "JSON_UNQUOTE({s})",
 		"JSON_UNQUOTE({j})", "JSON_LENGTH({j})", "JSON_LENGTH({j}, {p})", "JSON_TYPE({j})", "JSON_VALID({j})",
