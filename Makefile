@@ -24,7 +24,9 @@ node-deps: node_modules/.package-lock.json
 # for whatever is missing: psql (tests/clients_test.go), psycopg2 for
 # /usr/bin/python3 (tests/psycopg2_test.go: the python3 on PATH may be
 # another interpreter), pgjdbc and, when javac is missing, a JDK
-# (tests/jdbc_test.go). node-postgres comes from npm with kinesalite.
+# (tests/jdbc_test.go), and MariaDB (mariadbd, mariadb-install-db, the
+# client) for the expression differential test (tests/exprdiff, started by
+# internal/mariadb). node-postgres comes from npm with kinesalite.
 PGJDBC_JAR := /usr/share/java/postgresql.jar
 
 clients:
@@ -33,6 +35,7 @@ clients:
 	/usr/bin/python3 -c 'import psycopg2' >/dev/null 2>&1 || pkgs="$$pkgs python3-psycopg2"; \
 	[ -f $(PGJDBC_JAR) ] || pkgs="$$pkgs libpostgresql-jdbc-java"; \
 	command -v javac >/dev/null 2>&1 || pkgs="$$pkgs default-jdk-headless"; \
+	{ [ -x /usr/sbin/mariadbd ] || command -v mariadbd >/dev/null 2>&1; } && command -v mariadb-install-db >/dev/null 2>&1 || pkgs="$$pkgs mariadb-server"; \
 	if [ -n "$$pkgs" ]; then \
 		echo "installing the test clients:$$pkgs"; \
 		$(SUDO) apt-get update && \
@@ -42,6 +45,7 @@ clients:
 	@/usr/bin/python3 -c 'import psycopg2' || { echo "/usr/bin/python3 cannot import psycopg2 after installing python3-psycopg2" >&2; exit 1; }
 	@[ -f $(PGJDBC_JAR) ] || { echo "$(PGJDBC_JAR) is still missing after installing libpostgresql-jdbc-java" >&2; exit 1; }
 	@command -v javac >/dev/null 2>&1 || { echo "javac is still missing after installing default-jdk-headless" >&2; exit 1; }
+	@{ [ -x /usr/sbin/mariadbd ] || command -v mariadbd >/dev/null 2>&1; } && command -v mariadb-install-db >/dev/null 2>&1 || { echo "mariadbd or mariadb-install-db is still missing after installing mariadb-server" >&2; exit 1; }
 
 go-deps:
 	$(GO) mod download
