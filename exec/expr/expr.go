@@ -97,6 +97,10 @@ type Call struct {
 	// Unit is the time unit of interval-building and unit-taking calls
 	// (INTERVAL n DAY, EXTRACT, TIMESTAMPDIFF); "" otherwise.
 	Unit string
+	// inner marks DECIMAL arithmetic whose value feeds another
+	// computation rather than the output: it keeps MySQL's internal digits
+	// (see innerOf) instead of rounding to Typ's scale.
+	inner bool
 }
 
 // When is one WHEN ... THEN ... arm of a Case.
