@@ -189,12 +189,12 @@ func TestDecimalRound_Directed(t *testing.T) {
 
 func TestInnerDivScale(t *testing.T) {
 	tests := []struct{ sx, sy, want int }{
-		{0, 0, 9},   // 1/3
-		{1, 0, 9},   // 1.5/3: the word's padding covers the increment
-		{9, 0, 18},  // (1/3)/3
-		{9, 9, 27},  // (1/3)/(1/3)
-		{6, 0, 18},  // 0.000001/3: 3 digits of padding, 1 left of the increment
-		{5, 0, 9},   // 4 digits of padding cover it
+		{0, 0, 9},  // 1/3
+		{1, 0, 9},  // 1.5/3: the word's padding covers the increment
+		{9, 0, 18}, // (1/3)/3
+		{9, 9, 27}, // (1/3)/(1/3)
+		{6, 0, 18}, // 0.000001/3: 3 digits of padding, 1 left of the increment
+		{5, 0, 9},  // 4 digits of padding cover it
 		{27, 27, maxInnerScale},
 	}
 	for _, tt := range tests {
