@@ -117,6 +117,19 @@ func innerOf(e Expr) Expr {
 			}
 			return &cp
 		}
+	case *Case:
+		if x.Typ.Kind != types.Decimal {
+			return e
+		}
+		cp := *x
+		cp.Whens = append([]When(nil), x.Whens...)
+		for i := range cp.Whens {
+			cp.Whens[i].Result = innerOf(cp.Whens[i].Result)
+		}
+		if cp.Else != nil {
+			cp.Else = innerOf(cp.Else)
+		}
+		return &cp
 	case *Cast:
 		if k := x.To.Kind; k == types.Decimal || k == types.Float || k == types.Int || k == types.Bool {
 			if a := innerOf(x.Arg); a != x.Arg {
