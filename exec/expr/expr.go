@@ -49,7 +49,9 @@ func (env *Env) Warnf(code sqlerr.Code, format string, args ...any) {
 }
 
 // Func is a compiled expression. It may be called concurrently only with
-// distinct rows and envs; it keeps no state between calls.
+// distinct rows and envs; it keeps no state between calls, except RAND(N)
+// with a constant seed, whose sequence (under a lock) gives each row the
+// next number, as MySQL's does per statement.
 type Func func(row types.Row, env *Env) (types.Value, error)
 
 // Expr is a node of the bound expression IR.
