@@ -51,10 +51,11 @@ func checkDouble(c *Call) error {
 func compileAbs(c *Call, args []Func) (Func, error) {
 	switch c.Typ.Kind {
 	case types.Int:
+		text := callText(c)
 		return null1(args[0], func(v types.Value) (types.Value, error) {
 			i := v.Int()
 			if i == math.MinInt64 {
-				return types.Null, errOverflow("BIGINT", "abs")
+				return types.Null, errOverflow("BIGINT", text)
 			}
 			if i < 0 {
 				i = -i
@@ -188,7 +189,7 @@ func compileRoundTrunc(c *Call, args []Func, truncate bool) (Func, error) {
 	if len(args) == 2 {
 		digits = args[1]
 	}
-	name := c.Name
+	name := callText(c)
 	switch c.Typ.Kind {
 	case types.Int:
 		return null2(args[0], digits, func(v, d types.Value) (types.Value, error) {

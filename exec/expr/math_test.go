@@ -234,3 +234,24 @@ func TestInnerOf_Copies(t *testing.T) {
 		t.Errorf("CAST(x/3 AS CHAR) = %s, want 0.3333", got)
 	}
 }
+
+// MySQL names the call in its out-of-range errors.
+func TestMath_OverflowMessages(t *testing.T) {
+	tests := []struct {
+		e    func(t *testing.T) Expr
+		want string
+	}{
+		{func(t *testing.T) Expr { return mustCall(t, "pow", ci(-8), cd("0.5")) }, "DOUBLE value is out of range in 'pow(-8,0.5)'"},
+		{func(t *testing.T) Expr { return mustCall(t, "exp", ci(1000)) }, "DOUBLE value is out of range in 'exp(1000)'"},
+		{func(t *testing.T) Expr { return mustCall(t, "cot", ci(0)) }, "DOUBLE value is out of range in 'cot(0)'"},
+		{func(t *testing.T) Expr { return mustCall(t, "abs", ci(math.MinInt64)) }, "BIGINT value is out of range in 'abs(-9223372036854775808)'"},
+		{func(t *testing.T) Expr { return mustCall(t, "round", ci(math.MaxInt64), ci(-1)) }, "BIGINT value is out of range in 'round(9223372036854775807,-1)'"},
+	}
+	for _, tt := range tests {
+		_, err := eval(t, tt.e(t), nil)
+		e, ok := err.(*sqlerr.Error)
+		if !ok || e.Code != sqlerr.NumericValueOutOfRange || e.Message != tt.want {
+			t.Errorf("got %v, want 22003 %q", err, tt.want)
+		}
+	}
+}
