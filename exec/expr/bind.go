@@ -73,7 +73,7 @@ func NewUnitCall(name, unit string, pos int, args ...Expr) (*Call, error) {
 		}
 		return nil, err
 	}
-	if !passThrough[lname] {
+	if computesOn[lname] {
 		for i, a := range c.Args {
 			c.Args[i] = innerOf(a)
 		}
@@ -81,13 +81,20 @@ func NewUnitCall(name, unit string, pos int, args ...Expr) (*Call, error) {
 	return c, nil
 }
 
-// passThrough names the calls that hand a DECIMAL argument on as their
-// value: they keep an argument's internal digits only when their own
-// value feeds another computation.
-var passThrough = map[string]bool{
-	"neg": true, "abs": true, "if": true, "ifnull": true, "coalesce": true,
-	"nullif": true, "greatest": true, "least": true,
-}
+// computesOn names the calls that compute on their numeric arguments, so
+// that a quotient among them keeps MySQL's internal digits (innerOf).
+// Others (text, dates, JSON) see the quotient as shown; the calls that hand
+// an argument on as their value (ABS, IF, GREATEST...) keep its digits only
+// when their own value is computed on.
+var computesOn = func() map[string]bool {
+	m := map[string]bool{}
+	for _, n := range strings.Fields(`+ - * / div % mod = <> != < <= > >= <=> in between
+		round truncate floor ceil ceiling power pow sqrt sign ln log log2 log10 exp
+		sin cos tan cot asin acos atan atan2 degrees radians rand conv bin oct format`) {
+		m[n] = true
+	}
+	return m
+}()
 
 // innerOf returns e with the DECIMAL arithmetic under it marked inner,
 // as its value is computed on rather than shown. MySQL keeps a quotient to
