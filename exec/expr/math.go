@@ -94,15 +94,6 @@ func checkRound(c *Call) error {
 	return nil
 }
 
-// pow10f holds 10^0 to 10^22, the powers of ten a double holds exactly.
-var pow10f = func() (p [23]float64) {
-	p[0] = 1
-	for i := 1; i < len(p); i++ {
-		p[i] = p[i-1] * 10
-	}
-	return p
-}()
-
 // roundDouble is MySQL's ROUND(x, d) and TRUNCATE(x, d) of a DOUBLE: it
 // scales by 10^|d| and rounds half to even (rint) or toward zero, so
 // ROUND(2.5e0) = 2 and ROUND(2.675e0, 2) = 2.68 (2.675 * 100 is 267.5 as
@@ -113,11 +104,9 @@ func roundDouble(f float64, d int64, truncate bool) float64 {
 		abs = -d
 	}
 	p := math.Inf(1)
-	switch {
-	case abs >= 0 && abs < int64(len(pow10f)):
-		p = pow10f[abs]
-	case abs > 0 && abs < 400:
-		p = math.Pow(10, float64(abs))
+	if abs >= 0 && abs <= 308 {
+		// The double nearest 10^abs, as MySQL's table of literals holds.
+		p = math.Pow10(int(abs))
 	}
 	r := f * p
 	if d < 0 {

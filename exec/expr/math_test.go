@@ -255,3 +255,32 @@ func TestMath_OverflowMessages(t *testing.T) {
 		}
 	}
 }
+
+// RAND(N)'s sequence is shared by the goroutines that run one Func.
+func TestRand_Concurrent(t *testing.T) {
+	f, err := Compile(mustCall(t, "rand", ci(3)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := newMySQLRand(3)
+	seen := map[float64]bool{}
+	for range 400 {
+		seen[want.next()] = true
+	}
+	got := make(chan float64, 400)
+	for range 4 {
+		go func() {
+			for range 100 {
+				v, _ := f(nil, nil)
+				got <- v.Float()
+			}
+		}()
+	}
+	for range 400 {
+		if v := <-got; !seen[v] {
+			t.Fatalf("RAND(3) gave %v, not among its first 400 numbers", v)
+		} else {
+			delete(seen, v)
+		}
+	}
+}
