@@ -429,7 +429,11 @@ func compileFormat(c *Call, args []Func) (Func, error) {
 			}
 			s = r.Str()
 		} else {
-			s = strconv.FormatFloat(roundDouble(vs[0].Float(), int64(d), false), 'f', d, 64)
+			r := roundDouble(vs[0].Float(), int64(d), false)
+			if r == 0 {
+				r = 0 // no sign on zero: FORMAT(-0.4e0, 0) is '0'
+			}
+			s = strconv.FormatFloat(r, 'f', d, 64)
 		}
 		return types.NewString(groupThousands(s)), nil
 	}, nil
