@@ -224,18 +224,19 @@ func compileRand(c *Call, args []Func) (Func, error) {
 
 // ---- GREATEST, LEAST ----
 
-// checkGreatest compares in the type MySQL would compare each pair in
-// (integers as BIGINT, any DOUBLE or a number beside a string as DOUBLE,
-// DECIMAL otherwise, strings as strings) and returns that type.
+// checkGreatest compares in, and returns, the type MySQL 8 aggregates the
+// arguments to: integers as BIGINT, DECIMAL if any is, DOUBLE if any is,
+// and a mix of numbers and strings as strings (GREATEST(9, '10') is '9').
 func checkGreatest(c *Call) error {
-	t := c.Args[0].Type()
-	for _, a := range c.Args[1:] {
-		var err error
-		if t, err = compareType(t, a.Type()); err != nil {
-			return err
+	ts := make([]types.Type, len(c.Args))
+	for i, a := range c.Args {
+		ts[i] = a.Type()
+		if ts[i].Kind == types.Interval {
+			return mismatch("function %s(%s) does not exist", c.Name, argTypes(c.Args))
 		}
 	}
-	if t.Kind == types.Bool {
+	t := CommonType(ts...)
+	if t.Kind == types.Bool || t.Kind == types.Unknown {
 		t = types.TypeBigInt
 	}
 	for i, a := range c.Args {
