@@ -313,6 +313,12 @@ func (b *binder) bindExpr(cx ectx, n ast.ExprNode) (expr.Expr, error) {
 				// negation of one.
 				return &expr.Const{Value: intLiteral(-v.Datum.GetInt64()), Typ: types.TypeInt}, nil
 			}
+			if v, ok := n.V.(*test_driver.ValueExpr); ok && v.Datum.Kind() == test_driver.KindUint64 && v.Datum.GetUint64() == 1<<63 {
+				// MySQL reads -9223372036854775808 as the smallest BIGINT,
+				// not as the negation of a DECIMAL, so that
+				// ABS(-9223372036854775808) is out of range as in MySQL.
+				return &expr.Const{Value: types.NewInt(math.MinInt64), Typ: types.TypeBigInt}, nil
+			}
 			return b.call(cx, "neg", "", n.V)
 		case opcode.Plus:
 			return b.bindExpr(cx, n.V)

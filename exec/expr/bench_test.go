@@ -144,3 +144,39 @@ func BenchmarkDecimalDiv(b *testing.B) {
 		}
 	})
 }
+
+// BenchmarkDecimalInnerDiv is a quotient computed on (x / 3 * 3, the
+// quotient kept to MySQL's 9-digit word) beside one shown (x / 3).
+//
+//	go test -run XXX -bench DecimalInnerDiv -benchmem ./exec/expr/
+func BenchmarkDecimalInnerDiv(b *testing.B) {
+	x := col(0, types.DecimalType(10, 2))
+	call := func(name string, args ...Expr) Expr {
+		c, err := NewCall(name, 0, args...)
+		if err != nil {
+			b.Fatal(err)
+		}
+		return c
+	}
+	for _, tt := range []struct {
+		name string
+		e    Expr
+	}{
+		{"shown", call("/", x, ci(3))},
+		{"inner", call("*", call("/", x, ci(3)), ci(3))},
+	} {
+		f, err := Compile(tt.e)
+		if err != nil {
+			b.Fatal(err)
+		}
+		row := types.Row{types.NewDecimal("1234.56")}
+		b.Run(tt.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := f(row, nil); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}

@@ -35,6 +35,7 @@ func init() {
 	registerStrings()
 	registerSplit()
 	registerMath()
+	registerMathMore()
 	registerJSON()
 	registerTime()
 }
@@ -72,7 +73,80 @@ func NewUnitCall(name, unit string, pos int, args ...Expr) (*Call, error) {
 		}
 		return nil, err
 	}
+	if computesOn[lname] {
+		for i, a := range c.Args {
+			c.Args[i] = innerOf(a)
+		}
+	}
 	return c, nil
+}
+
+// computesOn names the calls that compute on their numeric arguments, so
+// that a quotient among them keeps MySQL's internal digits (innerOf).
+// Others (text, dates, JSON) see the quotient as shown; the calls that hand
+// an argument on as their value (ABS, IF, GREATEST...) keep its digits only
+// when their own value is computed on.
+var computesOn = func() map[string]bool {
+	m := map[string]bool{}
+	for _, n := range strings.Fields(`+ - * / div % mod = <> != < <= > >= <=> in between
+		round truncate floor ceil ceiling power pow sqrt sign ln log log2 log10 exp
+		sin cos tan cot asin acos atan atan2 degrees radians rand conv bin oct format`) {
+		m[n] = true
+	}
+	return m
+}()
+
+// innerOf returns e with the DECIMAL arithmetic under it marked inner,
+// as its value is computed on rather than shown. MySQL keeps a quotient to
+// whole 9-digit words (1/3 is 0.333333333 inside, 0.3333 shown) and adds
+// and multiplies such values exactly, rounding only what it sends, so
+// 1/3*3 = 1.0000 and POWER(2, 1/3) sees 0.333333333. A cast to text is
+// shown (CONCAT(1/3) is '0.3333'), so it stops the marking. Marked nodes
+// are copies: an expression the planner shares with an output column is
+// left as it was.
+func innerOf(e Expr) Expr {
+	switch x := e.(type) {
+	case *Call:
+		if x.Typ.Kind != types.Decimal || x.inner {
+			return e
+		}
+		switch x.Name {
+		case "+", "-", "*", "/", "%", "mod":
+			cp := *x
+			cp.inner = true
+			return &cp
+		case "neg", "abs", "if", "ifnull", "coalesce", "nullif", "greatest", "least":
+			cp := *x
+			cp.inner = true
+			cp.Args = make([]Expr, len(x.Args))
+			for i, a := range x.Args {
+				cp.Args[i] = innerOf(a)
+			}
+			return &cp
+		}
+	case *Case:
+		if x.Typ.Kind != types.Decimal {
+			return e
+		}
+		cp := *x
+		cp.Whens = append([]When(nil), x.Whens...)
+		for i := range cp.Whens {
+			cp.Whens[i].Result = innerOf(cp.Whens[i].Result)
+		}
+		if cp.Else != nil {
+			cp.Else = innerOf(cp.Else)
+		}
+		return &cp
+	case *Cast:
+		if k := x.To.Kind; k == types.Decimal || k == types.Float || k == types.Int || k == types.Bool {
+			if a := innerOf(x.Arg); a != x.Arg {
+				cp := *x
+				cp.Arg = a
+				return &cp
+			}
+		}
+	}
+	return e
 }
 
 func argTypes(args []Expr) string {
@@ -112,7 +186,7 @@ func NewCast(e Expr, to types.Type, pos int) (Expr, error) {
 	if c, ok := e.(*Const); ok && c.Value.IsNull() {
 		return &Const{Value: types.Null, Typ: to}, nil
 	}
-	return &Cast{Arg: e, To: to, Pos: pos}, nil
+	return innerOf(&Cast{Arg: e, To: to, Pos: pos}), nil
 }
 
 // NewCase binds CASE [operand] WHEN ... THEN ... [ELSE ...] END. With an

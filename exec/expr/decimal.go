@@ -232,8 +232,84 @@ func decimalRound(v types.Value, scale int, mode apd.Rounder) (types.Value, erro
 	}
 	ctx := *decCtx
 	ctx.Rounding = mode
+	directed := mode == apd.RoundCeiling || mode == apd.RoundFloor
+	if directed {
+		// apd's Quantize turns a value with fewer digits than it discards
+		// into zero whatever the mode (CEIL(0.001) would be 0): truncate,
+		// and step away from zero ourselves when anything was discarded.
+		ctx.Rounding = apd.RoundDown
+	}
 	if _, err := ctx.Quantize(&r, &d, int32(-scale)); err != nil {
 		return types.Null, errOverflow("DECIMAL", "round")
 	}
+	if directed && r.Cmp(&d) != 0 && (mode == apd.RoundCeiling) != d.Negative {
+		step := apd.New(1, int32(-scale))
+		step.Negative = d.Negative
+		if _, err := ctx.Add(&r, &r, step); err != nil {
+			return types.Null, errOverflow("DECIMAL", "round")
+		}
+	}
 	return decimalValue(&r, max(scale, 0))
+}
+
+// maxInnerScale bounds the digits a quotient keeps inside an expression
+// (MySQL's own bound is its 81-digit buffer); nested divisions would
+// otherwise add 9 to 18 digits each.
+const maxInnerScale = 36
+
+// textScale is the number of digits after the point of decimal text.
+func textScale(s string) int {
+	for i := 0; i < len(s); i++ {
+		if s[i] == '.' {
+			return len(s) - i - 1
+		}
+	}
+	return 0
+}
+
+// innerDivScale is the scale MySQL gives a quotient x/y inside an
+// expression: the operands' scales rounded up to whole 9-digit words, plus
+// what is left of div_precision_increment once that rounding is counted,
+// rounded up to a whole word again (1/3: 9 digits; 1.5/3: 9; a quotient
+// of two 9-digit quotients: 27).
+func innerDivScale(sx, sy int) int {
+	word := func(n int) int { return (n + 8) / 9 * 9 }
+	fx, fy := word(sx), word(sy)
+	incr := max(divScaleIncrement-(fx-sx)-(fy-sy), 0)
+	return min(word(fx+fy+incr), maxInnerScale)
+}
+
+// decimalDivInner is x / y as MySQL keeps it when the quotient is computed
+// on: truncated (not rounded) at innerDivScale digits.
+func decimalDivInner(x, y string) (types.Value, error) {
+	scale := innerDivScale(textScale(x), textScale(y))
+	if cx, sx, ok := parseSmallDecimal(x); ok {
+		if cy, sy, ok := parseSmallDecimal(y); ok {
+			if cy == 0 {
+				return types.Null, nil
+			}
+			if n, ok := scaleUp(cx, sy+scale-sx); ok {
+				return types.NewDecimal(formatSmallDecimal(n/cy, scale)), nil
+			}
+		}
+	}
+	var dx, dy, q, r apd.Decimal
+	if err := parseDecimal(&dx, x); err != nil {
+		return types.Null, err
+	}
+	if err := parseDecimal(&dy, y); err != nil {
+		return types.Null, err
+	}
+	if dy.IsZero() {
+		return types.Null, nil
+	}
+	ctx := *decCtx
+	if _, err := ctx.Quo(&q, &dx, &dy); err != nil {
+		return types.Null, errOverflow("DECIMAL", "/")
+	}
+	ctx.Rounding = apd.RoundDown
+	if _, err := ctx.Quantize(&r, &q, int32(-scale)); err != nil {
+		return types.Null, errOverflow("DECIMAL", "/")
+	}
+	return decimalValue(&r, scale)
 }

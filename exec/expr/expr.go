@@ -49,7 +49,9 @@ func (env *Env) Warnf(code sqlerr.Code, format string, args ...any) {
 }
 
 // Func is a compiled expression. It may be called concurrently only with
-// distinct rows and envs; it keeps no state between calls.
+// distinct rows and envs; it keeps no state between calls, except RAND(N)
+// with a constant seed, whose sequence (under a lock) gives each row the
+// next number, as MySQL's does per statement.
 type Func func(row types.Row, env *Env) (types.Value, error)
 
 // Expr is a node of the bound expression IR.
@@ -97,6 +99,10 @@ type Call struct {
 	// Unit is the time unit of interval-building and unit-taking calls
 	// (INTERVAL n DAY, EXTRACT, TIMESTAMPDIFF); "" otherwise.
 	Unit string
+	// inner marks DECIMAL arithmetic whose value feeds another
+	// computation rather than the output: it keeps MySQL's internal digits
+	// (see innerOf) instead of rounding to Typ's scale.
+	inner bool
 }
 
 // When is one WHEN ... THEN ... arm of a Case.

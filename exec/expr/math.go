@@ -10,6 +10,7 @@ import (
 func registerMath() {
 	register("abs", &builtin{minArgs: 1, maxArgs: 1, check: checkNumeric1, compile: compileAbs})
 	register("round", &builtin{minArgs: 1, maxArgs: 2, check: checkRound, compile: compileRound})
+	register("truncate", &builtin{minArgs: 2, maxArgs: 2, check: checkRound, compile: compileTruncate})
 	register("floor", &builtin{minArgs: 1, maxArgs: 1, check: checkFloorCeil, compile: compileFloorCeil(true)})
 	register("ceil ceiling", &builtin{minArgs: 1, maxArgs: 1, check: checkFloorCeil, compile: compileFloorCeil(false)})
 	register("power pow", &builtin{minArgs: 2, maxArgs: 2, check: checkDouble, compile: compileFloat2(math.Pow)})
@@ -50,10 +51,11 @@ func checkDouble(c *Call) error {
 func compileAbs(c *Call, args []Func) (Func, error) {
 	switch c.Typ.Kind {
 	case types.Int:
+		text := callText(c)
 		return null1(args[0], func(v types.Value) (types.Value, error) {
 			i := v.Int()
 			if i == math.MinInt64 {
-				return types.Null, errOverflow("BIGINT", "abs")
+				return types.Null, errOverflow("BIGINT", text)
 			}
 			if i < 0 {
 				i = -i
@@ -92,60 +94,113 @@ func checkRound(c *Call) error {
 	return nil
 }
 
-// roundHalfAway rounds f to d decimal digits, half away from zero, as
-// MySQL's ROUND does for exact-looking doubles.
-func roundHalfAway(f float64, d int64) float64 {
-	if d > 308 || math.IsInf(f, 0) || math.IsNaN(f) {
+// roundDouble is MySQL's ROUND(x, d) and TRUNCATE(x, d) of a DOUBLE: it
+// scales by 10^|d| and rounds half to even (rint) or toward zero, so
+// ROUND(2.5e0) = 2 and ROUND(2.675e0, 2) = 2.68 (2.675 * 100 is 267.5 as
+// a double).
+func roundDouble(f float64, d int64, truncate bool) float64 {
+	abs := d
+	if d < 0 {
+		abs = -d
+	}
+	p := math.Inf(1)
+	if abs >= 0 && abs <= 308 {
+		// The double nearest 10^abs, as MySQL's table of literals holds.
+		p = math.Pow10(int(abs))
+	}
+	r := f * p
+	if d < 0 {
+		if math.IsInf(p, 0) {
+			return 0
+		}
+		r = f / p
+	} else if math.IsInf(r, 0) {
 		return f
 	}
-	if d < -308 {
-		return 0
+	switch {
+	case truncate && r >= 0:
+		r = math.Floor(r)
+	case truncate:
+		r = math.Ceil(r)
+	default:
+		r = math.RoundToEven(r)
 	}
-	p := math.Pow(10, float64(d))
-	r := math.Round(f * p)
-	if math.IsInf(r, 0) {
-		return f
+	if d < 0 {
+		return r * p
 	}
 	return r / p
 }
 
+// roundInt is ROUND(i, d) (half away from zero) or TRUNCATE(i, d) of a
+// BIGINT for d < 0. A result past BIGINT's range is 22003, as MySQL's
+// ROUND(9223372036854775807, -1) keeps the BIGINT type and cannot widen.
+func roundInt(i, d int64, truncate bool, name string) (types.Value, error) {
+	if d >= 0 {
+		return types.NewInt(i), nil
+	}
+	if d < -19 {
+		return types.NewInt(0), nil
+	}
+	p := uint64(1)
+	for range -d {
+		p *= 10
+	}
+	u := absU(i)
+	if i == math.MinInt64 {
+		u = 1 << 63
+	}
+	q := u / p * p
+	if !truncate && u-q >= p/2 {
+		if q+p < q {
+			return types.Null, errOverflow("BIGINT", name)
+		}
+		q += p
+	}
+	switch {
+	case i >= 0 && q <= math.MaxInt64:
+		return types.NewInt(int64(q)), nil
+	case i < 0 && q <= 1<<63:
+		return types.NewInt(int64(-q)), nil
+	}
+	return types.Null, errOverflow("BIGINT", name)
+}
+
 func compileRound(c *Call, args []Func) (Func, error) {
+	return compileRoundTrunc(c, args, false)
+}
+
+func compileTruncate(c *Call, args []Func) (Func, error) {
+	return compileRoundTrunc(c, args, true)
+}
+
+func compileRoundTrunc(c *Call, args []Func, truncate bool) (Func, error) {
 	digits := func(types.Row, *Env) (types.Value, error) { return types.NewInt(0), nil }
 	if len(args) == 2 {
 		digits = args[1]
 	}
+	name := callText(c)
 	switch c.Typ.Kind {
 	case types.Int:
 		return null2(args[0], digits, func(v, d types.Value) (types.Value, error) {
-			if d.Int() >= 0 {
-				return v, nil
-			}
-			if d.Int() < -18 {
-				return types.NewInt(0), nil
-			}
-			p := int64(math.Pow10(int(-d.Int())))
-			i := v.Int()
-			q := i / p * p
-			if r := i - q; r >= p/2 {
-				q += p
-			} else if r <= -p/2 {
-				q -= p
-			}
-			return types.NewInt(q), nil
+			return roundInt(v.Int(), d.Int(), truncate, name)
 		}), nil
 	case types.Float:
 		return null2(args[0], digits, func(v, d types.Value) (types.Value, error) {
-			return types.NewFloat(roundHalfAway(v.Float(), d.Int())), nil
+			return types.NewFloat(roundDouble(v.Float(), d.Int(), truncate)), nil
 		}), nil
 	}
 	scale := c.Typ.Scale
+	mode := apd.RoundHalfUp
+	if truncate {
+		mode = apd.RoundDown
+	}
 	return null2(args[0], digits, func(v, d types.Value) (types.Value, error) {
 		n := int(max(min(d.Int(), maxDecimalScale), -maxDecimalDigits))
-		r, err := decimalRound(v, n, apd.RoundHalfUp)
+		r, err := decimalRound(v, n, mode)
 		if err != nil {
 			return r, err
 		}
-		return decimalRound(r, scale, apd.RoundHalfUp)
+		return decimalRound(r, scale, mode)
 	}), nil
 }
 
@@ -181,13 +236,13 @@ func compileFloorCeil(floor bool) func(*Call, []Func) (Func, error) {
 
 func compileFloat2(f func(x, y float64) float64) func(*Call, []Func) (Func, error) {
 	return func(c *Call, args []Func) (Func, error) {
+		// MySQL's POW errors where the result is not a finite number:
+		// POW(-8, 0.5) as POW(10, 400).
+		text := callText(c)
 		return null2(args[0], args[1], func(x, y types.Value) (types.Value, error) {
 			r := f(x.Float(), y.Float())
-			if math.IsInf(r, 0) {
-				return types.Null, errOverflow("DOUBLE", c.Name)
-			}
-			if math.IsNaN(r) {
-				return types.Null, nil
+			if math.IsInf(r, 0) || math.IsNaN(r) {
+				return types.Null, errOverflow("DOUBLE", text)
 			}
 			return types.NewFloat(r), nil
 		}), nil

@@ -134,7 +134,10 @@ func compileArith(c *Call, args []Func) (Func, error) {
 	case types.Float:
 		return compileFloatArith(op, a, b), nil
 	case types.Decimal:
-		if c.Typ.Precision == 0 {
+		if c.inner && op == "/" {
+			return null2(a, b, func(x, y types.Value) (types.Value, error) { return decimalDivInner(x.Str(), y.Str()) }), nil
+		}
+		if c.Typ.Precision == 0 || c.inner {
 			return compileDecimalArith(op, dynamicScale, a, b), nil
 		}
 		return compileDecimalArith(op, c.Typ.Scale, a, b), nil
