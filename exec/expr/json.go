@@ -293,6 +293,15 @@ type jsonPath struct {
 	wild bool
 }
 
+func (p jsonPath) hasEllipsis() bool {
+	for _, l := range p.legs {
+		if l.kind == legEllipsis {
+			return true
+		}
+	}
+	return false
+}
+
 // steps returns the path as scanner steps when it has only names and
 // plain indexes.
 func (p jsonPath) steps() ([]jsonStep, bool) {
@@ -517,7 +526,19 @@ func seekJSON(v any, legs []jsonLeg, out []any) []any {
 func extractJSON(doc any, paths []jsonPath) (any, bool) {
 	var found []any
 	for _, p := range paths {
-		found = seekJSON(doc, p.legs, found)
+		if !p.hasEllipsis() {
+			found = seekJSON(doc, p.legs, found)
+			continue
+		}
+		// ** reaches a value by several routes (a scalar is also its own
+		// [0]); MySQL reports each value once.
+		seen := map[string]bool{}
+		for _, m := range matchPaths(doc, p.legs, []byte("$")) {
+			if !seen[string(m.path)] {
+				seen[string(m.path)] = true
+				found = append(found, m.v)
+			}
+		}
 	}
 	switch {
 	case len(found) == 0:
@@ -680,7 +701,7 @@ func compileJSONUnquote(c *Call, args []Func) (Func, error) {
 	isJSON := c.Args[0].Type().Kind == types.JSON
 	return null1(args[0], func(v types.Value) (types.Value, error) {
 		s := v.Str()
-		if plainJSONString(s) {
+		if plainJSONString(s) && s[len(s)-1] == '"' {
 			return types.NewString(s[1 : len(s)-1]), nil
 		}
 		if !isJSON && (len(s) < 2 || s[0] != '"') {

@@ -1,6 +1,10 @@
 package expr
 
-import "testing"
+import (
+	"testing"
+
+	"github.com/streamsql/streamsql/sql/sqlerr"
+)
 
 // TestJSONText_MySQLForm: documents print as MySQL 8 prints them (answers
 // from the MySQL 8 manual's examples and MySQL's printing rules).
@@ -30,6 +34,56 @@ func TestJSONText_MySQLForm(t *testing.T) {
 	for _, bad := range []string{``, `{`, `[1,]`, `1 2`, `1]`, `{"a" 1}`, `'a'`, `1e999`} {
 		if _, err := decodeJSON(bad); err == nil {
 			t.Errorf("%q: decoded", bad)
+		}
+	}
+}
+
+// TestParseJSONPath: MySQL 8's path language; the bad ones fail with
+// 42601 (MySQL 3143).
+func TestParseJSONPath(t *testing.T) {
+	for _, c := range []struct {
+		path     string
+		legs     int
+		wild, ok bool
+	}{
+		{"$", 0, false, true},
+		{" $ . a [ 1 ] ", 2, false, true},
+		{`$."a b".c`, 2, false, true},
+		{"$[last]", 1, false, true},
+		{"$[last - 2]", 1, false, true},
+		{"$[1 to 3]", 1, true, true},
+		{"$[last-3 to last-1]", 1, true, true},
+		{"$.*", 1, true, true},
+		{"$[*]", 1, true, true},
+		{"$**.b", 2, true, true},
+		{"$.é_1$", 1, false, true},
+		{"", 0, false, false},
+		{"a", 0, false, false},
+		{"$a", 0, false, false},
+		{"$.", 0, false, false},
+		{"$.1a", 0, false, false},
+		{"$[", 0, false, false},
+		{"$[-1]", 0, false, false},
+		{"$[a]", 0, false, false},
+		{"$[3 to 1]", 0, false, false},
+		{"$[last-1 to last-3]", 0, false, false},
+		{"$**", 0, false, false},
+		{"$*", 0, false, false},
+		{`$."a`, 0, false, false},
+	} {
+		p, err := parseJSONPath(c.path)
+		if (err == nil) != c.ok {
+			t.Errorf("%q: err %v", c.path, err)
+			continue
+		}
+		if err != nil {
+			if e, ok := err.(*sqlerr.Error); !ok || e.Code != sqlerr.SyntaxError {
+				t.Errorf("%q: %v, want 42601", c.path, err)
+			}
+			continue
+		}
+		if len(p.legs) != c.legs || p.wild != c.wild {
+			t.Errorf("%q: %d legs wild %v, want %d %v", c.path, len(p.legs), p.wild, c.legs, c.wild)
 		}
 	}
 }
