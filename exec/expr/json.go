@@ -42,11 +42,18 @@ func decodeJSON(s string) (any, error) {
 	if _, err := d.Token(); err != io.EOF {
 		return nil, invalidJSON("Invalid JSON text: The document root must not be followed by other values.")
 	}
-	return typeNumbers(v)
+	return typeNumbers(v, 1)
 }
 
-// typeNumbers replaces the decoder's json.Number by MySQL's number types.
-func typeNumbers(v any) (any, error) {
+// maxJSONDepth is MySQL's limit on nesting (error 3157).
+const maxJSONDepth = 100
+
+// typeNumbers replaces the decoder's json.Number by MySQL's number types
+// and enforces MySQL's depth limit.
+func typeNumbers(v any, depth int) (any, error) {
+	if depth > maxJSONDepth {
+		return nil, invalidJSON("The JSON document exceeds the maximum depth of %d.", maxJSONDepth)
+	}
 	switch v := v.(type) {
 	case json.Number:
 		s := string(v)
@@ -65,7 +72,7 @@ func typeNumbers(v any) (any, error) {
 		return f, nil
 	case []any:
 		for i, e := range v {
-			t, err := typeNumbers(e)
+			t, err := typeNumbers(e, depth+1)
 			if err != nil {
 				return nil, err
 			}
@@ -73,7 +80,7 @@ func typeNumbers(v any) (any, error) {
 		}
 	case map[string]any:
 		for k, e := range v {
-			t, err := typeNumbers(e)
+			t, err := typeNumbers(e, depth+1)
 			if err != nil {
 				return nil, err
 			}

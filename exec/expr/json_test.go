@@ -1,6 +1,7 @@
 package expr
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/streamsql/streamsql/sql/sqlerr"
@@ -31,7 +32,11 @@ func TestJSONText_MySQLForm(t *testing.T) {
 			t.Errorf("%s: got %s, want %s", c.in, got, c.want)
 		}
 	}
-	for _, bad := range []string{``, `{`, `[1,]`, `1 2`, `1]`, `{"a" 1}`, `'a'`, `1e999`} {
+	deep := strings.Repeat("[", 101) + strings.Repeat("]", 101)
+	if _, err := decodeJSON(deep[1 : len(deep)-1]); err != nil {
+		t.Errorf("depth 100: %v", err)
+	}
+	for _, bad := range []string{``, `{`, `[1,]`, `1 2`, `1]`, `{"a" 1}`, `'a'`, `1e999`, deep} {
 		if _, err := decodeJSON(bad); err == nil {
 			t.Errorf("%q: decoded", bad)
 		}

@@ -322,9 +322,15 @@ func compileJSONObject(_ *Call, args []Func) (Func, error) {
 			if vs[i].IsNull() {
 				return types.Null, invalidJSON("JSON documents may not contain NULL member names.")
 			}
-			k := valueText(vs[i])
-			if vs[i].Kind() == types.String || vs[i].Kind() == types.Bytes || vs[i].Kind() == types.JSON {
+			var k string
+			switch vs[i].Kind() {
+			case types.String, types.Bytes, types.JSON:
 				k = vs[i].Str()
+			case types.Bool:
+				// A comparison as a key is MySQL's 1 or 0.
+				k = strconv.Itoa(int(vs[i].Int()))
+			default:
+				k = valueText(vs[i])
 			}
 			if out[k], err = sqlToJSON(vs[i+1]); err != nil {
 				return types.Null, err
