@@ -136,6 +136,10 @@ func writeJSON(b *bytes.Buffer, v any) {
 		}
 	case jsonDecimal:
 		b.WriteString(string(v))
+	case json.Number:
+		// Exact digits from elsewhere, printed as they are (sqlToJSON
+		// gives jsonDecimal or int64 instead).
+		b.WriteString(string(v))
 	case map[string]any:
 		b.WriteByte('{')
 		for i, k := range sortedKeys(v) {
