@@ -472,36 +472,52 @@ func parseArrayPos(s string, i int) (arrayPos, int, bool) {
 	return p, i, true
 }
 
-// seekJSON appends to out every value at legs under v, in document order
-// (objects in MySQL's key order).
-func seekJSON(v any, legs []jsonLeg, out []any) []any {
+// walkPath calls fn with every value at legs under v, in document order
+// (objects in MySQL's key order). With paths, fn also gets the concrete
+// path of each value as MySQL prints paths ($, .key or ."key", [n]), path
+// being that of v; without, it gets nil and nothing is built.
+func walkPath(v any, legs []jsonLeg, path []byte, paths bool, fn func(v any, path []byte)) {
 	if len(legs) == 0 {
-		return append(out, v)
+		fn(v, path)
+		return
+	}
+	key := func(k string) []byte {
+		if !paths {
+			return nil
+		}
+		return pathKey(path, k)
+	}
+	idx := func(i int) []byte {
+		if !paths {
+			return nil
+		}
+		return pathIndex(path, i)
 	}
 	l, rest := legs[0], legs[1:]
 	switch l.kind {
 	case legKey:
 		if m, ok := v.(map[string]any); ok {
 			if c, ok := m[l.key]; ok {
-				out = seekJSON(c, rest, out)
+				walkPath(c, rest, key(l.key), paths, fn)
 			}
 		}
 	case legKeyWild:
 		if m, ok := v.(map[string]any); ok {
 			for _, k := range sortedKeys(m) {
-				out = seekJSON(m[k], rest, out)
+				walkPath(m[k], rest, key(k), paths, fn)
 			}
 		}
 	case legIndexWild:
 		if a, ok := v.([]any); ok {
-			for _, c := range a {
-				out = seekJSON(c, rest, out)
+			for i, c := range a {
+				walkPath(c, rest, idx(i), paths, fn)
 			}
 		}
 	case legIndex, legRange:
-		a, ok := v.([]any)
-		if !ok {
-			// MySQL 8 reads a non-array as an array of one (auto-wrapping).
+		a, isArr := v.([]any)
+		if !isArr {
+			// MySQL 8 reads a non-array as an array of one (auto-wrapping);
+			// its one cell is the value itself, at the same path.
 			a = []any{v}
 		}
 		lo := l.from.resolve(len(a))
@@ -511,23 +527,57 @@ func seekJSON(v any, legs []jsonLeg, out []any) []any {
 			lo = max(lo, 0)
 		}
 		for k := lo; k <= hi; k++ {
-			if k >= 0 && k < len(a) {
-				out = seekJSON(a[k], rest, out)
+			if k < 0 || k >= len(a) {
+				continue
 			}
+			p := path
+			if isArr {
+				p = idx(k)
+			}
+			walkPath(a[k], rest, p, paths, fn)
 		}
 	case legEllipsis:
-		out = seekJSON(v, rest, out)
+		walkPath(v, rest, path, paths, fn)
 		switch c := v.(type) {
 		case map[string]any:
 			for _, k := range sortedKeys(c) {
-				out = seekJSON(c[k], legs, out)
+				walkPath(c[k], legs, key(k), paths, fn)
 			}
 		case []any:
-			for _, e := range c {
-				out = seekJSON(e, legs, out)
+			for i, e := range c {
+				walkPath(e, legs, idx(i), paths, fn)
 			}
 		}
 	}
+}
+
+// pathKey is path followed by the member k, as MySQL prints it: bare when
+// k is an identifier, quoted otherwise.
+func pathKey(path []byte, k string) []byte {
+	ident := k != ""
+	for i := 0; i < len(k); i++ {
+		if !isIdentByte(k[i], i == 0) {
+			ident = false
+			break
+		}
+	}
+	b := bytes.NewBuffer(append(path[:len(path):len(path)], '.'))
+	if ident {
+		b.WriteString(k)
+	} else {
+		writeJSONString(b, k)
+	}
+	return b.Bytes()
+}
+
+// pathIndex is path followed by the cell [i].
+func pathIndex(path []byte, i int) []byte {
+	return append(append(append(path[:len(path):len(path)], '['), strconv.Itoa(i)...), ']')
+}
+
+// seekJSON appends to out every value at legs under v.
+func seekJSON(v any, legs []jsonLeg, out []any) []any {
+	walkPath(v, legs, nil, false, func(x any, _ []byte) { out = append(out, x) })
 	return out
 }
 
@@ -544,12 +594,12 @@ func extractJSON(doc any, paths []jsonPath) (any, bool) {
 		// ** reaches a value by several routes (a scalar is also its own
 		// [0]); MySQL reports each value once.
 		seen := map[string]bool{}
-		for _, m := range matchPaths(doc, p.legs, []byte("$")) {
-			if !seen[string(m.path)] {
-				seen[string(m.path)] = true
-				found = append(found, m.v)
+		walkPath(doc, p.legs, []byte("$"), true, func(v any, path []byte) {
+			if !seen[string(path)] {
+				seen[string(path)] = true
+				found = append(found, v)
 			}
-		}
+		})
 	}
 	switch {
 	case len(found) == 0:

@@ -537,24 +537,6 @@ func compileJSONContainsPath(c *Call, args []Func) (Func, error) {
 	}), nil
 }
 
-// writePathKey writes a member leg as MySQL prints it in a path: bare when
-// the name is an identifier, quoted otherwise.
-func writePathKey(b *bytes.Buffer, k string) {
-	b.WriteByte('.')
-	ident := k != ""
-	for i := 0; i < len(k); i++ {
-		if !isIdentByte(k[i], i == 0) {
-			ident = false
-			break
-		}
-	}
-	if ident {
-		b.WriteString(k)
-		return
-	}
-	writeJSONString(b, k)
-}
-
 // searchJSON appends the paths (as MySQL prints them) of the strings under
 // v that match the LIKE pattern.
 func searchJSON(v any, prefix []byte, pat string, esc rune, all bool, out []any) []any {
@@ -568,15 +550,11 @@ func searchJSON(v any, prefix []byte, pat string, esc rune, all bool, out []any)
 		}
 	case []any:
 		for i, e := range v {
-			p := append(append(append(prefix[:len(prefix):len(prefix)], '['), strconv.Itoa(i)...), ']')
-			out = searchJSON(e, p, pat, esc, all, out)
+			out = searchJSON(e, pathIndex(prefix, i), pat, esc, all, out)
 		}
 	case map[string]any:
 		for _, k := range sortedKeys(v) {
-			var b bytes.Buffer
-			b.Write(prefix)
-			writePathKey(&b, k)
-			out = searchJSON(v[k], b.Bytes(), pat, esc, all, out)
+			out = searchJSON(v[k], pathKey(prefix, k), pat, esc, all, out)
 		}
 	}
 	return out
@@ -630,9 +608,9 @@ func compileJSONSearch(c *Call, args []Func) (Func, error) {
 				return types.Null, err
 			}
 			// Each match of the path is searched under its own path.
-			for _, leg := range matchPaths(doc, p.legs, []byte("$")) {
-				found = searchJSON(leg.v, leg.path, vs[2].Str(), esc, all, found)
-			}
+			walkPath(doc, p.legs, []byte("$"), true, func(v any, path []byte) {
+				found = searchJSON(v, path, vs[2].Str(), esc, all, found)
+			})
 		}
 		found = dedupStrings(found)
 		switch {
@@ -652,83 +630,6 @@ func dedupStrings(xs []any) []any {
 		if !seen[x] {
 			seen[x] = true
 			out = append(out, x)
-		}
-	}
-	return out
-}
-
-type pathMatch struct {
-	v    any
-	path []byte
-}
-
-// matchPaths is seekJSON that also returns the concrete path of each
-// match (for JSON_SEARCH under a wildcard path).
-func matchPaths(v any, legs []jsonLeg, prefix []byte) []pathMatch {
-	if len(legs) == 0 {
-		return []pathMatch{{v, prefix}}
-	}
-	var out []pathMatch
-	key := func(k string) []byte {
-		var b bytes.Buffer
-		b.Write(prefix)
-		writePathKey(&b, k)
-		return b.Bytes()
-	}
-	idx := func(i int) []byte {
-		return append(append(append(prefix[:len(prefix):len(prefix)], '['), strconv.Itoa(i)...), ']')
-	}
-	l, rest := legs[0], legs[1:]
-	switch l.kind {
-	case legKey:
-		if m, ok := v.(map[string]any); ok {
-			if c, ok := m[l.key]; ok {
-				out = matchPaths(c, rest, key(l.key))
-			}
-		}
-	case legKeyWild:
-		if m, ok := v.(map[string]any); ok {
-			for _, k := range sortedKeys(m) {
-				out = append(out, matchPaths(m[k], rest, key(k))...)
-			}
-		}
-	case legIndexWild:
-		if a, ok := v.([]any); ok {
-			for i, c := range a {
-				out = append(out, matchPaths(c, rest, idx(i))...)
-			}
-		}
-	case legIndex, legRange:
-		a, isArr := v.([]any)
-		if !isArr {
-			a = []any{v}
-		}
-		lo := l.from.resolve(len(a))
-		hi := lo
-		if l.kind == legRange {
-			hi = min(l.to.resolve(len(a)), len(a)-1)
-			lo = max(lo, 0)
-		}
-		for k := lo; k <= hi; k++ {
-			if k >= 0 && k < len(a) {
-				p := prefix
-				if isArr {
-					p = idx(k)
-				}
-				out = append(out, matchPaths(a[k], rest, p)...)
-			}
-		}
-	case legEllipsis:
-		out = matchPaths(v, rest, prefix)
-		switch c := v.(type) {
-		case map[string]any:
-			for _, k := range sortedKeys(c) {
-				out = append(out, matchPaths(c[k], legs, key(k))...)
-			}
-		case []any:
-			for i, e := range c {
-				out = append(out, matchPaths(e, legs, idx(i))...)
-			}
 		}
 	}
 	return out
