@@ -42,7 +42,65 @@ func decodeJSON(s string) (any, error) {
 	if _, err := d.Token(); err != io.EOF {
 		return nil, invalidJSON("Invalid JSON text: The document root must not be followed by other values.")
 	}
+	if badSurrogate(s) {
+		return nil, invalidJSON("Invalid JSON text: The surrogate pair in string is invalid.")
+	}
 	return typeNumbers(v, 1)
+}
+
+// badSurrogate reports a \uXXXX escape of half a surrogate pair without
+// its other half, which MySQL's parser rejects (encoding/json would read
+// it as U+FFFD).
+func badSurrogate(s string) bool {
+	hex4 := func(i int) (int, bool) {
+		if i+6 > len(s) || s[i] != '\\' || s[i+1] != 'u' {
+			return 0, false
+		}
+		n, err := strconv.ParseUint(s[i+2:i+6], 16, 16)
+		return int(n), err == nil
+	}
+	for i := strings.Index(s, `\u`); i >= 0 && i < len(s); {
+		if i > 0 && backslashesBefore(s, i)%2 == 1 {
+			// An escaped backslash followed by 'u': not an escape.
+			i = nextEscape(s, i+2)
+			continue
+		}
+		c, ok := hex4(i)
+		switch {
+		case !ok:
+		case c >= 0xD800 && c <= 0xDBFF:
+			lo, ok := hex4(i + 6)
+			if !ok || lo < 0xDC00 || lo > 0xDFFF {
+				return true
+			}
+			i += 6
+		case c >= 0xDC00 && c <= 0xDFFF:
+			return true
+		}
+		i = nextEscape(s, i+2)
+	}
+	return false
+}
+
+func nextEscape(s string, from int) int {
+	if from >= len(s) {
+		return -1
+	}
+	k := strings.Index(s[from:], `\u`)
+	if k < 0 {
+		return -1
+	}
+	return from + k
+}
+
+// backslashesBefore counts the backslashes just before s[i].
+func backslashesBefore(s string, i int) int {
+	n := 0
+	for i > 0 && s[i-1] == '\\' {
+		n++
+		i--
+	}
+	return n
 }
 
 // maxJSONDepth is MySQL's limit on nesting (error 3157).
@@ -788,6 +846,9 @@ func unquoteJSONString(s string) (string, error) {
 	var out string
 	if err := json.Unmarshal([]byte(s), &out); err != nil {
 		return "", errors.New("Invalid escape or character in string")
+	}
+	if badSurrogate(s) {
+		return "", errors.New("The surrogate pair in string is invalid")
 	}
 	return out, nil
 }

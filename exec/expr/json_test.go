@@ -21,6 +21,8 @@ func TestJSONText_MySQLForm(t *testing.T) {
 		// Only MySQL's escapes: '/', '<' and non-ASCII stay as they are.
 		{`"a/b<c>\u00e9\n\u0001\"\\"`, `"a/b<c>é\n\u0001\"\\"`},
 		{`"\ud83d\ude00"`, `"😀"`},
+		// An escaped backslash before 'u' is no escape.
+		{`"\\ud83d"`, `"\\ud83d"`},
 		{` [ ] `, `[]`},
 		{`{}`, `{}`},
 	} {
@@ -36,7 +38,7 @@ func TestJSONText_MySQLForm(t *testing.T) {
 	if _, err := decodeJSON(deep[1 : len(deep)-1]); err != nil {
 		t.Errorf("depth 100: %v", err)
 	}
-	for _, bad := range []string{``, `{`, `[1,]`, `1 2`, `1]`, `{"a" 1}`, `'a'`, `1e999`, deep} {
+	for _, bad := range []string{``, `{`, `[1,]`, `1 2`, `1]`, `{"a" 1}`, `'a'`, `1e999`, deep, `"\ud83d"`, `"\ude00x"`, `["\ud83dx"]`, `"\ud83d\u0041"`} {
 		if _, err := decodeJSON(bad); err == nil {
 			t.Errorf("%q: decoded", bad)
 		}
