@@ -443,18 +443,10 @@ func jsonContains(target, cand any) bool {
 	case []any, map[string]any:
 		return false
 	}
-	return scalarClass(target) == scalarClass(cand) && jsonEqual(target, cand)
-}
-
-// scalarClass groups the scalar types JSON_CONTAINS compares: the same
-// JSON_TYPE, except that the exact numbers (INTEGER, UNSIGNED INTEGER,
-// DECIMAL) compare with each other; a DOUBLE only with a DOUBLE.
-func scalarClass(v any) string {
-	switch v.(type) {
-	case int64, uint64, jsonDecimal:
-		return "exact"
-	}
-	return jsonTypeName(v)
+	// Scalars compare as MySQL compares JSON values: numbers by value
+	// whatever their JSON type (MySQL's code does so, though the manual's
+	// wording suggests a DOUBLE is not comparable with an INTEGER).
+	return jsonEqual(target, cand)
 }
 
 func compileJSONContains(c *Call, args []Func) (Func, error) {
