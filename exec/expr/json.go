@@ -670,7 +670,7 @@ func extractJSON(doc any, paths []jsonPath) (any, bool) {
 
 func registerJSON() {
 	register("json_extract", &builtin{minArgs: 2, maxArgs: -1, check: checkJSONExtract, compile: compileJSONExtract})
-	register("json_unquote", &builtin{minArgs: 1, maxArgs: 1, check: checkStringsKeepJSON, compile: compileJSONUnquote})
+	register("json_unquote", &builtin{minArgs: 1, maxArgs: 1, check: checkJSONUnquote, compile: compileJSONUnquote})
 	registerJSONFuncs()
 }
 
@@ -695,9 +695,15 @@ func checkJSONExtract(c *Call) error {
 	return nil
 }
 
-func checkStringsKeepJSON(c *Call) error {
-	if c.Args[0].Type().Kind != types.JSON {
+// checkJSONUnquote takes JSON or text; MySQL rejects other types
+// (ER_INCORRECT_TYPE).
+func checkJSONUnquote(c *Call) error {
+	switch c.Args[0].Type().Kind {
+	case types.JSON, types.String, types.Bytes:
+	case types.Unknown:
 		c.Args[0] = coerceKind(c.Args[0], types.TypeText)
+	default:
+		return mismatch("Incorrect type for argument 1 in function json_unquote: %s", c.Args[0].Type())
 	}
 	c.Typ = types.TypeText
 	return nil
@@ -812,24 +818,21 @@ func extractDecoded(text string, steps []jsonStep) (types.Value, error) {
 	return types.NewJSON(jsonText(v)), nil
 }
 
-// compileJSONUnquote: JSON_UNQUOTE of a JSON string is its text, of other
-// JSON its text as printed; of a string that starts with '"' the string
-// it spells as a JSON string literal (not one: 22032, as MySQL); of any
-// other string the string itself.
+// compileJSONUnquote is MySQL 8's JSON_UNQUOTE: of a JSON string its
+// text, of other JSON its text as printed; of a string that starts and
+// ends with '"' the string it spells as a JSON string literal (not one:
+// 22032); of any other string ('"a' too) the string itself.
 func compileJSONUnquote(c *Call, args []Func) (Func, error) {
 	isJSON := c.Args[0].Type().Kind == types.JSON
 	return null1(args[0], func(v types.Value) (types.Value, error) {
 		s := v.Str()
+		if len(s) < 2 || s[0] != '"' || !isJSON && s[len(s)-1] != '"' {
+			return types.NewString(s), nil
+		}
 		if plainJSONString(s) && s[len(s)-1] == '"' {
 			return types.NewString(s[1 : len(s)-1]), nil
 		}
-		if !isJSON && (len(s) < 2 || s[0] != '"') {
-			return types.NewString(s), nil
-		}
-		if isJSON && (s == "" || s[0] != '"') {
-			return types.NewString(s), nil
-		}
-		out, err := unquoteJSONString(strings.TrimRight(s, " \t\n\r"))
+		out, err := unquoteJSONString(s)
 		if err != nil {
 			return types.Null, invalidJSON("Invalid JSON text in argument 1 to function json_unquote: %q.", err.Error())
 		}

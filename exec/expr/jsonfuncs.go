@@ -31,8 +31,8 @@ func registerJSONFuncs() {
 	register("json_array_append", &builtin{minArgs: 3, maxArgs: -1, check: checkJSONModify, compile: compileJSONModify(modAppend)})
 	register("json_array_insert", &builtin{minArgs: 3, maxArgs: -1, check: checkJSONModify, compile: compileJSONModify(modArrayInsert)})
 	register("json_remove", &builtin{minArgs: 2, maxArgs: -1, check: checkJSONDocs(types.TypeJSON, 0), compile: compileJSONRemove})
-	register("json_merge_preserve json_merge", &builtin{minArgs: 2, maxArgs: -1, check: checkAllJSONDocs, compile: compileJSONMerge(mergePreserve)})
-	register("json_merge_patch", &builtin{minArgs: 2, maxArgs: -1, check: checkAllJSONDocs, compile: compileJSONMerge(mergePatch)})
+	register("json_merge_preserve json_merge", &builtin{minArgs: 2, maxArgs: -1, check: checkAllJSONDocs, compile: compileJSONMerge(mergePreserve, false)})
+	register("json_merge_patch", &builtin{minArgs: 2, maxArgs: -1, check: checkAllJSONDocs, compile: compileJSONMerge(mergePatch, true)})
 	register("json_overlaps", &builtin{minArgs: 2, maxArgs: 2, check: checkJSONDocs(types.TypeBigInt, 0, 1), compile: compileJSONOverlaps})
 	// value MEMBER OF (json_array): the parser names it json_memberof.
 	register("json_memberof", &builtin{minArgs: 2, maxArgs: 2, check: checkJSONMemberOf, compile: compileJSONMemberOf})
@@ -908,24 +908,46 @@ func mergePatch(target, patch any) any {
 	return t
 }
 
-func compileJSONMerge(merge func(a, b any) any) func(c *Call, args []Func) (Func, error) {
+func compileJSONMerge(merge func(a, b any) any, patch bool) func(c *Call, args []Func) (Func, error) {
 	return func(c *Call, args []Func) (Func, error) {
 		name := c.Name
-		return nullN(args, func(vs []types.Value) (types.Value, error) {
+		return func(row types.Row, env *Env) (types.Value, error) {
+			vs, err := evalAll(args, row, env)
+			if err != nil {
+				return types.Null, err
+			}
 			var out any
+			unknown := false
 			for i, v := range vs {
+				if v.IsNull() {
+					if !patch {
+						return types.Null, nil
+					}
+					// JSON_MERGE_PATCH: the result so far is unknown, but a
+					// later patch that is not an object replaces it anyway.
+					unknown = true
+					continue
+				}
 				doc, err := docArg(v, name, i+1)
 				if err != nil {
 					return types.Null, err
 				}
-				if i == 0 {
+				_, isObj := doc.(map[string]any)
+				switch {
+				case i == 0:
 					out = doc
-					continue
+				case patch && !isObj:
+					out, unknown = doc, false
+				case unknown:
+				default:
+					out = merge(out, doc)
 				}
-				out = merge(out, doc)
+			}
+			if unknown {
+				return types.Null, nil
 			}
 			return jsonResult(out), nil
-		}), nil
+		}, nil
 	}
 }
 

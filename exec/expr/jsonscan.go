@@ -148,15 +148,15 @@ func scanJSONPath(s string, steps []jsonStep) (raw string, found, ok bool) {
 }
 
 // plainJSONString reports whether raw is a string literal whose text needs
-// no escaping (printable ASCII, no backslash): it is already in normal form
-// and its contents are raw[1:len-1].
+// no escaping (printable ASCII, no backslash or inner quote): it is already
+// in normal form and its contents are raw[1:len-1].
 func plainJSONString(raw string) bool {
 	if len(raw) < 2 || raw[0] != '"' {
 		return false
 	}
 	for k := 1; k < len(raw)-1; k++ {
 		c := raw[k]
-		if c == '\\' || c < 0x20 || c >= 0x7f {
+		if c == '\\' || c == '"' || c < 0x20 || c >= 0x7f {
 			return false
 		}
 	}
