@@ -94,3 +94,23 @@ func TestParseJSONPath(t *testing.T) {
 		}
 	}
 }
+
+// TestMySQLDoubleText: my_gcvt's choice of notation, worked out from its
+// rule (fixed unless the decimal exponent is below -14, or above 15 with
+// no fraction digits).
+func TestMySQLDoubleText(t *testing.T) {
+	for _, c := range []struct {
+		f    float64
+		want string
+	}{
+		{1, "1"}, {-2.5, "-2.5"}, {0.30000000000000004, "0.30000000000000004"},
+		{1e14, "100000000000000"}, {1e15, "1e15"}, {123456789012345680000, "1.2345678901234568e20"},
+		{1234567890123456.7, "1234567890123456.8"},
+		{1e-4, "0.0001"}, {1.5e-7, "0.00000015"}, {1e-15, "0.000000000000001"}, {1e-16, "1e-16"},
+		{-1.25e-20, "-1.25e-20"}, {1e308, "1e308"}, {0, "0"},
+	} {
+		if got := mysqlDoubleText(c.f); got != c.want {
+			t.Errorf("%v: got %s, want %s", c.f, got, c.want)
+		}
+	}
+}
