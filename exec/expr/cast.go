@@ -183,12 +183,10 @@ func castFunc(from, to types.Type) (converter, error) {
 				}
 				return types.NewJSON("false"), nil
 			}, nil
-		case types.Int, types.Float, types.Decimal:
-			return func(v types.Value) (types.Value, error) { return types.NewJSON(v.String()), nil }, nil
-		case types.Date, types.Timestamp:
+		case types.Int, types.Float, types.Decimal, types.Date, types.Timestamp:
 			return func(v types.Value) (types.Value, error) {
-				b, _ := json.Marshal(v.String())
-				return types.NewJSON(string(b)), nil
+				j, err := sqlToJSON(v)
+				return jsonResult(j), err
 			}, nil
 		}
 	case types.Interval:

@@ -32,6 +32,7 @@ func Functions() []FunctionInfo {
 var operatorNames = map[string]bool{
 	"neg": true, "in": true, "between": true, "like": true, "interval": true,
 	"istrue": true, "isfalse": true, "isnottrue": true, "isnotfalse": true, "isnotnull": true,
+	"json_memberof": true, // value MEMBER OF (array)
 }
 
 // isFuncName reports whether a builtin's name is one a query can call

@@ -148,23 +148,40 @@ func scanJSONPath(s string, steps []jsonStep) (raw string, found, ok bool) {
 }
 
 // plainJSONString reports whether raw is a string literal whose text needs
-// no escaping (printable ASCII, no backslash): it is already in normal form
-// and its contents are raw[1:len-1].
+// no escaping (printable ASCII, no backslash or inner quote): it is already
+// in normal form and its contents are raw[1:len-1].
 func plainJSONString(raw string) bool {
 	if len(raw) < 2 || raw[0] != '"' {
 		return false
 	}
 	for k := 1; k < len(raw)-1; k++ {
 		c := raw[k]
-		if c == '\\' || c < 0x20 || c >= 0x7f {
+		if c == '\\' || c == '"' || c < 0x20 || c >= 0x7f {
 			return false
 		}
 	}
 	return true
 }
 
-// isPlainScalar reports whether raw is a number or literal, whose text is
-// its normal form.
+// isPlainScalar reports whether raw is a literal or an integer that surely
+// fits int64, whose text is its normal form (a double such as 2.50 or 1e3
+// is printed by MySQL as 2.5 and 1000.0, so it is decoded).
 func isPlainScalar(raw string) bool {
-	return raw != "" && raw[0] != '"' && raw[0] != '{' && raw[0] != '['
+	switch raw {
+	case "true", "false", "null", "0":
+		return true
+	}
+	d := raw
+	if d != "" && d[0] == '-' {
+		d = d[1:]
+	}
+	if d == "" || len(d) > 18 || d[0] == '0' {
+		return false
+	}
+	for k := 0; k < len(d); k++ {
+		if d[k] < '0' || d[k] > '9' {
+			return false
+		}
+	}
+	return true
 }
