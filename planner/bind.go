@@ -313,6 +313,12 @@ func (b *binder) bindExpr(cx ectx, n ast.ExprNode) (expr.Expr, error) {
 				// negation of one.
 				return &expr.Const{Value: intLiteral(-v.Datum.GetInt64()), Typ: types.TypeInt}, nil
 			}
+			if v, ok := n.V.(*test_driver.ValueExpr); ok && v.Datum.Kind() == test_driver.KindUint64 &&
+				v.Datum.GetUint64() == 1<<63 {
+				// -9223372036854775808 is BIGINT's smallest value, a
+				// BIGINT as in MySQL, not the negation of a DECIMAL.
+				return &expr.Const{Value: intLiteral(math.MinInt64), Typ: types.TypeBigInt}, nil
+			}
 			return b.call(cx, "neg", "", n.V)
 		case opcode.Plus:
 			return b.bindExpr(cx, n.V)
@@ -417,6 +423,10 @@ func (b *binder) bindExpr(cx ectx, n ast.ExprNode) (expr.Expr, error) {
 		e, err := b.bindExpr(cx, n.Expr)
 		if err != nil {
 			return nil, err
+		}
+		if n.Tp.GetType() == mysql.TypeLonglong && mysql.HasUnsignedFlag(n.Tp.GetFlag()) {
+			b.inferParam(e, types.TypeBigInt)
+			return expr.NewUnsignedCast(e, cx.pos)
 		}
 		t, err := castType(n.Tp)
 		if err != nil {

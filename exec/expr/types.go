@@ -198,9 +198,12 @@ func coerce(e Expr, t types.Type) Expr {
 	}
 	if c, ok := e.(*Const); ok {
 		// Fold implicit casts of constants; a constant that does not
-		// convert keeps its cast and fails when a row needs it.
+		// convert, or converts with a warning, keeps its cast and fails
+		// (or warns) when a row needs it.
 		if conv, err := castFunc(c.Typ, t); err == nil {
-			if v, err := conv(c.Value); err == nil {
+			warned := false
+			env := &Env{Warn: func(*sqlerr.Error) { warned = true }}
+			if v, err := conv(c.Value, env); err == nil && !warned {
 				return &Const{Value: v, Typ: t}
 			}
 		}
