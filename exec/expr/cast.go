@@ -83,7 +83,9 @@ func castFunc(from, to types.Type) (converter, error) {
 		case types.Float:
 			return func(v types.Value, _ *Env) (types.Value, error) { return types.NewBool(v.Float() != 0), nil }, nil
 		case types.Decimal:
-			return func(v types.Value, _ *Env) (types.Value, error) { return types.NewBool(!isZeroDecimalText(v.Str())), nil }, nil
+			return func(v types.Value, _ *Env) (types.Value, error) {
+				return types.NewBool(!isZeroDecimalText(v.Str())), nil
+			}, nil
 		case types.JSON:
 			return func(v types.Value, _ *Env) (types.Value, error) { return parseText(to, jsonScalarText(v.Str())) }, nil
 		}
@@ -196,7 +198,9 @@ func castFunc(from, to types.Type) (converter, error) {
 	case types.Timestamp:
 		switch fk {
 		case types.Date:
-			return func(v types.Value, _ *Env) (types.Value, error) { return types.NewTimestamp(v.Days() * microsPerDay), nil }, nil
+			return func(v types.Value, _ *Env) (types.Value, error) {
+				return types.NewTimestamp(v.Days() * microsPerDay), nil
+			}, nil
 		case types.Timestamp:
 			return func(v types.Value, _ *Env) (types.Value, error) { return roundTimestamp(v, to.Precision), nil }, nil
 		}
@@ -269,7 +273,9 @@ func toStringConv(from, to types.Type) converter {
 	case from.Kind == types.String || from.Kind == types.Bytes || from.Kind == types.JSON:
 		return func(v types.Value, env *Env) (types.Value, error) { return trunc(v.Str(), env), nil }
 	case from.Kind == types.Float:
-		return func(v types.Value, env *Env) (types.Value, error) { return trunc(floatText(v.Float(), from.Width), env), nil }
+		return func(v types.Value, env *Env) (types.Value, error) {
+			return trunc(floatText(v.Float(), from.Width), env), nil
+		}
 	}
 	return func(v types.Value, env *Env) (types.Value, error) { return trunc(valueText(v), env), nil }
 }
@@ -518,8 +524,8 @@ func decimalMax(t types.Type, neg bool) types.Value {
 // into text: the shortest digits that read back as the same value, in
 // plain notation from 1e-15 up to below 1e15 and as 1.5e15 / 1e-16
 // outside (no '+', no leading zeros in the exponent). Probed on MariaDB
-// 10.11, which shares MySQL's routine: CONCAT(1e-15,'') is
-// '0.000000000000001', CONCAT(1e15,'') is '1e15'.
+// 10.11, which shares MySQL's routine: CONCAT(1e-15,”) is
+// '0.000000000000001', CONCAT(1e15,”) is '1e15'.
 func floatText(f float64, width int) string {
 	switch {
 	case math.IsInf(f, 0) || math.IsNaN(f):
