@@ -601,6 +601,28 @@ func (b *binder) bindFuncCall(cx ectx, n *ast.FuncCallExpr) (expr.Expr, error) {
 			}
 			return expr.NewCall(name, cx.pos, d, iv)
 		}
+	case "convert":
+		// CONVERT(x USING charset): streamsql's text is all utf8mb4, so a
+		// character set of text is a cast to text, binary one to bytes.
+		if len(n.Args) == 2 {
+			cs, ok := n.Args[1].(*test_driver.ValueExpr)
+			if !ok || cs.Datum.Kind() != test_driver.KindString {
+				break
+			}
+			e, err := b.bindExpr(cx, n.Args[0])
+			if err != nil {
+				return nil, err
+			}
+			switch strings.ToLower(cs.Datum.GetString()) {
+			case "binary":
+				return expr.NewCast(e, types.TypeBytes, cx.pos)
+			case "utf8mb4", "utf8", "utf8mb3", "ascii", "latin1":
+				b.inferParam(e, types.TypeText)
+				return expr.NewCast(e, types.TypeText, cx.pos)
+			}
+			return nil, sqlerr.Newf(sqlerr.FeatureNotSupported, "character set %s is not supported", cs.Datum.GetString()).
+				WithHint("text is utf8mb4; CONVERT(x USING utf8mb4) and USING binary are supported").At(cx.pos)
+		}
 	case "timestampdiff", "extract":
 		if len(n.Args) >= 1 {
 			if u, ok := n.Args[0].(*ast.TimeUnitExpr); ok {

@@ -98,6 +98,18 @@ func TestConversions_MySQL8(t *testing.T) {
 		{"IF(1, 2, 'a')", "2", nil},
 		{"COALESCE(NULL, 1.5, 2)", "1.5", nil},
 		{"NULLIF(1, '1')", "NULL", nil},
+		// dates and timestamps as numbers; MySQL 8 rounds the fraction.
+		{"CAST(DATE '2024-02-29' AS SIGNED)", "20240229", nil},
+		{"CAST(DATE '2024-02-29' AS UNSIGNED)", "20240229", nil},
+		{"CAST(TIMESTAMP '2024-02-29 12:34:56.5' AS SIGNED)", "20240229123457", nil},
+		{"CAST(TIMESTAMP '2024-02-29 12:34:56.5' AS DECIMAL(20,1))", "20240229123456.5", nil},
+		{"IF(DATE '2024-01-01', 1, 2)", "1", nil},
+		{"NOT 'true'", "t", []string{trunc("DOUBLE", "true")}},
+		{"IF(CAST('1' AS BINARY), 1, 2)", "1", nil},
+		{"CASE 'a' WHEN 0 THEN 'zero' ELSE 'nz' END", "zero", []string{trunc("DOUBLE", "a")}},
+		{"CONVERT('12', SIGNED)", "12", nil},
+		{"CONVERT(-1, UNSIGNED)", "18446744073709551615", nil},
+		{"CONVERT('abc' USING utf8mb4)", "abc", nil},
 		// the most negative BIGINT is one BIGINT literal.
 		{"-9223372036854775808", "-9223372036854775808", nil},
 		{"CAST(-9223372036854775808 AS CHAR)", "-9223372036854775808", nil},
@@ -117,6 +129,11 @@ func TestConversions_MySQL8(t *testing.T) {
 			rows, err := exec.Drain(context.Background(), it)
 			if err != nil {
 				t.Fatalf("run: %v", err)
+			}
+			if strings.HasPrefix(c.sql, "-9223372036854775808") {
+				if typ := q.Columns()[0].Type; typ.String() != "BIGINT" {
+					t.Errorf("type %s, want BIGINT", typ)
+				}
 			}
 			got := rows[0][0].String()
 			if rows[0][0].IsNull() {

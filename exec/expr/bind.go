@@ -174,7 +174,11 @@ func toBool(e Expr) (Expr, error) {
 	switch {
 	case k == types.Bool || k == types.Unknown:
 		return coerce(e, types.TypeBool), nil
-	case isNumericKind(k) || isStringKind(k):
+	case isStringKind(k) || k == types.Bytes:
+		// MySQL reads a string condition as a number: 'a' is 0 (with a
+		// warning), '1abc' is 1; 'true' is 0 too.
+		return &Cast{Arg: coerce(e, types.TypeDouble), To: types.TypeBool}, nil
+	case isNumericKind(k) || isTimeKind(k):
 		return &Cast{Arg: e, To: types.TypeBool}, nil
 	}
 	return nil, mismatch("argument of type %s cannot be used as a condition", e.Type())

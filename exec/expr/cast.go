@@ -2,9 +2,11 @@ package expr
 
 import (
 	"encoding/json"
+	"fmt"
 	"math"
 	"strconv"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"github.com/streamsql/streamsql/sql/sqlerr"
@@ -69,6 +71,9 @@ func castFunc(from, to types.Type) (converter, error) {
 		return func(v types.Value, _ *Env) (types.Value, error) {
 			return parseText(to, strings.TrimSpace(v.Str()))
 		}, nil
+	}
+	if isTimeKind(fk) && (isNumericKind(tk) || tk == types.Bool) {
+		return timeToNumber(from, to)
 	}
 	bad := func() (converter, error) {
 		return nil, mismatch("cannot cast type %s to %s", from, to)
@@ -626,5 +631,33 @@ func unsignedFunc(from types.Type) (converter, error) {
 			return types.Null, err
 		}
 		return wrap(i.Int()), nil
+	}, nil
+}
+
+// timeToNumber converts a DATE or TIMESTAMP to a number as MySQL does:
+// DATE '2024-02-29' is 20240229, TIMESTAMP '2024-02-29 12:34:56.5' is
+// 20240229123456.5 (a BIGINT rounds the fraction).
+func timeToNumber(from, to types.Type) (converter, error) {
+	if from.Kind == types.Date {
+		conv, err := castFunc(types.TypeBigInt, to)
+		if err != nil {
+			return nil, err
+		}
+		return func(v types.Value, env *Env) (types.Value, error) {
+			t := time.Unix(v.Days()*86400, 0).UTC()
+			return conv(types.NewInt(int64(t.Year())*10000+int64(t.Month())*100+int64(t.Day())), env)
+		}, nil
+	}
+	conv, err := castFunc(types.DecimalType(20+6, 6), to)
+	if err != nil {
+		return nil, err
+	}
+	return func(v types.Value, env *Env) (types.Value, error) {
+		us := v.Micros()
+		t := time.UnixMicro(us).UTC()
+		whole := int64(t.Year())*10000000000 + int64(t.Month())*100000000 + int64(t.Day())*1000000 +
+			int64(t.Hour())*10000 + int64(t.Minute())*100 + int64(t.Second())
+		d := types.NewDecimal(strconv.FormatInt(whole, 10) + "." + fmt.Sprintf("%06d", t.Nanosecond()/1000))
+		return conv(d, env)
 	}, nil
 }
