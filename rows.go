@@ -41,6 +41,9 @@ type Rows struct {
 	warnMu   sync.Mutex
 	warnings []*sqlerr.Error
 	dropped  int64
+	// forward, when set, receives the warnings instead: a cursor's rows
+	// send theirs to the FETCH that reads them.
+	forward *Rows
 }
 
 // maxWarnings is how many warnings one statement keeps, as MySQL's
@@ -51,6 +54,11 @@ const maxWarnings = 64
 // warn records a warning raised while the rows are computed (Env.Warn).
 func (r *Rows) warn(w *sqlerr.Error) {
 	r.warnMu.Lock()
+	if f := r.forward; f != nil {
+		r.warnMu.Unlock()
+		f.warn(w)
+		return
+	}
 	if len(r.warnings) < maxWarnings {
 		r.warnings = append(r.warnings, w)
 	} else {
@@ -112,6 +120,13 @@ func (r *Rows) CopyFormat() CopyFormat {
 		return CopyFormat{}
 	}
 	return *r.copyFormat
+}
+
+// forwardWarnings sends the warnings raised from now on to to.
+func (r *Rows) forwardWarnings(to *Rows) {
+	r.warnMu.Lock()
+	r.forward = to
+	r.warnMu.Unlock()
 }
 
 // Warnings returns the warnings of the statement so far: those known when

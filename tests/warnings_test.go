@@ -73,6 +73,30 @@ func TestWarnings_OneOffSelect(t *testing.T) {
 	}
 }
 
+// A cursor's rows warn when a FETCH reads them: the FETCH gets them.
+func TestWarnings_Cursor(t *testing.T) {
+	srv := startServer(t)
+	ctx := testContext(t, time.Minute)
+	conn, seen := connectNotices(t, srv.Addr)
+	mustExec(ctx, t, conn, "BEGIN",
+		"DECLARE c CURSOR FOR SELECT CONCAT(generate_series, 'y') + 0 FROM generate_series(1, 3)")
+	if got := seen.take(); len(got) != 0 {
+		t.Errorf("DECLARE sent notices %+v", got)
+	}
+	for i := 1; i <= 3; i++ {
+		var v float64
+		if err := conn.QueryRow(ctx, "FETCH 1 FROM c").Scan(&v); err != nil || v != float64(i) {
+			t.Fatalf("FETCH %d: %v, %v", i, v, err)
+		}
+		got := seen.take()
+		want := fmt.Sprintf("Truncated incorrect DOUBLE value: '%dy'", i)
+		if len(got) != 1 || got[0].Code != "22P02" || got[0].Message != want {
+			t.Errorf("FETCH %d: notices %+v, want one 22P02 %q", i, got, want)
+		}
+	}
+	mustExec(ctx, t, conn, "COMMIT")
+}
+
 func TestWarnings_ViewCountsThem(t *testing.T) {
 	srv := startServer(t)
 	ctx := testContext(t, 2*time.Minute)
