@@ -105,7 +105,9 @@ func TestWarnings_ViewCountsThem(t *testing.T) {
 		"CREATE SOURCE w (id BIGINT, s VARCHAR) WITH (connector = 'datagen', rows_per_second = 0, number_of_rows = 50, seed = 1, "+
 			"fields.id.kind = 'sequence', fields.id.start = 1, fields.id.end = 50, fields.s.values = '12abc')",
 		"CREATE MATERIALIZED VIEW wv AS SELECT id, s + 0 AS n FROM w",
-		"CREATE MATERIALIZED VIEW wclean AS SELECT id, id + 0 AS n FROM w")
+		"CREATE MATERIALIZED VIEW wclean AS SELECT id, id + 0 AS n FROM w",
+		// A WHERE over one source is applied as records are read.
+		"CREATE MATERIALIZED VIEW wwhere AS SELECT id FROM w WHERE s + 0 = 12")
 	// The source ends after 50 rows: FLUSH returns once every row is in.
 	if _, err := conn.Exec(ctx, "FLUSH"); err != nil {
 		t.Fatalf("FLUSH: %v", err)
@@ -121,6 +123,12 @@ func TestWarnings_ViewCountsThem(t *testing.T) {
 	v := views["wv"]
 	if v.state != "running" || v.exprErrors != 50 || !strings.Contains(v.lastExprError, "Truncated incorrect DOUBLE value: '12abc'") {
 		t.Errorf("wv: %+v, want running with 50 expression errors (Truncated incorrect DOUBLE value: '12abc')", v)
+	}
+	if w := views["wwhere"]; w.exprErrors != 50 || !strings.Contains(w.lastExprError, "warning: Truncated incorrect DOUBLE value: '12abc'") {
+		t.Errorf("wwhere: %+v, want 50 expression errors (warning: Truncated incorrect DOUBLE value: '12abc')", w)
+	}
+	if err := conn.QueryRow(ctx, "SELECT COUNT(*) FROM wwhere").Scan(&count); err != nil || count != 50 {
+		t.Errorf("wwhere: %d rows (%v), want 50: a warned WHERE still passes", count, err)
 	}
 	if c := views["wclean"]; c.exprErrors != 0 {
 		t.Errorf("wclean: %+v, want no expression errors", c)
