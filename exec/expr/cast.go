@@ -21,8 +21,10 @@ func identity(v types.Value, _ *Env) (types.Value, error) { return v, nil }
 
 // castFunc returns the conversion of non-NULL values of type from to type
 // to, chosen once at compile time. A conversion that cannot exist is
-// 42804 at bind time; one that fails for a value (a string that is not a
-// number, an out-of-range number) is an error of that row.
+// 42804 at bind time. Where MySQL answers a lossy conversion with a
+// warning (a string that is not a number, a number beyond BIGINT or a
+// DECIMAL(p,s)), the value is MySQL's and the warning goes to env; one
+// that MySQL refuses (a malformed date, JSON) is an error of that row.
 func castFunc(from, to types.Type) (converter, error) {
 	fk, tk := from.Kind, to.Kind
 	if fk == types.Unknown {
