@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"strconv"
+	"sync"
 
 	"github.com/streamsql/streamsql/exec"
 	"github.com/streamsql/streamsql/sql/sqlerr"
@@ -32,8 +33,38 @@ type Rows struct {
 
 	timer *stmtTimer // a query's statement_timeout; nil without one
 
-	// warnings go to the client before the rows (wire: NoticeResponse).
+	// warnings go to the client before the rows (wire: NoticeResponse);
+	// those raised while the rows are computed (an expression's MySQL
+	// warning) follow, once the rows end. warnMu guards them because the
+	// wire reads them between rows; dropped counts those past
+	// maxWarnings.
+	warnMu   sync.Mutex
 	warnings []*sqlerr.Error
+	dropped  int64
+	// forward, when set, receives the warnings instead: a cursor's rows
+	// send theirs to the FETCH that reads them.
+	forward *Rows
+}
+
+// maxWarnings is how many warnings one statement keeps, as MySQL's
+// max_error_count (64) caps SHOW WARNINGS; one closing notice says how
+// many more there were.
+const maxWarnings = 64
+
+// warn records a warning raised while the rows are computed (Env.Warn).
+func (r *Rows) warn(w *sqlerr.Error) {
+	r.warnMu.Lock()
+	if f := r.forward; f != nil {
+		r.warnMu.Unlock()
+		f.warn(w)
+		return
+	}
+	if len(r.warnings) < maxWarnings {
+		r.warnings = append(r.warnings, w)
+	} else {
+		r.dropped++
+	}
+	r.warnMu.Unlock()
 }
 
 // Columns returns the result columns (nil for a statement without rows).
@@ -91,11 +122,30 @@ func (r *Rows) CopyFormat() CopyFormat {
 	return *r.copyFormat
 }
 
-// Warnings returns the warnings of the statement, known when it was
-// executed: a read of a materialized view that is not running, a FLUSH
-// that did not wait for such views. A server sends them (as WARNING
-// notices) before the first row.
-func (r *Rows) Warnings() []*sqlerr.Error { return r.warnings }
+// forwardWarnings sends the warnings raised from now on to to.
+func (r *Rows) forwardWarnings(to *Rows) {
+	r.warnMu.Lock()
+	r.forward = to
+	r.warnMu.Unlock()
+}
+
+// Warnings returns the warnings of the statement so far: those known when
+// it was executed (a read of a materialized view that is not running, a
+// FLUSH that did not wait for such views), then those its expressions
+// raised (MySQL's warnings: '12abc' read as 12) up to maxWarnings, and,
+// once the rows have ended, one that says how many more were dropped. A
+// server sends the first ones (as WARNING notices) before the first row
+// and the rest, by asking again, when the rows end; the list only grows.
+func (r *Rows) Warnings() []*sqlerr.Error {
+	r.warnMu.Lock()
+	defer r.warnMu.Unlock()
+	out := r.warnings
+	if r.done && r.dropped > 0 {
+		out = append(out[:len(out):len(out)], sqlerr.Newf(sqlerr.Warning,
+			"%d more warnings were dropped (at most %d are kept per statement)", r.dropped, maxWarnings))
+	}
+	return out
+}
 
 // Suspend tells the rows that the client has what it asked for and will
 // ask for more later (a portal suspended by a row limit): the time until

@@ -466,14 +466,24 @@ func (s *Session) runQuery(ctx context.Context, st *Statement, params []types.Va
 	}
 	var scans []*sourceScan
 	var warnings []*sqlerr.Error
-	it, err := st.query.RunWith(ctx, params, s.engine.scanOpener(st.query, &scans, &warnings))
+	// The rows exist only once the query is running, and its expressions
+	// warn from then on: the warnings go to rows, created below.
+	var rows *Rows
+	warn := func(w *sqlerr.Error) {
+		if rows == nil { // a constant evaluated while planning (LIMIT)
+			warnings = append(warnings, w)
+			return
+		}
+		rows.warn(w)
+	}
+	it, err := st.query.RunWith(ctx, params, s.engine.scanOpener(st.query, &scans, &warnings), warn)
 	if err != nil {
 		for _, sc := range scans {
 			sc.Close()
 		}
 		return nil, err
 	}
-	rows := iterRows(ctx, st.query.Columns(), it)
+	rows = iterRows(ctx, st.query.Columns(), it)
 	rows.warnings = warnings
 	if len(scans) > 0 {
 		rows.ready = func() bool {

@@ -196,8 +196,12 @@ func (s *Session) fetch(ctx context.Context, p *sql.Fetch) (*Rows, error) {
 			}
 		}
 	}
-	return &Rows{columns: c.columns, countTag: "FETCH", next: next, ready: c.rows.Ready,
-		close: func() { stop() }}, nil
+	out := &Rows{columns: c.columns, countTag: "FETCH", next: next, ready: c.rows.Ready,
+		close: func() { stop() }}
+	// The rows this FETCH reads raise their warnings now: they go to its
+	// client, under its cap.
+	c.rows.forwardWarnings(out)
+	return out, nil
 }
 
 // CursorInfo describes an open cursor, as Postgres's pg_cursors does.

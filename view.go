@@ -486,6 +486,7 @@ type viewInput struct {
 func newViewInput(l *viewLife, src *object, plan *planner.StreamInput, several bool) (*viewInput, error) {
 	in := &viewInput{l: l, src: src, plan: plan, posKey: keyPositions, wmKey: keyWatermark, marksKey: keyMarks,
 		wmAt: map[uint64]watermarkCut{}}
+	in.env.Warn = l.r.errs.Warner("warning")
 	if several {
 		in.posKey = append(append(slices.Clone(keyPositions), '/'), src.entry.Name...)
 		in.wmKey = append(append(slices.Clone(keyWatermark), '/'), src.entry.Name...)

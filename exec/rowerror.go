@@ -4,6 +4,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/streamsql/streamsql/sql/sqlerr"
 )
 
 // ExprErrors is where the operators of a continuous query (a view's or a
@@ -71,6 +73,18 @@ func (e *ExprErrors) AbsorbAt(in, where string, err error) error {
 	e.last = ExprError{Err: err, In: in, Where: where, At: time.Now()}
 	e.mu.Unlock()
 	return nil
+}
+
+// Warner returns an expr.Env.Warn that counts an expression's MySQL
+// warning ('12abc' read as 12) as one of these errors, "in" naming the
+// pipeline part, so that a view shows its warnings where it shows its
+// expression errors; nil (warnings dropped) on a nil receiver. The row
+// keeps the value MySQL gives. It costs nothing on a row without warnings.
+func (e *ExprErrors) Warner(in string) func(*sqlerr.Error) {
+	if e == nil {
+		return nil
+	}
+	return func(w *sqlerr.Error) { _ = e.Absorb(in, w) }
 }
 
 // Count returns how many errors were absorbed; safe from any goroutine.

@@ -313,11 +313,11 @@ func (b *binder) bindExpr(cx ectx, n ast.ExprNode) (expr.Expr, error) {
 				// negation of one.
 				return &expr.Const{Value: intLiteral(-v.Datum.GetInt64()), Typ: types.TypeInt}, nil
 			}
-			if v, ok := n.V.(*test_driver.ValueExpr); ok && v.Datum.Kind() == test_driver.KindUint64 && v.Datum.GetUint64() == 1<<63 {
-				// MySQL reads -9223372036854775808 as the smallest BIGINT,
-				// not as the negation of a DECIMAL, so that
-				// ABS(-9223372036854775808) is out of range as in MySQL.
-				return &expr.Const{Value: types.NewInt(math.MinInt64), Typ: types.TypeBigInt}, nil
+			if v, ok := n.V.(*test_driver.ValueExpr); ok && v.Datum.Kind() == test_driver.KindUint64 &&
+				v.Datum.GetUint64() == 1<<63 {
+				// -9223372036854775808 is BIGINT's smallest value, a
+				// BIGINT as in MySQL, not the negation of a DECIMAL.
+				return &expr.Const{Value: intLiteral(math.MinInt64), Typ: types.TypeBigInt}, nil
 			}
 			return b.call(cx, "neg", "", n.V)
 		case opcode.Plus:
@@ -423,6 +423,10 @@ func (b *binder) bindExpr(cx ectx, n ast.ExprNode) (expr.Expr, error) {
 		e, err := b.bindExpr(cx, n.Expr)
 		if err != nil {
 			return nil, err
+		}
+		if n.Tp.GetType() == mysql.TypeLonglong && mysql.HasUnsignedFlag(n.Tp.GetFlag()) {
+			b.inferParam(e, types.TypeBigInt)
+			return expr.NewUnsignedCast(e, cx.pos)
 		}
 		t, err := castType(n.Tp)
 		if err != nil {
@@ -596,6 +600,28 @@ func (b *binder) bindFuncCall(cx ectx, n *ast.FuncCallExpr) (expr.Expr, error) {
 				return nil, err
 			}
 			return expr.NewCall(name, cx.pos, d, iv)
+		}
+	case "convert":
+		// CONVERT(x USING charset): streamsql's text is all utf8mb4, so a
+		// character set of text is a cast to text, binary one to bytes.
+		if len(n.Args) == 2 {
+			cs, ok := n.Args[1].(*test_driver.ValueExpr)
+			if !ok || cs.Datum.Kind() != test_driver.KindString {
+				break
+			}
+			e, err := b.bindExpr(cx, n.Args[0])
+			if err != nil {
+				return nil, err
+			}
+			switch strings.ToLower(cs.Datum.GetString()) {
+			case "binary":
+				return expr.NewCast(e, types.TypeBytes, cx.pos)
+			case "utf8mb4", "utf8", "utf8mb3", "ascii", "latin1":
+				b.inferParam(e, types.TypeText)
+				return expr.NewCast(e, types.TypeText, cx.pos)
+			}
+			return nil, sqlerr.Newf(sqlerr.FeatureNotSupported, "character set %s is not supported", cs.Datum.GetString()).
+				WithHint("text is utf8mb4; CONVERT(x USING utf8mb4) and USING binary are supported").At(cx.pos)
 		}
 	case "timestampdiff", "extract":
 		if len(n.Args) >= 1 {

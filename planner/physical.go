@@ -138,6 +138,9 @@ func (p *StreamPlan) Build(g *exec.Graph, inputs []exec.NodeID, table func(op ui
 	}
 	b := &streamBuilder{g: g, table: table, views: p.views, errs: opts.Errs, cacheGroups: opts.AggCacheGroups,
 		cacheBudget: opts.CacheBudget, given: inputs, scans: p.scans}
+	// Every operator shares b.env: their expressions' warnings count with
+	// the view's expression errors.
+	b.env.Warn = opts.Errs.Warner("warning")
 	return b.node(p.q.root, p.q.opts.EmitOnWindowClose, true)
 }
 

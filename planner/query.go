@@ -93,9 +93,10 @@ type ScanOpener func(s *Scan) (exec.RowIter, error)
 
 // RunWith is Run for a query that reads sources or views: open gives the
 // rows of each Scan. Operators the batch evaluator lacks (windows) are
-// refused with 0A000.
-func (q *Query) RunWith(ctx context.Context, params []types.Value, open ScanOpener) (exec.RowIter, error) {
-	env := &expr.Env{Params: params, Now: time.Now().UnixMicro()}
+// refused with 0A000. warn, when not nil, receives the expressions'
+// warnings (MySQL's answers that come with a warning) as rows are read.
+func (q *Query) RunWith(ctx context.Context, params []types.Value, open ScanOpener, warn func(*sqlerr.Error)) (exec.RowIter, error) {
+	env := &expr.Env{Params: params, Now: time.Now().UnixMicro(), Warn: warn}
 	if len(env.Params) != len(q.paramTypes) {
 		return nil, sqlerr.Newf(sqlerr.ProtocolViolation,
 			"bind message supplies %d parameters, but the statement requires %d", len(env.Params), len(q.paramTypes))

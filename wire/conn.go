@@ -94,6 +94,7 @@ type portal struct {
 	encs    []colEncoder
 	done    bool
 	tag     string
+	warned  int // how many of rows' warnings were sent
 }
 
 func (p *portal) close() {
@@ -634,7 +635,7 @@ func (c *conn) run(p *portal, limit int, describe bool) error {
 		defer end()
 		p.rows = rows
 		p.encs = newEncoders(rows.Columns(), p.formats)
-		c.sendWarnings(rows) // notice.go
+		c.sendWarnings(p) // notice.go
 	} else {
 		if sr, ok := p.rows.(SuspendableRows); ok {
 			sr.Resume()
@@ -673,6 +674,7 @@ func (c *conn) run(p *portal, limit int, describe bool) error {
 		}
 	}
 	p.done = true
+	c.sendWarnings(p)
 	if err := p.rows.Err(); err != nil {
 		return err
 	}

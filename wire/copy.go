@@ -79,6 +79,7 @@ func (c *conn) copyOut(p *portal) error {
 			return err
 		}
 	}
+	c.sendWarnings(p)
 	if err := p.rows.Err(); err != nil {
 		// Only a cancel request ends a copy normally: a statement
 		// timeout is an error, as it is for any statement.

@@ -9,19 +9,27 @@ import (
 // client (a read of a materialized view that is not running, a FLUSH that
 // did not wait for such a view). The server sends each as a NoticeResponse
 // of severity WARNING once the statement has been executed, before its
-// first row or its CommandComplete.
+// first row or its CommandComplete, and those added while the rows were
+// read (expression warnings) after the last row. The list only grows.
 type WarningRows interface {
 	Rows
 	Warnings() []*sqlerr.Error
 }
 
-// sendWarnings sends rows' warnings, if it has any.
-func (c *conn) sendWarnings(rows Rows) {
-	wr, ok := rows.(WarningRows)
+// sendWarnings sends the warnings of p's rows that it has not sent yet:
+// those known when the statement was executed, before the first row, and
+// those raised while the rows were computed, when they end.
+func (c *conn) sendWarnings(p *portal) {
+	wr, ok := p.rows.(WarningRows)
 	if !ok {
 		return
 	}
-	for _, w := range wr.Warnings() {
+	ws := wr.Warnings()
+	if p.warned >= len(ws) {
+		return
+	}
+	ws, p.warned = ws[p.warned:], len(ws)
+	for _, w := range ws {
 		code := w.Code
 		if code == "" {
 			code = sqlerr.Warning

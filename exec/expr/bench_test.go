@@ -3,6 +3,7 @@ package expr
 import (
 	"testing"
 
+	"github.com/streamsql/streamsql/sql/sqlerr"
 	"github.com/streamsql/streamsql/sql/types"
 )
 
@@ -97,6 +98,23 @@ func TestFilterProject_NoAllocs(t *testing.T) {
 	}
 	if allocs := testing.AllocsPerRun(10, func() { runFilterProject(pred, proj, rows, out, env) }); allocs != 0 {
 		t.Fatalf("%v allocations per run of 256 rows, want 0", allocs)
+	}
+}
+
+// TestFilterProject_NoAllocsWithWarn: a view's Env listens for warnings
+// (it counts them with the view's expression errors); a row that raises
+// none costs nothing more.
+func TestFilterProject_NoAllocsWithWarn(t *testing.T) {
+	pred, proj := filterProject(t)
+	rows := benchRows(256)
+	out := make(types.Row, len(proj))
+	warned := 0
+	env := &Env{Warn: func(*sqlerr.Error) { warned++ }}
+	if allocs := testing.AllocsPerRun(10, func() { runFilterProject(pred, proj, rows, out, env) }); allocs != 0 {
+		t.Fatalf("%v allocations per run of 256 rows, want 0", allocs)
+	}
+	if warned != 0 {
+		t.Fatalf("%d warnings from numeric rows", warned)
 	}
 }
 

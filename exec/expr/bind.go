@@ -189,6 +189,23 @@ func NewCast(e Expr, to types.Type, pos int) (Expr, error) {
 	return innerOf(&Cast{Arg: e, To: to, Pos: pos}), nil
 }
 
+// UnsignedType is the type of CAST(x AS UNSIGNED): streamsql has no
+// unsigned integers, and DECIMAL(20,0) holds every BIGINT UNSIGNED.
+var UnsignedType = types.DecimalType(20, 0)
+
+// NewUnsignedCast binds CAST(e AS UNSIGNED): a number rounded to an
+// integer, a negative BIGINT wrapped to 2^64 + e, anything else below 0
+// or above 2^64-1 clamped with a warning.
+func NewUnsignedCast(e Expr, pos int) (Expr, error) {
+	if _, err := castFunc(e.Type(), types.TypeBigInt); err != nil {
+		return nil, sqlerr.Wrap(err, sqlerr.DatatypeMismatch, "cannot cast").At(pos)
+	}
+	if c, ok := e.(*Const); ok && c.Value.IsNull() {
+		return &Const{Value: types.Null, Typ: UnsignedType}, nil
+	}
+	return &Cast{Arg: e, To: UnsignedType, Pos: pos, Unsigned: true}, nil
+}
+
 // NewCase binds CASE [operand] WHEN ... THEN ... [ELSE ...] END. With an
 // operand, each WHEN value is compared to it with =.
 func NewCase(operand Expr, whens []When, els Expr, pos int) (Expr, error) {
@@ -231,7 +248,11 @@ func toBool(e Expr) (Expr, error) {
 	switch {
 	case k == types.Bool || k == types.Unknown:
 		return coerce(e, types.TypeBool), nil
-	case isNumericKind(k) || isStringKind(k):
+	case isStringKind(k) || k == types.Bytes:
+		// MySQL reads a string condition as a number: 'a' is 0 (with a
+		// warning), '1abc' is 1; 'true' is 0 too.
+		return &Cast{Arg: coerce(e, types.TypeDouble), To: types.TypeBool}, nil
+	case isNumericKind(k) || isTimeKind(k):
 		return &Cast{Arg: e, To: types.TypeBool}, nil
 	}
 	return nil, mismatch("argument of type %s cannot be used as a condition", e.Type())

@@ -2,6 +2,7 @@ package expr
 
 import (
 	"fmt"
+	"strings"
 
 	"github.com/streamsql/streamsql/sql/sqlerr"
 	"github.com/streamsql/streamsql/sql/types"
@@ -35,9 +36,13 @@ func Compile(e Expr) (Func, error) {
 			}
 			v := env.Params[i]
 			// Clients may send any parameter as text, or as a value of
-			// another kind: read it as the inferred type.
+			// another kind: read it as the inferred type. Text must read
+			// whole (a client's typo is an error, not MySQL's prefix).
 			if conv != nil && !v.IsNull() && v.Kind() != t.Kind {
-				return conv(v)
+				if v.Kind() == types.String {
+					return parseText(t, strings.TrimSpace(v.Str()))
+				}
+				return conv(v, env)
 			}
 			return v, nil
 		}, nil
@@ -47,6 +52,9 @@ func Compile(e Expr) (Func, error) {
 			return nil, err
 		}
 		conv, err := castFunc(e.Arg.Type(), e.To)
+		if e.Unsigned {
+			conv, err = unsignedFunc(e.Arg.Type())
+		}
 		if err != nil {
 			return nil, err
 		}
@@ -56,7 +64,7 @@ func Compile(e Expr) (Func, error) {
 			if err != nil || v.IsNull() {
 				return v, err
 			}
-			out, err := conv(v)
+			out, err := conv(v, env)
 			if err != nil {
 				return types.Null, atPos(err, pos)
 			}

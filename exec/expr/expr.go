@@ -86,6 +86,9 @@ type Cast struct {
 	Arg Expr
 	To  types.Type
 	Pos int // 1-based position for runtime errors; 0 when unknown
+	// Unsigned marks CAST(x AS UNSIGNED): To is DECIMAL(20,0), which holds
+	// 0 .. 2^64-1, and a negative BIGINT wraps to 2^64 + x as in MySQL.
+	Unsigned bool
 }
 
 // Call applies a builtin function or operator to bound arguments. Build it
@@ -153,7 +156,12 @@ func (e *Const) String() string {
 
 func (e *Param) String() string { return fmt.Sprintf("$%d", e.Index+1) }
 
-func (e *Cast) String() string { return fmt.Sprintf("CAST(%s AS %s)", e.Arg, e.To) }
+func (e *Cast) String() string {
+	if e.Unsigned {
+		return fmt.Sprintf("CAST(%s AS UNSIGNED)", e.Arg)
+	}
+	return fmt.Sprintf("CAST(%s AS %s)", e.Arg, e.To)
+}
 
 func (e *Call) String() string {
 	if e.def != nil && e.def.infix {

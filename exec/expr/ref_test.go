@@ -13,6 +13,7 @@ import (
 	"math"
 	"math/big"
 	"math/rand"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
@@ -68,6 +69,75 @@ func roundRat(r *big.Rat, scale int) string {
 	return s
 }
 
+// refFloatPrefix and refIntPrefix are MySQL's numeric prefix of a string
+// (issue 15): what CAST and implicit conversions read of '12abc'.
+var (
+	refFloatPrefix = regexp.MustCompile(`^[ \t\n\r\v\f]*([+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?)`)
+	refIntPrefix   = regexp.MustCompile(`^[ \t\n\r\v\f]*([+-]?[0-9]+)`)
+)
+
+// refNumPrefix reads a string's numeric prefix exactly; "" reads as 0.
+func refNumPrefix(s string, integer bool) *big.Rat {
+	re := refFloatPrefix
+	if integer {
+		re = refIntPrefix
+	}
+	m := re.FindStringSubmatch(s)
+	if m == nil {
+		return new(big.Rat)
+	}
+	t := strings.TrimPrefix(m[1], "+")
+	t = strings.Replace(t, ".e", ".0e", 1)
+	if strings.HasSuffix(t, ".") {
+		t += "0"
+	}
+	if i := strings.IndexAny(t, "eE"); i >= 0 {
+		// An exponent past any DECIMAL's and DOUBLE's range reads as one
+		// just past it (or 0), which clamps (or rounds) the same.
+		if x, err := strconv.Atoi(t[i+1:]); err != nil || x > 400 {
+			t = t[:i] + "e400"
+		} else if x < -400 {
+			t = "0"
+		}
+	}
+	r, ok := new(big.Rat).SetString(t)
+	if !ok {
+		panic("refNumPrefix: " + t)
+	}
+	return r
+}
+
+// refFloatText is MySQL's text of a DOUBLE: plain between 1e-15 and 1e15,
+// 1.5e15 outside.
+func refFloatText(f float64) string {
+	a := math.Abs(f)
+	if f == 0 {
+		return "0" // -0 too, as MariaDB prints -0e0
+	}
+	if a >= 1e-15 && a < 1e15 {
+		return strconv.FormatFloat(f, 'f', -1, 64)
+	}
+	s := strconv.FormatFloat(f, 'e', -1, 64)
+	s = strings.Replace(s, "e+", "e", 1)
+	s = strings.Replace(s, "e0", "e", 1)
+	return strings.Replace(s, "e-0", "e-", 1)
+}
+
+// refRoundEven rounds a rational half to even (MySQL's rint of a DOUBLE).
+func refRoundEven(r *big.Rat) *big.Rat {
+	fl := new(big.Int).Div(r.Num(), r.Denom()) // floor (Euclidean, den > 0)
+	rem := new(big.Rat).Sub(r, new(big.Rat).SetInt(fl))
+	switch rem.Cmp(big.NewRat(1, 2)) {
+	case 1:
+		fl.Add(fl, big.NewInt(1))
+	case 0:
+		if fl.Bit(0) == 1 {
+			fl.Add(fl, big.NewInt(1))
+		}
+	}
+	return new(big.Rat).SetInt(fl)
+}
+
 func refCast(v types.Value, to types.Type) (types.Value, error) {
 	if v.IsNull() {
 		return types.Null, nil
@@ -79,8 +149,11 @@ func refCast(v types.Value, to types.Type) (types.Value, error) {
 	switch to.Kind {
 	case types.String:
 		s := v.String()
-		if from == types.Bool {
-			s = map[bool]string{true: "true", false: "false"}[v.Bool()]
+		switch from {
+		case types.Bool:
+			s = map[bool]string{true: "1", false: "0"}[v.Bool()]
+		case types.Float:
+			s = refFloatText(v.Float())
 		}
 		return types.NewString(s), nil
 	case types.Bool:
@@ -91,52 +164,27 @@ func refCast(v types.Value, to types.Type) (types.Value, error) {
 			case "f", "false", "n", "no", "off", "0":
 				return types.NewBool(false), nil
 			}
-			return rfail(sqlerr.InvalidTextRepresentation)
+			f, _ := refNumPrefix(v.Str(), false).Float64()
+			return types.NewBool(f != 0), nil
 		}
 		return types.NewBool(ratOf(v).Sign() != 0), nil
 	}
 	var r *big.Rat
-	if from == types.String {
-		s := strings.TrimSpace(v.Str())
-		switch to.Kind {
-		case types.Int:
-			bits := to.Width
-			if bits != 8 && bits != 16 && bits != 32 {
-				bits = 64
-			}
-			i, err := strconv.ParseInt(s, 10, bits)
-			if ne, ok := err.(*strconv.NumError); ok && ne.Err == strconv.ErrRange {
-				return rfail(sqlerr.NumericValueOutOfRange)
-			}
-			if err != nil {
-				return rfail(sqlerr.InvalidTextRepresentation)
-			}
-			r = new(big.Rat).SetInt64(i)
-		case types.Float:
-			f, err := strconv.ParseFloat(s, 64)
-			if ne, ok := err.(*strconv.NumError); ok && ne.Err == strconv.ErrRange {
-				return rfail(sqlerr.NumericValueOutOfRange)
-			}
-			if err != nil || s == "" {
-				return rfail(sqlerr.InvalidTextRepresentation)
-			}
-			return types.NewFloat(f), nil
-		default:
-			if i := strings.IndexAny(s, "eE"); i > 0 && isPlainNumber(s[:i]) {
-				// Postgres caps numeric exponents; a larger one overflows.
-				if exp, err := strconv.ParseInt(strings.TrimPrefix(s[i+1:], "+"), 10, 64); err == nil && (exp > 16383 || exp < -16383) {
-					return rfail(sqlerr.NumericValueOutOfRange)
-				}
-			}
-			var ok bool
-			if r, ok = new(big.Rat).SetString(s); !ok || strings.ContainsAny(s, "/") {
-				return rfail(sqlerr.InvalidTextRepresentation)
-			}
+	switch {
+	case from == types.String && to.Kind == types.Float:
+		f, _ := refNumPrefix(v.Str(), false).Float64()
+		if math.IsInf(f, 0) {
+			f = math.Copysign(math.MaxFloat64, f)
 		}
-	} else if from == types.Float && to.Kind == types.Decimal {
+		return types.NewFloat(f), nil
+	case from == types.String:
+		r = refNumPrefix(v.Str(), to.Kind == types.Int)
+	case from == types.Float && to.Kind == types.Decimal:
 		// A double converts to DECIMAL through its shortest text.
 		r, _ = new(big.Rat).SetString(strconv.FormatFloat(v.Float(), 'f', -1, 64))
-	} else {
+	case from == types.Float && to.Kind == types.Int:
+		r = refRoundEven(ratOf(v))
+	default:
 		r = ratOf(v)
 	}
 	switch to.Kind {
@@ -145,13 +193,18 @@ func refCast(v types.Value, to types.Type) (types.Value, error) {
 		return types.NewFloat(f), nil
 	case types.Int:
 		rounded, _ := new(big.Rat).SetString(roundRat(r, 0))
-		lo, hi := minInt, maxInt
 		if to.Width > 0 && to.Width < 64 {
-			lo = new(big.Rat).SetInt64(-1 << (to.Width - 1))
-			hi = new(big.Rat).SetInt64(1<<(to.Width-1) - 1)
+			lo := new(big.Rat).SetInt64(-1 << (to.Width - 1))
+			hi := new(big.Rat).SetInt64(1<<(to.Width-1) - 1)
+			if rounded.Cmp(lo) < 0 || rounded.Cmp(hi) > 0 {
+				return rfail(sqlerr.NumericValueOutOfRange)
+			}
 		}
-		if rounded.Cmp(lo) < 0 || rounded.Cmp(hi) > 0 {
-			return rfail(sqlerr.NumericValueOutOfRange)
+		// BIGINT clamps, as MySQL's CAST AS SIGNED does.
+		if rounded.Cmp(minInt) < 0 {
+			rounded = minInt
+		} else if rounded.Cmp(maxInt) > 0 {
+			rounded = maxInt
 		}
 		return types.NewInt(rounded.Num().Int64()), nil
 	case types.Decimal:
@@ -159,7 +212,13 @@ func refCast(v types.Value, to types.Type) (types.Value, error) {
 		if to.Precision > 0 {
 			intPart := strings.TrimLeft(strings.Split(strings.TrimPrefix(s, "-"), ".")[0], "0")
 			if len(intPart) > to.Precision-to.Scale {
-				return rfail(sqlerr.NumericValueOutOfRange)
+				// DECIMAL(p,s) clamps to its largest value of that sign.
+				m := new(big.Rat).SetFrac(new(big.Int).Sub(new(big.Int).Exp(big.NewInt(10), big.NewInt(int64(to.Precision)), nil), big.NewInt(1)),
+					new(big.Int).Exp(big.NewInt(10), big.NewInt(int64(to.Scale)), nil))
+				if r.Sign() < 0 {
+					m.Neg(m)
+				}
+				s = roundRat(m, to.Scale)
 			}
 		}
 		return types.NewDecimal(s), nil

@@ -23,6 +23,11 @@ func isTimeKind(k types.Kind) bool { return k == types.Date || k == types.Timest
 
 func isStringKind(k types.Kind) bool { return k == types.String || k == types.JSON }
 
+// isDateNumberKind: the numbers MySQL reads as a date (20240101).
+func isDateNumberKind(k types.Kind) bool {
+	return k == types.Int || k == types.Decimal || k == types.Float
+}
+
 // asDecimal returns the DECIMAL type that holds every value of an exact
 // numeric type, as MySQL sizes it.
 func asDecimal(t types.Type) types.Type {
@@ -157,8 +162,10 @@ func compareType(a, b types.Type) (types.Type, error) {
 		return types.TypeText, nil
 	case ka == types.Date && kb == types.Date:
 		return types.TypeDate, nil
-	case isTimeKind(ka) && (isTimeKind(kb) || isStringKind(kb)),
-		isTimeKind(kb) && isStringKind(ka):
+	case isTimeKind(ka) && (isTimeKind(kb) || isStringKind(kb) || isDateNumberKind(kb)),
+		isTimeKind(kb) && (isStringKind(ka) || isDateNumberKind(ka)):
+		// A number against a time is read as a time, as MySQL does
+		// (DATE '2024-01-01' = 20240101).
 		p := max(a.Precision, b.Precision)
 		if p == 0 {
 			p = 6
@@ -198,9 +205,12 @@ func coerce(e Expr, t types.Type) Expr {
 	}
 	if c, ok := e.(*Const); ok {
 		// Fold implicit casts of constants; a constant that does not
-		// convert keeps its cast and fails when a row needs it.
+		// convert, or converts with a warning, keeps its cast and fails
+		// (or warns) when a row needs it.
 		if conv, err := castFunc(c.Typ, t); err == nil {
-			if v, err := conv(c.Value); err == nil {
+			warned := false
+			env := &Env{Warn: func(*sqlerr.Error) { warned = true }}
+			if v, err := conv(c.Value, env); err == nil && !warned {
 				return &Const{Value: v, Typ: t}
 			}
 		}
