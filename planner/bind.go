@@ -324,6 +324,8 @@ func (b *binder) bindExpr(cx ectx, n ast.ExprNode) (expr.Expr, error) {
 			return b.bindExpr(cx, n.V)
 		case opcode.Not, opcode.Not2:
 			return b.call(cx, "not", "", n.V)
+		case opcode.BitNeg:
+			return b.call(cx, "~", "", n.V)
 		}
 		return nil, sqlerr.Newf(sqlerr.UndefinedFunction, "operator %s is not supported", n.Op).At(cx.pos)
 	case *ast.IsNullExpr:
@@ -465,6 +467,7 @@ var binaryOps = map[opcode.Op]string{
 	opcode.GE: ">=", opcode.LE: "<=", opcode.EQ: "=", opcode.NE: "<>", opcode.LT: "<", opcode.GT: ">",
 	opcode.NullEQ: "<=>", opcode.Plus: "+", opcode.Minus: "-", opcode.Mul: "*", opcode.Div: "/",
 	opcode.IntDiv: "div", opcode.Mod: "%",
+	opcode.And: "&", opcode.Or: "|", opcode.Xor: "^", opcode.LeftShift: "<<", opcode.RightShift: ">>",
 }
 
 // call binds args and then the builtin. Parameters take their type from

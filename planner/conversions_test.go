@@ -55,6 +55,15 @@ func TestConversions_MySQL8(t *testing.T) {
 		{"CAST('-0' AS UNSIGNED)", "0", nil},
 		{"CAST('99999999999999999999' AS UNSIGNED)", "18446744073709551615", []string{trunc("INTEGER", "99999999999999999999")}},
 		{"CAST('1e400' AS DECIMAL(5,2))", "999.99", []string{"22003 Out of range value for DECIMAL(5,2): '1e400'"}},
+		// bit operators: 64-bit unsigned; a zero divisor warns.
+		{"29 | 15", "31", nil},
+		{"5 & ~1", "4", nil},
+		{"-1.5 | 0", "18446744073709551614", nil},
+		{"1e30 | 0", "18446744073709551615", []string{"22003 Got overflow when converting '1e30' to UNSIGNED INT. Value truncated"}},
+		{"'abc' | 1", "1", []string{trunc("DECIMAL", "abc")}},
+		{"1 / 0", "NULL", []string{"22012 Division by 0"}},
+		{"7 DIV 0.0", "NULL", []string{"22012 Division by 0"}},
+		{"MOD(1e0, 0)", "NULL", []string{"22012 Division by 0"}},
 		// strings as booleans: read as DOUBLE, true when not 0.
 		{"NOT 'a'", "t", []string{trunc("DOUBLE", "a")}},
 		{"'1abc' AND 1", "t", []string{trunc("DOUBLE", "1abc")}},

@@ -31,6 +31,7 @@ func register(names string, b *builtin) {
 func init() {
 	builtins = map[string]*builtin{}
 	registerOps()
+	registerBits()
 	registerConds()
 	registerStrings()
 	registerSplit()

@@ -123,6 +123,9 @@ func errOverflow(typ, op string) error {
 func compileArith(c *Call, args []Func) (Func, error) {
 	a, b := args[0], args[1]
 	op := c.Name
+	if op == "/" || op == "div" || op == "%" || op == "mod" {
+		b = warnZeroDivisor(b)
+	}
 	switch c.Typ.Kind {
 	case types.Int:
 		if c.Args[0].Type().Kind != types.Int {
@@ -711,4 +714,29 @@ func likeMatch(s, p string, esc rune) bool {
 		j++
 	}
 	return j == len(p)
+}
+
+// warnZeroDivisor wraps a divisor so that a zero one warns, as MySQL's
+// ERROR_FOR_DIVISION_BY_ZERO does in a SELECT; the quotient is NULL.
+func warnZeroDivisor(b Func) Func {
+	return func(row types.Row, env *Env) (types.Value, error) {
+		y, err := b(row, env)
+		if err == nil && isZero(y) {
+			env.Warnf(sqlerr.DivisionByZero, "Division by 0")
+		}
+		return y, err
+	}
+}
+
+// isZero reports whether a numeric value is zero (of any sign and scale).
+func isZero(v types.Value) bool {
+	switch v.Kind() {
+	case types.Int:
+		return v.Int() == 0
+	case types.Float:
+		return v.Float() == 0
+	case types.Decimal:
+		return strings.Trim(v.Str(), "-0.") == ""
+	}
+	return false
 }
