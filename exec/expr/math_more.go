@@ -16,10 +16,10 @@ import (
 // registerMathMore registers the rest of MySQL's numeric functions.
 func registerMathMore() {
 	register("sign", &builtin{minArgs: 1, maxArgs: 1, check: checkSign, compile: compileSign})
-	register("ln", &builtin{minArgs: 1, maxArgs: 1, check: checkDouble, compile: compileLog(math.Log)})
-	register("log", &builtin{minArgs: 1, maxArgs: 2, check: checkDouble, compile: compileLog(math.Log)})
-	register("log2", &builtin{minArgs: 1, maxArgs: 1, check: checkDouble, compile: compileLog(math.Log2)})
-	register("log10", &builtin{minArgs: 1, maxArgs: 1, check: checkDouble, compile: compileLog(math.Log10)})
+	register("ln", &builtin{minArgs: 1, maxArgs: 1, check: checkDouble, compile: compileLog(logE)})
+	register("log", &builtin{minArgs: 1, maxArgs: 2, check: checkDouble, compile: compileLog(logE)})
+	register("log2", &builtin{minArgs: 1, maxArgs: 1, check: checkDouble, compile: compileLog(log2)})
+	register("log10", &builtin{minArgs: 1, maxArgs: 1, check: checkDouble, compile: compileLog(log10)})
 	register("exp", &builtin{minArgs: 1, maxArgs: 1, check: checkDouble, compile: compileFloat1(math.Exp)})
 	register("sin", &builtin{minArgs: 1, maxArgs: 1, check: checkDouble, compile: compileFloat1(math.Sin)})
 	register("cos", &builtin{minArgs: 1, maxArgs: 1, check: checkDouble, compile: compileFloat1(math.Cos)})
@@ -107,7 +107,7 @@ func compileLog(f func(float64) float64) func(*Call, []Func) (Func, error) {
 					env.Warnf(sqlerr.Warning, "Invalid argument for logarithm")
 					return types.Null, nil
 				}
-				return types.NewFloat(math.Log(xv.Float()) / math.Log(bv.Float())), nil
+				return types.NewFloat(logE(xv.Float()) / logE(bv.Float())), nil
 			}, nil
 		}
 		a := args[0]
@@ -462,3 +462,30 @@ func groupThousands(s string) string {
 	b.WriteString(frac)
 	return b.String()
 }
+
+// logE, log2 and log10 are logarithms also right for subnormal x: Go's
+// math.Log is off by up to half a unit of its exponent there (it gives
+// -708.718 for 1e-308, not -709.196), so such an x is scaled into the
+// normal range first.
+func logE(x float64) float64 {
+	if isSubnormal(x) {
+		return math.Log(x*0x1p52) - 52*math.Ln2
+	}
+	return math.Log(x)
+}
+
+func log2(x float64) float64 {
+	if isSubnormal(x) {
+		return math.Log2(x*0x1p52) - 52
+	}
+	return math.Log2(x)
+}
+
+func log10(x float64) float64 {
+	if isSubnormal(x) {
+		return math.Log10(x*0x1p52) - 52*math.Log10(2)
+	}
+	return math.Log10(x)
+}
+
+func isSubnormal(x float64) bool { return x > 0 && x < 0x1p-1022 }

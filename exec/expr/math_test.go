@@ -284,3 +284,23 @@ func TestRand_Concurrent(t *testing.T) {
 		}
 	}
 }
+
+func TestLogE_Subnormal(t *testing.T) {
+	for _, c := range []struct{ x, want float64 }{
+		{1e-308, -709.1962086421661},
+		{5e-324, -744.4400719213812},
+		{1, 0},
+		{math.E, 1},
+	} {
+		if got := logE(c.x); math.Abs(got-c.want) > 1e-12 {
+			t.Errorf("logE(%g) = %v, want %v", c.x, got, c.want)
+		}
+	}
+	// Against MariaDB's (glibc's) LOG2 and LOG10 of 1e-308.
+	if got := log2(1e-308); math.Abs(got+1023.1538532253077) > 1e-12 {
+		t.Errorf("log2(1e-308) = %v", got)
+	}
+	if got := log10(1e-308); math.Abs(got+308) > 1e-12 {
+		t.Errorf("log10(1e-308) = %v", got)
+	}
+}
