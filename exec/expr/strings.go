@@ -30,6 +30,8 @@ func registerStrings() {
 	register("substring substr mid", &builtin{minArgs: 2, maxArgs: 3, check: checkSubstring, compile: compileSubstring})
 	register("left", &builtin{minArgs: 2, maxArgs: 2, check: checkSubstring, compile: compileLeftRight(true)})
 	register("right", &builtin{minArgs: 2, maxArgs: 2, check: checkSubstring, compile: compileLeftRight(false)})
+	registerStrFuncs()
+	registerCollate()
 }
 
 // checkStrings coerces every argument to text (MySQL reads numbers as
