@@ -642,9 +642,15 @@ func checkLike(c *Call) error {
 
 func compileLike(c *Call, args []Func) (Func, error) {
 	s, p := args[0], args[1]
-	fold := false
-	if coll := collationOfArgs(c.Args); coll != nil {
-		fold = coll.insensitive
+	fold, foldP := false, foldString
+	if coll := collationOfArgs(c.Args); coll != nil && coll.insensitive {
+		fold = true
+		if k, ok := c.Args[1].(*Const); ok && !k.Value.IsNull() {
+			// A constant pattern is folded once.
+			folded := types.NewString(foldString(k.Value.Str()))
+			p = func(types.Row, *Env) (types.Value, error) { return folded, nil }
+			foldP = func(s string) string { return s }
+		}
 	}
 	esc := func(types.Row, *Env) (types.Value, error) { return types.NewString(`\`), nil }
 	if len(args) == 3 {
@@ -672,7 +678,7 @@ func compileLike(c *Call, args []Func) (Func, error) {
 			e = r
 		}
 		if fold {
-			return types.NewBool(likeMatch(foldString(sv.Str()), foldString(pv.Str()), foldRune(e))), nil
+			return types.NewBool(likeMatch(foldString(sv.Str()), foldP(pv.Str()), foldRune(e))), nil
 		}
 		return types.NewBool(likeMatch(sv.Str(), pv.Str(), e)), nil
 	}, nil

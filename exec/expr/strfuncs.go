@@ -384,8 +384,8 @@ func toBase64(s string) string {
 	return b.String()
 }
 
-// compileFromBase64 decodes as MySQL does: whitespace is skipped, padding
-// is optional at the end; anything else invalid is NULL.
+// compileFromBase64 decodes as MySQL does: whitespace is skipped; anything
+// else invalid, missing padding too, is NULL.
 func compileFromBase64(_ *Call, args []Func) (Func, error) {
 	return null1(args[0], func(v types.Value) (types.Value, error) {
 		s := strings.Map(func(r rune) rune {
@@ -394,7 +394,7 @@ func compileFromBase64(_ *Call, args []Func) (Func, error) {
 			}
 			return r
 		}, v.Str())
-		b, err := base64.RawStdEncoding.DecodeString(strings.TrimRight(s, "="))
+		b, err := base64.StdEncoding.DecodeString(s)
 		if err != nil {
 			return types.Null, nil
 		}
@@ -403,12 +403,20 @@ func compileFromBase64(_ *Call, args []Func) (Func, error) {
 }
 
 // compileSHA2 is SHA2(s, bits): 224, 256 (or 0), 384 or 512 bits; other
-// lengths are NULL with MySQL's warning.
+// lengths are NULL with MySQL's warning. MySQL reads a NULL length as 0.
 func compileSHA2(_ *Call, args []Func) (Func, error) {
-	return nullEnv(args, func(vs []types.Value, env *Env) (types.Value, error) {
-		b := []byte(vs[0].Str())
+	return func(row types.Row, env *Env) (types.Value, error) {
+		v, err := args[0](row, env)
+		if err != nil || v.IsNull() {
+			return types.Null, err
+		}
+		bits, err := args[1](row, env)
+		if err != nil {
+			return types.Null, err
+		}
+		b := []byte(v.Str())
 		var sum []byte
-		switch vs[1].Int() {
+		switch bits.Int() {
 		case 224:
 			h := sha256.Sum224(b)
 			sum = h[:]
@@ -426,7 +434,7 @@ func compileSHA2(_ *Call, args []Func) (Func, error) {
 			return types.Null, nil
 		}
 		return types.NewString(hex.EncodeToString(sum)), nil
-	}), nil
+	}, nil
 }
 
 // checkField types FIELD(x, a, b, ...): compared as strings when all are
@@ -619,8 +627,8 @@ func compileMakeSet(_ *Call, args []Func) (Func, error) {
 
 // compileExportSet is EXPORT_SET(bits, on, off[, sep[, n]]): on or off for
 // each of the n (64 at most and by default) low bits, lowest first.
-func compileExportSet(_ *Call, args []Func) (Func, error) {
-	return nullN(args, func(vs []types.Value) (types.Value, error) {
+func compileExportSet(c *Call, args []Func) (Func, error) {
+	return nullEnv(args, func(vs []types.Value, env *Env) (types.Value, error) {
 		bits, on, off := uint64(vs[0].Int()), vs[1].Str(), vs[2].Str()
 		sep, n := ",", int64(64)
 		if len(vs) > 3 {
@@ -628,6 +636,9 @@ func compileExportSet(_ *Call, args []Func) (Func, error) {
 		}
 		if len(vs) > 4 && vs[4].Int() >= 0 && vs[4].Int() < 64 {
 			n = vs[4].Int()
+		}
+		if tooLong(env, c.Name, n*int64(max(len(on), len(off))+len(sep))) {
+			return types.Null, nil
 		}
 		var b strings.Builder
 		for i := int64(0); i < n; i++ {

@@ -28,6 +28,8 @@ func TestStringFunctions_Warnings(t *testing.T) {
 		{"rpad", []Expr{cs("a"), ci(1<<63 - 1), cs("b")}, "Result of rpad() was larger than max_allowed_packet (67108864) - truncated"},
 		{"rpad", []Expr{cs("a"), ci(maxAllowedPacket/2 + 1), cs("日")}, "Result of rpad() was larger than max_allowed_packet (67108864) - truncated"},
 		{"sha2", []Expr{cs("abc"), ci(1)}, "Incorrect parameters in the call to native function 'sha2'"},
+		{"replace", []Expr{mustCall(t, "repeat", cs("a"), ci(1<<20)), cs("a"), mustCall(t, "repeat", cs("b"), ci(65))}, "Result of replace() was larger than max_allowed_packet (67108864) - truncated"},
+		{"export_set", []Expr{ci(1), mustCall(t, "repeat", cs("y"), ci(1<<20+1)), cs("n")}, "Result of export_set() was larger than max_allowed_packet (67108864) - truncated"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.fn, func(t *testing.T) {

@@ -139,12 +139,16 @@ func compileTrim(_ *Call, args []Func) (Func, error) {
 	}), nil
 }
 
-func compileReplace(_ *Call, args []Func) (Func, error) {
-	return nullN(args, func(vs []types.Value) (types.Value, error) {
-		if vs[1].Str() == "" {
+func compileReplace(c *Call, args []Func) (Func, error) {
+	return nullEnv(args, func(vs []types.Value, env *Env) (types.Value, error) {
+		s, from, to := vs[0].Str(), vs[1].Str(), vs[2].Str()
+		if from == "" {
 			return vs[0], nil
 		}
-		return types.NewString(strings.ReplaceAll(vs[0].Str(), vs[1].Str(), vs[2].Str())), nil
+		if len(to) > len(from) && tooLong(env, c.Name, int64(len(s))+int64(strings.Count(s, from))*int64(len(to)-len(from))) {
+			return types.Null, nil
+		}
+		return types.NewString(strings.ReplaceAll(s, from, to)), nil
 	}), nil
 }
 
