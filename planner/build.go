@@ -282,6 +282,16 @@ func trim(n Node, visible int) Node {
 // bindGroupKey binds a GROUP BY item: a select-list position (GROUP BY 1),
 // a select-list alias, or an expression over the input.
 func (b *binder) bindGroupKey(st *ast.SelectStmt, sc *scope, it *ast.ByItem) (expr.Expr, error) {
+	e, err := b.bindGroupExpr(st, sc, it)
+	if err == nil && expr.Collated(e) {
+		// Groups are keyed on the value's bytes; a collation's equal
+		// strings would need a key and a representative per group.
+		return nil, unsupported(b.posOf(it.Expr, b.in.position(0)), "GROUP BY with a COLLATE clause is not supported: groups compare binary")
+	}
+	return e, err
+}
+
+func (b *binder) bindGroupExpr(st *ast.SelectStmt, sc *scope, it *ast.ByItem) (expr.Expr, error) {
 	pos := b.posOf(it.Expr, b.in.position(0))
 	cx := ectx{scope: sc, noAggIn: "GROUP BY", pos: pos}
 	if n, ok := positionRef(it.Expr); ok {
@@ -298,11 +308,6 @@ func (b *binder) bindGroupKey(st *ast.SelectStmt, sc *scope, it *ast.ByItem) (ex
 		return nil, sqlerr.Newf(sqlerr.GroupingError, "aggregate functions are not allowed in GROUP BY").At(pos)
 	}
 	e, err := b.bindExpr(cx, it.Expr)
-	if err == nil && expr.Collated(e) {
-		// Groups are keyed on the value's bytes; a collation's equal
-		// strings would need a key and a representative per group.
-		return nil, unsupported(pos, "GROUP BY with a COLLATE clause is not supported: groups compare binary")
-	}
 	if err == nil {
 		return e, nil
 	}
