@@ -447,7 +447,16 @@ func (b *binder) bindExpr(cx ectx, n ast.ExprNode) (expr.Expr, error) {
 		}
 		return nil, sqlerr.Newf(sqlerr.GroupingError, "aggregate function %s is not allowed here", strings.ToLower(n.F)).At(cx.pos)
 	case *ast.SetCollationExpr:
-		return b.bindExpr(cx, n.Expr)
+		e, err := b.bindExpr(cx, n.Expr)
+		if err != nil {
+			return nil, err
+		}
+		name, err := expr.CheckCollation(n.Collate)
+		if err != nil {
+			return nil, sqlerr.Flatten(err).At(cx.pos)
+		}
+		b.inferParam(e, types.TypeText)
+		return expr.NewCall("collate", cx.pos, e, &expr.Const{Value: types.NewString(name), Typ: types.TypeText})
 	case *ast.SubqueryExpr, *ast.ExistsSubqueryExpr, *ast.CompareSubqueryExpr:
 		return nil, unsupported(cx.pos, "subqueries are not supported")
 	case *ast.WindowFuncExpr:
@@ -632,6 +641,25 @@ func (b *binder) bindFuncCall(cx ectx, n *ast.FuncCallExpr) (expr.Expr, error) {
 				return b.call(cx, name, u.Unit.String(), n.Args[1:]...)
 			}
 		}
+	case ast.InsertFunc:
+		name = "insert"
+	case ast.CharFunc:
+		// CHAR(n, ... [USING charset]): the parser appends the charset,
+		// NULL without USING (a binary string).
+		if len(n.Args) < 2 {
+			break
+		}
+		charset := ""
+		if v, ok := n.Args[len(n.Args)-1].(*test_driver.ValueExpr); ok && v.GetValue() != nil {
+			charset = v.GetString()
+			if cs := strings.ToLower(charset); cs != "utf8mb4" && cs != "utf8" && cs != "utf8mb3" && cs != "binary" {
+				return nil, sqlerr.Newf(sqlerr.FeatureNotSupported, "CHAR(... USING %s): only utf8mb4 is supported", charset).At(cx.pos)
+			}
+			if strings.EqualFold(charset, "binary") {
+				charset = ""
+			}
+		}
+		return b.call(cx, "char", charset, n.Args[:len(n.Args)-1]...)
 	case "trim":
 		args := make([]expr.Expr, 0, 3)
 		for _, a := range n.Args {

@@ -219,6 +219,12 @@ func (b *binder) buildSelect(st *ast.SelectStmt) (Node, error) {
 	}
 	node = &Project{Input: node, Exprs: exprs, Cols: cols}
 	if st.Distinct {
+		for _, e := range exprs[:visible] {
+			if expr.Collated(e) {
+				// DISTINCT compares rows binary, like GROUP BY.
+				return nil, unsupported(pos, "SELECT DISTINCT of a COLLATE clause is not supported: rows compare binary")
+			}
+		}
 		node = distinct(node)
 	}
 	if len(keys) > 0 {
@@ -276,6 +282,16 @@ func trim(n Node, visible int) Node {
 // bindGroupKey binds a GROUP BY item: a select-list position (GROUP BY 1),
 // a select-list alias, or an expression over the input.
 func (b *binder) bindGroupKey(st *ast.SelectStmt, sc *scope, it *ast.ByItem) (expr.Expr, error) {
+	e, err := b.bindGroupExpr(st, sc, it)
+	if err == nil && expr.Collated(e) {
+		// Groups are keyed on the value's bytes; a collation's equal
+		// strings would need a key and a representative per group.
+		return nil, unsupported(b.posOf(it.Expr, b.in.position(0)), "GROUP BY with a COLLATE clause is not supported: groups compare binary")
+	}
+	return e, err
+}
+
+func (b *binder) bindGroupExpr(st *ast.SelectStmt, sc *scope, it *ast.ByItem) (expr.Expr, error) {
 	pos := b.posOf(it.Expr, b.in.position(0))
 	cx := ectx{scope: sc, noAggIn: "GROUP BY", pos: pos}
 	if n, ok := positionRef(it.Expr); ok {
@@ -326,11 +342,25 @@ func positionRef(n ast.ExprNode) (int, bool) {
 func (b *binder) orderColumn(cx ectx, it *ast.ByItem, exprs *[]expr.Expr, cols *[]types.Column, isDistinct bool, visible int) (int, error) {
 	pos := b.posOf(it.Expr, cx.pos)
 	cx.pos = pos
+	// keyOf sorts output column i by its collation's key when it has
+	// one (a hidden column), else by its value.
+	keyOf := func(i int) (int, error) {
+		if isDistinct || !expr.Collated((*exprs)[i]) {
+			return i, nil
+		}
+		k, err := expr.CollationKey((*exprs)[i], pos)
+		if err != nil {
+			return 0, err
+		}
+		*exprs = append(*exprs, k)
+		*cols = append(*cols, types.Column{Name: k.String(), Type: k.Type()})
+		return len(*exprs) - 1, nil
+	}
 	if n, ok := positionRef(it.Expr); ok {
 		if n < 1 || n > visible {
 			return 0, sqlerr.Newf(invalidColumnReference, "ORDER BY position %d is not in select list", n).At(pos)
 		}
-		return n - 1, nil
+		return keyOf(n - 1)
 	}
 	if col, ok := it.Expr.(*ast.ColumnNameExpr); ok && col.Name.Table.O == "" {
 		found := -1
@@ -345,12 +375,18 @@ func (b *binder) orderColumn(cx ectx, it *ast.ByItem, exprs *[]expr.Expr, cols *
 			}
 		}
 		if found >= 0 {
-			return found, nil
+			return keyOf(found)
 		}
 	}
 	e, err := b.bindExpr(cx, it.Expr)
 	if err != nil {
 		return 0, err
+	}
+	if expr.Collated(e) {
+		// x COLLATE name sorts by the collation's key, a hidden column.
+		if e, err = expr.CollationKey(e, pos); err != nil {
+			return 0, err
+		}
 	}
 	for i, have := range *exprs {
 		if sameExpr(have, e) {

@@ -198,3 +198,44 @@ func BenchmarkDecimalInnerDiv(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkStrings holds the hot string paths (LIKE with a constant
+// pattern, CONCAT, = and < on text columns) to their cost: a COLLATE
+// clause elsewhere must not slow the binary default.
+//
+//	go test -run XXX -bench Strings -benchmem ./exec/expr/
+func BenchmarkStrings(b *testing.B) {
+	s, t := col(0, types.TypeText), col(1, types.TypeText)
+	call := func(name string, args ...Expr) Expr {
+		c, err := NewCall(name, 0, args...)
+		if err != nil {
+			b.Fatal(err)
+		}
+		return c
+	}
+	row := types.Row{types.NewString("auction-12345/bidder-é"), types.NewString("auction-12345/bidder-f")}
+	for _, bc := range []struct {
+		name string
+		e    Expr
+	}{
+		{"like", call("like", s, cs("%bidder-_"), cs(`\`))},
+		{"concat", call("concat", s, cs("/"), t)},
+		{"eq", call("=", s, t)},
+		{"lt", call("<", s, t)},
+		{"eq_ai_ci", call("=", call("collate", s, cs("utf8mb4_0900_ai_ci")), t)},
+		{"like_ai_ci", call("like", call("collate", s, cs("utf8mb4_0900_ai_ci")), cs("%bidder-_"), cs(`\`))},
+	} {
+		f, err := Compile(bc.e)
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Run(bc.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := f(row, nil); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}

@@ -11,7 +11,8 @@
 // strict mode, chosen over 22012 so that one bad row does not kill a
 // continuous query), NULL propagates and AND/OR/XOR/NOT use three-valued
 // logic. String comparison and LIKE are binary (case-sensitive, byte order),
-// as Postgres and MySQL's binary collations do. Arguments are evaluated left
+// as Postgres's "C" and MySQL's binary collations are, unless an operand
+// has a COLLATE clause (collate.go). Arguments are evaluated left
 // to right and a function that is NULL on NULL input stops at the first
 // NULL argument, so of two failing arguments the first one reports.
 //

@@ -42,7 +42,9 @@ func fold(e Expr) (out Expr, changed, constant bool) {
 		}
 		return foldNode(e, ch, c)
 	case *Call:
-		constant := !envFuncs[x.Name] && !(x.Name == "unix_timestamp" && len(x.Args) == 0)
+		// A COLLATE node stays, so that the operator above it still
+		// sees the collation when its other side is not constant.
+		constant := !envFuncs[x.Name] && !(x.Name == "unix_timestamp" && len(x.Args) == 0) && x.Name != "collate"
 		var args []Expr
 		for i, a := range x.Args {
 			f, ch, c := fold(a)

@@ -30,7 +30,7 @@ func Functions() []FunctionInfo {
 // operatorNames are builtins that implement operators and predicates
 // (-x, IN, BETWEEN, LIKE, IS TRUE, INTERVAL arithmetic), not functions.
 var operatorNames = map[string]bool{
-	"neg": true, "in": true, "between": true, "like": true, "interval": true,
+	"neg": true, "collate": true, "collation_key": true, "in": true, "between": true, "like": true, "interval": true,
 	"istrue": true, "isfalse": true, "isnottrue": true, "isnotfalse": true, "isnotnull": true,
 	"json_memberof": true, // value MEMBER OF (array)
 }

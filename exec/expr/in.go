@@ -17,6 +17,10 @@ import (
 func compileIn(c *Call, args []Func) (Func, error) {
 	kind := c.Args[0].Type().Kind
 	x := args[0]
+	var coll *collation
+	if kind == types.String {
+		coll = collationOfArgs(c.Args)
+	}
 	type item struct {
 		at int // index in the list
 		f  Func
@@ -32,12 +36,15 @@ func compileIn(c *Call, args []Func) (Func, error) {
 			rest = append(rest, item{i, args[i+1]})
 		case k.Value.IsNull():
 			nullItem = true
+		case coll != nil:
+			// The hash set compares binary; a collation compares in order.
+			rest = append(rest, item{i, args[i+1]})
 		default:
 			consts, at = append(consts, k.Value), append(at, i)
 		}
 	}
 	first := newInSet(kind, consts)
-	cmp := comparer(kind)
+	cmp := argsComparer(c.Args)
 	return func(row types.Row, env *Env) (types.Value, error) {
 		v, err := x(row, env)
 		if err != nil || v.IsNull() {

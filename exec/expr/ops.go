@@ -319,7 +319,7 @@ func checkCompare(c *Call) error {
 	}
 	c.Args[0], c.Args[1] = coerceKind(c.Args[0], t), coerceKind(c.Args[1], t)
 	c.Typ = types.TypeBool
-	return nil
+	return checkCollations(c.Args)
 }
 
 func testCmp(op, c int) bool {
@@ -373,6 +373,16 @@ func comparer(k types.Kind) func(a, b types.Value) int {
 	return func(a, b types.Value) int { return strings.Compare(a.Str(), b.Str()) }
 }
 
+// argsComparer is the comparison of an operator's arguments, all of one
+// kind: comparer's, or a COLLATE clause's order for strings.
+func argsComparer(args []Expr) func(a, b types.Value) int {
+	k := args[0].Type().Kind
+	if coll := collationOfArgs(args); coll != nil && k == types.String {
+		return coll.compare
+	}
+	return comparer(k)
+}
+
 // Compare orders two values of the same kind; NULL sorts after every value
 // (Postgres's default for ascending order).
 func Compare(a, b types.Value) int {
@@ -391,7 +401,7 @@ func compileCompare(c *Call, args []Func) (Func, error) {
 	a, b := args[0], args[1]
 	op := cmpOps[c.Name]
 	if op == opNullSafeEQ {
-		cmp := comparer(c.Args[0].Type().Kind)
+		cmp := argsComparer(c.Args)
 		return func(row types.Row, env *Env) (types.Value, error) {
 			x, err := a(row, env)
 			if err != nil {
@@ -457,7 +467,7 @@ func compileCompare(c *Call, args []Func) (Func, error) {
 			return types.NewBool(testCmp(op, cmpFloat64(x.Float(), y.Float()))), nil
 		}, nil
 	}
-	cmp := comparer(c.Args[0].Type().Kind)
+	cmp := argsComparer(c.Args)
 	return null2(a, b, func(x, y types.Value) (types.Value, error) {
 		return types.NewBool(testCmp(op, cmp(x, y))), nil
 	}), nil
@@ -584,11 +594,11 @@ func checkIn(c *Call) error {
 		c.Args[i] = coerceKind(c.Args[i], t)
 	}
 	c.Typ = types.TypeBool
-	return nil
+	return checkCollations(c.Args)
 }
 
 func compileBetween(c *Call, args []Func) (Func, error) {
-	cmp := comparer(c.Args[0].Type().Kind)
+	cmp := argsComparer(c.Args)
 	x, lo, hi := args[0], args[1], args[2]
 	return func(row types.Row, env *Env) (types.Value, error) {
 		v, err := x(row, env)
@@ -633,11 +643,21 @@ func checkLike(c *Call) error {
 		c.Args[i] = coerceKind(a, types.TypeText)
 	}
 	c.Typ = types.TypeBool
-	return nil
+	return checkCollations(c.Args)
 }
 
 func compileLike(c *Call, args []Func) (Func, error) {
 	s, p := args[0], args[1]
+	fold, foldP := false, foldString
+	if coll := collationOfArgs(c.Args); coll != nil && coll.insensitive {
+		fold = true
+		if k, ok := c.Args[1].(*Const); ok && !k.Value.IsNull() {
+			// A constant pattern is folded once.
+			folded := types.NewString(foldString(k.Value.Str()))
+			p = func(types.Row, *Env) (types.Value, error) { return folded, nil }
+			foldP = func(s string) string { return s }
+		}
+	}
 	esc := func(types.Row, *Env) (types.Value, error) { return types.NewString(`\`), nil }
 	if len(args) == 3 {
 		esc = args[2]
@@ -662,6 +682,9 @@ func compileLike(c *Call, args []Func) (Func, error) {
 				return types.Null, sqlerr.Newf(sqlerr.InvalidParameterValue, "invalid escape string: must be one character")
 			}
 			e = r
+		}
+		if fold {
+			return types.NewBool(likeMatch(foldString(sv.Str()), foldP(pv.Str()), foldRune(e))), nil
 		}
 		return types.NewBool(likeMatch(sv.Str(), pv.Str(), e)), nil
 	}, nil

@@ -5,17 +5,13 @@ import (
 	"strings"
 	"sync"
 
-	"github.com/streamsql/streamsql/sql/sqlerr"
 	"github.com/streamsql/streamsql/sql/types"
 )
-
-// invalidRegularExpression is Postgres's 2201B, which sqlerr does not name.
-const invalidRegularExpression sqlerr.Code = "2201B"
 
 // Flink SQL's string splitting functions, which the Nexmark queries use
 // (q21, q22), and MySQL's SUBSTRING_INDEX.
 func registerSplit() {
-	register("regexp_like", &builtin{minArgs: 2, maxArgs: 3, check: checkRegexpLike, compile: compileRegexpLike})
+	registerRegexp()
 	register("regexp_extract", &builtin{minArgs: 2, maxArgs: 3, check: checkSubstringLike, compile: compileRegexpExtract})
 	register("split_index", &builtin{minArgs: 3, maxArgs: 3, check: checkSubstringLike, compile: compileSplitIndex})
 	register("substring_index", &builtin{minArgs: 3, maxArgs: 3, check: checkSubstringLike, compile: compileSubstringIndex})
@@ -70,18 +66,6 @@ func compileRegexpExtract(c *Call, args []Func) (Func, error) {
 		}
 		return types.NewString(vs[0].Str()[m[2*group]:m[2*group+1]]), nil
 	}), nil
-}
-
-func compileRegexp(pattern string, pos int) (*regexp.Regexp, error) {
-	re, err := regexp.Compile(pattern)
-	if err != nil {
-		e := sqlerr.Newf(invalidRegularExpression, "invalid regular expression: %v", err)
-		if pos > 0 {
-			e = e.At(pos)
-		}
-		return nil, e
-	}
-	return re, nil
 }
 
 // regexpCache keeps the patterns a non-constant argument gave, up to a
@@ -167,54 +151,5 @@ func compileSubstringIndex(_ *Call, args []Func) (Func, error) {
 			end = i
 		}
 		return types.NewString(s[end+len(delim):]), nil
-	}), nil
-}
-
-// checkRegexpLike types REGEXP_LIKE(s, pattern[, match_type]) and s REGEXP
-// pattern (and Postgres's s ~ pattern): all text, a BOOLEAN result.
-func checkRegexpLike(c *Call) error {
-	for i, a := range c.Args {
-		if a.Type().Kind == types.Interval {
-			return mismatch("%s does not apply to %s", c.Name, a.Type())
-		}
-		c.Args[i] = coerceKind(a, types.TypeText)
-	}
-	c.Typ = types.TypeBool
-	return nil
-}
-
-// compileRegexpLike matches with Go's RE2 syntax. Strings compare by code
-// point here, so matching is case-sensitive unless match_type has 'i'
-// (MySQL's flags: c case-sensitive, i insensitive, m multi-line, n dot
-// matches newline; the last of c and i wins).
-func compileRegexpLike(c *Call, args []Func) (Func, error) {
-	cache := &regexpCache{}
-	return nullN(args, func(vs []types.Value) (types.Value, error) {
-		pattern := vs[1].Str()
-		if len(vs) == 3 {
-			flags := ""
-			for _, f := range vs[2].Str() {
-				switch f {
-				case 'i':
-					flags = strings.ReplaceAll(flags, "i", "") + "i"
-				case 'c':
-					flags = strings.ReplaceAll(flags, "i", "")
-				case 'm':
-					flags += "m"
-				case 'n':
-					flags += "s"
-				default:
-					return types.Null, sqlerr.Newf(sqlerr.InvalidParameterValue, "invalid match_type %q for REGEXP_LIKE", vs[2].Str()).At(c.Pos)
-				}
-			}
-			if flags != "" {
-				pattern = "(?" + flags + ")" + pattern
-			}
-		}
-		re, err := cache.get(pattern, c.Pos)
-		if err != nil {
-			return types.Null, err
-		}
-		return types.NewBool(re.MatchString(vs[0].Str())), nil
 	}), nil
 }

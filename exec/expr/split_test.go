@@ -23,7 +23,7 @@ func TestSplitFunctions(t *testing.T) {
 		{"regexp no such group", "regexp_extract", []Expr{cs("abc1"), cs("([0-9])"), ci(2)}, "NULL", ""},
 		{"regexp group that did not take part", "regexp_extract", []Expr{cs("b"), cs("(a)|b"), ci(1)}, "NULL", ""},
 		{"regexp NULL input", "regexp_extract", []Expr{cnull(), cs("a")}, "NULL", ""},
-		{"regexp bad pattern", "regexp_extract", []Expr{cs("a"), cs("(")}, "", invalidRegularExpression},
+		{"regexp bad pattern", "regexp_extract", []Expr{cs("a"), cs("(")}, "", sqlerr.InvalidRegularExpression},
 		{"split third piece", "split_index", []Expr{cs(url), cs("/"), ci(3)}, "abc", ""},
 		{"split first piece", "split_index", []Expr{cs("a,b,c"), cs(","), ci(0)}, "a", ""},
 		{"split last piece", "split_index", []Expr{cs("a,b,c"), cs(","), ci(2)}, "c", ""},

@@ -12,10 +12,8 @@ func registerStrings() {
 	register("bytea", &builtin{minArgs: 1, maxArgs: 1, check: checkBytea, compile: compileBytea})
 	register("concat", &builtin{minArgs: 1, maxArgs: -1, check: checkStrings(types.TypeText), compile: compileConcat})
 	register("concat_ws", &builtin{minArgs: 2, maxArgs: -1, check: checkStrings(types.TypeText), compile: compileConcatWS})
-	register("lower lcase", &builtin{minArgs: 1, maxArgs: 1, check: checkStrings(types.TypeText),
-		compile: strFunc(func(s string) types.Value { return types.NewString(strings.ToLower(s)) })})
-	register("upper ucase", &builtin{minArgs: 1, maxArgs: 1, check: checkStrings(types.TypeText),
-		compile: strFunc(func(s string) types.Value { return types.NewString(strings.ToUpper(s)) })})
+	register("lower lcase", &builtin{minArgs: 1, maxArgs: 1, check: checkCase, compile: compileCase(strings.ToLower)})
+	register("upper ucase", &builtin{minArgs: 1, maxArgs: 1, check: checkCase, compile: compileCase(strings.ToUpper)})
 	register("length octet_length", &builtin{minArgs: 1, maxArgs: 1, check: checkStrings(types.TypeBigInt),
 		compile: strFunc(func(s string) types.Value { return types.NewInt(int64(len(s))) })})
 	register("char_length character_length", &builtin{minArgs: 1, maxArgs: 1, check: checkStrings(types.TypeBigInt),
@@ -30,6 +28,8 @@ func registerStrings() {
 	register("substring substr mid", &builtin{minArgs: 2, maxArgs: 3, check: checkSubstring, compile: compileSubstring})
 	register("left", &builtin{minArgs: 2, maxArgs: 2, check: checkSubstring, compile: compileLeftRight(true)})
 	register("right", &builtin{minArgs: 2, maxArgs: 2, check: checkSubstring, compile: compileLeftRight(false)})
+	registerStrFuncs()
+	registerCollate()
 }
 
 // checkStrings coerces every argument to text (MySQL reads numbers as
@@ -44,6 +44,27 @@ func checkStrings(result types.Type) func(c *Call) error {
 		}
 		c.Typ = result
 		return nil
+	}
+}
+
+// checkCase types LOWER and UPPER: text, or a binary string, which MySQL
+// leaves as it is.
+func checkCase(c *Call) error {
+	if err := checkStrings(types.TypeText)(c); err != nil {
+		return err
+	}
+	if c.Args[0].Type().Kind == types.Bytes {
+		c.Typ = types.TypeBytes
+	}
+	return nil
+}
+
+func compileCase(f func(string) string) func(*Call, []Func) (Func, error) {
+	return func(c *Call, args []Func) (Func, error) {
+		if c.Typ.Kind == types.Bytes {
+			return args[0], nil
+		}
+		return strFunc(func(s string) types.Value { return types.NewString(f(s)) })(c, args)
 	}
 }
 
@@ -137,12 +158,16 @@ func compileTrim(_ *Call, args []Func) (Func, error) {
 	}), nil
 }
 
-func compileReplace(_ *Call, args []Func) (Func, error) {
-	return nullN(args, func(vs []types.Value) (types.Value, error) {
-		if vs[1].Str() == "" {
+func compileReplace(c *Call, args []Func) (Func, error) {
+	return nullEnv(args, func(vs []types.Value, env *Env) (types.Value, error) {
+		s, from, to := vs[0].Str(), vs[1].Str(), vs[2].Str()
+		if from == "" {
 			return vs[0], nil
 		}
-		return types.NewString(strings.ReplaceAll(vs[0].Str(), vs[1].Str(), vs[2].Str())), nil
+		if len(to) > len(from) && tooLong(env, c.Name, int64(len(s))+int64(strings.Count(s, from))*int64(len(to)-len(from))) {
+			return types.Null, nil
+		}
+		return types.NewString(strings.ReplaceAll(s, from, to)), nil
 	}), nil
 }
 
