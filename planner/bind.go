@@ -418,6 +418,10 @@ func (b *binder) bindExpr(cx ectx, n ast.ExprNode) (expr.Expr, error) {
 		if err != nil {
 			return nil, err
 		}
+		if n.Tp.GetType() == mysql.TypeDuration {
+			// CAST(x AS TIME) is MySQL's TIME(x).
+			return expr.NewCall("time", cx.pos, e)
+		}
 		t, err := castType(n.Tp)
 		if err != nil {
 			return nil, sqlerr.Wrap(err, sqlerr.FeatureNotSupported, "CAST").At(cx.pos)
@@ -591,6 +595,20 @@ func (b *binder) bindFuncCall(cx ectx, n *ast.FuncCallExpr) (expr.Expr, error) {
 			}
 			return expr.NewCall(name, cx.pos, d, iv)
 		}
+	case "timestampadd":
+		// TIMESTAMPADD(unit, n, t) is DATE_ADD(t, INTERVAL n unit).
+		if u, ok := n.Args[0].(*ast.TimeUnitExpr); ok && len(n.Args) == 3 {
+			d, err := b.bindExpr(cx, n.Args[2])
+			if err != nil {
+				return nil, err
+			}
+			iv, err := b.bindInterval(cx, n.Args[1], u.Unit.String())
+			if err != nil {
+				return nil, err
+			}
+			b.inferParam(d, types.TypeTimestamp)
+			return expr.NewCall("date_add", cx.pos, d, iv)
+		}
 	case "timestampdiff", "extract":
 		if len(n.Args) >= 1 {
 			if u, ok := n.Args[0].(*ast.TimeUnitExpr); ok {
@@ -633,10 +651,19 @@ func (b *binder) bindFuncCall(cx ectx, n *ast.FuncCallExpr) (expr.Expr, error) {
 		t := types.TypeDate
 		if strings.HasSuffix(name, "timestampliteral") {
 			t = types.TypeTimestamp
+			if k, ok := e.(*expr.Const); ok && k.Value.Kind() == types.String {
+				// As in MySQL, the literal has the fraction digits it is
+				// written with: TIMESTAMP '2024-01-01 10:00:00' + 0 is an
+				// integer.
+				t.Precision = 0
+				if _, frac, ok := strings.Cut(k.Value.Str(), "."); ok {
+					t.Precision = min(6, len(strings.TrimSpace(frac)))
+				}
+			}
 		}
 		return expr.NewCast(e, t, cx.pos)
 	case strings.ToLower(ast.TimeLiteral):
-		// TIME '10:00': the time of day, as text (there is no TIME type).
+		// TIME '10:00': MySQL's TIME, an INTERVAL of microseconds here.
 		if len(n.Args) == 1 {
 			return b.call(cx, "time", "", n.Args[0])
 		}
@@ -648,7 +675,7 @@ func (b *binder) bindFuncCall(cx ectx, n *ast.FuncCallExpr) (expr.Expr, error) {
 			}
 			if c.TimeOfDay {
 				b.inferParam(e, types.TypeText)
-				return expr.NewCall("time", cx.pos, e)
+				return expr.NewCall("__pgtime", cx.pos, e)
 			}
 			if c.Type.Kind == types.Bytes && e.Type().Kind != types.Bytes {
 				// Text to bytea reads bytea input ('\x6162'), as Postgres's

@@ -59,10 +59,21 @@ func castFunc(from, to types.Type) (converter, error) {
 			return types.NewJSON(jsonText(doc)), nil
 		}, nil
 	}
+	if (fk == types.String || fk == types.Bytes) && isTimeKind(tk) {
+		return textToTime(to), nil
+	}
 	if fk == types.String || fk == types.Bytes {
 		return func(v types.Value) (types.Value, error) {
 			return parseText(to, strings.TrimSpace(v.Str()))
 		}, nil
+	}
+	if isTimeKind(tk) && (isNumericKind(fk) || fk == types.Bool) {
+		return numberToTime(fk, to), nil
+	}
+	if isTimeKind(fk) {
+		if conv, ok := timeToNumber(from, to); ok {
+			return conv, nil
+		}
 	}
 	bad := func() (converter, error) {
 		return nil, mismatch("cannot cast type %s to %s", from, to)

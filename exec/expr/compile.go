@@ -58,6 +58,9 @@ func Compile(e Expr) (Func, error) {
 			}
 			out, err := conv(v)
 			if err != nil {
+				if _, ok := err.(nullWarning); ok {
+					return warnNull(err, env)
+				}
 				return types.Null, atPos(err, pos)
 			}
 			return out, nil
