@@ -419,8 +419,9 @@ func (b *binder) bindExpr(cx ectx, n ast.ExprNode) (expr.Expr, error) {
 			return nil, err
 		}
 		if n.Tp.GetType() == mysql.TypeDuration {
-			// CAST(x AS TIME) is MySQL's TIME(x).
-			return expr.NewCall("time", cx.pos, e)
+			// CAST(x AS TIME(fsp)) is MySQL's TIME(x) rounded to fsp digits.
+			fsp := int64(max(n.Tp.GetDecimal(), 0))
+			return expr.NewCall("time", cx.pos, e, &expr.Const{Value: types.NewInt(fsp), Typ: types.TypeBigInt})
 		}
 		t, err := castType(n.Tp)
 		if err != nil {

@@ -27,7 +27,7 @@ func registerTime() {
 	register("timestampdiff", &builtin{minArgs: 2, maxArgs: 2, check: checkTimestampDiff, compile: compileTimestampDiff})
 	register("extract", &builtin{minArgs: 1, maxArgs: 1, check: checkExtract, compile: compileExtract})
 	register("date", &builtin{minArgs: 1, maxArgs: 1, check: checkDate, compile: compileDate})
-	register("time", &builtin{minArgs: 1, maxArgs: 1, check: checkTimeOfDay, compile: compileTimeOfDay})
+	register("time", &builtin{minArgs: 1, maxArgs: 2, check: checkTimeOfDay, compile: compileTimeOfDay})
 	register("__pgtime", &builtin{minArgs: 1, maxArgs: 1, check: checkPgTime, compile: compilePgTime})
 	register("date_trunc", &builtin{minArgs: 2, maxArgs: 2, check: checkDateTrunc, compile: compileDateTrunc})
 	register("date_format", &builtin{minArgs: 2, maxArgs: 2, check: checkDateFormat, compile: compileDateFormat})
@@ -793,6 +793,10 @@ func checkUnixTimestamp(c *Call) error {
 	c.Typ = types.TypeBigInt
 	if len(c.Args) == 0 {
 		return nil
+	}
+	if k := c.Args[0].Type().Kind; k == types.Int || k == types.Bool {
+		// A number without a fraction (20240101) gives whole seconds.
+		c.Args[0] = coerceKind(c.Args[0], types.Type{Kind: types.Timestamp})
 	}
 	if k, ok := c.Args[0].(*Const); ok && k.Value.Kind() == types.String && !strings.Contains(k.Value.Str(), ".") {
 		// A constant without a fraction gives whole seconds, as MySQL.

@@ -408,9 +408,17 @@ func parseTimeText(s string) (int64, bool) {
 	return us, true
 }
 
-// checkTimeOfDay types TIME(x) and CAST(x AS TIME): MySQL's TIME of x, a
-// time of day for a datetime, a duration for TIME text or a number.
+// checkTimeOfDay types TIME(x) and CAST(x AS TIME[(fsp)]): MySQL's TIME
+// of x, a time of day for a datetime, a duration for TIME text or a
+// number. The cast passes fsp (0 when not written) as a second argument
+// and rounds to it, as MySQL's cast does; TIME(x) keeps x's fraction.
 func checkTimeOfDay(c *Call) error {
+	if len(c.Args) == 2 {
+		k, ok := c.Args[1].(*Const)
+		if !ok || k.Value.Kind() != types.Int || k.Value.Int() < 0 || k.Value.Int() > 6 {
+			return mismatch("%s: precision must be an integer constant from 0 to 6", c.Name)
+		}
+	}
 	k := c.Args[0].Type().Kind
 	switch {
 	case k == types.Timestamp || k == types.Date:
@@ -426,6 +434,27 @@ func checkTimeOfDay(c *Call) error {
 }
 
 func compileTimeOfDay(c *Call, args []Func) (Func, error) {
+	f, err := compileTime(c, args)
+	if err != nil || len(c.Args) == 1 {
+		return f, err
+	}
+	unit := int64(math.Pow10(6 - int(c.Args[1].(*Const).Value.Int())))
+	return func(row types.Row, env *Env) (types.Value, error) {
+		v, err := f(row, env)
+		if err != nil || v.IsNull() || unit == 1 {
+			return v, err
+		}
+		_, us := v.IntervalParts()
+		r := abs64(us) + unit/2
+		r -= r % unit
+		if us < 0 {
+			r = -r
+		}
+		return types.NewInterval(0, r), nil
+	}, nil
+}
+
+func compileTime(c *Call, args []Func) (Func, error) {
 	switch c.Args[0].Type().Kind {
 	case types.Timestamp:
 		return null1(args[0], func(v types.Value) (types.Value, error) {
@@ -610,11 +639,14 @@ func timeOrDatetime(v types.Value) (int64, bool, bool) {
 		return us, false, true
 	}
 	s := v.Str()
-	if us, _, ok := parseDatetime(s); ok && strings.ContainsAny(strings.TrimSpace(s), " T") {
-		return us, true, true
+	dt, hasTime, isDate := parseDatetime(s)
+	if isDate && hasTime {
+		return dt, true, true
 	}
-	us, ok := parseTimeText(s)
-	return us, false, ok
+	if us, ok := parseTimeText(s); ok {
+		return us, false, true
+	}
+	return dt, true, isDate
 }
 
 func compileTimediff(_ *Call, args []Func) (Func, error) {

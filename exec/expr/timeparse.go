@@ -96,12 +96,20 @@ func twoDigitYear(y int) int {
 // held a time of day. A zone suffix ('+05:30', 'Z') is read as Postgres
 // does.
 func parseDatetime(s string) (us int64, hasTime, ok bool) {
+	us, hasTime, trunc, ok := parseDatetimeLoose(s)
+	return us, hasTime, ok && !trunc
+}
+
+// parseDatetimeLoose is parseDatetime that also takes a date followed by
+// something else ('2024-01-05x'), as MySQL does with a warning: trunc
+// says so.
+func parseDatetimeLoose(s string) (us int64, hasTime, trunc, ok bool) {
 	t := strings.TrimSpace(s)
 	if t == "" {
-		return 0, false, false
+		return 0, false, false, false
 	}
 	if us, hasTime, ok := parseDigitsDatetime(t); ok {
-		return us, hasTime, true
+		return us, hasTime, false, true
 	}
 	var f [7]int // year, month, day, hour, minute, second; f[6] unused
 	var frac int64
@@ -146,7 +154,7 @@ func parseDatetime(s string) (us int64, hasTime, ok bool) {
 		i++
 	}
 	if n < 3 {
-		return 0, false, false
+		return 0, false, false, false
 	}
 	if n == 6 && i < len(t) && t[i] == '.' {
 		start := i + 1
@@ -162,20 +170,18 @@ func parseDatetime(s string) (us int64, hasTime, ok bool) {
 	}
 	us, ok = validDate(f[0], f[1], f[2], f[3], f[4], f[5], frac)
 	if !ok {
-		return 0, false, false
+		return 0, false, false, false
 	}
 	if rest != "" {
-		if n < 5 {
-			return 0, false, false
+		if n >= 5 {
+			// A zone offset ('+05:30', 'Z', 'UTC') moves the time to UTC.
+			if v, err := types.ParseText(types.TypeTimestamp, t); err == nil {
+				return v.Micros(), true, false, true
+			}
 		}
-		// A zone offset ('+05:30', 'Z', 'UTC') moves the time to UTC.
-		v, err := types.ParseText(types.TypeTimestamp, t)
-		if err != nil {
-			return 0, false, false
-		}
-		return v.Micros(), true, true
+		return us, n > 3, true, true
 	}
-	return us, n > 3, true
+	return us, n > 3, false, true
 }
 
 func isDigitByte(c byte) bool { return c >= '0' && c <= '9' }
@@ -290,7 +296,7 @@ func datetimeNumber(us int64, date bool) int64 {
 func textToTime(to types.Type) converter {
 	return func(v types.Value) (types.Value, error) {
 		s := v.Str()
-		us, _, ok := parseDatetime(s)
+		us, _, trunc, ok := parseDatetimeLoose(s)
 		if !ok {
 			// Postgres's spellings a client may send ('epoch', a zone
 			// after the minutes).
@@ -300,10 +306,14 @@ func textToTime(to types.Type) converter {
 			}
 			us = pg.Micros()
 		}
-		if to.Kind == types.Date {
-			return types.NewDate(floorDiv(us, microsPerDay)), nil
+		out := types.NewDate(floorDiv(us, microsPerDay))
+		if to.Kind != types.Date {
+			out = roundTimestamp(types.NewTimestamp(us), to.Precision)
 		}
-		return roundTimestamp(types.NewTimestamp(us), to.Precision), nil
+		if trunc {
+			return types.Null, warnf(out, sqlerr.InvalidDatetimeFormat, "Truncated incorrect datetime value: '%s'", s)
+		}
+		return out, nil
 	}
 }
 
