@@ -169,7 +169,9 @@ func compareType(a, b types.Type) (types.Type, error) {
 		return compareType(timeNumberType(a), b)
 	case isTimeKind(kb) && isNumericKind(ka):
 		return compareType(a, timeNumberType(b))
-	case ka == types.Interval && kb == types.Interval:
+	case ka == types.Interval && (kb == types.Interval || isStringKind(kb)),
+		kb == types.Interval && isStringKind(ka):
+		// A TIME against text: the text is read as an interval.
 		return types.TypeInterval, nil
 	case ka == types.Bool && kb == types.Bool:
 		return types.TypeBool, nil
