@@ -419,9 +419,15 @@ func (b *binder) bindExpr(cx ectx, n ast.ExprNode) (expr.Expr, error) {
 			return nil, err
 		}
 		if n.Tp.GetType() == mysql.TypeDuration {
-			// CAST(x AS TIME(fsp)) is MySQL's TIME(x) rounded to fsp digits.
-			fsp := int64(max(n.Tp.GetDecimal(), 0))
-			return expr.NewCall("time", cx.pos, e, &expr.Const{Value: types.NewInt(fsp), Typ: types.TypeBigInt})
+			// CAST(x AS TIME(fsp)) is MySQL's TIME(x) rounded to fsp
+			// digits. Without fsp the fraction stays, as Postgres's cast
+			// keeps it (MySQL would round to seconds): clients compare
+			// CAST(ts AS TIME) with a time parameter that has one.
+			if b.castHasFsp(n) {
+				fsp := int64(max(n.Tp.GetDecimal(), 0))
+				return expr.NewCall("time", cx.pos, e, &expr.Const{Value: types.NewInt(fsp), Typ: types.TypeBigInt})
+			}
+			return expr.NewCall("time", cx.pos, e)
 		}
 		t, err := castType(n.Tp)
 		if err != nil {
@@ -562,6 +568,36 @@ func (b *binder) bindExprNoAgg(cx ectx, n ast.ExprNode) (expr.Expr, error) {
 		return nil, sqlerr.Newf(sqlerr.GroupingError, "aggregate function calls cannot be nested").At(cx.pos)
 	}
 	return b.bindExpr(cx, n)
+}
+
+// castHasFsp reports whether CAST(... AS TIME(n)) spells its n: the
+// parsed type says 0 either way, so the statement's text decides.
+func (b *binder) castHasFsp(n *ast.FuncCastExpr) bool {
+	off := n.OriginTextPosition()
+	text := b.in.text
+	if off < 0 || off >= len(text) {
+		return false
+	}
+	depth := 0
+	for i := off; i < len(text); i++ {
+		switch text[i] {
+		case '(':
+			depth++
+		case ')':
+			depth--
+			if depth == 0 {
+				// The type is the cast's last word; "TIME(3))" ends in
+				// two parentheses.
+				return i > 0 && strings.HasSuffix(strings.TrimSpace(text[off:i]), ")")
+			}
+		case '\'', '"', '`':
+			// Skip a quoted string.
+			q := text[i]
+			for i++; i < len(text) && text[i] != q; i++ {
+			}
+		}
+	}
+	return false
 }
 
 func (b *binder) bindFuncCall(cx ectx, n *ast.FuncCallExpr) (expr.Expr, error) {
