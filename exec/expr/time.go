@@ -575,11 +575,17 @@ func checkExtract(c *Call) error {
 	if _, ok := unitParts[c.Unit]; !ok && !extractUnits[c.Unit] {
 		return sqlerr.Newf(sqlerr.InvalidParameterValue, "extract: invalid unit %q", c.Unit)
 	}
-	if err := toTime(c, 0, false); err != nil {
-		return err
-	}
 	c.Typ = types.TypeBigInt
-	return nil
+	if c.Args[0].Type().Kind == types.Interval {
+		// A TIME has hours (any number of them) and what is below.
+		for _, p := range unitParts[c.Unit] {
+			if p != "HOUR" && p != "MINUTE" && p != "SECOND" && p != "MICROSECOND" {
+				return mismatch("extract: a TIME has no %s", p)
+			}
+		}
+		return nil
+	}
+	return toTime(c, 0, false)
 }
 
 func extractField(t time.Time, us int64, u string) int64 {
@@ -624,6 +630,38 @@ func compileExtract(c *Call, args []Func) (Func, error) {
 	parts := unitParts[c.Unit]
 	if parts == nil {
 		parts = []string{c.Unit}
+	}
+	if c.Args[0].Type().Kind == types.Interval {
+		return null1(args[0], func(v types.Value) (types.Value, error) {
+			_, us := v.IntervalParts()
+			a := abs64(us)
+			var out int64
+			for i, p := range parts {
+				var f int64
+				switch p {
+				case "HOUR":
+					f = a / microsPerHour
+				case "MINUTE":
+					f = a / microsPerMinute % 60
+				case "SECOND":
+					f = a / microsPerSecond % 60
+				default:
+					f = a % microsPerSecond
+				}
+				if i > 0 {
+					if p == "MICROSECOND" {
+						out *= 1e6
+					} else {
+						out *= 100
+					}
+				}
+				out += f
+			}
+			if us < 0 {
+				out = -out
+			}
+			return types.NewInt(out), nil
+		}), nil
 	}
 	return null1(args[0], func(v types.Value) (types.Value, error) {
 		t := v.Time()
