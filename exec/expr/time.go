@@ -473,37 +473,32 @@ func errDatetimeOverflow() error {
 	return warnf(types.Null, sqlerr.DatetimeFieldOverflow, "Datetime function: datetime field overflow")
 }
 
-func negateInterval(f Func) Func {
-	return func(row types.Row, env *Env) (types.Value, error) {
-		v, err := f(row, env)
-		if err != nil || v.IsNull() {
-			return v, err
-		}
-		m, us := v.IntervalParts()
+// intervalParts reads an interval to add with sign (-1 for DATE_SUB); the
+// most negative microsecond count has no negation and overflows.
+func intervalParts(iv types.Value, sign int64) (int64, int64, error) {
+	m, us := iv.IntervalParts()
+	if sign < 0 {
 		if us == math.MinInt64 {
-			return types.Null, errDatetimeOverflow()
+			return 0, 0, errDatetimeOverflow()
 		}
-		return types.NewInterval(-m, -us), nil
+		m, us = -m, -us
 	}
+	return m, us, nil
 }
 
 func compileDateAdd(sign int64) func(*Call, []Func) (Func, error) {
 	return func(c *Call, args []Func) (Func, error) {
-		isDate := c.Typ.Kind == types.Date
-		if sign < 0 {
-			// DATE_SUB adds the negated interval; the most negative
-			// microsecond count has no negation and overflows.
-			args = []Func{args[0], negateInterval(args[1])}
-		}
-		const sign = 1
 		if c.Typ.Kind == types.String {
 			return warnable(null2(args[0], args[1], func(x, iv types.Value) (types.Value, error) {
-				m, us := iv.IntervalParts()
+				m, us, err := intervalParts(iv, sign)
+				if err != nil {
+					return types.Null, err
+				}
 				ts, hasTime, ok := parseDatetime(x.Str())
 				if !ok {
 					return types.Null, badDatetime(x.Str())
 				}
-				r, err := addInterval(ts, sign*m, sign*us)
+				r, err := addInterval(ts, m, us)
 				if err != nil {
 					return types.Null, err
 				}
@@ -513,21 +508,35 @@ func compileDateAdd(sign int64) func(*Call, []Func) (Func, error) {
 				return types.NewString(time.UnixMicro(r).UTC().Format("2006-01-02")), nil
 			})), nil
 		}
-		return warnable(null2(args[0], args[1], func(x, iv types.Value) (types.Value, error) {
-			m, us := iv.IntervalParts()
+		isDate := c.Typ.Kind == types.Date
+		a, b := args[0], args[1]
+		// One closure, no wrappers: this is a view's per-row path.
+		return func(row types.Row, env *Env) (types.Value, error) {
+			x, err := a(row, env)
+			if err != nil || x.IsNull() {
+				return types.Null, err
+			}
+			iv, err := b(row, env)
+			if err != nil || iv.IsNull() {
+				return types.Null, err
+			}
+			m, us, err := intervalParts(iv, sign)
+			if err != nil {
+				return warnNull(err, env)
+			}
 			if isDate {
-				r, err := addInterval(x.Days()*microsPerDay, sign*m, sign*us)
+				r, err := addInterval(x.Days()*microsPerDay, m, us)
 				if err != nil {
-					return types.Null, err
+					return warnNull(err, env)
 				}
 				return types.NewDate(floorDiv(r, microsPerDay)), nil
 			}
-			r, err := addInterval(x.Micros(), sign*m, sign*us)
+			r, err := addInterval(x.Micros(), m, us)
 			if err != nil {
-				return types.Null, err
+				return warnNull(err, env)
 			}
 			return types.NewTimestamp(r), nil
-		})), nil
+		}, nil
 	}
 }
 
