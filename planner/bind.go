@@ -430,6 +430,17 @@ func (b *binder) bindExpr(cx ectx, n ast.ExprNode) (expr.Expr, error) {
 			b.inferParam(e, types.TypeBigInt)
 			return expr.NewUnsignedCast(e, cx.pos)
 		}
+		if n.Tp.GetType() == mysql.TypeDuration {
+			// CAST(x AS TIME(fsp)) is MySQL's TIME(x) rounded to fsp
+			// digits. Without fsp the fraction stays, as Postgres's cast
+			// keeps it (MySQL would round to seconds): clients compare
+			// CAST(ts AS TIME) with a time parameter that has one.
+			if b.castHasFsp(n) {
+				fsp := int64(max(n.Tp.GetDecimal(), 0))
+				return expr.NewCall("time", cx.pos, e, &expr.Const{Value: types.NewInt(fsp), Typ: types.TypeBigInt})
+			}
+			return expr.NewCall("time", cx.pos, e)
+		}
 		t, err := castType(n.Tp)
 		if err != nil {
 			return nil, sqlerr.Wrap(err, sqlerr.FeatureNotSupported, "CAST").At(cx.pos)
@@ -581,6 +592,36 @@ func (b *binder) bindExprNoAgg(cx ectx, n ast.ExprNode) (expr.Expr, error) {
 	return b.bindExpr(cx, n)
 }
 
+// castHasFsp reports whether CAST(... AS TIME(n)) spells its n: the
+// parsed type says 0 either way, so the statement's text decides.
+func (b *binder) castHasFsp(n *ast.FuncCastExpr) bool {
+	off := n.OriginTextPosition()
+	text := b.in.text
+	if off < 0 || off >= len(text) {
+		return false
+	}
+	depth := 0
+	for i := off; i < len(text); i++ {
+		switch text[i] {
+		case '(':
+			depth++
+		case ')':
+			depth--
+			if depth == 0 {
+				// The type is the cast's last word; "TIME(3))" ends in
+				// two parentheses.
+				return i > 0 && strings.HasSuffix(strings.TrimSpace(text[off:i]), ")")
+			}
+		case '\'', '"', '`':
+			// Skip a quoted string.
+			q := text[i]
+			for i++; i < len(text) && text[i] != q; i++ {
+			}
+		}
+	}
+	return false
+}
+
 func (b *binder) bindFuncCall(cx ectx, n *ast.FuncCallExpr) (expr.Expr, error) {
 	name := n.FnName.L
 	switch name {
@@ -634,6 +675,20 @@ func (b *binder) bindFuncCall(cx ectx, n *ast.FuncCallExpr) (expr.Expr, error) {
 			}
 			return nil, sqlerr.Newf(sqlerr.FeatureNotSupported, "character set %s is not supported", cs.Datum.GetString()).
 				WithHint("text is utf8mb4; CONVERT(x USING utf8mb4) and USING binary are supported").At(cx.pos)
+		}
+	case "timestampadd":
+		// TIMESTAMPADD(unit, n, t) is DATE_ADD(t, INTERVAL n unit).
+		if u, ok := n.Args[0].(*ast.TimeUnitExpr); ok && len(n.Args) == 3 {
+			d, err := b.bindExpr(cx, n.Args[2])
+			if err != nil {
+				return nil, err
+			}
+			iv, err := b.bindInterval(cx, n.Args[1], u.Unit.String())
+			if err != nil {
+				return nil, err
+			}
+			b.inferParam(d, types.TypeTimestamp)
+			return expr.NewCall("date_add", cx.pos, d, iv)
 		}
 	case "timestampdiff", "extract":
 		if len(n.Args) >= 1 {
@@ -696,10 +751,19 @@ func (b *binder) bindFuncCall(cx ectx, n *ast.FuncCallExpr) (expr.Expr, error) {
 		t := types.TypeDate
 		if strings.HasSuffix(name, "timestampliteral") {
 			t = types.TypeTimestamp
+			if k, ok := e.(*expr.Const); ok && k.Value.Kind() == types.String {
+				// As in MySQL, the literal has the fraction digits it is
+				// written with: TIMESTAMP '2024-01-01 10:00:00' + 0 is an
+				// integer.
+				t.Precision = 0
+				if _, frac, ok := strings.Cut(k.Value.Str(), "."); ok {
+					t.Precision = min(6, len(strings.TrimSpace(frac)))
+				}
+			}
 		}
 		return expr.NewCast(e, t, cx.pos)
 	case strings.ToLower(ast.TimeLiteral):
-		// TIME '10:00': the time of day, as text (there is no TIME type).
+		// TIME '10:00': MySQL's TIME, an INTERVAL of microseconds here.
 		if len(n.Args) == 1 {
 			return b.call(cx, "time", "", n.Args[0])
 		}
@@ -711,7 +775,7 @@ func (b *binder) bindFuncCall(cx ectx, n *ast.FuncCallExpr) (expr.Expr, error) {
 			}
 			if c.TimeOfDay {
 				b.inferParam(e, types.TypeText)
-				return expr.NewCall("time", cx.pos, e)
+				return expr.NewCall("__pgtime", cx.pos, e)
 			}
 			if c.Type.Kind == types.Bytes && e.Type().Kind != types.Bytes {
 				// Text to bytea reads bytea input ('\x6162'), as Postgres's

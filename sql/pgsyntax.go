@@ -612,6 +612,11 @@ func (rw *rewriter) castCall(k int) (as, close int, c Cast, ok bool) {
 	if first.kind == tIdent && mysqlCastTargets[strings.ToLower(first.val)] && !(first.is("double") && rw.tok(as+2).is("precision")) {
 		return 0, 0, Cast{}, false
 	}
+	if first.is("time") && !rw.tok(as+2).is("with") && !rw.tok(as+2).is("without") {
+		// CAST(x AS TIME[(n)]) is MySQL's TIME; Postgres's spellings
+		// with a zone clause stay a time of day.
+		return 0, 0, Cast{}, false
+	}
 	sub := rw.p.sub(as+1, close)
 	c, err := sub.parsePGType()
 	if err != nil || sub.i != close-as-1 {

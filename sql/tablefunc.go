@@ -216,6 +216,11 @@ var compoundUnits = map[string][]string{
 	"day_minute":    {"day", "hour", "minute"},
 	"day_second":    {"day", "hour", "minute", "second"},
 	"year_month":    {"year", "month"},
+	// The units ending in MICROSECOND, as MySQL has them.
+	"second_microsecond": {"second", "microsecond"},
+	"minute_microsecond": {"minute", "second", "microsecond"},
+	"hour_microsecond":   {"hour", "minute", "second", "microsecond"},
+	"day_microsecond":    {"day", "hour", "minute", "second", "microsecond"},
 }
 
 func lookupUnit(w string) (intervalUnit, bool) {

@@ -2,11 +2,9 @@ package expr
 
 import (
 	"encoding/json"
-	"fmt"
 	"math"
 	"strconv"
 	"strings"
-	"time"
 	"unicode/utf8"
 
 	"github.com/streamsql/streamsql/sql/sqlerr"
@@ -66,6 +64,9 @@ func castFunc(from, to types.Type) (converter, error) {
 			return types.NewJSON(jsonText(doc)), nil
 		}, nil
 	}
+	if (fk == types.String || fk == types.Bytes) && isTimeKind(tk) {
+		return textToTime(to), nil
+	}
 	if fk == types.String || fk == types.Bytes {
 		if conv := textToNumber(to); conv != nil {
 			return conv, nil
@@ -74,11 +75,13 @@ func castFunc(from, to types.Type) (converter, error) {
 			return parseText(to, strings.TrimSpace(v.Str()))
 		}, nil
 	}
-	if isTimeKind(fk) && (isNumericKind(tk) || tk == types.Bool) {
-		return timeToNumber(from, to)
+	if isTimeKind(tk) && (isNumericKind(fk) || fk == types.Bool) {
+		return numberToTime(fk, to), nil
 	}
-	if isTimeKind(tk) && (fk == types.Int || fk == types.Decimal || fk == types.Float) {
-		return numberToTime(from, to), nil
+	if isTimeKind(fk) {
+		if conv, ok := timeToNumber(from, to); ok {
+			return conv, nil
+		}
 	}
 	bad := func() (converter, error) {
 		return nil, mismatch("cannot cast type %s to %s", from, to)
@@ -637,99 +640,3 @@ func unsignedFunc(from types.Type) (converter, error) {
 	}, nil
 }
 
-// timeToNumber converts a DATE or TIMESTAMP to a number as MySQL does:
-// DATE '2024-02-29' is 20240229, TIMESTAMP '2024-02-29 12:34:56.5' is
-// 20240229123456.5 (a BIGINT rounds the fraction).
-func timeToNumber(from, to types.Type) (converter, error) {
-	if from.Kind == types.Date {
-		conv, err := castFunc(types.TypeBigInt, to)
-		if err != nil {
-			return nil, err
-		}
-		return func(v types.Value, env *Env) (types.Value, error) {
-			t := time.Unix(v.Days()*86400, 0).UTC()
-			return conv(types.NewInt(int64(t.Year())*10000+int64(t.Month())*100+int64(t.Day())), env)
-		}, nil
-	}
-	conv, err := castFunc(types.DecimalType(20+6, 6), to)
-	if err != nil {
-		return nil, err
-	}
-	return func(v types.Value, env *Env) (types.Value, error) {
-		us := v.Micros()
-		t := time.UnixMicro(us).UTC()
-		whole := int64(t.Year())*10000000000 + int64(t.Month())*100000000 + int64(t.Day())*1000000 +
-			int64(t.Hour())*10000 + int64(t.Minute())*100 + int64(t.Second())
-		d := types.NewDecimal(strconv.FormatInt(whole, 10) + "." + fmt.Sprintf("%06d", t.Nanosecond()/1000))
-		return conv(d, env)
-	}, nil
-}
-
-// numberToTime reads a number as a date the way MySQL does: YYYYMMDD or
-// YYMMDD (years 70-99 are 19xx, 00-69 20xx), with hhmmss after them for
-// a timestamp, and a fraction as microseconds. A number that is not such
-// a date is NULL with MySQL's warning "Incorrect datetime value" (22007).
-func numberToTime(from, to types.Type) converter {
-	return func(v types.Value, env *Env) (types.Value, error) {
-		var text string
-		switch from.Kind {
-		case types.Int:
-			text = strconv.FormatInt(v.Int(), 10)
-		case types.Float:
-			text = strconv.FormatFloat(v.Float(), 'f', -1, 64)
-		default:
-			text = v.Str()
-		}
-		whole, frac, _ := strings.Cut(text, ".")
-		n, err := strconv.ParseInt(whole, 10, 64)
-		t, ok := time.Time{}, false
-		if err == nil {
-			t, ok = mysqlNumberDate(n)
-		}
-		if !ok {
-			env.Warnf(sqlerr.InvalidDatetimeFormat, "Incorrect datetime value: '%s'", text)
-			return types.Null, nil
-		}
-		if to.Kind == types.Date {
-			return types.NewDate(floorDiv(t.Unix(), 86400)), nil
-		}
-		us := t.UnixMicro()
-		if frac != "" {
-			// Microseconds, and one more digit to round on.
-			f := (frac + "0000000")[:7]
-			x, _ := strconv.ParseInt(f, 10, 64)
-			us += (x + 5) / 10
-		}
-		return roundTimestamp(types.NewTimestamp(us), to.Precision), nil
-	}
-}
-
-// mysqlNumberDate is MySQL's number_to_datetime: the date and time n
-// spells, and whether it spells one.
-func mysqlNumberDate(n int64) (time.Time, bool) {
-	switch {
-	case n >= 101 && n <= 691231:
-		n = (n + 20000000) * 1000000
-	case n >= 700101 && n <= 991231:
-		n = (n + 19000000) * 1000000
-	case n >= 10000101 && n <= 99999999:
-		n *= 1000000
-	case n >= 101000000 && n <= 691231235959:
-		n += 20000000000000
-	case n >= 700101000000 && n <= 991231235959:
-		n += 19000000000000
-	case n >= 10000101000000 && n <= 99991231235959:
-	default:
-		return time.Time{}, false
-	}
-	y, mo, d := int(n/10000000000), int(n/100000000%100), int(n/1000000%100)
-	h, mi, sec := int(n/10000%100), int(n/100%100), int(n%100)
-	if mo < 1 || mo > 12 || d < 1 || h > 23 || mi > 59 || sec > 59 {
-		return time.Time{}, false
-	}
-	t := time.Date(y, time.Month(mo), d, h, mi, sec, 0, time.UTC)
-	if t.Day() != d { // February 30th and the like
-		return time.Time{}, false
-	}
-	return t, true
-}

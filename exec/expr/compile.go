@@ -66,6 +66,9 @@ func Compile(e Expr) (Func, error) {
 			}
 			out, err := conv(v, env)
 			if err != nil {
+				if _, ok := err.(nullWarning); ok {
+					return warnNull(err, env)
+				}
 				return types.Null, atPos(err, pos)
 			}
 			return out, nil

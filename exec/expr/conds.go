@@ -74,8 +74,13 @@ func compileNullIf(c *Call, args []Func) (Func, error) {
 	orig, a, b := args[0], args[2], args[3]
 	return func(row types.Row, env *Env) (types.Value, error) {
 		x, err := a(row, env)
-		if err != nil || x.IsNull() {
+		if err != nil {
 			return types.Null, err
+		}
+		if x.IsNull() {
+			// a read in b's type may be NULL where a is not:
+			// NULLIF('x', DATE '2024-01-01') is 'x'.
+			return orig(row, env)
 		}
 		y, err := b(row, env)
 		if err != nil {

@@ -157,7 +157,7 @@ func TestNewCall_Errors(t *testing.T) {
 	}{
 		{"nosuch", nil, sqlerr.UndefinedFunction},
 		{"abs", []Expr{ci(1), ci(2)}, sqlerr.UndefinedFunction},
-		{"+", []Expr{ci(1), &Const{Value: types.NewDate(1), Typ: types.TypeDate}}, sqlerr.DatatypeMismatch},
+		{"+", []Expr{ci(1), &Const{Value: types.NewInterval(0, 1), Typ: types.TypeInterval}}, sqlerr.DatatypeMismatch},
 		{"=", []Expr{ci(1), &Const{Value: types.NewInterval(0, 1), Typ: types.TypeInterval}}, sqlerr.DatatypeMismatch},
 		{"date_add", []Expr{cs("2024-01-01"), ci(1)}, sqlerr.DatatypeMismatch},
 	}

@@ -9,7 +9,8 @@ import (
 // when a statement runs; folding must leave them alone.
 var envFuncs = map[string]bool{
 	"now": true, "current_timestamp": true, "localtimestamp": true, "localtime": true, "sysdate": true,
-	"curdate": true, "current_date": true,
+	"curdate": true, "current_date": true, "utc_timestamp": true, "utc_date": true, "utc_time": true,
+	"curtime": true, "current_time": true,
 	// RAND(N) gives each row the next number of its sequence; RAND() a new one.
 	"rand": true,
 }

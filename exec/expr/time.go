@@ -27,11 +27,13 @@ func registerTime() {
 	register("timestampdiff", &builtin{minArgs: 2, maxArgs: 2, check: checkTimestampDiff, compile: compileTimestampDiff})
 	register("extract", &builtin{minArgs: 1, maxArgs: 1, check: checkExtract, compile: compileExtract})
 	register("date", &builtin{minArgs: 1, maxArgs: 1, check: checkDate, compile: compileDate})
-	register("time", &builtin{minArgs: 1, maxArgs: 1, check: checkTimeOfDay, compile: compileTimeOfDay})
+	register("time", &builtin{minArgs: 1, maxArgs: 2, check: checkTimeOfDay, compile: compileTimeOfDay})
+	register("__pgtime", &builtin{minArgs: 1, maxArgs: 1, check: checkPgTime, compile: compilePgTime})
 	register("date_trunc", &builtin{minArgs: 2, maxArgs: 2, check: checkDateTrunc, compile: compileDateTrunc})
 	register("date_format", &builtin{minArgs: 2, maxArgs: 2, check: checkDateFormat, compile: compileDateFormat})
 	register("unix_timestamp", &builtin{minArgs: 0, maxArgs: 1, check: checkUnixTimestamp, compile: compileUnixTimestamp})
 	register("from_unixtime", &builtin{minArgs: 1, maxArgs: 2, check: checkFromUnixtime, compile: compileFromUnixtime})
+	registerTimeFuncs()
 }
 
 func setType(t types.Type) func(*Call) error {
@@ -45,7 +47,8 @@ func toTime(c *Call, i int, keepDate bool) error {
 	switch {
 	case t.Kind == types.Timestamp:
 	case t.Kind == types.Date && keepDate:
-	case t.Kind == types.Date || isStringKind(t.Kind) || t.Kind == types.Unknown:
+	case t.Kind == types.Date || isStringKind(t.Kind) || t.Kind == types.Unknown || isNumericKind(t.Kind):
+		// MySQL reads a number as a date too: 20240101.
 		c.Args[i] = coerceKind(c.Args[i], types.TypeTimestamp)
 	default:
 		return mismatch("function %s(%s) does not exist", c.Name, argTypes(c.Args))
@@ -188,17 +191,24 @@ func compileInterval(c *Call, args []Func) (Func, error) {
 				f = v.Float()
 			}
 			if months != 0 {
+				if math.Abs(f) > math.MaxInt32 || math.IsNaN(f) {
+					return types.Null, errOverflow("INTERVAL", c.Unit)
+				}
 				return types.NewInterval(int64(math.Round(f))*months, 0), nil
 			}
 			if micros > 1 && parts[0] != "SECOND" {
 				f = math.Round(f)
 			}
-			return types.NewInterval(0, int64(math.Round(f*float64(micros)))), nil
+			us := math.Round(f * float64(micros))
+			if us >= 9.223372036854775807e18 || us < -9.223372036854775808e18 || math.IsNaN(us) {
+				return types.Null, errOverflow("INTERVAL", c.Unit)
+			}
+			return types.NewInterval(0, int64(us)), nil
 		}), nil
 	}
-	return null1(args[0], func(v types.Value) (types.Value, error) {
+	return warnable(null1(args[0], func(v types.Value) (types.Value, error) {
 		return parseUnitString(v.Str(), c.Unit, parts)
-	}), nil
+	})), nil
 }
 
 // parseUnitString reads the string form of an INTERVAL with unit, e.g.
@@ -206,24 +216,14 @@ func compileInterval(c *Call, args []Func) (Func, error) {
 // unit's fields from the right.
 func parseUnitString(s, unit string, parts []string) (types.Value, error) {
 	bad := func() (types.Value, error) {
-		return types.Null, sqlerr.Newf(sqlerr.InvalidDatetimeFormat, "invalid INTERVAL value %q for unit %s", s, unit)
+		// MySQL: the interval, and so the date it moves, is NULL.
+		return types.Null, warnf(types.Null, sqlerr.InvalidDatetimeFormat, "Incorrect INTERVAL value: '%s'", s)
 	}
 	t := strings.TrimSpace(s)
 	neg := strings.HasPrefix(t, "-")
 	t = strings.TrimPrefix(strings.TrimPrefix(t, "-"), "+")
 	if len(parts) == 1 {
-		f, err := strconv.ParseFloat(t, 64)
-		if err != nil {
-			return bad()
-		}
-		if neg {
-			f = -f
-		}
-		months, micros := unitSize(parts[0])
-		if months != 0 {
-			return types.NewInterval(int64(math.Round(f))*months, 0), nil
-		}
-		return types.NewInterval(0, int64(math.Round(f*float64(micros)))), nil
+		return singleUnitString(s, t, neg, parts[0])
 	}
 	var nums []string
 	var seps []byte
@@ -269,6 +269,57 @@ func parseUnitString(s, unit string, parts []string) (types.Value, error) {
 	return types.NewInterval(months, micros), nil
 }
 
+// singleUnitString reads the string value of a one-field INTERVAL as
+// MySQL does: SECOND takes a fraction ('1.5' is a second and a half);
+// every other unit reads the leading integer ('1.5' HOUR is one hour,
+// 'abc' DAY none), with a warning when anything is left over.
+func singleUnitString(orig, t string, neg bool, unit string) (types.Value, error) {
+	months, micros := unitSize(unit)
+	end := 0
+	for end < len(t) && isDigitByte(t[end]) {
+		end++
+	}
+	var n, frac int64
+	if end > 0 {
+		var err error
+		if n, err = strconv.ParseInt(t[:end], 10, 64); err != nil {
+			return types.Null, errOverflow("INTERVAL", unit)
+		}
+	}
+	rest := t[end:]
+	if unit == "SECOND" && strings.HasPrefix(rest, ".") {
+		fe := 1
+		for fe < len(rest) && isDigitByte(rest[fe]) {
+			fe++
+		}
+		frac, rest = fracMicros(rest[1:fe]), rest[fe:]
+	}
+	var out types.Value
+	switch {
+	case months != 0:
+		if n > math.MaxInt32 {
+			return types.Null, errOverflow("INTERVAL", unit)
+		}
+		if neg {
+			n = -n
+		}
+		out = types.NewInterval(n*months, 0)
+	default:
+		if n > math.MaxInt64/micros {
+			return types.Null, errOverflow("INTERVAL", unit)
+		}
+		us := n*micros + frac
+		if neg {
+			us = -us
+		}
+		out = types.NewInterval(0, us)
+	}
+	if end == 0 || rest != "" {
+		return types.Null, warnf(out, sqlerr.InvalidTextRepresentation, "Truncated incorrect INTEGER value: '%s'", orig)
+	}
+	return out, nil
+}
+
 // ---- date arithmetic ----
 
 // checkTimeArith types + and - over times and intervals: time ± interval is
@@ -305,8 +356,26 @@ func checkTimeArith(c *Call) error {
 		c.Typ = types.TypeInterval
 		c.def = &builtin{infix: true, compile: compileTimeDiff}
 		return nil
+	case a.Kind != types.Interval && b.Kind != types.Interval:
+		// Anywhere else a date is the number MySQL writes it as:
+		// DATE '2024-02-29' + 0 is 20240229.
+		for i, t := range []types.Type{a, b} {
+			if isTimeKind(t.Kind) {
+				c.Args[i] = coerce(c.Args[i], timeNumberType(t))
+			}
+		}
+		return checkArith(c)
 	}
 	return mismatch("operator does not exist: %s %s %s", a, c.Name, b)
+}
+
+// timeNumberType is the type of the number a date or datetime of type t
+// reads as: BIGINT, or DECIMAL when it has a fraction of a second.
+func timeNumberType(t types.Type) types.Type {
+	if t.Kind == types.Timestamp && t.Precision > 0 {
+		return types.DecimalType(14+t.Precision, t.Precision)
+	}
+	return types.TypeBigInt
 }
 
 func compileTimeDiff(_ *Call, args []Func) (Func, error) {
@@ -330,6 +399,11 @@ func compileIntervalArith(c *Call, args []Func) (Func, error) {
 func checkDateAdd(c *Call) error {
 	if c.Args[1].Type().Kind != types.Interval {
 		return mismatch("%s: second argument must be an INTERVAL, not %s", c.Name, c.Args[1].Type())
+	}
+	if k := c.Args[0].Type().Kind; isNumericKind(k) && k != types.Bool {
+		// A number is read as its digits: 20240101 + INTERVAL 1 DAY is
+		// '2024-01-02', as for the string '20240101'.
+		c.Args[0] = coerceKind(c.Args[0], types.TypeText)
 	}
 	if isStringKind(c.Args[0].Type().Kind) && intervalCalendarOnly(c.Args[1]) {
 		// MySQL answers a string for a string: a date when the string
@@ -369,58 +443,100 @@ func addMonths(t time.Time, n int64) time.Time {
 	return time.Date(ny, nm, d, t.Hour(), t.Minute(), t.Second(), t.Nanosecond(), time.UTC)
 }
 
-// AddInterval adds months and microseconds to a timestamp.
-func AddInterval(micros, months, us int64) (int64, error) {
+// addInterval adds months and microseconds to a timestamp. A result
+// outside MySQL's range ('0001-01-01' to '9999-12-31 23:59:59.999999';
+// a whole number of months may reach year 0) is NULL with MySQL's
+// warning, as DATE_ADD('9999-12-31', INTERVAL 1 DAY) is.
+func addInterval(micros, months, us int64) (int64, error) {
+	lo := minDateDays * microsPerDay
 	if months != 0 {
+		if months > 12*10000 || months < -12*10000 {
+			return 0, errDatetimeOverflow()
+		}
 		t := addMonths(time.UnixMicro(micros).UTC(), months)
 		if t.Year() < 0 || t.Year() > 9999 {
-			return 0, sqlerr.Newf(sqlerr.DatetimeFieldOverflow, "timestamp out of range")
+			return 0, errDatetimeOverflow()
 		}
 		micros = t.UnixMicro()
 	}
+	if us != 0 {
+		lo = year1Days * microsPerDay
+	}
 	r := micros + us
-	if (us > 0 && r < micros) || (us < 0 && r > micros) {
-		return 0, sqlerr.Newf(sqlerr.DatetimeFieldOverflow, "timestamp out of range")
+	if (us > 0 && r < micros) || (us < 0 && r > micros) || r < lo || r >= (maxDateDays+1)*microsPerDay {
+		return 0, errDatetimeOverflow()
 	}
 	return r, nil
 }
 
+func errDatetimeOverflow() error {
+	return warnf(types.Null, sqlerr.DatetimeFieldOverflow, "Datetime function: datetime field overflow")
+}
+
+// intervalParts reads an interval to add with sign (-1 for DATE_SUB); the
+// most negative microsecond count has no negation and overflows.
+func intervalParts(iv types.Value, sign int64) (int64, int64, error) {
+	m, us := iv.IntervalParts()
+	if sign < 0 {
+		if us == math.MinInt64 {
+			return 0, 0, errDatetimeOverflow()
+		}
+		m, us = -m, -us
+	}
+	return m, us, nil
+}
+
 func compileDateAdd(sign int64) func(*Call, []Func) (Func, error) {
 	return func(c *Call, args []Func) (Func, error) {
-		isDate := c.Typ.Kind == types.Date
 		if c.Typ.Kind == types.String {
-			return null2(args[0], args[1], func(x, iv types.Value) (types.Value, error) {
-				m, us := iv.IntervalParts()
-				text := strings.TrimSpace(x.Str())
-				ts, err := types.ParseText(types.TypeTimestamp, text)
+			return warnable(null2(args[0], args[1], func(x, iv types.Value) (types.Value, error) {
+				m, us, err := intervalParts(iv, sign)
 				if err != nil {
 					return types.Null, err
 				}
-				r, err := AddInterval(ts.Micros(), sign*m, sign*us)
+				ts, hasTime, ok := parseDatetime(x.Str())
+				if !ok {
+					return types.Null, badDatetime(x.Str())
+				}
+				r, err := addInterval(ts, m, us)
 				if err != nil {
 					return types.Null, err
 				}
-				if strings.ContainsAny(text, " T") {
+				if hasTime {
 					return types.NewString(types.FormatTimestamp(r)), nil
 				}
 				return types.NewString(time.UnixMicro(r).UTC().Format("2006-01-02")), nil
-			}), nil
+			})), nil
 		}
-		return null2(args[0], args[1], func(x, iv types.Value) (types.Value, error) {
-			m, us := iv.IntervalParts()
+		isDate := c.Typ.Kind == types.Date
+		a, b := args[0], args[1]
+		// One closure, no wrappers: this is a view's per-row path.
+		return func(row types.Row, env *Env) (types.Value, error) {
+			x, err := a(row, env)
+			if err != nil || x.IsNull() {
+				return types.Null, err
+			}
+			iv, err := b(row, env)
+			if err != nil || iv.IsNull() {
+				return types.Null, err
+			}
+			m, us, err := intervalParts(iv, sign)
+			if err != nil {
+				return warnNull(err, env)
+			}
 			if isDate {
-				r, err := AddInterval(x.Days()*microsPerDay, sign*m, sign*us)
+				r, err := addInterval(x.Days()*microsPerDay, m, us)
 				if err != nil {
-					return types.Null, err
+					return warnNull(err, env)
 				}
 				return types.NewDate(floorDiv(r, microsPerDay)), nil
 			}
-			r, err := AddInterval(x.Micros(), sign*m, sign*us)
+			r, err := addInterval(x.Micros(), m, us)
 			if err != nil {
-				return types.Null, err
+				return warnNull(err, env)
 			}
 			return types.NewTimestamp(r), nil
-		}), nil
+		}, nil
 	}
 }
 
@@ -468,11 +584,17 @@ func checkExtract(c *Call) error {
 	if _, ok := unitParts[c.Unit]; !ok && !extractUnits[c.Unit] {
 		return sqlerr.Newf(sqlerr.InvalidParameterValue, "extract: invalid unit %q", c.Unit)
 	}
-	if err := toTime(c, 0, false); err != nil {
-		return err
-	}
 	c.Typ = types.TypeBigInt
-	return nil
+	if c.Args[0].Type().Kind == types.Interval {
+		// A TIME has hours (any number of them) and what is below.
+		for _, p := range unitParts[c.Unit] {
+			if p != "HOUR" && p != "MINUTE" && p != "SECOND" && p != "MICROSECOND" {
+				return mismatch("extract: a TIME has no %s", p)
+			}
+		}
+		return nil
+	}
+	return toTime(c, 0, false)
 }
 
 func extractField(t time.Time, us int64, u string) int64 {
@@ -517,6 +639,38 @@ func compileExtract(c *Call, args []Func) (Func, error) {
 	parts := unitParts[c.Unit]
 	if parts == nil {
 		parts = []string{c.Unit}
+	}
+	if c.Args[0].Type().Kind == types.Interval {
+		return null1(args[0], func(v types.Value) (types.Value, error) {
+			_, us := v.IntervalParts()
+			a := abs64(us)
+			var out int64
+			for i, p := range parts {
+				var f int64
+				switch p {
+				case "HOUR":
+					f = a / microsPerHour
+				case "MINUTE":
+					f = a / microsPerMinute % 60
+				case "SECOND":
+					f = a / microsPerSecond % 60
+				default:
+					f = a % microsPerSecond
+				}
+				if i > 0 {
+					if p == "MICROSECOND" {
+						out *= 1e6
+					} else {
+						out *= 100
+					}
+				}
+				out += f
+			}
+			if us < 0 {
+				out = -out
+			}
+			return types.NewInt(out), nil
+		}), nil
 	}
 	return null1(args[0], func(v types.Value) (types.Value, error) {
 		t := v.Time()
@@ -659,6 +813,13 @@ func dateFormat(t time.Time, f string) string {
 			two(t.Minute())
 			b.WriteByte(':')
 			two(t.Second())
+		case 'U', 'u', 'V', 'v':
+			w, _ := calcWeek(t, formatWeekMode(f[i]))
+			two(w)
+		case 'X', 'x':
+			_, y := calcWeek(t, formatWeekMode(f[i]))
+			s := strconv.Itoa(y)
+			b.WriteString(strings.Repeat("0", max(0, 4-len(s))) + s)
 		case 'W':
 			b.WriteString(t.Weekday().String())
 		case 'w':
@@ -680,6 +841,10 @@ func checkUnixTimestamp(c *Call) error {
 	if len(c.Args) == 0 {
 		return nil
 	}
+	if k := c.Args[0].Type().Kind; k == types.Int || k == types.Bool {
+		// A number without a fraction (20240101) gives whole seconds.
+		c.Args[0] = coerceKind(c.Args[0], types.Type{Kind: types.Timestamp})
+	}
 	if k, ok := c.Args[0].(*Const); ok && k.Value.Kind() == types.String && !strings.Contains(k.Value.Str(), ".") {
 		// A constant without a fraction gives whole seconds, as MySQL.
 		c.Args[0] = coerceKind(c.Args[0], types.Type{Kind: types.Timestamp})
@@ -694,6 +859,14 @@ func checkUnixTimestamp(c *Call) error {
 	return nil
 }
 
+// maxUnixSeconds is the last second UNIX_TIMESTAMP and FROM_UNIXTIME
+// take: '3001-01-19 03:14:07.999999' UTC (MySQL 8 on 64-bit platforms).
+const maxUnixSeconds = 32536771199
+
+// unixRange reports whether a timestamp is one UNIX_TIMESTAMP answers
+// for; outside it MySQL answers 0.
+func unixRange(us int64) bool { return us >= 0 && us < (maxUnixSeconds+1)*microsPerSecond }
+
 func compileUnixTimestamp(c *Call, args []Func) (Func, error) {
 	if len(args) == 0 {
 		return func(_ types.Row, env *Env) (types.Value, error) {
@@ -701,16 +874,27 @@ func compileUnixTimestamp(c *Call, args []Func) (Func, error) {
 		}, nil
 	}
 	if c.Args[0].Type().Kind == types.Date {
-		return null1(args[0], func(v types.Value) (types.Value, error) { return types.NewInt(v.Days() * 86400), nil }), nil
+		return null1(args[0], func(v types.Value) (types.Value, error) {
+			if !unixRange(v.Days() * microsPerDay) {
+				return types.NewInt(0), nil
+			}
+			return types.NewInt(v.Days() * 86400), nil
+		}), nil
 	}
 	if c.Typ.Kind == types.Int {
 		return null1(args[0], func(v types.Value) (types.Value, error) {
+			if !unixRange(v.Micros()) {
+				return types.NewInt(0), nil
+			}
 			return types.NewInt(floorDiv(v.Micros(), microsPerSecond)), nil
 		}), nil
 	}
 	scale := c.Typ.Scale
 	return null1(args[0], func(v types.Value) (types.Value, error) {
 		us := v.Micros()
+		if !unixRange(us) {
+			us = 0
+		}
 		sec, frac := floorDiv(us, microsPerSecond), us-floorDiv(us, microsPerSecond)*microsPerSecond
 		fs := strconv.FormatInt(frac+microsPerSecond, 10)[1:] // six digits
 		return decimalRound(types.NewDecimal(strconv.FormatInt(sec, 10)+"."+fs), scale, decCtx.Rounding)
@@ -741,13 +925,13 @@ func compileFromUnixtime(c *Call, args []Func) (Func, error) {
 	toTS := func(v types.Value) (types.Value, error) {
 		var us int64
 		if exact {
-			if v.Int() < 0 || v.Int() > 32536771199 {
+			if v.Int() < 0 || v.Int() > maxUnixSeconds {
 				return types.Null, nil
 			}
 			us = v.Int() * microsPerSecond
 		} else {
 			f := decimalToFloat(v)
-			if f < 0 || f > 32536771199 {
+			if f < 0 || f >= maxUnixSeconds+1 {
 				return types.Null, nil
 			}
 			us = int64(math.Round(f * 1e6))
@@ -773,7 +957,7 @@ func checkDateTrunc(c *Call) error {
 	if err := toTime(c, 1, false); err != nil {
 		return err
 	}
-	c.Typ = c.Args[1].Type()
+	c.Typ = types.TypeTimestamp
 	return nil
 }
 
@@ -832,10 +1016,11 @@ func truncMicros(us int64, unit string) int64 {
 
 func floorDivInt(a, b int) int { return int(floorDiv(int64(a), int64(b))) }
 
-// checkTimeOfDay types TIME(x), MySQL's time of day of x, which is also
-// what a cast to Postgres's TIME computes. There is no TIME type: the time
-// of day is TEXT 'HH:MM:SS[.ffffff]'.
-func checkTimeOfDay(c *Call) error {
+// checkPgTime types a Postgres cast to TIME ('10:00'::time): the time of
+// day as TEXT 'HH:MM:SS[.ffffff]', Postgres's rules (24:00:00 is the end
+// of the day, 25:00 is an error). MySQL's TIME(x) and CAST(x AS TIME) are
+// "time", in timefuncs.go.
+func checkPgTime(c *Call) error {
 	k := c.Args[0].Type().Kind
 	switch {
 	case k == types.Timestamp || k == types.Date:
@@ -849,7 +1034,7 @@ func checkTimeOfDay(c *Call) error {
 	return nil
 }
 
-func compileTimeOfDay(c *Call, args []Func) (Func, error) {
+func compilePgTime(c *Call, args []Func) (Func, error) {
 	return null1(args[0], func(v types.Value) (types.Value, error) {
 		if v.Kind() == types.Timestamp {
 			return types.NewString(clockText(floorMod(v.Micros(), microsPerDay))), nil

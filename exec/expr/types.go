@@ -171,7 +171,14 @@ func compareType(a, b types.Type) (types.Type, error) {
 			p = 6
 		}
 		return types.Type{Kind: types.Timestamp, Precision: p}, nil
-	case ka == types.Interval && kb == types.Interval:
+	case isTimeKind(ka) && isNumericKind(kb):
+		// MySQL compares a date with a number as numbers: 20240229.
+		return compareType(timeNumberType(a), b)
+	case isTimeKind(kb) && isNumericKind(ka):
+		return compareType(a, timeNumberType(b))
+	case ka == types.Interval && (kb == types.Interval || isStringKind(kb)),
+		kb == types.Interval && isStringKind(ka):
+		// A TIME against text: the text is read as an interval.
 		return types.TypeInterval, nil
 	case ka == types.Bool && kb == types.Bool:
 		return types.TypeBool, nil
