@@ -101,6 +101,7 @@ const (
 	kSum // SUM and AVG
 	kMin
 	kMax
+	kMulti // a multiset aggregate (expr.Agg.Multiset): computed from its value counts
 )
 
 type aggSpec struct {
@@ -126,6 +127,12 @@ func newSpecs(o *AggOptions) []aggSpec {
 		case "max":
 			s.kind = kMax
 		default:
+			if a.Multiset() {
+				s.kind = kMulti
+				s.counted = true
+				specs[i] = s
+				continue
+			}
 			s.kind = kSum
 		}
 		s.distinct = a.Distinct && (s.kind == kCount || s.kind == kSum)
@@ -393,6 +400,8 @@ func (c *aggCore) apply(g *group, row types.Row, sign int64) error {
 		vc.delta += sign
 		now := old + sign
 		switch {
+		case sp.kind == kMulti:
+			s.stale = true
 		case sp.distinct:
 			if (old <= 0) != (now <= 0) {
 				if sp.kind == kCount {
@@ -507,6 +516,9 @@ func (c *aggCore) finalize(g *group) error {
 }
 
 func (c *aggCore) rescan(g *group, i int) error {
+	if c.specs[i].kind == kMulti {
+		return c.recompute(g, i)
+	}
 	s := &g.slots[i]
 	start := append([]byte(g.prefix), sfxValue, byte(i))
 	s.best, s.stale = types.Null, false
@@ -526,6 +538,44 @@ func (c *aggCore) rescan(g *group, i int) error {
 	return nil
 }
 
+// recompute sets a multiset aggregate's result (kept in its slot's best)
+// from its value counts: those in memory when they are all there, else
+// those in state (finalize has written them).
+func (c *aggCore) recompute(g *group, i int) error {
+	s := &g.slots[i]
+	s.stale = false
+	var items []expr.MultiItem
+	if s.complete {
+		items = make([]expr.MultiItem, 0, len(s.vals))
+		for _, vc := range s.vals {
+			items = append(items, expr.MultiItem{V: vc.v, N: vc.base + vc.delta})
+		}
+	} else {
+		start := append([]byte(g.prefix), sfxValue, byte(i))
+		err := c.st.Scan(start, prefixEnd(start), func(_, val []byte) error {
+			n, rest, err := readVarint(val)
+			if err != nil {
+				return err
+			}
+			v, _, err := readValue(rest)
+			if err != nil {
+				return err
+			}
+			items = append(items, expr.MultiItem{V: v, N: n})
+			return nil
+		})
+		if err != nil {
+			return fmt.Errorf("rescan %s: %w", c.specs[i].agg, err)
+		}
+	}
+	v, err := c.specs[i].agg.MultiResult(items, c.o.Env)
+	if err != nil {
+		return err
+	}
+	s.best = v
+	return nil
+}
+
 // output returns g's output row (keys then aggregates), or nil when the
 // group is empty or HAVING rejects it. g must be finalized.
 func (c *aggCore) output(g *group) (types.Row, error) {
@@ -542,6 +592,11 @@ func (c *aggCore) output(g *group) (types.Row, error) {
 			v = types.NewInt(g.rows)
 		case kMin, kMax:
 			v = s.best
+		case kMulti:
+			// An empty global group has never computed one.
+			if v = s.best; v.IsNull() {
+				v = sp.agg.EmptyResult()
+			}
 		default:
 			var err error
 			if v, err = sp.agg.AccResult(&s.acc); err != nil {

@@ -514,6 +514,13 @@ func (b *binder) bindAggCall(cx ectx, a *ast.AggregateFuncExpr) (expr.Expr, erro
 	}
 	inner := cx
 	inner.agg, inner.scope, inner.inAgg = nil, cx.agg.input, true
+	if name == "group_concat" || name == "json_arrayagg" || name == "json_objectagg" {
+		ag, err := b.bindMultiAgg(inner, name, a)
+		if err != nil {
+			return nil, err
+		}
+		return b.addAgg(cx, ag), nil
+	}
 	var arg expr.Expr
 	if len(a.Args) > 1 {
 		return nil, sqlerr.Newf(sqlerr.UndefinedFunction, "function %s takes one argument", name).At(cx.pos)
@@ -538,16 +545,58 @@ func (b *binder) bindAggCall(cx ectx, a *ast.AggregateFuncExpr) (expr.Expr, erro
 	if err != nil {
 		return nil, err
 	}
+	return b.addAgg(cx, ag), nil
+}
+
+// bindMultiAgg binds GROUP_CONCAT([DISTINCT] args [ORDER BY ...] [SEPARATOR s])
+// and JSON_ARRAYAGG / JSON_OBJECTAGG; cx is the aggregate's input scope.
+func (b *binder) bindMultiAgg(cx ectx, name string, a *ast.AggregateFuncExpr) (*expr.Agg, error) {
+	argNodes := a.Args
+	sep := ","
+	if name == "group_concat" && len(argNodes) > 0 {
+		// The parser puts the separator (',' by default) last.
+		last := argNodes[len(argNodes)-1]
+		v, ok := last.(*test_driver.ValueExpr)
+		if !ok {
+			return nil, sqlerr.Newf(sqlerr.SyntaxError, "GROUP_CONCAT's SEPARATOR must be a string literal").At(cx.pos)
+		}
+		sep = v.GetString()
+		argNodes = argNodes[:len(argNodes)-1]
+	}
+	args := make([]expr.Expr, len(argNodes))
+	for i, n := range argNodes {
+		var err error
+		if args[i], err = b.bindExprNoAgg(cx, n); err != nil {
+			return nil, err
+		}
+	}
+	var order []expr.Expr
+	var desc []bool
+	if a.Order != nil {
+		for _, it := range a.Order.Items {
+			e, err := b.bindExprNoAgg(cx, it.Expr)
+			if err != nil {
+				return nil, err
+			}
+			order, desc = append(order, e), append(desc, it.Desc)
+		}
+	}
+	return expr.NewMultiAgg(name, a.Distinct, args, order, desc, sep, cx.pos)
+}
+
+// addAgg registers ag (once per distinct call) and returns the reference
+// to its output column.
+func (b *binder) addAgg(cx ectx, ag *expr.Agg) expr.Expr {
 	s := ag.String()
 	if i, ok := cx.agg.aggAt[s]; ok {
-		return &expr.ColumnRef{Index: len(cx.agg.keys) + i, Typ: cx.agg.aggs[i].Typ, Name: s}, nil
+		return &expr.ColumnRef{Index: len(cx.agg.keys) + i, Typ: cx.agg.aggs[i].Typ, Name: s}
 	}
 	if cx.agg.aggAt == nil {
 		cx.agg.aggAt = map[string]int{}
 	}
 	cx.agg.aggAt[s] = len(cx.agg.aggs)
 	cx.agg.aggs = append(cx.agg.aggs, ag)
-	return &expr.ColumnRef{Index: len(cx.agg.keys) + len(cx.agg.aggs) - 1, Typ: ag.Typ, Name: s}, nil
+	return &expr.ColumnRef{Index: len(cx.agg.keys) + len(cx.agg.aggs) - 1, Typ: ag.Typ, Name: s}
 }
 
 // bindExprNoAgg binds an aggregate's argument, where another aggregate is

@@ -37,6 +37,7 @@ func init() {
 	registerMath()
 	registerJSON()
 	registerTime()
+	registerAggTuple()
 }
 
 // HasFunction reports whether name (any case) is a builtin scalar function.
