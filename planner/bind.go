@@ -99,6 +99,12 @@ type binder struct {
 	streaming bool
 	windowed  bool
 	session   SessionInfo
+	// subs are the statement's scalar subqueries (expr.Subquery indexes
+	// them), inner ones before those around them; outer are the scopes of
+	// the queries around the one being bound, to tell a correlated
+	// reference from a misspelt one.
+	subs  []subquery
+	outer []*scope
 }
 
 func (b *binder) posOf(n ast.Node, fallback int) int {
@@ -295,9 +301,13 @@ func (b *binder) bindExpr(cx ectx, n ast.ExprNode) (expr.Expr, error) {
 		return p, nil
 	case *ast.ColumnNameExpr:
 		if cx.scope == nil {
-			return nil, sqlerr.Newf(sqlerr.UndefinedColumn, "column %q does not exist", n.Name.Name.O).At(cx.pos)
+			return nil, b.correlated(n, sqlerr.Newf(sqlerr.UndefinedColumn, "column %q does not exist", n.Name.Name.O).At(cx.pos), cx.pos)
 		}
-		return b.lookup(cx.scope, n.Name.Table.O, n.Name.Name.O, cx.pos)
+		c, err := b.lookup(cx.scope, n.Name.Table.O, n.Name.Name.O, cx.pos)
+		if err != nil {
+			return nil, b.correlated(n, err, cx.pos)
+		}
+		return c, nil
 	case *ast.BinaryOperationExpr:
 		name, ok := binaryOps[n.Op]
 		if !ok {
@@ -436,8 +446,20 @@ func (b *binder) bindExpr(cx ectx, n ast.ExprNode) (expr.Expr, error) {
 		return nil, sqlerr.Newf(sqlerr.GroupingError, "aggregate function %s is not allowed here", strings.ToLower(n.F)).At(cx.pos)
 	case *ast.SetCollationExpr:
 		return b.bindExpr(cx, n.Expr)
-	case *ast.SubqueryExpr, *ast.ExistsSubqueryExpr, *ast.CompareSubqueryExpr:
-		return nil, unsupported(cx.pos, "subqueries are not supported")
+	case *ast.SubqueryExpr:
+		return b.bindSubquery(cx, n, false)
+	case *ast.ExistsSubqueryExpr:
+		sq, ok := n.Sel.(*ast.SubqueryExpr)
+		if !ok {
+			return nil, unsupported(cx.pos, "EXISTS needs a subquery")
+		}
+		e, err := b.bindSubquery(cx, sq, true)
+		if err != nil || !n.Not {
+			return e, err
+		}
+		return expr.NewCall("not", cx.pos, e)
+	case *ast.CompareSubqueryExpr:
+		return nil, unsupported(cx.pos, "subqueries with ANY, SOME or ALL are not supported")
 	case *ast.WindowFuncExpr:
 		return nil, unsupported(cx.pos, "window functions (OVER) are not supported; use TUMBLE, HOP or SESSION in FROM")
 	case *ast.RowExpr:
