@@ -102,6 +102,7 @@ const (
 	kMin
 	kMax
 	kMulti // a multiset aggregate (expr.Agg.Multiset): computed from its value counts
+	kStat  // STDDEV/VARIANCE, BIT_* without DISTINCT: an expr.StatAcc in the summary
 )
 
 type aggSpec struct {
@@ -127,6 +128,11 @@ func newSpecs(o *AggOptions) []aggSpec {
 		case "max":
 			s.kind = kMax
 		default:
+			if a.Stat() {
+				s.kind = kStat
+				specs[i] = s
+				continue
+			}
 			if a.Multiset() {
 				s.kind = kMulti
 				s.counted = true
@@ -155,8 +161,9 @@ type valCount struct {
 
 type slot struct {
 	acc   expr.Acc
-	best  types.Value // MIN, MAX
-	stale bool        // best was retracted: rescan the value counts
+	stat  *expr.StatAcc // kStat only
+	best  types.Value   // MIN, MAX
+	stale bool          // best was retracted: rescan the value counts
 	vals  map[string]*valCount
 	// complete is set while vals holds every value count the slot has
 	// (a group made here, whose counts were never let go): a value not in
@@ -378,6 +385,11 @@ func (c *aggCore) apply(g *group, row types.Row, sign int64) error {
 			switch sp.kind {
 			case kCount:
 				s.acc.N += sign
+			case kStat:
+				if s.stat == nil {
+					s.stat = new(expr.StatAcc)
+				}
+				s.stat.Add(sp.agg, v, sign)
 			case kMin, kMax: // over an append-only input
 				if sign < 0 {
 					return fmt.Errorf("%s: a retraction reached an aggregate planned for an append-only input", sp.agg)
@@ -592,6 +604,12 @@ func (c *aggCore) output(g *group) (types.Row, error) {
 			v = types.NewInt(g.rows)
 		case kMin, kMax:
 			v = s.best
+		case kStat:
+			if s.stat == nil {
+				v = sp.agg.EmptyResult()
+			} else {
+				v = s.stat.Result(sp.agg)
+			}
 		case kMulti:
 			// An empty global group has never computed one.
 			if v = s.best; v.IsNull() {
@@ -686,6 +704,14 @@ func (c *aggCore) writeState(g *group) error {
 	for i := range g.slots {
 		b = g.slots[i].acc.AppendBinary(b)
 		b = appendValue(b, g.slots[i].best)
+		if c.specs[i].kind == kStat {
+			var zero expr.StatAcc
+			st := g.slots[i].stat
+			if st == nil {
+				st = &zero
+			}
+			b = st.AppendBinary(b)
+		}
 	}
 	c.vbuf = b
 	var err error
@@ -756,6 +782,12 @@ func (c *aggCore) decodeSummary(g *group, b []byte) error {
 		}
 		if g.slots[i].best, b, err = readValue(b); err != nil {
 			return err
+		}
+		if c.specs[i].kind == kStat {
+			g.slots[i].stat = new(expr.StatAcc)
+			if b, err = g.slots[i].stat.ReadBinary(b); err != nil {
+				return err
+			}
 		}
 	}
 	return nil

@@ -107,6 +107,9 @@ type AggState interface {
 // NewState returns an empty accumulator for one group.
 // env receives warnings (GROUP_CONCAT's cut); it may be nil.
 func (a *Agg) NewState(env *Env) AggState {
+	if a.Stat() {
+		return &statState{agg: a}
+	}
 	if a.Multiset() {
 		return &multiState{agg: a, items: map[string]*MultiItem{}, env: env}
 	}

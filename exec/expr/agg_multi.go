@@ -209,10 +209,15 @@ func (a *Agg) MultiResult(items []MultiItem, env *Env) (types.Value, error) {
 		return a.EmptyResult(), nil
 	}
 	switch a.Name {
-	case "bit_and", "bit_or", "bit_xor":
-		return bitResult(a.Name, items), nil
-	case "stddev_pop", "stddev_samp", "var_pop", "var_samp":
-		return varianceResult(a.Name, items), nil
+	case "bit_and", "bit_or", "bit_xor", "stddev_pop", "stddev_samp", "var_pop", "var_samp":
+		// In value order, so that the float result does not depend on
+		// the order the entries came in.
+		slices.SortFunc(items, func(x, y MultiItem) int { return Compare(x.V, y.V) })
+		var s StatAcc
+		for _, it := range items {
+			s.Add(a, it.V, it.N)
+		}
+		return s.Result(a), nil
 	}
 	rows := make([]multiRow, 0, len(items))
 	for _, it := range items {
@@ -343,58 +348,6 @@ func jsonElement(v types.Value) (any, error) {
 	return v.String(), nil
 }
 
-func bitResult(name string, items []MultiItem) types.Value {
-	var r uint64
-	if name == "bit_and" {
-		r = math.MaxUint64
-	}
-	for _, it := range items {
-		x := uint64(it.V.Int())
-		switch name {
-		case "bit_and":
-			r &= x
-		case "bit_or":
-			r |= x
-		default:
-			if it.N%2 == 1 {
-				r ^= x
-			}
-		}
-	}
-	return types.NewDecimal(strconv.FormatUint(r, 10))
-}
-
-// varianceResult computes in two passes over the distinct values (the
-// mean first, then the squared deviations from it), which loses no
-// precision to cancellation the way a running sum of squares does, and
-// which a retraction cannot drift since it starts from the values.
-func varianceResult(name string, items []MultiItem) types.Value {
-	var n int64
-	var sum float64
-	for _, it := range items {
-		n += it.N
-		sum += float64(it.N) * it.V.Float()
-	}
-	mean := sum / float64(n)
-	var m2 float64
-	for _, it := range items {
-		d := it.V.Float() - mean
-		m2 += float64(it.N) * d * d
-	}
-	div := float64(n)
-	if name == "var_samp" || name == "stddev_samp" {
-		if n < 2 {
-			return types.Null
-		}
-		div--
-	}
-	r := m2 / div
-	if strings.HasPrefix(name, "stddev") {
-		r = math.Sqrt(r)
-	}
-	return types.NewFloat(r)
-}
-
 // multiState is a multiset aggregate's accumulator in one-off queries.
 type multiState struct {
 	agg   *Agg
@@ -430,9 +383,17 @@ func NewMultiAgg(name string, distinct bool, args, order []Expr, desc []bool, se
 	a := &Agg{Name: strings.ToLower(name), Distinct: distinct, NArgs: len(args), Desc: desc, Sep: sep}
 	mode := tupleSkipNull
 	want := -1
+	text := multiAggText(a.Name, distinct, args, order, desc, sep)
 	switch a.Name {
 	case "group_concat":
 		a.Typ = types.TypeText
+		if len(order) == 0 {
+			// Without ORDER BY the values come in their own order, 2
+			// before 10: the uncoerced arguments are the sort keys.
+			order = append([]Expr(nil), args...)
+			desc = make([]bool, len(args))
+			a.Desc = desc
+		}
 		for i, e := range args {
 			if e.Type().Kind != types.Bytes {
 				args[i] = coerceKind(e, types.TypeText)
@@ -462,9 +423,14 @@ func NewMultiAgg(name string, distinct bool, args, order []Expr, desc []bool, se
 		return nil, err
 	}
 	a.Arg = tuple
+	a.text = text
+	return a, nil
+}
 
+// multiAggText is the call as written, for EXPLAIN and to tell calls apart.
+func multiAggText(name string, distinct bool, args, order []Expr, desc []bool, sep string) string {
 	var b strings.Builder
-	b.WriteString(a.Name + "(")
+	b.WriteString(name + "(")
 	if distinct {
 		b.WriteString("DISTINCT ")
 	}
@@ -485,10 +451,9 @@ func NewMultiAgg(name string, distinct bool, args, order []Expr, desc []bool, se
 			b.WriteString(" DESC")
 		}
 	}
-	if a.Name == "group_concat" && sep != "," {
+	if name == "group_concat" && sep != "," {
 		b.WriteString(" SEPARATOR " + strconv.Quote(sep))
 	}
 	b.WriteString(")")
-	a.text = b.String()
-	return a, nil
+	return b.String()
 }
