@@ -543,6 +543,20 @@ func (b *binder) bindAggCall(cx ectx, a *ast.AggregateFuncExpr) (expr.Expr, erro
 		}
 		return b.addAgg(cx, ag), nil
 	}
+	if name == "count" && a.Distinct && len(a.Args) > 1 {
+		args := make([]expr.Expr, len(a.Args))
+		for i, n := range a.Args {
+			var err error
+			if args[i], err = b.bindExprNoAgg(inner, n); err != nil {
+				return nil, err
+			}
+		}
+		ag, err := expr.NewCountDistinct(args, cx.pos)
+		if err != nil {
+			return nil, err
+		}
+		return b.addAgg(cx, ag), nil
+	}
 	var arg expr.Expr
 	if len(a.Args) > 1 {
 		return nil, sqlerr.Newf(sqlerr.UndefinedFunction, "function %s takes one argument", name).At(cx.pos)

@@ -457,3 +457,22 @@ func multiAggText(name string, distinct bool, args, order []Expr, desc []bool, s
 	b.WriteString(")")
 	return b.String()
 }
+
+// NewCountDistinct binds COUNT(DISTINCT a, b, ...): the distinct tuples
+// none of whose values is NULL.
+func NewCountDistinct(args []Expr, pos int) (*Agg, error) {
+	call := []Expr{
+		&Const{Value: types.NewInt(tupleSkipNull), Typ: types.TypeBigInt},
+		&Const{Value: types.NewInt(int64(len(args))), Typ: types.TypeBigInt},
+	}
+	tuple, err := NewCall(tupleName, pos, append(call, args...)...)
+	if err != nil {
+		return nil, err
+	}
+	a, err := NewAgg("count", true, tuple, pos)
+	if err != nil {
+		return nil, err
+	}
+	a.text = multiAggText("count", true, args, nil, nil, ",")
+	return a, nil
+}
