@@ -346,7 +346,7 @@ func (b *binder) bindExpr(cx ectx, n ast.ExprNode) (expr.Expr, error) {
 		return b.call(cx, name, "", n.Expr)
 	case *ast.PatternInExpr:
 		if n.Sel != nil {
-			return nil, unsupported(cx.pos, "subqueries are not supported")
+			return nil, unsupported(cx.pos, "IN (subquery) is not supported; use a join, or a scalar subquery or EXISTS")
 		}
 		e, err := b.call(cx, "in", "", append([]ast.ExprNode{n.Expr}, n.List...)...)
 		if err != nil || !n.Not {
