@@ -219,8 +219,15 @@ func newAggCore(o AggOptions) (*aggCore, error) {
 	}
 	specs := newSpecs(&o)
 	counted := false
+	var statBytes int64
 	for _, sp := range specs {
 		counted = counted || sp.counted
+		if sp.kind == kStat {
+			statBytes += int64(unsafe.Sizeof(expr.StatAcc{}))
+			if sp.agg.Name == "bit_and" || sp.agg.Name == "bit_or" {
+				statBytes += 64 * 8 // the count per bit
+			}
+		}
 	}
 	return &aggCore{
 		o:          o,
@@ -229,7 +236,7 @@ func newAggCore(o AggOptions) (*aggCore, error) {
 		global:     len(o.Keys) == 0,
 		cache:      map[string]*group{},
 		keyRow:     make(types.Row, len(o.Keys)),
-		groupBytes: estimateGroupBytes(len(o.Keys), len(specs)),
+		groupBytes: estimateGroupBytes(len(o.Keys), len(specs)) + statBytes,
 	}, nil
 }
 
