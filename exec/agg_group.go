@@ -160,15 +160,16 @@ type valCount struct {
 }
 
 type slot struct {
-	acc   expr.Acc
-	stat  *expr.StatAcc // kStat only
-	best  types.Value   // MIN, MAX
-	stale bool          // best was retracted: rescan the value counts
-	vals  map[string]*valCount
+	acc  expr.Acc
+	stat *expr.StatAcc // kStat only
+	best types.Value   // MIN, MAX; kMulti's result
+	vals map[string]*valCount
+	// stale: best was retracted (kMulti: changed), rescan the value counts.
 	// complete is set while vals holds every value count the slot has
 	// (a group made here, whose counts were never let go): a value not in
-	// vals then has none, and costs no state read.
-	complete bool
+	// vals then has none, and costs no state read. Side by side, the two
+	// share one word: a slot stays 96 bytes.
+	stale, complete bool
 }
 
 type group struct {
