@@ -14,10 +14,11 @@ import (
 	"github.com/streamsql/streamsql/sql/types"
 )
 
-// Multiset aggregates: GROUP_CONCAT, JSON_ARRAYAGG, JSON_OBJECTAGG,
-// STDDEV/VARIANCE and BIT_AND/OR/XOR. Their result is a function of the
-// multiset of argument values a group holds, and that is what they keep:
-// one (value, count) entry per distinct value, the form MIN and MAX
+// Multiset aggregates: GROUP_CONCAT, JSON_ARRAYAGG, JSON_OBJECTAGG, and
+// the DISTINCT forms of STDDEV/VARIANCE and BIT_AND/OR/XOR (without
+// DISTINCT those keep a StatAcc: agg_stat.go). Their result is a function
+// of the multiset of argument values a group holds, and that is what they
+// keep: one (value, count) entry per distinct value, the form MIN and MAX
 // already keep in a view's state to take retractions. A retraction lowers
 // a count; the result is recomputed from the entries. One function,
 // MultiResult, computes it for one-off queries and views alike.
