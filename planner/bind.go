@@ -346,7 +346,11 @@ func (b *binder) bindExpr(cx ectx, n ast.ExprNode) (expr.Expr, error) {
 		return b.call(cx, name, "", n.Expr)
 	case *ast.PatternInExpr:
 		if n.Sel != nil {
-			return nil, unsupported(cx.pos, "IN (subquery) is not supported; use a join, or a scalar subquery or EXISTS")
+			e, err := b.bindInSubquery(cx, n)
+			if err != nil || !n.Not {
+				return e, err
+			}
+			return expr.NewCall("not", cx.pos, e)
 		}
 		e, err := b.call(cx, "in", "", append([]ast.ExprNode{n.Expr}, n.List...)...)
 		if err != nil || !n.Not {

@@ -20,13 +20,51 @@ import (
 
 type subquery struct {
 	root   Node
-	exists bool // EXISTS: TRUE when it has a row; else its one value
+	exists bool              // EXISTS: TRUE when it has a row
+	in     *expr.InSubquery // x IN (subquery): every row's value; else its one value
 }
 
 // bindSubquery plans n with the current scope as an outer one, so that a
 // reference to it is recognised as a correlation (refused), and returns
 // the reference to its value.
 func (b *binder) bindSubquery(cx ectx, n *ast.SubqueryExpr, exists bool) (expr.Expr, error) {
+	root, err := b.planSubquery(cx, n)
+	if err != nil {
+		return nil, err
+	}
+	typ := types.TypeBool
+	if !exists {
+		typ = root.Columns()[0].Type
+	}
+	b.subs = append(b.subs, subquery{root: root, exists: exists})
+	return &expr.Subquery{Index: len(b.subs) - 1, Typ: typ}, nil
+}
+
+// bindInSubquery binds x [NOT] IN (subquery) (without the NOT).
+func (b *binder) bindInSubquery(cx ectx, n *ast.PatternInExpr) (expr.Expr, error) {
+	sq, ok := n.Sel.(*ast.SubqueryExpr)
+	if !ok {
+		return nil, unsupported(cx.pos, "IN needs a list or a subquery")
+	}
+	x, err := b.bindExpr(cx, n.Expr)
+	if err != nil {
+		return nil, err
+	}
+	root, err := b.planSubquery(cx, sq)
+	if err != nil {
+		return nil, err
+	}
+	in, err := expr.NewInSubquery(x, root.Columns()[0].Type, len(b.subs), cx.pos)
+	if err != nil {
+		return nil, err
+	}
+	b.subs = append(b.subs, subquery{root: root, in: in})
+	return in, nil
+}
+
+// planSubquery plans n's query with cx's scopes as outer ones; it must
+// have one column.
+func (b *binder) planSubquery(cx ectx, n *ast.SubqueryExpr) (Node, error) {
 	pushed := 0
 	for _, sc := range []*scope{cx.scope, aggInput(cx.agg)} {
 		if sc != nil {
@@ -39,20 +77,12 @@ func (b *binder) bindSubquery(cx ectx, n *ast.SubqueryExpr, exists bool) (expr.E
 	if err != nil {
 		return nil, err
 	}
-	typ := types.TypeBool
-	if !exists {
-		cols := root.Columns()
-		if len(cols) != 1 {
-			return nil, sqlerr.Newf(sqlerr.CardinalityViolation, "Operand should contain 1 column(s)").At(cx.pos)
-		}
-		typ = cols[0].Type
+	// EXISTS (SELECT a, b ...) is fine in MySQL; elsewhere one column.
+	if len(root.Columns()) != 1 && !n.Exists {
+		return nil, sqlerr.Newf(sqlerr.CardinalityViolation, "Operand should contain 1 column(s)").At(cx.pos)
 	}
 	root, _, err = optimize(b.ctx, root)
-	if err != nil {
-		return nil, err
-	}
-	b.subs = append(b.subs, subquery{root: root, exists: exists})
-	return &expr.Subquery{Index: len(b.subs) - 1, Typ: typ}, nil
+	return root, err
 }
 
 func aggInput(a *aggCtx) *scope {
@@ -84,7 +114,18 @@ func (q *Query) evalSubqueries(ctx context.Context, env *expr.Env, open ScanOpen
 		return nil
 	}
 	env.Subqueries = make([]types.Value, len(q.subs))
+	env.SubquerySets = make([]*expr.SubquerySet, len(q.subs))
 	for i, s := range q.subs {
+		if s.in != nil {
+			vals, err := subqueryValues(ctx, s, env, open)
+			if err != nil {
+				return err
+			}
+			if env.SubquerySets[i], err = s.in.NewSet(vals, env); err != nil {
+				return err
+			}
+			continue
+		}
 		v, err := runSubquery(ctx, s, env, open)
 		if err != nil {
 			return err
@@ -120,4 +161,24 @@ func runSubquery(ctx context.Context, s subquery, env *expr.Env, open ScanOpener
 		return types.Null, sqlerr.Newf(sqlerr.CardinalityViolation, "Subquery returns more than 1 row")
 	}
 	return first[0], nil
+}
+
+// subqueryValues runs an IN subquery and returns its column's values.
+func subqueryValues(ctx context.Context, s subquery, env *expr.Env, open ScanOpener) ([]types.Value, error) {
+	it, err := buildIter(s.root, env, open)
+	if err != nil {
+		return nil, err
+	}
+	defer it.Close()
+	var vals []types.Value
+	for {
+		row, err := it.Next(ctx)
+		if errors.Is(err, io.EOF) {
+			return vals, nil
+		}
+		if err != nil {
+			return nil, fmt.Errorf("subquery: %w", err)
+		}
+		vals = append(vals, row[0])
+	}
 }

@@ -41,6 +41,8 @@ func Compile(e Expr) (Func, error) {
 			}
 			return v, nil
 		}, nil
+	case *InSubquery:
+		return compileInSubquery(e)
 	case *Subquery:
 		i := e.Index
 		return func(_ types.Row, env *Env) (types.Value, error) {

@@ -43,6 +43,8 @@ type Env struct {
 	// Subqueries are the values of the statement's uncorrelated scalar
 	// subqueries, computed once before its rows (see Subquery).
 	Subqueries []types.Value
+	// SubquerySets are the values of its IN subqueries (see InSubquery).
+	SubquerySets []*SubquerySet
 }
 
 // Warnf reports a warning to env.Warn, if anyone listens. env may be nil.
@@ -247,6 +249,8 @@ func Walk(e Expr, fn func(Expr) bool) {
 		return
 	}
 	switch e := e.(type) {
+	case *InSubquery:
+		Walk(e.X, fn)
 	case *Cast:
 		Walk(e.Arg, fn)
 	case *Call:
