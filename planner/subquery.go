@@ -20,7 +20,7 @@ import (
 
 type subquery struct {
 	root   Node
-	exists bool              // EXISTS: TRUE when it has a row
+	exists bool             // EXISTS: TRUE when it has a row
 	in     *expr.InSubquery // x IN (subquery): every row's value; else its one value
 }
 
