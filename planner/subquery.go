@@ -12,10 +12,11 @@ import (
 	"github.com/streamsql/streamsql/sql/types"
 )
 
-// Uncorrelated scalar subqueries, (SELECT MAX(x) FROM t), and EXISTS
-// (SELECT ...) in one-off queries: each is planned on its own, run once
-// per execution before the statement's rows, and its value read by an
-// expr.Subquery from the Env. Views refuse them (PlanStream): a view
+// Uncorrelated scalar subqueries, (SELECT MAX(x) FROM t), EXISTS
+// (SELECT ...) and x IN (SELECT ...) in one-off queries: each is planned on
+// its own, run once per execution before the statement's rows, and its
+// value (an IN subquery's set of values) read from the Env by an
+// expr.Subquery (expr.InSubquery). Views refuse them (PlanStream): a view
 // would have to re-run them on every change of what they read.
 
 type subquery struct {
