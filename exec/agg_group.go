@@ -101,6 +101,8 @@ const (
 	kSum // SUM and AVG
 	kMin
 	kMax
+	kMulti // a multiset aggregate (expr.Agg.Multiset): computed from its value counts
+	kStat  // STDDEV/VARIANCE, BIT_* without DISTINCT: an expr.StatAcc in the summary
 )
 
 type aggSpec struct {
@@ -126,6 +128,17 @@ func newSpecs(o *AggOptions) []aggSpec {
 		case "max":
 			s.kind = kMax
 		default:
+			if a.Stat() {
+				s.kind = kStat
+				specs[i] = s
+				continue
+			}
+			if a.Multiset() {
+				s.kind = kMulti
+				s.counted = true
+				specs[i] = s
+				continue
+			}
 			s.kind = kSum
 		}
 		s.distinct = a.Distinct && (s.kind == kCount || s.kind == kSum)
@@ -147,14 +160,16 @@ type valCount struct {
 }
 
 type slot struct {
-	acc   expr.Acc
-	best  types.Value // MIN, MAX
-	stale bool        // best was retracted: rescan the value counts
-	vals  map[string]*valCount
+	acc  expr.Acc
+	stat *expr.StatAcc // kStat only
+	best types.Value   // MIN, MAX; kMulti's result
+	vals map[string]*valCount
+	// stale: best was retracted (kMulti: changed), rescan the value counts.
 	// complete is set while vals holds every value count the slot has
 	// (a group made here, whose counts were never let go): a value not in
-	// vals then has none, and costs no state read.
-	complete bool
+	// vals then has none, and costs no state read. Side by side, the two
+	// share one word: a slot stays 96 bytes.
+	stale, complete bool
 }
 
 type group struct {
@@ -205,8 +220,15 @@ func newAggCore(o AggOptions) (*aggCore, error) {
 	}
 	specs := newSpecs(&o)
 	counted := false
+	var statBytes int64
 	for _, sp := range specs {
 		counted = counted || sp.counted
+		if sp.kind == kStat {
+			statBytes += int64(unsafe.Sizeof(expr.StatAcc{}))
+			if sp.agg.Name == "bit_and" || sp.agg.Name == "bit_or" {
+				statBytes += 64 * 8 // the count per bit
+			}
+		}
 	}
 	return &aggCore{
 		o:          o,
@@ -215,7 +237,7 @@ func newAggCore(o AggOptions) (*aggCore, error) {
 		global:     len(o.Keys) == 0,
 		cache:      map[string]*group{},
 		keyRow:     make(types.Row, len(o.Keys)),
-		groupBytes: estimateGroupBytes(len(o.Keys), len(specs)),
+		groupBytes: estimateGroupBytes(len(o.Keys), len(specs)) + statBytes,
 	}, nil
 }
 
@@ -371,6 +393,11 @@ func (c *aggCore) apply(g *group, row types.Row, sign int64) error {
 			switch sp.kind {
 			case kCount:
 				s.acc.N += sign
+			case kStat:
+				if s.stat == nil {
+					s.stat = new(expr.StatAcc)
+				}
+				s.stat.Add(sp.agg, v, sign)
 			case kMin, kMax: // over an append-only input
 				if sign < 0 {
 					return fmt.Errorf("%s: a retraction reached an aggregate planned for an append-only input", sp.agg)
@@ -393,6 +420,8 @@ func (c *aggCore) apply(g *group, row types.Row, sign int64) error {
 		vc.delta += sign
 		now := old + sign
 		switch {
+		case sp.kind == kMulti:
+			s.stale = true
 		case sp.distinct:
 			if (old <= 0) != (now <= 0) {
 				if sp.kind == kCount {
@@ -507,6 +536,9 @@ func (c *aggCore) finalize(g *group) error {
 }
 
 func (c *aggCore) rescan(g *group, i int) error {
+	if c.specs[i].kind == kMulti {
+		return c.recompute(g, i)
+	}
 	s := &g.slots[i]
 	start := append([]byte(g.prefix), sfxValue, byte(i))
 	s.best, s.stale = types.Null, false
@@ -526,6 +558,44 @@ func (c *aggCore) rescan(g *group, i int) error {
 	return nil
 }
 
+// recompute sets a multiset aggregate's result (kept in its slot's best)
+// from its value counts: those in memory when they are all there, else
+// those in state (finalize has written them).
+func (c *aggCore) recompute(g *group, i int) error {
+	s := &g.slots[i]
+	s.stale = false
+	var items []expr.MultiItem
+	if s.complete {
+		items = make([]expr.MultiItem, 0, len(s.vals))
+		for _, vc := range s.vals {
+			items = append(items, expr.MultiItem{V: vc.v, N: vc.base + vc.delta})
+		}
+	} else {
+		start := append([]byte(g.prefix), sfxValue, byte(i))
+		err := c.st.Scan(start, prefixEnd(start), func(_, val []byte) error {
+			n, rest, err := readVarint(val)
+			if err != nil {
+				return err
+			}
+			v, _, err := readValue(rest)
+			if err != nil {
+				return err
+			}
+			items = append(items, expr.MultiItem{V: v, N: n})
+			return nil
+		})
+		if err != nil {
+			return fmt.Errorf("rescan %s: %w", c.specs[i].agg, err)
+		}
+	}
+	v, err := c.specs[i].agg.MultiResult(items, c.o.Env)
+	if err != nil {
+		return err
+	}
+	s.best = v
+	return nil
+}
+
 // output returns g's output row (keys then aggregates), or nil when the
 // group is empty or HAVING rejects it. g must be finalized.
 func (c *aggCore) output(g *group) (types.Row, error) {
@@ -542,6 +612,17 @@ func (c *aggCore) output(g *group) (types.Row, error) {
 			v = types.NewInt(g.rows)
 		case kMin, kMax:
 			v = s.best
+		case kStat:
+			if s.stat == nil {
+				v = sp.agg.EmptyResult()
+			} else {
+				v = s.stat.Result(sp.agg)
+			}
+		case kMulti:
+			// An empty global group has never computed one.
+			if v = s.best; v.IsNull() {
+				v = sp.agg.EmptyResult()
+			}
 		default:
 			var err error
 			if v, err = sp.agg.AccResult(&s.acc); err != nil {
@@ -631,6 +712,14 @@ func (c *aggCore) writeState(g *group) error {
 	for i := range g.slots {
 		b = g.slots[i].acc.AppendBinary(b)
 		b = appendValue(b, g.slots[i].best)
+		if c.specs[i].kind == kStat {
+			var zero expr.StatAcc
+			st := g.slots[i].stat
+			if st == nil {
+				st = &zero
+			}
+			b = st.AppendBinary(b)
+		}
 	}
 	c.vbuf = b
 	var err error
@@ -701,6 +790,12 @@ func (c *aggCore) decodeSummary(g *group, b []byte) error {
 		}
 		if g.slots[i].best, b, err = readValue(b); err != nil {
 			return err
+		}
+		if c.specs[i].kind == kStat {
+			g.slots[i].stat = new(expr.StatAcc)
+			if b, err = g.slots[i].stat.ReadBinary(b); err != nil {
+				return err
+			}
 		}
 	}
 	return nil

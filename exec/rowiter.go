@@ -303,7 +303,7 @@ type iterGroup struct {
 func (a *AggregateIter) newGroup(key types.Row) *iterGroup {
 	g := &iterGroup{key: key, states: make([]expr.AggState, len(a.aggs))}
 	for i, ag := range a.aggs {
-		g.states[i] = ag.NewState()
+		g.states[i] = ag.NewState(a.env)
 	}
 	return g
 }

@@ -95,6 +95,11 @@ func NewSessionAgg(o SessionOptions) (*SessionAgg, error) {
 		if a.Distinct {
 			return nil, sqlerr.Newf(sqlerr.FeatureNotSupported, "%s over SESSION windows is not supported; aggregate without DISTINCT", a)
 		}
+		if a.Multiset() {
+			// Sessions merge their accumulators; these keep value counts
+			// that a merge would have to move in state.
+			return nil, sqlerr.Newf(sqlerr.FeatureNotSupported, "%s over SESSION windows is not supported; use TUMBLE or HOP", a)
+		}
 	}
 	if err := o.AggOptions.validateArgs(); err != nil {
 		return nil, err

@@ -99,6 +99,12 @@ type binder struct {
 	streaming bool
 	windowed  bool
 	session   SessionInfo
+	// subs are the statement's scalar subqueries (expr.Subquery indexes
+	// them), inner ones before those around them; outer are the scopes of
+	// the queries around the one being bound, to tell a correlated
+	// reference from a misspelt one.
+	subs  []subquery
+	outer []*scope
 }
 
 func (b *binder) posOf(n ast.Node, fallback int) int {
@@ -295,9 +301,13 @@ func (b *binder) bindExpr(cx ectx, n ast.ExprNode) (expr.Expr, error) {
 		return p, nil
 	case *ast.ColumnNameExpr:
 		if cx.scope == nil {
-			return nil, sqlerr.Newf(sqlerr.UndefinedColumn, "column %q does not exist", n.Name.Name.O).At(cx.pos)
+			return nil, b.correlated(n, sqlerr.Newf(sqlerr.UndefinedColumn, "column %q does not exist", n.Name.Name.O).At(cx.pos), cx.pos)
 		}
-		return b.lookup(cx.scope, n.Name.Table.O, n.Name.Name.O, cx.pos)
+		c, err := b.lookup(cx.scope, n.Name.Table.O, n.Name.Name.O, cx.pos)
+		if err != nil {
+			return nil, b.correlated(n, err, cx.pos)
+		}
+		return c, nil
 	case *ast.BinaryOperationExpr:
 		name, ok := binaryOps[n.Op]
 		if !ok {
@@ -344,7 +354,11 @@ func (b *binder) bindExpr(cx ectx, n ast.ExprNode) (expr.Expr, error) {
 		return b.call(cx, name, "", n.Expr)
 	case *ast.PatternInExpr:
 		if n.Sel != nil {
-			return nil, unsupported(cx.pos, "subqueries are not supported")
+			e, err := b.bindInSubquery(cx, n)
+			if err != nil || !n.Not {
+				return e, err
+			}
+			return expr.NewCall("not", cx.pos, e)
 		}
 		e, err := b.call(cx, "in", "", append([]ast.ExprNode{n.Expr}, n.List...)...)
 		if err != nil || !n.Not {
@@ -468,8 +482,20 @@ func (b *binder) bindExpr(cx ectx, n ast.ExprNode) (expr.Expr, error) {
 		}
 		b.inferParam(e, types.TypeText)
 		return expr.NewCall("collate", cx.pos, e, &expr.Const{Value: types.NewString(name), Typ: types.TypeText})
-	case *ast.SubqueryExpr, *ast.ExistsSubqueryExpr, *ast.CompareSubqueryExpr:
-		return nil, unsupported(cx.pos, "subqueries are not supported")
+	case *ast.SubqueryExpr:
+		return b.bindSubquery(cx, n, false)
+	case *ast.ExistsSubqueryExpr:
+		sq, ok := n.Sel.(*ast.SubqueryExpr)
+		if !ok {
+			return nil, unsupported(cx.pos, "EXISTS needs a subquery")
+		}
+		e, err := b.bindSubquery(cx, sq, true)
+		if err != nil || !n.Not {
+			return e, err
+		}
+		return expr.NewCall("not", cx.pos, e)
+	case *ast.CompareSubqueryExpr:
+		return nil, unsupported(cx.pos, "subqueries with ANY, SOME or ALL are not supported")
 	case *ast.WindowFuncExpr:
 		return nil, unsupported(cx.pos, "window functions (OVER) are not supported; use TUMBLE, HOP or SESSION in FROM")
 	case *ast.RowExpr:
@@ -547,6 +573,27 @@ func (b *binder) bindAggCall(cx ectx, a *ast.AggregateFuncExpr) (expr.Expr, erro
 	}
 	inner := cx
 	inner.agg, inner.scope, inner.inAgg = nil, cx.agg.input, true
+	if name == "group_concat" || name == "json_arrayagg" || name == "json_objectagg" {
+		ag, err := b.bindMultiAgg(inner, name, a)
+		if err != nil {
+			return nil, err
+		}
+		return b.addAgg(cx, ag), nil
+	}
+	if name == "count" && a.Distinct && len(a.Args) > 1 {
+		args := make([]expr.Expr, len(a.Args))
+		for i, n := range a.Args {
+			var err error
+			if args[i], err = b.bindExprNoAgg(inner, n); err != nil {
+				return nil, err
+			}
+		}
+		ag, err := expr.NewCountDistinct(args, cx.pos)
+		if err != nil {
+			return nil, err
+		}
+		return b.addAgg(cx, ag), nil
+	}
 	var arg expr.Expr
 	if len(a.Args) > 1 {
 		return nil, sqlerr.Newf(sqlerr.UndefinedFunction, "function %s takes one argument", name).At(cx.pos)
@@ -571,16 +618,58 @@ func (b *binder) bindAggCall(cx ectx, a *ast.AggregateFuncExpr) (expr.Expr, erro
 	if err != nil {
 		return nil, err
 	}
+	return b.addAgg(cx, ag), nil
+}
+
+// bindMultiAgg binds GROUP_CONCAT([DISTINCT] args [ORDER BY ...] [SEPARATOR s])
+// and JSON_ARRAYAGG / JSON_OBJECTAGG; cx is the aggregate's input scope.
+func (b *binder) bindMultiAgg(cx ectx, name string, a *ast.AggregateFuncExpr) (*expr.Agg, error) {
+	argNodes := a.Args
+	sep := ","
+	if name == "group_concat" && len(argNodes) > 0 {
+		// The parser puts the separator (',' by default) last.
+		last := argNodes[len(argNodes)-1]
+		v, ok := last.(*test_driver.ValueExpr)
+		if !ok {
+			return nil, sqlerr.Newf(sqlerr.SyntaxError, "GROUP_CONCAT's SEPARATOR must be a string literal").At(cx.pos)
+		}
+		sep = v.GetString()
+		argNodes = argNodes[:len(argNodes)-1]
+	}
+	args := make([]expr.Expr, len(argNodes))
+	for i, n := range argNodes {
+		var err error
+		if args[i], err = b.bindExprNoAgg(cx, n); err != nil {
+			return nil, err
+		}
+	}
+	var order []expr.Expr
+	var desc []bool
+	if a.Order != nil {
+		for _, it := range a.Order.Items {
+			e, err := b.bindExprNoAgg(cx, it.Expr)
+			if err != nil {
+				return nil, err
+			}
+			order, desc = append(order, e), append(desc, it.Desc)
+		}
+	}
+	return expr.NewMultiAgg(name, a.Distinct, args, order, desc, sep, cx.pos)
+}
+
+// addAgg registers ag (once per distinct call) and returns the reference
+// to its output column.
+func (b *binder) addAgg(cx ectx, ag *expr.Agg) expr.Expr {
 	s := ag.String()
 	if i, ok := cx.agg.aggAt[s]; ok {
-		return &expr.ColumnRef{Index: len(cx.agg.keys) + i, Typ: cx.agg.aggs[i].Typ, Name: s}, nil
+		return &expr.ColumnRef{Index: len(cx.agg.keys) + i, Typ: cx.agg.aggs[i].Typ, Name: s}
 	}
 	if cx.agg.aggAt == nil {
 		cx.agg.aggAt = map[string]int{}
 	}
 	cx.agg.aggAt[s] = len(cx.agg.aggs)
 	cx.agg.aggs = append(cx.agg.aggs, ag)
-	return &expr.ColumnRef{Index: len(cx.agg.keys) + len(cx.agg.aggs) - 1, Typ: ag.Typ, Name: s}, nil
+	return &expr.ColumnRef{Index: len(cx.agg.keys) + len(cx.agg.aggs) - 1, Typ: ag.Typ, Name: s}
 }
 
 // bindExprNoAgg binds an aggregate's argument, where another aggregate is

@@ -58,6 +58,7 @@ func plan(ctx context.Context, cat Catalog, in *input, opts Options) (*Query, er
 		streaming:  b.streaming,
 		opts:       opts,
 		fired:      fired,
+		subs:       b.subs,
 	}, nil
 }
 

@@ -79,6 +79,10 @@ func PlanStream(q *Query, views func(name string) (*Query, bool)) (*StreamPlan, 
 		return nil, sqlerr.Newf(sqlerr.InvalidObjectDefinition, "a materialized view must read a source or a materialized view").
 			WithHint("Add FROM <source>; a constant SELECT needs no view.")
 	}
+	if len(q.subs) > 0 {
+		return nil, sqlerr.Newf(sqlerr.FeatureNotSupported, "subqueries are not supported in materialized views").
+			WithHint("Run the subquery on its own, or join with a view of its result.")
+	}
 	if err := checkDeterministic(q.root); err != nil {
 		return nil, err
 	}

@@ -20,6 +20,7 @@ type Query struct {
 	streaming  bool
 	opts       Options
 	fired      []string // rewrite rules that changed the plan, for tests
+	subs       []subquery
 }
 
 // Columns returns the result columns.
@@ -84,6 +85,9 @@ func (q *Query) RunEnv(ctx context.Context, env *expr.Env) (exec.RowIter, error)
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
+	if err := q.evalSubqueries(ctx, env, nil); err != nil {
+		return nil, err
+	}
 	return buildIter(q.root, env, nil)
 }
 
@@ -102,6 +106,9 @@ func (q *Query) RunWith(ctx context.Context, params []types.Value, open ScanOpen
 			"bind message supplies %d parameters, but the statement requires %d", len(env.Params), len(q.paramTypes))
 	}
 	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	if err := q.evalSubqueries(ctx, env, open); err != nil {
 		return nil, err
 	}
 	return buildIter(q.root, env, open)

@@ -13,10 +13,17 @@ import (
 // MIN, MAX, typed as MySQL types them (SUM and AVG of exact numbers are
 // DECIMAL; of anything else DOUBLE).
 type Agg struct {
-	Name     string // lower case: count, sum, avg, min, max
+	Name     string // lower case: count, sum, avg, min, max, or a multiset aggregate's (agg_multi.go)
 	Distinct bool
-	Arg      Expr // nil for COUNT(*)
+	Arg      Expr // nil for COUNT(*); a tuple call for GROUP_CONCAT and JSON_*AGG
 	Typ      types.Type
+	// GROUP_CONCAT and JSON_*AGG: the tuple's values (NArgs), then one
+	// ORDER BY key per Desc; GROUP_CONCAT's separator; and the call as
+	// written (String), since Arg is a tuple call.
+	NArgs int
+	Desc  []bool
+	Sep   string
+	text  string
 }
 
 // IsAggregate reports whether name (any case) is an aggregate function.
@@ -25,7 +32,7 @@ func IsAggregate(name string) bool {
 	case "count", "sum", "avg", "min", "max":
 		return true
 	}
-	return false
+	return isMultiset(strings.ToLower(name))
 }
 
 // NewAgg binds an aggregate; arg is nil for COUNT(*).
@@ -59,6 +66,17 @@ func NewAgg(name string, distinct bool, arg Expr, pos int) (*Agg, error) {
 		}
 	case "min", "max":
 		a.Typ = t
+	case "stddev_pop", "stddev_samp", "var_pop", "var_samp":
+		// MySQL computes them in DOUBLE whatever the argument.
+		a.Typ = types.TypeDouble
+		a.Arg = coerceKind(arg, types.TypeDouble)
+	case "bit_and", "bit_or", "bit_xor":
+		// MySQL's result is BIGINT UNSIGNED; its values above BIGINT's
+		// range are typed DECIMAL(20,0) here, as CAST AS UNSIGNED is.
+		a.Typ = types.DecimalType(20, 0)
+		a.Arg = coerceKind(arg, types.TypeBigInt)
+	case "group_concat", "json_arrayagg", "json_objectagg":
+		return NewMultiAgg(a.Name, distinct, []Expr{arg}, nil, nil, ",", pos)
 	default:
 		return nil, sqlerr.Newf(sqlerr.UndefinedFunction, "function %s does not exist", a.Name).At(pos)
 	}
@@ -66,6 +84,9 @@ func NewAgg(name string, distinct bool, arg Expr, pos int) (*Agg, error) {
 }
 
 func (a *Agg) String() string {
+	if a.text != "" {
+		return a.text
+	}
 	arg := "*"
 	if a.Arg != nil {
 		arg = a.Arg.String()
@@ -84,7 +105,14 @@ type AggState interface {
 }
 
 // NewState returns an empty accumulator for one group.
-func (a *Agg) NewState() AggState {
+// env receives warnings (GROUP_CONCAT's cut); it may be nil.
+func (a *Agg) NewState(env *Env) AggState {
+	if a.Stat() {
+		return &statState{agg: a}
+	}
+	if a.Multiset() {
+		return &multiState{agg: a, items: map[string]*MultiItem{}, env: env}
+	}
 	var s AggState
 	switch a.Name {
 	case "count":

@@ -39,6 +39,7 @@ func init() {
 	registerMathMore()
 	registerJSON()
 	registerTime()
+	registerAggTuple()
 }
 
 // HasFunction reports whether name (any case) is a builtin scalar function.

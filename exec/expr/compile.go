@@ -46,6 +46,16 @@ func Compile(e Expr) (Func, error) {
 			}
 			return v, nil
 		}, nil
+	case *InSubquery:
+		return compileInSubquery(e)
+	case *Subquery:
+		i := e.Index
+		return func(_ types.Row, env *Env) (types.Value, error) {
+			if env == nil || i >= len(env.Subqueries) {
+				return types.Null, sqlerr.Newf(sqlerr.Internal, "subquery %d was not evaluated", i+1)
+			}
+			return env.Subqueries[i], nil
+		}, nil
 	case *Cast:
 		arg, err := Compile(e.Arg)
 		if err != nil {

@@ -21,6 +21,7 @@ package expr
 
 import (
 	"fmt"
+	"strconv"
 	"strings"
 
 	"github.com/streamsql/streamsql/sql/sqlerr"
@@ -40,6 +41,11 @@ type Env struct {
 	// as WARNING notices; views count them with their expression errors.
 	// nil drops them.
 	Warn func(*sqlerr.Error)
+	// Subqueries are the values of the statement's uncorrelated scalar
+	// subqueries, computed once before its rows (see Subquery).
+	Subqueries []types.Value
+	// SubquerySets are the values of its IN subqueries (see InSubquery).
+	SubquerySets []*SubquerySet
 }
 
 // Warnf reports a warning to env.Warn, if anyone listens. env may be nil.
@@ -81,6 +87,16 @@ type Param struct {
 	Index int
 	Typ   types.Type
 }
+
+// Subquery reads the value of the statement's scalar subquery Index from
+// the Env: the planner runs it once per execution, before any row.
+type Subquery struct {
+	Index int
+	Typ   types.Type
+}
+
+func (s *Subquery) Type() types.Type { return s.Typ }
+func (s *Subquery) String() string   { return "(subquery " + strconv.Itoa(s.Index+1) + ")" }
 
 // Cast converts its argument to To, with CAST's semantics.
 type Cast struct {
@@ -248,6 +264,8 @@ func Walk(e Expr, fn func(Expr) bool) {
 		return
 	}
 	switch e := e.(type) {
+	case *InSubquery:
+		Walk(e.X, fn)
 	case *Cast:
 		Walk(e.Arg, fn)
 	case *Call:

@@ -195,7 +195,7 @@ func TestAgg(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		st := a.NewState()
+		st := a.NewState(nil)
 		for _, v := range tt.in {
 			if err := st.Add(v); err != nil {
 				t.Fatal(err)

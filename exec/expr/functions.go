@@ -20,9 +20,14 @@ func Functions() []FunctionInfo {
 		}
 		out = append(out, FunctionInfo{Name: name, MinArgs: b.minArgs, MaxArgs: b.maxArgs})
 	}
-	for _, name := range []string{"avg", "count", "max", "min", "sum"} {
+	for _, name := range []string{"avg", "count", "max", "min", "sum", "json_arrayagg",
+		"std", "stddev", "stddev_pop", "stddev_samp", "variance", "var_pop", "var_samp",
+		"bit_and", "bit_or", "bit_xor"} {
 		out = append(out, FunctionInfo{Name: name, MinArgs: 1, MaxArgs: 1, Aggregate: true})
 	}
+	out = append(out,
+		FunctionInfo{Name: "group_concat", MinArgs: 1, MaxArgs: -1, Aggregate: true},
+		FunctionInfo{Name: "json_objectagg", MinArgs: 2, MaxArgs: 2, Aggregate: true})
 	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
 	return out
 }

@@ -8,6 +8,14 @@ func MapColumns(e Expr, fn func(*ColumnRef) Expr) Expr {
 	switch x := e.(type) {
 	case *ColumnRef:
 		return fn(x)
+	case *InSubquery:
+		a := MapColumns(x.X, fn)
+		if a == x.X {
+			return e
+		}
+		c := *x
+		c.X = a
+		return &c
 	case *Cast:
 		a := MapColumns(x.Arg, fn)
 		if a == x.Arg {

@@ -16,6 +16,7 @@ const (
 	SuccessfulCompletion         Code = "00000"
 	Warning                      Code = "01000"
 	FeatureNotSupported          Code = "0A000"
+	CardinalityViolation         Code = "21000"
 	ConnectionException          Code = "08000"
 	UnableToEstablishConnection  Code = "08001" // sqlclient_unable_to_establish_sqlconnection
 	ProtocolViolation            Code = "08P01"
