@@ -639,4 +639,3 @@ func unsignedFunc(from types.Type) (converter, error) {
 		return wrap(i.Int()), nil
 	}, nil
 }
-

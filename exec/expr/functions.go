@@ -1,6 +1,9 @@
 package expr
 
-import "sort"
+import (
+	"sort"
+	"strings"
+)
 
 // FunctionInfo describes a function users can call by name, for catalogs
 // that list them (pg_proc).
@@ -43,7 +46,9 @@ var operatorNames = map[string]bool{
 // isFuncName reports whether a builtin's name is one a query can call
 // (a word), not an operator.
 func isFuncName(name string) bool {
-	if operatorNames[name] {
+	// A leading underscore marks an internal builtin the planner rewrites
+	// to (Postgres's ::time is __pgtime).
+	if operatorNames[name] || strings.HasPrefix(name, "_") {
 		return false
 	}
 	for _, c := range name {

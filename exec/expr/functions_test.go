@@ -37,8 +37,20 @@ func TestFunctionDocs(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	documented := documentedFunctions(t, string(text))
+	documented, operators := documentedFunctions(t, string(text))
+	// Written as functions but bound by the planner, not registered here.
+	for _, name := range []string{"case", "interval", "timestampadd"} {
+		if !documented[name] {
+			t.Errorf("%s is no longer documented: drop it from this list", strings.ToUpper(name))
+		}
+		delete(documented, name)
+	}
 	for _, f := range Functions() {
+		if operators[f.Name] {
+			// MOD, ISNULL, CAST and the like: rows of the Operators table.
+			delete(documented, f.Name)
+			continue
+		}
 		if !documented[f.Name] {
 			t.Errorf("%s is registered but has no row in docs/sql.md's function tables", strings.ToUpper(f.Name))
 		}
@@ -49,9 +61,10 @@ func TestFunctionDocs(t *testing.T) {
 	}
 }
 
-// documentedFunctions reads the rows of the function tables: the
-// subsections of "## Functions and operators" other than Operators.
-func documentedFunctions(t *testing.T, doc string) map[string]bool {
+// documentedFunctions reads the rows of the function tables, the
+// subsections of "## Functions and operators" other than Operators, and
+// the names of the Operators table written as calls.
+func documentedFunctions(t *testing.T, doc string) (functions, operators map[string]bool) {
 	start := strings.Index(doc, "\n## Functions and operators\n")
 	if start < 0 {
 		t.Fatal(`docs/sql.md has no "## Functions and operators" section`)
@@ -61,19 +74,20 @@ func documentedFunctions(t *testing.T, doc string) map[string]bool {
 		section = section[:end+3]
 	}
 	row := regexp.MustCompile("^\\| `([A-Z][A-Z0-9_]*)")
-	out := map[string]bool{}
+	functions, operators = map[string]bool{}, map[string]bool{}
 	sub := ""
 	for _, line := range strings.Split(section, "\n") {
 		if strings.HasPrefix(line, "### ") {
 			sub = strings.TrimPrefix(line, "### ")
 			continue
 		}
-		if sub == "Operators" {
-			continue
-		}
 		if m := row.FindStringSubmatch(line); m != nil {
-			out[strings.ToLower(m[1])] = true
+			if sub == "Operators" {
+				operators[strings.ToLower(m[1])] = true
+			} else {
+				functions[strings.ToLower(m[1])] = true
+			}
 		}
 	}
-	return out
+	return functions, operators
 }

@@ -583,7 +583,6 @@ func compileMaketime(_ *Call, args []Func) (Func, error) {
 	})), nil
 }
 
-
 func checkCurtime(c *Call) error {
 	if err := checkNow(c); err != nil {
 		return err
