@@ -55,6 +55,12 @@ func TestConversions_MySQL8(t *testing.T) {
 		{"CAST('-0' AS UNSIGNED)", "0", nil},
 		{"CAST('99999999999999999999' AS UNSIGNED)", "18446744073709551615", []string{trunc("INTEGER", "99999999999999999999")}},
 		{"CAST('1e400' AS DECIMAL(5,2))", "999.99", []string{"22003 Out of range value for DECIMAL(5,2): '1e400'"}},
+		// GREATEST and LEAST: a DOUBLE or a DECIMAL among strings makes
+		// the comparison numeric; integers and strings compare as strings.
+		{"GREATEST(-0.5, 'abc')", "0", []string{trunc("DECIMAL", "abc")}},
+		{"GREATEST('1e3', 123.456)", "1000", nil},
+		{"LEAST(1e0, 1/3, '1e3')", "0.333333333", nil},
+		{"GREATEST(9, '10')", "9", nil},
 		// bit operators: 64-bit unsigned; a zero divisor warns.
 		{"29 | 15", "31", nil},
 		{"5 & ~1", "4", nil},

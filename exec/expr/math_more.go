@@ -235,15 +235,52 @@ func checkGreatest(c *Call) error {
 			return mismatch("function %s(%s) does not exist", c.Name, argTypes(c.Args))
 		}
 	}
-	t := CommonType(ts...)
+	t := greatestType(ts)
 	if t.Kind == types.Bool || t.Kind == types.Unknown {
 		t = types.TypeBigInt
 	}
 	for i, a := range c.Args {
 		c.Args[i] = coerce(a, t)
+		if t.Kind == types.Float {
+			// A quotient compared as a DOUBLE is read with its internal
+			// digits, as any number computed on is.
+			c.Args[i] = innerOf(c.Args[i])
+		}
 	}
 	c.Typ = t
 	return nil
+}
+
+// greatestType is the type GREATEST and LEAST compare in, MySQL 8's
+// rules: numbers and strings mixed compare as DOUBLE if any is a DOUBLE,
+// else as DECIMAL if any is a DECIMAL, else (integers and strings) as
+// strings; anything else in the type the arguments have in common.
+func greatestType(ts []types.Type) types.Type {
+	var nums []types.Type
+	hasFloat, hasDecimal := false, false
+	for _, t := range ts {
+		switch {
+		case t.Kind == types.Float:
+			hasFloat = true
+		case t.Kind == types.Decimal:
+			hasDecimal = true
+		case isStringKind(t.Kind) || t.Kind == types.Unknown:
+			continue
+		case !isNumericKind(t.Kind):
+			return CommonType(ts...)
+		}
+		nums = append(nums, t)
+	}
+	switch {
+	case hasFloat:
+		return types.TypeDouble
+	case hasDecimal && len(nums) < len(ts):
+		// Strings read as DECIMAL keep their own digits ('1e3' is 1000).
+		return types.Type{Kind: types.Decimal}
+	case hasDecimal:
+		return CommonType(nums...)
+	}
+	return CommonType(ts...)
 }
 
 func compileGreatest(sign int) func(*Call, []Func) (Func, error) {

@@ -1,8 +1,12 @@
 package exprdiff
 
 import (
+	"encoding/json"
 	"math"
+	"regexp"
+	"sort"
 	"strconv"
+	"strings"
 )
 
 // kind is what a statement answered.
@@ -22,7 +26,24 @@ type outcome struct {
 	Double bool   // the value is a DOUBLE/FLOAT (MySQL) or float4/float8 (streamsql)
 	Bool   bool   // streamsql: the value is a pgwire boolean (t/f)
 	Warn   bool   // the statement produced at least one warning
+	// Loose, set on MySQL's side by a list entry, is how much of the
+	// value the list says MariaDB shows of MySQL 8's: "" all of it.
+	Loose loose
 }
+
+// loose says what a list entry lets differ between MariaDB's value and
+// MySQL 8's.
+type loose int
+
+const (
+	exact loose = iota
+	// rounded: MariaDB shows MySQL 8's DOUBLE rounded to fewer digits;
+	// streamsql's rounded to as many must equal it.
+	rounded
+	// unordered: the same elements (of a comma list or a JSON array) in
+	// an order MySQL leaves undefined.
+	unordered
+)
 
 func (o outcome) String() string {
 	s := ""
@@ -101,8 +122,19 @@ func sameValue(my, ss outcome) bool {
 			st = "0"
 		}
 	}
-	if st == my.Text {
+	mt := trimFraction(my.Text)
+	st = trimFraction(st)
+	if st == mt {
 		return true
+	}
+	switch my.Loose {
+	case rounded:
+		return roundedTo(st, mt)
+	case unordered:
+		a, b := elements(mt), elements(st)
+		sort.Strings(a)
+		sort.Strings(b)
+		return strings.Join(a, "\x00") == strings.Join(b, "\x00")
 	}
 	if !my.Double {
 		return false
@@ -119,4 +151,55 @@ func sameValue(my, ss outcome) bool {
 		return false
 	}
 	return math.Abs(a-b) <= 1e-15*math.Max(math.Abs(a), math.Abs(b))
+}
+
+// timeFraction is a datetime's or a time's fraction of a second.
+var timeFraction = regexp.MustCompile(`^(-?[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2}|-?[0-9]{2,3}:[0-9]{2}:[0-9]{2})\.([0-9]*)$`)
+
+// trimFraction drops the trailing zeros of a datetime's or time's
+// fraction: MySQL shows a DATETIME(6) with all six digits, Postgres's text
+// (and so streamsql's) without the zeros; the instant is the same.
+func trimFraction(s string) string {
+	m := timeFraction.FindStringSubmatch(s)
+	if m == nil {
+		return s
+	}
+	if f := strings.TrimRight(m[2], "0"); f != "" {
+		return m[1] + "." + f
+	}
+	return m[1]
+}
+
+// roundedTo reports whether the number ss, rounded to as many digits after
+// the point as shown has, is shown.
+func roundedTo(ss, shown string) bool {
+	a, err1 := strconv.ParseFloat(ss, 64)
+	if _, err2 := strconv.ParseFloat(shown, 64); err1 != nil || err2 != nil {
+		return false
+	}
+	digits := 0
+	if i := strings.IndexByte(shown, '.'); i >= 0 {
+		digits = len(shown) - i - 1
+	}
+	return strconv.FormatFloat(a, 'f', digits, 64) == shown
+}
+
+// elements splits a JSON array into its elements (printed as MySQL 8
+// prints them) or anything else at its commas.
+func elements(s string) []string {
+	if strings.HasPrefix(s, "[") {
+		d := json.NewDecoder(strings.NewReader(s))
+		d.UseNumber()
+		var arr []any
+		if err := d.Decode(&arr); err == nil {
+			out := make([]string, len(arr))
+			for i, e := range arr {
+				var b strings.Builder
+				writeJSON(&b, e)
+				out[i] = b.String()
+			}
+			return out
+		}
+	}
+	return strings.Split(s, ",")
 }

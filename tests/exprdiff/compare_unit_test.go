@@ -9,6 +9,7 @@ func TestCompare(t *testing.T) {
 	dbl := func(s string) outcome { return outcome{Kind: kValue, Text: s, Double: true} }
 	boo := func(s string) outcome { return outcome{Kind: kValue, Text: s, Bool: true} }
 	warn := func(o outcome) outcome { o.Warn = true; return o }
+	loosely := func(o outcome, l loose) outcome { o.Loose = l; return o }
 	null := outcome{Kind: kNull}
 	myErr := outcome{Kind: kError, Code: "1690", Text: "BIGINT value is out of range"}
 	ssErr := outcome{Kind: kError, Code: "22003", Text: "out of range"}
@@ -44,6 +45,18 @@ func TestCompare(t *testing.T) {
 		{"warning only on ours", val("12"), warn(val("12")), vWarnOnly},
 		{"warnings both", warn(null), warn(null), vMatch},
 		{"wrong value beats warning", warn(val("3")), val("12"), vWrongValue},
+		{"datetime fraction zeros", val("1999-12-31 00:00:01.000000"), val("1999-12-31 00:00:01"), vMatch},
+		{"time fraction zeros", val("-838:59:59.500000"), val("-838:59:59.5"), vMatch},
+		{"datetime fraction differs", val("1999-12-31 00:00:01.000001"), val("1999-12-31 00:00:01"), vWrongValue},
+		{"decimal zeros are not trimmed", val("1.000000"), val("1"), vWrongValue},
+		{"rounded", loosely(val("3.6056"), rounded), val("3.605551275463989"), vMatch},
+		{"rounded, wrong", loosely(val("3.6056"), rounded), val("3.6051"), vWrongValue},
+		{"rounded, more digits", loosely(val("146.647"), rounded), val("146.64696837416494"), vMatch},
+		{"unordered list", loosely(val("10,7"), unordered), val("7,10"), vMatch},
+		{"unordered list, other element", loosely(val("10,7"), unordered), val("7,1"), vWrongValue},
+		{"unordered list, one more", loosely(val("7,7"), unordered), val("7"), vWrongValue},
+		{"unordered json", loosely(val("[255,-1]"), unordered), val("[-1, 255]"), vMatch},
+		{"unordered json, other", loosely(val("[255,-1]"), unordered), val("[-1, 25]"), vWrongValue},
 	}
 	for _, c := range cases {
 		if got := compare(c.my, c.ss); got != c.want {

@@ -22,12 +22,16 @@ import (
 //	null          the answer is NULL
 //	error         the answer is an error
 //	mysql-json    MariaDB's value printed as MySQL 8 prints JSON
+//	rounded       MariaDB shows MySQL 8's DOUBLE rounded to fewer digits
+//	unordered     the same elements in an order MySQL leaves undefined
+//	              (of a comma list, or of a JSON array, then printed as
+//	              MySQL 8 prints JSON)
 //	skip          not compared (say why)
 type entry struct {
 	line   int
 	exact  string
 	re     *regexp.Regexp
-	answer string // "value", "null", "error", "mysql-json", "skip"
+	answer string // "value", "null", "error", "mysql-json", "rounded", "unordered", "skip"
 	text   string // answer "value"
 	why    string
 	used   int
@@ -79,12 +83,12 @@ func loadList(file string, needCite bool) (*list, error) {
 		}
 		ans = strings.TrimSpace(ans)
 		switch {
-		case ans == "null" || ans == "error" || ans == "skip" || ans == "mysql-json":
+		case ans == "null" || ans == "error" || ans == "skip" || ans == "mysql-json" || ans == "rounded" || ans == "unordered":
 			e.answer = ans
 		case strings.HasPrefix(ans, "value "):
 			e.answer, e.text = "value", strings.TrimPrefix(ans, "value ")
 		default:
-			return nil, fmt.Errorf("%s:%d: answer %q is not value <text>, null, error, mysql-json or skip", file, n, ans)
+			return nil, fmt.Errorf("%s:%d: answer %q is not value <text>, null, error, mysql-json, rounded, unordered or skip", file, n, ans)
 		}
 		l.entries = append(l.entries, e)
 	}
@@ -112,6 +116,12 @@ func (e *entry) apply(my outcome) (outcome, bool) {
 		return outcome{Kind: kError, Code: "?", Text: "(" + e.why + ")"}, true
 	case "value":
 		return outcome{Kind: kValue, Text: e.text, Double: my.Double, Warn: my.Warn}, true
+	case "rounded":
+		my.Loose = rounded
+		return my, true
+	case "unordered":
+		my.Loose = unordered
+		return my, true
 	case "mysql-json":
 		if my.Kind == kValue {
 			if s, err := mysqlJSON(my.Text); err == nil {
