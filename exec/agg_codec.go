@@ -2,9 +2,6 @@ package exec
 
 import (
 	"encoding/binary"
-	"errors"
-	"math"
-	"strings"
 
 	"github.com/cockroachdb/apd/v3"
 	"github.com/streamsql/streamsql/sql/types"
@@ -124,93 +121,15 @@ func prefixEnd(p []byte) []byte {
 	return nil
 }
 
-// Value serialisation for state values (not ordered): a kind byte and a
-// payload.
+// Rows in state (not ordered): a count, then each value in
+// types.AppendValue's form.
 
-func appendValue(b []byte, v types.Value) []byte {
-	b = append(b, byte(v.Kind()))
-	switch v.Kind() {
-	case types.Unknown:
-	case types.Int, types.Bool, types.Date, types.Timestamp:
-		b = binary.AppendVarint(b, v.Int())
-	case types.Float:
-		b = binary.LittleEndian.AppendUint64(b, math.Float64bits(v.Float()))
-	case types.Interval:
-		m, us := v.IntervalParts()
-		b = binary.AppendVarint(binary.AppendVarint(b, m), us)
-	default:
-		s := v.Str()
-		b = binary.AppendUvarint(b, uint64(len(s)))
-		b = append(b, s...)
-	}
-	return b
-}
-
-var errShortValue = errors.New("state value truncated")
-
-func readValue(b []byte) (types.Value, []byte, error) {
-	if len(b) == 0 {
-		return types.Null, b, errShortValue
-	}
-	k := types.Kind(b[0])
-	b = b[1:]
-	switch k {
-	case types.Unknown:
-		return types.Null, b, nil
-	case types.Int, types.Bool, types.Date, types.Timestamp:
-		i, n := binary.Varint(b)
-		if n <= 0 {
-			return types.Null, b, errShortValue
-		}
-		b = b[n:]
-		switch k {
-		case types.Bool:
-			return types.NewBool(i != 0), b, nil
-		case types.Date:
-			return types.NewDate(i), b, nil
-		case types.Timestamp:
-			return types.NewTimestamp(i), b, nil
-		}
-		return types.NewInt(i), b, nil
-	case types.Float:
-		if len(b) < 8 {
-			return types.Null, b, errShortValue
-		}
-		return types.NewFloat(math.Float64frombits(binary.LittleEndian.Uint64(b))), b[8:], nil
-	case types.Interval:
-		m, n := binary.Varint(b)
-		if n <= 0 {
-			return types.Null, b, errShortValue
-		}
-		us, n2 := binary.Varint(b[n:])
-		if n2 <= 0 {
-			return types.Null, b, errShortValue
-		}
-		return types.NewInterval(m, us), b[n+n2:], nil
-	}
-	l, n := binary.Uvarint(b)
-	if n <= 0 || uint64(len(b)-n) < l {
-		return types.Null, b, errShortValue
-	}
-	s := strings.Clone(string(b[n : n+int(l)]))
-	b = b[n+int(l):]
-	switch k {
-	case types.String:
-		return types.NewString(s), b, nil
-	case types.Decimal:
-		return types.NewDecimal(s), b, nil
-	case types.JSON:
-		return types.NewJSON(s), b, nil
-	case types.Bytes:
-		return types.NewBytes([]byte(s)), b, nil
-	}
-	return types.Null, b, errors.New("bad value kind in state")
-}
+var errShortValue = types.ErrShortValue
 
 func appendRow(b []byte, r types.Row) []byte {
 	b = binary.AppendUvarint(b, uint64(len(r)))
 	for _, v := range r {
-		b = appendValue(b, v)
+		b = types.AppendValue(b, v)
 	}
 	return b
 }
@@ -224,7 +143,7 @@ func readRow(b []byte) (types.Row, []byte, error) {
 	r := make(types.Row, n)
 	for i := range r {
 		var err error
-		if r[i], b, err = readValue(b); err != nil {
+		if r[i], b, err = types.ReadValue(b); err != nil {
 			return nil, b, err
 		}
 	}

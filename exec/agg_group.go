@@ -511,7 +511,7 @@ func (c *aggCore) finalize(g *group) error {
 				}
 				delete(s.vals, k)
 			} else {
-				c.vbuf = appendValue(binary.AppendVarint(c.vbuf[:0], n), vc.v)
+				c.vbuf = types.AppendValue(binary.AppendVarint(c.vbuf[:0], n), vc.v)
 				err = c.st.Put(c.sbuf, c.vbuf)
 				vc.base, vc.delta = n, 0
 			}
@@ -547,7 +547,7 @@ func (c *aggCore) rescan(g *group, i int) error {
 		if err != nil {
 			return err
 		}
-		if s.best, _, err = readValue(rest); err != nil {
+		if s.best, _, err = types.ReadValue(rest); err != nil {
 			return err
 		}
 		return errStopScan
@@ -577,7 +577,7 @@ func (c *aggCore) recompute(g *group, i int) error {
 			if err != nil {
 				return err
 			}
-			v, _, err := readValue(rest)
+			v, _, err := types.ReadValue(rest)
 			if err != nil {
 				return err
 			}
@@ -711,7 +711,7 @@ func (c *aggCore) writeState(g *group) error {
 	b = appendRow(b, g.key)
 	for i := range g.slots {
 		b = g.slots[i].acc.AppendBinary(b)
-		b = appendValue(b, g.slots[i].best)
+		b = types.AppendValue(b, g.slots[i].best)
 		if c.specs[i].kind == kStat {
 			var zero expr.StatAcc
 			st := g.slots[i].stat
@@ -788,7 +788,7 @@ func (c *aggCore) decodeSummary(g *group, b []byte) error {
 		if b, err = g.slots[i].acc.ReadBinary(b); err != nil {
 			return err
 		}
-		if g.slots[i].best, b, err = readValue(b); err != nil {
+		if g.slots[i].best, b, err = types.ReadValue(b); err != nil {
 			return err
 		}
 		if c.specs[i].kind == kStat {

@@ -431,7 +431,7 @@ func (s *SessionAgg) encodeKey(b []byte, sk *sessKey) []byte {
 		b = append(b, emitted)
 		for i := range s.specs {
 			b = ss.accs[i].AppendBinary(b)
-			b = appendValue(b, ss.bests[i])
+			b = types.AppendValue(b, ss.bests[i])
 		}
 	}
 	return b
@@ -468,7 +468,7 @@ func (s *SessionAgg) decodeKey(prefix string, b []byte) (*sessKey, error) {
 			if b, err = ss.accs[i].ReadBinary(b); err != nil {
 				return nil, err
 			}
-			if ss.bests[i], b, err = readValue(b); err != nil {
+			if ss.bests[i], b, err = types.ReadValue(b); err != nil {
 				return nil, err
 			}
 		}

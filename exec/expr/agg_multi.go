@@ -1,9 +1,8 @@
 package expr
 
 import (
-	"encoding/binary"
 	"encoding/json"
-	"errors"
+	"fmt"
 	"math"
 	"slices"
 	"strconv"
@@ -69,94 +68,22 @@ func compileAggTuple(c *Call, args []Func) (Func, error) {
 					return types.Null, sqlerr.Newf(sqlerr.InvalidJSONText, "JSON documents may not contain NULL member names")
 				}
 			}
-			b = appendTupleValue(b, v)
+			b = types.AppendValue(b, v)
 		}
 		return types.NewBytes(b), nil
 	}, nil
 }
 
-// appendTupleValue appends v as kind byte and payload (not ordered: the
-// values are sorted when the result is made).
-func appendTupleValue(b []byte, v types.Value) []byte {
-	b = append(b, byte(v.Kind()))
-	switch v.Kind() {
-	case types.Unknown:
-	case types.Int, types.Bool, types.Date, types.Timestamp:
-		b = binary.AppendVarint(b, v.Int())
-	case types.Float:
-		b = binary.LittleEndian.AppendUint64(b, math.Float64bits(v.Float()))
-	case types.Interval:
-		m, us := v.IntervalParts()
-		b = binary.AppendVarint(binary.AppendVarint(b, m), us)
-	default:
-		b = binary.AppendUvarint(b, uint64(len(v.Str())))
-		b = append(b, v.Str()...)
-	}
-	return b
-}
-
-var errBadTuple = errors.New("aggregate tuple truncated")
-
+// readTuple reads the values compileAggTuple packed.
 func readTuple(s string) ([]types.Value, error) {
 	b := []byte(s)
 	var out []types.Value
 	for len(b) > 0 {
-		k := types.Kind(b[0])
-		b = b[1:]
-		var v types.Value
-		switch k {
-		case types.Unknown:
-			v = types.Null
-		case types.Int, types.Bool, types.Date, types.Timestamp:
-			x, n := binary.Varint(b)
-			if n <= 0 {
-				return nil, errBadTuple
-			}
-			b = b[n:]
-			switch k {
-			case types.Int:
-				v = types.NewInt(x)
-			case types.Bool:
-				v = types.NewBool(x != 0)
-			case types.Date:
-				v = types.NewDate(x)
-			default:
-				v = types.NewTimestamp(x)
-			}
-		case types.Float:
-			if len(b) < 8 {
-				return nil, errBadTuple
-			}
-			v, b = types.NewFloat(math.Float64frombits(binary.LittleEndian.Uint64(b))), b[8:]
-		case types.Interval:
-			m, n := binary.Varint(b)
-			if n <= 0 {
-				return nil, errBadTuple
-			}
-			us, n2 := binary.Varint(b[n:])
-			if n2 <= 0 {
-				return nil, errBadTuple
-			}
-			v, b = types.NewInterval(m, us), b[n+n2:]
-		default:
-			l, n := binary.Uvarint(b)
-			if n <= 0 || uint64(len(b)-n) < l {
-				return nil, errBadTuple
-			}
-			t := string(b[n : n+int(l)])
-			b = b[n+int(l):]
-			switch k {
-			case types.Decimal:
-				v = types.NewDecimal(t)
-			case types.JSON:
-				v = types.NewJSON(t)
-			case types.Bytes:
-				v = types.NewBytes([]byte(t))
-			default:
-				v = types.NewString(t)
-			}
+		v, rest, err := types.ReadValue(b)
+		if err != nil {
+			return nil, fmt.Errorf("aggregate tuple: %w", err)
 		}
-		out = append(out, v)
+		out, b = append(out, v), rest
 	}
 	return out, nil
 }
