@@ -197,15 +197,5 @@ func null2(a, b Func, f func(x, y types.Value) (types.Value, error)) Func {
 // allocates the argument slice per row; it serves string functions, which
 // allocate their results anyway.
 func nullN(args []Func, f func(vs []types.Value) (types.Value, error)) Func {
-	return func(row types.Row, env *Env) (types.Value, error) {
-		vs := make([]types.Value, len(args))
-		for i, a := range args {
-			v, err := a(row, env)
-			if err != nil || v.IsNull() {
-				return types.Null, err
-			}
-			vs[i] = v
-		}
-		return f(vs)
-	}
+	return nullEnv(args, func(vs []types.Value, _ *Env) (types.Value, error) { return f(vs) })
 }
