@@ -104,6 +104,18 @@ func checkAllJSONDocs(c *Call) error {
 	return nil
 }
 
+// anyNullConst tells whether one of args is a constant NULL: MySQL reads
+// the documents before the path, so a NULL one gives NULL before a
+// wildcard in a constant path is an error.
+func anyNullConst(args []Expr) bool {
+	for _, a := range args {
+		if k, ok := a.(*Const); ok && k.Value.IsNull() {
+			return true
+		}
+	}
+	return false
+}
+
 // noWildcards is MySQL's error 3149 for a path that may match several
 // values where one place is needed.
 func noWildcards(p jsonPath) error {
@@ -136,7 +148,7 @@ func compileDocPathFunc(f func(doc any) types.Value) func(c *Call, args []Func) 
 			return nil, err
 		}
 		for _, p := range fixed {
-			if p != nil {
+			if p != nil && !anyNullConst(c.Args[:1]) {
 				if err := noWildcards(*p); err != nil {
 					return nil, err
 				}
@@ -454,7 +466,7 @@ func compileJSONContains(c *Call, args []Func) (Func, error) {
 	if err != nil {
 		return nil, err
 	}
-	if len(fixed) > 0 && fixed[0] != nil {
+	if len(fixed) > 0 && fixed[0] != nil && !anyNullConst(c.Args[:2]) {
 		if err := noWildcards(*fixed[0]); err != nil {
 			return nil, err
 		}
