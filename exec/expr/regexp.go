@@ -11,9 +11,10 @@ import (
 )
 
 // MySQL 8's regular expression functions. MySQL matches with ICU; we match
-// with Go's RE2, which has the same classes, anchors, repetition and
-// Unicode properties but no backreferences and no lookaround (a pattern
-// with them is 2201B, saying so). Matching is case-sensitive unless
+// with Go's RE2, which has the same anchors, repetition and Unicode
+// properties but no backreferences and no lookaround (a pattern with them
+// is 2201B, saying so), and ASCII classes where ICU's are Unicode's
+// (regexp_icu.go spells ICU's out). Matching is case-sensitive unless
 // match_type has 'i' or an argument carries an insensitive COLLATE: MySQL's
 // default collation is case-insensitive, ours is binary. Positions and
 // lengths are in characters.
@@ -150,9 +151,13 @@ func (m *matcher) get(vs []types.Value) (*regexp.Regexp, error) {
 // compileRegexp compiles an RE2 pattern, naming what ICU has and RE2 does
 // not when that is why it fails.
 func compileRegexp(pattern string, pos int) (*regexp.Regexp, error) {
-	re, err := regexp.Compile(pattern)
+	re, err := regexp.Compile(icuClasses(pattern))
 	if err == nil {
 		return re, nil
+	}
+	// Name the fault in the pattern as written, not in its rewriting.
+	if _, werr := regexp.Compile(pattern); werr != nil {
+		err = werr
 	}
 	msg := "invalid regular expression: " + err.Error()
 	if se, ok := err.(*syntax.Error); ok {
@@ -303,6 +308,13 @@ func compileRegexpReplace(c *Call, args []Func) (Func, error) {
 			return types.Null, err
 		}
 		s, tmpl := vs[0].Str(), icuReplacement(vs[2].Str())
+		if s == "" {
+			// MySQL 8 writes the result into a buffer the size of the
+			// subject and drops what does not fit an empty one, so an
+			// empty subject stays empty even when the pattern matches
+			// there (Regexp_engine::Replace, sql/regexp/regexp_engine.cc).
+			return types.NewString(""), nil
+		}
 		n := 0
 		if len(vs) > 4 && vs[4].Int() > 0 {
 			n = occurrence(vs, 4)
