@@ -223,11 +223,55 @@ func occurrence(vs []types.Value, at int) int {
 
 // nthMatch is the byte span in s of the n-th match at or after off, or nil.
 func nthMatch(re *regexp.Regexp, s string, off, n int) []int {
-	all := re.FindAllStringIndex(s[off:], n)
+	all := icuMatches(re, s, off, n)
 	if len(all) < n {
 		return nil
 	}
-	return []int{off + all[n-1][0], off + all[n-1][1]}
+	return all[n-1][:2]
+}
+
+// icuMatches is the first n matches (every one when n < 0) at or after
+// off, as byte offsets into s with their groups, in the order ICU finds
+// them. Go skips an empty match that starts where the previous match
+// ended; ICU keeps it (RegexMatcher::find moves past an empty match only),
+// so REGEXP_REPLACE('abc', 'b*', '-') is '-a--c-' in MySQL. Such a match
+// is put back when the pattern reads no text before its start (no ^, \A,
+// \b, \B), where searching the rest of s alone finds what ICU finds.
+func icuMatches(re *regexp.Regexp, s string, off, n int) [][]int {
+	all := re.FindAllStringSubmatchIndex(s[off:], n)
+	for _, m := range all {
+		for k := range m {
+			if m[k] >= 0 {
+				m[k] += off
+			}
+		}
+	}
+	// Only a pattern that matches the empty text can match empty anywhere
+	// (what follows a position only decides $ and \z, true at the end).
+	src := re.String()
+	if !re.MatchString("") || strings.ContainsRune(src, '^') || strings.Contains(src, `\b`) || strings.Contains(src, `\B`) || strings.Contains(src, `\A`) {
+		return all
+	}
+	var out [][]int
+	for i, m := range all {
+		out = append(out, m)
+		end := m[1]
+		if end == m[0] || (i+1 < len(all) && all[i+1][0] == end) {
+			continue
+		}
+		if e := re.FindStringSubmatchIndex(s[end:]); e != nil && e[1] == 0 {
+			for k := range e {
+				if e[k] >= 0 {
+					e[k] += end
+				}
+			}
+			out = append(out, e)
+		}
+	}
+	if n >= 0 && len(out) > n {
+		out = out[:n]
+	}
+	return out
 }
 
 func compileRegexpInstr(c *Call, args []Func) (Func, error) {
@@ -322,14 +366,9 @@ func compileRegexpReplace(c *Call, args []Func) (Func, error) {
 		var b []byte
 		b = append(b, s[:off]...)
 		last := off
-		for i, sm := range re.FindAllStringSubmatchIndex(s[off:], -1) {
+		for i, sm := range icuMatches(re, s, off, -1) {
 			if n > 0 && i+1 != n {
 				continue
-			}
-			for k := range sm {
-				if sm[k] >= 0 {
-					sm[k] += off
-				}
 			}
 			b = append(b, s[last:sm[0]]...)
 			b = re.ExpandString(b, tmpl, s, sm)

@@ -1,9 +1,11 @@
 package expr
 
 import (
+	"reflect"
 	"regexp"
 	"testing"
 	"unicode"
+	"unicode/utf8"
 )
 
 // TestICUClasses checks each rewritten class against the Unicode
@@ -72,5 +74,57 @@ func TestICUClassesLeaveTheRest(t *testing.T) {
 	re := regexp.MustCompile(icuClasses(`\Q[[:alpha:]]\E`))
 	if !re.MatchString("[[:alpha:]]") {
 		t.Errorf(`\Q...\E is no longer literal`)
+	}
+}
+
+// TestICUMatches compares icuMatches with ICU's loop written out (find
+// from a start; after an empty match start one character further, else
+// at the match's end), for patterns that read nothing before a match.
+func TestICUMatches(t *testing.T) {
+	icuLoop := func(re *regexp.Regexp, s string, off int) [][]int {
+		var out [][]int
+		for start := off; start <= len(s); {
+			m := re.FindStringSubmatchIndex(s[start:])
+			if m == nil {
+				break
+			}
+			for k := range m {
+				if m[k] >= 0 {
+					m[k] += start
+				}
+			}
+			out = append(out, m)
+			if m[1] > m[0] {
+				start = m[1]
+				continue
+			}
+			if m[1] == len(s) {
+				break
+			}
+			_, w := utf8.DecodeRuneInString(s[m[1]:])
+			start = m[1] + w
+		}
+		return out
+	}
+	patterns := []string{`b*`, `x*`, `a|`, `(b)*`, `[ab]*`, `c$`, `b?$`, `(?m)b*$`, `é*`, `a+`}
+	subjects := []string{"", "abc", "abcb", "bbb", "baaa", "aéébé", "ab\nb", "xyz"}
+	for _, p := range patterns {
+		re := regexp.MustCompile(p)
+		for _, s := range subjects {
+			for off := 0; off <= len(s); off++ {
+				if off < len(s) && !utf8.RuneStart(s[off]) {
+					continue
+				}
+				want := icuLoop(re, s, off)
+				if got := icuMatches(re, s, off, -1); !reflect.DeepEqual(got, want) {
+					t.Errorf("%q on %q from %d: %v, want %v", p, s, off, got, want)
+				}
+				for n := 1; n <= len(want); n++ {
+					if got := icuMatches(re, s, off, n); !reflect.DeepEqual(got, want[:n]) {
+						t.Errorf("%q on %q from %d, first %d: %v, want %v", p, s, off, n, got, want[:n])
+					}
+				}
+			}
+		}
 	}
 }
