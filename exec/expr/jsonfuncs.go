@@ -104,9 +104,7 @@ func checkAllJSONDocs(c *Call) error {
 	return nil
 }
 
-// anyNullConst tells whether one of args is a constant NULL: MySQL reads
-// the documents before the path, so a NULL one gives NULL before a
-// wildcard in a constant path is an error.
+// anyNullConst tells whether one of args is a constant NULL.
 func anyNullConst(args []Expr) bool {
 	for _, a := range args {
 		if k, ok := a.(*Const); ok && k.Value.IsNull() {
@@ -143,12 +141,12 @@ func compileDocFunc(f func(doc any) types.Value) func(c *Call, args []Func) (Fun
 func compileDocPathFunc(f func(doc any) types.Value) func(c *Call, args []Func) (Func, error) {
 	return func(c *Call, args []Func) (Func, error) {
 		name := c.Name
-		fixed, err := constPaths(c.Args[1:])
+		fixed, err := constPaths(c.Args[1:], c.Args[:1])
 		if err != nil {
 			return nil, err
 		}
 		for _, p := range fixed {
-			if p != nil && !anyNullConst(c.Args[:1]) {
+			if p != nil {
 				if err := noWildcards(*p); err != nil {
 					return nil, err
 				}
@@ -462,11 +460,11 @@ func jsonContains(target, cand any) bool {
 }
 
 func compileJSONContains(c *Call, args []Func) (Func, error) {
-	fixed, err := constPaths(c.Args[2:])
+	fixed, err := constPaths(c.Args[2:], c.Args[:2])
 	if err != nil {
 		return nil, err
 	}
-	if len(fixed) > 0 && fixed[0] != nil && !anyNullConst(c.Args[:2]) {
+	if len(fixed) > 0 && fixed[0] != nil {
 		if err := noWildcards(*fixed[0]); err != nil {
 			return nil, err
 		}
@@ -511,7 +509,7 @@ func oneOrAll(fn string, v types.Value) (all bool, err error) {
 }
 
 func compileJSONContainsPath(c *Call, args []Func) (Func, error) {
-	fixed, err := constPaths(c.Args[2:])
+	fixed, err := constPaths(c.Args[2:], c.Args[:2])
 	if err != nil {
 		return nil, err
 	}
@@ -572,7 +570,7 @@ func compileJSONSearch(c *Call, args []Func) (Func, error) {
 	var fixed []*jsonPath
 	if len(c.Args) > 4 {
 		var err error
-		if fixed, err = constPaths(c.Args[4:]); err != nil {
+		if fixed, err = constPaths(c.Args[4:], c.Args[:3]); err != nil {
 			return nil, err
 		}
 	}
@@ -761,7 +759,7 @@ func compileJSONModify(mode modMode) func(c *Call, args []Func) (Func, error) {
 		for i := 1; i < len(c.Args); i += 2 {
 			pathExprs = append(pathExprs, c.Args[i])
 		}
-		fixed, err := constPaths(pathExprs)
+		fixed, err := constPaths(pathExprs, c.Args[:1])
 		if err != nil {
 			return nil, err
 		}
@@ -831,7 +829,7 @@ func compileJSONRemove(c *Call, args []Func) (Func, error) {
 		}
 		return noWildcards(p)
 	}
-	fixed, err := constPaths(c.Args[1:])
+	fixed, err := constPaths(c.Args[1:], c.Args[:1])
 	if err != nil {
 		return nil, err
 	}
