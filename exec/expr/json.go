@@ -760,7 +760,7 @@ func compileJSONExtract(c *Call, args []Func) (Func, error) {
 			return compileScannedExtract(args, steps), nil
 		}
 	}
-	return nullN(args, func(vs []types.Value) (types.Value, error) {
+	return nullAfterDocs("json_extract", 1, args, func(vs []types.Value) (types.Value, error) {
 		doc, err := docArg(vs[0], "json_extract", 1)
 		if err != nil {
 			return types.Null, err
