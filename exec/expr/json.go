@@ -722,8 +722,14 @@ func docArg(v types.Value, fn string, n int) (any, error) {
 
 // constPaths parses the constant path arguments at bind time (nil entries
 // for the others), so that a bad constant path fails the statement early.
-func constPaths(args []Expr) ([]*jsonPath, error) {
+// MySQL reads the arguments before the paths (the document first) and
+// returns NULL for a NULL one without looking at the paths, so when one
+// of before is a constant NULL nothing is parsed here.
+func constPaths(args, before []Expr) ([]*jsonPath, error) {
 	out := make([]*jsonPath, len(args))
+	if anyNullConst(before) {
+		return out, nil
+	}
 	for i, a := range args {
 		if k, ok := a.(*Const); ok && !k.Value.IsNull() {
 			p, err := parseJSONPath(k.Value.Str())
@@ -745,7 +751,7 @@ func pathArg(fixed *jsonPath, v types.Value) (jsonPath, error) {
 }
 
 func compileJSONExtract(c *Call, args []Func) (Func, error) {
-	fixed, err := constPaths(c.Args[1:])
+	fixed, err := constPaths(c.Args[1:], c.Args[:1])
 	if err != nil {
 		return nil, err
 	}
@@ -754,7 +760,7 @@ func compileJSONExtract(c *Call, args []Func) (Func, error) {
 			return compileScannedExtract(args, steps), nil
 		}
 	}
-	return nullN(args, func(vs []types.Value) (types.Value, error) {
+	return nullAfterDocs("json_extract", 1, args, func(vs []types.Value) (types.Value, error) {
 		doc, err := docArg(vs[0], "json_extract", 1)
 		if err != nil {
 			return types.Null, err

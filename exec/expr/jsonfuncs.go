@@ -104,6 +104,51 @@ func checkAllJSONDocs(c *Call) error {
 	return nil
 }
 
+// nullAfterDocs is nullN for a JSON function whose first docs arguments
+// are documents. MySQL reads the arguments in order, so a document that
+// does not parse is an error even when a later argument is NULL
+// (JSON_CONTAINS('x', NULL) is 3141), and NULL when an earlier one is.
+func nullAfterDocs(name string, docs int, args []Func, f func(vs []types.Value) (types.Value, error)) Func {
+	return func(row types.Row, env *Env) (types.Value, error) {
+		vs := make([]types.Value, len(args))
+		for i, a := range args {
+			v, err := a(row, env)
+			if err != nil {
+				return types.Null, err
+			}
+			if v.IsNull() {
+				return types.Null, checkDocsBefore(vs[:i], docs, name)
+			}
+			vs[i] = v
+		}
+		return f(vs)
+	}
+}
+
+// checkDocsBefore is the error of the first of the leading docs documents
+// in vs that does not parse, stopping at a NULL one.
+func checkDocsBefore(vs []types.Value, docs int, name string) error {
+	for i := 0; i < docs && i < len(vs); i++ {
+		if vs[i].IsNull() {
+			return nil
+		}
+		if _, err := docArg(vs[i], name, i+1); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// anyNullConst tells whether one of args is a constant NULL.
+func anyNullConst(args []Expr) bool {
+	for _, a := range args {
+		if k, ok := a.(*Const); ok && k.Value.IsNull() {
+			return true
+		}
+	}
+	return false
+}
+
 // noWildcards is MySQL's error 3149 for a path that may match several
 // values where one place is needed.
 func noWildcards(p jsonPath) error {
@@ -131,7 +176,7 @@ func compileDocFunc(f func(doc any) types.Value) func(c *Call, args []Func) (Fun
 func compileDocPathFunc(f func(doc any) types.Value) func(c *Call, args []Func) (Func, error) {
 	return func(c *Call, args []Func) (Func, error) {
 		name := c.Name
-		fixed, err := constPaths(c.Args[1:])
+		fixed, err := constPaths(c.Args[1:], c.Args[:1])
 		if err != nil {
 			return nil, err
 		}
@@ -142,7 +187,7 @@ func compileDocPathFunc(f func(doc any) types.Value) func(c *Call, args []Func) 
 				}
 			}
 		}
-		return nullN(args, func(vs []types.Value) (types.Value, error) {
+		return nullAfterDocs(name, 1, args, func(vs []types.Value) (types.Value, error) {
 			doc, err := docArg(vs[0], name, 1)
 			if err != nil {
 				return types.Null, err
@@ -450,7 +495,7 @@ func jsonContains(target, cand any) bool {
 }
 
 func compileJSONContains(c *Call, args []Func) (Func, error) {
-	fixed, err := constPaths(c.Args[2:])
+	fixed, err := constPaths(c.Args[2:], c.Args[:2])
 	if err != nil {
 		return nil, err
 	}
@@ -459,7 +504,7 @@ func compileJSONContains(c *Call, args []Func) (Func, error) {
 			return nil, err
 		}
 	}
-	return nullN(args, func(vs []types.Value) (types.Value, error) {
+	return nullAfterDocs("json_contains", 2, args, func(vs []types.Value) (types.Value, error) {
 		target, err := docArg(vs[0], "json_contains", 1)
 		if err != nil {
 			return types.Null, err
@@ -499,11 +544,11 @@ func oneOrAll(fn string, v types.Value) (all bool, err error) {
 }
 
 func compileJSONContainsPath(c *Call, args []Func) (Func, error) {
-	fixed, err := constPaths(c.Args[2:])
+	fixed, err := constPaths(c.Args[2:], c.Args[:2])
 	if err != nil {
 		return nil, err
 	}
-	return nullN(args, func(vs []types.Value) (types.Value, error) {
+	return nullAfterDocs("json_contains_path", 1, args, func(vs []types.Value) (types.Value, error) {
 		doc, err := docArg(vs[0], "json_contains_path", 1)
 		if err != nil {
 			return types.Null, err
@@ -560,7 +605,7 @@ func compileJSONSearch(c *Call, args []Func) (Func, error) {
 	var fixed []*jsonPath
 	if len(c.Args) > 4 {
 		var err error
-		if fixed, err = constPaths(c.Args[4:]); err != nil {
+		if fixed, err = constPaths(c.Args[4:], c.Args[:3]); err != nil {
 			return nil, err
 		}
 	}
@@ -571,7 +616,7 @@ func compileJSONSearch(c *Call, args []Func) (Func, error) {
 		}
 		for i, v := range vs {
 			if v.IsNull() && i != 3 {
-				return types.Null, nil
+				return types.Null, checkDocsBefore(vs[:i], 1, "json_search")
 			}
 		}
 		doc, err := docArg(vs[0], "json_search", 1)
@@ -749,7 +794,7 @@ func compileJSONModify(mode modMode) func(c *Call, args []Func) (Func, error) {
 		for i := 1; i < len(c.Args); i += 2 {
 			pathExprs = append(pathExprs, c.Args[i])
 		}
-		fixed, err := constPaths(pathExprs)
+		fixed, err := constPaths(pathExprs, c.Args[:1])
 		if err != nil {
 			return nil, err
 		}
@@ -767,8 +812,8 @@ func compileJSONModify(mode modMode) func(c *Call, args []Func) (Func, error) {
 			}
 			// A NULL document or path is NULL; a NULL value is null.
 			for i := -1; i < len(vs); i += 2 {
-				if vs[max(i, 0)].IsNull() {
-					return types.Null, nil
+				if j := max(i, 0); vs[j].IsNull() {
+					return types.Null, checkDocsBefore(vs[:j], 1, name)
 				}
 			}
 			doc, err := docArg(vs[0], name, 1)
@@ -819,7 +864,7 @@ func compileJSONRemove(c *Call, args []Func) (Func, error) {
 		}
 		return noWildcards(p)
 	}
-	fixed, err := constPaths(c.Args[1:])
+	fixed, err := constPaths(c.Args[1:], c.Args[:1])
 	if err != nil {
 		return nil, err
 	}
@@ -830,7 +875,7 @@ func compileJSONRemove(c *Call, args []Func) (Func, error) {
 			}
 		}
 	}
-	return nullN(args, func(vs []types.Value) (types.Value, error) {
+	return nullAfterDocs("json_remove", 1, args, func(vs []types.Value) (types.Value, error) {
 		doc, err := docArg(vs[0], "json_remove", 1)
 		if err != nil {
 			return types.Null, err

@@ -11,9 +11,10 @@ import (
 )
 
 // MySQL 8's regular expression functions. MySQL matches with ICU; we match
-// with Go's RE2, which has the same classes, anchors, repetition and
-// Unicode properties but no backreferences and no lookaround (a pattern
-// with them is 2201B, saying so). Matching is case-sensitive unless
+// with Go's RE2, which has the same anchors, repetition and Unicode
+// properties but no backreferences and no lookaround (a pattern with them
+// is 2201B, saying so), and ASCII classes where ICU's are Unicode's
+// (regexp_icu.go spells ICU's out). Matching is case-sensitive unless
 // match_type has 'i' or an argument carries an insensitive COLLATE: MySQL's
 // default collation is case-insensitive, ours is binary. Positions and
 // lengths are in characters.
@@ -150,9 +151,13 @@ func (m *matcher) get(vs []types.Value) (*regexp.Regexp, error) {
 // compileRegexp compiles an RE2 pattern, naming what ICU has and RE2 does
 // not when that is why it fails.
 func compileRegexp(pattern string, pos int) (*regexp.Regexp, error) {
-	re, err := regexp.Compile(pattern)
+	re, err := regexp.Compile(icuClasses(pattern))
 	if err == nil {
 		return re, nil
+	}
+	// Name the fault in the pattern as written, not in its rewriting.
+	if _, werr := regexp.Compile(pattern); werr != nil {
+		err = werr
 	}
 	msg := "invalid regular expression: " + err.Error()
 	if se, ok := err.(*syntax.Error); ok {
@@ -218,11 +223,55 @@ func occurrence(vs []types.Value, at int) int {
 
 // nthMatch is the byte span in s of the n-th match at or after off, or nil.
 func nthMatch(re *regexp.Regexp, s string, off, n int) []int {
-	all := re.FindAllStringIndex(s[off:], n)
+	all := icuMatches(re, s, off, n)
 	if len(all) < n {
 		return nil
 	}
-	return []int{off + all[n-1][0], off + all[n-1][1]}
+	return all[n-1][:2]
+}
+
+// icuMatches is the first n matches (every one when n < 0) at or after
+// off, as byte offsets into s with their groups, in the order ICU finds
+// them. Go skips an empty match that starts where the previous match
+// ended; ICU keeps it (RegexMatcher::find moves past an empty match only),
+// so REGEXP_REPLACE('abc', 'b*', '-') is '-a--c-' in MySQL. Such a match
+// is put back when the pattern reads no text before its start (no ^, \A,
+// \b, \B), where searching the rest of s alone finds what ICU finds.
+func icuMatches(re *regexp.Regexp, s string, off, n int) [][]int {
+	all := re.FindAllStringSubmatchIndex(s[off:], n)
+	for _, m := range all {
+		for k := range m {
+			if m[k] >= 0 {
+				m[k] += off
+			}
+		}
+	}
+	// Only a pattern that matches the empty text can match empty anywhere
+	// (what follows a position only decides $ and \z, true at the end).
+	src := re.String()
+	if !re.MatchString("") || strings.ContainsRune(src, '^') || strings.Contains(src, `\b`) || strings.Contains(src, `\B`) || strings.Contains(src, `\A`) {
+		return all
+	}
+	var out [][]int
+	for i, m := range all {
+		out = append(out, m)
+		end := m[1]
+		if end == m[0] || (i+1 < len(all) && all[i+1][0] == end) {
+			continue
+		}
+		if e := re.FindStringSubmatchIndex(s[end:]); e != nil && e[1] == 0 {
+			for k := range e {
+				if e[k] >= 0 {
+					e[k] += end
+				}
+			}
+			out = append(out, e)
+		}
+	}
+	if n >= 0 && len(out) > n {
+		out = out[:n]
+	}
+	return out
 }
 
 func compileRegexpInstr(c *Call, args []Func) (Func, error) {
@@ -303,6 +352,13 @@ func compileRegexpReplace(c *Call, args []Func) (Func, error) {
 			return types.Null, err
 		}
 		s, tmpl := vs[0].Str(), icuReplacement(vs[2].Str())
+		if s == "" {
+			// MySQL 8 writes the result into a buffer the size of the
+			// subject and drops what does not fit an empty one, so an
+			// empty subject stays empty even when the pattern matches
+			// there (Regexp_engine::Replace, sql/regexp/regexp_engine.cc).
+			return types.NewString(""), nil
+		}
 		n := 0
 		if len(vs) > 4 && vs[4].Int() > 0 {
 			n = occurrence(vs, 4)
@@ -310,14 +366,9 @@ func compileRegexpReplace(c *Call, args []Func) (Func, error) {
 		var b []byte
 		b = append(b, s[:off]...)
 		last := off
-		for i, sm := range re.FindAllStringSubmatchIndex(s[off:], -1) {
+		for i, sm := range icuMatches(re, s, off, -1) {
 			if n > 0 && i+1 != n {
 				continue
-			}
-			for k := range sm {
-				if sm[k] >= 0 {
-					sm[k] += off
-				}
 			}
 			b = append(b, s[last:sm[0]]...)
 			b = re.ExpandString(b, tmpl, s, sm)
