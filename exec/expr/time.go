@@ -225,41 +225,55 @@ func parseUnitString(s, unit string, parts []string) (types.Value, error) {
 	if len(parts) == 1 {
 		return singleUnitString(s, t, neg, parts[0])
 	}
-	var nums []string
-	var seps []byte
-	cur := ""
-	for i := 0; i < len(t); i++ {
-		ch := t[i]
-		if ch >= '0' && ch <= '9' {
-			cur += string(ch)
-			continue
-		}
-		if cur != "" {
-			nums = append(nums, cur)
-			seps = append(seps, ch)
-			cur = ""
+	// MySQL's get_interval_info: skip what is not a digit, read up to one
+	// number per field; fewer numbers fill the fields from the right
+	// ('12' SECOND_MICROSECOND is 0 seconds and 12); no number at all is
+	// an interval of 0. Numbers left over make the interval NULL.
+	j := 0
+	skip := func() {
+		for j < len(t) && !isDigitByte(t[j]) {
+			j++
 		}
 	}
-	if cur != "" {
-		nums = append(nums, cur)
+	skip()
+	vals := make([]int64, len(parts))
+	lastLen := 0
+	for i := range parts {
+		start := j
+		var v int64
+		for ; j < len(t) && isDigitByte(t[j]); j++ {
+			if v > (math.MaxInt64-10)/10 {
+				return bad()
+			}
+			v = v*10 + int64(t[j]-'0')
+		}
+		lastLen, vals[i] = j-start, v
+		skip()
+		if j == len(t) && i != len(parts)-1 {
+			copy(vals[len(parts)-1-i:], vals[:i+1])
+			clear(vals[:len(parts)-1-i])
+			break
+		}
 	}
-	if len(nums) == 0 || len(nums) > len(parts) {
+	if j != len(t) {
 		return bad()
 	}
-	fields := parts[len(parts)-len(nums):]
+	if parts[len(parts)-1] == "MICROSECOND" && lastLen > 0 {
+		// The microseconds are the digits of a fraction: '1.5' is
+		// 500000 of them, '1.1234567' 123456.
+		for ; lastLen < 6; lastLen++ {
+			vals[len(vals)-1] *= 10
+		}
+		for ; lastLen > 6; lastLen-- {
+			vals[len(vals)-1] /= 10
+		}
+	}
 	var months, micros int64
-	for i, n := range nums {
-		if fields[i] == "MICROSECOND" && i > 0 && seps[i-1] == '.' {
-			// A fraction of a second: '1.5' is 500000 microseconds.
-			for len(n) < 6 {
-				n += "0"
-			}
+	for i, v := range vals {
+		m, us := unitSize(parts[i])
+		if v > math.MaxInt32 && m != 0 || us != 0 && v > (math.MaxInt64-micros)/us {
+			return types.Null, errOverflow("INTERVAL", unit)
 		}
-		v, err := strconv.ParseInt(n, 10, 64)
-		if err != nil {
-			return bad()
-		}
-		m, us := unitSize(fields[i])
 		months += v * m
 		micros += v * us
 	}
