@@ -608,7 +608,67 @@ func checkExtract(c *Call) error {
 		}
 		return nil
 	}
+	if k := c.Args[0].Type().Kind; extractReadsTime(c.Unit) && !isTimeKind(k) {
+		// MySQL reads text and numbers as a TIME for these units
+		// (Item_extract's date_value is false): EXTRACT(MINUTE FROM
+		// '2024-01-05') is 20, 2024 read as 00:20:24.
+		switch {
+		case k == types.Bool:
+			c.Args[0] = coerceKind(c.Args[0], types.TypeBigInt)
+		case isNumericKind(k):
+		case isStringKind(k) || k == types.Unknown:
+			c.Args[0] = coerceKind(c.Args[0], types.TypeText)
+		default:
+			return mismatch("function extract(%s) does not exist", c.Args[0].Type())
+		}
+		return nil
+	}
 	return toTime(c, 0, false)
+}
+
+// extractReadsTime reports whether EXTRACT's unit reads its argument as a
+// TIME: every unit but YEAR, YEAR_MONTH, QUARTER, MONTH, WEEK and DAY (and
+// Postgres's EPOCH, DOW, DOY), as MySQL's Item_extract.
+func extractReadsTime(unit string) bool {
+	switch unit {
+	case "YEAR", "YEAR_MONTH", "QUARTER", "MONTH", "WEEK", "DAY", "EPOCH", "DOW", "DOY":
+		return false
+	}
+	return true
+}
+
+// timeFields is EXTRACT's compound of a TIME's fields: hours are all of
+// them and its day is 0 (MySQL's TIME has no day of its own); the sign
+// applies to the whole.
+func timeFields(us int64, parts []string) int64 {
+	a := abs64(us)
+	var out int64
+	for i, p := range parts {
+		var f int64
+		switch p {
+		case "DAY":
+		case "HOUR":
+			f = a / microsPerHour
+		case "MINUTE":
+			f = a / microsPerMinute % 60
+		case "SECOND":
+			f = a / microsPerSecond % 60
+		default:
+			f = a % microsPerSecond
+		}
+		if i > 0 {
+			if p == "MICROSECOND" {
+				out *= 1e6
+			} else {
+				out *= 100
+			}
+		}
+		out += f
+	}
+	if us < 0 {
+		out = -out
+	}
+	return out
 }
 
 func extractField(t time.Time, us int64, u string) int64 {
@@ -657,53 +717,49 @@ func compileExtract(c *Call, args []Func) (Func, error) {
 	if c.Args[0].Type().Kind == types.Interval {
 		return null1(args[0], func(v types.Value) (types.Value, error) {
 			_, us := v.IntervalParts()
-			a := abs64(us)
-			var out int64
-			for i, p := range parts {
-				var f int64
-				switch p {
-				case "HOUR":
-					f = a / microsPerHour
-				case "MINUTE":
-					f = a / microsPerMinute % 60
-				case "SECOND":
-					f = a / microsPerSecond % 60
-				default:
-					f = a % microsPerSecond
-				}
-				if i > 0 {
-					if p == "MICROSECOND" {
-						out *= 1e6
-					} else {
-						out *= 100
-					}
-				}
-				out += f
-			}
-			if us < 0 {
-				out = -out
-			}
-			return types.NewInt(out), nil
+			return types.NewInt(timeFields(us, parts)), nil
 		}), nil
 	}
-	return null1(args[0], func(v types.Value) (types.Value, error) {
-		t := v.Time()
-		// A compound unit concatenates its fields: DAY_HOUR of the 3rd at
-		// 14h is 314.
-		var out int64
-		for i, p := range parts {
-			f := extractField(t, v.Micros(), p)
-			if i > 0 {
-				if p == "MICROSECOND" {
-					out *= 1e6
-				} else {
-					out *= 100
-				}
+	if k := c.Args[0].Type().Kind; isStringKind(k) || isNumericKind(k) {
+		// Read as a TIME (checkExtract): a datetime stays one.
+		arg := args[0]
+		return func(row types.Row, env *Env) (types.Value, error) {
+			v, err := arg(row, env)
+			if err != nil || v.IsNull() {
+				return types.Null, err
 			}
-			out += f
-		}
-		return types.NewInt(out), nil
+			us, datetime, ok := timeArg(v, env)
+			switch {
+			case !ok:
+				return types.Null, nil
+			case datetime:
+				return types.NewInt(datetimeFields(us, parts)), nil
+			}
+			return types.NewInt(timeFields(us, parts)), nil
+		}, nil
+	}
+	return null1(args[0], func(v types.Value) (types.Value, error) {
+		return types.NewInt(datetimeFields(v.Micros(), parts)), nil
 	}), nil
+}
+
+// datetimeFields is EXTRACT's compound of a datetime's fields: DAY_HOUR
+// of the 3rd at 14h is 314.
+func datetimeFields(us int64, parts []string) int64 {
+	t := time.UnixMicro(us).UTC()
+	var out int64
+	for i, p := range parts {
+		f := extractField(t, us, p)
+		if i > 0 {
+			if p == "MICROSECOND" {
+				out *= 1e6
+			} else {
+				out *= 100
+			}
+		}
+		out += f
+	}
+	return out
 }
 
 func checkDate(c *Call) error {

@@ -548,6 +548,41 @@ func textTime(s string) (types.Value, error) {
 	return v, err
 }
 
+// timeArg reads text or a number where MySQL wants a TIME (its get_time):
+// the microseconds of a TIME, clamped to 838:59:59, or of a whole
+// datetime (datetime set) for a datetime's text or a number of 10^10 and
+// more. Warnings go to env; ok is false when v is no TIME.
+func timeArg(v types.Value, env *Env) (us int64, datetime, ok bool) {
+	var trunc bool
+	orig := valueText(v)
+	if v.Kind() == types.String {
+		us, datetime, trunc, ok = parseTimeText(v.Str())
+	} else {
+		n, frac, ok1 := numberParts(v)
+		us, datetime, ok = numberTime(n, frac)
+		ok = ok && ok1
+	}
+	if !ok {
+		_, _ = warnNull(badTime(types.Null, orig), env)
+		return 0, false, false
+	}
+	if datetime {
+		if trunc {
+			_, _ = warnNull(badTime(types.Null, orig), env)
+		}
+		return us, true, true
+	}
+	t, err := clampTime(us, orig)
+	if err == nil && trunc {
+		err = badTime(t, orig)
+	}
+	if err != nil {
+		t, _ = warnNull(err, env)
+	}
+	_, us = t.IntervalParts()
+	return us, false, true
+}
+
 // numericTime is MySQL's TIME of a number.
 func numericTime(v types.Value) (types.Value, error) {
 	n, frac, ok := numberParts(v)
@@ -791,11 +826,6 @@ const (
 // microseconds and its kind. A value that reads with a warning reports
 // it on env; one that does not read is ok false.
 func diffOperand(v types.Value, asDate bool, env *Env) (us int64, kind int, ok bool) {
-	warn := func(err error) {
-		if err != nil {
-			_, _ = warnNull(err, env)
-		}
-	}
 	switch v.Kind() {
 	case types.Date:
 		return v.Days() * microsPerDay, diffDate, true
@@ -804,64 +834,39 @@ func diffOperand(v types.Value, asDate bool, env *Env) (us int64, kind int, ok b
 	case types.Interval:
 		_, us := v.IntervalParts()
 		return us, diffTime, true
-	case types.String:
-		s := v.Str()
-		if asDate {
-			dt, hasTime, trunc, ok := parseDatetimeLoose(s)
-			if !ok {
-				warn(badDatetime(s))
-				return 0, 0, false
-			}
-			if trunc {
-				warn(warnf(types.Null, sqlerr.InvalidDatetimeFormat, "Truncated incorrect datetime value: '%s'", s))
-			}
-			if hasTime {
-				return dt, diffDatetime, true
-			}
-			return dt, diffDate, true
+	}
+	if !asDate {
+		us, datetime, ok := timeArg(v, env)
+		if datetime {
+			return us, diffDatetime, ok
 		}
-		us, datetime, trunc, ok := parseTimeText(s)
+		return us, diffTime, ok
+	}
+	if v.Kind() == types.String {
+		s := v.Str()
+		dt, hasTime, trunc, ok := parseDatetimeLoose(s)
 		if !ok {
-			warn(badTime(types.Null, s))
+			_, _ = warnNull(badDatetime(s), env)
 			return 0, 0, false
 		}
-		if datetime {
-			if trunc {
-				warn(badTime(types.Null, s))
-			}
-			return us, diffDatetime, true
+		if trunc {
+			env.Warnf(sqlerr.InvalidDatetimeFormat, "Truncated incorrect datetime value: '%s'", s)
 		}
-		t, err := clampTime(us, s)
-		if err == nil && trunc {
-			err = badTime(t, s)
+		if hasTime {
+			return dt, diffDatetime, true
 		}
-		if err != nil {
-			t, _ = warnNull(err, env)
-		}
-		_, us = t.IntervalParts()
-		return us, diffTime, true
+		return dt, diffDate, true
 	}
 	n, frac, ok := numberParts(v)
-	if asDate {
-		dt, ok2 := numberDatetime(n, frac)
-		if !ok || !ok2 || n < 0 {
-			warn(badDatetime(valueText(v)))
-			return 0, 0, false
-		}
-		if n <= 99991231 {
-			return dt, diffDate, true
-		}
-		return dt, diffDatetime, true
-	}
-	us, datetime, ok2 := numberTime(n, frac)
+	dt, ok2 := numberDatetime(n, frac)
 	if !ok || !ok2 {
-		warn(badTime(types.Null, valueText(v)))
+		_, _ = warnNull(badDatetime(valueText(v)), env)
 		return 0, 0, false
 	}
-	if datetime {
-		return us, diffDatetime, true
+	if n <= 99991231 {
+		return dt, diffDate, true
 	}
-	return us, diffTime, true
+	return dt, diffDatetime, true
 }
 
 func compileTimediff(c *Call, args []Func) (Func, error) {

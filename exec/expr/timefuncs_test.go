@@ -194,11 +194,27 @@ func TestTime_MySQLReadings(t *testing.T) {
 		}
 		return e
 	}
+	extract := func(unit string, arg Expr) Expr {
+		e, err := NewUnitCall("extract", unit, 0, arg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return e
+	}
 	tests := []struct {
 		e     Expr
 		want  string
 		warns []string
 	}{
+		// EXTRACT of a unit below DAY reads a TIME (the manual's examples
+		// for the datetimes).
+		{extract("MINUTE", cs("2024-01-05")), "20", []string{truncTime + "'2024-01-05'"}},
+		{extract("HOUR", ci(20240101)), "NULL", []string{truncTime + "'20240101'"}},
+		{extract("DAY_MINUTE", cs("2019-07-02 01:02:03")), "20102", nil},
+		{extract("MICROSECOND", cs("2003-01-02 10:30:00.000123")), "123", nil},
+		{extract("DAY_HOUR", cs("1 10:00:00")), "34", nil},
+		{extract("HOUR_MINUTE", cs("-01:30")), "-130", nil},
+		{extract("YEAR", cs("2024-01-05")), "2024", nil},
 		// A date string read as a TIME: 2024 is 00:20:24, with a warning.
 		{mustCall(t, "hour", cs("2024-01-05")), "0", []string{truncTime + "'2024-01-05'"}},
 		{mustCall(t, "minute", cs("2024-01-05")), "20", []string{truncTime + "'2024-01-05'"}},
