@@ -531,30 +531,12 @@ func badTime(val types.Value, s string) error {
 	return warnf(val, sqlerr.InvalidDatetimeFormat, "Truncated incorrect time value: '%s'", s)
 }
 
-// textTime is MySQL's TIME of text: a datetime's time of day, or the TIME
-// it spells, clamped to 838:59:59, with MySQL's warnings.
-func textTime(s string) (types.Value, error) {
-	us, datetime, trunc, ok := parseTimeText(s)
-	if !ok {
-		return types.Null, badTime(types.Null, s)
-	}
-	if datetime {
-		us = floorMod(us, microsPerDay)
-	}
-	v, err := clampTime(us, s)
-	if err == nil && trunc {
-		return types.Null, badTime(v, s)
-	}
-	return v, err
-}
-
 // timeArg reads text or a number where MySQL wants a TIME (its get_time):
 // the microseconds of a TIME, clamped to 838:59:59, or of a whole
 // datetime (datetime set) for a datetime's text or a number of 10^10 and
 // more. Warnings go to env; ok is false when v is no TIME.
 func timeArg(v types.Value, env *Env) (us int64, datetime, ok bool) {
 	var trunc bool
-	orig := valueText(v)
 	if v.Kind() == types.String {
 		us, datetime, trunc, ok = parseTimeText(v.Str())
 	} else {
@@ -562,38 +544,25 @@ func timeArg(v types.Value, env *Env) (us int64, datetime, ok bool) {
 		us, datetime, ok = numberTime(n, frac)
 		ok = ok && ok1
 	}
-	if !ok {
-		_, _ = warnNull(badTime(types.Null, orig), env)
+	switch {
+	case !ok:
+		_, _ = warnNull(badTime(types.Null, valueText(v)), env)
 		return 0, false, false
-	}
-	if datetime {
+	case datetime:
 		if trunc {
-			_, _ = warnNull(badTime(types.Null, orig), env)
+			_, _ = warnNull(badTime(types.Null, valueText(v)), env)
 		}
 		return us, true, true
-	}
-	t, err := clampTime(us, orig)
-	if err == nil && trunc {
-		err = badTime(t, orig)
-	}
-	if err != nil {
+	case trunc || us > maxTimeMicros || us < -maxTimeMicros:
+		// The text of the value only on the warned path.
+		t, err := clampTime(us, valueText(v))
+		if err == nil {
+			err = badTime(t, valueText(v))
+		}
 		t, _ = warnNull(err, env)
+		_, us = t.IntervalParts()
 	}
-	_, us = t.IntervalParts()
 	return us, false, true
-}
-
-// numericTime is MySQL's TIME of a number.
-func numericTime(v types.Value) (types.Value, error) {
-	n, frac, ok := numberParts(v)
-	us, datetime, ok2 := numberTime(n, frac)
-	if !ok || !ok2 {
-		return types.Null, badTime(types.Null, valueText(v))
-	}
-	if datetime {
-		us = floorMod(us, microsPerDay)
-	}
-	return clampTime(us, valueText(v))
 }
 
 // checkTimeOfDay types TIME(x) and CAST(x AS TIME[(fsp)]): MySQL's TIME
@@ -658,10 +627,21 @@ func compileTime(c *Call, args []Func) (Func, error) {
 			return clampTime(us, v.String())
 		}), nil
 	}
-	if isNumericKind(c.Args[0].Type().Kind) {
-		return warnable(null1(args[0], numericTime)), nil
-	}
-	return warnable(null1(args[0], func(v types.Value) (types.Value, error) { return textTime(v.Str()) })), nil
+	arg := args[0]
+	return func(row types.Row, env *Env) (types.Value, error) {
+		v, err := arg(row, env)
+		if err != nil || v.IsNull() {
+			return types.Null, err
+		}
+		us, datetime, ok := timeArg(v, env)
+		switch {
+		case !ok:
+			return types.Null, nil
+		case datetime:
+			us = floorMod(us, microsPerDay)
+		}
+		return types.NewInterval(0, us), nil
+	}, nil
 }
 
 // asTime makes argument i a TIME unless it is a date or datetime.
