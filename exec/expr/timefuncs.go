@@ -890,7 +890,8 @@ func compileTimediff(c *Call, args []Func) (Func, error) {
 
 func checkStrToDate(c *Call) error {
 	for i := range c.Args {
-		if k := c.Args[i].Type().Kind; !isStringKind(k) && !isNumericKind(k) && k != types.Unknown {
+		// A date or datetime is read as its text, as MySQL does.
+		if k := c.Args[i].Type().Kind; !isStringKind(k) && !isNumericKind(k) && !isTimeKind(k) && k != types.Unknown {
 			return mismatch("function str_to_date(%s) does not exist", argTypes(c.Args))
 		}
 		c.Args[i] = coerceKind(c.Args[i], types.TypeText)
@@ -932,21 +933,23 @@ func compileStrToDate(c *Call, args []Func) (Func, error) {
 	typ := c.Typ
 	return warnable(null2(args[0], args[1], func(sv, fv types.Value) (types.Value, error) {
 		s, f := sv.Str(), fv.Str()
-		us, clock, ok := strToDate(s, f)
-		bad := func() (types.Value, error) {
+		us, clock, trunc, ok := strToDate(s, f)
+		if !ok {
 			return types.Null, nullWarning{err: sqlerr.Newf(sqlerr.InvalidDatetimeFormat,
 				"Incorrect datetime value: '%s' for function str_to_date", s)}
 		}
-		if !ok {
-			return bad()
-		}
+		out, name := types.NewTimestamp(us), "datetime"
 		switch typ.Kind {
 		case types.Date:
-			return types.NewDate(floorDiv(us, microsPerDay)), nil
+			out, name = types.NewDate(floorDiv(us, microsPerDay)), "date"
 		case types.Interval:
-			return types.NewInterval(0, clock), nil
+			out, name = types.NewInterval(0, clock), "time"
 		}
-		return types.NewTimestamp(us), nil
+		if trunc {
+			// MySQL's extract_date_time: the value, with a warning.
+			return types.Null, warnf(out, sqlerr.InvalidDatetimeFormat, "Truncated incorrect %s value: '%s'", name, s)
+		}
+		return out, nil
 	})), nil
 }
 
@@ -958,7 +961,7 @@ var dayNames = [...]string{"sunday", "monday", "tuesday", "wednesday", "thursday
 // numbers may have fewer digits than the specifier prints, literal
 // characters must match, spaces are skipped. It returns the datetime and
 // its time of day; a date that does not exist (or has a zero part) fails.
-func strToDate(s, f string) (int64, int64, bool) {
+func strToDate(s, f string) (us, clock int64, trunc, ok bool) {
 	year, month, day, hour, minute, sec := 0, 0, 0, 0, 0, 0
 	var frac int64
 	yday, pm, twelve := 0, -1, false
@@ -1002,7 +1005,7 @@ func strToDate(s, f string) (int64, int64, bool) {
 		if ch != '%' || j+1 == len(f) {
 			skipSpace()
 			if i >= len(s) || s[i] != ch {
-				return 0, 0, false
+				return 0, 0, false, false
 			}
 			i++
 			continue
@@ -1120,12 +1123,12 @@ func strToDate(s, f string) (int64, int64, bool) {
 			ok = false
 		}
 		if !ok {
-			return 0, 0, false
+			return 0, 0, false, false
 		}
 	}
 	if twelve || pm >= 0 {
 		if hour < 1 || hour > 12 {
-			return 0, 0, false
+			return 0, 0, false, false
 		}
 		hour %= 12
 		if pm == 1 {
@@ -1134,21 +1137,25 @@ func strToDate(s, f string) (int64, int64, bool) {
 	}
 	if yday > 0 {
 		if year == 0 || yday > daysInYear(year) {
-			return 0, 0, false
+			return 0, 0, false, false
 		}
 		t := time.Date(year, 1, yday, 0, 0, 0, 0, time.UTC)
 		month, day = int(t.Month()), t.Day()
 	}
-	clock := (int64(hour)*3600+int64(minute)*60+int64(sec))*microsPerSecond + frac
+	clock = (int64(hour)*3600+int64(minute)*60+int64(sec))*microsPerSecond + frac
+	// What is left after the format is dropped with a warning.
+	for ; i < len(s) && !trunc; i++ {
+		trunc = !isSpaceByte(s[i])
+	}
 	date, clockOnly := formatFields(f)
 	if !date && clockOnly {
 		if minute > 59 || sec > 59 {
-			return 0, 0, false
+			return 0, 0, false, false
 		}
-		return 0, clock, true
+		return 0, clock, trunc, true
 	}
-	us, ok := validDate(year, month, day, hour, minute, sec, frac)
-	return us, clock, ok
+	us, ok = validDate(year, month, day, hour, minute, sec, frac)
+	return us, clock, trunc, ok
 }
 
 // ---- CONVERT_TZ ----

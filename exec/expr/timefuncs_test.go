@@ -242,6 +242,9 @@ func TestTime_MySQLReadings(t *testing.T) {
 		// WEEK's NULL mode is mode 0: 2024-01-05 is before the first Sunday.
 		{mustCall(t, "week", date(2024, 1, 5), cnull()), "0", nil},
 		{mustCall(t, "yearweek", date(2024, 1, 5), cnull()), "202353", nil}, // Sunday 2023-12-31 starts 2023's 53rd week
+		// A datetime is read as its text.
+		{mustCall(t, "str_to_date", ts, cs("%Y-%m-%d")), "2024-01-01", []string{"22007 Truncated incorrect date value: '2024-01-01 10:20:30.123456'"}},
+		{mustCall(t, "str_to_date", date(2024, 2, 29), cs("%Y%m%d")), "NULL", []string{"22007 Incorrect datetime value: '2024-02-29' for function str_to_date"}},
 		// %f wants a digit.
 		{mustCall(t, "str_to_date", cs("  pad  "), cs("%f")), "NULL", []string{"22007 Incorrect datetime value: '  pad  ' for function str_to_date"}},
 		// A microsecond field's digits are a fraction; no number is 0.
