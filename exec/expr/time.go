@@ -225,41 +225,55 @@ func parseUnitString(s, unit string, parts []string) (types.Value, error) {
 	if len(parts) == 1 {
 		return singleUnitString(s, t, neg, parts[0])
 	}
-	var nums []string
-	var seps []byte
-	cur := ""
-	for i := 0; i < len(t); i++ {
-		ch := t[i]
-		if ch >= '0' && ch <= '9' {
-			cur += string(ch)
-			continue
-		}
-		if cur != "" {
-			nums = append(nums, cur)
-			seps = append(seps, ch)
-			cur = ""
+	// MySQL's get_interval_info: skip what is not a digit, read up to one
+	// number per field; fewer numbers fill the fields from the right
+	// ('12' SECOND_MICROSECOND is 0 seconds and 12); no number at all is
+	// an interval of 0. Numbers left over make the interval NULL.
+	j := 0
+	skip := func() {
+		for j < len(t) && !isDigitByte(t[j]) {
+			j++
 		}
 	}
-	if cur != "" {
-		nums = append(nums, cur)
+	skip()
+	vals := make([]int64, len(parts))
+	lastLen := 0
+	for i := range parts {
+		start := j
+		var v int64
+		for ; j < len(t) && isDigitByte(t[j]); j++ {
+			if v > (math.MaxInt64-10)/10 {
+				return bad()
+			}
+			v = v*10 + int64(t[j]-'0')
+		}
+		lastLen, vals[i] = j-start, v
+		skip()
+		if j == len(t) && i != len(parts)-1 {
+			copy(vals[len(parts)-1-i:], vals[:i+1])
+			clear(vals[:len(parts)-1-i])
+			break
+		}
 	}
-	if len(nums) == 0 || len(nums) > len(parts) {
+	if j != len(t) {
 		return bad()
 	}
-	fields := parts[len(parts)-len(nums):]
+	if parts[len(parts)-1] == "MICROSECOND" && lastLen > 0 {
+		// The microseconds are the digits of a fraction: '1.5' is
+		// 500000 of them, '1.1234567' 123456.
+		for ; lastLen < 6; lastLen++ {
+			vals[len(vals)-1] *= 10
+		}
+		for ; lastLen > 6; lastLen-- {
+			vals[len(vals)-1] /= 10
+		}
+	}
 	var months, micros int64
-	for i, n := range nums {
-		if fields[i] == "MICROSECOND" && i > 0 && seps[i-1] == '.' {
-			// A fraction of a second: '1.5' is 500000 microseconds.
-			for len(n) < 6 {
-				n += "0"
-			}
+	for i, v := range vals {
+		m, us := unitSize(parts[i])
+		if v > math.MaxInt32 && m != 0 || us != 0 && v > (math.MaxInt64-micros)/us {
+			return types.Null, errOverflow("INTERVAL", unit)
 		}
-		v, err := strconv.ParseInt(n, 10, 64)
-		if err != nil {
-			return bad()
-		}
-		m, us := unitSize(fields[i])
 		months += v * m
 		micros += v * us
 	}
@@ -594,7 +608,67 @@ func checkExtract(c *Call) error {
 		}
 		return nil
 	}
+	if k := c.Args[0].Type().Kind; extractReadsTime(c.Unit) && !isTimeKind(k) {
+		// MySQL reads text and numbers as a TIME for these units
+		// (Item_extract's date_value is false): EXTRACT(MINUTE FROM
+		// '2024-01-05') is 20, 2024 read as 00:20:24.
+		switch {
+		case k == types.Bool:
+			c.Args[0] = coerceKind(c.Args[0], types.TypeBigInt)
+		case isNumericKind(k):
+		case isStringKind(k) || k == types.Unknown:
+			c.Args[0] = coerceKind(c.Args[0], types.TypeText)
+		default:
+			return mismatch("function extract(%s) does not exist", c.Args[0].Type())
+		}
+		return nil
+	}
 	return toTime(c, 0, false)
+}
+
+// extractReadsTime reports whether EXTRACT's unit reads its argument as a
+// TIME: every unit but YEAR, YEAR_MONTH, QUARTER, MONTH, WEEK and DAY (and
+// Postgres's EPOCH, DOW, DOY), as MySQL's Item_extract.
+func extractReadsTime(unit string) bool {
+	switch unit {
+	case "YEAR", "YEAR_MONTH", "QUARTER", "MONTH", "WEEK", "DAY", "EPOCH", "DOW", "DOY":
+		return false
+	}
+	return true
+}
+
+// timeFields is EXTRACT's compound of a TIME's fields: hours are all of
+// them and its day is 0 (MySQL's TIME has no day of its own); the sign
+// applies to the whole.
+func timeFields(us int64, parts []string) int64 {
+	a := abs64(us)
+	var out int64
+	for i, p := range parts {
+		var f int64
+		switch p {
+		case "DAY":
+		case "HOUR":
+			f = a / microsPerHour
+		case "MINUTE":
+			f = a / microsPerMinute % 60
+		case "SECOND":
+			f = a / microsPerSecond % 60
+		default:
+			f = a % microsPerSecond
+		}
+		if i > 0 {
+			if p == "MICROSECOND" {
+				out *= 1e6
+			} else {
+				out *= 100
+			}
+		}
+		out += f
+	}
+	if us < 0 {
+		out = -out
+	}
+	return out
 }
 
 func extractField(t time.Time, us int64, u string) int64 {
@@ -643,53 +717,49 @@ func compileExtract(c *Call, args []Func) (Func, error) {
 	if c.Args[0].Type().Kind == types.Interval {
 		return null1(args[0], func(v types.Value) (types.Value, error) {
 			_, us := v.IntervalParts()
-			a := abs64(us)
-			var out int64
-			for i, p := range parts {
-				var f int64
-				switch p {
-				case "HOUR":
-					f = a / microsPerHour
-				case "MINUTE":
-					f = a / microsPerMinute % 60
-				case "SECOND":
-					f = a / microsPerSecond % 60
-				default:
-					f = a % microsPerSecond
-				}
-				if i > 0 {
-					if p == "MICROSECOND" {
-						out *= 1e6
-					} else {
-						out *= 100
-					}
-				}
-				out += f
-			}
-			if us < 0 {
-				out = -out
-			}
-			return types.NewInt(out), nil
+			return types.NewInt(timeFields(us, parts)), nil
 		}), nil
 	}
-	return null1(args[0], func(v types.Value) (types.Value, error) {
-		t := v.Time()
-		// A compound unit concatenates its fields: DAY_HOUR of the 3rd at
-		// 14h is 314.
-		var out int64
-		for i, p := range parts {
-			f := extractField(t, v.Micros(), p)
-			if i > 0 {
-				if p == "MICROSECOND" {
-					out *= 1e6
-				} else {
-					out *= 100
-				}
+	if k := c.Args[0].Type().Kind; isStringKind(k) || isNumericKind(k) {
+		// Read as a TIME (checkExtract): a datetime stays one.
+		arg := args[0]
+		return func(row types.Row, env *Env) (types.Value, error) {
+			v, err := arg(row, env)
+			if err != nil || v.IsNull() {
+				return types.Null, err
 			}
-			out += f
-		}
-		return types.NewInt(out), nil
+			us, datetime, ok := timeArg(v, env)
+			switch {
+			case !ok:
+				return types.Null, nil
+			case datetime:
+				return types.NewInt(datetimeFields(us, parts)), nil
+			}
+			return types.NewInt(timeFields(us, parts)), nil
+		}, nil
+	}
+	return null1(args[0], func(v types.Value) (types.Value, error) {
+		return types.NewInt(datetimeFields(v.Micros(), parts)), nil
 	}), nil
+}
+
+// datetimeFields is EXTRACT's compound of a datetime's fields: DAY_HOUR
+// of the 3rd at 14h is 314.
+func datetimeFields(us int64, parts []string) int64 {
+	t := time.UnixMicro(us).UTC()
+	var out int64
+	for i, p := range parts {
+		f := extractField(t, us, p)
+		if i > 0 {
+			if p == "MICROSECOND" {
+				out *= 1e6
+			} else {
+				out *= 100
+			}
+		}
+		out += f
+	}
+	return out
 }
 
 func checkDate(c *Call) error {

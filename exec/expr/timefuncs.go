@@ -172,7 +172,23 @@ func compileWeek(c *Call, args []Func) (Func, error) {
 		// default_week_format is 0.
 		return null1(args[0], func(v types.Value) (types.Value, error) { return week(v, 0) }), nil
 	}
-	return null2(args[0], args[1], func(v, m types.Value) (types.Value, error) { return week(v, m.Int()) }), nil
+	// MySQL reads a NULL mode as 0 (val_int of NULL): WEEK(d, NULL) is WEEK(d, 0).
+	date, modeArg := args[0], args[1]
+	return func(row types.Row, env *Env) (types.Value, error) {
+		v, err := date(row, env)
+		if err != nil || v.IsNull() {
+			return types.Null, err
+		}
+		m, err := modeArg(row, env)
+		if err != nil {
+			return types.Null, err
+		}
+		var mode int64
+		if !m.IsNull() {
+			mode = m.Int()
+		}
+		return week(v, mode)
+	}, nil
 }
 
 // ---- parts of a date ----
@@ -341,71 +357,212 @@ func compileDatediff(_ *Call, args []Func) (Func, error) {
 
 // ---- TIME values ----
 
-// parseTimeText reads MySQL's TIME text: '[-][D ]HH:MM[:SS[.f]]',
-// 'HHMMSS[.f]' (digits align from the right: '1112' is 00:11:12) or a
-// datetime, whose time of day it takes.
-func parseTimeText(s string) (int64, bool) {
-	t := strings.TrimSpace(s)
-	if us, hasTime, ok := parseDatetime(t); ok && hasTime {
-		return floorMod(us, microsPerDay), true
+// parseTimeText reads text as MySQL's str_to_time does: a datetime of 12
+// characters or more gives itself (datetime is set; the caller takes its
+// time of day where it wants a TIME); otherwise '[-][D ]HH[:MM[:SS]][.f]'
+// or digits aligned from the right ('1112' is 00:11:12). What follows the
+// time is dropped with trunc set ('2024-01-05' reads as 2024 = 00:20:24);
+// text that starts with no time at all, or minutes or seconds of 60 and
+// more, is not a TIME. The result is not yet clamped to MySQL's range.
+func parseTimeText(s string) (us int64, datetime, trunc, ok bool) {
+	i := 0
+	for i < len(s) && isSpaceByte(s[i]) {
+		i++
 	}
-	neg := strings.HasPrefix(t, "-")
+	neg := i < len(s) && s[i] == '-'
 	if neg {
-		t = strings.TrimSpace(t[1:])
+		i++
 	}
-	whole, frac, hasFrac := strings.Cut(t, ".")
-	if hasFrac {
-		for i := 0; i < len(frac); i++ {
-			if !isDigitByte(frac[i]) {
-				return 0, false
+	if i == len(s) {
+		return 0, false, false, false
+	}
+	if len(s)-i >= 12 {
+		if dt, hasTime, tr, ok := parseDatetimeLoose(s[i:]); ok && hasTime {
+			return dt, true, tr, true
+		}
+	}
+	const maxField = math.MaxUint32
+	digits := func(j int) (uint64, int) {
+		var v uint64
+		for ; j < len(s) && isDigitByte(s[j]); j++ {
+			if v <= maxField {
+				v = v*10 + uint64(s[j]-'0')
 			}
 		}
+		return v, j
 	}
-	var days int64
-	if d, rest, ok := strings.Cut(whole, " "); ok && strings.Contains(rest, ":") {
-		n, err := strconv.ParseInt(d, 10, 64)
-		if err != nil || n < 0 || n > 34 {
-			return 0, false
-		}
-		days, whole = n, strings.TrimSpace(rest)
+	start := i
+	var d [4]uint64 // days, hours, minutes, seconds
+	v, j := digits(i)
+	if v > maxField {
+		return 0, false, false, false
 	}
-	var h, m, sec int64
-	if strings.Contains(whole, ":") {
-		parts := strings.Split(whole, ":")
-		if len(parts) > 3 {
-			return 0, false
+	endDays := j
+	for j < len(s) && isSpaceByte(s[j]) {
+		j++
+	}
+	state := 4
+	switch {
+	case len(s)-j > 1 && j != endDays && isDigitByte(s[j]):
+		d[0], state = v, 1
+	case len(s)-j > 1 && s[j] == ':' && isDigitByte(s[j+1]):
+		d[1], state = v, 2
+		j++
+	default:
+		d[1], d[2], d[3] = v/10000, v/100%100, v%100
+	}
+	for state < 4 {
+		d[state], j = digits(j)
+		state++
+		if state == 4 || len(s)-j < 2 || s[j] != ':' || !isDigitByte(s[j+1]) {
+			break
 		}
-		var nums [3]int64
-		for i, p := range parts {
-			n, err := strconv.ParseInt(p, 10, 64)
-			if err != nil || n < 0 || (i > 0 && (n > 59 || len(p) > 2)) {
-				return 0, false
+		j++
+	}
+	var frac int64
+	if len(s)-j >= 2 && s[j] == '.' && isDigitByte(s[j+1]) {
+		k := j + 1
+		for k < len(s) && isDigitByte(s[k]) {
+			k++
+		}
+		frac, j = fracMicros(s[j+1:k]), k
+	} else if len(s)-j == 1 && s[j] == '.' {
+		j++
+	}
+	if len(s)-j > 1 && s[j]|0x20 == 'e' && (isDigitByte(s[j+1]) ||
+		(s[j+1] == '-' || s[j+1] == '+') && len(s)-j > 2 && isDigitByte(s[j+2])) {
+		// '1e5' is a number in the wrong place, not a time.
+		return 0, false, false, false
+	}
+	for _, f := range d {
+		if f > maxField {
+			return 0, false, false, false
+		}
+	}
+	if d[2] >= 60 || d[3] >= 60 {
+		return 0, false, false, false
+	}
+	for ; j < len(s); j++ {
+		if !isSpaceByte(s[j]) {
+			if j == start {
+				return 0, false, false, false
 			}
-			nums[i] = n
-		}
-		h, m, sec = nums[0], nums[1], nums[2]
-		if len(parts) == 2 && hasFrac {
-			// 'MM:SS.f' when a fraction follows two fields.
-			h, m, sec = 0, nums[0], nums[1]
-		}
-	} else {
-		if whole == "" {
-			return 0, false
-		}
-		n, err := strconv.ParseInt(whole, 10, 64)
-		if err != nil || n < 0 {
-			return 0, false
-		}
-		h, m, sec = n/10000, n/100%100, n%100
-		if m > 59 || sec > 59 {
-			return 0, false
+			trunc = true
+			break
 		}
 	}
-	us := ((days*24+h)*3600+m*60+sec)*microsPerSecond + fracMicros(frac)
+	// Past 838 hours the value is clamped anyway; keep the sum in range.
+	hours := min(d[0]*24+d[1], 839)
+	us = (int64(hours)*3600+int64(d[2])*60+int64(d[3]))*microsPerSecond + frac
 	if neg {
 		us = -us
 	}
-	return us, true
+	return us, false, trunc, true
+}
+
+// maxTimeNumber is 838:59:59 written as a number.
+const maxTimeNumber = 8385959
+
+// numberTime reads a number as MySQL's number_to_time does: [-]HHMMSS
+// with frac microseconds (of the number's sign); a number of 10^10 or
+// more is a datetime (datetime set, whole). A number beyond 838:59:59
+// otherwise, or with minutes or seconds of 60 and more, is not a TIME.
+func numberTime(n, frac int64) (us int64, datetime, ok bool) {
+	switch {
+	case n > maxTimeNumber:
+		if n >= 10000000000 {
+			if dt, ok := numberDatetime(n, frac); ok {
+				return dt, true, true
+			}
+		}
+		return 0, false, false
+	case n < -maxTimeNumber:
+		return 0, false, false
+	}
+	neg := n < 0 || frac < 0
+	n, frac = abs64(n), abs64(frac)
+	if n%100 >= 60 || n/100%100 >= 60 {
+		return 0, false, false
+	}
+	us = (n/10000*3600+n/100%100*60+n%100)*microsPerSecond + frac
+	if neg {
+		us = -us
+	}
+	return us, false, true
+}
+
+// numberParts splits a number into its integer part and its fraction in
+// microseconds (rounded, with the number's sign); ok is false for a
+// DOUBLE beyond BIGINT.
+func numberParts(v types.Value) (n, frac int64, ok bool) {
+	switch v.Kind() {
+	case types.Int:
+		return v.Int(), 0, true
+	case types.Bool:
+		if v.Bool() {
+			return 1, 0, true
+		}
+		return 0, 0, true
+	case types.Float:
+		f := v.Float()
+		if math.IsNaN(f) || f >= 9.223372036854775807e18 || f < -9.223372036854775808e18 {
+			return 0, 0, false
+		}
+		n = int64(f)
+		return n, int64(math.Round((f - float64(n)) * 1e6)), true
+	}
+	text := v.String()
+	neg := strings.HasPrefix(text, "-")
+	whole, fr, _ := strings.Cut(strings.TrimPrefix(text, "-"), ".")
+	n, err := strconv.ParseInt(whole, 10, 64)
+	if err != nil {
+		return 0, 0, false
+	}
+	frac = fracMicros(fr)
+	if neg {
+		n, frac = -n, -frac
+	}
+	return n, frac, true
+}
+
+// badTime is MySQL's warning for a value that is no TIME or was cut to
+// read as one.
+func badTime(val types.Value, s string) error {
+	return warnf(val, sqlerr.InvalidDatetimeFormat, "Truncated incorrect time value: '%s'", s)
+}
+
+// timeArg reads text or a number where MySQL wants a TIME (its get_time):
+// the microseconds of a TIME, clamped to 838:59:59, or of a whole
+// datetime (datetime set) for a datetime's text or a number of 10^10 and
+// more. Warnings go to env; ok is false when v is no TIME.
+func timeArg(v types.Value, env *Env) (us int64, datetime, ok bool) {
+	var trunc bool
+	if v.Kind() == types.String {
+		us, datetime, trunc, ok = parseTimeText(v.Str())
+	} else {
+		n, frac, ok1 := numberParts(v)
+		us, datetime, ok = numberTime(n, frac)
+		ok = ok && ok1
+	}
+	switch {
+	case !ok:
+		_, _ = warnNull(badTime(types.Null, valueText(v)), env)
+		return 0, false, false
+	case datetime:
+		if trunc {
+			_, _ = warnNull(badTime(types.Null, valueText(v)), env)
+		}
+		return us, true, true
+	case trunc || us > maxTimeMicros || us < -maxTimeMicros:
+		// The text of the value only on the warned path.
+		t, err := clampTime(us, valueText(v))
+		if err == nil {
+			err = badTime(t, valueText(v))
+		}
+		t, _ = warnNull(err, env)
+		_, us = t.IntervalParts()
+	}
+	return us, false, true
 }
 
 // checkTimeOfDay types TIME(x) and CAST(x AS TIME[(fsp)]): MySQL's TIME
@@ -424,7 +581,11 @@ func checkTimeOfDay(c *Call) error {
 	case k == types.Timestamp || k == types.Date:
 		c.Args[0] = coerceKind(c.Args[0], types.TypeTimestamp)
 	case k == types.Interval:
-	case isStringKind(k) || k == types.Unknown || isNumericKind(k):
+	case k == types.Bool:
+		c.Args[0] = coerceKind(c.Args[0], types.TypeBigInt)
+	case isNumericKind(k):
+		// A number is read as a number ([-]HHMMSS), not as its text.
+	case isStringKind(k) || k == types.Unknown:
 		c.Args[0] = coerceKind(c.Args[0], types.TypeText)
 	default:
 		return mismatch("cannot cast %s to time", c.Args[0].Type())
@@ -466,13 +627,21 @@ func compileTime(c *Call, args []Func) (Func, error) {
 			return clampTime(us, v.String())
 		}), nil
 	}
-	return warnable(null1(args[0], func(v types.Value) (types.Value, error) {
-		us, ok := parseTimeText(v.Str())
-		if !ok {
-			return types.Null, nullWarning{err: sqlerr.Newf(sqlerr.InvalidDatetimeFormat, "Incorrect time value: '%s'", v.Str())}
+	arg := args[0]
+	return func(row types.Row, env *Env) (types.Value, error) {
+		v, err := arg(row, env)
+		if err != nil || v.IsNull() {
+			return types.Null, err
 		}
-		return clampTime(us, v.Str())
-	})), nil
+		us, datetime, ok := timeArg(v, env)
+		switch {
+		case !ok:
+			return types.Null, nil
+		case datetime:
+			us = floorMod(us, microsPerDay)
+		}
+		return types.NewInterval(0, us), nil
+	}, nil
 }
 
 // asTime makes argument i a TIME unless it is a date or datetime.
@@ -602,16 +771,21 @@ func compileCurtime(c *Call, _ []Func) (Func, error) {
 	}, nil
 }
 
-// TIMEDIFF(a, b) is a - b as a TIME: of two datetimes or of two TIMEs;
-// a datetime against a TIME is NULL, as in MySQL.
+// TIMEDIFF(a, b) is a - b as a TIME, as MySQL's Item_func_timediff: when
+// an argument is typed DATE or DATETIME both are read as dates (text and
+// numbers in MySQL's date forms), otherwise both as TIMEs (a datetime text
+// stays a datetime). The two must then be of one kind (DATE, DATETIME or
+// TIME), or the answer is NULL; a DATE or DATETIME against a TIME-typed
+// argument is always NULL.
 func checkTimediff(c *Call) error {
 	for i := range c.Args {
 		k := c.Args[i].Type().Kind
 		switch {
-		case isTimeKind(k):
-			c.Args[i] = coerceKind(c.Args[i], types.TypeTimestamp)
-		case k == types.Interval:
-		case isStringKind(k) || k == types.Unknown || isNumericKind(k):
+		case isTimeKind(k), k == types.Interval:
+		case k == types.Bool:
+			c.Args[i] = coerceKind(c.Args[i], types.TypeBigInt)
+		case isNumericKind(k):
+		case isStringKind(k) || k == types.Unknown:
 			c.Args[i] = coerceKind(c.Args[i], types.TypeText)
 		default:
 			return mismatch("function timediff(%s) does not exist", argTypes(c.Args))
@@ -621,49 +795,103 @@ func checkTimediff(c *Call) error {
 	return nil
 }
 
-// timeOrDatetime reads a TIMEDIFF argument: microseconds and whether it
-// is a point in time (a datetime) rather than a TIME.
-func timeOrDatetime(v types.Value) (int64, bool, bool) {
+// Kinds of a TIMEDIFF argument.
+const (
+	diffDate = iota
+	diffDatetime
+	diffTime
+)
+
+// diffOperand reads a TIMEDIFF argument as a date (asDate) or as a TIME:
+// microseconds and its kind. A value that reads with a warning reports
+// it on env; one that does not read is ok false.
+func diffOperand(v types.Value, asDate bool, env *Env) (us int64, kind int, ok bool) {
 	switch v.Kind() {
+	case types.Date:
+		return v.Days() * microsPerDay, diffDate, true
 	case types.Timestamp:
-		return v.Micros(), true, true
+		return v.Micros(), diffDatetime, true
 	case types.Interval:
 		_, us := v.IntervalParts()
-		return us, false, true
+		return us, diffTime, true
 	}
-	s := v.Str()
-	dt, hasTime, isDate := parseDatetime(s)
-	if isDate && hasTime {
-		return dt, true, true
+	if !asDate {
+		us, datetime, ok := timeArg(v, env)
+		if datetime {
+			return us, diffDatetime, ok
+		}
+		return us, diffTime, ok
 	}
-	if us, ok := parseTimeText(s); ok {
-		return us, false, true
+	if v.Kind() == types.String {
+		s := v.Str()
+		dt, hasTime, trunc, ok := parseDatetimeLoose(s)
+		if !ok {
+			_, _ = warnNull(badDatetime(s), env)
+			return 0, 0, false
+		}
+		if trunc {
+			env.Warnf(sqlerr.InvalidDatetimeFormat, "Truncated incorrect datetime value: '%s'", s)
+		}
+		if hasTime {
+			return dt, diffDatetime, true
+		}
+		return dt, diffDate, true
 	}
-	return dt, true, isDate
+	n, frac, ok := numberParts(v)
+	dt, ok2 := numberDatetime(n, frac)
+	if !ok || !ok2 {
+		_, _ = warnNull(badDatetime(valueText(v)), env)
+		return 0, 0, false
+	}
+	if n <= 99991231 {
+		return dt, diffDate, true
+	}
+	return dt, diffDatetime, true
 }
 
-func compileTimediff(_ *Call, args []Func) (Func, error) {
-	return warnable(null2(args[0], args[1], func(a, b types.Value) (types.Value, error) {
-		x, xdt, ok1 := timeOrDatetime(a)
-		y, ydt, ok2 := timeOrDatetime(b)
-		if !ok1 {
-			return types.Null, badDatetime(a.String())
+func compileTimediff(c *Call, args []Func) (Func, error) {
+	withDate, withTime := false, false
+	for _, a := range c.Args {
+		k := a.Type().Kind
+		withDate = withDate || isTimeKind(k)
+		withTime = withTime || k == types.Interval
+	}
+	if withDate && withTime {
+		return func(types.Row, *Env) (types.Value, error) { return types.Null, nil }, nil
+	}
+	a, b := args[0], args[1]
+	return func(row types.Row, env *Env) (types.Value, error) {
+		x, err := a(row, env)
+		if err != nil || x.IsNull() {
+			return types.Null, err
 		}
-		if !ok2 {
-			return types.Null, badDatetime(b.String())
+		y, err := b(row, env)
+		if err != nil || y.IsNull() {
+			return types.Null, err
 		}
-		if xdt != ydt {
+		xu, xk, ok := diffOperand(x, withDate, env)
+		if !ok {
 			return types.Null, nil
 		}
-		return clampTime(x-y, types.FormatInterval(0, x-y))
-	})), nil
+		yu, yk, ok := diffOperand(y, withDate, env)
+		if !ok || xk != yk {
+			return types.Null, nil
+		}
+		d := xu - yu
+		v, err := clampTime(d, types.FormatInterval(0, d))
+		if err != nil {
+			return warnNull(err, env)
+		}
+		return v, nil
+	}, nil
 }
 
 // ---- STR_TO_DATE ----
 
 func checkStrToDate(c *Call) error {
 	for i := range c.Args {
-		if k := c.Args[i].Type().Kind; !isStringKind(k) && !isNumericKind(k) && k != types.Unknown {
+		// A date or datetime is read as its text, as MySQL does.
+		if k := c.Args[i].Type().Kind; !isStringKind(k) && !isNumericKind(k) && !isTimeKind(k) && k != types.Unknown {
 			return mismatch("function str_to_date(%s) does not exist", argTypes(c.Args))
 		}
 		c.Args[i] = coerceKind(c.Args[i], types.TypeText)
@@ -705,21 +933,23 @@ func compileStrToDate(c *Call, args []Func) (Func, error) {
 	typ := c.Typ
 	return warnable(null2(args[0], args[1], func(sv, fv types.Value) (types.Value, error) {
 		s, f := sv.Str(), fv.Str()
-		us, clock, ok := strToDate(s, f)
-		bad := func() (types.Value, error) {
+		us, clock, trunc, ok := strToDate(s, f)
+		if !ok {
 			return types.Null, nullWarning{err: sqlerr.Newf(sqlerr.InvalidDatetimeFormat,
 				"Incorrect datetime value: '%s' for function str_to_date", s)}
 		}
-		if !ok {
-			return bad()
-		}
+		out, name := types.NewTimestamp(us), "datetime"
 		switch typ.Kind {
 		case types.Date:
-			return types.NewDate(floorDiv(us, microsPerDay)), nil
+			out, name = types.NewDate(floorDiv(us, microsPerDay)), "date"
 		case types.Interval:
-			return types.NewInterval(0, clock), nil
+			out, name = types.NewInterval(0, clock), "time"
 		}
-		return types.NewTimestamp(us), nil
+		if trunc {
+			// MySQL's extract_date_time: the value, with a warning.
+			return types.Null, warnf(out, sqlerr.InvalidDatetimeFormat, "Truncated incorrect %s value: '%s'", name, s)
+		}
+		return out, nil
 	})), nil
 }
 
@@ -731,7 +961,7 @@ var dayNames = [...]string{"sunday", "monday", "tuesday", "wednesday", "thursday
 // numbers may have fewer digits than the specifier prints, literal
 // characters must match, spaces are skipped. It returns the datetime and
 // its time of day; a date that does not exist (or has a zero part) fails.
-func strToDate(s, f string) (int64, int64, bool) {
+func strToDate(s, f string) (us, clock int64, trunc, ok bool) {
 	year, month, day, hour, minute, sec := 0, 0, 0, 0, 0, 0
 	var frac int64
 	yday, pm, twelve := 0, -1, false
@@ -775,7 +1005,7 @@ func strToDate(s, f string) (int64, int64, bool) {
 		if ch != '%' || j+1 == len(f) {
 			skipSpace()
 			if i >= len(s) || s[i] != ch {
-				return 0, 0, false
+				return 0, 0, false, false
 			}
 			i++
 			continue
@@ -818,7 +1048,8 @@ func strToDate(s, f string) (int64, int64, bool) {
 			for i < len(s) && i-start < 6 && isDigitByte(s[i]) {
 				i++
 			}
-			frac, ok = fracMicros(s[start:i]), true
+			// At least one digit, as MySQL's my_strtoll10 wants.
+			frac, ok = fracMicros(s[start:i]), i > start
 		case 'p':
 			skipSpace()
 			ok = len(s)-i >= 2
@@ -892,12 +1123,12 @@ func strToDate(s, f string) (int64, int64, bool) {
 			ok = false
 		}
 		if !ok {
-			return 0, 0, false
+			return 0, 0, false, false
 		}
 	}
 	if twelve || pm >= 0 {
 		if hour < 1 || hour > 12 {
-			return 0, 0, false
+			return 0, 0, false, false
 		}
 		hour %= 12
 		if pm == 1 {
@@ -906,21 +1137,25 @@ func strToDate(s, f string) (int64, int64, bool) {
 	}
 	if yday > 0 {
 		if year == 0 || yday > daysInYear(year) {
-			return 0, 0, false
+			return 0, 0, false, false
 		}
 		t := time.Date(year, 1, yday, 0, 0, 0, 0, time.UTC)
 		month, day = int(t.Month()), t.Day()
 	}
-	clock := (int64(hour)*3600+int64(minute)*60+int64(sec))*microsPerSecond + frac
+	clock = (int64(hour)*3600+int64(minute)*60+int64(sec))*microsPerSecond + frac
+	// What is left after the format is dropped with a warning.
+	for ; i < len(s) && !trunc; i++ {
+		trunc = !isSpaceByte(s[i])
+	}
 	date, clockOnly := formatFields(f)
 	if !date && clockOnly {
 		if minute > 59 || sec > 59 {
-			return 0, 0, false
+			return 0, 0, false, false
 		}
-		return 0, clock, true
+		return 0, clock, trunc, true
 	}
-	us, ok := validDate(year, month, day, hour, minute, sec, frac)
-	return us, clock, ok
+	us, ok = validDate(year, month, day, hour, minute, sec, frac)
+	return us, clock, trunc, ok
 }
 
 // ---- CONVERT_TZ ----
