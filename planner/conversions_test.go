@@ -55,12 +55,19 @@ func TestConversions_MySQL8(t *testing.T) {
 		{"CAST('-0' AS UNSIGNED)", "0", nil},
 		{"CAST('99999999999999999999' AS UNSIGNED)", "18446744073709551615", []string{trunc("INTEGER", "99999999999999999999")}},
 		{"CAST('1e400' AS DECIMAL(5,2))", "999.99", []string{"22003 Out of range value for DECIMAL(5,2): '1e400'"}},
+		// IN over a list of mixed types compares each pair in its own type.
+		{"'2024-02-30' IN ('2024-06-15 23:59:59.999999', -0, 2)", "f", []string{trunc("DOUBLE", "2024-02-30"), trunc("DOUBLE", "2024-02-30")}},
+		{"'abc' IN ('x', 0)", "t", []string{trunc("DOUBLE", "abc")}},
+		{"'1.0' IN ('1', 2)", "f", nil},
+		{"'1.0' IN ('x', 1)", "t", nil},
 		// GREATEST and LEAST: a DOUBLE or a DECIMAL among strings makes
 		// the comparison numeric; integers and strings compare as strings.
 		{"GREATEST(-0.5, 'abc')", "0", []string{trunc("DECIMAL", "abc")}},
 		{"GREATEST('1e3', 123.456)", "1000", nil},
 		{"LEAST(1e0, 1/3, '1e3')", "0.333333333", nil},
 		{"GREATEST(9, '10')", "9", nil},
+		{"LEAST(TIMESTAMP '2024-01-01 10:20:30.123456', 20240101)", "2024-01-01 00:00:00", nil},
+		{"GREATEST(DATE '2024-01-01', 20231231)", "2024-01-01", nil},
 		// bit operators: 64-bit unsigned; a zero divisor warns.
 		{"29 | 15", "31", nil},
 		{"5 & ~1", "4", nil},

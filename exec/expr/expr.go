@@ -123,6 +123,10 @@ type Call struct {
 	// computation rather than the output: it keeps MySQL's internal digits
 	// (see innerOf) instead of rounding to Typ's scale.
 	inner bool
+	// pairwise, on an IN whose list mixes types (a string, a number),
+	// holds the type the operand is compared with each item in, as MySQL
+	// compares each pair on its own.
+	pairwise []types.Type
 }
 
 // When is one WHEN ... THEN ... arm of a Case.

@@ -15,6 +15,9 @@ import (
 // TRUE at the first match, unless an item before it fails; otherwise NULL
 // if an item was NULL, else FALSE.
 func compileIn(c *Call, args []Func) (Func, error) {
+	if c.pairwise != nil {
+		return compileInPairwise(c, args)
+	}
 	kind := c.Args[0].Type().Kind
 	x := args[0]
 	var coll *collation
@@ -160,4 +163,55 @@ func intervalLength(v types.Value) float64 {
 	const month = 30 * 86400 * 1e6
 	m, us := v.IntervalParts()
 	return float64(m)*month + float64(us)
+}
+
+// compileInPairwise is IN over a list of mixed types: the operand is
+// compared with each item in the type of that pair ('2024-02-30' with a
+// string as a string, with a number as a number), as MySQL does.
+func compileInPairwise(c *Call, args []Func) (Func, error) {
+	from := c.Args[0].Type()
+	convs := make([]converter, len(c.pairwise))
+	cmps := make([]func(a, b types.Value) int, len(c.pairwise))
+	for i, t := range c.pairwise {
+		cmps[i] = comparer(t.Kind)
+		if from.Kind == t.Kind {
+			continue
+		}
+		conv, err := castFunc(from, t)
+		if err != nil {
+			return nil, err
+		}
+		convs[i] = conv
+	}
+	x, items := args[0], args[1:]
+	return func(row types.Row, env *Env) (types.Value, error) {
+		v, err := x(row, env)
+		if err != nil || v.IsNull() {
+			return types.Null, err
+		}
+		sawNull := false
+		for i, item := range items {
+			w, err := item(row, env)
+			if err != nil {
+				return types.Null, err
+			}
+			xv := v
+			if convs[i] != nil {
+				if xv, err = convs[i](v, env); err != nil {
+					return warnNull(err, env)
+				}
+			}
+			if w.IsNull() || xv.IsNull() {
+				sawNull = true
+				continue
+			}
+			if cmps[i](xv, w) == 0 {
+				return vTrue, nil
+			}
+		}
+		if sawNull {
+			return types.Null, nil
+		}
+		return vFalse, nil
+	}, nil
 }

@@ -26,18 +26,29 @@ func sequentialIn(t *testing.T, c *Call, row types.Row) (types.Value, error) {
 	if err != nil || v.IsNull() {
 		return types.Null, err
 	}
-	cmp := comparer(c.Args[0].Type().Kind)
 	sawNull := false
-	for _, f := range fs[1:] {
+	for i, f := range fs[1:] {
 		w, err := f(row, env)
 		if err != nil {
 			return types.Null, err
 		}
-		if w.IsNull() {
+		x, typ := v, c.Args[0].Type()
+		if c.pairwise != nil && c.pairwise[i].Kind != typ.Kind {
+			// A list of mixed types: each pair compares in its own type.
+			typ = c.pairwise[i]
+			conv, err := castFunc(c.Args[0].Type(), typ)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if x, err = conv(v, env); err != nil {
+				return warnNull(err, env)
+			}
+		}
+		if w.IsNull() || x.IsNull() {
 			sawNull = true
 			continue
 		}
-		if cmp(v, w) == 0 {
+		if comparer(typ.Kind)(x, w) == 0 {
 			return vTrue, nil
 		}
 	}

@@ -256,6 +256,9 @@ func checkGreatest(c *Call) error {
 // else as DECIMAL if any is a DECIMAL, else (integers and strings) as
 // strings; anything else in the type the arguments have in common.
 func greatestType(ts []types.Type) types.Type {
+	if t, ok := temporalType(ts); ok {
+		return t
+	}
 	var nums []types.Type
 	hasFloat, hasDecimal := false, false
 	for _, t := range ts {
@@ -281,6 +284,32 @@ func greatestType(ts []types.Type) types.Type {
 		return CommonType(nums...)
 	}
 	return CommonType(ts...)
+}
+
+// temporalType is the type of dates and times mixed with numbers
+// (read as MySQL's YYYYMMDD[hhmmss]): they compare as dates, or as
+// datetimes when a datetime is among them.
+func temporalType(ts []types.Type) (types.Type, bool) {
+	var times []types.Type
+	for _, t := range ts {
+		switch {
+		case isTimeKind(t.Kind):
+			times = append(times, t)
+		case !isNumericKind(t.Kind) && t.Kind != types.Unknown:
+			return types.Type{}, false
+		}
+	}
+	if len(times) == 0 || len(times) == len(ts) {
+		return types.Type{}, false
+	}
+	p, dates := 0, true
+	for _, t := range times {
+		p, dates = max(p, t.Precision), dates && t.Kind == types.Date
+	}
+	if dates {
+		return types.TypeDate, true
+	}
+	return types.Type{Kind: types.Timestamp, Precision: p}, true
 }
 
 func compileGreatest(sign int) func(*Call, []Func) (Func, error) {

@@ -583,6 +583,24 @@ func compileIsTruth(c *Call, args []Func) (Func, error) {
 // ---- IN, BETWEEN ----
 
 func checkIn(c *Call) error {
+	if c.Name == "in" {
+		pairs := make([]types.Type, len(c.Args)-1)
+		mixed := false
+		for i, a := range c.Args[1:] {
+			var err error
+			if pairs[i], err = compareType(c.Args[0].Type(), a.Type()); err != nil {
+				return err
+			}
+			mixed = mixed || pairs[i].Kind != pairs[0].Kind
+		}
+		if mixed {
+			for i, t := range pairs {
+				c.Args[i+1] = coerceKind(c.Args[i+1], t)
+			}
+			c.pairwise, c.Typ = pairs, types.TypeBool
+			return checkCollations(c.Args)
+		}
+	}
 	t := c.Args[0].Type()
 	for _, a := range c.Args[1:] {
 		var err error

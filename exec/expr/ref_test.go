@@ -356,7 +356,7 @@ func refCall(c *Call, row types.Row, env *Env) (types.Value, error) {
 		if anyNull && (strict || ((c.Name == "in" || c.Name == "between") && i == 0) || (c.Name == "nullif" && i == 2)) {
 			return types.Null, nil
 		}
-		if c.Name == "in" && i > 0 && !v.IsNull() && refCompare(vs[0], v) == 0 {
+		if c.Name == "in" && i > 0 && !v.IsNull() && refCompare(refInOperand(c, vs[0], i), v) == 0 {
 			return types.NewBool(true), nil
 		}
 	}
@@ -390,10 +390,10 @@ func refCall(c *Call, row types.Row, env *Env) (types.Value, error) {
 			return types.Null, nil
 		}
 		res := 0
-		for _, w := range vs[1:] {
-			if w.IsNull() {
+		for i, w := range vs[1:] {
+			if x := refInOperand(c, vs[0], i+1); w.IsNull() || x.IsNull() {
 				res = 2
-			} else if refCompare(vs[0], w) == 0 {
+			} else if refCompare(x, w) == 0 {
 				return types.NewBool(true), nil
 			}
 		}
@@ -712,4 +712,17 @@ func TestCompilerReference(t *testing.T) {
 func isPlainNumber(s string) bool {
 	_, err := strconv.ParseFloat(s, 64)
 	return err == nil && !strings.ContainsAny(s, "eEinfINFxX")
+}
+
+// refInOperand is IN's operand as compared with item i: itself, or, in a
+// list of mixed types, converted to the type of that pair.
+func refInOperand(c *Call, x types.Value, i int) types.Value {
+	if c.pairwise == nil || x.IsNull() || x.Kind() == c.pairwise[i-1].Kind {
+		return x
+	}
+	v, err := refCast(x, c.pairwise[i-1])
+	if err != nil {
+		return types.Null
+	}
+	return v
 }
