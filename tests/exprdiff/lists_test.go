@@ -23,6 +23,7 @@ import (
 //	error         the answer is an error
 //	mysql-json    MariaDB's value printed as MySQL 8 prints JSON
 //	rounded       MariaDB shows MySQL 8's DOUBLE rounded to fewer digits
+//	null-if-empty MariaDB's empty string is MySQL 8's NULL (its other values stand)
 //	unordered     the same elements in an order MySQL leaves undefined
 //	              (of a comma list, or of a JSON array, then printed as
 //	              MySQL 8 prints JSON)
@@ -31,7 +32,7 @@ type entry struct {
 	line   int
 	exact  string
 	re     *regexp.Regexp
-	answer string // "value", "null", "error", "mysql-json", "rounded", "unordered", "skip"
+	answer string // "value", "null", "error", "mysql-json", "rounded", "unordered", "null-if-empty", "skip"
 	text   string // answer "value"
 	why    string
 	used   int
@@ -83,12 +84,12 @@ func loadList(file string, needCite bool) (*list, error) {
 		}
 		ans = strings.TrimSpace(ans)
 		switch {
-		case ans == "null" || ans == "error" || ans == "skip" || ans == "mysql-json" || ans == "rounded" || ans == "unordered":
+		case ans == "null" || ans == "error" || ans == "skip" || ans == "mysql-json" || ans == "rounded" || ans == "unordered" || ans == "null-if-empty":
 			e.answer = ans
 		case strings.HasPrefix(ans, "value "):
 			e.answer, e.text = "value", strings.TrimPrefix(ans, "value ")
 		default:
-			return nil, fmt.Errorf("%s:%d: answer %q is not value <text>, null, error, mysql-json, rounded, unordered or skip", file, n, ans)
+			return nil, fmt.Errorf("%s:%d: answer %q is not value <text>, null, error, mysql-json, rounded, unordered, null-if-empty or skip", file, n, ans)
 		}
 		l.entries = append(l.entries, e)
 	}
@@ -118,6 +119,11 @@ func (e *entry) apply(my outcome) (outcome, bool) {
 		return outcome{Kind: kValue, Text: e.text, Double: my.Double, Warn: my.Warn}, true
 	case "rounded":
 		my.Loose = rounded
+		return my, true
+	case "null-if-empty":
+		if my.Kind == kValue && my.Text == "" {
+			return outcome{Kind: kNull, Warn: my.Warn}, true
+		}
 		return my, true
 	case "unordered":
 		my.Loose = unordered

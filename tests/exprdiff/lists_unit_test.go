@@ -59,3 +59,13 @@ func TestLoadList(t *testing.T) {
 		}
 	}
 }
+
+func TestApply_NullIfEmpty(t *testing.T) {
+	e := &entry{answer: "null-if-empty"}
+	if got, _ := e.apply(outcome{Kind: kValue, Text: ""}); got.Kind != kNull {
+		t.Errorf("'' became %v, want NULL", got)
+	}
+	if got, _ := e.apply(outcome{Kind: kValue, Text: "b"}); got.Kind != kValue || got.Text != "b" {
+		t.Errorf("'b' became %v, want it kept", got)
+	}
+}
