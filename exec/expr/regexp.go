@@ -274,8 +274,11 @@ func icuMatches(re *regexp.Regexp, s string, off, n int) [][]int {
 	return out
 }
 
-func compileRegexpInstr(c *Call, args []Func) (Func, error) {
-	m, err := newMatcher(c, 5)
+// compileSearch compiles a REGEXP_ function that searches from a
+// position: its pattern (flags at argument flagsAt) and the byte offset
+// of argument posAt are worked out before f sees the row's values.
+func compileSearch(c *Call, args []Func, flagsAt, posAt int, f func(vs []types.Value, re *regexp.Regexp, off int) (types.Value, error)) (Func, error) {
+	m, err := newMatcher(c, flagsAt)
 	if err != nil {
 		return nil, err
 	}
@@ -284,10 +287,16 @@ func compileRegexpInstr(c *Call, args []Func) (Func, error) {
 		if err != nil {
 			return types.Null, err
 		}
-		off, err := searchFrom(c, vs, 2)
+		off, err := searchFrom(c, vs, posAt)
 		if err != nil {
 			return types.Null, err
 		}
+		return f(vs, re, off)
+	}), nil
+}
+
+func compileRegexpInstr(c *Call, args []Func) (Func, error) {
+	return compileSearch(c, args, 5, 2, func(vs []types.Value, re *regexp.Regexp, off int) (types.Value, error) {
 		end := false
 		if len(vs) > 4 {
 			switch vs[4].Int() {
@@ -308,49 +317,25 @@ func compileRegexpInstr(c *Call, args []Func) (Func, error) {
 			at = span[1]
 		}
 		return types.NewInt(int64(utf8.RuneCountInString(s[:at])) + 1), nil
-	}), nil
+	})
 }
 
 func compileRegexpSubstr(c *Call, args []Func) (Func, error) {
-	m, err := newMatcher(c, 4)
-	if err != nil {
-		return nil, err
-	}
-	return nullN(args, func(vs []types.Value) (types.Value, error) {
-		re, err := m.get(vs)
-		if err != nil {
-			return types.Null, err
-		}
-		off, err := searchFrom(c, vs, 2)
-		if err != nil {
-			return types.Null, err
-		}
+	return compileSearch(c, args, 4, 2, func(vs []types.Value, re *regexp.Regexp, off int) (types.Value, error) {
 		s := vs[0].Str()
 		span := nthMatch(re, s, off, occurrence(vs, 3))
 		if span == nil {
 			return types.Null, nil
 		}
 		return types.NewString(s[span[0]:span[1]]), nil
-	}), nil
+	})
 }
 
 // compileRegexpReplace replaces, from pos on, the occurrence-th match
 // (every match when occurrence is 0, the default). The replacement is
 // ICU's: $n is group n, a backslash makes the next character literal.
 func compileRegexpReplace(c *Call, args []Func) (Func, error) {
-	m, err := newMatcher(c, 5)
-	if err != nil {
-		return nil, err
-	}
-	return nullN(args, func(vs []types.Value) (types.Value, error) {
-		re, err := m.get(vs)
-		if err != nil {
-			return types.Null, err
-		}
-		off, err := searchFrom(c, vs, 3)
-		if err != nil {
-			return types.Null, err
-		}
+	return compileSearch(c, args, 5, 3, func(vs []types.Value, re *regexp.Regexp, off int) (types.Value, error) {
 		s, tmpl := vs[0].Str(), icuReplacement(vs[2].Str())
 		if s == "" {
 			// MySQL 8 writes the result into a buffer the size of the
@@ -379,7 +364,7 @@ func compileRegexpReplace(c *Call, args []Func) (Func, error) {
 		}
 		b = append(b, s[last:]...)
 		return types.NewString(string(b)), nil
-	}), nil
+	})
 }
 
 // icuReplacement rewrites an ICU replacement string in Go's template
