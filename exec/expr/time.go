@@ -306,7 +306,7 @@ func singleUnitString(orig, t string, neg bool, unit string) (types.Value, error
 		for fe < len(rest) && isDigitByte(rest[fe]) {
 			fe++
 		}
-		frac, rest = fracMicros(rest[1:fe]), rest[fe:]
+		frac, rest = types.FractionMicros(rest[1:fe]), rest[fe:]
 	}
 	var out types.Value
 	switch {

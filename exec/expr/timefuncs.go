@@ -425,7 +425,7 @@ func parseTimeText(s string) (us int64, datetime, trunc, ok bool) {
 		for k < len(s) && isDigitByte(s[k]) {
 			k++
 		}
-		frac, j = fracMicros(s[j+1:k]), k
+		frac, j = types.FractionMicros(s[j+1:k]), k
 	} else if len(s)-j == 1 && s[j] == '.' {
 		j++
 	}
@@ -518,7 +518,7 @@ func numberParts(v types.Value) (n, frac int64, ok bool) {
 	if err != nil {
 		return 0, 0, false
 	}
-	frac = fracMicros(fr)
+	frac = types.FractionMicros(fr)
 	if neg {
 		n, frac = -n, -frac
 	}
@@ -1049,7 +1049,7 @@ func strToDate(s, f string) (us, clock int64, trunc, ok bool) {
 				i++
 			}
 			// At least one digit, as MySQL's my_strtoll10 wants.
-			frac, ok = fracMicros(s[start:i]), i > start
+			frac, ok = types.FractionMicros(s[start:i]), i > start
 		case 'p':
 			skipSpace()
 			ok = len(s)-i >= 2

@@ -162,7 +162,7 @@ func parseDatetimeLoose(s string) (us int64, hasTime, trunc, ok bool) {
 		for i < len(t) && isDigitByte(t[i]) {
 			i++
 		}
-		frac = fracMicros(t[start:i])
+		frac = types.FractionMicros(t[start:i])
 	}
 	rest := strings.TrimSpace(t[i:])
 	if yearDigits <= 2 {
@@ -186,22 +186,6 @@ func parseDatetimeLoose(s string) (us int64, hasTime, trunc, ok bool) {
 
 func isPunct(c byte) bool {
 	return c > ' ' && c < 127 && !isDigitByte(c) && !(c|0x20 >= 'a' && c|0x20 <= 'z')
-}
-
-// fracMicros reads the digits after a decimal point as microseconds,
-// rounding at the seventh digit as MySQL does.
-func fracMicros(f string) int64 {
-	var us int64
-	for i := 0; i < 6; i++ {
-		us *= 10
-		if i < len(f) {
-			us += int64(f[i] - '0')
-		}
-	}
-	if len(f) > 6 && f[6] >= '5' {
-		us++
-	}
-	return us
 }
 
 // parseDigitsDatetime reads a date written without delimiters:
@@ -241,7 +225,7 @@ func parseDigitsDatetime(t string) (int64, bool, bool) {
 	}
 	var frac int64
 	if hasFrac {
-		frac = fracMicros(fr)
+		frac = types.FractionMicros(fr)
 	}
 	us, ok := validDate(y, mo, d, h, mi, s, frac)
 	return us, hasTime, ok
@@ -336,7 +320,7 @@ func numberToTime(from types.Kind, to types.Type) converter {
 			if n, err = strconv.ParseInt(whole, 10, 64); err != nil {
 				return types.Null, badDatetime(text)
 			}
-			frac = fracMicros(fr)
+			frac = types.FractionMicros(fr)
 		}
 		us, ok := numberDatetime(n, frac)
 		if !ok {

@@ -494,7 +494,7 @@ func parseTimestamp(s string) (Value, error) {
 			if f == "" {
 				return bad()
 			}
-			frac = fractionMicros(f)
+			frac = FractionMicros(f)
 		}
 	}
 	if h > 24 || mi > 59 || sec > 60 || (h == 24 && (mi != 0 || sec != 0 || frac != 0)) {
@@ -512,9 +512,9 @@ func parseTimestamp(s string) (Value, error) {
 	return NewTimestamp(micros - offset*1_000_000), nil
 }
 
-// fractionMicros turns the digits after a decimal point into microseconds,
-// rounding half up at the seventh digit.
-func fractionMicros(f string) int64 {
+// FractionMicros turns the digits after a decimal point into microseconds,
+// rounding half up at the seventh digit (as MySQL does too).
+func FractionMicros(f string) int64 {
 	var us int64
 	for i := 0; i < 6; i++ {
 		us *= 10
