@@ -120,7 +120,9 @@ Connect with:
     psql -h %s -p %s -U demo
 
 and follow the psql session in README.md. Ctrl-C stops the demo.
-`, os.Getpid(), emu.Endpoint(), demoStreams[0], *rate, demoStreams[1], dir, host, port)
+
+dashboard: http://%s/
+`, os.Getpid(), emu.Endpoint(), demoStreams[0], *rate, demoStreams[1], dir, host, port, demoDashboardAddr)
 	})
 	stopProducer()
 	producer.Wait()

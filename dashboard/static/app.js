@@ -142,7 +142,7 @@ function graphSVG(graph) {
     const a = pos.get(e.from), b = pos.get(e.to);
     if (!a || !b) continue;
     const x1 = a.x + a.w / 2, y1 = a.y + BH, x2 = b.x + b.w / 2, y2 = b.y, my = (y1 + y2) / 2;
-    svg.append(svgEl("path", { d: `M${x1},${y1} C${x1},${my} ${x2},${my} ${x2},${y2}`, "marker-end": "url(#arrow)" }));
+    svg.append(svgEl("path", { class: "edge", d: `M${x1},${y1} C${x1},${my} ${x2},${my} ${x2},${y2}`, "marker-end": "url(#arrow)" }));
   }
   for (const n of nodes) {
     const p = pos.get(n.id);
@@ -175,7 +175,8 @@ function render(data) {
   sources.replaceChildren();
   for (const s of cur.sources || []) {
     const card = el("div", { class: "card source", "data-name": s.name }, el("h3", {}, "source " + s.name));
-    card.append(table(["consumer", "shard", "state", "reader", "records", "bytes", "ms behind", "decode errors", "late", "error"],
+    if (!(s.shards || []).length) card.append(el("p", { class: "empty" }, "no shard reader running now"));
+    else card.append(table(["consumer", "shard", "state", "reader", "records", "bytes", "ms behind", "decode errors", "late", "error"],
       (s.shards || []).map(sh => [sh.consumer, sh.shard_id, stateSpan(sh.state), sh.reader, sh.records, sh.bytes,
         sh.millis_behind_latest, sh.decode_errors, sh.late_records, el("span", { class: "error" }, sh.last_error || "")])));
     const ser = shardSeries(hist, s.name);
