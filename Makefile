@@ -26,7 +26,8 @@ node-deps: node_modules/.package-lock.json
 # another interpreter), pgjdbc and, when javac is missing, a JDK
 # (tests/jdbc_test.go), and MariaDB (mariadbd, mariadb-install-db, the
 # client) for the expression differential test (tests/exprdiff, started by
-# internal/mariadb). node-postgres comes from npm with kinesalite.
+# internal/mariadb), and headless Chromium for the dashboard's browser test
+# (tests/dashboard_test.go). node-postgres comes from npm with kinesalite.
 PGJDBC_JAR := /usr/share/java/postgresql.jar
 
 clients:
@@ -36,6 +37,7 @@ clients:
 	[ -f $(PGJDBC_JAR) ] || pkgs="$$pkgs libpostgresql-jdbc-java"; \
 	command -v javac >/dev/null 2>&1 || pkgs="$$pkgs default-jdk-headless"; \
 	{ [ -x /usr/sbin/mariadbd ] || command -v mariadbd >/dev/null 2>&1; } && command -v mariadb-install-db >/dev/null 2>&1 || pkgs="$$pkgs mariadb-server"; \
+	command -v chromium >/dev/null 2>&1 || pkgs="$$pkgs chromium"; \
 	if [ -n "$$pkgs" ]; then \
 		echo "installing the test clients:$$pkgs"; \
 		$(SUDO) apt-get update && \
@@ -46,6 +48,7 @@ clients:
 	@[ -f $(PGJDBC_JAR) ] || { echo "$(PGJDBC_JAR) is still missing after installing libpostgresql-jdbc-java" >&2; exit 1; }
 	@command -v javac >/dev/null 2>&1 || { echo "javac is still missing after installing default-jdk-headless" >&2; exit 1; }
 	@{ [ -x /usr/sbin/mariadbd ] || command -v mariadbd >/dev/null 2>&1; } && command -v mariadb-install-db >/dev/null 2>&1 || { echo "mariadbd or mariadb-install-db is still missing after installing mariadb-server" >&2; exit 1; }
+	@command -v chromium >/dev/null 2>&1 || { echo "chromium is still missing after installing chromium" >&2; exit 1; }
 
 go-deps:
 	$(GO) mod download
