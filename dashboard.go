@@ -31,9 +31,7 @@ func (e *Engine) Overview(ctx context.Context) (dashboard.Overview, error) {
 			wm := time.UnixMicro(st.Watermark).UTC()
 			v.Watermark = &wm
 		}
-		if o.stream != nil {
-			v.Graph = explainGraph(o.stream.Explain())
-		}
+		v.Graph = viewGraph(o)
 		ov.Views = append(ov.Views, v)
 	}
 	for _, o := range snap.list(sql.KindSink) {
@@ -75,6 +73,14 @@ func shardsOf(rows []types.Row) []dashboard.Shard {
 		})
 	}
 	return shards
+}
+
+// viewGraph is view o's operator graph as EXPLAIN prints it.
+func viewGraph(o *object) dashboard.Graph {
+	if o.stream == nil {
+		return dashboard.Graph{}
+	}
+	return explainGraph(o.stream.Explain())
 }
 
 // explainGraph turns EXPLAIN's lines, each operator above the ones it

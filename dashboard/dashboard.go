@@ -74,9 +74,24 @@ type Graph struct {
 }
 
 // Node is one operator (or source) of a Graph; Label is its EXPLAIN line.
+// Stats, when the engine has them (a running view's counters), are drawn
+// in the node's box.
 type Node struct {
-	ID    int    `json:"id"`
-	Label string `json:"label"`
+	ID    int        `json:"id"`
+	Label string     `json:"label"`
+	Stats *NodeStats `json:"stats,omitempty"`
+}
+
+// NodeStats are an operator's counters since its pipeline started, and
+// its rates over the last minute.
+type NodeStats struct {
+	RowsIn        int64   `json:"rows_in"`
+	RowsOut       int64   `json:"rows_out"`
+	RowsInPerSec  float64 `json:"rows_in_per_sec"`
+	RowsOutPerSec float64 `json:"rows_out_per_sec"`
+	// Watermark is the last input watermark the operator saw, nil before
+	// one.
+	Watermark *time.Time `json:"watermark,omitempty"`
 }
 
 // Edge says that node To reads node From.

@@ -140,6 +140,40 @@ func TestDashboard_InBrowser(t *testing.T) {
 	}
 }
 
+// statsSource is an overview with one view whose operators carry counters.
+type statsSource struct{}
+
+func (statsSource) Overview(context.Context) (dashboard.Overview, error) {
+	wm := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	return dashboard.Overview{Views: []dashboard.View{{Name: "counted", State: "running", Graph: dashboard.Graph{
+		Nodes: []dashboard.Node{
+			{ID: 0, Label: "Materialize key=(k)", Stats: &dashboard.NodeStats{RowsIn: 120, RowsOut: 120, RowsInPerSec: 2, RowsOutPerSec: 2}},
+			{ID: 1, Label: "Source s", Stats: &dashboard.NodeStats{RowsIn: 0, RowsOut: 12000, RowsOutPerSec: 200.5, Watermark: &wm}},
+		},
+		Edges: []dashboard.Edge{{From: 1, To: 0}},
+	}}}}, nil
+}
+
+// An operator's counters, when the engine gives them, are drawn in its box.
+func TestDashboard_InBrowserOperatorStats(t *testing.T) {
+	chromium := lookChromium(t)
+	ctx := testContext(t, 2*time.Minute)
+	web := httptest.NewServer(dashboard.Handler(statsSource{}))
+	t.Cleanup(web.Close)
+	text := html.UnescapeString(runChromium(ctx, t, chromium, "--dump-dom", web.URL+"/"))
+	shot := filepath.Join(t.ArtifactDir(), "operator-stats.png")
+	runChromium(ctx, t, chromium, "--screenshot="+shot, "--window-size=1000,700", web.URL+"/")
+	t.Logf("screenshot: %s", shot)
+	for _, want := range []string{
+		"in 120 (2/s) · out 120 (2/s)",
+		"in 0 (0/s) · out 12.0k (200.5/s) · wm 03:04:05",
+	} {
+		if !strings.Contains(text, want) {
+			t.Errorf("the rendered page does not show %q", want)
+		}
+	}
+}
+
 // lookChromium finds Debian's chromium (make clients installs it).
 func lookChromium(t *testing.T) string {
 	t.Helper()

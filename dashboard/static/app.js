@@ -118,14 +118,17 @@ function graphSVG(graph) {
   nodes.forEach(n => depth(n.id, new Set()));
   const rows = [];
   for (const n of nodes) (rows[layer.get(n.id)] ||= []).push(n);
-  const CH = 7.2, BH = 28, GAPX = 24, GAPY = 36, PAD = 10, MAXC = 60;
+  const withStats = nodes.some(n => n.stats);
+  const CH = 7.2, BH = withStats ? 44 : 28, GAPX = 24, GAPY = 36, PAD = 10, MAXC = 60;
+  const statsText = s => `in ${fmtNum(s.rows_in)} (${fmtNum(s.rows_in_per_sec)}/s) · out ${fmtNum(s.rows_out)} (${fmtNum(s.rows_out_per_sec)}/s)` +
+    (s.watermark ? " · wm " + s.watermark.slice(11, 19) : "");
   const label = n => n.label.length > MAXC ? n.label.slice(0, MAXC - 1) + "…" : n.label;
   const pos = new Map();
   let width = 0;
   rows.forEach((row, r) => {
     let x = PAD;
     for (const n of row) {
-      const w = label(n).length * CH + 16;
+      const w = Math.max(label(n).length, n.stats ? statsText(n.stats).length : 0) * CH + 16;
       pos.set(n.id, { x, y: PAD + r * (BH + GAPY), w });
       x += w + GAPX;
     }
@@ -150,9 +153,14 @@ function graphSVG(graph) {
     const title = svgEl("title");
     title.textContent = n.label;
     const isSource = (ins.get(n.id) || []).length === 0;
-    const text = svgEl("text", { x: p.x + 8, y: p.y + BH / 2 + 4 });
+    const text = svgEl("text", { x: p.x + 8, y: p.y + (withStats ? 17 : BH / 2 + 4) });
     text.textContent = label(n);
     g.append(title, svgEl("rect", { x: p.x, y: p.y, width: p.w, height: BH, rx: 4, class: isSource ? "source" : "op" }), text);
+    if (n.stats) {
+      const st = svgEl("text", { x: p.x + 8, y: p.y + 35, class: "stats" });
+      st.textContent = statsText(n.stats);
+      g.append(st);
+    }
     svg.append(g);
   }
   return svg;
