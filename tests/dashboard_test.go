@@ -2,6 +2,7 @@ package tests
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"html"
 	"io"
@@ -43,6 +44,9 @@ func TestDashboard_InBrowser(t *testing.T) {
 		fmt.Sprintf("CREATE SOURCE dash_bad (user_id BIGINT) WITH (connector = 'kinesis', stream = '%s', region = 'us-east-1', "+
 			"endpoint = '%s', format = 'json', start_position = 'trim_horizon', on_decode_error = 'fail')", badStream, emu.Endpoint()),
 		"CREATE MATERIALIZED VIEW dash_broken AS SELECT user_id FROM dash_bad")
+	_, sinkStream := newStream(ctx, t, "dash-copy")
+	mustExec(ctx, t, conn, fmt.Sprintf("CREATE SINK dash_copy FROM %s WITH (connector = 'kinesis', endpoint = '%s', "+
+		"region = 'us-east-1', stream = '%s')", source, emu.Endpoint(), sinkStream))
 	putJSON(ctx, t, emu, badStream, `{"user_id": "one"}`)
 	waitFor(t, time.Minute, func() bool {
 		st := showViews(ctx, t, conn, "MATERIALIZED VIEWS")["dash_broken"].state
@@ -94,6 +98,15 @@ func TestDashboard_InBrowser(t *testing.T) {
 		if resp.StatusCode != http.StatusOK {
 			t.Fatalf("GET /api/overview: %d %s", resp.StatusCode, body)
 		}
+		var r dashboard.Response
+		if err := json.Unmarshal(body, &r); err != nil {
+			t.Fatal(err)
+		}
+		// FLUSH returned once Kinesis acknowledged everything the sink had
+		// read: nothing is left in its outbox.
+		if len(r.Current.Sinks) != 1 || r.Current.Sinks[0].Name != "dash_copy" || r.Current.Sinks[0].OutboxDepth != 0 {
+			t.Errorf("sinks after FLUSH: %+v, want dash_copy with an empty outbox", r.Current.Sinks)
+		}
 	}
 
 	out := t.ArtifactDir()
@@ -110,7 +123,7 @@ func TestDashboard_InBrowser(t *testing.T) {
 	}
 
 	text := html.UnescapeString(dom)
-	for _, want := range append([]string{"source " + source, "view " + view, "shardId-000000000000"}, operators...) {
+	for _, want := range append([]string{"source " + source, "view " + view, "shardId-000000000000", "dash_copy"}, operators...) {
 		if !strings.Contains(text, want) {
 			t.Errorf("the rendered page does not name %q", want)
 		}
