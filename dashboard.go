@@ -31,7 +31,7 @@ func (e *Engine) Overview(ctx context.Context) (dashboard.Overview, error) {
 			wm := time.UnixMicro(st.Watermark).UTC()
 			v.Watermark = &wm
 		}
-		v.Graph = viewGraph(o)
+		v.Graph = e.viewGraph(o)
 		ov.Views = append(ov.Views, v)
 	}
 	for _, o := range snap.list(sql.KindSink) {
@@ -75,8 +75,9 @@ func shardsOf(rows []types.Row) []dashboard.Shard {
 	return shards
 }
 
-// viewGraph is view o's operator graph as EXPLAIN prints it.
-func viewGraph(o *object) dashboard.Graph {
+// viewGraph is view o's operator graph as EXPLAIN prints it (the seam where
+// a running view's counters, EXPLAIN ANALYZE's, join it).
+func (e *Engine) viewGraph(o *object) dashboard.Graph {
 	if o.stream == nil {
 		return dashboard.Graph{}
 	}
