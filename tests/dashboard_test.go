@@ -21,10 +21,12 @@ import (
 )
 
 // TestDashboard_InBrowser loads the dashboard in headless Chromium against
-// an engine whose view reads a kinesalite stream, and checks that the page
-// its script renders names the source, the view and every operator EXPLAIN
-// prints for it, and draws a chart. It writes a screenshot to the test's
-// artifact directory (go test -artifacts keeps it).
+// an engine whose view and sink read a kinesalite stream, beside a view that
+// fails on a record that does not decode, and checks that the page its
+// script renders names the source, the views, the sink and every operator
+// EXPLAIN prints, lists the failing view with its error, and draws a chart.
+// It writes a screenshot to the test's artifact directory (go test
+// -artifacts -outputdir DIR keeps it).
 func TestDashboard_InBrowser(t *testing.T) {
 	chromium := lookChromium(t)
 	ctx := testContext(t, 3*time.Minute)
