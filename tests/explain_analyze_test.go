@@ -163,6 +163,30 @@ func TestExplainAnalyze(t *testing.T) {
 		t.Errorf("ex_per_user: source rows_out = %d, want %d", c["rows_out"], n)
 	}
 
+	// The same through the embedding API, as data: plan order, links
+	// both ways, the source last.
+	prof, err := srv.Engine.ViewProfile("ex_per_user")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(prof.Operators) != len(per)-shards || len(prof.Shards) != shards {
+		t.Fatalf("ViewProfile: %d operators and %d shards, EXPLAIN ANALYZE printed %d lines", len(prof.Operators), len(prof.Shards), len(per))
+	}
+	for i, op := range prof.Operators {
+		if wantParent := i - 1; op.Parent != wantParent || op.Depth != i {
+			t.Errorf("operator %d (%s): parent %d depth %d, want %d and %d (a chain)", i, op.Line, op.Parent, op.Depth, wantParent, i)
+		}
+		if i+1 < len(prof.Operators) && (len(op.Children) != 1 || op.Children[0] != i+1) {
+			t.Errorf("operator %d (%s): children %v, want [%d]", i, op.Line, op.Children, i+1)
+		}
+		if wantKind := map[bool]string{true: "source", false: "operator"}[i == len(prof.Operators)-1]; op.Kind != wantKind {
+			t.Errorf("operator %d (%s): kind %q, want %q", i, op.Line, op.Kind, wantKind)
+		}
+	}
+	if last := prof.Operators[len(prof.Operators)-1]; last.RowsOut != n {
+		t.Errorf("ViewProfile: source rows out %d, want %d", last.RowsOut, n)
+	}
+
 	for _, c := range []struct{ q, code string }{
 		{"EXPLAIN ANALYZE no_such_view", "42P01"},
 		{"EXPLAIN ANALYZE ex_in", "42809"},
