@@ -63,7 +63,8 @@ func lineStarting(t *testing.T, lines []string, prefix string) string {
 func TestExplainAnalyze(t *testing.T) {
 	ctx := testContext(t, 4*time.Minute)
 	e := sharedKinesis.get(t)
-	const stream, shards = "explain-in", 2
+	const shards = 2
+	stream := fmt.Sprintf("explain-in-%d", time.Now().UnixNano()) // -count=N reuses the emulator
 	if err := e.CreateStream(ctx, stream, shards); err != nil {
 		t.Fatal(err)
 	}
