@@ -244,8 +244,8 @@ func (f *Feed) Send(ctx context.Context, m Message) error {
 	switch c := f.n.stats; m.Kind {
 	case KindBatch:
 		if m.Batch != nil {
-			c.rowsOut.Add(int64(m.Batch.Len()))
 			c.tick(time.Now())
+			c.rowsOut.Add(int64(m.Batch.Len()))
 		}
 	case KindWatermark:
 		c.wm.Store(m.Watermark.Micros)
@@ -496,7 +496,7 @@ func (r *opRun) handle(ctx context.Context, input int, m Message) error {
 		if m.Batch == nil || m.Batch.Len() == 0 {
 			return nil
 		}
-		began := time.Now()
+		began := r.begin()
 		n.stats.rowsIn.Add(int64(m.Batch.Len()))
 		if err := n.op.Process(ctx, input, m.Batch, r.out); err != nil {
 			return fmt.Errorf("operator %s: %w", n.name, err)
@@ -576,7 +576,7 @@ func (r *opRun) advanceWatermark(ctx context.Context) error {
 	r.wm = wm
 	r.n.stats.wm.Store(wm)
 	r.out.flush()
-	began := time.Now()
+	began := r.begin()
 	if err := r.n.op.OnWatermark(ctx, Watermark{Micros: wm}, r.out); err != nil {
 		return fmt.Errorf("operator %s: watermark: %w", r.n.name, err)
 	}
@@ -588,7 +588,7 @@ func (r *opRun) advanceWatermark(ctx context.Context) error {
 
 func (r *opRun) passBarrier(ctx context.Context, b Barrier) error {
 	r.out.flush()
-	began := time.Now()
+	began := r.begin()
 	if err := r.n.op.OnBarrier(ctx, b, r.out); err != nil {
 		return fmt.Errorf("operator %s: barrier %d: %w", r.n.name, b.Epoch, err)
 	}
@@ -608,11 +608,17 @@ func (r *opRun) passBarrier(ctx context.Context, b Barrier) error {
 	return r.out.err
 }
 
+// begin starts timing a callback, and samples the operator's counters for
+// its rates first (so a sample holds what came before it).
+func (r *opRun) begin() time.Time {
+	now := time.Now()
+	r.n.stats.tick(now)
+	return now
+}
+
 // spent adds the time since began to the operator's busy time (the time
 // its output waited on a full edge while a callback ran included; the
-// final flush is not) and samples its rates.
+// final flush is not).
 func (r *opRun) spent(began time.Time) {
-	now := time.Now()
-	r.n.stats.busy.Add(int64(now.Sub(began)))
-	r.n.stats.tick(now)
+	r.n.stats.busy.Add(int64(time.Since(began)))
 }

@@ -43,7 +43,8 @@ func newNodeCounters() *nodeCounters {
 	return c
 }
 
-// tick samples the counters when a new second began. Writer only.
+// tick samples the counters when a new second began, before the batch,
+// watermark or barrier at hand counts. Writer only.
 func (c *nodeCounters) tick(now time.Time) {
 	sec := now.Unix()
 	if sec == c.lastSec {

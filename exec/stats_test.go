@@ -105,30 +105,31 @@ func TestNodeCounters_Rates(t *testing.T) {
 	base := time.Unix(1_000_000, 0)
 	tests := []struct {
 		name    string
-		ticks   []int64 // seconds after base, 10 rows in and 5 out before each
+		ticks   []int64 // seconds after base, 10 rows in and 5 out after each
 		now     int64
 		in, out float64
 	}{
 		{"no samples", nil, 0, 0, 0},
-		{"one second", []int64{0}, 0, 0, 0},
-		// Samples at 0..9 hold counts 10..100; now, 20 s in, 100 in:
-		// (100-10)/20.
-		{"steady", []int64{0, 1, 2, 3, 4, 5, 6, 7, 8, 9}, 20, 4.5, 2.25},
+		// All within the first second: counted over a second.
+		{"one second", []int64{0}, 0, 10, 5},
+		// Samples at 0..9 hold counts 0..90; now, 20 s in, 100 in:
+		// 100/20.
+		{"steady", []int64{0, 1, 2, 3, 4, 5, 6, 7, 8, 9}, 20, 5, 2.5},
 		// The samples before the window no longer count: from the one at
-		// 40 s (50 in) to 100 s (80 in): 30/60.
-		{"window", []int64{0, 10, 20, 30, 40, 50, 70, 80}, 100, 0.5, 0.25},
-		// Sampled again at 61 s, in slot 0: from 41 s on, the oldest is
-		// the one at 61 s (30 in), to 100 s (30 in).
-		{"slot reused", []int64{0, 1, 61}, 100, 0, 0},
+		// 40 s (40 in) to 100 s (80 in): 40/60.
+		{"window", []int64{0, 10, 20, 30, 40, 50, 70, 80}, 100, 40.0 / 60, 20.0 / 60},
+		// Sampled again at 61 s, in slot 0: from 40 s on, the oldest is
+		// the one at 61 s (20 in), to 100 s (30 in): 10/39.
+		{"slot reused", []int64{0, 1, 61}, 100, 10.0 / 39, 5.0 / 39},
 		{"idle for over a minute", []int64{0, 1}, 200, 0, 0},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			c := newNodeCounters()
 			for _, s := range tt.ticks {
+				c.tick(base.Add(time.Duration(s) * time.Second))
 				c.rowsIn.Add(10)
 				c.rowsOut.Add(5)
-				c.tick(base.Add(time.Duration(s) * time.Second))
 			}
 			in, out := c.rates(base.Add(time.Duration(tt.now)*time.Second), c.rowsIn.Load(), c.rowsOut.Load())
 			if math.Abs(in-tt.in) > 1e-9 || math.Abs(out-tt.out) > 1e-9 {

@@ -214,3 +214,59 @@ func TestExplainAnalyze(t *testing.T) {
 		}
 	}
 }
+
+// Every operator of a view shows the watermark it last saw: over one
+// shard, the latest event time put less the declared delay.
+func TestExplainAnalyze_Watermark(t *testing.T) {
+	ctx := testContext(t, 4*time.Minute)
+	e := sharedKinesis.get(t)
+	stream := fmt.Sprintf("explain-wm-%d", time.Now().UnixNano()) // -count=N reuses the emulator
+	if err := e.CreateStream(ctx, stream, 1); err != nil {
+		t.Fatal(err)
+	}
+	srv := startServer(t)
+	conn := connect(t, srv.Addr)
+	for _, q := range []string{
+		fmt.Sprintf("CREATE SOURCE wm_in (user_id BIGINT, ts TIMESTAMP(3), WATERMARK FOR ts AS ts - INTERVAL '2' SECOND) "+
+			"WITH (connector = 'kinesis', endpoint = '%s', region = 'us-east-1', stream = '%s', start_position = 'trim_horizon')", e.Endpoint(), stream),
+		"CREATE MATERIALIZED VIEW wm_counts AS SELECT user_id, window_start, COUNT(*) AS n " +
+			"FROM TUMBLE(wm_in, ts, INTERVAL '10' SECOND) GROUP BY user_id, window_start EMIT ON WINDOW CLOSE",
+	} {
+		if _, err := conn.Exec(ctx, q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	base := time.Date(2026, 1, 2, 3, 4, 0, 0, time.UTC)
+	const n = 50
+	var latest time.Time
+	objs := make([]string, n)
+	for i := range objs {
+		at := base.Add(time.Duration(i*700) * time.Millisecond)
+		latest = at
+		objs[i] = fmt.Sprintf(`{"user_id":%d,"ts":"%s"}`, i%3, at.Format("2006-01-02T15:04:05.000Z"))
+	}
+	putJSON(ctx, t, e, stream, objs...)
+	if _, err := conn.Exec(ctx, "FLUSH"); err != nil {
+		t.Fatal(err)
+	}
+	want := "watermark=" + latest.Add(-2*time.Second).Format("2006-01-02 15:04:05.999999") + ")"
+	lines := explainAnalyze(ctx, t, conn, "wm_counts")
+	t.Logf("EXPLAIN ANALYZE wm_counts:\n%s", strings.Join(lines, "\n"))
+	for _, l := range lines {
+		if strings.HasPrefix(l, "Shard ") {
+			continue
+		}
+		if !strings.Contains(l, want) {
+			t.Errorf("line %q does not show %s", l, want)
+		}
+		if strings.HasPrefix(strings.TrimSpace(l), "Source") {
+			if c := counters(l); c["rows_out"] != n {
+				t.Errorf("source rows_out = %d, want %d", c["rows_out"], n)
+			}
+			// All put within the last minute: the rate is positive.
+			if strings.Contains(l, "rows_out/s=0.0 ") {
+				t.Errorf("source rate 0 after %d rows: %s", n, l)
+			}
+		}
+	}
+}
