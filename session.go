@@ -214,6 +214,8 @@ func (s *Session) bind(ctx context.Context, st *Statement) error {
 		st.columns = []types.Column{textCol("name"), textCol("create_sql")}
 	case *sql.Describe:
 		st.columns = []types.Column{textCol("name"), textCol("type")}
+	case *sql.ExplainAnalyze:
+		st.columns = []types.Column{textCol("QUERY PLAN")}
 	case *sql.ShowSourceStatus:
 		st.columns = sourceStatusColumns
 	case *sql.ShowVar:
@@ -316,11 +318,16 @@ func (s *Session) execute(ctx context.Context, st *Statement, params []types.Val
 		if st.stream != nil {
 			lines = st.stream.Explain()
 		}
-		rows := make([]types.Row, len(lines))
-		for i, l := range lines {
-			rows[i] = types.Row{types.NewString(l)}
+		return explainRows(st.columns, lines), nil
+	case *sql.ExplainAnalyze:
+		if _, err := s.lookup(p.Name, p.NamePos, sql.KindView); err != nil {
+			return nil, err
 		}
-		return staticRows(st.columns, rows, "EXPLAIN"), nil
+		prof, err := e.ViewProfile(p.Name)
+		if err != nil {
+			return nil, err
+		}
+		return explainRows(st.columns, explainAnalyzeLines(prof)), nil
 	case *sql.CreateSource:
 		if err := pinEndpoint(&p, e.kinesisEndpoint); err != nil {
 			return nil, err
@@ -547,4 +554,13 @@ func tagged(tag string, err error) (*Rows, error) {
 		return nil, err
 	}
 	return done(tag), nil
+}
+
+// explainRows is EXPLAIN's answer: one row per line.
+func explainRows(columns []types.Column, lines []string) *Rows {
+	rows := make([]types.Row, len(lines))
+	for i, l := range lines {
+		rows[i] = types.Row{types.NewString(l)}
+	}
+	return staticRows(columns, rows, "EXPLAIN")
 }

@@ -202,6 +202,11 @@ type viewLife struct {
 	// sinkStage is a sink's staging table, for a sink's pipeline
 	// (sinkview.go).
 	sinkStage *sinkStage
+	// graph is the life's operator graph, root its Materialize and
+	// inputNodes the nodes of its inputs, for ViewProfile (profile.go).
+	graph      *exec.Graph
+	root       exec.NodeID
+	inputNodes []exec.NodeID
 }
 
 // startView starts a view's pipeline.
@@ -372,6 +377,7 @@ func (r *viewRunner) run(ctx context.Context) (err error) {
 	if err := g.Start(ctx); err != nil {
 		return err
 	}
+	l.graph, l.root, l.inputNodes = g, mat, nodes
 	graphDone := make(chan error, 1)
 	go func() { graphDone <- g.Wait() }()
 	defer func() {

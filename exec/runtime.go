@@ -7,6 +7,8 @@ import (
 	"math"
 	"runtime/debug"
 	"sync"
+	"sync/atomic"
+	"time"
 
 	"github.com/streamsql/streamsql/sql/types"
 )
@@ -80,6 +82,8 @@ type node struct {
 
 	in   []chan Message // one per input, made at Start
 	outs []chan Message // one per downstream consumer
+
+	stats *nodeCounters // see stats.go
 }
 
 // NewGraph returns an empty graph.
@@ -97,7 +101,7 @@ func NewGraph(opts GraphOptions) *Graph {
 // returns its id. A node may feed several others: each gets every message,
 // sharing batches and rows, which nobody changes once emitted.
 func (g *Graph) Add(name string, op Operator, inputs ...NodeID) NodeID {
-	g.nodes = append(g.nodes, &node{kind: nodeOp, name: name, op: op, inputs: inputs})
+	g.nodes = append(g.nodes, &node{kind: nodeOp, name: name, op: op, inputs: inputs, stats: newNodeCounters()})
 	return NodeID(len(g.nodes) - 1)
 }
 
@@ -107,7 +111,7 @@ func (g *Graph) SetState(id NodeID, st StateTable) { g.nodes[id].state = st }
 // Input adds a node fed from outside the graph (a source) and returns it
 // with its Feed.
 func (g *Graph) Input(name string) (NodeID, *Feed) {
-	g.nodes = append(g.nodes, &node{kind: nodeFeed, name: name})
+	g.nodes = append(g.nodes, &node{kind: nodeFeed, name: name, stats: newNodeCounters()})
 	id := NodeID(len(g.nodes) - 1)
 	return id, &Feed{g: g, n: g.nodes[id]}
 }
@@ -116,7 +120,7 @@ func (g *Graph) Input(name string) (NodeID, *Feed) {
 // goroutine of its own; an error from fn fails the graph. Sinks, SUBSCRIBE
 // and tests read a graph's output this way.
 func (g *Graph) Observe(from NodeID, fn func(Message) error) {
-	g.nodes = append(g.nodes, &node{kind: nodeObserver, name: "observe", inputs: []NodeID{from}, observe: fn})
+	g.nodes = append(g.nodes, &node{kind: nodeObserver, name: "observe", inputs: []NodeID{from}, observe: fn, stats: newNodeCounters()})
 }
 
 // Start connects the nodes and starts a goroutine per operator and
@@ -237,6 +241,15 @@ func (f *Feed) Send(ctx context.Context, m Message) error {
 	if f.closed {
 		return errors.New("feed: send after close")
 	}
+	switch c := f.n.stats; m.Kind {
+	case KindBatch:
+		if m.Batch != nil {
+			c.tick(time.Now())
+			c.rowsOut.Add(int64(m.Batch.Len()))
+		}
+	case KindWatermark:
+		c.wm.Store(m.Watermark.Micros)
+	}
 	for _, ch := range f.n.outs {
 		select {
 		case ch <- m:
@@ -285,6 +298,7 @@ type output struct {
 	size int
 	cur  *Batch
 	err  error
+	rows *atomic.Int64 // counts the rows sent
 }
 
 func (o *output) Emit(op Op, row types.Row) {
@@ -304,6 +318,7 @@ func (o *output) flush() {
 	if o.cur == nil || o.cur.Len() == 0 {
 		return
 	}
+	o.rows.Add(int64(o.cur.Len()))
 	if len(o.outs) == 0 {
 		o.cur.Reset() // nobody reads this node: reuse the batch
 		return
@@ -358,7 +373,7 @@ func (g *Graph) runOp(n *node) (err error) {
 	r := &opRun{
 		g:    g,
 		n:    n,
-		out:  &output{ctx: ctx, outs: n.outs, size: g.opts.BatchSize},
+		out:  &output{ctx: ctx, outs: n.outs, size: g.opts.BatchSize, rows: &n.stats.rowsOut},
 		wms:  make([]int64, len(n.in)),
 		done: make([]bool, len(n.in)),
 		wm:   math.MinInt64,
@@ -481,9 +496,12 @@ func (r *opRun) handle(ctx context.Context, input int, m Message) error {
 		if m.Batch == nil || m.Batch.Len() == 0 {
 			return nil
 		}
+		began := r.begin()
+		n.stats.rowsIn.Add(int64(m.Batch.Len()))
 		if err := n.op.Process(ctx, input, m.Batch, r.out); err != nil {
 			return fmt.Errorf("operator %s: %w", n.name, err)
 		}
+		r.spent(began)
 		r.out.flush()
 		return r.out.err
 	case KindWatermark:
@@ -556,10 +574,13 @@ func (r *opRun) advanceWatermark(ctx context.Context) error {
 		return nil
 	}
 	r.wm = wm
+	r.n.stats.wm.Store(wm)
 	r.out.flush()
+	began := r.begin()
 	if err := r.n.op.OnWatermark(ctx, Watermark{Micros: wm}, r.out); err != nil {
 		return fmt.Errorf("operator %s: watermark: %w", r.n.name, err)
 	}
+	r.spent(began)
 	r.out.flush()
 	r.out.send(Message{Kind: KindWatermark, Watermark: Watermark{Micros: wm}})
 	return r.out.err
@@ -567,15 +588,37 @@ func (r *opRun) advanceWatermark(ctx context.Context) error {
 
 func (r *opRun) passBarrier(ctx context.Context, b Barrier) error {
 	r.out.flush()
+	began := r.begin()
 	if err := r.n.op.OnBarrier(ctx, b, r.out); err != nil {
 		return fmt.Errorf("operator %s: barrier %d: %w", r.n.name, b.Epoch, err)
+	}
+	if cs, ok := r.n.op.(cacheSizer); ok {
+		keys, bytes := cs.cacheSize()
+		r.n.stats.cacheBytes.Store(bytes)
+		r.n.stats.cacheKeys.Store(keys)
 	}
 	if s, ok := r.n.state.(EpochSealer); ok {
 		if err := s.SealEpoch(b.Epoch); err != nil {
 			return fmt.Errorf("operator %s: seal epoch %d: %w", r.n.name, b.Epoch, err)
 		}
 	}
+	r.spent(began)
 	r.out.flush()
 	r.out.send(Message{Kind: KindBarrier, Barrier: b})
 	return r.out.err
+}
+
+// begin starts timing a callback, and samples the operator's counters for
+// its rates first (so a sample holds what came before it).
+func (r *opRun) begin() time.Time {
+	now := time.Now()
+	r.n.stats.tick(now)
+	return now
+}
+
+// spent adds the time since began to the operator's busy time (the time
+// its output waited on a full edge while a callback ran included; the
+// final flush is not).
+func (r *opRun) spent(began time.Time) {
+	r.n.stats.busy.Add(int64(time.Since(began)))
 }

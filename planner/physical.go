@@ -228,21 +228,28 @@ func (p *StreamPlan) Explain() []string {
 			walk(in, depth+1)
 		}
 	}
-	for i, in := range p.Inputs {
-		line := "Source " + in.Source.Name
-		if in.Needed != nil {
-			line += " columns=" + (&Scan{Relation: in.Source, Needed: in.Needed}).neededNames()
-		}
-		if in.Source.WatermarkColumn != "" {
-			line += " watermark=" + in.Source.WatermarkColumn
-		}
-		if in.FilterText != "" {
-			line += " filter=" + in.FilterText
-		}
-		sources[p.inputNodes[i]] = line
+	for i := range p.Inputs {
+		sources[p.inputNodes[i]] = p.InputLine(i)
 	}
 	walk(p.root, 0)
 	return out
+}
+
+// InputLine is EXPLAIN's line for p.Inputs[i]; the other lines are the
+// names of the nodes Build adds (EXPLAIN ANALYZE prints both).
+func (p *StreamPlan) InputLine(i int) string {
+	in := p.Inputs[i]
+	line := "Source " + in.Source.Name
+	if in.Needed != nil {
+		line += " columns=" + (&Scan{Relation: in.Source, Needed: in.Needed}).neededNames()
+	}
+	if in.Source.WatermarkColumn != "" {
+		line += " watermark=" + in.Source.WatermarkColumn
+	}
+	if in.FilterText != "" {
+		line += " filter=" + in.FilterText
+	}
+	return line
 }
 
 func (b *streamBuilder) stateful(name, detail string, op exec.Operator, ins ...exec.NodeID) exec.NodeID {

@@ -474,10 +474,29 @@ func (p *parser) parseReset() (spanSetter, error) {
 	return &ResetVar{Name: name}, p.expectEnd()
 }
 
+// parseExplainAnalyze parses EXPLAIN ANALYZE name: the profile of a
+// running view. Unlike Postgres and MySQL it runs nothing: a one-off query
+// has no counters to show until it has run, a view has them all along.
+func (p *parser) parseExplainAnalyze() (spanSetter, error) {
+	p.next() // ANALYZE
+	t := p.peek()
+	if t.is("select") || t.is("with") || t.is("create") || t.punct("(") {
+		return nil, p.errAt(t.start, sqlerr.FeatureNotSupported, "EXPLAIN ANALYZE takes the name of a materialized view")
+	}
+	name, pos, err := p.name()
+	if err != nil {
+		return nil, err
+	}
+	return &ExplainAnalyze{Name: name, NamePos: pos}, p.expectEnd()
+}
+
 func (p *parser) parseExplain() (spanSetter, error) {
 	p.next() // EXPLAIN
 	t := p.peek()
-	if t.is("analyze") || t.punct("(") && p.peekAt(1).kind == tIdent && !p.peekAt(1).is("select") && !p.peekAt(1).is("with") {
+	if t.is("analyze") {
+		return p.parseExplainAnalyze()
+	}
+	if t.punct("(") && p.peekAt(1).kind == tIdent && !p.peekAt(1).is("select") && !p.peekAt(1).is("with") {
 		return nil, p.errAt(t.start, sqlerr.FeatureNotSupported, "EXPLAIN options are not supported")
 	}
 	if t.kind == tEOF {

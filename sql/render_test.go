@@ -62,6 +62,8 @@ func render(st Statement) string {
 		return fmt.Sprintf("show source status %s@%d", s.Name, s.NamePos)
 	case *Explain:
 		return "explain " + render(s.Stmt)
+	case *ExplainAnalyze:
+		return fmt.Sprintf("explain analyze %s@%d", s.Name, s.NamePos)
 	case *Select:
 		return renderSelect(s)
 	case *SetVar:

@@ -164,6 +164,14 @@ type Explain struct {
 	Stmt Statement
 }
 
+// ExplainAnalyze is EXPLAIN ANALYZE of a running materialized view: its
+// operators with their counters, and the lag of the shards it reads.
+type ExplainAnalyze struct {
+	stmtBase
+	Name    string
+	NamePos int
+}
+
 // SetVar is SET [SESSION | LOCAL] name {= | TO} value | DEFAULT, and SET TIME
 // ZONE value (Name "timezone").
 type SetVar struct {

@@ -12,7 +12,7 @@ func CommandTag(st Statement) string {
 			return "COPY"
 		}
 		return "SELECT"
-	case *Explain:
+	case *Explain, *ExplainAnalyze:
 		return "EXPLAIN"
 	case *ShowObjects, *ShowCreate, *ShowSourceStatus, *Describe:
 		return "SHOW"
