@@ -75,13 +75,30 @@ func shardsOf(rows []types.Row) []dashboard.Shard {
 	return shards
 }
 
-// viewGraph is view o's operator graph as EXPLAIN prints it (the seam where
-// a running view's counters, EXPLAIN ANALYZE's, join it).
+// viewGraph is view o's operator graph: a running view's with its
+// operators' counters (EXPLAIN ANALYZE's profile), else the plan as EXPLAIN
+// prints it.
 func (e *Engine) viewGraph(o *object) dashboard.Graph {
-	if o.stream == nil {
-		return dashboard.Graph{}
+	p, err := e.ViewProfile(o.entry.Name)
+	if err != nil { // not running now: the plan without counters
+		if o.stream == nil {
+			return dashboard.Graph{}
+		}
+		return explainGraph(o.stream.Explain())
 	}
-	return explainGraph(o.stream.Explain())
+	var g dashboard.Graph
+	for i, op := range p.Operators {
+		st := &dashboard.NodeStats{RowsIn: op.RowsIn, RowsOut: op.RowsOut, RowsInPerSec: op.RowsInPerSec, RowsOutPerSec: op.RowsOutPerSec}
+		if !op.Watermark.IsZero() {
+			wm := op.Watermark.UTC()
+			st.Watermark = &wm
+		}
+		g.Nodes = append(g.Nodes, dashboard.Node{ID: i, Label: op.Line, Stats: st})
+		if op.Parent >= 0 {
+			g.Edges = append(g.Edges, dashboard.Edge{From: i, To: op.Parent})
+		}
+	}
+	return g
 }
 
 // explainGraph turns EXPLAIN's lines, each operator above the ones it
