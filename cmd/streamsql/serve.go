@@ -27,9 +27,9 @@ type serverFlags struct {
 
 func addServerFlags(fs *flagSet, defaultDataDir string) serverFlags {
 	return serverFlags{
-		listen:   fs.string("listen", "127.0.0.1:4566", "address for Postgres clients"),
-		dataDir:  fs.string("data-dir", defaultDataDir, "directory for the catalog, state and offsets"),
-		logLevel: fs.string("log-level", "info", "debug, info, warn or error"),
+		listen:    fs.string("listen", "127.0.0.1:4566", "address for Postgres clients"),
+		dataDir:   fs.string("data-dir", defaultDataDir, "directory for the catalog, state and offsets"),
+		logLevel:  fs.string("log-level", "info", "debug, info, warn or error"),
 		logFormat: fs.string("log-format", "text", "text (key=value) or json (one object a line, for log shippers)"),
 		httpListen: fs.string("http-listen", defaultHTTPListen,
 			"address of the HTTP listener serving /metrics (Prometheus), /healthz, /readyz and the dashboard; empty for none"),
