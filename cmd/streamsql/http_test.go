@@ -1,7 +1,9 @@
 package main
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -10,6 +12,7 @@ import (
 	"net/http"
 	"os"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -129,8 +132,13 @@ func TestHTTP_MetricsAndReadiness(t *testing.T) {
 	}
 	ready := make(chan started, 1)
 	served := make(chan error, 1)
+	logs := &syncBuffer{}
+	log, err := newLogger("info", "json", logs)
+	if err != nil {
+		t.Fatal(err)
+	}
 	go func() {
-		served <- serve(serveCtx, f, slog.New(slog.NewTextHandler(io.Discard, nil)), func(e *streamsql.Engine, at listening) {
+		served <- serve(serveCtx, f, log, func(e *streamsql.Engine, at listening) {
 			ready <- started{e, at}
 		})
 	}()
@@ -247,6 +255,21 @@ func TestHTTP_MetricsAndReadiness(t *testing.T) {
 		return ""
 	})
 	t.Logf("/readyz 503 after the bad record")
+	// --log-format json: every line an object; the view's failure is
+	// logged with the view's name.
+	named := false
+	for _, line := range strings.Split(strings.TrimSpace(logs.String()), "\n") {
+		var rec map[string]any
+		if err := json.Unmarshal([]byte(line), &rec); err != nil {
+			t.Fatalf("log line not JSON: %q: %v", line, err)
+		}
+		if rec["level"] == "ERROR" && rec["view"] == "obs_counts" {
+			named = true
+		}
+	}
+	if !named {
+		t.Errorf("no ERROR log line with view=obs_counts after the view failed:\n%s", logs.String())
+	}
 	m := scrapeMetrics(ctx, t, base+"/metrics")
 	if m.value("streamsql_view_state", "view", "obs_counts", "state", "running") != 0 ||
 		m.value("streamsql_view_state", "view", "obs_counts", "state", "restarting")+
@@ -298,6 +321,24 @@ func TestHTTP_MetricsAndReadiness(t *testing.T) {
 		return ""
 	})
 	t.Logf("/readyz 200 after the stream was created again")
+}
+
+// syncBuffer is a buffer the server's goroutines log into.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }
 
 // waitFor polls cond until it returns "" or d passes; then it fails with
