@@ -2,6 +2,8 @@ package streamsql
 
 import (
 	"context"
+	"os"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -157,4 +159,38 @@ func gaugeValue(t *testing.T, e *Engine, name string) float64 {
 	}
 	t.Fatalf("no single %s", name)
 	return 0
+}
+
+// TestMetrics_Documented: docs/observability.md lists every streamsql_*
+// metric, and no other.
+func TestMetrics_Documented(t *testing.T) {
+	doc, err := os.ReadFile("docs/observability.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	documented := map[string]bool{}
+	for _, m := range regexp.MustCompile("(?m)^\\| `(streamsql_[a-z_]+)`").FindAllStringSubmatch(string(doc), -1) {
+		documented[m[1]] = true
+	}
+	ch := make(chan *prometheus.Desc, 100)
+	statusCollector{}.Describe(ch)
+	m := newEngineMetrics(nil)
+	m.checkpoints.Describe(ch)
+	m.statements.Describe(ch)
+	m.sessions.Describe(ch)
+	close(ch)
+	defined := map[string]bool{}
+	for d := range ch {
+		defined[descName(d)] = true
+	}
+	for name := range defined {
+		if !documented[name] {
+			t.Errorf("%s is not in docs/observability.md", name)
+		}
+	}
+	for name := range documented {
+		if !defined[name] {
+			t.Errorf("docs/observability.md lists %s, which does not exist", name)
+		}
+	}
 }
