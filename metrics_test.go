@@ -2,6 +2,7 @@ package streamsql
 
 import (
 	"context"
+	"io"
 	"os"
 	"regexp"
 	"slices"
@@ -10,6 +11,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
+	"github.com/prometheus/common/expfmt"
 
 	"github.com/streamsql/streamsql/connectors/kinesis"
 	"github.com/streamsql/streamsql/sql"
@@ -191,6 +193,36 @@ func TestMetrics_Documented(t *testing.T) {
 	for name := range documented {
 		if !defined[name] {
 			t.Errorf("docs/observability.md lists %s, which does not exist", name)
+		}
+	}
+}
+
+// BenchmarkMetricsScrape is one scrape of an engine with a view: gather
+// and encode in the text format, what /metrics does.
+func BenchmarkMetricsScrape(b *testing.B) {
+	ctx := context.Background()
+	e, err := Open(ctx, Config{DataDir: b.TempDir()})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer e.Close()
+	if err := e.Exec(ctx, "CREATE SOURCE bid (auction BIGINT, bidder BIGINT, price BIGINT, channel TEXT, url TEXT, date_time TIMESTAMP(3), extra TEXT, "+
+		"WATERMARK FOR date_time AS date_time - INTERVAL '1' SECOND) WITH (connector = 'nexmark', table = 'bid', max_events = 1000)"); err != nil {
+		b.Fatal(err)
+	}
+	if err := e.Exec(ctx, "CREATE MATERIALIZED VIEW per_auction AS SELECT auction, COUNT(*) AS n FROM bid GROUP BY auction"); err != nil {
+		b.Fatal(err)
+	}
+	for b.Loop() {
+		mfs, err := e.Metrics().Gather()
+		if err != nil {
+			b.Fatal(err)
+		}
+		enc := expfmt.NewEncoder(io.Discard, expfmt.NewFormat(expfmt.TypeTextPlain))
+		for _, mf := range mfs {
+			if err := enc.Encode(mf); err != nil {
+				b.Fatal(err)
+			}
 		}
 	}
 }
