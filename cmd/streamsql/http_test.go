@@ -166,7 +166,7 @@ func TestHTTP_MetricsAndReadiness(t *testing.T) {
 	}
 	base := "http://" + s.at.HTTP.String()
 
-	if code, body := get(ctx, t, base+"/healthz"); code != http.StatusOK {
+	if code, body := httpGet(ctx, t, base+"/healthz"); code != http.StatusOK {
 		t.Fatalf("/healthz: %d %s", code, body)
 	}
 	if err := s.eng.Exec(ctx, fmt.Sprintf("CREATE SOURCE obs_in (k BIGINT, ts TIMESTAMP(3), "+
@@ -177,7 +177,7 @@ func TestHTTP_MetricsAndReadiness(t *testing.T) {
 	if err := s.eng.Exec(ctx, "CREATE MATERIALIZED VIEW obs_counts AS SELECT k, COUNT(*) AS n FROM obs_in GROUP BY k"); err != nil {
 		t.Fatal(err)
 	}
-	if code, body := get(ctx, t, base+"/readyz"); code != http.StatusOK {
+	if code, body := httpGet(ctx, t, base+"/readyz"); code != http.StatusOK {
 		t.Fatalf("/readyz with a new view: %d %s", code, body)
 	}
 
@@ -199,7 +199,7 @@ func TestHTTP_MetricsAndReadiness(t *testing.T) {
 		// The watermark: the latest event time less the 1s delay.
 		wantWM := float64(base0.Add(time.Duration(start+n-1)*time.Second - time.Second).Unix())
 		var m scrape
-		waitFor(t, time.Minute, func() string {
+		pollUntil(t, time.Minute, func() string {
 			m = scrapeMetrics(ctx, t, base+"/metrics")
 			switch {
 			case m.sum("streamsql_source_records_total", "source", "obs_in") != wantRecords:
@@ -247,8 +247,8 @@ func TestHTTP_MetricsAndReadiness(t *testing.T) {
 	if _, err := emu.PutRecords(ctx, stream, []emulator.Record{{PartitionKey: "k", Data: []byte(`{"k": "one", "ts": "2026-01-01T01:00:00Z"}`)}}); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, time.Minute, func() string {
-		code, body := get(ctx, t, base+"/readyz")
+	pollUntil(t, time.Minute, func() string {
+		code, body := httpGet(ctx, t, base+"/readyz")
 		if code != http.StatusServiceUnavailable || !strings.Contains(body, "materialized view obs_counts is ") {
 			return fmt.Sprintf("/readyz %d %q", code, body)
 		}
@@ -290,7 +290,7 @@ func TestHTTP_MetricsAndReadiness(t *testing.T) {
 	if _, err := client.DeleteStream(ctx, &kinesis.DeleteStreamInput{StreamName: aws.String(stream)}); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, time.Minute, func() string {
+	pollUntil(t, time.Minute, func() string {
 		_, err := client.DescribeStreamSummary(ctx, &kinesis.DescribeStreamSummaryInput{StreamName: aws.String(stream)})
 		if nf := (*ktypes.ResourceNotFoundException)(nil); !errors.As(err, &nf) {
 			return fmt.Sprintf("stream not deleted yet: %v", err)
@@ -300,7 +300,7 @@ func TestHTTP_MetricsAndReadiness(t *testing.T) {
 	// kinesalite's sequence numbers have whole seconds: a stream created
 	// in the second of the old one's creation would be the old one.
 	created := aws.ToTime(old.StreamDescriptionSummary.StreamCreationTimestamp)
-	waitFor(t, 10*time.Second, func() string {
+	pollUntil(t, 10*time.Second, func() string {
 		if time.Now().Add(-2*time.Second).Unix() <= created.Unix() {
 			return "within the old stream's creation second"
 		}
@@ -314,8 +314,8 @@ func TestHTTP_MetricsAndReadiness(t *testing.T) {
 	}
 	// Restarts back off up to a minute: two minutes is a bound only a
 	// stuck view breaks.
-	waitFor(t, 2*time.Minute, func() string {
-		if code, body := get(ctx, t, base+"/readyz"); code != http.StatusOK {
+	pollUntil(t, 2*time.Minute, func() string {
+		if code, body := httpGet(ctx, t, base+"/readyz"); code != http.StatusOK {
 			return fmt.Sprintf("/readyz %d %q", code, body)
 		}
 		return ""
@@ -341,9 +341,9 @@ func (s *syncBuffer) String() string {
 	return s.b.String()
 }
 
-// waitFor polls cond until it returns "" or d passes; then it fails with
+// pollUntil polls cond until it returns "" or d passes; then it fails with
 // cond's last answer.
-func waitFor(t *testing.T, d time.Duration, cond func() string) {
+func pollUntil(t *testing.T, d time.Duration, cond func() string) {
 	t.Helper()
 	deadline := time.Now().Add(d)
 	for {
@@ -358,7 +358,7 @@ func waitFor(t *testing.T, d time.Duration, cond func() string) {
 	}
 }
 
-func get(ctx context.Context, t *testing.T, url string) (int, string) {
+func httpGet(ctx context.Context, t *testing.T, url string) (int, string) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
@@ -383,7 +383,7 @@ type scrape map[string]*dto.MetricFamily
 
 func scrapeMetrics(ctx context.Context, t *testing.T, url string) scrape {
 	t.Helper()
-	code, body := get(ctx, t, url)
+	code, body := httpGet(ctx, t, url)
 	if code != http.StatusOK {
 		t.Fatalf("GET %s: %d %s", url, code, body)
 	}
