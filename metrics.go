@@ -25,10 +25,9 @@ func (e *Engine) Metrics() *prometheus.Registry { return e.metrics.reg }
 // loaded (Open has returned) and every materialized view running or
 // backfilling. When it is not, reasons says why, one line per cause.
 func (e *Engine) Health() (ready bool, reasons []string) {
-	e.mu.Lock()
-	closed := e.closed
-	e.mu.Unlock()
-	if closed {
+	// Not e.mu: Close holds it while views and sinks stop, which can take
+	// a while, and a probe must not wait on it.
+	if e.ctx.Err() != nil {
 		return false, []string{"the engine is closed"}
 	}
 	for _, o := range e.catalog.list(sql.KindView) {

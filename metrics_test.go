@@ -143,6 +143,12 @@ func TestMetrics_Gather(t *testing.T) {
 	if ready, reasons := e.Health(); !ready {
 		t.Errorf("a new engine is not ready: %v", reasons)
 	}
+	if err := e.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if ready, reasons := e.Health(); ready || len(reasons) != 1 || reasons[0] != "the engine is closed" {
+		t.Errorf("a closed engine: ready %v, reasons %q", ready, reasons)
+	}
 	if got := statementKind(&sql.CreateView{}); got != "create_view" {
 		t.Errorf("statementKind(CreateView) = %q", got)
 	}
