@@ -19,6 +19,7 @@ type Session struct {
 	txn      txnState
 	cursors  map[string]*cursor // txn.go
 	info     SessionInfo
+	closed   bool // Close has run (streamsql_sessions_open)
 }
 
 // SessionInfo is who a session runs for, as the wire layer learned it at
@@ -240,10 +241,13 @@ func (s *Session) plan(ctx context.Context, st *Statement, sel *sql.Select, opts
 // the engine ends the statement (57014, 57P01); the timeout runs until its
 // rows are read or closed.
 func (s *Session) Execute(ctx context.Context, st *Statement, params []types.Value) (*Rows, error) {
+	start := time.Now()
 	ctx, end, err := s.engine.beginStatement(ctx)
 	if err != nil {
 		return nil, err
 	}
+	latency := s.engine.metrics.statements.WithLabelValues(statementKind(st.stmt))
+	observe := func() { latency.Observe(time.Since(start).Seconds()) }
 	var cancel context.CancelFunc
 	var timer *stmtTimer
 	if _, ok := st.stmt.(*sql.Select); ok {
@@ -255,6 +259,7 @@ func (s *Session) Execute(ctx context.Context, st *Statement, params []types.Val
 	if err != nil {
 		cancel()
 		end()
+		observe()
 		s.failTxn()
 		return nil, statementError(ctx, err)
 	}
@@ -262,6 +267,7 @@ func (s *Session) Execute(ctx context.Context, st *Statement, params []types.Val
 	rows.onClose(func() {
 		cancel()
 		end()
+		observe()
 		if rows.err != nil {
 			s.failTxn()
 		}
@@ -546,7 +552,24 @@ func (s *Session) ReportedSettings() map[string]string {
 }
 
 // Close releases the session and its cursors.
-func (s *Session) Close() { s.closeCursors(func(*cursor) bool { return true }) }
+func (s *Session) Close() {
+	s.closeCursors(func(*cursor) bool { return true })
+	if !s.closed {
+		s.closed = true
+		s.engine.metrics.sessions.Dec()
+	}
+}
+
+// closeOnEnd closes the session, of one statement of the embedding API,
+// when its rows end, or now if it failed.
+func (s *Session) closeOnEnd(rows *Rows, err error) (*Rows, error) {
+	if err != nil {
+		s.Close()
+		return nil, err
+	}
+	rows.onClose(s.Close)
+	return rows, nil
+}
 
 // tagged is the result of a statement without rows that may have failed.
 func tagged(tag string, err error) (*Rows, error) {

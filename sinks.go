@@ -302,7 +302,11 @@ func (e *Engine) stopObject(o *object) {
 		e.sources.forget(o.entry.Name)
 	}
 	if err := e.db.DeleteOffsets(o.entry.ID); err != nil {
-		e.log.Warn("drop: forget positions", "object", o.entry.Name, "err", err)
+		key := "source"
+		if o.kind != sql.KindSource {
+			key = logKey(o)
+		}
+		e.log.Warn("drop: forget positions", key, o.entry.Name, "err", err)
 	}
 }
 

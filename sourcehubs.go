@@ -199,8 +199,17 @@ var sourceStatusColumns = []types.Column{
 	textCol("last_error"), {Name: "error_since", Type: types.Type{Kind: types.Timestamp, Precision: 3}},
 }
 
-// status returns one row per shard per consumer of source.
-func (h *sourceHubs) status(source string) []types.Row {
+// shardStatus is one shard's figures as one consumer of a Kinesis source
+// sees them, and which readers it reads with (shared, backfill, own).
+type shardStatus struct {
+	consumer, reader string
+	kinesis.ShardStats
+}
+
+// kinesisStatus returns the figures of every shard per consumer of the
+// Kinesis source named source, in no order; SHOW SOURCE STATUS and the
+// metrics both read them here.
+func (h *sourceHubs) kinesisStatus(source string) []shardStatus {
 	h.mu.Lock()
 	subs := map[*kinesis.Subscription]string{}
 	if hub := h.m[source]; hub != nil {
@@ -212,15 +221,8 @@ func (h *sourceHubs) status(source string) []types.Row {
 	for s, c := range h.own[source] {
 		subs[s], own[s] = c, true
 	}
-	files := map[*file.Reader]string{}
-	for r, c := range h.files[source] {
-		files[r] = c
-	}
 	h.mu.Unlock()
-	var rows []types.Row
-	for r, consumer := range files {
-		rows = append(rows, fileStatusRows(consumer, "own", r.Stats())...)
-	}
+	var out []shardStatus
 	for sub, consumer := range subs {
 		reader := "shared"
 		switch {
@@ -237,20 +239,38 @@ func (h *sourceHubs) status(source string) []types.Row {
 			}
 		}
 		for _, st := range stats {
-			shard, lastErr, errSince := textOrNull(st.ShardID), textOrNull(st.LastError), types.Null
-			if st.LastError != "" {
-				errSince = types.NewTimestampFromTime(st.ErrorSince)
-			}
-			rows = append(rows, types.Row{
-				types.NewString(consumer), shard, types.NewString(st.State),
-				types.NewInt(st.Records), types.NewInt(st.Bytes), types.NewInt(st.MillisBehindLatest),
-				types.NewInt(st.Throttles), types.NewInt(st.Retries), types.NewInt(st.DecodeErrors),
-				types.NewInt(st.LateRecords), types.NewString(st.LastSequenceNumber),
-				types.NewString(reader), types.NewInt(st.Calls),
-				textOrNull(st.LastDecodeError), textOrNull(st.LastDecodeErrorSequenceNumber),
-				types.NewInt(st.DeadLetters), types.NewInt(st.DeadLettersLost), lastErr, errSince,
-			})
+			out = append(out, shardStatus{consumer: consumer, reader: reader, ShardStats: st})
 		}
+	}
+	return out
+}
+
+// status returns one row per shard per consumer of source.
+func (h *sourceHubs) status(source string) []types.Row {
+	h.mu.Lock()
+	files := map[*file.Reader]string{}
+	for r, c := range h.files[source] {
+		files[r] = c
+	}
+	h.mu.Unlock()
+	var rows []types.Row
+	for r, consumer := range files {
+		rows = append(rows, fileStatusRows(consumer, "own", r.Stats())...)
+	}
+	for _, st := range h.kinesisStatus(source) {
+		shard, lastErr, errSince := textOrNull(st.ShardID), textOrNull(st.LastError), types.Null
+		if st.LastError != "" {
+			errSince = types.NewTimestampFromTime(st.ErrorSince)
+		}
+		rows = append(rows, types.Row{
+			types.NewString(st.consumer), shard, types.NewString(st.State),
+			types.NewInt(st.Records), types.NewInt(st.Bytes), types.NewInt(st.MillisBehindLatest),
+			types.NewInt(st.Throttles), types.NewInt(st.Retries), types.NewInt(st.DecodeErrors),
+			types.NewInt(st.LateRecords), types.NewString(st.LastSequenceNumber),
+			types.NewString(st.reader), types.NewInt(st.Calls),
+			textOrNull(st.LastDecodeError), textOrNull(st.LastDecodeErrorSequenceNumber),
+			types.NewInt(st.DeadLetters), types.NewInt(st.DeadLettersLost), lastErr, errSince,
+		})
 	}
 	sort.Slice(rows, func(i, j int) bool {
 		a, b := rows[i], rows[j]

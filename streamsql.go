@@ -73,6 +73,7 @@ type Engine struct {
 	aggCacheGroups  int    // Config.AggCacheGroups; 0 bounds groups by mem.caches only
 	kinesisEndpoint string // Config.KinesisEndpoint
 	mem             memoryBudget
+	metrics         *engineMetrics // Metrics (metrics.go)
 
 	mu     sync.Mutex
 	closed bool
@@ -117,6 +118,7 @@ func Open(ctx context.Context, cfg Config) (*Engine, error) {
 	e := &Engine{log: log, db: db, catalog: &catalog{db: db}, sinks: map[string]*sinkRunner{},
 		aggCacheGroups: cfg.AggCacheGroups, mem: mem, kinesisEndpoint: cfg.KinesisEndpoint}
 	e.ctx, e.cancel = context.WithCancel(context.WithoutCancel(ctx))
+	e.metrics = newEngineMetrics(e)
 	e.sources.e = e
 	if err := e.catalog.load(ctx); err != nil {
 		e.cancel()
@@ -180,6 +182,7 @@ func (e *Engine) Close() error {
 // NewSession returns a session with default settings. Sessions are not safe
 // for concurrent use; a pgwire connection owns one.
 func (e *Engine) NewSession() *Session {
+	e.metrics.sessions.Inc()
 	return &Session{engine: e, settings: newSettings()}
 }
 
@@ -220,16 +223,16 @@ func (e *Engine) Query(ctx context.Context, query string, args ...any) (*Rows, e
 	s := e.NewSession()
 	stmts, err := s.Prepare(ctx, query)
 	if err != nil {
-		return nil, err
+		return s.closeOnEnd(nil, err)
 	}
 	if len(stmts) != 1 {
-		return nil, sqlerr.Newf(sqlerr.SyntaxError, "Query takes one statement, got %d", len(stmts))
+		return s.closeOnEnd(nil, sqlerr.Newf(sqlerr.SyntaxError, "Query takes one statement, got %d", len(stmts)))
 	}
 	params, err := bindArgs(stmts[0], args)
 	if err != nil {
-		return nil, err
+		return s.closeOnEnd(nil, err)
 	}
-	return s.Execute(ctx, stmts[0], params)
+	return s.closeOnEnd(s.Execute(ctx, stmts[0], params))
 }
 
 // bindArgs converts Go values to the statement's parameters.

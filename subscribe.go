@@ -697,16 +697,16 @@ func (e *Engine) Subscribe(ctx context.Context, query string) (*Rows, error) {
 	s := e.NewSession()
 	stmts, err := s.Prepare(ctx, query)
 	if err != nil {
-		return nil, err
+		return s.closeOnEnd(nil, err)
 	}
 	if len(stmts) != 1 {
-		return nil, sqlerr.Newf(sqlerr.SyntaxError, "Subscribe takes one statement, got %d", len(stmts))
+		return s.closeOnEnd(nil, sqlerr.Newf(sqlerr.SyntaxError, "Subscribe takes one statement, got %d", len(stmts)))
 	}
 	p, ok := stmts[0].stmt.(*sql.Subscribe)
 	if !ok {
-		return nil, sqlerr.Newf(sqlerr.WrongObjectType, "Subscribe takes a SUBSCRIBE statement").
-			WithHint("Write SUBSCRIBE TO view.")
+		return s.closeOnEnd(nil, sqlerr.Newf(sqlerr.WrongObjectType, "Subscribe takes a SUBSCRIBE statement").
+			WithHint("Write SUBSCRIBE TO view."))
 	}
 	p.Copy = nil
-	return s.Execute(ctx, stmts[0], nil)
+	return s.closeOnEnd(s.Execute(ctx, stmts[0], nil))
 }

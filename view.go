@@ -1078,6 +1078,7 @@ func (m *viewManager) coordinate(ctx context.Context) {
 		} else if epoch := m.committed.Load(); err == nil && epoch != before {
 			took := time.Since(start)
 			m.durations.observe(took)
+			m.e.metrics.checkpoints.Observe(took.Seconds())
 			m.e.log.Debug("checkpoint committed", "epoch", epoch, "took", took)
 		}
 		if m.injected.Load() == injected {

@@ -4,11 +4,15 @@ import (
 	"bufio"
 	"context"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
+
+	"github.com/prometheus/common/expfmt"
 
 	"github.com/streamsql/streamsql"
 )
@@ -18,6 +22,10 @@ type ViewOptions struct {
 	// MemoryLimit is the engine's Config.MemoryLimit; 0 is its default
 	// (streamsql.DefaultMemoryLimit).
 	MemoryLimit int64
+	// ScrapeEvery, when positive, gathers the engine's metrics and writes
+	// them in the Prometheus text format this often while the view runs,
+	// as a scraper of /metrics would: the cost of being watched.
+	ScrapeEvery time.Duration
 }
 
 // ViewName is the view contender's row.
@@ -64,6 +72,10 @@ func RunView(ctx context.Context, events [][]byte, q Query, o ViewOptions) (Outc
 		return Outcome{}, fmt.Errorf("view: %w", err)
 	}
 	u, err := Measure(func() error {
+		if o.ScrapeEvery > 0 {
+			stop := scrapeMetrics(e, o.ScrapeEvery)
+			defer stop()
+		}
 		if err := e.Exec(ctx, viewSQL("per_user", "clicks", q, true)); err != nil {
 			return err
 		}
@@ -126,4 +138,33 @@ func tsOf(ev []byte) (int64, error) {
 		return 0, fmt.Errorf("view: event %q: %w", ev, err)
 	}
 	return ts, nil
+}
+
+// scrapeMetrics gathers e's metrics and encodes them every d until stop.
+func scrapeMetrics(e *streamsql.Engine, d time.Duration) (stop func()) {
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		t := time.NewTicker(d)
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-t.C:
+			}
+			mfs, err := e.Metrics().Gather()
+			if err != nil {
+				continue // a scraper would see a partial answer: cost the same
+			}
+			enc := expfmt.NewEncoder(io.Discard, expfmt.NewFormat(expfmt.TypeTextPlain))
+			for _, mf := range mfs {
+				_ = enc.Encode(mf)
+			}
+		}
+	})
+	return func() {
+		close(done)
+		wg.Wait()
+	}
 }

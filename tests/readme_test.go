@@ -215,8 +215,10 @@ var (
 func (r *readmeRun) startDemo(again bool) {
 	t := r.t
 	t.Helper()
+	// A free port for the HTTP listener too: the default one may be
+	// another demo's.
 	cmd := exec.Command(r.bin, "demo", "--listen", r.listen, "--emulator-port", strconv.Itoa(r.emuPort),
-		"--data-dir", filepath.Join(r.work, "streamsql-demo"))
+		"--http-listen", fmt.Sprintf("127.0.0.1:%d", freeTCPPort(t)), "--data-dir", filepath.Join(r.work, "streamsql-demo"))
 	cmd.Dir = r.root // as make runs it: the emulator is found from the repository
 	cmd.Env = withoutStreamsqlEnv(os.Environ())
 	d := &demoProcess{cmd: cmd, stdout: &syncBuffer{}, stderr: &syncBuffer{}, exited: make(chan struct{})}

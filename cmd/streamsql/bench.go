@@ -50,6 +50,7 @@ func benchCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	minCheckpoint := fs.duration("checkpoint-min-interval", streamsql.DefaultCheckpointMinInterval,
 		"e2e: the engine's checkpoint min interval (epochs cut early for rows read from caught-up shards); at or above --checkpoint-interval: epochs on the interval only")
 	out := fs.string("out", "bench/results", "directory for the JSON report")
+	scrape := fs.duration("scrape-metrics", 0, "in process: gather and encode the engine's Prometheus metrics this often while the view runs, as a scraper of /metrics would (0: never)")
 	if err := fs.parse(args); err != nil {
 		return err
 	}
@@ -100,7 +101,7 @@ func benchCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			if clicks.Events <= 0 {
 				clicks.Events = 2_000_000
 			}
-			contenders = append(contenders, bench.ViewContender(bench.ViewOptions{MemoryLimit: limit}))
+			contenders = append(contenders, bench.ViewContender(bench.ViewOptions{MemoryLimit: limit, ScrapeEvery: *scrape}))
 		case "e2e":
 			if clicks.Events <= 0 {
 				clicks.Events = 200_000
@@ -110,7 +111,7 @@ func benchCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			// so that windows close in real time there.
 			clicks.Rate = int64(*rate)
 			// The view over a file beside it: what Kinesis costs.
-			contenders = append(e2eContenders(e2e), bench.ViewContender(bench.ViewOptions{MemoryLimit: limit}))
+			contenders = append(e2eContenders(e2e), bench.ViewContender(bench.ViewOptions{MemoryLimit: limit, ScrapeEvery: *scrape}))
 		}
 		if withPeers && (mode == "inprocess" || *scenario != "all") {
 			contenders = append(contenders, bench.RulegoContender)

@@ -7,10 +7,6 @@ import (
 	"github.com/streamsql/streamsql/dashboard"
 )
 
-// demoDashboardAddr is where the demo's banner says the dashboard is: the
-// default of --http-listen, on whose listener mountDashboard serves it.
-const demoDashboardAddr = "127.0.0.1:4568"
-
 // mountDashboard serves the dashboard on the HTTP listener's mux: the page
 // at / and its JSON under /api/. The listener's own paths (/metrics,
 // /healthz, /readyz) are more specific patterns and win over "/".

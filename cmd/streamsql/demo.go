@@ -47,7 +47,7 @@ func demoCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if err := fs.parse(args); err != nil {
 		return err
 	}
-	log, err := newLogger(*f.logLevel, stderr)
+	log, err := newLogger(*f.logLevel, *f.logFormat, stderr)
 	if err != nil {
 		return err
 	}
@@ -107,8 +107,8 @@ func demoCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error
 
 	*f.dataDir = serverDir
 	*f.kinesisEndpoint = emu.Endpoint()
-	err = serve(ctx, f, log, func(_ *streamsql.Engine, addr net.Addr) {
-		host, port, _ := net.SplitHostPort(addr.String())
+	err = serve(ctx, f, log, func(_ *streamsql.Engine, at listening) {
+		host, port, _ := net.SplitHostPort(at.PG.String())
 		fmt.Fprintf(stdout, `
 streamsql demo is running (pid %d).
   Kinesis emulator: kinesalite at %s, the default endpoint of Kinesis sources and sinks
@@ -120,9 +120,10 @@ Connect with:
     psql -h %s -p %s -U demo
 
 and follow the psql session in README.md. Ctrl-C stops the demo.
-
-dashboard: http://%s/
-`, os.Getpid(), emu.Endpoint(), demoStreams[0], *rate, demoStreams[1], dir, host, port, demoDashboardAddr)
+`, os.Getpid(), emu.Endpoint(), demoStreams[0], *rate, demoStreams[1], dir, host, port)
+		if at.HTTP != nil {
+			fmt.Fprintf(stdout, "dashboard: http://%s/\nPrometheus metrics: http://%s/metrics\n", at.HTTP, at.HTTP)
+		}
 	})
 	stopProducer()
 	producer.Wait()

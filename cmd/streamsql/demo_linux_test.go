@@ -43,8 +43,8 @@ func TestDemo_CtrlCUnderMakeExitsZero(t *testing.T) {
 	dataDir := filepath.Join(dir, "streamsql-demo")
 	// The Makefile's recipe, on free ports: make runs the binary as its child.
 	makefile := filepath.Join(dir, "Makefile")
-	recipe := fmt.Sprintf("demo:\n\t%s demo --listen 127.0.0.1:%d --emulator-port %d --data-dir %s\n",
-		bin, freePort(t), freePort(t), dataDir)
+	recipe := fmt.Sprintf("demo:\n\t%s demo --listen 127.0.0.1:%d --http-listen 127.0.0.1:%d --emulator-port %d --data-dir %s\n",
+		bin, freePort(t), freePort(t), freePort(t), dataDir)
 	if err := os.WriteFile(makefile, []byte(recipe), 0o644); err != nil {
 		t.Fatal(err)
 	}

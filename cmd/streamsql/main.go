@@ -145,11 +145,19 @@ func (fs *flagSet) parse(args []string) error {
 	return errors.Join(fs.envErrs...)
 }
 
-// newLogger returns a text logger to stderr at the named level.
-func newLogger(level string, stderr io.Writer) (*slog.Logger, error) {
+// newLogger returns a logger to stderr at the named level, in the named
+// format: text (key=value) or json.
+func newLogger(level, format string, stderr io.Writer) (*slog.Logger, error) {
 	var l slog.Level
 	if err := l.UnmarshalText([]byte(level)); err != nil {
 		return nil, fmt.Errorf("--log-level %q: want debug, info, warn or error", level)
 	}
-	return slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: l})), nil
+	opts := &slog.HandlerOptions{Level: l}
+	switch format {
+	case "text":
+		return slog.New(slog.NewTextHandler(stderr, opts)), nil
+	case "json":
+		return slog.New(slog.NewJSONHandler(stderr, opts)), nil
+	}
+	return nil, fmt.Errorf("--log-format %q: want text or json", format)
 }

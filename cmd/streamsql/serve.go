@@ -17,6 +17,7 @@ import (
 // serverFlags are the flags of every command that runs the server.
 type serverFlags struct {
 	listen, dataDir, logLevel, password *string
+	httpListen, logFormat               *string
 	checkpointInterval                  *time.Duration
 	checkpointMinInterval               *time.Duration
 	aggCacheGroups                      *int
@@ -26,9 +27,12 @@ type serverFlags struct {
 
 func addServerFlags(fs *flagSet, defaultDataDir string) serverFlags {
 	return serverFlags{
-		listen:   fs.string("listen", "127.0.0.1:4566", "address for Postgres clients"),
-		dataDir:  fs.string("data-dir", defaultDataDir, "directory for the catalog, state and offsets"),
-		logLevel: fs.string("log-level", "info", "debug, info, warn or error"),
+		listen:    fs.string("listen", "127.0.0.1:4566", "address for Postgres clients"),
+		dataDir:   fs.string("data-dir", defaultDataDir, "directory for the catalog, state and offsets"),
+		logLevel:  fs.string("log-level", "info", "debug, info, warn or error"),
+		logFormat: fs.string("log-format", "text", "text (key=value) or json (one object a line, for log shippers)"),
+		httpListen: fs.string("http-listen", defaultHTTPListen,
+			"address of the HTTP listener serving /metrics (Prometheus), /healthz, /readyz and the dashboard; empty for none"),
 		password: fs.string("password", "", "require this password (SCRAM-SHA-256) from clients; empty allows any client"),
 		checkpointInterval: fs.duration("checkpoint-interval", streamsql.DefaultCheckpointInterval,
 			"how often view state and source positions are committed together (SET checkpoint_interval changes it at run time)"),
@@ -49,17 +53,23 @@ func serveCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err := fs.parse(args); err != nil {
 		return err
 	}
-	log, err := newLogger(*f.logLevel, stderr)
+	log, err := newLogger(*f.logLevel, *f.logFormat, stderr)
 	if err != nil {
 		return err
 	}
 	return serve(ctx, f, log, nil)
 }
 
+// listening are the addresses serve listens on.
+type listening struct {
+	PG   net.Addr // Postgres clients
+	HTTP net.Addr // metrics, health and the dashboard; nil without --http-listen
+}
+
 // serve opens the engine, listens, and serves until ctx is done; ready,
-// when set, is called with the engine and the address once clients can
+// when set, is called with the engine and the addresses once clients can
 // connect.
-func serve(ctx context.Context, f serverFlags, log *slog.Logger, ready func(*streamsql.Engine, net.Addr)) error {
+func serve(ctx context.Context, f serverFlags, log *slog.Logger, ready func(*streamsql.Engine, listening)) error {
 	if f.checkpointInterval != nil && *f.checkpointInterval <= 0 {
 		return fmt.Errorf("--checkpoint-interval %v: must be positive", *f.checkpointInterval)
 	}
@@ -113,6 +123,20 @@ func serve(ctx context.Context, f serverFlags, log *slog.Logger, ready func(*str
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", *f.listen, err)
 	}
+	defer ln.Close() // if the HTTP listener fails to start; Serve closes it otherwise
+	var web *httpServer
+	if f.httpListen != nil && *f.httpListen != "" {
+		if web, err = startHTTP(*f.httpListen, eng, log); err != nil {
+			return err
+		}
+		defer func() {
+			shutdownCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			if err := web.shutdown(shutdownCtx); err != nil {
+				log.Warn("shutdown", "err", err)
+			}
+		}()
+	}
 	srv := wire.NewServer(wire.EngineBackend(eng), wire.Options{Password: *f.password, Logger: log})
 	errc := make(chan error, 1)
 	// Serve gets a context of its own: a signal ends ctx, and then Shutdown,
@@ -120,7 +144,11 @@ func serve(ctx context.Context, f serverFlags, log *slog.Logger, ready func(*str
 	go func() { errc <- srv.Serve(context.WithoutCancel(ctx), ln) }()
 	log.Info("listening", "addr", ln.Addr().String(), "data_dir", *f.dataDir)
 	if ready != nil {
-		ready(eng, ln.Addr())
+		at := listening{PG: ln.Addr()}
+		if web != nil {
+			at.HTTP = web.addr
+		}
+		ready(eng, at)
 	}
 	select {
 	case err := <-errc:

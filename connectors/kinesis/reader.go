@@ -170,6 +170,9 @@ func (r *Reader) PollOnce(ctx context.Context) (*Batch, error) {
 	if n := len(b.Records); n > 0 {
 		last := b.Records[n-1]
 		r.lastSeq, r.lastSub = last.SequenceNumber, last.SubSequence
+		if at := last.ApproximateArrivalTimestamp; !at.IsZero() {
+			r.stats.age.Store(max(0, time.Since(at).Milliseconds()))
+		}
 	}
 	r.stats.records.Add(int64(len(b.Records)))
 	r.stats.bytes.Add(int64(b.Bytes))
@@ -179,6 +182,9 @@ func (r *Reader) PollOnce(ctx context.Context) (*Batch, error) {
 		b.End = true
 	}
 	b.CaughtUp = b.MillisBehindLatest == 0 && len(out.Records) < r.opts.MaxRecordsPerCall
+	if b.CaughtUp && len(out.Records) == 0 {
+		r.stats.age.Store(0)
+	}
 	return b, nil
 }
 

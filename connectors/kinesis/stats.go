@@ -20,6 +20,12 @@ type ShardStats struct {
 	Bytes              int64 // bytes of record data delivered
 	Calls              int64 // GetRecords calls that succeeded
 	MillisBehindLatest int64 // from the last GetRecords
+	// IteratorAgeMillis is how long before the last GetRecords that
+	// returned records its last record arrived in the stream (its
+	// ApproximateArrivalTimestamp), 0 after a call that found the shard
+	// caught up: Kinesis's iterator age, which an emulator that always
+	// says MillisBehindLatest 0 still shows.
+	IteratorAgeMillis  int64
 	Throttles          int64 // ProvisionedThroughputExceeded / LimitExceeded answers
 	Retries            int64 // 5xx, network errors, timeouts, expired iterators
 	DecodeErrors       int64 // records the consumer failed to decode (Subscription.DecodeError)
@@ -42,8 +48,8 @@ type ShardStats struct {
 // counters are one shard's live figures; atomics so that Stats never waits
 // on a reader.
 type counters struct {
-	records, bytes, calls, behind, throttles, retries atomic.Int64
-	trouble                                           trouble
+	records, bytes, calls, behind, age, throttles, retries atomic.Int64
+	trouble                                                trouble
 }
 
 func (c *counters) snapshot(id string) ShardStats {
@@ -54,6 +60,7 @@ func (c *counters) snapshot(id string) ShardStats {
 		Bytes:              c.bytes.Load(),
 		Calls:              c.calls.Load(),
 		MillisBehindLatest: c.behind.Load(),
+		IteratorAgeMillis:  c.age.Load(),
 		Throttles:          c.throttles.Load(),
 		Retries:            c.retries.Load(),
 	}
