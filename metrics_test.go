@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
@@ -84,6 +85,69 @@ func TestCollectSource(t *testing.T) {
 	// sink without shards.
 	if len(got) != 3*12 {
 		t.Errorf("%d series, want %d", len(got), 3*12)
+	}
+}
+
+// TestCollectOperators: one series per graph node, labelled by view and
+// operator ("INDEX WORD"); a source input named by its source; a node
+// listed twice (a self-join's source) sent once, under its first index;
+// the watermark only once there is one, the cache gauges only for an
+// operator with a cache.
+func TestCollectOperators(t *testing.T) {
+	wm := time.Date(2026, 1, 1, 0, 0, 10, 500_000_000, time.UTC)
+	p := &ViewProfile{View: "v", Operators: []OperatorProfile{
+		{Node: 5, Line: "Materialize v", Kind: "operator", RowsIn: 4, RowsOut: 4, Busy: 1500 * time.Millisecond, Watermark: wm},
+		{Node: 4, Line: "HashJoin on=a.k=b.k state=1", Kind: "operator", RowsIn: 6, RowsOut: 4,
+			HasCache: true, CacheKeys: 3, CacheBytes: 300},
+		{Node: 0, Line: "Source clicks columns=k", Kind: "source", RowsOut: 3},
+		{Node: 0, Line: "Source clicks columns=k", Kind: "source", RowsOut: 3},
+	}}
+	ch := make(chan prometheus.Metric, 100)
+	collectOperators(ch, p)
+	close(ch)
+	type key struct{ name, operator string }
+	got := map[key]float64{}
+	for m := range ch {
+		var pb dto.Metric
+		if err := m.Write(&pb); err != nil {
+			t.Fatal(err)
+		}
+		labels := map[string]string{}
+		for _, lp := range pb.GetLabel() {
+			labels[lp.GetName()] = lp.GetValue()
+		}
+		if len(labels) != 2 || labels["view"] != "v" || labels["operator"] == "" {
+			t.Fatalf("%s: labels %v, want view=v and operator", m.Desc(), labels)
+		}
+		k := key{descName(m.Desc()), labels["operator"]}
+		if _, dup := got[k]; dup {
+			t.Fatalf("%v collected twice", k)
+		}
+		got[k] = pb.GetCounter().GetValue() + pb.GetGauge().GetValue()
+	}
+	want := map[key]float64{
+		{"streamsql_operator_rows_in_total", "0 Materialize"}:      4,
+		{"streamsql_operator_rows_out_total", "0 Materialize"}:     4,
+		{"streamsql_operator_busy_seconds_total", "0 Materialize"}: 1.5,
+		{"streamsql_operator_watermark_seconds", "0 Materialize"}:  float64(wm.Unix()) + 0.5,
+		{"streamsql_operator_rows_in_total", "1 HashJoin"}:         6,
+		{"streamsql_operator_rows_out_total", "1 HashJoin"}:        4,
+		{"streamsql_operator_busy_seconds_total", "1 HashJoin"}:    0,
+		{"streamsql_operator_cache_keys", "1 HashJoin"}:            3,
+		{"streamsql_operator_cache_bytes", "1 HashJoin"}:           300,
+		{"streamsql_operator_rows_in_total", "2 clicks"}:           0,
+		{"streamsql_operator_rows_out_total", "2 clicks"}:          3,
+		{"streamsql_operator_busy_seconds_total", "2 clicks"}:      0,
+	}
+	for k, w := range want {
+		if v, ok := got[k]; !ok || v != w {
+			t.Errorf("%v = %v (present %v), want %v", k, v, ok, w)
+		}
+	}
+	for k := range got {
+		if _, ok := want[k]; !ok {
+			t.Errorf("unexpected series %v = %v", k, got[k])
+		}
 	}
 }
 
