@@ -11,6 +11,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -212,6 +213,52 @@ func TestHTTP_MetricsAndReadiness(t *testing.T) {
 			return ""
 		})
 		lastCheckpoints = m.histogramCount("streamsql_checkpoint_duration_seconds")
+		// The view's operators: after FLUSH, its HashAgg has received every
+		// record put and the source input emitted them all; the operator
+		// labels are "INDEX WORD", the view's Materialize first.
+		if err := s.eng.Exec(ctx, "FLUSH obs_counts"); err != nil {
+			t.Fatal(err)
+		}
+		m = scrapeMetrics(ctx, t, base+"/metrics")
+		ops := map[string]float64{} // operator label -> rows in
+		for _, sr := range m.series("streamsql_operator_rows_in_total", "view", "obs_counts") {
+			for _, lp := range sr.GetLabel() {
+				if lp.GetName() == "operator" {
+					ops[lp.GetValue()] = sr.GetCounter().GetValue()
+				}
+			}
+		}
+		var agg, src string
+		for op := range ops {
+			if !operatorLabelRE.MatchString(op) {
+				t.Errorf("round %d: operator label %q, want INDEX WORD", round, op)
+			}
+			switch {
+			case strings.HasSuffix(op, " HashAgg"):
+				agg = op
+			case strings.HasSuffix(op, " obs_in"):
+				src = op
+			}
+		}
+		if _, ok := ops["0 Materialize"]; !ok || agg == "" || src == "" {
+			t.Fatalf("round %d: operators %v, want 0 Materialize, a HashAgg and the source obs_in", round, ops)
+		}
+		if ops[agg] != wantRecords {
+			t.Errorf("round %d: %s rows in %v, want %v", round, agg, ops[agg], wantRecords)
+		}
+		if v := m.value("streamsql_operator_rows_out_total", "view", "obs_counts", "operator", src); v != wantRecords {
+			t.Errorf("round %d: %s rows out %v, want %v", round, src, v, wantRecords)
+		}
+		if v := m.value("streamsql_operator_watermark_seconds", "view", "obs_counts", "operator", agg); v != wantWM {
+			t.Errorf("round %d: %s watermark %v, want %v", round, agg, v, wantWM)
+		}
+		// Three keys (k = i%3) in the aggregate's cache.
+		if v := m.value("streamsql_operator_cache_keys", "view", "obs_counts", "operator", agg); v != 3 {
+			t.Errorf("round %d: %s cache keys %v, want 3", round, agg, v)
+		}
+		if v := m.value("streamsql_operator_cache_keys", "view", "obs_counts", "operator", src); v != -1 {
+			t.Errorf("round %d: source input %s has a cache gauge %v", round, src, v)
+		}
 		if e := m.value("streamsql_view_committed_epoch", "view", "obs_counts"); e <= 0 {
 			t.Errorf("round %d: view committed epoch %v", round, e)
 		}
@@ -322,6 +369,9 @@ func TestHTTP_MetricsAndReadiness(t *testing.T) {
 	})
 	t.Logf("/readyz 200 after the stream was created again")
 }
+
+// operatorLabelRE is the form of the operator label: index and word.
+var operatorLabelRE = regexp.MustCompile(`^[0-9]+ [A-Za-z_][A-Za-z0-9_]*$`)
 
 // syncBuffer is a buffer the server's goroutines log into.
 type syncBuffer struct {
