@@ -137,12 +137,6 @@ func registeredMetrics(t *testing.T, reg *prometheus.Registry) registered {
 	return r
 }
 
-// Until branch h-opm (issue 17's per-operator metrics) is merged, the
-// engine registers no streamsql_operator_* metric, and the dashboard's
-// operator panels wait for it. Once one is registered, every operator
-// metric the dashboard names must be. Delete this after the merge.
-const awaitedOperatorMetrics = "streamsql_operator_"
-
 // dashboardProblems lists what is wrong with a Grafana dashboard's JSON:
 // a panel or variable not on the ${datasource} variable, a panel without
 // queries, a metric the registry does not have.
@@ -178,13 +172,9 @@ func dashboardProblems(data []byte, reg registered) []string {
 		return []string{"not JSON: " + err.Error()}
 	}
 	var problems []string
-	operators := false
-	for name := range reg.names {
-		operators = operators || strings.HasPrefix(name, awaitedOperatorMetrics)
-	}
 	checkExpr := func(who, expr string) {
 		for _, name := range promMetricName.FindAllString(expr, -1) {
-			if !reg.has(name) && (operators || !strings.HasPrefix(name, awaitedOperatorMetrics)) {
+			if !reg.has(name) {
 				problems = append(problems, fmt.Sprintf("%s: no metric %s", who, name))
 			}
 		}
