@@ -502,7 +502,8 @@ type binaryConfig struct {
 // startBinaryWith is startBinary with more flags and environment.
 func startBinaryWith(t *testing.T, bin, dataDir string, cfg binaryConfig) *binaryServer {
 	t.Helper()
-	args := append([]string{"serve", "--listen", "127.0.0.1:0", "--data-dir", dataDir, "--log-level", "info"}, cfg.args...)
+	// A free port for the HTTP listener too: tests run servers side by side.
+	args := append([]string{"serve", "--listen", "127.0.0.1:0", "--http-listen", "127.0.0.1:0", "--data-dir", dataDir, "--log-level", "info"}, cfg.args...)
 	cmd := exec.Command(bin, args...)
 	cmd.Env = append(withoutStreamsqlEnv(os.Environ()), cfg.env...)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
