@@ -93,6 +93,9 @@ func (e *Engine) viewGraph(o *object) dashboard.Graph {
 			wm := op.Watermark.UTC()
 			st.Watermark = &wm
 		}
+		if r, ok := op.CacheHitRatio(); ok {
+			st.CacheHitRatio = &r
+		}
 		g.Nodes = append(g.Nodes, dashboard.Node{ID: i, Label: op.Line, Stats: st})
 		if op.Parent >= 0 {
 			g.Edges = append(g.Edges, dashboard.Edge{From: i, To: op.Parent})

@@ -155,6 +155,10 @@ var (
 		"Keys in the operator's in-memory cache, as of its last barrier (operators with a cache).", operatorLabels, nil)
 	descOperatorCacheBytes = prometheus.NewDesc("streamsql_operator_cache_bytes",
 		"Estimated bytes of the operator's in-memory cache, as of its last barrier (operators with a cache).", operatorLabels, nil)
+	descOperatorCacheHits = prometheus.NewDesc("streamsql_operator_cache_hits_total",
+		"Lookups the operator's in-memory cache answered, as of its last barrier (operators with a cache).", operatorLabels, nil)
+	descOperatorCacheMisses = prometheus.NewDesc("streamsql_operator_cache_misses_total",
+		"Lookups not in the operator's in-memory cache (read from state, or a new key), as of its last barrier.", operatorLabels, nil)
 
 	descSinkState = prometheus.NewDesc("streamsql_sink_state",
 		"1 for the sink's current state (running, backfilling, restarting, failed), 0 for the others.", []string{"sink", "state"}, nil)
@@ -193,7 +197,7 @@ func (statusCollector) Describe(ch chan<- *prometheus.Desc) {
 		descSourceBehind, descSourceAge, descSourceRetrying,
 		descViewState, descViewWatermark, descViewEpoch, descViewExprErrors,
 		descOperatorRowsIn, descOperatorRowsOut, descOperatorBusy, descOperatorWatermark,
-		descOperatorCacheKeys, descOperatorCacheBytes,
+		descOperatorCacheKeys, descOperatorCacheBytes, descOperatorCacheHits, descOperatorCacheMisses,
 		descSinkState, descSinkEpoch, descSinkRecords, descSinkBytes, descSinkCalls, descSinkRetries,
 		descSinkThrottles, descSinkOversize, descSinkOutbox, descCheckpointEpoch,
 	} {
@@ -344,6 +348,8 @@ func collectOperators(ch chan<- prometheus.Metric, p *ViewProfile) {
 		if op.HasCache {
 			ch <- prometheus.MustNewConstMetric(descOperatorCacheKeys, prometheus.GaugeValue, float64(op.CacheKeys), labels...)
 			ch <- prometheus.MustNewConstMetric(descOperatorCacheBytes, prometheus.GaugeValue, float64(op.CacheBytes), labels...)
+			ch <- prometheus.MustNewConstMetric(descOperatorCacheHits, prometheus.CounterValue, float64(op.CacheHits), labels...)
+			ch <- prometheus.MustNewConstMetric(descOperatorCacheMisses, prometheus.CounterValue, float64(op.CacheMisses), labels...)
 		}
 	}
 }

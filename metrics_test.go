@@ -98,7 +98,7 @@ func TestCollectOperators(t *testing.T) {
 	p := &ViewProfile{View: "v", Operators: []OperatorProfile{
 		{Node: 5, Line: "Materialize v", Kind: "operator", RowsIn: 4, RowsOut: 4, Busy: 1500 * time.Millisecond, Watermark: wm},
 		{Node: 4, Line: "HashJoin on=a.k=b.k state=1", Kind: "operator", RowsIn: 6, RowsOut: 4,
-			HasCache: true, CacheKeys: 3, CacheBytes: 300},
+			HasCache: true, CacheKeys: 3, CacheBytes: 300, CacheHits: 5, CacheMisses: 1},
 		{Node: 0, Line: "Source clicks columns=k", Kind: "source", RowsOut: 3},
 		{Node: 0, Line: "Source clicks columns=k", Kind: "source", RowsOut: 3},
 	}}
@@ -135,6 +135,8 @@ func TestCollectOperators(t *testing.T) {
 		{"streamsql_operator_busy_seconds_total", "1 HashJoin"}:    0,
 		{"streamsql_operator_cache_keys", "1 HashJoin"}:            3,
 		{"streamsql_operator_cache_bytes", "1 HashJoin"}:           300,
+		{"streamsql_operator_cache_hits_total", "1 HashJoin"}:      5,
+		{"streamsql_operator_cache_misses_total", "1 HashJoin"}:    1,
 		{"streamsql_operator_rows_in_total", "2 clicks"}:           0,
 		{"streamsql_operator_rows_out_total", "2 clicks"}:          3,
 		{"streamsql_operator_busy_seconds_total", "2 clicks"}:      0,

@@ -50,8 +50,21 @@ type OperatorProfile struct {
 	Watermark time.Time
 	// CacheKeys and CacheBytes are what its in-memory cache holds, for
 	// operators with one (HasCache); its state in Badger may hold more.
-	CacheKeys, CacheBytes int64
-	HasCache              bool
+	// CacheHits and CacheMisses count its lookups found in the cache and
+	// not (read from state, or a new key). All as of its last barrier.
+	CacheKeys, CacheBytes  int64
+	CacheHits, CacheMisses int64
+	HasCache               bool
+}
+
+// CacheHitRatio is the share of the operator's cache lookups that found
+// their key in the cache; ok is false without a cache or a lookup.
+func (op OperatorProfile) CacheHitRatio() (ratio float64, ok bool) {
+	n := op.CacheHits + op.CacheMisses
+	if !op.HasCache || n == 0 {
+		return 0, false
+	}
+	return float64(op.CacheHits) / float64(n), true
 }
 
 // ShardLag is one shard the view reads, from SHOW SOURCE STATUS.
@@ -98,7 +111,8 @@ func (e *Engine) ViewProfile(name string) (*ViewProfile, error) {
 		}
 		op := OperatorProfile{Node: int(id), Parent: parent, Depth: depth, Line: s.Name, Kind: "operator",
 			RowsIn: s.RowsIn, RowsOut: s.RowsOut, RowsInPerSec: s.RowsInPerSec, RowsOutPerSec: s.RowsOutPerSec,
-			Busy: s.Busy, CacheKeys: s.CacheKeys, CacheBytes: s.CacheBytes, HasCache: s.HasCache}
+			Busy: s.Busy, CacheKeys: s.CacheKeys, CacheBytes: s.CacheBytes, HasCache: s.HasCache,
+			CacheHits: s.CacheHits, CacheMisses: s.CacheMisses}
 		if line, ok := inputLine[id]; ok {
 			op.Line, op.Kind = line, "source"
 		}
@@ -150,6 +164,9 @@ func explainAnalyzeLines(p *ViewProfile) []string {
 		}
 		if op.HasCache {
 			b.WriteString(" cache_keys=" + itoa(op.CacheKeys) + " cache_bytes=" + itoa(op.CacheBytes))
+			if r, ok := op.CacheHitRatio(); ok {
+				b.WriteString(" cache_hit_ratio=" + strconv.FormatFloat(r, 'f', 3, 64))
+			}
 		}
 		if !op.Watermark.IsZero() {
 			b.WriteString(" watermark=" + types.FormatTimestamp(op.Watermark.UnixMicro()))

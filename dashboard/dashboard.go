@@ -92,6 +92,9 @@ type NodeStats struct {
 	// Watermark is the last input watermark the operator saw, nil before
 	// one.
 	Watermark *time.Time `json:"watermark,omitempty"`
+	// CacheHitRatio is the share of the operator's cache lookups found in
+	// its cache, nil for an operator without a cache or a lookup yet.
+	CacheHitRatio *float64 `json:"cache_hit_ratio,omitempty"`
 }
 
 // Edge says that node To reads node From.

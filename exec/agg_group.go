@@ -207,6 +207,10 @@ type aggCore struct {
 	// bytes; cachedBytes is what the cache's groups count in o.Budget.
 	groupBytes  int64
 	cachedBytes int64
+	// hits and misses count groupOf's lookups found in the cache and not
+	// (then read from state, or made new); the operator's goroutine adds,
+	// the runtime publishes them at barriers (cacheStats).
+	hits, misses int64
 
 	keyRow types.Row // scratch: the current row's key values
 	kbuf   []byte    // scratch: the current row's group prefix
@@ -309,8 +313,10 @@ func (c *aggCore) groupOf(row types.Row) (g *group, created bool, err error) {
 	}
 	c.kbuf = appendGroupPrefix(c.kbuf[:0], c.keyRow)
 	if g := c.cache[string(c.kbuf)]; g != nil {
+		c.hits++
 		return g, false, nil
 	}
+	c.misses++
 	if c.absent == nil || !c.absent(c.keyRow) {
 		if g, err = c.load(c.kbuf, c.keyRow); err != nil {
 			return nil, false, err

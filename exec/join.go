@@ -66,6 +66,9 @@ type HashJoin struct {
 
 	cache       map[string]*joinEntry // by kg | key values
 	cachedBytes int
+	// hits and misses count entry's lookups found in the cache and not
+	// (then read from state, or known absent); published at barriers.
+	hits, misses int64
 
 	// See mayHold. stateRows: state may hold rows of any key (it held
 	// some at Open, or evicted got too large); heldBounds: with a closing
@@ -381,8 +384,10 @@ func emitN(out Output, op Op, row types.Row, n int64) {
 // cache or read from state into it.
 func (j *HashJoin) entry(prefix []byte) (*joinEntry, error) {
 	if e, ok := j.cache[string(prefix)]; ok {
+		j.hits++
 		return e, nil
 	}
+	j.misses++
 	e := &joinEntry{bytes: joinEntryBytes + len(prefix)}
 	if j.o.CloseKey >= 0 {
 		e.bound = j.keyVals[j.o.CloseKey].Micros()

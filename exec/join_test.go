@@ -489,3 +489,34 @@ func TestHashJoin_ClosingDropsEveryRow(t *testing.T) {
 		})
 	}
 }
+
+// A HashJoin counts its key lookups (one per row) found in the cache and
+// not. A cache of one byte keeps only the key looked up last, so a row
+// hits only when the row before it had the same key; the default cache
+// misses each key once.
+func TestHashJoin_CacheHits(t *testing.T) {
+	ctx := context.Background()
+	keys := []int64{1, 1, 2, 2, 1, 3, 3, 3}
+	for _, tc := range []struct {
+		name                 string
+		cacheBytes           int
+		wantHits, wantMisses int64
+	}{
+		{"one key", 1, 4, 4}, // misses: 1, 2, 1 again, 3
+		{"default", 0, 5, 3}, // misses: 1, 2, 3
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			j := newTestJoin(t, false, newAggMemState(), tc.cacheBytes)
+			for i, k := range keys {
+				b := NewBatch(1)
+				b.Append(Insert, testJoinRow(k, int64(i)))
+				if err := j.Process(ctx, i%2, b, &aggRecorder{}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if s := j.cacheStats(); s.hits != tc.wantHits || s.misses != tc.wantMisses {
+				t.Errorf("hits/misses = %d/%d, want %d/%d", s.hits, s.misses, tc.wantHits, tc.wantMisses)
+			}
+		})
+	}
+}

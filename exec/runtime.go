@@ -592,10 +592,12 @@ func (r *opRun) passBarrier(ctx context.Context, b Barrier) error {
 	if err := r.n.op.OnBarrier(ctx, b, r.out); err != nil {
 		return fmt.Errorf("operator %s: barrier %d: %w", r.n.name, b.Epoch, err)
 	}
-	if cs, ok := r.n.op.(cacheSizer); ok {
-		keys, bytes := cs.cacheSize()
-		r.n.stats.cacheBytes.Store(bytes)
-		r.n.stats.cacheKeys.Store(keys)
+	if cr, ok := r.n.op.(cacheReporter); ok {
+		cs := cr.cacheStats()
+		r.n.stats.cacheBytes.Store(cs.bytes)
+		r.n.stats.cacheHits.Store(cs.hits)
+		r.n.stats.cacheMisses.Store(cs.misses)
+		r.n.stats.cacheKeys.Store(cs.keys)
 	}
 	if s, ok := r.n.state.(EpochSealer); ok {
 		if err := s.SealEpoch(b.Epoch); err != nil {

@@ -24,6 +24,8 @@ type nodeCounters struct {
 	wm              atomic.Int64 // last input watermark, micros; MinInt64: none
 	cacheKeys       atomic.Int64 // -1: the operator does not say
 	cacheBytes      atomic.Int64
+	cacheHits       atomic.Int64
+	cacheMisses     atomic.Int64
 
 	// ring holds, per second slot, the counters as they were when the
 	// second began; lastSec is the second of the newest sample (only
@@ -81,18 +83,27 @@ func (c *nodeCounters) rates(now time.Time, in, out int64) (float64, float64) {
 	return float64(max(in-oldest.in.Load(), 0)) / span, float64(max(out-oldest.out.Load(), 0)) / span
 }
 
-// cacheSizer is implemented by operators whose cache knows how many keys it
-// holds and their estimated bytes. The runtime asks on the operator's
-// goroutine at each barrier and publishes the answer.
-type cacheSizer interface {
-	cacheSize() (keys, bytes int64)
+// cacheReporter is implemented by operators with an in-memory cache in
+// front of their state. The runtime asks on the operator's goroutine at
+// each barrier and publishes the answer.
+type cacheReporter interface {
+	cacheStats() cacheStats
 }
 
-func (a *HashAgg) cacheSize() (int64, int64)   { return a.c.cacheSize() }
-func (w *WindowAgg) cacheSize() (int64, int64) { return w.c.cacheSize() }
-func (c *aggCore) cacheSize() (int64, int64)   { return int64(len(c.cache)), c.cachedBytes }
-func (j *HashJoin) cacheSize() (int64, int64) {
-	return int64(len(j.cache)), int64(j.cachedBytes)
+// cacheStats is what a cache holds now (keys and their estimated bytes)
+// and its lookups since the operator was made: found in the cache (hits)
+// and not (misses: read from state, or new).
+type cacheStats struct {
+	keys, bytes, hits, misses int64
+}
+
+func (a *HashAgg) cacheStats() cacheStats   { return a.c.cacheStats() }
+func (w *WindowAgg) cacheStats() cacheStats { return w.c.cacheStats() }
+func (c *aggCore) cacheStats() cacheStats {
+	return cacheStats{keys: int64(len(c.cache)), bytes: c.cachedBytes, hits: c.hits, misses: c.misses}
+}
+func (j *HashJoin) cacheStats() cacheStats {
+	return cacheStats{keys: int64(len(j.cache)), bytes: int64(j.cachedBytes), hits: j.hits, misses: j.misses}
 }
 
 // NodeKind says what a node of a graph is.
@@ -124,9 +135,12 @@ type NodeStats struct {
 	HasWatermark bool
 	// CacheKeys and CacheBytes are what the operator's in-memory cache
 	// holds (its state may hold more); HasCache is false for operators
-	// without one. They are updated at barriers.
-	CacheKeys, CacheBytes int64
-	HasCache              bool
+	// without one. CacheHits and CacheMisses count the operator's
+	// lookups found in the cache and not (read from state, or a new key)
+	// since the pipeline started. They are updated at barriers.
+	CacheKeys, CacheBytes  int64
+	CacheHits, CacheMisses int64
+	HasCache               bool
 }
 
 // Stats returns every operator's and input's counters, by node id (the
@@ -151,6 +165,7 @@ func (g *Graph) Stats() []NodeStats {
 		}
 		if k := c.cacheKeys.Load(); k >= 0 {
 			s.CacheKeys, s.CacheBytes, s.HasCache = k, c.cacheBytes.Load(), true
+			s.CacheHits, s.CacheMisses = c.cacheHits.Load(), c.cacheMisses.Load()
 		}
 		out = append(out, s)
 	}

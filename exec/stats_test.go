@@ -138,3 +138,64 @@ func TestNodeCounters_Rates(t *testing.T) {
 		})
 	}
 }
+
+// A HashAgg counts its group lookups found in the cache and not, and the
+// runtime publishes them at barriers. The cache is trimmed at barriers
+// only: with a bound of one group, each epoch after the first finds one of
+// the keys still cached (whichever survived) and misses the others once.
+func TestGraph_StatsCacheHits(t *testing.T) {
+	const keys, epochs, touches = 5, 4, 3 // each key touches times per epoch
+	for _, tc := range []struct {
+		name                 string
+		cache                int
+		wantHits, wantMisses int64
+	}{
+		// First epoch: every key misses once; later ones: all but the
+		// survivor miss once. Every other touch hits.
+		{"one group", 1, epochs*keys*touches - (keys + (epochs-1)*(keys-1)), keys + (epochs-1)*(keys-1)},
+		// Everything stays cached: only the first touch of each key misses.
+		{"large", 1 << 20, epochs*keys*touches - keys, keys},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cols := benchCols()
+			kf, _, err := parseTestKeys(cols, "k")
+			if err != nil {
+				t.Fatal(err)
+			}
+			aggs, err := parseTestAggs(cols, "count(*)")
+			if err != nil {
+				t.Fatal(err)
+			}
+			a, err := NewHashAgg(AggOptions{Keys: kf, Aggs: aggs, CacheSize: tc.cache})
+			if err != nil {
+				t.Fatal(err)
+			}
+			g := NewGraph(GraphOptions{BatchSize: 4})
+			in, feed := g.Input("src")
+			id := g.Add("agg", a, in)
+			g.SetState(id, NewMemTable())
+			g.Observe(id, func(Message) error { return nil })
+			ctx := context.Background()
+			if err := g.Start(ctx); err != nil {
+				t.Fatal(err)
+			}
+			for e := range epochs {
+				b := NewBatch(keys * touches)
+				for range touches {
+					for k := range keys {
+						b.Append(Insert, types.Row{types.NewInt(int64(k)), types.Null, types.NewInt(1), types.Null, types.Null})
+					}
+				}
+				feedAll(t, ctx, feed, []Message{{Kind: KindBatch, Batch: b}, {Kind: KindBarrier, Barrier: Barrier{Epoch: uint64(e + 1)}}})
+			}
+			feed.Close()
+			if err := g.Wait(); err != nil {
+				t.Fatal(err)
+			}
+			s := g.Stats()[1]
+			if !s.HasCache || s.CacheHits != tc.wantHits || s.CacheMisses != tc.wantMisses {
+				t.Errorf("cache hits/misses = %d/%d (has cache %v), want %d/%d", s.CacheHits, s.CacheMisses, s.HasCache, tc.wantHits, tc.wantMisses)
+			}
+		})
+	}
+}

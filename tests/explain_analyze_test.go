@@ -160,6 +160,10 @@ func TestExplainAnalyze(t *testing.T) {
 	if agg["cache_keys"] != users {
 		t.Errorf("ex_per_user: HashAgg cache_keys = %d, want %d (one per user)", agg["cache_keys"], users)
 	}
+	// Nothing is evicted: each user's first row misses, the others hit.
+	if want := fmt.Sprintf(" cache_hit_ratio=%.3f", float64(n-users)/n); !strings.Contains(lineStarting(t, per, "HashAgg"), want) {
+		t.Errorf("ex_per_user: HashAgg line without%s", want)
+	}
 	if c := counters(lineStarting(t, per, "Source ex_in")); c["rows_out"] != n {
 		t.Errorf("ex_per_user: source rows_out = %d, want %d", c["rows_out"], n)
 	}
@@ -182,6 +186,11 @@ func TestExplainAnalyze(t *testing.T) {
 		}
 		if wantKind := map[bool]string{true: "source", false: "operator"}[i == len(prof.Operators)-1]; op.Kind != wantKind {
 			t.Errorf("operator %d (%s): kind %q, want %q", i, op.Line, op.Kind, wantKind)
+		}
+	}
+	for _, op := range prof.Operators {
+		if strings.HasPrefix(op.Line, "HashAgg") && (op.CacheHits != n-users || op.CacheMisses != users) {
+			t.Errorf("ViewProfile: HashAgg cache hits/misses %d/%d, want %d/%d", op.CacheHits, op.CacheMisses, n-users, users)
 		}
 	}
 	if last := prof.Operators[len(prof.Operators)-1]; last.RowsOut != n {

@@ -121,7 +121,8 @@ function graphSVG(graph) {
   const withStats = nodes.some(n => n.stats);
   const CH = 7.2, BH = withStats ? 44 : 28, GAPX = 24, GAPY = 36, PAD = 10, MAXC = 60;
   const statsText = s => `in ${fmtNum(s.rows_in)} (${fmtNum(s.rows_in_per_sec)}/s) · out ${fmtNum(s.rows_out)} (${fmtNum(s.rows_out_per_sec)}/s)` +
-    (s.watermark ? " · wm " + s.watermark.slice(11, 19) : "");
+    (s.watermark ? " · wm " + s.watermark.slice(11, 19) : "") +
+    (s.cache_hit_ratio !== undefined ? " · hits " + (100 * s.cache_hit_ratio).toFixed(1) + "%" : "");
   const label = n => n.label.length > MAXC ? n.label.slice(0, MAXC - 1) + "…" : n.label;
   const pos = new Map();
   let width = 0;
