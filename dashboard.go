@@ -47,7 +47,9 @@ func (e *Engine) Overview(ctx context.Context) (dashboard.Overview, error) {
 	}
 	cs := e.CheckpointStats()
 	ms := func(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
-	ov.Checkpoints = dashboard.Checkpoints{Count: cs.Count, P50Ms: ms(cs.P50), P99Ms: ms(cs.P99), MaxMs: ms(cs.Max)}
+	ws := e.db.CommitStats()
+	ov.Checkpoints = dashboard.Checkpoints{Count: cs.Count, P50Ms: ms(cs.P50), P99Ms: ms(cs.P99), MaxMs: ms(cs.Max),
+		Bytes: ws.Bytes, LastBytes: ws.LastBytes}
 	return ov, nil
 }
 

@@ -250,6 +250,7 @@ func TestMetrics_Documented(t *testing.T) {
 	statusCollector{}.Describe(ch)
 	m := newEngineMetrics(nil)
 	m.checkpoints.Describe(ch)
+	m.checkpointBytes.Describe(ch)
 	m.statements.Describe(ch)
 	m.sessions.Describe(ch)
 	close(ch)

@@ -1195,6 +1195,11 @@ lives:
 	if err := m.e.db.CommitEpoch(epoch, nil, tables...); err != nil {
 		return err
 	}
+	// Only this coordinator commits, under commitMu: the last commit is
+	// this one.
+	if cs := m.e.db.CommitStats(); cs.LastEpoch == epoch {
+		m.e.metrics.checkpointBytes.Observe(float64(cs.LastBytes))
+	}
 	m.committed.Store(epoch)
 	for _, c := range published {
 		if c.l.r.health.failing() {

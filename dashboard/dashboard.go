@@ -115,12 +115,15 @@ type Sink struct {
 }
 
 // Checkpoints summarises the checkpoints committed since the engine
-// opened: how many, and their durations' percentiles in milliseconds.
+// opened: how many, their durations' percentiles in milliseconds, and the
+// bytes they wrote to the state store, in all and the last one's.
 type Checkpoints struct {
-	Count int64   `json:"count"`
-	P50Ms float64 `json:"p50_ms"`
-	P99Ms float64 `json:"p99_ms"`
-	MaxMs float64 `json:"max_ms"`
+	Count     int64   `json:"count"`
+	P50Ms     float64 `json:"p50_ms"`
+	P99Ms     float64 `json:"p99_ms"`
+	MaxMs     float64 `json:"max_ms"`
+	Bytes     int64   `json:"bytes"`
+	LastBytes int64   `json:"last_bytes"`
 }
 
 // Sample is what the history keeps of one Overview: enough to chart each

@@ -126,22 +126,26 @@ func encodeLog(tables []*Table, bufs [][]sealedBuf) [][]byte {
 }
 
 // writeLog writes an epoch's chunks in batches (the redo path: before the
-// marker, so that a crash leaves chunks of an epoch never committed).
-func (d *DB) writeLog(epoch uint64, chunks [][]byte) error {
+// marker, so that a crash leaves chunks of an epoch never committed), and
+// returns the bytes of the chunks and their keys.
+func (d *DB) writeLog(epoch uint64, chunks [][]byte) (int64, error) {
 	if len(chunks) == 0 {
-		return nil
+		return 0, nil
 	}
 	wb := d.db.NewWriteBatch()
 	defer wb.Cancel()
+	var written int64
 	for i, c := range chunks {
-		if err := wb.Set(logKey(epoch, uint64(i)), c); err != nil {
-			return fmt.Errorf("write state log: %w", err)
+		k := logKey(epoch, uint64(i))
+		written += writeBytes(k, c)
+		if err := wb.Set(k, c); err != nil {
+			return 0, fmt.Errorf("write state log: %w", err)
 		}
 	}
 	if err := wb.Flush(); err != nil {
-		return fmt.Errorf("write state log: %w", err)
+		return 0, fmt.Errorf("write state log: %w", err)
 	}
-	return nil
+	return written, nil
 }
 
 // mergeCommitted moves the sealed writes of a committed epoch into the

@@ -72,7 +72,36 @@ type epochState struct {
 	pinned      *sharedRead
 	recoverOnce sync.Once
 	recoverErr  error
+
+	statsMu sync.Mutex
+	stats   CommitStats
 }
+
+// CommitStats counts the epochs CommitEpoch has committed since Open and
+// the bytes their commits wrote to Badger: the key and value of every set
+// and the key of every delete, of table writes, state log chunks, staged
+// chunks and markers (a large epoch's writes count twice, staged and then
+// applied: Badger writes both). The writes of CommitEpoch's extra, and the
+// later apply of deferred tables' log to their keys, are not counted.
+type CommitStats struct {
+	Commits int64
+	Bytes   int64
+	// LastEpoch and LastBytes are of the last commit.
+	LastEpoch uint64
+	LastBytes int64
+}
+
+// CommitStats returns the figures of the commits since Open.
+func (d *DB) CommitStats() CommitStats {
+	es := d.epochs()
+	es.statsMu.Lock()
+	defer es.statsMu.Unlock()
+	return es.stats
+}
+
+// writeBytes is what a set (or, v nil, a delete) of k writes, as
+// CommitStats counts it.
+func writeBytes(k, v []byte) int64 { return int64(len(k) + len(v)) }
 
 func (d *DB) epochs() *epochState { return &d.epoch }
 
@@ -173,23 +202,31 @@ func (d *DB) CommitEpoch(epoch uint64, extra func(txn *badger.Txn) error, tables
 	if limit := redoAbove(); limit > 0 && size > limit {
 		small = false
 	}
+	// written sums the bytes of the commit's writes (CommitStats).
+	var written int64
 	if small {
 		err = d.db.Update(func(txn *badger.Txn) error {
+			written = 0
+			set := func(k, v []byte) error {
+				written += writeBytes(k, v)
+				return txn.Set(k, v)
+			}
 			if err := forEachWrite(plain, bufs, func(k []byte, e entry) error {
 				if e.del {
+					written += writeBytes(k, nil)
 					return txn.Delete(k)
 				}
-				return txn.Set(k, e.val)
+				return set(k, e.val)
 			}); err != nil {
 				return err
 			}
 			for i, c := range logChunks {
-				if err := txn.Set(logKey(epoch, uint64(i)), c); err != nil {
+				if err := set(logKey(epoch, uint64(i)), c); err != nil {
 					return err
 				}
 			}
 			if len(logChunks) > 0 {
-				if err := txn.Set(logKey(epoch, logMark), nil); err != nil {
+				if err := set(logKey(epoch, logMark), nil); err != nil {
 					return err
 				}
 			}
@@ -198,7 +235,7 @@ func (d *DB) CommitEpoch(epoch uint64, extra func(txn *badger.Txn) error, tables
 					return err
 				}
 			}
-			if err := txn.Set(keyEpoch, AppendUint64(nil, epoch)); err != nil {
+			if err := set(keyEpoch, AppendUint64(nil, epoch)); err != nil {
 				return err
 			}
 			failpoint(d.log, fpCommitBeforeTxn)
@@ -214,24 +251,34 @@ func (d *DB) CommitEpoch(epoch uint64, extra func(txn *badger.Txn) error, tables
 		}
 	}
 	if !small {
-		if err := d.writeLog(epoch, logChunks); err != nil {
+		logWritten, err := d.writeLog(epoch, logChunks)
+		if err != nil {
 			return fmt.Errorf("commit epoch %d in batches: %w", epoch, err)
 		}
 		largeExtra := extra
 		if len(logChunks) > 0 {
+			mark := logKey(epoch, logMark)
+			logWritten += writeBytes(mark, nil)
 			largeExtra = func(txn *badger.Txn) error {
 				if extra != nil {
 					if err := extra(txn); err != nil {
 						return err
 					}
 				}
-				return txn.Set(logKey(epoch, logMark), nil)
+				return txn.Set(mark, nil)
 			}
 		}
-		if err := d.commitLarge(epoch, largeExtra, plain, bufs); err != nil {
+		largeWritten, err := d.commitLarge(epoch, largeExtra, plain, bufs)
+		if err != nil {
 			return fmt.Errorf("commit epoch %d in batches: %w", epoch, err)
 		}
+		written = logWritten + largeWritten
 	}
+	es.statsMu.Lock()
+	es.stats.Commits++
+	es.stats.Bytes += written
+	es.stats.LastEpoch, es.stats.LastBytes = epoch, written
+	es.statsMu.Unlock()
 	// The overlays take the deferred tables' writes before their sealed
 	// buffers go, so that a read finds them in one or the other.
 	for i, t := range deferred {
@@ -289,16 +336,19 @@ var testHookAfterStage func() error
 // testHookApplying, when set, runs while a large epoch is being applied.
 var testHookApplying func()
 
-func (d *DB) commitLarge(epoch uint64, extra func(txn *badger.Txn) error, tables []*Table, bufs [][]sealedBuf) error {
+// commitLarge returns the bytes it wrote, as CommitStats counts them
+// (extra's writes aside).
+func (d *DB) commitLarge(epoch uint64, extra func(txn *badger.Txn) error, tables []*Table, bufs [][]sealedBuf) (int64, error) {
 	// 1. Stage.
-	if err := d.stage(epoch, func(fn func(k []byte, e entry) error) error {
+	written, err := d.stage(epoch, func(fn func(k []byte, e entry) error) error {
 		return forEachWrite(tables, bufs, fn)
-	}); err != nil {
-		return err
+	})
+	if err != nil {
+		return 0, err
 	}
 	if testHookAfterStage != nil {
 		if err := testHookAfterStage(); err != nil {
-			return err
+			return 0, err
 		}
 	}
 	failpoint(d.log, fpRedoAfterStage)
@@ -316,20 +366,22 @@ func (d *DB) commitLarge(epoch uint64, extra func(txn *badger.Txn) error, tables
 		pin.release()
 	}()
 	// 2. Commit point.
-	err := d.db.Update(func(txn *badger.Txn) error {
+	mark := AppendUint64(nil, epoch)
+	err = d.db.Update(func(txn *badger.Txn) error {
 		if extra != nil {
 			if err := extra(txn); err != nil {
 				return err
 			}
 		}
-		if err := txn.Set(keyRedo, AppendUint64(nil, epoch)); err != nil {
+		if err := txn.Set(keyRedo, mark); err != nil {
 			return err
 		}
-		return txn.Set(keyEpoch, AppendUint64(nil, epoch))
+		return txn.Set(keyEpoch, mark)
 	})
 	if err != nil {
-		return fmt.Errorf("write marker: %w", err)
+		return 0, fmt.Errorf("write marker: %w", err)
 	}
+	written += writeBytes(keyRedo, mark) + writeBytes(keyEpoch, mark)
 	failpoint(d.log, fpRedoAfterMarker)
 	// 3. Apply, then clean up.
 	es.applyMu.Lock()
@@ -341,24 +393,28 @@ func (d *DB) commitLarge(epoch uint64, extra func(txn *badger.Txn) error, tables
 	defer wb.Cancel()
 	if err := forEachWrite(tables, bufs, func(k []byte, e entry) error {
 		if e.del {
+			written += writeBytes(k, nil)
 			return wb.Delete(k)
 		}
+		written += writeBytes(k, e.val)
 		return wb.Set(k, e.val)
 	}); err != nil {
-		return fmt.Errorf("apply: %w", err)
+		return 0, fmt.Errorf("apply: %w", err)
 	}
 	if err := wb.Flush(); err != nil {
-		return fmt.Errorf("apply: %w", err)
+		return 0, fmt.Errorf("apply: %w", err)
 	}
 	failpoint(d.log, fpRedoAfterApply)
-	return d.clearStage()
+	return written, d.clearStage()
 }
 
-// stage writes every write that each yields as chunks at 'w' | epoch | seq.
-func (d *DB) stage(epoch uint64, each func(fn func(k []byte, e entry) error) error) error {
+// stage writes every write that each yields as chunks at 'w' | epoch | seq,
+// and returns the bytes of the chunks and their keys.
+func (d *DB) stage(epoch uint64, each func(fn func(k []byte, e entry) error) error) (int64, error) {
 	wb := d.db.NewWriteBatch()
 	defer wb.Cancel()
 	var seq uint64
+	var written int64
 	chunk := make([]byte, 0, stageChunkBytes)
 	flush := func() error {
 		if len(chunk) == 0 {
@@ -366,6 +422,7 @@ func (d *DB) stage(epoch uint64, each func(fn func(k []byte, e entry) error) err
 		}
 		k := AppendUint64(AppendUint64([]byte{prefixStage}, epoch), seq)
 		seq++
+		written += writeBytes(k, chunk)
 		err := wb.Set(k, chunk)
 		chunk = make([]byte, 0, stageChunkBytes)
 		return err
@@ -384,9 +441,9 @@ func (d *DB) stage(epoch uint64, each func(fn func(k []byte, e entry) error) err
 		err = wb.Flush()
 	}
 	if err != nil {
-		return fmt.Errorf("stage: %w", err)
+		return 0, fmt.Errorf("stage: %w", err)
 	}
-	return nil
+	return written, nil
 }
 
 // clearStage deletes the redo flag, then every staged chunk.

@@ -252,9 +252,10 @@ func TestCommitEpoch_CrashAfterMarker(t *testing.T) {
 	tb.SealEpoch(1)
 	// Steps 1 and 2 of a large commit, then a crash before the apply.
 	bufs := [][]sealedBuf{tb.sealedUpTo(1)}
-	must(t, db.stage(1, func(fn func(k []byte, e entry) error) error {
+	_, err := db.stage(1, func(fn func(k []byte, e entry) error) error {
 		return forEachWrite([]*Table{tb}, bufs, fn)
-	}))
+	})
+	must(t, err)
 	must(t, db.db.Update(func(txn *badger.Txn) error {
 		if err := txn.Set(keyRedo, AppendUint64(nil, 1)); err != nil {
 			return err

@@ -150,6 +150,12 @@ func TestDashboard_InBrowser(t *testing.T) {
 	if len(failed) != 1 || !strings.Contains(failed[0], "dash_broken") || !strings.Contains(failed[0], "user_id") {
 		t.Errorf("views not running on the page: %q, want dash_broken alone, with its decode error naming user_id", failed)
 	}
+	// The checkpoint card: FLUSH committed the views' rows, so the last
+	// checkpoint and all of them wrote bytes (at least the epoch marker).
+	written := regexp.MustCompile(`last wrote ([0-9.]+ (?:B|KiB|MiB|GiB)) \(([0-9.]+ (?:B|KiB|MiB|GiB)) in all\)`).FindStringSubmatch(text)
+	if written == nil || written[1] == "0 B" || written[2] == "0 B" {
+		t.Errorf("the checkpoint card's bytes written: %q, want the last checkpoint's and the total, not zero", written)
+	}
 	if strings.Contains(text, "cannot reach the engine") {
 		t.Errorf("the page could not read /api/overview")
 	}

@@ -31,6 +31,10 @@ func TestMountDashboard(t *testing.T) {
 			t.Fatalf("%s: %v", q, err)
 		}
 	}
+	// FLUSH commits the view's rows: the checkpoint card has bytes.
+	if err := eng.Exec(ctx, "FLUSH"); err != nil {
+		t.Fatal(err)
+	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) { io.WriteString(w, "ok") })
 	mountDashboard(mux, eng)
@@ -62,6 +66,9 @@ func TestMountDashboard(t *testing.T) {
 	if len(r.Current.Views) != 1 || r.Current.Views[0].Name != "nums" || len(r.Current.Views[0].Graph.Nodes) < 2 ||
 		!strings.HasPrefix(r.Current.Views[0].Graph.Nodes[0].Label, "Materialize") {
 		t.Errorf("views = %+v, want nums with its operator graph, Materialize first", r.Current.Views)
+	}
+	if cp := r.Current.Checkpoints; cp.LastBytes <= 0 || cp.Bytes < cp.LastBytes {
+		t.Errorf("checkpoints = %+v, want the last one's bytes written, and at least that in all", cp)
 	}
 	if len(r.Current.Sources) != 1 || r.Current.Sources[0].Name != "gen" {
 		t.Errorf("sources = %+v, want gen", r.Current.Sources)

@@ -186,6 +186,7 @@ func TestHTTP_MetricsAndReadiness(t *testing.T) {
 	// must follow.
 	base0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	var lastCheckpoints uint64
+	var lastBytes float64
 	for round, n := range []int{10, 15} {
 		start := round * 100
 		recs := make([]emulator.Record, n)
@@ -258,6 +259,18 @@ func TestHTTP_MetricsAndReadiness(t *testing.T) {
 		}
 		if v := m.value("streamsql_operator_cache_keys", "view", "obs_counts", "operator", src); v != -1 {
 			t.Errorf("round %d: source input %s has a cache gauge %v", round, src, v)
+		}
+		// The round's records changed the aggregate's keys and the
+		// source positions, which FLUSH's checkpoint committed: the
+		// bytes written grow, and the per-checkpoint histogram has
+		// them (observed before the epoch is published to FLUSH).
+		if b := m.value("streamsql_checkpoint_bytes_total"); b <= lastBytes {
+			t.Errorf("round %d: checkpoint bytes written %v after FLUSH, want more than %v", round, b, lastBytes)
+		} else {
+			lastBytes = b
+		}
+		if n := m.histogramCount("streamsql_checkpoint_size_bytes"); n == 0 {
+			t.Errorf("round %d: no checkpoint size observed", round)
 		}
 		if e := m.value("streamsql_view_committed_epoch", "view", "obs_counts"); e <= 0 {
 			t.Errorf("round %d: view committed epoch %v", round, e)

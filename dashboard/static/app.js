@@ -28,6 +28,13 @@ function fmtNum(n) {
   return String(Math.round(n * 10) / 10);
 }
 
+function fmtBytes(n) {
+  if (n >= 1 << 30) return (n / (1 << 30)).toFixed(1) + " GiB";
+  if (n >= 1 << 20) return (n / (1 << 20)).toFixed(1) + " MiB";
+  if (n >= 1 << 10) return (n / (1 << 10)).toFixed(1) + " KiB";
+  return n + " B";
+}
+
 function table(head, rows) {
   const t = el("table", {}, el("tr", {}, ...head.map(h => el("th", {}, h))));
   for (const r of rows) {
@@ -223,10 +230,19 @@ function render(data) {
   const cps = document.getElementById("checkpoints");
   cps.replaceChildren();
   const card = el("div", { class: "card" }, el("div", { class: "meta" },
-    `${cp.count || 0} committed · p50 ${fmtNum(cp.p50_ms || 0)} ms · p99 ${fmtNum(cp.p99_ms || 0)} ms · max ${fmtNum(cp.max_ms || 0)} ms`));
+    `${cp.count || 0} committed · p50 ${fmtNum(cp.p50_ms || 0)} ms · p99 ${fmtNum(cp.p99_ms || 0)} ms · max ${fmtNum(cp.max_ms || 0)} ms` +
+    ` · last wrote ${fmtBytes(cp.last_bytes || 0)} (${fmtBytes(cp.bytes || 0)} in all)`));
+  // Bytes written per second between consecutive samples.
+  const written = [];
+  for (let i = 1; i < hist.length; i++) {
+    const dt = (Date.parse(hist[i].at) - Date.parse(hist[i - 1].at)) / 1000;
+    if (dt > 0) written.push([Date.parse(hist[i].at), Math.max(0, ((hist[i].checkpoints.bytes || 0) - (hist[i - 1].checkpoints.bytes || 0)) / dt)]);
+  }
   card.append(el("div", { class: "charts" }, chart("checkpoint duration (p50 and p99 of those so far)", "ms", [
     { name: "p50", points: hist.map(s => [Date.parse(s.at), s.checkpoints.p50_ms]) },
     { name: "p99", points: hist.map(s => [Date.parse(s.at), s.checkpoints.p99_ms]) },
+  ], t0, t1), chart("bytes checkpoints wrote to the state store", "bytes/s", [
+    { name: "written", points: written },
   ], t0, t1)));
   cps.append(card);
 }
