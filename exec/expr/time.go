@@ -722,21 +722,12 @@ func compileExtract(c *Call, args []Func) (Func, error) {
 	}
 	if k := c.Args[0].Type().Kind; isStringKind(k) || isNumericKind(k) {
 		// Read as a TIME (checkExtract): a datetime stays one.
-		arg := args[0]
-		return func(row types.Row, env *Env) (types.Value, error) {
-			v, err := arg(row, env)
-			if err != nil || v.IsNull() {
-				return types.Null, err
+		return timeArgFunc(args[0], func(us int64, datetime bool) types.Value {
+			if datetime {
+				return types.NewInt(datetimeFields(us, parts))
 			}
-			us, datetime, ok := timeArg(v, env)
-			switch {
-			case !ok:
-				return types.Null, nil
-			case datetime:
-				return types.NewInt(datetimeFields(us, parts)), nil
-			}
-			return types.NewInt(timeFields(us, parts)), nil
-		}, nil
+			return types.NewInt(timeFields(us, parts))
+		}), nil
 	}
 	return null1(args[0], func(v types.Value) (types.Value, error) {
 		return types.NewInt(datetimeFields(v.Micros(), parts)), nil

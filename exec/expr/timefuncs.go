@@ -627,21 +627,29 @@ func compileTime(c *Call, args []Func) (Func, error) {
 			return clampTime(us, v.String())
 		}), nil
 	}
-	arg := args[0]
+	return timeArgFunc(args[0], func(us int64, datetime bool) types.Value {
+		if datetime {
+			us = floorMod(us, microsPerDay)
+		}
+		return types.NewInterval(0, us)
+	}), nil
+}
+
+// timeArgFunc evaluates arg and reads it as a TIME (timeArg): f gets its
+// microseconds and whether it read as a datetime; what does not read is
+// NULL (timeArg has warned).
+func timeArgFunc(arg Func, f func(us int64, datetime bool) types.Value) Func {
 	return func(row types.Row, env *Env) (types.Value, error) {
 		v, err := arg(row, env)
 		if err != nil || v.IsNull() {
 			return types.Null, err
 		}
 		us, datetime, ok := timeArg(v, env)
-		switch {
-		case !ok:
+		if !ok {
 			return types.Null, nil
-		case datetime:
-			us = floorMod(us, microsPerDay)
 		}
-		return types.NewInterval(0, us), nil
-	}, nil
+		return f(us, datetime), nil
+	}
 }
 
 // asTime makes argument i a TIME unless it is a date or datetime.
