@@ -3,8 +3,6 @@ package exec
 import (
 	"context"
 	"slices"
-
-	"github.com/streamsql/streamsql/sql/types"
 )
 
 // cancelCheckEvery is how many rows or items a loop handles between looks
@@ -33,7 +31,7 @@ const sortRunLen = 4096
 // sortRows sorts rows stably by cmp: runs of sortRunLen rows, then merged
 // bottom-up, looking at ctx between runs and every cancelCheckEvery merged
 // rows, so that a sort of millions of rows does not outlive its statement.
-func sortRows(ctx context.Context, rows []types.Row, cmp func(a, b types.Row) int) error {
+func sortRows[T any](ctx context.Context, rows []T, cmp func(a, b T) int) error {
 	n := len(rows)
 	for lo := 0; lo < n; lo += sortRunLen {
 		if err := ctx.Err(); err != nil {
@@ -45,7 +43,7 @@ func sortRows(ctx context.Context, rows []types.Row, cmp func(a, b types.Row) in
 		return nil
 	}
 	var c canceler
-	src, dst := rows, make([]types.Row, n)
+	src, dst := rows, make([]T, n)
 	for width := sortRunLen; width < n; width *= 2 {
 		for lo := 0; lo < n; lo += 2 * width {
 			mid, hi := min(lo+width, n), min(lo+2*width, n)

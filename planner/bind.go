@@ -105,6 +105,9 @@ type binder struct {
 	// reference from a misspelt one.
 	subs  []subquery
 	outer []*scope
+	// overCols are the columns of the window function calls bindOver
+	// planned (see over.go).
+	overCols map[*ast.WindowFuncExpr]*expr.ColumnRef
 }
 
 func (b *binder) posOf(n ast.Node, fallback int) int {
@@ -497,7 +500,7 @@ func (b *binder) bindExpr(cx ectx, n ast.ExprNode) (expr.Expr, error) {
 	case *ast.CompareSubqueryExpr:
 		return nil, unsupported(cx.pos, "subqueries with ANY, SOME or ALL are not supported")
 	case *ast.WindowFuncExpr:
-		return nil, unsupported(cx.pos, "window functions (OVER) are not supported; use TUMBLE, HOP or SESSION in FROM")
+		return b.bindWindowCall(cx, n)
 	case *ast.RowExpr:
 		return nil, unsupported(cx.pos, "row constructors are not supported")
 	case *ast.VariableExpr:

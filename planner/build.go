@@ -117,6 +117,17 @@ func (b *binder) buildSelect(st *ast.SelectStmt) (Node, error) {
 
 	// exprCx binds the select list, HAVING and ORDER BY.
 	exprCx := ectx{scope: sc, pos: pos}
+	if calls := windowFuncs(st); len(calls) > 0 {
+		if aggregating {
+			return nil, sqlerr.Newf(sqlerr.FeatureNotSupported, "window functions over GROUP BY or aggregates are not supported").
+				WithHint("Aggregate in a subquery and apply the window function outside it.").At(b.posOf(calls[0], pos))
+		}
+		var osc *scope
+		if node, osc, err = b.bindOver(node, sc, calls, pos); err != nil {
+			return nil, err
+		}
+		exprCx.scope = osc
+	}
 	var agg *Aggregate
 	if aggregating {
 		ac := &aggCtx{input: sc}
@@ -521,6 +532,8 @@ func (b *binder) exprNameOf(e ast.ExprNode) string {
 		return "?column?"
 	case *ast.AggregateFuncExpr:
 		return strings.ToLower(e.F)
+	case *ast.WindowFuncExpr:
+		return strings.ToLower(e.Name)
 	}
 	return "?column?"
 }

@@ -677,6 +677,18 @@ func checkDeterministic(n Node) error {
 			for _, e := range n.Exprs {
 				visit(e)
 			}
+		case *Over:
+			for _, e := range n.PartitionBy {
+				visit(e)
+			}
+			for _, k := range n.OrderBy {
+				visit(k.Expr)
+			}
+			for _, f := range n.Funcs {
+				if f.Agg != nil && f.Agg.Arg != nil {
+					visit(f.Agg.Arg)
+				}
+			}
 		case *Aggregate:
 			for _, e := range n.Keys {
 				visit(e)

@@ -78,6 +78,22 @@ func pruneUsed(n Node, used []bool) (Node, bool) {
 		copy(u, used)
 		u[n.TimeCol] = true
 		kidUsed = [][]bool{u}
+	case *Over:
+		// Output: the input's columns, then the functions'.
+		u := make([]bool, len(n.Input.Columns()))
+		copy(u, used)
+		for _, e := range n.PartitionBy {
+			markRefs(u, e)
+		}
+		for _, k := range n.OrderBy {
+			markRefs(u, k.Expr)
+		}
+		for _, f := range n.Funcs {
+			if f.Agg != nil {
+				markRefs(u, f.Agg.Arg)
+			}
+		}
+		kidUsed = [][]bool{u}
 	case *Sort:
 		u := slices.Clone(used)
 		for _, k := range n.Keys {

@@ -108,6 +108,10 @@ func withChildren(n Node, kids []Node) Node {
 		c := *n
 		c.Input = kids[0]
 		return &c
+	case *Over:
+		c := *n
+		c.Input = kids[0]
+		return &c
 	case *UnionAll:
 		c := *n
 		c.Inputs = kids
