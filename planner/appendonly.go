@@ -32,6 +32,8 @@ func appendOnly(n Node, eowc bool, views func(string) (*Query, bool)) bool {
 		// state, not rows already emitted); an outer join retracts a
 		// NULL-padded row when its first match comes.
 		return n.Kind == InnerJoin && appendOnly(n.Left, eowc, views) && appendOnly(n.Right, eowc, views)
+	case *Over:
+		return overAggAppendOnly(n, eowc, views)
 	case *UnionAll:
 		for _, in := range n.Inputs {
 			if !appendOnly(in, eowc, views) {

@@ -438,10 +438,10 @@ func (b *binder) bindWindowCall(cx ectx, n *ast.WindowFuncExpr) (expr.Expr, erro
 		WithHint("Compute the window function in a subquery and filter on its column outside it: SELECT * FROM (SELECT ..., ROW_NUMBER() OVER (...) AS rn FROM ...) AS t WHERE rn <= 3").At(cx.pos)
 }
 
-// overAggFunc evaluates an OverAgg function in the batch evaluator: the
-// OVER aggregates' part (helper B) fills this in with the frames.
-func overAggFunc(f *OverFunc, _ []OverOrder) (exec.PartitionFunc, error) {
-	return nil, sqlerr.Newf(sqlerr.FeatureNotSupported, "aggregate window functions (%s OVER) are not supported in a one-off SELECT yet", f.Agg.Name)
+// overAggFunc evaluates an OverAgg function in the batch evaluator (see
+// over_agg.go).
+func overAggFunc(f *OverFunc, order []OverOrder) (exec.PartitionFunc, error) {
+	return overAggPartition(f, order)
 }
 
 // buildOverIter evaluates an Over in one pass over its whole input.

@@ -371,6 +371,8 @@ func (b *streamBuilder) op(n Node, eowc bool) (exec.NodeID, error) {
 		return b.add("UnionAll", "", exec.NewUnionAll(), ins...), nil
 	case *Join:
 		return b.join(n, eowc)
+	case *Over:
+		return b.overAgg(n, eowc)
 	}
 	return 0, sqlerr.Newf(sqlerr.FeatureNotSupported, "%s in a materialized view is not supported", n.describe())
 }
