@@ -185,7 +185,21 @@ var NexmarkQueries = []NexmarkQuery{
 		Read:        "auction, num",
 		ref:         func() nexRef { return &q5Ref{slide: 2_000_000, size: 10_000_000, counts: map[q5Key]int64{}} },
 		LatencySkip: "a row (auction, count) appears and disappears as its window's maximum moves, so no row follows a bid"},
-	{Name: "q6", Unsupported: "needs OVER windows (a seller's last 10 closed auctions)"},
+	{Name: "q6", Note: "average selling price per seller over their last closed auctions (AVG OVER ROWS BETWEEN 10 PRECEDING AND " +
+		"CURRENT ROW, Flink's form), in an append-only form: an auction's winning bid is its highest bid per 2-second TUMBLE " +
+		"window of the bids (the generator's auctions last under half a second), emitted when the window closes (EMIT ON WINDOW " +
+		"CLOSE), joined to the auction for its seller, and ordered by window_end; not the highest bid between the auction's start " +
+		"and expiry, whose per-auction aggregate only updates (q4)",
+		Tables: []nexmark.Table{nexmark.Auction, nexmark.Bid},
+		View: "SELECT W.auction, A.seller, W.window_end AS date_time, W.final, AVG(W.final) OVER (PARTITION BY A.seller ORDER BY W.window_end " +
+			"ROWS BETWEEN 10 PRECEDING AND CURRENT ROW) AS avg_final FROM auction AS A JOIN (SELECT auction, window_end, MAX(price) AS final " +
+			"FROM TUMBLE(bid, date_time, INTERVAL '2' SECOND) GROUP BY auction, window_start, window_end) AS W ON A.id = W.auction " +
+			"EMIT ON WINDOW CLOSE",
+		Read: "auction, seller, date_time, final, avg_final",
+		ref: func() nexRef {
+			return &q6Ref{size: 2_000_000, sellers: map[int64][]int64{}, finals: map[[2]int64]int64{}}
+		},
+		LatencySkip: latencySkipJoin},
 	{Name: "q7", Note: "highest bid: per 10-second TUMBLE window its highest price, joined back to the bids of that price made " +
 		"between the window's start and end, both included (a bid at exactly a window's end can match two windows); " +
 		"every window, closed or not (no EMIT ON WINDOW CLOSE)",

@@ -1,6 +1,7 @@
 package bench
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"io"
@@ -225,6 +226,70 @@ func (q *q4Ref) finish(_ int64, acc *nexAcc) {
 		// AVG of a BIGINT is a DECIMAL of scale 4, rounded half away from
 		// zero (prices are not negative), as q17's.
 		acc.add([]string{i64(cat), dec4((c.sum*10000*2 + c.n) / (2 * c.n))})
+	}
+}
+
+// q6Ref: per auction and 2-second TUMBLE window of the bids, the highest
+// price; joined to the auction's rows for the seller; per seller, in order
+// of window end (then auction, the order a closing window emits its
+// groups in), the average of the row's and the 10 before. A window's row
+// is there once the bid watermark has closed the window and the OVER
+// aggregate's watermark, the lesser of the two sources', has passed its
+// end.
+type q6Ref struct {
+	size       int64
+	sellers    map[int64][]int64 // auction id → the sellers of its rows
+	maxAuction int64
+	auctions   bool
+	finals     map[[2]int64]int64 // (auction, window start) → highest price
+}
+
+func (q *q6Ref) addAuction(a *auctionRow) {
+	q.sellers[a.id] = append(q.sellers[a.id], a.seller)
+	q.maxAuction, q.auctions = max(q.maxAuction, a.ts), true
+}
+
+func (q *q6Ref) add(b *bidRow) {
+	k := [2]int64{b.auction, b.ts - ((b.ts%q.size)+q.size)%q.size}
+	if m, ok := q.finals[k]; !ok || b.price > m {
+		q.finals[k] = b.price
+	}
+}
+
+func (q *q6Ref) finish(wm int64, acc *nexAcc) {
+	if !q.auctions {
+		return
+	}
+	passed := min(wm, q.maxAuction-nexmarkDelay.Microseconds())
+	type row struct{ auction, end, final int64 }
+	bySeller := map[int64][]row{}
+	for k, f := range q.finals {
+		end := k[1] + q.size
+		if end > wm || end >= passed {
+			continue
+		}
+		for _, s := range q.sellers[k[0]] {
+			bySeller[s] = append(bySeller[s], row{k[0], end, f})
+		}
+	}
+	for seller, rs := range bySeller {
+		slices.SortFunc(rs, func(a, b row) int {
+			if a.end != b.end {
+				return cmp.Compare(a.end, b.end)
+			}
+			return cmp.Compare(a.auction, b.auction)
+		})
+		for i, r := range rs {
+			var sum int64
+			frame := rs[max(0, i-10) : i+1]
+			for _, x := range frame {
+				sum += x.final
+			}
+			n := int64(len(frame))
+			// AVG of a BIGINT: a DECIMAL of scale 4, rounded half away
+			// from zero (prices are not negative).
+			acc.add([]string{i64(r.auction), i64(seller), tsText(r.end), i64(r.final), dec4((sum*20000 + n) / (2 * n))})
+		}
 	}
 }
 

@@ -49,6 +49,28 @@ func TestRunNexmark(t *testing.T) {
 	checkNexmarkResults(t, results, len(NexmarkQueries), "engine")
 }
 
+// TestRunNexmark_Q6 runs q6 alone (OVER over closed windows joined to
+// the auctions) as TestRunNexmark runs every query, over more auctions
+// per seller than its frame holds.
+func TestRunNexmark_Q6(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	o := nexmarkTestOptions()
+	o.Queries = []string{"q6"}
+	results, err := RunNexmark(ctx, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(results) != 1 {
+		t.Fatalf("%d results, want q6's", len(results))
+	}
+	if r := results[0]; !r.Correct {
+		t.Errorf("q6: %s%s", r.Error, r.Mismatch)
+	} else if r.Answer.Rows < 100 {
+		t.Errorf("q6 has %d rows, too few to fill a frame of 11", r.Answer.Rows)
+	}
+}
+
 // nexmarkSmallQueries cost TestRunNexmark the most per bid under the race
 // detector and need few bids to be tested: 12 seconds of event time
 // (5,520 bids, 360 auctions) give q7 two windows, q16 a thousand
@@ -279,7 +301,30 @@ func nexHandCases() []nexHandCase {
 			{auction: 3, channel: "c", url: ""},
 		}, want: []string{"1|0|0|c|ab|c_d|efg", "2|0|0|c|y|NULL|NULL", "3|0|0|c|NULL|NULL|NULL"}},
 	}
-	return append(cases, nexJoinHandCases()...)
+	return append(append(cases, nexJoinHandCases()...), nexOverHandCases()...)
+}
+
+// nexOverHandCases: the OVER queries, on rows of their own.
+func nexOverHandCases() []nexHandCase {
+	return []nexHandCase{
+		// q6: 2-second windows of the bids. [0,2): auction 1's highest is
+		// 30, 2's 20; [2,4): 3's 5, 2's 40, 4's 70, 99's 1 (no such
+		// auction); [10,12) is open: the bid watermark is 10-4 = 6, the
+		// auction one 20-4 = 16. Seller 7's rows in (window end, auction)
+		// order: 30, 20, 40, 70, averaging 30, 25, 30, 40; seller 8's: 5.
+		{query: "q6", auctions: []auctionRow{
+			{id: 1, seller: 7, ts: 0, expires: 1 * sec},
+			{id: 2, seller: 7, ts: 1 * sec, expires: 3 * sec},
+			{id: 3, seller: 8, ts: 2 * sec, expires: 11 * sec},
+			{id: 4, seller: 7, ts: 2 * sec, expires: 4 * sec},
+			{id: 5, seller: 9, ts: 20 * sec, expires: 21 * sec},
+		}, bids: []bidRow{
+			{auction: 1, price: 10, ts: sec / 2}, {auction: 2, price: 20, ts: 1 * sec}, {auction: 1, price: 30, ts: 3 * sec / 2},
+			{auction: 3, price: 5, ts: 2 * sec}, {auction: 2, price: 40, ts: 5 * sec / 2}, {auction: 4, price: 60, ts: 3 * sec},
+			{auction: 4, price: 70, ts: 7 * sec / 2}, {auction: 99, price: 1, ts: 7 * sec / 2}, {auction: 3, price: 9, ts: 10 * sec},
+		}, want: []string{"1|7|" + s(2) + "|30|30.0000", "2|7|" + s(2) + "|20|25.0000", "2|7|" + s(4) + "|40|30.0000",
+			"4|7|" + s(4) + "|70|40.0000", "3|8|" + s(4) + "|5|5.0000"}},
+	}
 }
 
 // checkHandCase runs c's query's computation over c's rows, each table
@@ -343,7 +388,7 @@ func (c nexHandCase) wantAcc() *nexAcc {
 // The joins' plain-Go computations, on persons, auctions and bids worked
 // out by hand, each with the tables in order and with the bids first.
 func TestNexmarkJoinRefs(t *testing.T) {
-	for _, c := range nexJoinHandCases() {
+	for _, c := range append(nexJoinHandCases(), nexOverHandCases()...) {
 		t.Run(c.query, func(t *testing.T) {
 			checkHandCase(t, c, false)
 			checkHandCase(t, c, true)
