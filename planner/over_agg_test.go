@@ -53,6 +53,11 @@ func TestPlanStream_OverAgg(t *testing.T) {
 			code: sqlerr.FeatureNotSupported, contains: "event-time column"},
 		{sql: "SELECT SUM(amount) OVER (PARTITION BY user_id ORDER BY ts DESC ROWS BETWEEN 1 PRECEDING AND CURRENT ROW) AS s FROM clicks",
 			code: sqlerr.FeatureNotSupported, contains: "ascending"},
+		// docs/sql.md's examples.
+		{sql: "SELECT user_id, ts, amount, AVG(amount) OVER (PARTITION BY user_id ORDER BY ts ROWS BETWEEN 9 PRECEDING AND CURRENT ROW) AS avg10, " +
+			"MAX(amount) OVER (PARTITION BY user_id ORDER BY ts ROWS BETWEEN 9 PRECEDING AND CURRENT ROW) AS max10 FROM clicks"},
+		{sql: "SELECT user_id, window_end, n, SUM(n) OVER (PARTITION BY user_id ORDER BY window_end RANGE BETWEEN INTERVAL '2' MINUTE PRECEDING AND CURRENT ROW) AS n3 " +
+			"FROM (SELECT user_id, window_end, COUNT(*) AS n FROM TUMBLE(clicks, ts, INTERVAL '1' MINUTE) GROUP BY user_id, window_start, window_end) AS m EMIT ON WINDOW CLOSE"},
 		// A source without a WATERMARK: rows would never be emitted.
 		{sql: "SELECT COUNT(*) OVER (ORDER BY t ROWS BETWEEN 1 PRECEDING AND CURRENT ROW) AS n FROM (SELECT CAST(signup AS DATETIME) AS t FROM users) AS u",
 			code: sqlerr.FeatureNotSupported, contains: "event-time column"},
