@@ -7,6 +7,7 @@ import (
 	"math"
 	"slices"
 	"sync/atomic"
+	"unsafe"
 
 	"github.com/streamsql/streamsql/exec/expr"
 	"github.com/streamsql/streamsql/sql/sqlerr"
@@ -53,6 +54,9 @@ type OverAgg struct {
 	dirty   []*overEntry
 	wmDirty bool
 	late    atomic.Int64
+	// memBytes estimates the rows held in memory (all of the operator's
+	// state is): what cacheStats reports and o.Budget counts.
+	memBytes int64
 
 	keyRow types.Row
 	kbuf   []byte
@@ -83,6 +87,9 @@ type OverAggOptions struct {
 	// Errs absorbs expression errors: a partition value or an argument
 	// that cannot be computed is NULL. nil fails.
 	Errs *ExprErrors
+	// Budget, when set, counts the rows held in memory (every row of the
+	// state is), so that the caches sharing it make room.
+	Budget *CacheBudget
 }
 
 // Validate checks the options and compiles missing arguments.
@@ -205,6 +212,7 @@ func (a *OverAgg) Open(_ context.Context, oc *OpContext) error {
 		return sqlerr.Newf(sqlerr.Internal, "OVER aggregation needs a state table")
 	}
 	a.st = oc.State
+	a.mem(-a.memBytes)
 	a.wm, a.seq = math.MinInt64, 0
 	clear(a.parts)
 	a.pending = a.pending[:0]
@@ -252,10 +260,12 @@ func (a *OverAgg) Open(_ context.Context, oc *OpContext) error {
 		case entryPending:
 			e.row = make(types.Row, len(row), len(row)+len(a.o.Aggs))
 			copy(e.row, row)
+			a.mem(overEntryBytes + valuesBytes(cap(e.row)))
 			p.pending++
 			heap.Push(&a.pending, e)
 		case entryFrame:
 			e.args = row
+			a.mem(overEntryBytes + valuesBytes(len(row)))
 			frames = append(frames, e)
 		default:
 			return fmt.Errorf("OVER state entry of kind %q", v[0])
@@ -319,6 +329,7 @@ func (a *OverAgg) Process(_ context.Context, _ int, b *Batch, _ Output) error {
 		r := make(types.Row, len(row), len(row)+len(a.o.Aggs))
 		copy(r, row)
 		e := &overEntry{part: p, ts: tv.Int(), seq: a.seq, row: r, want: entryPending}
+		a.mem(overEntryBytes + valuesBytes(cap(r)))
 		a.seq++
 		p.pending++
 		a.markDirty(e)
@@ -411,6 +422,7 @@ func (a *OverAgg) process(e *overEntry) error {
 		}
 		e.args[i] = v
 	}
+	a.mem(valuesBytes(len(e.args)))
 	e.part.pending--
 	e.want = entryFrame
 	a.markDirty(e)
@@ -470,6 +482,7 @@ func (a *OverAgg) leave(p *overPart) {
 			}
 		}
 	}
+	a.mem(-overEntryBytes - valuesBytes(len(e.args)))
 	e.want, e.args = 0, nil
 	a.markDirty(e)
 	if p.head == len(p.frame) && p.pending == 0 {
@@ -504,6 +517,7 @@ func (a *OverAgg) emit(e *overEntry, out Output) error {
 	p := e.part
 	row := e.row
 	e.row = nil
+	a.mem(-valuesBytes(cap(row)))
 	for i, k := range a.kinds {
 		var v types.Value
 		switch k {
@@ -575,8 +589,29 @@ func (a *OverAgg) OnBarrier(context.Context, Barrier, Output) error {
 
 // Close drops the operator's memory.
 func (a *OverAgg) Close() error {
+	a.mem(-a.memBytes)
 	a.parts, a.pending, a.expiry, a.dirty = nil, nil, nil, nil
 	return nil
+}
+
+// overEntryBytes is an entry's memory less its values: the struct and
+// its places in the heap, a frame, the expiry queue and the dirty list.
+const overEntryBytes = int64(unsafe.Sizeof(overEntry{})) + 4*8
+
+// valuesBytes is the memory of n values (their text out of line is not
+// counted).
+func valuesBytes(n int) int64 { return int64(n) * int64(unsafe.Sizeof(types.Value{})) }
+
+// mem adds n bytes to what the operator holds, and to its budget.
+func (a *OverAgg) mem(n int64) {
+	a.memBytes += n
+	a.o.Budget.Add(n)
+}
+
+// cacheStats reports the partitions and the rows' memory: all of the
+// state is in memory, so every lookup hits.
+func (a *OverAgg) cacheStats() cacheStats {
+	return cacheStats{keys: int64(len(a.parts)), bytes: a.memBytes}
 }
 
 // Partitions returns the number of partitions held (for tests).

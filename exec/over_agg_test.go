@@ -92,7 +92,8 @@ func TestOverAgg_Random(t *testing.T) {
 	ctx := context.Background()
 	for trial := 0; trial < 200; trial++ {
 		rng := rand.New(rand.NewPCG(uint64(trial), 16))
-		o := OverAggOptions{Partition: keys, TimeCol: 1, Aggs: aggs, Rows: trial%2 == 0}
+		budget := NewCacheBudget(1 << 30)
+		o := OverAggOptions{Partition: keys, TimeCol: 1, Aggs: aggs, Rows: trial%2 == 0, Budget: budget}
 		if o.Rows {
 			o.Preceding = int64(rng.IntN(4))
 		} else {
@@ -148,6 +149,9 @@ func TestOverAgg_Random(t *testing.T) {
 				}
 				if rng.IntN(2) == 0 {
 					lateBefore := op.Late()
+					if err := op.Close(); err != nil {
+						t.Fatal(err)
+					}
 					op = mk()
 					mustOpen(t, op, st)
 					late -= lateBefore
@@ -207,6 +211,12 @@ func TestOverAgg_Random(t *testing.T) {
 		if op.Late() != late {
 			t.Fatalf("trial %d: late %d, want %d", trial, op.Late(), late)
 		}
+		if used := budget.Used(); used != op.cacheStats().bytes || used < 0 {
+			t.Fatalf("trial %d: the budget counts %d bytes, the operator %d", trial, used, op.cacheStats().bytes)
+		}
+		if err := op.Close(); err != nil || budget.Used() != 0 {
+			t.Fatalf("trial %d: closed (%v), the budget still counts %d bytes", trial, err, budget.Used())
+		}
 	}
 }
 
@@ -226,7 +236,8 @@ func testRowText(r types.Row) string {
 func TestOverAgg_StateBounded(t *testing.T) {
 	cols, _ := parseTestCols("k:bigint,ts:ts,v:bigint")
 	keys, aggs := mustKeysAggs(t, cols, "k", "sum(v)")
-	op, err := NewOverAgg(OverAggOptions{Partition: keys, TimeCol: 1, Aggs: aggs, Preceding: 5e6})
+	budget := NewCacheBudget(1 << 30)
+	op, err := NewOverAgg(OverAggOptions{Partition: keys, TimeCol: 1, Aggs: aggs, Preceding: 5e6, Budget: budget})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -251,6 +262,9 @@ func TestOverAgg_StateBounded(t *testing.T) {
 		if n := st.Len(); n > 5+1+2 {
 			t.Fatalf("at %ds state holds %d keys", sec, n)
 		}
+		if sec == 500 && (budget.Used() <= 0 || budget.Used() != op.cacheStats().bytes) {
+			t.Fatalf("at %ds the budget counts %d bytes, the operator reports %d", sec, budget.Used(), op.cacheStats().bytes)
+		}
 	}
 	if err := op.OnWatermark(ctx, Watermark{Micros: 2000e6}, &out); err != nil {
 		t.Fatal(err)
@@ -260,6 +274,9 @@ func TestOverAgg_StateBounded(t *testing.T) {
 	}
 	if n, p := st.Len(), op.Partitions(); n != 2 || p != 0 {
 		t.Fatalf("after the last frame closed: %d keys, %d partitions; want 2 (metadata), 0", n, p)
+	}
+	if used := budget.Used(); used != 0 {
+		t.Fatalf("after the last frame closed the budget still counts %d bytes", used)
 	}
 	b := NewBatch(1)
 	b.Append(Delete, types.Row{types.NewInt(1), types.NewTimestamp(3000e6), types.NewInt(1)})

@@ -34,7 +34,7 @@ func (b *streamBuilder) overAgg(n *Over, eowc bool) (exec.NodeID, error) {
 		return 0, err
 	}
 	o := exec.OverAggOptions{TimeCol: n.OrderBy[0].Expr.(*expr.ColumnRef).Index, Rows: frame.Kind == FrameRows,
-		Preceding: frame.Preceding, Env: &b.env, Errs: b.errs, PartitionTexts: exprTexts(n.PartitionBy)}
+		Preceding: frame.Preceding, Env: &b.env, Errs: b.errs, PartitionTexts: exprTexts(n.PartitionBy), Budget: b.cacheBudget}
 	if o.Partition, err = compileAll(n.PartitionBy); err != nil {
 		return 0, err
 	}
