@@ -233,7 +233,18 @@ var NexmarkQueries = []NexmarkQuery{
 			return &q8Ref{size: 10_000_000, persons: map[q8Person]struct{}{}, sellers: map[[2]int64]struct{}{}}
 		},
 		LatencySkip: latencySkipJoin},
-	{Name: "q9", Unsupported: "needs top-N (ROW_NUMBER, the winning bid per auction)"},
+	{Name: "q9", Note: "winning bid: per auction the highest bid made between its start and its expiry (both included), " +
+		"a join then a top-1 (ROW_NUMBER); ties on price broken by date_time then bidder (the reference query leaves them open)",
+		Tables: []nexmark.Table{nexmark.Auction, nexmark.Bid},
+		View: "SELECT id, item_name, description, initial_bid, reserve, date_time, expires, seller, category, extra, " +
+			"auction, bidder, price, bid_date_time, bid_extra FROM (SELECT A.id, A.item_name, A.description, A.initial_bid, A.reserve, " +
+			"A.date_time, A.expires, A.seller, A.category, A.extra, B.auction, B.bidder, B.price, B.date_time AS bid_date_time, " +
+			"B.extra AS bid_extra, ROW_NUMBER() OVER (PARTITION BY A.id ORDER BY B.price DESC, B.date_time, B.bidder) AS rownum " +
+			"FROM auction AS A JOIN bid AS B ON A.id = B.auction WHERE B.date_time BETWEEN A.date_time AND A.expires) AS t WHERE rownum <= 1",
+		Read: "id, item_name, description, initial_bid, reserve, date_time, expires, seller, category, extra, " +
+			"auction, bidder, price, bid_date_time, bid_extra",
+		ref:         func() nexRef { return &q9Ref{auctions: map[int64][]auctionRow{}, bids: map[int64][]bidRow{}} },
+		LatencySkip: latencySkipJoin},
 	{Name: "q10", Note: "projection with DATE_FORMAT (the reference writes to a file system sink partitioned by day and minute)",
 		View: "SELECT auction, bidder, price, date_time, extra, DATE_FORMAT(date_time, '%Y-%m-%d') AS dt, " +
 			"DATE_FORMAT(date_time, '%H:%i') AS hm FROM bid",
@@ -304,8 +315,19 @@ var NexmarkQueries = []NexmarkQuery{
 		ref:  func() nexRef { return &q17Ref{groups: map[q17Key]*q17Agg{}} },
 		lat: &nexLatency{cols: []string{"auction", "day"}, count: "total_bids",
 			key: func(b *bidRow) string { return i64(b.auction) + "|" + bidDay(b) }}},
-	{Name: "q18", Unsupported: "needs top-N (ROW_NUMBER, the last bid per bidder and auction)"},
-	{Name: "q19", Unsupported: "needs top-N (ROW_NUMBER, the 10 highest bids per auction)"},
+	{Name: "q18", Note: "last bid per bidder and auction: deduplication keeping the last row (ROW_NUMBER ... ORDER BY date_time DESC, rn = 1); " +
+		"ties on date_time broken by the higher price",
+		View: "SELECT auction, bidder, price, channel, url, date_time, extra FROM (SELECT *, ROW_NUMBER() OVER " +
+			"(PARTITION BY bidder, auction ORDER BY date_time DESC, price DESC) AS rank_number FROM bid) AS t WHERE rank_number <= 1",
+		Read:        "auction, bidder, price, channel, url, date_time, extra",
+		ref:         func() nexRef { return &q18Ref{last: map[[2]int64]bidRow{}} },
+		LatencySkip: "a bid's row is replaced by the next bid of its bidder on its auction, maybe before it is read"},
+	{Name: "q19", Note: "the 10 highest bids per auction (ROW_NUMBER top-N), with their rank; ties on price broken by date_time then bidder",
+		View: "SELECT auction, bidder, price, channel, url, date_time, extra, rank_number FROM (SELECT *, ROW_NUMBER() OVER " +
+			"(PARTITION BY auction ORDER BY price DESC, date_time, bidder) AS rank_number FROM bid) AS t WHERE rank_number <= 10",
+		Read:        "auction, bidder, price, channel, url, date_time, extra, rank_number",
+		ref:         func() nexRef { return &q19Ref{n: 10, tops: map[int64][]bidRow{}} },
+		LatencySkip: "a bid's row leaves the view when ten higher bids come, and ranks move, so no row follows a bid"},
 	{Name: "q20", Note: "expanded bids: the bids on auctions of category 10, with their auction's columns",
 		Tables: []nexmark.Table{nexmark.Auction, nexmark.Bid},
 		View: "SELECT B.auction, B.bidder, B.price, B.channel, B.url, B.date_time AS bid_date_time, B.extra AS bid_extra, " +

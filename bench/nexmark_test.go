@@ -194,7 +194,7 @@ func checkNexmarkResults(t *testing.T, results []NexmarkResult, queries int, mod
 	if err := PrintNexmarkTable(&table, results); err != nil {
 		t.Fatal(err)
 	}
-	for _, s := range []string{"not supported: needs top-N", "winning bid", "q7-simple ", "q3 ", "q8 ", "p99 ms", "person+auction", "rows in", "x below ceiling"} {
+	for _, s := range []string{"winning bid", "q7-simple ", "q3 ", "q8 ", "p99 ms", "person+auction", "rows in", "x below ceiling"} {
 		if !strings.Contains(table.String(), s) {
 			t.Errorf("table lacks %q:\n%s", s, table.String())
 		}
@@ -301,7 +301,7 @@ func nexHandCases() []nexHandCase {
 			{auction: 3, channel: "c", url: ""},
 		}, want: []string{"1|0|0|c|ab|c_d|efg", "2|0|0|c|y|NULL|NULL", "3|0|0|c|NULL|NULL|NULL"}},
 	}
-	return append(append(cases, nexJoinHandCases()...), nexOverHandCases()...)
+	return append(append(append(cases, nexTopNHandCases()...), nexJoinHandCases()...), nexOverHandCases()...)
 }
 
 // nexOverHandCases: the OVER queries, on rows of their own.
@@ -325,6 +325,40 @@ func nexOverHandCases() []nexHandCase {
 		}, want: []string{"1|7|" + s(2) + "|30|30.0000", "2|7|" + s(2) + "|20|25.0000", "2|7|" + s(4) + "|40|30.0000",
 			"4|7|" + s(4) + "|70|40.0000", "3|8|" + s(4) + "|5|5.0000"}},
 	}
+}
+
+// nexTopNHandCases: q18 and q19 on one set of bids. Auction 1: price p
+// by bidder p at p-1 seconds, p = 1..12, then bidder 5 again, 0 at 14 s;
+// auction 2: 5 by bidder 1 at 12 s and 5 by bidder 2 at 13 s.
+func nexTopNHandCases() []nexHandCase {
+	var bids []bidRow
+	for p := int64(1); p <= 12; p++ {
+		bids = append(bids, bidRow{auction: 1, bidder: p, price: p, ts: (p - 1) * sec})
+	}
+	bids = append(bids, bidRow{auction: 2, bidder: 1, price: 5, ts: 12 * sec}, bidRow{auction: 2, bidder: 2, price: 5, ts: 13 * sec},
+		bidRow{auction: 1, bidder: 5, price: 0, ts: 14 * sec})
+	row := func(auction, bidder, price, at int64) string {
+		return i64(auction) + "|" + i64(bidder) + "|" + i64(price) + "|||" + s(at) + "|"
+	}
+	// q19: auction 1's prices 12 down to 3 rank 1 to 10 (2, 1 and 0 are
+	// out); auction 2's two 5s tie on price, the earlier ranks first.
+	var q19 []string
+	for r := int64(1); r <= 10; r++ {
+		q19 = append(q19, row(1, 13-r, 13-r, 12-r)+"|"+i64(r))
+	}
+	q19 = append(q19, row(2, 1, 5, 12)+"|1", row(2, 2, 5, 13)+"|2")
+	// q18: every (bidder, auction) once; bidder 5 on auction 1 bid last 0
+	// at 14 s.
+	var q18 []string
+	for p := int64(1); p <= 12; p++ {
+		if p == 5 {
+			q18 = append(q18, row(1, 5, 0, 14))
+			continue
+		}
+		q18 = append(q18, row(1, p, p, p-1))
+	}
+	q18 = append(q18, row(2, 1, 5, 12), row(2, 2, 5, 13))
+	return []nexHandCase{{query: "q19", bids: bids, want: q19}, {query: "q18", bids: bids, want: q18}}
 }
 
 // checkHandCase runs c's query's computation over c's rows, each table
@@ -441,6 +475,15 @@ func nexJoinHandCases() []nexHandCase {
 		// The bids on auctions of category 10: auction 100's three, twice
 		// (its two rows), 101's and 103's; not 102's (category 11) or
 		// 999's (no such auction).
+		// The highest bid within each auction's life: 100's 9 at 10 s
+		// (its expiry; 50 at 11 s is after), once though 100 has two
+		// rows; 101's 2 at 5 s; 103's 0; none for 102 (its bid came
+		// before it), 104 and 105 (no bids).
+		{query: "q9", want: []string{
+			"100|i|d|1|2|" + s(0) + "|" + s(10) + "|1|10|e|100|1|9|" + s(10) + "|x",
+			"101|j||0|0|" + s(0) + "|" + s(5) + "|2|10||101|1|2|" + s(5) + "|x",
+			"103|||0|0|" + s(11) + "|" + s(30) + "|3|10||103|1|0|" + s(12) + "|x",
+		}},
 		{query: "q20", want: append(repeat(q20("100|1|5", s(1)+"|x|i|d|1|2|"+s(0)+"|"+s(10)+"|1|10|e"), 2),
 			append(repeat(q20("100|1|9", s(10)+"|x|i|d|1|2|"+s(0)+"|"+s(10)+"|1|10|e"), 2),
 				append(repeat(q20("100|1|50", s(11)+"|x|i|d|1|2|"+s(0)+"|"+s(10)+"|1|10|e"), 2),

@@ -20,6 +20,9 @@ func appendOnly(n Node, eowc bool, views func(string) (*Query, bool)) bool {
 		vq, ok := views(n.Relation.Name)
 		return ok && appendOnly(vq.root, vq.opts.EmitOnWindowClose, views)
 	case *Filter:
+		if m, ok := matchTopN(n); ok {
+			return topNAppendOnly(m, eowc, views)
+		}
 		return appendOnly(n.Input, eowc, views)
 	case *Project:
 		return appendOnly(n.Input, eowc, views)

@@ -265,6 +265,13 @@ func (b *binder) bindOver(node Node, sc *scope, calls []*ast.WindowFuncExpr, pos
 		if err != nil {
 			return nil, nil, err
 		}
+		for _, e := range part {
+			// A window top-N (PARTITION BY window_start) can emit on
+			// window close; PlanStream checks the rest.
+			if c, ok := e.(*expr.ColumnRef); ok && (c.Name == "window_start" || c.Name == "window_end") && b.windowBelow(node) {
+				b.windowed = true
+			}
+		}
 		key := joinExprs(part) + "|" + orderString(order)
 		s, ok := byText[key]
 		if !ok {

@@ -136,15 +136,21 @@ func eventTime(n Node, col int, views func(string) (*Query, bool)) bool {
 	return false
 }
 
-// overAggAppendOnly reports whether an Over only inserts: OVER aggregates
-// emit each row once, with its frame's values, over an append-only input.
-func overAggAppendOnly(n *Over, eowc bool, views func(string) (*Query, bool)) bool {
+// overAggsOnly reports whether every function of n is an aggregate (the
+// ranking functions are top-N's, topn.go).
+func overAggsOnly(n *Over) bool {
 	for _, f := range n.Funcs {
 		if f.Kind != OverAgg {
 			return false
 		}
 	}
-	return appendOnly(n.Input, eowc, views)
+	return true
+}
+
+// overAggAppendOnly reports whether an Over only inserts: OVER aggregates
+// emit each row once, with its frame's values, over an append-only input.
+func overAggAppendOnly(n *Over, eowc bool, views func(string) (*Query, bool)) bool {
+	return overAggsOnly(n) && appendOnly(n.Input, eowc, views)
 }
 
 // overAggPartition computes an aggregate over each row's frame in a

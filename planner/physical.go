@@ -168,6 +168,8 @@ type streamBuilder struct {
 	scans map[string]int
 	// explain describes every node added (the dry run's, nil otherwise).
 	explain map[exec.NodeID]explainNode
+	// noRank marks the top-N filters whose rank nothing above reads.
+	noRank map[*Filter]bool
 }
 
 // input returns the node of the source rel, adding it the first time, and
@@ -301,6 +303,9 @@ func (b *streamBuilder) op(n Node, eowc bool) (exec.NodeID, error) {
 		}
 		return b.op(vq.root, vq.opts.EmitOnWindowClose)
 	case *Filter:
+		if m, ok := matchTopN(n); ok {
+			return b.topN(n, m, eowc)
+		}
 		pred, err := expr.CompilePredicate(n.Cond)
 		if err != nil {
 			return 0, err
@@ -320,17 +325,17 @@ func (b *streamBuilder) op(n Node, eowc bool) (exec.NodeID, error) {
 		f.Text = n.Cond.String()
 		return b.add("Filter", n.Cond.String(), f, in), nil
 	case *Project:
+		b.markRankUnused(n)
 		in, err := b.op(n.Input, eowc)
 		if err != nil {
 			return 0, err
 		}
-		fs, err := compileAll(n.Exprs)
-		if err != nil {
-			return 0, err
+		return b.project(n, in)
+	case *Over:
+		if overAggsOnly(n) {
+			return b.overAgg(n, eowc)
 		}
-		p := exec.NewProject(fs, &b.env, b.errs)
-		p.Texts = exprTexts(n.Exprs)
-		return b.add("Project", strings.TrimPrefix(n.describe(), "Project "), p, in), nil
+		return 0, errOverNotTopN(n)
 	case *Window:
 		if n.Kind == "SESSION" {
 			return 0, sqlerr.Newf(sqlerr.FeatureNotSupported, "a SESSION window needs an aggregate over it").
@@ -355,8 +360,8 @@ func (b *streamBuilder) op(n Node, eowc bool) (exec.NodeID, error) {
 		return 0, sqlerr.Newf(sqlerr.InvalidObjectDefinition, "ORDER BY in a materialized view is not supported: a view is a set of rows").
 			WithHint("Leave ORDER BY out of the view and order when reading it: SELECT * FROM view ORDER BY ...")
 	case *Limit:
-		return 0, sqlerr.Newf(sqlerr.FeatureNotSupported, "LIMIT in a materialized view (top-N) is not supported yet").
-			WithHint("Leave LIMIT out of the view and limit when reading it: SELECT * FROM view ORDER BY ... LIMIT n")
+		return 0, sqlerr.Newf(sqlerr.FeatureNotSupported, "LIMIT in a materialized view is not supported").
+			WithHint("For a top-N per key write SELECT * FROM (SELECT *, ROW_NUMBER() OVER (PARTITION BY k ORDER BY v DESC) AS rn FROM src) AS t WHERE rn <= n; or limit when reading the view.")
 	case *UnionAll:
 		ins := make([]exec.NodeID, len(n.Inputs))
 		for i, in := range n.Inputs {
@@ -371,10 +376,19 @@ func (b *streamBuilder) op(n Node, eowc bool) (exec.NodeID, error) {
 		return b.add("UnionAll", "", exec.NewUnionAll(), ins...), nil
 	case *Join:
 		return b.join(n, eowc)
-	case *Over:
-		return b.overAgg(n, eowc)
 	}
 	return 0, sqlerr.Newf(sqlerr.FeatureNotSupported, "%s in a materialized view is not supported", n.describe())
+}
+
+// project adds the Project n over in.
+func (b *streamBuilder) project(n *Project, in exec.NodeID) (exec.NodeID, error) {
+	fs, err := compileAll(n.Exprs)
+	if err != nil {
+		return 0, err
+	}
+	p := exec.NewProject(fs, &b.env, b.errs)
+	p.Texts = exprTexts(n.Exprs)
+	return b.add("Project", strings.TrimPrefix(n.describe(), "Project "), p, in), nil
 }
 
 // join plans an inner join as a HashJoin over its two inputs.
