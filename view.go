@@ -43,6 +43,17 @@ import (
 // after its committed positions with its committed state: exactly once.
 // The committed watermark is restored as a floor, so records late before
 // a crash stay late after it.
+//
+// Late rows: a record behind its source's watermark on arrival is counted
+// (SHOW SOURCE STATUS late_records) and fed into the graph like any other;
+// only event-time operators (window aggregates, OVER, interval joins) drop
+// it, by their own rule (WindowAgg: when its window has closed), and count
+// their drops (EXPLAIN ANALYZE late=), as Flink does; regular aggregates,
+// joins and projections keep it. So that an operator's verdict does not
+// depend on how records were batched, nor on a restart, a late record
+// enters the graph after the watermark it was late for: the input sends
+// that watermark first (cutting the batch there), and after a restart the
+// committed watermark, which the watermark never goes back behind.
 
 // DefaultCheckpointInterval is how often epochs are cut and committed
 // unless Config.CheckpointInterval or SET checkpoint_interval says
@@ -568,9 +579,15 @@ func (in *viewInput) run(ctx context.Context) error {
 		wms = kinesis.NewWatermarks(wo)
 		wms.Seed(in.marks, time.UnixMicro(in.floor), in.hasFloor)
 	}
-	// The committed watermark is a floor: records below it were late
-	// before the restart and stay late, so a restart changes no result.
+	// The committed watermark is a floor: the watermark never goes back,
+	// across a restart too, so a record replayed after one is late exactly
+	// when it was late before (Late rows, above).
 	lastWM, hasWM := in.floor, in.hasFloor
+	if hasWM {
+		if err := feed.Send(ctx, exec.Message{Kind: exec.KindWatermark, Watermark: exec.Watermark{Micros: lastWM}}); err != nil {
+			return err
+		}
+	}
 	for {
 		select {
 		case <-ctx.Done():
@@ -621,18 +638,34 @@ func (in *viewInput) run(ctx context.Context) error {
 						continue
 					}
 					if wms != nil && wmCol >= 0 && !row[wmCol].IsNull() {
-						if hasWM && row[wmCol].Micros() < lastWM {
+						late := hasWM && row[wmCol].Micros() < lastWM
+						if wms.Observe(ev.ShardID, time.UnixMicro(row[wmCol].Micros()), now) || late {
+							// Late on arrival: counted, and kept (Late rows, above).
+							// The graph gets the watermark it was late for
+							// before it, so that an event-time operator judges
+							// it as it would have had the records come one
+							// batch each.
 							sub.CountLate(ev.ShardID, 1)
-							continue
+							if wm, ok := wms.Current(now); ok && (!hasWM || wm.UnixMicro() > lastWM) {
+								if batch.Len() > 0 {
+									if err := feed.Send(ctx, exec.Message{Kind: exec.KindBatch, Batch: batch}); err != nil {
+										return err
+									}
+									batch = exec.NewBatch(len(ev.Records) - i)
+								}
+								lastWM, hasWM = wm.UnixMicro(), true
+								advanced = true
+								if err := feed.Send(ctx, exec.Message{Kind: exec.KindWatermark, Watermark: exec.Watermark{Micros: lastWM}}); err != nil {
+									return err
+								}
+							}
+						} else {
+							// Advance per record, so that lateness within a
+							// shard does not depend on how records were
+							// batched; the graph gets the watermark after the
+							// batch, or before a late record.
+							wms.Current(now)
 						}
-						if wms.Observe(ev.ShardID, time.UnixMicro(row[wmCol].Micros()), now) {
-							sub.CountLate(ev.ShardID, 1)
-							continue
-						}
-						// Advance per record, so that lateness within a shard
-						// does not depend on how records were batched; the
-						// graph gets the watermark after the batch.
-						wms.Current(now)
 					}
 					if in.keep(row, ev.ShardID, ev.Records[i].Position()) {
 						batch.Append(exec.Insert, row)
@@ -842,6 +875,12 @@ func (in *viewInput) runGenerator(ctx context.Context) error {
 		delay = cs.Watermark.Delay.Microseconds()
 	}
 	lastWM, hasWM := in.floor, in.hasFloor
+	if hasWM {
+		// The committed watermark: see run.
+		if err := in.feed.Send(ctx, exec.Message{Kind: exec.KindWatermark, Watermark: exec.Watermark{Micros: lastWM}}); err != nil {
+			return err
+		}
+	}
 	barrier := func(req generatorBarrier) error {
 		if hasWM {
 			in.wmMu.Lock()
@@ -937,10 +976,9 @@ func (in *viewInput) runGenerator(ctx context.Context) error {
 		maxTime, seen := int64(0), false
 		for _, row := range rows {
 			if wmCol >= 0 && !row[wmCol].IsNull() {
+				// A row behind lastWM (already sent) is late: kept, for
+				// the event-time operators to judge (Late rows, above).
 				t := row[wmCol].Micros()
-				if hasWM && t < lastWM {
-					continue // late for the committed watermark
-				}
 				if !seen || t > maxTime {
 					maxTime, seen = t, true
 				}
