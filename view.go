@@ -558,25 +558,10 @@ func (in *viewInput) run(ctx context.Context) error {
 	}
 	l, sub, feed := in.l, in.sub, in.feed
 	name := in.src.entry.Name
-	cs := in.src.createSource
 	// The watermark: per shard from the WATERMARK column, Observe per
 	// record, Polled per batch, Close at a shard's end.
-	wmCol := -1
-	var wms *kinesis.Watermarks
-	if cs.Watermark != nil {
-		for i, c := range in.src.columns {
-			if c.Name == cs.Watermark.Column {
-				wmCol = i
-			}
-		}
-		wo := kinesis.WatermarkOptions{Delay: cs.Watermark.Delay}
-		if d, ok, _ := cs.Options.Duration("idle_timeout"); ok {
-			wo.IdleTimeout = d
-		}
-		if v, _ := cs.Options.Get("idle_watermark"); v == "wall_clock" {
-			wo.WallClockWhenIdle = true
-		}
-		wms = kinesis.NewWatermarks(wo)
+	wms, wmCol := sourceWatermarks(in.src)
+	if wms != nil {
 		wms.Seed(in.marks, time.UnixMicro(in.floor), in.hasFloor)
 	}
 	// The committed watermark is a floor: the watermark never goes back,

@@ -267,6 +267,8 @@ func buildIter(n Node, env *expr.Env, open ScanOpener) (exec.RowIter, error) {
 		return exec.NewUnionAllIter(ins...), nil
 	case *Join:
 		return buildJoinIter(n, env, open)
+	case *Window:
+		return buildWindowIter(n, env, open)
 	}
 	return nil, sqlerr.Newf(sqlerr.FeatureNotSupported, "reading sources arrives with the continuous query engine")
 }
