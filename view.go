@@ -561,6 +561,9 @@ func (in *viewInput) run(ctx context.Context) error {
 	// The watermark: per shard from the WATERMARK column, Observe per
 	// record, Polled per batch, Close at a shard's end.
 	wms, wmCol := sourceWatermarks(in.src)
+	if in.plan.ProcTime {
+		wms = nil // the clock is the watermark (proctime.go)
+	}
 	if wms != nil {
 		wms.Seed(in.marks, time.UnixMicro(in.floor), in.hasFloor)
 	}
@@ -573,19 +576,29 @@ func (in *viewInput) run(ctx context.Context) error {
 			return err
 		}
 	}
+	tick, stop := in.procTimeTicker()
+	defer stop()
 	for {
 		select {
 		case <-ctx.Done():
 			return nil
+		case <-tick:
+			if err := in.procTimeWatermark(ctx, &lastWM, &hasWM); err != nil {
+				return err
+			}
 		case <-sub.Failed():
 			return fmt.Errorf("source %s: %w", name, sub.Err())
 		case ev := <-sub.Events():
 			switch ev := ev.(type) {
 			case *kinesis.Barrier:
 				in.dec.flushDeadLetters(ctx)
-				if wms != nil {
+				if wms != nil || in.plan.ProcTime {
+					c := watermarkCut{wm: lastWM, has: hasWM}
+					if wms != nil {
+						c.marks = wms.Marks()
+					}
 					in.wmMu.Lock()
-					in.wmAt[ev.Epoch] = watermarkCut{wm: lastWM, has: hasWM, marks: wms.Marks()}
+					in.wmAt[ev.Epoch] = c
 					in.wmMu.Unlock()
 				}
 				if err := feed.Send(ctx, exec.Message{Kind: exec.KindBarrier, Barrier: exec.Barrier{Epoch: ev.Epoch}}); err != nil {
@@ -672,6 +685,11 @@ func (in *viewInput) run(ctx context.Context) error {
 						if err := feed.Send(ctx, exec.Message{Kind: exec.KindWatermark, Watermark: exec.Watermark{Micros: lastWM}}); err != nil {
 							return err
 						}
+					}
+				}
+				if in.plan.ProcTime {
+					if err := in.procTimeWatermark(ctx, &lastWM, &hasWM); err != nil {
+						return err
 					}
 				}
 				if ev.CaughtUp && len(ev.Records) > 0 && (batch.Len() > 0 || advanced) {
@@ -859,6 +877,11 @@ func (in *viewInput) runGenerator(ctx context.Context) error {
 		}
 		delay = cs.Watermark.Delay.Microseconds()
 	}
+	if in.plan.ProcTime {
+		wmCol = -1 // the clock is the watermark (proctime.go)
+	}
+	tick, stop := in.procTimeTicker()
+	defer stop()
 	lastWM, hasWM := in.floor, in.hasFloor
 	if hasWM {
 		// The committed watermark: see run.
@@ -884,12 +907,19 @@ func (in *viewInput) runGenerator(ctx context.Context) error {
 		return nil
 	}
 	for {
+		if in.plan.ProcTime {
+			if err := in.procTimeWatermark(ctx, &lastWM, &hasWM); err != nil {
+				return err
+			}
+		}
 		if in.done.Load() {
 			select {
 			case req := <-in.barriers:
 				if err := barrier(req); err != nil {
 					return err
 				}
+				continue
+			case <-tick:
 				continue
 			case <-ctx.Done():
 				return nil
@@ -914,6 +944,7 @@ func (in *viewInput) runGenerator(ctx context.Context) error {
 				}
 			case <-in.l.r.m.changes():
 			case <-time.After(holdRecheck):
+			case <-tick:
 			case <-ctx.Done():
 				return nil
 			}
@@ -951,6 +982,8 @@ func (in *viewInput) runGenerator(ctx context.Context) error {
 					return err
 				}
 			case <-wait.C:
+			case <-tick:
+				wait.Stop()
 			case <-ctx.Done():
 				wait.Stop()
 				return nil

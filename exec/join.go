@@ -67,11 +67,12 @@ type HashJoin struct {
 	o      JoinOptions
 	st     StateTable
 	wm     int64
+	closes []int64 // bounds with rows in state, sorted
+
 	// closedWM is the watermark of the last barrier (restored at Open):
 	// the windows it closed are gone, and their rows late.
 	closedWM int64
 	late     atomic.Int64
-	closes []int64 // bounds with rows in state, sorted
 
 	cache       map[string]*joinEntry // by kg | key values
 	cachedBytes int

@@ -24,9 +24,12 @@ func buildWindowIter(n *Window, env *expr.Env, open ScanOpener) (exec.RowIter, e
 		o.Kind, o.Slide = exec.Hop, n.Slide
 	}
 	var marked exec.Watermarked
+	tc := n.Input.Columns()[n.TimeCol].Name
 	in, err := buildIter(n.Input, env, func(s *Scan) (exec.RowIter, error) {
 		it, err := open(s)
-		if w, ok := it.(exec.Watermarked); ok && err == nil {
+		// Only windows over the WATERMARK's column have late rows (not
+		// those over PROCTIME(), whose rows are stamped as they are read).
+		if w, ok := it.(exec.Watermarked); ok && err == nil && s.Relation.WatermarkColumn == tc {
 			marked = w
 		}
 		return it, err
