@@ -252,7 +252,7 @@ var NexmarkQueries = []NexmarkQuery{
 		Read: "bidder, bid_count, window_start, window_end",
 		ReadQuery: "SELECT bidder, CAST(SUM(bid_count) AS SIGNED), MIN(TIMESTAMPDIFF(MICROSECOND, window_start, window_end)), " +
 			"MAX(TIMESTAMPDIFF(MICROSECOND, window_start, window_end)) FROM %s GROUP BY bidder",
-		ref: func() nexRef { return &q12Ref{bids: map[int64]int64{}} },
+		ref:         func() nexRef { return &q12Ref{bids: map[int64]int64{}} },
 		LatencySkip: "a bid's window is the clock's when it is read, and its row's count is summed over windows by the check only"},
 	{Name: "q13", Unsupported: "needs a bounded side input (a table read from a file) to join with"},
 	{Name: "q14", Note: "projection with CASE on the hour; count_char(extra, 'c') written as CHAR_LENGTH minus CHAR_LENGTH of REPLACE",
