@@ -13,22 +13,27 @@ import (
 	"github.com/streamsql/streamsql"
 )
 
-// testClock is a wall clock the test moves (Config.Clock).
+// testClock is a wall clock the test moves (Config.Clock): the real one
+// until the first Set (unless made with a time), then where Set puts it.
 type testClock struct {
-	mu sync.Mutex
-	t  time.Time
+	mu  sync.Mutex
+	t   time.Time
+	set bool
 }
 
 func (c *testClock) Now() time.Time {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if !c.set && c.t.IsZero() {
+		return time.Now()
+	}
 	return c.t
 }
 
 func (c *testClock) Set(t time.Time) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.t = t
+	c.t, c.set = t, true
 }
 
 // ptLines runs q and returns each row's values joined by spaces.
