@@ -150,7 +150,8 @@ type NodeStats struct {
 
 // lateReporter is implemented by the event-time operators that drop late
 // rows (WindowAgg, SessionAgg, a windowed HashJoin, ...); Late is safe to
-// call from any goroutine.
+// call from any goroutine. An operator that is event-time only in some
+// configurations also has DropsLate() bool, false when it drops none.
 type lateReporter interface {
 	Late() int64
 }
@@ -180,7 +181,9 @@ func (g *Graph) Stats() []NodeStats {
 			s.CacheHits, s.CacheMisses = c.cacheHits.Load(), c.cacheMisses.Load()
 		}
 		if lr, ok := n.op.(lateReporter); ok && n.kind != nodeFeed {
-			s.Late, s.HasLate = lr.Late(), true
+			if d, ok := n.op.(interface{ DropsLate() bool }); !ok || d.DropsLate() {
+				s.Late, s.HasLate = lr.Late(), true
+			}
 		}
 		out = append(out, s)
 	}

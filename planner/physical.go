@@ -406,7 +406,7 @@ func (b *streamBuilder) join(n *Join, eowc bool) (exec.NodeID, error) {
 	if err != nil {
 		return 0, err
 	}
-	o := exec.JoinOptions{Env: &b.env, Errs: b.errs, CloseKey: closeKey, CloseAfter: after,
+	o := exec.JoinOptions{Env: &b.env, Errs: b.errs, CloseKey: closeKey, CloseAfter: after, DropLate: [2]bool{assigned(n.Left), assigned(n.Right)},
 		LeftWidth: len(n.Left.Columns()), RightWidth: len(n.Right.Columns()), Outer: n.Kind.outer(), Budget: b.cacheBudget}
 	if o.LeftKeys, err = compileAll(spec.leftKeys); err != nil {
 		return 0, err

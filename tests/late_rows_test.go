@@ -83,7 +83,8 @@ func TestLateRows_Counted(t *testing.T) {
 	conn := connect(t, srv.Addr)
 	for _, q := range append([]string{fmt.Sprintf("CREATE SOURCE lt (k BIGINT, v BIGINT, ts TIMESTAMP(3), "+
 		"WATERMARK FOR ts AS ts - INTERVAL '2' SECOND) WITH (connector = 'kinesis', endpoint = '%s', region = 'us-east-1', "+
-		"stream = '%s', start_position = 'trim_horizon')", e.Endpoint(), stream)}, lateViews("lt")...) {
+		"stream = '%s', start_position = 'trim_horizon')", e.Endpoint(), stream),
+		"CREATE MATERIALIZED VIEW lt_pairs AS SELECT a.k, a.v AS av, b.v AS bv FROM lt AS a JOIN lt AS b ON a.k = b.k"}, lateViews("lt")...) {
 		if _, err := conn.Exec(ctx, q); err != nil {
 			t.Fatalf("%s: %v", q, err)
 		}
@@ -97,10 +98,21 @@ func TestLateRows_Counted(t *testing.T) {
 	if got := counters(lineStarting(t, lines, "WindowAgg"))["late"]; got != 2 {
 		t.Errorf("WindowAgg late=%d, want 2 (records 3 and 6):\n%v", got, lines)
 	}
-	for _, l := range explainAnalyze(ctx, t, conn, "lt_count") {
-		if _, ok := counters(l)["late"]; ok {
-			t.Errorf("an operator of lt_count counts late rows: %s", l)
+	for _, v := range []string{"lt_count", "lt_pairs"} {
+		for _, l := range explainAnalyze(ctx, t, conn, v) {
+			if _, ok := counters(l)["late"]; ok {
+				t.Errorf("an operator of %s counts late rows: %s", v, l)
+			}
 		}
+	}
+	// The join keeps the late records: k=1 has 4 records, k=2 3, so 4*4 +
+	// 3*3 pairs.
+	var pairs int64
+	if err := conn.QueryRow(ctx, "SELECT COUNT(*) FROM lt_pairs").Scan(&pairs); err != nil {
+		t.Fatal(err)
+	}
+	if pairs != 25 {
+		t.Errorf("lt_pairs has %d rows, want 25", pairs)
 	}
 	rows, err := conn.Query(ctx, "SHOW SOURCE STATUS lt")
 	if err != nil {
@@ -117,7 +129,7 @@ func TestLateRows_Counted(t *testing.T) {
 	if rows.Err() != nil {
 		t.Fatal(rows.Err())
 	}
-	if late["view lt_count"] != 3 || late["view lt_win"] != 3 {
+	if late["view lt_count"] != 3 || late["view lt_win"] != 3 || late["view lt_pairs"] != 3 {
 		t.Errorf("late_records by consumer = %v, want 3 each (records 3, 5 and 6)", late)
 	}
 }
