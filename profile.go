@@ -55,6 +55,10 @@ type OperatorProfile struct {
 	CacheKeys, CacheBytes  int64
 	CacheHits, CacheMisses int64
 	HasCache               bool
+	// Late counts the rows the operator dropped as late, for the
+	// event-time operators that drop them (HasLate).
+	Late    int64
+	HasLate bool
 }
 
 // CacheHitRatio is the share of the operator's cache lookups that found
@@ -112,7 +116,7 @@ func (e *Engine) ViewProfile(name string) (*ViewProfile, error) {
 		op := OperatorProfile{Node: int(id), Parent: parent, Depth: depth, Line: s.Name, Kind: "operator",
 			RowsIn: s.RowsIn, RowsOut: s.RowsOut, RowsInPerSec: s.RowsInPerSec, RowsOutPerSec: s.RowsOutPerSec,
 			Busy: s.Busy, CacheKeys: s.CacheKeys, CacheBytes: s.CacheBytes, HasCache: s.HasCache,
-			CacheHits: s.CacheHits, CacheMisses: s.CacheMisses}
+			CacheHits: s.CacheHits, CacheMisses: s.CacheMisses, Late: s.Late, HasLate: s.HasLate}
 		if line, ok := inputLine[id]; ok {
 			op.Line, op.Kind = line, "source"
 		}
@@ -167,6 +171,9 @@ func explainAnalyzeLines(p *ViewProfile) []string {
 			if r, ok := op.CacheHitRatio(); ok {
 				b.WriteString(" cache_hit_ratio=" + strconv.FormatFloat(r, 'f', 3, 64))
 			}
+		}
+		if op.HasLate {
+			b.WriteString(" late=" + itoa(op.Late))
 		}
 		if !op.Watermark.IsZero() {
 			b.WriteString(" watermark=" + types.FormatTimestamp(op.Watermark.UnixMicro()))

@@ -507,6 +507,9 @@ func (r *opRun) handle(ctx context.Context, input int, m Message) error {
 	case KindWatermark:
 		if m.Watermark.Micros > r.wms[input] {
 			r.wms[input] = m.Watermark.Micros
+			if iw, ok := n.op.(inputWatermarker); ok {
+				iw.OnInputWatermark(input, m.Watermark.Micros)
+			}
 		}
 		return r.advanceWatermark(ctx)
 	case KindBarrier:

@@ -141,6 +141,19 @@ type NodeStats struct {
 	CacheKeys, CacheBytes  int64
 	CacheHits, CacheMisses int64
 	HasCache               bool
+	// Late counts the rows an event-time operator dropped as late (by its
+	// own rule: a window aggregate's when their window had closed);
+	// HasLate is false for operators that drop none.
+	Late    int64
+	HasLate bool
+}
+
+// lateReporter is implemented by the event-time operators that drop late
+// rows (WindowAgg, SessionAgg, a windowed HashJoin, ...); Late is safe to
+// call from any goroutine. An operator that is event-time only in some
+// configurations also has DropsLate() bool, false when it drops none.
+type lateReporter interface {
+	Late() int64
 }
 
 // Stats returns every operator's and input's counters, by node id (the
@@ -166,6 +179,11 @@ func (g *Graph) Stats() []NodeStats {
 		if k := c.cacheKeys.Load(); k >= 0 {
 			s.CacheKeys, s.CacheBytes, s.HasCache = k, c.cacheBytes.Load(), true
 			s.CacheHits, s.CacheMisses = c.cacheHits.Load(), c.cacheMisses.Load()
+		}
+		if lr, ok := n.op.(lateReporter); ok && n.kind != nodeFeed {
+			if d, ok := n.op.(interface{ DropsLate() bool }); !ok || d.DropsLate() {
+				s.Late, s.HasLate = lr.Late(), true
+			}
 		}
 		out = append(out, s)
 	}
