@@ -395,7 +395,7 @@ func (r *viewRunner) run(ctx context.Context) (err error) {
 	for _, in := range l.inputs {
 		if in.cl != nil {
 			defer in.cl.detach()
-			if err := in.cl.attach(ctx); err != nil {
+			if err := in.cl.start(ctx); err != nil {
 				return err
 			}
 			continue

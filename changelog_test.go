@@ -1,0 +1,153 @@
+package streamsql
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/streamsql/streamsql/exec"
+	"github.com/streamsql/streamsql/sql/types"
+)
+
+// chainSQL creates a source of rows sequence numbers 1..rows and a chain of
+// n views: c1 counts them per n % 10, each next view takes the MAX of its
+// upstream's count per key (an aggregate over an updating view).
+func chainSQL(rows, n int) []string {
+	stmts := []string{fmt.Sprintf(`CREATE SOURCE seq (n BIGINT) WITH (connector = 'datagen', number_of_rows = %d,
+		rows_per_second = 0, fields.n.kind = 'sequence', fields.n.start = 1, fields.n.end = %d)`, rows, rows),
+		`CREATE MATERIALIZED VIEW c1 AS SELECT n % 10 AS k, COUNT(*) AS c FROM seq GROUP BY n % 10`}
+	for i := 2; i <= n; i++ {
+		stmts = append(stmts, fmt.Sprintf(`CREATE MATERIALIZED VIEW c%d AS SELECT k, MAX(c) AS c FROM c%d GROUP BY k`, i, i-1))
+	}
+	return stmts
+}
+
+// TestChangelog_ChainGrowsLinearly: a chain of N views keeps N stateful
+// operators and reads the source once, not N(N+1)/2 operators and N
+// times (the upstream's plan inlined in every view); the rows all the
+// chain's operators take in grow with N, not N². Counts, not timings.
+func TestChangelog_ChainGrowsLinearly(t *testing.T) {
+	const rows = 2000
+	totalIn := map[int]int64{}
+	for _, n := range []int{2, 4, 8} {
+		t.Run(fmt.Sprint(n), func(t *testing.T) {
+			ctx := context.Background()
+			eng := openTest(t, t.TempDir())
+			for _, s := range chainSQL(rows, n) {
+				if err := eng.Exec(ctx, s); err != nil {
+					t.Fatalf("%s: %v", s, err)
+				}
+			}
+			if err := eng.Exec(ctx, "FLUSH"); err != nil {
+				t.Fatal(err)
+			}
+			// 2000 numbers, 200 per last digit, at every level.
+			var want []string
+			for k := range 10 {
+				want = append(want, fmt.Sprintf("%d 200", k))
+			}
+			for i := 1; i <= n; i++ {
+				got := queryStrings(t, eng, fmt.Sprintf("SELECT k, c FROM c%d ORDER BY k", i))
+				if !slices.Equal(got, want) {
+					t.Fatalf("c%d = %v, want %v", i, got, want)
+				}
+			}
+			stateful, sourceRows := 0, int64(0)
+			for i := 1; i <= n; i++ {
+				p, err := eng.ViewProfile(fmt.Sprintf("c%d", i))
+				if err != nil {
+					t.Fatal(err)
+				}
+				for _, op := range p.Operators {
+					if strings.Contains(op.Line, " state=") && !strings.HasPrefix(op.Line, "Materialize") {
+						stateful++
+					}
+					if strings.HasPrefix(op.Line, "Source ") {
+						sourceRows += op.RowsOut
+					}
+					totalIn[n] += op.RowsIn
+				}
+			}
+			if stateful != n {
+				t.Errorf("%d stateful operators in a chain of %d views, want %d (one per view)", stateful, n, n)
+			}
+			if sourceRows != rows {
+				t.Errorf("the chain read %d source rows, want %d (only c1 reads the source)", sourceRows, rows)
+			}
+		})
+	}
+	// Linear: doubling the chain about doubles the rows; quadratic would
+	// more than triple them (2+1 levels of 2 → 4+3+2+1 of 4 ...).
+	for _, n := range []int{4, 8} {
+		if totalIn[n] > totalIn[n/2]*5/2 {
+			t.Errorf("rows into the operators: %d for %d views, %d for %d: more than linear", totalIn[n], n, totalIn[n/2], n/2)
+		}
+	}
+	t.Logf("rows into the chain's operators: %v", totalIn)
+}
+
+// TestChangelog_Codec: what writeChangelog writes, decodeChangelog reads,
+// chunked, with and without a watermark.
+func TestChangelog_Codec(t *testing.T) {
+	var many []change
+	for i := range changelogChunk + 3 {
+		many = append(many, change{op: exec.Op(i % 4), row: types.Row{types.NewInt(int64(i)), types.NewString("x"), types.Null}})
+	}
+	tests := []changelogEpoch{
+		{epoch: 7},
+		{epoch: 8, wm: -5, hasWM: true, changes: []change{{op: exec.UpdateDelete, row: types.Row{types.NewInt(1)}}, {op: exec.UpdateInsert, row: types.Row{types.NewInt(2)}}}},
+		{epoch: 9, wm: 1e12, hasWM: true, changes: many},
+	}
+	for _, want := range tests {
+		t.Run(fmt.Sprint(want.epoch), func(t *testing.T) {
+			tab := &memTable{m: map[string][]byte{}}
+			if err := writeChangelog(tab, want); err != nil {
+				t.Fatal(err)
+			}
+			var keys []string
+			for k := range tab.m {
+				keys = append(keys, k)
+			}
+			slices.Sort(keys)
+			got := changelogEpoch{epoch: want.epoch}
+			for i, k := range keys {
+				e, err := decodeChangelog([]byte(k), tab.m[k])
+				if err != nil {
+					t.Fatal(err)
+				}
+				if e.epoch != want.epoch {
+					t.Fatalf("epoch %d, want %d", e.epoch, want.epoch)
+				}
+				if i == 0 {
+					got.wm, got.hasWM = e.wm, e.hasWM
+				}
+				got.changes = append(got.changes, e.changes...)
+			}
+			if wantKeys := 1 + len(want.changes)/changelogChunk; len(keys) != wantKeys {
+				t.Errorf("%d chunks, want %d", len(keys), wantKeys)
+			}
+			if got.wm != want.wm || got.hasWM != want.hasWM || len(got.changes) != len(want.changes) {
+				t.Fatalf("got wm %d %v and %d changes, want %d %v and %d", got.wm, got.hasWM, len(got.changes), want.wm, want.hasWM, len(want.changes))
+			}
+			for i := range got.changes {
+				if got.changes[i].op != want.changes[i].op || got.changes[i].row.String() != want.changes[i].row.String() {
+					t.Errorf("change %d = %v %v, want %v %v", i, got.changes[i].op, got.changes[i].row, want.changes[i].op, want.changes[i].row)
+				}
+			}
+		})
+	}
+}
+
+// memTable is an exec.StateTable in a map, for the codec's test.
+type memTable struct{ m map[string][]byte }
+
+var _ exec.StateTable = (*memTable)(nil)
+
+func (t *memTable) Get(k []byte) ([]byte, bool, error) { v, ok := t.m[string(k)]; return v, ok, nil }
+func (t *memTable) Put(k, v []byte) error              { t.m[string(k)] = v; return nil }
+func (t *memTable) Delete(k []byte) error              { delete(t.m, string(k)); return nil }
+func (t *memTable) Scan(start, end []byte, fn func(k, v []byte) error) error {
+	return fmt.Errorf("not used")
+}
