@@ -245,7 +245,11 @@ func (p *StreamPlan) Explain() []string {
 func (p *StreamPlan) InputLine(i int) string {
 	in := p.Inputs[i]
 	if in.Changelog() {
-		return "ChangelogScan " + in.Source.Name
+		line := "ChangelogScan " + in.Source.Name
+		if in.Source.WatermarkColumn != "" {
+			line += " watermark=" + in.Source.WatermarkColumn
+		}
+		return line
 	}
 	line := "Source " + in.Source.Name
 	if in.Needed != nil {
@@ -636,9 +640,9 @@ func checkWatermark(win *Window) error {
 	}
 	scan, ok := win.Input.(*Scan)
 	tc := win.Input.Columns()[win.TimeCol].Name
-	if !ok || scan.Relation.Kind != "source" {
-		return sqlerr.Newf(sqlerr.FeatureNotSupported, "EMIT ON WINDOW CLOSE over a materialized view is not supported yet: a view has no WATERMARK").
-			WithHint("Window the source itself, or leave out EMIT ON WINDOW CLOSE to get updates as windows change.")
+	if !ok || (scan.Relation.Kind != "source" && scan.Relation.WatermarkColumn != tc) {
+		return sqlerr.Newf(sqlerr.FeatureNotSupported, "EMIT ON WINDOW CLOSE over this materialized view is not supported: its %s has no WATERMARK", tc).
+			WithHint("Window a view column that passes its source's WATERMARK column through unchanged, or the source itself, or leave out EMIT ON WINDOW CLOSE to get updates as windows change.")
 	}
 	if scan.Relation.WatermarkColumn == "" || scan.Relation.WatermarkColumn != tc {
 		return sqlerr.Newf(sqlerr.InvalidObjectDefinition,
