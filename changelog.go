@@ -83,6 +83,16 @@ const changelogChunk = 1024
 
 // changelogSource is an object with a committed changelog that a view can
 // read as an input: a materialized view (viewChangelog), or a table.
+// viewManager.changelogOf picks the implementation by the object's kind.
+//
+// The contract with the coordinator: a changelog input passes barrier N
+// on once f holds every change of an epoch <= N. An object whose changes
+// come from a pipeline that takes barriers (a view) says, through
+// f.expects(N), that it took barrier N and will push N at its seal; the
+// input waits for that push. An object that commits on its own (a table's
+// DML statement, committed under the coordinator's commit lock with an
+// epoch of its own) pushes a statement's changes when it commits, before
+// any later barrier is injected, and its expects is nil (never waits).
 type changelogSource interface {
 	// follow starts delivering the object's changes to f. The caller holds
 	// the coordinator's commit lock and committed is the last committed

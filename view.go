@@ -223,7 +223,7 @@ func (m *viewManager) startView(obj *object) {
 	var srcs []*object
 	for _, in := range obj.stream.Inputs {
 		src, ok := m.e.catalog.get(in.Source.Name)
-		if !ok || (src.createSource == nil && src.kind != sql.KindView) {
+		if !ok || (src.createSource == nil && !in.Changelog()) {
 			m.e.log.Warn("view's source is missing", "view", obj.entry.Name, "source", in.Source.Name)
 			return
 		}
