@@ -12,6 +12,7 @@ import (
 
 	"github.com/streamsql/streamsql/exec"
 	"github.com/streamsql/streamsql/sql/types"
+	"github.com/streamsql/streamsql/state"
 )
 
 // chainSQL creates a source of rows sequence numbers 1..rows and a chain of
@@ -215,5 +216,107 @@ func TestChangelog_DiffAgainstBatch(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestChangelog_RestartAloneReplays: a view whose pipeline stops while
+// its upstream goes on resumes from the upstream's changelog in Badger
+// (the epochs after its committed position) and ends equal to the batch
+// answer; meanwhile the upstream keeps those epochs, and trims them once
+// the view has committed past them.
+func TestChangelog_RestartAloneReplays(t *testing.T) {
+	ctx := context.Background()
+	eng, err := Open(ctx, Config{DataDir: t.TempDir(), Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
+		CheckpointInterval: 20 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { eng.Close() })
+	const a = "SELECT k, SUM(v) AS s, COUNT(*) AS c FROM r GROUP BY k"
+	for _, s := range []string{
+		`CREATE SOURCE r (k BIGINT, v BIGINT) WITH (connector = 'datagen', number_of_rows = 4000,
+			rows_per_second = 4000, seed = 9, fields.k.min = 1, fields.k.max = 30, fields.v.min = -20, fields.v.max = 20)`,
+		"CREATE MATERIALIZED VIEW a AS " + a,
+		"CREATE MATERIALIZED VIEW d AS SELECT k, s, c FROM a WHERE c % 2 = 0",
+	} {
+		if err := eng.Exec(ctx, s); err != nil {
+			t.Fatalf("%s: %v", s, err)
+		}
+	}
+	obj, _ := eng.catalog.get("d")
+	up, _ := eng.catalog.get("a")
+	// Stop d once it has committed rows, while the source still runs.
+	committed := func(name string) uint64 {
+		eng.views.mu.Lock()
+		r := eng.views.runners[name]
+		eng.views.mu.Unlock()
+		if r == nil {
+			return 0
+		}
+		return r.epoch.Load()
+	}
+	deadline := time.Now().Add(time.Minute)
+	for len(queryStrings(t, eng, "SELECT k FROM d")) == 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("view d has no rows after a minute")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	eng.views.stopView("d")
+	stoppedAt := committed("a")
+	// The source runs to its end without d; a's changelog keeps every
+	// epoch d has not committed.
+	if err := eng.Exec(ctx, "FLUSH a"); err != nil {
+		t.Fatal(err)
+	}
+	changelogKeys := func() (n int, first uint64) {
+		snap, err := eng.db.Snapshot()
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer snap.Close()
+		it := snap.Scan(up.entry.ID, changelogTable, nil, nil)
+		defer it.Close()
+		for {
+			k, _, ok, err := it.Next()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !ok {
+				return n, first
+			}
+			if n == 0 {
+				first, _, _ = state.ReadUint64(k)
+			}
+			n++
+		}
+	}
+	if n, first := changelogKeys(); n == 0 || first > stoppedAt+1 {
+		t.Fatalf("a's changelog holds %d chunks from epoch %d; want those after d's stop at epoch %d", n, first, stoppedAt)
+	}
+	if committed("a") <= stoppedAt {
+		t.Fatalf("a committed nothing after d stopped (epoch %d)", stoppedAt)
+	}
+	eng.views.startView(obj)
+	if err := eng.Exec(ctx, "FLUSH"); err != nil {
+		t.Fatal(err)
+	}
+	got := queryStrings(t, eng, "SELECT * FROM d")
+	want := queryStrings(t, eng, "SELECT k, s, c FROM ("+a+") t WHERE c % 2 = 0")
+	slices.Sort(got)
+	slices.Sort(want)
+	if len(want) == 0 || !slices.Equal(got, want) {
+		t.Errorf("d after its restart = %v\nbatch = %v", got, want)
+	}
+	// Once d has committed past them, a's next seals trim the epochs.
+	for {
+		n, first := changelogKeys()
+		if first > stoppedAt+1 && n <= 3 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("a's changelog still holds %d chunks from epoch %d (d committed %d)", n, first, committed("d"))
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 }
