@@ -212,7 +212,7 @@ type changelogBarrier struct {
 	expect bool
 }
 
-// newChangelogInput makes in read src's changelog, resuming after the
+// initChangelog makes in read its object's changelog, resuming after the
 // committed position pos (if hasPos).
 func (in *viewInput) initChangelog(pos []byte, hasPos bool) error {
 	src, err := in.l.r.m.changelogOf(in.src)
