@@ -738,28 +738,37 @@ func (c *matRecorder) sealChangelog(epoch uint64, write bool) error {
 	}
 	log.last = changelogEpoch{}
 	// A dependent created since may lower low: trimmed follows it down.
-	if low := c.m.consumed(c.view); low > log.trimmed {
-		var end []byte
-		if low < math.MaxUint64 {
-			end = changelogKey(low+1, 0)
+	low := c.m.consumed(c.view)
+	if low > log.trimmed {
+		if err := trimChangelog(log.table, low); err != nil {
+			return err
 		}
-		var keys [][]byte
-		if err := log.table.Scan(nil, end, func(k, _ []byte) error {
-			keys = append(keys, slices.Clone(k))
-			return nil
-		}); err != nil {
+	}
+	log.trimmed = low
+	return log.table.SealEpoch(epoch)
+}
+
+// trimChangelog deletes the epochs up to low (every one at MaxUint64)
+// from t, an object's changelog table: low is what every dependent has
+// committed (viewManager.consumed).
+func trimChangelog(t exec.StateTable, low uint64) error {
+	var end []byte
+	if low < math.MaxUint64 {
+		end = changelogKey(low+1, 0)
+	}
+	var keys [][]byte
+	if err := t.Scan(nil, end, func(k, _ []byte) error {
+		keys = append(keys, slices.Clone(k))
+		return nil
+	}); err != nil {
+		return fmt.Errorf("trim changelog: %w", err)
+	}
+	for _, k := range keys {
+		if err := t.Delete(k); err != nil {
 			return fmt.Errorf("trim changelog: %w", err)
 		}
-		for _, k := range keys {
-			if err := log.table.Delete(k); err != nil {
-				return fmt.Errorf("trim changelog: %w", err)
-			}
-		}
-		log.trimmed = low
-	} else {
-		log.trimmed = low
 	}
-	return log.table.SealEpoch(epoch)
+	return nil
 }
 
 // changelogLog is a view life's changelog table.

@@ -309,6 +309,7 @@ func TestChangelog_RestartAloneReplays(t *testing.T) {
 		t.Errorf("d after its restart = %v\nbatch = %v", got, want)
 	}
 	// Once d has committed past them, a's next seals trim the epochs.
+	deadline = time.Now().Add(time.Minute)
 	for {
 		n, first := changelogKeys()
 		if first > stoppedAt+1 && n <= 3 {

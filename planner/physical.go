@@ -110,9 +110,7 @@ func PlanStream(q *Query, views func(name string) (*Query, bool)) (*StreamPlan, 
 	g := exec.NewGraph(exec.GraphOptions{})
 	b := &streamBuilder{g: g, table: func(uint32) exec.StateTable { return nil }, views: record,
 		explain: map[exec.NodeID]explainNode{}, scans: map[string]int{}}
-	if err := countSourceScans(q.root, record, b.scans); err != nil {
-		return nil, err
-	}
+	countSourceScans(q.root, b.scans)
 	root, err := b.node(q.root, q.opts.EmitOnWindowClose, true)
 	if err != nil {
 		return nil, err
@@ -767,17 +765,14 @@ func (p *StreamPlan) String() string {
 
 // countSourceScans adds to counts how often each source (or changelog)
 // is scanned under n.
-func countSourceScans(n Node, views func(string) (*Query, bool), counts map[string]int) error {
+func countSourceScans(n Node, counts map[string]int) {
 	if s, ok := n.(*Scan); ok {
 		counts[s.Relation.Name]++
-		return nil
+		return
 	}
 	for _, c := range n.Children() {
-		if err := countSourceScans(c, views, counts); err != nil {
-			return err
-		}
+		countSourceScans(c, counts)
 	}
-	return nil
 }
 
 // exprTexts returns the expressions as written, for the errors a view
