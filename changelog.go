@@ -14,6 +14,7 @@ import (
 
 	"github.com/streamsql/streamsql/exec"
 	"github.com/streamsql/streamsql/sql"
+	"github.com/streamsql/streamsql/sql/sqlerr"
 	"github.com/streamsql/streamsql/sql/types"
 	"github.com/streamsql/streamsql/state"
 )
@@ -213,24 +214,43 @@ type changelogBarrier struct {
 }
 
 // initChangelog makes in read its object's changelog, resuming after the
-// committed position pos (if hasPos).
-func (in *viewInput) initChangelog(pos []byte, hasPos bool) error {
+// position committed under its own key in the view's meta table (the
+// upstream epoch consumed), if there is one.
+func (in *viewInput) initChangelog() error {
 	src, err := in.l.r.m.changelogOf(in.src)
 	if err != nil {
 		return err
 	}
 	c := &changelogInput{in: in, src: src, name: in.src.entry.Name, f: newChangelogFollower(),
 		barriers: make(chan changelogBarrier, 16)}
+	in.posKey = append(slices.Clone(keyChangelogPos), in.src.entry.Name...)
+	pos, hasPos, err := in.l.meta.Get(in.posKey)
+	if err != nil {
+		return fmt.Errorf("read committed position of %s: %w", c.name, err)
+	}
 	if hasPos {
 		p, _, err := state.ReadUint64(pos)
 		if err != nil {
 			return fmt.Errorf("read committed position of %s: %w", c.name, err)
 		}
 		c.pos, c.hasPos = p, true
+	} else if in.l.r.epoch.Load() > 0 {
+		// Committed, but never with this input: an earlier build ran the
+		// upstream's query inside this view, and its state is laid out for
+		// that plan. Reading it as this one's would give wrong rows.
+		return sqlerr.Newf(sqlerr.ObjectNotInPrerequisiteState,
+			"materialized view %s was created by an earlier version, which computed %s inside it; its state cannot be read as a view over %s's changes",
+			in.l.r.obj.entry.Name, c.name, c.name).
+			WithHint("DROP MATERIALIZED VIEW %s and CREATE it again.", in.l.r.obj.entry.Name)
 	}
 	in.cl = c
 	return nil
 }
+
+// keyChangelogPos prefixes the meta key of a changelog input's committed
+// position (the upstream's name follows): a key of its own, never a source
+// input's positions.
+var keyChangelogPos = []byte("changelog/")
 
 // changelogOf returns the changelog of object o, which a view reads.
 func (m *viewManager) changelogOf(o *object) (changelogSource, error) {

@@ -532,7 +532,7 @@ func newViewInput(l *viewLife, src *object, plan *planner.StreamInput, several b
 		}
 	}
 	if plan.Changelog() {
-		return in, in.initChangelog(pos, hasPos)
+		return in, in.initChangelog()
 	}
 	if isPulled(src.connector) {
 		if !hasPos {
