@@ -27,7 +27,8 @@ import (
 //
 // Each view runs its own pipeline (a "life"): a subscription of the shared
 // readers of the view's source (sourceHubs) from the source's start
-// position, or after the positions committed with the last epoch; records decoded to rows and fed with watermarks into
+// position, or after the positions committed with the last epoch (for a
+// view over a view: that view's committed changes, changelog.go); records decoded to rows and fed with watermarks into
 // an exec.Graph planned by planner.StreamPlan, ending in a Materialize.
 //
 // One checkpoint coordinator per engine injects a barrier for epoch N
