@@ -51,9 +51,10 @@ func TestCrash_ViewOnView(t *testing.T) {
 	}
 	_ = conn.Close(ctx)
 
-	clicks, _, recs := timedRecords(0, n, rand.New(rand.NewPCG(16, 1)))
+	seed := crashSeed(t) // STREAMSQL_CRASH_SEED replays a run
+	clicks, _, recs := timedRecords(0, n, rand.New(rand.NewPCG(seed, 16)))
 	prod := startProducer(ctx, e, "vv-in", recs, 200, 40*time.Millisecond)
-	rnd := rand.New(rand.NewPCG(16, 2))
+	rnd := rand.New(rand.NewPCG(seed, 17))
 	producing := true
 	for k := 0; k < kills || producing; k++ {
 		wait := time.Duration(300+rnd.IntN(2700)) * time.Millisecond
