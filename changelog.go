@@ -670,17 +670,19 @@ func (v *viewChangelog) readTo(start time.Time) (string, bool) {
 func changesOf(evs []subEvent) []change {
 	out := make([]change, len(evs))
 	for i, ev := range evs {
-		out[i] = change{op: opNamed[ev.op], row: ev.row}
+		out[i] = change{op: opNamed(ev.op), row: ev.row}
 	}
 	return out
 }
 
-var opNamed = map[string]exec.Op{}
-
-func init() {
-	for op, name := range subscribeOps {
-		opNamed[name] = exec.Op(op)
+// opNamed is the op SUBSCRIBE names name (subscribeOps).
+func opNamed(name string) exec.Op {
+	for op, n := range subscribeOps {
+		if n == name {
+			return exec.Op(op)
+		}
 	}
+	return exec.Insert
 }
 
 // hasDependents reports whether a view or sink reads view's changelog.
