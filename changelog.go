@@ -47,10 +47,12 @@ import (
 // and a changelog input whose upstream took barrier N waits for the
 // upstream's seal of N before it passes barrier N on. Its committed
 // position is the upstream epoch it has consumed, N, in the dependent's
-// meta table, committed with its state. A dependent is committed in epoch
-// N only with the upstream life it follows (else it skips the commit and
-// restarts): the upstream's changes it consumed are never ahead of what
-// the upstream committed.
+// meta table, committed with its state. A dependent takes barrier N only
+// if the upstream life it follows took it (else it skips epoch N, and
+// reads the upstream's epoch N within its own next one), and is committed
+// in epoch N only with that life (else it skips the commit and restarts):
+// the upstream's changes it consumed are never ahead of what the upstream
+// committed.
 //
 // A dependent's life starts (attach) under the coordinator's commit lock,
 // at the last committed epoch C:
@@ -850,6 +852,20 @@ func sortUpstreamFirst(lives []*viewLife) {
 	slices.SortStableFunc(lives, func(a, b *viewLife) int {
 		return depthOf(a.r.obj, 0) - depthOf(b.r.obj, 0)
 	})
+}
+
+// changelogsInjected reports whether every view life that l follows took
+// the barrier of epoch (lives are injected upstream first). One that did
+// not (it failed to, or was published after this checkpoint listed the
+// lives) will push nothing of epoch: l then skips epoch too, and reads
+// the upstream's next epochs within its own next one.
+func changelogsInjected(l *viewLife, epoch uint64) bool {
+	for _, in := range l.inputs {
+		if in.cl != nil && in.cl.f.life != nil && in.cl.f.life.barriered.Load() != epoch {
+			return false
+		}
+	}
+	return true
 }
 
 // changelogsCommitted reports whether every upstream life whose changes l

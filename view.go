@@ -1147,6 +1147,9 @@ func (m *viewManager) checkpoint(ctx context.Context) error {
 	var parts []part
 lives:
 	for _, l := range lives {
+		if !changelogsInjected(l, epoch) {
+			continue // a view it reads took no barrier: next epoch (changelog.go)
+		}
 		p := part{l: l}
 		for _, in := range l.inputs {
 			b, err := in.barrier(ctx, epoch)
