@@ -27,7 +27,8 @@ import (
 //
 // Each view runs its own pipeline (a "life"): a subscription of the shared
 // readers of the view's source (sourceHubs) from the source's start
-// position, or after the positions committed with the last epoch; records decoded to rows and fed with watermarks into
+// position, or after the positions committed with the last epoch (for a
+// view over a view: that view's committed changes, changelog.go); records decoded to rows and fed with watermarks into
 // an exec.Graph planned by planner.StreamPlan, ending in a Materialize.
 //
 // One checkpoint coordinator per engine injects a barrier for epoch N
@@ -218,6 +219,9 @@ type viewLife struct {
 	graph      *exec.Graph
 	root       exec.NodeID
 	inputNodes []exec.NodeID
+	// barriered is the last epoch whose barrier every input took (for
+	// the views reading this one's changelog, changelog.go).
+	barriered atomic.Uint64
 }
 
 // startView starts a view's pipeline.
@@ -231,7 +235,7 @@ func (m *viewManager) startView(obj *object) {
 	var srcs []*object
 	for _, in := range obj.stream.Inputs {
 		src, ok := m.e.catalog.get(in.Source.Name)
-		if !ok || src.createSource == nil {
+		if !ok || (src.createSource == nil && !in.Changelog()) {
 			m.e.log.Warn("view's source is missing", "view", obj.entry.Name, "source", in.Source.Name)
 			return
 		}
@@ -401,6 +405,13 @@ func (r *viewRunner) run(ctx context.Context) (err error) {
 
 	consumer := r.consumer()
 	for _, in := range l.inputs {
+		if in.cl != nil {
+			defer in.cl.detach()
+			if err := in.cl.start(ctx); err != nil {
+				return err
+			}
+			continue
+		}
 		if in.gen != nil {
 			continue
 		}
@@ -495,6 +506,10 @@ type viewInput struct {
 	// committed.
 	marksKey []byte
 	marks    map[string]int64
+
+	// cl, for an input that reads another view's changelog, replaces
+	// sub (changelog.go).
+	cl *changelogInput
 }
 
 // newViewInput prepares the input of source src: the positions and the
@@ -528,6 +543,9 @@ func newViewInput(l *viewLife, src *object, plan *planner.StreamInput, several b
 			return nil, fmt.Errorf("read committed watermarks of %s: %w", src.entry.Name, err)
 		}
 	}
+	if plan.Changelog() {
+		return in, in.initChangelog()
+	}
 	if isPulled(src.connector) {
 		if !hasPos {
 			pos = nil
@@ -553,6 +571,9 @@ func newViewInput(l *viewLife, src *object, plan *planner.StreamInput, several b
 // run decodes what the subscription delivers into the graph input, with
 // watermarks and barriers, until ctx ends or something fails.
 func (in *viewInput) run(ctx context.Context) error {
+	if in.cl != nil {
+		return in.cl.run(ctx)
+	}
 	if in.gen != nil {
 		return in.runGenerator(ctx)
 	}
@@ -787,6 +808,12 @@ func (in *viewInput) watermarkAt(epoch uint64) (watermarkCut, bool) {
 // after that follows all of it. If not, lagging names a source behind.
 func (l *viewLife) readTo(start time.Time) (lagging string, ok bool) {
 	for _, in := range l.inputs {
+		if in.cl != nil {
+			if src, ok := in.cl.readTo(start); !ok {
+				return src, false
+			}
+			continue
+		}
 		if in.gen != nil {
 			// A bounded source holds all of its rows "now"; an unbounded
 			// one, what it held when FLUSH began.
@@ -805,6 +832,9 @@ func (l *viewLife) readTo(start time.Time) (lagging string, ok bool) {
 // barrier sends the barrier of epoch into the input, after everything fed
 // so far, and returns the position to commit with it.
 func (in *viewInput) barrier(ctx context.Context, epoch uint64) ([]byte, error) {
+	if in.cl != nil {
+		return in.cl.barrier(ctx, epoch)
+	}
 	if in.gen == nil {
 		pos, err := in.sub.Barrier(ctx, epoch)
 		if err != nil {
@@ -1164,6 +1194,7 @@ func (m *viewManager) checkpoint(ctx context.Context) error {
 	if len(lives) == 0 {
 		return nil
 	}
+	sortUpstreamFirst(lives)
 	epoch := m.injected.Add(1)
 	type part struct {
 		l   *viewLife
@@ -1172,6 +1203,9 @@ func (m *viewManager) checkpoint(ctx context.Context) error {
 	var parts []part
 lives:
 	for _, l := range lives {
+		if !changelogsInjected(l, epoch) {
+			continue // a view it reads took no barrier: next epoch (changelog.go)
+		}
 		p := part{l: l}
 		for _, in := range l.inputs {
 			b, err := in.barrier(ctx, epoch)
@@ -1183,6 +1217,7 @@ lives:
 			}
 			p.pos = append(p.pos, b)
 		}
+		l.barriered.Store(epoch)
 		parts = append(parts, p)
 	}
 	var ready []part
@@ -1206,10 +1241,12 @@ lives:
 	defer m.commitMu.Unlock()
 	var tables []*state.Table
 	var published []committedLife // for SUBSCRIBE (subscribe.go)
+	committing := map[*viewLife]bool{}
 	for _, p := range ready {
-		if p.l.isDead {
+		if p.l.isDead || !changelogsCommitted(p.l, committing) {
 			continue
 		}
+		committing[p.l] = true
 		var wm int64
 		withWM := 0
 		for i, in := range p.l.inputs {
