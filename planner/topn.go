@@ -139,12 +139,18 @@ func boundRank(term expr.Expr, isRank func(expr.Expr) bool, lo, hi *int64) bool 
 	case "<=":
 		*hi = min(*hi, k)
 	case "<":
+		if k == math.MinInt64 {
+			k++ // no rank is below it either way
+		}
 		*hi = min(*hi, k-1)
 	case "=":
 		*lo, *hi = max(*lo, k), min(*hi, k)
 	case ">=":
 		*lo = max(*lo, k)
 	case ">":
+		if k == math.MaxInt64 {
+			k-- // rn > MaxInt64 keeps nothing; so does rn >= MaxInt64 in practice
+		}
 		*lo = max(*lo, k+1)
 	default:
 		return false
@@ -265,6 +271,10 @@ func topNAppendOnly(m *topNMatch, eowc bool, views func(string) (*Query, bool)) 
 // the rank.
 func (b *streamBuilder) topN(f *Filter, m *topNMatch, eowc bool) (exec.NodeID, error) {
 	over := m.over
+	if m.hi < m.lo || m.hi < 1 {
+		return 0, sqlerr.Newf(sqlerr.InvalidObjectDefinition, "the bound on %s() keeps no rows: ranks start at 1", m.fn.Kind).
+			WithHint("Write rn <= N with N >= 1, or rn BETWEEN a AND b with 1 <= a <= b.")
+	}
 	in, err := b.op(over.Input, eowc)
 	if err != nil {
 		return 0, err

@@ -75,6 +75,10 @@ func TestPlanStream_TopN(t *testing.T) {
 			"FROM (SELECT window_start, user_id, COUNT(*) AS n FROM HOP(clicks, ts, INTERVAL '10' SECOND, INTERVAL '1' MINUTE) GROUP BY window_start, user_id) AS a) AS t WHERE rn <= 3 EMIT ON WINDOW CLOSE",
 			appendOnly: true,
 			explain:    []string{"    TopN row_number n=3 partition=[window_start] order=[n DESC, user_id] closes=window_start+00:01:00 emit=on-window-close state=2"}},
+		{sql: "CREATE MATERIALIZED VIEW v AS SELECT * FROM (SELECT user_id, ROW_NUMBER() OVER (ORDER BY ts) AS rn FROM clicks) AS t WHERE rn < 1",
+			code: sqlerr.InvalidObjectDefinition, contains: "keeps no rows"},
+		{sql: "CREATE MATERIALIZED VIEW v AS SELECT * FROM (SELECT user_id, RANK() OVER (ORDER BY ts) AS rn FROM clicks) AS t WHERE rn BETWEEN 5 AND 3",
+			code: sqlerr.InvalidObjectDefinition, contains: "keeps no rows"},
 		// Not top-N: refused, naming what is supported.
 		{sql: "CREATE MATERIALIZED VIEW v AS SELECT user_id, ROW_NUMBER() OVER (PARTITION BY user_id ORDER BY ts) AS rn FROM clicks",
 			code: sqlerr.FeatureNotSupported, contains: "supported only as a top-N"},
