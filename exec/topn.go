@@ -94,6 +94,10 @@ type TopN struct {
 	// old and cur are scratch lists of the kept rows before and after a
 	// change.
 	old, cur []topOut
+	// complete is set while every partition with rows in state is in
+	// memory (the state had none at Open and none has been let go since):
+	// a partition not in memory is new, and needs no read of state.
+	complete bool
 }
 
 // topPart is one partition's rows in rank order (ORDER BY keys, then seq).
@@ -167,6 +171,15 @@ func (t *TopN) Open(_ context.Context, oc *OpContext) error {
 		}
 	}
 	if t.o.CloseCol < 0 {
+		// Is there a row in state at all?
+		t.complete = true
+		err := t.st.Scan(nil, []byte{0xFF}, func([]byte, []byte) error {
+			t.complete = false
+			return errStopScan
+		})
+		if err != nil && err != errStopScan {
+			return fmt.Errorf("top-N: read state: %w", err)
+		}
 		return nil
 	}
 	// A window top-N keeps every open window in memory: closing one
@@ -252,8 +265,9 @@ func (t *TopN) partition(row types.Row) (*topPart, error) {
 		return p, nil
 	}
 	p := &topPart{prefix: string(t.kbuf)}
-	if t.o.CloseCol >= 0 {
-		// Every open window is in memory (see Open).
+	if t.o.CloseCol >= 0 || t.complete {
+		// Every partition with rows is in memory (every open window, for
+		// a window top-N: see Open).
 		t.parts[p.prefix] = p
 		return p, nil
 	}
@@ -378,6 +392,15 @@ func (t *TopN) Process(_ context.Context, _ int, b *Batch, out Output) error {
 			}
 			continue
 		}
+		if op.Positive() && t.o.AppendOnly {
+			skip, err := t.pastHi(p, row)
+			if err != nil {
+				return err
+			}
+			if skip {
+				continue
+			}
+		}
 		emit := !t.o.EmitOnClose
 		if emit {
 			t.old = append(t.old[:0], t.kept(p, t.old)...)
@@ -402,6 +425,37 @@ func (t *TopN) Process(_ context.Context, _ int, b *Batch, out Output) error {
 		}
 	}
 	return nil
+}
+
+// pastHi reports whether row, inserted over an append-only input, would
+// rank past Hi, changing nothing: the partition already holds Hi rows
+// (Hi peer groups, for DENSE_RANK) and row orders after all of them (or
+// with the last, for ROW_NUMBER, whose peers rank in arrival order).
+func (t *TopN) pastHi(p *topPart, row types.Row) (bool, error) {
+	if int64(len(p.ents)) < t.o.Hi {
+		return false, nil
+	}
+	order, err := t.orderOf(row)
+	if err != nil {
+		return false, err
+	}
+	c := CompareOrder(order, p.ents[len(p.ents)-1].order, t.o.Desc)
+	switch t.o.Rank {
+	case RankRowNumber:
+		return c >= 0, nil
+	case RankRank:
+		return c > 0, nil
+	}
+	if c <= 0 {
+		return false, nil
+	}
+	groups := int64(1)
+	for i := 1; i < len(p.ents); i++ {
+		if CompareOrder(p.ents[i-1].order, p.ents[i].order, t.o.Desc) != 0 {
+			groups++
+		}
+	}
+	return groups >= t.o.Hi, nil
 }
 
 // keepFirst keeps a partition's first row and drops the others, counting
@@ -587,6 +641,7 @@ func (t *TopN) OnBarrier(context.Context, Barrier, Output) error {
 	}
 	if t.o.CloseCol < 0 && len(t.parts) > t.o.CachePartitions {
 		clear(t.parts)
+		t.complete = false
 	}
 	return nil
 }

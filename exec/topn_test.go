@@ -249,7 +249,10 @@ func TestTopN_Random(t *testing.T) {
 			lo := int64(1 + rng.IntN(2))
 			hi := lo + int64(rng.IntN(3))
 			appendOnly := rng.IntN(2) == 0
-			tn := newTestTopN(t, TopNOptions{Rank: rk, Lo: lo, Hi: hi, EmitRank: true, AppendOnly: appendOnly})
+			// A cache of one or two partitions lets them go at barriers
+			// (read back from state), one of 100 keeps all three.
+			cache := []int{1, 2, 100}[rng.IntN(3)]
+			tn := newTestTopN(t, TopNOptions{Rank: rk, Lo: lo, Hi: hi, EmitRank: true, AppendOnly: appendOnly, CachePartitions: cache})
 			st := newAggMemState()
 			mustOpen(t, tn, st)
 			view := map[string]int{}
@@ -278,13 +281,18 @@ func TestTopN_Random(t *testing.T) {
 				if !mapsEqual(view, want) {
 					t.Fatalf("rank %d seed %d step %d (lo %d hi %d append-only %v):\nview %v\nwant %v", rk, seed, i, lo, hi, appendOnly, view, want)
 				}
-				if rng.IntN(10) == 0 {
+				switch rng.IntN(10) {
+				case 0:
 					// Reopen from state, as after a restart.
 					if err := tn.OnBarrier(context.Background(), Barrier{Epoch: uint64(i + 1)}, out); err != nil {
 						t.Fatal(err)
 					}
-					tn = newTestTopN(t, TopNOptions{Rank: rk, Lo: lo, Hi: hi, EmitRank: true, AppendOnly: appendOnly})
+					tn = newTestTopN(t, TopNOptions{Rank: rk, Lo: lo, Hi: hi, EmitRank: true, AppendOnly: appendOnly, CachePartitions: cache})
 					mustOpen(t, tn, st)
+				case 1, 2:
+					if err := tn.OnBarrier(context.Background(), Barrier{Epoch: uint64(i + 1)}, out); err != nil {
+						t.Fatal(err)
+					}
 				}
 			}
 		}

@@ -139,12 +139,18 @@ func boundRank(term expr.Expr, isRank func(expr.Expr) bool, lo, hi *int64) bool 
 	case "<=":
 		*hi = min(*hi, k)
 	case "<":
+		if k == math.MinInt64 {
+			k++ // no rank is below it either way
+		}
 		*hi = min(*hi, k-1)
 	case "=":
 		*lo, *hi = max(*lo, k), min(*hi, k)
 	case ">=":
 		*lo = max(*lo, k)
 	case ">":
+		if k == math.MaxInt64 {
+			k-- // rn > MaxInt64 keeps nothing; so does rn >= MaxInt64 in practice
+		}
 		*lo = max(*lo, k+1)
 	default:
 		return false
@@ -169,25 +175,75 @@ func constInt64(e expr.Expr) (int64, bool) {
 
 // topNWindow finds the window a top-N's partition closes with: a
 // PARTITION BY key that is window_start or window_end of a TUMBLE or HOP
-// right under the Over (through WHERE filters). It returns that key's
-// column in the Over's input and how long after it the window ends.
-func topNWindow(over *Over) (col int, after int64, ok bool) {
-	win, _ := windowUnder(over.Input)
-	if win == nil || win.Kind == "SESSION" {
-		return 0, 0, false
-	}
-	start, end := len(win.cols)-2, len(win.cols)-1
+// below the Over, passed on by filters, projections, the group keys of
+// an aggregate (window top-N after a window aggregate) and views. It
+// returns that key's column in the Over's input and how long after it the
+// window ends. Once the watermark passes a window's end no change to it
+// comes: a window aggregate has emitted its last, and drops later rows.
+func topNWindow(over *Over, views func(string) (*Query, bool)) (col int, after int64, ok bool) {
 	for _, e := range over.PartitionBy {
-		if c, ok := e.(*expr.ColumnRef); ok {
-			switch c.Index {
-			case start:
-				return start, win.Size, true
-			case end:
-				return end, 0, true
-			}
+		c, isRef := e.(*expr.ColumnRef)
+		if !isRef {
+			continue
+		}
+		if after, ok := windowBound(over.Input, c.Index, views); ok {
+			return c.Index, after, true
 		}
 	}
 	return 0, 0, false
+}
+
+// windowBound reports whether column col of n is window_start (after =
+// the window's size) or window_end (after = 0) of a TUMBLE or HOP.
+func windowBound(n Node, col int, views func(string) (*Query, bool)) (int64, bool) {
+	for {
+		switch x := n.(type) {
+		case *Window:
+			if x.Kind == "SESSION" {
+				return 0, false
+			}
+			switch col {
+			case len(x.cols) - 2:
+				return x.Size, true
+			case len(x.cols) - 1:
+				return 0, true
+			}
+			return 0, false
+		case *Filter:
+			n = x.Input
+		case *Project:
+			c, ok := x.Exprs[col].(*expr.ColumnRef)
+			if !ok {
+				return 0, false
+			}
+			n, col = x.Input, c.Index
+		case *Aggregate:
+			if col >= len(x.Keys) {
+				return 0, false
+			}
+			c, ok := x.Keys[col].(*expr.ColumnRef)
+			if !ok {
+				return 0, false
+			}
+			n, col = x.Input, c.Index
+		case *Over:
+			if col >= len(x.Input.Columns()) {
+				return 0, false
+			}
+			n = x.Input
+		case *Scan:
+			if x.Relation.Kind == "source" || views == nil {
+				return 0, false
+			}
+			vq, ok := views(x.Relation.Name)
+			if !ok {
+				return 0, false
+			}
+			n = vq.root
+		default:
+			return 0, false
+		}
+	}
 }
 
 // keepFirst reports whether m is deduplication keeping the first row:
@@ -206,7 +262,7 @@ func topNAppendOnly(m *topNMatch, eowc bool, views func(string) (*Query, bool)) 
 	if m.keepFirst(in) {
 		return true
 	}
-	_, _, windowed := topNWindow(m.over)
+	_, _, windowed := topNWindow(m.over, views)
 	return windowed && eowc && in
 }
 
@@ -215,6 +271,10 @@ func topNAppendOnly(m *topNMatch, eowc bool, views func(string) (*Query, bool)) 
 // the rank.
 func (b *streamBuilder) topN(f *Filter, m *topNMatch, eowc bool) (exec.NodeID, error) {
 	over := m.over
+	if m.hi < m.lo || m.hi < 1 {
+		return 0, sqlerr.Newf(sqlerr.InvalidObjectDefinition, "the bound on %s() keeps no rows: ranks start at 1", m.fn.Kind).
+			WithHint("Write rn <= N with N >= 1, or rn BETWEEN a AND b with 1 <= a <= b.")
+	}
 	in, err := b.op(over.Input, eowc)
 	if err != nil {
 		return 0, err
@@ -243,7 +303,7 @@ func (b *streamBuilder) topN(f *Filter, m *topNMatch, eowc bool) (exec.NodeID, e
 		detail = fmt.Sprintf("%s ranks=%d..%d", m.fn.Kind, m.lo, m.hi)
 	}
 	detail += fmt.Sprintf(" partition=[%s] order=[%s]", joinExprs(over.PartitionBy), orderString(over.OrderBy))
-	if col, after, ok := topNWindow(over); ok {
+	if col, after, ok := topNWindow(over, b.views); ok {
 		o.CloseCol, o.CloseAfter, o.EmitOnClose = col, after, eowc
 		detail += " closes=" + over.Input.Columns()[col].Name
 		if after > 0 {

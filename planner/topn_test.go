@@ -66,6 +66,19 @@ func TestPlanStream_TopN(t *testing.T) {
 		{sql: "CREATE MATERIALIZED VIEW v AS SELECT * FROM (SELECT user_id, amount, " +
 			"ROW_NUMBER() OVER (PARTITION BY user_id ORDER BY amount DESC) AS rn FROM clicks) AS t WHERE rn <= 2 EMIT ON WINDOW CLOSE",
 			code: sqlerr.InvalidObjectDefinition, contains: "EMIT ON WINDOW CLOSE"},
+		// Over a view (the README's example): spend's rows only insert.
+		{sql: "CREATE MATERIALIZED VIEW v AS SELECT window_start, user_id, total, rn FROM (SELECT window_start, user_id, total, " +
+			"ROW_NUMBER() OVER (PARTITION BY window_start ORDER BY total DESC, user_id) AS rn FROM spend) AS t WHERE rn <= 3",
+			explain: []string{"    TopN row_number n=3 partition=[window_start] order=[total DESC, user_id] closes=window_start+00:01:00 state=2"}},
+		// Window top-N after a window aggregate: closes with the window.
+		{sql: "CREATE MATERIALIZED VIEW v AS SELECT * FROM (SELECT window_start, user_id, n, ROW_NUMBER() OVER (PARTITION BY window_start ORDER BY n DESC, user_id) AS rn " +
+			"FROM (SELECT window_start, user_id, COUNT(*) AS n FROM HOP(clicks, ts, INTERVAL '10' SECOND, INTERVAL '1' MINUTE) GROUP BY window_start, user_id) AS a) AS t WHERE rn <= 3 EMIT ON WINDOW CLOSE",
+			appendOnly: true,
+			explain:    []string{"    TopN row_number n=3 partition=[window_start] order=[n DESC, user_id] closes=window_start+00:01:00 emit=on-window-close state=2"}},
+		{sql: "CREATE MATERIALIZED VIEW v AS SELECT * FROM (SELECT user_id, ROW_NUMBER() OVER (ORDER BY ts) AS rn FROM clicks) AS t WHERE rn < 1",
+			code: sqlerr.InvalidObjectDefinition, contains: "keeps no rows"},
+		{sql: "CREATE MATERIALIZED VIEW v AS SELECT * FROM (SELECT user_id, RANK() OVER (ORDER BY ts) AS rn FROM clicks) AS t WHERE rn BETWEEN 5 AND 3",
+			code: sqlerr.InvalidObjectDefinition, contains: "keeps no rows"},
 		// Not top-N: refused, naming what is supported.
 		{sql: "CREATE MATERIALIZED VIEW v AS SELECT user_id, ROW_NUMBER() OVER (PARTITION BY user_id ORDER BY ts) AS rn FROM clicks",
 			code: sqlerr.FeatureNotSupported, contains: "supported only as a top-N"},
