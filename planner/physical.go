@@ -393,7 +393,10 @@ func (b *streamBuilder) join(n *Join, eowc bool) (exec.NodeID, error) {
 		return 0, err
 	}
 	o := exec.JoinOptions{Env: &b.env, Errs: b.errs, CloseKey: closeKey, CloseAfter: after,
-		LeftWidth: len(n.Left.Columns()), RightWidth: len(n.Right.Columns()), Outer: n.Kind.outer(), Budget: b.cacheBudget}
+		LeftWidth: len(n.Left.Columns()), RightWidth: len(n.Right.Columns()), Outer: n.Kind.outer(), Budget: b.cacheBudget,
+	}
+	iv := planInterval(n, spec, eowc, b.views)
+	o.Expire, o.Late = iv.expire, iv.late
 	if o.LeftKeys, err = compileAll(spec.leftKeys); err != nil {
 		return 0, err
 	}
@@ -414,6 +417,24 @@ func (b *streamBuilder) join(n *Join, eowc bool) (exec.NodeID, error) {
 		if after > 0 {
 			detail += "+" + fmtMicros(after)
 		}
+	}
+	if len(iv.bounds) > 0 {
+		detail += " interval=[" + strings.Join(iv.bounds, ", ") + "]"
+	}
+	var expires, late []string
+	for side, in := range []Node{n.Left, n.Right} {
+		if o.Expire[side].Set {
+			expires = append(expires, [2]string{"left", "right"}[side])
+		}
+		if l := o.Late[side]; l.Set {
+			late = append(late, [2]string{"left", "right"}[side]+"."+in.Columns()[l.Col].Name)
+		}
+	}
+	if len(expires) > 0 {
+		detail += " expires=" + strings.Join(expires, ",")
+	}
+	if len(late) > 0 {
+		detail += " late=" + strings.Join(late, ",")
 	}
 	j, err := exec.NewHashJoin(o)
 	if err != nil {
