@@ -219,6 +219,36 @@ func closesAfter(n Node, col int, views func(string) (*Query, bool)) (after int6
 		if vq, found := views(n.Relation.Name); found {
 			return closesAfter(vq.root, col, views)
 		}
+	case *Join:
+		return joinClosesAfter(n, col, views)
+	}
+	return 0, false
+}
+
+// joinClosesAfter is closesAfter of an inner join's column col: a column
+// equated with the other side's in the condition, both window bounds,
+// closes when both do (a pair is made when its later row comes, and
+// neither comes after its window closed).
+func joinClosesAfter(n *Join, col int, views func(string) (*Query, bool)) (int64, bool) {
+	if n.Kind != InnerJoin {
+		return 0, false // an outer join pads with NULLs as matches come and go
+	}
+	s, err := splitJoin(n)
+	if err != nil {
+		return 0, false
+	}
+	width := len(n.Left.Columns())
+	for i, l := range s.leftKeys {
+		lc, lok := l.(*expr.ColumnRef)
+		rc, rok := s.rightKeys[i].(*expr.ColumnRef)
+		if !lok || !rok || (lc.Index != col && rc.Index+width != col) {
+			continue
+		}
+		la, lok := closesAfter(n.Left, lc.Index, views)
+		ra, rok := closesAfter(n.Right, rc.Index, views)
+		if lok && rok {
+			return max(la, ra), true
+		}
 	}
 	return 0, false
 }

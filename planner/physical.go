@@ -477,6 +477,13 @@ func (b *streamBuilder) aggregate(n *Aggregate, eowc bool) (exec.NodeID, error) 
 	keys := n.Keys
 	hidden := false
 	end := -1
+	if n.Windowed && eowc && win == nil {
+		// The window is under a join: EMIT ON WINDOW CLOSE needs a key
+		// that closes through it (see eowcKeys), or it is refused.
+		if keys, end, hidden, err = b.eowcKeys(n); err != nil {
+			return 0, err
+		}
+	}
 	if n.Windowed && win != nil {
 		endCol := len(win.cols) - 1
 		for i, k := range keys {
