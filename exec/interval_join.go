@@ -111,10 +111,10 @@ func (j *HashJoin) openInterval() error {
 			return nil
 		}
 		// A stub: where the row is in state, enough for expire to delete
-		// it. Read into the cache again, the row is tracked a second time
-		// with the same deadline.
+		// it; read into the cache, it is taken up (see attach).
 		stub := &joinRow{e: &joinEntry{key: string(k[:at])}, enc: string(k[at+1:]), side: uint8(side), stored: true}
 		j.expiring.push(expiringRow{deadline: row[x.Col].Micros() + x.After, r: stub})
+		j.detach(stub)
 		return nil
 	})
 }
@@ -195,6 +195,9 @@ func (j *HashJoin) expire() error {
 		r.gone = true
 		j.expired.Add(1)
 		e := r.e
+		if len(j.detached) > 0 {
+			delete(j.detached, e.key+string([]byte{r.side})+r.enc)
+		}
 		if r.stored { // else it was never written: nothing to undo
 			j.otherKey = append(append(append(j.otherKey[:0], e.key...), r.side), r.enc...)
 			if err := j.st.Delete(j.otherKey); err != nil {
@@ -219,6 +222,10 @@ func (j *HashJoin) expire() error {
 
 // release lets the memory of an entry dropped from the cache go: the
 // expiry heap still points at its rows, but needs only where they are.
+// A row of an expiring side out of the cache (released, or in state at
+// Open) is kept in detached by its state key, so that reading its key
+// into the cache again takes up the same row, which stays once in the
+// heap and is counted once when it expires.
 func (j *HashJoin) release(e *joinEntry) {
 	if !j.o.Expire[sideLeft].Set && !j.o.Expire[sideRight].Set {
 		return
@@ -226,9 +233,31 @@ func (j *HashJoin) release(e *joinEntry) {
 	for side, rows := range e.sides {
 		for _, r := range rows {
 			r.row = nil
+			if j.o.Expire[side].Set && !r.gone {
+				j.detach(r)
+			}
 		}
 		e.sides[side] = nil
 	}
+}
+
+func (j *HashJoin) detach(r *joinRow) {
+	if j.detached == nil {
+		j.detached = map[string]*joinRow{}
+	}
+	j.detached[r.e.key+string([]byte{r.side})+r.enc] = r
+}
+
+// attach takes up the detached row of state key k, read into entry e,
+// if there is one.
+func (j *HashJoin) attach(k []byte, e *joinEntry, row types.Row, n, degree int64) (*joinRow, bool) {
+	r, ok := j.detached[string(k)]
+	if !ok {
+		return nil, false
+	}
+	delete(j.detached, string(k))
+	r.e, r.row, r.n, r.degree = e, row, n, degree
+	return r, true
 }
 
 type expiringRow struct {

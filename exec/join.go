@@ -101,6 +101,9 @@ type HashJoin struct {
 	// emptied holds the cached entries whose last row expired, dropped
 	// from the cache after the flush (see dropEmptied).
 	emptied []*joinEntry
+	// detached holds the rows of expiring sides that are in the heap
+	// but not in the cache, by state key (see release).
+	detached map[string]*joinRow
 	// late and expired count the rows dropped as late on arrival and
 	// dropped from state at their deadline (see interval_join.go);
 	// storedWM is the watermark last written to state.
@@ -473,9 +476,12 @@ func (j *HashJoin) entry(prefix []byte) (*joinEntry, error) {
 			e.sides[rest[0]] = map[string]*joinRow{}
 		}
 		enc := string(rest[1:])
-		jr := &joinRow{row: r, n: n, degree: degree, stored: true}
+		jr, attached := j.attach(k, e, r, n, degree)
+		if !attached {
+			jr = &joinRow{row: r, n: n, degree: degree, stored: true}
+			j.place(e, int(rest[0]), enc, jr)
+		}
 		e.sides[rest[0]][enc] = jr
-		j.place(e, int(rest[0]), enc, jr)
 		e.bytes += rowMemory(r, len(rest)-1)
 		return nil
 	})
@@ -739,6 +745,6 @@ func (j *HashJoin) dropBound(bound int64) error {
 func (j *HashJoin) Close() error {
 	j.grow(-j.cachedBytes)
 	j.cache = nil
-	j.expiring = nil
+	j.expiring, j.detached = nil, nil
 	return nil
 }

@@ -599,6 +599,12 @@ func (r *opRun) passBarrier(ctx context.Context, b Barrier) error {
 		r.n.stats.cacheMisses.Store(cs.misses)
 		r.n.stats.cacheKeys.Store(cs.keys)
 	}
+	if er, ok := r.n.op.(expiryReporter); ok {
+		if late, expired, ok := er.expiryStats(); ok {
+			r.n.stats.expired.Store(expired)
+			r.n.stats.late.Store(late)
+		}
+	}
 	if s, ok := r.n.state.(EpochSealer); ok {
 		if err := s.SealEpoch(b.Epoch); err != nil {
 			return fmt.Errorf("operator %s: seal epoch %d: %w", r.n.name, b.Epoch, err)

@@ -26,6 +26,7 @@ type nodeCounters struct {
 	cacheBytes      atomic.Int64
 	cacheHits       atomic.Int64
 	cacheMisses     atomic.Int64
+	late, expired   atomic.Int64 // -1: the operator does not say
 
 	// ring holds, per second slot, the counters as they were when the
 	// second began; lastSec is the second of the newest sample (only
@@ -42,6 +43,8 @@ func newNodeCounters() *nodeCounters {
 	c := &nodeCounters{}
 	c.wm.Store(math.MinInt64)
 	c.cacheKeys.Store(-1)
+	c.late.Store(-1)
+	c.expired.Store(-1)
 	return c
 }
 
@@ -106,6 +109,16 @@ func (j *HashJoin) cacheStats() cacheStats {
 	return cacheStats{keys: int64(len(j.cache)), bytes: int64(j.cachedBytes), hits: j.hits, misses: j.misses}
 }
 
+// expiryReporter is implemented by operators that drop late rows and
+// rows whose time has passed (an interval join); published at barriers.
+type expiryReporter interface {
+	expiryStats() (late, expired int64, ok bool)
+}
+
+func (j *HashJoin) expiryStats() (late, expired int64, ok bool) {
+	return j.Late(), j.Expired(), j.interval()
+}
+
 // NodeKind says what a node of a graph is.
 type NodeKind string
 
@@ -141,6 +154,12 @@ type NodeStats struct {
 	CacheKeys, CacheBytes  int64
 	CacheHits, CacheMisses int64
 	HasCache               bool
+	// Late counts the rows the operator dropped for coming behind the
+	// watermark, Expired those it dropped from state once the watermark
+	// passed their time (an interval join); HasExpiry is false for
+	// operators that do neither. Updated at barriers.
+	Late, Expired int64
+	HasExpiry     bool
 }
 
 // Stats returns every operator's and input's counters, by node id (the
@@ -166,6 +185,9 @@ func (g *Graph) Stats() []NodeStats {
 		if k := c.cacheKeys.Load(); k >= 0 {
 			s.CacheKeys, s.CacheBytes, s.HasCache = k, c.cacheBytes.Load(), true
 			s.CacheHits, s.CacheMisses = c.cacheHits.Load(), c.cacheMisses.Load()
+		}
+		if l := c.late.Load(); l >= 0 {
+			s.Late, s.Expired, s.HasExpiry = l, c.expired.Load(), true
 		}
 		out = append(out, s)
 	}
