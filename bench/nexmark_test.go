@@ -479,7 +479,7 @@ func TestNexmarkHandCases_Engine(t *testing.T) {
 				sources = append(sources, kinesisSourceSQL(tb, stream, emu.Endpoint()))
 			}
 			want := c.wantAcc()
-			got, _, err := runNexmarkView(ctx, NexmarkOptions{Timeout: time.Minute}, q, sources, want, 0)
+			got, _, _, err := runNexmarkView(ctx, NexmarkOptions{Timeout: time.Minute}, q, sources, want, 0)
 			if err != nil {
 				t.Fatal(err)
 			}
