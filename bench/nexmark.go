@@ -173,7 +173,8 @@ var NexmarkQueries = []NexmarkQuery{
 		ref:         func() nexRef { return &q3Ref{persons: map[int64][]*personRow{}} },
 		LatencySkip: latencySkipJoin},
 	{Name: "q4", Note: "average winning price per category: the highest bid per auction between its start and expiry " +
-		"(a comma join, the equality and the BETWEEN in WHERE), then AVG per category; an updating view (no window)",
+		"(a comma join, the equality and the BETWEEN in WHERE), then AVG per category; an updating view (no window); " +
+		"an interval join: a bid leaves the join's state once the watermark passes its time, an auction once it passes its expiry",
 		Tables: []nexmark.Table{nexmark.Auction, nexmark.Bid},
 		View: "SELECT Q.category, AVG(Q.final) AS avg_final FROM (SELECT MAX(B.price) AS final, A.category FROM auction A, bid B " +
 			"WHERE A.id = B.auction AND B.date_time BETWEEN A.date_time AND A.expires GROUP BY A.id, A.category) Q GROUP BY Q.category",
@@ -193,7 +194,8 @@ var NexmarkQueries = []NexmarkQuery{
 	{Name: "q6", Unsupported: "needs OVER windows (a seller's last 10 closed auctions)"},
 	{Name: "q7", Note: "highest bid: per 10-second TUMBLE window its highest price, joined back to the bids of that price made " +
 		"between the window's start and end, both included (a bid at exactly a window's end can match two windows); " +
-		"every window, closed or not (no EMIT ON WINDOW CLOSE)",
+		"every window, closed or not (no EMIT ON WINDOW CLOSE); an interval join: a bid leaves the join's state 10 s after its " +
+		"time, a window's row once its window closed",
 		View: "SELECT B.auction, B.price, B.bidder, B.date_time, B.extra FROM bid B JOIN (SELECT MAX(price) AS maxprice, window_end AS date_time " +
 			"FROM TUMBLE(bid, date_time, INTERVAL '10' SECOND) GROUP BY window_end) B1 ON B.price = B1.maxprice " +
 			"WHERE B.date_time BETWEEN B1.date_time - INTERVAL '10' SECOND AND B1.date_time",
