@@ -58,6 +58,17 @@ func (p *parser) rewriteFullJoins(from, to, start int, buf []byte) *joinOns {
 	return ons
 }
 
+// count returns the number of FULL joins.
+func (o *joinOns) count() int {
+	n := 0
+	for _, f := range o.full {
+		if f {
+			n++
+		}
+	}
+	return n
+}
+
 // isFull reports whether the ON keyword last before source offset off
 // belongs to a FULL join.
 func (o *joinOns) isFull(off int) bool {

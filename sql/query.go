@@ -362,6 +362,11 @@ func (p *parser) parseQuery(from, to int) (*Select, error) {
 	v := &queryVisitor{order: order, srcOff: q.srcOff, tfs: q.TableFuncs, fullOns: fullOns}
 	q.AST.Accept(v)
 	q.FullJoins = v.full
+	if n := fullOns.count(); n != len(v.full) {
+		// A FULL JOIN read as LEFT would silently drop rows: refuse.
+		return nil, p.errAt(start, sqlerr.FeatureNotSupported, "this form of FULL JOIN is not supported (%d of %d found with their ON)", len(v.full), n).
+			WithHint("Write each FULL JOIN as a FULL JOIN b ON condition, without joins nested between.")
+	}
 	for name, tf := range q.TableFuncs {
 		if !v.found[name] {
 			// TiDB read the placeholder as something other than a table,
