@@ -35,6 +35,10 @@ type recordDecoder struct {
 	log  *badRecordLog
 	l    *slog.Logger
 	meta format.Meta
+	// proc is the index of the source's PROCTIME() column (-1: none),
+	// stamped from clock (proctime.go).
+	proc  int
+	clock func() time.Time
 
 	// dead is the source's dead-letter writer, nil without one; pending
 	// counts per shard the dead letters queued on deadSink since the last
@@ -51,7 +55,7 @@ type recordDecoder struct {
 // before the first decode.
 func (e *Engine) newRecordDecoder(obj *object, consumer string, needed []bool, deadLetter bool) (*recordDecoder, error) {
 	cs := obj.createSource
-	dec, err := sourceDecoderNeeded(cs, obj.columns, needed)
+	dec, err := sourceDecoderNeeded(cs, obj.physical(), obj.physicalNeeded(needed))
 	if err != nil {
 		return nil, err
 	}
@@ -63,7 +67,7 @@ func (e *Engine) newRecordDecoder(obj *object, consumer string, needed []bool, d
 	d := &recordDecoder{
 		source: obj.entry.Name, stream: stream, consumer: consumer,
 		dec: dec, fail: onErr == kinesis.DecodeErrorFail,
-		log: e.sources.badLog(obj.entry.Name), l: e.log,
+		log: e.sources.badLog(obj.entry.Name), l: e.log, proc: obj.procCol(), clock: e.clock,
 	}
 	if deadLetter && !d.fail {
 		d.dead = e.sources.deadLetters(obj)
@@ -79,6 +83,9 @@ func (d *recordDecoder) decode(ctx context.Context, rec *kinesis.Record) (row ty
 		d.meta = format.Meta{PartitionKey: rec.PartitionKey, SequenceNumber: rec.SequenceNumber,
 			ShardID: rec.ShardID, ArrivalTime: rec.ApproximateArrivalTimestamp}
 		if row, err = d.dec.Decode(rec.Data, &d.meta, nil); err == nil {
+			if d.proc >= 0 {
+				row = stampProcTime(row, d.proc, d.clock())
+			}
 			return row, true, nil
 		}
 	}

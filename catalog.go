@@ -122,7 +122,7 @@ func (c *catalogSnapshot) build(ctx context.Context, st sql.Statement) (*object,
 		if isGenerator(o.connector) {
 			// Checks the options against the columns, which the sql
 			// package's option table cannot do.
-			if _, err := newGenerator(s, o.columns, 0, time.Time{}, nil); err != nil {
+			if _, err := newGenerator(s, o.physical(), 0, time.Time{}, nil); err != nil {
 				return nil, err
 			}
 		}
@@ -387,5 +387,9 @@ func (c *catalogSnapshot) Relation(name string) (*planner.Relation, bool) {
 	if !ok || o.kind == sql.KindSink {
 		return nil, false
 	}
-	return &planner.Relation{Name: name, Kind: o.kind.String(), Columns: o.columns, WatermarkColumn: o.watermark}, true
+	rel := &planner.Relation{Name: name, Kind: o.kind.String(), Columns: o.columns, WatermarkColumn: o.watermark}
+	if p := o.procCol(); p >= 0 {
+		rel.ProcTimeColumn = o.columns[p].Name
+	}
+	return rel, true
 }

@@ -49,6 +49,9 @@ func (e *Engine) checkFileSource(ctx context.Context, cs *sql.CreateSource) (*sq
 	}
 	obj := &object{createSource: cs, entry: state.CatalogEntry{Name: cs.Name}}
 	for _, col := range cs.Columns {
+		if col.ProcTime {
+			return nil, sqlerr.Newf(sqlerr.FeatureNotSupported, "the file connector does not support PROCTIME() columns yet").At(col.Pos)
+		}
 		obj.columns = append(obj.columns, types.Column{Name: col.Name, Type: col.Type})
 	}
 	warning, err := file.Check(e.fileOptions(obj, nil))

@@ -49,7 +49,11 @@ func (e *Engine) openPulled(obj *object, pos []byte, needed []bool, consumer str
 			return nil, fmt.Errorf("restore the offset of %s: %w", obj.entry.Name, err)
 		}
 	}
-	return newGenerator(obj.createSource, obj.columns, p.Offset, obj.entry.CreatedAt, needed)
+	g, err := newGenerator(obj.createSource, obj.physical(), p.Offset, obj.entry.CreatedAt, obj.physicalNeeded(needed))
+	if err != nil {
+		return nil, err
+	}
+	return withProcTime(g, obj.procCol(), e.clock), nil
 }
 
 // generatorPosition is what a view commits for a generator input.
@@ -138,10 +142,11 @@ func (e *Engine) openPulledScan(obj *object, tail bool) (exec.RowIter, error) {
 	if obj.connector == "file" {
 		return e.openFileScan(obj, tail)
 	}
-	g, err := newGenerator(obj.createSource, obj.columns, 0, time.Time{}, nil)
+	g, err := newGenerator(obj.createSource, obj.physical(), 0, time.Time{}, nil)
 	if err != nil {
 		return nil, err
 	}
+	g = withProcTime(g, obj.procCol(), e.clock)
 	if !g.bounded && !tail {
 		return nil, sqlerr.Newf(sqlerr.FeatureNotSupported, "source %s generates rows without end", obj.entry.Name).
 			WithHint("Add a LIMIT, or give the source max_events (nexmark) or number_of_rows (datagen).")

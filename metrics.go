@@ -172,6 +172,8 @@ var (
 		"Lookups the operator's in-memory cache answered, as of its last barrier (operators with a cache).", operatorLabels, nil)
 	descOperatorCacheMisses = prometheus.NewDesc("streamsql_operator_cache_misses_total",
 		"Lookups not in the operator's in-memory cache (read from state, or a new key), as of its last barrier.", operatorLabels, nil)
+	descOperatorLate = prometheus.NewDesc("streamsql_operator_late_rows_total",
+		"Rows an event-time operator (window aggregate, windowed join) dropped as late since the view's pipeline started.", operatorLabels, nil)
 
 	descSinkState = prometheus.NewDesc("streamsql_sink_state",
 		"1 for the sink's current state (running, backfilling, restarting, failed), 0 for the others.", []string{"sink", "state"}, nil)
@@ -212,7 +214,7 @@ func (statusCollector) Describe(ch chan<- *prometheus.Desc) {
 		descSourceBehind, descSourceAge, descSourceRetrying,
 		descViewState, descViewWatermark, descViewEpoch, descViewExprErrors,
 		descOperatorRowsIn, descOperatorRowsOut, descOperatorBusy, descOperatorWatermark,
-		descOperatorCacheKeys, descOperatorCacheBytes, descOperatorCacheHits, descOperatorCacheMisses,
+		descOperatorCacheKeys, descOperatorCacheBytes, descOperatorCacheHits, descOperatorCacheMisses, descOperatorLate,
 		descSinkState, descSinkEpoch, descSinkRecords, descSinkBytes, descSinkCalls, descSinkRetries,
 		descSinkThrottles, descSinkOversize, descSinkOutbox, descCheckpointEpoch, descCheckpointBytes,
 	} {
@@ -366,6 +368,9 @@ func collectOperators(ch chan<- prometheus.Metric, p *ViewProfile) {
 			ch <- prometheus.MustNewConstMetric(descOperatorCacheBytes, prometheus.GaugeValue, float64(op.CacheBytes), labels...)
 			ch <- prometheus.MustNewConstMetric(descOperatorCacheHits, prometheus.CounterValue, float64(op.CacheHits), labels...)
 			ch <- prometheus.MustNewConstMetric(descOperatorCacheMisses, prometheus.CounterValue, float64(op.CacheMisses), labels...)
+		}
+		if op.HasLate {
+			ch <- prometheus.MustNewConstMetric(descOperatorLate, prometheus.CounterValue, float64(op.Late), labels...)
 		}
 	}
 }

@@ -55,11 +55,14 @@ type OperatorProfile struct {
 	CacheKeys, CacheBytes  int64
 	CacheHits, CacheMisses int64
 	HasCache               bool
-	// Late and Expired count the rows an interval join dropped as late
-	// and dropped from state at their time (HasExpiry), as of its last
-	// barrier.
-	Late, Expired int64
-	HasExpiry     bool
+	// Late counts the rows the operator dropped as late, for the
+	// event-time operators that drop them (HasLate).
+	Late    int64
+	HasLate bool
+	// Expired counts the rows an interval join dropped from state once
+	// the watermark passed their time (HasExpired).
+	Expired    int64
+	HasExpired bool
 }
 
 // CacheHitRatio is the share of the operator's cache lookups that found
@@ -117,7 +120,8 @@ func (e *Engine) ViewProfile(name string) (*ViewProfile, error) {
 		op := OperatorProfile{Node: int(id), Parent: parent, Depth: depth, Line: s.Name, Kind: "operator",
 			RowsIn: s.RowsIn, RowsOut: s.RowsOut, RowsInPerSec: s.RowsInPerSec, RowsOutPerSec: s.RowsOutPerSec,
 			Busy: s.Busy, CacheKeys: s.CacheKeys, CacheBytes: s.CacheBytes, HasCache: s.HasCache,
-			CacheHits: s.CacheHits, CacheMisses: s.CacheMisses, Late: s.Late, Expired: s.Expired, HasExpiry: s.HasExpiry}
+			CacheHits: s.CacheHits, CacheMisses: s.CacheMisses, Late: s.Late, HasLate: s.HasLate,
+			Expired: s.Expired, HasExpired: s.HasExpired}
 		if line, ok := inputLine[id]; ok {
 			op.Line, op.Kind = line, "source"
 		}
@@ -173,8 +177,11 @@ func explainAnalyzeLines(p *ViewProfile) []string {
 				b.WriteString(" cache_hit_ratio=" + strconv.FormatFloat(r, 'f', 3, 64))
 			}
 		}
-		if op.HasExpiry {
-			b.WriteString(" late=" + itoa(op.Late) + " expired=" + itoa(op.Expired))
+		if op.HasLate {
+			b.WriteString(" late=" + itoa(op.Late))
+		}
+		if op.HasExpired {
+			b.WriteString(" expired=" + itoa(op.Expired))
 		}
 		if !op.Watermark.IsZero() {
 			b.WriteString(" watermark=" + types.FormatTimestamp(op.Watermark.UnixMicro()))

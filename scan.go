@@ -38,9 +38,17 @@ type sourceScan struct {
 	next     int
 	caughtUp map[string]bool
 	lastRead map[string]time.Time
+
+	// wms is the source's watermark (nil without a WATERMARK), kept as a
+	// view's input keeps it; wm is the one the row returned last was
+	// judged against (LastWatermark), when hasWM.
+	wms   *kinesis.Watermarks
+	wmCol int
+	wm    int64
+	hasWM bool
 }
 
-var _ exec.RowIter = (*sourceScan)(nil)
+var _ exec.Watermarked = (*sourceScan)(nil)
 
 // openSourceScan starts the readers of one scan; needed marks the columns
 // the query reads (planner.Scan.Needed, nil for all), the only ones decoded.
@@ -58,11 +66,50 @@ func (e *Engine) openSourceScan(obj *object, tail bool, needed []bool) (*sourceS
 	if arn, ok := obj.createSource.Options.Get("stream_arn"); ok && arn != "" {
 		stream = arn
 	}
-	return &sourceScan{
+	s := &sourceScan{
 		name: obj.entry.Name, sub: sub, dec: dec, tail: tail, start: time.Now(),
 		release: release, caughtUp: map[string]bool{}, lastRead: map[string]time.Time{},
 		check: time.NewTicker(time.Second), stream: stream, where: clientOptions(obj.createSource.Options).Where(),
-	}, nil
+	}
+	s.wms, s.wmCol = sourceWatermarks(obj)
+	return s, nil
+}
+
+// LastWatermark returns the source's watermark before the row Next
+// returned last was read: what a window judges it late by.
+func (s *sourceScan) LastWatermark() (int64, bool) { return s.wm, s.hasWM }
+
+// observe advances the watermark with a row read from shard.
+func (s *sourceScan) observe(shard string, row types.Row) {
+	if s.wms == nil || s.wmCol < 0 || s.wmCol >= len(row) || row[s.wmCol].IsNull() {
+		return
+	}
+	now := time.Now()
+	if wm, ok := s.wms.Current(now); ok {
+		s.wm, s.hasWM = wm.UnixMicro(), true
+	}
+	s.wms.Observe(shard, time.UnixMicro(row[s.wmCol].Micros()), now)
+	s.wms.Current(now)
+}
+
+// polled registers the shards being read with the watermark, and a read
+// of one of them.
+func (s *sourceScan) polled(b *kinesis.Batch) {
+	if s.wms == nil {
+		return
+	}
+	now := time.Now()
+	for _, st := range s.sub.Stats() {
+		if st.State == kinesis.StateDrained {
+			s.wms.Close(st.ShardID)
+		} else {
+			s.wms.AddShard(st.ShardID, now)
+		}
+	}
+	s.wms.Polled(b.ShardID, b.CaughtUp, now)
+	if b.End {
+		s.wms.Close(b.ShardID)
+	}
 }
 
 // troubleAfter is how long a source's calls must keep failing (endpoint
@@ -96,6 +143,7 @@ func (s *sourceScan) Next(ctx context.Context) (types.Row, error) {
 			if !ok {
 				continue
 			}
+			s.observe(s.batch.ShardID, row)
 			return row, nil
 		}
 		s.batch = nil
@@ -106,6 +154,7 @@ func (s *sourceScan) Next(ctx context.Context) (types.Row, error) {
 		case ev := <-s.sub.Events():
 			if b, ok := ev.(*kinesis.Batch); ok {
 				s.batch, s.next = b, 0
+				s.polled(b)
 				// ReadAt is when the call returned; only a call that began
 				// after the scan did (the shard's previous call returned
 				// after it) has seen every record put before the scan.

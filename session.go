@@ -399,7 +399,11 @@ func (s *Session) execute(ctx context.Context, st *Statement, params []types.Val
 		}
 		rows := make([]types.Row, len(o.columns))
 		for i, c := range o.columns {
-			rows[i] = types.Row{types.NewString(c.Name), types.NewString(c.Type.String())}
+			typ := c.Type.String()
+			if i == o.procCol() {
+				typ += " *PROCTIME*" // as Flink's DESCRIBE marks it
+			}
+			rows[i] = types.Row{types.NewString(c.Name), types.NewString(typ)}
 		}
 		return staticRows(st.columns, rows, ""), nil
 	case *sql.SetVar:

@@ -50,6 +50,10 @@ type Config struct {
 	// CREATE writes it into the definition it stores, so SHOW CREATE shows
 	// it, and the object keeps it whatever a later start says.
 	KinesisEndpoint string
+	// Clock is the wall clock PROCTIME() columns and processing-time
+	// windows read (proctime.go); time.Now when nil. Tests set one they
+	// move themselves.
+	Clock func() time.Time
 }
 
 // Engine is one running streamsql instance. It is safe for concurrent use.
@@ -70,8 +74,9 @@ type Engine struct {
 
 	stmts statements // statements in flight (statements.go)
 
-	aggCacheGroups  int    // Config.AggCacheGroups; 0 bounds groups by mem.caches only
-	kinesisEndpoint string // Config.KinesisEndpoint
+	aggCacheGroups  int              // Config.AggCacheGroups; 0 bounds groups by mem.caches only
+	kinesisEndpoint string           // Config.KinesisEndpoint
+	clock           func() time.Time // Config.Clock
 	mem             memoryBudget
 	metrics         *engineMetrics // Metrics (metrics.go)
 
@@ -116,7 +121,10 @@ func Open(ctx context.Context, cfg Config) (*Engine, error) {
 		return nil, err
 	}
 	e := &Engine{log: log, db: db, catalog: &catalog{db: db}, sinks: map[string]*sinkRunner{},
-		aggCacheGroups: cfg.AggCacheGroups, mem: mem, kinesisEndpoint: cfg.KinesisEndpoint}
+		aggCacheGroups: cfg.AggCacheGroups, mem: mem, kinesisEndpoint: cfg.KinesisEndpoint, clock: cfg.Clock}
+	if e.clock == nil {
+		e.clock = time.Now
+	}
 	e.ctx, e.cancel = context.WithCancel(context.WithoutCancel(ctx))
 	e.metrics = newEngineMetrics(e)
 	e.sources.e = e

@@ -43,6 +43,17 @@ import (
 // after its committed positions with its committed state: exactly once.
 // The committed watermark is restored as a floor, so records late before
 // a crash stay late after it.
+//
+// Late rows: a record behind its source's watermark on arrival is counted
+// (SHOW SOURCE STATUS late_records) and fed into the graph like any other;
+// only event-time operators (window aggregates, OVER, interval joins) drop
+// it, by their own rule (WindowAgg: when its window has closed), and count
+// their drops (EXPLAIN ANALYZE late=), as Flink does; regular aggregates,
+// joins and projections keep it. So that an operator's verdict does not
+// depend on how records were batched, nor on a restart, a late record
+// enters the graph after the watermark it was late for: the input sends
+// that watermark first (cutting the batch there), and after a restart the
+// committed watermark, which the watermark never goes back behind.
 
 // DefaultCheckpointInterval is how often epochs are cut and committed
 // unless Config.CheckpointInterval or SET checkpoint_interval says
@@ -547,43 +558,47 @@ func (in *viewInput) run(ctx context.Context) error {
 	}
 	l, sub, feed := in.l, in.sub, in.feed
 	name := in.src.entry.Name
-	cs := in.src.createSource
 	// The watermark: per shard from the WATERMARK column, Observe per
 	// record, Polled per batch, Close at a shard's end.
-	wmCol := -1
-	var wms *kinesis.Watermarks
-	if cs.Watermark != nil {
-		for i, c := range in.src.columns {
-			if c.Name == cs.Watermark.Column {
-				wmCol = i
-			}
-		}
-		wo := kinesis.WatermarkOptions{Delay: cs.Watermark.Delay}
-		if d, ok, _ := cs.Options.Duration("idle_timeout"); ok {
-			wo.IdleTimeout = d
-		}
-		if v, _ := cs.Options.Get("idle_watermark"); v == "wall_clock" {
-			wo.WallClockWhenIdle = true
-		}
-		wms = kinesis.NewWatermarks(wo)
+	wms, wmCol := sourceWatermarks(in.src)
+	if in.plan.ProcTime {
+		wms = nil // the clock is the watermark (proctime.go)
+	}
+	if wms != nil {
 		wms.Seed(in.marks, time.UnixMicro(in.floor), in.hasFloor)
 	}
-	// The committed watermark is a floor: records below it were late
-	// before the restart and stay late, so a restart changes no result.
+	// The committed watermark is a floor: the watermark never goes back,
+	// across a restart too, so a record replayed after one is late exactly
+	// when it was late before (Late rows, above).
 	lastWM, hasWM := in.floor, in.hasFloor
+	if hasWM {
+		if err := feed.Send(ctx, exec.Message{Kind: exec.KindWatermark, Watermark: exec.Watermark{Micros: lastWM}}); err != nil {
+			return err
+		}
+	}
+	tick, stop := in.procTimeTicker()
+	defer stop()
 	for {
 		select {
 		case <-ctx.Done():
 			return nil
+		case <-tick:
+			if err := in.procTimeWatermark(ctx, &lastWM, &hasWM); err != nil {
+				return err
+			}
 		case <-sub.Failed():
 			return fmt.Errorf("source %s: %w", name, sub.Err())
 		case ev := <-sub.Events():
 			switch ev := ev.(type) {
 			case *kinesis.Barrier:
 				in.dec.flushDeadLetters(ctx)
-				if wms != nil {
+				if wms != nil || in.plan.ProcTime {
+					c := watermarkCut{wm: lastWM, has: hasWM}
+					if wms != nil {
+						c.marks = wms.Marks()
+					}
 					in.wmMu.Lock()
-					in.wmAt[ev.Epoch] = watermarkCut{wm: lastWM, has: hasWM, marks: wms.Marks()}
+					in.wmAt[ev.Epoch] = c
 					in.wmMu.Unlock()
 				}
 				if err := feed.Send(ctx, exec.Message{Kind: exec.KindBarrier, Barrier: exec.Barrier{Epoch: ev.Epoch}}); err != nil {
@@ -621,18 +636,34 @@ func (in *viewInput) run(ctx context.Context) error {
 						continue
 					}
 					if wms != nil && wmCol >= 0 && !row[wmCol].IsNull() {
-						if hasWM && row[wmCol].Micros() < lastWM {
+						late := hasWM && row[wmCol].Micros() < lastWM
+						if wms.Observe(ev.ShardID, time.UnixMicro(row[wmCol].Micros()), now) || late {
+							// Late on arrival: counted, and kept (Late rows, above).
+							// The graph gets the watermark it was late for
+							// before it, so that an event-time operator judges
+							// it as it would have had the records come one
+							// batch each.
 							sub.CountLate(ev.ShardID, 1)
-							continue
+							if wm, ok := wms.Current(now); ok && (!hasWM || wm.UnixMicro() > lastWM) {
+								if batch.Len() > 0 {
+									if err := feed.Send(ctx, exec.Message{Kind: exec.KindBatch, Batch: batch}); err != nil {
+										return err
+									}
+									batch = exec.NewBatch(len(ev.Records) - i)
+								}
+								lastWM, hasWM = wm.UnixMicro(), true
+								advanced = true
+								if err := feed.Send(ctx, exec.Message{Kind: exec.KindWatermark, Watermark: exec.Watermark{Micros: lastWM}}); err != nil {
+									return err
+								}
+							}
+						} else {
+							// Advance per record, so that lateness within a
+							// shard does not depend on how records were
+							// batched; the graph gets the watermark after the
+							// batch, or before a late record.
+							wms.Current(now)
 						}
-						if wms.Observe(ev.ShardID, time.UnixMicro(row[wmCol].Micros()), now) {
-							sub.CountLate(ev.ShardID, 1)
-							continue
-						}
-						// Advance per record, so that lateness within a shard
-						// does not depend on how records were batched; the
-						// graph gets the watermark after the batch.
-						wms.Current(now)
 					}
 					if in.keep(row, ev.ShardID, ev.Records[i].Position()) {
 						batch.Append(exec.Insert, row)
@@ -654,6 +685,11 @@ func (in *viewInput) run(ctx context.Context) error {
 						if err := feed.Send(ctx, exec.Message{Kind: exec.KindWatermark, Watermark: exec.Watermark{Micros: lastWM}}); err != nil {
 							return err
 						}
+					}
+				}
+				if in.plan.ProcTime {
+					if err := in.procTimeWatermark(ctx, &lastWM, &hasWM); err != nil {
+						return err
 					}
 				}
 				if ev.CaughtUp && len(ev.Records) > 0 && (batch.Len() > 0 || advanced) {
@@ -841,7 +877,18 @@ func (in *viewInput) runGenerator(ctx context.Context) error {
 		}
 		delay = cs.Watermark.Delay.Microseconds()
 	}
+	if in.plan.ProcTime {
+		wmCol = -1 // the clock is the watermark (proctime.go)
+	}
+	tick, stop := in.procTimeTicker()
+	defer stop()
 	lastWM, hasWM := in.floor, in.hasFloor
+	if hasWM {
+		// The committed watermark: see run.
+		if err := in.feed.Send(ctx, exec.Message{Kind: exec.KindWatermark, Watermark: exec.Watermark{Micros: lastWM}}); err != nil {
+			return err
+		}
+	}
 	barrier := func(req generatorBarrier) error {
 		if hasWM {
 			in.wmMu.Lock()
@@ -860,12 +907,19 @@ func (in *viewInput) runGenerator(ctx context.Context) error {
 		return nil
 	}
 	for {
+		if in.plan.ProcTime {
+			if err := in.procTimeWatermark(ctx, &lastWM, &hasWM); err != nil {
+				return err
+			}
+		}
 		if in.done.Load() {
 			select {
 			case req := <-in.barriers:
 				if err := barrier(req); err != nil {
 					return err
 				}
+				continue
+			case <-tick:
 				continue
 			case <-ctx.Done():
 				return nil
@@ -890,6 +944,7 @@ func (in *viewInput) runGenerator(ctx context.Context) error {
 				}
 			case <-in.l.r.m.changes():
 			case <-time.After(holdRecheck):
+			case <-tick:
 			case <-ctx.Done():
 				return nil
 			}
@@ -927,6 +982,8 @@ func (in *viewInput) runGenerator(ctx context.Context) error {
 					return err
 				}
 			case <-wait.C:
+			case <-tick:
+				wait.Stop()
 			case <-ctx.Done():
 				wait.Stop()
 				return nil
@@ -937,10 +994,9 @@ func (in *viewInput) runGenerator(ctx context.Context) error {
 		maxTime, seen := int64(0), false
 		for _, row := range rows {
 			if wmCol >= 0 && !row[wmCol].IsNull() {
+				// A row behind lastWM (already sent) is late: kept, for
+				// the event-time operators to judge (Late rows, above).
 				t := row[wmCol].Micros()
-				if hasWM && t < lastWM {
-					continue // late for the committed watermark
-				}
 				if !seen || t > maxTime {
 					maxTime, seen = t, true
 				}

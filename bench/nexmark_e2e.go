@@ -334,7 +334,7 @@ func (x *nexmarkE2E) run(ctx context.Context, q NexmarkQuery) NexmarkResult {
 	o := x.o
 	var sources []string
 	for _, t := range q.tables() {
-		sources = append(sources, kinesisSourceSQL(t, x.streams[t], x.emu.Endpoint()))
+		sources = append(sources, q.sourceSQL(kinesisSourceSQL(t, x.streams[t], x.emu.Endpoint()), t))
 	}
 	got, u, st, err := runNexmarkView(ctx, o, q, sources, x.want[q.Name], o.E2E.CheckpointInterval)
 	r.State = st

@@ -131,6 +131,15 @@ var nexSourceColumns = [...]string{
 
 const nexWatermark = "WATERMARK FOR date_time AS date_time - INTERVAL '4' SECOND"
 
+// sourceSQL is create, the CREATE SOURCE of table t, with the columns
+// q adds to it: p_time AS PROCTIME() on bid when q.ProcTime.
+func (q NexmarkQuery) sourceSQL(create string, t nexmark.Table) string {
+	if !q.ProcTime || t != nexmark.Bid {
+		return create
+	}
+	return strings.Replace(create, nexWatermark, "p_time AS PROCTIME(), "+nexWatermark, 1)
+}
+
 // nexmarkSourceSQL creates table t's source over the in-process generator;
 // every table with the same options, so that they are one event sequence.
 func nexmarkSourceSQL(o NexmarkOptions, t nexmark.Table) string {

@@ -1,9 +1,7 @@
 package exec
 
 import (
-	"encoding/binary"
 	"fmt"
-	"math"
 
 	"github.com/streamsql/streamsql/sql/types"
 )
@@ -20,10 +18,9 @@ import (
 // written to state at most once per epoch, and not at all when it came
 // and expired within one.
 //
-// State adds one key, the watermark at the last barrier, so that a row
-// late before a restart stays late after it:
-//
-//	watermark  0xFF 0xFF 'w' → micros(8)
+// State keeps the watermark at the last barrier (metaClosedWM, as a
+// join of windows does), so that a row late before a restart stays late
+// after it.
 
 // JoinExpiry says when a side's rows can be dropped: a row whose TIMESTAMP
 // column Col holds v, once the watermark reaches v + After (at the next
@@ -47,10 +44,6 @@ type JoinLate struct {
 	Set bool
 	Col int
 }
-
-// Late returns the number of rows dropped because they came behind the
-// watermark (see JoinLate).
-func (j *HashJoin) Late() int64 { return j.late.Load() }
 
 // Expired returns the number of rows dropped from state because the
 // watermark passed their deadline (see JoinExpiry).
@@ -79,25 +72,10 @@ func (j *HashJoin) skip(side int, row types.Row) bool {
 	return false
 }
 
-// openInterval restores the watermark and, for a side with an expiry,
-// the deadline of every row in state: a row need not be read into the
-// cache to leave state when its time comes.
+// openInterval restores, for a side with an expiry, the deadline of every
+// row in state: a row need not be read into the cache to leave state when
+// its time comes. (The watermark is restored by Open.)
 func (j *HashJoin) openInterval() error {
-	j.wm, j.storedWM = math.MinInt64, math.MinInt64
-	if !j.interval() {
-		return nil
-	}
-	v, ok, err := j.st.Get(metaWatermark)
-	if err != nil {
-		return err
-	}
-	if ok {
-		if len(v) != 8 {
-			return fmt.Errorf("join: bad watermark in state %x", v)
-		}
-		j.wm = int64(binary.BigEndian.Uint64(v))
-		j.storedWM = j.wm
-	}
 	if !j.o.Expire[sideLeft].Set && !j.o.Expire[sideRight].Set {
 		return nil
 	}
@@ -155,15 +133,6 @@ func (j *HashJoin) splitStateKey(k []byte) (side, at int, row types.Row, err err
 		}
 	}
 	return 0, 0, nil, fmt.Errorf("join: state key %x is no row of either side", k)
-}
-
-// storeWatermark writes the watermark at a barrier when it moved.
-func (j *HashJoin) storeWatermark() error {
-	if !j.interval() || j.wm == j.storedWM {
-		return nil
-	}
-	j.storedWM = j.wm
-	return j.st.Put(metaWatermark, binary.BigEndian.AppendUint64(nil, uint64(j.wm)))
 }
 
 // place notes where a row of the cache is and, for a side with an

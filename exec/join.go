@@ -14,6 +14,7 @@ import (
 
 	"github.com/streamsql/streamsql/exec/expr"
 	"github.com/streamsql/streamsql/sql/types"
+	"github.com/streamsql/streamsql/state"
 )
 
 // HashJoin is an equi-join of two changelogs (a symmetric hash join),
@@ -36,8 +37,12 @@ import (
 // input, as a regular join's does in Flink and RisingWave. With one (a window bound
 // equated on both sides), the rows of a window are dropped at the first
 // barrier after the watermark passes it: no row of that window can come
-// from either side after that barrier (late rows are dropped upstream, and
-// every operator upstream emits what it holds at each barrier).
+// from either side after that barrier (every operator upstream emits what
+// it holds at each barrier) but a late one: a row of a window already
+// dropped is dropped too and counted (Late), as Flink's window join drops
+// the rows of a window that has fired, and so is a row straight from a
+// window assigner (DropLate) whose window its side's watermark had passed.
+// Without a closing key nothing is late: a regular join keeps every row.
 //
 // With an expiry (see JoinExpiry: an interval join's time condition), a
 // side's rows are dropped too, each at the first barrier after the
@@ -69,6 +74,12 @@ type HashJoin struct {
 	st     StateTable
 	wm     int64
 	closes []int64 // bounds with rows in state, sorted
+
+	// closedWM is the watermark of the last barrier (restored at Open):
+	// the windows it closed are gone, and their rows late.
+	closedWM int64
+	late     atomic.Int64
+	sideWM   [2]int64 // each input's own watermark (OnInputWatermark)
 
 	cache       map[string]*joinEntry // by kg | key values
 	cachedBytes int
@@ -104,11 +115,9 @@ type HashJoin struct {
 	// detached holds the rows of expiring sides that are in the heap
 	// but not in the cache, by state key (see release).
 	detached map[string]*joinRow
-	// late and expired count the rows dropped as late on arrival and
-	// dropped from state at their deadline (see interval_join.go);
-	// storedWM is the watermark last written to state.
-	late, expired atomic.Int64
-	storedWM      int64
+	// expired counts the rows dropped from state at their deadline (see
+	// interval_join.go).
+	expired atomic.Int64
 }
 
 // joinEntry is one key's rows, per side, by their encoding (a side's map
@@ -191,6 +200,13 @@ type JoinOptions struct {
 	// Budget, when set, is shared with other caches: the cache also
 	// evicts while the budget's total is over its limit.
 	Budget *CacheBudget
+	// DropLate marks the sides whose rows come straight from a window
+	// assigner (TUMBLE, HOP): with a closing key, a row of such a side whose
+	// window its side's watermark has passed when it arrives is late,
+	// dropped and counted, as Flink's window join drops it. Rows of the other sides
+	// (aggregates, which emit at barriers) are late only once their window
+	// was dropped at a barrier.
+	DropLate [2]bool
 	// Outer marks the sides whose rows without a match are emitted too,
 	// with NULLs for the other side's columns: {true, false} is a LEFT
 	// JOIN, {false, true} a RIGHT JOIN.
@@ -233,7 +249,7 @@ func NewHashJoin(o JoinOptions) (*HashJoin, error) {
 	if o.CacheBytes <= 0 {
 		o.CacheBytes = DefaultJoinCacheBytes
 	}
-	return &HashJoin{o: o, wm: math.MinInt64, keyVals: make(types.Row, len(o.LeftKeys)), cache: map[string]*joinEntry{},
+	return &HashJoin{o: o, wm: math.MinInt64, closedWM: math.MinInt64, sideWM: [2]int64{math.MinInt64, math.MinInt64}, keyVals: make(types.Row, len(o.LeftKeys)), cache: map[string]*joinEntry{},
 		heldBounds: map[int64]bool{}, evicted: map[uint64]struct{}{}, evictedBounds: map[int64]bool{}, seed: maphash.MakeSeed()}, nil
 }
 
@@ -242,7 +258,26 @@ const (
 	sideRight = 1
 )
 
-var metaCloses = []byte{0xFF, 0xFF, 'c'}
+var (
+	metaCloses   = []byte{0xFF, 0xFF, 'c'}
+	metaClosedWM = []byte{0xFF, 0xFF, 'w'}
+)
+
+// Late returns the number of rows dropped as late: of a window already
+// closed, or behind the watermark in an interval join (see JoinLate).
+func (j *HashJoin) Late() int64 { return j.late.Load() }
+
+// OnInputWatermark notes each side's own watermark: a side's row is late
+// (DropLate) by its own input's watermark, the one it was late for at its
+// source, whatever the other side has reached, so that the verdict does
+// not depend on how the two inputs interleave.
+func (j *HashJoin) OnInputWatermark(input int, micros int64) {
+	j.sideWM[input] = max(j.sideWM[input], micros)
+}
+
+// DropsLate reports whether the join drops late rows: with a closing key
+// (a join of windows) or as an interval join, not as a regular join.
+func (j *HashJoin) DropsLate() bool { return j.o.CloseKey >= 0 || j.interval() }
 
 // errStop ends a Scan early.
 var errStop = errors.New("stop")
@@ -253,6 +288,16 @@ func (j *HashJoin) Open(_ context.Context, oc *OpContext) error {
 	j.st = oc.State
 	if j.st == nil {
 		j.st = NewMemTable()
+	}
+	if j.o.CloseKey >= 0 || j.interval() {
+		if b, ok, err := j.st.Get(metaClosedWM); err != nil {
+			return fmt.Errorf("join: read watermark: %w", err)
+		} else if ok {
+			if j.closedWM, _, err = state.ReadInt64(b); err != nil {
+				return fmt.Errorf("join: read watermark: %w", err)
+			}
+			j.wm = max(j.wm, j.closedWM)
+		}
 	}
 	if err := j.openInterval(); err != nil {
 		return err
@@ -334,6 +379,10 @@ func (j *HashJoin) apply(side int, keys []expr.Func, positive bool, row types.Ro
 		j.keyVals[k] = v
 	}
 	if j.o.CloseKey >= 0 {
+		if end := j.keyVals[j.o.CloseKey].Micros() + j.o.CloseAfter; end <= j.closedWM || (j.o.DropLate[side] && end <= j.sideWM[side]) {
+			j.late.Add(1)
+			return nil
+		}
 		// Rows of a window the watermark has passed may still come, up to
 		// the next barrier, which is when the window's rows are dropped.
 		if err := j.noteClose(j.keyVals[j.o.CloseKey].Micros()); err != nil {
@@ -675,7 +724,13 @@ func (j *HashJoin) OnBarrier(context.Context, Barrier, Output) error {
 		return err
 	}
 	j.dropEmptied()
-	return j.storeWatermark()
+	if (j.o.CloseKey >= 0 || j.interval()) && j.wm > j.closedWM {
+		j.closedWM = j.wm
+		if err := j.st.Put(metaClosedWM, state.AppendInt64(nil, j.wm)); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // dropEmptied drops from the cache the entries whose rows all expired: a

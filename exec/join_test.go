@@ -250,7 +250,7 @@ func TestHashJoin_ClosesWindows(t *testing.T) {
 	rowsOf := func() int {
 		n := 0
 		for k := range st.m {
-			if !strings.HasPrefix(k, string(metaCloses)) {
+			if !strings.HasPrefix(k, string(metaCloses)) && k != string(metaClosedWM) {
 				n++
 			}
 		}
@@ -277,15 +277,26 @@ func TestHashJoin_ClosesWindows(t *testing.T) {
 	if n := rowsOf(); n != 1 {
 		t.Fatalf("%d rows in state after window 10 closed, want 1 (window 20's)", n)
 	}
+	// A row of window 10 now is late: dropped and counted, across a
+	// restart too; window 20 still takes rows.
+	if got := put(j, 0, 2, 10e6); got != "" || j.Late() != 1 {
+		t.Fatalf("late row of window 10: %q, late=%d; want nothing, late=1", got, j.Late())
+	}
 	j = open() // restart: window 20 is still indexed
+	if got := put(j, 0, 2, 10e6); got != "" || j.Late() != 1 {
+		t.Fatalf("late row of window 10 after a restart: %q, late=%d; want nothing, late=1", got, j.Late())
+	}
+	if n := rowsOf(); n != 1 {
+		t.Fatalf("%d rows in state after a late row, want 1 (window 20's)", n)
+	}
 	if err := j.OnWatermark(ctx, Watermark{Micros: 25e6}, &aggRecorder{}); err != nil {
 		t.Fatal(err)
 	}
 	if err := j.OnBarrier(ctx, Barrier{Epoch: 2}, &aggRecorder{}); err != nil {
 		t.Fatal(err)
 	}
-	if len(st.m) != 0 {
-		t.Fatalf("state after every window closed: %d keys", len(st.m))
+	if n := rowsOf(); n != 0 || len(st.m) != 1 {
+		t.Fatalf("state after every window closed: %d rows, %d keys; want the closed watermark only", n, len(st.m))
 	}
 }
 
@@ -498,8 +509,10 @@ func TestHashJoin_ClosingDropsEveryRow(t *testing.T) {
 			if err := j.OnBarrier(ctx, Barrier{Epoch: 1}, &aggRecorder{}); err != nil {
 				t.Fatal(err)
 			}
-			if len(st.m) != 0 {
-				t.Fatalf("%d keys in state after every window closed", len(st.m))
+			// Only the watermark of the closed windows stays (a row of them
+			// coming later is late).
+			if _, ok := st.m[string(metaClosedWM)]; len(st.m) != 1 || !ok {
+				t.Fatalf("%d keys in state after every window closed, want the closed watermark only", len(st.m))
 			}
 		})
 	}
@@ -533,5 +546,45 @@ func TestHashJoin_CacheHits(t *testing.T) {
 				t.Errorf("hits/misses = %d/%d, want %d/%d", s.hits, s.misses, tc.wantHits, tc.wantMisses)
 			}
 		})
+	}
+}
+
+// A join of windows drops a row of a side marked DropLate when its side's
+// own watermark has passed its window on arrival (Flink's window join),
+// whatever the other side's watermark; the other side's rows only once
+// their window was dropped at a barrier.
+func TestHashJoin_DropLate(t *testing.T) {
+	ctx := context.Background()
+	j, err := NewHashJoin(JoinOptions{
+		LeftKeys:  []expr.Func{col(0, "k", types.TypeBigInt), col(1, "window_end", types.TypeTimestamp)},
+		RightKeys: []expr.Func{col(0, "k", types.TypeBigInt), col(1, "window_end", types.TypeTimestamp)},
+		LeftWidth: 2, RightWidth: 2, CloseKey: 1, DropLate: [2]bool{true, false},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mustOpen(t, j, NewMemTable())
+	put := func(side int, k, end int64) int {
+		b := NewBatch(1)
+		b.Append(Insert, types.Row{types.NewInt(k), types.NewTimestamp(end)})
+		var rec aggRecorder
+		if err := j.Process(ctx, side, b, &rec); err != nil {
+			t.Fatal(err)
+		}
+		return len(rec.rows)
+	}
+	put(1, 1, 10e6)
+	// The left input's watermark reaches 10 s; the right's does not.
+	j.OnInputWatermark(0, 10e6)
+	if n := put(0, 1, 10e6); n != 0 || j.Late() != 1 {
+		t.Fatalf("left row of window 10 after the left watermark 10: %d pairs, late=%d; want 0, 1", n, j.Late())
+	}
+	// The right side's row is not from an assigner: still joined, as the
+	// window is not dropped until a barrier.
+	if n := put(0, 1, 20e6) + put(1, 1, 20e6); n != 1 || j.Late() != 1 {
+		t.Fatalf("window 20: %d pairs, late=%d; want 1, 1", n, j.Late())
+	}
+	if n := put(1, 2, 10e6); n != 0 || j.Late() != 1 {
+		t.Fatalf("right row of window 10: %d pairs, late=%d; want 0 (no left row), 1", n, j.Late())
 	}
 }

@@ -507,6 +507,9 @@ func (r *opRun) handle(ctx context.Context, input int, m Message) error {
 	case KindWatermark:
 		if m.Watermark.Micros > r.wms[input] {
 			r.wms[input] = m.Watermark.Micros
+			if iw, ok := n.op.(inputWatermarker); ok {
+				iw.OnInputWatermark(input, m.Watermark.Micros)
+			}
 		}
 		return r.advanceWatermark(ctx)
 	case KindBarrier:
@@ -598,12 +601,6 @@ func (r *opRun) passBarrier(ctx context.Context, b Barrier) error {
 		r.n.stats.cacheHits.Store(cs.hits)
 		r.n.stats.cacheMisses.Store(cs.misses)
 		r.n.stats.cacheKeys.Store(cs.keys)
-	}
-	if er, ok := r.n.op.(expiryReporter); ok {
-		if late, expired, ok := er.expiryStats(); ok {
-			r.n.stats.expired.Store(expired)
-			r.n.stats.late.Store(late)
-		}
 	}
 	if s, ok := r.n.state.(EpochSealer); ok {
 		if err := s.SealEpoch(b.Epoch); err != nil {

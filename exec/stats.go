@@ -26,7 +26,6 @@ type nodeCounters struct {
 	cacheBytes      atomic.Int64
 	cacheHits       atomic.Int64
 	cacheMisses     atomic.Int64
-	late, expired   atomic.Int64 // -1: the operator does not say
 
 	// ring holds, per second slot, the counters as they were when the
 	// second began; lastSec is the second of the newest sample (only
@@ -43,8 +42,6 @@ func newNodeCounters() *nodeCounters {
 	c := &nodeCounters{}
 	c.wm.Store(math.MinInt64)
 	c.cacheKeys.Store(-1)
-	c.late.Store(-1)
-	c.expired.Store(-1)
 	return c
 }
 
@@ -109,15 +106,14 @@ func (j *HashJoin) cacheStats() cacheStats {
 	return cacheStats{keys: int64(len(j.cache)), bytes: int64(j.cachedBytes), hits: j.hits, misses: j.misses}
 }
 
-// expiryReporter is implemented by operators that drop late rows and
-// rows whose time has passed (an interval join); published at barriers.
+// expiryReporter is implemented by operators that drop rows from state as
+// the watermark passes their time (an interval join); ok is false for one
+// that drops none. Safe to call from any goroutine.
 type expiryReporter interface {
-	expiryStats() (late, expired int64, ok bool)
+	expiredRows() (n int64, ok bool)
 }
 
-func (j *HashJoin) expiryStats() (late, expired int64, ok bool) {
-	return j.Late(), j.Expired(), j.interval()
-}
+func (j *HashJoin) expiredRows() (int64, bool) { return j.Expired(), j.interval() }
 
 // NodeKind says what a node of a graph is.
 type NodeKind string
@@ -154,12 +150,24 @@ type NodeStats struct {
 	CacheKeys, CacheBytes  int64
 	CacheHits, CacheMisses int64
 	HasCache               bool
-	// Late counts the rows the operator dropped for coming behind the
-	// watermark, Expired those it dropped from state once the watermark
-	// passed their time (an interval join); HasExpiry is false for
-	// operators that do neither. Updated at barriers.
-	Late, Expired int64
-	HasExpiry     bool
+	// Late counts the rows an event-time operator dropped as late (by its
+	// own rule: a window aggregate's when their window had closed);
+	// HasLate is false for operators that drop none.
+	Late    int64
+	HasLate bool
+	// Expired counts the rows an interval join dropped from state once
+	// the watermark passed their time; HasExpired is false for the other
+	// operators.
+	Expired    int64
+	HasExpired bool
+}
+
+// lateReporter is implemented by the event-time operators that drop late
+// rows (WindowAgg, SessionAgg, a windowed HashJoin, ...); Late is safe to
+// call from any goroutine. An operator that is event-time only in some
+// configurations also has DropsLate() bool, false when it drops none.
+type lateReporter interface {
+	Late() int64
 }
 
 // Stats returns every operator's and input's counters, by node id (the
@@ -186,8 +194,13 @@ func (g *Graph) Stats() []NodeStats {
 			s.CacheKeys, s.CacheBytes, s.HasCache = k, c.cacheBytes.Load(), true
 			s.CacheHits, s.CacheMisses = c.cacheHits.Load(), c.cacheMisses.Load()
 		}
-		if l := c.late.Load(); l >= 0 {
-			s.Late, s.Expired, s.HasExpiry = l, c.expired.Load(), true
+		if lr, ok := n.op.(lateReporter); ok && n.kind != nodeFeed {
+			if d, ok := n.op.(interface{ DropsLate() bool }); !ok || d.DropsLate() {
+				s.Late, s.HasLate = lr.Late(), true
+			}
+		}
+		if er, ok := n.op.(expiryReporter); ok {
+			s.Expired, s.HasExpired = er.expiredRows()
 		}
 		out = append(out, s)
 	}

@@ -6,7 +6,11 @@
 // need no stream with exec's row iterators.
 package planner
 
-import "github.com/streamsql/streamsql/sql/types"
+import (
+	"strings"
+
+	"github.com/streamsql/streamsql/sql/types"
+)
 
 // Catalog is what the planner needs to know about relations. The engine
 // implements it over its catalog; tests fake it.
@@ -22,6 +26,16 @@ type Relation struct {
 	Columns []types.Column
 	// WatermarkColumn names the source's event-time column, "" if none.
 	WatermarkColumn string
+	// ProcTimeColumn names the source's processing-time attribute (its
+	// `name AS PROCTIME()` column), "" if none: a window over it closes as
+	// the clock passes its end, and FOR SYSTEM_TIME AS OF takes it.
+	ProcTimeColumn string
+}
+
+// IsProcTime reports whether the column named col is the relation's
+// processing-time attribute.
+func (r *Relation) IsProcTime(col string) bool {
+	return r.ProcTimeColumn != "" && strings.EqualFold(r.ProcTimeColumn, col)
 }
 
 // Options tune planning.

@@ -54,6 +54,10 @@ type StreamInput struct {
 	// watermark) instead of a Filter operator. FilterText is for EXPLAIN.
 	Filter     func(types.Row, *expr.Env) (bool, error)
 	FilterText string
+	// ProcTime is set when the plan's windows over this source are over
+	// its PROCTIME() column: the input's watermark is then the clock, not
+	// the source's WATERMARK (see procTimeWindow).
+	ProcTime bool
 }
 
 // Keep reports whether row passes the input's pushed WHERE (always, with
@@ -157,6 +161,11 @@ type streamBuilder struct {
 	cacheGroups int
 	cacheBudget *exec.CacheBudget
 	nextOp      uint32
+
+	// timeKind is, per source windowed, whether its windows are over
+	// processing time (procTimeWindow).
+	timeKind map[string]bool
+
 	// inputs are the sources met so far, inputNodes their nodes: given
 	// ones when building for real, scratch ones in the dry run.
 	inputs     []StreamInput
@@ -194,7 +203,7 @@ func (b *streamBuilder) input(rel *Relation, needed []bool) exec.NodeID {
 	} else {
 		id, _ = b.g.Input("source " + rel.Name)
 	}
-	b.inputs = append(b.inputs, StreamInput{Source: rel, Needed: slices.Clone(needed)})
+	b.inputs = append(b.inputs, StreamInput{Source: rel, Needed: slices.Clone(needed), ProcTime: b.timeKind[rel.Name]})
 	b.inputNodes = append(b.inputNodes, id)
 	return id
 }
@@ -243,7 +252,9 @@ func (p *StreamPlan) InputLine(i int) string {
 	if in.Needed != nil {
 		line += " columns=" + (&Scan{Relation: in.Source, Needed: in.Needed}).neededNames()
 	}
-	if in.Source.WatermarkColumn != "" {
+	if in.ProcTime {
+		line += " watermark=" + in.Source.ProcTimeColumn + " (processing time)"
+	} else if in.Source.WatermarkColumn != "" {
 		line += " watermark=" + in.Source.WatermarkColumn
 	}
 	if in.FilterText != "" {
@@ -332,6 +343,9 @@ func (b *streamBuilder) op(n Node, eowc bool) (exec.NodeID, error) {
 		p.Texts = exprTexts(n.Exprs)
 		return b.add("Project", strings.TrimPrefix(n.describe(), "Project "), p, in), nil
 	case *Window:
+		if err := b.procTimeWindow(n); err != nil {
+			return 0, err
+		}
 		if n.Kind == "SESSION" {
 			return 0, sqlerr.Newf(sqlerr.FeatureNotSupported, "a SESSION window needs an aggregate over it").
 				WithHint("GROUP BY window_start, window_end (and keys) with COUNT, SUM, ...")
@@ -392,9 +406,8 @@ func (b *streamBuilder) join(n *Join, eowc bool) (exec.NodeID, error) {
 	if err != nil {
 		return 0, err
 	}
-	o := exec.JoinOptions{Env: &b.env, Errs: b.errs, CloseKey: closeKey, CloseAfter: after,
-		LeftWidth: len(n.Left.Columns()), RightWidth: len(n.Right.Columns()), Outer: n.Kind.outer(), Budget: b.cacheBudget,
-	}
+	o := exec.JoinOptions{Env: &b.env, Errs: b.errs, CloseKey: closeKey, CloseAfter: after, DropLate: [2]bool{assigned(n.Left), assigned(n.Right)},
+		LeftWidth: len(n.Left.Columns()), RightWidth: len(n.Right.Columns()), Outer: n.Kind.outer(), Budget: b.cacheBudget}
 	iv := planInterval(n, spec, eowc, b.views)
 	o.Expire, o.Late = iv.expire, iv.late
 	if o.LeftKeys, err = compileAll(spec.leftKeys); err != nil {
@@ -562,6 +575,9 @@ func joinAggs(as []*expr.Agg) string {
 // session plans an aggregate over SESSION windows: one SessionAgg does
 // both, fed with the rows under the window (WHERE applied first).
 func (b *streamBuilder) session(n *Aggregate, win *Window, filters []*Filter, eowc bool) (exec.NodeID, error) {
+	if err := b.procTimeWindow(win); err != nil {
+		return 0, err
+	}
 	if eowc {
 		if err := checkWatermark(win); err != nil {
 			return 0, err
@@ -662,6 +678,9 @@ func checkWatermark(win *Window) error {
 	if !ok || scan.Relation.Kind != "source" {
 		return sqlerr.Newf(sqlerr.FeatureNotSupported, "EMIT ON WINDOW CLOSE over a materialized view is not supported yet: a view has no WATERMARK").
 			WithHint("Window the source itself, or leave out EMIT ON WINDOW CLOSE to get updates as windows change.")
+	}
+	if scan.Relation.IsProcTime(tc) {
+		return nil // the clock closes its windows
 	}
 	if scan.Relation.WatermarkColumn == "" || scan.Relation.WatermarkColumn != tc {
 		return sqlerr.Newf(sqlerr.InvalidObjectDefinition,

@@ -191,7 +191,13 @@ func buildIter(n Node, env *expr.Env, open ScanOpener) (exec.RowIter, error) {
 		}
 		return exec.NewProjectIter(in, fs, env), nil
 	case *Aggregate:
-		in, err := buildIter(n.Input, env, open)
+		var in exec.RowIter
+		var err error
+		if win, filters := windowUnder(n.Input); win != nil && win.Kind == "SESSION" {
+			in, err = buildSessionIter(n, win, filters, env, open)
+		} else {
+			in, err = buildIter(n.Input, env, open)
+		}
 		if err != nil {
 			return nil, err
 		}
@@ -267,6 +273,8 @@ func buildIter(n Node, env *expr.Env, open ScanOpener) (exec.RowIter, error) {
 		return exec.NewUnionAllIter(ins...), nil
 	case *Join:
 		return buildJoinIter(n, env, open)
+	case *Window:
+		return buildWindowIter(n, env, open)
 	}
 	return nil, sqlerr.Newf(sqlerr.FeatureNotSupported, "reading sources arrives with the continuous query engine")
 }

@@ -1,6 +1,7 @@
 package sql
 
 import (
+	"slices"
 	"strconv"
 	"strings"
 
@@ -42,6 +43,9 @@ func (p *parser) parseCreateSource() (spanSetter, error) {
 			if err != nil {
 				return nil, err
 			}
+			if col.ProcTime && slices.ContainsFunc(cs.Columns, func(c ColumnDef) bool { return c.ProcTime }) {
+				return nil, sqlerr.Newf(sqlerr.InvalidObjectDefinition, "a source can have only one PROCTIME() column").At(col.Pos)
+			}
 			if seen[col.Name] {
 				return nil, sqlerr.Newf(sqlerr.DuplicateColumn, "column %q specified more than once", col.Name).At(col.Pos)
 			}
@@ -72,6 +76,10 @@ func (p *parser) parseCreateSource() (spanSetter, error) {
 		if col.Type.Kind != types.Timestamp {
 			return nil, p.errAt(wmTok.start, sqlerr.InvalidObjectDefinition,
 				"WATERMARK column %q must be a TIMESTAMP, not %s", wm.Column, col.Type)
+		}
+		if col.ProcTime {
+			return nil, p.errAt(wmTok.start, sqlerr.InvalidObjectDefinition,
+				"WATERMARK column %q is PROCTIME(): processing time needs no WATERMARK, its watermark is the clock", wm.Column)
 		}
 	}
 	if !p.peek().is("with") {
@@ -136,6 +144,18 @@ func (p *parser) parseColumnDef() (ColumnDef, error) {
 		return ColumnDef{}, err
 	}
 	col := ColumnDef{Name: name, Pos: pos}
+	if p.peek().is("as") {
+		// name AS PROCTIME(): the only computed column, as Flink writes it.
+		p.next()
+		t := p.next()
+		if !t.is("proctime") || !p.peek().punct("(") || !p.peekAt(1).punct(")") {
+			return col, p.errAt(t.start, sqlerr.FeatureNotSupported,
+				"a computed column of a source must be PROCTIME(): %s AS PROCTIME()", name)
+		}
+		p.i += 2
+		col.Type, col.ProcTime, col.NotNull = ProcTimeType, true, true
+		return col, nil
+	}
 	if col.Type, err = p.parseType(); err != nil {
 		return col, err
 	}

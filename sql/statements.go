@@ -77,7 +77,14 @@ type ColumnDef struct {
 	Type    types.Type
 	NotNull bool
 	Pos     int
+	// ProcTime marks `name AS PROCTIME()`, Flink's processing-time
+	// attribute: a TIMESTAMP(3) computed column holding the wall-clock time
+	// the row is processed, not read from the record.
+	ProcTime bool
 }
+
+// ProcTimeType is the type of a PROCTIME() column.
+var ProcTimeType = types.Type{Kind: types.Timestamp, Precision: 3}
 
 // Watermark is WATERMARK FOR Column AS Column - INTERVAL Delay.
 type Watermark struct {

@@ -75,9 +75,17 @@ type testServer struct {
 // ends.
 func startServer(t *testing.T) *testServer {
 	t.Helper()
+	return startServerConfig(t, streamsql.Config{})
+}
+
+// startServerConfig is startServer with cfg (its DataDir and Logger are
+// the test's).
+func startServerConfig(t *testing.T, cfg streamsql.Config) *testServer {
+	t.Helper()
 	ctx := context.Background()
 	logger := testLogger(t)
-	eng, err := streamsql.Open(ctx, streamsql.Config{DataDir: t.TempDir(), Logger: logger})
+	cfg.DataDir, cfg.Logger = t.TempDir(), logger
+	eng, err := streamsql.Open(ctx, cfg)
 	if err != nil {
 		t.Fatalf("open engine: %v", err)
 	}

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/streamsql/streamsql"
 	"github.com/streamsql/streamsql/exec/expr"
 	"github.com/streamsql/streamsql/internal/emulator"
 	"github.com/streamsql/streamsql/tests/slt"
@@ -61,11 +62,13 @@ func TestSLT(t *testing.T) {
 			}
 			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 			defer cancel()
-			srv := startServer(t)
+			clock := &testClock{} // the real one until a clock set
+			srv := startServerConfig(t, streamsql.Config{Clock: clock.Now})
 			conn := connect(t, srv.Addr)
 			r := &slt.Runner{
 				DB:             &slt.PgxDB{Conn: conn},
 				QueryProtocols: protocols,
+				SetClock:       clock.Set,
 				StartKinesis: func(ctx context.Context) (slt.Kinesis, error) {
 					e, err := emulator.Start(ctx, emulator.Options{})
 					if err != nil {

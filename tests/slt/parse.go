@@ -12,6 +12,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // Kind says what a record does.
@@ -26,6 +27,7 @@ const (
 	KindPut                           // kinesis put <stream> + records
 	KindFlush                         // flush
 	KindHashThreshold                 // hash-threshold N (accepted, ignored)
+	KindClock                         // clock set <RFC 3339 time>
 )
 
 // SortMode is how a query's rows are ordered before comparing.
@@ -81,6 +83,9 @@ type Record struct {
 	Results  []string // expected lines after ----
 	HasRows  bool     // whether a ---- line was present
 	RowsLine int      // line of the first expected row
+
+	// Clock is the time of a clock set.
+	Clock time.Time
 
 	// Kinesis fields.
 	Stream  string
@@ -171,6 +176,15 @@ func (p *parser) parse() ([]*Record, error) {
 			if err := p.parseKinesis(rec, fields); err != nil {
 				return nil, err
 			}
+		case "clock":
+			var err error
+			if len(fields) != 3 || fields[1] != "set" {
+				return nil, p.errf(start, "usage: clock set <RFC 3339 time>")
+			}
+			if rec.Clock, err = time.Parse(time.RFC3339Nano, fields[2]); err != nil {
+				return nil, p.errf(start, "clock set: %v", err)
+			}
+			rec.Kind = KindClock
 		default:
 			return nil, p.errf(start, "unknown directive %q", fields[0])
 		}

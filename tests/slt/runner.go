@@ -68,6 +68,9 @@ type Runner struct {
 	RetryTimeout time.Duration
 	// Logf, when set, is told about every record run (verbose tests).
 	Logf func(format string, args ...any)
+	// SetClock sets the engine's test clock (clock set); nil: such
+	// records fail.
+	SetClock func(time.Time)
 
 	kinesis    Kinesis
 	kinesisErr error
@@ -145,6 +148,8 @@ func firstLine(rec *Record) string {
 		return fmt.Sprintf("kinesis put %s (%d records)", rec.Stream, len(rec.Records))
 	case KindFlush:
 		return "flush"
+	case KindClock:
+		return "clock set " + rec.Clock.Format(time.RFC3339Nano)
 	}
 	l, _, _ := strings.Cut(rec.SQL, "\n")
 	return l
@@ -205,6 +210,12 @@ func (r *Runner) runRecord(ctx context.Context, rec *Record) *Failure {
 		if _, err := k.PutRecords(ctx, rec.Stream, recs); err != nil {
 			return fail("", "kinesis put %s: %v", rec.Stream, err)
 		}
+		return nil
+	case KindClock:
+		if r.SetClock == nil {
+			return fail("", "clock set: the engine has no test clock")
+		}
+		r.SetClock(rec.Clock)
 		return nil
 	case KindFlush:
 		_, err := r.DB.Run(ctx, "FLUSH", Simple)
