@@ -256,7 +256,8 @@ func TestIntervalJoin_Differential(t *testing.T) {
 
 // TestIntervalJoin_ExpiresState: an interval join's rows leave its state
 // once the watermark passes the last time they could meet a row of the
-// other side, as EXPLAIN ANALYZE's expired= shows; worked out by hand.
+// other side, as EXPLAIN ANALYZE's expired= shows, and late rows are
+// dropped and counted (late=); worked out by hand.
 func TestIntervalJoin_ExpiresState(t *testing.T) {
 	ctx := testContext(t, 2*time.Minute)
 	e := sharedKinesis.get(t)
@@ -298,6 +299,21 @@ func TestIntervalJoin_ExpiresState(t *testing.T) {
 	c := counters(line)
 	if c["expired"] != 20 || c["late"] != 0 {
 		t.Errorf("HashJoin: expired=%d late=%d, want 20 and 0:\n%s", c["expired"], c["late"], line)
+	}
+	// A row of user 1 at 50 s on each side, behind the join's 95 s: the
+	// sources keep it (regular operators keep late rows), the interval
+	// join drops and counts it; kept, the two would have made a pair.
+	putAll(ctx, t, e, ijStream(ctx, t, conn, "ije_a"), []emulator.Record{rec(1, 50)})
+	putAll(ctx, t, e, ijStream(ctx, t, conn, "ije_b"), []emulator.Record{rec(1, 50)})
+	if _, err := conn.Exec(ctx, "FLUSH"); err != nil {
+		t.Fatalf("FLUSH: %v", err)
+	}
+	if err := conn.QueryRow(ctx, "SELECT COUNT(*) FROM ije_v").Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	line = lineStarting(t, explainAnalyze(ctx, t, conn, "ije_v"), "HashJoin")
+	if c := counters(line); n != 29 || c["late"] != 2 || c["expired"] != 20 {
+		t.Errorf("after two late rows: %d rows, late=%d, expired=%d; want 29, 2, 20:\n%s", n, c["late"], c["expired"], line)
 	}
 }
 
