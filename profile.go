@@ -59,6 +59,10 @@ type OperatorProfile struct {
 	// event-time operators that drop them (HasLate).
 	Late    int64
 	HasLate bool
+	// Expired counts the rows an interval join dropped from state once
+	// the watermark passed their time (HasExpired).
+	Expired    int64
+	HasExpired bool
 }
 
 // CacheHitRatio is the share of the operator's cache lookups that found
@@ -116,7 +120,8 @@ func (e *Engine) ViewProfile(name string) (*ViewProfile, error) {
 		op := OperatorProfile{Node: int(id), Parent: parent, Depth: depth, Line: s.Name, Kind: "operator",
 			RowsIn: s.RowsIn, RowsOut: s.RowsOut, RowsInPerSec: s.RowsInPerSec, RowsOutPerSec: s.RowsOutPerSec,
 			Busy: s.Busy, CacheKeys: s.CacheKeys, CacheBytes: s.CacheBytes, HasCache: s.HasCache,
-			CacheHits: s.CacheHits, CacheMisses: s.CacheMisses, Late: s.Late, HasLate: s.HasLate}
+			CacheHits: s.CacheHits, CacheMisses: s.CacheMisses, Late: s.Late, HasLate: s.HasLate,
+			Expired: s.Expired, HasExpired: s.HasExpired}
 		if line, ok := inputLine[id]; ok {
 			op.Line, op.Kind = line, "source"
 		}
@@ -174,6 +179,9 @@ func explainAnalyzeLines(p *ViewProfile) []string {
 		}
 		if op.HasLate {
 			b.WriteString(" late=" + itoa(op.Late))
+		}
+		if op.HasExpired {
+			b.WriteString(" expired=" + itoa(op.Expired))
 		}
 		if !op.Watermark.IsZero() {
 			b.WriteString(" watermark=" + types.FormatTimestamp(op.Watermark.UnixMicro()))

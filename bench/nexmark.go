@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"hash/fnv"
 	"io"
+	"maps"
 	"os"
 	"slices"
 	"strconv"
@@ -43,6 +44,10 @@ type NexmarkOptions struct {
 	// ProfileDir, when set, gets a CPU profile of each measured part:
 	// nexmark-<query>-ceiling.pprof and nexmark-<query>-engine.pprof.
 	ProfileDir string
+	// StateSize, when set, reports the view's operator state after the
+	// run (NexmarkResult.State): the engine is closed and its committed
+	// state read back.
+	StateSize bool
 }
 
 func (o *NexmarkOptions) setDefaults() {
@@ -174,7 +179,8 @@ var NexmarkQueries = []NexmarkQuery{
 		ref:         func() nexRef { return &q3Ref{persons: map[int64][]*personRow{}} },
 		LatencySkip: latencySkipJoin},
 	{Name: "q4", Note: "average winning price per category: the highest bid per auction between its start and expiry " +
-		"(a comma join, the equality and the BETWEEN in WHERE), then AVG per category; an updating view (no window)",
+		"(a comma join, the equality and the BETWEEN in WHERE), then AVG per category; an updating view (no window); " +
+		"an interval join: a bid leaves the join's state once the watermark passes its time, an auction once it passes its expiry",
 		Tables: []nexmark.Table{nexmark.Auction, nexmark.Bid},
 		View: "SELECT Q.category, AVG(Q.final) AS avg_final FROM (SELECT MAX(B.price) AS final, A.category FROM auction A, bid B " +
 			"WHERE A.id = B.auction AND B.date_time BETWEEN A.date_time AND A.expires GROUP BY A.id, A.category) Q GROUP BY Q.category",
@@ -208,7 +214,8 @@ var NexmarkQueries = []NexmarkQuery{
 		LatencySkip: latencySkipJoin},
 	{Name: "q7", Note: "highest bid: per 10-second TUMBLE window its highest price, joined back to the bids of that price made " +
 		"between the window's start and end, both included (a bid at exactly a window's end can match two windows); " +
-		"every window, closed or not (no EMIT ON WINDOW CLOSE)",
+		"every window, closed or not (no EMIT ON WINDOW CLOSE); an interval join: a bid leaves the join's state 10 s after its " +
+		"time, a window's row once its window closed",
 		View: "SELECT B.auction, B.price, B.bidder, B.date_time, B.extra FROM bid B JOIN (SELECT MAX(price) AS maxprice, window_end AS date_time " +
 			"FROM TUMBLE(bid, date_time, INTERVAL '10' SECOND) GROUP BY window_end) B1 ON B.price = B1.maxprice " +
 			"WHERE B.date_time BETWEEN B1.date_time - INTERVAL '10' SECOND AND B1.date_time",
@@ -352,6 +359,20 @@ var NexmarkQueries = []NexmarkQuery{
 		Read: "auction, bidder, price, channel, url, bid_date_time, bid_extra, item_name, description, initial_bid, reserve, " +
 			"auction_date_time, expires, seller, category, auction_extra",
 		ref:         func() nexRef { return &q20Ref{auctions: map[int64][]auctionRow{}, seen: map[int64]uint8{}} },
+		LatencySkip: latencySkipJoin},
+	{Name: "q20-bounded", Note: "q20 as an interval join: the bid's time within [the auction's - 1 s, + 10 s], so each side's rows " +
+		"leave the join's state once the watermark passes that (q20 keeps every bid and auction); the generator's bids name an auction " +
+		"at most about 110 auctions away (0.2 s of event time at its default 10,000 events/s), so the answer is q20's",
+		Tables: []nexmark.Table{nexmark.Auction, nexmark.Bid},
+		View: "SELECT B.auction, B.bidder, B.price, B.channel, B.url, B.date_time AS bid_date_time, B.extra AS bid_extra, " +
+			"A.item_name, A.description, A.initial_bid, A.reserve, A.date_time AS auction_date_time, A.expires, A.seller, A.category, " +
+			"A.extra AS auction_extra FROM bid AS B JOIN auction AS A ON B.auction = A.id WHERE A.category = 10 " +
+			"AND B.date_time BETWEEN A.date_time - INTERVAL '1' SECOND AND A.date_time + INTERVAL '10' SECOND",
+		Read: "auction, bidder, price, channel, url, bid_date_time, bid_extra, item_name, description, initial_bid, reserve, " +
+			"auction_date_time, expires, seller, category, auction_extra",
+		ref: func() nexRef {
+			return &q20Ref{auctions: map[int64][]auctionRow{}, seen: map[int64]uint8{}, within: &[2]int64{-1_000_000, 10_000_000}}
+		},
 		LatencySkip: latencySkipJoin},
 	{Name: "q21", Note: "channel id: for the four hot channels (Apple, Google, Facebook, Baidu, any case) a fixed id, else the URL's " +
 		"channel_id parameter (REGEXP_EXTRACT), the bids with neither left out; the generator gives 9 in 10 of the other 10,000 " +
@@ -809,6 +830,10 @@ type NexmarkResult struct {
 	Ceiling      *NexmarkCeiling `json:"ceiling,omitempty"`
 	BelowCeiling float64         `json:"below_ceiling,omitempty"`
 
+	// State is the view's operator state after the run (its rows in the
+	// view's table left out), with NexmarkOptions.StateSize.
+	State *OperatorState `json:"operator_state,omitempty"`
+
 	Answer   NexmarkAnswer `json:"answer"`
 	Want     NexmarkAnswer `json:"want"`
 	Correct  bool          `json:"correct"`
@@ -957,7 +982,7 @@ func RunNexmark(ctx context.Context, o NexmarkOptions) ([]NexmarkResult, error) 
 		}
 		var got *nexAcc
 		var u Usage
-		profiled(o.ProfileDir, "nexmark-"+q.Name+"-engine", func() { got, u, err = runNexmarkView(ctx, o, q, sources, want, 0) })
+		profiled(o.ProfileDir, "nexmark-"+q.Name+"-engine", func() { got, u, r.State, err = runNexmarkView(ctx, o, q, sources, want, 0) })
 		r.finish(got, want, u, err)
 		r.MemoryLimitBytes, r.OverMemoryLimit = o.MemoryLimit, o.MemoryLimit > 0 && r.PeakRSSBytes > o.MemoryLimit
 		if r.EventsPerCPUSecond > 0 && ceiling.RowsPerCPUSecond > 0 {
@@ -1040,14 +1065,26 @@ func (r *NexmarkResult) finish(got, want *nexAcc, u Usage, err error) {
 // generator's last row, and for a Kinesis source for the records in the
 // stream when it began, so the view is complete when it returns: the
 // answer's check is what shows it.
-func runNexmarkView(ctx context.Context, o NexmarkOptions, q NexmarkQuery, sources []string, want *nexAcc, checkpoint time.Duration) (*nexAcc, Usage, error) {
+func runNexmarkView(ctx context.Context, o NexmarkOptions, q NexmarkQuery, sources []string, want *nexAcc, checkpoint time.Duration) (*nexAcc, Usage, *OperatorState, error) {
 	ctx, cancel := context.WithTimeout(ctx, o.Timeout)
 	defer cancel()
 	dir, err := os.MkdirTemp("", "streamsql-bench-nexmark-")
 	if err != nil {
-		return nil, Usage{}, err
+		return nil, Usage{}, nil, err
 	}
 	defer os.RemoveAll(dir)
+	got, u, err := runNexmarkViewIn(ctx, dir, o, q, sources, want, checkpoint)
+	if err != nil || !o.StateSize {
+		return got, u, nil, err
+	}
+	st, err := operatorState(ctx, dir)
+	if err != nil {
+		return got, u, nil, fmt.Errorf("%s: %w", q.Name, err)
+	}
+	return got, u, st, nil
+}
+
+func runNexmarkViewIn(ctx context.Context, dir string, o NexmarkOptions, q NexmarkQuery, sources []string, want *nexAcc, checkpoint time.Duration) (*nexAcc, Usage, error) {
 	e, err := streamsql.Open(ctx, streamsql.Config{DataDir: dir, CheckpointInterval: checkpoint, MemoryLimit: o.MemoryLimit, Logger: quietLogger()})
 	if err != nil {
 		return nil, Usage{}, fmt.Errorf("%s: open engine: %w", q.Name, err)
@@ -1146,6 +1183,17 @@ func PrintNexmarkTable(w io.Writer, results []NexmarkResult) error {
 		"to FLUSH returning, whole-process CPU. ceiling: the query's plain-Go computation of the answer over the same rows, "+
 		"generated the same way (connectors/nexmark in process), timed in the same run; x below ceiling is its rows/CPU-s "+
 		"over the engine's.")
+	for _, r := range results {
+		if r.State != nil {
+			ops := make([]string, 0, len(r.State.PerOperator))
+			for _, id := range slices.Sorted(maps.Keys(r.State.PerOperator)) {
+				s := r.State.PerOperator[id]
+				ops = append(ops, fmt.Sprintf("state=%d: %d keys, %d bytes", id, s.Keys, s.Bytes))
+			}
+			fmt.Fprintf(w, "%s (%s) operator state after the run (committed, the view's own rows left out): %d keys, %d bytes (%s).\n",
+				r.Query, r.Mode, r.State.Keys, r.State.Bytes, strings.Join(ops, "; "))
+		}
+	}
 	noted := map[string]bool{}
 	for _, r := range results {
 		if r.Note != "" && !noted[r.Query] {

@@ -336,7 +336,8 @@ func (x *nexmarkE2E) run(ctx context.Context, q NexmarkQuery) NexmarkResult {
 	for _, t := range q.tables() {
 		sources = append(sources, q.sourceSQL(kinesisSourceSQL(t, x.streams[t], x.emu.Endpoint()), t))
 	}
-	got, u, err := runNexmarkView(ctx, o, q, sources, x.want[q.Name], o.E2E.CheckpointInterval)
+	got, u, st, err := runNexmarkView(ctx, o, q, sources, x.want[q.Name], o.E2E.CheckpointInterval)
+	r.State = st
 	r.finish(got, x.want[q.Name], u, err)
 	r.MemoryLimitBytes, r.OverMemoryLimit = o.MemoryLimit, o.MemoryLimit > 0 && r.PeakRSSBytes > o.MemoryLimit
 	if err != nil {

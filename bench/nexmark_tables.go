@@ -438,6 +438,9 @@ type q20Ref struct {
 	seen    map[int64]uint8
 	pending []bidRow
 	late    bool
+	// within, when set, bounds a bid's time relative to its auction's
+	// (microseconds, both included): q20-bounded.
+	within *[2]int64
 }
 
 func (q *q20Ref) rowsAcc() *nexAcc { return &q.acc }
@@ -466,6 +469,9 @@ func (q *q20Ref) add(b *bidRow) {
 func (q *q20Ref) join(b *bidRow) {
 	for i := range q.auctions[b.auction] {
 		a := &q.auctions[b.auction][i]
+		if w := q.within; w != nil && (b.ts-a.ts < w[0] || b.ts-a.ts > w[1]) {
+			continue
+		}
 		q.acc.add([]string{i64(b.auction), i64(b.bidder), i64(b.price), b.channel, b.url, tsText(b.ts), b.extra,
 			a.item, a.desc, i64(a.initial), i64(a.reserve), tsText(a.ts), tsText(a.expires), i64(a.seller), i64(a.category), a.extra})
 	}

@@ -75,7 +75,7 @@ func TestRunNexmark_Q6(t *testing.T) {
 // detector and need few bids to be tested: 12 seconds of event time
 // (5,520 bids, 360 auctions) give q7 two windows, q16 a thousand
 // channels, q20 a hundred and more rows, q21 both kinds of channel id.
-var nexmarkSmallQueries = []string{"q7", "q16", "q20", "q21", "q22"}
+var nexmarkSmallQueries = []string{"q7", "q16", "q20", "q20-bounded", "q21", "q22"}
 
 // TestRunNexmark_E2E runs each supported query once end to end, through
 // kinesalite, beside the in-process run, with a latency phase of 600 bids
@@ -139,7 +139,7 @@ func TestRunNexmark_E2E(t *testing.T) {
 			t.Errorf("%s: no latency measured", q)
 		}
 	}
-	for _, q := range []string{"q11", "q3", "q4", "q5", "q7", "q8", "q20"} {
+	for _, q := range []string{"q11", "q3", "q4", "q5", "q7", "q8", "q20", "q20-bounded"} {
 		if measured[q] {
 			t.Errorf("%s: latency measured, but no row of it follows a bid", q)
 		}
@@ -489,6 +489,12 @@ func nexJoinHandCases() []nexHandCase {
 				append(repeat(q20("100|1|50", s(11)+"|x|i|d|1|2|"+s(0)+"|"+s(10)+"|1|10|e"), 2),
 					q20("101|1|2", s(5)+"|x|j||0|0|"+s(0)+"|"+s(5)+"|2|10|"),
 					q20("103|1|0", s(12)+"|x|||0|0|"+s(11)+"|"+s(30)+"|3|10|"))...)...)},
+		// q20's rows whose bid is within [auction - 1 s, auction + 10 s]:
+		// auction 100's bid at 10 s (the bound, included), not at 11 s.
+		{query: "q20-bounded", want: append(repeat(q20("100|1|5", s(1)+"|x|i|d|1|2|"+s(0)+"|"+s(10)+"|1|10|e"), 2),
+			append(repeat(q20("100|1|9", s(10)+"|x|i|d|1|2|"+s(0)+"|"+s(10)+"|1|10|e"), 2),
+				q20("101|1|2", s(5)+"|x|j||0|0|"+s(0)+"|"+s(5)+"|2|10|"),
+				q20("103|1|0", s(12)+"|x|||0|0|"+s(11)+"|"+s(30)+"|3|10|"))...)},
 	}
 	for i := range cases {
 		cases[i].persons, cases[i].auctions, cases[i].bids = persons, auctions, bids
@@ -567,7 +573,7 @@ func TestNexmarkHandCases_Engine(t *testing.T) {
 				sources = append(sources, kinesisSourceSQL(tb, stream, emu.Endpoint()))
 			}
 			want := c.wantAcc()
-			got, _, err := runNexmarkView(ctx, NexmarkOptions{Timeout: time.Minute}, q, sources, want, 0)
+			got, _, _, err := runNexmarkView(ctx, NexmarkOptions{Timeout: time.Minute}, q, sources, want, 0)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -33,8 +33,8 @@ import (
 // retracted when its first match comes and emitted again when its last
 // one goes.
 //
-// Without a closing key both sides' state grows with the input, as a
-// regular join's does in Flink and RisingWave. With one (a window bound
+// Without a closing key or an expiry both sides' state grows with the
+// input, as a regular join's does in Flink and RisingWave. With one (a window bound
 // equated on both sides), the rows of a window are dropped at the first
 // barrier after the watermark passes it: no row of that window can come
 // from either side after that barrier (every operator upstream emits what
@@ -44,10 +44,15 @@ import (
 // window assigner (DropLate) whose window its side's watermark had passed.
 // Without a closing key nothing is late: a regular join keeps every row.
 //
+// With an expiry (see JoinExpiry: an interval join's time condition), a
+// side's rows are dropped too, each at the first barrier after the
+// watermark passes its deadline.
+//
 // The rows of recently used keys, both sides, are also held in memory
 // (up to CacheBytes, estimated): a key read from state once is then matched
-// without a state scan. Every change is written to state at once, so the
-// cache never needs flushing and drops keys freely. A key the cache does
+// without a state scan. Changes reach state at each barrier (and before
+// the cache drops keys): one write per changed row per epoch, none for a
+// row that came and went, expired or closed within it. A key the cache does
 // not hold is read from state only if state may have rows of it: not when
 // every row of its kind came through this operator since it opened (state
 // held no row at Open or, with a closing key, none of its bound) and the
@@ -97,11 +102,28 @@ type HashJoin struct {
 	otherKey      []byte
 	valBuf        []byte
 	keyVals       types.Row
+
+	// expiring holds the rows of sides with an expiry (see JoinExpiry),
+	// soonest deadline first.
+	expiring expiryHeap
+	// dirty holds the rows changed since state was last written (see
+	// flush).
+	dirty []*joinRow
+	// emptied holds the cached entries whose last row expired, dropped
+	// from the cache after the flush (see dropEmptied).
+	emptied []*joinEntry
+	// detached holds the rows of expiring sides that are in the heap
+	// but not in the cache, by state key (see release).
+	detached map[string]*joinRow
+	// expired counts the rows dropped from state at their deadline (see
+	// interval_join.go).
+	expired atomic.Int64
 }
 
 // joinEntry is one key's rows, per side, by their encoding (a side's map
 // is made with its first row), and what they take in memory (estimated).
 type joinEntry struct {
+	key   string // kg | key values, as in the cache
 	sides [2]map[string]*joinRow
 	bytes int
 	bound int64 // the closing key's value, with one
@@ -130,6 +152,15 @@ func rowMemory(row types.Row, encoded int) int {
 type joinRow struct {
 	row types.Row
 	n   int64
+	// Where it is (its entry, side and encoding: its state key); whether
+	// it has left already (deleted, expired or dropped), whether state
+	// holds it, and whether state is behind (it is on j.dirty).
+	e      *joinEntry
+	enc    string
+	side   uint8
+	gone   bool
+	stored bool
+	dirty  bool
 	// degree counts the other side's rows this one matches (with their
 	// copies), kept for an outer side: at 0 it stands NULL-padded.
 	degree int64
@@ -180,6 +211,12 @@ type JoinOptions struct {
 	// with NULLs for the other side's columns: {true, false} is a LEFT
 	// JOIN, {false, true} a RIGHT JOIN.
 	Outer [2]bool
+	// Expire, per side (left, right), says when a row of that side can
+	// no longer make or unmake a pair: then it is dropped, from the cache
+	// and from state. Late, per side, says which rows of that side are
+	// late: dropped and counted (see interval_join.go).
+	Expire [2]JoinExpiry
+	Late   [2]JoinLate
 }
 
 // Validate checks the options.
@@ -189,6 +226,14 @@ func (o *JoinOptions) Validate() error {
 	}
 	if o.CloseKey >= len(o.LeftKeys) {
 		return fmt.Errorf("join: closing key %d of %d", o.CloseKey, len(o.LeftKeys))
+	}
+	for side, w := range []int{o.LeftWidth, o.RightWidth} {
+		if x := o.Expire[side]; x.Set && (x.Col < 0 || x.Col >= w) {
+			return fmt.Errorf("join: expiry column %d of %d", x.Col, w)
+		}
+		if x := o.Late[side]; x.Set && (x.Col < 0 || x.Col >= w) {
+			return fmt.Errorf("join: late column %d of %d", x.Col, w)
+		}
 	}
 	return nil
 }
@@ -218,7 +263,8 @@ var (
 	metaClosedWM = []byte{0xFF, 0xFF, 'w'}
 )
 
-// Late returns the number of rows dropped because their window had closed.
+// Late returns the number of rows dropped as late: of a window already
+// closed, or behind the watermark in an interval join (see JoinLate).
 func (j *HashJoin) Late() int64 { return j.late.Load() }
 
 // OnInputWatermark notes each side's own watermark: a side's row is late
@@ -230,8 +276,8 @@ func (j *HashJoin) OnInputWatermark(input int, micros int64) {
 }
 
 // DropsLate reports whether the join drops late rows: with a closing key
-// (a join of windows) only.
-func (j *HashJoin) DropsLate() bool { return j.o.CloseKey >= 0 }
+// (a join of windows) or as an interval join, not as a regular join.
+func (j *HashJoin) DropsLate() bool { return j.o.CloseKey >= 0 || j.interval() }
 
 // errStop ends a Scan early.
 var errStop = errors.New("stop")
@@ -243,6 +289,19 @@ func (j *HashJoin) Open(_ context.Context, oc *OpContext) error {
 	if j.st == nil {
 		j.st = NewMemTable()
 	}
+	if j.o.CloseKey >= 0 || j.interval() {
+		if b, ok, err := j.st.Get(metaClosedWM); err != nil {
+			return fmt.Errorf("join: read watermark: %w", err)
+		} else if ok {
+			if j.closedWM, _, err = state.ReadInt64(b); err != nil {
+				return fmt.Errorf("join: read watermark: %w", err)
+			}
+			j.wm = max(j.wm, j.closedWM)
+		}
+	}
+	if err := j.openInterval(); err != nil {
+		return err
+	}
 	if j.o.CloseKey < 0 {
 		err := j.st.Scan([]byte{}, metaCloses, func(_, _ []byte) error {
 			j.stateRows = true
@@ -252,14 +311,6 @@ func (j *HashJoin) Open(_ context.Context, oc *OpContext) error {
 			return err
 		}
 		return nil
-	}
-	if b, ok, err := j.st.Get(metaClosedWM); err != nil {
-		return fmt.Errorf("join: read watermark: %w", err)
-	} else if ok {
-		if j.closedWM, _, err = state.ReadInt64(b); err != nil {
-			return fmt.Errorf("join: read watermark: %w", err)
-		}
-		j.wm = max(j.wm, j.closedWM)
 	}
 	return j.st.Scan(metaCloses, prefixEnd(metaCloses), func(k, _ []byte) error {
 		if len(k) != len(metaCloses)+8 {
@@ -303,6 +354,9 @@ func (j *HashJoin) Process(ctx context.Context, input int, b *Batch, out Output)
 }
 
 func (j *HashJoin) apply(side int, keys []expr.Func, positive bool, row types.Row, out Output) error {
+	if j.skip(side, row) {
+		return nil
+	}
 	op := Delete
 	if positive {
 		op = Insert
@@ -336,16 +390,7 @@ func (j *HashJoin) apply(side int, keys []expr.Func, positive bool, row types.Ro
 		}
 	}
 	// keyBuf: kg | key values | side | row.
-	j.keyBuf = append(j.keyBuf[:0], 0, 0)
-	if j.o.CloseKey >= 0 {
-		j.keyBuf = appendKeyValue(j.keyBuf, j.keyVals[j.o.CloseKey])
-	}
-	for k, v := range j.keyVals {
-		if k != j.o.CloseKey {
-			j.keyBuf = appendKeyValue(j.keyBuf, v)
-		}
-	}
-	binary.BigEndian.PutUint16(j.keyBuf, keyGroupOf(j.keyBuf[2:]))
+	j.keyBuf = j.appendKeyPrefix(j.keyBuf[:0], j.keyVals)
 	prefixLen := len(j.keyBuf)
 	e, err := j.entry(j.keyBuf)
 	if err != nil {
@@ -356,7 +401,7 @@ func (j *HashJoin) apply(side int, keys []expr.Func, positive bool, row types.Ro
 
 	other := 1 - side
 	var degree int64 // this row's matches on the other side, copies counted
-	for enc, m := range e.sides[other] {
+	for _, m := range e.sides[other] {
 		joined := j.joined(side, row, m.row)
 		if j.o.Cond != nil {
 			ok, err := j.o.Cond(joined, j.o.Env)
@@ -390,16 +435,29 @@ func (j *HashJoin) apply(side int, keys []expr.Func, positive bool, row types.Ro
 				emitN(out, Insert, j.padded(other, m.row), m.n)
 			}
 		}
-		j.otherKey = append(append(append(j.otherKey[:0], j.keyBuf[:prefixLen]...), byte(other)), enc...)
-		j.valBuf = m.appendValue(j.valBuf[:0])
-		if err := j.st.Put(j.otherKey, j.valBuf); err != nil {
-			return err
-		}
+		j.mark(m)
 	}
 	if j.o.Outer[side] && degree == 0 {
 		out.Emit(op, j.padded(side, row))
 	}
 	return j.count(e, side, j.keyBuf, prefixLen+1, row, positive, degree)
+}
+
+// appendKeyPrefix appends a key's state prefix, kg | key values (the
+// closing key first, when there is one).
+func (j *HashJoin) appendKeyPrefix(b []byte, vals types.Row) []byte {
+	start := len(b)
+	b = append(b, 0, 0)
+	if j.o.CloseKey >= 0 {
+		b = appendKeyValue(b, vals[j.o.CloseKey])
+	}
+	for k, v := range vals {
+		if k != j.o.CloseKey {
+			b = appendKeyValue(b, v)
+		}
+	}
+	binary.BigEndian.PutUint16(b[start:], keyGroupOf(b[start+2:]))
+	return b
 }
 
 // joined is the output row of a pair: left columns, then right ones.
@@ -437,13 +495,12 @@ func (j *HashJoin) entry(prefix []byte) (*joinEntry, error) {
 		return e, nil
 	}
 	j.misses++
-	e := &joinEntry{bytes: joinEntryBytes + len(prefix)}
+	e := &joinEntry{key: string(prefix), bytes: joinEntryBytes + len(prefix)}
 	if j.o.CloseKey >= 0 {
 		e.bound = j.keyVals[j.o.CloseKey].Micros()
 	}
 	if !j.mayHold(prefix) {
-		j.admit(string(prefix), e)
-		return e, nil
+		return e, j.admit(e.key, e)
 	}
 	err := j.st.Scan(prefix, prefixEnd(prefix), func(k, v []byte) error {
 		rest := k[len(prefix):]
@@ -467,24 +524,32 @@ func (j *HashJoin) entry(prefix []byte) (*joinEntry, error) {
 		if e.sides[rest[0]] == nil {
 			e.sides[rest[0]] = map[string]*joinRow{}
 		}
-		e.sides[rest[0]][string(rest[1:])] = &joinRow{row: r, n: n, degree: degree}
+		enc := string(rest[1:])
+		jr, attached := j.attach(k, e, r, n, degree)
+		if !attached {
+			jr = &joinRow{row: r, n: n, degree: degree, stored: true}
+			j.place(e, int(rest[0]), enc, jr)
+		}
+		e.sides[rest[0]][enc] = jr
 		e.bytes += rowMemory(r, len(rest)-1)
 		return nil
 	})
 	if err != nil {
 		return nil, err
 	}
-	j.admit(string(prefix), e)
-	return e, nil
+	return e, j.admit(e.key, e)
 }
 
 // admit caches e under key, evicting others first if it does not fit.
-func (j *HashJoin) admit(key string, e *joinEntry) {
+func (j *HashJoin) admit(key string, e *joinEntry) error {
 	if j.cachedBytes+e.bytes > j.o.CacheBytes || j.o.Budget.Over() {
-		j.evict(e.bytes)
+		if err := j.evict(e.bytes); err != nil {
+			return err
+		}
 	}
 	j.cache[key] = e
 	j.grow(e.bytes)
+	return nil
 }
 
 // grow counts n more bytes in the cache (less when negative), here and in
@@ -498,14 +563,19 @@ func (j *HashJoin) grow(n int) {
 // need more bytes fit in three quarters of it and the shared budget is
 // under its limit, noting each key's hash in evicted (see mayHold). Past
 // maxEvicted hashes it forgets them and treats every key seen so far as
-// possibly in state.
-func (j *HashJoin) evict(need int) {
+// possibly in state. State is brought up to date first: a key not cached
+// is read from state.
+func (j *HashJoin) evict(need int) error {
+	if err := j.flush(); err != nil {
+		return err
+	}
 	for k, e := range j.cache {
 		if j.cachedBytes+need <= j.o.CacheBytes*3/4 && !j.o.Budget.Over() {
 			break
 		}
 		delete(j.cache, k)
 		j.grow(-e.bytes)
+		j.release(e)
 		if j.o.CloseKey >= 0 {
 			j.evictedBounds[e.bound] = true
 		}
@@ -522,14 +592,15 @@ func (j *HashJoin) evict(need int) {
 			j.heldBounds[b] = true
 		}
 	}
+	return nil
 }
 
 // evictedHashRatio bounds the evicted hashes to one per this many bytes
 // of the cache's limit (a hash takes about 20 bytes of map).
 const evictedHashRatio = 256
 
-// count adds one to (or takes one from) the row's count, in the cache and
-// in state, with its degree (its matches, for an outer side); key is its
+// count adds one to (or takes one from) the row's count, in the cache
+// (state follows at the next flush), with its degree (its matches, for an outer side); key is its
 // state key, with the row's encoding from rowAt.
 func (j *HashJoin) count(e *joinEntry, side int, key []byte, rowAt int, row types.Row, positive bool, degree int64) error {
 	rows := e.sides[side]
@@ -547,7 +618,9 @@ func (j *HashJoin) count(e *joinEntry, side int, key []byte, rowAt int, row type
 			rows = map[string]*joinRow{}
 			e.sides[side] = rows
 		}
-		rows[string(key[rowAt:])] = r
+		enc := string(key[rowAt:])
+		rows[enc] = r
+		j.place(e, side, enc, r)
 		size := rowMemory(row, len(key)-rowAt)
 		e.bytes += size
 		j.grow(size)
@@ -555,17 +628,52 @@ func (j *HashJoin) count(e *joinEntry, side int, key []byte, rowAt int, row type
 		return fmt.Errorf("join: a row was deleted that was never inserted")
 	}
 	if r.n == 0 {
+		r.gone = true
 		delete(rows, string(key[rowAt:]))
 		size := rowMemory(r.row, len(key)-rowAt)
 		e.bytes -= size
 		j.grow(-size)
-		return j.st.Delete(key)
-	}
-	if j.o.Outer[side] {
+	} else if j.o.Outer[side] {
 		r.degree = degree
 	}
-	j.valBuf = r.appendValue(j.valBuf[:0])
-	return j.st.Put(key, j.valBuf)
+	j.mark(r)
+	return nil
+}
+
+// mark notes that state is behind on r.
+func (j *HashJoin) mark(r *joinRow) {
+	if !r.dirty {
+		r.dirty = true
+		j.dirty = append(j.dirty, r)
+	}
+}
+
+// flush writes the rows changed since the last flush to state: once per
+// row however often it changed, and not at all for a row that came and
+// went (or expired, or closed) in between. It runs at each barrier, so
+// that the epoch's state is whole, and before the cache drops keys.
+func (j *HashJoin) flush() error {
+	for i, r := range j.dirty {
+		j.dirty[i] = nil
+		r.dirty = false
+		j.otherKey = append(append(append(j.otherKey[:0], r.e.key...), r.side), r.enc...)
+		if r.gone || r.n == 0 {
+			if r.stored {
+				if err := j.st.Delete(j.otherKey); err != nil {
+					return err
+				}
+				r.stored = false
+			}
+			continue
+		}
+		j.valBuf = r.appendValue(j.valBuf[:0])
+		if err := j.st.Put(j.otherKey, j.valBuf); err != nil {
+			return err
+		}
+		r.stored = true
+	}
+	j.dirty = j.dirty[:0]
+	return nil
 }
 
 // appendValue appends a row's state value: its count, and its degree when
@@ -603,19 +711,41 @@ func (j *HashJoin) OnWatermark(_ context.Context, wm Watermark, _ Output) error 
 // OnBarrier drops the rows of every closed window: everything of theirs
 // has arrived by now (see HashJoin).
 func (j *HashJoin) OnBarrier(context.Context, Barrier, Output) error {
+	if err := j.expire(); err != nil {
+		return err
+	}
 	for len(j.closes) > 0 && j.closes[0]+j.o.CloseAfter <= j.wm {
 		if err := j.dropBound(j.closes[0]); err != nil {
 			return err
 		}
 		j.closes = j.closes[1:]
 	}
-	if j.o.CloseKey >= 0 && j.wm > j.closedWM {
+	if err := j.flush(); err != nil {
+		return err
+	}
+	j.dropEmptied()
+	if (j.o.CloseKey >= 0 || j.interval()) && j.wm > j.closedWM {
 		j.closedWM = j.wm
 		if err := j.st.Put(metaClosedWM, state.AppendInt64(nil, j.wm)); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// dropEmptied drops from the cache the entries whose rows all expired: a
+// join on a value that recurs (a price) would otherwise fill its cache
+// with empty keys. Unlike an evicted key's, theirs is not noted (see
+// mayHold): state holds none of their rows once flushed.
+func (j *HashJoin) dropEmptied() {
+	for i, e := range j.emptied {
+		j.emptied[i] = nil
+		if j.cache[e.key] == e && len(e.sides[0]) == 0 && len(e.sides[1]) == 0 {
+			delete(j.cache, e.key)
+			j.grow(-e.bytes)
+		}
+	}
+	j.emptied = j.emptied[:0]
 }
 
 // dropBound deletes both sides' rows whose closing key is bound, in
@@ -642,15 +772,19 @@ func (j *HashJoin) dropBound(bound int64) error {
 		if !strings.HasPrefix(k[2:], string(enc)) {
 			continue
 		}
-		if cached {
-			for side, rows := range e.sides {
-				for row := range rows {
+		for side, rows := range e.sides {
+			for row, r := range rows {
+				// Only a row state holds needs deleting (the scan found
+				// it when not cached); the others were never written.
+				if cached && r.stored {
 					doomed = append(doomed, append(append([]byte(k), byte(side)), row...))
 				}
+				r.gone, r.stored = true, false
 			}
 		}
 		delete(j.cache, k)
 		j.grow(-e.bytes)
+		j.release(e)
 	}
 	for _, k := range doomed {
 		if err := j.st.Delete(k); err != nil {
@@ -666,5 +800,6 @@ func (j *HashJoin) dropBound(bound int64) error {
 func (j *HashJoin) Close() error {
 	j.grow(-j.cachedBytes)
 	j.cache = nil
+	j.expiring, j.detached = nil, nil
 	return nil
 }

@@ -177,3 +177,80 @@ func newBenchKeyJoin(b *testing.B) (*HashJoin, *state.DB, *state.Table) {
 	mustOpen(b, j, tbl)
 	return j, db, tbl
 }
+
+// BenchmarkHashJoinInterval drives a HashJoin with the shape of Nexmark
+// q7 on Badger-backed state, committed every benchEpoch events: bids on
+// the left (key a price, time advancing 100 µs a bid, so 100,000 bids per
+// 10-second window), a window's top price on the right, joined on the
+// price with the bid's time in the window. With expiry a bid leaves
+// state 10 seconds after its time; without, every bid stays. One op is
+// one bid in.
+//
+//	go test -run XXX -bench HashJoinInterval -benchmem ./exec/
+func BenchmarkHashJoinInterval(b *testing.B) {
+	for _, tc := range []struct {
+		expire, badger bool
+	}{{false, true}, {true, true}, {false, false}, {true, false}} {
+		name := fmt.Sprintf("expire=%v/state=badger", tc.expire)
+		if !tc.badger {
+			// The join's own cost: state is a map.
+			name = fmt.Sprintf("expire=%v/state=mem", tc.expire)
+		}
+		b.Run(name, func(b *testing.B) {
+			ctx := context.Background()
+			db, err := state.Open(ctx, state.Options{Dir: b.TempDir()})
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer db.Close()
+			tbl := db.Table(1, 1)
+			var st StateTable = tbl
+			if !tc.badger {
+				st = NewMemTable()
+			}
+			j := newExpiryJoin(b, st, 0, tc.expire)
+			var out discard
+			bids := NewBatch(benchBatch)
+			for range benchBatch {
+				bids.Append(Insert, make(types.Row, 2))
+			}
+			tops := NewBatch(1)
+			tops.Append(Insert, make(types.Row, 2))
+			epoch := uint64(1)
+			var n int64
+			b.ReportAllocs()
+			b.ResetTimer()
+			for done := 0; done < b.N; done += benchBatch {
+				for i := 0; i < bids.Len(); i++ {
+					n++
+					r := bids.Row(i)
+					r[0], r[1] = types.NewInt(int64(uint64(n*2654435761)%1_000_000)), types.NewTimestamp(n*100)
+				}
+				if err := j.Process(ctx, sideLeft, bids, &out); err != nil {
+					b.Fatal(err)
+				}
+				if n%benchEpoch < benchBatch {
+					// The window now open gets a top price (one of the bids'),
+					// the watermark follows the bids, 2 seconds behind.
+					t := n * 100
+					r := tops.Row(0)
+					r[0], r[1] = bids.Row(0)[0], types.NewTimestamp((t/expiryWindow+1)*expiryWindow)
+					if err := j.Process(ctx, sideRight, tops, &out); err != nil {
+						b.Fatal(err)
+					}
+					if err := j.OnWatermark(ctx, Watermark{Micros: t - 2e6}, &out); err != nil {
+						b.Fatal(err)
+					}
+					if tc.badger {
+						benchCommit(b, db, tbl, j, epoch)
+					} else if err := j.OnBarrier(ctx, Barrier{Epoch: epoch}, &out); err != nil {
+						b.Fatal(err)
+					}
+					epoch++
+				}
+			}
+			b.StopTimer()
+			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "rows/s")
+		})
+	}
+}

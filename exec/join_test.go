@@ -177,7 +177,11 @@ func TestHashJoin_MatchesBatchJoin(t *testing.T) {
 				}
 			}
 			if rng.Intn(50) == 0 {
-				j = newTestJoin(t, residual, st, cacheBytes, outer...) // a restart from state
+				// A restart from state, which resumes at a barrier.
+				if err := j.OnBarrier(context.Background(), Barrier{Epoch: uint64(step)}, &aggRecorder{}); err != nil {
+					t.Fatal(err)
+				}
+				j = newTestJoin(t, residual, st, cacheBytes, outer...)
 			}
 		}
 		want := map[string]int{}
@@ -384,7 +388,11 @@ func TestHashJoin_ReadsStateOnlyWhenItMayHold(t *testing.T) {
 	if st.scans != opened {
 		t.Fatalf("%d scans of state for keys never seen before", st.scans-opened)
 	}
-	// A restart: state holds rows the new operator never saw.
+	// A restart (from a barrier): state holds rows the new operator never
+	// saw.
+	if err := j.OnBarrier(ctx, Barrier{Epoch: 1}, &aggRecorder{}); err != nil {
+		t.Fatal(err)
+	}
 	j = newTestJoin(t, false, st, 0)
 	if got := put(j, 1, 8, 3); got != "+ 8 1 8 3" {
 		t.Fatalf("pair with a row in state after a restart: %q", got)
@@ -426,7 +434,11 @@ func TestHashJoin_ReadsStateOnlyWhenItMayHold(t *testing.T) {
 		}
 		return strings.TrimSpace(rec.String())
 	}
-	putW(closing(), 0, 1, 10e6)
+	before := closing()
+	putW(before, 0, 1, 10e6)
+	if err := before.OnBarrier(ctx, Barrier{Epoch: 1}, &aggRecorder{}); err != nil {
+		t.Fatal(err)
+	}
 	if got := putW(closing(), 1, 1, 10e6); got != "+ 1 @10 1 @10" {
 		t.Fatalf("pair in a window indexed before the restart: %q", got)
 	}
@@ -468,6 +480,9 @@ func TestHashJoin_ClosingDropsEveryRow(t *testing.T) {
 				}
 				pairs += len(rec.rows)
 				if tc.restart && i == 30 {
+					if err := j.OnBarrier(ctx, Barrier{Epoch: 1}, &aggRecorder{}); err != nil {
+						t.Fatal(err)
+					}
 					j = open()
 				}
 			}

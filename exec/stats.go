@@ -106,6 +106,15 @@ func (j *HashJoin) cacheStats() cacheStats {
 	return cacheStats{keys: int64(len(j.cache)), bytes: int64(j.cachedBytes), hits: j.hits, misses: j.misses}
 }
 
+// expiryReporter is implemented by operators that drop rows from state as
+// the watermark passes their time (an interval join); ok is false for one
+// that drops none. Safe to call from any goroutine.
+type expiryReporter interface {
+	expiredRows() (n int64, ok bool)
+}
+
+func (j *HashJoin) expiredRows() (int64, bool) { return j.Expired(), j.interval() }
+
 // NodeKind says what a node of a graph is.
 type NodeKind string
 
@@ -146,6 +155,11 @@ type NodeStats struct {
 	// HasLate is false for operators that drop none.
 	Late    int64
 	HasLate bool
+	// Expired counts the rows an interval join dropped from state once
+	// the watermark passed their time; HasExpired is false for the other
+	// operators.
+	Expired    int64
+	HasExpired bool
 }
 
 // lateReporter is implemented by the event-time operators that drop late
@@ -184,6 +198,9 @@ func (g *Graph) Stats() []NodeStats {
 			if d, ok := n.op.(interface{ DropsLate() bool }); !ok || d.DropsLate() {
 				s.Late, s.HasLate = lr.Late(), true
 			}
+		}
+		if er, ok := n.op.(expiryReporter); ok {
+			s.Expired, s.HasExpired = er.expiredRows()
 		}
 		out = append(out, s)
 	}

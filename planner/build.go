@@ -563,7 +563,7 @@ func (b *binder) buildTableRef(n ast.ResultSetNode) (Node, *scope, error) {
 }
 
 // buildJoin plans a join: inner (JOIN ... ON, CROSS JOIN, or a comma with
-// the condition in WHERE), LEFT or RIGHT. Its scope is the left's columns,
+// the condition in WHERE), LEFT, RIGHT or FULL. Its scope is the left's columns,
 // then the right's, each under its own qualifier.
 func (b *binder) buildJoin(j *ast.Join) (Node, *scope, error) {
 	pos := b.posOf(j, b.in.position(0))
@@ -588,6 +588,9 @@ func (b *binder) buildJoin(j *ast.Join) (Node, *scope, error) {
 	switch j.Tp {
 	case ast.LeftJoin:
 		join.Kind = LeftJoin
+		if b.in.fullJoins[j] {
+			join.Kind = FullJoin
+		}
 	case ast.RightJoin:
 		join.Kind = RightJoin
 	}

@@ -13,6 +13,8 @@ type input struct {
 	ast        ast.ResultSetNode
 	text       string
 	tableFuncs map[string]*tableFunc
+	// fullJoins are the joins written FULL JOIN (parsed as LEFT JOIN).
+	fullJoins  map[*ast.Join]bool
 	paramOrder []int
 	numParams  int
 	casts      []sql.Cast // targets of __pgcast(x, i)

@@ -2,7 +2,9 @@ package planner
 
 import (
 	"context"
+	"fmt"
 
+	"github.com/streamsql/streamsql/exec"
 	"github.com/streamsql/streamsql/exec/expr"
 	"github.com/streamsql/streamsql/sql/sqlerr"
 	"github.com/streamsql/streamsql/sql/types"
@@ -217,6 +219,36 @@ func closesAfter(n Node, col int, views func(string) (*Query, bool)) (after int6
 		if vq, found := views(n.Relation.Name); found {
 			return closesAfter(vq.root, col, views)
 		}
+	case *Join:
+		return joinClosesAfter(n, col, views)
+	}
+	return 0, false
+}
+
+// joinClosesAfter is closesAfter of an inner join's column col: a column
+// equated with the other side's in the condition, both window bounds,
+// closes when both do (a pair is made when its later row comes, and
+// neither comes after its window closed).
+func joinClosesAfter(n *Join, col int, views func(string) (*Query, bool)) (int64, bool) {
+	if n.Kind != InnerJoin {
+		return 0, false // an outer join pads with NULLs as matches come and go
+	}
+	s, err := splitJoin(n)
+	if err != nil {
+		return 0, false
+	}
+	width := len(n.Left.Columns())
+	for i, l := range s.leftKeys {
+		lc, lok := l.(*expr.ColumnRef)
+		rc, rok := s.rightKeys[i].(*expr.ColumnRef)
+		if !lok || !rok || (lc.Index != col && rc.Index+width != col) {
+			continue
+		}
+		la, lok := closesAfter(n.Left, lc.Index, views)
+		ra, rok := closesAfter(n.Right, rc.Index, views)
+		if lok && rok {
+			return max(la, ra), true
+		}
 	}
 	return 0, false
 }
@@ -251,4 +283,185 @@ func planJoin(j *Join, views func(string) (*Query, bool)) (joinSpec, int, int64,
 func errJoinNoKey() error {
 	return sqlerr.Newf(sqlerr.FeatureNotSupported, "a join in a materialized view needs an equality between its two sides").
 		WithHint("Add ON a.x = b.y (an equi-join); a cross join of two streams grows without end.")
+}
+
+// intervalJoin is what planJoin finds of an interval join: per side,
+// when its rows expire and which of its rows are late (see
+// exec.JoinExpiry, exec.JoinLate), and the bounds as written, for EXPLAIN.
+type intervalJoin struct {
+	expire [2]exec.JoinExpiry
+	late   [2]exec.JoinLate
+	bounds []string
+}
+
+// capTerm is a term of a join condition that caps a time of the partner
+// side by a time of its own: partner ≤ own + c (or <, strict).
+type capTerm struct {
+	own, partner int
+	c            int64
+	strict       bool
+}
+
+// planInterval works out, for each side of an inner join, after what its
+// rows can never change the join's output again: a side whose rows never
+// change (append-only) or whose time column closes, bounded by a term of
+// the condition that caps its partners' time, when no partner row under
+// that cap can still come or change. A partner side that is append-only
+// drops its rows behind the watermark (late, as in Flink's interval
+// join); one whose time column closes (a window bound) has nothing left
+// to send once the watermark passes it (q7's bids BETWEEN a window's
+// bound minus 10 seconds and the bound).
+func planInterval(j *Join, s joinSpec, eowc bool, views func(string) (*Query, bool)) intervalJoin {
+	var out intervalJoin
+	if j.Kind != InnerJoin || s.residual == nil {
+		return out
+	}
+	width := len(j.Left.Columns())
+	sides := [2]Node{j.Left, j.Right}
+	names := func(side, col int) string {
+		return [2]string{"left", "right"}[side] + "." + sides[side].Columns()[col].Name
+	}
+	// caps[s]: the terms that cap the other side's time by s's.
+	var caps [2][]capTerm
+	// le notes a ≤ b (a < b when strict); offsets are inside the operands.
+	le := func(a, b expr.Expr, strict bool) {
+		as, ac, ao, aok := timeOperand(a, width)
+		bs, bc, bo, bok := timeOperand(b, width)
+		if !aok || !bok || as == bs {
+			return
+		}
+		// a.col + ao ≤ b.col + bo: a's time ≤ b's time + (bo - ao).
+		caps[bs] = append(caps[bs], capTerm{own: bc, partner: ac, c: bo - ao, strict: strict})
+	}
+	for _, t := range expr.Conjuncts(s.residual) {
+		c, ok := t.(*expr.Call)
+		if !ok {
+			continue
+		}
+		switch {
+		case (c.Name == "<=" || c.Name == "<") && len(c.Args) == 2:
+			le(c.Args[0], c.Args[1], c.Name == "<")
+		case (c.Name == ">=" || c.Name == ">") && len(c.Args) == 2:
+			le(c.Args[1], c.Args[0], c.Name == ">")
+		case c.Name == "between" && len(c.Args) == 3:
+			le(c.Args[1], c.Args[0], false)
+			le(c.Args[0], c.Args[2], false)
+		}
+	}
+	appendOnlySide := [2]bool{appendOnly(j.Left, eowc, views), appendOnly(j.Right, eowc, views)}
+	for side := range sides {
+		other := 1 - side
+		for _, ct := range caps[side] {
+			var pa int64
+			switch a, closes := closesAfter(sides[other], ct.partner, views); {
+			case appendOnlySide[other]:
+				// Partner rows behind the watermark are late: one at the cap
+				// comes no more once the watermark is past it.
+				pa = 1
+			case closes:
+				pa = a
+			default:
+				continue
+			}
+			after := ct.c + pa
+			if !appendOnlySide[side] {
+				// Its own rows may still change (be deleted) until their
+				// time closes: the pairs they made must be retracted.
+				sa, ok := closesAfter(sides[side], ct.own, views)
+				if !ok {
+					continue
+				}
+				after = max(after, sa)
+			}
+			op := "<="
+			if ct.strict {
+				op = "<"
+			}
+			out.bounds = append(out.bounds, fmt.Sprintf("%s%s%s%s", names(other, ct.partner), op, names(side, ct.own), fmtOffset(ct.c)))
+			if !out.expire[side].Set || after < out.expire[side].After {
+				out.expire[side] = exec.JoinExpiry{Set: true, Col: ct.own, After: after}
+				out.late[other] = exec.JoinLate{}
+				if appendOnlySide[other] {
+					out.late[other] = exec.JoinLate{Set: true, Col: ct.partner}
+				}
+			}
+		}
+	}
+	return out
+}
+
+// fmtOffset prints a signed offset in microseconds, nothing for 0.
+func fmtOffset(us int64) string {
+	switch {
+	case us > 0:
+		return "+" + fmtMicros(us)
+	case us < 0:
+		return "-" + fmtMicros(-us)
+	}
+	return ""
+}
+
+// timeOperand reads e as a TIMESTAMP column of one side of a joined row
+// (side 0 below width) plus a constant offset in microseconds: col,
+// col ± INTERVAL (DATE_ADD, DATE_SUB). col is within its side.
+func timeOperand(e expr.Expr, width int) (side, col int, offset int64, ok bool) {
+	switch x := e.(type) {
+	case *expr.ColumnRef:
+		if x.Typ.Kind != types.Timestamp {
+			return 0, 0, 0, false
+		}
+		if x.Index >= width {
+			return 1, x.Index - width, 0, true
+		}
+		return 0, x.Index, 0, true
+	case *expr.Call:
+		minus := x.Name == "-" || x.Name == "date_sub" || x.Name == "subdate"
+		plus := x.Name == "+" || x.Name == "date_add" || x.Name == "adddate"
+		if (!minus && !plus) || len(x.Args) != 2 || x.Type().Kind != types.Timestamp {
+			return 0, 0, 0, false
+		}
+		side, col, off, ok := timeOperand(x.Args[0], width)
+		if !ok {
+			return 0, 0, 0, false
+		}
+		d, ok := constMicros(x.Args[1])
+		if !ok {
+			return 0, 0, 0, false
+		}
+		if minus {
+			d = -d
+		}
+		return side, col, off + d, true
+	}
+	return 0, 0, 0, false
+}
+
+// constMicros evaluates a constant INTERVAL of no months (a fixed length).
+func constMicros(e expr.Expr) (int64, bool) {
+	if lo, _ := expr.ColumnsRead(e); lo >= 0 || e.Type().Kind != types.Interval {
+		return 0, false
+	}
+	if _, isParam := e.(*expr.Param); isParam {
+		return 0, false
+	}
+	hasParam := false
+	expr.Walk(e, func(x expr.Expr) bool {
+		if _, ok := x.(*expr.Param); ok {
+			hasParam = true
+		}
+		return !hasParam
+	})
+	if hasParam {
+		return 0, false
+	}
+	f, err := expr.Compile(e)
+	if err != nil {
+		return 0, false
+	}
+	v, err := f(nil, &expr.Env{})
+	if err != nil || v.IsNull() {
+		return 0, false
+	}
+	months, micros := v.IntervalParts()
+	return micros, months == 0
 }

@@ -120,13 +120,14 @@ type Join struct {
 	Cond        expr.Expr
 }
 
-// JoinKind is INNER, LEFT or RIGHT.
+// JoinKind is INNER, LEFT, RIGHT or FULL.
 type JoinKind uint8
 
 const (
 	InnerJoin JoinKind = iota
 	LeftJoin
 	RightJoin
+	FullJoin
 )
 
 func (k JoinKind) String() string {
@@ -135,12 +136,16 @@ func (k JoinKind) String() string {
 		return "left"
 	case RightJoin:
 		return "right"
+	case FullJoin:
+		return "full"
 	}
 	return "inner"
 }
 
 // outer reports which sides keep their rows without a match.
-func (k JoinKind) outer() [2]bool { return [2]bool{k == LeftJoin, k == RightJoin} }
+func (k JoinKind) outer() [2]bool {
+	return [2]bool{k == LeftJoin || k == FullJoin, k == RightJoin || k == FullJoin}
+}
 
 // UnionAll concatenates inputs of equal column types.
 type UnionAll struct {

@@ -431,6 +431,8 @@ func (b *streamBuilder) join(n *Join, eowc bool) (exec.NodeID, error) {
 	}
 	o := exec.JoinOptions{Env: &b.env, Errs: b.errs, CloseKey: closeKey, CloseAfter: after, DropLate: [2]bool{assigned(n.Left), assigned(n.Right)},
 		LeftWidth: len(n.Left.Columns()), RightWidth: len(n.Right.Columns()), Outer: n.Kind.outer(), Budget: b.cacheBudget}
+	iv := planInterval(n, spec, eowc, b.views)
+	o.Expire, o.Late = iv.expire, iv.late
 	if o.LeftKeys, err = compileAll(spec.leftKeys); err != nil {
 		return 0, err
 	}
@@ -451,6 +453,24 @@ func (b *streamBuilder) join(n *Join, eowc bool) (exec.NodeID, error) {
 		if after > 0 {
 			detail += "+" + fmtMicros(after)
 		}
+	}
+	if len(iv.bounds) > 0 {
+		detail += " interval=[" + strings.Join(iv.bounds, ", ") + "]"
+	}
+	var expires, late []string
+	for side, in := range []Node{n.Left, n.Right} {
+		if o.Expire[side].Set {
+			expires = append(expires, [2]string{"left", "right"}[side])
+		}
+		if l := o.Late[side]; l.Set {
+			late = append(late, [2]string{"left", "right"}[side]+"."+in.Columns()[l.Col].Name)
+		}
+	}
+	if len(expires) > 0 {
+		detail += " expires=" + strings.Join(expires, ",")
+	}
+	if len(late) > 0 {
+		detail += " late=" + strings.Join(late, ",")
 	}
 	j, err := exec.NewHashJoin(o)
 	if err != nil {
@@ -493,6 +513,13 @@ func (b *streamBuilder) aggregate(n *Aggregate, eowc bool) (exec.NodeID, error) 
 	keys := n.Keys
 	hidden := false
 	end := -1
+	if n.Windowed && eowc && win == nil {
+		// The window is under a join: EMIT ON WINDOW CLOSE needs a key
+		// that closes through it (see eowcKeys), or it is refused.
+		if keys, end, hidden, err = b.eowcKeys(n); err != nil {
+			return 0, err
+		}
+	}
 	if n.Windowed && win != nil {
 		endCol := len(win.cols) - 1
 		for i, k := range keys {

@@ -19,6 +19,7 @@ func Plan(ctx context.Context, cat Catalog, sel *sql.Select, opts Options) (*Que
 		casts:      sel.Casts,
 		position:   sel.Position,
 		tableFuncs: map[string]*tableFunc{},
+		fullJoins:  sel.FullJoins,
 	}
 	for name, tf := range sel.TableFuncs {
 		t := &tableFunc{name: strings.ToUpper(tf.Name), alias: tf.Alias, pos: tf.Pos}

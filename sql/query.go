@@ -338,6 +338,8 @@ func (p *parser) parseQuery(from, to int) (*Select, error) {
 		k = close
 	}
 
+	fullOns := p.rewriteFullJoins(from, to, start, buf)
+
 	text, m, err := p.rewritePostgres(from, to, start, buf, skip, &q.Casts)
 	if err != nil {
 		return nil, err
@@ -357,8 +359,14 @@ func (p *parser) parseQuery(from, to int) (*Select, error) {
 	default:
 		return nil, p.errAt(start, sqlerr.FeatureNotSupported, "%s is not supported", stmtName(st))
 	}
-	v := &queryVisitor{order: order, srcOff: q.srcOff, tfs: q.TableFuncs}
+	v := &queryVisitor{order: order, srcOff: q.srcOff, tfs: q.TableFuncs, fullOns: fullOns}
 	q.AST.Accept(v)
+	q.FullJoins = v.full
+	if n := fullOns.count(); n != len(v.full) {
+		// A FULL JOIN read as LEFT would silently drop rows: refuse.
+		return nil, p.errAt(start, sqlerr.FeatureNotSupported, "this form of FULL JOIN is not supported (%d of %d found with their ON)", len(v.full), n).
+			WithHint("Write each FULL JOIN as a FULL JOIN b ON condition, without joins nested between.")
+	}
 	for name, tf := range q.TableFuncs {
 		if !v.found[name] {
 			// TiDB read the placeholder as something other than a table,
@@ -375,6 +383,10 @@ type queryVisitor struct {
 	srcOff func(int) int // an offset in the rewritten text → in the source
 	tfs    map[string]*TableFunc
 	found  map[string]bool
+	// fullOns are the ON keywords of every join (source offsets, sorted),
+	// each mapped to whether its join was FULL; full gets the FULL joins.
+	fullOns *joinOns
+	full    map[*ast.Join]bool
 }
 
 func (v *queryVisitor) Enter(n ast.Node) (ast.Node, bool) {
@@ -384,6 +396,13 @@ func (v *queryVisitor) Enter(n ast.Node) (ast.Node, bool) {
 			if i, ok := v.order[v.srcOff(off)]; ok {
 				n.SetOrder(i)
 			}
+		}
+	case *ast.Join:
+		if n.Tp == ast.LeftJoin && n.On != nil && v.fullOns.isFull(v.srcOff(n.On.Expr.OriginTextPosition())) {
+			if v.full == nil {
+				v.full = map[*ast.Join]bool{}
+			}
+			v.full[n] = true
 		}
 	case *ast.TableSource:
 		if tn, ok := n.Source.(*ast.TableName); ok && tn.Schema.L == "" {

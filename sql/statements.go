@@ -254,6 +254,10 @@ type Select struct {
 	// TableFuncs maps a placeholder table name (as TiDB's TableName.Name.L
 	// spells it) to the table function call it replaced.
 	TableFuncs map[string]*TableFunc
+	// FullJoins are the joins written FULL [OUTER] JOIN, which TiDB's
+	// grammar lacks: Text spells them LEFT (as long as FULL) and AST has
+	// them as LeftJoin.
+	FullJoins map[*ast.Join]bool
 	// ParamOrder maps the i-th parameter marker in text order to the
 	// parameter's 0-based index: $3 is index 2, the i-th ? is index i. Every
 	// ast.ParamMarkerExpr in AST and in TableFunc argument expressions has

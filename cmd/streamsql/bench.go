@@ -35,6 +35,7 @@ func benchCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	scenario := fs.string("scenario", "tumble", "tumble (COUNT/SUM per key), nexmark, or all")
 	nexmarkQueries := fs.string("nexmark", "", "nexmark: comma-separated queries (q0 to q22, q7-simple); empty: all, the unsupported ones as rows saying why")
 	nexmarkTimeout := fs.duration("nexmark-timeout", 10*time.Minute, "nexmark: the bound on each query's run (q5 at 2,000,000 events takes longer than 10 minutes)")
+	stateSize := fs.Bool("state-size", false, "nexmark: after each run, report the view's operator state (committed keys and bytes, the view's own rows left out)")
 	mode := fs.string("mode", "inprocess", "inprocess, or e2e (end to end through kinesalite)")
 	events := fs.int("events", 0, "click events per scenario; 0: 2,000,000 in process, 200,000 for e2e (kinesalite takes 10,000-20,000 records/s); "+
 		"nexmark: generated events (46 in 50 are bids), 0: 1,000,000, or 200,000 for e2e")
@@ -123,7 +124,7 @@ func benchCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return r.tumble(ctx, mode, ks, clicks, limit, contenders)
 	}
 	nexmark := func(mode string) error {
-		o := bench.NexmarkOptions{Events: int64(*events), Seed: 1, Timeout: *nexmarkTimeout, MemoryLimit: limit, ProfileDir: *cpuprofile}
+		o := bench.NexmarkOptions{Events: int64(*events), Seed: 1, Timeout: *nexmarkTimeout, MemoryLimit: limit, ProfileDir: *cpuprofile, StateSize: *stateSize}
 		if *nexmarkQueries != "" {
 			o.Queries = strings.Split(*nexmarkQueries, ",")
 		}
