@@ -41,6 +41,9 @@ type object struct {
 	// sender share (sinkview.go).
 	sinkColumns []types.Column
 	sinkShared  *sinkShared
+	// A table's definition and its primary key columns (table.go).
+	createTable *sql.CreateTable
+	tableKey    []int
 }
 
 // catalog is the in-memory view of the catalog, written through to state.
@@ -127,6 +130,8 @@ func (c *catalogSnapshot) build(ctx context.Context, st sql.Statement) (*object,
 			}
 		}
 		return o, nil
+	case *sql.CreateTable:
+		return buildTable(s), nil
 	case *sql.CreateView:
 		q, err := planner.Plan(ctx, c, s.Query, planner.Options{EmitOnWindowClose: s.EmitOnWindowClose, Session: planner.SessionInfo{Version: Version()}})
 		if err != nil {
@@ -387,5 +392,5 @@ func (c *catalogSnapshot) Relation(name string) (*planner.Relation, bool) {
 	if !ok || o.kind == sql.KindSink {
 		return nil, false
 	}
-	return &planner.Relation{Name: name, Kind: o.kind.String(), Columns: o.columns, WatermarkColumn: o.watermark}, true
+	return &planner.Relation{Name: name, Kind: o.kind.String(), Columns: o.columns, WatermarkColumn: o.watermark, Key: o.tableKey}, true
 }

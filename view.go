@@ -1395,7 +1395,11 @@ func (e *Engine) viewScan(obj *object) (exec.RowIter, error) {
 
 // newViewRows reads the rows of view obj in snap, and closes snap after.
 func newViewRows(obj *object, snap *state.Snapshot) *viewRows {
-	return &viewRows{name: obj.entry.Name, keyed: obj.stream != nil && obj.stream.Key != nil,
+	keyed := obj.stream != nil && obj.stream.Key != nil
+	if obj.kind == sql.KindTable {
+		keyed = len(obj.tableKey) > 0
+	}
+	return &viewRows{name: obj.entry.Name, keyed: keyed,
 		snap: snap, it: snap.Scan(obj.entry.ID, planner.MaterializeTable, nil, nil)}
 }
 

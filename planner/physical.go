@@ -240,6 +240,9 @@ func (p *StreamPlan) Explain() []string {
 func (p *StreamPlan) InputLine(i int) string {
 	in := p.Inputs[i]
 	line := "Source " + in.Source.Name
+	if in.Source.Kind == "table" {
+		line = "Table " + in.Source.Name
+	}
 	if in.Needed != nil {
 		line += " columns=" + (&Scan{Relation: in.Source, Needed: in.Needed}).neededNames()
 	}
@@ -292,7 +295,7 @@ func (b *streamBuilder) node(n Node, eowc, top bool) (exec.NodeID, error) {
 func (b *streamBuilder) op(n Node, eowc bool) (exec.NodeID, error) {
 	switch n := n.(type) {
 	case *Scan:
-		if n.Relation.Kind == "source" {
+		if n.Relation.Kind == "source" || n.Relation.Kind == "table" {
 			return b.input(n.Relation, n.Needed), nil
 		}
 		vq, ok := b.views(n.Relation.Name)
@@ -370,6 +373,9 @@ func (b *streamBuilder) op(n Node, eowc bool) (exec.NodeID, error) {
 		// place in every source it reads.
 		return b.add("UnionAll", "", exec.NewUnionAll(), ins...), nil
 	case *Join:
+		if n.Temporal != nil {
+			return b.lookupJoin(n, eowc)
+		}
 		return b.join(n, eowc)
 	}
 	return 0, sqlerr.Newf(sqlerr.FeatureNotSupported, "%s in a materialized view is not supported", n.describe())
@@ -760,7 +766,7 @@ func (p *StreamPlan) String() string {
 // n, through the views it reads.
 func countSourceScans(n Node, views func(string) (*Query, bool), counts map[string]int) error {
 	if s, ok := n.(*Scan); ok {
-		if s.Relation.Kind == "source" {
+		if s.Relation.Kind == "source" || s.Relation.Kind == "table" {
 			counts[s.Relation.Name]++
 			return nil
 		}
