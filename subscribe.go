@@ -233,6 +233,12 @@ type matRecorder struct {
 	pending map[uint64][]subEvent
 	wm      int64 // the watermark committed with the last published epoch
 	hasWM   bool
+	// followers get every recorded epoch's changes at its seal, and log
+	// writes them to Badger, for the views that read this one
+	// (changelog.go); sealed is the last epoch sealed.
+	followers map[*changelogFollower]struct{}
+	log       *changelogLog
+	sealed    uint64
 }
 
 var _ exec.EpochSealer = (*matRecorder)(nil)
@@ -248,10 +254,12 @@ func (l *viewLife) subscribeTable(op uint32, t *state.Table) exec.StateTable {
 		l.sinkStage.Table = t // a sink's pipeline: its staging table (sinkview.go)
 		return l.sinkStage
 	}
-	on := r.m.subs.has(r.obj.entry.Name)
+	on := r.m.subs.has(r.obj.entry.Name) || r.m.hasDependents(r.obj.entry.Name)
 	rec := &matRecorder{Table: t, m: r.m, view: r.obj.entry.Name,
 		keyed: r.obj.stream != nil && r.obj.stream.Key != nil,
 		on:    on, active: on, pending: map[uint64][]subEvent{}}
+	rec.log = &changelogLog{l: l, table: r.m.e.db.Table(r.obj.entry.ID, changelogTable)}
+	l.tables = append(l.tables, rec.log.table)
 	if on {
 		rec.before = map[string][]byte{}
 	}
@@ -300,8 +308,14 @@ func (c *matRecorder) SealEpoch(epoch uint64) error {
 	if c.on && len(c.before) > 0 {
 		changes, err = c.diff(epoch)
 	}
-	want := c.m.subs.has(c.view)
+	dependents := c.m.hasDependents(c.view)
+	if err != nil && dependents {
+		return fmt.Errorf("record the changes the views reading %s need: %w", c.view, err)
+	}
+	want := c.m.subs.has(c.view) || dependents
+	recorded := false
 	c.mu.Lock()
+	c.sealed = epoch
 	switch {
 	case err != nil:
 		// Subscribers cannot be given this epoch: end them; recording
@@ -316,11 +330,16 @@ func (c *matRecorder) SealEpoch(epoch uint64) error {
 		if len(changes) > 0 {
 			c.pending[epoch] = changes
 		}
+		recorded = true
+		c.pushChangelog(epoch, changes)
 	case want:
 		c.active, c.on, c.from = true, true, epoch
 		c.before = map[string][]byte{}
 	}
 	c.mu.Unlock()
+	if err := c.sealChangelog(epoch, recorded && dependents); err != nil {
+		return err
+	}
 	return c.Table.SealEpoch(epoch)
 }
 

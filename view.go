@@ -207,6 +207,9 @@ type viewLife struct {
 	graph      *exec.Graph
 	root       exec.NodeID
 	inputNodes []exec.NodeID
+	// barriered is the last epoch whose barrier every input took (for
+	// the views reading this one's changelog, changelog.go).
+	barriered atomic.Uint64
 }
 
 // startView starts a view's pipeline.
@@ -220,7 +223,7 @@ func (m *viewManager) startView(obj *object) {
 	var srcs []*object
 	for _, in := range obj.stream.Inputs {
 		src, ok := m.e.catalog.get(in.Source.Name)
-		if !ok || src.createSource == nil {
+		if !ok || (src.createSource == nil && src.kind != sql.KindView) {
 			m.e.log.Warn("view's source is missing", "view", obj.entry.Name, "source", in.Source.Name)
 			return
 		}
@@ -390,6 +393,13 @@ func (r *viewRunner) run(ctx context.Context) (err error) {
 
 	consumer := r.consumer()
 	for _, in := range l.inputs {
+		if in.cl != nil {
+			defer in.cl.detach()
+			if err := in.cl.attach(ctx); err != nil {
+				return err
+			}
+			continue
+		}
 		if in.gen != nil {
 			continue
 		}
@@ -484,6 +494,10 @@ type viewInput struct {
 	// committed.
 	marksKey []byte
 	marks    map[string]int64
+
+	// cl, for an input that reads another view's changelog, replaces
+	// sub (changelog.go).
+	cl *changelogInput
 }
 
 // newViewInput prepares the input of source src: the positions and the
@@ -517,6 +531,9 @@ func newViewInput(l *viewLife, src *object, plan *planner.StreamInput, several b
 			return nil, fmt.Errorf("read committed watermarks of %s: %w", src.entry.Name, err)
 		}
 	}
+	if plan.Changelog() {
+		return in, in.initChangelog(pos, hasPos)
+	}
 	if isPulled(src.connector) {
 		if !hasPos {
 			pos = nil
@@ -542,6 +559,9 @@ func newViewInput(l *viewLife, src *object, plan *planner.StreamInput, several b
 // run decodes what the subscription delivers into the graph input, with
 // watermarks and barriers, until ctx ends or something fails.
 func (in *viewInput) run(ctx context.Context) error {
+	if in.cl != nil {
+		return in.cl.run(ctx)
+	}
 	if in.gen != nil {
 		return in.runGenerator(ctx)
 	}
@@ -751,6 +771,12 @@ func (in *viewInput) watermarkAt(epoch uint64) (watermarkCut, bool) {
 // after that follows all of it. If not, lagging names a source behind.
 func (l *viewLife) readTo(start time.Time) (lagging string, ok bool) {
 	for _, in := range l.inputs {
+		if in.cl != nil {
+			if src, ok := in.cl.readTo(start); !ok {
+				return src, false
+			}
+			continue
+		}
 		if in.gen != nil {
 			// A bounded source holds all of its rows "now"; an unbounded
 			// one, what it held when FLUSH began.
@@ -769,6 +795,9 @@ func (l *viewLife) readTo(start time.Time) (lagging string, ok bool) {
 // barrier sends the barrier of epoch into the input, after everything fed
 // so far, and returns the position to commit with it.
 func (in *viewInput) barrier(ctx context.Context, epoch uint64) ([]byte, error) {
+	if in.cl != nil {
+		return in.cl.barrier(ctx, epoch)
+	}
 	if in.gen == nil {
 		pos, err := in.sub.Barrier(ctx, epoch)
 		if err != nil {
@@ -1108,6 +1137,7 @@ func (m *viewManager) checkpoint(ctx context.Context) error {
 	if len(lives) == 0 {
 		return nil
 	}
+	sortUpstreamFirst(lives)
 	epoch := m.injected.Add(1)
 	type part struct {
 		l   *viewLife
@@ -1127,6 +1157,7 @@ lives:
 			}
 			p.pos = append(p.pos, b)
 		}
+		l.barriered.Store(epoch)
 		parts = append(parts, p)
 	}
 	var ready []part
@@ -1150,10 +1181,12 @@ lives:
 	defer m.commitMu.Unlock()
 	var tables []*state.Table
 	var published []committedLife // for SUBSCRIBE (subscribe.go)
+	committing := map[*viewLife]bool{}
 	for _, p := range ready {
-		if p.l.isDead {
+		if p.l.isDead || !changelogsCommitted(p.l, committing) {
 			continue
 		}
+		committing[p.l] = true
 		var wm int64
 		withWM := 0
 		for i, in := range p.l.inputs {

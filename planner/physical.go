@@ -14,10 +14,11 @@ import (
 // Physical planning of continuous queries: a logical plan becomes a DAG of
 // exec operators in an exec.Graph, fed with the decoded rows of the one
 // source the query reads and ending in a Materialize that keeps the view's
-// table. A Scan of a materialized view is planned by inlining that view's
-// own plan, so a view over a view reads the source itself and computes the
-// whole chain (its state is its own; retractions flow through as they
-// would between two graphs).
+// table. A Scan of anything but a source (a materialized view, a table)
+// is an input of its own, fed with that object's committed changelog
+// (ChangelogScan in EXPLAIN, see the engine's changelog.go): a view over a
+// view shares the upstream's work instead of computing the whole chain
+// again, so a chain of N views keeps N views' state, not N².
 
 // MaterializeTable is the operator id of a view's table: what SELECT from
 // the view reads. Other stateful operators get ids from 1 in plan order.
@@ -25,9 +26,9 @@ const MaterializeTable uint32 = 0
 
 // StreamPlan is a continuous query checked for what the engine can run.
 type StreamPlan struct {
-	// Inputs are the sources the query reads (through views, maybe), each
-	// once however often it is scanned, in the order Build wants their
-	// input nodes.
+	// Inputs are the sources and the changelogs (of views, tables) the
+	// query reads, each once however often it is scanned, in the order
+	// Build wants their input nodes.
 	Inputs []StreamInput
 	// Key lists the view's primary key columns (the group key); nil means
 	// the whole row, with duplicates counted.
@@ -55,6 +56,10 @@ type StreamInput struct {
 	Filter     func(types.Row, *expr.Env) (bool, error)
 	FilterText string
 }
+
+// Changelog reports whether the input reads another object's committed
+// changelog (a materialized view's, a table's) rather than a source.
+func (in *StreamInput) Changelog() bool { return in.Source.Kind != "source" }
 
 // Keep reports whether row passes the input's pushed WHERE (always, with
 // none): whoever feeds the input applies it.
@@ -239,10 +244,10 @@ func (p *StreamPlan) Explain() []string {
 // names of the nodes Build adds (EXPLAIN ANALYZE prints both).
 func (p *StreamPlan) InputLine(i int) string {
 	in := p.Inputs[i]
-	line := "Source " + in.Source.Name
-	if in.Source.Kind == "table" {
-		line = "Table " + in.Source.Name
+	if in.Changelog() {
+		return "ChangelogScan " + in.Source.Name
 	}
+	line := "Source " + in.Source.Name
 	if in.Needed != nil {
 		line += " columns=" + (&Scan{Relation: in.Source, Needed: in.Needed}).neededNames()
 	}
@@ -295,14 +300,11 @@ func (b *streamBuilder) node(n Node, eowc, top bool) (exec.NodeID, error) {
 func (b *streamBuilder) op(n Node, eowc bool) (exec.NodeID, error) {
 	switch n := n.(type) {
 	case *Scan:
-		if n.Relation.Kind == "source" || n.Relation.Kind == "table" {
+		if n.Relation.Kind == "source" {
 			return b.input(n.Relation, n.Needed), nil
 		}
-		vq, ok := b.views(n.Relation.Name)
-		if !ok {
-			return 0, sqlerr.Newf(sqlerr.UndefinedTable, "relation %q does not exist", n.Relation.Name)
-		}
-		return b.op(vq.root, vq.opts.EmitOnWindowClose)
+		// Another object's committed changelog: every column, as stored.
+		return b.input(n.Relation, nil), nil
 	case *Filter:
 		pred, err := expr.CompilePredicate(n.Cond)
 		if err != nil {
@@ -762,19 +764,12 @@ func (p *StreamPlan) String() string {
 	return fmt.Sprintf("sources=%s key=%v", strings.Join(names, ","), p.Key)
 }
 
-// countSourceScans adds to counts how often each source is scanned under
-// n, through the views it reads.
+// countSourceScans adds to counts how often each source (or changelog)
+// is scanned under n.
 func countSourceScans(n Node, views func(string) (*Query, bool), counts map[string]int) error {
 	if s, ok := n.(*Scan); ok {
-		if s.Relation.Kind == "source" || s.Relation.Kind == "table" {
-			counts[s.Relation.Name]++
-			return nil
-		}
-		vq, ok := views(s.Relation.Name)
-		if !ok {
-			return sqlerr.Newf(sqlerr.UndefinedTable, "relation %q does not exist", s.Relation.Name)
-		}
-		return countSourceScans(vq.root, views, counts)
+		counts[s.Relation.Name]++
+		return nil
 	}
 	for _, c := range n.Children() {
 		if err := countSourceScans(c, views, counts); err != nil {
