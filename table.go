@@ -2,14 +2,16 @@ package streamsql
 
 import (
 	"context"
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
 	"math"
+	"slices"
 	"strings"
 	"sync"
-	"sync/atomic"
+	"time"
+
+	badger "github.com/dgraph-io/badger/v4"
 
 	"github.com/streamsql/streamsql/exec"
 	"github.com/streamsql/streamsql/planner"
@@ -58,45 +60,36 @@ var keyTableVersion = []byte("version")
 // tableLogChunk bounds the changes stored under one log key.
 const tableLogChunk = 512
 
-// tableManager holds what the engine knows of each table at run time.
+// tableManager holds what the engine knows of each table at run time,
+// and the DML writes on their way into an epoch.
 type tableManager struct {
-	e      *Engine
-	mu     sync.Mutex
+	e  *Engine
+	mu sync.Mutex
+	// tables by object id; each table's followers are under mu.
 	tables map[uint64]*tableState
+	// pending are writes not yet given an epoch; inflight those given one
+	// and not committed yet (a failed commit leaves them for the next).
+	pending, inflight []*tableWrite
 }
 
 // tableState is one table at run time.
 type tableState struct {
-	mu      sync.Mutex // held by the statement writing the table
-	loaded  bool       // version read from state (under mu)
-	version atomic.Uint64
-
-	changeMu sync.Mutex
-	changed  chan struct{} // closed and replaced at each commit
+	mu        sync.Mutex // held by the statement writing the table
+	followers map[*changelogFollower]struct{}
 }
 
-func (m *tableManager) state(obj *object) (*tableState, error) {
+func (m *tableManager) state(obj *object) *tableState {
 	m.mu.Lock()
+	defer m.mu.Unlock()
 	if m.tables == nil {
 		m.tables = map[uint64]*tableState{}
 	}
 	ts := m.tables[obj.entry.ID]
 	if ts == nil {
-		ts = &tableState{changed: make(chan struct{})}
+		ts = &tableState{followers: map[*changelogFollower]struct{}{}}
 		m.tables[obj.entry.ID] = ts
 	}
-	m.mu.Unlock()
-	ts.mu.Lock()
-	defer ts.mu.Unlock()
-	if !ts.loaded {
-		v, err := m.e.readTableVersion(obj)
-		if err != nil {
-			return nil, err
-		}
-		ts.version.Store(v)
-		ts.loaded = true
-	}
-	return ts, nil
+	return ts
 }
 
 func (m *tableManager) forget(obj *object) {
@@ -105,36 +98,219 @@ func (m *tableManager) forget(obj *object) {
 	m.mu.Unlock()
 }
 
-// changes returns a channel closed at the next commit.
-func (t *tableState) changes() <-chan struct{} {
-	t.changeMu.Lock()
-	defer t.changeMu.Unlock()
-	return t.changed
+// tableWrite is one DML statement's writes: the rows (key → stored
+// value, nil to delete) and the changes, committed with epoch.
+type tableWrite struct {
+	obj     *object
+	rows    map[string][]byte
+	changes []change
+	epoch   uint64
+	done    chan error // gets the commit's outcome
 }
 
-func (t *tableState) notify() {
-	t.changeMu.Lock()
-	close(t.changed)
-	t.changed = make(chan struct{})
-	t.changeMu.Unlock()
+// maxTableWriteBytes bounds what one statement writes: its writes go into
+// the transaction that commits an epoch.
+const maxTableWriteBytes = 4 << 20
+
+// commit hands w to the next checkpoint and waits until it is committed.
+func (m *tableManager) commit(ctx context.Context, w *tableWrite) error {
+	w.done = make(chan error, 1)
+	m.mu.Lock()
+	m.pending = append(m.pending, w)
+	m.mu.Unlock()
+	m.e.views.checkpointSoon()
+	select {
+	case err := <-w.done:
+		return err
+	case <-ctx.Done():
+	}
+	m.mu.Lock()
+	for i, p := range m.pending {
+		if p == w {
+			m.pending = append(m.pending[:i], m.pending[i+1:]...)
+			m.mu.Unlock()
+			return sqlerr.Flatten(ctx.Err())
+		}
+	}
+	m.mu.Unlock()
+	// Its epoch is being committed: the outcome comes with it.
+	select {
+	case err := <-w.done:
+		return err
+	case <-time.After(DefaultFlushTimeout):
+		return sqlerr.Newf(sqlerr.QueryCanceled, "canceled while its epoch %d was being committed: the change to table %s may still commit", w.epoch, w.obj.entry.Name)
+	}
 }
 
-func (e *Engine) readTableVersion(obj *object) (uint64, error) {
-	snap, err := e.db.Snapshot()
-	if err != nil {
-		return 0, err
+// take returns the writes for the next epoch: at most one per table (a
+// table's changelog holds one statement per epoch).
+func (m *tableManager) take() (writes []*tableWrite, any bool) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	seen := map[uint64]bool{}
+	rest := m.pending[:0]
+	for _, w := range m.pending {
+		if seen[w.obj.entry.ID] {
+			rest = append(rest, w)
+			continue
+		}
+		seen[w.obj.entry.ID] = true
+		writes = append(writes, w)
 	}
-	defer snap.Close()
-	b, ok, err := snap.Get(obj.entry.ID, tableMetaTable, keyTableVersion)
-	if err != nil || !ok {
-		return 0, err
-	}
-	v, _, err := state.ReadUint64(b)
-	if err != nil {
-		return 0, fmt.Errorf("table %s: version: %w", obj.entry.Name, err)
-	}
-	return v, nil
+	m.pending = rest
+	return writes, len(writes) > 0 || len(m.inflight) > 0
 }
+
+// assign gives writes epoch and pushes their changes to the followers
+// of their tables: before the epoch's barriers, so that every view
+// reading a table consumes the table's changes of epoch within its own.
+func (m *tableManager) assign(epoch uint64, writes []*tableWrite) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for _, w := range writes {
+		w.epoch = epoch
+		m.inflight = append(m.inflight, w)
+		if ts := m.tables[w.obj.entry.ID]; ts != nil {
+			for f := range ts.followers {
+				f.push(changelogEpoch{epoch: epoch, changes: w.changes})
+			}
+		}
+	}
+}
+
+// hasInflight reports whether writes wait for a commit.
+func (m *tableManager) hasInflight() bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return len(m.inflight) > 0
+}
+
+// extra writes the inflight writes in CommitEpoch's transaction: rows,
+// changelog (trimmed to what some dependent has not committed yet).
+func (m *tableManager) extra(txn *badger.Txn) error {
+	m.mu.Lock()
+	writes := slices.Clone(m.inflight)
+	m.mu.Unlock()
+	for _, w := range writes {
+		id := w.obj.entry.ID
+		for k, v := range w.rows {
+			key := state.TableKey(id, planner.MaterializeTable, []byte(k))
+			var err error
+			if v == nil {
+				err = txn.Delete(key)
+			} else {
+				err = txn.Set(key, v)
+			}
+			if err != nil {
+				return err
+			}
+		}
+		low := m.e.views.consumed(w.obj.entry.Name)
+		if low == math.MaxUint64 {
+			low = w.epoch // nobody reads it: a new dependent backfills from the rows
+		} else if err := writeChangelog(txnTable{txn: txn, id: id}, changelogEpoch{epoch: w.epoch, changes: w.changes}); err != nil {
+			return err
+		}
+		if err := trimChangelog(txn, id, low); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// trimChangelog deletes the changelog of object id up to epoch low.
+func trimChangelog(txn *badger.Txn, id uint64, low uint64) error {
+	prefix := state.TableKey(id, changelogTable, nil)
+	end := state.TableKey(id, changelogTable, changelogKey(low+1, 0))
+	it := txn.NewIterator(badger.IteratorOptions{Prefix: prefix, PrefetchValues: false})
+	var keys [][]byte
+	for it.Rewind(); it.Valid(); it.Next() {
+		k := it.Item().KeyCopy(nil)
+		if string(k) >= string(end) {
+			break
+		}
+		keys = append(keys, k)
+	}
+	it.Close()
+	for _, k := range keys {
+		if err := txn.Delete(k); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// committed reports the inflight writes committed in epoch: SUBSCRIBE
+// shows them, their statements return. The caller holds the
+// coordinator's commit lock, so follow sees every write committed or
+// inflight, never neither.
+func (m *tableManager) committed(epoch uint64) {
+	m.mu.Lock()
+	writes := m.inflight
+	m.inflight = nil
+	m.mu.Unlock()
+	for _, w := range writes {
+		m.e.publishTable(w.obj, epoch, w.changes)
+		w.done <- nil
+	}
+}
+
+// txnTable writes a changelog (writeChangelog) into a transaction.
+type txnTable struct {
+	txn *badger.Txn
+	id  uint64
+}
+
+func (t txnTable) Get([]byte) ([]byte, bool, error) {
+	return nil, false, errors.New("txnTable: write only")
+}
+func (t txnTable) Put(k, v []byte) error {
+	return t.txn.Set(state.TableKey(t.id, changelogTable, k), slices.Clone(v))
+}
+func (t txnTable) Delete(k []byte) error {
+	return t.txn.Delete(state.TableKey(t.id, changelogTable, k))
+}
+func (t txnTable) Scan(_, _ []byte, _ func(k, v []byte) error) error {
+	return errors.New("txnTable: write only")
+}
+
+// tableChangelog is a table's changelog (changelogSource): its changes
+// are pushed to the followers when their epoch is assigned, before the
+// epoch's barriers.
+type tableChangelog struct {
+	m   *tableManager
+	obj *object
+}
+
+var _ changelogSource = (*tableChangelog)(nil)
+
+func (t *tableChangelog) follow(f *changelogFollower, committed uint64) (bool, error) {
+	ts := t.m.state(t.obj)
+	t.m.mu.Lock()
+	defer t.m.mu.Unlock()
+	for _, w := range t.m.inflight {
+		if w.obj.entry.ID == t.obj.entry.ID && w.epoch > committed {
+			f.push(changelogEpoch{epoch: w.epoch, changes: w.changes})
+		}
+	}
+	ts.followers[f] = struct{}{}
+	// A table has no event time: it holds back no watermark (a lookup
+	// join ignores it; a regular join waits for it, as Flink's does).
+	return true, nil
+}
+
+func (t *tableChangelog) unfollow(f *changelogFollower) {
+	ts := t.m.state(t.obj)
+	t.m.mu.Lock()
+	delete(ts.followers, f)
+	t.m.mu.Unlock()
+}
+
+func (t *tableChangelog) rows(snap *state.Snapshot) exec.RowIter { return newViewRows(t.obj, snap) }
+
+// readTo: a statement returns once its changes are committed, with every
+// view that reads the table in the same epoch.
+func (t *tableChangelog) readTo(time.Time) (string, bool) { return "", true }
 
 // buildTable derives a table's object from CREATE TABLE.
 func buildTable(s *sql.CreateTable) *object {
@@ -153,60 +329,14 @@ func buildTable(s *sql.CreateTable) *object {
 	return o
 }
 
-// tableChange is one change of a table's rows.
-type tableChange struct {
-	op  exec.Op
-	row types.Row
-}
-
-// appendChanges encodes changes for the log: per change its op, then the
-// row.
-func appendChanges(b []byte, changes []tableChange) []byte {
-	b = binary.AppendUvarint(b, uint64(len(changes)))
-	for _, c := range changes {
-		b = append(b, byte(c.op))
-		b = binary.AppendUvarint(b, uint64(len(c.row)))
-		for _, v := range c.row {
-			b = types.AppendValue(b, v)
-		}
-	}
-	return b
-}
-
-func readChanges(b []byte, fn func(op exec.Op, row types.Row)) error {
-	n, k := binary.Uvarint(b)
-	if k <= 0 {
-		return errors.New("table log: bad change count")
-	}
-	b = b[k:]
-	for ; n > 0; n-- {
-		if len(b) == 0 {
-			return errors.New("table log: short")
-		}
-		op := exec.Op(b[0])
-		w, k := binary.Uvarint(b[1:])
-		if k <= 0 || w > uint64(len(b)) {
-			return errors.New("table log: bad row width")
-		}
-		b = b[1+k:]
-		row := make(types.Row, w)
-		for i := range row {
-			var err error
-			if row[i], b, err = types.ReadValue(b); err != nil {
-				return fmt.Errorf("table log: %w", err)
-			}
-		}
-		fn(op, row)
-	}
-	return nil
-}
-
-// tableTxn is one DML statement's transaction over a table.
+// tableTxn is one DML statement's view of a table: the committed rows
+// (snap) under the statement's own writes.
 type tableTxn struct {
 	obj     *object
-	w       *state.Writer
-	changes []tableChange
-	kbuf    []byte
+	snap    *state.Snapshot
+	rows    map[string][]byte // key → stored value, nil when deleted
+	changes []change
+	bytes   int
 }
 
 func (t *tableTxn) keyed() bool { return len(t.obj.tableKey) > 0 }
@@ -223,11 +353,18 @@ func (t *tableTxn) key(row types.Row) []byte {
 	return exec.AppendMaterializedKey(nil, kv)
 }
 
-// get returns the row stored under key (keyed tables) and its count.
+// get returns the row stored under key and its count (1 in a keyed
+// table; 0 when absent).
 func (t *tableTxn) get(key []byte) (types.Row, int64, error) {
-	v, ok, err := t.w.Get(planner.MaterializeTable, key)
-	if err != nil || !ok {
-		return nil, 0, err
+	v, ok := t.rows[string(key)]
+	if !ok {
+		var err error
+		if v, ok, err = t.snap.Get(t.obj.entry.ID, planner.MaterializeTable, key); err != nil {
+			return nil, 0, fmt.Errorf("table %s: %w", t.obj.entry.Name, err)
+		}
+	}
+	if v == nil {
+		return nil, 0, nil
 	}
 	row, n, err := exec.DecodeMaterialized(t.keyed(), v)
 	if err != nil {
@@ -237,10 +374,17 @@ func (t *tableTxn) get(key []byte) (types.Row, int64, error) {
 }
 
 func (t *tableTxn) put(key []byte, row types.Row, n int64) error {
-	if n <= 0 {
-		return t.w.Delete(planner.MaterializeTable, key)
+	var v []byte
+	if n > 0 {
+		v = exec.AppendMaterializedValue(nil, t.keyed(), row, n)
 	}
-	return t.w.Put(planner.MaterializeTable, key, exec.AppendMaterializedValue(nil, t.keyed(), row, n))
+	t.rows[string(key)] = v
+	t.bytes += 2*len(key) + 2*len(v) + 16
+	if t.bytes > maxTableWriteBytes {
+		return sqlerr.Newf(sqlerr.ProgramLimitExceeded, "the statement changes more of table %s than one statement may (%d MiB)", t.obj.entry.Name, maxTableWriteBytes>>20).
+			WithHint("Change the rows in several statements (a WHERE on ranges of the key).")
+	}
+	return nil
 }
 
 // insert adds row; with a key already held, it fails (23505) unless
@@ -252,11 +396,11 @@ func (t *tableTxn) insert(row types.Row, onDup func(old, new types.Row) (types.R
 		return 0, err
 	}
 	if !t.keyed() {
-		t.changes = append(t.changes, tableChange{exec.Insert, row})
+		t.changes = append(t.changes, change{exec.Insert, row})
 		return 1, t.put(key, row, n+1)
 	}
 	if n == 0 {
-		t.changes = append(t.changes, tableChange{exec.Insert, row})
+		t.changes = append(t.changes, change{exec.Insert, row})
 		return 1, t.put(key, row, 1)
 	}
 	if onDup == nil {
@@ -272,7 +416,7 @@ func (t *tableTxn) insert(row types.Row, onDup func(old, new types.Row) (types.R
 	// MySQL counts an upsert that changed a row twice, one that changed
 	// nothing not at all; Postgres's tag counts the row once.
 	if !rowsEqual(old, upd) {
-		t.changes = append(t.changes, tableChange{exec.UpdateDelete, old}, tableChange{exec.UpdateInsert, upd})
+		t.changes = append(t.changes, change{exec.UpdateDelete, old}, change{exec.UpdateInsert, upd})
 	}
 	return 1, t.put(key, upd, 1)
 }
@@ -299,7 +443,7 @@ func (t *tableTxn) remove(row types.Row) error {
 	if n == 0 {
 		return nil // a bag row deleted as often as it was there
 	}
-	t.changes = append(t.changes, tableChange{exec.Delete, old})
+	t.changes = append(t.changes, change{exec.Delete, old})
 	return t.put(key, old, n-1)
 }
 
@@ -337,7 +481,7 @@ func (t *tableTxn) update(old, upd types.Row) error {
 		}
 	}
 	if !rowsEqual(stored, upd) {
-		t.changes = append(t.changes, tableChange{exec.UpdateDelete, stored}, tableChange{exec.UpdateInsert, upd})
+		t.changes = append(t.changes, change{exec.UpdateDelete, stored}, change{exec.UpdateInsert, upd})
 	}
 	return nil
 }
@@ -363,96 +507,73 @@ func rowsEqual(a, b types.Row) bool {
 	return true
 }
 
-// writeTable runs fn in one transaction of table obj, then logs fn's
-// changes under the next version, commits, and publishes them. The
-// caller holds ts.mu.
-func (e *Engine) writeTable(obj *object, ts *tableState, fn func(t *tableTxn) error) error {
-	version := ts.version.Load() + 1
-	var changes []tableChange
-	err := e.db.Update(obj.entry.ID, func(w *state.Writer) error {
-		t := &tableTxn{obj: obj, w: w}
-		if err := fn(t); err != nil {
-			return err
-		}
-		changes = t.changes
-		if len(changes) == 0 {
-			return errNoChange
-		}
-		for i := 0; i < len(changes); i += tableLogChunk {
-			k := state.AppendUint64(state.AppendUint64(nil, version), uint64(i/tableLogChunk))
-			if err := w.Put(tableLogTable, k, appendChanges(nil, changes[i:min(i+tableLogChunk, len(changes))])); err != nil {
-				return err
-			}
-		}
-		return w.Put(tableMetaTable, keyTableVersion, state.AppendUint64(nil, version))
-	})
-	if errors.Is(err, errNoChange) {
-		return nil
-	}
-	if errors.Is(err, state.ErrTxnTooBig) {
-		return sqlerr.Newf(sqlerr.ProgramLimitExceeded, "the statement changes too many rows of table %s for one transaction", obj.entry.Name).
-			WithHint("Change the rows in several statements (a WHERE on ranges of the key).")
-	}
+// writeTable runs fn over table obj's committed rows and commits its
+// writes and changes with the next epoch. The caller holds ts.mu, so no
+// other statement changes the rows fn read before this one commits.
+func (e *Engine) writeTable(ctx context.Context, obj *object, fn func(t *tableTxn) error) error {
+	snap, err := e.db.Snapshot()
 	if err != nil {
 		return err
 	}
-	ts.version.Store(version)
-	e.publishTable(obj, version, changes)
-	ts.notify()
-	e.views.notify() // FLUSH may wait for a view to read this version
-	return nil
+	t := &tableTxn{obj: obj, snap: snap, rows: map[string][]byte{}}
+	err = fn(t)
+	snap.Close()
+	if err != nil || len(t.changes) == 0 {
+		return err
+	}
+	return e.tables.commit(ctx, &tableWrite{obj: obj, rows: t.rows, changes: t.changes})
 }
 
-// errNoChange rolls back a statement that changed nothing: no version.
-var errNoChange = errors.New("no change")
-
-// publishTable shows a committed version's changes to SUBSCRIBE.
-func (e *Engine) publishTable(obj *object, version uint64, changes []tableChange) {
+// publishTable shows a committed epoch's changes to SUBSCRIBE.
+func (e *Engine) publishTable(obj *object, epoch uint64, changes []change) {
 	subs := e.views.subs.list(obj.entry.Name)
 	if len(subs) == 0 {
 		return
 	}
 	evs := make([]subEvent, len(changes))
 	for i, c := range changes {
-		evs[i] = subEvent{epoch: version, op: subscribeOps[c.op], row: c.row}
+		evs[i] = subEvent{epoch: epoch, op: subscribeOps[c.op], row: c.row}
 	}
-	prog := subEvent{epoch: version, op: opProgress}
+	prog := subEvent{epoch: epoch, op: opProgress}
 	for _, s := range subs {
-		if !s.push(version, evs, &prog) {
+		if !s.push(epoch, evs, &prog) {
 			e.views.subs.remove(s)
 		}
 	}
 }
 
-// subscribeTable starts a SUBSCRIBE of table obj: its rows at the current
-// version, then each later version's changes.
+// subscribeTable starts a SUBSCRIBE of table obj: its rows at the last
+// committed epoch, then each later epoch's changes.
 func (e *Engine) subscribeTable(ctx context.Context, obj *object, progress, snapshot bool) (*Rows, error) {
-	ts, err := e.tables.state(obj)
-	if err != nil {
-		return nil, err
-	}
+	m := e.views
 	s := &subscription{view: obj.entry.Name, progress: progress, after: math.MaxUint64, signal: make(chan struct{}, 1)}
-	ts.mu.Lock()
-	version := ts.version.Load()
-	s.after = version
-	e.views.subs.add(s)
+	// Under the commit lock no epoch commits between the snapshot and
+	// the subscription's start.
+	m.commitMu.Lock()
+	epoch := m.committed.Load()
+	s.after = epoch
+	m.subs.add(s)
 	var snap *viewRows
 	if snapshot {
 		st, err := e.db.Snapshot()
 		if err != nil {
-			ts.mu.Unlock()
-			e.views.subs.remove(s)
+			m.commitMu.Unlock()
+			m.subs.remove(s)
 			return nil, err
 		}
 		snap = newViewRows(obj, st)
 	}
-	ts.mu.Unlock()
-	return e.views.subscriptionRows(ctx, s, obj, version, snap, 0, false), nil
+	m.commitMu.Unlock()
+	return m.subscriptionRows(ctx, s, obj, epoch, snap, 0, false), nil
 }
 
-// dropTable frees a dropped table's rows and log.
+// dropTable frees a dropped table's rows and changelog, once the
+// statement writing it (if any) has ended.
 func (e *Engine) dropTable(o *object) {
+	ts := e.tables.state(o)
+	ts.mu.Lock()
 	e.tables.forget(o)
+	ts.mu.Unlock()
 	e.views.subs.end(o.entry.Name, sqlerr.Newf(sqlerr.UndefinedTable, "table %s was dropped", o.entry.Name))
 	if err := e.db.DropObjectState(o.entry.ID, nil); err != nil {
 		e.log.Warn("drop: free table state", "table", o.entry.Name, "err", err)

@@ -159,10 +159,7 @@ func (s *Session) executeDML(ctx context.Context, st *Statement, params []types.
 	if cur, ok := e.catalog.get(tbl.entry.Name); !ok || cur.entry.ID != tbl.entry.ID {
 		return nil, sqlerr.Newf(sqlerr.UndefinedTable, "table %q was dropped", tbl.entry.Name)
 	}
-	ts, err := e.tables.state(tbl)
-	if err != nil {
-		return nil, err
-	}
+	ts := e.tables.state(tbl)
 	notNull := make([]bool, len(tbl.columns))
 	for i, c := range tbl.createTable.Columns {
 		notNull[i] = c.NotNull
@@ -228,7 +225,7 @@ func (s *Session) executeDML(ctx context.Context, st *Statement, params []types.
 		}
 		ts.mu.Lock()
 		defer ts.mu.Unlock()
-		err = e.writeTable(tbl, ts, func(t *tableTxn) error {
+		err = e.writeTable(ctx, tbl, func(t *tableTxn) error {
 			for _, r := range stored {
 				c, err := t.insert(r, onDup)
 				if err != nil {
@@ -254,7 +251,7 @@ func (s *Session) executeDML(ctx context.Context, st *Statement, params []types.
 		warnings = w
 		width := len(tbl.columns)
 		_, isDelete := p.(*sql.Delete)
-		err = e.writeTable(tbl, ts, func(t *tableTxn) error {
+		err = e.writeTable(ctx, tbl, func(t *tableTxn) error {
 			for _, r := range rows {
 				old := r[:width]
 				if isDelete {

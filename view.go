@@ -223,7 +223,7 @@ func (m *viewManager) startView(obj *object) {
 	var srcs []*object
 	for _, in := range obj.stream.Inputs {
 		src, ok := m.e.catalog.get(in.Source.Name)
-		if !ok || (src.createSource == nil && src.kind != sql.KindView) {
+		if !ok || (src.createSource == nil && src.kind != sql.KindView && src.kind != sql.KindTable) {
 			m.e.log.Warn("view's source is missing", "view", obj.entry.Name, "source", in.Source.Name)
 			return
 		}
@@ -1134,11 +1134,14 @@ func (m *viewManager) checkpoint(ctx context.Context) error {
 		}
 	}
 	m.mu.Unlock()
-	if len(lives) == 0 {
+	// Tables' statements commit with the epoch too (table.go).
+	writes, tableWrites := m.e.tables.take()
+	if len(lives) == 0 && !tableWrites {
 		return nil
 	}
 	sortUpstreamFirst(lives)
 	epoch := m.injected.Add(1)
+	m.e.tables.assign(epoch, writes)
 	type part struct {
 		l   *viewLife
 		pos [][]byte // per input
@@ -1222,12 +1225,13 @@ lives:
 		// An input without a watermark holds the view's back.
 		published = append(published, committedLife{p.l, wm, withWM == len(p.l.inputs)})
 	}
-	if len(tables) == 0 {
+	if len(tables) == 0 && !m.e.tables.hasInflight() {
 		return nil
 	}
-	if err := m.e.db.CommitEpoch(epoch, nil, tables...); err != nil {
+	if err := m.e.db.CommitEpoch(epoch, m.e.tables.extra, tables...); err != nil {
 		return err
 	}
+	m.e.tables.committed(epoch)
 	// Only this coordinator commits, under commitMu: the last commit is
 	// this one.
 	if cs := m.e.db.CommitStats(); cs.LastEpoch == epoch {

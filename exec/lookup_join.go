@@ -207,3 +207,13 @@ func (j *LookupJoin) OnWatermark(context.Context, Watermark, Output) error { ret
 func (j *LookupJoin) OnBarrier(context.Context, Barrier, Output) error { return nil }
 
 func (j *LookupJoin) Close() error { return nil }
+
+// watermarkDeaf is an operator some of whose inputs do not hold its
+// watermark back.
+type watermarkDeaf interface {
+	IgnoresWatermark(input int) bool
+}
+
+// IgnoresWatermark: a lookup join's output time is its stream's; the
+// table's changes (which have no event time) do not hold it back.
+func (j *LookupJoin) IgnoresWatermark(input int) bool { return input == 1 }

@@ -73,3 +73,9 @@ func (s *Snapshot) Get(objectID uint64, operatorID uint32, key []byte) (val []by
 	val, err = item.ValueCopy(nil)
 	return val, err == nil, err
 }
+
+// TableKey returns the full key of key in one operator's table of an
+// object, for writes made in CommitEpoch's extra.
+func TableKey(objectID uint64, operatorID uint32, key []byte) []byte {
+	return append(tablePrefix(objectID, operatorID), key...)
+}
