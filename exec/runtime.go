@@ -360,7 +360,7 @@ type opRun struct {
 	// deaf marks the inputs whose watermark the operator does not wait
 	// for (watermarkDeaf).
 	deaf []bool
-	wm   int64   // last watermark passed to the operator
+	wm   int64 // last watermark passed to the operator
 
 	// Barrier alignment: the epoch being aligned, which inputs delivered it
 	// (their later messages are held back by their forwarders until resumed).
