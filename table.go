@@ -656,7 +656,8 @@ func (s *Session) drainQuery(ctx context.Context, q *planner.Query, params []typ
 		if err != nil {
 			return nil, nil, err
 		}
-		out = append(out, row)
+		// The iterator may reuse the row it returned.
+		out = append(out, slices.Clone(row))
 	}
 	return out, rows.warnings, nil
 }
