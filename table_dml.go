@@ -44,14 +44,9 @@ func (s *Session) bindDML(ctx context.Context, st *Statement) error {
 	if err != nil {
 		return err
 	}
-	q, err := s.plan(ctx, st, sel, planner.Options{})
-	if err != nil {
-		return err
-	}
-	st.query = q
 	d := &dmlPlan{table: tbl}
-	st.dml = d
-	qcols := q.Columns()
+	// The types the query's columns are stored as, for its parameters.
+	var hints []types.Type
 	switch p := st.stmt.(type) {
 	case *sql.Insert:
 		if p.Columns == nil {
@@ -72,6 +67,31 @@ func (s *Session) bindDML(ctx context.Context, st *Statement) error {
 				d.cols = append(d.cols, k)
 			}
 		}
+		for _, k := range d.cols {
+			hints = append(hints, tbl.columns[k].Type)
+		}
+	case *sql.Update:
+		for _, c := range tbl.columns {
+			hints = append(hints, c.Type)
+		}
+		for i, c := range p.Set {
+			k := columnIndex(tbl, c)
+			if k < 0 {
+				return sqlerr.Newf(sqlerr.UndefinedColumn, "column %q of relation %q does not exist", c, tbl.entry.Name).At(p.SetPos[i])
+			}
+			d.set = append(d.set, k)
+			hints = append(hints, tbl.columns[k].Type)
+		}
+	}
+	q, err := s.plan(ctx, st, sel, planner.Options{ColumnTypes: hints})
+	if err != nil {
+		return err
+	}
+	st.query = q
+	st.dml = d
+	qcols := q.Columns()
+	switch p := st.stmt.(type) {
+	case *sql.Insert:
 		if len(qcols) > len(d.cols) {
 			return sqlerr.Newf(sqlerr.SyntaxError, "INSERT has more expressions than target columns").At(p.Query.Position(0))
 		}
@@ -93,15 +113,10 @@ func (s *Session) bindDML(ctx context.Context, st *Statement) error {
 			}
 		}
 	case *sql.Update:
-		for i, c := range p.Set {
-			k := columnIndex(tbl, c)
-			if k < 0 {
-				return sqlerr.Newf(sqlerr.UndefinedColumn, "column %q of relation %q does not exist", c, tbl.entry.Name).At(p.SetPos[i])
-			}
+		for i, k := range d.set {
 			if err := assignable(tbl.columns[k], qcols[len(tbl.columns)+i].Type); err != nil {
 				return err
 			}
-			d.set = append(d.set, k)
 		}
 	}
 	return nil

@@ -29,6 +29,7 @@ func plan(ctx context.Context, cat Catalog, in *input, opts Options) (*Query, er
 		// A parameter has one type, taken from its first typed use; bind
 		// again with it so that every use agrees ($1 * 2.5 and $1 + 1).
 		preset := b.paramTypes()
+		hintParams(root, opts.ColumnTypes, preset)
 		b = &binder{ctx: ctx, in: in, cat: cat, preset: preset, session: opts.Session}
 		if root, err = b.buildResultSet(in.ast, 1); err != nil {
 			return nil, err
