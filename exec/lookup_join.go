@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"context"
 	"encoding/binary"
+	"errors"
 	"fmt"
+	"slices"
 
 	"github.com/streamsql/streamsql/exec/expr"
 	"github.com/streamsql/streamsql/sql/types"
@@ -29,9 +31,19 @@ import (
 // so that a stream row's matches are the one range kg | key values (the
 // key encoding is prefix-free). Table rows whose key has a NULL match
 // nothing and are not kept.
+//
+// A join that opens with no table rows in state (a new view) holds the
+// stream's changes until its first barrier: the table's input sends what
+// the table holds (its backfill) before that barrier, so no stream row
+// is looked up in a table not loaded yet. Later lives start from the
+// state they committed.
 type LookupJoin struct {
 	o  LookupJoinOptions
 	st StateTable
+	// loading: no barrier yet since a start with empty state; held are
+	// the stream changes meanwhile.
+	loading bool
+	held    []heldChange
 
 	keyVals types.Row
 	keyBuf  []byte
@@ -70,11 +82,24 @@ func NewLookupJoin(o LookupJoinOptions) (*LookupJoin, error) {
 	return &LookupJoin{o: o, keyVals: make(types.Row, len(o.StreamKeys))}, nil
 }
 
+type heldChange struct {
+	op  Op
+	row types.Row
+}
+
 // Open takes the state, where the table's rows are.
 func (j *LookupJoin) Open(_ context.Context, oc *OpContext) error {
 	j.st = oc.State
 	if j.st == nil {
 		j.st = NewMemTable()
+	}
+	j.loading = true
+	err := j.st.Scan([]byte{}, nil, func(_, _ []byte) error {
+		j.loading = false
+		return errStop
+	})
+	if err != nil && !errors.Is(err, errStop) {
+		return err
 	}
 	return nil
 }
@@ -108,6 +133,8 @@ func (j *LookupJoin) Process(ctx context.Context, input int, b *Batch, out Outpu
 		var err error
 		if input == 1 {
 			err = j.applyTable(b.Op(i).Positive(), b.Row(i))
+		} else if j.loading {
+			j.held = append(j.held, heldChange{b.Op(i), slices.Clone(b.Row(i))})
 		} else {
 			err = j.lookup(b.Op(i), b.Row(i), out)
 		}
@@ -203,8 +230,24 @@ func (j *LookupJoin) lookup(op Op, row types.Row, out Output) error {
 // OnWatermark passes the watermark on (the runtime forwards it).
 func (j *LookupJoin) OnWatermark(context.Context, Watermark, Output) error { return nil }
 
-// OnBarrier has nothing to flush: every change is in state already.
-func (j *LookupJoin) OnBarrier(context.Context, Barrier, Output) error { return nil }
+// OnBarrier looks the held stream changes up once the table is loaded;
+// otherwise every change is in state already.
+func (j *LookupJoin) OnBarrier(ctx context.Context, _ Barrier, out Output) error {
+	if !j.loading {
+		return nil
+	}
+	j.loading = false
+	for i, h := range j.held {
+		if i%64 == 63 && ctx.Err() != nil {
+			return ctx.Err()
+		}
+		if err := j.lookup(h.op, h.row, out); err != nil {
+			return err
+		}
+	}
+	j.held = nil
+	return nil
+}
 
 func (j *LookupJoin) Close() error { return nil }
 
