@@ -1,7 +1,6 @@
 package exec
 
 import (
-	"bytes"
 	"context"
 	"encoding/binary"
 	"errors"
@@ -44,6 +43,10 @@ type LookupJoin struct {
 	// the stream changes meanwhile.
 	loading bool
 	held    []heldChange
+	// cache holds the table rows of recently looked-up keys (kg | key
+	// values → rows, a row once per copy), so that a hot key is matched
+	// without a state scan; a table change of a key drops its entry.
+	cache map[string][]types.Row
 
 	keyVals types.Row
 	keyBuf  []byte
@@ -124,6 +127,40 @@ func (j *LookupJoin) key(keys []expr.Func, row types.Row) (ok bool, err error) {
 	return true, nil
 }
 
+// lookupCacheKeys bounds the keys the cache holds; past it the cache is
+// emptied (a table of reference data usually has fewer hot keys).
+const lookupCacheKeys = 65536
+
+// rowsOf returns the table rows under prefix (kg | key values).
+func (j *LookupJoin) rowsOf(prefix []byte) ([]types.Row, error) {
+	if rows, ok := j.cache[string(prefix)]; ok {
+		return rows, nil
+	}
+	var rows []types.Row
+	err := j.st.Scan(prefix, prefixEnd(prefix), func(k, v []byte) error {
+		right, _, err := readRow(k[len(prefix):])
+		if err != nil {
+			return fmt.Errorf("lookup join: stored row: %w", err)
+		}
+		n, _, err := readVarint(v)
+		if err != nil {
+			return fmt.Errorf("lookup join: stored count: %w", err)
+		}
+		for ; n > 0; n-- {
+			rows = append(rows, right)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	if j.cache == nil || len(j.cache) >= lookupCacheKeys {
+		j.cache = map[string][]types.Row{}
+	}
+	j.cache[string(prefix)] = rows
+	return rows, nil
+}
+
 // Process looks stream rows up (input 0) or applies table changes (1).
 func (j *LookupJoin) Process(ctx context.Context, input int, b *Batch, out Output) error {
 	for i := 0; i < b.Len(); i++ {
@@ -150,6 +187,7 @@ func (j *LookupJoin) applyTable(positive bool, row types.Row) error {
 	if err != nil || !ok {
 		return err
 	}
+	delete(j.cache, string(j.keyBuf))
 	k := appendRow(j.keyBuf, row)
 	j.keyBuf = k
 	old, present, err := j.st.Get(k)
@@ -184,16 +222,11 @@ func (j *LookupJoin) lookup(op Op, row types.Row, out Output) error {
 	}
 	matched := false
 	if ok {
-		prefix := bytes.Clone(j.keyBuf)
-		err = j.st.Scan(prefix, prefixEnd(prefix), func(k, v []byte) error {
-			right, _, err := readRow(k[len(prefix):])
-			if err != nil {
-				return fmt.Errorf("lookup join: stored row: %w", err)
-			}
-			n, _, err := readVarint(v)
-			if err != nil {
-				return fmt.Errorf("lookup join: stored count: %w", err)
-			}
+		rows, err := j.rowsOf(j.keyBuf)
+		if err != nil {
+			return err
+		}
+		for _, right := range rows {
 			joined := make(types.Row, 0, j.o.StreamWidth+j.o.TableWidth)
 			joined = append(append(joined, row...), right...)
 			if j.o.Cond != nil {
@@ -205,15 +238,11 @@ func (j *LookupJoin) lookup(op Op, row types.Row, out Output) error {
 					pass = false
 				}
 				if !pass {
-					return nil
+					continue
 				}
 			}
 			matched = true
-			emitN(out, op, joined, n)
-			return nil
-		})
-		if err != nil {
-			return err
+			out.Emit(op, joined)
 		}
 	}
 	if !matched && j.o.Outer {
