@@ -24,13 +24,16 @@ import (
 // Tables (CREATE TABLE): rows the user writes with INSERT, UPDATE and
 // DELETE, kept in Badger.
 //
-// Each DML statement is one Badger transaction (state.DB.Update) that
-// writes the rows and the statement's changes (an insert, a delete, or an
-// update pair per row), under the table's next version: its own epoch,
-// counted per table. The statement returns once that transaction has
-// committed, so a restart or a SIGKILL after it keeps it. One statement
-// at a time writes a table (tableState.mu): what it reads (the row a key
-// holds, the rows an UPDATE matches) is what it changes.
+// A DML statement reads the committed rows (a snapshot) under its own
+// writes, then hands its writes and its changes (an insert, a delete, or
+// an update pair per row) to the checkpoint coordinator (view.go), and
+// returns once they are committed: the next checkpoint gives them its
+// epoch, pushes the changes to the views that read the table before that
+// epoch's barriers (so each view consumes them within its own epoch), and
+// writes them in CommitEpoch's transaction with every view's state. So a
+// restart or a SIGKILL after a statement returned keeps it, and a view
+// over a table is exactly once with it. One statement at a time writes a
+// table (tableState.mu): what it read is what it changes.
 //
 // Under the table's object id:
 //
@@ -38,27 +41,14 @@ import (
 //	                                 (keyed by the primary key, or counted
 //	                                 whole rows without one), so SELECT reads a
 //	                                 table as it reads a view
-//	op 1 (tableLogTable)             version(8) | chunk(8) → changes
-//	op 2 (tableMetaTable)            "version" → the last committed version
+//	changelogTable (changelog.go)    epoch | chunk → the epoch's changes, the
+//	                                 format a view's changelog has
 //
-// The change log is what makes a table an input of views (tableinput.go):
-// a view backfills from the rows at some version, then reads the changes
-// of every later version in order, and commits the version it has read
-// with its epochs, as it commits a shard's sequence number. SUBSCRIBE TO
-// a table shows each committed version's changes, numbered by version.
-//
-// The log keeps every version (a view created later starts from the rows
-// instead). Trimming it to the oldest version a dependent view has not
-// committed is left for later.
-const (
-	tableLogTable  uint32 = 1
-	tableMetaTable uint32 = 2
-)
-
-var keyTableVersion = []byte("version")
-
-// tableLogChunk bounds the changes stored under one log key.
-const tableLogChunk = 512
+// A view reads a table as it reads another view's changelog
+// (tableChangelog, a changelogSource): a new view backfills from the rows,
+// a restarted one replays the changelog after its committed position. The
+// changelog keeps the epochs some dependent has not committed yet; a table
+// that no view reads keeps none.
 
 // tableManager holds what the engine knows of each table at run time,
 // and the DML writes on their way into an epoch.
@@ -75,6 +65,7 @@ type tableManager struct {
 // tableState is one table at run time.
 type tableState struct {
 	mu        sync.Mutex // held by the statement writing the table
+	dropped   bool       // under mu: DROP TABLE has run
 	followers map[*changelogFollower]struct{}
 }
 
@@ -90,12 +81,6 @@ func (m *tableManager) state(obj *object) *tableState {
 		m.tables[obj.entry.ID] = ts
 	}
 	return ts
-}
-
-func (m *tableManager) forget(obj *object) {
-	m.mu.Lock()
-	delete(m.tables, obj.entry.ID)
-	m.mu.Unlock()
 }
 
 // tableWrite is one DML statement's writes: the rows (key → stored
@@ -511,6 +496,9 @@ func rowsEqual(a, b types.Row) bool {
 // writes and changes with the next epoch. The caller holds ts.mu, so no
 // other statement changes the rows fn read before this one commits.
 func (e *Engine) writeTable(ctx context.Context, obj *object, fn func(t *tableTxn) error) error {
+	if e.tables.state(obj).dropped {
+		return sqlerr.Newf(sqlerr.UndefinedTable, "table %q was dropped", obj.entry.Name)
+	}
 	snap, err := e.db.Snapshot()
 	if err != nil {
 		return err
@@ -570,9 +558,11 @@ func (e *Engine) subscribeTable(ctx context.Context, obj *object, progress, snap
 // dropTable frees a dropped table's rows and changelog, once the
 // statement writing it (if any) has ended.
 func (e *Engine) dropTable(o *object) {
+	// The state stays in the map, marked: a statement that looked the
+	// table up before the drop finds it dropped once it has the lock.
 	ts := e.tables.state(o)
 	ts.mu.Lock()
-	e.tables.forget(o)
+	ts.dropped = true
 	ts.mu.Unlock()
 	e.views.subs.end(o.entry.Name, sqlerr.Newf(sqlerr.UndefinedTable, "table %s was dropped", o.entry.Name))
 	if err := e.db.DropObjectState(o.entry.ID, nil); err != nil {
