@@ -151,6 +151,7 @@ func (c *catalogSnapshot) build(ctx context.Context, st sql.Statement) (*object,
 			shown:     s.Text,
 			viewQuery: viewQueryText(s),
 			columns:   q.Columns(),
+			watermark: q.WatermarkColumn(), // the upstream's watermark flows to views over it (changelog.go)
 			entry: state.CatalogEntry{Kind: "materialized view", Name: s.Name, Definition: s.Text,
 				DependsOn: q.Dependencies()},
 		}, nil

@@ -83,6 +83,16 @@ const changelogChunk = 1024
 
 // changelogSource is an object with a committed changelog that a view can
 // read as an input: a materialized view (viewChangelog), or a table.
+// viewManager.changelogOf picks the implementation by the object's kind.
+//
+// The contract with the coordinator: a changelog input passes barrier N
+// on once f holds every change of an epoch <= N. An object whose changes
+// come from a pipeline that takes barriers (a view) says, through
+// f.expects(N), that it took barrier N and will push N at its seal; the
+// input waits for that push. An object that commits on its own (a table's
+// DML statement, committed under the coordinator's commit lock with an
+// epoch of its own) pushes a statement's changes when it commits, before
+// any later barrier is injected, and its expects is nil (never waits).
 type changelogSource interface {
 	// follow starts delivering the object's changes to f. The caller holds
 	// the coordinator's commit lock and committed is the last committed
@@ -191,6 +201,10 @@ type changelogInput struct {
 	barriers chan changelogBarrier
 	// ready is set once the backfill or replay has been fed.
 	ready atomic.Bool
+	// lastWM is the watermark sent into the graph, if hasWM (the input's
+	// goroutine).
+	lastWM int64
+	hasWM  bool
 }
 
 type changelogBarrier struct {
@@ -198,7 +212,7 @@ type changelogBarrier struct {
 	expect bool
 }
 
-// newChangelogInput makes in read src's changelog, resuming after the
+// initChangelog makes in read its object's changelog, resuming after the
 // committed position pos (if hasPos).
 func (in *viewInput) initChangelog(pos []byte, hasPos bool) error {
 	src, err := in.l.r.m.changelogOf(in.src)
@@ -313,73 +327,95 @@ func (c *changelogInput) readTo(start time.Time) (string, bool) {
 	return c.src.readTo(start)
 }
 
-// run feeds the backfill (or replay), then the upstream's changes and
-// watermarks, and barriers, until ctx ends or the upstream's life does.
-func (c *changelogInput) run(ctx context.Context) error {
-	in := c.in
-	feed := in.feed
-	lastWM, hasWM := in.floor, in.hasFloor
-	advance := func(wm int64, has bool) error {
-		if !has || (hasWM && wm <= lastWM) {
-			return nil
-		}
-		lastWM, hasWM = wm, true
-		return feed.Send(ctx, exec.Message{Kind: exec.KindWatermark, Watermark: exec.Watermark{Micros: wm}})
-	}
-	send := func(changes []change) error {
-		for len(changes) > 0 {
-			n := min(len(changes), changelogChunk)
-			b := exec.NewBatch(n)
-			for _, ch := range changes[:n] {
-				b.Append(ch.op, ch.row)
-			}
-			changes = changes[n:]
-			if err := feed.Send(ctx, exec.Message{Kind: exec.KindBatch, Batch: b}); err != nil {
-				return err
-			}
-		}
+// advance sends the watermark wm into the graph if has and it is ahead.
+func (c *changelogInput) advance(ctx context.Context, wm int64, has bool) error {
+	if !has || (c.hasWM && wm <= c.lastWM) {
 		return nil
 	}
-	feedEpochs := func(es []changelogEpoch) error {
-		for _, e := range es {
-			if err := send(e.changes); err != nil {
-				return err
-			}
-			if err := advance(e.wm, e.hasWM); err != nil {
-				return err
-			}
-		}
-		if len(es) > 0 {
-			in.l.r.m.notify()
-		}
-		return nil
-	}
+	c.lastWM, c.hasWM = wm, true
+	return c.in.feed.Send(ctx, exec.Message{Kind: exec.KindWatermark, Watermark: exec.Watermark{Micros: wm}})
+}
 
-	if err := c.catchUp(ctx, send, advance); err != nil {
+// send feeds changes into the graph, in batches of changelogChunk.
+func (c *changelogInput) send(ctx context.Context, changes []change) error {
+	for len(changes) > 0 {
+		n := min(len(changes), changelogChunk)
+		b := exec.NewBatch(n)
+		for _, ch := range changes[:n] {
+			b.Append(ch.op, ch.row)
+		}
+		changes = changes[n:]
+		if err := c.in.feed.Send(ctx, exec.Message{Kind: exec.KindBatch, Batch: b}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// feedQueued feeds what the follower has been pushed, and returns the
+// last epoch pushed.
+func (c *changelogInput) feedQueued(ctx context.Context) (uint64, error) {
+	es, through := c.f.take()
+	for _, e := range es {
+		if err := c.send(ctx, e.changes); err != nil {
+			return 0, err
+		}
+		if err := c.advance(ctx, e.wm, e.hasWM); err != nil {
+			return 0, err
+		}
+	}
+	if len(es) > 0 {
+		c.in.l.r.m.notify()
+	}
+	return through, nil
+}
+
+// start attaches (see the top of this file) and feeds the backfill or the
+// replay. It runs before the life is published: no barrier reaches the
+// input before it follows, and a long backfill holds no other view's
+// epoch back (the upstream's pushes queue meanwhile).
+func (c *changelogInput) start(ctx context.Context) error {
+	c.lastWM, c.hasWM = c.in.floor, c.in.hasFloor
+	if err := c.attach(ctx); err != nil {
 		return err
 	}
-	if err := advance(c.f.startWM, c.f.hasStartWM); err != nil {
+	if err := c.catchUp(ctx); err != nil {
+		return err
+	}
+	if err := c.advance(ctx, c.f.startWM, c.f.hasStartWM); err != nil {
 		return err
 	}
 	c.ready.Store(true)
-	in.l.r.m.notify()
+	return nil
+}
+
+// run feeds the upstream's changes and watermarks, and barriers, until ctx
+// ends or the upstream's life does.
+func (c *changelogInput) run(ctx context.Context) error {
+	gone := func() error {
+		select {
+		case <-c.f.killed:
+			return c.f.killErr
+		default:
+		}
+		return fmt.Errorf("materialized view %s restarted: reading its changes again after the last committed epoch", c.name)
+	}
 	for {
 		select {
 		case <-ctx.Done():
 			return nil
 		case <-c.f.gone:
-			return fmt.Errorf("materialized view %s restarted: reading its changes again after the last committed epoch", c.name)
+			return gone()
 		case <-c.f.killed:
-			return c.f.killErr
+			return gone()
 		case <-c.f.signal:
-			es, _ := c.f.take()
-			if err := feedEpochs(es); err != nil {
+			if _, err := c.feedQueued(ctx); err != nil {
 				return err
 			}
 		case req := <-c.barriers:
 			for {
-				es, through := c.f.take()
-				if err := feedEpochs(es); err != nil {
+				through, err := c.feedQueued(ctx)
+				if err != nil {
 					return err
 				}
 				if !req.expect || through >= req.epoch {
@@ -390,25 +426,25 @@ func (c *changelogInput) run(ctx context.Context) error {
 				case <-ctx.Done():
 					return nil
 				case <-c.f.gone:
-					return fmt.Errorf("materialized view %s restarted: reading its changes again after the last committed epoch", c.name)
+					return gone()
 				case <-c.f.killed:
-					return c.f.killErr
+					return gone()
 				}
 			}
-			in.wmMu.Lock()
-			in.wmAt[req.epoch] = watermarkCut{wm: lastWM, has: hasWM}
-			in.wmMu.Unlock()
-			if err := feed.Send(ctx, exec.Message{Kind: exec.KindBarrier, Barrier: exec.Barrier{Epoch: req.epoch}}); err != nil {
+			c.in.wmMu.Lock()
+			c.in.wmAt[req.epoch] = watermarkCut{wm: c.lastWM, has: c.hasWM}
+			c.in.wmMu.Unlock()
+			if err := c.in.feed.Send(ctx, exec.Message{Kind: exec.KindBarrier, Barrier: exec.Barrier{Epoch: req.epoch}}); err != nil {
 				return err
 			}
-			in.passed.Store(req.epoch)
+			c.in.passed.Store(req.epoch)
 		}
 	}
 }
 
 // catchUp feeds what the snapshot of attach holds: the upstream's rows
 // (no position yet) or its changelog of the epochs after the position.
-func (c *changelogInput) catchUp(ctx context.Context, send func([]change) error, advance func(int64, bool) error) error {
+func (c *changelogInput) catchUp(ctx context.Context) error {
 	snap := c.snap
 	if snap == nil {
 		return nil
@@ -428,13 +464,13 @@ func (c *changelogInput) catchUp(ctx context.Context, send func([]change) error,
 			}
 			batch = append(batch, change{op: exec.Insert, row: row})
 			if len(batch) == changelogChunk {
-				if err := send(batch); err != nil {
+				if err := c.send(ctx, batch); err != nil {
 					return err
 				}
 				batch = make([]change, 0, changelogChunk)
 			}
 		}
-		return send(batch)
+		return c.send(ctx, batch)
 	}
 	defer snap.Close()
 	it := snap.Scan(c.in.src.entry.ID, changelogTable, changelogKey(c.pos+1, 0), changelogKey(c.at+1, 0))
@@ -451,10 +487,10 @@ func (c *changelogInput) catchUp(ctx context.Context, send func([]change) error,
 		if err != nil {
 			return fmt.Errorf("replay the changelog of %s: %w", c.name, err)
 		}
-		if err := send(e.changes); err != nil {
+		if err := c.send(ctx, e.changes); err != nil {
 			return err
 		}
-		if err := advance(e.wm, e.hasWM); err != nil {
+		if err := c.advance(ctx, e.wm, e.hasWM); err != nil {
 			return err
 		}
 	}
@@ -704,26 +740,38 @@ func (c *matRecorder) sealChangelog(epoch uint64, write bool) error {
 		}
 	}
 	log.last = changelogEpoch{}
-	if low := c.m.consumed(c.view); low > log.trimmed {
-		var end []byte
-		if low < math.MaxUint64 {
-			end = changelogKey(low+1, 0)
+	// A dependent created since may lower low: trimmed follows it down.
+	low := c.m.consumed(c.view)
+	if low > log.trimmed {
+		if err := trimChangelog(log.table, low); err != nil {
+			return err
 		}
-		var keys [][]byte
-		if err := log.table.Scan(nil, end, func(k, _ []byte) error {
-			keys = append(keys, slices.Clone(k))
-			return nil
-		}); err != nil {
+	}
+	log.trimmed = low
+	return log.table.SealEpoch(epoch)
+}
+
+// trimChangelog deletes the epochs up to low (every one at MaxUint64)
+// from t, an object's changelog table: low is what every dependent has
+// committed (viewManager.consumed).
+func trimChangelog(t exec.StateTable, low uint64) error {
+	var end []byte
+	if low < math.MaxUint64 {
+		end = changelogKey(low+1, 0)
+	}
+	var keys [][]byte
+	if err := t.Scan(nil, end, func(k, _ []byte) error {
+		keys = append(keys, slices.Clone(k))
+		return nil
+	}); err != nil {
+		return fmt.Errorf("trim changelog: %w", err)
+	}
+	for _, k := range keys {
+		if err := t.Delete(k); err != nil {
 			return fmt.Errorf("trim changelog: %w", err)
 		}
-		for _, k := range keys {
-			if err := log.table.Delete(k); err != nil {
-				return fmt.Errorf("trim changelog: %w", err)
-			}
-		}
-		log.trimmed = low
 	}
-	return log.table.SealEpoch(epoch)
+	return nil
 }
 
 // changelogLog is a view life's changelog table.

@@ -196,29 +196,7 @@ func (m *tableManager) extra(txn *badger.Txn) error {
 		} else if err := writeChangelog(txnTable{txn: txn, id: id}, changelogEpoch{epoch: w.epoch, changes: w.changes}); err != nil {
 			return err
 		}
-		if err := trimChangelog(txn, id, low); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-// trimChangelog deletes the changelog of object id up to epoch low.
-func trimChangelog(txn *badger.Txn, id uint64, low uint64) error {
-	prefix := state.TableKey(id, changelogTable, nil)
-	end := state.TableKey(id, changelogTable, changelogKey(low+1, 0))
-	it := txn.NewIterator(badger.IteratorOptions{Prefix: prefix, PrefetchValues: false})
-	var keys [][]byte
-	for it.Rewind(); it.Valid(); it.Next() {
-		k := it.Item().KeyCopy(nil)
-		if string(k) >= string(end) {
-			break
-		}
-		keys = append(keys, k)
-	}
-	it.Close()
-	for _, k := range keys {
-		if err := txn.Delete(k); err != nil {
+		if err := trimChangelog(txnTable{txn: txn, id: id}, low); err != nil {
 			return err
 		}
 	}
@@ -240,7 +218,8 @@ func (m *tableManager) committed(epoch uint64) {
 	}
 }
 
-// txnTable writes a changelog (writeChangelog) into a transaction.
+// txnTable is an object's changelog table in a transaction, for
+// writeChangelog and trimChangelog.
 type txnTable struct {
 	txn *badger.Txn
 	id  uint64
@@ -255,8 +234,24 @@ func (t txnTable) Put(k, v []byte) error {
 func (t txnTable) Delete(k []byte) error {
 	return t.txn.Delete(state.TableKey(t.id, changelogTable, k))
 }
-func (t txnTable) Scan(_, _ []byte, _ func(k, v []byte) error) error {
-	return errors.New("txnTable: write only")
+func (t txnTable) Scan(start, end []byte, fn func(k, v []byte) error) error {
+	prefix := state.TableKey(t.id, changelogTable, nil)
+	it := t.txn.NewIterator(badger.IteratorOptions{Prefix: prefix})
+	defer it.Close()
+	for it.Seek(append(slices.Clone(prefix), start...)); it.Valid(); it.Next() {
+		k := it.Item().Key()[len(prefix):]
+		if end != nil && string(k) >= string(end) {
+			return nil
+		}
+		v, err := it.Item().ValueCopy(nil)
+		if err != nil {
+			return err
+		}
+		if err := fn(k, v); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // tableChangelog is a table's changelog (changelogSource): its changes

@@ -223,7 +223,7 @@ func (m *viewManager) startView(obj *object) {
 	var srcs []*object
 	for _, in := range obj.stream.Inputs {
 		src, ok := m.e.catalog.get(in.Source.Name)
-		if !ok || (src.createSource == nil && src.kind != sql.KindView && src.kind != sql.KindTable) {
+		if !ok || (src.createSource == nil && !in.Changelog()) {
 			m.e.log.Warn("view's source is missing", "view", obj.entry.Name, "source", in.Source.Name)
 			return
 		}
@@ -395,7 +395,7 @@ func (r *viewRunner) run(ctx context.Context) (err error) {
 	for _, in := range l.inputs {
 		if in.cl != nil {
 			defer in.cl.detach()
-			if err := in.cl.attach(ctx); err != nil {
+			if err := in.cl.start(ctx); err != nil {
 				return err
 			}
 			continue

@@ -110,9 +110,7 @@ func PlanStream(q *Query, views func(name string) (*Query, bool)) (*StreamPlan, 
 	g := exec.NewGraph(exec.GraphOptions{})
 	b := &streamBuilder{g: g, table: func(uint32) exec.StateTable { return nil }, views: record,
 		explain: map[exec.NodeID]explainNode{}, scans: map[string]int{}}
-	if err := countSourceScans(q.root, record, b.scans); err != nil {
-		return nil, err
-	}
+	countSourceScans(q.root, b.scans)
 	root, err := b.node(q.root, q.opts.EmitOnWindowClose, true)
 	if err != nil {
 		return nil, err
@@ -245,7 +243,11 @@ func (p *StreamPlan) Explain() []string {
 func (p *StreamPlan) InputLine(i int) string {
 	in := p.Inputs[i]
 	if in.Changelog() {
-		return "ChangelogScan " + in.Source.Name
+		line := "ChangelogScan " + in.Source.Name
+		if in.Source.WatermarkColumn != "" {
+			line += " watermark=" + in.Source.WatermarkColumn
+		}
+		return line
 	}
 	line := "Source " + in.Source.Name
 	if in.Needed != nil {
@@ -639,9 +641,9 @@ func checkWatermark(win *Window) error {
 	}
 	scan, ok := win.Input.(*Scan)
 	tc := win.Input.Columns()[win.TimeCol].Name
-	if !ok || scan.Relation.Kind != "source" {
-		return sqlerr.Newf(sqlerr.FeatureNotSupported, "EMIT ON WINDOW CLOSE over a materialized view is not supported yet: a view has no WATERMARK").
-			WithHint("Window the source itself, or leave out EMIT ON WINDOW CLOSE to get updates as windows change.")
+	if !ok || (scan.Relation.Kind != "source" && scan.Relation.WatermarkColumn != tc) {
+		return sqlerr.Newf(sqlerr.FeatureNotSupported, "EMIT ON WINDOW CLOSE over this materialized view is not supported: its %s has no WATERMARK", tc).
+			WithHint("Window a view column that passes its source's WATERMARK column through unchanged, or the source itself, or leave out EMIT ON WINDOW CLOSE to get updates as windows change.")
 	}
 	if scan.Relation.WatermarkColumn == "" || scan.Relation.WatermarkColumn != tc {
 		return sqlerr.Newf(sqlerr.InvalidObjectDefinition,
@@ -766,17 +768,14 @@ func (p *StreamPlan) String() string {
 
 // countSourceScans adds to counts how often each source (or changelog)
 // is scanned under n.
-func countSourceScans(n Node, views func(string) (*Query, bool), counts map[string]int) error {
+func countSourceScans(n Node, counts map[string]int) {
 	if s, ok := n.(*Scan); ok {
 		counts[s.Relation.Name]++
-		return nil
+		return
 	}
 	for _, c := range n.Children() {
-		if err := countSourceScans(c, views, counts); err != nil {
-			return err
-		}
+		countSourceScans(c, counts)
 	}
-	return nil
 }
 
 // exprTexts returns the expressions as written, for the errors a view
