@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 )
 
 // TestTable_ViewsMatchBatch: random INSERT, upsert, UPDATE and DELETE
@@ -94,4 +95,51 @@ func TestTable_ViewsMatchBatch(t *testing.T) {
 func sorted(s []string) []string {
 	slices.Sort(s)
 	return s
+}
+
+// TestTable_Subscribe: SUBSCRIBE TO a table gives its rows, then each
+// statement's changes (update pairs for an UPDATE) at the epoch that
+// committed them.
+func TestTable_Subscribe(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	eng := openTest(t, t.TempDir())
+	for _, q := range []string{
+		"CREATE TABLE s (k BIGINT PRIMARY KEY, v TEXT)",
+		"INSERT INTO s VALUES (1, 'a')",
+	} {
+		if err := eng.Exec(ctx, q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	rows, err := eng.Subscribe(ctx, "SUBSCRIBE TO s")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	for _, q := range []string{
+		"INSERT INTO s VALUES (2, 'b')",
+		"UPDATE s SET v = 'c' WHERE k = 1",
+		"DELETE FROM s WHERE k = 2",
+	} {
+		if err := eng.Exec(ctx, q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want := []string{"insert 1 a", "insert 2 b", "update_delete 1 a", "update_insert 1 c", "delete 2 b"}
+	var got []string
+	var epochs []int64
+	for len(got) < len(want) && rows.Next() {
+		r := rows.Row()
+		epochs = append(epochs, r[0].Int())
+		got = append(got, r[1:].String())
+	}
+	if !slices.Equal(got, want) {
+		t.Fatalf("SUBSCRIBE rows %q, want %q", got, want)
+	}
+	// The snapshot's epoch, then one epoch per statement, increasing; the
+	// UPDATE's pair shares one.
+	if !(epochs[0] < epochs[1] && epochs[1] < epochs[2] && epochs[2] == epochs[3] && epochs[3] < epochs[4]) {
+		t.Errorf("epochs %v", epochs)
+	}
 }
