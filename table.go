@@ -122,6 +122,8 @@ func (m *tableManager) commit(ctx context.Context, w *tableWrite) error {
 	select {
 	case err := <-w.done:
 		return err
+	case <-m.e.ctx.Done():
+		return sqlerr.Newf(sqlerr.AdminShutdown, "the engine shut down while epoch %d, with the change to table %s, was being committed: it may have committed", w.epoch, w.obj.entry.Name)
 	case <-time.After(DefaultFlushTimeout):
 		return sqlerr.Newf(sqlerr.QueryCanceled, "canceled while its epoch %d was being committed: the change to table %s may still commit", w.epoch, w.obj.entry.Name)
 	}
