@@ -181,6 +181,10 @@ func (c *catalogSnapshot) build(ctx context.Context, st sql.Statement) (*object,
 		if from.kind == sql.KindSink {
 			return nil, sqlerr.Newf(sqlerr.WrongObjectType, "%q is a sink: a sink reads from a source or a materialized view", s.From).At(s.FromPos)
 		}
+		if from.kind == sql.KindTable {
+			return nil, sqlerr.Newf(sqlerr.FeatureNotSupported, "a sink FROM a table is not supported: a table's rows change").At(s.FromPos).
+				WithHint("Write CREATE SINK %s AS SELECT * FROM %s WITH (..., mode = 'upsert').", s.Name, s.From)
+		}
 		o.entry.DependsOn = []string{s.From}
 		if from.kind != sql.KindView {
 			if err := upsertOpClash(o, from.columns); err != nil {
