@@ -397,5 +397,5 @@ func (c *catalogSnapshot) Relation(name string) (*planner.Relation, bool) {
 	if !ok || o.kind == sql.KindSink {
 		return nil, false
 	}
-	return &planner.Relation{Name: name, Kind: o.kind.String(), Columns: o.columns, WatermarkColumn: o.watermark, Key: o.tableKey}, true
+	return &planner.Relation{Name: name, Kind: o.kind.String(), Columns: o.columns, WatermarkColumn: o.watermark}, true
 }

@@ -17,10 +17,8 @@ type Catalog interface {
 
 // Relation is a source or a materialized view as the planner sees it.
 type Relation struct {
-	Name string
-	Kind string // "source", "materialized view" or "table"
-	// Key lists a table's primary key columns (nil without one).
-	Key     []int
+	Name    string
+	Kind    string // "source", "materialized view" or "table"
 	Columns []types.Column
 	// WatermarkColumn names the source's event-time column, "" if none.
 	WatermarkColumn string
