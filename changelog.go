@@ -14,6 +14,7 @@ import (
 
 	"github.com/streamsql/streamsql/exec"
 	"github.com/streamsql/streamsql/sql"
+	"github.com/streamsql/streamsql/sql/sqlerr"
 	"github.com/streamsql/streamsql/sql/types"
 	"github.com/streamsql/streamsql/state"
 )
@@ -46,10 +47,12 @@ import (
 // and a changelog input whose upstream took barrier N waits for the
 // upstream's seal of N before it passes barrier N on. Its committed
 // position is the upstream epoch it has consumed, N, in the dependent's
-// meta table, committed with its state. A dependent is committed in epoch
-// N only with the upstream life it follows (else it skips the commit and
-// restarts): the upstream's changes it consumed are never ahead of what
-// the upstream committed.
+// meta table, committed with its state. A dependent takes barrier N only
+// if the upstream life it follows took it (else it skips epoch N, and
+// reads the upstream's epoch N within its own next one), and is committed
+// in epoch N only with that life (else it skips the commit and restarts):
+// the upstream's changes it consumed are never ahead of what the upstream
+// committed.
 //
 // A dependent's life starts (attach) under the coordinator's commit lock,
 // at the last committed epoch C:
@@ -213,24 +216,43 @@ type changelogBarrier struct {
 }
 
 // initChangelog makes in read its object's changelog, resuming after the
-// committed position pos (if hasPos).
-func (in *viewInput) initChangelog(pos []byte, hasPos bool) error {
+// position committed under its own key in the view's meta table (the
+// upstream epoch consumed), if there is one.
+func (in *viewInput) initChangelog() error {
 	src, err := in.l.r.m.changelogOf(in.src)
 	if err != nil {
 		return err
 	}
 	c := &changelogInput{in: in, src: src, name: in.src.entry.Name, f: newChangelogFollower(),
 		barriers: make(chan changelogBarrier, 16)}
+	in.posKey = append(slices.Clone(keyChangelogPos), in.src.entry.Name...)
+	pos, hasPos, err := in.l.meta.Get(in.posKey)
+	if err != nil {
+		return fmt.Errorf("read committed position of %s: %w", c.name, err)
+	}
 	if hasPos {
 		p, _, err := state.ReadUint64(pos)
 		if err != nil {
 			return fmt.Errorf("read committed position of %s: %w", c.name, err)
 		}
 		c.pos, c.hasPos = p, true
+	} else if in.l.r.epoch.Load() > 0 {
+		// Committed, but never with this input: an earlier build ran the
+		// upstream's query inside this view, and its state is laid out for
+		// that plan. Reading it as this one's would give wrong rows.
+		return sqlerr.Newf(sqlerr.ObjectNotInPrerequisiteState,
+			"materialized view %s was created by an earlier version, which computed %s inside it; its state cannot be read as a view over %s's changes",
+			in.l.r.obj.entry.Name, c.name, c.name).
+			WithHint("DROP MATERIALIZED VIEW %s and CREATE it again.", in.l.r.obj.entry.Name)
 	}
 	in.cl = c
 	return nil
 }
+
+// keyChangelogPos prefixes the meta key of a changelog input's committed
+// position (the upstream's name follows): a key of its own, never a source
+// input's positions.
+var keyChangelogPos = []byte("changelog/")
 
 // changelogOf returns the changelog of object o, which a view reads.
 func (m *viewManager) changelogOf(o *object) (changelogSource, error) {
@@ -653,17 +675,19 @@ func (v *viewChangelog) readTo(start time.Time) (string, bool) {
 func changesOf(evs []subEvent) []change {
 	out := make([]change, len(evs))
 	for i, ev := range evs {
-		out[i] = change{op: opNamed[ev.op], row: ev.row}
+		out[i] = change{op: opNamed(ev.op), row: ev.row}
 	}
 	return out
 }
 
-var opNamed = map[string]exec.Op{}
-
-func init() {
-	for op, name := range subscribeOps {
-		opNamed[name] = exec.Op(op)
+// opNamed is the op SUBSCRIBE names name (subscribeOps).
+func opNamed(name string) exec.Op {
+	for op, n := range subscribeOps {
+		if n == name {
+			return exec.Op(op)
+		}
 	}
+	return exec.Insert
 }
 
 // hasDependents reports whether a view or sink reads view's changelog.
@@ -831,6 +855,20 @@ func sortUpstreamFirst(lives []*viewLife) {
 	slices.SortStableFunc(lives, func(a, b *viewLife) int {
 		return depthOf(a.r.obj, 0) - depthOf(b.r.obj, 0)
 	})
+}
+
+// changelogsInjected reports whether every view life that l follows took
+// the barrier of epoch (lives are injected upstream first). One that did
+// not (it failed to, or was published after this checkpoint listed the
+// lives) will push nothing of epoch: l then skips epoch too, and reads
+// the upstream's next epochs within its own next one.
+func changelogsInjected(l *viewLife, epoch uint64) bool {
+	for _, in := range l.inputs {
+		if in.cl != nil && in.cl.f.life != nil && in.cl.f.life.barriered.Load() != epoch {
+			return false
+		}
+	}
+	return true
 }
 
 // changelogsCommitted reports whether every upstream life whose changes l

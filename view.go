@@ -27,7 +27,8 @@ import (
 //
 // Each view runs its own pipeline (a "life"): a subscription of the shared
 // readers of the view's source (sourceHubs) from the source's start
-// position, or after the positions committed with the last epoch; records decoded to rows and fed with watermarks into
+// position, or after the positions committed with the last epoch (for a
+// view over a view: that view's committed changes, changelog.go); records decoded to rows and fed with watermarks into
 // an exec.Graph planned by planner.StreamPlan, ending in a Materialize.
 //
 // One checkpoint coordinator per engine injects a barrier for epoch N
@@ -532,7 +533,7 @@ func newViewInput(l *viewLife, src *object, plan *planner.StreamInput, several b
 		}
 	}
 	if plan.Changelog() {
-		return in, in.initChangelog(pos, hasPos)
+		return in, in.initChangelog()
 	}
 	if isPulled(src.connector) {
 		if !hasPos {
@@ -1149,6 +1150,9 @@ func (m *viewManager) checkpoint(ctx context.Context) error {
 	var parts []part
 lives:
 	for _, l := range lives {
+		if !changelogsInjected(l, epoch) {
+			continue // a view it reads took no barrier: next epoch (changelog.go)
+		}
 		p := part{l: l}
 		for _, in := range l.inputs {
 			b, err := in.barrier(ctx, epoch)

@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -33,27 +35,13 @@ func TestCrash_ViewOnView(t *testing.T) {
 	dataDir := t.TempDir()
 	srv := startBinary(t, bin, dataDir)
 	conn := connect(t, srv.addr)
-	if err := e.CreateStream(ctx, "vv-in", 4); err != nil {
-		t.Fatal(err)
-	}
-	stmts := []string{
-		fmt.Sprintf("CREATE SOURCE vv (user_id BIGINT, amount DOUBLE, ts TIMESTAMP(3), WATERMARK FOR ts AS ts - INTERVAL '5' SECOND) "+
-			"WITH (connector = 'kinesis', endpoint = '%s', region = 'us-east-1', stream = 'vv-in', start_position = 'trim_horizon', "+
-			"max_records_per_call = 1000)", e.Endpoint()),
-		"CREATE MATERIALIZED VIEW vv_per_user AS SELECT user_id, COUNT(*) AS n, SUM(amount) AS total FROM vv GROUP BY user_id",
-		"CREATE MATERIALIZED VIEW vv_levels AS SELECT n % 5 AS bucket, COUNT(*) AS users, SUM(total) AS total FROM vv_per_user GROUP BY n % 5",
-		"CREATE MATERIALIZED VIEW vv_big AS SELECT bucket, users, total FROM vv_levels WHERE users >= 2",
-	}
-	for _, q := range stmts {
-		if _, err := conn.Exec(ctx, q); err != nil {
-			t.Fatalf("%s: %v", q, err)
-		}
-	}
+	setupViewOnView(ctx, t, e, conn, "vv-in", false)
 	_ = conn.Close(ctx)
 
-	clicks, _, recs := timedRecords(0, n, rand.New(rand.NewPCG(16, 1)))
+	seed := crashSeed(t) // STREAMSQL_CRASH_SEED replays a run
+	clicks, _, recs := timedRecords(0, n, rand.New(rand.NewPCG(seed, 16)))
 	prod := startProducer(ctx, e, "vv-in", recs, 200, 40*time.Millisecond)
-	rnd := rand.New(rand.NewPCG(16, 2))
+	rnd := rand.New(rand.NewPCG(seed, 17))
 	producing := true
 	for k := 0; k < kills || producing; k++ {
 		wait := time.Duration(300+rnd.IntN(2700)) * time.Millisecond
@@ -74,9 +62,8 @@ func TestCrash_ViewOnView(t *testing.T) {
 		srv = startBinary(t, bin, dataDir)
 		if k == 1 {
 			c := connect(t, srv.addr)
-			q := "CREATE MATERIALIZED VIEW vv_even AS SELECT user_id, n, total FROM vv_per_user WHERE n % 2 = 0"
-			if _, err := c.Exec(ctx, q); err != nil {
-				t.Fatalf("%s: %v", q, err)
+			if _, err := c.Exec(ctx, vvEven); err != nil {
+				t.Fatalf("%s: %v", vvEven, err)
 			}
 			_ = c.Close(ctx)
 		}
@@ -86,6 +73,91 @@ func TestCrash_ViewOnView(t *testing.T) {
 		t.Fatalf("final FLUSH: %v", err)
 	}
 	checkViewOnView(ctx, t, conn, clicks)
+}
+
+// vvEven is the view over vv_per_user that TestCrash_ViewOnView creates
+// after its second restart.
+const vvEven = "CREATE MATERIALIZED VIEW vv_even AS SELECT user_id, n, total FROM vv_per_user WHERE n % 2 = 0"
+
+// setupViewOnView creates a 4-shard stream, the source vv over it and the
+// chain vv_per_user, vv_levels, vv_big, and with even vv_even.
+func setupViewOnView(ctx context.Context, t *testing.T, e *emulator.Emulator, conn *pgx.Conn, stream string, even bool) {
+	t.Helper()
+	if err := e.CreateStream(ctx, stream, 4); err != nil {
+		t.Fatal(err)
+	}
+	stmts := []string{
+		fmt.Sprintf("CREATE SOURCE vv (user_id BIGINT, amount DOUBLE, ts TIMESTAMP(3), WATERMARK FOR ts AS ts - INTERVAL '5' SECOND) "+
+			"WITH (connector = 'kinesis', endpoint = '%s', region = 'us-east-1', stream = '%s', start_position = 'trim_horizon', "+
+			"max_records_per_call = 1000)", e.Endpoint(), stream),
+		"CREATE MATERIALIZED VIEW vv_per_user AS SELECT user_id, COUNT(*) AS n, SUM(amount) AS total FROM vv GROUP BY user_id",
+		"CREATE MATERIALIZED VIEW vv_levels AS SELECT n % 5 AS bucket, COUNT(*) AS users, SUM(total) AS total FROM vv_per_user GROUP BY n % 5",
+		"CREATE MATERIALIZED VIEW vv_big AS SELECT bucket, users, total FROM vv_levels WHERE users >= 2",
+	}
+	if even {
+		stmts = append(stmts, vvEven)
+	}
+	for _, q := range stmts {
+		if _, err := conn.Exec(ctx, q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+}
+
+// TestCrash_ViewOnViewFailpoints kills the server inside the 4th epoch
+// commit (state's failpoints) while records arrive: an upstream view and
+// the views over it commit in one transaction, or not at all. After a
+// restart and FLUSH the chain equals the plain-Go answer.
+func TestCrash_ViewOnViewFailpoints(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the binary")
+	}
+	ctx := testContext(t, 6*time.Minute)
+	e := emulator.StartForTest(ctx, t, emulator.Options{})
+	bin := buildBinary(t)
+	for i, tc := range []struct {
+		failpoint string
+		env       string
+	}{
+		{failpoint: "commit-before-txn"},
+		{failpoint: "commit-after-txn"},
+		{failpoint: "redo-after-marker", env: "STREAMSQL_REDO_ABOVE_BYTES=1"},
+		{failpoint: "defer-mid-apply", env: "STREAMSQL_DEFER_APPLY_BYTES=1"},
+	} {
+		t.Run(tc.failpoint, func(t *testing.T) {
+			cfg := binaryConfig{args: fastCheckpoints}
+			if tc.env != "" {
+				cfg.env = []string{tc.env}
+			}
+			armed := cfg
+			armed.env = append(slices.Clone(cfg.env), "STREAMSQL_FAILPOINT="+tc.failpoint+"@4")
+			dataDir := t.TempDir()
+			srv := startBinaryWith(t, bin, dataDir, cfg)
+			conn := connect(t, srv.addr)
+			stream := fmt.Sprintf("vvfp-%d", i)
+			setupViewOnView(ctx, t, e, conn, stream, true)
+			srv.kill(t)
+			srv = startBinaryWith(t, bin, dataDir, armed)
+
+			clicks, _, recs := timedRecords(0, 4000, rand.New(rand.NewPCG(uint64(i), 16)))
+			prod := startProducer(ctx, e, stream, recs[:3000], 100, 20*time.Millisecond)
+			out := srv.waitKilled(t, time.Minute)
+			if want := "failpoint=" + tc.failpoint; !strings.Contains(out, want) {
+				t.Fatalf("the server died without logging %q:\n%s", want, out)
+			}
+			t.Logf("died at %s with %d records put", tc.failpoint, prod.put.Load())
+			srv = startBinaryWith(t, bin, dataDir, cfg)
+			prod.wait(t)
+			if _, err := e.PutRecords(ctx, stream, recs[3000:]); err != nil {
+				t.Fatal(err)
+			}
+			conn = connectForBacklog(t, srv.addr)
+			if _, err := conn.Exec(ctx, "FLUSH"); err != nil {
+				t.Fatalf("FLUSH after restart: %v", err)
+			}
+			checkViewOnView(ctx, t, conn, clicks)
+		})
+	}
 }
 
 // checkViewOnView compares the views of TestCrash_ViewOnView with their
