@@ -2,6 +2,7 @@ package streamsql
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -101,7 +102,7 @@ func (s *Session) bindDML(ctx context.Context, st *Statement) error {
 		d.cols = d.cols[:len(qcols)]
 		for i, k := range d.cols {
 			if err := assignable(tbl.columns[k], qcols[i].Type); err != nil {
-				return err
+				return atValue(err, p.ValuePos, 0, i)
 			}
 		}
 		if p.Upsert != nil {
@@ -193,7 +194,7 @@ func (s *Session) executeDML(ctx context.Context, st *Statement, params []types.
 		for i, k := range cols {
 			v, err := coerce(tbl.columns[k], vals[i])
 			if err != nil {
-				return nil, err
+				return nil, &valueError{err: err, i: i}
 			}
 			row[k] = v
 		}
@@ -219,7 +220,7 @@ func (s *Session) executeDML(ctx context.Context, st *Statement, params []types.
 		stored := make([]types.Row, len(rows))
 		for i, r := range rows {
 			if stored[i], err = build(nil, d.cols, r); err != nil {
-				return nil, err
+				return nil, atValue(err, p.ValuePos, i, valueAt(err))
 			}
 		}
 		var onDup func(old, new types.Row) (types.Row, error)
@@ -251,7 +252,7 @@ func (s *Session) executeDML(ctx context.Context, st *Statement, params []types.
 			return nil
 		})
 		if err != nil {
-			return nil, err
+			return nil, atValue(err, nil, 0, -1)
 		}
 		return dmlDone(fmt.Sprintf("INSERT 0 %d", n), warnings), nil
 	case *sql.Update, *sql.Delete:
@@ -288,7 +289,7 @@ func (s *Session) executeDML(ctx context.Context, st *Statement, params []types.
 			return nil
 		})
 		if err != nil {
-			return nil, err
+			return nil, atValue(err, nil, 0, -1)
 		}
 		tag := "UPDATE"
 		if isDelete {
@@ -319,4 +320,37 @@ func rowText(row types.Row) string {
 		}
 	}
 	return s + ")"
+}
+
+// valueError is a value that does not convert to its column's type: the
+// i-th of the values given.
+type valueError struct {
+	err error
+	i   int
+}
+
+func (e *valueError) Error() string { return e.err.Error() }
+func (e *valueError) Unwrap() error { return e.err }
+
+func valueAt(err error) int {
+	var ve *valueError
+	if errors.As(err, &ve) {
+		return ve.i
+	}
+	return -1
+}
+
+// atValue places err at the value of row, column col of a VALUES list
+// (pos, nil for a query), as Postgres points at it; err as it is
+// otherwise.
+func atValue(err error, pos [][]int, row, col int) error {
+	var ve *valueError
+	if errors.As(err, &ve) {
+		err = ve.err
+	}
+	var se *sqlerr.Error
+	if row < len(pos) && col >= 0 && col < len(pos[row]) && errors.As(err, &se) && se.Position == 0 {
+		return se.At(pos[row][col])
+	}
+	return err
 }

@@ -35,6 +35,9 @@ type Insert struct {
 	Columns   []string
 	ColumnPos []int
 	Query     *Select
+	// ValuePos, for a VALUES list, is the position of each value of each
+	// row (Query returns the rows in that order), for errors on a value.
+	ValuePos [][]int
 	// Upsert is the ON DUPLICATE KEY UPDATE list: Set names the columns
 	// assigned, and Values is SELECT e1, e2, ... FROM table, table AS
 	// excluded, whose row is the stored row then the new one (VALUES(c)
@@ -226,7 +229,7 @@ func (p *parser) parseInsert() (spanSetter, error) {
 		return nil, p.syntaxErr(t)
 	}
 	if p.toks[from].is("values") {
-		ins.Query, err = p.valuesQuery(from, qEnd)
+		ins.Query, ins.ValuePos, err = p.valuesQuery(from, qEnd)
 	} else {
 		ins.Query, err = p.parseQuery(from, qEnd)
 	}
@@ -479,20 +482,35 @@ func byteOf(text string, n int) int {
 
 // valuesQuery reads VALUES (row), ... in tokens [from, to) as SELECT row
 // UNION ALL SELECT ...: TiDB reads no VALUES list as a query.
-func (p *parser) valuesQuery(from, to int) (*Select, error) {
+func (p *parser) valuesQuery(from, to int) (*Select, [][]int, error) {
 	var pieces []qpiece
+	var pos [][]int
 	k := from + 1
 	for {
 		if k >= to || !p.toks[k].punct("(") {
-			return nil, p.syntaxErr(p.toks[k])
+			return nil, nil, p.syntaxErr(p.toks[k])
 		}
 		close := p.matching(k)
 		if close < 0 || close >= to {
-			return nil, p.syntaxErr(p.toks[to])
+			return nil, nil, p.syntaxErr(p.toks[to])
 		}
 		if close == k+1 {
-			return nil, p.syntaxErr(p.toks[close])
+			return nil, nil, p.syntaxErr(p.toks[close])
 		}
+		// Where each value starts: after the '(' and each comma at depth 0.
+		row := []int{p.pos(p.toks[k+1].start)}
+		depth := 0
+		for m := k + 1; m < close; m++ {
+			switch t := p.toks[m]; {
+			case t.punct("("):
+				depth++
+			case t.punct(")"):
+				depth--
+			case depth == 0 && t.punct(",") && m+1 < close:
+				row = append(row, p.pos(p.toks[m+1].start))
+			}
+		}
+		pos = append(pos, row)
 		word := "SELECT "
 		if len(pieces) > 0 {
 			word = " UNION ALL SELECT "
@@ -503,9 +521,10 @@ func (p *parser) valuesQuery(from, to int) (*Select, error) {
 			break
 		}
 		if !p.toks[k].punct(",") {
-			return nil, p.syntaxErr(p.toks[k])
+			return nil, nil, p.syntaxErr(p.toks[k])
 		}
 		k++
 	}
-	return p.synthQuery(pieces)
+	q, err := p.synthQuery(pieces)
+	return q, pos, err
 }
