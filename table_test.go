@@ -143,3 +143,34 @@ func TestTable_Subscribe(t *testing.T) {
 		t.Errorf("epochs %v", epochs)
 	}
 }
+
+// TestTable_ConcurrentUpserts: statements from several sessions on one
+// key each read what the one before wrote: 4 × 25 increments make 100.
+func TestTable_ConcurrentUpserts(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	eng := openTest(t, t.TempDir())
+	if err := eng.Exec(ctx, "CREATE TABLE c (k BIGINT PRIMARY KEY, n BIGINT)"); err != nil {
+		t.Fatal(err)
+	}
+	errs := make(chan error, 4)
+	for range 4 {
+		go func() {
+			for range 25 {
+				if err := eng.Exec(ctx, "INSERT INTO c VALUES (1, 1) ON DUPLICATE KEY UPDATE n = n + 1"); err != nil {
+					errs <- err
+					return
+				}
+			}
+			errs <- nil
+		}()
+	}
+	for range 4 {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := queryStrings(t, eng, "SELECT n FROM c"); !slices.Equal(got, []string{"100"}) {
+		t.Errorf("n = %v, want 100", got)
+	}
+}
