@@ -41,6 +41,9 @@ type object struct {
 	// sender share (sinkview.go).
 	sinkColumns []types.Column
 	sinkShared  *sinkShared
+	// A table's definition and its primary key columns (table.go).
+	createTable *sql.CreateTable
+	tableKey    []int
 }
 
 // catalog is the in-memory view of the catalog, written through to state.
@@ -127,6 +130,8 @@ func (c *catalogSnapshot) build(ctx context.Context, st sql.Statement) (*object,
 			}
 		}
 		return o, nil
+	case *sql.CreateTable:
+		return buildTable(s), nil
 	case *sql.CreateView:
 		q, err := planner.Plan(ctx, c, s.Query, planner.Options{EmitOnWindowClose: s.EmitOnWindowClose, Session: planner.SessionInfo{Version: Version()}})
 		if err != nil {
@@ -175,6 +180,10 @@ func (c *catalogSnapshot) build(ctx context.Context, st sql.Statement) (*object,
 		}
 		if from.kind == sql.KindSink {
 			return nil, sqlerr.Newf(sqlerr.WrongObjectType, "%q is a sink: a sink reads from a source or a materialized view", s.From).At(s.FromPos)
+		}
+		if from.kind == sql.KindTable {
+			return nil, sqlerr.Newf(sqlerr.FeatureNotSupported, "a sink FROM a table is not supported: a table's rows change").At(s.FromPos).
+				WithHint("Write CREATE SINK %s AS SELECT * FROM %s WITH (..., mode = 'upsert').", s.Name, s.From)
 		}
 		o.entry.DependsOn = []string{s.From}
 		if from.kind != sql.KindView {

@@ -259,6 +259,9 @@ func (m *viewManager) changelogOf(o *object) (changelogSource, error) {
 	if o.kind == sql.KindView {
 		return &viewChangelog{m: m, obj: o}, nil
 	}
+	if o.kind == sql.KindTable {
+		return &tableChangelog{m: &m.e.tables, obj: o}, nil
+	}
 	return nil, fmt.Errorf("%s %s has no changelog to read", o.kind, o.entry.Name)
 }
 

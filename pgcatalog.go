@@ -71,6 +71,12 @@ func (c *catalogSnapshot) pgObject(o *object) pgcatalog.Object {
 		if o.stream != nil {
 			po.Key = o.stream.Key
 		}
+	case sql.KindTable:
+		po.Kind = pgcatalog.Table
+		for _, col := range o.createTable.Columns {
+			po.Columns = append(po.Columns, pgcatalog.Column{Name: col.Name, Type: col.Type, NotNull: col.NotNull})
+		}
+		po.Key = o.tableKey
 	case sql.KindSink:
 		po.Kind = pgcatalog.Sink
 		columns = o.sinkColumns

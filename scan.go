@@ -216,6 +216,9 @@ func (e *Engine) scanOpener(q *planner.Query, scans *[]*sourceScan, warnings *[]
 		if !ok {
 			return nil, sqlerr.Newf(sqlerr.UndefinedTable, "relation %q does not exist", sc.Relation.Name)
 		}
+		if obj.kind == sql.KindTable {
+			return e.viewScan(obj)
+		}
 		if obj.kind == sql.KindView {
 			if w := e.views.readWarning(obj); w != nil && !slices.ContainsFunc(*warnings, func(x *sqlerr.Error) bool { return x.Message == w.Message }) {
 				*warnings = append(*warnings, w)

@@ -66,6 +66,7 @@ type Statement struct {
 	catalog *catalogSnapshot // what it was bound against
 	pgQuery *eval.Query      // a catalog query (sql.CatalogQuery), alone or in DECLARE or COPY
 	pgText  *sql.CatalogQuery
+	dml     *dmlPlan // INSERT, UPDATE, DELETE (table_dml.go)
 }
 
 // SQL returns the statement's own text.
@@ -77,7 +78,7 @@ func (st *Statement) NumParams() int {
 		return st.pgQuery.NumParams()
 	}
 	switch st.stmt.(type) {
-	case *sql.Select, *sql.Declare:
+	case *sql.Select, *sql.Declare, *sql.Insert, *sql.Update, *sql.Delete:
 		if st.query != nil {
 			return len(st.query.ParamTypes())
 		}
@@ -206,9 +207,11 @@ func (s *Session) bind(ctx context.Context, st *Statement) error {
 		}
 	case *sql.Subscribe:
 		return s.bindSubscribe(st, p)
+	case *sql.Insert, *sql.Update, *sql.Delete:
+		return s.bindDML(ctx, st)
 	case *sql.ShowObjects:
 		st.columns = nameCol
-		if p.Kind != sql.KindSource {
+		if p.Kind != sql.KindSource && p.Kind != sql.KindTable {
 			st.columns = viewStatusColumns
 		}
 	case *sql.ShowCreate:
@@ -357,6 +360,11 @@ func (s *Session) execute(ctx context.Context, st *Statement, params []types.Val
 			e.views.startView(obj)
 		}
 		return tagged("CREATE MATERIALIZED VIEW", err)
+	case *sql.CreateTable:
+		_, err := e.catalog.create(ctx, p, p.Name, p.NamePos, p.IfNotExists)
+		return tagged("CREATE TABLE", err)
+	case *sql.Insert, *sql.Update, *sql.Delete:
+		return s.executeDML(ctx, st, params)
 	case *sql.CreateSink:
 		if err := pinEndpoint(&p, e.kinesisEndpoint); err != nil {
 			return nil, err
@@ -379,7 +387,7 @@ func (s *Session) execute(ctx context.Context, st *Statement, params []types.Val
 	case *sql.ShowObjects:
 		var rows []types.Row
 		for _, o := range e.catalog.list(p.Kind) {
-			if p.Kind == sql.KindSource {
+			if p.Kind == sql.KindSource || p.Kind == sql.KindTable {
 				rows = append(rows, types.Row{types.NewString(o.entry.Name)})
 			} else {
 				rows = append(rows, e.objectStatusRow(o))
@@ -395,7 +403,7 @@ func (s *Session) execute(ctx context.Context, st *Statement, params []types.Val
 	case *sql.Describe:
 		o, ok := e.catalog.get(p.Name)
 		if !ok || o.kind == sql.KindSink {
-			return nil, sqlerr.Newf(sqlerr.UndefinedTable, "source or materialized view %q does not exist", p.Name).At(p.NamePos)
+			return nil, sqlerr.Newf(sqlerr.UndefinedTable, "relation %q does not exist", p.Name).At(p.NamePos)
 		}
 		rows := make([]types.Row, len(o.columns))
 		for i, c := range o.columns {

@@ -301,6 +301,9 @@ func (e *Engine) stopObject(o *object) {
 	if o.kind == sql.KindSource {
 		e.sources.forget(o.entry.Name)
 	}
+	if o.kind == sql.KindTable {
+		e.dropTable(o)
+	}
 	if err := e.db.DeleteOffsets(o.entry.ID); err != nil {
 		key := "source"
 		if o.kind != sql.KindSource {

@@ -72,6 +72,8 @@ type Engine struct {
 
 	views *viewManager // continuous materialized views (view.go)
 
+	tables tableManager // tables' run-time state (table.go)
+
 	stmts statements // statements in flight (statements.go)
 
 	aggCacheGroups  int              // Config.AggCacheGroups; 0 bounds groups by mem.caches only
@@ -128,6 +130,7 @@ func Open(ctx context.Context, cfg Config) (*Engine, error) {
 	e.ctx, e.cancel = context.WithCancel(context.WithoutCancel(ctx))
 	e.metrics = newEngineMetrics(e)
 	e.sources.e = e
+	e.tables.e = e
 	if err := e.catalog.load(ctx); err != nil {
 		e.cancel()
 		_ = db.Close()

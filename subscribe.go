@@ -650,7 +650,7 @@ func (m *viewManager) subscriptionRows(ctx context.Context, s *subscription, obj
 
 // executeSubscribe runs a bound SUBSCRIBE statement.
 func (s *Session) executeSubscribe(ctx context.Context, p *sql.Subscribe) (*Rows, error) {
-	obj, err := s.lookup(p.Name, p.NamePos, sql.KindView)
+	obj, err := s.subscribed(p)
 	if err != nil {
 		return nil, err
 	}
@@ -658,7 +658,12 @@ func (s *Session) executeSubscribe(ctx context.Context, p *sql.Subscribe) (*Rows
 	if err != nil {
 		return nil, err
 	}
-	rows, err := s.engine.views.subscribe(ctx, obj, progress, snapshot)
+	var rows *Rows
+	if obj.kind == sql.KindTable {
+		rows, err = s.engine.subscribeTable(ctx, obj, progress, snapshot)
+	} else {
+		rows, err = s.engine.views.subscribe(ctx, obj, progress, snapshot)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -695,7 +700,7 @@ func (s *Session) bindSubscribe(st *Statement, p *sql.Subscribe) error {
 	if p.Copy != nil {
 		return nil
 	}
-	obj, err := s.lookup(p.Name, p.NamePos, sql.KindView)
+	obj, err := s.subscribed(p)
 	if err != nil {
 		return err
 	}
@@ -728,4 +733,12 @@ func (e *Engine) Subscribe(ctx context.Context, query string) (*Rows, error) {
 	}
 	p.Copy = nil
 	return s.closeOnEnd(s.Execute(ctx, stmts[0], nil))
+}
+
+// subscribed returns the view or table a SUBSCRIBE names.
+func (s *Session) subscribed(p *sql.Subscribe) (*object, error) {
+	if o, ok := s.engine.catalog.get(p.Name); ok && o.kind == sql.KindTable {
+		return o, nil
+	}
+	return s.lookup(p.Name, p.NamePos, sql.KindView)
 }

@@ -1191,11 +1191,14 @@ func (m *viewManager) checkpoint(ctx context.Context) error {
 		}
 	}
 	m.mu.Unlock()
-	if len(lives) == 0 {
+	// Tables' statements commit with the epoch too (table.go).
+	writes, tableWrites := m.e.tables.take()
+	if len(lives) == 0 && !tableWrites {
 		return nil
 	}
 	sortUpstreamFirst(lives)
 	epoch := m.injected.Add(1)
+	m.e.tables.assign(epoch, writes)
 	type part struct {
 		l   *viewLife
 		pos [][]byte // per input
@@ -1282,12 +1285,13 @@ lives:
 		// An input without a watermark holds the view's back.
 		published = append(published, committedLife{p.l, wm, withWM == len(p.l.inputs)})
 	}
-	if len(tables) == 0 {
+	if len(tables) == 0 && !m.e.tables.hasInflight() {
 		return nil
 	}
-	if err := m.e.db.CommitEpoch(epoch, nil, tables...); err != nil {
+	if err := m.e.db.CommitEpoch(epoch, m.e.tables.extra, tables...); err != nil {
 		return err
 	}
+	m.e.tables.committed(epoch)
 	// Only this coordinator commits, under commitMu: the last commit is
 	// this one.
 	if cs := m.e.db.CommitStats(); cs.LastEpoch == epoch {
@@ -1488,7 +1492,11 @@ func (e *Engine) viewScan(obj *object) (exec.RowIter, error) {
 
 // newViewRows reads the rows of view obj in snap, and closes snap after.
 func newViewRows(obj *object, snap *state.Snapshot) *viewRows {
-	return &viewRows{name: obj.entry.Name, keyed: obj.stream != nil && obj.stream.Key != nil,
+	keyed := obj.stream != nil && obj.stream.Key != nil
+	if obj.kind == sql.KindTable {
+		keyed = len(obj.tableKey) > 0
+	}
+	return &viewRows{name: obj.entry.Name, keyed: keyed,
 		snap: snap, it: snap.Scan(obj.entry.ID, planner.MaterializeTable, nil, nil)}
 }
 

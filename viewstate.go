@@ -373,6 +373,9 @@ func (m *viewManager) status(o *object) viewStatus {
 // readWarning returns the WARNING for a read of view o, if it is not
 // running or cannot read its sources.
 func (m *viewManager) readWarning(o *object) *sqlerr.Error {
+	if o.kind == sql.KindTable {
+		return nil // a table is always readable
+	}
 	st := m.status(o)
 	if st.healthy() {
 		return nil

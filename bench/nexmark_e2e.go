@@ -417,8 +417,12 @@ func (x *nexmarkE2E) latency(ctx context.Context, q NexmarkQuery) (*LatencyRun, 
 		}
 		recs[i] = rec
 	}
+	source := bidSourceSQL
+	if q.Setup != "" {
+		source = func(stream, endpoint string) string { return bidSourceSQL(stream, endpoint) + ";\n" + q.Setup }
+	}
 	p := latencyPhase{
-		prefix: "bench-nexmark-latency", recs: recs, source: bidSourceSQL,
+		prefix: "bench-nexmark-latency", recs: recs, source: source,
 		name: q.viewName(), view: "CREATE MATERIALIZED VIEW " + q.viewName() + " AS " + view, vis: vis,
 		keyedBy: keyedBy, visible: visible,
 	}

@@ -591,3 +591,34 @@ func repeat(s string, n int) []string {
 	}
 	return out
 }
+
+// TestRunNexmark_Q13 runs q13 (a temporal join of the bids with a side
+// table the bench fills) in process and end to end, each checked against
+// its plain-Go computation, with a latency phase end to end.
+func TestRunNexmark_Q13(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
+	defer cancel()
+	o := nexmarkTestOptions()
+	o.Queries = []string{"q13"}
+	o.Events = 5_000
+	o.EventRate = 100
+	o.E2E = &E2EOptions{CheckpointInterval: 200 * time.Millisecond, LatencyRate: 400, LatencyEvents: 600,
+		Emulator: emulator.StartForTest(ctx, t, emulator.Options{})}
+	results, err := RunNexmark(ctx, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	modes := map[string]bool{}
+	for _, r := range results {
+		modes[r.Mode] = true
+		if r.Unsupported != "" || !r.Correct || r.Answer.Rows == 0 {
+			t.Errorf("q13 %s: unsupported %q, error %q, mismatch %q, %d rows", r.Mode, r.Unsupported, r.Error, r.Mismatch, r.Answer.Rows)
+		}
+		if r.Mode == "e2e" && r.Latency == nil {
+			t.Errorf("q13 e2e: no latency (%s)", r.LatencySkipped)
+		}
+	}
+	if !modes["engine"] || !modes["e2e"] {
+		t.Errorf("q13: rows for modes %v, want engine and e2e", modes)
+	}
+}

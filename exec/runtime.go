@@ -357,7 +357,10 @@ type opRun struct {
 	out  *output
 	wms  []int64 // per input
 	done []bool  // input ended
-	wm   int64   // last watermark passed to the operator
+	// deaf marks the inputs whose watermark the operator does not wait
+	// for (watermarkDeaf).
+	deaf []bool
+	wm   int64 // last watermark passed to the operator
 
 	// Barrier alignment: the epoch being aligned, which inputs delivered it
 	// (their later messages are held back by their forwarders until resumed).
@@ -380,6 +383,12 @@ func (g *Graph) runOp(n *node) (err error) {
 	}
 	for i := range r.wms {
 		r.wms[i] = math.MinInt64
+	}
+	if d, ok := n.op.(watermarkDeaf); ok {
+		r.deaf = make([]bool, len(n.in))
+		for i := range r.deaf {
+			r.deaf[i] = d.IgnoresWatermark(i)
+		}
 	}
 	if err := n.op.Open(ctx, &OpContext{Name: n.name, State: n.state, Epoch: g.opts.StartEpoch}); err != nil {
 		return fmt.Errorf("operator %s: open: %w", n.name, err)
@@ -569,7 +578,7 @@ func (r *opRun) maybeAligned(ctx context.Context) error {
 func (r *opRun) advanceWatermark(ctx context.Context) error {
 	wm, found := int64(math.MaxInt64), false
 	for i, w := range r.wms {
-		if !r.done[i] {
+		if !r.done[i] && (r.deaf == nil || !r.deaf[i]) {
 			wm, found = min(wm, w), true
 		}
 	}

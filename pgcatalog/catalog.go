@@ -38,6 +38,9 @@ const (
 	Source Kind = iota
 	View
 	Sink
+	// Table is a table (CREATE TABLE): relkind 'r', its primary key an
+	// index as a view's.
+	Table
 )
 
 // Object is a source, materialized view or sink as the catalog shows it.
@@ -48,7 +51,8 @@ type Object struct {
 	Columns []Column
 	// Query is a materialized view's defining query (pg_get_viewdef).
 	Query string
-	// Key lists a view's primary key columns (its group key), 0-based.
+	// Key lists a view's primary key columns (its group key), or a
+	// table's, 0-based.
 	Key       []int
 	Connector string
 	// Options are the object's WITH options (secrets masked), shown as a

@@ -171,7 +171,7 @@ func pgTablesRows(c *Catalog) []row {
 		}
 	}
 	for _, o := range c.snap.Objects {
-		if o.Kind == Source {
+		if o.Kind == Source || o.Kind == Table {
 			out = append(out, row{"schemaname": "public", "tablename": o.Name, "tableowner": c.owner()})
 		}
 	}

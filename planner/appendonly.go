@@ -34,6 +34,11 @@ func appendOnly(n Node, eowc bool, views func(string) (*Query, bool)) bool {
 		// An inner join of inserts only inserts (closing a window drops
 		// state, not rows already emitted); an outer join retracts a
 		// NULL-padded row when its first match comes.
+		if n.Temporal != nil {
+			// A lookup join never retracts what it emitted: the table's
+			// changes update its lookup state only.
+			return n.Kind == InnerJoin && appendOnly(n.Left, eowc, views)
+		}
 		return n.Kind == InnerJoin && appendOnly(n.Left, eowc, views) && appendOnly(n.Right, eowc, views)
 	case *Over:
 		return overAggAppendOnly(n, eowc, views)

@@ -23,6 +23,9 @@ type scopeCol struct {
 	table string // qualifier: the relation's alias or name; "" for none
 	name  string
 	typ   types.Type
+	// qualified: only a qualified name finds it (excluded.c of an
+	// upsert, beside the stored row's c).
+	qualified bool
 }
 
 type scope struct{ cols []scopeCol }
@@ -108,6 +111,9 @@ type binder struct {
 	// overCols are the columns of the window function calls bindOver
 	// planned (see over.go).
 	overCols map[*ast.WindowFuncExpr]*expr.ColumnRef
+	// lookedUp is the right side of the join being built, the one place
+	// FOR SYSTEM_TIME AS OF may stand (temporal.go).
+	lookedUp ast.ResultSetNode
 }
 
 func (b *binder) posOf(n ast.Node, fallback int) int {
@@ -190,7 +196,7 @@ func (b *binder) lookup(sc *scope, table, name string, pos int) (*expr.ColumnRef
 	found := -1
 	tableSeen := table == ""
 	for i, c := range sc.cols {
-		if table != "" && c.table != table {
+		if table != "" && c.table != table || table == "" && c.qualified {
 			continue
 		}
 		tableSeen = true

@@ -29,6 +29,7 @@ func plan(ctx context.Context, cat Catalog, in *input, opts Options) (*Query, er
 		// A parameter has one type, taken from its first typed use; bind
 		// again with it so that every use agrees ($1 * 2.5 and $1 + 1).
 		preset := b.paramTypes()
+		hintParams(root, opts.ColumnTypes, preset)
 		b = &binder{ctx: ctx, in: in, cat: cat, preset: preset, session: opts.Session}
 		if root, err = b.buildResultSet(in.ast, 1); err != nil {
 			return nil, err
@@ -579,6 +580,7 @@ func (b *binder) buildJoin(j *ast.Join) (Node, *scope, error) {
 	if err != nil {
 		return nil, nil, err
 	}
+	b.lookedUp = j.Right
 	right, rsc, err := b.buildTableRef(j.Right)
 	if err != nil {
 		return nil, nil, err
@@ -593,6 +595,9 @@ func (b *binder) buildJoin(j *ast.Join) (Node, *scope, error) {
 		}
 	case ast.RightJoin:
 		join.Kind = RightJoin
+	}
+	if err := b.temporalJoin(j, join, lsc); err != nil {
+		return nil, nil, err
 	}
 	if join.Kind != InnerJoin && j.On == nil {
 		return nil, nil, sqlerr.Newf(sqlerr.SyntaxError, "%s JOIN needs an ON condition", strings.ToUpper(join.Kind.String())).At(pos)
@@ -646,7 +651,17 @@ func (b *binder) buildTableSource(ts *ast.TableSource) (Node, *scope, error) {
 		if alias == "" {
 			alias = rel.Name
 		}
-		return &Scan{Relation: rel, Alias: alias}, scopeOf(rel.Columns, alias), nil
+		if tm, ok := b.in.temporal[alias]; ok && b.lookedUp != ast.ResultSetNode(ts) {
+			return nil, nil, sqlerr.Newf(sqlerr.FeatureNotSupported, "FOR SYSTEM_TIME AS OF stands after the table on the right of a JOIN").At(tm.Pos).
+				WithHint("Write stream JOIN table FOR SYSTEM_TIME AS OF PROCTIME() AS t ON ...")
+		}
+		sc := scopeOf(rel.Columns, alias)
+		if b.in.qualifiedOnly != "" && alias == b.in.qualifiedOnly {
+			for i := range sc.cols {
+				sc.cols[i].qualified = true
+			}
+		}
+		return &Scan{Relation: rel, Alias: alias}, sc, nil
 	case *ast.SelectStmt, *ast.SetOprStmt:
 		n, err := b.buildResultSet(src.(ast.ResultSetNode), b.in.position(0))
 		if err != nil {

@@ -22,7 +22,7 @@ type Catalog interface {
 // Relation is a source or a materialized view as the planner sees it.
 type Relation struct {
 	Name    string
-	Kind    string // "source" or "view"
+	Kind    string // "source", "materialized view" or "table"
 	Columns []types.Column
 	// WatermarkColumn names the source's event-time column, "" if none.
 	WatermarkColumn string
@@ -43,6 +43,11 @@ type Options struct {
 	// EmitOnWindowClose is the statement's EMIT ON WINDOW CLOSE: windowed
 	// aggregates emit each window once, when the watermark passes its end.
 	EmitOnWindowClose bool
+	// ColumnTypes, when set, are the types the result columns are
+	// stored as (an INSERT's target columns): a parameter that is a whole
+	// result column, with no type from its use, takes its column's, as
+	// Postgres infers INSERT ... VALUES ($1).
+	ColumnTypes []types.Type
 	// Session answers current_user, current_database(), pg_backend_pid()
 	// and version(); they are constants of the statement.
 	Session SessionInfo

@@ -18,6 +18,11 @@ type input struct {
 	paramOrder []int
 	numParams  int
 	casts      []sql.Cast // targets of __pgcast(x, i)
+	// temporal maps the alias of a relation read FOR SYSTEM_TIME AS OF to
+	// the clause.
+	temporal map[string]*sql.Temporal
+	// qualifiedOnly is the alias whose columns a name must qualify.
+	qualifiedOnly string
 	// position turns a byte offset in text into a 1-based character
 	// position in the client's text.
 	position func(off int) int

@@ -159,7 +159,7 @@ func pushFiltersIntoJoin(_ context.Context, n Node) (Node, bool, error) {
 	if !moved {
 		return n, false, nil
 	}
-	out := &Join{Kind: j.Kind, Left: j.Left, Right: j.Right}
+	out := &Join{Kind: j.Kind, Left: j.Left, Right: j.Right, Temporal: j.Temporal}
 	var err error
 	if out.Left, err = filterOver(j.Left, left); err != nil {
 		return nil, false, err

@@ -118,6 +118,9 @@ type Join struct {
 	Kind        JoinKind
 	Left, Right Node
 	Cond        expr.Expr
+	// Temporal is FOR SYSTEM_TIME AS OF on the right side: a lookup join
+	// (temporal.go); nil for a regular join.
+	Temporal *Temporal
 }
 
 // JoinKind is INNER, LEFT, RIGHT or FULL.
@@ -269,10 +272,14 @@ func (n *Limit) describe() string {
 func (n *UnionAll) describe() string { return "UnionAll" }
 
 func (n *Join) describe() string {
-	if n.Cond == nil {
-		return "Join " + n.Kind.String() + " (cross)"
+	name := "Join "
+	if n.Temporal != nil {
+		name = "LookupJoin "
 	}
-	return "Join " + n.Kind.String() + " on=" + n.Cond.String()
+	if n.Cond == nil {
+		return name + n.Kind.String() + " (cross)"
+	}
+	return name + n.Kind.String() + " on=" + n.Cond.String()
 }
 
 func joinExprs(es []expr.Expr) string {

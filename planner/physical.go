@@ -396,6 +396,9 @@ func (b *streamBuilder) op(n Node, eowc bool) (exec.NodeID, error) {
 		// place in every source it reads.
 		return b.add("UnionAll", "", exec.NewUnionAll(), ins...), nil
 	case *Join:
+		if n.Temporal != nil {
+			return b.lookupJoin(n, eowc)
+		}
 		return b.join(n, eowc)
 	}
 	return 0, sqlerr.Newf(sqlerr.FeatureNotSupported, "%s in a materialized view is not supported", n.describe())

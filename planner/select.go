@@ -12,14 +12,16 @@ import (
 // 42803) and positions in the client's text.
 func Plan(ctx context.Context, cat Catalog, sel *sql.Select, opts Options) (*Query, error) {
 	in := &input{
-		ast:        sel.AST,
-		text:       sel.Text,
-		paramOrder: sel.ParamOrder,
-		numParams:  sel.NumParams,
-		casts:      sel.Casts,
-		position:   sel.Position,
-		tableFuncs: map[string]*tableFunc{},
-		fullJoins:  sel.FullJoins,
+		ast:           sel.AST,
+		text:          sel.Text,
+		paramOrder:    sel.ParamOrder,
+		numParams:     sel.NumParams,
+		casts:         sel.Casts,
+		position:      sel.Position,
+		tableFuncs:    map[string]*tableFunc{},
+		temporal:      sel.Temporal,
+		qualifiedOnly: sel.QualifiedOnly,
+		fullJoins:     sel.FullJoins,
 	}
 	for name, tf := range sel.TableFuncs {
 		t := &tableFunc{name: strings.ToUpper(tf.Name), alias: tf.Alias, pos: tf.Pos}

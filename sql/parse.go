@@ -189,6 +189,12 @@ func (p *parser) dispatch() (spanSetter, error) {
 		return p.parseCreate()
 	case t.is("drop"):
 		return p.parseDrop()
+	case t.is("insert"):
+		return p.parseInsert()
+	case t.is("update"):
+		return p.parseUpdate()
+	case t.is("delete"):
+		return p.parseDelete()
 	case t.is("show"):
 		return p.parseShow()
 	case t.is("describe"), t.is("desc"):
@@ -276,8 +282,8 @@ func (p *parser) parseCreate() (spanSetter, error) {
 		}
 		return p.parseCreateView()
 	case t.is("table"):
-		return nil, p.errAt(t.start, sqlerr.FeatureNotSupported, "CREATE TABLE is not supported").
-			WithHint("Use CREATE SOURCE to read a Kinesis stream, or CREATE MATERIALIZED VIEW for a query's results.")
+		p.next()
+		return p.parseCreateTable()
 	case t.is("view"):
 		return nil, p.errAt(t.start, sqlerr.FeatureNotSupported, "only materialized views are supported").
 			WithHint("Use CREATE MATERIALIZED VIEW.")
@@ -306,9 +312,11 @@ func (p *parser) parseDrop() (spanSetter, error) {
 			return nil, p.syntaxErr(p.peek())
 		}
 		d.Kind = KindView
-	case t.is("table"), t.is("view"):
+	case t.is("table"):
+		d.Kind = KindTable
+	case t.is("view"):
 		return nil, p.errAt(t.start, sqlerr.FeatureNotSupported, "DROP %s is not supported", strings.ToUpper(t.val)).
-			WithHint("Use DROP SOURCE, DROP SINK or DROP MATERIALIZED VIEW.")
+			WithHint("Use DROP TABLE, DROP SOURCE, DROP SINK or DROP MATERIALIZED VIEW.")
 	default:
 		return nil, p.unsupported()
 	}
@@ -339,6 +347,9 @@ func (p *parser) parseShow() (spanSetter, error) {
 	case t.is("materialized") && p.peekAt(1).is("views"):
 		p.i += 2
 		return &ShowObjects{Kind: KindView}, p.expectEnd()
+	case t.is("tables"):
+		p.next()
+		return &ShowObjects{Kind: KindTable}, p.expectEnd()
 	case t.is("source") && p.peekAt(1).is("status"):
 		p.i += 2
 		st := &ShowSourceStatus{}
@@ -361,6 +372,8 @@ func (p *parser) parseShow() (spanSetter, error) {
 				return nil, err
 			}
 			sc.Kind = KindView
+		case k.is("table"):
+			sc.Kind = KindTable
 		default:
 			return nil, p.syntaxErr(k)
 		}
@@ -369,7 +382,7 @@ func (p *parser) parseShow() (spanSetter, error) {
 			return nil, err
 		}
 		return sc, p.expectEnd()
-	case t.is("tables"), t.is("databases"), t.is("columns"), t.is("views"):
+	case t.is("databases"), t.is("columns"), t.is("views"):
 		return nil, p.errAt(t.start, sqlerr.FeatureNotSupported, "SHOW %s is not supported", strings.ToUpper(t.val)).
 			WithHint("Use SHOW SOURCES, SHOW MATERIALIZED VIEWS, SHOW SINKS or DESCRIBE name.")
 	case t.is("time") && p.peekAt(1).is("zone"):

@@ -301,6 +301,17 @@ func (p *parser) parseQuery(from, to int) (*Select, error) {
 		if fromList.see(t) {
 			continue
 		}
+		if t.is("for") {
+			last, err := p.temporalClause(k, to, start, buf, q)
+			if err != nil {
+				return nil, err
+			}
+			if last >= 0 {
+				skip[k] = last
+				k = last
+				continue
+			}
+		}
 		switch {
 		case t.is("interval") && k+2 < to && (p.toks[k+1].kind == tString || p.toks[k+1].kind == tNumber) && p.toks[k+2].kind == tIdent:
 			u := p.toks[k+2]

@@ -37,6 +37,7 @@ const (
 	KindSource ObjectKind = iota
 	KindSink
 	KindView
+	KindTable
 )
 
 // String returns the kind as SQL spells it in messages: "source", "sink",
@@ -49,6 +50,8 @@ func (k ObjectKind) String() string {
 		return "sink"
 	case KindView:
 		return "materialized view"
+	case KindTable:
+		return "table"
 	}
 	return "object"
 }
@@ -258,6 +261,12 @@ type Select struct {
 	// grammar lacks: Text spells them LEFT (as long as FULL) and AST has
 	// them as LeftJoin.
 	FullJoins map[*ast.Join]bool
+	// Temporal maps the alias (or name) of a relation read FOR
+	// SYSTEM_TIME AS OF to the clause, which Text has blanked.
+	Temporal map[string]*Temporal
+	// QualifiedOnly is the alias whose columns only a qualified name
+	// reads: excluded, in ON DUPLICATE KEY UPDATE.
+	QualifiedOnly string
 	// ParamOrder maps the i-th parameter marker in text order to the
 	// parameter's 0-based index: $3 is index 2, the i-th ? is index i. Every
 	// ast.ParamMarkerExpr in AST and in TableFunc argument expressions has

@@ -35,6 +35,8 @@ const (
 	InvalidAuthorization         Code = "28000"
 	InvalidPassword              Code = "28P01"
 	DependentObjectsStillExist   Code = "2BP01"
+	NotNullViolation             Code = "23502"
+	UniqueViolation              Code = "23505"
 	ActiveSQLTransaction         Code = "25001"
 	NoActiveSQLTransaction       Code = "25P01"
 	InFailedSQLTransaction       Code = "25P02"
