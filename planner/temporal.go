@@ -8,7 +8,6 @@ import (
 	"github.com/streamsql/streamsql/exec"
 	"github.com/streamsql/streamsql/exec/expr"
 	"github.com/streamsql/streamsql/sql/sqlerr"
-	"github.com/streamsql/streamsql/sql/types"
 )
 
 // Temporal is a join's FOR SYSTEM_TIME AS OF: the right side, a table, is
@@ -76,7 +75,7 @@ func (b *binder) temporalJoin(j *ast.Join, join *Join, lsc *scope) error {
 			}
 			return sqlerr.Newf(sqlerr.UndefinedColumn, "column %q does not exist", name).At(tm.Pos)
 		}
-		if col.typ.Kind != types.Timestamp || isEventTime(join.Left, tm.Column) {
+		if !isProcTime(join.Left, tm.Column) {
 			return sqlerr.Newf(sqlerr.FeatureNotSupported,
 				"FOR SYSTEM_TIME AS OF %s: only processing time is supported (PROCTIME() or a PROCTIME() column); an event-time (versioned) temporal join is not", tm.Column).
 				At(tm.Pos).WithHint("Write FOR SYSTEM_TIME AS OF PROCTIME(): each row joins the table as it is when the row is processed.")
@@ -87,14 +86,14 @@ func (b *binder) temporalJoin(j *ast.Join, join *Join, lsc *scope) error {
 	return nil
 }
 
-// isEventTime reports whether column name of n comes from a source's
-// WATERMARK column.
-func isEventTime(n Node, name string) bool {
+// isProcTime reports whether column name of n comes from a source's
+// PROCTIME() column.
+func isProcTime(n Node, name string) bool {
 	if s, ok := n.(*Scan); ok {
-		return s.Relation.WatermarkColumn == name
+		return s.Relation.IsProcTime(name)
 	}
 	for _, c := range n.Children() {
-		if isEventTime(c, name) {
+		if isProcTime(c, name) {
 			return true
 		}
 	}
