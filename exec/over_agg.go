@@ -1,6 +1,7 @@
 package exec
 
 import (
+	"cmp"
 	"container/heap"
 	"context"
 	"fmt"
@@ -640,8 +641,8 @@ func (h *overHeap) Pop() any {
 func sortEntries(es []*overEntry) {
 	slices.SortFunc(es, func(x, y *overEntry) int {
 		if x.ts != y.ts {
-			return cmpInt(x.ts, y.ts)
+			return cmp.Compare(x.ts, y.ts)
 		}
-		return cmpInt(x.seq, y.seq)
+		return cmp.Compare(x.seq, y.seq)
 	})
 }

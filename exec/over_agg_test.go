@@ -1,6 +1,7 @@
 package exec
 
 import (
+	"cmp"
 	"context"
 	"github.com/streamsql/streamsql/sql/types"
 	"math"
@@ -166,7 +167,7 @@ func TestOverAgg_Random(t *testing.T) {
 				order = append(order, i)
 			}
 		}
-		slices.SortStableFunc(order, func(i, j int) int { return cmpInt(onTime[i].ts, onTime[j].ts) })
+		slices.SortStableFunc(order, func(i, j int) int { return cmp.Compare(onTime[i].ts, onTime[j].ts) })
 		var want []string
 		for pos, i := range order {
 			x := onTime[i]

@@ -1,6 +1,7 @@
 package exec
 
 import (
+	"cmp"
 	"context"
 	"encoding/binary"
 	"fmt"
@@ -206,7 +207,7 @@ func (s *SessionAgg) add(sk *sessKey, t int64, row types.Row) error {
 	sk.sessions = kept
 	if into == nil {
 		into = &session{start: t, last: t, accs: make([]expr.Acc, len(s.specs)), bests: make([]types.Value, len(s.specs))}
-		pos, _ := slices.BinarySearchFunc(sk.sessions, t, func(ss *session, t int64) int { return cmpInt(ss.start, t) })
+		pos, _ := slices.BinarySearchFunc(sk.sessions, t, func(ss *session, t int64) int { return cmp.Compare(ss.start, t) })
 		sk.sessions = slices.Insert(sk.sessions, pos, into)
 	}
 	into.start, into.last = min(into.start, t), max(into.last, t)
@@ -347,7 +348,7 @@ func (s *SessionAgg) OnWatermark(_ context.Context, wm Watermark, out Output) er
 		}
 	}
 	slices.SortFunc(done, func(a, b closed) int {
-		if c := cmpInt(a.ss.last, b.ss.last); c != 0 {
+		if c := cmp.Compare(a.ss.last, b.ss.last); c != 0 {
 			return c
 		}
 		return strings.Compare(a.sk.prefix[2:], b.sk.prefix[2:])

@@ -1,6 +1,7 @@
 package exec
 
 import (
+	"cmp"
 	"context"
 	"encoding/binary"
 	"fmt"
@@ -599,7 +600,7 @@ func (t *TopN) OnWatermark(_ context.Context, wm Watermark, out Output) error {
 		if a.end != b.end {
 			return int(min(max(a.end-b.end, -1), 1))
 		}
-		return cmpString(a.prefix, b.prefix)
+		return cmp.Compare(a.prefix, b.prefix)
 	})
 	for _, p := range closing {
 		if t.o.EmitOnClose {
@@ -615,16 +616,6 @@ func (t *TopN) OnWatermark(_ context.Context, wm Watermark, out Output) error {
 		delete(t.parts, p.prefix)
 	}
 	return nil
-}
-
-func cmpString(a, b string) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
 
 // OnBarrier writes the arrival counter and the watermark (the rows are

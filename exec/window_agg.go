@@ -1,6 +1,7 @@
 package exec
 
 import (
+	"cmp"
 	"context"
 	"encoding/binary"
 	"fmt"
@@ -293,7 +294,7 @@ func (w *WindowAgg) OnWatermark(_ context.Context, wm Watermark, out Output) err
 	// encoded key, without the key group), so output is deterministic.
 	slices.SortFunc(entries, func(a, b entry) int {
 		if a.end != b.end {
-			return cmpInt(a.end, b.end)
+			return cmp.Compare(a.end, b.end)
 		}
 		return strings.Compare(a.prefix[2:], b.prefix[2:])
 	})
@@ -320,16 +321,6 @@ func (w *WindowAgg) OnWatermark(_ context.Context, wm Watermark, out Output) err
 		}
 	}
 	return nil
-}
-
-func cmpInt(a, b int64) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
 
 // OnBarrier writes the epoch's state; without EmitOnClose it also emits
@@ -384,7 +375,7 @@ func (w *WindowAgg) closeFromMemory(gs []*group, out Output) error {
 	}
 	slices.SortFunc(live, func(a, b sortable) int {
 		if a.end != b.end {
-			return cmpInt(a.end, b.end)
+			return cmp.Compare(a.end, b.end)
 		}
 		if a.head != b.head {
 			if a.head < b.head {
