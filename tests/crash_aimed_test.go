@@ -27,6 +27,13 @@ import (
 // commit in about a second.
 var fastCheckpoints = []string{"--checkpoint-interval", "250ms"}
 
+// The environment of the failpoint tests' binaries that puts every commit
+// through the redo log, or applies deferred tables' state at every commit.
+const (
+	redoAlways       = "STREAMSQL_REDO_ABOVE_BYTES=1"
+	deferApplyAlways = "STREAMSQL_DEFER_APPLY_BYTES=1"
+)
+
 // waitKilled waits until the server has died of SIGKILL by itself (a
 // failpoint) and returns its output.
 func (s *binaryServer) waitKilled(t *testing.T, d time.Duration) string {
@@ -58,67 +65,34 @@ func TestCrash_Failpoints(t *testing.T) {
 	bin := buildBinary(t)
 	for i, tc := range []struct {
 		failpoint string
-		redo      bool // force the redo log
-		// deferApply: apply deferred tables' state at every commit.
-		deferApply bool
-		wantLog    string // what the restarted server logs; "" for nothing to recover
+		// env: STREAMSQL_REDO_ABOVE_BYTES=1 forces the redo log,
+		// STREAMSQL_DEFER_APPLY_BYTES=1 applies deferred tables' state at
+		// every commit.
+		env     string
+		wantLog string // what the restarted server logs; "" for nothing to recover
 	}{
 		{failpoint: "commit-before-txn"},
 		{failpoint: "commit-after-txn"},
-		{failpoint: "redo-after-stage", redo: true, wantLog: "discarding leftover staged writes"},
-		{failpoint: "redo-after-marker", redo: true, wantLog: "finished applying a committed epoch after restart"},
-		{failpoint: "redo-after-apply", redo: true, wantLog: "finished applying a committed epoch after restart"},
+		{failpoint: "redo-after-stage", env: redoAlways, wantLog: "discarding leftover staged writes"},
+		{failpoint: "redo-after-marker", env: redoAlways, wantLog: "finished applying a committed epoch after restart"},
+		{failpoint: "redo-after-apply", env: redoAlways, wantLog: "finished applying a committed epoch after restart"},
 		// The epoch committed and was applied; only its chunks are left.
 		// Recovery deletes them under a log line that says the epoch
 		// never committed, which is not so here: only its start is pinned.
-		{failpoint: "redo-after-clear-flag", redo: true, wantLog: "discarding leftover staged writes"},
+		{failpoint: "redo-after-clear-flag", env: redoAlways, wantLog: "discarding leftover staged writes"},
 		// Operators' state is a log applied to its keys rarely (state's
 		// deferred tables); STREAMSQL_DEFER_APPLY_BYTES=1 applies it at
 		// every commit. Killed in the middle of an apply or after it, the
 		// log is applied again at restart.
-		{failpoint: "defer-mid-apply", deferApply: true, wantLog: "applied the state log after restart"},
-		{failpoint: "defer-after-apply", deferApply: true, wantLog: "applied the state log after restart"},
+		{failpoint: "defer-mid-apply", env: deferApplyAlways, wantLog: "applied the state log after restart"},
+		{failpoint: "defer-after-apply", env: deferApplyAlways, wantLog: "applied the state log after restart"},
 	} {
 		t.Run(tc.failpoint, func(t *testing.T) {
 			start := time.Now()
 			src, stream := fmt.Sprintf("fp%d", i), fmt.Sprintf("fp-%d", i)
-			cfg := binaryConfig{args: fastCheckpoints}
-			if tc.redo {
-				cfg.env = []string{"STREAMSQL_REDO_ABOVE_BYTES=1"}
-			}
-			if tc.deferApply {
-				cfg.env = []string{"STREAMSQL_DEFER_APPLY_BYTES=1"}
-			}
-			armed := cfg
-			// The 4th commit: earlier epochs have committed state for the
-			// torn one to sit on.
-			armed.env = append(slices.Clone(cfg.env), "STREAMSQL_FAILPOINT="+tc.failpoint+"@4")
-			// The views are created before the failpoint is armed, so
-			// that it cannot fire in the middle of the DDL.
-			dataDir := t.TempDir()
-			srv := startBinaryWith(t, bin, dataDir, cfg)
-			conn := connect(t, srv.addr)
-			setupCrashSource(ctx, t, e, conn, src, stream)
-			srv.kill(t)
-			srv = startBinaryWith(t, bin, dataDir, armed)
-
 			clicks, times, recs := timedRecords(0, 4000, rand.New(rand.NewPCG(uint64(i), 6)))
-			prod := startProducer(ctx, e, stream, recs[:3000], 100, 20*time.Millisecond)
-			out := srv.waitKilled(t, time.Minute)
-			if want := "failpoint=" + tc.failpoint; !strings.Contains(out, want) {
-				t.Fatalf("the server died without logging %q:\n%s", want, out)
-			}
-			t.Logf("died at %s with %d records put", tc.failpoint, prod.put.Load())
-
-			srv = startBinaryWith(t, bin, dataDir, cfg)
-			prod.wait(t)
-			if _, err := e.PutRecords(ctx, stream, recs[3000:]); err != nil {
-				t.Fatal(err)
-			}
-			conn = connectForBacklog(t, srv.addr)
-			if _, err := conn.Exec(ctx, "FLUSH"); err != nil {
-				t.Fatalf("FLUSH after restart: %v", err)
-			}
+			srv, conn := crashAtFailpoint(ctx, t, e, bin, tc.failpoint, tc.env,
+				func(conn *pgx.Conn) { setupCrashSource(ctx, t, e, conn, src, stream) }, stream, recs)
 			checkCrashViews(ctx, t, conn, src, clicks, times)
 			logs := srv.stderr.String()
 			if tc.wantLog != "" && !strings.Contains(logs, tc.wantLog) {

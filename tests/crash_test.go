@@ -176,40 +176,16 @@ func (p *producer) wait(t *testing.T) {
 }
 
 // setupCrashSource creates a 4-shard stream, the source and the views.
-// The source asks for at most 1,000 records per GetRecords: kinesalite
-// takes longer than the reader's 10 s call timeout to answer the default
-// 10,000 over a long stream when a dozen readers ask at once on 2 busy
-// cores, so every call timed out, was retried and timed out again (SHOW
-// SOURCE STATUS: 0 records, retries climbing) and the final FLUSH of
-// TestCrash_KillsDuringProduction ran past its 6 minutes; with 1,000 it
-// took 16 s on the same machine.
 func setupCrashSource(ctx context.Context, t *testing.T, e *emulator.Emulator, conn *pgx.Conn, src, stream string) {
 	t.Helper()
-	if err := e.CreateStream(ctx, stream, 4); err != nil {
-		t.Fatal(err)
-	}
-	with := fmt.Sprintf("connector = 'kinesis', endpoint = '%s', region = 'us-east-1'", e.Endpoint())
-	qs := append([]string{fmt.Sprintf("CREATE SOURCE %s (user_id BIGINT, amount DOUBLE, ts TIMESTAMP(3), "+
-		"WATERMARK FOR ts AS ts - INTERVAL '5' SECOND) WITH (%s, stream = '%s', start_position = 'trim_horizon', max_records_per_call = 1000)",
-		src, with, stream)}, crashViews(src)...)
-	for _, q := range qs {
-		if _, err := conn.Exec(ctx, q); err != nil {
-			t.Fatalf("%s: %v", q, err)
-		}
-	}
+	mustExec(ctx, t, conn, append([]string{crashSource(ctx, t, e, src, stream, 4, crashCols)}, crashViews(src)...)...)
 }
 
 func TestCrash_KillsDuringProduction(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds the binary and writes 200,000 records")
-	}
 	n, seed := crashRecords(t), crashSeed(t)
-	ctx := testContext(t, 6*time.Minute)
-	e := emulator.StartForTest(ctx, t, emulator.Options{})
-	bin := buildBinary(t)
-	dataDir := t.TempDir()
-	srv := startBinary(t, bin, dataDir)
-	conn := connect(t, srv.addr)
+	ct := newCrashTest(t, 6*time.Minute)
+	ctx, e := ct.ctx, ct.e
+	conn := connect(t, ct.srv.addr)
 	setupCrashSource(ctx, t, e, conn, "cr", "cr-in")
 	// A sink from the same source: at least once, ids exactly the inputs.
 	createSinkOf(ctx, t, e, conn, "cr", e.Endpoint(), "cr-out")
@@ -218,36 +194,9 @@ func TestCrash_KillsDuringProduction(t *testing.T) {
 	clicks, times, recs := timedRecords(0, n, rand.New(rand.NewPCG(seed, 1)))
 	start := time.Now()
 	prod := startProducer(ctx, e, "cr-in", recs, 500, 0)
-	kills := rand.New(rand.NewPCG(seed, 2))
-	producing := true
-	for k := 0; k < crashKills || producing; k++ {
-		// Somewhere between 0.3 s and 3 s after the server is listening:
-		// during recovery, reads, checkpoints and commits alike.
-		wait := time.Duration(300+kills.IntN(2700)) * time.Millisecond
-		select {
-		case err := <-prod.done:
-			if err != nil {
-				t.Fatalf("producer: %v", err)
-			}
-			producing = false
-			t.Logf("producer done: %d records in %v", n, time.Since(start).Round(time.Millisecond))
-			if k >= crashKills {
-				continue // the loop ends
-			}
-			time.Sleep(wait) // the next kill's moment
-		case <-time.After(wait):
-		}
-		srv.kill(t)
-		t.Logf("kill %d after %v", k+1, wait)
-		srv = startBinary(t, bin, dataDir)
-	}
-	conn = connectForBacklog(t, srv.addr)
-	flushStart := time.Now()
-	if _, err := conn.Exec(ctx, "FLUSH"); err != nil {
-		t.Fatalf("final FLUSH: %v", err)
-	}
-	t.Logf("final FLUSH took %v; the whole test so far %v", time.Since(flushStart).Round(time.Millisecond),
-		time.Since(start).Round(time.Millisecond))
+	ct.killWhileProducing(t, crashKills, rand.New(rand.NewPCG(seed, 2)), nil, prod)
+	conn = ct.flush(t)
+	t.Logf("the whole test so far %v", time.Since(start).Round(time.Millisecond))
 	checkCrashViews(ctx, t, conn, "cr", clicks, times)
 	checkSinked(ctx, t, conn, "cr_out", clicks)
 }

@@ -7,11 +7,8 @@ import (
 	"slices"
 	"sort"
 	"strconv"
-	"strings"
 	"testing"
 	"time"
-
-	"github.com/streamsql/streamsql/internal/emulator"
 )
 
 // TestCrash_TopN: top-N views (a top 3 per user, a top 5 of users by an
@@ -21,70 +18,30 @@ import (
 // final FLUSH each view equals its answer worked out here in plain Go.
 // 30,000 records (STREAMSQL_CRASH_RECORDS for more).
 func TestCrash_TopN(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds the binary and kills it")
-	}
 	n, seed := 30_000, crashSeed(t)
 	if os.Getenv("STREAMSQL_CRASH_RECORDS") != "" {
 		n = crashRecords(t)
 	}
-	ctx := testContext(t, 6*time.Minute)
-	e := emulator.StartForTest(ctx, t, emulator.Options{})
-	bin := buildBinary(t)
-	dataDir := t.TempDir()
-	srv := startBinary(t, bin, dataDir)
-	conn := connect(t, srv.addr)
-	if err := e.CreateStream(ctx, "tn-in", 4); err != nil {
-		t.Fatal(err)
-	}
-	qs := []string{
-		fmt.Sprintf("CREATE SOURCE tn (user_id BIGINT, amount DOUBLE, ts TIMESTAMP(3), WATERMARK FOR ts AS ts - INTERVAL '5' SECOND) "+
-			"WITH (connector = 'kinesis', endpoint = '%s', region = 'us-east-1', stream = 'tn-in', start_position = 'trim_horizon', "+
-			"max_records_per_call = 1000)", e.Endpoint()),
-		"CREATE MATERIALIZED VIEW top3 AS SELECT user_id, amount, rn FROM (SELECT user_id, amount, " +
+	ct := newCrashTest(t, 6*time.Minute)
+	ctx := ct.ctx
+	ct.exec(t,
+		crashSource(ctx, t, ct.e, "tn", "tn-in", 4, crashCols),
+		"CREATE MATERIALIZED VIEW top3 AS SELECT user_id, amount, rn FROM (SELECT user_id, amount, "+
 			"ROW_NUMBER() OVER (PARTITION BY user_id ORDER BY amount DESC) AS rn FROM tn) AS t WHERE rn <= 3",
-		"CREATE MATERIALIZED VIEW topusers AS SELECT user_id, total, rn FROM (SELECT user_id, total, " +
+		"CREATE MATERIALIZED VIEW topusers AS SELECT user_id, total, rn FROM (SELECT user_id, total, "+
 			"ROW_NUMBER() OVER (ORDER BY total DESC, user_id) AS rn FROM (SELECT user_id, SUM(amount) AS total FROM tn GROUP BY user_id) AS a) AS t WHERE rn <= 5",
-		"CREATE MATERIALIZED VIEW firsts AS SELECT user_id, amount FROM (SELECT user_id, amount, " +
+		"CREATE MATERIALIZED VIEW firsts AS SELECT user_id, amount FROM (SELECT user_id, amount, "+
 			"ROW_NUMBER() OVER (PARTITION BY user_id ORDER BY ts) AS rn FROM tn) AS t WHERE rn = 1",
-		"CREATE MATERIALIZED VIEW lasts AS SELECT user_id, amount FROM (SELECT user_id, amount, " +
+		"CREATE MATERIALIZED VIEW lasts AS SELECT user_id, amount FROM (SELECT user_id, amount, "+
 			"ROW_NUMBER() OVER (PARTITION BY user_id ORDER BY ts DESC) AS rn FROM tn) AS t WHERE rn = 1",
-		"CREATE MATERIALIZED VIEW wintop AS SELECT window_start, amount, rn FROM (SELECT window_start, amount, " +
+		"CREATE MATERIALIZED VIEW wintop AS SELECT window_start, amount, rn FROM (SELECT window_start, amount, "+
 			"ROW_NUMBER() OVER (PARTITION BY window_start ORDER BY amount DESC) AS rn FROM TUMBLE(tn, ts, INTERVAL '1' MINUTE)) AS t WHERE rn <= 2",
-	}
-	for _, q := range qs {
-		if _, err := conn.Exec(ctx, q); err != nil {
-			t.Fatalf("%s: %v", q, err)
-		}
-	}
-	_ = conn.Close(ctx)
+	)
 
 	clicks, times, recs := timedRecords(0, n, rand.New(rand.NewPCG(seed, 1)))
-	prod := startProducer(ctx, e, "tn-in", recs, 500, 0)
-	kills := rand.New(rand.NewPCG(seed, 3))
-	producing := true
-	for k := 0; k < crashKills || producing; k++ {
-		wait := time.Duration(300+kills.IntN(2700)) * time.Millisecond
-		select {
-		case err := <-prod.done:
-			if err != nil {
-				t.Fatalf("producer: %v", err)
-			}
-			producing = false
-			if k >= crashKills {
-				continue
-			}
-			time.Sleep(wait) // the next kill's moment
-		case <-time.After(wait):
-		}
-		srv.kill(t)
-		t.Logf("kill %d after %v", k+1, wait)
-		srv = startBinary(t, bin, dataDir)
-	}
-	conn = connectForBacklog(t, srv.addr)
-	if _, err := conn.Exec(ctx, "FLUSH"); err != nil {
-		t.Fatalf("final FLUSH: %v", err)
-	}
+	prod := startProducer(ctx, ct.e, "tn-in", recs, 500, 0)
+	ct.killWhileProducing(t, crashKills, rand.New(rand.NewPCG(seed, 3)), nil, prod)
+	conn := ct.flush(t)
 
 	// The answers. A user's records (user i%37, amount i) come 37 s
 	// apart with at most 3 s of jitter, on the shard of its partition
@@ -135,29 +92,11 @@ func TestCrash_TopN(t *testing.T) {
 		slices.Sort(c.want)
 		got := readRows(ctx, t, conn, "SELECT * FROM "+c.view)
 		t.Logf("%s: %d rows", c.view, len(got))
-		if !slices.Equal(got, c.want) {
-			t.Errorf("%s: %d rows, want %d; first differences:\n%s", c.view, len(got), len(c.want), firstDiffs(got, c.want))
-		}
+		diffRows(t, c.view, got, c.want)
 	}
 }
 
 func parseInt(s string) int64 {
 	n, _ := strconv.ParseInt(s, 10, 64)
 	return n
-}
-
-// firstDiffs names up to 5 rows in one list and not the other.
-func firstDiffs(got, want []string) string {
-	var out []string
-	for _, w := range want {
-		if !slices.Contains(got, w) && len(out) < 5 {
-			out = append(out, "missing "+w)
-		}
-	}
-	for _, g := range got {
-		if !slices.Contains(want, g) && len(out) < 10 {
-			out = append(out, "extra "+g)
-		}
-	}
-	return strings.Join(out, "\n")
 }

@@ -4,8 +4,6 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
-	"slices"
-	"strings"
 	"testing"
 	"time"
 
@@ -24,55 +22,23 @@ import (
 // after the second restart, so it backfills from rows already there and
 // then follows through the later kills.
 func TestCrash_ViewOnView(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds the binary")
-	}
 	const n = 20_000
 	const kills = 4
-	ctx := testContext(t, 6*time.Minute)
-	e := emulator.StartForTest(ctx, t, emulator.Options{})
-	bin := buildBinary(t)
-	dataDir := t.TempDir()
-	srv := startBinary(t, bin, dataDir)
-	conn := connect(t, srv.addr)
-	setupViewOnView(ctx, t, e, conn, "vv-in", false)
+	ct := newCrashTest(t, 6*time.Minute)
+	ctx := ct.ctx
+	conn := connect(t, ct.srv.addr)
+	setupViewOnView(ctx, t, ct.e, conn, "vv-in", false)
 	_ = conn.Close(ctx)
 
 	seed := crashSeed(t) // STREAMSQL_CRASH_SEED replays a run
 	clicks, _, recs := timedRecords(0, n, rand.New(rand.NewPCG(seed, 16)))
-	prod := startProducer(ctx, e, "vv-in", recs, 200, 40*time.Millisecond)
-	rnd := rand.New(rand.NewPCG(seed, 17))
-	producing := true
-	for k := 0; k < kills || producing; k++ {
-		wait := time.Duration(300+rnd.IntN(2700)) * time.Millisecond
-		select {
-		case err := <-prod.done:
-			if err != nil {
-				t.Fatalf("producer: %v", err)
-			}
-			producing = false
-			if k >= kills {
-				continue
-			}
-			time.Sleep(wait) // the next kill's moment
-		case <-time.After(wait):
-		}
-		srv.kill(t)
-		t.Logf("kill %d after %v (%d records put)", k+1, wait, prod.put.Load())
-		srv = startBinary(t, bin, dataDir)
+	prod := startProducer(ctx, ct.e, "vv-in", recs, 200, 40*time.Millisecond)
+	ct.killWhileProducing(t, kills, rand.New(rand.NewPCG(seed, 17)), func(k int) {
 		if k == 1 {
-			c := connect(t, srv.addr)
-			if _, err := c.Exec(ctx, vvEven); err != nil {
-				t.Fatalf("%s: %v", vvEven, err)
-			}
-			_ = c.Close(ctx)
+			ct.exec(t, vvEven)
 		}
-	}
-	conn = connectForBacklog(t, srv.addr)
-	if _, err := conn.Exec(ctx, "FLUSH"); err != nil {
-		t.Fatalf("final FLUSH: %v", err)
-	}
-	checkViewOnView(ctx, t, conn, clicks)
+	}, prod)
+	checkViewOnView(ctx, t, ct.flush(t), clicks)
 }
 
 // vvEven is the view over vv_per_user that TestCrash_ViewOnView creates
@@ -83,13 +49,8 @@ const vvEven = "CREATE MATERIALIZED VIEW vv_even AS SELECT user_id, n, total FRO
 // chain vv_per_user, vv_levels, vv_big, and with even vv_even.
 func setupViewOnView(ctx context.Context, t *testing.T, e *emulator.Emulator, conn *pgx.Conn, stream string, even bool) {
 	t.Helper()
-	if err := e.CreateStream(ctx, stream, 4); err != nil {
-		t.Fatal(err)
-	}
 	stmts := []string{
-		fmt.Sprintf("CREATE SOURCE vv (user_id BIGINT, amount DOUBLE, ts TIMESTAMP(3), WATERMARK FOR ts AS ts - INTERVAL '5' SECOND) "+
-			"WITH (connector = 'kinesis', endpoint = '%s', region = 'us-east-1', stream = '%s', start_position = 'trim_horizon', "+
-			"max_records_per_call = 1000)", e.Endpoint(), stream),
+		crashSource(ctx, t, e, "vv", stream, 4, crashCols),
 		"CREATE MATERIALIZED VIEW vv_per_user AS SELECT user_id, COUNT(*) AS n, SUM(amount) AS total FROM vv GROUP BY user_id",
 		"CREATE MATERIALIZED VIEW vv_levels AS SELECT n % 5 AS bucket, COUNT(*) AS users, SUM(total) AS total FROM vv_per_user GROUP BY n % 5",
 		"CREATE MATERIALIZED VIEW vv_big AS SELECT bucket, users, total FROM vv_levels WHERE users >= 2",
@@ -97,11 +58,7 @@ func setupViewOnView(ctx context.Context, t *testing.T, e *emulator.Emulator, co
 	if even {
 		stmts = append(stmts, vvEven)
 	}
-	for _, q := range stmts {
-		if _, err := conn.Exec(ctx, q); err != nil {
-			t.Fatalf("%s: %v", q, err)
-		}
-	}
+	mustExec(ctx, t, conn, stmts...)
 }
 
 // TestCrash_ViewOnViewFailpoints kills the server inside the 4th epoch
@@ -121,40 +78,14 @@ func TestCrash_ViewOnViewFailpoints(t *testing.T) {
 	}{
 		{failpoint: "commit-before-txn"},
 		{failpoint: "commit-after-txn"},
-		{failpoint: "redo-after-marker", env: "STREAMSQL_REDO_ABOVE_BYTES=1"},
-		{failpoint: "defer-mid-apply", env: "STREAMSQL_DEFER_APPLY_BYTES=1"},
+		{failpoint: "redo-after-marker", env: redoAlways},
+		{failpoint: "defer-mid-apply", env: deferApplyAlways},
 	} {
 		t.Run(tc.failpoint, func(t *testing.T) {
-			cfg := binaryConfig{args: fastCheckpoints}
-			if tc.env != "" {
-				cfg.env = []string{tc.env}
-			}
-			armed := cfg
-			armed.env = append(slices.Clone(cfg.env), "STREAMSQL_FAILPOINT="+tc.failpoint+"@4")
-			dataDir := t.TempDir()
-			srv := startBinaryWith(t, bin, dataDir, cfg)
-			conn := connect(t, srv.addr)
 			stream := fmt.Sprintf("vvfp-%d", i)
-			setupViewOnView(ctx, t, e, conn, stream, true)
-			srv.kill(t)
-			srv = startBinaryWith(t, bin, dataDir, armed)
-
 			clicks, _, recs := timedRecords(0, 4000, rand.New(rand.NewPCG(uint64(i), 16)))
-			prod := startProducer(ctx, e, stream, recs[:3000], 100, 20*time.Millisecond)
-			out := srv.waitKilled(t, time.Minute)
-			if want := "failpoint=" + tc.failpoint; !strings.Contains(out, want) {
-				t.Fatalf("the server died without logging %q:\n%s", want, out)
-			}
-			t.Logf("died at %s with %d records put", tc.failpoint, prod.put.Load())
-			srv = startBinaryWith(t, bin, dataDir, cfg)
-			prod.wait(t)
-			if _, err := e.PutRecords(ctx, stream, recs[3000:]); err != nil {
-				t.Fatal(err)
-			}
-			conn = connectForBacklog(t, srv.addr)
-			if _, err := conn.Exec(ctx, "FLUSH"); err != nil {
-				t.Fatalf("FLUSH after restart: %v", err)
-			}
+			_, conn := crashAtFailpoint(ctx, t, e, bin, tc.failpoint, tc.env,
+				func(conn *pgx.Conn) { setupViewOnView(ctx, t, e, conn, stream, true) }, stream, recs)
 			checkViewOnView(ctx, t, conn, clicks)
 		})
 	}

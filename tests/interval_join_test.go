@@ -57,15 +57,7 @@ func createIJSources(ctx context.Context, t *testing.T, e *emulator.Emulator, co
 	t.Helper()
 	for _, side := range []string{"a", "b"} {
 		stream := fmt.Sprintf("%s-%s-%d", prefix, side, time.Now().UnixNano())
-		if err := e.CreateStream(ctx, stream, shards); err != nil {
-			t.Fatal(err)
-		}
-		q := fmt.Sprintf("CREATE SOURCE %s_%s (user_id BIGINT, v BIGINT, ts TIMESTAMP(3), WATERMARK FOR ts AS ts - INTERVAL '5' SECOND) "+
-			"WITH (connector = 'kinesis', endpoint = '%s', region = 'us-east-1', stream = '%s', start_position = 'trim_horizon')",
-			prefix, side, e.Endpoint(), stream)
-		if _, err := conn.Exec(ctx, q); err != nil {
-			t.Fatalf("%s: %v", q, err)
-		}
+		mustExec(ctx, t, conn, crashSource(ctx, t, e, prefix+"_"+side, stream, shards, vCols))
 	}
 }
 
@@ -322,17 +314,11 @@ func TestIntervalJoin_ExpiresState(t *testing.T) {
 // started again; after the final FLUSH the view equals the pairs worked out
 // in Go.
 func TestCrash_IntervalJoin(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds the binary")
-	}
 	const n = 20_000
 	seed := crashSeed(t)
-	ctx := testContext(t, 6*time.Minute)
-	e := emulator.StartForTest(ctx, t, emulator.Options{})
-	bin := buildBinary(t)
-	dataDir := t.TempDir()
-	srv := startBinary(t, bin, dataDir)
-	conn := connect(t, srv.addr)
+	ct := newCrashTest(t, 6*time.Minute)
+	ctx, e := ct.ctx, ct.e
+	conn := connect(t, ct.srv.addr)
 	createIJSources(ctx, t, e, conn, "ijc", 2)
 	iv := ijInterval{lo: -4, hi: 2, loIncl: true, hiIncl: false}
 	if _, err := conn.Exec(ctx, "CREATE MATERIALIZED VIEW ijc_v AS SELECT a.user_id, a.v AS av, b.v AS bv FROM ijc_a a JOIN ijc_b b "+
@@ -345,24 +331,10 @@ func TestCrash_IntervalJoin(t *testing.T) {
 	rnd := rand.New(rand.NewPCG(seed, 16))
 	as, recA := ijRecords(0, n, 0, 0, rnd)
 	bs, recB := ijRecords(0, n, 0, time.Second, rnd)
-	start := time.Now()
 	prodA := startProducer(ctx, e, streamA, recA, 500, 20*time.Millisecond)
 	prodB := startProducer(ctx, e, streamB, recB, 500, 20*time.Millisecond)
-	kills := rand.New(rand.NewPCG(seed, 17))
-	for k := range 3 {
-		wait := time.Duration(300+kills.IntN(2700)) * time.Millisecond
-		time.Sleep(wait) // the kill's moment, drawn from the seed
-		srv.kill(t)
-		t.Logf("kill %d after %v (%d and %d records put)", k+1, wait, prodA.put.Load(), prodB.put.Load())
-		srv = startBinary(t, bin, dataDir)
-	}
-	prodA.wait(t)
-	prodB.wait(t)
-	t.Logf("producers done after %v", time.Since(start).Round(time.Millisecond))
-	conn = connectForBacklog(t, srv.addr)
-	if _, err := conn.Exec(ctx, "FLUSH"); err != nil {
-		t.Fatalf("final FLUSH: %v", err)
-	}
+	ct.killWhileProducing(t, 3, rand.New(rand.NewPCG(seed, 17)), nil, prodA, prodB)
+	conn = ct.flush(t)
 	// Each user comes every 7 s: a's record i meets b's records i-6..i+6
 	// at most; the join of all pairs by index is enough.
 	var want []string

@@ -133,22 +133,11 @@ type overCrashRecord struct {
 // row exactly once, with its frame's aggregates, whatever epoch it was
 // read, processed or restored in.
 func TestOverAgg_CrashDuringProduction(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds the binary")
-	}
 	const n = 30_000
-	ctx := testContext(t, 6*time.Minute)
-	e := emulator.StartForTest(ctx, t, emulator.Options{})
-	bin := buildBinary(t)
-	dataDir := t.TempDir()
-	srv := startBinary(t, bin, dataDir)
-	conn := connect(t, srv.addr)
-	if err := e.CreateStream(ctx, "oc-in", 4); err != nil {
-		t.Fatal(err)
-	}
-	mustExec(ctx, t, conn, fmt.Sprintf("CREATE SOURCE oc (user_id BIGINT, v BIGINT, ts TIMESTAMP(3), WATERMARK FOR ts AS ts - INTERVAL '5' SECOND) "+
-		"WITH (connector = 'kinesis', endpoint = '%s', region = 'us-east-1', stream = 'oc-in', start_position = 'trim_horizon', max_records_per_call = 1000)",
-		e.Endpoint()))
+	ct := newCrashTest(t, 6*time.Minute)
+	ctx := ct.ctx
+	conn := connect(t, ct.srv.addr)
+	mustExec(ctx, t, conn, crashSource(ctx, t, ct.e, "oc", "oc-in", 4, vCols))
 	w := "OVER (PARTITION BY user_id ORDER BY ts ROWS BETWEEN 3 PRECEDING AND CURRENT ROW)"
 	mustExec(ctx, t, conn, fmt.Sprintf("CREATE MATERIALIZED VIEW oc_rows AS SELECT user_id, ts, v, COUNT(*) %[1]s AS n, SUM(v) %[1]s AS s, "+
 		"MIN(v) %[1]s AS lo, MAX(v) %[1]s AS hi, AVG(v) %[1]s AS a FROM oc", w))
@@ -169,29 +158,9 @@ func TestOverAgg_CrashDuringProduction(t *testing.T) {
 		data, _ := json.Marshal(map[string]any{"user_id": in[i].user, "v": in[i].v, "ts": in[i].ts.Format("2006-01-02T15:04:05.000Z")})
 		recs[i] = emulator.Record{PartitionKey: fmt.Sprint(in[i].user), Data: data}
 	}
-	prod := startProducer(ctx, e, "oc-in", recs, 500, 100*time.Millisecond)
-	kills := rand.New(rand.NewPCG(16, 7))
-	producing := true
-	for k := 0; k < crashKills || producing; k++ {
-		wait := time.Duration(300+kills.IntN(2700)) * time.Millisecond
-		select {
-		case err := <-prod.done:
-			if err != nil {
-				t.Fatalf("producer: %v", err)
-			}
-			producing = false
-			if k >= crashKills {
-				continue
-			}
-			time.Sleep(wait) // the next kill's moment
-		case <-time.After(wait):
-		}
-		srv.kill(t)
-		t.Logf("kill %d after %v (%d records put)", k+1, wait, prod.put.Load())
-		srv = startBinary(t, bin, dataDir)
-	}
-	conn = connectForBacklog(t, srv.addr)
-	mustExec(ctx, t, conn, "FLUSH")
+	prod := startProducer(ctx, ct.e, "oc-in", recs, 500, 100*time.Millisecond)
+	ct.killWhileProducing(t, crashKills, rand.New(rand.NewPCG(16, 7)), nil, prod)
+	conn = ct.flush(t)
 	checkOverCrash(ctx, t, conn, in)
 }
 
