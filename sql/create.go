@@ -22,46 +22,28 @@ func (p *parser) parseCreateSource() (spanSetter, error) {
 	if cs.Name, cs.NamePos, err = p.name(); err != nil {
 		return nil, err
 	}
-	if err := p.expectPunct("("); err != nil {
-		return nil, err
-	}
-	seen := map[string]bool{}
 	var wmTok token
-	for {
+	watermark := func() (bool, error) {
 		t := p.peek()
-		if t.is("watermark") && p.peekAt(1).is("for") {
-			if cs.Watermark != nil {
-				return nil, p.errAt(t.start, sqlerr.InvalidObjectDefinition, "a source can have only one WATERMARK")
-			}
-			p.i += 2
-			wmTok = p.peek()
-			if cs.Watermark, err = p.parseWatermark(); err != nil {
-				return nil, err
-			}
-		} else {
-			col, err := p.parseColumnDef()
-			if err != nil {
-				return nil, err
-			}
-			if col.ProcTime && slices.ContainsFunc(cs.Columns, func(c ColumnDef) bool { return c.ProcTime }) {
-				return nil, sqlerr.Newf(sqlerr.InvalidObjectDefinition, "a source can have only one PROCTIME() column").At(col.Pos)
-			}
-			if seen[col.Name] {
-				return nil, sqlerr.Newf(sqlerr.DuplicateColumn, "column %q specified more than once", col.Name).At(col.Pos)
-			}
-			seen[col.Name] = true
-			cs.Columns = append(cs.Columns, col)
+		if !t.is("watermark") || !p.peekAt(1).is("for") {
+			return false, nil
 		}
-		t = p.next()
-		if t.punct(")") {
-			break
+		if cs.Watermark != nil {
+			return true, p.errAt(t.start, sqlerr.InvalidObjectDefinition, "a source can have only one WATERMARK")
 		}
-		if !t.punct(",") {
-			return nil, p.syntaxErr(t)
-		}
+		p.i += 2
+		wmTok = p.peek()
+		cs.Watermark, err = p.parseWatermark()
+		return true, err
 	}
-	if len(cs.Columns) == 0 {
-		return nil, p.errAt(p.toks[p.i-1].start, sqlerr.InvalidObjectDefinition, "a source needs at least one column")
+	procTime := func(prev []ColumnDef, col *ColumnDef) error {
+		if col.ProcTime && slices.ContainsFunc(prev, func(c ColumnDef) bool { return c.ProcTime }) {
+			return sqlerr.Newf(sqlerr.InvalidObjectDefinition, "a source can have only one PROCTIME() column").At(col.Pos)
+		}
+		return nil
+	}
+	if cs.Columns, err = p.parseColumns("source", watermark, procTime); err != nil {
+		return nil, err
 	}
 	if wm := cs.Watermark; wm != nil {
 		var col *ColumnDef
@@ -96,6 +78,49 @@ func (p *parser) parseCreateSource() (spanSetter, error) {
 		return nil, err
 	}
 	return cs, nil
+}
+
+// parseColumns reads the parenthesised list of CREATE SOURCE and CREATE
+// TABLE: column definitions, and between them the clauses that clause
+// reads when it finds one at the next token (it reports whether it did).
+// Each column goes to check, with the columns before it, once its name is
+// known to be new. An empty list is an error naming what (a source, a
+// table).
+func (p *parser) parseColumns(what string, clause func() (bool, error), check func(prev []ColumnDef, col *ColumnDef) error) ([]ColumnDef, error) {
+	if err := p.expectPunct("("); err != nil {
+		return nil, err
+	}
+	var cols []ColumnDef
+	seen := map[string]bool{}
+	for {
+		done, err := clause()
+		if err != nil {
+			return nil, err
+		}
+		if !done {
+			col, err := p.parseColumnDef()
+			if err != nil {
+				return nil, err
+			}
+			if seen[col.Name] {
+				return nil, sqlerr.Newf(sqlerr.DuplicateColumn, "column %q specified more than once", col.Name).At(col.Pos)
+			}
+			seen[col.Name] = true
+			if err := check(cols, &col); err != nil {
+				return nil, err
+			}
+			cols = append(cols, col)
+		}
+		if t := p.next(); t.punct(")") {
+			break
+		} else if !t.punct(",") {
+			return nil, p.syntaxErr(t)
+		}
+	}
+	if len(cols) == 0 {
+		return nil, p.errAt(p.toks[p.i-1].start, sqlerr.InvalidObjectDefinition, "a %s needs at least one column", what)
+	}
+	return cols, nil
 }
 
 // parseWatermark reads "col AS col [- INTERVAL ...]" after WATERMARK FOR.

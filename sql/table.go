@@ -80,52 +80,29 @@ func (p *parser) parseCreateTable() (spanSetter, error) {
 	if ct.Name, ct.NamePos, err = p.name(); err != nil {
 		return nil, err
 	}
-	if err := p.expectPunct("("); err != nil {
-		return nil, err
-	}
-	seen := map[string]bool{}
 	keyPos := 0
-	for {
+	// key reads PRIMARY KEY at the next token, if it is there, and keeps
+	// names as the key.
+	key := func(names func() ([]string, error)) (bool, error) {
 		t := p.peek()
-		switch {
-		case t.is("primary") && p.peekAt(1).is("key"):
-			if ct.PrimaryKey != nil {
-				return nil, p.errAt(t.start, sqlerr.InvalidObjectDefinition, "multiple primary keys for table %q are not allowed", ct.Name)
-			}
-			p.i += 2
-			keyPos = t.start
-			if ct.PrimaryKey, err = p.nameList(); err != nil {
-				return nil, err
-			}
-		default:
-			col, err := p.parseColumnDef()
-			if err != nil {
-				return nil, err
-			}
-			if seen[col.Name] {
-				return nil, sqlerr.Newf(sqlerr.DuplicateColumn, "column %q specified more than once", col.Name).At(col.Pos)
-			}
-			seen[col.Name] = true
-			if p.peek().is("primary") && p.peekAt(1).is("key") {
-				if ct.PrimaryKey != nil {
-					return nil, p.errAt(p.peek().start, sqlerr.InvalidObjectDefinition, "multiple primary keys for table %q are not allowed", ct.Name)
-				}
-				keyPos = p.peek().start
-				p.i += 2
-				ct.PrimaryKey = []string{col.Name}
-			}
-			ct.Columns = append(ct.Columns, col)
+		if !t.is("primary") || !p.peekAt(1).is("key") {
+			return false, nil
 		}
-		t = p.next()
-		if t.punct(")") {
-			break
+		if ct.PrimaryKey != nil {
+			return true, p.errAt(t.start, sqlerr.InvalidObjectDefinition, "multiple primary keys for table %q are not allowed", ct.Name)
 		}
-		if !t.punct(",") {
-			return nil, p.syntaxErr(t)
-		}
+		p.i += 2
+		keyPos = t.start
+		ct.PrimaryKey, err = names()
+		return true, err
 	}
-	if len(ct.Columns) == 0 {
-		return nil, p.errAt(p.toks[p.i-1].start, sqlerr.InvalidObjectDefinition, "a table needs at least one column")
+	keyClause := func() (bool, error) { return key(p.nameList) }
+	keyAfterColumn := func(_ []ColumnDef, col *ColumnDef) error {
+		_, err := key(func() ([]string, error) { return []string{col.Name}, nil })
+		return err
+	}
+	if ct.Columns, err = p.parseColumns("table", keyClause, keyAfterColumn); err != nil {
+		return nil, err
 	}
 	keySeen := map[string]bool{}
 	for _, k := range ct.PrimaryKey {
