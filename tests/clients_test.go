@@ -57,19 +57,8 @@ func testContext(t *testing.T, d time.Duration) context.Context {
 // source, list it, get a syntax error with its SQLSTATE and position, and
 // go on in the same session.
 func TestPsql(t *testing.T) {
-	psql, err := exec.LookPath("psql")
-	if err != nil {
-		msg := "psql is not on PATH; `make deps` installs postgresql-client"
-		if os.Getenv("CI") != "" {
-			t.Fatal(msg + " (CI must run the psql tests)")
-		}
-		t.Skip("SKIPPING TestPsql: " + msg)
-	}
+	psql := needPsql(t)
 	srv := startServer(t)
-	host, port, err := net.SplitHostPort(srv.Addr)
-	if err != nil {
-		t.Fatal(err)
-	}
 	script := strings.Join([]string{
 		`\set VERBOSITY verbose`,
 		`SELECT 1 + 1 AS two;`,
@@ -80,14 +69,7 @@ func TestPsql(t *testing.T) {
 	}, "\n") + "\n"
 
 	ctx := testContext(t, 2*time.Minute)
-	cmd := exec.CommandContext(ctx, psql, "-X", "--no-password", "-v", "ON_ERROR_STOP=0",
-		"-h", host, "-p", port, "-U", "tester", "-d", "streamsql", "-f", "-")
-	cmd.Env = append(withoutPGEnv(os.Environ()), "PGCONNECT_TIMEOUT=10", "PGAPPNAME=streamsql-tests")
-	cmd.Stdin = strings.NewReader(script)
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	runErr := cmd.Run()
-	out, errOut := stdout.String(), stderr.String()
+	out, errOut, runErr := runPsql(ctx, t, psql, srv.Addr, script, "-v", "ON_ERROR_STOP=0")
 	t.Logf("psql stdout:\n%s\npsql stderr:\n%s", out, errOut)
 	if runErr != nil {
 		// psql exits 0 after SQL errors without ON_ERROR_STOP; anything
@@ -113,6 +95,40 @@ func TestPsql(t *testing.T) {
 	if strings.Count(errOut, "ERROR:") != 1 {
 		t.Errorf("want exactly one error in psql stderr")
 	}
+}
+
+// needPsql returns the path of psql; without it the test skips loudly,
+// and fails under CI.
+func needPsql(t *testing.T) string {
+	t.Helper()
+	psql, err := exec.LookPath("psql")
+	if err != nil {
+		msg := "psql is not on PATH; `make deps` installs postgresql-client"
+		if os.Getenv("CI") != "" {
+			t.Fatal(msg + " (CI must run the psql tests)")
+		}
+		t.Skip("SKIPPING " + t.Name() + ": " + msg)
+	}
+	return psql
+}
+
+// runPsql runs script through psql (-f -), with flags, as user tester
+// against the server at addr, without the developer's libpq settings, and
+// returns what psql wrote and how it exited.
+func runPsql(ctx context.Context, t *testing.T, psql, addr, script string, flags ...string) (stdout, stderr string, err error) {
+	t.Helper()
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	args := append(append([]string{"-X", "--no-password"}, flags...), "-h", host, "-p", port, "-U", "tester", "-d", "streamsql", "-f", "-")
+	cmd := exec.CommandContext(ctx, psql, args...)
+	cmd.Env = append(withoutPGEnv(os.Environ()), "PGCONNECT_TIMEOUT=10", "PGAPPNAME=streamsql-tests")
+	cmd.Stdin = strings.NewReader(script)
+	var out, errOut bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errOut
+	err = cmd.Run()
+	return out.String(), errOut.String(), err
 }
 
 // withoutPGEnv drops libpq's environment so that the developer's settings

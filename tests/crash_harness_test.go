@@ -19,8 +19,8 @@ import (
 // then one FLUSH; each test brings its views, its producers and its answer
 // worked out in plain Go.
 
-// crashTest is one crash test's kinesalite, binary, data directory and the
-// server running now.
+// crashTest is one crash test's kinesalite (nil for a test of tables
+// alone), binary, data directory and the server running now.
 type crashTest struct {
 	ctx          context.Context
 	e            *emulator.Emulator
@@ -28,18 +28,31 @@ type crashTest struct {
 	srv          *binaryServer
 }
 
-// newCrashTest skips under -short; otherwise it starts a kinesalite of the
-// test's own, builds the binary and starts it on a fresh data directory,
-// all under a context that ends after d.
+// newCrashTest is newCrashBinary with a kinesalite of the test's own.
 func newCrashTest(t *testing.T, d time.Duration) *crashTest {
+	t.Helper()
+	c := newCrashBinary(t, d)
+	c.e = emulator.StartForTest(c.ctx, t, emulator.Options{})
+	return c
+}
+
+// newCrashBinary skips under -short; otherwise it builds the binary and
+// starts it on a fresh data directory, under a context that ends after d.
+func newCrashBinary(t *testing.T, d time.Duration) *crashTest {
 	t.Helper()
 	if testing.Short() {
 		t.Skip("builds the binary and kills it")
 	}
-	ctx := testContext(t, d)
-	c := &crashTest{ctx: ctx, e: emulator.StartForTest(ctx, t, emulator.Options{}), bin: buildBinary(t), dataDir: t.TempDir()}
+	c := &crashTest{ctx: testContext(t, d), bin: buildBinary(t), dataDir: t.TempDir()}
 	c.srv = startBinary(t, c.bin, c.dataDir)
 	return c
+}
+
+// restart SIGKILLs the server and starts it again on its data directory.
+func (c *crashTest) restart(t *testing.T) {
+	t.Helper()
+	c.srv.kill(t)
+	c.srv = startBinary(t, c.bin, c.dataDir)
 }
 
 // exec runs qs in order on a connection of its own, which it closes.
@@ -75,13 +88,12 @@ func (c *crashTest) killWhileProducing(t *testing.T, n int, kills *rand.Rand, re
 			time.Sleep(wait) // the next kill's moment
 		case <-time.After(wait):
 		}
-		c.srv.kill(t)
+		c.restart(t)
 		var put int64
 		for _, p := range prods {
 			put += p.put.Load()
 		}
 		t.Logf("kill %d after %v (%d records put)", k+1, wait, put)
-		c.srv = startBinary(t, c.bin, c.dataDir)
 		if restarted != nil {
 			restarted(k)
 		}

@@ -1,10 +1,6 @@
 package tests
 
 import (
-	"bytes"
-	"net"
-	"os"
-	"os/exec"
 	"strings"
 	"testing"
 	"time"
@@ -15,18 +11,8 @@ import (
 // \copy and COPY of a SELECT in CSV, and a failed transaction block,
 // through the real psql.
 func TestPsql_CursorsAndCopy(t *testing.T) {
-	psql, err := exec.LookPath("psql")
-	if err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatal("psql is not on PATH (CI must run the psql tests)")
-		}
-		t.Skip("SKIPPING: psql is not on PATH; `make deps` installs postgresql-client")
-	}
+	psql := needPsql(t)
 	srv := startServer(t)
-	host, port, err := net.SplitHostPort(srv.Addr)
-	if err != nil {
-		t.Fatal(err)
-	}
 	script := strings.Join([]string{
 		`\set FETCH_COUNT 2`,
 		`SELECT generate_series AS n, 'x,y' AS s FROM generate_series(1, 5);`,
@@ -42,16 +28,10 @@ func TestPsql_CursorsAndCopy(t *testing.T) {
 		`SELECT 'after rollback' AS r;`,
 	}, "\n") + "\n"
 	ctx := testContext(t, time.Minute)
-	cmd := exec.CommandContext(ctx, psql, "-X", "--no-password", "-v", "ON_ERROR_STOP=0", "-v", "VERBOSITY=verbose",
-		"-h", host, "-p", port, "-U", "tester", "-d", "streamsql", "-f", "-")
-	cmd.Env = append(withoutPGEnv(os.Environ()), "PGCONNECT_TIMEOUT=10")
-	cmd.Stdin = strings.NewReader(script)
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	if err := cmd.Run(); err != nil {
-		t.Fatalf("psql: %v\n%s", err, stderr.String())
+	out, errOut, err := runPsql(ctx, t, psql, srv.Addr, script, "-v", "ON_ERROR_STOP=0", "-v", "VERBOSITY=verbose")
+	if err != nil {
+		t.Fatalf("psql: %v\n%s", err, errOut)
 	}
-	out, errOut := stdout.String(), stderr.String()
 	t.Logf("psql stdout:\n%s\npsql stderr:\n%s", out, errOut)
 	want := " n |  s  \n---+-----\n 1 | x,y\n 2 | x,y\n 3 | x,y\n 4 | x,y\n 5 | x,y\n(5 rows)\n\n" +
 		"  nspname   \n------------\n pg_catalog\n public\n(2 rows)\n\n" +

@@ -1,14 +1,10 @@
 package tests
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"math/rand"
-	"net"
-	"os"
-	"os/exec"
 	"slices"
 	"strings"
 	"sync/atomic"
@@ -70,34 +66,20 @@ func TestTables_Pgx(t *testing.T) {
 // SIGKILL after the statements returned; the restarted engine goes on
 // from there (a view created before the crash sees later statements).
 func TestTables_SIGKILL(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds the binary")
-	}
-	bin := buildBinary(t)
-	dataDir := t.TempDir()
-	ctx := testContext(t, 5*time.Minute)
-
-	srv := startBinary(t, bin, dataDir)
-	conn := connect(t, srv.addr)
-	for _, sql := range []string{
+	ct := newCrashBinary(t, 5*time.Minute)
+	ctx := ct.ctx
+	ct.exec(t,
 		"CREATE TABLE stock (sku BIGINT PRIMARY KEY, qty BIGINT)",
 		"CREATE MATERIALIZED VIEW stock_total AS SELECT SUM(qty) AS total, COUNT(*) AS n FROM stock",
 		"INSERT INTO stock SELECT generate_series, generate_series * 10 FROM GENERATE_SERIES(1, 100)",
 		"UPDATE stock SET qty = 0 WHERE sku > 50",
 		"DELETE FROM stock WHERE sku <= 10",
-	} {
-		if _, err := conn.Exec(ctx, sql); err != nil {
-			t.Fatalf("%s: %v", sql, err)
-		}
-	}
+	)
 	// Rows 11..50 hold 10 * sku: 10 * (11 + ... + 50) = 10 * 1220 = 12200;
 	// 51..100 hold 0. 90 rows.
 	want := []string{"12200 90"}
-	_ = conn.Close(ctx)
-	srv.kill(t)
-
-	srv = startBinary(t, bin, dataDir)
-	conn = connect(t, srv.addr)
+	ct.restart(t)
+	conn := connect(t, ct.srv.addr)
 	if got := tableRows(ctx, t, conn, "SELECT SUM(qty)::bigint, COUNT(*) FROM stock"); !slices.Equal(got, want) {
 		t.Errorf("table after SIGKILL: %v, want %v", got, want)
 	}
@@ -122,36 +104,18 @@ func TestTables_SIGKILL(t *testing.T) {
 // TestTables_Psql: psql's \d lists a table and \d table describes it,
 // from the Postgres catalog.
 func TestTables_Psql(t *testing.T) {
-	psql, err := exec.LookPath("psql")
-	if err != nil {
-		msg := "psql is not on PATH; `make deps` installs postgresql-client"
-		if os.Getenv("CI") != "" {
-			t.Fatal(msg + " (CI must run the psql tests)")
-		}
-		t.Skip("SKIPPING TestTables_Psql: " + msg)
-	}
+	psql := needPsql(t)
 	srv := startServer(t)
-	host, port, err := net.SplitHostPort(srv.Addr)
-	if err != nil {
-		t.Fatal(err)
-	}
 	script := strings.Join([]string{
 		`CREATE TABLE psql_items (id BIGINT PRIMARY KEY, name TEXT NOT NULL);`,
 		`INSERT INTO psql_items VALUES (1, 'one');`,
 		`\d`,
 		`\d psql_items`,
 	}, "\n") + "\n"
-	ctx := testContext(t, 2*time.Minute)
-	cmd := exec.CommandContext(ctx, psql, "-X", "--no-password", "-v", "ON_ERROR_STOP=1",
-		"-h", host, "-p", port, "-U", "tester", "-d", "streamsql", "-f", "-")
-	cmd.Env = append(withoutPGEnv(os.Environ()), "PGCONNECT_TIMEOUT=10")
-	cmd.Stdin = strings.NewReader(script)
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	if err := cmd.Run(); err != nil {
-		t.Fatalf("psql: %v\n%s\n%s", err, stdout.String(), stderr.String())
+	out, errOut, err := runPsql(testContext(t, 2*time.Minute), t, psql, srv.Addr, script, "-v", "ON_ERROR_STOP=1")
+	if err != nil {
+		t.Fatalf("psql: %v\n%s\n%s", err, out, errOut)
 	}
-	out := stdout.String()
 	t.Logf("psql:\n%s", out)
 	for _, want := range []string{"INSERT 0 1", "psql_items | table", "name   | text   |           | not null", "psql_items_pkey"} {
 		if !strings.Contains(out, want) {
@@ -191,22 +155,13 @@ func tableRows(ctx context.Context, t *testing.T, conn *pgx.Conn, sql string) []
 // (all of it or none of it); a view over the table, after FLUSH, agrees
 // with a one-off SELECT.
 func TestTables_SIGKILLMidStatements(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds the binary")
-	}
-	bin := buildBinary(t)
-	dataDir := t.TempDir()
-	ctx := testContext(t, 5*time.Minute)
-	srv := startBinary(t, bin, dataDir)
-	conn := connect(t, srv.addr)
-	for _, sql := range []string{
+	ct := newCrashBinary(t, 5*time.Minute)
+	ctx := ct.ctx
+	ct.exec(t,
 		"CREATE TABLE tally (k BIGINT PRIMARY KEY, n BIGINT)",
 		"CREATE MATERIALIZED VIEW tally_sum AS SELECT COUNT(*) AS nkeys, SUM(n) AS total FROM tally",
-	} {
-		if _, err := conn.Exec(ctx, sql); err != nil {
-			t.Fatalf("%s: %v", sql, err)
-		}
-	}
+	)
+	conn := connect(t, ct.srv.addr)
 	// Statement i adds i to key i % 37.
 	stmt := func(i int) string {
 		return fmt.Sprintf("INSERT INTO tally VALUES (%d, %d) ON DUPLICATE KEY UPDATE n = n + VALUES(n)", i%37, i)
@@ -236,12 +191,10 @@ func TestTables_SIGKILLMidStatements(t *testing.T) {
 	}()
 	killAt := int64(40 + rand.Intn(60))
 	waitFor(t, time.Minute, func() bool { return acked.Load() >= killAt })
-	srv.kill(t)
+	ct.restart(t)
 	<-done
 	last := int(acked.Load())
-
-	srv = startBinary(t, bin, dataDir)
-	conn = connect(t, srv.addr)
+	conn = connect(t, ct.srv.addr)
 	got := tableRows(ctx, t, conn, "SELECT k, n FROM tally")
 	slices.Sort(got)
 	if !slices.Equal(got, model(last)) && !slices.Equal(got, model(last+1)) {
