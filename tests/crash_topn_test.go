@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"testing"
 	"time"
+
+	"github.com/jackc/pgx/v5"
 )
 
 // TestCrash_TopN: top-N views (a top 3 per user, a top 5 of users by an
@@ -90,7 +92,7 @@ func TestCrash_TopN(t *testing.T) {
 		want []string
 	}{{"top3", top3}, {"topusers", topusers}, {"firsts", firsts}, {"lasts", lasts}, {"wintop", wintop}} {
 		slices.Sort(c.want)
-		got := readRows(ctx, t, conn, "SELECT * FROM "+c.view)
+		got := rowsOf(ctx, t, conn, "SELECT * FROM "+c.view, pgx.QueryExecModeSimpleProtocol)
 		t.Logf("%s: %d rows", c.view, len(got))
 		diffRows(t, c.view, got, c.want)
 	}

@@ -76,59 +76,6 @@ func ijStream(ctx context.Context, t *testing.T, conn *pgx.Conn, src string) str
 	return rest[:strings.IndexByte(rest, '\'')]
 }
 
-// rowsOf runs q and returns its rows as text, sorted.
-func rowsOf(ctx context.Context, t *testing.T, conn *pgx.Conn, q string) []string {
-	t.Helper()
-	rows, err := conn.Query(ctx, q)
-	if err != nil {
-		t.Fatalf("%s: %v", q, err)
-	}
-	var out []string
-	for rows.Next() {
-		vals, err := rows.Values()
-		if err != nil {
-			t.Fatal(err)
-		}
-		parts := make([]string, len(vals))
-		for i, v := range vals {
-			parts[i] = fmt.Sprint(v)
-			if v == nil {
-				parts[i] = "NULL"
-			}
-		}
-		out = append(out, strings.Join(parts, " "))
-	}
-	if err := rows.Err(); err != nil {
-		t.Fatalf("%s: %v", q, err)
-	}
-	slices.Sort(out)
-	return out
-}
-
-func diffRows(t *testing.T, what string, got, want []string) {
-	t.Helper()
-	if slices.Equal(got, want) {
-		return
-	}
-	gi, wi, shown := 0, 0, 0
-	for (gi < len(got) || wi < len(want)) && shown < 10 {
-		switch {
-		case wi == len(want) || gi < len(got) && got[gi] < want[wi]:
-			t.Errorf("%s: extra row %q", what, got[gi])
-			gi++
-			shown++
-		case gi == len(got) || want[wi] < got[gi]:
-			t.Errorf("%s: missing row %q", what, want[wi])
-			wi++
-			shown++
-		default:
-			gi++
-			wi++
-		}
-	}
-	t.Errorf("%s: %d rows, want %d", what, len(got), len(want))
-}
-
 // ijInterval is a random interval condition: b.ts within [a.ts + lo,
 // a.ts + hi] (whole seconds), each bound included or not, spelled one of
 // three ways.

@@ -36,34 +36,16 @@ func (c *testClock) Set(t time.Time) {
 	c.t, c.set = t, true
 }
 
-// ptLines runs q and returns each row's values joined by spaces.
+// ptLines runs q over the simple protocol and returns its rows in order,
+// each its values joined by spaces, times as hh:mm:ss.mmm.
 func ptLines(ctx context.Context, t *testing.T, conn *pgx.Conn, q string) []string {
 	t.Helper()
-	rows, err := conn.Query(ctx, q, pgx.QueryExecModeSimpleProtocol)
-	if err != nil {
-		t.Fatalf("%s: %v", q, err)
-	}
-	defer rows.Close()
-	var out []string
-	for rows.Next() {
-		vals, err := rows.Values()
-		if err != nil {
-			t.Fatal(err)
+	return scanRows(ctx, t, conn, q, func(v any) string {
+		if tm, ok := v.(time.Time); ok {
+			return tm.UTC().Format("15:04:05.000")
 		}
-		parts := make([]string, len(vals))
-		for i, v := range vals {
-			if tm, ok := v.(time.Time); ok {
-				parts[i] = tm.UTC().Format("15:04:05.000")
-			} else {
-				parts[i] = fmt.Sprint(v)
-			}
-		}
-		out = append(out, strings.Join(parts, " "))
-	}
-	if err := rows.Err(); err != nil {
-		t.Fatalf("%s: %v", q, err)
-	}
-	return out
+		return fmt.Sprint(v)
+	}, pgx.QueryExecModeSimpleProtocol)
 }
 
 // TestProcTime: a source's `proc AS PROCTIME()` column holds the engine's

@@ -1,7 +1,6 @@
 package tests
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"math/rand"
@@ -11,7 +10,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 )
 
@@ -55,7 +53,7 @@ func TestTables_Pgx(t *testing.T) {
 		}
 	}
 	// 1: 10 + 1; 2 deleted; 3: 30 + 5; 4: 40 + 5; 6 new.
-	got := tableRows(ctx, t, conn, "SELECT id, owner, balance FROM accounts ORDER BY id")
+	got := rowsInOrder(ctx, t, conn, "SELECT id, owner, balance FROM accounts ORDER BY id")
 	want := []string{"1 ann 11", "3 cy 35", "4 dee 45", "6 eve 6"}
 	if !slices.Equal(got, want) {
 		t.Errorf("rows %v, want %v", got, want)
@@ -80,13 +78,13 @@ func TestTables_SIGKILL(t *testing.T) {
 	want := []string{"12200 90"}
 	ct.restart(t)
 	conn := connect(t, ct.srv.addr)
-	if got := tableRows(ctx, t, conn, "SELECT SUM(qty)::bigint, COUNT(*) FROM stock"); !slices.Equal(got, want) {
+	if got := rowsInOrder(ctx, t, conn, "SELECT SUM(qty)::bigint, COUNT(*) FROM stock"); !slices.Equal(got, want) {
 		t.Errorf("table after SIGKILL: %v, want %v", got, want)
 	}
 	if _, err := conn.Exec(ctx, "FLUSH"); err != nil {
 		t.Fatal(err)
 	}
-	if got := tableRows(ctx, t, conn, "SELECT total::bigint, n FROM stock_total"); !slices.Equal(got, want) {
+	if got := rowsInOrder(ctx, t, conn, "SELECT total::bigint, n FROM stock_total"); !slices.Equal(got, want) {
 		t.Errorf("view after SIGKILL: %v, want %v", got, want)
 	}
 	// The restarted table takes statements, and the view follows them.
@@ -96,7 +94,7 @@ func TestTables_SIGKILL(t *testing.T) {
 	if _, err := conn.Exec(ctx, "FLUSH"); err != nil {
 		t.Fatal(err)
 	}
-	if got := tableRows(ctx, t, conn, "SELECT total::bigint, n FROM stock_total"); !slices.Equal(got, []string{"12201 90"}) {
+	if got := rowsInOrder(ctx, t, conn, "SELECT total::bigint, n FROM stock_total"); !slices.Equal(got, []string{"12201 90"}) {
 		t.Errorf("view after an UPDATE after the restart: %v, want [12201 90]", got)
 	}
 }
@@ -122,31 +120,6 @@ func TestTables_Psql(t *testing.T) {
 			t.Errorf("psql output lacks %q", want)
 		}
 	}
-}
-
-func tableRows(ctx context.Context, t *testing.T, conn *pgx.Conn, sql string) []string {
-	t.Helper()
-	rows, err := conn.Query(ctx, sql)
-	if err != nil {
-		t.Fatalf("%s: %v", sql, err)
-	}
-	defer rows.Close()
-	var out []string
-	for rows.Next() {
-		vals, err := rows.Values()
-		if err != nil {
-			t.Fatal(err)
-		}
-		parts := make([]string, len(vals))
-		for i, v := range vals {
-			parts[i] = fmt.Sprint(v)
-		}
-		out = append(out, strings.Join(parts, " "))
-	}
-	if err := rows.Err(); err != nil {
-		t.Fatalf("%s: %v", sql, err)
-	}
-	return out
 }
 
 // TestTables_SIGKILLMidStatements: the binary is SIGKILLed while a
@@ -195,7 +168,7 @@ func TestTables_SIGKILLMidStatements(t *testing.T) {
 	<-done
 	last := int(acked.Load())
 	conn = connect(t, ct.srv.addr)
-	got := tableRows(ctx, t, conn, "SELECT k, n FROM tally")
+	got := rowsInOrder(ctx, t, conn, "SELECT k, n FROM tally")
 	slices.Sort(got)
 	if !slices.Equal(got, model(last)) && !slices.Equal(got, model(last+1)) {
 		t.Fatalf("after SIGKILL with %d statements acknowledged the table holds %v, want %v (or with statement %d)", last, got, model(last), last+1)
@@ -203,8 +176,8 @@ func TestTables_SIGKILLMidStatements(t *testing.T) {
 	if _, err := conn.Exec(ctx, "FLUSH"); err != nil {
 		t.Fatal(err)
 	}
-	view := tableRows(ctx, t, conn, "SELECT nkeys, total::bigint FROM tally_sum")
-	batch := tableRows(ctx, t, conn, "SELECT COUNT(*), SUM(n)::bigint FROM tally")
+	view := rowsInOrder(ctx, t, conn, "SELECT nkeys, total::bigint FROM tally_sum")
+	batch := rowsInOrder(ctx, t, conn, "SELECT COUNT(*), SUM(n)::bigint FROM tally")
 	if !slices.Equal(view, batch) {
 		t.Errorf("view %v, one-off SELECT %v", view, batch)
 	}

@@ -1,7 +1,6 @@
 package tests
 
 import (
-	"context"
 	"fmt"
 	"math/rand/v2"
 	"path/filepath"
@@ -74,33 +73,11 @@ func TestTopN_Differential(t *testing.T) {
 		t.Fatal(err)
 	}
 	for i, q := range queries {
-		got := readRows(ctx, t, conn, fmt.Sprintf("SELECT * FROM d%d", i))
-		want := readRows(ctx, t, conn, q)
+		got := rowsOf(ctx, t, conn, fmt.Sprintf("SELECT * FROM d%d", i), pgx.QueryExecModeSimpleProtocol)
+		want := rowsOf(ctx, t, conn, q, pgx.QueryExecModeSimpleProtocol)
 		if !slices.Equal(got, want) {
 			t.Errorf("%s:\nview (%d rows):\n%s\none-off SELECT (%d rows):\n%s", q, len(got), strings.Join(got, "\n"), len(want), strings.Join(want, "\n"))
 		}
 		t.Logf("%s: %d rows", q, len(want))
 	}
-}
-
-// readRows returns the rows of q as text, sorted.
-func readRows(ctx context.Context, t *testing.T, conn *pgx.Conn, q string) []string {
-	t.Helper()
-	rows, err := conn.Query(ctx, q, pgx.QueryExecModeSimpleProtocol)
-	if err != nil {
-		t.Fatalf("%s: %v", q, err)
-	}
-	var out []string
-	for rows.Next() {
-		vals, err := rows.Values()
-		if err != nil {
-			t.Fatal(err)
-		}
-		out = append(out, fmt.Sprint(vals...))
-	}
-	if err := rows.Err(); err != nil {
-		t.Fatalf("%s: %v", q, err)
-	}
-	slices.Sort(out)
-	return out
 }
