@@ -9,7 +9,6 @@ import (
 
 	"github.com/streamsql/streamsql/exec/expr"
 	"github.com/streamsql/streamsql/sql/types"
-	"github.com/streamsql/streamsql/state"
 )
 
 // Interval join rows in these tests: left a (k BIGINT, t TIMESTAMP), right
@@ -178,21 +177,14 @@ func BenchmarkIntervalJoin(b *testing.B) {
 	for _, expire := range []bool{true, false} {
 		b.Run(fmt.Sprintf("expire=%v", expire), func(b *testing.B) {
 			ctx := context.Background()
-			db, err := state.Open(ctx, state.Options{Dir: b.TempDir()})
-			if err != nil {
-				b.Fatal(err)
-			}
-			defer db.Close()
+			db := benchDB(b)
 			tbl := db.Table(1, 1)
 			j := newIntervalJoin(b, tbl, 0)
 			if !expire {
 				j.o.Expire, j.o.Late = [2]JoinExpiry{}, [2]JoinLate{}
 			}
 			var out discard
-			batch := NewBatch(benchBatch)
-			for range benchBatch {
-				batch.Append(Insert, make(types.Row, 2))
-			}
+			batch := benchRows(2)
 			epoch := uint64(1)
 			var n int64
 			b.ReportAllocs()

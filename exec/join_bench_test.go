@@ -39,10 +39,7 @@ func BenchmarkHashJoin(b *testing.B) {
 				epoch++
 			}
 			commit()
-			bids := NewBatch(benchBatch)
-			for range benchBatch {
-				bids.Append(Insert, make(types.Row, 2))
-			}
+			bids := benchRows(2)
 			var n int64
 			b.ReportAllocs()
 			b.ResetTimer()
@@ -78,10 +75,7 @@ func BenchmarkHashJoin_NewKeys(b *testing.B) {
 	ctx := context.Background()
 	j, db, tbl := newBenchKeyJoin(b)
 	var out discard
-	in := NewBatch(benchBatch)
-	for range benchBatch {
-		in.Append(Insert, make(types.Row, 2))
-	}
+	in := benchRows(2)
 	epoch := uint64(1)
 	var n int64
 	b.ReportAllocs()
@@ -114,11 +108,7 @@ func BenchmarkHashJoin_NewKeys(b *testing.B) {
 //	go test -run XXX -bench HashJoin_Windows -benchmem ./exec/
 func BenchmarkHashJoin_Windows(b *testing.B) {
 	ctx := context.Background()
-	db, err := state.Open(ctx, state.Options{Dir: b.TempDir()})
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer db.Close()
+	db := benchDB(b)
 	tbl := db.Table(1, 1)
 	k, w := col(0, "k", types.TypeBigInt), col(1, "window_end", types.TypeTimestamp)
 	j, err := NewHashJoin(JoinOptions{LeftKeys: []expr.Func{k, w}, RightKeys: []expr.Func{k, w}, LeftWidth: 2, RightWidth: 2, CloseKey: 1})
@@ -127,10 +117,7 @@ func BenchmarkHashJoin_Windows(b *testing.B) {
 	}
 	mustOpen(b, j, tbl)
 	var out discard
-	in := NewBatch(benchBatch)
-	for range benchBatch {
-		in.Append(Insert, make(types.Row, 2))
-	}
+	in := benchRows(2)
 	const rowsPerWindow = 10 * benchBatch
 	epoch := uint64(1)
 	var n int64
@@ -163,11 +150,7 @@ func BenchmarkHashJoin_Windows(b *testing.B) {
 // benchmark.
 func newBenchKeyJoin(b *testing.B) (*HashJoin, *state.DB, *state.Table) {
 	b.Helper()
-	db, err := state.Open(context.Background(), state.Options{Dir: b.TempDir()})
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { _ = db.Close() })
+	db := benchDB(b)
 	k := col(0, "k", types.TypeBigInt)
 	j, err := NewHashJoin(JoinOptions{LeftKeys: []expr.Func{k}, RightKeys: []expr.Func{k}, LeftWidth: 2, RightWidth: 2, CloseKey: -1})
 	if err != nil {
@@ -198,11 +181,7 @@ func BenchmarkHashJoinInterval(b *testing.B) {
 		}
 		b.Run(name, func(b *testing.B) {
 			ctx := context.Background()
-			db, err := state.Open(ctx, state.Options{Dir: b.TempDir()})
-			if err != nil {
-				b.Fatal(err)
-			}
-			defer db.Close()
+			db := benchDB(b)
 			tbl := db.Table(1, 1)
 			var st StateTable = tbl
 			if !tc.badger {
@@ -210,10 +189,7 @@ func BenchmarkHashJoinInterval(b *testing.B) {
 			}
 			j := newExpiryJoin(b, st, 0, tc.expire)
 			var out discard
-			bids := NewBatch(benchBatch)
-			for range benchBatch {
-				bids.Append(Insert, make(types.Row, 2))
-			}
+			bids := benchRows(2)
 			tops := NewBatch(1)
 			tops.Append(Insert, make(types.Row, 2))
 			epoch := uint64(1)

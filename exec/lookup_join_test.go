@@ -8,7 +8,6 @@ import (
 
 	"github.com/streamsql/streamsql/exec/expr"
 	"github.com/streamsql/streamsql/sql/types"
-	"github.com/streamsql/streamsql/state"
 )
 
 // Rows as in join_test.go: stream (k, a), table (k, b), joined on k.
@@ -112,11 +111,7 @@ func TestLookupJoin_RestoredState(t *testing.T) {
 //	go test -run XXX -bench LookupJoin -benchmem ./exec/
 func BenchmarkLookupJoin(b *testing.B) {
 	ctx := context.Background()
-	db, err := state.Open(ctx, state.Options{Dir: b.TempDir()})
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { _ = db.Close() })
+	db := benchDB(b)
 	tbl := db.Table(1, 1)
 	j := newTestLookupJoin(b, false, tbl)
 	const keys = 10_000
@@ -130,10 +125,7 @@ func BenchmarkLookupJoin(b *testing.B) {
 	}
 	epoch := uint64(1)
 	benchCommit(b, db, tbl, j, epoch)
-	rows := NewBatch(benchBatch)
-	for range benchBatch {
-		rows.Append(Insert, make(types.Row, 2))
-	}
+	rows := benchRows(2)
 	var n int64
 	b.ReportAllocs()
 	b.ResetTimer()

@@ -6,7 +6,6 @@ import (
 	"testing"
 
 	"github.com/streamsql/streamsql/sql/types"
-	"github.com/streamsql/streamsql/state"
 )
 
 // BenchmarkMaterialize writes Nexmark-bid-like rows (every row new, as in
@@ -19,11 +18,7 @@ func BenchmarkMaterialize(b *testing.B) {
 	for _, mode := range []string{"bag", "log", "keyed"} {
 		b.Run(mode, func(b *testing.B) {
 			ctx := context.Background()
-			db, err := state.Open(ctx, state.Options{Dir: b.TempDir()})
-			if err != nil {
-				b.Fatal(err)
-			}
-			defer db.Close()
+			db := benchDB(b)
 			tbl := db.Table(1, 0)
 			o := MaterializeOptions{}
 			switch mode {
@@ -35,10 +30,7 @@ func BenchmarkMaterialize(b *testing.B) {
 			m := NewMaterialize(o)
 			mustOpen(b, m, tbl)
 			var out discard
-			in := NewBatch(benchBatch)
-			for range benchBatch {
-				in.Append(Insert, make(types.Row, 5))
-			}
+			in := benchRows(5)
 			epoch := uint64(1)
 			var n int64
 			b.ReportAllocs()
