@@ -57,12 +57,8 @@ func (s *binaryServer) waitKilled(t *testing.T, d time.Duration) string {
 // equals the batch answer, and recovery logs what it did with the torn
 // epoch.
 func TestCrash_Failpoints(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds the binary")
-	}
-	ctx := testContext(t, 6*time.Minute)
-	e := emulator.StartForTest(ctx, t, emulator.Options{})
-	bin := buildBinary(t)
+	ct := prepareCrashTest(t, 6*time.Minute, true)
+	ctx, e := ct.ctx, ct.e
 	for i, tc := range []struct {
 		failpoint string
 		// env: STREAMSQL_REDO_ABOVE_BYTES=1 forces the redo log,
@@ -91,7 +87,7 @@ func TestCrash_Failpoints(t *testing.T) {
 			start := time.Now()
 			src, stream := fmt.Sprintf("fp%d", i), fmt.Sprintf("fp-%d", i)
 			clicks, times, recs := timedRecords(0, 4000, rand.New(rand.NewPCG(uint64(i), 6)))
-			srv, conn := crashAtFailpoint(ctx, t, e, bin, tc.failpoint, tc.env,
+			srv, conn := ct.atFailpoint(t, tc.failpoint, tc.env,
 				func(conn *pgx.Conn) { setupCrashSource(ctx, t, e, conn, src, stream) }, stream, recs)
 			checkCrashViews(ctx, t, conn, src, clicks, times)
 			logs := srv.stderr.String()

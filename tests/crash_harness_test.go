@@ -31,8 +31,8 @@ type crashTest struct {
 // newCrashTest is newCrashBinary with a kinesalite of the test's own.
 func newCrashTest(t *testing.T, d time.Duration) *crashTest {
 	t.Helper()
-	c := newCrashBinary(t, d)
-	c.e = emulator.StartForTest(c.ctx, t, emulator.Options{})
+	c := prepareCrashTest(t, d, true)
+	c.start(t)
 	return c
 }
 
@@ -40,12 +40,31 @@ func newCrashTest(t *testing.T, d time.Duration) *crashTest {
 // starts it on a fresh data directory, under a context that ends after d.
 func newCrashBinary(t *testing.T, d time.Duration) *crashTest {
 	t.Helper()
+	c := prepareCrashTest(t, d, false)
+	c.start(t)
+	return c
+}
+
+// prepareCrashTest skips under -short; otherwise it builds the binary and
+// starts kinesalite when withKinesis, under a context that ends after d.
+// No server runs yet.
+func prepareCrashTest(t *testing.T, d time.Duration, withKinesis bool) *crashTest {
+	t.Helper()
 	if testing.Short() {
 		t.Skip("builds the binary and kills it")
 	}
-	c := &crashTest{ctx: testContext(t, d), bin: buildBinary(t), dataDir: t.TempDir()}
-	c.srv = startBinary(t, c.bin, c.dataDir)
+	c := &crashTest{ctx: testContext(t, d), bin: buildBinary(t)}
+	if withKinesis {
+		c.e = emulator.StartForTest(c.ctx, t, emulator.Options{})
+	}
 	return c
+}
+
+// start starts the server on a fresh data directory.
+func (c *crashTest) start(t *testing.T) {
+	t.Helper()
+	c.dataDir = t.TempDir()
+	c.srv = startBinary(t, c.bin, c.dataDir)
 }
 
 // restart SIGKILLs the server and starts it again on its data directory.
@@ -157,17 +176,18 @@ func crashSource(ctx context.Context, t *testing.T, e *emulator.Emulator, src, s
 		src, cols, e.Endpoint(), stream)
 }
 
-// crashAtFailpoint runs setup on the binary started with short epochs
-// (fastCheckpoints) and env (NAME=value, or ""), starts it
-// again with state's failpoint armed at the 4th commit (earlier epochs have
-// committed state for the torn one to sit on; the DDL is done before it is
-// armed, so that it cannot fire in the middle of it), and puts the first
-// 3,000 of recs to stream, 100 a call 20 ms apart, until the failpoint
-// kills the server; then it starts the server again unarmed, puts the
-// rest, and returns it and a connection on which FLUSH has run.
-func crashAtFailpoint(ctx context.Context, t *testing.T, e *emulator.Emulator, bin, failpoint, env string,
-	setup func(conn *pgx.Conn), stream string, recs []emulator.Record) (*binaryServer, *pgx.Conn) {
+// atFailpoint runs setup on the binary started with short epochs
+// (fastCheckpoints) and env (NAME=value, or "") on a fresh data directory,
+// starts it again with state's failpoint armed at the 4th commit (earlier
+// epochs have committed state for the torn one to sit on; the DDL is done
+// before it is armed, so that it cannot fire in the middle of it), and
+// puts the first 3,000 of recs to stream, 100 a call 20 ms apart, until
+// the failpoint kills the server; then it starts the server again unarmed,
+// puts the rest, and returns it and a connection on which FLUSH has run.
+func (c *crashTest) atFailpoint(t *testing.T, failpoint, env string, setup func(conn *pgx.Conn), stream string,
+	recs []emulator.Record) (*binaryServer, *pgx.Conn) {
 	t.Helper()
+	ctx, e := c.ctx, c.e
 	cfg := binaryConfig{args: fastCheckpoints}
 	if env != "" {
 		cfg.env = []string{env}
@@ -175,10 +195,10 @@ func crashAtFailpoint(ctx context.Context, t *testing.T, e *emulator.Emulator, b
 	armed := cfg
 	armed.env = append(slices.Clone(cfg.env), "STREAMSQL_FAILPOINT="+failpoint+"@4")
 	dataDir := t.TempDir()
-	srv := startBinaryWith(t, bin, dataDir, cfg)
+	srv := startBinaryWith(t, c.bin, dataDir, cfg)
 	setup(connect(t, srv.addr))
 	srv.kill(t)
-	srv = startBinaryWith(t, bin, dataDir, armed)
+	srv = startBinaryWith(t, c.bin, dataDir, armed)
 
 	prod := startProducer(ctx, e, stream, recs[:3000], 100, 20*time.Millisecond)
 	out := srv.waitKilled(t, time.Minute)
@@ -186,7 +206,7 @@ func crashAtFailpoint(ctx context.Context, t *testing.T, e *emulator.Emulator, b
 		t.Fatalf("the server died without logging %q:\n%s", want, out)
 	}
 	t.Logf("died at %s with %d records put", failpoint, prod.put.Load())
-	srv = startBinaryWith(t, bin, dataDir, cfg)
+	srv = startBinaryWith(t, c.bin, dataDir, cfg)
 	prod.wait(t)
 	if _, err := e.PutRecords(ctx, stream, recs[3000:]); err != nil {
 		t.Fatal(err)

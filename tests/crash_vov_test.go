@@ -66,12 +66,8 @@ func setupViewOnView(ctx context.Context, t *testing.T, e *emulator.Emulator, co
 // the views over it commit in one transaction, or not at all. After a
 // restart and FLUSH the chain equals the plain-Go answer.
 func TestCrash_ViewOnViewFailpoints(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds the binary")
-	}
-	ctx := testContext(t, 6*time.Minute)
-	e := emulator.StartForTest(ctx, t, emulator.Options{})
-	bin := buildBinary(t)
+	ct := prepareCrashTest(t, 6*time.Minute, true)
+	ctx, e := ct.ctx, ct.e
 	for i, tc := range []struct {
 		failpoint string
 		env       string
@@ -84,7 +80,7 @@ func TestCrash_ViewOnViewFailpoints(t *testing.T) {
 		t.Run(tc.failpoint, func(t *testing.T) {
 			stream := fmt.Sprintf("vvfp-%d", i)
 			clicks, _, recs := timedRecords(0, 4000, rand.New(rand.NewPCG(uint64(i), 16)))
-			_, conn := crashAtFailpoint(ctx, t, e, bin, tc.failpoint, tc.env,
+			_, conn := ct.atFailpoint(t, tc.failpoint, tc.env,
 				func(conn *pgx.Conn) { setupViewOnView(ctx, t, e, conn, stream, true) }, stream, recs)
 			checkViewOnView(ctx, t, conn, clicks)
 		})
