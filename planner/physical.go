@@ -610,16 +610,7 @@ func (b *streamBuilder) session(n *Aggregate, win *Window, filters []*Filter, eo
 		}
 	}
 	width := len(win.Input.Columns())
-	readsWindow := func(e expr.Expr) bool {
-		found := false
-		expr.Walk(e, func(x expr.Expr) bool {
-			if c, ok := x.(*expr.ColumnRef); ok && c.Index >= width {
-				found = true
-			}
-			return !found
-		})
-		return found
-	}
+	readsWindow := func(e expr.Expr) bool { return readsColumnFrom(e, width) }
 	in, err := b.op(win.Input, eowc)
 	if err != nil {
 		return 0, err

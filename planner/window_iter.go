@@ -69,16 +69,7 @@ func buildWindowInput(n *Window, env *expr.Env, open ScanOpener) (exec.RowIter, 
 // for the aggregate above.
 func buildSessionIter(n *Aggregate, win *Window, filters []*Filter, env *expr.Env, open ScanOpener) (exec.RowIter, error) {
 	width := len(win.Input.Columns())
-	readsWindow := func(e expr.Expr) bool {
-		found := false
-		expr.Walk(e, func(x expr.Expr) bool {
-			if c, ok := x.(*expr.ColumnRef); ok && c.Index >= width {
-				found = true
-			}
-			return !found
-		})
-		return found
-	}
+	readsWindow := func(e expr.Expr) bool { return readsColumnFrom(e, width) }
 	var keys []func(types.Row) (types.Value, error)
 	for _, k := range n.Keys {
 		if readsWindow(k) {
@@ -107,4 +98,17 @@ func buildSessionIter(n *Aggregate, win *Window, filters []*Filter, env *expr.En
 		in = exec.NewFilterIter(in, pred, env)
 	}
 	return exec.NewSessionIter(in, win.TimeCol, win.Gap, keys, wm), nil
+}
+
+// readsColumnFrom reports whether e reads a column at index width or
+// beyond: over a window, one of the columns it adds after its input's.
+func readsColumnFrom(e expr.Expr, width int) bool {
+	found := false
+	expr.Walk(e, func(x expr.Expr) bool {
+		if c, ok := x.(*expr.ColumnRef); ok && c.Index >= width {
+			found = true
+		}
+		return !found
+	})
+	return found
 }
