@@ -82,14 +82,7 @@ func TestOverAgg_Random(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	keys, _, err := parseTestKeys(cols, "k")
-	if err != nil {
-		t.Fatal(err)
-	}
-	aggs, err := parseTestAggs(cols, "count(*),count(v),sum(v),avg(v),min(v),max(v)")
-	if err != nil {
-		t.Fatal(err)
-	}
+	keys, aggs := mustKeysAggs(t, cols, "k", "count(*),count(v),sum(v),avg(v),min(v),max(v)")
 	ctx := context.Background()
 	for trial := 0; trial < 200; trial++ {
 		rng := rand.New(rand.NewPCG(uint64(trial), 16))
