@@ -361,17 +361,9 @@ func (p *parser) queryEnd(from int, withOptions bool) (end int, emit bool, withA
 	end = len(p.toks) - 1 // tEOF
 	withAt = -1
 	if withOptions {
-		depth := 0
-		for k := from; k < end; k++ {
-			t := p.toks[k]
-			switch {
-			case t.punct("("):
-				depth++
-			case t.punct(")"):
-				depth--
-			case depth == 0 && k > from && t.is("with") && p.toks[k+1].punct("("):
-				withAt = k
-			}
+		isWith := func(k int) bool { return k > from && p.toks[k].is("with") && p.toks[k+1].punct("(") }
+		for k := p.topLevel(from, end, isWith); k < end; k = p.topLevel(k+1, end, isWith) {
+			withAt = k // the last one
 		}
 		if withAt >= 0 {
 			end = withAt

@@ -42,17 +42,8 @@ func (p *parser) rewriteFullJoins(from, to, start int, buf []byte) *joinOns {
 			continue
 		}
 		copy(buf[t.start-start:], "left")
-		depth := 0
-		for m := j + 1; m < to && depth >= 0; m++ {
-			switch {
-			case p.toks[m].punct("("):
-				depth++
-			case p.toks[m].punct(")"):
-				depth--
-			case depth == 0 && p.toks[m].is("on"):
-				ons.full[onIndex[m]] = true
-				m = to
-			}
+		if m := p.topLevel(j+1, to, func(m int) bool { return p.toks[m].is("on") }); m < to {
+			ons.full[onIndex[m]] = true
 		}
 	}
 	return ons

@@ -562,6 +562,26 @@ func (p *parser) parseSubscribe() (*Subscribe, error) {
 	return s, nil
 }
 
+// topLevel returns the index of the first token in [from, to) outside the
+// parentheses opened from from on for which stop is true, or to when
+// there is none before to or before a ')' closing one opened before from.
+func (p *parser) topLevel(from, to int, stop func(k int) bool) int {
+	depth := 0
+	for k := from; k < to; k++ {
+		switch t := p.toks[k]; {
+		case t.punct("("):
+			depth++
+		case t.punct(")"):
+			if depth--; depth < 0 {
+				return to
+			}
+		case depth == 0 && stop(k):
+			return k
+		}
+	}
+	return to
+}
+
 // matching returns the index of the ')' closing the '(' at index open, or -1.
 func (p *parser) matching(open int) int {
 	depth := 0

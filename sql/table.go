@@ -174,30 +174,21 @@ func (p *parser) parseInsert() (spanSetter, error) {
 	}
 	from := p.i
 	end := len(p.toks) - 1
-	upsert := -1
-	depth := 0
-	for k := from; k < end; k++ {
-		t := p.toks[k]
-		switch {
-		case t.punct("("):
-			depth++
-		case t.punct(")"):
-			depth--
-		case depth == 0 && t.is("on") && k+3 < end && p.toks[k+1].is("duplicate") && p.toks[k+2].is("key") && p.toks[k+3].is("update"):
-			upsert = k
-		case depth == 0 && t.is("on") && k+1 < end && p.toks[k+1].is("conflict"):
-			return nil, p.errAt(t.start, sqlerr.FeatureNotSupported, "ON CONFLICT is not supported").
-				WithHint("Write ON DUPLICATE KEY UPDATE col = VALUES(col), ...")
-		case depth == 0 && t.is("returning"):
-			return nil, p.errAt(t.start, sqlerr.FeatureNotSupported, "RETURNING is not supported")
-		}
-		if upsert >= 0 {
-			break
-		}
+	isUpsert := func(k int) bool {
+		return p.toks[k].is("on") && k+3 < end && p.toks[k+1].is("duplicate") && p.toks[k+2].is("key") && p.toks[k+3].is("update")
 	}
-	qEnd := end
-	if upsert >= 0 {
-		qEnd = upsert
+	conflict := func(k int) bool { return p.toks[k].is("on") && k+1 < end && p.toks[k+1].is("conflict") }
+	qEnd := p.topLevel(from, end, func(k int) bool { return isUpsert(k) || conflict(k) || p.toks[k].is("returning") })
+	upsert := -1
+	switch t := p.toks[qEnd]; {
+	case qEnd == end:
+	case conflict(qEnd):
+		return nil, p.errAt(t.start, sqlerr.FeatureNotSupported, "ON CONFLICT is not supported").
+			WithHint("Write ON DUPLICATE KEY UPDATE col = VALUES(col), ...")
+	case t.is("returning"):
+		return nil, p.errAt(t.start, sqlerr.FeatureNotSupported, "RETURNING is not supported")
+	default:
+		upsert = qEnd
 	}
 	if from >= qEnd {
 		return nil, p.syntaxErr(p.toks[from])
@@ -268,18 +259,7 @@ func (p *parser) parseAssignments(end int) (assignments, error) {
 			return a, err
 		}
 		from := p.i
-		depth := 0
-		k := from
-		for ; k < end; k++ {
-			t := p.toks[k]
-			if t.punct("(") {
-				depth++
-			} else if t.punct(")") {
-				depth--
-			} else if depth == 0 && (t.punct(",") || t.is("where")) {
-				break
-			}
-		}
+		k := p.topLevel(from, end, func(k int) bool { return p.toks[k].punct(",") || p.toks[k].is("where") })
 		if k == from {
 			return a, p.syntaxErr(p.toks[k])
 		}
