@@ -128,6 +128,9 @@ type viewManager struct {
 	// durations records how long committed checkpoints took, barrier
 	// injection to commit (CheckpointStats).
 	durations durationLog
+	// clQueues bounds what starting views queue of their upstreams'
+	// changes (changelog.go).
+	clQueues changelogQueues
 }
 
 func newViewManager(e *Engine, interval, minInterval time.Duration) (*viewManager, error) {
@@ -426,6 +429,11 @@ func (r *viewRunner) run(ctx context.Context) (err error) {
 	if l.hasStartWM && r.watermark.Load() == nil {
 		wm := l.startWM
 		r.watermark.Store(&wm)
+	}
+	for _, in := range l.inputs {
+		if in.cl != nil {
+			in.cl.f.unbound() // barriers come from now on (changelogFollower)
+		}
 	}
 	r.life.Store(l)
 	r.m.notify()
