@@ -182,6 +182,7 @@ type changelogFollower struct {
 	// stats counts what the bound did.
 	limit, held int64
 	stats       *changelogQueues
+
 	signal  chan struct{}
 	killed  chan struct{}
 	killErr error
