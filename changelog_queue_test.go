@@ -108,7 +108,7 @@ func TestChangelog_StartingViewQueueBounded(t *testing.T) {
 				t.Fatal(err)
 			}
 			// Past the hold: the view runs while the writer goes on.
-			waitFor(t, time.Minute, "v2 running", func() bool {
+			pollUntil(t, time.Minute, "v2 running", func() bool {
 				r := eng.views.runners["v2"]
 				return r != nil && r.life.Load() != nil && eng.views.clQueues.readBack.Load() > 0
 			})

@@ -39,8 +39,8 @@ func holdTableCommit(t *testing.T, table string) (entered <-chan struct{}, relea
 	return in, release
 }
 
-// waitFor polls cond until it holds or d passes.
-func waitFor(t *testing.T, d time.Duration, what string, cond func() bool) {
+// pollUntil polls cond until it holds or d passes.
+func pollUntil(t *testing.T, d time.Duration, what string, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(d)
 	for !cond() {
@@ -120,7 +120,7 @@ func TestTable_CancelledWhileCommitting(t *testing.T) {
 			// The second statement is waiting (for the first's epoch, or
 			// in the old code for its own commit) before the first's
 			// commit goes on.
-			waitFor(t, time.Minute, "the second statement waits", func() bool {
+			pollUntil(t, time.Minute, "the second statement waits", func() bool {
 				return eng.tables.waiting.Load() == 1
 			})
 			release()
