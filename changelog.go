@@ -537,11 +537,22 @@ func (c *changelogInput) readBack(ctx context.Context, run queued) error {
 	defer timer.Stop()
 	for {
 		ch := m.changes()
+		// injected first: checkpoints run one after another, so past
+		// run.to it had ended when committed is read.
+		injected := m.injected.Load()
 		if m.committed.Load() >= run.to {
 			break
 		}
+		if injected > run.to {
+			// The checkpoint of run.to ended without committing it (a
+			// failed commit): its changes commit only with a later epoch,
+			// which waits for this view. Start again from what is
+			// committed.
+			return fmt.Errorf("read back the changes of %s: epoch %d failed to commit; reading them again after the last committed epoch", c.name, run.to)
+		}
 		select {
 		case <-ch:
+		case <-time.After(holdRecheck):
 		case <-ctx.Done():
 			return ctx.Err()
 		case <-c.f.gone:
