@@ -11,6 +11,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"unsafe"
 
 	"github.com/streamsql/streamsql/exec"
 	"github.com/streamsql/streamsql/sql"
@@ -132,12 +133,56 @@ type changelogEpoch struct {
 	hasWM   bool
 }
 
+// queued is one entry of a follower's queue: an epoch's changes, or a
+// run of epochs spilled, whose changes are left in the object's changelog
+// table in Badger, to be read back in their turn (readBack).
+type queued struct {
+	changelogEpoch
+	spilled bool
+	to      uint64 // with spilled: the run is epochs epoch to to
+	n       int    // with spilled: how many epochs of the run were pushed
+}
+
+// changelogQueues bounds and counts the queues of the changelog inputs of
+// starting views (changelogFollower.limit).
+type changelogQueues struct {
+	limit    atomic.Int64 // bytes one input may queue while it starts; 0 for the default
+	spilled  atomic.Int64 // epochs left in an upstream's changelog table instead
+	readBack atomic.Int64 // epochs read back from there
+	peak     atomic.Int64 // the most bytes a bounded queue held
+}
+
+// bound is the bytes one starting input may queue: 1/64 of the memory
+// limit (at least 1 MiB), unless a test set its own.
+func (q *changelogQueues) bound(mem memoryBudget) int64 {
+	if l := q.limit.Load(); l > 0 {
+		return l
+	}
+	return max(mem.limit/64, 1<<20)
+}
+
 // changelogFollower receives an object's changes; its changelog input
 // feeds them into the view's graph.
+//
+// While the view starts (its backfill or replay, and the other inputs'),
+// nothing drains the queue, and a busy upstream pushes epoch after epoch:
+// past limit bytes, the follower keeps only which epochs were pushed,
+// and the input reads their changes back from the object's changelog
+// table once they are committed (they stay there until every dependent
+// has committed past them, and this one has not committed yet). Once the
+// view runs, its barriers wait for its inputs, so the queue holds about
+// an epoch: unbound lifts the limit just before, so that no epoch of a
+// checkpoint this view takes part in is spilled (its commit would wait
+// for this view, which would wait for the commit).
 type changelogFollower struct {
 	mu      sync.Mutex
-	queue   []changelogEpoch
+	queue   []queued
 	through uint64 // the last epoch pushed
+	// limit bounds held, the bytes of the changes queued, while > 0;
+	// stats counts what the bound did.
+	limit, held int64
+	stats       *changelogQueues
+
 	signal  chan struct{}
 	killed  chan struct{}
 	killErr error
@@ -158,10 +203,11 @@ func newChangelogFollower() *changelogFollower {
 	return &changelogFollower{signal: make(chan struct{}, 1), killed: make(chan struct{})}
 }
 
-// push queues one epoch's changes. It never blocks.
+// push queues one epoch's changes, or past the limit spills them. It
+// never blocks.
 func (f *changelogFollower) push(e changelogEpoch) {
 	f.mu.Lock()
-	f.queue = append(f.queue, e)
+	f.enqueue(e)
 	if e.epoch > f.through {
 		f.through = e.epoch
 	}
@@ -172,12 +218,60 @@ func (f *changelogFollower) push(e changelogEpoch) {
 	}
 }
 
-func (f *changelogFollower) take() ([]changelogEpoch, uint64) {
+// enqueue adds e to the queue (f.mu held). Once an epoch is spilled, the
+// next ones join its run until the queue is taken: read back in order.
+func (f *changelogFollower) enqueue(e changelogEpoch) {
+	if f.limit <= 0 {
+		f.queue = append(f.queue, queued{changelogEpoch: e})
+		return
+	}
+	if n := len(f.queue); n > 0 && f.queue[n-1].spilled {
+		run := &f.queue[n-1]
+		run.to, run.n = e.epoch, run.n+1
+		f.stats.spilled.Add(1)
+		return
+	}
+	size := changesBytes(e.changes)
+	if f.held+size > f.limit {
+		f.queue = append(f.queue, queued{changelogEpoch: changelogEpoch{epoch: e.epoch}, spilled: true, to: e.epoch, n: 1})
+		f.stats.spilled.Add(1)
+		return
+	}
+	f.queue = append(f.queue, queued{changelogEpoch: e})
+	f.held += size
+	for {
+		p := f.stats.peak.Load()
+		if f.held <= p || f.stats.peak.CompareAndSwap(p, f.held) {
+			break
+		}
+	}
+}
+
+// unbound lifts the limit: the view is about to run (see the type).
+func (f *changelogFollower) unbound() {
+	f.mu.Lock()
+	f.limit = 0
+	f.mu.Unlock()
+}
+
+func (f *changelogFollower) take() ([]queued, uint64) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	q := f.queue
-	f.queue = nil
+	f.queue, f.held = nil, 0
 	return q, f.through
+}
+
+// changesBytes estimates the memory changes hold.
+func changesBytes(changes []change) int64 {
+	n := int64(len(changes)) * int64(unsafe.Sizeof(change{}))
+	for _, c := range changes {
+		n += int64(len(c.row)) * int64(unsafe.Sizeof(types.Value{}))
+		for _, v := range c.row {
+			n += int64(len(v.Str()))
+		}
+	}
+	return n
 }
 
 // kill ends the follower's input with err.
@@ -223,8 +317,10 @@ func (in *viewInput) initChangelog() error {
 	if err != nil {
 		return err
 	}
+	m := in.l.r.m
 	c := &changelogInput{in: in, src: src, name: in.src.entry.Name, f: newChangelogFollower(),
 		barriers: make(chan changelogBarrier, 16)}
+	c.f.limit, c.f.stats = m.clQueues.bound(m.e.mem), &m.clQueues
 	in.posKey = append(slices.Clone(keyChangelogPos), in.src.entry.Name...)
 	pos, hasPos, err := in.l.meta.Get(in.posKey)
 	if err != nil {
@@ -379,6 +475,12 @@ func (c *changelogInput) send(ctx context.Context, changes []change) error {
 func (c *changelogInput) feedQueued(ctx context.Context) (uint64, error) {
 	es, through := c.f.take()
 	for _, e := range es {
+		if e.spilled {
+			if err := c.readBack(ctx, e); err != nil {
+				return 0, err
+			}
+			continue
+		}
 		if err := c.send(ctx, e.changes); err != nil {
 			return 0, err
 		}
@@ -404,6 +506,9 @@ func (c *changelogInput) start(ctx context.Context) error {
 	if err := c.catchUp(ctx); err != nil {
 		return err
 	}
+	if h := testHookChangelogStarted.Load(); h != nil {
+		(*h)(c.in.l.r.obj.entry.Name)
+	}
 	if err := c.advance(ctx, c.f.startWM, c.f.hasStartWM); err != nil {
 		return err
 	}
@@ -411,17 +516,105 @@ func (c *changelogInput) start(ctx context.Context) error {
 	return nil
 }
 
+// gone is the error of an input whose follower was killed or whose
+// upstream life ended.
+func (c *changelogInput) gone() error {
+	select {
+	case <-c.f.killed:
+		return c.f.killErr
+	default:
+	}
+	return fmt.Errorf("materialized view %s restarted: reading its changes again after the last committed epoch", c.name)
+}
+
+// readBack feeds a spilled run of epochs (changelogFollower) from the
+// object's changelog table, once the run's last epoch is committed. Every
+// epoch of the run was pushed before the view ran, so no commit it waits
+// for waits for this view.
+func (c *changelogInput) readBack(ctx context.Context, run queued) error {
+	m := c.in.l.r.m
+	timer := time.NewTimer(changelogAttachTimeout)
+	defer timer.Stop()
+	for {
+		ch := m.changes()
+		// injected first: checkpoints run one after another, so past
+		// run.to it had ended when committed is read.
+		injected := m.injected.Load()
+		if m.committed.Load() >= run.to {
+			break
+		}
+		if injected > run.to {
+			// The checkpoint of run.to ended without committing it (a
+			// failed commit): its changes commit only with a later epoch,
+			// which waits for this view. Start again from what is
+			// committed.
+			return fmt.Errorf("read back the changes of %s: epoch %d failed to commit; reading them again after the last committed epoch", c.name, run.to)
+		}
+		select {
+		case <-ch:
+		case <-time.After(holdRecheck):
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-c.f.gone:
+			return c.gone()
+		case <-c.f.killed:
+			return c.gone()
+		case <-timer.C:
+			return fmt.Errorf("read back the changes of %s: epoch %d was not committed within %v", c.name, run.to, changelogAttachTimeout)
+		}
+	}
+	select {
+	case <-c.f.gone: // its life may have ended before committing the run
+		return c.gone()
+	default:
+	}
+	snap, err := m.e.db.Snapshot()
+	if err != nil {
+		return fmt.Errorf("read back the changes of %s: %w", c.name, err)
+	}
+	defer snap.Close()
+	it := snap.Scan(c.in.src.entry.ID, changelogTable, changelogKey(run.epoch, 0), changelogKey(run.to+1, 0))
+	defer it.Close()
+	epochs, last := 0, uint64(0)
+	for {
+		k, v, ok, err := it.Next()
+		if err != nil {
+			return fmt.Errorf("read back the changes of %s: %w", c.name, err)
+		}
+		if !ok {
+			break
+		}
+		e, err := decodeChangelog(k, v)
+		if err != nil {
+			return fmt.Errorf("read back the changes of %s: %w", c.name, err)
+		}
+		if epochs == 0 || e.epoch != last {
+			epochs, last = epochs+1, e.epoch
+		}
+		if err := c.send(ctx, e.changes); err != nil {
+			return err
+		}
+		if err := c.advance(ctx, e.wm, e.hasWM); err != nil {
+			return err
+		}
+	}
+	if epochs != run.n {
+		return fmt.Errorf("read back the changes of %s: its changelog holds %d of the %d epochs from %d to %d that were left there",
+			c.name, epochs, run.n, run.epoch, run.to)
+	}
+	m.clQueues.readBack.Add(int64(epochs))
+	return nil
+}
+
+// testHookChangelogStarted, when set, runs when a changelog input of a
+// starting view has fed its backfill or replay: a test holds the start
+// there while the upstream goes on.
+var testHookChangelogStarted atomic.Pointer[func(view string)]
+
 // run feeds the upstream's changes and watermarks, and barriers, until ctx
 // ends or the upstream's life does.
 func (c *changelogInput) run(ctx context.Context) error {
-	gone := func() error {
-		select {
-		case <-c.f.killed:
-			return c.f.killErr
-		default:
-		}
-		return fmt.Errorf("materialized view %s restarted: reading its changes again after the last committed epoch", c.name)
-	}
+	gone := c.gone
 	for {
 		select {
 		case <-ctx.Done():

@@ -94,6 +94,7 @@ func (e *Engine) openFileSource(obj *object, pos []byte, needed []bool, consumer
 	release := e.sources.addFileReader(name, r, consumer)
 	return &pulledSource{
 		next:     r.Next,
+		late:     r.CountLate,
 		position: func() ([]byte, error) { return r.Position().Marshal() },
 		bounded:  r.Bounded(), endsWindows: r.Bounded(), tails: !r.Bounded(), poll: r.PollInterval(),
 		close: func() { release(); r.Close() },
@@ -117,7 +118,7 @@ func fileStatusRows(consumer, reader string, stats []file.FileStats) []types.Row
 			types.NewString(consumer), types.NewString(st.File), types.NewString(st.State),
 			types.NewInt(st.Lines), types.NewInt(st.Bytes), types.Null,
 			types.NewInt(0), types.NewInt(st.Restarts), types.NewInt(st.DecodeErrors),
-			types.NewInt(0), types.NewString(fmt.Sprint(st.Offset)),
+			types.NewInt(st.Late), types.NewString(fmt.Sprint(st.Offset)),
 			types.NewString(reader), types.Null,
 			lastBad, lastBadAt, types.NewInt(0), types.NewInt(0), lastErr, errSince,
 		})

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"sync/atomic"
 	"time"
 
 	"github.com/streamsql/streamsql/connectors/datagen"
@@ -53,7 +54,47 @@ func (e *Engine) openPulled(obj *object, pos []byte, needed []bool, consumer str
 	if err != nil {
 		return nil, err
 	}
+	st := &generatorStatus{connector: obj.connector}
+	st.offset.Store(p.Offset)
+	next := g.next
+	g.next = func(ctx context.Context) ([]types.Row, bool, error) {
+		rows, caughtUp, err := next(ctx)
+		st.rows.Add(int64(len(rows)))
+		st.offset.Add(int64(len(rows)))
+		if err == io.EOF {
+			st.ended.Store(true)
+		}
+		return rows, caughtUp, err
+	}
+	g.late = func(int) { st.late.Add(1) }
+	g.close = e.sources.addGenerator(obj.entry.Name, st, consumer)
 	return withProcTime(g, obj.procCol(), e.clock), nil
+}
+
+// generatorStatus is what SHOW SOURCE STATUS shows of a consumer's
+// generator: one row, the connector in shard_id.
+type generatorStatus struct {
+	connector string
+	// rows generated since it was opened, the late ones among them (on
+	// arrival: see Late rows in view.go), the offset (rows generated
+	// since the source's start), and whether a bounded one ended.
+	rows, late, offset atomic.Int64
+	ended              atomic.Bool
+}
+
+func (st *generatorStatus) row(consumer string) types.Row {
+	state := "reading"
+	if st.ended.Load() {
+		state = "ended"
+	}
+	return types.Row{
+		types.NewString(consumer), types.NewString(st.connector), types.NewString(state),
+		types.NewInt(st.rows.Load()), types.Null, types.Null,
+		types.NewInt(0), types.NewInt(0), types.NewInt(0),
+		types.NewInt(st.late.Load()), types.NewString(fmt.Sprint(st.offset.Load())),
+		types.NewString("own"), types.Null,
+		types.Null, types.Null, types.NewInt(0), types.NewInt(0), types.Null, types.Null,
+	}
 }
 
 // generatorPosition is what a view commits for a generator input.

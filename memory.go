@@ -25,6 +25,10 @@ import (
 //	                           epoch being committed (view.go, hold)
 //	operators' caches          limit/8, shared by every view: join rows
 //	                           and aggregate groups (exec.CacheBudget)
+//	a starting view's queue    limit/64 per input that reads another
+//	of its upstream's changes  view or a table; past it the changes are
+//	                           read back from the upstream's changelog
+//	                           table (changelog.go)
 //
 // The rest is headroom for batches in flight, sessions, Go's garbage
 // collector, the pages of Badger's files, and its compactions, which build

@@ -35,6 +35,28 @@ type sourceHubs struct {
 	// files are the readers of file sources, each consumer's own, by
 	// source name (files.go).
 	files map[string]map[*file.Reader]string
+	// gens are the generators (generators.go), each consumer's own, by
+	// source name.
+	gens map[string]map[*generatorStatus]string
+}
+
+// addGenerator shows st, consumer's generator of source, in SHOW SOURCE
+// STATUS until the returned release.
+func (h *sourceHubs) addGenerator(source string, st *generatorStatus, consumer string) (release func()) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.gens == nil {
+		h.gens = map[string]map[*generatorStatus]string{}
+	}
+	if h.gens[source] == nil {
+		h.gens[source] = map[*generatorStatus]string{}
+	}
+	h.gens[source][st] = consumer
+	return func() {
+		h.mu.Lock()
+		defer h.mu.Unlock()
+		delete(h.gens[source], st)
+	}
 }
 
 // addFileReader shows r, consumer's reader of source, in SHOW SOURCE
@@ -252,8 +274,11 @@ func (h *sourceHubs) status(source string) []types.Row {
 	for r, c := range h.files[source] {
 		files[r] = c
 	}
-	h.mu.Unlock()
 	var rows []types.Row
+	for st, consumer := range h.gens[source] {
+		rows = append(rows, st.row(consumer))
+	}
+	h.mu.Unlock()
 	for r, consumer := range files {
 		rows = append(rows, fileStatusRows(consumer, "own", r.Stats())...)
 	}

@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	badger "github.com/dgraph-io/badger/v4"
@@ -60,12 +61,17 @@ type tableManager struct {
 	// pending are writes not yet given an epoch; inflight those given one
 	// and not committed yet (a failed commit leaves them for the next).
 	pending, inflight []*tableWrite
+	// waiting counts the statements waiting for an earlier statement's
+	// epoch to commit (lock); tests read it.
+	waiting atomic.Int32
 }
 
 // tableState is one table at run time.
 type tableState struct {
-	mu        sync.Mutex // held by the statement writing the table
-	dropped   bool       // under mu: DROP TABLE has run
+	// lock holds a token while a statement writes the table (lock): a
+	// channel, so that a statement waiting for it stops at its deadline.
+	lock      chan struct{}
+	dropped   atomic.Bool // DROP TABLE has run
 	followers map[*changelogFollower]struct{}
 }
 
@@ -77,7 +83,7 @@ func (m *tableManager) state(obj *object) *tableState {
 	}
 	ts := m.tables[obj.entry.ID]
 	if ts == nil {
-		ts = &tableState{followers: map[*changelogFollower]struct{}{}}
+		ts = &tableState{lock: make(chan struct{}, 1), followers: map[*changelogFollower]struct{}{}}
 		m.tables[obj.entry.ID] = ts
 	}
 	return ts
@@ -90,43 +96,126 @@ type tableWrite struct {
 	rows    map[string][]byte
 	changes []change
 	epoch   uint64
-	done    chan error // gets the commit's outcome
+	done    chan error    // gets the commit's outcome
+	settled chan struct{} // closed once committed
 }
 
 // maxTableWriteBytes bounds what one statement writes: its writes go into
 // the transaction that commits an epoch.
 const maxTableWriteBytes = 4 << 20
 
+// lock takes table obj for one statement, once no other statement is
+// writing it and every earlier statement's change to it that was given
+// an epoch has committed: a statement cancelled while its epoch was
+// being committed returned without its outcome (commit), and the next one
+// must read that change, or a later epoch would overwrite it with rows
+// read before it. The wait ends with ctx, or after DefaultFlushTimeout
+// without a deadline, in an error naming what it waited for.
+func (m *tableManager) lock(ctx context.Context, obj *object) (unlock func(), err error) {
+	ts := m.state(obj)
+	wctx, cancel := boundWait(ctx)
+	defer cancel()
+	select {
+	case ts.lock <- struct{}{}:
+	case <-wctx.Done():
+		return nil, waitError(ctx, fmt.Sprintf("the statement writing table %s to end", obj.entry.Name))
+	}
+	unlock = func() { <-ts.lock }
+	for {
+		w := m.unsettled(obj.entry.ID)
+		if w == nil {
+			return unlock, nil
+		}
+		m.waiting.Add(1)
+		select {
+		case <-w.settled:
+			m.waiting.Add(-1)
+		case <-wctx.Done():
+			m.waiting.Add(-1)
+			unlock()
+			return nil, waitError(ctx, fmt.Sprintf("epoch %d, with an earlier statement's change to table %s, to commit", w.epoch, obj.entry.Name))
+		case <-m.e.ctx.Done():
+			m.waiting.Add(-1)
+			unlock()
+			return nil, sqlerr.Newf(sqlerr.AdminShutdown, "the engine shut down while waiting for epoch %d, with an earlier statement's change to table %s, to commit", w.epoch, obj.entry.Name)
+		}
+	}
+}
+
+// unsettled returns a write to table id given an epoch and not committed
+// yet, nil when there is none.
+func (m *tableManager) unsettled(id uint64) *tableWrite {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for _, w := range m.inflight {
+		if w.obj.entry.ID == id {
+			return w
+		}
+	}
+	return nil
+}
+
+// boundWait returns ctx, bounded by DefaultFlushTimeout when it has no
+// deadline of its own (statement_timeout), as FLUSH is.
+func boundWait(ctx context.Context) (context.Context, context.CancelFunc) {
+	if _, ok := ctx.Deadline(); ok {
+		return ctx, func() {}
+	}
+	return context.WithTimeout(ctx, DefaultFlushTimeout)
+}
+
+// waitError is the error of a statement that stopped waiting for what
+// because its context ended (57014 with the context's reason) or
+// boundWait's bound passed.
+func waitError(ctx context.Context, what string) error {
+	if ctx.Err() == nil {
+		return sqlerr.Newf(sqlerr.QueryCanceled, "gave up after %v waiting for %s", DefaultFlushTimeout, what)
+	}
+	reason := sqlerr.Flatten(statementError(ctx, ctx.Err())).Message
+	return sqlerr.Newf(sqlerr.QueryCanceled, "%s while waiting for %s", reason, what)
+}
+
 // commit hands w to the next checkpoint and waits until it is committed.
+// The caller holds the table's lock. Cancelled before w is given an
+// epoch, the change is not made; after, it may still commit, and the
+// statement returns at once saying so: the next statement on the table
+// waits for the epoch (lock).
 func (m *tableManager) commit(ctx context.Context, w *tableWrite) error {
 	w.done = make(chan error, 1)
+	w.settled = make(chan struct{})
 	m.mu.Lock()
 	m.pending = append(m.pending, w)
 	m.mu.Unlock()
 	m.e.views.checkpointSoon()
+	wctx, cancel := boundWait(ctx)
+	defer cancel()
 	select {
 	case err := <-w.done:
 		return err
-	case <-ctx.Done():
+	case <-wctx.Done():
+	case <-m.e.ctx.Done():
 	}
+	name := w.obj.entry.Name
 	m.mu.Lock()
-	for i, p := range m.pending {
-		if p == w {
-			m.pending = append(m.pending[:i], m.pending[i+1:]...)
-			m.mu.Unlock()
-			return sqlerr.Flatten(ctx.Err())
-		}
+	i := slices.Index(m.pending, w)
+	if i >= 0 {
+		m.pending = slices.Delete(m.pending, i, i+1)
 	}
 	m.mu.Unlock()
-	// Its epoch is being committed: the outcome comes with it.
 	select {
-	case err := <-w.done:
+	case err := <-w.done: // committed meanwhile
 		return err
-	case <-m.e.ctx.Done():
-		return sqlerr.Newf(sqlerr.AdminShutdown, "the engine shut down while epoch %d, with the change to table %s, was being committed: it may have committed", w.epoch, w.obj.entry.Name)
-	case <-time.After(DefaultFlushTimeout):
-		return sqlerr.Newf(sqlerr.QueryCanceled, "canceled while its epoch %d was being committed: the change to table %s may still commit", w.epoch, w.obj.entry.Name)
+	default:
 	}
+	switch {
+	case i >= 0 && m.e.ctx.Err() != nil:
+		return sqlerr.Newf(sqlerr.AdminShutdown, "the engine shut down before the change to table %s was committed: it was not made", name)
+	case i >= 0:
+		return waitError(ctx, fmt.Sprintf("a checkpoint to commit the change to table %s (it was not made)", name))
+	case m.e.ctx.Err() != nil:
+		return sqlerr.Newf(sqlerr.AdminShutdown, "the engine shut down while epoch %d, with the change to table %s, was being committed: it may have committed", w.epoch, name)
+	}
+	return waitError(ctx, fmt.Sprintf("epoch %d, with the change to table %s, to commit: the change may still commit (the next statement on %s waits for it)", w.epoch, name, name))
 }
 
 // take returns the writes for the next epoch: at most one per table (a
@@ -179,6 +268,9 @@ func (m *tableManager) extra(txn *badger.Txn) error {
 	writes := slices.Clone(m.inflight)
 	m.mu.Unlock()
 	for _, w := range writes {
+		if h := testHookTableCommit.Load(); h != nil {
+			(*h)(w.obj.entry.Name, w.epoch)
+		}
 		id := w.obj.entry.ID
 		for k, v := range w.rows {
 			key := state.TableKey(id, planner.MaterializeTable, []byte(k))
@@ -205,6 +297,10 @@ func (m *tableManager) extra(txn *badger.Txn) error {
 	return nil
 }
 
+// testHookTableCommit, when set, runs in the transaction that commits a
+// table's statement: a test holds the commit there.
+var testHookTableCommit atomic.Pointer[func(table string, epoch uint64)]
+
 // committed reports the inflight writes committed in epoch: SUBSCRIBE
 // shows them, their statements return. The caller holds the
 // coordinator's commit lock, so follow sees every write committed or
@@ -217,6 +313,7 @@ func (m *tableManager) committed(epoch uint64) {
 	for _, w := range writes {
 		m.e.publishTable(w.obj, epoch, w.changes)
 		w.done <- nil
+		close(w.settled)
 	}
 }
 
@@ -490,10 +587,11 @@ func rowsEqual(a, b types.Row) bool {
 }
 
 // writeTable runs fn over table obj's committed rows and commits its
-// writes and changes with the next epoch. The caller holds ts.mu, so no
-// other statement changes the rows fn read before this one commits.
+// writes and changes with the next epoch. The caller holds the table's
+// lock, so no other statement changes the rows fn read before this one
+// commits.
 func (e *Engine) writeTable(ctx context.Context, obj *object, fn func(t *tableTxn) error) error {
-	if e.tables.state(obj).dropped {
+	if e.tables.state(obj).dropped.Load() {
 		return sqlerr.Newf(sqlerr.UndefinedTable, "table %q was dropped", obj.entry.Name)
 	}
 	snap, err := e.db.Snapshot()
@@ -557,10 +655,17 @@ func (e *Engine) subscribeTable(ctx context.Context, obj *object, progress, snap
 func (e *Engine) dropTable(o *object) {
 	// The state stays in the map, marked: a statement that looked the
 	// table up before the drop finds it dropped once it has the lock.
+	// Taking the lock waits for the statement writing the table and for
+	// an earlier statement's epoch, so that no commit writes rows after
+	// they are freed.
 	ts := e.tables.state(o)
-	ts.mu.Lock()
-	ts.dropped = true
-	ts.mu.Unlock()
+	unlock, err := e.tables.lock(e.ctx, o)
+	ts.dropped.Store(true)
+	if err != nil {
+		e.log.Warn("drop: a change to the table is still being committed", "table", o.entry.Name, "err", err)
+	} else {
+		unlock()
+	}
 	e.views.subs.end(o.entry.Name, sqlerr.Newf(sqlerr.UndefinedTable, "table %s was dropped", o.entry.Name))
 	if err := e.db.DropObjectState(o.entry.ID, nil); err != nil {
 		e.log.Warn("drop: free table state", "table", o.entry.Name, "err", err)

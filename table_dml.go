@@ -175,7 +175,6 @@ func (s *Session) executeDML(ctx context.Context, st *Statement, params []types.
 	if cur, ok := e.catalog.get(tbl.entry.Name); !ok || cur.entry.ID != tbl.entry.ID {
 		return nil, sqlerr.Newf(sqlerr.UndefinedTable, "table %q was dropped", tbl.entry.Name)
 	}
-	ts := e.tables.state(tbl)
 	notNull := make([]bool, len(tbl.columns))
 	for i, c := range tbl.createTable.Columns {
 		notNull[i] = c.NotNull
@@ -239,8 +238,11 @@ func (s *Session) executeDML(ctx context.Context, st *Statement, params []types.
 				return build(old, d.set, vals)
 			}
 		}
-		ts.mu.Lock()
-		defer ts.mu.Unlock()
+		unlock, err := e.tables.lock(ctx, tbl)
+		if err != nil {
+			return nil, err
+		}
+		defer unlock()
 		err = e.writeTable(ctx, tbl, func(t *tableTxn) error {
 			for _, r := range stored {
 				c, err := t.insert(r, onDup)
@@ -258,8 +260,11 @@ func (s *Session) executeDML(ctx context.Context, st *Statement, params []types.
 	case *sql.Update, *sql.Delete:
 		// The rows to change are read under the lock: no other statement
 		// changes them between the read and the write.
-		ts.mu.Lock()
-		defer ts.mu.Unlock()
+		unlock, err := e.tables.lock(ctx, tbl)
+		if err != nil {
+			return nil, err
+		}
+		defer unlock()
 		rows, w, err := s.drainQuery(ctx, st.query, params)
 		if err != nil {
 			return nil, err

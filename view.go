@@ -128,6 +128,9 @@ type viewManager struct {
 	// durations records how long committed checkpoints took, barrier
 	// injection to commit (CheckpointStats).
 	durations durationLog
+	// clQueues bounds what starting views queue of their upstreams'
+	// changes (changelog.go).
+	clQueues changelogQueues
 }
 
 func newViewManager(e *Engine, interval, minInterval time.Duration) (*viewManager, error) {
@@ -426,6 +429,11 @@ func (r *viewRunner) run(ctx context.Context) (err error) {
 	if l.hasStartWM && r.watermark.Load() == nil {
 		wm := l.startWM
 		r.watermark.Store(&wm)
+	}
+	for _, in := range l.inputs {
+		if in.cl != nil {
+			in.cl.f.unbound() // barriers come from now on (changelogFollower)
+		}
 	}
 	r.life.Store(l)
 	r.m.notify()
@@ -868,6 +876,9 @@ type pulledSource struct {
 	// next call) and whether nothing more was there when it was called;
 	// io.EOF, with no rows, once a bounded source has ended.
 	next func(ctx context.Context) (rows []types.Row, caughtUp bool, err error)
+	// late counts row i of the rows next returned last as late on
+	// arrival (SHOW SOURCE STATUS late_records); nil: not counted.
+	late func(i int)
 	// position is what to commit to resume after the rows returned so far.
 	position func() ([]byte, error)
 	bounded  bool
@@ -893,7 +904,8 @@ type generatorBarrier struct {
 
 // runGenerator feeds the pulled source's rows into the graph input, with
 // the watermark of the source's WATERMARK (the largest event time fed,
-// less the delay, after each batch) and barriers between batches, until
+// less the delay, after each batch and before a late row) and barriers
+// between batches, until
 // ctx ends, or forever after a bounded source's end (barriers still pass).
 func (in *viewInput) runGenerator(ctx context.Context) error {
 	cs := in.src.createSource
@@ -913,6 +925,9 @@ func (in *viewInput) runGenerator(ctx context.Context) error {
 	tick, stop := in.procTimeTicker()
 	defer stop()
 	lastWM, hasWM := in.floor, in.hasFloor
+	// cur is the source's watermark, ahead of lastWM (the graph's) within
+	// a batch.
+	cur, hasCur := lastWM, hasWM
 	if hasWM {
 		// The committed watermark: see run.
 		if err := in.feed.Send(ctx, exec.Message{Kind: exec.KindWatermark, Watermark: exec.Watermark{Micros: lastWM}}); err != nil {
@@ -1021,14 +1036,31 @@ func (in *viewInput) runGenerator(ctx context.Context) error {
 			continue
 		}
 		batch := exec.NewBatch(len(rows))
-		maxTime, seen := int64(0), false
-		for _, row := range rows {
+		for i, row := range rows {
 			if wmCol >= 0 && !row[wmCol].IsNull() {
-				// A row behind lastWM (already sent) is late: kept, for
-				// the event-time operators to judge (Late rows, above).
+				// The source's watermark advances per row, as a shard's
+				// does (run): a row behind it is late, counted and kept,
+				// and reaches the graph after the watermark it was late
+				// for, whatever the batching (Late rows, above).
 				t := row[wmCol].Micros()
-				if !seen || t > maxTime {
-					maxTime, seen = t, true
+				if hasCur && t < cur {
+					if in.gen.late != nil {
+						in.gen.late(i)
+					}
+					if !hasWM || cur > lastWM {
+						if batch.Len() > 0 {
+							if err := in.feed.Send(ctx, exec.Message{Kind: exec.KindBatch, Batch: batch}); err != nil {
+								return err
+							}
+							batch = exec.NewBatch(len(rows) - i)
+						}
+						lastWM, hasWM = cur, true
+						if err := in.feed.Send(ctx, exec.Message{Kind: exec.KindWatermark, Watermark: exec.Watermark{Micros: lastWM}}); err != nil {
+							return err
+						}
+					}
+				} else if !hasCur || t-delay > cur {
+					cur, hasCur = t-delay, true
 				}
 			}
 			if in.keep(row, "", "") {
@@ -1040,8 +1072,8 @@ func (in *viewInput) runGenerator(ctx context.Context) error {
 				return err
 			}
 		}
-		if seen && (!hasWM || maxTime-delay > lastWM) {
-			lastWM, hasWM = maxTime-delay, true
+		if hasCur && (!hasWM || cur > lastWM) {
+			lastWM, hasWM = cur, true
 			if err := in.feed.Send(ctx, exec.Message{Kind: exec.KindWatermark, Watermark: exec.Watermark{Micros: lastWM}}); err != nil {
 				return err
 			}

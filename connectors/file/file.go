@@ -204,6 +204,9 @@ type FileStats struct {
 	Offset       int64
 	Lines, Bytes int64
 	DecodeErrors int64
+	// Late counts the rows the caller found behind its watermark
+	// (CountLate).
+	Late int64
 	// LastDecodeError and its line's offset, if any.
 	LastDecodeError       string
 	LastDecodeErrorOffset int64
@@ -240,6 +243,9 @@ type Reader struct {
 	long   []byte // a line longer than the buffer
 	ended  bool
 	rows   []types.Row
+	// spans are the files the rows Next returned last came from: rows
+	// from spans[i].from on came from spans[i].f (CountLate).
+	spans []rowSpan
 
 	mu      sync.Mutex // guards the st of files, and waiting
 	waiting string     // why nothing is read (no file matches yet)
@@ -358,6 +364,25 @@ func (r *Reader) Stats() []FileStats {
 	return out
 }
 
+// rowSpan is where the rows of one file start in a batch.
+type rowSpan struct {
+	from int
+	f    *fileState
+}
+
+// CountLate counts row i of the rows Next returned last as late, in the
+// figures of the file it came from.
+func (r *Reader) CountLate(i int) {
+	for j := len(r.spans) - 1; j >= 0; j-- {
+		if r.spans[j].from <= i {
+			r.mu.Lock()
+			r.spans[j].f.st.Late++
+			r.mu.Unlock()
+			return
+		}
+	}
+}
+
 // Close closes the open file, if any.
 func (r *Reader) Close() {
 	if r.f != nil {
@@ -386,6 +411,7 @@ func (r *Reader) Next(ctx context.Context) (rows []types.Row, caughtUp bool, err
 	var vals []types.Value
 	rows = r.rows[:0]
 	defer func() { r.rows = rows[:0] }()
+	r.spans = r.spans[:0]
 	var lines, nbytes int64
 	flush := func() {
 		if r.cur != nil && (lines > 0 || nbytes > 0) {
@@ -455,6 +481,9 @@ func (r *Reader) Next(ctx context.Context) (rows []types.Row, caughtUp bool, err
 				return rows, false, err
 			}
 			continue
+		}
+		if n := len(r.spans); n == 0 || r.spans[n-1].f != r.cur {
+			r.spans = append(r.spans, rowSpan{from: len(rows), f: r.cur})
 		}
 		rows = append(rows, row)
 	}
