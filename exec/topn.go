@@ -553,7 +553,29 @@ func (t *TopN) outRow(e *topEnt, rank int64) types.Row {
 // diff emits the change from the kept rows old to cur: rows that left
 // are deleted, rows that came inserted, and (with EmitRank) a row whose
 // rank moved is an update pair.
+//
+// ROW_NUMBER's kept rows hold one rank each, Lo, Lo+1, ...: there the
+// change is emitted rank by rank, a rank whose row changed as an update
+// pair from its old row to its new one. The same rows leave and come,
+// but each pair is one rank's, so a view keyed on (partition, rank)
+// (planner's topNKey) stores each with one write. Without EmitRank that
+// only holds for a single rank: else a row whose rank moved would be
+// emitted again.
 func (t *TopN) diff(old, cur []topOut, out Output) {
+	if t.o.Rank == RankRowNumber && (t.o.EmitRank || t.o.Lo == t.o.Hi) {
+		for i := range max(len(old), len(cur)) {
+			switch {
+			case i >= len(cur):
+				out.Emit(Delete, t.outRow(old[i].ent, old[i].rank))
+			case i >= len(old):
+				out.Emit(Insert, t.outRow(cur[i].ent, cur[i].rank))
+			case old[i].ent != cur[i].ent:
+				out.Emit(UpdateDelete, t.outRow(old[i].ent, old[i].rank))
+				out.Emit(UpdateInsert, t.outRow(cur[i].ent, cur[i].rank))
+			}
+		}
+		return
+	}
 	rankOf := func(list []topOut, e *topEnt) (int64, bool) {
 		for _, o := range list {
 			if o.ent == e {

@@ -52,8 +52,9 @@ func TestTopN_Changes(t *testing.T) {
 			steps: []step{
 				{"+ a 5 x", "+ a 5 x 1\n"},
 				{"+ a 7 y", "+ a 7 y 2\n"},
-				// 3 goes first: 5 moves to rank 2, 7 leaves.
-				{"+ a 3 z", "U- a 5 x 1\nU+ a 5 x 2\n- a 7 y 2\n+ a 3 z 1\n"},
+				// 3 goes first: 5 moves to rank 2, 7 leaves. ROW_NUMBER
+				// emits rank by rank: rank 1 from 5 to 3, rank 2 from 7 to 5.
+				{"+ a 3 z", "U- a 5 x 1\nU+ a 3 z 1\nU- a 7 y 2\nU+ a 5 x 2\n"},
 				// Past rank 2: nothing; another partition is separate.
 				{"+ a 9 w\n+ b 1 q", "+ b 1 q 1\n"},
 			}},
@@ -78,16 +79,18 @@ func TestTopN_Changes(t *testing.T) {
 		{name: "retraction promotes the next row", o: TopNOptions{Lo: 1, Hi: 2, EmitRank: true},
 			steps: []step{
 				{"+ a 1 x\n+ a 2 y\n+ a 3 z", "+ a 1 x 1\n+ a 2 y 2\n"},
-				{"- a 1 x", "- a 1 x 1\nU- a 2 y 2\nU+ a 2 y 1\n+ a 3 z 2\n"},
-				// An update pair moving y last.
-				{"U- a 2 y\nU+ a 9 y", "- a 2 y 1\nU- a 3 z 2\nU+ a 3 z 1\n+ a 9 y 2\n"},
-				{"- a 3 z\n- a 9 y", "- a 3 z 1\nU- a 9 y 2\nU+ a 9 y 1\n- a 9 y 1\n"},
+				{"- a 1 x", "U- a 1 x 1\nU+ a 2 y 1\nU- a 2 y 2\nU+ a 3 z 2\n"},
+				// An update pair moving y last: its U- leaves z alone (rank
+				// 2 empties), its U+ fills rank 2.
+				{"U- a 2 y\nU+ a 9 y", "U- a 2 y 1\nU+ a 3 z 1\n- a 3 z 2\n+ a 9 y 2\n"},
+				{"- a 3 z\n- a 9 y", "U- a 3 z 1\nU+ a 9 y 1\n- a 9 y 2\n- a 9 y 1\n"},
 			}},
 		{name: "rn between 2 and 3", o: TopNOptions{Lo: 2, Hi: 3, EmitRank: true, AppendOnly: true},
 			steps: []step{
 				{"+ a 5 x", ""},
 				{"+ a 6 y\n+ a 7 z\n+ a 8 w", "+ a 6 y 2\n+ a 7 z 3\n"},
-				{"+ a 1 v", "U- a 6 y 2\nU+ a 6 y 3\n- a 7 z 3\n+ a 5 x 2\n"},
+				// 1 goes first: 5 ranks 2, 6 ranks 3, 7 leaves.
+				{"+ a 1 v", "U- a 6 y 2\nU+ a 5 x 2\nU- a 7 z 3\nU+ a 6 y 3\n"},
 			}},
 		{name: "keep first: append-only", o: TopNOptions{Lo: 1, Hi: 1, AppendOnly: true, KeepFirst: true},
 			steps: []step{
@@ -97,7 +100,7 @@ func TestTopN_Changes(t *testing.T) {
 		{name: "keep last: descending, rank 1", o: TopNOptions{Lo: 1, Hi: 1, Desc: []bool{true}, AppendOnly: true},
 			steps: []step{
 				{"+ a 5 x", "+ a 5 x .\n"},
-				{"+ a 6 y", "- a 5 x .\n+ a 6 y .\n"},
+				{"+ a 6 y", "U- a 5 x .\nU+ a 6 y .\n"},
 				{"+ a 4 w", ""},
 			}},
 	}
@@ -157,7 +160,8 @@ func TestTopN_StateBound(t *testing.T) {
 	if rows != 3 {
 		t.Fatalf("state holds %d rows, want 3", rows)
 	}
-	// Reopen: 0 comes first, pushing out 3.
+	// Reopen: 0 comes first, pushing out 3. ROW_NUMBER emits rank by
+	// rank: each of ranks 1, 2, 3 gets the row before it (0, 1, 2).
 	tn2 := newTestTopN(t, TopNOptions{Lo: 1, Hi: 3, EmitRank: true, AppendOnly: true})
 	mustOpen(t, tn2, st)
 	rec.reset()
@@ -165,7 +169,7 @@ func TestTopN_StateBound(t *testing.T) {
 	if err := tn2.Process(context.Background(), 0, b, rec); err != nil {
 		t.Fatal(err)
 	}
-	want := "U- a 1 p 1\nU+ a 1 p 2\nU- a 2 p 2\nU+ a 2 p 3\n- a 3 p 3\n+ a 0 q 1\n"
+	want := "U- a 1 p 1\nU+ a 0 q 1\nU- a 2 p 2\nU+ a 1 p 2\nU- a 3 p 3\nU+ a 2 p 3\n"
 	if got := rec.String(); got != want {
 		t.Fatalf("after reopen got:\n%swant:\n%s", got, want)
 	}
@@ -189,7 +193,8 @@ func TestTopN_Window(t *testing.T) {
 		if err := tn.Process(context.Background(), 0, b, rec); err != nil {
 			t.Fatal(err)
 		}
-		want := "+ w0 0 b 1\n- w0 0 b 1\n+ w0 0 a 1\n+ w1 20 c 1\n"
+		// a orders before b: rank 1 of w0 goes from b to a, one pair.
+		want := "+ w0 0 b 1\nU- w0 0 b 1\nU+ w0 0 a 1\n+ w1 20 c 1\n"
 		if eowc {
 			want = ""
 		}
