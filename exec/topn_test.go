@@ -263,6 +263,11 @@ func TestTopN_Random(t *testing.T) {
 			view := map[string]int{}
 			var live []types.Row
 			out := &applyOut{view: view}
+			if rk == RankRowNumber {
+				// ROW_NUMBER's output is also applied keyed on (partition,
+				// rank), as a view keyed so stores it (planner's topNKey).
+				out.keyed = map[string]types.Row{}
+			}
 			for i := 0; i < 300; i++ {
 				b := NewBatch(1)
 				if !appendOnly && len(live) > 0 && rng.IntN(3) == 0 {
@@ -286,6 +291,15 @@ func TestTopN_Random(t *testing.T) {
 				if !mapsEqual(view, want) {
 					t.Fatalf("rank %d seed %d step %d (lo %d hi %d append-only %v):\nview %v\nwant %v", rk, seed, i, lo, hi, appendOnly, view, want)
 				}
+				if out.keyed != nil {
+					got := map[string]int{}
+					for _, r := range out.keyed {
+						got[r.String()]++
+					}
+					if !mapsEqual(got, want) {
+						t.Fatalf("seed %d step %d (lo %d hi %d append-only %v): keyed view\n%v\nwant %v", seed, i, lo, hi, appendOnly, got, want)
+					}
+				}
 				switch rng.IntN(10) {
 				case 0:
 					// Reopen from state, as after a restart.
@@ -306,10 +320,27 @@ func TestTopN_Random(t *testing.T) {
 
 type applyOut struct {
 	view map[string]int
-	err  string
+	// keyed, when set, also applies each change to a table keyed on
+	// (partition, rank): a delete must name the row its key holds, an
+	// insert must find its key empty.
+	keyed map[string]types.Row
+	err   string
 }
 
 func (a *applyOut) Emit(op Op, row types.Row) {
+	if a.keyed != nil {
+		key := types.Row{row[0], row[len(row)-1]}.String()
+		switch held, ok := a.keyed[key]; {
+		case op.Positive() && ok:
+			a.err = "insert of " + row.String() + " over " + held.String() + " at its key"
+		case op.Positive():
+			a.keyed[key] = row
+		case !ok || !sameRow(held, row):
+			a.err = "delete of " + row.String() + " not held at its key"
+		default:
+			delete(a.keyed, key)
+		}
+	}
 	k := row.String()
 	if op.Positive() {
 		a.view[k]++
