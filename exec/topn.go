@@ -95,17 +95,22 @@ type TopN struct {
 	// old and cur are scratch lists of the kept rows before and after a
 	// change.
 	old, cur []topOut
-	// complete is set while every partition with rows in state is in
-	// memory (the state had none at Open and none has been let go since):
-	// a partition not in memory is new, and needs no read of state.
-	complete bool
+	// gone holds the partitions with rows in the state table that are not
+	// in memory (let go at a barrier, or not read yet since Open): a
+	// partition in neither is new, and needs no read of state.
+	gone map[string]struct{}
+	// epoch counts barriers; a partition notes the last it was used in.
+	epoch uint64
+	// scans counts partitions read back from state.
+	scans int64
 }
 
 // topPart is one partition's rows in rank order (ORDER BY keys, then seq).
 type topPart struct {
 	prefix string // kg | partition key
 	ents   []*topEnt
-	end    int64 // window top-N: the partition's window end
+	end    int64  // window top-N: the partition's window end
+	used   uint64 // TopN.epoch when a row of it last came
 }
 
 type topEnt struct {
@@ -141,7 +146,7 @@ func NewTopN(o TopNOptions) (*TopN, error) {
 	if o.CachePartitions <= 0 {
 		o.CachePartitions = defaultTopNCache
 	}
-	return &TopN{o: o, parts: map[string]*topPart{}, wm: math.MinInt64}, nil
+	return &TopN{o: o, parts: map[string]*topPart{}, gone: map[string]struct{}{}, wm: math.MinInt64}, nil
 }
 
 // Late returns the rows dropped: rows of a closed window (window top-N),
@@ -156,6 +161,7 @@ func (t *TopN) Partitions() int { return len(t.parts) }
 func (t *TopN) Open(_ context.Context, oc *OpContext) error {
 	t.st = oc.State
 	clear(t.parts)
+	clear(t.gone)
 	t.seq, t.wm = 0, math.MinInt64
 	if v, ok, err := t.st.Get(metaTopNSeq); err != nil {
 		return fmt.Errorf("top-N: read arrival counter: %w", err)
@@ -172,13 +178,16 @@ func (t *TopN) Open(_ context.Context, oc *OpContext) error {
 		}
 	}
 	if t.o.CloseCol < 0 {
-		// Is there a row in state at all?
-		t.complete = true
-		err := t.st.Scan(nil, []byte{0xFF}, func([]byte, []byte) error {
-			t.complete = false
-			return errStopScan
+		// Which partitions have rows in state? (Their rows are read when
+		// one of theirs comes.)
+		err := t.st.Scan(nil, []byte{0xFF}, func(k, _ []byte) error {
+			if len(k) < 10 {
+				return fmt.Errorf("top-N: short state key %x", k)
+			}
+			t.gone[string(k[:len(k)-8])] = struct{}{}
+			return nil
 		})
-		if err != nil && err != errStopScan {
+		if err != nil {
 			return fmt.Errorf("top-N: read state: %w", err)
 		}
 		return nil
@@ -263,15 +272,18 @@ func (t *TopN) partition(row types.Row) (*topPart, error) {
 	}
 	binary.BigEndian.PutUint16(t.kbuf[start:], keyGroupOf(t.kbuf[start+2:]))
 	if p, ok := t.parts[string(t.kbuf)]; ok {
+		p.used = t.epoch
 		return p, nil
 	}
-	p := &topPart{prefix: string(t.kbuf)}
-	if t.o.CloseCol >= 0 || t.complete {
-		// Every partition with rows is in memory (every open window, for
-		// a window top-N: see Open).
+	p := &topPart{prefix: string(t.kbuf), used: t.epoch}
+	if _, ok := t.gone[p.prefix]; !ok {
+		// Every partition with rows is in memory or gone (every open
+		// window is in memory, for a window top-N: see Open): a new one.
 		t.parts[p.prefix] = p
 		return p, nil
 	}
+	delete(t.gone, p.prefix)
+	t.scans++
 	stop := prefixEnd([]byte(p.prefix))
 	err := t.st.Scan([]byte(p.prefix), stop, func(k, v []byte) error {
 		e, err := t.decode(k, v)
@@ -641,8 +653,11 @@ func (t *TopN) OnWatermark(_ context.Context, wm Watermark, out Output) error {
 }
 
 // OnBarrier writes the arrival counter and the watermark (the rows are
-// written as they change) and lets go of the partitions past the cache
-// bound: their rows are in the state table.
+// written as they change) and, past the cache bound, lets go of the
+// partitions no row came for since the last barrier, then of others down
+// to the bound: their rows are in the state table. A partition that is
+// let go is remembered (gone), so that one never seen needs no read of
+// state: most partitions of a top-1 per key (deduplication) are new.
 func (t *TopN) OnBarrier(context.Context, Barrier, Output) error {
 	if err := t.st.Put(metaTopNSeq, state.AppendUint64(nil, t.seq)); err != nil {
 		return err
@@ -653,9 +668,20 @@ func (t *TopN) OnBarrier(context.Context, Barrier, Output) error {
 		}
 	}
 	if t.o.CloseCol < 0 && len(t.parts) > t.o.CachePartitions {
-		clear(t.parts)
-		t.complete = false
+		for _, cold := range []bool{true, false} {
+			for k, p := range t.parts {
+				if len(t.parts) <= t.o.CachePartitions {
+					break
+				}
+				if cold && p.used == t.epoch {
+					continue
+				}
+				delete(t.parts, k)
+				t.gone[k] = struct{}{}
+			}
+		}
 	}
+	t.epoch++
 	return nil
 }
 

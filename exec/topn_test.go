@@ -2,6 +2,7 @@ package exec
 
 import (
 	"context"
+	"encoding/binary"
 	"math/rand/v2"
 	"slices"
 	"strings"
@@ -173,6 +174,64 @@ func TestTopN_StateBound(t *testing.T) {
 	if got := rec.String(); got != want {
 		t.Fatalf("after reopen got:\n%swant:\n%s", got, want)
 	}
+}
+
+// TestTopN_PartitionCache: past the cache bound a barrier lets go of the
+// partitions no row came for since the last one; only a partition let go
+// (or in state at Open) is read back from state, never a new one.
+func TestTopN_PartitionCache(t *testing.T) {
+	st := newAggMemState()
+	o := TopNOptions{Lo: 1, Hi: 1, EmitRank: true, AppendOnly: true, CachePartitions: 2}
+	tn := newTestTopN(t, o)
+	mustOpen(t, tn, st)
+	rec := &aggRecorder{}
+	step := func(tn *TopN, in string, barrier bool) {
+		t.Helper()
+		b, err := ParseBatch(topNCols, in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := tn.Process(context.Background(), 0, b, rec); err != nil {
+			t.Fatal(err)
+		}
+		if barrier {
+			if err := tn.OnBarrier(context.Background(), Barrier{Epoch: tn.epoch + 1}, rec); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	step(tn, "+ a 5 x\n+ b 5 x\n+ c 5 x", true)
+	step(tn, "+ c 4 y\n+ d 5 x", true)
+	// Four partitions, two kept: c and d, which rows came for last.
+	if tn.Partitions() != 2 || tn.parts[topNPrefix("c")] == nil || tn.parts[topNPrefix("d")] == nil || tn.scans != 0 {
+		t.Fatalf("%d partitions, c and d kept: %v %v, %d scans; want c and d, no scan", tn.Partitions(),
+			tn.parts[topNPrefix("c")] != nil, tn.parts[topNPrefix("d")] != nil, tn.scans)
+	}
+	rec.reset()
+	step(tn, "+ e 5 x\n+ a 3 z", false)
+	if tn.scans != 1 {
+		t.Fatalf("%d scans, want 1 (a, let go; e is new)", tn.scans)
+	}
+	if want := "+ e 5 x 1\nU- a 5 x 1\nU+ a 3 z 1\n"; rec.String() != want {
+		t.Fatalf("got\n%swant\n%s", rec, want)
+	}
+	// Reopened, every partition in state is read back once, a new one
+	// never.
+	step(tn, "", true)
+	tn = newTestTopN(t, o)
+	mustOpen(t, tn, st)
+	rec.reset()
+	step(tn, "+ b 1 w\n+ f 1 w", false)
+	if want := "U- b 5 x 1\nU+ b 1 w 1\n+ f 1 w 1\n"; tn.scans != 1 || rec.String() != want {
+		t.Fatalf("reopened: %d scans, got\n%swant 1 scan and\n%s", tn.scans, rec, want)
+	}
+}
+
+// topNPrefix is the partition key of the test rows of partition k.
+func topNPrefix(k string) string {
+	b := appendKeyValue([]byte{0, 0}, types.NewString(k))
+	binary.BigEndian.PutUint16(b, keyGroupOf(b[2:]))
+	return string(b)
 }
 
 func itoa(v int) string { return types.NewInt(int64(v)).String() }
