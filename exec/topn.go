@@ -9,6 +9,8 @@ import (
 	"slices"
 	"sync/atomic"
 
+	"github.com/google/btree"
+
 	"github.com/streamsql/streamsql/exec/expr"
 	"github.com/streamsql/streamsql/sql/sqlerr"
 	"github.com/streamsql/streamsql/sql/types"
@@ -103,12 +105,14 @@ type TopN struct {
 	epoch uint64
 	// scans counts partitions read back from state.
 	scans int64
+	// free is the B-tree nodes' free list the partitions share.
+	free *btree.FreeListG[*topEnt]
 }
 
 // topPart is one partition's rows in rank order (ORDER BY keys, then seq).
 type topPart struct {
 	prefix string // kg | partition key
-	ents   []*topEnt
+	ents   topEnts
 	end    int64  // window top-N: the partition's window end
 	used   uint64 // TopN.epoch when a row of it last came
 }
@@ -146,7 +150,8 @@ func NewTopN(o TopNOptions) (*TopN, error) {
 	if o.CachePartitions <= 0 {
 		o.CachePartitions = defaultTopNCache
 	}
-	return &TopN{o: o, parts: map[string]*topPart{}, gone: map[string]struct{}{}, wm: math.MinInt64}, nil
+	return &TopN{o: o, parts: map[string]*topPart{}, gone: map[string]struct{}{}, wm: math.MinInt64,
+		free: btree.NewFreeListG[*topEnt](btree.DefaultFreeListSize)}, nil
 }
 
 // Late returns the rows dropped: rows of a closed window (window top-N),
@@ -209,15 +214,12 @@ func (t *TopN) Open(_ context.Context, oc *OpContext) error {
 		if err != nil {
 			return err
 		}
-		p.ents = append(p.ents, e)
+		p.ents.insert(e, t.compare, t.free)
 		p.end = e.row[t.o.CloseCol].Micros() + t.o.CloseAfter
 		return nil
 	})
 	if err != nil {
 		return fmt.Errorf("top-N: load open windows: %w", err)
-	}
-	for _, p := range t.parts {
-		slices.SortFunc(p.ents, t.compare)
 	}
 	return nil
 }
@@ -288,14 +290,13 @@ func (t *TopN) partition(row types.Row) (*topPart, error) {
 	err := t.st.Scan([]byte(p.prefix), stop, func(k, v []byte) error {
 		e, err := t.decode(k, v)
 		if err == nil {
-			p.ents = append(p.ents, e)
+			p.ents.insert(e, t.compare, t.free)
 		}
 		return err
 	})
 	if err != nil {
 		return nil, fmt.Errorf("top-N: load partition: %w", err)
 	}
-	slices.SortFunc(p.ents, t.compare)
 	t.parts[p.prefix] = p
 	return p, nil
 }
@@ -316,15 +317,18 @@ func (t *TopN) compare(a, b *topEnt) int {
 // kept lists p's rows ranked Lo..Hi into dst, with their ranks.
 func (t *TopN) kept(p *topPart, dst []topOut) []topOut {
 	dst = dst[:0]
-	var rank, dense int64
-	for i, e := range p.ents {
-		peer := i > 0 && CompareOrder(p.ents[i-1].order, e.order, t.o.Desc) == 0
+	var rank, dense, i int64
+	var prev *topEnt
+	p.ents.ascend(nil, t.compare, func(e *topEnt) bool {
+		i++
+		peer := prev != nil && CompareOrder(prev.order, e.order, t.o.Desc) == 0
+		prev = e
 		switch t.o.Rank {
 		case RankRowNumber:
-			rank = int64(i + 1)
+			rank = i
 		case RankRank:
 			if !peer {
-				rank = int64(i + 1)
+				rank = i
 			}
 		case RankDense:
 			if !peer {
@@ -333,12 +337,13 @@ func (t *TopN) kept(p *topPart, dst []topOut) []topOut {
 			rank = dense
 		}
 		if rank > t.o.Hi {
-			break
+			return false
 		}
 		if rank >= t.o.Lo {
 			dst = append(dst, topOut{ent: e, rank: rank})
 		}
-	}
+		return true
+	})
 	return dst
 }
 
@@ -348,28 +353,25 @@ func (t *TopN) trim(p *topPart) error {
 	if !t.o.AppendOnly {
 		return nil
 	}
-	n := len(p.ents)
-	switch t.o.Rank {
-	case RankRowNumber:
-		n = int(min(int64(n), t.o.Hi))
-	default:
+	// keep says whether the last row stays.
+	keep := func(*topEnt) bool { return int64(p.ents.len()) <= t.o.Hi }
+	if t.o.Rank != RankRowNumber {
 		cur := t.kept(p, t.cur)
 		t.cur = cur
-		if len(cur) > 0 {
-			last := cur[len(cur)-1].ent
-			n = slices.Index(p.ents, last) + 1
-		} else if t.o.Lo > 1 {
-			// Nothing ranks Lo..Hi yet: every row may still rank below Lo.
+		if len(cur) == 0 {
+			// Nothing ranks Lo..Hi yet: every row may still rank below
+			// Lo (or, with Lo = 1, there is none).
 			return nil
 		}
+		lastKept := cur[len(cur)-1].ent
+		keep = func(e *topEnt) bool { return e == lastKept }
 	}
-	for _, e := range p.ents[n:] {
+	for e := p.ents.last(); e != nil && !keep(e); e = p.ents.last() {
+		p.ents.removeLast()
 		if err := t.st.Delete(t.entKey(p, e)); err != nil {
 			return err
 		}
 	}
-	clear(p.ents[n:])
-	p.ents = p.ents[:n]
 	return nil
 }
 
@@ -392,7 +394,7 @@ func (t *TopN) Process(_ context.Context, _ int, b *Batch, out Output) error {
 			v := row[t.o.CloseCol]
 			if v.IsNull() || v.Micros()+t.o.CloseAfter <= t.wm {
 				t.late.Add(1)
-				if len(p.ents) == 0 {
+				if p.ents.len() == 0 {
 					delete(t.parts, p.prefix)
 				}
 				continue
@@ -433,7 +435,7 @@ func (t *TopN) Process(_ context.Context, _ int, b *Batch, out Output) error {
 		if err := t.trim(p); err != nil {
 			return err
 		}
-		if len(p.ents) == 0 {
+		if p.ents.len() == 0 {
 			delete(t.parts, p.prefix)
 		}
 	}
@@ -445,14 +447,14 @@ func (t *TopN) Process(_ context.Context, _ int, b *Batch, out Output) error {
 // (Hi peer groups, for DENSE_RANK) and row orders after all of them (or
 // with the last, for ROW_NUMBER, whose peers rank in arrival order).
 func (t *TopN) pastHi(p *topPart, row types.Row) (bool, error) {
-	if int64(len(p.ents)) < t.o.Hi {
+	if int64(p.ents.len()) < t.o.Hi {
 		return false, nil
 	}
 	order, err := t.orderOf(row)
 	if err != nil {
 		return false, err
 	}
-	c := CompareOrder(order, p.ents[len(p.ents)-1].order, t.o.Desc)
+	c := CompareOrder(order, p.ents.last().order, t.o.Desc)
 	switch t.o.Rank {
 	case RankRowNumber:
 		return c >= 0, nil
@@ -462,12 +464,15 @@ func (t *TopN) pastHi(p *topPart, row types.Row) (bool, error) {
 	if c <= 0 {
 		return false, nil
 	}
-	groups := int64(1)
-	for i := 1; i < len(p.ents); i++ {
-		if CompareOrder(p.ents[i-1].order, p.ents[i].order, t.o.Desc) != 0 {
+	var groups int64
+	var prev *topEnt
+	p.ents.ascend(nil, t.compare, func(e *topEnt) bool {
+		if prev == nil || CompareOrder(prev.order, e.order, t.o.Desc) != 0 {
 			groups++
 		}
-	}
+		prev = e
+		return groups < t.o.Hi
+	})
 	return groups >= t.o.Hi, nil
 }
 
@@ -475,18 +480,18 @@ func (t *TopN) pastHi(p *topPart, row types.Row) (bool, error) {
 // those that order before it (out of order: a rank would have replaced
 // the first row).
 func (t *TopN) keepFirst(p *topPart, row types.Row, out Output) error {
-	if len(p.ents) == 0 {
+	if p.ents.len() == 0 {
 		if err := t.insert(p, row); err != nil {
 			return err
 		}
-		out.Emit(Insert, t.outRow(p.ents[0], 1))
+		out.Emit(Insert, t.outRow(p.ents.first(), 1))
 		return nil
 	}
 	order, err := t.orderOf(row)
 	if err != nil {
 		return err
 	}
-	if CompareOrder(order, p.ents[0].order, t.o.Desc) < 0 {
+	if CompareOrder(order, p.ents.first().order, t.o.Desc) < 0 {
 		t.late.Add(1)
 	}
 	return nil
@@ -499,8 +504,7 @@ func (t *TopN) insert(p *topPart, row types.Row) error {
 	}
 	t.seq++
 	e := &topEnt{row: slices.Clone(row), order: order, seq: t.seq}
-	at, _ := slices.BinarySearchFunc(p.ents, e, t.compare)
-	p.ents = slices.Insert(p.ents, at, e)
+	p.ents.insert(e, t.compare, t.free)
 	t.vbuf = appendRow(t.vbuf[:0], e.row)
 	key := t.entKey(p, e)
 	if np, ok := t.st.(newKeyPutter); ok {
@@ -515,24 +519,26 @@ func (t *TopN) remove(p *topPart, row types.Row) error {
 	if err != nil {
 		return err
 	}
-	lo, _ := slices.BinarySearchFunc(p.ents, order, func(e *topEnt, o []types.Value) int {
-		return CompareOrder(e.order, o, t.o.Desc)
-	})
-	found := -1
-	for i := lo; i < len(p.ents) && CompareOrder(p.ents[i].order, order, t.o.Desc) == 0; i++ {
-		if sameRow(p.ents[i].row, row) {
-			found = i
+	// seq 0 orders before every row (seqs start at 1) of these keys.
+	var found *topEnt
+	p.ents.ascend(&topEnt{order: order}, t.compare, func(e *topEnt) bool {
+		if CompareOrder(e.order, order, t.o.Desc) != 0 {
+			return false
 		}
-	}
-	if found < 0 {
+		if sameRow(e.row, row) {
+			found = e
+		}
+		return true
+	})
+	if found == nil {
 		// Not kept: over an append-only input it ranked past Hi (no
 		// retraction comes then); otherwise never seen.
 		return nil
 	}
-	if err := t.st.Delete(t.entKey(p, p.ents[found])); err != nil {
+	if err := t.st.Delete(t.entKey(p, found)); err != nil {
 		return err
 	}
-	p.ents = slices.Delete(p.ents, found, found+1)
+	p.ents.remove(found, t.compare)
 	return nil
 }
 
@@ -642,10 +648,13 @@ func (t *TopN) OnWatermark(_ context.Context, wm Watermark, out Output) error {
 				out.Emit(Insert, t.outRow(k.ent, k.rank))
 			}
 		}
-		for _, e := range p.ents {
-			if err := t.st.Delete(t.entKey(p, e)); err != nil {
-				return err
-			}
+		var err error
+		p.ents.ascend(nil, t.compare, func(e *topEnt) bool {
+			err = t.st.Delete(t.entKey(p, e))
+			return err == nil
+		})
+		if err != nil {
+			return err
 		}
 		delete(t.parts, p.prefix)
 	}

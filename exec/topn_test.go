@@ -307,6 +307,15 @@ func TestTopN_Window(t *testing.T) {
 // TestTopN_Random compares TopN's output, applied to a table, with the
 // top rows recomputed from scratch after random inserts and retractions.
 func TestTopN_Random(t *testing.T) {
+	// Partitions as sorted slices, and as B-trees past 2 rows.
+	defer func(n int) { topEntsSlice = n }(topEntsSlice)
+	for _, slice := range []int{topEntsSlice, 2} {
+		topEntsSlice = slice
+		testTopNRandom(t)
+	}
+}
+
+func testTopNRandom(t *testing.T) {
 	for _, rk := range []RankKind{RankRowNumber, RankRank, RankDense} {
 		for seed := uint64(0); seed < 20; seed++ {
 			rng := rand.New(rand.NewPCG(seed, uint64(rk)))
