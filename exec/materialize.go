@@ -93,12 +93,36 @@ func (m *Materialize) Process(_ context.Context, _ int, b *Batch, out Output) er
 	}
 	for i := 0; i < b.Len(); i++ {
 		op, row := b.Op(i), b.Row(i)
+		if op == UpdateDelete && i+1 < b.Len() && b.Op(i+1) == UpdateInsert && m.replaces(row, b.Row(i+1)) {
+			// The pair's insert overwrites the key: its delete need not
+			// be written (a top-N's rank shift is such a pair per rank).
+			out.Emit(op, row)
+			continue
+		}
 		if err := m.apply(op.Positive(), row); err != nil {
 			return err
 		}
 		out.Emit(op, row)
 	}
 	return nil
+}
+
+// replaces reports whether, in a keyed view, storing row next makes
+// deleting row old first useless: both have the same key. (The key's
+// image before the epoch, for the observer, is then taken at next.)
+func (m *Materialize) replaces(old, next types.Row) bool {
+	if len(m.key) == 0 {
+		return false
+	}
+	for j, c := range m.key {
+		m.scratch[j] = old[c]
+	}
+	m.kbuf = appendGroupPrefix(m.kbuf[:0], m.scratch)
+	for j, c := range m.key {
+		m.scratch[j] = next[c]
+	}
+	m.vbuf = appendGroupPrefix(m.vbuf[:0], m.scratch)
+	return bytes.Equal(m.kbuf, m.vbuf)
 }
 
 // markLog is the byte after the key group of a log block's key: a row's

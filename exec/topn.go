@@ -9,6 +9,8 @@ import (
 	"slices"
 	"sync/atomic"
 
+	"github.com/google/btree"
+
 	"github.com/streamsql/streamsql/exec/expr"
 	"github.com/streamsql/streamsql/sql/sqlerr"
 	"github.com/streamsql/streamsql/sql/types"
@@ -95,17 +97,24 @@ type TopN struct {
 	// old and cur are scratch lists of the kept rows before and after a
 	// change.
 	old, cur []topOut
-	// complete is set while every partition with rows in state is in
-	// memory (the state had none at Open and none has been let go since):
-	// a partition not in memory is new, and needs no read of state.
-	complete bool
+	// gone holds the partitions with rows in the state table that are not
+	// in memory (let go at a barrier, or not read yet since Open): a
+	// partition in neither is new, and needs no read of state.
+	gone map[string]struct{}
+	// epoch counts barriers; a partition notes the last it was used in.
+	epoch uint64
+	// scans counts partitions read back from state.
+	scans int64
+	// free is the B-tree nodes' free list the partitions share.
+	free *btree.FreeListG[*topEnt]
 }
 
 // topPart is one partition's rows in rank order (ORDER BY keys, then seq).
 type topPart struct {
 	prefix string // kg | partition key
-	ents   []*topEnt
-	end    int64 // window top-N: the partition's window end
+	ents   topEnts
+	end    int64  // window top-N: the partition's window end
+	used   uint64 // TopN.epoch when a row of it last came
 }
 
 type topEnt struct {
@@ -141,7 +150,8 @@ func NewTopN(o TopNOptions) (*TopN, error) {
 	if o.CachePartitions <= 0 {
 		o.CachePartitions = defaultTopNCache
 	}
-	return &TopN{o: o, parts: map[string]*topPart{}, wm: math.MinInt64}, nil
+	return &TopN{o: o, parts: map[string]*topPart{}, gone: map[string]struct{}{}, wm: math.MinInt64,
+		free: btree.NewFreeListG[*topEnt](btree.DefaultFreeListSize)}, nil
 }
 
 // Late returns the rows dropped: rows of a closed window (window top-N),
@@ -156,6 +166,7 @@ func (t *TopN) Partitions() int { return len(t.parts) }
 func (t *TopN) Open(_ context.Context, oc *OpContext) error {
 	t.st = oc.State
 	clear(t.parts)
+	clear(t.gone)
 	t.seq, t.wm = 0, math.MinInt64
 	if v, ok, err := t.st.Get(metaTopNSeq); err != nil {
 		return fmt.Errorf("top-N: read arrival counter: %w", err)
@@ -172,13 +183,16 @@ func (t *TopN) Open(_ context.Context, oc *OpContext) error {
 		}
 	}
 	if t.o.CloseCol < 0 {
-		// Is there a row in state at all?
-		t.complete = true
-		err := t.st.Scan(nil, []byte{0xFF}, func([]byte, []byte) error {
-			t.complete = false
-			return errStopScan
+		// Which partitions have rows in state? (Their rows are read when
+		// one of theirs comes.)
+		err := t.st.Scan(nil, []byte{0xFF}, func(k, _ []byte) error {
+			if len(k) < 10 {
+				return fmt.Errorf("top-N: short state key %x", k)
+			}
+			t.gone[string(k[:len(k)-8])] = struct{}{}
+			return nil
 		})
-		if err != nil && err != errStopScan {
+		if err != nil {
 			return fmt.Errorf("top-N: read state: %w", err)
 		}
 		return nil
@@ -200,15 +214,12 @@ func (t *TopN) Open(_ context.Context, oc *OpContext) error {
 		if err != nil {
 			return err
 		}
-		p.ents = append(p.ents, e)
+		p.ents.insert(e, t.compare, t.free)
 		p.end = e.row[t.o.CloseCol].Micros() + t.o.CloseAfter
 		return nil
 	})
 	if err != nil {
 		return fmt.Errorf("top-N: load open windows: %w", err)
-	}
-	for _, p := range t.parts {
-		slices.SortFunc(p.ents, t.compare)
 	}
 	return nil
 }
@@ -263,27 +274,29 @@ func (t *TopN) partition(row types.Row) (*topPart, error) {
 	}
 	binary.BigEndian.PutUint16(t.kbuf[start:], keyGroupOf(t.kbuf[start+2:]))
 	if p, ok := t.parts[string(t.kbuf)]; ok {
+		p.used = t.epoch
 		return p, nil
 	}
-	p := &topPart{prefix: string(t.kbuf)}
-	if t.o.CloseCol >= 0 || t.complete {
-		// Every partition with rows is in memory (every open window, for
-		// a window top-N: see Open).
+	p := &topPart{prefix: string(t.kbuf), used: t.epoch}
+	if _, ok := t.gone[p.prefix]; !ok {
+		// Every partition with rows is in memory or gone (every open
+		// window is in memory, for a window top-N: see Open): a new one.
 		t.parts[p.prefix] = p
 		return p, nil
 	}
+	delete(t.gone, p.prefix)
+	t.scans++
 	stop := prefixEnd([]byte(p.prefix))
 	err := t.st.Scan([]byte(p.prefix), stop, func(k, v []byte) error {
 		e, err := t.decode(k, v)
 		if err == nil {
-			p.ents = append(p.ents, e)
+			p.ents.insert(e, t.compare, t.free)
 		}
 		return err
 	})
 	if err != nil {
 		return nil, fmt.Errorf("top-N: load partition: %w", err)
 	}
-	slices.SortFunc(p.ents, t.compare)
 	t.parts[p.prefix] = p
 	return p, nil
 }
@@ -304,15 +317,18 @@ func (t *TopN) compare(a, b *topEnt) int {
 // kept lists p's rows ranked Lo..Hi into dst, with their ranks.
 func (t *TopN) kept(p *topPart, dst []topOut) []topOut {
 	dst = dst[:0]
-	var rank, dense int64
-	for i, e := range p.ents {
-		peer := i > 0 && CompareOrder(p.ents[i-1].order, e.order, t.o.Desc) == 0
+	var rank, dense, i int64
+	var prev *topEnt
+	p.ents.ascend(nil, t.compare, func(e *topEnt) bool {
+		i++
+		peer := prev != nil && CompareOrder(prev.order, e.order, t.o.Desc) == 0
+		prev = e
 		switch t.o.Rank {
 		case RankRowNumber:
-			rank = int64(i + 1)
+			rank = i
 		case RankRank:
 			if !peer {
-				rank = int64(i + 1)
+				rank = i
 			}
 		case RankDense:
 			if !peer {
@@ -321,12 +337,13 @@ func (t *TopN) kept(p *topPart, dst []topOut) []topOut {
 			rank = dense
 		}
 		if rank > t.o.Hi {
-			break
+			return false
 		}
 		if rank >= t.o.Lo {
 			dst = append(dst, topOut{ent: e, rank: rank})
 		}
-	}
+		return true
+	})
 	return dst
 }
 
@@ -336,28 +353,25 @@ func (t *TopN) trim(p *topPart) error {
 	if !t.o.AppendOnly {
 		return nil
 	}
-	n := len(p.ents)
-	switch t.o.Rank {
-	case RankRowNumber:
-		n = int(min(int64(n), t.o.Hi))
-	default:
+	// keep says whether the last row stays.
+	keep := func(*topEnt) bool { return int64(p.ents.len()) <= t.o.Hi }
+	if t.o.Rank != RankRowNumber {
 		cur := t.kept(p, t.cur)
 		t.cur = cur
-		if len(cur) > 0 {
-			last := cur[len(cur)-1].ent
-			n = slices.Index(p.ents, last) + 1
-		} else if t.o.Lo > 1 {
-			// Nothing ranks Lo..Hi yet: every row may still rank below Lo.
+		if len(cur) == 0 {
+			// Nothing ranks Lo..Hi yet: every row may still rank below
+			// Lo (or, with Lo = 1, there is none).
 			return nil
 		}
+		lastKept := cur[len(cur)-1].ent
+		keep = func(e *topEnt) bool { return e == lastKept }
 	}
-	for _, e := range p.ents[n:] {
+	for e := p.ents.last(); e != nil && !keep(e); e = p.ents.last() {
+		p.ents.removeLast()
 		if err := t.st.Delete(t.entKey(p, e)); err != nil {
 			return err
 		}
 	}
-	clear(p.ents[n:])
-	p.ents = p.ents[:n]
 	return nil
 }
 
@@ -380,7 +394,7 @@ func (t *TopN) Process(_ context.Context, _ int, b *Batch, out Output) error {
 			v := row[t.o.CloseCol]
 			if v.IsNull() || v.Micros()+t.o.CloseAfter <= t.wm {
 				t.late.Add(1)
-				if len(p.ents) == 0 {
+				if p.ents.len() == 0 {
 					delete(t.parts, p.prefix)
 				}
 				continue
@@ -421,7 +435,7 @@ func (t *TopN) Process(_ context.Context, _ int, b *Batch, out Output) error {
 		if err := t.trim(p); err != nil {
 			return err
 		}
-		if len(p.ents) == 0 {
+		if p.ents.len() == 0 {
 			delete(t.parts, p.prefix)
 		}
 	}
@@ -433,14 +447,14 @@ func (t *TopN) Process(_ context.Context, _ int, b *Batch, out Output) error {
 // (Hi peer groups, for DENSE_RANK) and row orders after all of them (or
 // with the last, for ROW_NUMBER, whose peers rank in arrival order).
 func (t *TopN) pastHi(p *topPart, row types.Row) (bool, error) {
-	if int64(len(p.ents)) < t.o.Hi {
+	if int64(p.ents.len()) < t.o.Hi {
 		return false, nil
 	}
 	order, err := t.orderOf(row)
 	if err != nil {
 		return false, err
 	}
-	c := CompareOrder(order, p.ents[len(p.ents)-1].order, t.o.Desc)
+	c := CompareOrder(order, p.ents.last().order, t.o.Desc)
 	switch t.o.Rank {
 	case RankRowNumber:
 		return c >= 0, nil
@@ -450,12 +464,15 @@ func (t *TopN) pastHi(p *topPart, row types.Row) (bool, error) {
 	if c <= 0 {
 		return false, nil
 	}
-	groups := int64(1)
-	for i := 1; i < len(p.ents); i++ {
-		if CompareOrder(p.ents[i-1].order, p.ents[i].order, t.o.Desc) != 0 {
+	var groups int64
+	var prev *topEnt
+	p.ents.ascend(nil, t.compare, func(e *topEnt) bool {
+		if prev == nil || CompareOrder(prev.order, e.order, t.o.Desc) != 0 {
 			groups++
 		}
-	}
+		prev = e
+		return groups < t.o.Hi
+	})
 	return groups >= t.o.Hi, nil
 }
 
@@ -463,18 +480,18 @@ func (t *TopN) pastHi(p *topPart, row types.Row) (bool, error) {
 // those that order before it (out of order: a rank would have replaced
 // the first row).
 func (t *TopN) keepFirst(p *topPart, row types.Row, out Output) error {
-	if len(p.ents) == 0 {
+	if p.ents.len() == 0 {
 		if err := t.insert(p, row); err != nil {
 			return err
 		}
-		out.Emit(Insert, t.outRow(p.ents[0], 1))
+		out.Emit(Insert, t.outRow(p.ents.first(), 1))
 		return nil
 	}
 	order, err := t.orderOf(row)
 	if err != nil {
 		return err
 	}
-	if CompareOrder(order, p.ents[0].order, t.o.Desc) < 0 {
+	if CompareOrder(order, p.ents.first().order, t.o.Desc) < 0 {
 		t.late.Add(1)
 	}
 	return nil
@@ -487,8 +504,7 @@ func (t *TopN) insert(p *topPart, row types.Row) error {
 	}
 	t.seq++
 	e := &topEnt{row: slices.Clone(row), order: order, seq: t.seq}
-	at, _ := slices.BinarySearchFunc(p.ents, e, t.compare)
-	p.ents = slices.Insert(p.ents, at, e)
+	p.ents.insert(e, t.compare, t.free)
 	t.vbuf = appendRow(t.vbuf[:0], e.row)
 	key := t.entKey(p, e)
 	if np, ok := t.st.(newKeyPutter); ok {
@@ -503,24 +519,26 @@ func (t *TopN) remove(p *topPart, row types.Row) error {
 	if err != nil {
 		return err
 	}
-	lo, _ := slices.BinarySearchFunc(p.ents, order, func(e *topEnt, o []types.Value) int {
-		return CompareOrder(e.order, o, t.o.Desc)
-	})
-	found := -1
-	for i := lo; i < len(p.ents) && CompareOrder(p.ents[i].order, order, t.o.Desc) == 0; i++ {
-		if sameRow(p.ents[i].row, row) {
-			found = i
+	// seq 0 orders before every row (seqs start at 1) of these keys.
+	var found *topEnt
+	p.ents.ascend(&topEnt{order: order}, t.compare, func(e *topEnt) bool {
+		if CompareOrder(e.order, order, t.o.Desc) != 0 {
+			return false
 		}
-	}
-	if found < 0 {
+		if sameRow(e.row, row) {
+			found = e
+		}
+		return true
+	})
+	if found == nil {
 		// Not kept: over an append-only input it ranked past Hi (no
 		// retraction comes then); otherwise never seen.
 		return nil
 	}
-	if err := t.st.Delete(t.entKey(p, p.ents[found])); err != nil {
+	if err := t.st.Delete(t.entKey(p, found)); err != nil {
 		return err
 	}
-	p.ents = slices.Delete(p.ents, found, found+1)
+	p.ents.remove(found, t.compare)
 	return nil
 }
 
@@ -553,7 +571,29 @@ func (t *TopN) outRow(e *topEnt, rank int64) types.Row {
 // diff emits the change from the kept rows old to cur: rows that left
 // are deleted, rows that came inserted, and (with EmitRank) a row whose
 // rank moved is an update pair.
+//
+// ROW_NUMBER's kept rows hold one rank each, Lo, Lo+1, ...: there the
+// change is emitted rank by rank, a rank whose row changed as an update
+// pair from its old row to its new one. The same rows leave and come,
+// but each pair is one rank's, so a view keyed on (partition, rank)
+// (planner's topNKey) stores each with one write. Without EmitRank that
+// only holds for a single rank: else a row whose rank moved would be
+// emitted again.
 func (t *TopN) diff(old, cur []topOut, out Output) {
+	if t.o.Rank == RankRowNumber && (t.o.EmitRank || t.o.Lo == t.o.Hi) {
+		for i := range max(len(old), len(cur)) {
+			switch {
+			case i >= len(cur):
+				out.Emit(Delete, t.outRow(old[i].ent, old[i].rank))
+			case i >= len(old):
+				out.Emit(Insert, t.outRow(cur[i].ent, cur[i].rank))
+			case old[i].ent != cur[i].ent:
+				out.Emit(UpdateDelete, t.outRow(old[i].ent, old[i].rank))
+				out.Emit(UpdateInsert, t.outRow(cur[i].ent, cur[i].rank))
+			}
+		}
+		return
+	}
 	rankOf := func(list []topOut, e *topEnt) (int64, bool) {
 		for _, o := range list {
 			if o.ent == e {
@@ -608,10 +648,13 @@ func (t *TopN) OnWatermark(_ context.Context, wm Watermark, out Output) error {
 				out.Emit(Insert, t.outRow(k.ent, k.rank))
 			}
 		}
-		for _, e := range p.ents {
-			if err := t.st.Delete(t.entKey(p, e)); err != nil {
-				return err
-			}
+		var err error
+		p.ents.ascend(nil, t.compare, func(e *topEnt) bool {
+			err = t.st.Delete(t.entKey(p, e))
+			return err == nil
+		})
+		if err != nil {
+			return err
 		}
 		delete(t.parts, p.prefix)
 	}
@@ -619,8 +662,11 @@ func (t *TopN) OnWatermark(_ context.Context, wm Watermark, out Output) error {
 }
 
 // OnBarrier writes the arrival counter and the watermark (the rows are
-// written as they change) and lets go of the partitions past the cache
-// bound: their rows are in the state table.
+// written as they change) and, past the cache bound, lets go of the
+// partitions no row came for since the last barrier, then of others down
+// to the bound: their rows are in the state table. A partition that is
+// let go is remembered (gone), so that one never seen needs no read of
+// state: most partitions of a top-1 per key (deduplication) are new.
 func (t *TopN) OnBarrier(context.Context, Barrier, Output) error {
 	if err := t.st.Put(metaTopNSeq, state.AppendUint64(nil, t.seq)); err != nil {
 		return err
@@ -631,9 +677,20 @@ func (t *TopN) OnBarrier(context.Context, Barrier, Output) error {
 		}
 	}
 	if t.o.CloseCol < 0 && len(t.parts) > t.o.CachePartitions {
-		clear(t.parts)
-		t.complete = false
+		for _, cold := range []bool{true, false} {
+			for k, p := range t.parts {
+				if len(t.parts) <= t.o.CachePartitions {
+					break
+				}
+				if cold && p.used == t.epoch {
+					continue
+				}
+				delete(t.parts, k)
+				t.gone[k] = struct{}{}
+			}
+		}
 	}
+	t.epoch++
 	return nil
 }
 

@@ -2,6 +2,7 @@ package exec
 
 import (
 	"context"
+	"encoding/binary"
 	"math/rand/v2"
 	"slices"
 	"strings"
@@ -52,8 +53,9 @@ func TestTopN_Changes(t *testing.T) {
 			steps: []step{
 				{"+ a 5 x", "+ a 5 x 1\n"},
 				{"+ a 7 y", "+ a 7 y 2\n"},
-				// 3 goes first: 5 moves to rank 2, 7 leaves.
-				{"+ a 3 z", "U- a 5 x 1\nU+ a 5 x 2\n- a 7 y 2\n+ a 3 z 1\n"},
+				// 3 goes first: 5 moves to rank 2, 7 leaves. ROW_NUMBER
+				// emits rank by rank: rank 1 from 5 to 3, rank 2 from 7 to 5.
+				{"+ a 3 z", "U- a 5 x 1\nU+ a 3 z 1\nU- a 7 y 2\nU+ a 5 x 2\n"},
 				// Past rank 2: nothing; another partition is separate.
 				{"+ a 9 w\n+ b 1 q", "+ b 1 q 1\n"},
 			}},
@@ -78,16 +80,18 @@ func TestTopN_Changes(t *testing.T) {
 		{name: "retraction promotes the next row", o: TopNOptions{Lo: 1, Hi: 2, EmitRank: true},
 			steps: []step{
 				{"+ a 1 x\n+ a 2 y\n+ a 3 z", "+ a 1 x 1\n+ a 2 y 2\n"},
-				{"- a 1 x", "- a 1 x 1\nU- a 2 y 2\nU+ a 2 y 1\n+ a 3 z 2\n"},
-				// An update pair moving y last.
-				{"U- a 2 y\nU+ a 9 y", "- a 2 y 1\nU- a 3 z 2\nU+ a 3 z 1\n+ a 9 y 2\n"},
-				{"- a 3 z\n- a 9 y", "- a 3 z 1\nU- a 9 y 2\nU+ a 9 y 1\n- a 9 y 1\n"},
+				{"- a 1 x", "U- a 1 x 1\nU+ a 2 y 1\nU- a 2 y 2\nU+ a 3 z 2\n"},
+				// An update pair moving y last: its U- leaves z alone (rank
+				// 2 empties), its U+ fills rank 2.
+				{"U- a 2 y\nU+ a 9 y", "U- a 2 y 1\nU+ a 3 z 1\n- a 3 z 2\n+ a 9 y 2\n"},
+				{"- a 3 z\n- a 9 y", "U- a 3 z 1\nU+ a 9 y 1\n- a 9 y 2\n- a 9 y 1\n"},
 			}},
 		{name: "rn between 2 and 3", o: TopNOptions{Lo: 2, Hi: 3, EmitRank: true, AppendOnly: true},
 			steps: []step{
 				{"+ a 5 x", ""},
 				{"+ a 6 y\n+ a 7 z\n+ a 8 w", "+ a 6 y 2\n+ a 7 z 3\n"},
-				{"+ a 1 v", "U- a 6 y 2\nU+ a 6 y 3\n- a 7 z 3\n+ a 5 x 2\n"},
+				// 1 goes first: 5 ranks 2, 6 ranks 3, 7 leaves.
+				{"+ a 1 v", "U- a 6 y 2\nU+ a 5 x 2\nU- a 7 z 3\nU+ a 6 y 3\n"},
 			}},
 		{name: "keep first: append-only", o: TopNOptions{Lo: 1, Hi: 1, AppendOnly: true, KeepFirst: true},
 			steps: []step{
@@ -97,7 +101,7 @@ func TestTopN_Changes(t *testing.T) {
 		{name: "keep last: descending, rank 1", o: TopNOptions{Lo: 1, Hi: 1, Desc: []bool{true}, AppendOnly: true},
 			steps: []step{
 				{"+ a 5 x", "+ a 5 x .\n"},
-				{"+ a 6 y", "- a 5 x .\n+ a 6 y .\n"},
+				{"+ a 6 y", "U- a 5 x .\nU+ a 6 y .\n"},
 				{"+ a 4 w", ""},
 			}},
 	}
@@ -157,7 +161,8 @@ func TestTopN_StateBound(t *testing.T) {
 	if rows != 3 {
 		t.Fatalf("state holds %d rows, want 3", rows)
 	}
-	// Reopen: 0 comes first, pushing out 3.
+	// Reopen: 0 comes first, pushing out 3. ROW_NUMBER emits rank by
+	// rank: each of ranks 1, 2, 3 gets the row before it (0, 1, 2).
 	tn2 := newTestTopN(t, TopNOptions{Lo: 1, Hi: 3, EmitRank: true, AppendOnly: true})
 	mustOpen(t, tn2, st)
 	rec.reset()
@@ -165,10 +170,68 @@ func TestTopN_StateBound(t *testing.T) {
 	if err := tn2.Process(context.Background(), 0, b, rec); err != nil {
 		t.Fatal(err)
 	}
-	want := "U- a 1 p 1\nU+ a 1 p 2\nU- a 2 p 2\nU+ a 2 p 3\n- a 3 p 3\n+ a 0 q 1\n"
+	want := "U- a 1 p 1\nU+ a 0 q 1\nU- a 2 p 2\nU+ a 1 p 2\nU- a 3 p 3\nU+ a 2 p 3\n"
 	if got := rec.String(); got != want {
 		t.Fatalf("after reopen got:\n%swant:\n%s", got, want)
 	}
+}
+
+// TestTopN_PartitionCache: past the cache bound a barrier lets go of the
+// partitions no row came for since the last one; only a partition let go
+// (or in state at Open) is read back from state, never a new one.
+func TestTopN_PartitionCache(t *testing.T) {
+	st := newAggMemState()
+	o := TopNOptions{Lo: 1, Hi: 1, EmitRank: true, AppendOnly: true, CachePartitions: 2}
+	tn := newTestTopN(t, o)
+	mustOpen(t, tn, st)
+	rec := &aggRecorder{}
+	step := func(tn *TopN, in string, barrier bool) {
+		t.Helper()
+		b, err := ParseBatch(topNCols, in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := tn.Process(context.Background(), 0, b, rec); err != nil {
+			t.Fatal(err)
+		}
+		if barrier {
+			if err := tn.OnBarrier(context.Background(), Barrier{Epoch: tn.epoch + 1}, rec); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	step(tn, "+ a 5 x\n+ b 5 x\n+ c 5 x", true)
+	step(tn, "+ c 4 y\n+ d 5 x", true)
+	// Four partitions, two kept: c and d, which rows came for last.
+	if tn.Partitions() != 2 || tn.parts[topNPrefix("c")] == nil || tn.parts[topNPrefix("d")] == nil || tn.scans != 0 {
+		t.Fatalf("%d partitions, c and d kept: %v %v, %d scans; want c and d, no scan", tn.Partitions(),
+			tn.parts[topNPrefix("c")] != nil, tn.parts[topNPrefix("d")] != nil, tn.scans)
+	}
+	rec.reset()
+	step(tn, "+ e 5 x\n+ a 3 z", false)
+	if tn.scans != 1 {
+		t.Fatalf("%d scans, want 1 (a, let go; e is new)", tn.scans)
+	}
+	if want := "+ e 5 x 1\nU- a 5 x 1\nU+ a 3 z 1\n"; rec.String() != want {
+		t.Fatalf("got\n%swant\n%s", rec, want)
+	}
+	// Reopened, every partition in state is read back once, a new one
+	// never.
+	step(tn, "", true)
+	tn = newTestTopN(t, o)
+	mustOpen(t, tn, st)
+	rec.reset()
+	step(tn, "+ b 1 w\n+ f 1 w", false)
+	if want := "U- b 5 x 1\nU+ b 1 w 1\n+ f 1 w 1\n"; tn.scans != 1 || rec.String() != want {
+		t.Fatalf("reopened: %d scans, got\n%swant 1 scan and\n%s", tn.scans, rec, want)
+	}
+}
+
+// topNPrefix is the partition key of the test rows of partition k.
+func topNPrefix(k string) string {
+	b := appendKeyValue([]byte{0, 0}, types.NewString(k))
+	binary.BigEndian.PutUint16(b, keyGroupOf(b[2:]))
+	return string(b)
 }
 
 func itoa(v int) string { return types.NewInt(int64(v)).String() }
@@ -189,7 +252,8 @@ func TestTopN_Window(t *testing.T) {
 		if err := tn.Process(context.Background(), 0, b, rec); err != nil {
 			t.Fatal(err)
 		}
-		want := "+ w0 0 b 1\n- w0 0 b 1\n+ w0 0 a 1\n+ w1 20 c 1\n"
+		// a orders before b: rank 1 of w0 goes from b to a, one pair.
+		want := "+ w0 0 b 1\nU- w0 0 b 1\nU+ w0 0 a 1\n+ w1 20 c 1\n"
 		if eowc {
 			want = ""
 		}
@@ -243,6 +307,15 @@ func TestTopN_Window(t *testing.T) {
 // TestTopN_Random compares TopN's output, applied to a table, with the
 // top rows recomputed from scratch after random inserts and retractions.
 func TestTopN_Random(t *testing.T) {
+	// Partitions as sorted slices, and as B-trees past 2 rows.
+	defer func(n int) { topEntsSlice = n }(topEntsSlice)
+	for _, slice := range []int{topEntsSlice, 2} {
+		topEntsSlice = slice
+		testTopNRandom(t)
+	}
+}
+
+func testTopNRandom(t *testing.T) {
 	for _, rk := range []RankKind{RankRowNumber, RankRank, RankDense} {
 		for seed := uint64(0); seed < 20; seed++ {
 			rng := rand.New(rand.NewPCG(seed, uint64(rk)))
@@ -258,6 +331,11 @@ func TestTopN_Random(t *testing.T) {
 			view := map[string]int{}
 			var live []types.Row
 			out := &applyOut{view: view}
+			if rk == RankRowNumber {
+				// ROW_NUMBER's output is also applied keyed on (partition,
+				// rank), as a view keyed so stores it (planner's topNKey).
+				out.keyed = map[string]types.Row{}
+			}
 			for i := 0; i < 300; i++ {
 				b := NewBatch(1)
 				if !appendOnly && len(live) > 0 && rng.IntN(3) == 0 {
@@ -281,6 +359,15 @@ func TestTopN_Random(t *testing.T) {
 				if !mapsEqual(view, want) {
 					t.Fatalf("rank %d seed %d step %d (lo %d hi %d append-only %v):\nview %v\nwant %v", rk, seed, i, lo, hi, appendOnly, view, want)
 				}
+				if out.keyed != nil {
+					got := map[string]int{}
+					for _, r := range out.keyed {
+						got[r.String()]++
+					}
+					if !mapsEqual(got, want) {
+						t.Fatalf("seed %d step %d (lo %d hi %d append-only %v): keyed view\n%v\nwant %v", seed, i, lo, hi, appendOnly, got, want)
+					}
+				}
 				switch rng.IntN(10) {
 				case 0:
 					// Reopen from state, as after a restart.
@@ -301,10 +388,27 @@ func TestTopN_Random(t *testing.T) {
 
 type applyOut struct {
 	view map[string]int
-	err  string
+	// keyed, when set, also applies each change to a table keyed on
+	// (partition, rank): a delete must name the row its key holds, an
+	// insert must find its key empty.
+	keyed map[string]types.Row
+	err   string
 }
 
 func (a *applyOut) Emit(op Op, row types.Row) {
+	if a.keyed != nil {
+		key := types.Row{row[0], row[len(row)-1]}.String()
+		switch held, ok := a.keyed[key]; {
+		case op.Positive() && ok:
+			a.err = "insert of " + row.String() + " over " + held.String() + " at its key"
+		case op.Positive():
+			a.keyed[key] = row
+		case !ok || !sameRow(held, row):
+			a.err = "delete of " + row.String() + " not held at its key"
+		default:
+			delete(a.keyed, key)
+		}
+	}
 	k := row.String()
 	if op.Positive() {
 		a.view[k]++

@@ -780,8 +780,9 @@ func checkDeterministic(n Node) error {
 }
 
 // viewKey returns the view's primary key: the output columns that carry
-// every group key of the aggregate at the top of the plan, when the select
-// list keeps them all; nil (the whole row, counted) otherwise.
+// every group key of the aggregate at the top of the plan, or a ROW_NUMBER
+// top-N's partition and rank (topNKey), when the select list keeps them
+// all; nil (the whole row, counted) otherwise.
 func viewKey(n Node) []int {
 	var proj *Project
 	for {
@@ -794,6 +795,9 @@ func viewKey(n Node) []int {
 			n = x.Input
 			continue
 		case *Filter:
+			if m, ok := matchTopN(x); ok {
+				return topNKey(m, proj)
+			}
 			n = x.Input
 			continue
 		case *Aggregate:

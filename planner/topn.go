@@ -3,6 +3,7 @@ package planner
 import (
 	"fmt"
 	"math"
+	"slices"
 	"strings"
 
 	"github.com/streamsql/streamsql/exec"
@@ -381,4 +382,56 @@ func errOverNotTopN(n *Over) error {
 	return sqlerr.Newf(sqlerr.FeatureNotSupported,
 		"%s in a materialized view or sink is supported only as a top-N: a ROW_NUMBER(), RANK() or DENSE_RANK() column filtered by rn <= N (or <, =, BETWEEN) outside the subquery that computes it", what).
 		WithHint("SELECT * FROM (SELECT *, ROW_NUMBER() OVER (PARTITION BY k ORDER BY v DESC) AS rn FROM src) AS t WHERE rn <= 3")
+}
+
+// topNKey returns the view key of a ROW_NUMBER top-N under the view's
+// select list proj (nil for none): its partition columns and its rank,
+// one row per partition and rank, so that a rank shift is one keyed
+// write per rank that changed instead of a read and a write of a counted
+// row per row that moved. The rank is left out when one rank is kept
+// (rn = 1: one row per partition). nil (no key) unless every partition
+// expression is a column and the select list keeps them and the rank.
+func topNKey(m *topNMatch, proj *Project) []int {
+	if m.fn.Kind != RowNumber {
+		return nil // RANK and DENSE_RANK give peers one rank
+	}
+	var cols []int
+	for _, e := range m.over.PartitionBy {
+		c, ok := e.(*expr.ColumnRef)
+		if !ok {
+			return nil
+		}
+		cols = append(cols, c.Index)
+	}
+	if m.lo < m.hi {
+		cols = append(cols, len(m.over.Input.Columns()))
+	}
+	if len(cols) == 0 {
+		return nil
+	}
+	for i := len(m.projects) - 1; i >= 0; i-- {
+		if cols = passedOn(m.projects[i], cols); cols == nil {
+			return nil
+		}
+	}
+	if proj != nil {
+		cols = passedOn(proj, cols)
+	}
+	return cols
+}
+
+// passedOn maps columns of p's input to the columns of p that pass them
+// on unchanged; nil if p drops one.
+func passedOn(p *Project, cols []int) []int {
+	out := make([]int, len(cols))
+	for i, c := range cols {
+		out[i] = slices.IndexFunc(p.Exprs, func(e expr.Expr) bool {
+			ref, ok := e.(*expr.ColumnRef)
+			return ok && ref.Index == c
+		})
+		if out[i] < 0 {
+			return nil
+		}
+	}
+	return out
 }

@@ -19,8 +19,9 @@ func TestPlanStream_TopN(t *testing.T) {
 	}{
 		{sql: "CREATE MATERIALIZED VIEW v AS SELECT user_id, url, rn FROM (SELECT user_id, url, amount, " +
 			"ROW_NUMBER() OVER (PARTITION BY user_id ORDER BY amount DESC) AS rn FROM clicks) AS t WHERE rn <= 3",
+			// ROW_NUMBER gives one row per partition and rank: the view's key.
 			explain: []string{
-				"Materialize key=(whole row, counted) state=0",
+				"Materialize key=(user_id, rn) state=0",
 				"  Project user_id, url, rn",
 				"    Project user_id, url, amount, row_number() AS rn",
 				"      TopN row_number n=3 partition=[user_id] order=[amount DESC] state=1",
@@ -31,6 +32,7 @@ func TestPlanStream_TopN(t *testing.T) {
 		{sql: "CREATE MATERIALIZED VIEW v AS SELECT user_id, url FROM (SELECT user_id, url, amount, " +
 			"RANK() OVER (PARTITION BY user_id ORDER BY amount) AS rn FROM clicks) AS t WHERE rn < 3 AND url <> 'x'",
 			explain: []string{
+				"Materialize key=(whole row, counted) state=0",
 				"  Project user_id, url",
 				"    Filter (url <> 'x')",
 				"      Project user_id, url, amount, rank() AS rn",
@@ -53,7 +55,35 @@ func TestPlanStream_TopN(t *testing.T) {
 		// Keeping the last row: updates.
 		{sql: "CREATE MATERIALIZED VIEW v AS SELECT user_id, url, ts FROM (SELECT *, " +
 			"ROW_NUMBER() OVER (PARTITION BY user_id ORDER BY ts DESC) AS rn FROM clicks) AS t WHERE rn = 1",
-			explain: []string{"      TopN row_number n=1 partition=[user_id] order=[ts DESC] rank=unused state=1"}},
+			explain: []string{"Materialize key=(user_id) state=0",
+				"      TopN row_number n=1 partition=[user_id] order=[ts DESC] rank=unused state=1"}},
+		// No key where a row of the view is not one partition's one rank:
+		// the rank is dropped and n > 1, the partition is an expression or
+		// is dropped, peers share a RANK, or there is no partition and one
+		// rank (one row at most, but the codec needs a column).
+		{sql: "CREATE MATERIALIZED VIEW v AS SELECT user_id, url FROM (SELECT user_id, url, amount, " +
+			"ROW_NUMBER() OVER (PARTITION BY user_id ORDER BY amount DESC) AS rn FROM clicks) AS t WHERE rn <= 3",
+			explain: []string{"Materialize key=(whole row, counted) state=0"}},
+		{sql: "CREATE MATERIALIZED VIEW v AS SELECT url, rn FROM (SELECT user_id, url, amount, " +
+			"ROW_NUMBER() OVER (PARTITION BY user_id ORDER BY amount DESC) AS rn FROM clicks) AS t WHERE rn <= 3",
+			explain: []string{"Materialize key=(whole row, counted) state=0"}},
+		{sql: "CREATE MATERIALIZED VIEW v AS SELECT user_id, url, rn FROM (SELECT user_id, url, amount, " +
+			"ROW_NUMBER() OVER (PARTITION BY user_id + 1 ORDER BY amount DESC) AS rn FROM clicks) AS t WHERE rn <= 3",
+			explain: []string{"Materialize key=(whole row, counted) state=0"}},
+		{sql: "CREATE MATERIALIZED VIEW v AS SELECT user_id, url, rn FROM (SELECT user_id, url, amount, " +
+			"RANK() OVER (PARTITION BY user_id ORDER BY amount DESC) AS rn FROM clicks) AS t WHERE rn <= 3",
+			explain: []string{"Materialize key=(whole row, counted) state=0"}},
+		{sql: "CREATE MATERIALIZED VIEW v AS SELECT url FROM (SELECT url, amount, " +
+			"ROW_NUMBER() OVER (ORDER BY amount DESC) AS rn FROM clicks) AS t WHERE rn = 1",
+			explain: []string{"Materialize key=(whole row, counted) state=0"}},
+		// Without a partition the rank alone is the key; columns renamed
+		// and reordered on the way up are followed.
+		{sql: "CREATE MATERIALIZED VIEW v AS SELECT r AS place, url FROM (SELECT url, amount, " +
+			"ROW_NUMBER() OVER (ORDER BY amount DESC) AS r FROM clicks) AS t WHERE r <= 5",
+			explain: []string{"Materialize key=(place) state=0"}},
+		{sql: "CREATE MATERIALIZED VIEW v AS SELECT rn, url, u FROM (SELECT url, user_id AS u, amount, " +
+			"ROW_NUMBER() OVER (PARTITION BY user_id ORDER BY amount DESC) AS rn FROM clicks) AS t WHERE rn BETWEEN 2 AND 3",
+			explain: []string{"Materialize key=(u, rn) state=0"}},
 		// Window top-N: the partition closes with its window.
 		{sql: "CREATE MATERIALIZED VIEW v AS SELECT * FROM (SELECT window_start, user_id, amount, " +
 			"ROW_NUMBER() OVER (PARTITION BY window_start ORDER BY amount DESC) AS rn FROM TUMBLE(clicks, ts, INTERVAL '10' SECOND)) AS t WHERE rn <= 2",
