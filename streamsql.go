@@ -202,6 +202,11 @@ func (e *Engine) NewSession() *Session {
 func (e *Engine) Exec(ctx context.Context, query string, args ...any) error {
 	s := e.NewSession()
 	defer s.Close()
+	return s.exec(ctx, query, args...)
+}
+
+// exec runs every statement in query on s, in order, discarding rows.
+func (s *Session) exec(ctx context.Context, query string, args ...any) error {
 	stmts, err := s.Prepare(ctx, query)
 	if err != nil {
 		return err

@@ -163,11 +163,11 @@ func TestTable_WaitForEarlierEpochBounded(t *testing.T) {
 	}
 	s := eng.NewSession()
 	defer s.Close()
-	if err := execSession(ctx, s, "SET statement_timeout = '300ms'"); err != nil {
+	if err := s.exec(ctx, "SET statement_timeout = '300ms'"); err != nil {
 		t.Fatal(err)
 	}
 	start := time.Now()
-	err := execSession(ctx, s, "UPDATE c SET n = n + 1")
+	err := s.exec(ctx, "UPDATE c SET n = n + 1")
 	if took := time.Since(start); took > 30*time.Second {
 		t.Errorf("the second statement took %v, want about its 300ms timeout", took)
 	}
@@ -180,10 +180,10 @@ func TestTable_WaitForEarlierEpochBounded(t *testing.T) {
 		}
 	}
 	release()
-	if err := execSession(ctx, s, "SET statement_timeout = 0"); err != nil {
+	if err := s.exec(ctx, "SET statement_timeout = 0"); err != nil {
 		t.Fatal(err)
 	}
-	if err := execSession(ctx, s, "UPDATE c SET n = n + 10"); err != nil {
+	if err := s.exec(ctx, "UPDATE c SET n = n + 10"); err != nil {
 		t.Fatal(err)
 	}
 	if got := queryStrings(t, eng, "SELECT n FROM c"); !slices.Equal(got, []string{"11"}) {
@@ -192,23 +192,3 @@ func TestTable_WaitForEarlierEpochBounded(t *testing.T) {
 }
 
 // execSession runs one statement in s to its end.
-func execSession(ctx context.Context, s *Session, q string) error {
-	stmts, err := s.Prepare(ctx, q)
-	if err != nil {
-		return err
-	}
-	for _, st := range stmts {
-		rows, err := s.Execute(ctx, st, nil)
-		if err != nil {
-			return err
-		}
-		for rows.Next() {
-		}
-		err = rows.Err()
-		rows.Close()
-		if err != nil {
-			return err
-		}
-	}
-	return nil
-}
