@@ -43,7 +43,7 @@ func TestGrafanaDashboard(t *testing.T) {
 		t.Fatalf("streamsql_checkpoint_duration_seconds gathered as %v, want a histogram", reg.types["streamsql_checkpoint_duration_seconds"])
 	}
 
-	real, err := os.ReadFile("docs/grafana/streamsql.json")
+	real, err := os.ReadFile("../docs/grafana/streamsql.json")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -238,7 +238,7 @@ func gaugeValue(t *testing.T, e *Engine, name string) float64 {
 // TestMetrics_Documented: docs/observability.md lists every streamsql_*
 // metric, and no other.
 func TestMetrics_Documented(t *testing.T) {
-	doc, err := os.ReadFile("docs/observability.md")
+	doc, err := os.ReadFile("../docs/observability.md")
 	if err != nil {
 		t.Fatal(err)
 	}

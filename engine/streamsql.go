@@ -1,6 +1,10 @@
-// Package streamsql is the embedding API of the streamsql engine: open an
-// engine on a data directory, run statements, read rows, close it. The
-// pgwire server (package wire) and the binary are built on this same API.
+// Package engine runs streamsql: the catalog and statement execution
+// (sessions, transactions, cursors, SHOW and the system catalogs), tables,
+// the continuous views (their manager, runners, inputs and the checkpoint
+// coordinator that cuts and commits epochs), changelogs and subscriptions,
+// sinks, the shared readers of each source's shards, metrics and the memory
+// budget. It runs in one process over one Badger directory; the root package
+// streamsql is the embedding API over it.
 package engine
 
 import (
