@@ -121,12 +121,12 @@ type partRun struct {
 // feeds it the clicks rows in batches, each followed by a watermark 5
 // seconds behind the latest time and a barrier, then a watermark past
 // every window, and returns the view's contents and state.
-func runPart(t *testing.T, p *StreamPlan, rows []types.Row, index, count int) partRun {
+func runPart(t *testing.T, p *StreamPlan, rows []types.Row, index, count int, errs *exec.ExprErrors) partRun {
 	t.Helper()
 	g := exec.NewGraph(exec.GraphOptions{})
 	in, feed := g.Input("clicks")
 	tables := map[uint32]*exec.MemTable{}
-	opts := BuildOptions{}
+	opts := BuildOptions{Errs: errs}
 	opts.Part.Index, opts.Part.Count = index, count
 	mat, err := p.Build(g, []exec.NodeID{in}, func(op uint32) exec.StateTable {
 		tables[op] = exec.NewMemTable()
@@ -281,7 +281,7 @@ func TestPart_UnionOfPartsIsTheView(t *testing.T) {
 			if ok, why := Partitionable(p); !ok {
 				t.Fatalf("not partitionable: %s", why)
 			}
-			whole := runPart(t, p, rows, 0, 0)
+			whole := runPart(t, p, rows, 0, 0, nil)
 			if len(whole.rows) < 5 {
 				t.Fatalf("the whole view has %d rows: too few to tell", len(whole.rows))
 			}
@@ -290,7 +290,7 @@ func TestPart_UnionOfPartsIsTheView(t *testing.T) {
 				state := map[uint32]map[string]string{}
 				nonEmpty := 0
 				for r := 0; r < count; r++ {
-					part := runPart(t, p, rows, r, count)
+					part := runPart(t, p, rows, r, count, nil)
 					if len(part.rows) > 0 {
 						nonEmpty++
 					}
@@ -332,6 +332,50 @@ func TestPart_UnionOfPartsIsTheView(t *testing.T) {
 						t.Errorf("%d parts: operator %d state: %d keys in the parts, %d in the whole", count, op, len(state[op]), len(kv))
 					}
 				}
+			}
+		})
+	}
+}
+
+// TestPart_KeyErrorsCountedOnce checks that a GROUP BY key's warnings and
+// errors are counted by the one part that keeps the row: the parts' counts
+// add up to the whole view's, and the views agree.
+func TestPart_KeyErrorsCountedOnce(t *testing.T) {
+	rows := partRows(1000)
+	for _, v := range []string{
+		"SELECT url + 0 AS u, COUNT(*) FROM clicks GROUP BY url + 0",
+		"SELECT CAST(url AS DATE) AS d, user_id, COUNT(*) FROM clicks GROUP BY CAST(url AS DATE), user_id",
+	} {
+		t.Run(v, func(t *testing.T) {
+			q, err := planSQL(t, "CREATE MATERIALIZED VIEW v AS "+v, Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			p, err := PlanStream(q, testViews(t))
+			if err != nil {
+				t.Fatal(err)
+			}
+			var wholeErrs exec.ExprErrors
+			whole := runPart(t, p, rows, 0, 0, &wholeErrs)
+			if wholeErrs.Count() == 0 {
+				t.Fatalf("the whole view counted no key errors: the test tests nothing")
+			}
+			const count = 4
+			var sum int64
+			union := map[string]int{}
+			for r := 0; r < count; r++ {
+				var errs exec.ExprErrors
+				part := runPart(t, p, rows, r, count, &errs)
+				sum += errs.Count()
+				for k, n := range part.rows {
+					union[k] += n
+				}
+			}
+			if sum != wholeErrs.Count() {
+				t.Errorf("the parts counted %d key errors, the whole view %d", sum, wholeErrs.Count())
+			}
+			if !maps.Equal(union, whole.rows) {
+				t.Errorf("union of the parts differs from the whole view:\n%s", diffRows(union, whole.rows))
 			}
 		})
 	}
