@@ -163,24 +163,26 @@ func (d *Dynamo) ensureTable(ctx context.Context, bound time.Duration) error {
 
 // Attribute values, built and read.
 
-func s(v string) types.AttributeValue { return &types.AttributeValueMemberS{Value: v} }
-func n(v int64) types.AttributeValue  { return &types.AttributeValueMemberN{Value: strconv.FormatInt(v, 10)} }
-func nu(v uint64) types.AttributeValue {
+func avS(v string) types.AttributeValue { return &types.AttributeValueMemberS{Value: v} }
+func avN(v int64) types.AttributeValue {
+	return &types.AttributeValueMemberN{Value: strconv.FormatInt(v, 10)}
+}
+func avU(v uint64) types.AttributeValue {
 	return &types.AttributeValueMemberN{Value: strconv.FormatUint(v, 10)}
 }
 
-func key(pk, sk string) map[string]types.AttributeValue {
-	return map[string]types.AttributeValue{attrPK: s(pk), attrSK: s(sk)}
+func itemKey(pk, sk string) map[string]types.AttributeValue {
+	return map[string]types.AttributeValue{attrPK: avS(pk), attrSK: avS(sk)}
 }
 
-func getS(item map[string]types.AttributeValue, name string) string {
+func attrS(item map[string]types.AttributeValue, name string) string {
 	if v, ok := item[name].(*types.AttributeValueMemberS); ok {
 		return v.Value
 	}
 	return ""
 }
 
-func getN(item map[string]types.AttributeValue, name string) (int64, error) {
+func attrN(item map[string]types.AttributeValue, name string) (int64, error) {
 	v, ok := item[name].(*types.AttributeValueMemberN)
 	if !ok {
 		return 0, nil
@@ -192,7 +194,7 @@ func getN(item map[string]types.AttributeValue, name string) (int64, error) {
 	return x, nil
 }
 
-func getU(item map[string]types.AttributeValue, name string) (uint64, error) {
+func attrU(item map[string]types.AttributeValue, name string) (uint64, error) {
 	v, ok := item[name].(*types.AttributeValueMemberN)
 	if !ok {
 		return 0, nil
@@ -206,27 +208,27 @@ func getU(item map[string]types.AttributeValue, name string) (uint64, error) {
 
 func leaseFromItem(item map[string]types.AttributeValue) (Lease, error) {
 	l := Lease{
-		Group:   strings.TrimPrefix(getS(item, attrPK), pkLeasePrefix),
-		Key:     getS(item, attrSK),
-		Owner:   getS(item, "owner"),
-		Handoff: getS(item, "handoff"),
+		Group:   strings.TrimPrefix(attrS(item, attrPK), pkLeasePrefix),
+		Key:     attrS(item, attrSK),
+		Owner:   attrS(item, "owner"),
+		Handoff: attrS(item, "handoff"),
 	}
 	if b, ok := item["checkpoint"].(*types.AttributeValueMemberB); ok {
 		l.Checkpoint = b.Value
 	}
 	var errs [3]error
-	l.Counter, errs[0] = getN(item, "counter")
-	l.Epoch, errs[1] = getU(item, "epoch")
-	l.Moves, errs[2] = getN(item, "moves")
+	l.Counter, errs[0] = attrN(item, "counter")
+	l.Epoch, errs[1] = attrU(item, "epoch")
+	l.Moves, errs[2] = attrN(item, "moves")
 	if err := errors.Join(errs[:]...); err != nil {
 		return Lease{}, fmt.Errorf("lease item %s: %w", l.ID(), err)
 	}
 	return l, nil
 }
 
-// fenced turns a lost condition into ErrFenced, and wraps anything else
+// leaseWriteErr turns a lost condition into ErrFenced, and wraps anything else
 // with the operation and the lease.
-func fenced(op, id string, err error) error {
+func leaseWriteErr(op, id string, err error) error {
 	var ccf *types.ConditionalCheckFailedException
 	if errors.As(err, &ccf) {
 		return fmt.Errorf("%s lease %s: %w", op, id, ErrFenced)
@@ -240,11 +242,11 @@ func fenced(op, id string, err error) error {
 // item if needed and increments its beat.
 func (d *Dynamo) Heartbeat(ctx context.Context, nd Node) error {
 	set := "SET addr = :addr, beat = if_not_exists(beat, :zero) + :one"
-	vals := map[string]types.AttributeValue{":addr": s(nd.Addr), ":zero": n(0), ":one": n(1)}
+	vals := map[string]types.AttributeValue{":addr": avS(nd.Addr), ":zero": avN(0), ":one": avN(1)}
 	if len(nd.Info) > 0 {
 		m := make(map[string]types.AttributeValue, len(nd.Info))
 		for k, v := range nd.Info {
-			m[k] = s(v)
+			m[k] = avS(v)
 		}
 		set += ", info = :info"
 		vals[":info"] = &types.AttributeValueMemberM{Value: m}
@@ -255,7 +257,7 @@ func (d *Dynamo) Heartbeat(ctx context.Context, nd Node) error {
 	defer cancel()
 	_, err := d.c.UpdateItem(cctx, &dynamodb.UpdateItemInput{
 		TableName:                 aws.String(d.table),
-		Key:                       key(pkNode, nd.ID),
+		Key:                       itemKey(pkNode, nd.ID),
 		UpdateExpression:          aws.String(set),
 		ExpressionAttributeValues: vals,
 	})
@@ -273,8 +275,8 @@ func (d *Dynamo) Nodes(ctx context.Context) ([]Node, error) {
 	}
 	nodes := make([]Node, 0, len(items))
 	for _, it := range items {
-		nd := Node{ID: getS(it, attrSK), Addr: getS(it, "addr")}
-		if nd.Beat, err = getN(it, "beat"); err != nil {
+		nd := Node{ID: attrS(it, attrSK), Addr: attrS(it, "addr")}
+		if nd.Beat, err = attrN(it, "beat"); err != nil {
 			return nil, fmt.Errorf("dynamodb: node item %s: %w", nd.ID, err)
 		}
 		if m, ok := it["info"].(*types.AttributeValueMemberM); ok {
@@ -294,7 +296,7 @@ func (d *Dynamo) Nodes(ctx context.Context) ([]Node, error) {
 func (d *Dynamo) Leave(ctx context.Context, id string) error {
 	cctx, cancel := d.call(ctx)
 	defer cancel()
-	if _, err := d.c.DeleteItem(cctx, &dynamodb.DeleteItemInput{TableName: aws.String(d.table), Key: key(pkNode, id)}); err != nil {
+	if _, err := d.c.DeleteItem(cctx, &dynamodb.DeleteItemInput{TableName: aws.String(d.table), Key: itemKey(pkNode, id)}); err != nil {
 		return fmt.Errorf("dynamodb: leave of node %s: %w", id, err)
 	}
 	return nil
@@ -305,8 +307,8 @@ func (d *Dynamo) Leave(ctx context.Context, id string) error {
 // Ensure implements LeaseTable: a PutItem conditional on the item not
 // existing, so an existing lease (and its checkpoint) is never reset.
 func (d *Dynamo) Ensure(ctx context.Context, group, k string) error {
-	item := key(pkLeasePrefix+group, k)
-	item["counter"], item["epoch"], item["moves"] = n(0), n(0), n(0)
+	item := itemKey(pkLeasePrefix+group, k)
+	item["counter"], item["epoch"], item["moves"] = avN(0), avN(0), avN(0)
 	cctx, cancel := d.call(ctx)
 	defer cancel()
 	_, err := d.c.PutItem(cctx, &dynamodb.PutItemInput{
@@ -364,18 +366,18 @@ func cmpPair(a1, a2, b1, b2 string) int {
 // from exactly the last successful commit.
 func (d *Dynamo) Take(ctx context.Context, l Lease, me string) (Lease, error) {
 	cond := "#counter = :c AND "
-	vals := map[string]types.AttributeValue{":c": n(l.Counter), ":me": s(me), ":one": n(1)}
+	vals := map[string]types.AttributeValue{":c": avN(l.Counter), ":me": avS(me), ":one": avN(1)}
 	if l.Owner == "" {
 		cond += "attribute_not_exists(#owner)"
 	} else {
 		cond += "#owner = :owner"
-		vals[":owner"] = s(l.Owner)
+		vals[":owner"] = avS(l.Owner)
 	}
 	cctx, cancel := d.call(ctx)
 	defer cancel()
 	out, err := d.c.UpdateItem(cctx, &dynamodb.UpdateItemInput{
 		TableName:                 aws.String(d.table),
-		Key:                       key(pkLeasePrefix+l.Group, l.Key),
+		Key:                       itemKey(pkLeasePrefix+l.Group, l.Key),
 		UpdateExpression:          aws.String("SET #owner = :me, #counter = #counter + :one, moves = moves + :one REMOVE handoff"),
 		ConditionExpression:       aws.String(cond),
 		ExpressionAttributeNames:  map[string]string{"#owner": "owner", "#counter": "counter"},
@@ -383,7 +385,7 @@ func (d *Dynamo) Take(ctx context.Context, l Lease, me string) (Lease, error) {
 		ReturnValues:              types.ReturnValueAllNew,
 	})
 	if err != nil {
-		return Lease{}, fenced("take", l.ID(), err)
+		return Lease{}, leaseWriteErr("take", l.ID(), err)
 	}
 	got, err := leaseFromItem(out.Attributes)
 	if err != nil {
@@ -394,10 +396,12 @@ func (d *Dynamo) Take(ctx context.Context, l Lease, me string) (Lease, error) {
 
 // Commit implements LeaseTable: owner = me AND counter = held.Counter AND
 // epoch < epoch -> epoch, checkpoint, moves = 0. This write is the commit
-// point of the epoch for the lease.
+// point of the epoch for the lease. A commit of an epoch not above the
+// committed one fails the same condition and is ErrFenced too: nothing in
+// the item says which part failed, and either way it must leave no trace.
 func (d *Dynamo) Commit(ctx context.Context, held Lease, me string, epoch uint64, checkpoint []byte) error {
 	update := "SET epoch = :n, moves = :zero"
-	vals := map[string]types.AttributeValue{":c": n(held.Counter), ":me": s(me), ":n": nu(epoch), ":zero": n(0)}
+	vals := map[string]types.AttributeValue{":c": avN(held.Counter), ":me": avS(me), ":n": avU(epoch), ":zero": avN(0)}
 	if len(checkpoint) > 0 {
 		update += ", checkpoint = :cp"
 		vals[":cp"] = &types.AttributeValueMemberB{Value: checkpoint}
@@ -410,14 +414,14 @@ func (d *Dynamo) Commit(ctx context.Context, held Lease, me string, epoch uint64
 	defer cancel()
 	_, err := d.c.UpdateItem(cctx, &dynamodb.UpdateItemInput{
 		TableName:                 aws.String(d.table),
-		Key:                       key(pkLeasePrefix+held.Group, held.Key),
+		Key:                       itemKey(pkLeasePrefix+held.Group, held.Key),
 		UpdateExpression:          aws.String(update),
 		ConditionExpression:       aws.String("#owner = :me AND #counter = :c AND epoch < :n"),
 		ExpressionAttributeNames:  map[string]string{"#owner": "owner", "#counter": "counter"},
 		ExpressionAttributeValues: vals,
 	})
 	if err != nil {
-		return fenced(fmt.Sprintf("commit epoch %d of", epoch), held.ID(), err)
+		return leaseWriteErr(fmt.Sprintf("commit epoch %d of", epoch), held.ID(), err)
 	}
 	return nil
 }
@@ -425,11 +429,11 @@ func (d *Dynamo) Commit(ctx context.Context, held Lease, me string, epoch uint64
 // Release implements LeaseTable: owner = me AND counter = held.Counter ->
 // owner = to (or none), counter + 1, handoff cleared.
 func (d *Dynamo) Release(ctx context.Context, held Lease, me, to string) error {
-	vals := map[string]types.AttributeValue{":c": n(held.Counter), ":me": s(me), ":one": n(1)}
+	vals := map[string]types.AttributeValue{":c": avN(held.Counter), ":me": avS(me), ":one": avN(1)}
 	update := "SET #counter = #counter + :one"
 	if to != "" {
 		update += ", #owner = :to REMOVE handoff"
-		vals[":to"] = s(to)
+		vals[":to"] = avS(to)
 	} else {
 		update += " REMOVE #owner, handoff"
 	}
@@ -437,14 +441,14 @@ func (d *Dynamo) Release(ctx context.Context, held Lease, me, to string) error {
 	defer cancel()
 	_, err := d.c.UpdateItem(cctx, &dynamodb.UpdateItemInput{
 		TableName:                 aws.String(d.table),
-		Key:                       key(pkLeasePrefix+held.Group, held.Key),
+		Key:                       itemKey(pkLeasePrefix+held.Group, held.Key),
 		UpdateExpression:          aws.String(update),
 		ConditionExpression:       aws.String("#owner = :me AND #counter = :c"),
 		ExpressionAttributeNames:  map[string]string{"#owner": "owner", "#counter": "counter"},
 		ExpressionAttributeValues: vals,
 	})
 	if err != nil {
-		return fenced("release", held.ID(), err)
+		return leaseWriteErr("release", held.ID(), err)
 	}
 	return nil
 }
@@ -460,14 +464,14 @@ func (d *Dynamo) AskHandoff(ctx context.Context, l Lease, me string) error {
 	defer cancel()
 	_, err := d.c.UpdateItem(cctx, &dynamodb.UpdateItemInput{
 		TableName:                 aws.String(d.table),
-		Key:                       key(pkLeasePrefix+l.Group, l.Key),
+		Key:                       itemKey(pkLeasePrefix+l.Group, l.Key),
 		UpdateExpression:          aws.String("SET handoff = :me"),
 		ConditionExpression:       aws.String("#owner = :owner AND #counter = :c"),
 		ExpressionAttributeNames:  map[string]string{"#owner": "owner", "#counter": "counter"},
-		ExpressionAttributeValues: map[string]types.AttributeValue{":me": s(me), ":owner": s(l.Owner), ":c": n(l.Counter)},
+		ExpressionAttributeValues: map[string]types.AttributeValue{":me": avS(me), ":owner": avS(l.Owner), ":c": avN(l.Counter)},
 	})
 	if err != nil {
-		return fenced("ask handoff of", l.ID(), err)
+		return leaseWriteErr("ask handoff of", l.ID(), err)
 	}
 	return nil
 }
@@ -476,7 +480,7 @@ func (d *Dynamo) AskHandoff(ctx context.Context, l Lease, me string) error {
 func (d *Dynamo) Drop(ctx context.Context, group, k string) error {
 	cctx, cancel := d.call(ctx)
 	defer cancel()
-	if _, err := d.c.DeleteItem(cctx, &dynamodb.DeleteItemInput{TableName: aws.String(d.table), Key: key(pkLeasePrefix+group, k)}); err != nil {
+	if _, err := d.c.DeleteItem(cctx, &dynamodb.DeleteItemInput{TableName: aws.String(d.table), Key: itemKey(pkLeasePrefix+group, k)}); err != nil {
 		return fmt.Errorf("dynamodb: drop lease %s: %w", Lease{Group: group, Key: k}.ID(), err)
 	}
 	return nil
@@ -493,8 +497,8 @@ func (d *Dynamo) AppendCatalog(ctx context.Context, version int64, stmt string) 
 	if version < 1 {
 		return fmt.Errorf("append catalog version %d: versions start at 1", version)
 	}
-	item := key(pkCatalog, catalogSK(version))
-	item["version"], item["stmt"] = n(version), s(stmt)
+	item := itemKey(pkCatalog, catalogSK(version))
+	item["version"], item["stmt"] = avN(version), avS(stmt)
 	cctx, cancel := d.call(ctx)
 	defer cancel()
 	_, err := d.c.PutItem(cctx, &dynamodb.PutItemInput{
@@ -520,11 +524,11 @@ func (d *Dynamo) CatalogAfter(ctx context.Context, version int64) ([]CatalogEntr
 	}
 	entries := make([]CatalogEntry, 0, len(items))
 	for _, it := range items {
-		v, err := getN(it, "version")
+		v, err := attrN(it, "version")
 		if err != nil {
-			return nil, fmt.Errorf("dynamodb: catalog item %s: %w", getS(it, attrSK), err)
+			return nil, fmt.Errorf("dynamodb: catalog item %s: %w", attrS(it, attrSK), err)
 		}
-		entries = append(entries, CatalogEntry{Version: v, Stmt: getS(it, "stmt")})
+		entries = append(entries, CatalogEntry{Version: v, Stmt: attrS(it, "stmt")})
 	}
 	return entries, nil
 }
@@ -534,10 +538,10 @@ func (d *Dynamo) CatalogAfter(ctx context.Context, version int64) ([]CatalogEntr
 // consistent: a node deciding about leases must see the latest writes.
 func (d *Dynamo) query(ctx context.Context, pk, after string, desc bool) ([]map[string]types.AttributeValue, error) {
 	cond := "pk = :pk"
-	vals := map[string]types.AttributeValue{":pk": s(pk)}
+	vals := map[string]types.AttributeValue{":pk": avS(pk)}
 	if after != "" {
 		cond += " AND sk > :after"
-		vals[":after"] = s(after)
+		vals[":after"] = avS(after)
 	}
 	in := &dynamodb.QueryInput{
 		TableName:                 aws.String(d.table),
@@ -567,7 +571,7 @@ func (d *Dynamo) scanPrefix(ctx context.Context, prefix string) ([]map[string]ty
 	in := &dynamodb.ScanInput{
 		TableName:                 aws.String(d.table),
 		FilterExpression:          aws.String("begins_with(pk, :prefix)"),
-		ExpressionAttributeValues: map[string]types.AttributeValue{":prefix": s(prefix)},
+		ExpressionAttributeValues: map[string]types.AttributeValue{":prefix": avS(prefix)},
 		ConsistentRead:            aws.Bool(true),
 	}
 	var items []map[string]types.AttributeValue

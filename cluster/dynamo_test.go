@@ -37,8 +37,8 @@ func dynaliteTables(t *testing.T) func(t *testing.T) (context.Context, *Dynamo) 
 	}
 }
 
-// lease reads one lease item back, failing the test if it is not there.
-func lease(ctx context.Context, t *testing.T, d *Dynamo, group, key string) Lease {
+// readLease reads one lease item back, failing the test if it is not there.
+func readLease(ctx context.Context, t *testing.T, d *Dynamo, group, key string) Lease {
 	t.Helper()
 	ls, err := d.Leases(ctx, group)
 	if err != nil {
@@ -84,7 +84,7 @@ func TestDynamo(t *testing.T) {
 			t.Fatal(err)
 		}
 		free := Lease{Group: g, Key: k}
-		sameLease(t, "ensured", lease(ctx, t, d, g, k), free)
+		sameLease(t, "ensured", readLease(ctx, t, d, g, k), free)
 
 		a, err := d.Take(ctx, free, "A")
 		if err != nil {
@@ -95,19 +95,19 @@ func TestDynamo(t *testing.T) {
 			t.Fatal(err)
 		}
 		committed := Lease{Group: g, Key: k, Owner: "A", Counter: 1, Epoch: 1, Checkpoint: []byte("pos-1")}
-		sameLease(t, "after commit", lease(ctx, t, d, g, k), committed)
+		sameLease(t, "after commit", readLease(ctx, t, d, g, k), committed)
 
 		// Ensure again must not reset a lease that exists.
 		if err := d.Ensure(ctx, g, k); err != nil {
 			t.Fatal(err)
 		}
-		sameLease(t, "ensure of an existing lease", lease(ctx, t, d, g, k), committed)
+		sameLease(t, "ensure of an existing lease", readLease(ctx, t, d, g, k), committed)
 
 		if err := d.Release(ctx, a, "A", ""); err != nil {
 			t.Fatal(err)
 		}
 		released := Lease{Group: g, Key: k, Counter: 2, Epoch: 1, Checkpoint: []byte("pos-1")}
-		sameLease(t, "after release", lease(ctx, t, d, g, k), released)
+		sameLease(t, "after release", readLease(ctx, t, d, g, k), released)
 
 		// The next taker gets the committed checkpoint from the take itself.
 		b, err := d.Take(ctx, released, "B")
@@ -131,7 +131,7 @@ func TestDynamo(t *testing.T) {
 			t.Fatal(err)
 		}
 		// A pauses; B sees it gone and takes the lease from it.
-		seen := lease(ctx, t, d, g, k)
+		seen := readLease(ctx, t, d, g, k)
 		b, err := d.Take(ctx, seen, "B")
 		if err != nil {
 			t.Fatal(err)
@@ -145,7 +145,7 @@ func TestDynamo(t *testing.T) {
 		wantFenced(t, "A's release to C", d.Release(ctx, a, "A", "C"), id)
 		// Even with B's counter (read from the table), A is not the owner.
 		wantFenced(t, "A's commit with the current counter", d.Commit(ctx, b, "A", 2, []byte("a2")), id)
-		sameLease(t, "after the fenced writes", lease(ctx, t, d, g, k), want)
+		sameLease(t, "after the fenced writes", readLease(ctx, t, d, g, k), want)
 
 		if err := d.Commit(ctx, b, "B", 2, []byte("b2")); err != nil {
 			t.Fatalf("the new owner's commit: %v", err)
@@ -184,7 +184,7 @@ func TestDynamo(t *testing.T) {
 		} {
 			wantFenced(t, "the old holding's "+tc.name, tc.err, id)
 		}
-		sameLease(t, "after the old holding's writes", lease(ctx, t, d, g, k), want)
+		sameLease(t, "after the old holding's writes", readLease(ctx, t, d, g, k), want)
 		if err := d.Commit(ctx, again, "A", 1, []byte("new")); err != nil {
 			t.Fatalf("the current holding's commit: %v", err)
 		}
@@ -195,7 +195,7 @@ func TestDynamo(t *testing.T) {
 		if err := d.Ensure(ctx, g, k); err != nil {
 			t.Fatal(err)
 		}
-		seen := lease(ctx, t, d, g, k)
+		seen := readLease(ctx, t, d, g, k)
 		const racers = 8
 		var wg sync.WaitGroup
 		errs := make([]error, racers)
@@ -219,7 +219,7 @@ func TestDynamo(t *testing.T) {
 		if winner == "" {
 			t.Fatal("no take won")
 		}
-		sameLease(t, "after the race", lease(ctx, t, d, g, k), Lease{Group: g, Key: k, Owner: winner, Counter: 1, Moves: 1})
+		sameLease(t, "after the race", readLease(ctx, t, d, g, k), Lease{Group: g, Key: k, Owner: winner, Counter: 1, Moves: 1})
 
 		// A take that read before the winner's write and comes late loses
 		// too, whatever owner it believed.
@@ -261,7 +261,7 @@ func TestDynamo(t *testing.T) {
 			if !tc.ok {
 				wantFenced(t, fmt.Sprintf("commit %d", tc.epoch), err, id)
 			}
-			got := lease(ctx, t, d, g, k)
+			got := readLease(ctx, t, d, g, k)
 			if got.Epoch != tc.want || !bytes.Equal(got.Checkpoint, []byte(fmt.Sprintf("cp-%d", tc.want))) {
 				t.Fatalf("after commit %d: epoch %d checkpoint %q, want %d cp-%d", tc.epoch, got.Epoch, got.Checkpoint, tc.want, tc.want)
 			}
@@ -270,7 +270,7 @@ func TestDynamo(t *testing.T) {
 		if err := d.Commit(ctx, a, "A", 11, nil); err != nil {
 			t.Fatal(err)
 		}
-		if got := lease(ctx, t, d, g, k); got.Epoch != 11 || len(got.Checkpoint) != 0 {
+		if got := readLease(ctx, t, d, g, k); got.Epoch != 11 || len(got.Checkpoint) != 0 {
 			t.Fatalf("after an empty checkpoint: epoch %d checkpoint %q", got.Epoch, got.Checkpoint)
 		}
 	})
@@ -280,7 +280,7 @@ func TestDynamo(t *testing.T) {
 		if err := d.Ensure(ctx, g, k); err != nil {
 			t.Fatal(err)
 		}
-		free := lease(ctx, t, d, g, k)
+		free := readLease(ctx, t, d, g, k)
 		if err := d.AskHandoff(ctx, free, "B"); err == nil || errors.Is(err, ErrFenced) {
 			t.Fatalf("asking for a free lease: %v, want an error saying to take it", err)
 		}
@@ -291,11 +291,11 @@ func TestDynamo(t *testing.T) {
 		if err := d.Commit(ctx, a, "A", 1, []byte("a1")); err != nil {
 			t.Fatal(err)
 		}
-		seen := lease(ctx, t, d, g, k)
+		seen := readLease(ctx, t, d, g, k)
 		if err := d.AskHandoff(ctx, seen, "B"); err != nil {
 			t.Fatal(err)
 		}
-		asked := lease(ctx, t, d, g, k)
+		asked := readLease(ctx, t, d, g, k)
 		if asked.Handoff != "B" {
 			t.Fatalf("after AskHandoff: handoff %q, want B", asked.Handoff)
 		}
@@ -306,7 +306,7 @@ func TestDynamo(t *testing.T) {
 		stale := seen
 		stale.Counter--
 		wantFenced(t, "an ask with a stale counter", d.AskHandoff(ctx, stale, "C"), id)
-		if got := lease(ctx, t, d, g, k); got.Handoff != "B" {
+		if got := readLease(ctx, t, d, g, k); got.Handoff != "B" {
 			t.Fatalf("a refused ask changed handoff to %q", got.Handoff)
 		}
 
@@ -315,7 +315,7 @@ func TestDynamo(t *testing.T) {
 			t.Fatal(err)
 		}
 		handed := Lease{Group: g, Key: k, Owner: "B", Counter: 2, Epoch: 2, Checkpoint: []byte("a2")}
-		sameLease(t, "after the release to B", lease(ctx, t, d, g, k), handed)
+		sameLease(t, "after the release to B", readLease(ctx, t, d, g, k), handed)
 		wantFenced(t, "A's commit after handing off", d.Commit(ctx, a, "A", 3, []byte("a3")), id)
 		if err := d.Commit(ctx, handed, "B", 3, []byte("b3")); err != nil {
 			t.Fatalf("B's commit after the hand-off: %v", err)
@@ -480,7 +480,7 @@ func TestDynamo(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		sameLease(t, "lease seen through a second client", lease(ctx, t, again, g, k), Lease{Group: g, Key: k})
+		sameLease(t, "lease seen through a second client", readLease(ctx, t, again, g, k), Lease{Group: g, Key: k})
 	})
 }
 
