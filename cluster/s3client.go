@@ -65,6 +65,8 @@ func OpenStore(ctx context.Context, opts StoreOptions) (*Store, error) {
 	return &Store{b: c}, nil
 }
 
+var _ blobs = (*s3Blobs)(nil)
+
 // s3Blobs is blobs over one bucket and prefix of S3.
 type s3Blobs struct {
 	client  *s3.Client

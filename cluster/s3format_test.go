@@ -3,6 +3,7 @@ package cluster
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"math/rand"
@@ -243,6 +244,15 @@ func TestStateLocation_ExtendAndValidate(t *testing.T) {
 	b := Extend(before, "n3", "i9", 5)
 	if a.Runs[0].Last != 5 || b.Runs[0].Last != 4 || len(b.Runs) != 2 {
 		t.Fatalf("copies share runs: %v %v", a.Runs, b.Runs)
+	}
+	// The location travels in the lease's checkpoint as JSON.
+	js, err := json.Marshal(Location{Base: "b/p/2-ab", BaseEpoch: 2, Runs: loc.Runs})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var back Location
+	if err := json.Unmarshal(js, &back); err != nil || fmt.Sprint(back) != fmt.Sprint(Location{Base: "b/p/2-ab", BaseEpoch: 2, Runs: loc.Runs}) {
+		t.Fatalf("JSON round trip: %s gave %+v, %v", js, back, err)
 	}
 	for _, tc := range []struct {
 		name string
