@@ -129,7 +129,7 @@ func TestClusterAccept(t *testing.T) {
 	ctx, table := ce.ctx, ce.table
 	start := time.Now()
 
-	nodes := []*clusterNode{ce.startNode(t, table, "n1"), ce.startNode(t, table, "n2"), ce.startNode(t, table, "n3")}
+	nodes := []*nodeProc{ce.startNode(t, table, "n1"), ce.startNode(t, table, "n2"), ce.startNode(t, table, "n3")}
 	n1, n2, n3 := nodes[0], nodes[1], nodes[2]
 	poller := ce.startLeasePoller(t, table, 100*time.Millisecond)
 	if err := ce.kin.CreateStream(ctx, "cl-in", 8); err != nil {

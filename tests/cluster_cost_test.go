@@ -67,20 +67,20 @@ func TestClusterCost(t *testing.T) {
 
 	type config struct {
 		name  string
-		nodes func() []*clusterNode
+		nodes func() []*nodeProc
 	}
 	var report []string
-	var three []*clusterNode
+	var three []*nodeProc
 	for i, c := range []config{
-		{"one process (no --cluster)", func() []*clusterNode {
+		{"one process (no --cluster)", func() []*nodeProc {
 			srv := startBinaryWith(t, ce.bin, t.TempDir(), binaryConfig{args: []string{"--kinesis-endpoint", ce.kin.Endpoint()}})
-			return []*clusterNode{{id: "solo", srv: srv}}
+			return []*nodeProc{{id: "solo", srv: srv}}
 		}},
-		{"one-node cluster", func() []*clusterNode {
-			return []*clusterNode{ce.startNode(t, "cost-one", "c1")}
+		{"one-node cluster", func() []*nodeProc {
+			return []*nodeProc{ce.startNode(t, "cost-one", "c1")}
 		}},
-		{"three-node cluster", func() []*clusterNode {
-			three = []*clusterNode{ce.startNode(t, "cost-three", "t1"), ce.startNode(t, "cost-three", "t2"), ce.startNode(t, "cost-three", "t3")}
+		{"three-node cluster", func() []*nodeProc {
+			three = []*nodeProc{ce.startNode(t, "cost-three", "t1"), ce.startNode(t, "cost-three", "t2"), ce.startNode(t, "cost-three", "t3")}
 			return three
 		}},
 	} {

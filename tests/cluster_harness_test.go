@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -77,8 +76,8 @@ func (ce *clusterEnv) stateURL(table string) string {
 	return "s3://" + ce.bucket + "/" + ce.prefix + table
 }
 
-// clusterNode is one `streamsql serve --cluster` process.
-type clusterNode struct {
+// nodeProc is one `streamsql serve --cluster` process.
+type nodeProc struct {
 	id       string
 	srv      *binaryServer
 	httpAddr string // host:port of /metrics
@@ -87,25 +86,12 @@ type clusterNode struct {
 
 var metricsLine = regexp.MustCompile(`addr=http://(127\.0\.0\.1:\d+)/metrics`)
 
-// freeLoopbackPort is a port nothing listens on right now: a node must be
-// told its pgwire address before it starts, to advertise it to its peers.
-func freeLoopbackPort(t *testing.T) int {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
-}
-
 // startNode starts node id of the cluster whose lease table is table, on a
 // fresh data directory, with extra flags after the cluster's.
-func (ce *clusterEnv) startNode(t *testing.T, table, id string, extra ...string) *clusterNode {
+func (ce *clusterEnv) startNode(t *testing.T, table, id string, extra ...string) *nodeProc {
 	t.Helper()
-	addr := fmt.Sprintf("127.0.0.1:%d", freeLoopbackPort(t))
+	// --advertise defaults to the address --listen bound.
 	args := append([]string{
-		"--listen", addr, "--advertise", addr,
 		"--cluster", table, "--state-store", ce.stateURL(table),
 		"--node-id", id, "--lease-duration", ce.leaseDuration.String(),
 		"--cluster-secret", "accept-secret",
@@ -114,8 +100,9 @@ func (ce *clusterEnv) startNode(t *testing.T, table, id string, extra ...string)
 	}, extra...)
 	srv := startBinaryWith(t, ce.bin, t.TempDir(), binaryConfig{args: args, env: []string{
 		"AWS_ACCESS_KEY_ID=" + clusterKeyID, "AWS_SECRET_ACCESS_KEY=" + clusterSecretKey, "AWS_REGION=" + emulator.Region,
+		"AWS_EC2_METADATA_DISABLED=true", // loopback only
 	}})
-	n := &clusterNode{id: id, srv: srv}
+	n := &nodeProc{id: id, srv: srv}
 	if m := metricsLine.FindStringSubmatch(srv.stderr.String()); m != nil {
 		n.httpAddr = m[1]
 	}
@@ -129,7 +116,7 @@ func (ce *clusterEnv) startNode(t *testing.T, table, id string, extra ...string)
 
 // stop sends SIGSTOP: the process is frozen where it stands, as in a long
 // pause of a VM or a collector.
-func (n *clusterNode) stop(t *testing.T) {
+func (n *nodeProc) stop(t *testing.T) {
 	t.Helper()
 	if err := syscall.Kill(n.srv.cmd.Process.Pid, syscall.SIGSTOP); err != nil {
 		t.Fatalf("SIGSTOP node %s: %v", n.id, err)
@@ -138,7 +125,7 @@ func (n *clusterNode) stop(t *testing.T) {
 }
 
 // cont sends SIGCONT.
-func (n *clusterNode) cont(t *testing.T) {
+func (n *nodeProc) cont(t *testing.T) {
 	t.Helper()
 	if err := syscall.Kill(n.srv.cmd.Process.Pid, syscall.SIGCONT); err != nil {
 		t.Fatalf("SIGCONT node %s: %v", n.id, err)
@@ -148,7 +135,7 @@ func (n *clusterNode) cont(t *testing.T) {
 
 // cpuSeconds is the node's user and system CPU time so far, from
 // /proc/<pid>/stat (utime and stime, fields 14 and 15, in clock ticks).
-func (n *clusterNode) cpuSeconds(t *testing.T) float64 {
+func (n *nodeProc) cpuSeconds(t *testing.T) float64 {
 	t.Helper()
 	return procCPUSeconds(t, n.srv.cmd.Process.Pid)
 }
@@ -176,7 +163,7 @@ func procCPUSeconds(t *testing.T, pid int) float64 {
 
 // metric sums the samples of the metric named name (every label set) at
 // the node's /metrics; found is false when the node exports none.
-func (n *clusterNode) metric(t *testing.T, name string) (sum float64, found bool) {
+func (n *nodeProc) metric(t *testing.T, name string) (sum float64, found bool) {
 	t.Helper()
 	if n.httpAddr == "" {
 		t.Fatalf("node %s logged no metrics address", n.id)
