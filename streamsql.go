@@ -54,6 +54,11 @@ type Config struct {
 	// windows read (proctime.go); time.Now when nil. Tests set one they
 	// move themselves.
 	Clock func() time.Time
+	// Cluster, when set, makes the engine a member of a cluster
+	// (cluster_member.go): it runs the parts of views and sinks that
+	// Cluster.Membership says it holds and commits them through
+	// Cluster.Committer. Nil: one process, as without it.
+	Cluster *ClusterConfig
 }
 
 // Engine is one running streamsql instance. It is safe for concurrent use.
