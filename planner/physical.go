@@ -138,6 +138,10 @@ type BuildOptions struct {
 	// CacheBudget, when set, is the byte budget the joins' and the
 	// aggregates' caches share with every other view's.
 	CacheBudget *exec.CacheBudget
+	// Part, when Count > 1, builds part Index of Count of a partitionable
+	// plan (see Partitionable): only the groups of that part's key groups
+	// are kept. Count 0 or 1 builds the whole view.
+	Part struct{ Index, Count int }
 }
 
 // Build adds the plan's operators to g, reading the decoded rows of
@@ -147,8 +151,17 @@ func (p *StreamPlan) Build(g *exec.Graph, inputs []exec.NodeID, table func(op ui
 	if len(inputs) != len(p.Inputs) {
 		return 0, fmt.Errorf("stream plan: %d inputs for %d sources", len(inputs), len(p.Inputs))
 	}
+	part := exec.Part(opts.Part)
+	if part.Count > 1 {
+		if err := part.Valid(); err != nil {
+			return 0, fmt.Errorf("stream plan: %w", err)
+		}
+		if ok, why := Partitionable(p); !ok {
+			return 0, fmt.Errorf("stream plan: not partitionable: %s", why)
+		}
+	}
 	b := &streamBuilder{g: g, table: table, views: p.views, errs: opts.Errs, cacheGroups: opts.AggCacheGroups,
-		cacheBudget: opts.CacheBudget, given: inputs, scans: p.scans}
+		cacheBudget: opts.CacheBudget, given: inputs, scans: p.scans, part: part}
 	// Every operator shares b.env: their expressions' warnings count with
 	// the view's expression errors.
 	b.env.Warn = opts.Errs.Warner("warning")
@@ -164,6 +177,9 @@ type streamBuilder struct {
 	cacheGroups int
 	cacheBudget *exec.CacheBudget
 	nextOp      uint32
+	// part is BuildOptions.Part; partDone is set once its filter is in.
+	part     exec.Part
+	partDone bool
 
 	// timeKind is, per source windowed, whether its windows are over
 	// processing time (procTimeWindow).
@@ -542,6 +558,9 @@ func (b *streamBuilder) aggregate(n *Aggregate, eowc bool) (exec.NodeID, error) 
 	if err != nil {
 		return 0, err
 	}
+	if in, err = b.partFilter(kfs, in); err != nil {
+		return 0, err
+	}
 	// Over an input that only inserts, MIN and MAX need no value counts.
 	ao := exec.AggOptions{Keys: kfs, KeyTexts: exprTexts(keys), Aggs: n.Aggs, Env: &b.env, Errs: b.errs, CacheSize: b.cacheGroups, Budget: b.cacheBudget,
 		AppendOnly: appendOnly(n.Input, eowc, b.views)}
@@ -663,6 +682,9 @@ func (b *streamBuilder) session(n *Aggregate, win *Window, filters []*Filter, eo
 	}
 	kfs, err := compileAll(keys)
 	if err != nil {
+		return 0, err
+	}
+	if in, err = b.partFilter(kfs, in); err != nil {
 		return 0, err
 	}
 	tf, err := expr.Compile(&expr.ColumnRef{Index: win.TimeCol, Typ: win.cols[win.TimeCol].Type, Name: win.cols[win.TimeCol].Name})
