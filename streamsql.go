@@ -77,6 +77,8 @@ type Engine struct {
 
 	views *viewManager // continuous materialized views (view.go)
 
+	cluster *clusterMember // nil outside a cluster (parts.go)
+
 	tables tableManager // tables' run-time state (table.go)
 
 	stmts statements // statements in flight (statements.go)
@@ -157,6 +159,15 @@ func Open(ctx context.Context, cfg Config) (*Engine, error) {
 		_ = db.Close()
 		return nil, err
 	}
+	if cfg.Cluster != nil {
+		if e.cluster, err = newClusterMember(e, cfg.Cluster); err != nil {
+			e.cancel()
+			e.views.stopAll()
+			_ = db.Close()
+			return nil, fmt.Errorf("streamsql: %w", err)
+		}
+		defer e.cluster.start()
+	}
 	for _, o := range e.catalog.list(sql.KindView) {
 		e.views.startView(o)
 	}
@@ -178,6 +189,9 @@ func (e *Engine) Close() error {
 	}
 	e.closed = true
 	e.cancel() // cancels every statement too (beginStatement)
+	if e.cluster != nil {
+		e.cluster.wg.Wait() // the reconciler starts no part from now on
+	}
 	e.sinksMu.Lock()
 	names := make([]string, 0, len(e.sinks))
 	for name := range e.sinks {
