@@ -1,4 +1,4 @@
-package engine
+package streamsql
 
 import (
 	"context"
@@ -24,13 +24,17 @@ import (
 // anything visible.
 
 // ClusterConfig makes an engine a cluster member (Config.Cluster). Every
-// field is required.
+// field is required but KeyGroupRanges.
 type ClusterConfig struct {
 	Membership Membership
 	Restorer   Restorer
 	Committer  Committer
 	Catalog    CatalogLog
 	Peers      Peers
+	// KeyGroupRanges is how many parts a view split by key has
+	// (DefaultKeyGroupRanges when zero, at most 256). Every node of a
+	// cluster must say the same.
+	KeyGroupRanges int
 }
 
 func (c *ClusterConfig) check() error {

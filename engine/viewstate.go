@@ -357,6 +357,9 @@ func (l *viewLife) trouble() (error, time.Time) {
 
 // status returns the state of view (or sink over a query) o.
 func (m *viewManager) status(o *object) viewStatus {
+	if m.e.cluster != nil && o.kind == sql.KindView {
+		return m.e.cluster.viewStatus(o) // its parts (parts.go)
+	}
 	m.mu.Lock()
 	r := m.runners[o.entry.Name]
 	m.mu.Unlock()
