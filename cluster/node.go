@@ -217,7 +217,7 @@ func (m *Member) Incarnation() string { return m.incarnation }
 
 // EngineConfig is the engine's side of the membership (Config.Cluster).
 func (m *Member) EngineConfig() *engine.ClusterConfig {
-	return &engine.ClusterConfig{Membership: m, Restorer: m, Committer: m, Catalog: m.catalog, Peers: m.peers}
+	return &engine.ClusterConfig{Membership: m, Restorer: m, Committer: m, Catalog: m.catalog, Peers: m.peers, Status: m, Gate: m}
 }
 
 var (

@@ -60,7 +60,7 @@ func token(secret, op string) string {
 // answer for its parts (Member.Serving).
 func (m *Member) CheckPeer(op, tok string) error {
 	if m.secret != "" && !hmac.Equal([]byte(tok), []byte(token(m.secret, op))) {
-		return errors.New("the peer's token does not match this node's cluster secret")
+		return engine.ErrPeerToken
 	}
 	if op != engine.PeerFlushOp {
 		return m.Serving()
