@@ -258,8 +258,9 @@ func TestClusterHA(t *testing.T) {
 		shown = append(shown, fmt.Sprintf("%s alive=%v leases=%d restores=%d", id, alive, leases, restores))
 		switch id {
 		case nodes[survivor].id:
-			if !alive || leases != 8 {
-				t.Errorf("SHOW CLUSTER: survivor %s alive=%v leases=%d, want alive with 8", id, alive, leases)
+			if !alive || leases != 8 || restores < 1 {
+				t.Errorf("SHOW CLUSTER: survivor %s alive=%v leases=%d restores=%d, want alive with 8 and the killed node's committed parts restored",
+					id, alive, leases, restores)
 			}
 		case nodes[victim].id:
 			if alive || leases != 0 {
