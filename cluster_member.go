@@ -103,6 +103,10 @@ type Membership interface {
 	// Held returns the parts this node holds now and a channel closed at
 	// the next change. The engine runs exactly these.
 	Held() (parts []HeldPart, changed <-chan struct{})
+	// Drop deletes the leases of group, whose object was dropped. The
+	// node that ran the DROP calls it; the others stop the group's parts
+	// when they apply the DROP.
+	Drop(ctx context.Context, group string) error
 }
 
 // Restorer fills a part's local state from where the cluster keeps it.

@@ -68,6 +68,7 @@ func (c *clusterMember) execute(ctx context.Context, st *Statement, params []typ
 	case *sql.CreateSource:
 		name = p.Name
 	case *sql.Drop:
+		return c.drop(ctx, st, params, run)
 	default:
 		return run(ctx, st, params)
 	}
@@ -77,7 +78,38 @@ func (c *clusterMember) execute(ctx context.Context, st *Statement, params []typ
 	if err != nil {
 		return rows, err
 	}
-	text := st.text
+	return c.appendDDL(ctx, rows, st.text, name), nil
+}
+
+// drop runs a DROP here and in the cluster, and deletes the leases of the
+// views it dropped (with CASCADE, perhaps more than the one named).
+func (c *clusterMember) drop(ctx context.Context, st *Statement, params []types.Value,
+	run func(context.Context, *Statement, []types.Value) (*Rows, error)) (*Rows, error) {
+	c.ddlMu.Lock()
+	defer c.ddlMu.Unlock()
+	views := c.e.catalog.list(sql.KindView)
+	rows, err := run(ctx, st, params)
+	if err != nil {
+		return rows, err
+	}
+	rows = c.appendDDL(ctx, rows, st.text, "")
+	for _, v := range views {
+		if _, ok := c.e.catalog.get(v.entry.Name); ok {
+			continue
+		}
+		if err := c.cfg.Membership.Drop(ctx, ViewGroup(v.entry.Name)); err != nil {
+			c.e.log.Warn("cluster: delete the leases of a dropped view", "view", v.entry.Name, "err", err)
+			rows.warnings = append(rows.warnings, sqlerr.Newf(sqlerr.Warning,
+				"the leases of view %s were not deleted: %v", v.entry.Name, err))
+		}
+	}
+	return rows, nil
+}
+
+// appendDDL appends a statement that succeeded here to the cluster's
+// catalog log; a failure is a WARNING on rows. name is the object a
+// CREATE made, whose stored definition is what goes.
+func (c *clusterMember) appendDDL(ctx context.Context, rows *Rows, text, name string) *Rows {
 	if name != "" {
 		// What the catalog stored (an endpoint pinned by this node's
 		// configuration included).
@@ -90,10 +122,10 @@ func (c *clusterMember) execute(ctx context.Context, st *Statement, params []typ
 		c.e.log.Error("cluster: DDL applied on this node but not recorded in the cluster's catalog", "statement", text, "err", err)
 		rows.warnings = append(rows.warnings, sqlerr.Newf(sqlerr.Warning,
 			"applied on this node only: the cluster's catalog did not record it: %v", err))
-		return rows, nil
+		return rows
 	}
 	c.own[v] = true
-	return rows, nil
+	return rows
 }
 
 // followRetry is the pause before the catalog log is followed again
@@ -102,7 +134,11 @@ const followRetry = time.Second
 
 // followDDL applies the DDL of other nodes, in log order, until ctx ends.
 func (c *clusterMember) followDDL(ctx context.Context) {
-	var applied uint64
+	applied, err := c.e.db.ClusterCatalogVersion()
+	if err != nil {
+		c.e.log.Error("cluster: cannot follow the catalog log", "err", err)
+		return
+	}
 	for ctx.Err() == nil {
 		err := c.cfg.Catalog.Follow(ctx, applied, func(version uint64, stmt string) error {
 			c.applyDDL(ctx, version, stmt)
@@ -127,6 +163,11 @@ func (c *clusterMember) followDDL(ctx context.Context) {
 func (c *clusterMember) applyDDL(ctx context.Context, version uint64, stmt string) {
 	c.ddlMu.Lock()
 	defer c.ddlMu.Unlock()
+	defer func() {
+		if err := c.e.db.SetClusterCatalogVersion(version); err != nil {
+			c.e.log.Warn("cluster: record the catalog version applied; a restart applies it again", "version", version, "err", err)
+		}
+	}()
 	if c.own[version] {
 		return
 	}
