@@ -144,7 +144,9 @@ type Committer interface {
 	// Restore should Held still list them (the implementation removes a
 	// truly fenced part from Held before returning). An error means no
 	// part committed; the engine commits nothing and tries again with the
-	// next epoch (whose writes include this one's).
+	// next epoch (whose writes include this one's). It may be called
+	// concurrently, with different epochs (views' checkpoints and sinks'
+	// saves of their positions).
 	Commit(ctx context.Context, epoch uint64, parts []PartWrites) (fenced []PartID, err error)
 }
 

@@ -15,7 +15,8 @@ import (
 // catalog log, and every other node applies it in log order with a system
 // session (followDDL). What a cluster does not run yet is refused with
 // 0A000: tables and DML (a table would need a lease of its own),
-// SUBSCRIBE (its changes would come from every part's owner), sinks, and
+// SUBSCRIBE (its changes would come from every part's owner), sinks over
+// a view or a query (sinks from a source run by shard: sinkparts.go), and
 // views over views (a part reads sources only).
 //
 // Known limit: two nodes running conflicting DDL at the same moment (both
@@ -38,7 +39,10 @@ func (c *clusterMember) execute(ctx context.Context, st *Statement, params []typ
 	case *sql.Subscribe:
 		return nil, notInCluster("SUBSCRIBE is")
 	case *sql.CreateSink:
-		return nil, notInCluster("sinks are")
+		if from, ok := c.e.catalog.get(p.From); p.Query != nil || (ok && from.kind != sql.KindSource) {
+			return nil, notInCluster("a sink over a query or a materialized view is")
+		}
+		name = p.Name
 	case *sql.Flush:
 		rows, err := run(ctx, st, params)
 		if err != nil {

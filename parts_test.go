@@ -509,6 +509,8 @@ func TestCluster_Refused(t *testing.T) {
 		`CREATE TABLE t (a INT PRIMARY KEY)`,
 		`CREATE MATERIALIZED VIEW w AS SELECT k FROM v`,
 		`CREATE SINK o FROM seq WITH (connector = 'kinesis', stream = 'o', endpoint = 'http://127.0.0.1:1', validate = false)`,
+		`CREATE SINK o FROM v WITH (connector = 'kinesis', stream = 'o', endpoint = 'http://127.0.0.1:1', validate = false)`,
+		`SUBSCRIBE TO v`,
 	} {
 		err := e1.Exec(context.Background(), q)
 		var se interface{ SQLState() string }
