@@ -239,6 +239,11 @@ func (c *clusterMember) reconcile(ctx context.Context, held []HeldPart) {
 		}
 		obj, ok := c.heldView(id)
 		if !ok {
+			if o, known := c.e.catalog.get(strings.TrimPrefix(id.Group, "view/")); known && o.kind == sql.KindView {
+				if n := c.partsOf(o); n != id.Count {
+					c.logStartFailure(id, fmt.Errorf("view %s has %d parts on this node (KeyGroupRanges): every node must say the same", o.entry.Name, n))
+				}
+			}
 			continue // not (yet) known here: the DDL follower wakes us
 		}
 		if err := c.startPart(ctx, obj, h); err != nil && ctx.Err() == nil {

@@ -78,9 +78,13 @@ func (c *clusterMember) execute(ctx context.Context, st *Statement, params []typ
 	}
 	c.ddlMu.Lock()
 	defer c.ddlMu.Unlock()
+	before, _ := c.e.catalog.get(name)
 	rows, err := run(ctx, st, params)
 	if err != nil {
 		return rows, err
+	}
+	if after, _ := c.e.catalog.get(name); after == before {
+		return rows, nil // IF NOT EXISTS of an object that exists: nothing happened
 	}
 	return c.appendDDL(ctx, rows, st.text, name), nil
 }
@@ -91,20 +95,25 @@ func (c *clusterMember) drop(ctx context.Context, st *Statement, params []types.
 	run func(context.Context, *Statement, []types.Value) (*Rows, error)) (*Rows, error) {
 	c.ddlMu.Lock()
 	defer c.ddlMu.Unlock()
-	views := c.e.catalog.list(sql.KindView)
+	objs := append(c.e.catalog.list(sql.KindView), c.e.catalog.list(sql.KindSink)...)
+	_, existed := c.e.catalog.get(st.stmt.(*sql.Drop).Name)
 	rows, err := run(ctx, st, params)
-	if err != nil {
-		return rows, err
+	if err != nil || !existed {
+		return rows, err // an error, or IF EXISTS of nothing: nothing happened
 	}
 	rows = c.appendDDL(ctx, rows, st.text, "")
-	for _, v := range views {
-		if _, ok := c.e.catalog.get(v.entry.Name); ok {
+	for _, o := range objs {
+		if _, ok := c.e.catalog.get(o.entry.Name); ok {
 			continue
 		}
-		if err := c.cfg.Membership.Drop(ctx, ViewGroup(v.entry.Name)); err != nil {
-			c.e.log.Warn("cluster: delete the leases of a dropped view", "view", v.entry.Name, "err", err)
+		group := ViewGroup(o.entry.Name)
+		if o.kind == sql.KindSink {
+			group = SinkGroup(o.entry.Name)
+		}
+		if err := c.cfg.Membership.Drop(ctx, group); err != nil {
+			c.e.log.Warn("cluster: delete the leases of a dropped object", "group", group, "err", err)
 			rows.warnings = append(rows.warnings, sqlerr.Newf(sqlerr.Warning,
-				"the leases of view %s were not deleted: %v", v.entry.Name, err))
+				"the leases of %s were not deleted: %v", group, err))
 		}
 	}
 	return rows, nil
