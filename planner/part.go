@@ -40,7 +40,7 @@ func Partitionable(p *StreamPlan) (ok bool, why string) {
 	case len(aggs) == 0:
 		return false, "no keyed operator (filters and projections only): split by shard, not by key"
 	case len(aggs) > 1:
-		return false, "a second aggregate re-keys the first one's output"
+		return false, "more than one aggregate (one over another re-keys its output; side by side they have different keys)"
 	}
 	a := aggs[0]
 	if len(a.Keys) == 0 {

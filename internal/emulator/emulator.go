@@ -1,8 +1,8 @@
-// Package emulator owns starting and stopping a real Kinesis-compatible
-// server on a loopback port for tests and for `streamsql demo`. Today the one
-// kind is kinesalite, installed from npm and pinned by the repository's
-// package-lock.json; another emulator (kinesis-local) can be added as a Kind
-// without changing callers.
+// Package emulator owns starting and stopping local stand-ins for AWS
+// services on a loopback port, for tests and for `streamsql demo`:
+// kinesalite (Kinesis), dynalite (DynamoDB) and s3rver (S3), installed from
+// npm and pinned by the repository's package-lock.json. Another emulator
+// can be added as a Kind without changing callers.
 //
 // The package also carries small Kinesis helpers for tests (NewClient,
 // CreateStream, PutRecords) so that tests do not each re-learn the SDK.
@@ -34,8 +34,8 @@ type Options struct {
 	// RepoRoot is the directory holding package.json; found by walking up
 	// from the working directory when empty.
 	RepoRoot string
-	// StartTimeout bounds the wait for the emulator to answer ListStreams
-	// after its process started (npm ci is not counted). Default 30s.
+	// StartTimeout bounds the wait for the emulator to answer its API
+	// (ListStreams, ListTables, ListBuckets) after its process started (npm ci is not counted). Default 30s.
 	StartTimeout time.Duration
 	// Log receives the emulator's stdout and stderr; discarded when nil.
 	// The last few KiB are kept either way for error messages.
@@ -91,6 +91,13 @@ type kind struct {
 	inMemory func(line string) bool
 	// busy reports an exit status meaning the port or Dir stays taken.
 	busy func(exitCode int) bool
+	// probe is one call proving the API answers, and what it is called
+	// in errors; nil means the Kinesis ListStreams of kinesalite.
+	probe     func(ctx context.Context, endpoint string) error
+	probeName string
+	// dir: "none" refuses Options.Dir, "required" makes a temporary one
+	// (removed by Stop) when Options.Dir is empty; "" means optional.
+	dir string
 }
 
 // ErrBusy is returned by Start (wrapped) when the emulator's fixed port or
@@ -99,6 +106,8 @@ var ErrBusy = errors.New("port or data directory in use")
 
 var kinds = map[string]kind{
 	KindKinesalite: kinesaliteKind,
+	KindDynalite:   dynaliteKind,
+	KindS3rver:     s3rverKind,
 }
 
 func kindNames() []string {
@@ -119,6 +128,8 @@ type Emulator struct {
 	exited   chan struct{} // closed when the process has been reaped
 	waitErr  error         // valid after exited is closed
 	inMemory bool          // given a Dir, it keeps its streams in memory
+	dir      string        // Options.Dir or tempDir
+	tempDir  string        // made by Start for a kind that needs a Dir; Stop removes it
 
 	stopOnce sync.Once
 	stopErr  error
@@ -151,8 +162,25 @@ func Start(ctx context.Context, opts Options) (*Emulator, error) {
 
 	// The process must outlive ctx, so it is not started with
 	// CommandContext(ctx); Stop ends it.
+	var tempDir string
+	switch {
+	case k.dir == "none" && opts.Dir != "":
+		return nil, fmt.Errorf("emulator %s: keeps its data in memory; Options.Dir %q is not supported", opts.Kind, opts.Dir)
+	case k.dir == "required" && opts.Dir == "":
+		d, err := os.MkdirTemp("", "streamsql-"+opts.Kind+"-")
+		if err != nil {
+			return nil, fmt.Errorf("emulator %s: temporary data directory: %w", opts.Kind, err)
+		}
+		tempDir, opts.Dir = d, d
+	}
+	removeTemp := func() {
+		if tempDir != "" {
+			_ = os.RemoveAll(tempDir)
+		}
+	}
 	if opts.Dir != "" {
 		if err := os.MkdirAll(opts.Dir, 0o755); err != nil {
+			removeTemp()
 			return nil, fmt.Errorf("emulator %s: data directory: %w", opts.Kind, err)
 		}
 	}
@@ -163,6 +191,7 @@ func Start(ctx context.Context, opts Options) (*Emulator, error) {
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	stdin, err := cmd.StdinPipe()
 	if err != nil {
+		removeTemp()
 		return nil, fmt.Errorf("emulator %s: stdin pipe: %w", opts.Kind, err)
 	}
 	tail := &tailBuffer{max: 8 << 10}
@@ -192,9 +221,10 @@ func Start(ctx context.Context, opts Options) (*Emulator, error) {
 	// forked still holds stdout open.
 	cmd.WaitDelay = 2 * time.Second
 	if err := cmd.Start(); err != nil {
+		removeTemp()
 		return nil, fmt.Errorf("emulator %s: start %s: %w", opts.Kind, cmd.Path, err)
 	}
-	e := &Emulator{kind: opts.Kind, cmd: cmd, stdin: stdin, output: tail, exited: make(chan struct{})}
+	e := &Emulator{kind: opts.Kind, cmd: cmd, stdin: stdin, output: tail, exited: make(chan struct{}), dir: opts.Dir, tempDir: tempDir}
 
 	go func() {
 		e.waitErr = cmd.Wait()
@@ -219,23 +249,32 @@ func Start(ctx context.Context, opts Options) (*Emulator, error) {
 	case <-startCtx.Done():
 		return fail(fmt.Errorf("not listening after %v: %w", opts.StartTimeout, startCtx.Err()))
 	}
-	if err := e.waitAnswers(startCtx); err != nil {
+	if err := e.waitAnswers(startCtx, k); err != nil {
 		return fail(err)
 	}
 	return e, nil
 }
 
-// waitAnswers polls ListStreams until it succeeds, the process exits or ctx
-// ends: the listening line proves the socket, this proves the API.
-func (e *Emulator) waitAnswers(ctx context.Context) error {
-	c, err := e.Client()
-	if err != nil {
-		return err
+// waitAnswers polls the kind's probe (kinesalite: ListStreams) until it
+// succeeds, the process exits or ctx ends: the listening line proves the
+// socket, this proves the API.
+func (e *Emulator) waitAnswers(ctx context.Context, k kind) error {
+	probe, name := k.probe, k.probeName
+	if probe == nil {
+		name = "ListStreams"
+		probe = func(ctx context.Context, _ string) error {
+			c, err := e.Client()
+			if err != nil {
+				return err
+			}
+			_, err = c.ListStreams(ctx, &kinesis.ListStreamsInput{})
+			return err
+		}
 	}
 	var last error
 	for delay := 10 * time.Millisecond; ; delay = min(2*delay, 250*time.Millisecond) {
 		callCtx, cancel := context.WithTimeout(ctx, 2*time.Second)
-		_, last = c.ListStreams(callCtx, &kinesis.ListStreamsInput{})
+		last = probe(callCtx, e.endpoint)
 		cancel()
 		if last == nil {
 			return nil
@@ -244,10 +283,10 @@ func (e *Emulator) waitAnswers(ctx context.Context) error {
 		select {
 		case <-e.exited:
 			t.Stop()
-			return fmt.Errorf("process exited before answering ListStreams: %v", e.waitErr)
+			return fmt.Errorf("process exited before answering %s: %v", name, e.waitErr)
 		case <-ctx.Done():
 			t.Stop()
-			return fmt.Errorf("no answer to ListStreams at %s: %w (last error: %v)", e.endpoint, ctx.Err(), last)
+			return fmt.Errorf("no answer to %s at %s: %w (last error: %v)", name, e.endpoint, ctx.Err(), last)
 		case <-t.C:
 		}
 	}
@@ -267,8 +306,15 @@ func (e *Emulator) Endpoint() string { return e.endpoint }
 // Output returns the last few KiB the emulator printed, for diagnostics.
 func (e *Emulator) Output() string { return e.output.String() }
 
+// Dir returns where the emulator keeps its data: Options.Dir, or the
+// temporary directory Start made for s3rver; empty for dynalite.
+func (e *Emulator) Dir() string { return e.dir }
+
 // Client returns a Kinesis client for this emulator, made once.
 func (e *Emulator) Client() (*kinesis.Client, error) {
+	if e.kind != KindKinesalite {
+		return nil, fmt.Errorf("emulator %s: Client is a Kinesis client, for kinesalite only", e.kind)
+	}
 	e.clientOnce.Do(func() {
 		e.client, e.clientErr = NewClient(context.Background(), e.endpoint)
 	})
@@ -297,7 +343,14 @@ func (e *Emulator) PutRecords(ctx context.Context, stream string, records []Reco
 // not exited within a few seconds. It is safe to call more than once and
 // returns nil once the process is gone, however it went.
 func (e *Emulator) Stop() error {
-	e.stopOnce.Do(func() { e.stopErr = e.stop() })
+	e.stopOnce.Do(func() {
+		e.stopErr = e.stop()
+		if e.tempDir != "" && e.stopErr == nil {
+			if err := os.RemoveAll(e.tempDir); err != nil {
+				e.stopErr = fmt.Errorf("emulator %s: remove %s: %w", e.kind, e.tempDir, err)
+			}
+		}
+	})
 	return e.stopErr
 }
 

@@ -1,0 +1,24 @@
+package cluster
+
+import (
+	"go/build"
+	"strings"
+	"testing"
+)
+
+// TestForbiddenImports keeps the arrows: the cluster implements interfaces
+// the engine declares and is wired up by the binary, so it never imports
+// the engine, the root API or the wire server.
+func TestForbiddenImports(t *testing.T) {
+	pkg, err := build.ImportDir(".", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, imp := range pkg.Imports {
+		if imp == "github.com/streamsql/streamsql" ||
+			strings.HasPrefix(imp, "github.com/streamsql/streamsql/engine") ||
+			strings.HasPrefix(imp, "github.com/streamsql/streamsql/wire") {
+			t.Errorf("cluster imports %s", imp)
+		}
+	}
+}
