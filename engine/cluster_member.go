@@ -1,4 +1,4 @@
-package streamsql
+package engine
 
 import (
 	"context"
