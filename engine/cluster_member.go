@@ -109,6 +109,10 @@ type Membership interface {
 	// Held returns the parts this node holds now and a channel closed at
 	// the next change. The engine runs exactly these.
 	Held() (parts []HeldPart, changed <-chan struct{})
+	// Drop deletes the leases of group, whose object was dropped. The
+	// node that ran the DROP calls it; the others stop the group's parts
+	// when they apply the DROP.
+	Drop(ctx context.Context, group string) error
 }
 
 // Restorer fills a part's local state from where the cluster keeps it.
@@ -146,7 +150,9 @@ type Committer interface {
 	// Restore should Held still list them (the implementation removes a
 	// truly fenced part from Held before returning). An error means no
 	// part committed; the engine commits nothing and tries again with the
-	// next epoch (whose writes include this one's).
+	// next epoch (whose writes include this one's). It may be called
+	// concurrently, with different epochs (views' checkpoints and sinks'
+	// saves of their positions).
 	Commit(ctx context.Context, epoch uint64, parts []PartWrites) (fenced []PartID, err error)
 }
 

@@ -69,6 +69,8 @@ type clusterMember struct {
 	unensured map[string]*object
 	// failedStart rate-limits the log line of a part that cannot start.
 	failedStart map[PartID]time.Time
+	// sinkPartsRunning are the sink parts running here (sinkparts.go).
+	sinkPartsRunning map[PartID]*sinkRunner
 
 	// ddlMu orders this node's DDL with the statements of other nodes it
 	// applies; own holds the versions this node appended.
@@ -82,7 +84,7 @@ func newClusterMember(e *Engine, cfg *ClusterConfig) (*clusterMember, error) {
 	}
 	c := &clusterMember{e: e, cfg: *cfg, ranges: cfg.KeyGroupRanges, kick: make(chan struct{}, 1),
 		dropping: map[uint64]bool{}, unensured: map[string]*object{}, failedStart: map[PartID]time.Time{},
-		own: map[uint64]bool{}}
+		sinkPartsRunning: map[PartID]*sinkRunner{}, own: map[uint64]bool{}}
 	if c.ranges == 0 {
 		c.ranges = DefaultKeyGroupRanges
 	}
@@ -194,7 +196,11 @@ func (c *clusterMember) reconcile(ctx context.Context, held []HeldPart) {
 	c.mu.Unlock()
 	for _, obj := range retry {
 		if cur, ok := c.e.catalog.get(obj.entry.Name); ok && cur == obj {
-			c.viewCreated(obj)
+			if obj.kind == sql.KindSink {
+				c.sinkCreated(obj)
+			} else {
+				c.viewCreated(obj)
+			}
 		}
 	}
 	want := make(map[PartID]HeldPart, len(held))
@@ -233,18 +239,43 @@ func (c *clusterMember) reconcile(ctx context.Context, held []HeldPart) {
 		}
 		obj, ok := c.heldView(id)
 		if !ok {
+			if o, known := c.e.catalog.get(strings.TrimPrefix(id.Group, "view/")); known && o.kind == sql.KindView {
+				if n := c.partsOf(o); n != id.Count {
+					c.logStartFailure(id, fmt.Errorf("view %s has %d parts on this node (KeyGroupRanges): every node must say the same", o.entry.Name, n))
+				}
+			}
 			continue // not (yet) known here: the DDL follower wakes us
 		}
 		if err := c.startPart(ctx, obj, h); err != nil && ctx.Err() == nil {
-			c.mu.Lock()
-			last := c.failedStart[id]
-			if time.Since(last) > time.Minute {
-				c.failedStart[id] = time.Now()
-				c.mu.Unlock()
-				c.e.log.Warn("cluster: cannot start a held part; retried", "part", id.String(), "err", err)
-			} else {
-				c.mu.Unlock()
-			}
+			c.logStartFailure(id, err)
+		}
+	}
+	c.reconcileSinks(ctx, want)
+}
+
+// logStartFailure logs that a held part cannot start, once a minute per
+// part.
+func (c *clusterMember) logStartFailure(id PartID, err error) {
+	c.mu.Lock()
+	last := c.failedStart[id]
+	log := time.Since(last) > time.Minute
+	if log {
+		c.failedStart[id] = time.Now()
+	}
+	c.mu.Unlock()
+	if log {
+		c.e.log.Warn("cluster: cannot start a held part; retried", "part", id.String(), "err", err)
+	}
+}
+
+// raiseEpoch makes every epoch this node cuts from now on come after
+// epoch: a part's epochs increase across owners.
+func (c *clusterMember) raiseEpoch(epoch uint64) {
+	m := c.e.views
+	for {
+		cur := m.injected.Load()
+		if cur >= epoch || m.injected.CompareAndSwap(cur, epoch) {
+			return
 		}
 	}
 }
@@ -269,14 +300,7 @@ func (c *clusterMember) startPart(ctx context.Context, obj *object, h HeldPart) 
 		return fmt.Errorf("restore part %s: %w", id, err)
 	}
 	c.restores.Add(1)
-	// Every epoch this node commits for the part comes after the part's
-	// last one, whoever committed it.
-	for {
-		cur := m.injected.Load()
-		if cur >= h.Epoch || m.injected.CompareAndSwap(cur, h.Epoch) {
-			break
-		}
-	}
+	c.raiseEpoch(h.Epoch)
 	rctx, stop := context.WithCancel(c.e.ctx)
 	r := &viewRunner{m: m, obj: obj, srcs: srcs, stop: stop, done: make(chan struct{}),
 		part: &id, stateID: sid, heldToken: h.Token}
@@ -573,5 +597,6 @@ func (e *Engine) ClusterStats() ClusterStats {
 	e.views.mu.Lock()
 	held := len(e.views.parts)
 	e.views.mu.Unlock()
+	held += len(c.sinkRunners(""))
 	return ClusterStats{Held: held, Fenced: c.fenced.Load(), Restores: c.restores.Load()}
 }

@@ -11,6 +11,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/streamsql/streamsql/planner"
 )
 
 // fakeCluster is an in-memory cluster for engines in one test: leases with
@@ -113,6 +115,18 @@ func (n *fakeNode) Ensure(_ context.Context, group string, parts int) error {
 			n.c.leases[id] = &fakeLease{}
 		}
 	}
+	return nil
+}
+
+func (n *fakeNode) Drop(_ context.Context, group string) error {
+	n.c.mu.Lock()
+	defer n.c.mu.Unlock()
+	for id := range n.c.leases {
+		if id.Group == group {
+			delete(n.c.leases, id)
+		}
+	}
+	n.c.notify()
 	return nil
 }
 
@@ -495,6 +509,8 @@ func TestCluster_Refused(t *testing.T) {
 		`CREATE TABLE t (a INT PRIMARY KEY)`,
 		`CREATE MATERIALIZED VIEW w AS SELECT k FROM v`,
 		`CREATE SINK o FROM seq WITH (connector = 'kinesis', stream = 'o', endpoint = 'http://127.0.0.1:1', validate = false)`,
+		`CREATE SINK o FROM v WITH (connector = 'kinesis', stream = 'o', endpoint = 'http://127.0.0.1:1', validate = false)`,
+		`SUBSCRIBE TO v`,
 	} {
 		err := e1.Exec(context.Background(), q)
 		var se interface{ SQLState() string }
@@ -502,4 +518,55 @@ func TestCluster_Refused(t *testing.T) {
 			t.Errorf("%s: got %v, want 0A000", q, err)
 		}
 	}
+}
+
+// DROP on one node stops the view's parts on every node, frees their
+// local state and deletes the view's leases.
+func TestCluster_PartsDropped(t *testing.T) {
+	c := newFakeCluster()
+	e1, e2 := openMember(t, c, "n1"), openMember(t, c, "n2")
+	clusterReady(t, 0, e1, e2)
+	for i, p := range viewParts(4) {
+		c.take(p, []string{"n1", "n2"}[i%2])
+	}
+	waitFor(t, "two parts running on each engine", func() bool {
+		return e1.ClusterStats().Held == 2 && e2.ClusterStats().Held == 2
+	})
+	if err := e1.Exec(context.Background(), "FLUSH"); err != nil {
+		t.Fatal(err)
+	}
+	obj, _ := e2.catalog.get("v")
+	viewID := obj.entry.ID
+	if err := e1.Exec(context.Background(), "DROP MATERIALIZED VIEW v"); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "both engines to stop the parts", func() bool {
+		return e1.ClusterStats().Held == 0 && e2.ClusterStats().Held == 0
+	})
+	c.mu.Lock()
+	for _, p := range viewParts(4) {
+		if _, ok := c.leases[p]; ok {
+			t.Errorf("lease of part %s still there", p)
+		}
+	}
+	c.mu.Unlock()
+	waitFor(t, "engine 2 to free the parts' state", func() bool {
+		snap, err := e2.db.Snapshot()
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer snap.Close()
+		for i := range 4 {
+			it := snap.Scan(partStateID(viewID, i), planner.MaterializeTable, nil, nil)
+			_, _, ok, err := it.Next()
+			it.Close()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if ok {
+				return false
+			}
+		}
+		return true
+	})
 }

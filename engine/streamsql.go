@@ -205,6 +205,9 @@ func (e *Engine) Close() error {
 	for _, name := range names {
 		e.stopSink(name)
 	}
+	if e.cluster != nil {
+		e.cluster.stopSinkParts(nil)
+	}
 	e.views.stopAll()
 	if n := e.stmts.close(closeWaitStatements); n > 0 {
 		e.log.Warn("close: statements still running after their cancel; closing the data directory under them",

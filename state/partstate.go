@@ -3,6 +3,8 @@ package state
 import (
 	"bytes"
 	"fmt"
+
+	badger "github.com/dgraph-io/badger/v4"
 )
 
 // Part state for a cluster (docs/cluster.md section 5): a part of a view
@@ -93,6 +95,34 @@ func (d *DB) ResetObjectState(objectID uint64, load func(put func(key, val []byt
 	}
 	if err := wb.Flush(); err != nil {
 		return fmt.Errorf("reset state of object %d: %w", objectID, err)
+	}
+	return nil
+}
+
+// keyClusterCatalog is the version of the cluster's catalog log this
+// node has applied up to.
+var keyClusterCatalog = append([]byte{prefixMeta}, "cluster_catalog"...)
+
+// ClusterCatalogVersion returns the version of the cluster's catalog log
+// applied here (SetClusterCatalogVersion), 0 if none.
+func (d *DB) ClusterCatalogVersion() (uint64, error) {
+	var v uint64
+	err := d.db.View(func(txn *badger.Txn) error {
+		var err error
+		v, err = readEpochKey(txn, keyClusterCatalog)
+		return err
+	})
+	if err != nil {
+		return 0, fmt.Errorf("read the cluster catalog version: %w", err)
+	}
+	return v, nil
+}
+
+// SetClusterCatalogVersion records that the cluster's catalog log is
+// applied here up to version v.
+func (d *DB) SetClusterCatalogVersion(v uint64) error {
+	if err := d.db.Update(func(txn *badger.Txn) error { return txn.Set(keyClusterCatalog, AppendUint64(nil, v)) }); err != nil {
+		return fmt.Errorf("write the cluster catalog version: %w", err)
 	}
 	return nil
 }
