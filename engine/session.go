@@ -20,6 +20,8 @@ type Session struct {
 	cursors  map[string]*cursor // txn.go
 	info     SessionInfo
 	closed   bool // Close has run (streamsql_sessions_open)
+	// replica: the session applies another cluster node's DDL (parts_ddl.go).
+	replica bool
 }
 
 // SessionInfo is who a session runs for, as the wire layer learned it at
@@ -222,6 +224,8 @@ func (s *Session) bind(ctx context.Context, st *Statement) error {
 		st.columns = []types.Column{textCol("QUERY PLAN")}
 	case *sql.ShowSourceStatus:
 		st.columns = sourceStatusColumns
+	case *sql.ShowCluster, *sql.ClusterPeer:
+		bindCluster(st) // cluster_peer.go
 	case *sql.ShowVar:
 		if p.Name == "all" {
 			st.columns = []types.Column{textCol("name"), textCol("setting")}
@@ -294,6 +298,14 @@ func (s *Session) execute(ctx context.Context, st *Statement, params []types.Val
 	if err := ctx.Err(); err != nil {
 		return nil, sqlerr.Flatten(err)
 	}
+	if c := s.engine.cluster; c != nil && !s.replica {
+		return c.execute(ctx, st, params, s.executeBound) // parts_ddl.go
+	}
+	return s.executeBound(ctx, st, params)
+}
+
+// executeBound runs a bound statement.
+func (s *Session) executeBound(ctx context.Context, st *Statement, params []types.Value) (*Rows, error) {
 	e := s.engine
 	switch p := st.stmt.(type) {
 	case *sql.CatalogQuery:
@@ -379,6 +391,10 @@ func (s *Session) execute(ctx context.Context, st *Statement, params []types.Val
 		return tagged("CREATE SINK", err)
 	case *sql.Drop:
 		return tagged("DROP "+strings.ToUpper(p.Kind.String()), e.catalog.drop(p, e.stopObject))
+	case *sql.ShowCluster:
+		return s.showCluster(ctx, st, p) // cluster_peer.go
+	case *sql.ClusterPeer:
+		return s.clusterPeer(ctx, st, p)
 	case *sql.ShowSourceStatus:
 		if _, err := s.lookup(p.Name, p.NamePos, sql.KindSource); err != nil {
 			return nil, err

@@ -58,6 +58,11 @@ type Config struct {
 	// windows read (proctime.go); time.Now when nil. Tests set one they
 	// move themselves.
 	Clock func() time.Time
+	// Cluster, when set, makes the engine a member of a cluster
+	// (cluster_member.go): it runs the parts of views and sinks that
+	// Cluster.Membership says it holds and commits them through
+	// Cluster.Committer. Nil: one process, as without it.
+	Cluster *ClusterConfig
 }
 
 // Engine is one running streamsql instance. It is safe for concurrent use.
@@ -75,6 +80,8 @@ type Engine struct {
 	sinks   map[string]*sinkRunner
 
 	views *viewManager // continuous materialized views (view.go)
+
+	cluster *clusterMember // nil outside a cluster (parts.go)
 
 	tables tableManager // tables' run-time state (table.go)
 
@@ -156,6 +163,15 @@ func Open(ctx context.Context, cfg Config) (*Engine, error) {
 		_ = db.Close()
 		return nil, err
 	}
+	if cfg.Cluster != nil {
+		if e.cluster, err = newClusterMember(e, cfg.Cluster); err != nil {
+			e.cancel()
+			e.views.stopAll()
+			_ = db.Close()
+			return nil, fmt.Errorf("streamsql: %w", err)
+		}
+		defer e.cluster.start()
+	}
 	for _, o := range e.catalog.list(sql.KindView) {
 		e.views.startView(o)
 	}
@@ -177,6 +193,9 @@ func (e *Engine) Close() error {
 	}
 	e.closed = true
 	e.cancel() // cancels every statement too (beginStatement)
+	if e.cluster != nil {
+		e.cluster.wg.Wait() // the reconciler starts no part from now on
+	}
 	e.sinksMu.Lock()
 	names := make([]string, 0, len(e.sinks))
 	for name := range e.sinks {
@@ -185,6 +204,9 @@ func (e *Engine) Close() error {
 	e.sinksMu.Unlock()
 	for _, name := range names {
 		e.stopSink(name)
+	}
+	if e.cluster != nil {
+		e.cluster.stopSinkParts(nil)
 	}
 	e.views.stopAll()
 	if n := e.stmts.close(closeWaitStatements); n > 0 {

@@ -1,0 +1,580 @@
+package cluster
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"slices"
+	"sync"
+	"time"
+)
+
+// Clock tells the balancer the time. Only differences between two readings
+// of the same clock matter (a node is gone when its beat has not changed
+// for a lease duration by the observer's own clock), so it must be
+// monotonic, not right. Tests inject a fake one.
+type Clock interface {
+	Now() time.Time
+}
+
+type systemClock struct{}
+
+func (systemClock) Now() time.Time { return time.Now() }
+
+// SystemClock is the process's clock; time.Now carries a monotonic reading,
+// which is what Sub uses.
+var SystemClock Clock = systemClock{}
+
+// Balancer is one node's side of lease balancing (docs/cluster.md section
+// 8): the node runtime calls Step every lease_duration/5, ShouldRelease and
+// Release at commit time, and Fenced when a commit of a lease fails on its
+// condition. The Balancer tracks the leases this node holds, so the runtime
+// learns gains and losses from Step.
+//
+// Every node computes the same targets from the same reads: per group of n
+// leases over N live nodes, q = n/N and the r = n%N nodes that now hold the
+// most leases of the group (ties by node id) get q+1, the others q. A node
+// below its target takes free leases and leases of gone nodes; when there
+// are none it asks for a hand-off from the nodes furthest above their
+// targets, and takes an asked lease anyway if its owner has not released it
+// within a lease duration. It never takes from a node at or below its
+// target, so every move brings one node above its target and one below
+// closer to theirs, and the moves for a membership change are the least
+// that restore balance.
+type Balancer struct {
+	table LeaseTable
+	me    string
+	clock Clock
+	dur   time.Duration
+
+	mu sync.Mutex
+	// held is what this node holds, as it knows from its takes, hand-offs
+	// to it seen by Step, and the runtime's reports.
+	held map[leaseRef]Lease
+	// dropped remembers the counter of each lease this node released or
+	// lost: a read that still shows this node as its owner at that counter
+	// was taken before the change and must not make it ours again.
+	dropped map[leaseRef]int64
+	// beats is the last beat seen of each node and when (our clock) it
+	// was first seen at that value.
+	beats map[string]beatSeen
+	live  map[string]bool
+	// members is the live membership at the last read, and since when it
+	// has been the same without a gap in reading.
+	members      []string
+	membersSince time.Time
+	lastRead     time.Time
+	// views are the per-group counts and targets of the last Step, kept
+	// up to date by this node's own releases.
+	views map[string]*groupView
+	// asks are this node's hand-off requests still pending.
+	asks map[leaseRef]ask
+}
+
+type leaseRef struct{ group, key string }
+
+func refOf(l Lease) leaseRef { return leaseRef{l.Group, l.Key} }
+
+type beatSeen struct {
+	beat  int64
+	since time.Time
+}
+
+type ask struct {
+	owner   string
+	counter int64
+	at      time.Time
+}
+
+type groupView struct {
+	n      int
+	count  map[string]int // live node -> leases of the group it holds
+	target map[string]int // live node -> its target
+}
+
+func (v *groupView) below(id string) bool { return v.count[id] < v.target[id] }
+func (v *groupView) above(id string) bool { return v.count[id] > v.target[id] }
+
+// NewBalancer returns the balancer of node me. leaseDuration is the
+// cluster's lease duration (--lease-duration): how long a node's beat must
+// stay the same before it is gone, how long membership must be stable
+// before asking for a hand-off, and how long an owner has to hand off.
+func NewBalancer(table LeaseTable, me string, clock Clock, leaseDuration time.Duration) (*Balancer, error) {
+	if me == "" {
+		return nil, errors.New("balancer: empty node id")
+	}
+	if leaseDuration <= 0 {
+		return nil, fmt.Errorf("balancer: lease duration %v must be positive", leaseDuration)
+	}
+	return &Balancer{
+		table:   table,
+		me:      me,
+		clock:   clock,
+		dur:     leaseDuration,
+		held:    map[leaseRef]Lease{},
+		dropped: map[leaseRef]int64{},
+		beats:   map[string]beatSeen{},
+		live:    map[string]bool{},
+		views:   map[string]*groupView{},
+		asks:    map[leaseRef]ask{},
+	}, nil
+}
+
+// Held returns the leases this node holds, by group and key.
+func (b *Balancer) Held() []Lease {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	out := make([]Lease, 0, len(b.held))
+	for _, l := range b.held {
+		out = append(out, l)
+	}
+	slices.SortFunc(out, func(x, y Lease) int {
+		return cmp.Or(cmp.Compare(x.Group, y.Group), cmp.Compare(x.Key, y.Key))
+	})
+	return out
+}
+
+// Fenced tells the balancer a conditional write on held failed: the lease
+// is not ours any more.
+func (b *Balancer) Fenced(held Lease) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.forget(held)
+}
+
+func (b *Balancer) forget(held Lease) {
+	ref := refOf(held)
+	if h, ok := b.held[ref]; ok && h.Counter == held.Counter {
+		delete(b.held, ref)
+	}
+	if c, ok := b.dropped[ref]; !ok || c < held.Counter {
+		b.dropped[ref] = held.Counter
+	}
+}
+
+// ShouldRelease says whether the node should hand held off at this
+// commit, and to whom: another live node asked for it, that node is below
+// its target and this node is above its own.
+func (b *Balancer) ShouldRelease(held Lease) (to string, ok bool) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	h, ok := b.held[refOf(held)]
+	if !ok || h.Counter != held.Counter {
+		return "", false
+	}
+	to = h.Handoff
+	v := b.views[held.Group]
+	if to == "" || to == b.me || !b.live[to] || v == nil {
+		return "", false
+	}
+	if !v.above(b.me) || !v.below(to) {
+		return "", false
+	}
+	return to, true
+}
+
+// Release gives held up, to the node to (a hand-off) or free when to is
+// empty (graceful shutdown). The runtime commits the lease first. The lease
+// is no longer held when Release returns nil or a fenced error.
+func (b *Balancer) Release(ctx context.Context, held Lease, to string) error {
+	err := b.table.Release(ctx, held, b.me, to)
+	if err != nil && !errors.Is(err, ErrFenced) {
+		// Unknown outcome: keep holding it; the next Step reads the truth.
+		return fmt.Errorf("release lease %s: %w", held.ID(), err)
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.forget(held)
+	if err != nil {
+		return fmt.Errorf("release lease %s: %w", held.ID(), err)
+	}
+	if v := b.views[held.Group]; v != nil {
+		v.count[b.me]--
+		if b.live[to] {
+			v.count[to]++
+		}
+	}
+	return nil
+}
+
+// Step reads the lease table once, judges liveness, and takes or asks for
+// leases when this node is below its target in a group. It returns the
+// leases this node gained (its takes and hand-offs to it) and lost (taken
+// by another node) since the last Step, other than those the runtime
+// reported through Release and Fenced. taken and lost are valid even when
+// err is not nil.
+func (b *Balancer) Step(ctx context.Context) (taken, lost []Lease, err error) {
+	// Leases before nodes: an owner in the lease read had its node item
+	// before that read, so an owner missing from the later node read has
+	// left, not yet to arrive.
+	leases, err := b.table.Leases(ctx, "")
+	if err != nil {
+		return nil, nil, fmt.Errorf("balancer: read leases: %w", err)
+	}
+	nodes, err := b.table.Nodes(ctx)
+	if err != nil {
+		return nil, nil, fmt.Errorf("balancer: read nodes: %w", err)
+	}
+
+	b.mu.Lock()
+	now := b.clock.Now()
+	b.observe(now, nodes)
+	taken, lost = b.reconcile(leases)
+	acts := b.plan(now, leases)
+	b.mu.Unlock()
+
+	for _, a := range acts {
+		got, err := b.act(ctx, now, leases, a)
+		taken = append(taken, got...)
+		if err != nil {
+			return taken, lost, err
+		}
+	}
+	return taken, lost, nil
+}
+
+// observe updates liveness from the node items: a node is live while its
+// beat has changed within the last lease duration of our clock.
+func (b *Balancer) observe(now time.Time, nodes []Node) {
+	gap := !b.lastRead.IsZero() && now.Sub(b.lastRead) > b.dur/2
+	b.lastRead = now
+	clear(b.live)
+	b.live[b.me] = true
+	present := make(map[string]bool, len(nodes))
+	for _, n := range nodes {
+		present[n.ID] = true
+		s, ok := b.beats[n.ID]
+		if !ok || s.beat != n.Beat {
+			s = beatSeen{beat: n.Beat, since: now}
+			b.beats[n.ID] = s
+		}
+		if now.Sub(s.since) < b.dur {
+			b.live[n.ID] = true
+		}
+	}
+	for id := range b.beats {
+		if !present[id] {
+			delete(b.beats, id)
+		}
+	}
+	members := make([]string, 0, len(b.live))
+	for id := range b.live {
+		members = append(members, id)
+	}
+	slices.Sort(members)
+	// Membership agreement needs reads without a gap: after a pause, what
+	// was seen before tells nothing about what happened meanwhile.
+	if gap || !slices.Equal(members, b.members) {
+		b.members = members
+		b.membersSince = now
+	}
+}
+
+// reconcile brings held up to date with a read of every lease.
+func (b *Balancer) reconcile(leases []Lease) (taken, lost []Lease) {
+	mine := 0
+	for i := range leases {
+		l := &leases[i]
+		if l.Owner != b.me {
+			if len(b.held) > 0 {
+				if h, ok := b.held[refOf(*l)]; ok {
+					lost = append(lost, h)
+					b.forget(h)
+				}
+			}
+			continue
+		}
+		ref := refOf(*l)
+		if c, ok := b.dropped[ref]; ok {
+			if l.Counter <= c {
+				continue // read before our release or loss
+			}
+			delete(b.dropped, ref)
+		}
+		mine++
+		h, ok := b.held[ref]
+		switch {
+		case !ok:
+			taken = append(taken, *l)
+		case h.Counter != l.Counter:
+			lost = append(lost, h)
+			taken = append(taken, *l)
+		}
+		b.held[ref] = *l
+	}
+	if mine < len(b.held) {
+		// Some held leases are gone from the table (dropped objects).
+		in := make(map[leaseRef]bool, len(leases))
+		for i := range leases {
+			in[refOf(leases[i])] = true
+		}
+		for ref, h := range b.held {
+			if !in[ref] {
+				lost = append(lost, h)
+				delete(b.held, ref)
+			}
+		}
+	}
+	return taken, lost
+}
+
+// action is what Step does in one group after the read: take orphans (in
+// order, until want are taken), ask for hand-offs, take asked leases whose
+// owner did not hand them off in time.
+type action struct {
+	group   string
+	want    int
+	orphans []int // indexes into the read
+	asks    []int
+	forced  []int
+}
+
+// plan computes every group's targets from the read and what this node
+// does about them.
+func (b *Balancer) plan(now time.Time, leases []Lease) []action {
+	clear(b.views)
+	// Leases come in runs of one group from the table, but nothing here
+	// relies on it.
+	groups := map[string][]int{}
+	var order []string
+	for i := range leases {
+		g := leases[i].Group
+		if _, ok := groups[g]; !ok {
+			order = append(order, g)
+		}
+		groups[g] = append(groups[g], i)
+	}
+	askIdx := map[leaseRef]int{}
+	if len(b.asks) > 0 {
+		for i := range leases {
+			if _, ok := b.asks[refOf(leases[i])]; ok {
+				askIdx[refOf(leases[i])] = i
+			}
+		}
+	}
+	// Drop asks the read shows were answered or overtaken.
+	for ref, a := range b.asks {
+		i, ok := askIdx[ref]
+		if !ok || leases[i].Owner != a.owner || leases[i].Counter != a.counter || leases[i].Handoff != b.me {
+			delete(b.asks, ref)
+		}
+	}
+	stable := now.Sub(b.membersSince) >= b.dur
+	var acts []action
+	for _, g := range order {
+		idx := groups[g]
+		v := b.view(leases, idx)
+		b.views[g] = v
+		if !v.below(b.me) {
+			for ref := range b.asks {
+				if ref.group == g {
+					delete(b.asks, ref)
+				}
+			}
+			continue
+		}
+		a := action{group: g, want: v.target[b.me] - v.count[b.me]}
+		for _, i := range idx {
+			l := &leases[i]
+			if l.Owner == "" || !b.live[l.Owner] {
+				a.orphans = append(a.orphans, i)
+			}
+		}
+		if len(a.orphans) > 0 {
+			// Start at a place of our own, so that takers spread over
+			// the orphans instead of racing for the first.
+			off := int(hashString(b.me) % uint32(len(a.orphans)))
+			a.orphans = append(a.orphans[off:], a.orphans[:off]...)
+		} else {
+			a.asks, a.forced = b.planAsks(now, leases, idx, v, a.want, stable)
+		}
+		acts = append(acts, a)
+	}
+	return acts
+}
+
+// view counts who holds what in one group and computes the targets.
+func (b *Balancer) view(leases []Lease, idx []int) *groupView {
+	v := &groupView{n: len(idx), count: make(map[string]int, len(b.members)), target: make(map[string]int, len(b.members))}
+	for _, id := range b.members {
+		v.count[id] = 0
+	}
+	for _, i := range idx {
+		o := leases[i].Owner
+		if o == b.me {
+			// A stale read of a lease we gave up is not ours.
+			if c, ok := b.dropped[refOf(leases[i])]; ok && leases[i].Counter <= c {
+				continue
+			}
+		}
+		if _, ok := v.count[o]; ok {
+			v.count[o]++
+		}
+	}
+	ranked := slices.Clone(b.members)
+	slices.SortFunc(ranked, func(x, y string) int {
+		return cmp.Or(cmp.Compare(v.count[y], v.count[x]), cmp.Compare(x, y))
+	})
+	q, r := v.n/len(ranked), v.n%len(ranked)
+	for i, id := range ranked {
+		v.target[id] = q
+		if i < r {
+			v.target[id]++
+		}
+	}
+	return v
+}
+
+// planAsks picks the hand-offs to ask for and the asked leases to take
+// anyway. New asks only when membership has been the same for a lease
+// duration: a node that has not yet seen a join or a departure computes
+// targets for the old membership.
+func (b *Balancer) planAsks(now time.Time, leases []Lease, idx []int, v *groupView, want int, stable bool) (asks, forced []int) {
+	pending := 0
+	// excess is how many more leases each node above its target can give,
+	// after the hand-offs already asked of it by nodes below their target.
+	excess := map[string]int{}
+	for id := range v.count {
+		if v.above(id) {
+			excess[id] = v.count[id] - v.target[id]
+		}
+	}
+	asked := func(l *Lease) bool {
+		return l.Handoff != "" && l.Handoff != l.Owner && b.live[l.Handoff] && v.below(l.Handoff)
+	}
+	for _, i := range idx {
+		l := &leases[i]
+		if asked(l) {
+			if _, ok := excess[l.Owner]; ok {
+				excess[l.Owner]--
+			}
+		}
+		a, ok := b.asks[refOf(*l)]
+		if !ok {
+			continue
+		}
+		pending++
+		if now.Sub(a.at) >= b.dur && v.above(l.Owner) && len(forced) < want {
+			forced = append(forced, i)
+		}
+	}
+	need := want - pending
+	if need <= 0 || !stable {
+		return nil, forced
+	}
+	givers := make([]string, 0, len(excess))
+	for id, e := range excess {
+		if e > 0 {
+			givers = append(givers, id)
+		}
+	}
+	if len(givers) == 0 {
+		return nil, forced
+	}
+	// Furthest above target first, ties by id; one lease per giver per
+	// round, so the asks spread.
+	slices.SortFunc(givers, func(x, y string) int {
+		return cmp.Or(cmp.Compare(v.count[y]-v.target[y], v.count[x]-v.target[x]), cmp.Compare(x, y))
+	})
+	byOwner := map[string][]int{}
+	for _, i := range idx {
+		l := &leases[i]
+		if excess[l.Owner] > 0 && !asked(l) {
+			byOwner[l.Owner] = append(byOwner[l.Owner], i)
+		}
+	}
+	for need > 0 {
+		progress := false
+		for _, g := range givers {
+			if need == 0 {
+				break
+			}
+			if excess[g] == 0 || len(byOwner[g]) == 0 {
+				continue
+			}
+			asks = append(asks, byOwner[g][0])
+			byOwner[g] = byOwner[g][1:]
+			excess[g]--
+			need--
+			progress = true
+		}
+		if !progress {
+			break
+		}
+	}
+	return asks, forced
+}
+
+// act carries out one group's action against the table. Losing a
+// conditional write to another node is normal; any other error ends the
+// Step.
+func (b *Balancer) act(ctx context.Context, now time.Time, leases []Lease, a action) (taken []Lease, err error) {
+	take := func(i int) (bool, error) {
+		got, err := b.table.Take(ctx, leases[i], b.me)
+		if errors.Is(err, ErrFenced) {
+			return false, nil
+		}
+		if err != nil {
+			return false, fmt.Errorf("balancer: take lease %s: %w", leases[i].ID(), err)
+		}
+		b.mu.Lock()
+		b.held[refOf(got)] = got
+		delete(b.asks, refOf(got))
+		if v := b.views[got.Group]; v != nil {
+			v.count[b.me]++
+			if _, ok := v.count[leases[i].Owner]; ok {
+				v.count[leases[i].Owner]--
+			}
+		}
+		b.mu.Unlock()
+		taken = append(taken, got)
+		return true, nil
+	}
+	want := a.want
+	for _, i := range a.orphans {
+		if want == 0 {
+			break
+		}
+		ok, err := take(i)
+		if err != nil {
+			return taken, err
+		}
+		if ok {
+			want--
+		}
+	}
+	for _, i := range a.forced {
+		if want == 0 {
+			break
+		}
+		ok, err := take(i)
+		if err != nil {
+			return taken, err
+		}
+		if ok {
+			want--
+		}
+	}
+	for _, i := range a.asks {
+		l := leases[i]
+		err := b.table.AskHandoff(ctx, l, b.me)
+		if errors.Is(err, ErrFenced) {
+			continue
+		}
+		if err != nil {
+			return taken, fmt.Errorf("balancer: ask hand-off of lease %s: %w", l.ID(), err)
+		}
+		b.mu.Lock()
+		b.asks[refOf(l)] = ask{owner: l.Owner, counter: l.Counter, at: now}
+		b.mu.Unlock()
+	}
+	return taken, nil
+}
+
+func hashString(s string) uint32 {
+	h := fnv.New32a()
+	h.Write([]byte(s))
+	return h.Sum32()
+}

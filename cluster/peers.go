@@ -1,0 +1,251 @@
+package cluster
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/streamsql/streamsql/engine"
+)
+
+// peerCallTimeout bounds one peer call (a scan of a part, a flush) when
+// the caller's context has no earlier deadline.
+const peerCallTimeout = 60 * time.Second
+
+// peerUser is the user name peer connections give.
+const peerUser = "streamsql-peer"
+
+// Peers is the engine's Peers over our own pgwire (docs/cluster.md section
+// 7): a part's owner comes from its lease item and the owner's address
+// from its node item, both cached and read again when a peer answers that
+// the part is not its own. pgx is the client: it is already the module's
+// Postgres client and speaks the extended protocol with binary bytea.
+type Peers struct {
+	m        *Member
+	password string
+
+	mu     sync.Mutex
+	owners map[string]string // lease id -> owner node id
+	addrs  map[string]string // node id -> address
+}
+
+var _ engine.Peers = (*Peers)(nil)
+
+func newPeers(m *Member, password string) *Peers {
+	return &Peers{m: m, password: password, owners: map[string]string{}, addrs: map[string]string{}}
+}
+
+func (p *Peers) close() {}
+
+// token signs op with the cluster secret; empty without one.
+func token(secret, op string) string {
+	if secret == "" {
+		return ""
+	}
+	mac := hmac.New(sha256.New, []byte(secret))
+	mac.Write([]byte(op))
+	return hex.EncodeToString(mac.Sum(nil))
+}
+
+// CheckPeer implements engine.PeerGate: with a cluster secret, the token
+// must be op signed with it; a scan is answered only while this node may
+// answer for its parts (Member.Serving).
+func (m *Member) CheckPeer(op, tok string) error {
+	if m.secret != "" && !hmac.Equal([]byte(tok), []byte(token(m.secret, op))) {
+		return engine.ErrPeerToken
+	}
+	if op != engine.PeerFlushOp {
+		return m.Serving()
+	}
+	return nil
+}
+
+var _ engine.PeerGate = (*Member)(nil)
+
+// refresh reads the owners of group's leases and every node's address.
+func (p *Peers) refresh(ctx context.Context, group string) error {
+	cctx, cancel := context.WithTimeout(ctx, callTimeout)
+	defer cancel()
+	leases, err := p.m.table.Leases(cctx, group)
+	if err != nil {
+		return err
+	}
+	nodes, err := p.m.table.Nodes(cctx)
+	if err != nil {
+		return err
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, l := range leases {
+		p.owners[l.ID()] = l.Owner
+	}
+	for _, n := range nodes {
+		p.addrs[n.ID] = n.Addr
+	}
+	return nil
+}
+
+// owner returns the node holding part and its address, from the cache
+// unless fresh.
+func (p *Peers) owner(ctx context.Context, part engine.PartID, fresh bool) (node, addr string, err error) {
+	id := Lease{Group: part.Group, Key: part.Key()}.ID()
+	p.mu.Lock()
+	node, addr = p.owners[id], p.addrs[p.owners[id]]
+	p.mu.Unlock()
+	if fresh || node == "" || addr == "" {
+		if err := p.refresh(ctx, part.Group); err != nil {
+			return "", "", fmt.Errorf("find the owner of part %s: %w", part, err)
+		}
+		p.mu.Lock()
+		node, addr = p.owners[id], p.addrs[p.owners[id]]
+		p.mu.Unlock()
+	}
+	switch {
+	case node == "":
+		return "", "", fmt.Errorf("part %s has no owner at the moment (its lease is free or moving)", part)
+	case addr == "":
+		return "", "", fmt.Errorf("part %s: its owner %s has no address in the lease table", part, node)
+	}
+	return node, addr, nil
+}
+
+// connect opens a connection to a peer, bounded.
+func (p *Peers) connect(ctx context.Context, node, addr string) (*pgx.Conn, error) {
+	cfg, err := pgx.ParseConfig("postgres://" + addr + "/streamsql?sslmode=disable")
+	if err != nil {
+		return nil, fmt.Errorf("peer %s at %s: %w", node, addr, err)
+	}
+	cfg.User, cfg.Password = peerUser, p.password
+	cfg.ConnectTimeout = callTimeout
+	p.m.metrics.call("peer", "connect")
+	c, err := pgx.ConnectConfig(ctx, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("connect to peer %s at %s: %w", node, addr, err)
+	}
+	return c, nil
+}
+
+func bounded(ctx context.Context) (context.Context, context.CancelFunc) {
+	if _, ok := ctx.Deadline(); ok {
+		return context.WithCancel(ctx)
+	}
+	return context.WithTimeout(ctx, peerCallTimeout)
+}
+
+// notMine says whether a peer refused a scan because the part does not
+// run there (any more, or yet): 55000, or the gate's refusal.
+func notMine(err error) bool {
+	var pe *pgconn.PgError
+	return errors.As(err, &pe) && (pe.Code == "55000" || pe.Code == "57P03")
+}
+
+// ScanPart implements engine.Peers. When the owner answers that the part
+// is not its own before any row was delivered, the owner is looked up
+// again and asked once more.
+func (p *Peers) ScanPart(ctx context.Context, part engine.PartID, fn func(key, val []byte) error) error {
+	ctx, cancel := bounded(ctx)
+	defer cancel()
+	var last error
+	for attempt := range 2 {
+		node, addr, err := p.owner(ctx, part, attempt > 0)
+		if err != nil {
+			return err
+		}
+		if node == p.m.id {
+			return fmt.Errorf("scan part %s: this node owns it but does not run it yet", part)
+		}
+		delivered, err := p.scanAt(ctx, node, addr, part, fn)
+		if err == nil {
+			return nil
+		}
+		if delivered || !notMine(err) {
+			return err
+		}
+		last = err
+	}
+	return last
+}
+
+func (p *Peers) scanAt(ctx context.Context, node, addr string, part engine.PartID, fn func(key, val []byte) error) (delivered bool, err error) {
+	fail := func(err error) error { return fmt.Errorf("scan part %s at peer %s (%s): %w", part, node, addr, err) }
+	c, err := p.connect(ctx, node, addr)
+	if err != nil {
+		return false, fmt.Errorf("scan part %s: %w", part, err)
+	}
+	defer c.Close(context.WithoutCancel(ctx))
+	p.m.metrics.call("peer", "scan_part")
+	rows, err := c.Query(ctx, engine.PeerScanStatement(part, token(p.m.secret, engine.PeerScanOp(part))))
+	if err != nil {
+		return false, fail(err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var k, v []byte
+		if err := rows.Scan(&k, &v); err != nil {
+			return delivered, fail(err)
+		}
+		delivered = true
+		if err := fn(k, v); err != nil {
+			return true, err
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return delivered, fail(err)
+	}
+	return delivered, nil
+}
+
+// Flush implements engine.Peers: FLUSH LOCAL on every other live node, at
+// once, waiting for all of them.
+func (p *Peers) Flush(ctx context.Context) error {
+	ctx, cancel := bounded(ctx)
+	defer cancel()
+	cctx, ccancel := context.WithTimeout(ctx, callTimeout)
+	nodes, err := p.m.table.Nodes(cctx)
+	ccancel()
+	if err != nil {
+		return fmt.Errorf("flush peers: list nodes: %w", err)
+	}
+	live := map[string]bool{}
+	for _, id := range p.m.bal.Live() {
+		live[id] = true
+	}
+	var wg sync.WaitGroup
+	errs := make([]error, len(nodes))
+	for i, n := range nodes {
+		if n.ID == p.m.id || !live[n.ID] {
+			continue
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs[i] = p.flushAt(ctx, n.ID, n.Addr)
+		}()
+	}
+	wg.Wait()
+	return errors.Join(errs...)
+}
+
+func (p *Peers) flushAt(ctx context.Context, node, addr string) error {
+	if addr == "" {
+		return fmt.Errorf("flush peer %s: it has no address in the lease table", node)
+	}
+	c, err := p.connect(ctx, node, addr)
+	if err != nil {
+		return fmt.Errorf("flush: %w", err)
+	}
+	defer c.Close(context.WithoutCancel(ctx))
+	p.m.metrics.call("peer", "flush")
+	if _, err := c.Exec(ctx, engine.PeerFlushStatement(token(p.m.secret, engine.PeerFlushOp))); err != nil {
+		return fmt.Errorf("flush peer %s (%s): %w", node, addr, err)
+	}
+	return nil
+}
