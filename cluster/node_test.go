@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"maps"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -503,5 +504,63 @@ func TestCatalog_AppendAndFollow(t *testing.T) {
 		if v != uint64(i+4) {
 			t.Fatalf("Follow applied versions %v, want 4..%d in order", got, nodes*each)
 		}
+	}
+}
+
+// TestMember_Compaction: a part that commits every other epoch (as when
+// sinks take epochs of the same counter) would add a run per commit; the
+// member compacts it into a base every compactEvery epochs, so the lease
+// item and a restore stay bounded, old bases are deleted, and another
+// node restores the same state from base and runs.
+func TestMember_Compaction(t *testing.T) {
+	r := newRig(t)
+	a := r.member("a", "")
+	p := engine.PartID{Group: "view/v", Index: 0, Count: 1}
+	if err := a.Ensure(r.ctx, p.Group, 1); err != nil {
+		t.Fatal(err)
+	}
+	r.tick(a)
+	model := state{}
+	for i := range 200 {
+		e := uint64(2*i + 1)
+		ws := writesFor(0, e)
+		if fenced, err := a.Commit(r.ctx, e, []engine.PartWrites{{Part: p, Writes: ws}}); err != nil || len(fenced) != 0 {
+			t.Fatalf("commit epoch %d: fenced %v, err %v", e, fenced, err)
+		}
+		model.apply(ws)
+		a.compactions.Wait()
+		leases, _ := r.table.Leases(r.ctx, p.Group)
+		loc, err := decodeCheckpoint(leases[0])
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n := epochsAfterBase(loc); n > compactEvery+1 {
+			t.Fatalf("after epoch %d the part spans %d epochs after its base (%d runs), want at most %d", e, n, len(loc.Runs), compactEvery+1)
+		}
+		if err := loc.Validate(e); err != nil {
+			t.Fatalf("after epoch %d: %v", e, err)
+		}
+	}
+	bases := 0
+	r.blobs.blobs.(*memBlobs).mu.Lock()
+	for k := range r.blobs.blobs.(*memBlobs).objs {
+		if strings.HasPrefix(k, "b/") {
+			bases++
+		}
+	}
+	r.blobs.blobs.(*memBlobs).mu.Unlock()
+	if bases != 1 {
+		t.Errorf("%d base objects in the store, want the one the lease refers to", bases)
+	}
+	if got := restored(t, r.ctx, a, p); !maps.Equal(got, model) {
+		t.Errorf("restore after compactions: %v, want %v", got, model)
+	}
+	// Another node takes the part once a is silent and restores the same.
+	b := r.member("b", "")
+	for range 12 {
+		r.tick(b)
+	}
+	if got := restored(t, r.ctx, b, p); !maps.Equal(got, model) {
+		t.Errorf("b's restore from base and runs: %v, want %v", got, model)
 	}
 }
