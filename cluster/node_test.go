@@ -14,6 +14,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+	dto "github.com/prometheus/client_model/go"
+
 	"github.com/streamsql/streamsql/engine"
 )
 
@@ -278,6 +281,28 @@ func TestMember_FailoverRestoresAndFences(t *testing.T) {
 	}
 	if a.fenced != 4 {
 		t.Errorf("a counted %d fenced commits, want 4", a.fenced)
+	}
+	reg := prometheus.NewRegistry()
+	if err := a.Register(reg); err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range []struct {
+		name string
+		c    prometheus.Metric
+		want float64
+	}{
+		{"streamsql_cluster_commits_fenced_total", a.metrics.fenced, 4},
+		{"streamsql_cluster_lease_moves_total", a.metrics.moves, 4},
+		{"streamsql_cluster_calls_total{dynamodb,commit}", a.metrics.calls.WithLabelValues("dynamodb", "commit"), 12},
+		{"streamsql_cluster_calls_total{s3,put_epoch}", a.metrics.calls.WithLabelValues("s3", "put_epoch"), 3},
+		{"streamsql_cluster_leases{view/v}", a.metrics.leases.WithLabelValues("view/v"), 0},
+	} {
+		if got := metricValue(t, m.c); got != m.want {
+			t.Errorf("a's %s = %v, want %v", m.name, got, m.want)
+		}
+	}
+	if got := metricValue(t, b.metrics.leases.WithLabelValues("view/v")); got != 4 {
+		t.Errorf("b's streamsql_cluster_leases{view/v} = %v, want 4", got)
 	}
 	// b continues from epoch 3 (above a's last commit) and its state is
 	// the committed one plus its own.
@@ -563,4 +588,17 @@ func TestMember_Compaction(t *testing.T) {
 	if got := restored(t, r.ctx, b, p); !maps.Equal(got, model) {
 		t.Errorf("b's restore from base and runs: %v, want %v", got, model)
 	}
+}
+
+// metricValue reads a counter's or a gauge's value.
+func metricValue(t *testing.T, m prometheus.Metric) float64 {
+	t.Helper()
+	var pb dto.Metric
+	if err := m.Write(&pb); err != nil {
+		t.Fatal(err)
+	}
+	if c := pb.GetCounter(); c != nil {
+		return c.GetValue()
+	}
+	return pb.GetGauge().GetValue()
 }
