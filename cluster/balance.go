@@ -492,8 +492,14 @@ func (b *Balancer) planAsks(now time.Time, leases []Lease, idx []int, v *groupVi
 		if !ok {
 			continue
 		}
+		if !v.above(l.Owner) {
+			// Its owner will not hand it off and we must not take it:
+			// ask someone else.
+			delete(b.asks, refOf(*l))
+			continue
+		}
 		pending++
-		if now.Sub(a.at) >= b.dur && v.above(l.Owner) && len(forced) < want {
+		if now.Sub(a.at) >= b.dur && len(forced) < want {
 			forced = append(forced, i)
 		}
 	}
