@@ -31,7 +31,11 @@ var SystemClock Clock = systemClock{}
 // 8): the node runtime calls Step every lease_duration/5, ShouldRelease and
 // Release at commit time, and Fenced when a commit of a lease fails on its
 // condition. The Balancer tracks the leases this node holds, so the runtime
-// learns gains and losses from Step.
+// learns gains and losses from Step. Step runs in one goroutine at a time;
+// the other methods may be called from any goroutine, also during a Step.
+//
+// The table's reads must be strongly consistent (a node must see its own
+// takes), and Take and Release must clear the lease's Handoff.
 //
 // Every node computes the same targets from the same reads: per group of n
 // leases over N live nodes, q = n/N and the r = n%N nodes that now hold the

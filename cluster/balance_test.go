@@ -420,3 +420,52 @@ func TestBalance_PausedNodeResumes(t *testing.T) {
 		t.Fatalf("after b rejoined: %v, want 2/2", got)
 	}
 }
+
+// The runtime's calls (commit-time hand-offs, fenced reports, Held) come
+// from other goroutines than Step's; -race checks they share safely.
+func TestBalance_RuntimeCallsDuringStep(t *testing.T) {
+	ctx := context.Background()
+	c := newTestCluster(t, map[string]int{"g": 64}, "a", "b")
+	c.round("a")
+	done, stop, passed := make(chan struct{}), make(chan struct{}), make(chan struct{}, 1)
+	var released atomic.Int32
+	go func() {
+		defer close(done)
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			for _, l := range c.b["a"].Held() {
+				if to, ok := c.b["a"].ShouldRelease(l); ok {
+					if err := c.b["a"].Release(ctx, l, to); err != nil && !errors.Is(err, ErrFenced) {
+						t.Error(err)
+						return
+					}
+					released.Add(1)
+				}
+			}
+			select {
+			case passed <- struct{}{}:
+			default:
+			}
+		}
+	}()
+	for range 30 {
+		c.round("a", "b")
+		c.clock.now = c.clock.now.Add(testLease / 5)
+		// Let the runtime's goroutine finish a pass that began after
+		// this round, so hand-offs beat the forced takes.
+		<-passed
+		<-passed
+	}
+	close(stop)
+	<-done
+	if released.Load() == 0 {
+		t.Fatalf("no hand-off happened during the Steps: %v", c.counts("g"))
+	}
+	if got := c.counts("g"); got["a"] != 32 || got["b"] != 32 {
+		t.Fatalf("%v, want 32/32", got)
+	}
+}
