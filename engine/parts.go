@@ -3,6 +3,7 @@ package engine
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"strings"
@@ -583,8 +584,60 @@ func (e *Engine) ScanLocalPart(ctx context.Context, part PartID, fn func(key, va
 // FlushLocal is FLUSH of the parts running on this node only: what a
 // peer's Peers.Flush asks of it.
 func (e *Engine) FlushLocal(ctx context.Context) error {
+	if e.cluster != nil {
+		if err := e.cluster.waitStarted(ctx); err != nil {
+			return err
+		}
+	}
 	_, err := e.views.flush(ctx, "")
 	return err
+}
+
+// waitStarted waits until every part this node holds, of a view or sink it
+// knows, runs here: FLUSH waits for the parts it holds, not only for those
+// already restored.
+func (c *clusterMember) waitStarted(ctx context.Context) error {
+	if _, ok := ctx.Deadline(); !ok {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, DefaultFlushTimeout)
+		defer cancel()
+	}
+	tick := time.NewTicker(20 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		held, changed := c.cfg.Membership.Held()
+		var missing *PartID
+		for _, h := range held {
+			if _, ok := c.heldView(h.Part); ok {
+				if _, running := c.e.views.localPart(h.Part); !running {
+					missing = &h.Part
+					break
+				}
+				continue
+			}
+			if _, ok := c.heldSink(h.Part); ok {
+				c.mu.Lock()
+				_, running := c.sinkPartsRunning[h.Part]
+				c.mu.Unlock()
+				if !running {
+					missing = &h.Part
+					break
+				}
+			}
+		}
+		if missing == nil {
+			return nil
+		}
+		select {
+		case <-changed:
+		case <-tick.C:
+		case <-ctx.Done():
+			if errors.Is(ctx.Err(), context.Canceled) {
+				return sqlerr.Flatten(ctx.Err())
+			}
+			return sqlerr.Newf(sqlerr.QueryCanceled, "FLUSH did not finish: part %s held by this node has not started (restoring its state)", missing)
+		}
+	}
 }
 
 // ClusterStats returns what SHOW CLUSTER and the metrics show of this

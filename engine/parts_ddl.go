@@ -44,6 +44,9 @@ func (c *clusterMember) execute(ctx context.Context, st *Statement, params []typ
 		}
 		name = p.Name
 	case *sql.Flush:
+		if err := c.waitStarted(ctx); err != nil {
+			return nil, err
+		}
 		rows, err := run(ctx, st, params)
 		if err != nil {
 			return nil, err
