@@ -93,7 +93,7 @@ func (c *memCatalog) CatalogAfter(_ context.Context, version int64) ([]CatalogEn
 	return slices.Clone(c.entries[max(version, 0):]), nil
 }
 
-const testLease = time.Second
+const memberLease = time.Second
 
 // rig is a few members over one in-memory lease table and state store,
 // stepped by hand on a fake clock.
@@ -115,7 +115,7 @@ func newRig(t *testing.T) *rig {
 
 func (r *rig) member(id, secret string) *Member {
 	r.t.Helper()
-	m, err := newMember(r.ctx, Options{NodeID: id, Advertise: id + ":5432", LeaseDuration: testLease, Secret: secret,
+	m, err := newMember(r.ctx, Options{NodeID: id, Advertise: id + ":5432", LeaseDuration: memberLease, Secret: secret,
 		Log: slog.New(slog.NewTextHandler(io.Discard, nil))}, r.table, r.log, &Store{b: r.blobs}, r.clock)
 	if err != nil {
 		r.t.Fatal(err)
@@ -125,7 +125,7 @@ func (r *rig) member(id, secret string) *Member {
 
 // tick moves the clock a fifth of a lease duration and steps each member.
 func (r *rig) tick(ms ...*Member) {
-	r.clock.advance(testLease / 5)
+	r.clock.advance(memberLease / 5)
 	for _, m := range ms {
 		m.step(r.ctx)
 	}
