@@ -31,7 +31,11 @@ var SystemClock Clock = systemClock{}
 // 8): the node runtime calls Step every lease_duration/5, ShouldRelease and
 // Release at commit time, and Fenced when a commit of a lease fails on its
 // condition. The Balancer tracks the leases this node holds, so the runtime
-// learns gains and losses from Step.
+// learns gains and losses from Step. Step runs in one goroutine at a time;
+// the other methods may be called from any goroutine, also during a Step.
+//
+// The table's reads must be strongly consistent (a node must see its own
+// takes), and Take and Release must clear the lease's Handoff.
 //
 // Every node computes the same targets from the same reads: per group of n
 // leases over N live nodes, q = n/N and the r = n%N nodes that now hold the
@@ -60,10 +64,11 @@ type Balancer struct {
 	// beats is the last beat seen of each node and when (our clock) it
 	// was first seen at that value.
 	beats map[string]beatSeen
-	live  map[string]bool
-	// members is the live membership at the last read, and since when it
-	// has been the same without a gap in reading.
+	reads int
+	// members is the live membership at the last read, sorted, and since
+	// when it has been the same without a gap in reading; pos indexes it.
 	members      []string
+	pos          map[string]int
 	membersSince time.Time
 	lastRead     time.Time
 	// views are the per-group counts and targets of the last Step, kept
@@ -80,6 +85,7 @@ func refOf(l Lease) leaseRef { return leaseRef{l.Group, l.Key} }
 type beatSeen struct {
 	beat  int64
 	since time.Time
+	read  int // the read that last saw the node
 }
 
 type ask struct {
@@ -88,14 +94,37 @@ type ask struct {
 	at      time.Time
 }
 
+// groupView is one group's holdings and targets over the live members.
 type groupView struct {
 	n      int
-	count  map[string]int // live node -> leases of the group it holds
-	target map[string]int // live node -> its target
+	pos    map[string]int // live node -> its index in members, count, target
+	count  []int
+	target []int
 }
 
-func (v *groupView) below(id string) bool { return v.count[id] < v.target[id] }
-func (v *groupView) above(id string) bool { return v.count[id] > v.target[id] }
+// excess is how far id is above its target (negative: below); 0 for a
+// node that is not live.
+func (v *groupView) excess(id string) int {
+	i, ok := v.pos[id]
+	if !ok {
+		return 0
+	}
+	return v.count[i] - v.target[i]
+}
+
+func (v *groupView) below(id string) bool { return v.excess(id) < 0 }
+func (v *groupView) above(id string) bool { return v.excess(id) > 0 }
+
+// moved records one lease going from one node to another (either may be
+// empty or not live).
+func (v *groupView) moved(from, to string) {
+	if i, ok := v.pos[from]; ok {
+		v.count[i]--
+	}
+	if i, ok := v.pos[to]; ok {
+		v.count[i]++
+	}
+}
 
 // NewBalancer returns the balancer of node me. leaseDuration is the
 // cluster's lease duration (--lease-duration): how long a node's beat must
@@ -116,7 +145,6 @@ func NewBalancer(table LeaseTable, me string, clock Clock, leaseDuration time.Du
 		held:    map[leaseRef]Lease{},
 		dropped: map[leaseRef]int64{},
 		beats:   map[string]beatSeen{},
-		live:    map[string]bool{},
 		views:   map[string]*groupView{},
 		asks:    map[leaseRef]ask{},
 	}, nil
@@ -166,7 +194,7 @@ func (b *Balancer) ShouldRelease(held Lease) (to string, ok bool) {
 	}
 	to = h.Handoff
 	v := b.views[held.Group]
-	if to == "" || to == b.me || !b.live[to] || v == nil {
+	if to == "" || to == b.me || v == nil {
 		return "", false
 	}
 	if !v.above(b.me) || !v.below(to) {
@@ -191,10 +219,7 @@ func (b *Balancer) Release(ctx context.Context, held Lease, to string) error {
 		return fmt.Errorf("release lease %s: %w", held.ID(), err)
 	}
 	if v := b.views[held.Group]; v != nil {
-		v.count[b.me]--
-		if b.live[to] {
-			v.count[to]++
-		}
+		v.moved(b.me, to)
 	}
 	return nil
 }
@@ -240,50 +265,50 @@ func (b *Balancer) Step(ctx context.Context) (taken, lost []Lease, err error) {
 func (b *Balancer) observe(now time.Time, nodes []Node) {
 	gap := !b.lastRead.IsZero() && now.Sub(b.lastRead) > b.dur/2
 	b.lastRead = now
-	clear(b.live)
-	b.live[b.me] = true
-	present := make(map[string]bool, len(nodes))
+	b.reads++
+	members := []string{b.me}
 	for _, n := range nodes {
-		present[n.ID] = true
 		s, ok := b.beats[n.ID]
 		if !ok || s.beat != n.Beat {
-			s = beatSeen{beat: n.Beat, since: now}
-			b.beats[n.ID] = s
+			s.beat, s.since = n.Beat, now
 		}
-		if now.Sub(s.since) < b.dur {
-			b.live[n.ID] = true
+		s.read = b.reads
+		b.beats[n.ID] = s
+		if n.ID != b.me && now.Sub(s.since) < b.dur {
+			members = append(members, n.ID)
 		}
 	}
-	for id := range b.beats {
-		if !present[id] {
+	for id, s := range b.beats {
+		if s.read != b.reads {
 			delete(b.beats, id)
 		}
 	}
-	members := make([]string, 0, len(b.live))
-	for id := range b.live {
-		members = append(members, id)
-	}
 	slices.Sort(members)
+	members = slices.Compact(members)
 	// Membership agreement needs reads without a gap: after a pause, what
 	// was seen before tells nothing about what happened meanwhile.
 	if gap || !slices.Equal(members, b.members) {
 		b.members = members
 		b.membersSince = now
+		// A new map, not an update: the views of earlier Steps keep theirs.
+		b.pos = make(map[string]int, len(members))
+		for i, id := range members {
+			b.pos[id] = i
+		}
 	}
+}
+
+func (b *Balancer) isLive(id string) bool {
+	_, ok := b.pos[id]
+	return ok
 }
 
 // reconcile brings held up to date with a read of every lease.
 func (b *Balancer) reconcile(leases []Lease) (taken, lost []Lease) {
-	mine := 0
+	seen := make(map[leaseRef]bool, len(b.held))
 	for i := range leases {
 		l := &leases[i]
 		if l.Owner != b.me {
-			if len(b.held) > 0 {
-				if h, ok := b.held[refOf(*l)]; ok {
-					lost = append(lost, h)
-					b.forget(h)
-				}
-			}
 			continue
 		}
 		ref := refOf(*l)
@@ -293,7 +318,7 @@ func (b *Balancer) reconcile(leases []Lease) (taken, lost []Lease) {
 			}
 			delete(b.dropped, ref)
 		}
-		mine++
+		seen[ref] = true
 		h, ok := b.held[ref]
 		switch {
 		case !ok:
@@ -304,16 +329,12 @@ func (b *Balancer) reconcile(leases []Lease) (taken, lost []Lease) {
 		}
 		b.held[ref] = *l
 	}
-	if mine < len(b.held) {
-		// Some held leases are gone from the table (dropped objects).
-		in := make(map[leaseRef]bool, len(leases))
-		for i := range leases {
-			in[refOf(leases[i])] = true
-		}
+	if len(seen) < len(b.held) {
+		// Taken by another node, or dropped from the table.
 		for ref, h := range b.held {
-			if !in[ref] {
+			if !seen[ref] {
 				lost = append(lost, h)
-				delete(b.held, ref)
+				b.forget(h)
 			}
 		}
 	}
@@ -331,41 +352,48 @@ type action struct {
 	forced  []int
 }
 
+// span is a run of one group's leases in a read.
+type span struct{ lo, hi int }
+
 // plan computes every group's targets from the read and what this node
 // does about them.
 func (b *Balancer) plan(now time.Time, leases []Lease) []action {
 	clear(b.views)
-	// Leases come in runs of one group from the table, but nothing here
-	// relies on it.
-	groups := map[string][]int{}
+	// The table returns a group's leases together, but a group in more
+	// than one run is fine too.
+	groups := map[string][]span{}
 	var order []string
-	for i := range leases {
-		g := leases[i].Group
+	for lo := 0; lo < len(leases); {
+		hi := lo + 1
+		for hi < len(leases) && leases[hi].Group == leases[lo].Group {
+			hi++
+		}
+		g := leases[lo].Group
 		if _, ok := groups[g]; !ok {
 			order = append(order, g)
 		}
-		groups[g] = append(groups[g], i)
+		groups[g] = append(groups[g], span{lo, hi})
+		lo = hi
 	}
-	askIdx := map[leaseRef]int{}
 	if len(b.asks) > 0 {
+		// Drop asks the read shows answered or overtaken.
+		valid := map[leaseRef]bool{}
 		for i := range leases {
-			if _, ok := b.asks[refOf(leases[i])]; ok {
-				askIdx[refOf(leases[i])] = i
+			l := &leases[i]
+			if a, ok := b.asks[refOf(*l)]; ok && l.Owner == a.owner && l.Counter == a.counter && l.Handoff == b.me {
+				valid[refOf(*l)] = true
 			}
 		}
-	}
-	// Drop asks the read shows were answered or overtaken.
-	for ref, a := range b.asks {
-		i, ok := askIdx[ref]
-		if !ok || leases[i].Owner != a.owner || leases[i].Counter != a.counter || leases[i].Handoff != b.me {
-			delete(b.asks, ref)
+		for ref := range b.asks {
+			if !valid[ref] {
+				delete(b.asks, ref)
+			}
 		}
 	}
 	stable := now.Sub(b.membersSince) >= b.dur
 	var acts []action
 	for _, g := range order {
-		idx := groups[g]
-		v := b.view(leases, idx)
+		v := b.view(leases, groups[g])
 		b.views[g] = v
 		if !v.below(b.me) {
 			for ref := range b.asks {
@@ -375,10 +403,15 @@ func (b *Balancer) plan(now time.Time, leases []Lease) []action {
 			}
 			continue
 		}
-		a := action{group: g, want: v.target[b.me] - v.count[b.me]}
+		var idx []int
+		for _, sp := range groups[g] {
+			for i := sp.lo; i < sp.hi; i++ {
+				idx = append(idx, i)
+			}
+		}
+		a := action{group: g, want: -v.excess(b.me)}
 		for _, i := range idx {
-			l := &leases[i]
-			if l.Owner == "" || !b.live[l.Owner] {
+			if o := leases[i].Owner; o == "" || !b.isLive(o) {
 				a.orphans = append(a.orphans, i)
 			}
 		}
@@ -396,32 +429,42 @@ func (b *Balancer) plan(now time.Time, leases []Lease) []action {
 }
 
 // view counts who holds what in one group and computes the targets.
-func (b *Balancer) view(leases []Lease, idx []int) *groupView {
-	v := &groupView{n: len(idx), count: make(map[string]int, len(b.members)), target: make(map[string]int, len(b.members))}
-	for _, id := range b.members {
-		v.count[id] = 0
-	}
-	for _, i := range idx {
-		o := leases[i].Owner
-		if o == b.me {
-			// A stale read of a lease we gave up is not ours.
-			if c, ok := b.dropped[refOf(leases[i])]; ok && leases[i].Counter <= c {
+func (b *Balancer) view(leases []Lease, spans []span) *groupView {
+	m := len(b.members)
+	v := &groupView{pos: b.pos, count: make([]int, m), target: make([]int, m)}
+	for _, sp := range spans {
+		v.n += sp.hi - sp.lo
+		for i := sp.lo; i < sp.hi; i++ {
+			o := leases[i].Owner
+			if o == "" {
 				continue
 			}
-		}
-		if _, ok := v.count[o]; ok {
-			v.count[o]++
+			p, ok := b.pos[o]
+			if !ok {
+				continue
+			}
+			if o == b.me && len(b.dropped) > 0 {
+				// A stale read of a lease we gave up is not ours.
+				if c, ok := b.dropped[refOf(leases[i])]; ok && leases[i].Counter <= c {
+					continue
+				}
+			}
+			v.count[p]++
 		}
 	}
-	ranked := slices.Clone(b.members)
-	slices.SortFunc(ranked, func(x, y string) int {
+	// members are sorted by id, so an index breaks ties by id.
+	rank := make([]int, m)
+	for i := range rank {
+		rank[i] = i
+	}
+	slices.SortFunc(rank, func(x, y int) int {
 		return cmp.Or(cmp.Compare(v.count[y], v.count[x]), cmp.Compare(x, y))
 	})
-	q, r := v.n/len(ranked), v.n%len(ranked)
-	for i, id := range ranked {
-		v.target[id] = q
-		if i < r {
-			v.target[id]++
+	q, r := v.n/m, v.n%m
+	for k, i := range rank {
+		v.target[i] = q
+		if k < r {
+			v.target[i]++
 		}
 	}
 	return v
@@ -432,31 +475,35 @@ func (b *Balancer) view(leases []Lease, idx []int) *groupView {
 // duration: a node that has not yet seen a join or a departure computes
 // targets for the old membership.
 func (b *Balancer) planAsks(now time.Time, leases []Lease, idx []int, v *groupView, want int, stable bool) (asks, forced []int) {
-	pending := 0
 	// excess is how many more leases each node above its target can give,
 	// after the hand-offs already asked of it by nodes below their target.
-	excess := map[string]int{}
-	for id := range v.count {
-		if v.above(id) {
-			excess[id] = v.count[id] - v.target[id]
-		}
+	excess := make([]int, len(v.count))
+	for p := range excess {
+		excess[p] = max(0, v.count[p]-v.target[p])
 	}
 	asked := func(l *Lease) bool {
-		return l.Handoff != "" && l.Handoff != l.Owner && b.live[l.Handoff] && v.below(l.Handoff)
+		return l.Handoff != "" && l.Handoff != l.Owner && v.below(l.Handoff)
 	}
+	pending := 0
 	for _, i := range idx {
 		l := &leases[i]
 		if asked(l) {
-			if _, ok := excess[l.Owner]; ok {
-				excess[l.Owner]--
+			if p, ok := v.pos[l.Owner]; ok && excess[p] > 0 {
+				excess[p]--
 			}
 		}
 		a, ok := b.asks[refOf(*l)]
 		if !ok {
 			continue
 		}
+		if !v.above(l.Owner) {
+			// Its owner will not hand it off and we must not take it:
+			// ask someone else.
+			delete(b.asks, refOf(*l))
+			continue
+		}
 		pending++
-		if now.Sub(a.at) >= b.dur && v.above(l.Owner) && len(forced) < want {
+		if now.Sub(a.at) >= b.dur && len(forced) < want {
 			forced = append(forced, i)
 		}
 	}
@@ -464,25 +511,22 @@ func (b *Balancer) planAsks(now time.Time, leases []Lease, idx []int, v *groupVi
 	if need <= 0 || !stable {
 		return nil, forced
 	}
-	givers := make([]string, 0, len(excess))
-	for id, e := range excess {
+	var givers []int
+	for p, e := range excess {
 		if e > 0 {
-			givers = append(givers, id)
+			givers = append(givers, p)
 		}
-	}
-	if len(givers) == 0 {
-		return nil, forced
 	}
 	// Furthest above target first, ties by id; one lease per giver per
 	// round, so the asks spread.
-	slices.SortFunc(givers, func(x, y string) int {
+	slices.SortFunc(givers, func(x, y int) int {
 		return cmp.Or(cmp.Compare(v.count[y]-v.target[y], v.count[x]-v.target[x]), cmp.Compare(x, y))
 	})
-	byOwner := map[string][]int{}
+	byOwner := map[int][]int{}
 	for _, i := range idx {
 		l := &leases[i]
-		if excess[l.Owner] > 0 && !asked(l) {
-			byOwner[l.Owner] = append(byOwner[l.Owner], i)
+		if p, ok := v.pos[l.Owner]; ok && excess[p] > 0 && !asked(l) {
+			byOwner[p] = append(byOwner[p], i)
 		}
 	}
 	for need > 0 {
@@ -523,10 +567,7 @@ func (b *Balancer) act(ctx context.Context, now time.Time, leases []Lease, a act
 		b.held[refOf(got)] = got
 		delete(b.asks, refOf(got))
 		if v := b.views[got.Group]; v != nil {
-			v.count[b.me]++
-			if _, ok := v.count[leases[i].Owner]; ok {
-				v.count[leases[i].Owner]--
-			}
+			v.moved(leases[i].Owner, b.me)
 		}
 		b.mu.Unlock()
 		taken = append(taken, got)

@@ -3,14 +3,12 @@ package cluster
 import "slices"
 
 // Live returns the nodes the last Step judged live, this node included,
-// sorted (SHOW CLUSTER, streamsql_cluster_nodes).
+// sorted (SHOW CLUSTER, streamsql_cluster_nodes, peers to flush).
 func (b *Balancer) Live() []string {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	out := make([]string, 0, len(b.live))
-	for id := range b.live {
-		out = append(out, id)
+	if len(b.members) == 0 {
+		return []string{b.me}
 	}
-	slices.Sort(out)
-	return out
+	return slices.Clone(b.members)
 }

@@ -128,6 +128,7 @@ type simNode struct {
 	state   nodeState
 	resumed bool
 	next    time.Time
+	ticks   int
 	// holds is what the runtime learnt from Step, Fenced and Release:
 	// it must end up equal to the table's truth.
 	holds map[leaseRef]int64
@@ -148,7 +149,7 @@ func (s *sim) addNode(id string, first time.Time) {
 	if err != nil {
 		s.t.Fatal(err)
 	}
-	s.nodes = append(s.nodes, &simNode{id: id, b: b, next: first, holds: map[leaseRef]int64{}})
+	s.nodes = append(s.nodes, &simNode{id: id, b: b, next: first, ticks: s.rng.Intn(5), holds: map[leaseRef]int64{}})
 }
 
 func (s *sim) jitter() time.Duration {
@@ -202,11 +203,19 @@ func (s *sim) tick(n *simNode) {
 	for _, l := range taken {
 		n.holds[refOf(l)] = l.Counter
 	}
+	// A node commits every held lease each epoch (here every fifth tick)
+	// and, before a hand-off, the lease it hands off.
+	n.ticks++
+	epoch := n.ticks%5 == 0
 	for _, l := range n.b.Held() {
+		to, release := n.b.ShouldRelease(l)
+		if !epoch && !release {
+			continue
+		}
 		if !s.commit(n, l) {
 			continue
 		}
-		if to, ok := n.b.ShouldRelease(l); ok {
+		if release {
 			if err := n.b.Release(ctx, l, to); err != nil {
 				s.t.Fatalf("%s: hand-off: %v", n.id, err)
 			}
@@ -512,8 +521,20 @@ func TestBalanceSim(t *testing.T) {
 			subject, n.state, n.resumed = n.id, running, true
 			n.next = s.clock.now.Add(time.Duration(rng.Int63n(int64(simTick))))
 		case "leave", "fail":
-			live := s.live()
-			subject = live[rng.Intn(len(live))]
+			// Half the time a holder of the small group's leases, so
+			// that group moves too.
+			cands := s.live()
+			if rng.Intn(2) == 0 {
+				var holders []string
+				for id, c := range before[simGroups[len(simGroups)-1].name].count {
+					if c > 0 {
+						holders = append(holders, id)
+					}
+				}
+				slices.Sort(holders)
+				cands = holders
+			}
+			subject = cands[rng.Intn(len(cands))]
 			for name, g := range before {
 				departed[name] = g.count[subject]
 			}

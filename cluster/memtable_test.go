@@ -18,12 +18,17 @@ import (
 //	Release  owner = me AND counter = held.Counter -> owner = to, counter+1, handoff cleared
 //	AskHandoff owner = l.Owner AND counter = l.Counter AND owner not empty, not me -> handoff = me
 //
-// A failed condition (including a missing item) is ErrFenced. Reads return
-// copies, except Checkpoint and Info, which callers must not modify.
+// A failed condition (including a missing item) is ErrFenced.
+//
+// Leases("") returns a snapshot shared by every caller until the next
+// write, and Nodes and the other reads share Checkpoint and Info: callers
+// must not modify what they read. Sharing keeps the simulation's reads
+// cheap under the race detector, which checks a copy word by word.
 type memTable struct {
 	mu     sync.Mutex
 	nodes  []Node  // by ID
 	leases []Lease // by group, key
+	snap   []Lease // a copy of leases, nil after a write
 }
 
 var _ LeaseTable = (*memTable)(nil)
@@ -85,6 +90,7 @@ func (m *memTable) Ensure(_ context.Context, group, key string) error {
 	})
 	if !ok {
 		m.leases = slices.Insert(m.leases, i, Lease{Group: group, Key: key})
+		m.snap = nil
 	}
 	return nil
 }
@@ -93,7 +99,10 @@ func (m *memTable) Leases(_ context.Context, group string) ([]Lease, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if group == "" {
-		return slices.Clone(m.leases), nil
+		if m.snap == nil {
+			m.snap = slices.Clone(m.leases)
+		}
+		return m.snap, nil
 	}
 	var out []Lease
 	for _, l := range m.leases {
@@ -111,6 +120,7 @@ func (m *memTable) Take(_ context.Context, l Lease, me string) (Lease, error) {
 	if i < 0 || m.leases[i].Owner != l.Owner || m.leases[i].Counter != l.Counter {
 		return Lease{}, fenced("take", l)
 	}
+	m.snap = nil
 	cur := &m.leases[i]
 	cur.Owner = me
 	cur.Counter++
@@ -126,6 +136,7 @@ func (m *memTable) Commit(_ context.Context, held Lease, me string, epoch uint64
 	if i < 0 || m.leases[i].Owner != me || m.leases[i].Counter != held.Counter || m.leases[i].Epoch >= epoch {
 		return fenced("commit", held)
 	}
+	m.snap = nil
 	cur := &m.leases[i]
 	cur.Epoch = epoch
 	cur.Checkpoint = slices.Clone(checkpoint)
@@ -140,6 +151,7 @@ func (m *memTable) Release(_ context.Context, held Lease, me, to string) error {
 	if i < 0 || m.leases[i].Owner != me || m.leases[i].Counter != held.Counter {
 		return fenced("release", held)
 	}
+	m.snap = nil
 	cur := &m.leases[i]
 	cur.Owner = to
 	cur.Counter++
@@ -157,6 +169,7 @@ func (m *memTable) AskHandoff(_ context.Context, l Lease, me string) error {
 	if i < 0 || l.Owner == "" || l.Owner == me || m.leases[i].Owner != l.Owner || m.leases[i].Counter != l.Counter {
 		return fenced("ask hand-off of", l)
 	}
+	m.snap = nil
 	m.leases[i].Handoff = me
 	return nil
 }
@@ -166,6 +179,7 @@ func (m *memTable) Drop(_ context.Context, group, key string) error {
 	defer m.mu.Unlock()
 	if i := m.find(group, key); i >= 0 {
 		m.leases = slices.Delete(m.leases, i, i+1)
+		m.snap = nil
 	}
 	return nil
 }

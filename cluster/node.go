@@ -78,6 +78,10 @@ type Member struct {
 	kick   chan struct{}
 	cancel context.CancelFunc
 	done   chan struct{}
+	// life ends at Close; compactions run under it.
+	life        context.Context
+	endLife     context.CancelFunc
+	compactions sync.WaitGroup
 
 	mu       sync.Mutex
 	held     map[string]*heldPart // by lease id
@@ -96,6 +100,10 @@ type heldPart struct {
 	taken uint64   // the committed epoch at the take
 	epoch uint64   // the committed epoch now
 	loc   Location // where the committed state is in the store
+	// compacting: a compaction of the part is under way; base is its
+	// result, adopted by the part's next commit (compact.go).
+	compacting bool
+	base       *Location
 }
 
 // checkpoint is what the member keeps in a lease's checkpoint: where the
@@ -189,6 +197,7 @@ func newMember(ctx context.Context, opts Options, table LeaseTable, log CatalogL
 		changed: make(chan struct{}),
 	}
 	m.log = m.log.With("incarnation", m.incarnation)
+	m.life, m.endLife = context.WithCancel(context.Background())
 	var err error
 	if m.bal, err = NewBalancer(m.table, m.id, clock, m.dur); err != nil {
 		return nil, fmt.Errorf("cluster: %w", err)
@@ -383,6 +392,35 @@ func (m *Member) Ensure(ctx context.Context, group string, parts int) error {
 	return nil
 }
 
+// Drop implements engine.Membership: the leases of group (a dropped
+// object) are deleted, and its parts leave the held set.
+func (m *Member) Drop(ctx context.Context, group string) error {
+	cctx, cancel := context.WithTimeout(ctx, callTimeout)
+	defer cancel()
+	leases, err := m.table.Leases(cctx, group)
+	if err != nil {
+		return fmt.Errorf("cluster: drop the leases of %s: %w", group, err)
+	}
+	for _, l := range leases {
+		if err := m.table.Drop(cctx, l.Group, l.Key); err != nil {
+			return fmt.Errorf("cluster: drop lease %s: %w", l.ID(), err)
+		}
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	change := false
+	for id, h := range m.held {
+		if h.part.Group == group {
+			delete(m.held, id)
+			change = true
+		}
+	}
+	if change {
+		m.publishLocked()
+	}
+	return nil
+}
+
 // Held implements engine.Membership.
 func (m *Member) Held() ([]engine.HeldPart, <-chan struct{}) {
 	m.mu.Lock()
@@ -485,7 +523,11 @@ func (m *Member) Commit(ctx context.Context, epoch uint64, parts []engine.PartWr
 	}
 	var handoffs []heldPart
 	for _, j := range jobs {
-		loc := Extend(j.h.loc, m.id, m.incarnation, epoch)
+		prev := j.h.loc
+		if b := j.h.base; b != nil && b.BaseEpoch >= prev.BaseEpoch {
+			prev = rebase(prev, *b)
+		}
+		loc := Extend(prev, m.id, m.incarnation, epoch)
 		cp, err := json.Marshal(checkpoint{Loc: loc})
 		if err != nil {
 			return fenced, fmt.Errorf("cluster: commit epoch %d of %s: %w", epoch, j.pw.Part, err)
@@ -502,6 +544,9 @@ func (m *Member) Commit(ctx context.Context, epoch uint64, parts []engine.PartWr
 			}
 			m.fenced++
 			m.mu.Unlock()
+			if j.h.base != nil {
+				m.deleteBase(*j.h.base)
+			}
 			m.metrics.fenced.Inc()
 			m.log.Warn("commit fenced: another node holds the lease now; the part stops here", "part", j.pw.Part.String(), "epoch", epoch)
 			fenced = append(fenced, j.pw.Part)
@@ -510,17 +555,23 @@ func (m *Member) Commit(ctx context.Context, epoch uint64, parts []engine.PartWr
 		if err != nil {
 			return fenced, fmt.Errorf("cluster: commit epoch %d: %w", epoch, err)
 		}
+		var oldBase Location
 		m.mu.Lock()
 		if h, ok := m.held[j.h.lease.ID()]; ok && h.lease.Counter == j.h.lease.Counter {
+			if h.base != nil && loc.Base == h.base.Base && h.loc.Base != loc.Base {
+				oldBase, h.base = h.loc, nil
+			}
 			h.loc, h.epoch = loc, epoch
 			if epoch > m.epoch {
 				m.epoch = epoch
 			}
+			m.maybeCompactLocked(h)
 			if _, ok := m.bal.ShouldRelease(h.lease); ok {
 				handoffs = append(handoffs, *h)
 			}
 		}
 		m.mu.Unlock()
+		m.deleteBase(oldBase)
 	}
 	for _, h := range handoffs {
 		m.handoff(ctx, h)
@@ -568,6 +619,8 @@ func (m *Member) Close(ctx context.Context) error {
 		m.cancel()
 		<-m.done
 	}
+	m.endLife()
+	m.compactions.Wait()
 	var errs []error
 	m.mu.Lock()
 	held := make([]heldPart, 0, len(m.held))

@@ -8,10 +8,14 @@ import (
 	"log/slog"
 	"maps"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	dto "github.com/prometheus/client_model/go"
 
 	"github.com/streamsql/streamsql/engine"
 )
@@ -89,7 +93,7 @@ func (c *memCatalog) CatalogAfter(_ context.Context, version int64) ([]CatalogEn
 	return slices.Clone(c.entries[max(version, 0):]), nil
 }
 
-const testLease = time.Second
+const memberLease = time.Second
 
 // rig is a few members over one in-memory lease table and state store,
 // stepped by hand on a fake clock.
@@ -111,7 +115,7 @@ func newRig(t *testing.T) *rig {
 
 func (r *rig) member(id, secret string) *Member {
 	r.t.Helper()
-	m, err := newMember(r.ctx, Options{NodeID: id, Advertise: id + ":5432", LeaseDuration: testLease, Secret: secret,
+	m, err := newMember(r.ctx, Options{NodeID: id, Advertise: id + ":5432", LeaseDuration: memberLease, Secret: secret,
 		Log: slog.New(slog.NewTextHandler(io.Discard, nil))}, r.table, r.log, &Store{b: r.blobs}, r.clock)
 	if err != nil {
 		r.t.Fatal(err)
@@ -121,7 +125,7 @@ func (r *rig) member(id, secret string) *Member {
 
 // tick moves the clock a fifth of a lease duration and steps each member.
 func (r *rig) tick(ms ...*Member) {
-	r.clock.advance(testLease / 5)
+	r.clock.advance(memberLease / 5)
 	for _, m := range ms {
 		m.step(r.ctx)
 	}
@@ -277,6 +281,28 @@ func TestMember_FailoverRestoresAndFences(t *testing.T) {
 	}
 	if a.fenced != 4 {
 		t.Errorf("a counted %d fenced commits, want 4", a.fenced)
+	}
+	reg := prometheus.NewRegistry()
+	if err := a.Register(reg); err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range []struct {
+		name string
+		c    prometheus.Metric
+		want float64
+	}{
+		{"streamsql_cluster_commits_fenced_total", a.metrics.fenced, 4},
+		{"streamsql_cluster_lease_moves_total", a.metrics.moves, 4},
+		{"streamsql_cluster_calls_total{dynamodb,commit}", a.metrics.calls.WithLabelValues("dynamodb", "commit"), 12},
+		{"streamsql_cluster_calls_total{s3,put_epoch}", a.metrics.calls.WithLabelValues("s3", "put_epoch"), 3},
+		{"streamsql_cluster_leases{view/v}", a.metrics.leases.WithLabelValues("view/v"), 0},
+	} {
+		if got := metricValue(t, m.c); got != m.want {
+			t.Errorf("a's %s = %v, want %v", m.name, got, m.want)
+		}
+	}
+	if got := metricValue(t, b.metrics.leases.WithLabelValues("view/v")); got != 4 {
+		t.Errorf("b's streamsql_cluster_leases{view/v} = %v, want 4", got)
 	}
 	// b continues from epoch 3 (above a's last commit) and its state is
 	// the committed one plus its own.
@@ -504,4 +530,75 @@ func TestCatalog_AppendAndFollow(t *testing.T) {
 			t.Fatalf("Follow applied versions %v, want 4..%d in order", got, nodes*each)
 		}
 	}
+}
+
+// TestMember_Compaction: a part that commits every other epoch (as when
+// sinks take epochs of the same counter) would add a run per commit; the
+// member compacts it into a base every compactEvery epochs, so the lease
+// item and a restore stay bounded, old bases are deleted, and another
+// node restores the same state from base and runs.
+func TestMember_Compaction(t *testing.T) {
+	r := newRig(t)
+	a := r.member("a", "")
+	p := engine.PartID{Group: "view/v", Index: 0, Count: 1}
+	if err := a.Ensure(r.ctx, p.Group, 1); err != nil {
+		t.Fatal(err)
+	}
+	r.tick(a)
+	model := state{}
+	for i := range 200 {
+		e := uint64(2*i + 1)
+		ws := writesFor(0, e)
+		if fenced, err := a.Commit(r.ctx, e, []engine.PartWrites{{Part: p, Writes: ws}}); err != nil || len(fenced) != 0 {
+			t.Fatalf("commit epoch %d: fenced %v, err %v", e, fenced, err)
+		}
+		model.apply(ws)
+		a.compactions.Wait()
+		leases, _ := r.table.Leases(r.ctx, p.Group)
+		loc, err := decodeCheckpoint(leases[0])
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n := epochsAfterBase(loc); n > compactEvery+1 {
+			t.Fatalf("after epoch %d the part spans %d epochs after its base (%d runs), want at most %d", e, n, len(loc.Runs), compactEvery+1)
+		}
+		if err := loc.Validate(e); err != nil {
+			t.Fatalf("after epoch %d: %v", e, err)
+		}
+	}
+	bases := 0
+	r.blobs.blobs.(*memBlobs).mu.Lock()
+	for k := range r.blobs.blobs.(*memBlobs).objs {
+		if strings.HasPrefix(k, "b/") {
+			bases++
+		}
+	}
+	r.blobs.blobs.(*memBlobs).mu.Unlock()
+	if bases != 1 {
+		t.Errorf("%d base objects in the store, want the one the lease refers to", bases)
+	}
+	if got := restored(t, r.ctx, a, p); !maps.Equal(got, model) {
+		t.Errorf("restore after compactions: %v, want %v", got, model)
+	}
+	// Another node takes the part once a is silent and restores the same.
+	b := r.member("b", "")
+	for range 12 {
+		r.tick(b)
+	}
+	if got := restored(t, r.ctx, b, p); !maps.Equal(got, model) {
+		t.Errorf("b's restore from base and runs: %v, want %v", got, model)
+	}
+}
+
+// metricValue reads a counter's or a gauge's value.
+func metricValue(t *testing.T, m prometheus.Metric) float64 {
+	t.Helper()
+	var pb dto.Metric
+	if err := m.Write(&pb); err != nil {
+		t.Fatal(err)
+	}
+	if c := pb.GetCounter(); c != nil {
+		return c.GetValue()
+	}
+	return pb.GetGauge().GetValue()
 }

@@ -3,8 +3,10 @@ package engine
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -510,7 +512,11 @@ func (u *partUnion) Close() {
 // openPart reads one part of a view: locally if it runs here.
 func (c *clusterMember) openPart(ctx context.Context, obj *object, id PartID, keyed bool) (*viewRows, error) {
 	name := obj.entry.Name
-	if r, ok := c.e.views.localPart(id); ok {
+	r, ok := c.e.views.localPart(id)
+	if !ok || r.fenced.Load() {
+		r, ok = c.awaitHeld(ctx, id)
+	}
+	if ok {
 		snap, err := c.e.db.Snapshot()
 		if err != nil {
 			return nil, fmt.Errorf("read view %s: %w", name, err)
@@ -528,6 +534,37 @@ func (c *clusterMember) openPart(ctx context.Context, obj *object, id PartID, ke
 		return nil, sqlerr.Wrap(err, sqlerr.ConnectionException, fmt.Sprintf("read part %s of view %s from its owner", id.Key(), name))
 	}
 	return &viewRows{name: name, keyed: keyed, it: &ents}, nil
+}
+
+// heldStartWait bounds how long a read waits for a part this node holds
+// to start (restore) before it asks the peers instead.
+const heldStartWait = 10 * time.Second
+
+// awaitHeld waits, when this node holds part id, until it runs here (it
+// is being restored or restarted) and returns its runner; false when the
+// part is not held here or did not start within heldStartWait.
+func (c *clusterMember) awaitHeld(ctx context.Context, id PartID) (*viewRunner, bool) {
+	deadline := time.NewTimer(heldStartWait)
+	defer deadline.Stop()
+	tick := time.NewTicker(10 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		held, changed := c.cfg.Membership.Held()
+		if !slices.ContainsFunc(held, func(h HeldPart) bool { return h.Part == id }) {
+			return nil, false
+		}
+		if r, ok := c.e.views.localPart(id); ok && !r.fenced.Load() {
+			return r, true
+		}
+		select {
+		case <-changed:
+		case <-tick.C:
+		case <-deadline.C:
+			return nil, false
+		case <-ctx.Done():
+			return nil, false
+		}
+	}
 }
 
 // entrySlice is a peer's part read whole, as an entryIter.
@@ -583,8 +620,85 @@ func (e *Engine) ScanLocalPart(ctx context.Context, part PartID, fn func(key, va
 // FlushLocal is FLUSH of the parts running on this node only: what a
 // peer's Peers.Flush asks of it.
 func (e *Engine) FlushLocal(ctx context.Context) error {
-	_, err := e.views.flush(ctx, "")
-	return err
+	if e.cluster == nil {
+		_, err := e.views.flush(ctx, "")
+		return err
+	}
+	return e.cluster.flushLocal(ctx, func(ctx context.Context) error {
+		_, err := e.views.flush(ctx, "")
+		return err
+	})
+}
+
+// flushLocal runs flush, a FLUSH of the parts running here, once every
+// held part has started, and again should a part have been restarted
+// (fenced, restored) meanwhile: until one flush saw the same parts all
+// through. Bounded by DefaultFlushTimeout without a deadline on ctx.
+func (c *clusterMember) flushLocal(ctx context.Context, flush func(context.Context) error) error {
+	if _, ok := ctx.Deadline(); !ok {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, DefaultFlushTimeout)
+		defer cancel()
+	}
+	for {
+		before := c.restores.Load() + c.fenced.Load()
+		if err := c.waitStarted(ctx); err != nil {
+			return err
+		}
+		if err := flush(ctx); err != nil {
+			return err
+		}
+		if c.restores.Load()+c.fenced.Load() == before {
+			return nil
+		}
+	}
+}
+
+// waitStarted waits until every part this node holds, of a view or sink it
+// knows, runs here: FLUSH waits for the parts it holds, not only for those
+// already restored.
+func (c *clusterMember) waitStarted(ctx context.Context) error {
+	if _, ok := ctx.Deadline(); !ok {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, DefaultFlushTimeout)
+		defer cancel()
+	}
+	tick := time.NewTicker(20 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		held, changed := c.cfg.Membership.Held()
+		var missing *PartID
+		for _, h := range held {
+			if _, ok := c.heldView(h.Part); ok {
+				if r, running := c.e.views.localPart(h.Part); !running || r.fenced.Load() {
+					missing = &h.Part
+					break
+				}
+				continue
+			}
+			if _, ok := c.heldSink(h.Part); ok {
+				c.mu.Lock()
+				_, running := c.sinkPartsRunning[h.Part]
+				c.mu.Unlock()
+				if !running {
+					missing = &h.Part
+					break
+				}
+			}
+		}
+		if missing == nil {
+			return nil
+		}
+		select {
+		case <-changed:
+		case <-tick.C:
+		case <-ctx.Done():
+			if errors.Is(ctx.Err(), context.Canceled) {
+				return sqlerr.Flatten(ctx.Err())
+			}
+			return sqlerr.Newf(sqlerr.QueryCanceled, "FLUSH did not finish: part %s held by this node has not started (restoring its state)", missing)
+		}
+	}
 }
 
 // ClusterStats returns what SHOW CLUSTER and the metrics show of this

@@ -44,8 +44,15 @@ func (c *clusterMember) execute(ctx context.Context, st *Statement, params []typ
 		}
 		name = p.Name
 	case *sql.Flush:
-		rows, err := run(ctx, st, params)
-		if err != nil {
+		var rows *Rows
+		if err := c.flushLocal(ctx, func(ctx context.Context) error {
+			var err error
+			if rows != nil {
+				rows.Close()
+			}
+			rows, err = run(ctx, st, params)
+			return err
+		}); err != nil {
 			return nil, err
 		}
 		if err := c.cfg.Peers.Flush(ctx); err != nil {

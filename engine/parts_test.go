@@ -30,6 +30,10 @@ type fakeCluster struct {
 	// beforeCommit, when set, runs in a node's Commit after its object is
 	// written and before the conditional commits (a pause there).
 	beforeCommit func(node string, epoch uint64)
+	// failCommits makes that many of the next Commits fail whole (the
+	// object store down); doubtCommits makes that many of the next
+	// Commits commit and yet report every part fenced (an answer lost).
+	failCommits, doubtCommits int
 }
 
 type fakeLease struct {
@@ -165,6 +169,14 @@ func (n *fakeNode) Commit(_ context.Context, epoch uint64, parts []PartWrites) (
 	}
 	n.c.mu.Lock()
 	defer n.c.mu.Unlock()
+	if n.c.failCommits > 0 {
+		n.c.failCommits--
+		return nil, errors.New("object store unavailable")
+	}
+	doubt := n.c.doubtCommits > 0
+	if doubt {
+		n.c.doubtCommits--
+	}
 	var fenced []PartID
 	for _, pw := range parts {
 		l := n.c.leases[pw.Part]
@@ -175,6 +187,9 @@ func (n *fakeNode) Commit(_ context.Context, epoch uint64, parts []PartWrites) (
 		l.epoch = epoch
 		l.commits++
 		n.c.store[pw.Part] = append(n.c.store[pw.Part], fakeEpoch{epoch, pw.Writes})
+		if doubt {
+			fenced = append(fenced, pw.Part)
+		}
 	}
 	return fenced, nil
 }
@@ -569,4 +584,66 @@ func TestCluster_PartsDropped(t *testing.T) {
 		}
 		return true
 	})
+}
+
+// Commits that fail whole are retried with the next epoch, whose writes
+// include theirs; commits that took place but whose answer said fenced
+// (in doubt) restart the parts from the cluster's state, as the node still
+// holds them. Either way the view ends equal to the Go computation.
+func TestCluster_PartsCommitTrouble(t *testing.T) {
+	for _, tc := range []struct {
+		name         string
+		fail, doubt  int
+		wantFenced   bool
+		wantRestores int64
+	}{
+		{name: "failed", fail: 5, wantRestores: 4},
+		{name: "in doubt", doubt: 2, wantFenced: true, wantRestores: 8},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := newFakeCluster()
+			e1 := openMember(t, c, "n1")
+			clusterReady(t, 1000, e1)
+			for _, p := range viewParts(4) {
+				c.take(p, "n1")
+			}
+			waitFor(t, "every part to commit once", func() bool {
+				for _, p := range viewParts(4) {
+					if c.leaseOf(p).commits < 1 {
+						return false
+					}
+				}
+				return true
+			})
+			c.mu.Lock()
+			c.failCommits, c.doubtCommits = tc.fail, tc.doubt
+			c.mu.Unlock()
+			waitFor(t, "the troubled commits to pass", func() bool {
+				c.mu.Lock()
+				defer c.mu.Unlock()
+				return c.failCommits == 0 && c.doubtCommits == 0
+			})
+			if err := e1.Exec(context.Background(), "FLUSH"); err != nil {
+				t.Fatal(err)
+			}
+			if got, want := readView(t, e1), partsWant(partsN); !sameRows(got, want) {
+				t.Errorf("got %q, want %q", got, want)
+			}
+			st := e1.ClusterStats()
+			if (st.Fenced > 0) != tc.wantFenced || st.Restores < tc.wantRestores {
+				t.Errorf("stats %+v: want fenced %v and at least %d restores", st, tc.wantFenced, tc.wantRestores)
+			}
+			c.mu.Lock()
+			defer c.mu.Unlock()
+			for _, p := range viewParts(4) {
+				var last uint64
+				for _, ep := range c.store[p] {
+					if ep.epoch <= last {
+						t.Errorf("part %s: epoch %d committed after %d", p, ep.epoch, last)
+					}
+					last = ep.epoch
+				}
+			}
+		})
+	}
 }

@@ -176,10 +176,31 @@ func TestClusterHA(t *testing.T) {
 		return len(owners) == 8 && held["n1"] > 0 && held["n2"] > 0 && held[""] == 0, nil
 	})
 
+	// A first batch, FLUSHed on one node: FLUSH reaches the other node's
+	// parts (FLUSH LOCAL over pgwire), and a SELECT on either node reads
+	// the other's parts from it (SCAN PART), both signed with the secret.
 	recs, kinRecs := haRecords(30000)
-	prod := startProducer(ctx, kin, stream, kinRecs, 250, 40*time.Millisecond)
-	waitUntil(ctx, t, "a third of the records put", func() (bool, error) {
-		return prod.put.Load() >= int64(len(kinRecs)/3), nil
+	const first = 3000
+	if _, err := kin.PutRecords(ctx, stream, kinRecs[:first]); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := conns[0].Exec(ctx, "FLUSH"); err != nil {
+		t.Fatalf("FLUSH on n1: %v", err)
+	}
+	want := haWant(recs[:first])
+	for i, c := range conns {
+		got, err := readHAView(ctx, c)
+		if err != nil {
+			t.Fatalf("SELECT on %s: %v", nodes[i].id, err)
+		}
+		if !slices.Equal(got, want) {
+			t.Errorf("SELECT on %s after the first batch and FLUSH:\n got %q\nwant %q", nodes[i].id, got, want)
+		}
+	}
+
+	prod := startProducer(ctx, kin, stream, kinRecs[first:], 250, 40*time.Millisecond)
+	waitUntil(ctx, t, "a third of the rest put", func() (bool, error) {
+		return prod.put.Load() >= int64(len(kinRecs)-first)/3, nil
 	})
 	owners, err := leaseOwners(ctx, conns[0], group)
 	if err != nil {
