@@ -103,8 +103,12 @@ func (ce *clusterEnv) startNode(t *testing.T, table, id string, extra ...string)
 		"AWS_EC2_METADATA_DISABLED=true", // loopback only
 	}})
 	n := &nodeProc{id: id, srv: srv}
-	if m := metricsLine.FindStringSubmatch(srv.stderr.String()); m != nil {
-		n.httpAddr = m[1]
+	// The line that says "listening" may reach the harness's scanner before
+	// the output buffer gets the chunk it came in, metrics line included.
+	for deadline := time.Now().Add(10 * time.Second); n.httpAddr == "" && time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+		if m := metricsLine.FindStringSubmatch(srv.stderr.String()); m != nil {
+			n.httpAddr = m[1]
+		}
 	}
 	t.Cleanup(func() {
 		if n.stopped { // a failed test must not leave a stopped process behind
@@ -131,6 +135,72 @@ func (n *nodeProc) cont(t *testing.T) {
 		t.Fatalf("SIGCONT node %s: %v", n.id, err)
 	}
 	n.stopped = false
+}
+
+// dumpStacks sends SIGQUIT to every node still running (not stopped,
+// not exited): the Go runtime prints every goroutine's stack and exits, and
+// the harness logs each node's output when the test has failed. For a
+// wait that ran past its bound: the stacks say where it is stuck.
+func dumpStacks(t *testing.T, nodes ...*nodeProc) {
+	t.Helper()
+	for _, n := range nodes {
+		select {
+		case <-n.srv.exited:
+			continue
+		default:
+		}
+		if n.stopped {
+			n.cont(t)
+		}
+		_ = n.srv.cmd.Process.Signal(syscall.SIGQUIT)
+		select {
+		case <-n.srv.exited:
+		case <-time.After(30 * time.Second):
+			t.Logf("node %s still running 30s after SIGQUIT", n.id)
+		}
+	}
+}
+
+// flushBounded runs FLUSH on conn with statement_timeout = bound, so that
+// past it the engine's own error says what FLUSH waited for. On an error
+// it calls stalled (when not nil: say what the cluster looks like), dumps
+// every node's stacks (the Go runtime's, on SIGQUIT: the harness logs each
+// node's output when the test has failed) and fails the test; the same,
+// should FLUSH outlive its timeout by 30 s.
+func flushBounded(ctx context.Context, t *testing.T, conn *pgx.Conn, on string, bound time.Duration, stalled func(), nodes ...*nodeProc) {
+	t.Helper()
+	if _, err := conn.Exec(ctx, fmt.Sprintf("SET statement_timeout = '%dms'", bound.Milliseconds())); err != nil {
+		t.Fatalf("SET statement_timeout on %s: %v", on, err)
+	}
+	start := time.Now()
+	done := make(chan error, 1)
+	go func() {
+		_, err := conn.Exec(ctx, "FLUSH")
+		done <- err
+	}()
+	var err error
+	select {
+	case err = <-done:
+	case <-time.After(bound + 30*time.Second):
+		if stalled != nil {
+			stalled()
+		}
+		dumpStacks(t, nodes...)
+		t.Fatalf("FLUSH on %s still waiting %v after its statement_timeout of %v (then: %v); every node's goroutines, dumped while it waited, are in its output below",
+			on, 30*time.Second, bound, <-done)
+	}
+	if err != nil {
+		if stalled != nil {
+			stalled()
+		}
+		// Whatever FLUSH waited for is most likely still stuck.
+		dumpStacks(t, nodes...)
+		t.Fatalf("FLUSH on %s: %v after %v (every node's goroutines, dumped after, are in its output below)", on, err, time.Since(start).Round(time.Millisecond))
+	}
+	t.Logf("FLUSH on %s took %v", on, time.Since(start).Round(time.Millisecond))
+	if _, err := conn.Exec(ctx, "SET statement_timeout = '10min'"); err != nil {
+		t.Fatalf("SET statement_timeout on %s: %v", on, err)
+	}
 }
 
 // cpuSeconds is the node's user and system CPU time so far, from
