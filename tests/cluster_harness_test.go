@@ -588,16 +588,18 @@ func leasesOf(cur map[string]leaseObs, owner string) []string {
 }
 
 // referenced reports whether a checkpoint the poller saw ever referenced
-// node's epoch object of incarnation inc.
-func (p *leasePoller) referenced(node, inc string, epoch uint64) bool {
+// node's epoch object of incarnation inc, and whether one referenced a
+// later epoch of that incarnation.
+func (p *leasePoller) referenced(node, inc string, epoch uint64) (it, later bool) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	for r := range p.runs {
-		if r.Node == node && r.Incarnation == inc && r.First <= epoch && epoch <= r.Last {
-			return true
+		if r.Node == node && r.Incarnation == inc {
+			it = it || r.First <= epoch && epoch <= r.Last
+			later = later || r.Last > epoch
 		}
 	}
-	return false
+	return it, later
 }
 
 // epochObject is one object under d/<node>/ in the state store.
@@ -609,7 +611,9 @@ type epochObject struct {
 }
 
 // epochObjects lists the state store's epoch objects of node
-// (d/<node>/<incarnation>/<epoch> under prefix) with the S3 SDK.
+// (d/<node>/<incarnation>/<epoch> under prefix) with the S3 SDK. s3rver
+// answers a listing with a 500 now and then while objects are written
+// beside it, so a failed listing is tried again, up to a minute.
 func (ce *clusterEnv) epochObjects(t *testing.T, prefix, node string) []epochObject {
 	t.Helper()
 	c := s3.New(s3.Options{
@@ -619,25 +623,38 @@ func (ce *clusterEnv) epochObjects(t *testing.T, prefix, node string) []epochObj
 		Credentials:  credentials.NewStaticCredentialsProvider(clusterKeyID, clusterSecretKey, ""),
 	})
 	dir := prefix + "d/" + node + "/"
+	deadline := time.Now().Add(time.Minute)
+	for {
+		out, err := listEpochObjects(ce.ctx, c, ce.bucket, dir)
+		if err == nil {
+			return out
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("list s3://%s/%s for a minute: %v", ce.bucket, dir, err)
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
+}
+
+func listEpochObjects(ctx context.Context, c *s3.Client, bucket, dir string) ([]epochObject, error) {
 	var out []epochObject
-	pages := s3.NewListObjectsV2Paginator(c, &s3.ListObjectsV2Input{Bucket: aws.String(ce.bucket), Prefix: aws.String(dir)})
+	pages := s3.NewListObjectsV2Paginator(c, &s3.ListObjectsV2Input{Bucket: aws.String(bucket), Prefix: aws.String(dir)})
 	for pages.HasMorePages() {
-		page, err := pages.NextPage(ce.ctx)
+		page, err := pages.NextPage(ctx)
 		if err != nil {
-			t.Fatalf("list s3://%s/%s: %v", ce.bucket, dir, err)
+			return nil, err
 		}
 		for _, o := range page.Contents {
 			key := aws.ToString(o.Key)
 			inc, e, ok := strings.Cut(strings.TrimPrefix(key, dir), "/")
 			epoch, err := strconv.ParseUint(e, 10, 64)
 			if !ok || err != nil {
-				t.Errorf("s3://%s/%s is not d/<node>/<incarnation>/<epoch>", ce.bucket, key)
-				continue
+				return nil, fmt.Errorf("s3://%s/%s is not d/<node>/<incarnation>/<epoch>", bucket, key)
 			}
 			out = append(out, epochObject{key: key, incarnation: inc, epoch: epoch, modified: aws.ToTime(o.LastModified)})
 		}
 	}
-	return out
+	return out, nil
 }
 
 // sinkReader reads a stream from its start, every shard, keeping each
