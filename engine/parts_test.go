@@ -380,6 +380,9 @@ func TestCluster_PartsOverTwoEngines(t *testing.T) {
 		if got := readView(t, e); !sameRows(got, want) {
 			t.Errorf("engine %d: got %q, want %q", i+1, got, want)
 		}
+		if got := queryStrings(t, e, `SHOW MATERIALIZED VIEWS`); len(got) != 1 || !strings.HasPrefix(got[0], "v running ") {
+			t.Errorf("engine %d: SHOW MATERIALIZED VIEWS: %q, want v running", i+1, got)
+		}
 	}
 	for _, p := range viewParts(4) {
 		if l := c.leaseOf(p); l.commits == 0 {
