@@ -383,6 +383,9 @@ func TestCluster_PartsOverTwoEngines(t *testing.T) {
 		if got := queryStrings(t, e, `SHOW MATERIALIZED VIEWS`); len(got) != 1 || !strings.HasPrefix(got[0], "v running ") {
 			t.Errorf("engine %d: SHOW MATERIALIZED VIEWS: %q, want v running", i+1, got)
 		}
+		if got := strings.Join(queryStrings(t, e, `EXPLAIN ANALYZE v`), "\n"); !strings.Contains(got, "PartFilter") {
+			t.Errorf("engine %d: EXPLAIN ANALYZE v shows no part's filter:\n%s", i+1, got)
+		}
 	}
 	for _, p := range viewParts(4) {
 		if l := c.leaseOf(p); l.commits == 0 {
