@@ -20,6 +20,8 @@ type Session struct {
 	cursors  map[string]*cursor // txn.go
 	info     SessionInfo
 	closed   bool // Close has run (streamsql_sessions_open)
+	// replica: the session applies another cluster node's DDL (parts_ddl.go).
+	replica bool
 }
 
 // SessionInfo is who a session runs for, as the wire layer learned it at
@@ -294,6 +296,14 @@ func (s *Session) execute(ctx context.Context, st *Statement, params []types.Val
 	if err := ctx.Err(); err != nil {
 		return nil, sqlerr.Flatten(err)
 	}
+	if c := s.engine.cluster; c != nil && !s.replica {
+		return c.execute(ctx, st, params, s.executeBound) // parts_ddl.go
+	}
+	return s.executeBound(ctx, st, params)
+}
+
+// executeBound runs a bound statement.
+func (s *Session) executeBound(ctx context.Context, st *Statement, params []types.Value) (*Rows, error) {
 	e := s.engine
 	switch p := st.stmt.(type) {
 	case *sql.CatalogQuery:

@@ -49,6 +49,13 @@ type sinkRunner struct {
 	// last was injected (unix nanos): everything the sink had read by
 	// then is acknowledged by Kinesis. FLUSH waits on it.
 	saved atomic.Int64
+	// part, in a cluster, is the part of the sink the runner runs: the
+	// records of the shards of the part (sinkparts.go); stateID is where
+	// its positions are saved, heldToken the take of its lease.
+	part      *PartID
+	stateID   uint64
+	heldToken int64
+	fenced    atomic.Bool
 }
 
 // sinkRunner returns the runner of sink name, nil if none runs.
@@ -83,6 +90,10 @@ func (r *sinkRunner) trouble() (error, time.Time) {
 func (e *Engine) startSink(obj *object) {
 	cs := obj.createSink
 	if cs == nil {
+		return
+	}
+	if e.cluster != nil {
+		e.cluster.sinkCreated(obj) // its parts start where they are held (sinkparts.go)
 		return
 	}
 	from, ok := e.catalog.get(cs.From)
@@ -127,7 +138,7 @@ func (r *sinkRunner) run(ctx context.Context) error {
 	defer cancel()
 	db := r.e.db
 	var restore *kinesis.Positions
-	if b, ok, err := db.LoadOffsets(r.obj.entry.ID); err != nil {
+	if b, ok, err := db.LoadOffsets(r.stateObject()); err != nil {
 		return err
 	} else if ok {
 		if restore, err = kinesis.Restore(b); err != nil {
@@ -139,6 +150,9 @@ func (r *sinkRunner) run(ctx context.Context) error {
 		return err
 	}
 	consumer := "sink " + r.obj.entry.Name
+	if r.part != nil {
+		consumer += " part " + r.part.Key()
+	}
 	dec, err := r.e.newRecordDecoder(r.from, consumer, nil, true)
 	if err != nil {
 		return err
@@ -208,7 +222,7 @@ func (r *sinkRunner) run(ctx context.Context) error {
 				if err != nil {
 					return err
 				}
-				if err := db.SaveOffsets(r.obj.entry.ID, b); err != nil {
+				if err := r.saveOffsets(ctx, b); err != nil {
 					return err
 				}
 				injectedMu.Lock()
@@ -217,6 +231,9 @@ func (r *sinkRunner) run(ctx context.Context) error {
 				injectedMu.Unlock()
 				r.saved.Store(at)
 			case *kinesis.Batch:
+				if !r.keepsShard(ev.ShardID) {
+					continue // another part's shard (sinkparts.go)
+				}
 				for i := range ev.Records {
 					rec := &ev.Records[i]
 					row, ok, err := dec.decode(ctx, rec)
@@ -291,6 +308,9 @@ func (r *sinkRunner) newSink(ctx context.Context) (*kinesis.Sink, error) {
 func (e *Engine) stopObject(o *object) {
 	if o.kind == sql.KindSink {
 		e.stopSink(o.entry.Name)
+		if e.cluster != nil {
+			e.cluster.stopSinkParts(o)
+		}
 		if o.stream != nil {
 			e.views.dropView(o) // the sink's pipeline and staged records
 		}
@@ -371,6 +391,9 @@ func (e *Engine) flushSinks(ctx context.Context, start time.Time, only string) (
 		}
 	}
 	e.sinksMu.Unlock()
+	if e.cluster != nil {
+		runners = append(runners, e.cluster.sinkRunners(only)...)
+	}
 	budget := DefaultFlushTimeout
 	if d, ok := ctx.Deadline(); ok {
 		budget = time.Until(d)

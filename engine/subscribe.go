@@ -258,7 +258,7 @@ func (l *viewLife) subscribeTable(op uint32, t *state.Table) exec.StateTable {
 	rec := &matRecorder{Table: t, m: r.m, view: r.obj.entry.Name,
 		keyed: r.obj.stream != nil && r.obj.stream.Key != nil,
 		on:    on, active: on, pending: map[uint64][]subEvent{}}
-	rec.log = &changelogLog{l: l, table: r.m.e.db.Table(r.obj.entry.ID, changelogTable)}
+	rec.log = &changelogLog{l: l, table: r.m.e.db.Table(r.stateObject(), changelogTable)}
 	l.tables = append(l.tables, rec.log.table)
 	if on {
 		rec.before = map[string][]byte{}

@@ -98,6 +98,9 @@ type viewManager struct {
 
 	mu      sync.Mutex
 	runners map[string]*viewRunner
+	// parts are the runners of the parts of views this node holds, in a
+	// cluster (parts.go); runners is empty there.
+	parts map[PartID]*viewRunner
 	// stopping counts runners told to stop and not yet ended (detach).
 	stopping sync.WaitGroup
 
@@ -144,7 +147,7 @@ func newViewManager(e *Engine, interval, minInterval time.Duration) (*viewManage
 	if err != nil {
 		return nil, err
 	}
-	m := &viewManager{e: e, runners: map[string]*viewRunner{}, changed: make(chan struct{}),
+	m := &viewManager{e: e, runners: map[string]*viewRunner{}, parts: map[PartID]*viewRunner{}, changed: make(chan struct{}),
 		kick: make(chan struct{}, 1), done: make(chan struct{}), reset: make(chan struct{}, 1),
 		fresh: make(chan struct{}, 1)}
 	m.interval.Store(int64(interval))
@@ -184,6 +187,14 @@ type viewRunner struct {
 	// epoch and watermark are what was last committed for the view.
 	epoch     atomic.Uint64
 	watermark atomic.Pointer[int64]
+	// part, in a cluster, is the part of the view the runner runs, and
+	// stateID the object id of its state (parts.go); nil and 0 otherwise.
+	part    *PartID
+	stateID uint64
+	// heldToken is the take of the part's lease it runs for.
+	heldToken int64
+	// fenced is set when the cluster refused the part's commit.
+	fenced atomic.Bool
 }
 
 // consumer is how the view (or sink over a query) is named in SHOW
@@ -191,6 +202,9 @@ type viewRunner struct {
 func (r *viewRunner) consumer() string {
 	if r.obj.kind == sql.KindSink {
 		return "sink " + r.obj.entry.Name
+	}
+	if r.part != nil {
+		return "view " + r.obj.entry.Name + " part " + r.part.Key()
 	}
 	return "view " + r.obj.entry.Name
 }
@@ -229,6 +243,10 @@ type viewLife struct {
 
 // startView starts a view's pipeline.
 func (m *viewManager) startView(obj *object) {
+	if m.e.cluster != nil {
+		m.e.cluster.viewCreated(obj) // its parts start where they are held
+		return
+	}
 	if obj.stream == nil {
 		if obj.streamErr != nil {
 			m.e.log.Error("materialized view cannot run", "view", obj.entry.Name, "err", obj.streamErr)
@@ -292,6 +310,7 @@ func (m *viewManager) stopAll() {
 	for _, n := range names {
 		m.stopView(n)
 	}
+	m.stopParts(nil)
 	m.stopping.Wait()
 	<-m.done
 }
@@ -307,7 +326,7 @@ func (r *viewRunner) run(ctx context.Context) (err error) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	e := r.m.e
-	id := r.obj.entry.ID
+	id := r.stateObject()
 	l := &viewLife{r: r, reached: make(chan uint64, 4), dead: make(chan struct{}), started: time.Now()}
 	defer func() {
 		r.m.commitMu.Lock()
@@ -378,7 +397,7 @@ func (r *viewRunner) run(ctx context.Context) (err error) {
 		t := e.db.TableWithOptions(id, op, state.TableOptions{Deferred: op != planner.MaterializeTable})
 		l.tables = append(l.tables, t)
 		return l.subscribeTable(op, t) // SUBSCRIBE (subscribe.go)
-	}, planner.BuildOptions{Errs: &r.errs, AggCacheGroups: e.aggCacheGroups, CacheBudget: e.mem.caches})
+	}, r.buildOptions(planner.BuildOptions{Errs: &r.errs, AggCacheGroups: e.aggCacheGroups, CacheBudget: e.mem.caches}))
 	if err != nil {
 		return err
 	}
@@ -1222,6 +1241,11 @@ func (m *viewManager) checkpoint(ctx context.Context) error {
 			lives = append(lives, l)
 		}
 	}
+	for _, r := range m.parts {
+		if l := r.life.Load(); l != nil {
+			lives = append(lives, l)
+		}
+	}
 	m.mu.Unlock()
 	// Tables' statements commit with the epoch too (table.go).
 	writes, tableWrites := m.e.tables.take()
@@ -1316,6 +1340,18 @@ lives:
 		tables = append(tables, p.l.tables...)
 		// An input without a watermark holds the view's back.
 		published = append(published, committedLife{p.l, wm, withWM == len(p.l.inputs)})
+	}
+	if c := m.e.cluster; c != nil && len(published) > 0 {
+		// The cluster's commit point comes first; Badger gets only the
+		// parts it accepted (parts.go).
+		var err error
+		if published, err = c.commit(ctx, epoch, published); err != nil {
+			return err
+		}
+		tables = tables[:0]
+		for _, p := range published {
+			tables = append(append(tables, p.l.meta), p.l.tables...)
+		}
 	}
 	if len(tables) == 0 && !m.e.tables.hasInflight() {
 		return nil
@@ -1460,8 +1496,12 @@ func (m *viewManager) flush(ctx context.Context, only string) ([]*sqlerr.Error, 
 	for r, st := range skipped {
 		warnings = append(warnings, st.notice(r.obj.kind, r.obj.entry.Name))
 	}
-	// Views that could not be started at all are failed too.
+	// Views that could not be started at all are failed too (in a
+	// cluster, a view runs as parts, held here or elsewhere).
 	for _, o := range m.e.catalog.list(sql.KindView) {
+		if m.e.cluster != nil {
+			break
+		}
 		if only != "" && o.entry.Name != only {
 			continue
 		}
@@ -1487,6 +1527,11 @@ func (m *viewManager) flushed(only string) []*viewRunner {
 			out = append(out, r)
 		}
 	}
+	for _, r := range m.parts {
+		if only == "" || r.obj.entry.Name == only {
+			out = append(out, r)
+		}
+	}
 	return out
 }
 
@@ -1507,6 +1552,9 @@ func (m *viewManager) dropView(o *object) {
 	}
 	m.notify()
 	m.subs.end(o.entry.Name, sqlerr.Newf(sqlerr.UndefinedTable, "materialized view %s was dropped", o.entry.Name))
+	if m.e.cluster != nil {
+		m.stopParts(o) // and frees their state (parts.go)
+	}
 	if err := m.e.db.DropObjectState(o.entry.ID, ended); err != nil {
 		m.e.log.Warn("drop: free view state", "view", o.entry.Name, "err", err)
 	}
@@ -1515,6 +1563,9 @@ func (m *viewManager) dropView(o *object) {
 // viewScan reads a view's committed rows: a consistent snapshot, whole
 // epochs only, pulled from Badger as the query reads them.
 func (e *Engine) viewScan(obj *object) (exec.RowIter, error) {
+	if e.cluster != nil && obj.kind == sql.KindView {
+		return e.cluster.scanView(obj), nil // the union of its parts (parts.go)
+	}
 	snap, err := e.db.Snapshot()
 	if err != nil {
 		return nil, fmt.Errorf("read view %s: %w", obj.entry.Name, err)
@@ -1538,8 +1589,8 @@ func newViewRows(obj *object, snap *state.Snapshot) *viewRows {
 type viewRows struct {
 	name  string
 	keyed bool
-	snap  *state.Snapshot
-	it    *state.SnapshotIter
+	snap  *state.Snapshot // nil: it reads entries of a peer's part (parts.go)
+	it    entryIter
 	row   types.Row
 	left  int64
 	block []types.Row // the rest of a log block's rows
@@ -1595,9 +1646,17 @@ func (v *viewRows) more() (bool, error) {
 func (v *viewRows) Close() {
 	if v.it != nil {
 		v.it.Close()
-		v.snap.Close()
+		if v.snap != nil {
+			v.snap.Close()
+		}
 		v.it = nil
 	}
+}
+
+// entryIter is the entries of a view's table: a snapshot's, or a peer's.
+type entryIter interface {
+	Next() (key, value []byte, ok bool, err error)
+	Close()
 }
 
 // viewQuery resolves the plans of views for planner.PlanStream.

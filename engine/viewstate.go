@@ -304,6 +304,11 @@ func (h *viewHealth) notRunning(st *viewStatus) {
 // a query (a view runner); its own runner's for a sink over a source.
 func (e *Engine) sinkStatus(o *object) viewStatus {
 	r := e.sinkRunner(o.entry.Name)
+	if r == nil && e.cluster != nil {
+		if r = e.cluster.sinkStatusRunner(o); r == nil {
+			return viewStatus{State: stateRunning, Since: o.entry.CreatedAt} // its parts run elsewhere
+		}
+	}
 	if r == nil || r.from == nil {
 		return e.views.status(o)
 	}
@@ -357,6 +362,9 @@ func (l *viewLife) trouble() (error, time.Time) {
 
 // status returns the state of view (or sink over a query) o.
 func (m *viewManager) status(o *object) viewStatus {
+	if m.e.cluster != nil && o.kind == sql.KindView {
+		return m.e.cluster.viewStatus(o) // its parts (parts.go)
+	}
 	m.mu.Lock()
 	r := m.runners[o.entry.Name]
 	m.mu.Unlock()

@@ -1,0 +1,176 @@
+package engine
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/kinesis"
+	ktypes "github.com/aws/aws-sdk-go-v2/service/kinesis/types"
+	"github.com/streamsql/streamsql/internal/emulator"
+)
+
+// A sink from a Kinesis source split by shard and a view over it split by
+// key, over two engines on kinesalite; then one engine goes and the other
+// takes its parts. The sink's stream, de-duplicated by "_id", holds every
+// input record exactly; the view equals the Go computation.
+func TestCluster_KinesisSinkAndViewParts(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	emu := emulator.StartForTest(ctx, t, emulator.Options{})
+	for name, shards := range map[string]int{"in": 4, "out": 2} {
+		if err := emu.CreateStream(ctx, name, shards); err != nil {
+			t.Fatal(err)
+		}
+	}
+	c := newFakeCluster()
+	e1, e2 := openMember(t, c, "n1"), openMember(t, c, "n2")
+	for _, q := range []string{
+		fmt.Sprintf(`CREATE SOURCE src (id BIGINT) WITH (connector = 'kinesis', endpoint = '%s', region = 'us-east-1',
+			stream = 'in', start_position = 'trim_horizon')`, emu.Endpoint()),
+		fmt.Sprintf(`CREATE SINK o FROM src WITH (connector = 'kinesis', endpoint = '%s', region = 'us-east-1', stream = 'out')`, emu.Endpoint()),
+		`CREATE MATERIALIZED VIEW kv AS SELECT id % 7 AS g, COUNT(*) AS c, SUM(id) AS s FROM src GROUP BY id % 7`,
+	} {
+		if err := e1.Exec(ctx, q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	waitFor(t, "node 2 to apply the DDL", func() bool {
+		_, ok := e2.catalog.get("kv")
+		return ok
+	})
+	put := func(from, to int) {
+		t.Helper()
+		var recs []emulator.Record
+		for i := from; i < to; i++ {
+			recs = append(recs, emulator.Record{PartitionKey: strconv.Itoa(i), Data: fmt.Appendf(nil, `{"id": %d}`, i)})
+		}
+		if _, err := emu.PutRecords(ctx, "in", recs); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// exact: no part restarted, so nothing was sent twice either.
+	check := func(e *Engine, n int, exact bool, when string) {
+		t.Helper()
+		if err := e.Exec(ctx, "FLUSH"); err != nil {
+			t.Fatalf("%s: FLUSH: %v", when, err)
+		}
+		var wantView []string
+		var cnt, sum [7]int64
+		for i := range n {
+			cnt[i%7]++
+			sum[i%7] += int64(i)
+		}
+		for g := range 7 {
+			wantView = append(wantView, fmt.Sprintf("%d %d %d", g, cnt[g], sum[g]))
+		}
+		var gotView []string
+		for _, r := range queryStrings(t, e, `SELECT g, c, s FROM kv ORDER BY g`) {
+			gotView = append(gotView, strings.Trim(r, "()"))
+		}
+		if !slices.Equal(gotView, wantView) {
+			t.Errorf("%s: view: got %q, want %q", when, gotView, wantView)
+		}
+		ids := map[string]int{}
+		recs := readStream(ctx, t, emu, "out")
+		if exact && len(recs) != n {
+			t.Errorf("%s: sink: %d records sent, want %d: each shard's records by one part only", when, len(recs), n)
+		}
+		for _, rec := range recs {
+			var m struct {
+				ID  string `json:"_id"`
+				Row int    `json:"id"`
+			}
+			if err := json.Unmarshal(rec, &m); err != nil {
+				t.Fatalf("%s: sink record %s: %v", when, rec, err)
+			}
+			ids[m.ID] = m.Row
+		}
+		var got []int
+		for _, v := range ids {
+			got = append(got, v)
+		}
+		slices.Sort(got)
+		want := make([]int, n)
+		for i := range want {
+			want[i] = i
+		}
+		if !slices.Equal(got, want) {
+			t.Errorf("%s: sink: %d distinct records (ids %v...), want exactly the %d put", when, len(got), got[:min(len(got), 10)], n)
+		}
+	}
+
+	put(0, 300)
+	for i := range 4 {
+		c.take(PartID{Group: SinkGroup("o"), Index: i, Count: 4}, []string{"n1", "n2"}[i%2])
+		c.take(PartID{Group: ViewGroup("kv"), Index: i, Count: 4}, []string{"n2", "n1"}[i%2])
+	}
+	waitFor(t, "four parts running on each engine", func() bool {
+		return e1.ClusterStats().Held == 4 && e2.ClusterStats().Held == 4
+	})
+	check(e1, 300, true, "two engines")
+
+	// Engine 1 goes; engine 2 takes its parts and goes on from their
+	// committed positions.
+	if err := e1.Close(); err != nil {
+		t.Fatal(err)
+	}
+	c.gone("n1")
+	c.mu.Lock()
+	var mine []PartID
+	for id, l := range c.leases {
+		if l.owner == "n1" {
+			mine = append(mine, id)
+		}
+	}
+	c.mu.Unlock()
+	for _, id := range mine {
+		c.take(id, "n2")
+	}
+	put(300, 500)
+	waitFor(t, "engine 2 to run every part", func() bool { return e2.ClusterStats().Held == 8 })
+	check(e2, 500, false, "after engine 1 went")
+}
+
+// readStream reads every record of every shard of stream.
+func readStream(ctx context.Context, t *testing.T, emu *emulator.Emulator, stream string) [][]byte {
+	t.Helper()
+	c, err := emu.Client()
+	if err != nil {
+		t.Fatal(err)
+	}
+	shards, err := c.ListShards(ctx, &kinesis.ListShardsInput{StreamName: aws.String(stream)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out [][]byte
+	for _, sh := range shards.Shards {
+		it, err := c.GetShardIterator(ctx, &kinesis.GetShardIteratorInput{
+			StreamName: aws.String(stream), ShardId: sh.ShardId, ShardIteratorType: ktypes.ShardIteratorTypeTrimHorizon,
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		iter := it.ShardIterator
+		for iter != nil {
+			r, err := c.GetRecords(ctx, &kinesis.GetRecordsInput{ShardIterator: iter})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, rec := range r.Records {
+				out = append(out, rec.Data)
+			}
+			if len(r.Records) == 0 && aws.ToInt64(r.MillisBehindLatest) == 0 {
+				break
+			}
+			iter = r.NextShardIterator
+		}
+	}
+	return out
+}
