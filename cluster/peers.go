@@ -43,8 +43,6 @@ func newPeers(m *Member, password string) *Peers {
 	return &Peers{m: m, password: password, owners: map[string]string{}, addrs: map[string]string{}}
 }
 
-func (p *Peers) close() {}
-
 // token signs op with the cluster secret; empty without one.
 func token(secret, op string) string {
 	if secret == "" {
