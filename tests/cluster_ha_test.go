@@ -139,7 +139,10 @@ func readHAView(ctx context.Context, conn *pgx.Conn) ([]string, error) {
 // the lease duration, restores them from S3 and continues from their
 // committed positions. After FLUSH on the survivor the view equals the Go
 // computation: nothing lost, nothing counted twice. The time from the kill
-// to the view answering with every part again is logged.
+// to the view answering with every part again is logged. Then a third node
+// joins and takes half the parts by hand-off, and the survivor leaves
+// with SIGTERM: the newcomer takes its released parts at once and answers
+// the same view.
 func TestClusterHA(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds the binary, runs two nodes and three emulators")
@@ -293,6 +296,40 @@ func TestClusterHA(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Logf("SHOW CLUSTER: %s", strings.Join(shown, "; "))
+
+	// A node joins: it asks for its share and the survivor hands parts
+	// off at its commits. Then the survivor leaves with SIGTERM, releasing
+	// its leases, and the newcomer takes them at once, without waiting
+	// out a lease duration.
+	n3 := startClusterNode(t, bin, "n3", dyn, s3, lease)
+	conn3 := connectForBacklog(t, n3.srv.addr)
+	joined := time.Now()
+	waitUntil(ctx, t, "n3 to take its share by hand-off", func() (bool, error) {
+		owners, err := leaseOwners(ctx, conn3, group)
+		if err != nil {
+			return false, err
+		}
+		held := map[string]int{}
+		for _, o := range owners {
+			held[o]++
+		}
+		return held["n3"] == 4 && held[nodes[survivor].id] == 4, nil
+	})
+	t.Logf("join: n3 held its 4 parts %v after it started", time.Since(joined).Round(time.Millisecond))
+	left := time.Now()
+	nodes[survivor].srv.terminate(t)
+	waitUntil(ctx, t, "n3 to answer the view with every part after the survivor left", func() (bool, error) {
+		got, err := readHAView(ctx, conn3)
+		if err != nil {
+			return false, nil
+		}
+		if want := haWant(recs); !slices.Equal(got, want) {
+			return false, fmt.Errorf("view on n3 after the survivor left:\n got %q\nwant %q", got, want)
+		}
+		return true, nil
+	})
+	t.Logf("graceful leave: %v from SIGTERM of %s to n3 answering the view with all 8 parts",
+		time.Since(left).Round(time.Millisecond), nodes[survivor].id)
 }
 
 // waitUntil polls cond every 100ms until it holds; an error from cond or
