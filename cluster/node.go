@@ -645,6 +645,7 @@ func (m *Member) Close(ctx context.Context) error {
 		errs = append(errs, err)
 	}
 	cancel()
+	m.peers.close()
 	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("cluster: leave: %w", err)
 	}

@@ -33,14 +33,52 @@ type Peers struct {
 	password string
 
 	mu     sync.Mutex
-	owners map[string]string // lease id -> owner node id
-	addrs  map[string]string // node id -> address
+	owners map[string]string      // lease id -> owner node id
+	addrs  map[string]string      // node id -> address
+	idle   map[string][]*pgx.Conn // address -> connections to reuse
 }
+
+// maxIdlePerPeer is how many connections to one peer are kept for reuse:
+// a SELECT reads each remote part on a connection, and a connection with
+// a password costs a SCRAM exchange on both nodes.
+const maxIdlePerPeer = 4
 
 var _ engine.Peers = (*Peers)(nil)
 
 func newPeers(m *Member, password string) *Peers {
-	return &Peers{m: m, password: password, owners: map[string]string{}, addrs: map[string]string{}}
+	return &Peers{m: m, password: password, owners: map[string]string{}, addrs: map[string]string{},
+		idle: map[string][]*pgx.Conn{}}
+}
+
+// close closes the idle connections.
+func (p *Peers) close() {
+	p.mu.Lock()
+	idle := p.idle
+	p.idle = map[string][]*pgx.Conn{}
+	p.mu.Unlock()
+	for _, cs := range idle {
+		for _, c := range cs {
+			ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+			_ = c.Close(ctx)
+			cancel()
+		}
+	}
+}
+
+// release keeps c for reuse when the call on it succeeded, else closes it.
+func (p *Peers) release(addr string, c *pgx.Conn, ok bool) {
+	if ok && !c.IsClosed() {
+		p.mu.Lock()
+		if len(p.idle[addr]) < maxIdlePerPeer {
+			p.idle[addr] = append(p.idle[addr], c)
+			p.mu.Unlock()
+			return
+		}
+		p.mu.Unlock()
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	_ = c.Close(ctx)
 }
 
 // token signs op with the cluster secret; empty without one.
@@ -115,8 +153,33 @@ func (p *Peers) owner(ctx context.Context, part engine.PartID, fresh bool) (node
 	return node, addr, nil
 }
 
-// connect opens a connection to a peer, bounded.
-func (p *Peers) connect(ctx context.Context, node, addr string) (*pgx.Conn, error) {
+// connect returns an idle connection to a peer (reused) unless fresh, or
+// opens one, bounded.
+func (p *Peers) connect(ctx context.Context, node, addr string, fresh bool) (c *pgx.Conn, reused bool, err error) {
+	if !fresh {
+		p.mu.Lock()
+		if cs := p.idle[addr]; len(cs) > 0 {
+			c := cs[len(cs)-1]
+			p.idle[addr] = cs[:len(cs)-1]
+			p.mu.Unlock()
+			return c, true, nil
+		}
+		p.mu.Unlock()
+	}
+	c, err = p.dial(ctx, node, addr)
+	return c, false, err
+}
+
+// stale says whether a call on a reused connection failed without an
+// answer from the peer (it restarted or dropped the connection
+// meanwhile): the call is worth one more try on a new connection.
+func stale(reused bool, err error) bool {
+	var pe *pgconn.PgError
+	return reused && err != nil && !errors.As(err, &pe)
+}
+
+// dial opens a connection to a peer, bounded.
+func (p *Peers) dial(ctx context.Context, node, addr string) (*pgx.Conn, error) {
 	cfg, err := pgx.ParseConfig("postgres://" + addr + "/streamsql?sslmode=disable")
 	if err != nil {
 		return nil, fmt.Errorf("peer %s at %s: %w", node, addr, err)
@@ -173,32 +236,40 @@ func (p *Peers) ScanPart(ctx context.Context, part engine.PartID, fn func(key, v
 }
 
 func (p *Peers) scanAt(ctx context.Context, node, addr string, part engine.PartID, fn func(key, val []byte) error) (delivered bool, err error) {
-	fail := func(err error) error { return fmt.Errorf("scan part %s at peer %s (%s): %w", part, node, addr, err) }
-	c, err := p.connect(ctx, node, addr)
-	if err != nil {
-		return false, fmt.Errorf("scan part %s: %w", part, err)
+	delivered, reused, err := p.scanOn(ctx, node, addr, part, fn, false)
+	if !delivered && stale(reused, err) {
+		delivered, _, err = p.scanOn(ctx, node, addr, part, fn, true)
 	}
-	defer c.Close(context.WithoutCancel(ctx))
+	return delivered, err
+}
+
+func (p *Peers) scanOn(ctx context.Context, node, addr string, part engine.PartID, fn func(key, val []byte) error, fresh bool) (delivered, reused bool, err error) {
+	fail := func(err error) error { return fmt.Errorf("scan part %s at peer %s (%s): %w", part, node, addr, err) }
+	c, reused, err := p.connect(ctx, node, addr, fresh)
+	if err != nil {
+		return false, false, fmt.Errorf("scan part %s: %w", part, err)
+	}
+	defer func() { p.release(addr, c, err == nil) }()
 	p.m.metrics.call("peer", "scan_part")
 	rows, err := c.Query(ctx, engine.PeerScanStatement(part, token(p.m.secret, engine.PeerScanOp(part))))
 	if err != nil {
-		return false, fail(err)
+		return false, reused, fail(err)
 	}
 	defer rows.Close()
 	for rows.Next() {
 		var k, v []byte
 		if err := rows.Scan(&k, &v); err != nil {
-			return delivered, fail(err)
+			return delivered, reused, fail(err)
 		}
 		delivered = true
 		if err := fn(k, v); err != nil {
-			return true, err
+			return true, reused, err
 		}
 	}
 	if err := rows.Err(); err != nil {
-		return delivered, fail(err)
+		return delivered, reused, fail(err)
 	}
-	return delivered, nil
+	return delivered, reused, nil
 }
 
 // Flush implements engine.Peers: FLUSH LOCAL on every other live node, at
@@ -236,14 +307,22 @@ func (p *Peers) flushAt(ctx context.Context, node, addr string) error {
 	if addr == "" {
 		return fmt.Errorf("flush peer %s: it has no address in the lease table", node)
 	}
-	c, err := p.connect(ctx, node, addr)
-	if err != nil {
-		return fmt.Errorf("flush: %w", err)
+	reused, err := p.flushOn(ctx, node, addr, false)
+	if stale(reused, err) {
+		_, err = p.flushOn(ctx, node, addr, true)
 	}
-	defer c.Close(context.WithoutCancel(ctx))
+	return err
+}
+
+func (p *Peers) flushOn(ctx context.Context, node, addr string, fresh bool) (reused bool, err error) {
+	c, reused, err := p.connect(ctx, node, addr, fresh)
+	if err != nil {
+		return false, fmt.Errorf("flush: %w", err)
+	}
+	defer func() { p.release(addr, c, err == nil) }()
 	p.m.metrics.call("peer", "flush")
 	if _, err := c.Exec(ctx, engine.PeerFlushStatement(token(p.m.secret, engine.PeerFlushOp))); err != nil {
-		return fmt.Errorf("flush peer %s (%s): %w", node, addr, err)
+		return reused, fmt.Errorf("flush peer %s (%s): %w", node, addr, err)
 	}
-	return nil
+	return reused, nil
 }
