@@ -502,8 +502,11 @@ func (m *Member) Commit(ctx context.Context, epoch uint64, parts []engine.PartWr
 	for _, pw := range parts {
 		h, ok := m.held[Lease{Group: pw.Part.Group, Key: pw.Part.Key()}.ID()]
 		if !ok {
-			// Lost before this commit (a step saw another owner).
+			// Lost before this commit (a step saw another owner): fenced
+			// without asking DynamoDB.
 			fenced = append(fenced, pw.Part)
+			m.fenced++
+			m.metrics.fenced.Inc()
 			continue
 		}
 		jobs = append(jobs, job{pw: pw, h: *h})
