@@ -197,7 +197,6 @@ func newMember(ctx context.Context, opts Options, table LeaseTable, log CatalogL
 		changed: make(chan struct{}),
 	}
 	m.log = m.log.With("incarnation", m.incarnation)
-	m.life, m.endLife = context.WithCancel(context.Background())
 	var err error
 	if m.bal, err = NewBalancer(m.table, m.id, clock, m.dur); err != nil {
 		return nil, fmt.Errorf("cluster: %w", err)
@@ -210,6 +209,7 @@ func newMember(ctx context.Context, opts Options, table LeaseTable, log CatalogL
 	if err := m.heartbeat(ctx); err != nil {
 		return nil, fmt.Errorf("cluster: first heartbeat in table %s: %w", opts.Table, err)
 	}
+	m.life, m.endLife = context.WithCancel(context.Background())
 	return m, nil
 }
 
