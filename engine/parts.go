@@ -73,6 +73,10 @@ type clusterMember struct {
 	failedStart map[PartID]time.Time
 	// sinkPartsRunning are the sink parts running here (sinkparts.go).
 	sinkPartsRunning map[PartID]*sinkRunner
+	// fencedAt is when each part was last fenced here: a part still held
+	// after its commit was fenced (in doubt) restarts a while later, not
+	// at once, should the cluster keep refusing it.
+	fencedAt map[PartID]time.Time
 
 	// ddlMu orders this node's DDL with the statements of other nodes it
 	// applies; own holds the versions this node appended.
@@ -86,7 +90,7 @@ func newClusterMember(e *Engine, cfg *ClusterConfig) (*clusterMember, error) {
 	}
 	c := &clusterMember{e: e, cfg: *cfg, ranges: cfg.KeyGroupRanges, kick: make(chan struct{}, 1),
 		dropping: map[uint64]bool{}, unensured: map[string]*object{}, failedStart: map[PartID]time.Time{},
-		sinkPartsRunning: map[PartID]*sinkRunner{}, own: map[uint64]bool{}}
+		sinkPartsRunning: map[PartID]*sinkRunner{}, fencedAt: map[PartID]time.Time{}, own: map[uint64]bool{}}
 	if c.ranges == 0 {
 		c.ranges = DefaultKeyGroupRanges
 	}
@@ -160,8 +164,13 @@ const reconcileInterval = time.Second
 func (c *clusterMember) reconcileLoop(ctx context.Context) {
 	t := time.NewTicker(reconcileInterval)
 	defer t.Stop()
+	first := true
 	for {
 		held, changed := c.cfg.Membership.Held()
+		if first {
+			c.dropUnheld(held)
+			first = false
+		}
 		c.reconcile(ctx, held)
 		select {
 		case <-ctx.Done():
@@ -169,6 +178,27 @@ func (c *clusterMember) reconcileLoop(ctx context.Context) {
 		case <-changed:
 		case <-c.kick:
 		case <-t.C:
+		}
+	}
+}
+
+// dropUnheld frees, at start, the local state of the parts of every view
+// that this node does not hold: what a previous run here left. (A held
+// part's state is replaced by its restore anyway.)
+func (c *clusterMember) dropUnheld(held []HeldPart) {
+	mine := map[PartID]bool{}
+	for _, h := range held {
+		mine[h.Part] = true
+	}
+	for _, o := range c.e.catalog.list(sql.KindView) {
+		n := c.partsOf(o)
+		for i := range n {
+			if mine[PartID{Group: ViewGroup(o.entry.Name), Index: i, Count: n}] {
+				continue
+			}
+			if err := c.e.db.ResetObjectState(partStateID(o.entry.ID, i), nil); err != nil {
+				c.e.log.Warn("cluster: free the state a previous run left of a part not held", "view", o.entry.Name, "part", i, "err", err)
+			}
 		}
 	}
 }
@@ -239,6 +269,9 @@ func (c *clusterMember) reconcile(ctx context.Context, held []HeldPart) {
 		if _, ok := running[id]; ok || ctx.Err() != nil {
 			continue
 		}
+		if c.recentlyFenced(id) {
+			continue
+		}
 		obj, ok := c.heldView(id)
 		if !ok {
 			if o, known := c.e.catalog.get(strings.TrimPrefix(id.Group, "view/")); known && o.kind == sql.KindView {
@@ -253,6 +286,30 @@ func (c *clusterMember) reconcile(ctx context.Context, held []HeldPart) {
 		}
 	}
 	c.reconcileSinks(ctx, want)
+}
+
+// refenceWait is how long a part fenced here waits before it is started
+// again, should this node still hold it.
+const refenceWait = time.Second
+
+// fencedNow records that part id was fenced here.
+func (c *clusterMember) fencedNow(id PartID) {
+	c.mu.Lock()
+	c.fencedAt[id] = time.Now()
+	c.mu.Unlock()
+}
+
+// recentlyFenced reports whether part id was fenced here less than
+// refenceWait ago.
+func (c *clusterMember) recentlyFenced(id PartID) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	at, ok := c.fencedAt[id]
+	if ok && time.Since(at) >= refenceWait {
+		delete(c.fencedAt, id)
+		return false
+	}
+	return ok
 }
 
 // logStartFailure logs that a held part cannot start, once a minute per
@@ -400,6 +457,7 @@ func (c *clusterMember) commit(ctx context.Context, epoch uint64, published []co
 		r.fenced.Store(true)
 		r.stop()
 		c.fenced.Add(1)
+		c.fencedNow(*r.part)
 		c.e.log.Warn("cluster: commit fenced: another node holds the part now; stopped it and dropping its local state",
 			"part", r.part.String(), "epoch", epoch)
 	}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
 	"slices"
 	"strings"
 	"sync"
@@ -64,6 +65,9 @@ func (c *fakeCluster) node(id string) *fakeNode {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	n := &fakeNode{c: c, id: id, tokens: map[PartID]int64{}}
+	if old := c.nodes[id]; old != nil {
+		n.tokens = old.tokens // the same node, restarted
+	}
 	c.nodes[id] = n
 	return n
 }
@@ -255,8 +259,18 @@ func (n *fakeNode) Flush(ctx context.Context) error {
 // openMember opens an engine as node id of c.
 func openMember(t *testing.T, c *fakeCluster, id string) *Engine {
 	t.Helper()
+	return openMemberDir(t, c, id, t.TempDir())
+}
+
+// openMemberDir opens an engine on dir as node id of c.
+func openMemberDir(t *testing.T, c *fakeCluster, id, dir string) *Engine {
+	t.Helper()
 	n := c.node(id)
-	e, err := Open(context.Background(), Config{DataDir: t.TempDir(), Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
+	var out io.Writer = io.Discard
+	if os.Getenv("STREAMSQL_TEST_LOG") != "" {
+		out = os.Stderr
+	}
+	e, err := Open(context.Background(), Config{DataDir: dir, Logger: slog.New(slog.NewTextHandler(out, nil)).With("node", id),
 		CheckpointInterval: 50 * time.Millisecond, Cluster: n.config()})
 	if err != nil {
 		t.Fatal(err)
@@ -365,6 +379,9 @@ func TestCluster_PartsOverTwoEngines(t *testing.T) {
 	for i, e := range []*Engine{e1, e2} {
 		if got := readView(t, e); !sameRows(got, want) {
 			t.Errorf("engine %d: got %q, want %q", i+1, got, want)
+		}
+		if got := queryStrings(t, e, `SHOW MATERIALIZED VIEWS`); len(got) != 1 || !strings.HasPrefix(got[0], "v running ") {
+			t.Errorf("engine %d: SHOW MATERIALIZED VIEWS: %q, want v running", i+1, got)
 		}
 	}
 	for _, p := range viewParts(4) {
@@ -645,5 +662,66 @@ func TestCluster_PartsCommitTrouble(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// A member restarted on its data directory neither applies the catalog log
+// again nor keeps the state of parts it no longer holds; the parts it
+// holds again go on from the cluster's state.
+func TestCluster_PartsRestart(t *testing.T) {
+	c := newFakeCluster()
+	dir := t.TempDir()
+	e1 := openMemberDir(t, c, "n1", dir)
+	e2 := openMember(t, c, "n2")
+	clusterReady(t, 1000, e1, e2)
+	for _, p := range viewParts(4) {
+		c.take(p, "n1")
+	}
+	waitFor(t, "every part to commit some epochs on engine 1", func() bool {
+		for _, p := range viewParts(4) {
+			if c.leaseOf(p).commits < 2 {
+				return false
+			}
+		}
+		return true
+	})
+	obj, _ := e1.catalog.get("v")
+	viewID := obj.entry.ID
+	if err := e1.Close(); err != nil {
+		t.Fatal(err)
+	}
+	c.gone("n1")
+	// Parts 2 and 3 go to engine 2 while engine 1 is away; 0 and 1 come
+	// back to it.
+	for i, p := range viewParts(4) {
+		c.take(p, []string{"n1", "n1", "n2", "n2"}[i])
+	}
+	e1 = openMemberDir(t, c, "n1", dir)
+	if err := e1.Exec(context.Background(), "FLUSH"); err != nil {
+		t.Fatal(err)
+	}
+	want := partsWant(partsN)
+	for i, e := range []*Engine{e1, e2} {
+		if got := readView(t, e); !sameRows(got, want) {
+			t.Errorf("engine %d: got %q, want %q", i+1, got, want)
+		}
+	}
+	if v, err := e1.db.ClusterCatalogVersion(); err != nil || v != 2 {
+		t.Errorf("engine 1 applied the catalog log up to %d (err %v), want 2", v, err)
+	}
+	snap, err := e1.db.Snapshot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer snap.Close()
+	for i := 2; i < 4; i++ {
+		for _, op := range []uint32{viewMetaTable, planner.MaterializeTable} {
+			it := snap.Scan(partStateID(viewID, i), op, nil, nil)
+			_, _, ok, err := it.Next()
+			it.Close()
+			if err != nil || ok {
+				t.Errorf("engine 1 still holds state of part %d (table %d), held by engine 2 now (err %v)", i, op, err)
+			}
+		}
 	}
 }

@@ -69,6 +69,7 @@ func (c *clusterMember) commitSink(ctx context.Context, r *sinkRunner, positions
 	r.fenced.Store(true)
 	r.stop()
 	c.fenced.Add(1)
+	c.fencedNow(*r.part)
 	c.e.log.Warn("cluster: commit fenced: another node holds the part now; stopped it", "part", r.part.String(), "epoch", epoch)
 	c.wake()
 	return errSinkFenced
@@ -148,7 +149,7 @@ func (c *clusterMember) reconcileSinks(ctx context.Context, want map[PartID]Held
 		delete(running, id)
 	}
 	for id, h := range want {
-		if _, ok := running[id]; ok || ctx.Err() != nil || !strings.HasPrefix(id.Group, "sink/") {
+		if _, ok := running[id]; ok || ctx.Err() != nil || !strings.HasPrefix(id.Group, "sink/") || c.recentlyFenced(id) {
 			continue
 		}
 		obj, ok := c.heldSink(id)

@@ -61,7 +61,9 @@ type Config struct {
 	// Cluster, when set, makes the engine a member of a cluster
 	// (cluster_member.go): it runs the parts of views and sinks that
 	// Cluster.Membership says it holds and commits them through
-	// Cluster.Committer. Nil: one process, as without it.
+	// Cluster.Committer; CheckpointMinInterval then defaults to
+	// CheckpointInterval (no early epochs). Nil: one process, as without
+	// it.
 	Cluster *ClusterConfig
 }
 
@@ -153,6 +155,11 @@ func Open(ctx context.Context, cfg Config) (*Engine, error) {
 	}
 	minInterval := cfg.CheckpointMinInterval
 	switch {
+	case minInterval == 0 && cfg.Cluster != nil:
+		// In a cluster every epoch of every part is an object store PUT
+		// and a conditional write per part (docs/cluster.md section 9
+		// counts one a second): no early epochs unless asked for.
+		minInterval = interval
 	case minInterval == 0:
 		minInterval = DefaultCheckpointMinInterval
 	case minInterval < 0:
