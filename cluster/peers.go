@@ -209,30 +209,38 @@ func notMine(err error) bool {
 }
 
 // ScanPart implements engine.Peers. When the owner answers that the part
-// is not its own before any row was delivered, the owner is looked up
-// again and asked once more.
+// does not run there (it moved, or its new owner is still restoring it)
+// before any row was delivered, the owner is looked up again and asked
+// again, with a growing pause, for up to two lease durations: the time a
+// move takes.
 func (p *Peers) ScanPart(ctx context.Context, part engine.PartID, fn func(key, val []byte) error) error {
 	ctx, cancel := bounded(ctx)
 	defer cancel()
-	var last error
-	for attempt := range 2 {
+	deadline := p.m.clock.Now().Add(max(2*p.m.dur, 5*time.Second))
+	pause := 50 * time.Millisecond
+	for attempt := 0; ; attempt++ {
 		node, addr, err := p.owner(ctx, part, attempt > 0)
 		if err != nil {
 			return err
 		}
 		if node == p.m.id {
-			return fmt.Errorf("scan part %s: this node owns it but does not run it yet", part)
+			err = fmt.Errorf("scan part %s: this node owns it but does not run it yet", part)
+		} else {
+			var delivered bool
+			if delivered, err = p.scanAt(ctx, node, addr, part, fn); err == nil || delivered || !notMine(err) {
+				return err
+			}
 		}
-		delivered, err := p.scanAt(ctx, node, addr, part, fn)
-		if err == nil {
-			return nil
-		}
-		if delivered || !notMine(err) {
+		if p.m.clock.Now().Add(pause).After(deadline) {
 			return err
 		}
-		last = err
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("%w (%w)", err, ctx.Err())
+		case <-time.After(pause):
+		}
+		pause = min(2*pause, time.Second)
 	}
-	return last
 }
 
 func (p *Peers) scanAt(ctx context.Context, node, addr string, part engine.PartID, fn func(key, val []byte) error) (delivered bool, err error) {
