@@ -277,6 +277,9 @@ func (c *catalog) create(ctx context.Context, st sql.Statement, name string, nam
 		return nil, err
 	}
 	obj.entry.CreatedAt = time.Now().UTC()
+	if at, ok := ctx.Value(createdAtKey{}).(time.Time); ok {
+		obj.entry.CreatedAt = at // another cluster node's DDL: its moment (parts_ddl.go)
+	}
 	obj.entry, err = c.db.CreateCatalogEntry(obj.entry)
 	if err != nil {
 		return nil, err

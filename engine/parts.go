@@ -481,6 +481,21 @@ func (r *viewRunner) buildOptions(o planner.BuildOptions) planner.BuildOptions {
 	return o
 }
 
+// profiledPart returns the runner of the first part of view o running
+// here (EXPLAIN ANALYZE shows its operators), nil if none does.
+func (c *clusterMember) profiledPart(o *object) *viewRunner {
+	m := c.e.views
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var out *viewRunner
+	for _, r := range m.parts {
+		if r.obj == o && (out == nil || r.part.Index < out.part.Index) {
+			out = r
+		}
+	}
+	return out
+}
+
 // localPart returns the runner of a part running here.
 func (m *viewManager) localPart(id PartID) (*viewRunner, bool) {
 	m.mu.Lock()

@@ -3,6 +3,7 @@ package engine
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/streamsql/streamsql/sql"
@@ -137,6 +138,11 @@ func (c *clusterMember) appendDDL(ctx context.Context, rows *Rows, text, name st
 			text = o.entry.Definition
 		}
 	}
+	if name != "" {
+		if o, ok := c.e.catalog.get(name); ok {
+			text = withCreatedAt(text, o.entry.CreatedAt)
+		}
+	}
 	v, err := c.cfg.Catalog.AppendDDL(ctx, text)
 	if err != nil {
 		c.e.log.Error("cluster: DDL applied on this node but not recorded in the cluster's catalog", "statement", text, "err", err)
@@ -146,6 +152,37 @@ func (c *clusterMember) appendDDL(ctx context.Context, rows *Rows, text, name st
 	}
 	c.own[v] = true
 	return rows
+}
+
+// createdAtKey is the context key of the moment a CREATE applied from the
+// catalog log was made at on its first node: every node's object has the
+// same CreatedAt, which pins what start_position = 'latest' and a
+// generator's event time mean.
+type createdAtKey struct{}
+
+// createdAtLine starts the line the log's text of a CREATE begins with.
+const createdAtLine = "-- streamsql created_at "
+
+// withCreatedAt prefixes a CREATE's text with its moment.
+func withCreatedAt(text string, at time.Time) string {
+	return createdAtLine + at.UTC().Format(time.RFC3339Nano) + "\n" + text
+}
+
+// splitCreatedAt undoes withCreatedAt; ok is false for a text without it.
+func splitCreatedAt(s string) (text string, at time.Time, ok bool) {
+	rest, found := strings.CutPrefix(s, createdAtLine)
+	if !found {
+		return s, time.Time{}, false
+	}
+	line, text, found := strings.Cut(rest, "\n")
+	if !found {
+		return s, time.Time{}, false
+	}
+	at, err := time.Parse(time.RFC3339Nano, line)
+	if err != nil {
+		return s, time.Time{}, false
+	}
+	return text, at, true
 }
 
 // followRetry is the pause before the catalog log is followed again
@@ -194,7 +231,11 @@ func (c *clusterMember) applyDDL(ctx context.Context, version uint64, stmt strin
 	s := c.e.NewSession()
 	s.replica = true
 	defer s.Close()
-	if err := s.exec(ctx, stmt); err != nil {
+	sctx := ctx
+	if text, at, ok := splitCreatedAt(stmt); ok {
+		stmt, sctx = text, context.WithValue(ctx, createdAtKey{}, at)
+	}
+	if err := s.exec(sctx, stmt); err != nil {
 		if ctx.Err() == nil {
 			c.e.log.Warn("cluster: a DDL statement of the catalog log failed here; skipped", "version", version,
 				"statement", stmt, "err", fmt.Sprint(err))

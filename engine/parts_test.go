@@ -375,6 +375,13 @@ func TestCluster_PartsOverTwoEngines(t *testing.T) {
 	if err := e1.Exec(context.Background(), "FLUSH"); err != nil {
 		t.Fatal(err)
 	}
+	for _, name := range []string{"seq", "v"} {
+		o1, _ := e1.catalog.get(name)
+		o2, _ := e2.catalog.get(name)
+		if !o1.entry.CreatedAt.Equal(o2.entry.CreatedAt) || o1.entry.Definition != o2.entry.Definition {
+			t.Errorf("%s: engine 2 has %v %q, engine 1 %v %q", name, o2.entry.CreatedAt, o2.entry.Definition, o1.entry.CreatedAt, o1.entry.Definition)
+		}
+	}
 	want := partsWant(partsN)
 	for i, e := range []*Engine{e1, e2} {
 		if got := readView(t, e); !sameRows(got, want) {
@@ -382,6 +389,9 @@ func TestCluster_PartsOverTwoEngines(t *testing.T) {
 		}
 		if got := queryStrings(t, e, `SHOW MATERIALIZED VIEWS`); len(got) != 1 || !strings.HasPrefix(got[0], "v running ") {
 			t.Errorf("engine %d: SHOW MATERIALIZED VIEWS: %q, want v running", i+1, got)
+		}
+		if got := strings.Join(queryStrings(t, e, `EXPLAIN ANALYZE v`), "\n"); !strings.Contains(got, "PartFilter") {
+			t.Errorf("engine %d: EXPLAIN ANALYZE v shows no part's filter:\n%s", i+1, got)
 		}
 	}
 	for _, p := range viewParts(4) {

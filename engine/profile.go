@@ -93,6 +93,9 @@ func (e *Engine) ViewProfile(name string) (*ViewProfile, error) {
 	e.views.mu.Lock()
 	r := e.views.runners[o.entry.Name]
 	e.views.mu.Unlock()
+	if r == nil && e.cluster != nil {
+		r = e.cluster.profiledPart(o) // in a cluster: a part running here (parts.go)
+	}
 	var l *viewLife
 	if r != nil {
 		l = r.life.Load()

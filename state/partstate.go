@@ -72,12 +72,16 @@ func (d *DB) ResetObjectState(objectID uint64, load func(put func(key, val []byt
 			return fmt.Errorf("reset state of object %d: load: %w", objectID, err)
 		}
 	}
-	es := d.epochs()
-	es.commitMu.Lock()
-	err := d.applyDeferred(objectID)
-	es.commitMu.Unlock()
-	if err != nil {
-		return fmt.Errorf("reset state of object %d: %w", objectID, err)
+	if d.hasOverlay(objectID) {
+		// Its writes still in the state log would come back at a restart:
+		// apply the log less the object, as a drop does.
+		es := d.epochs()
+		es.commitMu.Lock()
+		err := d.applyDeferred(objectID)
+		es.commitMu.Unlock()
+		if err != nil {
+			return fmt.Errorf("reset state of object %d: %w", objectID, err)
+		}
 	}
 	if _, err := d.dropState(objectID); err != nil {
 		return fmt.Errorf("reset state of object %d: clear: %w", objectID, err)
@@ -97,6 +101,29 @@ func (d *DB) ResetObjectState(objectID uint64, load func(put func(key, val []byt
 		return fmt.Errorf("reset state of object %d: %w", objectID, err)
 	}
 	return nil
+}
+
+// hasOverlay reports whether a deferred table of the object has committed
+// writes not yet applied (and so perhaps in the state log): only then
+// must a reset apply the log first. (Open applies the whole log, and a
+// commit puts a deferred table's writes in its overlay with its chunks.)
+func (d *DB) hasOverlay(objectID uint64) bool {
+	prefix := objectPrefix(objectID)
+	ds := &d.deferred
+	ds.mu.Lock()
+	defer ds.mu.Unlock()
+	for k, ov := range ds.overlays {
+		if !bytes.HasPrefix([]byte(k), prefix) {
+			continue
+		}
+		ov.mu.RLock()
+		n := ov.tree.Len()
+		ov.mu.RUnlock()
+		if n > 0 {
+			return true
+		}
+	}
+	return false
 }
 
 // keyClusterCatalog is the version of the cluster's catalog log this
