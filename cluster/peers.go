@@ -14,6 +14,7 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/streamsql/streamsql/engine"
+	"github.com/streamsql/streamsql/sql/sqlerr"
 )
 
 // peerCallTimeout bounds one peer call (a scan of a part, a flush) when
@@ -36,6 +37,7 @@ type Peers struct {
 	owners map[string]string      // lease id -> owner node id
 	addrs  map[string]string      // node id -> address
 	idle   map[string][]*pgx.Conn // address -> connections to reuse
+	local  LocalParts
 }
 
 // maxIdlePerPeer is how many connections to one peer are kept for reuse:
@@ -201,6 +203,33 @@ func bounded(ctx context.Context) (context.Context, context.CancelFunc) {
 	return context.WithTimeout(ctx, peerCallTimeout)
 }
 
+// LocalParts reads the parts this node runs: the engine
+// (Engine.ScanLocalPart), given to the member once it is open.
+type LocalParts interface {
+	ScanLocalPart(ctx context.Context, part engine.PartID, fn func(key, val []byte) error) error
+}
+
+// SetLocal gives the member the engine's local reads, for scans of parts
+// that moved to this node while a statement started.
+func (m *Member) SetLocal(l LocalParts) {
+	m.peers.mu.Lock()
+	m.peers.local = l
+	m.peers.mu.Unlock()
+}
+
+func (p *Peers) localParts() LocalParts {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.local
+}
+
+// notRunningHere says whether the local engine refused a scan because
+// the part does not run here (yet): 55000.
+func notRunningHere(err error) bool {
+	var se *sqlerr.Error
+	return errors.As(err, &se) && se.Code == sqlerr.ObjectNotInPrerequisiteState
+}
+
 // notMine says whether a peer refused a scan because the part does not
 // run there (any more, or yet): 55000, or the gate's refusal.
 func notMine(err error) bool {
@@ -224,7 +253,19 @@ func (p *Peers) ScanPart(ctx context.Context, part engine.PartID, fn func(key, v
 			return err
 		}
 		if node == p.m.id {
+			// Moved here while the statement started: read it here once
+			// it runs (the engine is asked as any peer would be).
 			err = fmt.Errorf("scan part %s: this node owns it but does not run it yet", part)
+			if local := p.localParts(); local != nil {
+				delivered := false
+				err = local.ScanLocalPart(ctx, part, func(k, v []byte) error {
+					delivered = true
+					return fn(k, v)
+				})
+				if err == nil || delivered || !notRunningHere(err) {
+					return err
+				}
+			}
 		} else {
 			var delivered bool
 			if delivered, err = p.scanAt(ctx, node, addr, part, fn); err == nil || delivered || !notMine(err) {
