@@ -422,11 +422,14 @@ func TestClusterHA_PausedOwner(t *testing.T) {
 	if want := haWant(c.recs); !slices.Equal(got, want) {
 		t.Errorf("view on the resumed %s:\n got %q\nwant %q", paused.id, got, want)
 	}
-	shown := showCluster(t, ctx, c.conns[survivor])
+	// Each node publishes its figures with its next heartbeat.
+	var shown map[string]clusterRow
+	waitUntil(ctx, t, "SHOW CLUSTER to show the resumed node alive and its parts taken back restored from S3", func() (bool, error) {
+		shown = showCluster(t, ctx, c.conns[survivor])
+		r := shown[paused.id]
+		return r.alive && r.restores >= 1, nil
+	})
 	t.Logf("SHOW CLUSTER: %+v (fenced commits of the resumed node: %d)", shown, shown[paused.id].fenced)
-	if r := shown[paused.id]; !r.alive || r.restores < 1 {
-		t.Errorf("SHOW CLUSTER: resumed node %+v, want alive and its parts taken back restored from S3", r)
-	}
 }
 
 // waitUntil polls cond every 100ms until it holds; an error from cond or
