@@ -197,7 +197,6 @@ func newMember(ctx context.Context, opts Options, table LeaseTable, log CatalogL
 		changed: make(chan struct{}),
 	}
 	m.log = m.log.With("incarnation", m.incarnation)
-	m.life, m.endLife = context.WithCancel(context.Background())
 	var err error
 	if m.bal, err = NewBalancer(m.table, m.id, clock, m.dur); err != nil {
 		return nil, fmt.Errorf("cluster: %w", err)
@@ -210,6 +209,7 @@ func newMember(ctx context.Context, opts Options, table LeaseTable, log CatalogL
 	if err := m.heartbeat(ctx); err != nil {
 		return nil, fmt.Errorf("cluster: first heartbeat in table %s: %w", opts.Table, err)
 	}
+	m.life, m.endLife = context.WithCancel(context.Background())
 	return m, nil
 }
 
@@ -235,16 +235,33 @@ var (
 	_ engine.Committer  = (*Member)(nil)
 )
 
-// loop heartbeats and balances every fifth of a lease duration, and at
-// once when kicked (Ensure made leases).
+// loop heartbeats and balances every fifth of a lease duration, each on
+// its own goroutine so that a slow read of the lease table never delays
+// a beat; it balances at once when kicked (Ensure made leases).
 func (m *Member) loop(ctx context.Context) {
 	defer close(m.done)
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		t := time.NewTicker(m.dur / 5)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+			}
+			m.beat(ctx)
+		}
+	}()
 	t := time.NewTicker(m.dur / 5)
 	defer t.Stop()
 	for {
-		m.step(ctx)
+		m.balance(ctx)
 		select {
 		case <-ctx.Done():
+			wg.Wait()
 			return
 		case <-t.C:
 		case <-m.kick:
@@ -252,12 +269,22 @@ func (m *Member) loop(ctx context.Context) {
 	}
 }
 
-// step is one tick: a heartbeat, then one balancer step.
+// step is one tick of both loops, for tests that drive the member by
+// hand.
 func (m *Member) step(ctx context.Context) {
+	m.beat(ctx)
+	m.balance(ctx)
+}
+
+func (m *Member) beat(ctx context.Context) {
 	if err := m.heartbeat(ctx); err != nil && ctx.Err() == nil {
 		m.warnf("heartbeat", "heartbeat failed; peers take this node's leases if none succeeds for a lease duration",
 			"err", err, "since_last_success", m.clock.Now().Sub(m.lastBeatAt()))
 	}
+}
+
+// balance is one balancer step and its effect on the held set.
+func (m *Member) balance(ctx context.Context) {
 	cctx, cancel := context.WithTimeout(ctx, callTimeout)
 	taken, lost, err := m.bal.Step(cctx)
 	cancel()
@@ -502,8 +529,11 @@ func (m *Member) Commit(ctx context.Context, epoch uint64, parts []engine.PartWr
 	for _, pw := range parts {
 		h, ok := m.held[Lease{Group: pw.Part.Group, Key: pw.Part.Key()}.ID()]
 		if !ok {
-			// Lost before this commit (a step saw another owner).
+			// Lost before this commit (a step saw another owner): fenced
+			// without asking DynamoDB.
 			fenced = append(fenced, pw.Part)
+			m.fenced++
+			m.metrics.fenced.Inc()
 			continue
 		}
 		jobs = append(jobs, job{pw: pw, h: *h})

@@ -411,8 +411,8 @@ func TestMember_CommitErrors(t *testing.T) {
 	// A part not held is reported fenced, not committed.
 	other := engine.PartID{Group: "view/w", Index: 0, Count: 1}
 	fenced, err = a.Commit(r.ctx, 4, []engine.PartWrites{{Part: other}})
-	if err != nil || !slices.Equal(fenced, []engine.PartID{other}) {
-		t.Errorf("commit of a part not held: fenced %v, err %v", fenced, err)
+	if err != nil || !slices.Equal(fenced, []engine.PartID{other}) || a.fenced != 1 {
+		t.Errorf("commit of a part not held: fenced %v, err %v, counted %d; want it fenced and counted", fenced, err, a.fenced)
 	}
 }
 

@@ -6,7 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -132,167 +132,304 @@ func readHAView(ctx context.Context, conn *pgx.Conn) ([]string, error) {
 	return out, rows.Err()
 }
 
-// TestClusterHA: two nodes over kinesalite, dynalite and s3rver; a source
-// of 4 shards and a view grouping by a column that is not the partition
-// key, split into 8 parts over the nodes. While records are produced, the
-// node holding most parts is SIGKILLed; the other takes its parts after
-// the lease duration, restores them from S3 and continues from their
-// committed positions. After FLUSH on the survivor the view equals the Go
-// computation: nothing lost, nothing counted twice. The time from the kill
-// to the view answering with every part again is logged.
-func TestClusterHA(t *testing.T) {
+// haCluster is the HA tests' setup: kinesalite, dynalite and s3rver, two
+// nodes, a source over 4 shards and a view grouping by a column that is
+// not the partition key, split into 8 parts over the nodes, and records
+// being produced.
+type haCluster struct {
+	ctx     context.Context
+	bin     string
+	dyn, s3 *emulator.Emulator
+	nodes   []*clusterNode
+	conns   []*pgx.Conn
+	recs    []haRecord
+	prod    *producer
+	// victim is the index of the node holding the most parts.
+	victim, survivor int
+}
+
+const (
+	haGroup = "view/totals"
+	haLease = 3 * time.Second
+)
+
+// startHACluster sets the cluster up, checks a first batch on both nodes
+// (FLUSH on one reaches the other's parts with FLUSH LOCAL over pgwire; a
+// SELECT on either reads the other's parts with SCAN PART, both signed
+// with the secret), and starts producing the rest; it returns once a
+// third of the rest is in.
+func startHACluster(t *testing.T) *haCluster {
+	t.Helper()
 	if testing.Short() {
 		t.Skip("builds the binary, runs two nodes and three emulators")
 	}
 	ctx := testContext(t, 8*time.Minute)
-	bin := buildBinary(t)
+	c := &haCluster{ctx: ctx, bin: buildBinary(t)}
 	kin := emulator.StartForTest(ctx, t, emulator.Options{})
-	dyn := emulator.StartDynalite(ctx, t)
-	s3 := emulator.StartS3rver(ctx, t)
-	const stream, shards, lease = "ha", 4, 3 * time.Second
+	c.dyn, c.s3 = emulator.StartDynalite(ctx, t), emulator.StartS3rver(ctx, t)
+	const stream, shards = "ha", 4
 	if err := kin.CreateStream(ctx, stream, shards); err != nil {
 		t.Fatal(err)
 	}
-
-	nodes := []*clusterNode{startClusterNode(t, bin, "n1", dyn, s3, lease), startClusterNode(t, bin, "n2", dyn, s3, lease)}
-	conns := []*pgx.Conn{connectForBacklog(t, nodes[0].srv.addr), connectForBacklog(t, nodes[1].srv.addr)}
-	mustExec(ctx, t, conns[0],
+	c.nodes = []*clusterNode{startClusterNode(t, c.bin, "n1", c.dyn, c.s3, haLease), startClusterNode(t, c.bin, "n2", c.dyn, c.s3, haLease)}
+	c.conns = []*pgx.Conn{connectForBacklog(t, c.nodes[0].srv.addr), connectForBacklog(t, c.nodes[1].srv.addr)}
+	mustExec(ctx, t, c.conns[0],
 		fmt.Sprintf("CREATE SOURCE clicks (user_id BIGINT, cat BIGINT, amount DOUBLE) WITH (connector = 'kinesis', "+
 			"endpoint = '%s', region = 'us-east-1', stream = '%s', start_position = 'trim_horizon', max_records_per_call = 1000)",
 			kin.Endpoint(), stream),
 		"CREATE MATERIALIZED VIEW totals AS SELECT cat, COUNT(*) AS n, SUM(amount) AS s FROM clicks GROUP BY cat")
 
 	// Both nodes run parts: the balancer spreads the 8 leases 4/4.
-	const group = "view/totals"
 	waitUntil(ctx, t, "the view's 8 parts spread over both nodes", func() (bool, error) {
-		owners, err := leaseOwners(ctx, conns[1], group)
+		owners, err := leaseOwners(ctx, c.conns[1], haGroup)
 		if err != nil {
 			return false, err
 		}
-		held := map[string]int{}
-		for _, o := range owners {
-			held[o]++
-		}
+		held := countOwners(owners)
 		return len(owners) == 8 && held["n1"] > 0 && held["n2"] > 0 && held[""] == 0, nil
 	})
 
-	// A first batch, FLUSHed on one node: FLUSH reaches the other node's
-	// parts (FLUSH LOCAL over pgwire), and a SELECT on either node reads
-	// the other's parts from it (SCAN PART), both signed with the secret.
 	recs, kinRecs := haRecords(30000)
+	c.recs = recs
 	const first = 3000
 	if _, err := kin.PutRecords(ctx, stream, kinRecs[:first]); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := conns[0].Exec(ctx, "FLUSH"); err != nil {
+	if _, err := c.conns[0].Exec(ctx, "FLUSH"); err != nil {
 		t.Fatalf("FLUSH on n1: %v", err)
 	}
 	want := haWant(recs[:first])
-	for i, c := range conns {
-		got, err := readHAView(ctx, c)
+	for i, conn := range c.conns {
+		got, err := readHAView(ctx, conn)
 		if err != nil {
-			t.Fatalf("SELECT on %s: %v", nodes[i].id, err)
+			t.Fatalf("SELECT on %s: %v", c.nodes[i].id, err)
 		}
 		if !slices.Equal(got, want) {
-			t.Errorf("SELECT on %s after the first batch and FLUSH:\n got %q\nwant %q", nodes[i].id, got, want)
+			t.Errorf("SELECT on %s after the first batch and FLUSH:\n got %q\nwant %q", c.nodes[i].id, got, want)
 		}
 	}
 
-	prod := startProducer(ctx, kin, stream, kinRecs[first:], 250, 40*time.Millisecond)
+	c.prod = startProducer(ctx, kin, stream, kinRecs[first:], 250, 40*time.Millisecond)
 	waitUntil(ctx, t, "a third of the rest put", func() (bool, error) {
-		return prod.put.Load() >= int64(len(kinRecs)-first)/3, nil
+		return c.prod.put.Load() >= int64(len(kinRecs)-first)/3, nil
 	})
-	owners, err := leaseOwners(ctx, conns[0], group)
+	owners, err := leaseOwners(ctx, c.conns[0], haGroup)
 	if err != nil {
 		t.Fatal(err)
 	}
+	held := countOwners(owners)
+	c.victim, c.survivor = 0, 1
+	if held["n2"] > held["n1"] {
+		c.victim, c.survivor = 1, 0
+	}
+	t.Logf("leases %v; the victim is %s (%d parts), after %d records put", owners, c.nodes[c.victim].id,
+		held[c.nodes[c.victim].id], first+int(c.prod.put.Load()))
+	return c
+}
+
+func countOwners(owners map[string]string) map[string]int {
 	held := map[string]int{}
 	for _, o := range owners {
 		held[o]++
 	}
-	victim, survivor := 0, 1
-	if held["n2"] > held["n1"] {
-		victim, survivor = 1, 0
-	}
-	t.Logf("before the kill: leases %v; killing %s (%d parts) after %d records put",
-		owners, nodes[victim].id, held[nodes[victim].id], prod.put.Load())
-	killed := time.Now()
-	nodes[victim].srv.kill(t)
-	conn := conns[survivor]
+	return held
+}
 
-	// The view answers again once every part runs on the survivor.
-	waitUntil(ctx, t, "the survivor to answer the view with every part", func() (bool, error) {
-		qctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+// allOn waits until node i holds every part and the view answers there.
+// A read that waits on a paused owner is cancelled after a while, which
+// closes pgx's connection: each attempt has a connection of its own.
+func (c *haCluster) allOn(t *testing.T, i int) {
+	t.Helper()
+	node := c.nodes[i].id
+	waitUntil(c.ctx, t, node+" to answer the view with every part", func() (bool, error) {
+		qctx, cancel := context.WithTimeout(c.ctx, 10*time.Second)
 		defer cancel()
-		if _, err := readHAView(qctx, conn); err != nil {
-			return false, nil // parts still moving: their old owner is gone
-		}
-		owners, err := leaseOwners(ctx, conn, group)
+		conn, err := pgx.Connect(qctx, connString(c.nodes[i].srv.addr))
 		if err != nil {
 			return false, err
 		}
-		for _, o := range owners {
-			if o != nodes[survivor].id {
-				return false, nil
-			}
+		defer conn.Close(context.WithoutCancel(qctx))
+		if _, err := readHAView(qctx, conn); err != nil {
+			return false, nil // parts still moving: their old owner is gone or paused
 		}
-		return len(owners) == 8, nil
+		owners, err := leaseOwners(qctx, conn, haGroup)
+		if err != nil {
+			return false, err
+		}
+		return countOwners(owners)[node] == 8, nil
 	})
-	t.Logf("failover: %v from SIGKILL of %s to the view answering with all 8 parts on %s (lease duration %v)",
-		time.Since(killed).Round(time.Millisecond), nodes[victim].id, nodes[survivor].id, lease)
+}
 
+// finish waits for the producer, FLUSHes on conn and checks the view
+// there against the Go computation.
+func (c *haCluster) finish(t *testing.T, conn *pgx.Conn, on string) {
+	t.Helper()
 	select {
-	case err := <-prod.done:
+	case err := <-c.prod.done:
 		if err != nil {
 			t.Fatal(err)
 		}
-	case <-ctx.Done():
+	case <-c.ctx.Done():
 		t.Fatal("producer did not finish")
 	}
 	start := time.Now()
-	if _, err := conn.Exec(ctx, "FLUSH"); err != nil {
-		t.Fatalf("FLUSH on the survivor: %v", err)
+	if _, err := conn.Exec(c.ctx, "FLUSH"); err != nil {
+		t.Fatalf("FLUSH on %s: %v", on, err)
 	}
-	t.Logf("FLUSH on the survivor took %v", time.Since(start).Round(time.Millisecond))
-	got, err := readHAView(ctx, conn)
+	t.Logf("FLUSH on %s took %v", on, time.Since(start).Round(time.Millisecond))
+	got, err := readHAView(c.ctx, conn)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want := haWant(recs); !slices.Equal(got, want) {
-		t.Errorf("view after failover and FLUSH:\n got %q\nwant %q", got, want)
+	if want := haWant(c.recs); !slices.Equal(got, want) {
+		t.Errorf("view on %s after FLUSH:\n got %q\nwant %q", on, got, want)
 	}
+}
 
-	// SHOW CLUSTER: the survivor alive with every lease and restores
-	// counted; the killed node gone.
+// clusterRow is one row of SHOW CLUSTER.
+type clusterRow struct {
+	alive                           bool
+	leases, fenced, restores, epoch int64
+}
+
+func showCluster(t *testing.T, ctx context.Context, conn *pgx.Conn) map[string]clusterRow {
+	t.Helper()
 	rows, err := conn.Query(ctx, "SHOW CLUSTER")
 	if err != nil {
 		t.Fatal(err)
 	}
-	var shown []string
+	defer rows.Close()
+	out := map[string]clusterRow{}
 	for rows.Next() {
 		var id, addr string
-		var alive bool
-		var leases, fenced, restores, last int64
-		if err := rows.Scan(&id, &addr, &alive, &leases, &fenced, &restores, &last); err != nil {
+		var r clusterRow
+		if err := rows.Scan(&id, &addr, &r.alive, &r.leases, &r.fenced, &r.restores, &r.epoch); err != nil {
 			t.Fatal(err)
 		}
-		shown = append(shown, fmt.Sprintf("%s alive=%v leases=%d restores=%d", id, alive, leases, restores))
-		switch id {
-		case nodes[survivor].id:
-			if !alive || leases != 8 || restores < 1 {
-				t.Errorf("SHOW CLUSTER: survivor %s alive=%v leases=%d restores=%d, want alive with 8 and the killed node's committed parts restored",
-					id, alive, leases, restores)
-			}
-		case nodes[victim].id:
-			if alive || leases != 0 {
-				t.Errorf("SHOW CLUSTER: killed %s alive=%v leases=%d, want gone with none", id, alive, leases)
-			}
-		}
+		out[id] = r
 	}
 	if err := rows.Err(); err != nil {
 		t.Fatal(err)
 	}
-	t.Logf("SHOW CLUSTER: %s", strings.Join(shown, "; "))
+	return out
+}
+
+// TestClusterHA: the node holding most parts is SIGKILLed while records
+// are produced; the other takes its parts after the lease duration,
+// restores them from S3 and continues from their committed positions.
+// After FLUSH on the survivor the view equals the Go computation: nothing
+// lost, nothing counted twice. The time from the kill to the view
+// answering with every part again is logged. Then a third node joins and
+// takes half the parts by hand-off, and the survivor leaves with SIGTERM:
+// the newcomer takes its released parts at once and answers the same view.
+func TestClusterHA(t *testing.T) {
+	c := startHACluster(t)
+	ctx, nodes := c.ctx, c.nodes
+	victim, survivor := c.victim, c.survivor
+	killed := time.Now()
+	nodes[victim].srv.kill(t)
+	conn := c.conns[survivor]
+	c.allOn(t, survivor)
+	t.Logf("failover: %v from SIGKILL of %s to the view answering with all 8 parts on %s (lease duration %v)",
+		time.Since(killed).Round(time.Millisecond), nodes[victim].id, nodes[survivor].id, haLease)
+	c.finish(t, conn, nodes[survivor].id)
+
+	// SHOW CLUSTER: the survivor alive with every lease and the killed
+	// node's committed parts restored; the killed node gone.
+	shown := showCluster(t, ctx, conn)
+	if r := shown[nodes[survivor].id]; !r.alive || r.leases != 8 || r.restores < 1 {
+		t.Errorf("SHOW CLUSTER: survivor %+v, want alive with 8 leases and the killed node's committed parts restored", r)
+	}
+	if r := shown[nodes[victim].id]; r.alive || r.leases != 0 {
+		t.Errorf("SHOW CLUSTER: killed node %+v, want gone with no lease", r)
+	}
+	t.Logf("SHOW CLUSTER: %+v", shown)
+
+	// A node joins: it asks for its share and the survivor hands parts
+	// off at its commits. Then the survivor leaves with SIGTERM, releasing
+	// its leases, and the newcomer takes them at once, without waiting
+	// out a lease duration.
+	n3 := startClusterNode(t, c.bin, "n3", c.dyn, c.s3, haLease)
+	conn3 := connectForBacklog(t, n3.srv.addr)
+	joined := time.Now()
+	waitUntil(ctx, t, "n3 to take its share by hand-off", func() (bool, error) {
+		owners, err := leaseOwners(ctx, conn3, haGroup)
+		if err != nil {
+			return false, err
+		}
+		held := countOwners(owners)
+		return held["n3"] == 4 && held[nodes[survivor].id] == 4, nil
+	})
+	t.Logf("join: n3 held its 4 parts %v after it started", time.Since(joined).Round(time.Millisecond))
+	left := time.Now()
+	nodes[survivor].srv.terminate(t)
+	waitUntil(ctx, t, "n3 to answer the view with every part after the survivor left", func() (bool, error) {
+		got, err := readHAView(ctx, conn3)
+		if err != nil {
+			return false, nil
+		}
+		if want := haWant(c.recs); !slices.Equal(got, want) {
+			return false, fmt.Errorf("view on n3 after the survivor left:\n got %q\nwant %q", got, want)
+		}
+		return true, nil
+	})
+	t.Logf("graceful leave: %v from SIGTERM of %s to n3 answering the view with all 8 parts",
+		time.Since(left).Round(time.Millisecond), nodes[survivor].id)
+}
+
+// TestClusterHA_PausedOwner: the node holding most parts is SIGSTOPped
+// past its lease while records are produced; the other takes its parts.
+// When the paused node resumes, whatever epochs it had under way cannot
+// commit (its conditional commits lose: counted as fenced, or the parts
+// were dropped as lost before it tried), it stops those parts and later
+// takes its share back by hand-off, restored from S3. The view, FLUSHed
+// and read on both nodes, equals the Go computation.
+func TestClusterHA_PausedOwner(t *testing.T) {
+	c := startHACluster(t)
+	ctx, nodes := c.ctx, c.nodes
+	victim, survivor := c.victim, c.survivor
+	paused := nodes[victim]
+	if err := syscall.Kill(paused.srv.cmd.Process.Pid, syscall.SIGSTOP); err != nil {
+		t.Fatal(err)
+	}
+	stopped := true
+	t.Cleanup(func() {
+		if stopped {
+			_ = syscall.Kill(paused.srv.cmd.Process.Pid, syscall.SIGCONT)
+		}
+	})
+	c.allOn(t, survivor)
+	if err := syscall.Kill(paused.srv.cmd.Process.Pid, syscall.SIGCONT); err != nil {
+		t.Fatal(err)
+	}
+	stopped = false
+	resumed := time.Now()
+	// The resumed node is live again and takes its share back.
+	waitUntil(ctx, t, "the resumed node to hold its share again", func() (bool, error) {
+		owners, err := leaseOwners(ctx, c.conns[survivor], haGroup)
+		if err != nil {
+			return false, err
+		}
+		held := countOwners(owners)
+		return held[paused.id] == 4 && held[nodes[survivor].id] == 4, nil
+	})
+	t.Logf("the resumed %s held 4 parts again %v after SIGCONT", paused.id, time.Since(resumed).Round(time.Millisecond))
+	c.finish(t, c.conns[survivor], nodes[survivor].id)
+	got, err := readHAView(ctx, c.conns[victim])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := haWant(c.recs); !slices.Equal(got, want) {
+		t.Errorf("view on the resumed %s:\n got %q\nwant %q", paused.id, got, want)
+	}
+	// Each node publishes its figures with its next heartbeat.
+	var shown map[string]clusterRow
+	waitUntil(ctx, t, "SHOW CLUSTER to show the resumed node alive and its parts taken back restored from S3", func() (bool, error) {
+		shown = showCluster(t, ctx, c.conns[survivor])
+		r := shown[paused.id]
+		return r.alive && r.restores >= 1, nil
+	})
+	t.Logf("SHOW CLUSTER: %+v (fenced commits of the resumed node: %d)", shown, shown[paused.id].fenced)
 }
 
 // waitUntil polls cond every 100ms until it holds; an error from cond or

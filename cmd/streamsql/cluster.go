@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"strconv"
 	"time"
 
 	"github.com/streamsql/streamsql/cluster"
@@ -76,7 +77,7 @@ func (c *clusterFlags) join(ctx context.Context, ln net.Listener, password strin
 	}
 	addr := *c.advertise
 	if addr == "" {
-		addr = ln.Addr().String()
+		addr = advertiseAddr(ln.Addr())
 	}
 	// Credentials come from the AWS SDK's default chain (environment,
 	// shared files, instance role), as for Kinesis.
@@ -85,4 +86,19 @@ func (c *clusterFlags) join(ctx context.Context, ln net.Listener, password strin
 		LeaseDuration: *c.leaseDuration, DynamoEndpoint: *c.dynamoEndpoint, S3Endpoint: *c.s3Endpoint,
 		Region: *c.region, Secret: *c.secret, PeerPassword: password,
 	})
+}
+
+// advertiseAddr is the address peers use by default: the bound one, with
+// the host name instead of an unspecified IP (--listen :4566), which
+// peers cannot dial.
+func advertiseAddr(a net.Addr) string {
+	tcp, ok := a.(*net.TCPAddr)
+	if !ok || !tcp.IP.IsUnspecified() {
+		return a.String()
+	}
+	host, err := os.Hostname()
+	if err != nil || host == "" {
+		return a.String()
+	}
+	return net.JoinHostPort(host, strconv.Itoa(tcp.Port))
 }

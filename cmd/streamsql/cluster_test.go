@@ -4,6 +4,8 @@ import (
 	"context"
 	"io"
 	"log/slog"
+	"net"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -71,5 +73,21 @@ func TestServe_ClusterFlags(t *testing.T) {
 	f.cluster = testClusterFlags("t", "s3://b/p")
 	if err := serve(context.Background(), f, log, nil); err == nil || joined != 1 {
 		t.Errorf("with both flags: err %v, joined %d times; want the join's error after one join", err, joined)
+	}
+}
+
+func TestAdvertiseAddr(t *testing.T) {
+	host, _ := os.Hostname()
+	for _, tc := range []struct {
+		in   net.Addr
+		want string
+	}{
+		{&net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 4566}, "127.0.0.1:4566"},
+		{&net.TCPAddr{IP: net.IPv6zero, Port: 4566}, net.JoinHostPort(host, "4566")},
+		{&net.TCPAddr{IP: net.IPv4zero, Port: 5}, net.JoinHostPort(host, "5")},
+	} {
+		if got := advertiseAddr(tc.in); got != tc.want {
+			t.Errorf("advertiseAddr(%v) = %q, want %q", tc.in, got, tc.want)
+		}
 	}
 }

@@ -153,6 +153,7 @@ func serve(ctx context.Context, f serverFlags, log *slog.Logger, ready func(*str
 		if err := member.Register(eng.Metrics()); err != nil {
 			return fmt.Errorf("cluster metrics: %w", err)
 		}
+		member.SetLocal(eng)
 	}
 	if ln == nil {
 		if ln, err = net.Listen("tcp", *f.listen); err != nil {
