@@ -169,6 +169,8 @@ func TestClusterCost(t *testing.T) {
 			return true
 		})
 		leases := time.Since(killAt)
+		t.Logf("failover %d: SIGKILL of %s holding %d of %d leases: leases re-owned and committed after %.1f s",
+			k+1, victim.id, len(held), len(cur), leases.Seconds())
 		answersWith(ctx, t, query, put, 3*time.Minute)
 		answered := time.Since(killAt)
 		line := fmt.Sprintf("failover %d: SIGKILL of %s holding %d of %d leases: leases re-owned and committed after %.1f s; a SELECT on %s counts every record put before the kill after %.1f s (without a kill: %.1f s)",
