@@ -145,7 +145,10 @@ func TestClusterCost(t *testing.T) {
 	})
 	for k := 0; k < failovers; k++ {
 		time.Sleep(3 * time.Second)
-		lag := answersWith(ctx, t, query, prod.put.Load()+int64(n), time.Minute)
+		lag, err := answersWith(ctx, query, prod.put.Load()+int64(n), time.Minute)
+		if err != nil {
+			t.Fatalf("before failover %d: %v", k+1, err)
+		}
 		victim := live[len(live)-1]
 		cur := poller.waitCurrent(t, 10*time.Second, "a read before the kill", func(map[string]leaseObs) bool { return true })
 		held := leasesOf(cur, victim.id)
@@ -171,10 +174,15 @@ func TestClusterCost(t *testing.T) {
 		leases := time.Since(killAt)
 		t.Logf("failover %d: SIGKILL of %s holding %d of %d leases: leases re-owned and committed after %.1f s",
 			k+1, victim.id, len(held), len(cur), leases.Seconds())
-		answersWith(ctx, t, query, put, 3*time.Minute)
-		answered := time.Since(killAt)
-		line := fmt.Sprintf("failover %d: SIGKILL of %s holding %d of %d leases: leases re-owned and committed after %.1f s; a SELECT on %s counts every record put before the kill after %.1f s (without a kill: %.1f s)",
-			k+1, victim.id, len(held), len(cur), leases.Seconds(), live[0].id, answered.Seconds(), lag.Seconds())
+		// Not fatal: the other failovers' figures are worth having.
+		answer := "did not within 3 min"
+		if _, err := answersWith(ctx, query, put, 3*time.Minute); err != nil {
+			t.Errorf("failover %d: %v", k+1, err)
+		} else {
+			answer = fmt.Sprintf("after %.1f s", time.Since(killAt).Seconds())
+		}
+		line := fmt.Sprintf("failover %d: SIGKILL of %s holding %d of %d leases: leases re-owned and committed after %.1f s; a SELECT on %s counts every record put before the kill %s (without a kill: %.1f s)",
+			k+1, victim.id, len(held), len(cur), leases.Seconds(), live[0].id, answer, lag.Seconds())
 		t.Log(line)
 		report = append(report, line)
 		// A fresh node joins and takes a share before the next kill.
@@ -219,9 +227,9 @@ func (r *reconnecting) count(ctx context.Context) (int64, error) {
 }
 
 // answersWith waits until the view grouped by user, read on conn, counts
-// at least want records, and returns how long that took.
-func answersWith(ctx context.Context, t *testing.T, conn *reconnecting, want int64, bound time.Duration) time.Duration {
-	t.Helper()
+// at least want records, and returns how long that took, or an error
+// naming the last answer once bound has passed.
+func answersWith(ctx context.Context, conn *reconnecting, want int64, bound time.Duration) (time.Duration, error) {
 	start := time.Now()
 	var last error
 	var got int64
@@ -231,13 +239,12 @@ func answersWith(ctx context.Context, t *testing.T, conn *reconnecting, want int
 		got, err = conn.count(qctx)
 		cancel()
 		if err == nil && got >= want {
-			return time.Since(start)
+			return time.Since(start), nil
 		}
 		last = err
 		time.Sleep(50 * time.Millisecond)
 	}
-	t.Fatalf("SELECT n FROM cost_by_user: %d records counted after %v, want %d (last error: %v)", got, bound, want, last)
-	return 0
+	return 0, fmt.Errorf("SELECT n FROM cost_by_user: %d records counted after %v, want %d (last error: %v)", got, bound, want, last)
 }
 
 // envInt is the positive number in environment variable name, or def.
