@@ -10,6 +10,7 @@ import (
 	"path"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 	"unicode/utf8"
 )
@@ -257,29 +258,71 @@ func (s *Store) Restore(ctx context.Context, loc Location, partition string, las
 	if err := loc.Validate(lastEpoch); err != nil {
 		return fmt.Errorf("restore %s: %w", partition, err)
 	}
+	type object struct {
+		key   string
+		kind  byte
+		epoch uint64
+	}
+	var objs []object
 	if loc.Base != "" {
-		if err := s.restoreObject(ctx, loc.Base, kindBase, loc.BaseEpoch, partition, apply); err != nil {
-			return err
-		}
+		objs = append(objs, object{loc.Base, kindBase, loc.BaseEpoch})
 	}
 	for _, r := range loc.Runs {
 		for e := r.First; ; e++ {
-			if err := s.restoreObject(ctx, EpochKey(r.Node, r.Incarnation, e), kindEpoch, e, partition, apply); err != nil {
-				return err
-			}
+			objs = append(objs, object{EpochKey(r.Node, r.Incarnation, e), kindEpoch, e})
 			if e == r.Last {
 				break
 			}
 		}
 	}
+	// The objects are read restoreAhead at a time and applied in order:
+	// a restore is mostly waiting for S3, one small GET per epoch.
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	type fetched struct {
+		sec []byte
+		e   indexEntry
+		err error
+	}
+	results := make([]chan fetched, len(objs))
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	start := func(i int) {
+		results[i] = make(chan fetched, 1)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			o := objs[i]
+			sec, e, err := s.fetchSection(ctx, o.key, o.kind, o.epoch, partition)
+			results[i] <- fetched{sec, e, err}
+		}()
+	}
+	for i := range min(restoreAhead, len(objs)) {
+		start(i)
+	}
+	for i, o := range objs {
+		f := <-results[i]
+		if f.err != nil {
+			return f.err
+		}
+		if next := i + restoreAhead; next < len(objs) {
+			start(next)
+		}
+		if err := decodeSection(f.sec, f.e, apply); err != nil {
+			return fmt.Errorf("restore %s from %s: %w", partition, s.b.name(o.key), err)
+		}
+	}
 	return nil
 }
 
-// restoreObject applies partition's section of one object, which must be
-// of kind and epoch.
-func (s *Store) restoreObject(ctx context.Context, key string, kind byte, epoch uint64, partition string, apply func(Write) error) error {
-	fail := func(err error) error {
-		return fmt.Errorf("restore %s from %s: %w", partition, s.b.name(key), err)
+// restoreAhead is how many objects a restore reads at once.
+const restoreAhead = 8
+
+// fetchSection reads partition's section of one object, which must be of
+// kind and epoch, and its index entry.
+func (s *Store) fetchSection(ctx context.Context, key string, kind byte, epoch uint64, partition string) ([]byte, indexEntry, error) {
+	fail := func(err error) ([]byte, indexEntry, error) {
+		return nil, indexEntry{}, fmt.Errorf("restore %s from %s: %w", partition, s.b.name(key), err)
 	}
 	head, size, err := s.b.get(ctx, key, 0, headGuess)
 	if err != nil {
@@ -322,10 +365,7 @@ func (s *Store) restoreObject(ctx context.Context, key string, kind byte, epoch 
 			return fail(err)
 		}
 	}
-	if err := decodeSection(sec, e, apply); err != nil {
-		return fail(err)
-	}
-	return nil
+	return sec, e, nil
 }
 
 // Compact writes partition's whole state at epoch, which scan yields in

@@ -35,6 +35,12 @@ type ClusterConfig struct {
 	// (DefaultKeyGroupRanges when zero, at most 256). Every node of a
 	// cluster must say the same.
 	KeyGroupRanges int
+	// Status answers SHOW CLUSTER; nil: SHOW CLUSTER shows this node is
+	// a member but nothing more (cluster_status.go).
+	Status ClusterStatus
+	// Gate checks peers' internal statements (cluster_peer.go); nil:
+	// they are answered like any client's.
+	Gate PeerGate
 }
 
 func (c *ClusterConfig) check() error {

@@ -224,6 +224,8 @@ func (s *Session) bind(ctx context.Context, st *Statement) error {
 		st.columns = []types.Column{textCol("QUERY PLAN")}
 	case *sql.ShowSourceStatus:
 		st.columns = sourceStatusColumns
+	case *sql.ShowCluster, *sql.ClusterPeer:
+		bindCluster(st) // cluster_peer.go
 	case *sql.ShowVar:
 		if p.Name == "all" {
 			st.columns = []types.Column{textCol("name"), textCol("setting")}
@@ -389,6 +391,10 @@ func (s *Session) executeBound(ctx context.Context, st *Statement, params []type
 		return tagged("CREATE SINK", err)
 	case *sql.Drop:
 		return tagged("DROP "+strings.ToUpper(p.Kind.String()), e.catalog.drop(p, e.stopObject))
+	case *sql.ShowCluster:
+		return s.showCluster(ctx, st, p) // cluster_peer.go
+	case *sql.ClusterPeer:
+		return s.clusterPeer(ctx, st, p)
 	case *sql.ShowSourceStatus:
 		if _, err := s.lookup(p.Name, p.NamePos, sql.KindSource); err != nil {
 			return nil, err

@@ -197,6 +197,8 @@ func (p *parser) dispatch() (spanSetter, error) {
 		return p.parseDelete()
 	case t.is("show"):
 		return p.parseShow()
+	case t.is("streamsql") && p.peekAt(1).is("cluster"):
+		return p.parseClusterPeer()
 	case t.is("describe"), t.is("desc"):
 		p.next()
 		name, pos, err := p.name()
@@ -350,6 +352,9 @@ func (p *parser) parseShow() (spanSetter, error) {
 	case t.is("tables"):
 		p.next()
 		return &ShowObjects{Kind: KindTable}, p.expectEnd()
+	case t.is("cluster"):
+		p.next()
+		return &ShowCluster{Leases: p.accept("leases")}, p.expectEnd()
 	case t.is("source") && p.peekAt(1).is("status"):
 		p.i += 2
 		st := &ShowSourceStatus{}

@@ -14,7 +14,7 @@ func CommandTag(st Statement) string {
 		return "SELECT"
 	case *Explain, *ExplainAnalyze:
 		return "EXPLAIN"
-	case *ShowObjects, *ShowCreate, *ShowSourceStatus, *Describe:
+	case *ShowObjects, *ShowCreate, *ShowSourceStatus, *ShowCluster, *Describe:
 		return "SHOW"
 	case *CreateSource:
 		return "CREATE SOURCE"
@@ -55,6 +55,11 @@ func CommandTag(st Statement) string {
 		return "COMMIT"
 	case *Rollback:
 		return "ROLLBACK"
+	case *ClusterPeer:
+		if s.Op == "scan" {
+			return "SELECT"
+		}
+		return "FLUSH"
 	}
 	return ""
 }

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/streamsql/streamsql"
+	"github.com/streamsql/streamsql/cluster"
 	"github.com/streamsql/streamsql/wire"
 )
 
@@ -23,6 +24,7 @@ type serverFlags struct {
 	aggCacheGroups                      *int
 	memoryLimit                         *string
 	kinesisEndpoint                     *string
+	cluster                             *clusterFlags // serve only (cluster.go)
 }
 
 func addServerFlags(fs *flagSet, defaultDataDir string) serverFlags {
@@ -50,6 +52,7 @@ func addServerFlags(fs *flagSet, defaultDataDir string) serverFlags {
 func serveCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("serve", "Runs the engine and serves it over the Postgres wire protocol until SIGINT or SIGTERM.", stderr)
 	f := addServerFlags(fs, "./streamsql-data")
+	f.cluster = addClusterFlags(fs)
 	if err := fs.parse(args); err != nil {
 		return err
 	}
@@ -110,6 +113,33 @@ func serve(ctx context.Context, f serverFlags, log *slog.Logger, ready func(*str
 	if _, ok := os.LookupEnv("GOMEMLIMIT"); !ok {
 		debug.SetMemoryLimit(cfg.MemoryLimit / 10 * 9)
 	}
+	inCluster, err := f.cluster.enabled()
+	if err != nil {
+		return err
+	}
+	var ln net.Listener
+	var member *cluster.Member
+	if inCluster {
+		// Bound first: the address peers use is the one bound (--listen
+		// may ask for port 0).
+		if ln, err = net.Listen("tcp", *f.listen); err != nil {
+			return fmt.Errorf("listen on %s: %w", *f.listen, err)
+		}
+		defer ln.Close()
+		if member, err = f.cluster.join(ctx, ln, *f.password); err != nil {
+			return err
+		}
+		// Runs after the engine's Close (deferred below): nothing commits
+		// once the leases are released.
+		defer func() {
+			closeCtx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			defer cancel()
+			if err := member.Close(closeCtx); err != nil {
+				log.Error("leave the cluster", "err", err)
+			}
+		}()
+		cfg.Cluster = member.EngineConfig()
+	}
 	eng, err := streamsql.Open(ctx, cfg)
 	if err != nil {
 		return err
@@ -119,11 +149,18 @@ func serve(ctx context.Context, f serverFlags, log *slog.Logger, ready func(*str
 			log.Error("close engine", "err", err)
 		}
 	}()
-	ln, err := net.Listen("tcp", *f.listen)
-	if err != nil {
-		return fmt.Errorf("listen on %s: %w", *f.listen, err)
+	if member != nil {
+		if err := member.Register(eng.Metrics()); err != nil {
+			return fmt.Errorf("cluster metrics: %w", err)
+		}
+		member.SetLocal(eng)
 	}
-	defer ln.Close() // if the HTTP listener fails to start; Serve closes it otherwise
+	if ln == nil {
+		if ln, err = net.Listen("tcp", *f.listen); err != nil {
+			return fmt.Errorf("listen on %s: %w", *f.listen, err)
+		}
+		defer ln.Close() // if the HTTP listener fails to start; Serve closes it otherwise
+	}
 	var web *httpServer
 	if f.httpListen != nil && *f.httpListen != "" {
 		if web, err = startHTTP(*f.httpListen, eng, log); err != nil {

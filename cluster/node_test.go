@@ -1,0 +1,604 @@
+package cluster
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"maps"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	dto "github.com/prometheus/client_model/go"
+
+	"github.com/streamsql/streamsql/engine"
+)
+
+// lockedClock is a fake clock safe to read from several goroutines; the
+// tests move it.
+type lockedClock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func (c *lockedClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+func (c *lockedClock) advance(d time.Duration) {
+	c.mu.Lock()
+	c.now = c.now.Add(d)
+	c.mu.Unlock()
+}
+
+// flakyTable fails heartbeats while down is set.
+type flakyTable struct {
+	LeaseTable
+	down atomic.Bool
+}
+
+func (f *flakyTable) Heartbeat(ctx context.Context, n Node) error {
+	if f.down.Load() {
+		return errors.New("injected: table unreachable")
+	}
+	return f.LeaseTable.Heartbeat(ctx, n)
+}
+
+// failingBlobs fails every put while fail is set.
+type failingBlobs struct {
+	blobs
+	fail atomic.Bool
+}
+
+func (f *failingBlobs) put(ctx context.Context, key string, body []byte) error {
+	if f.fail.Load() {
+		return errors.New("injected: S3 unavailable")
+	}
+	return f.blobs.put(ctx, key, body)
+}
+
+// memCatalog is the catalog log in memory, with DynamoDB's condition.
+type memCatalog struct {
+	mu      sync.Mutex
+	entries []CatalogEntry
+}
+
+func (c *memCatalog) AppendCatalog(_ context.Context, version int64, stmt string) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if int64(len(c.entries)) >= version {
+		return fmt.Errorf("append catalog version %d: %w", version, ErrVersionTaken)
+	}
+	if int64(len(c.entries))+1 != version {
+		return fmt.Errorf("append catalog version %d: a gap after %d", version, len(c.entries))
+	}
+	c.entries = append(c.entries, CatalogEntry{Version: version, Stmt: stmt})
+	return nil
+}
+
+func (c *memCatalog) CatalogAfter(_ context.Context, version int64) ([]CatalogEntry, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if version >= int64(len(c.entries)) {
+		return nil, nil
+	}
+	return slices.Clone(c.entries[max(version, 0):]), nil
+}
+
+const memberLease = time.Second
+
+// rig is a few members over one in-memory lease table and state store,
+// stepped by hand on a fake clock.
+type rig struct {
+	t     *testing.T
+	ctx   context.Context
+	clock *lockedClock
+	table *flakyTable
+	blobs *failingBlobs
+	log   *memCatalog
+}
+
+func newRig(t *testing.T) *rig {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	t.Cleanup(cancel)
+	return &rig{t: t, ctx: ctx, clock: &lockedClock{now: time.Unix(1_000_000, 0)},
+		table: &flakyTable{LeaseTable: newMemTable()}, blobs: &failingBlobs{blobs: newMemBlobs()}, log: &memCatalog{}}
+}
+
+func (r *rig) member(id, secret string) *Member {
+	r.t.Helper()
+	m, err := newMember(r.ctx, Options{NodeID: id, Advertise: id + ":5432", LeaseDuration: memberLease, Secret: secret,
+		Log: slog.New(slog.NewTextHandler(io.Discard, nil))}, r.table, r.log, &Store{b: r.blobs}, r.clock)
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	return m
+}
+
+// tick moves the clock a fifth of a lease duration and steps each member.
+func (r *rig) tick(ms ...*Member) {
+	r.clock.advance(memberLease / 5)
+	for _, m := range ms {
+		m.step(r.ctx)
+	}
+}
+
+func heldKeys(m *Member) []string {
+	parts, _ := m.Held()
+	out := make([]string, len(parts))
+	for i, p := range parts {
+		out[i] = p.Part.String()
+	}
+	return out
+}
+
+// state is a part's state as a plain map, the model the tests compute
+// the expected state with.
+type state map[string]string
+
+func (s state) apply(ws []engine.Write) {
+	for _, w := range ws {
+		if w.Del {
+			delete(s, string(w.Key))
+		} else {
+			s[string(w.Key)] = string(w.Val)
+		}
+	}
+}
+
+func restored(t *testing.T, ctx context.Context, m *Member, p engine.PartID) state {
+	t.Helper()
+	got := state{}
+	err := m.Restore(ctx, p, func(k, v []byte, del bool) error {
+		if del {
+			delete(got, string(k))
+		} else {
+			got[string(k)] = string(v)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatalf("restore %s on %s: %v", p, m.id, err)
+	}
+	return got
+}
+
+func part(i int) engine.PartID { return engine.PartID{Group: "view/v", Index: i, Count: 4} }
+
+// writesFor is epoch e's writes of part i: a new key, an overwrite of key
+// 0 and, from epoch 2, the delete of the previous epoch's key.
+func writesFor(i int, e uint64) []engine.Write {
+	ws := []engine.Write{
+		{Key: []byte(fmt.Sprintf("p%d/k%d", i, e)), Val: []byte(fmt.Sprintf("v%d", e))},
+		{Key: []byte(fmt.Sprintf("p%d/k0", i)), Val: []byte(fmt.Sprintf("e%d", e))},
+	}
+	if e >= 2 {
+		ws = append(ws, engine.Write{Key: []byte(fmt.Sprintf("p%d/k%d", i, e-1)), Del: true})
+	}
+	return ws
+}
+
+// commitAll commits epoch e of every part m holds and applies the writes
+// to the models of the parts that were not fenced.
+func commitAll(t *testing.T, ctx context.Context, m *Member, e uint64, models map[engine.PartID]state) []engine.PartID {
+	t.Helper()
+	parts, _ := m.Held()
+	var pw []engine.PartWrites
+	for _, h := range parts {
+		pw = append(pw, engine.PartWrites{Part: h.Part, Writes: writesFor(h.Part.Index, e)})
+	}
+	fenced, err := m.Commit(ctx, e, pw)
+	if err != nil {
+		t.Fatalf("commit epoch %d on %s: %v", e, m.id, err)
+	}
+	for _, p := range pw {
+		if !slices.Contains(fenced, p.Part) {
+			if models[p.Part] == nil {
+				models[p.Part] = state{}
+			}
+			models[p.Part].apply(p.Writes)
+		}
+	}
+	return fenced
+}
+
+// TestMember_FailoverRestoresAndFences: a node takes every part of a
+// view, commits two epochs and stops heartbeating (a pause); the other
+// node takes the parts after a lease duration and restores exactly the
+// committed state; the paused node's next commit is fenced for every
+// part, counted, and its held set empties.
+func TestMember_FailoverRestoresAndFences(t *testing.T) {
+	r := newRig(t)
+	a := r.member("a", "")
+	if err := a.Ensure(r.ctx, "view/v", 4); err != nil {
+		t.Fatal(err)
+	}
+	_, changed := a.Held()
+	r.tick(a)
+	select {
+	case <-changed:
+	default:
+		t.Fatal("Held's channel was not closed when a took the parts")
+	}
+	if got, want := heldKeys(a), []string{"view/v#0/4", "view/v#1/4", "view/v#2/4", "view/v#3/4"}; !slices.Equal(got, want) {
+		t.Fatalf("a holds %v, want %v", got, want)
+	}
+	models := map[engine.PartID]state{}
+	for e := uint64(1); e <= 2; e++ {
+		if fenced := commitAll(t, r.ctx, a, e, models); len(fenced) != 0 {
+			t.Fatalf("epoch %d fenced %v", e, fenced)
+		}
+	}
+	leases, _ := r.table.Leases(r.ctx, "view/v")
+	for _, l := range leases {
+		if l.Owner != "a" || l.Epoch != 2 {
+			t.Errorf("lease %s: owner %q epoch %d, want a at 2", l.ID(), l.Owner, l.Epoch)
+		}
+	}
+
+	// a pauses (no more steps); b joins and waits out a's lease.
+	b := r.member("b", "")
+	for range 12 {
+		r.tick(b)
+	}
+	if got := heldKeys(b); len(got) != 4 {
+		t.Fatalf("b holds %v after a lease duration of a's silence, want all 4 parts", got)
+	}
+	for i := range 4 {
+		p := part(i)
+		if got := restored(t, r.ctx, b, p); !maps.Equal(got, models[p]) {
+			t.Errorf("b restored %s as %v, want %v", p, got, models[p])
+		}
+	}
+	bParts, _ := b.Held()
+	for _, h := range bParts {
+		if h.Epoch != 2 || h.Token != 2 {
+			t.Errorf("b's %s: epoch %d token %d, want epoch 2 token 2", h.Part, h.Epoch, h.Token)
+		}
+	}
+
+	// a resumes and commits epoch 3: fenced everywhere, nothing written.
+	_, changed = a.Held()
+	fenced := commitAll(t, r.ctx, a, 3, models)
+	if len(fenced) != 4 {
+		t.Fatalf("a's commit after the take fenced %v, want all 4 parts", fenced)
+	}
+	select {
+	case <-changed:
+	default:
+		t.Error("Held's channel was not closed when a's parts were fenced")
+	}
+	if got := heldKeys(a); len(got) != 0 {
+		t.Errorf("a still holds %v after being fenced", got)
+	}
+	if a.fenced != 4 {
+		t.Errorf("a counted %d fenced commits, want 4", a.fenced)
+	}
+	reg := prometheus.NewRegistry()
+	if err := a.Register(reg); err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range []struct {
+		name string
+		c    prometheus.Metric
+		want float64
+	}{
+		{"streamsql_cluster_commits_fenced_total", a.metrics.fenced, 4},
+		{"streamsql_cluster_lease_moves_total", a.metrics.moves, 4},
+		{"streamsql_cluster_calls_total{dynamodb,commit}", a.metrics.calls.WithLabelValues("dynamodb", "commit"), 12},
+		{"streamsql_cluster_calls_total{s3,put_epoch}", a.metrics.calls.WithLabelValues("s3", "put_epoch"), 3},
+		{"streamsql_cluster_leases{view/v}", a.metrics.leases.WithLabelValues("view/v"), 0},
+	} {
+		if got := metricValue(t, m.c); got != m.want {
+			t.Errorf("a's %s = %v, want %v", m.name, got, m.want)
+		}
+	}
+	if got := metricValue(t, b.metrics.leases.WithLabelValues("view/v")); got != 4 {
+		t.Errorf("b's streamsql_cluster_leases{view/v} = %v, want 4", got)
+	}
+	// b continues from epoch 3 (above a's last commit) and its state is
+	// the committed one plus its own.
+	if fenced := commitAll(t, r.ctx, b, 3, models); len(fenced) != 0 {
+		t.Fatalf("b's epoch 3 fenced %v", fenced)
+	}
+	c := r.member("c", "")
+	for range 6 {
+		r.tick(b, c)
+	}
+	for i := range 4 {
+		p := part(i)
+		h, ok := b.heldOf(p)
+		if !ok {
+			continue // handed to c meanwhile: not committed since
+		}
+		if got := restored(t, r.ctx, b, p); !maps.Equal(got, models[p]) {
+			t.Errorf("restore of %s after b's epoch 3: %v, want %v", p, got, models[p])
+		}
+		if h.epoch != 3 {
+			t.Errorf("b's %s at epoch %d, want 3", p, h.epoch)
+		}
+	}
+}
+
+// TestMember_Handoff: a node that joins asks for its share; the owner
+// hands each asked part off right after committing it, and the newcomer
+// restores the state of that very commit.
+func TestMember_Handoff(t *testing.T) {
+	r := newRig(t)
+	a := r.member("a", "")
+	if err := a.Ensure(r.ctx, "view/v", 4); err != nil {
+		t.Fatal(err)
+	}
+	r.tick(a)
+	models := map[engine.PartID]state{}
+	commitAll(t, r.ctx, a, 1, models)
+	b := r.member("b", "")
+	// b needs a stable membership for a lease duration before asking.
+	for range 8 {
+		r.tick(a, b)
+	}
+	asked := 0
+	leases, _ := r.table.Leases(r.ctx, "view/v")
+	for _, l := range leases {
+		if l.Handoff == "b" {
+			asked++
+		}
+	}
+	if asked != 2 {
+		t.Fatalf("b asked for %d hand-offs, want 2 (its target of 4 parts over 2 nodes)", asked)
+	}
+	commitAll(t, r.ctx, a, 2, models)
+	if got := heldKeys(a); len(got) != 2 {
+		t.Fatalf("a holds %v after handing off at its commit, want 2 parts", got)
+	}
+	r.tick(a, b)
+	bParts, _ := b.Held()
+	if len(bParts) != 2 {
+		t.Fatalf("b holds %v after the hand-off, want 2 parts", heldKeys(b))
+	}
+	for _, h := range bParts {
+		if h.Epoch != 2 {
+			t.Errorf("b took %s at epoch %d, want 2 (a's commit just before the hand-off)", h.Part, h.Epoch)
+		}
+		if got := restored(t, r.ctx, b, h.Part); !maps.Equal(got, models[h.Part]) {
+			t.Errorf("b restored %s as %v, want %v", h.Part, got, models[h.Part])
+		}
+	}
+}
+
+// TestMember_CommitErrors: an S3 failure fails the whole commit without
+// fencing anything and without moving the lease; the next epoch commits
+// (and carries the failed one's writes, as the engine promises).
+func TestMember_CommitErrors(t *testing.T) {
+	r := newRig(t)
+	a := r.member("a", "")
+	if err := a.Ensure(r.ctx, "view/v", 1); err != nil {
+		t.Fatal(err)
+	}
+	r.tick(a)
+	p := engine.PartID{Group: "view/v", Index: 0, Count: 1}
+	w1 := []engine.Write{{Key: []byte("k"), Val: []byte("1")}}
+	if _, err := a.Commit(r.ctx, 1, []engine.PartWrites{{Part: p, Writes: w1}}); err != nil {
+		t.Fatal(err)
+	}
+	r.blobs.fail.Store(true)
+	w2 := []engine.Write{{Key: []byte("k"), Val: []byte("2")}, {Key: []byte("j"), Val: []byte("x")}}
+	fenced, err := a.Commit(r.ctx, 2, []engine.PartWrites{{Part: p, Writes: w2}})
+	if err == nil || len(fenced) != 0 {
+		t.Fatalf("commit with S3 down: fenced %v, err %v; want an error and nothing fenced", fenced, err)
+	}
+	leases, _ := r.table.Leases(r.ctx, "view/v")
+	if leases[0].Epoch != 1 {
+		t.Errorf("lease at epoch %d after a failed commit, want 1", leases[0].Epoch)
+	}
+	r.blobs.fail.Store(false)
+	w3 := append(w2, engine.Write{Key: []byte("j"), Del: true})
+	if fenced, err := a.Commit(r.ctx, 3, []engine.PartWrites{{Part: p, Writes: w3}}); err != nil || len(fenced) != 0 {
+		t.Fatalf("commit after S3 is back: fenced %v, err %v", fenced, err)
+	}
+	want := state{"k": "2"}
+	if got := restored(t, r.ctx, a, p); !maps.Equal(got, want) {
+		t.Errorf("restored %v, want %v", got, want)
+	}
+	// A part not held is reported fenced, not committed.
+	other := engine.PartID{Group: "view/w", Index: 0, Count: 1}
+	fenced, err = a.Commit(r.ctx, 4, []engine.PartWrites{{Part: other}})
+	if err != nil || !slices.Equal(fenced, []engine.PartID{other}) || a.fenced != 1 {
+		t.Errorf("commit of a part not held: fenced %v, err %v, counted %d; want it fenced and counted", fenced, err, a.fenced)
+	}
+}
+
+// TestMember_ServingAndPeerTokens: a node whose heartbeats fail for a
+// lease duration stops answering scans of its parts until one succeeds;
+// with a cluster secret only a token signed with it is accepted.
+func TestMember_ServingAndPeerTokens(t *testing.T) {
+	r := newRig(t)
+	a := r.member("a", "s3cret")
+	scan := engine.PeerScanOp(part(0))
+	good := token("s3cret", scan)
+	if err := a.CheckPeer(scan, good); err != nil {
+		t.Fatalf("a right token refused: %v", err)
+	}
+	for _, bad := range []string{"", token("other", scan), token("s3cret", engine.PeerFlushOp)} {
+		if err := a.CheckPeer(scan, bad); err == nil {
+			t.Errorf("token %q accepted", bad)
+		}
+	}
+	r.table.down.Store(true)
+	for range 5 {
+		r.tick(a)
+	}
+	if err := a.CheckPeer(scan, good); err == nil {
+		t.Error("a answered a scan after a lease duration without a successful heartbeat")
+	}
+	if err := a.CheckPeer(engine.PeerFlushOp, token("s3cret", engine.PeerFlushOp)); err != nil {
+		t.Errorf("flush refused while heartbeats fail: %v", err)
+	}
+	r.table.down.Store(false)
+	r.tick(a)
+	if err := a.CheckPeer(scan, good); err != nil {
+		t.Errorf("scan refused after a heartbeat succeeded again: %v", err)
+	}
+	open := r.member("b", "")
+	if err := open.CheckPeer(scan, ""); err != nil {
+		t.Errorf("without a secret, a scan was refused: %v", err)
+	}
+}
+
+// TestMember_Close releases every lease for others to take at once and
+// deletes the node's item.
+func TestMember_Close(t *testing.T) {
+	r := newRig(t)
+	a := r.member("a", "")
+	if err := a.Ensure(r.ctx, "view/v", 4); err != nil {
+		t.Fatal(err)
+	}
+	r.tick(a)
+	commitAll(t, r.ctx, a, 1, map[engine.PartID]state{})
+	if err := a.Close(r.ctx); err != nil {
+		t.Fatal(err)
+	}
+	leases, _ := r.table.Leases(r.ctx, "view/v")
+	for _, l := range leases {
+		if l.Owner != "" || l.Epoch != 1 {
+			t.Errorf("after Close, lease %s: owner %q epoch %d; want free at epoch 1", l.ID(), l.Owner, l.Epoch)
+		}
+	}
+	nodes, _ := r.table.Nodes(r.ctx)
+	if len(nodes) != 0 {
+		t.Errorf("node items after Close: %v", nodes)
+	}
+	b := r.member("b", "")
+	r.tick(b) // free leases need no waiting
+	if got := heldKeys(b); len(got) != 4 {
+		t.Errorf("b holds %v right after a left, want 4 parts", got)
+	}
+}
+
+// TestCatalog_AppendAndFollow: nodes appending at once get distinct
+// versions, and a follower applies every statement once, in order.
+func TestCatalog_AppendAndFollow(t *testing.T) {
+	r := newRig(t)
+	const nodes, each = 4, 10
+	var wg sync.WaitGroup
+	errs := make(chan error, nodes*each)
+	for n := range nodes {
+		c := newCatalog(r.log, slog.New(slog.NewTextHandler(io.Discard, nil)))
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range each {
+				if _, err := c.AppendDDL(r.ctx, fmt.Sprintf("stmt %d.%d", n, i)); err != nil {
+					errs <- err
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+	follower := newCatalog(r.log, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	ctx, cancel := context.WithCancel(r.ctx)
+	var got []uint64
+	seen := map[string]bool{}
+	err := follower.Follow(ctx, 3, func(v uint64, stmt string) error {
+		got = append(got, v)
+		if seen[stmt] {
+			t.Errorf("statement %q applied twice", stmt)
+		}
+		seen[stmt] = true
+		if len(got) == nodes*each-3 {
+			cancel()
+		}
+		return nil
+	})
+	if !errors.Is(err, context.Canceled) {
+		t.Errorf("Follow ended with %v, want its context's error", err)
+	}
+	for i, v := range got {
+		if v != uint64(i+4) {
+			t.Fatalf("Follow applied versions %v, want 4..%d in order", got, nodes*each)
+		}
+	}
+}
+
+// TestMember_Compaction: a part that commits every other epoch (as when
+// sinks take epochs of the same counter) would add a run per commit; the
+// member compacts it into a base every compactEvery epochs, so the lease
+// item and a restore stay bounded, old bases are deleted, and another
+// node restores the same state from base and runs.
+func TestMember_Compaction(t *testing.T) {
+	r := newRig(t)
+	a := r.member("a", "")
+	p := engine.PartID{Group: "view/v", Index: 0, Count: 1}
+	if err := a.Ensure(r.ctx, p.Group, 1); err != nil {
+		t.Fatal(err)
+	}
+	r.tick(a)
+	model := state{}
+	for i := range 200 {
+		e := uint64(2*i + 1)
+		ws := writesFor(0, e)
+		if fenced, err := a.Commit(r.ctx, e, []engine.PartWrites{{Part: p, Writes: ws}}); err != nil || len(fenced) != 0 {
+			t.Fatalf("commit epoch %d: fenced %v, err %v", e, fenced, err)
+		}
+		model.apply(ws)
+		a.compactions.Wait()
+		leases, _ := r.table.Leases(r.ctx, p.Group)
+		loc, err := decodeCheckpoint(leases[0])
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n := epochsAfterBase(loc); n > compactEvery+1 {
+			t.Fatalf("after epoch %d the part spans %d epochs after its base (%d runs), want at most %d", e, n, len(loc.Runs), compactEvery+1)
+		}
+		if err := loc.Validate(e); err != nil {
+			t.Fatalf("after epoch %d: %v", e, err)
+		}
+	}
+	bases := 0
+	r.blobs.blobs.(*memBlobs).mu.Lock()
+	for k := range r.blobs.blobs.(*memBlobs).objs {
+		if strings.HasPrefix(k, "b/") {
+			bases++
+		}
+	}
+	r.blobs.blobs.(*memBlobs).mu.Unlock()
+	if bases != 1 {
+		t.Errorf("%d base objects in the store, want the one the lease refers to", bases)
+	}
+	if got := restored(t, r.ctx, a, p); !maps.Equal(got, model) {
+		t.Errorf("restore after compactions: %v, want %v", got, model)
+	}
+	// Another node takes the part once a is silent and restores the same.
+	b := r.member("b", "")
+	for range 12 {
+		r.tick(b)
+	}
+	if got := restored(t, r.ctx, b, p); !maps.Equal(got, model) {
+		t.Errorf("b's restore from base and runs: %v, want %v", got, model)
+	}
+}
+
+// metricValue reads a counter's or a gauge's value.
+func metricValue(t *testing.T, m prometheus.Metric) float64 {
+	t.Helper()
+	var pb dto.Metric
+	if err := m.Write(&pb); err != nil {
+		t.Fatal(err)
+	}
+	if c := pb.GetCounter(); c != nil {
+		return c.GetValue()
+	}
+	return pb.GetGauge().GetValue()
+}
