@@ -512,9 +512,11 @@ func (m *Member) Restore(ctx context.Context, part engine.PartID, apply func(key
 }
 
 // Commit implements engine.Committer: one epoch object with every part's
-// writes, then one conditional commit per part. A part whose commit is
-// fenced is dropped from the held set and returned; any other error of S3
-// or DynamoDB is returned as it is (the engine commits nothing and tries
+// writes, then one conditional commit per part. A part not held, or held
+// under another take than the one its writes were made for
+// (PartWrites.Token), is fenced at once, and its writes left out. A part
+// whose commit is fenced is dropped from the held set and returned; any
+// other error of S3 or DynamoDB is returned as it is (the engine commits nothing and tries
 // again with the next epoch, whose writes include this one's, so a commit
 // that did land in DynamoDB is superseded, not lost). After a part's
 // successful commit, a hand-off the balancer asks for is done.
@@ -528,12 +530,18 @@ func (m *Member) Commit(ctx context.Context, epoch uint64, parts []engine.PartWr
 	m.mu.Lock()
 	for _, pw := range parts {
 		h, ok := m.held[Lease{Group: pw.Part.Group, Key: pw.Part.Key()}.ID()]
-		if !ok {
-			// Lost before this commit (a step saw another owner): fenced
-			// without asking DynamoDB.
+		if !ok || h.lease.Counter != pw.Token {
+			// Lost before this commit (a step saw another owner), or lost
+			// and taken back since the writes' run started (their state
+			// is not the one the new take restored): fenced without
+			// asking DynamoDB, and the writes stay out of the object.
 			fenced = append(fenced, pw.Part)
 			m.fenced++
 			m.metrics.fenced.Inc()
+			if ok {
+				m.log.Warn("commit fenced: the part's run started under an earlier take of its lease; it stops here",
+					"part", pw.Part.String(), "epoch", epoch, "run_token", pw.Token, "lease_counter", h.lease.Counter)
+			}
 			continue
 		}
 		jobs = append(jobs, job{pw: pw, h: *h})

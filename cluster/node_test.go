@@ -1,6 +1,7 @@
 package cluster
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -193,7 +194,7 @@ func commitAll(t *testing.T, ctx context.Context, m *Member, e uint64, models ma
 	parts, _ := m.Held()
 	var pw []engine.PartWrites
 	for _, h := range parts {
-		pw = append(pw, engine.PartWrites{Part: h.Part, Writes: writesFor(h.Part.Index, e)})
+		pw = append(pw, engine.PartWrites{Part: h.Part, Token: h.Token, Writes: writesFor(h.Part.Index, e)})
 	}
 	fenced, err := m.Commit(ctx, e, pw)
 	if err != nil {
@@ -328,6 +329,92 @@ func TestMember_FailoverRestoresAndFences(t *testing.T) {
 	}
 }
 
+// TestMember_StaleTokenFenced: a part lost and taken back between two
+// commits is held again under a new take, but the writes its old run made
+// were not made from the state the new take restores: a commit carrying
+// the old take's token is fenced (counted, not committed in DynamoDB, its
+// writes left out of the epoch object), while the other parts of the same
+// commit go through, and a commit under the new token succeeds.
+func TestMember_StaleTokenFenced(t *testing.T) {
+	r := newRig(t)
+	a := r.member("a", "")
+	if err := a.Ensure(r.ctx, "view/v", 4); err != nil {
+		t.Fatal(err)
+	}
+	r.tick(a)
+	models := map[engine.PartID]state{}
+	if fenced := commitAll(t, r.ctx, a, 1, models); len(fenced) != 0 {
+		t.Fatalf("epoch 1 fenced %v", fenced)
+	}
+	stale := tokenOf(t, a, part(0))
+	// Another node takes part 0 and a takes it back, both between a's
+	// commits.
+	leases, err := r.table.Leases(r.ctx, "view/v")
+	if err != nil {
+		t.Fatal(err)
+	}
+	l := leases[slices.IndexFunc(leases, func(l Lease) bool { return l.Key == part(0).Key() })]
+	if l, err = r.table.Take(r.ctx, l, "b"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err = r.table.Take(r.ctx, l, "a"); err != nil {
+		t.Fatal(err)
+	}
+	r.tick(a)
+	fresh := tokenOf(t, a, part(0))
+	if fresh != stale+2 {
+		t.Fatalf("a holds part 0 under take %d after losing and retaking it, want %d", fresh, stale+2)
+	}
+	staleWrites := []engine.Write{{Key: []byte("stale-key"), Val: []byte("stale-value")}}
+	pw := []engine.PartWrites{
+		{Part: part(0), Token: stale, Writes: staleWrites},
+		{Part: part(1), Token: tokenOf(t, a, part(1)), Writes: writesFor(1, 2)},
+	}
+	fenced, err := a.Commit(r.ctx, 2, pw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(fenced, []engine.PartID{part(0)}) {
+		t.Fatalf("commit with part 0's old token fenced %v, want only part 0", fenced)
+	}
+	models[part(1)].apply(pw[1].Writes)
+	if a.fenced != 1 || metricValue(t, a.metrics.fenced) != 1 {
+		t.Errorf("fenced commits counted %d, metric %v; want 1", a.fenced, metricValue(t, a.metrics.fenced))
+	}
+	leases, _ = r.table.Leases(r.ctx, "view/v")
+	for _, l := range leases {
+		want := uint64(1)
+		if l.Key == part(1).Key() {
+			want = 2
+		}
+		if l.Epoch != want {
+			t.Errorf("lease %s at epoch %d, want %d", l.ID(), l.Epoch, want)
+		}
+	}
+	obj, ok := r.blobs.blobs.(*memBlobs).objs[EpochKey("a", a.incarnation, 2)]
+	if !ok {
+		t.Fatal("no epoch object for epoch 2")
+	}
+	if bytes.Contains(obj, []byte("stale")) {
+		t.Error("the epoch object holds the fenced part's writes")
+	}
+	if got := restored(t, r.ctx, a, part(0)); !maps.Equal(got, models[part(0)]) {
+		t.Errorf("part 0 restores as %v, want %v (epoch 1 only)", got, models[part(0)])
+	}
+	// The part is still held under the new take, which commits.
+	if got := heldKeys(a); len(got) != 4 {
+		t.Errorf("a holds %v, want all 4 parts (part 0 under its new take)", got)
+	}
+	ws := writesFor(0, 3)
+	if fenced, err := a.Commit(r.ctx, 3, []engine.PartWrites{{Part: part(0), Token: fresh, Writes: ws}}); err != nil || len(fenced) != 0 {
+		t.Fatalf("commit under the new take: fenced %v, err %v", fenced, err)
+	}
+	models[part(0)].apply(ws)
+	if got := restored(t, r.ctx, a, part(0)); !maps.Equal(got, models[part(0)]) {
+		t.Errorf("part 0 restores as %v after the new take's commit, want %v", got, models[part(0)])
+	}
+}
+
 // TestMember_Handoff: a node that joins asks for its share; the owner
 // hands each asked part off right after committing it, and the newcomer
 // restores the state of that very commit.
@@ -385,13 +472,14 @@ func TestMember_CommitErrors(t *testing.T) {
 	}
 	r.tick(a)
 	p := engine.PartID{Group: "view/v", Index: 0, Count: 1}
+	tok := tokenOf(t, a, p)
 	w1 := []engine.Write{{Key: []byte("k"), Val: []byte("1")}}
-	if _, err := a.Commit(r.ctx, 1, []engine.PartWrites{{Part: p, Writes: w1}}); err != nil {
+	if _, err := a.Commit(r.ctx, 1, []engine.PartWrites{{Part: p, Token: tok, Writes: w1}}); err != nil {
 		t.Fatal(err)
 	}
 	r.blobs.fail.Store(true)
 	w2 := []engine.Write{{Key: []byte("k"), Val: []byte("2")}, {Key: []byte("j"), Val: []byte("x")}}
-	fenced, err := a.Commit(r.ctx, 2, []engine.PartWrites{{Part: p, Writes: w2}})
+	fenced, err := a.Commit(r.ctx, 2, []engine.PartWrites{{Part: p, Token: tok, Writes: w2}})
 	if err == nil || len(fenced) != 0 {
 		t.Fatalf("commit with S3 down: fenced %v, err %v; want an error and nothing fenced", fenced, err)
 	}
@@ -401,7 +489,7 @@ func TestMember_CommitErrors(t *testing.T) {
 	}
 	r.blobs.fail.Store(false)
 	w3 := append(w2, engine.Write{Key: []byte("j"), Del: true})
-	if fenced, err := a.Commit(r.ctx, 3, []engine.PartWrites{{Part: p, Writes: w3}}); err != nil || len(fenced) != 0 {
+	if fenced, err := a.Commit(r.ctx, 3, []engine.PartWrites{{Part: p, Token: tok, Writes: w3}}); err != nil || len(fenced) != 0 {
 		t.Fatalf("commit after S3 is back: fenced %v, err %v", fenced, err)
 	}
 	want := state{"k": "2"}
@@ -545,11 +633,12 @@ func TestMember_Compaction(t *testing.T) {
 		t.Fatal(err)
 	}
 	r.tick(a)
+	tok := tokenOf(t, a, p)
 	model := state{}
 	for i := range 200 {
 		e := uint64(2*i + 1)
 		ws := writesFor(0, e)
-		if fenced, err := a.Commit(r.ctx, e, []engine.PartWrites{{Part: p, Writes: ws}}); err != nil || len(fenced) != 0 {
+		if fenced, err := a.Commit(r.ctx, e, []engine.PartWrites{{Part: p, Token: tok, Writes: ws}}); err != nil || len(fenced) != 0 {
 			t.Fatalf("commit epoch %d: fenced %v, err %v", e, fenced, err)
 		}
 		model.apply(ws)
@@ -588,6 +677,17 @@ func TestMember_Compaction(t *testing.T) {
 	if got := restored(t, r.ctx, b, p); !maps.Equal(got, model) {
 		t.Errorf("b's restore from base and runs: %v, want %v", got, model)
 	}
+}
+
+// tokenOf is the take m holds part p under: what the engine's runner of
+// the part sends with its writes.
+func tokenOf(t *testing.T, m *Member, p engine.PartID) int64 {
+	t.Helper()
+	h, ok := m.heldOf(p)
+	if !ok {
+		t.Fatalf("%s does not hold %s", m.id, p)
+	}
+	return h.lease.Counter
 }
 
 // metricValue reads a counter's or a gauge's value.

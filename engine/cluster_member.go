@@ -136,7 +136,12 @@ type Write struct {
 // PartWrites is what one part wrote in one epoch: its whole delta, to
 // be applied after the part's previous epochs.
 type PartWrites struct {
-	Part   PartID
+	Part PartID
+	// Token is the take the part's runner was started for
+	// (HeldPart.Token): writes of a run started under an earlier take of
+	// the lease (lost and taken back meanwhile) are fenced, never
+	// committed under the new take.
+	Token  int64
 	Writes []Write
 }
 

@@ -424,7 +424,7 @@ func (c *clusterMember) commit(ctx context.Context, epoch uint64, published []co
 		if r.part == nil {
 			return nil, fmt.Errorf("commit epoch %d: view %s runs outside of a part in a cluster", epoch, r.obj.entry.Name)
 		}
-		pw := PartWrites{Part: *r.part}
+		pw := PartWrites{Part: *r.part, Token: r.heldToken}
 		for _, t := range append([]*state.Table{p.l.meta}, p.l.tables...) {
 			if err := t.SealedWrites(epoch, func(key, val []byte, del bool) error {
 				pw.Writes = append(pw.Writes, Write{Key: bytes.Clone(key), Val: bytes.Clone(val), Del: del})

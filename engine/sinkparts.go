@@ -58,7 +58,7 @@ func (r *sinkRunner) saveOffsets(ctx context.Context, b []byte) error {
 // anywhere, as a view part's).
 func (c *clusterMember) commitSink(ctx context.Context, r *sinkRunner, positions []byte) error {
 	epoch := c.e.views.injected.Add(1)
-	fenced, err := c.cfg.Committer.Commit(ctx, epoch, []PartWrites{{Part: *r.part,
+	fenced, err := c.cfg.Committer.Commit(ctx, epoch, []PartWrites{{Part: *r.part, Token: r.heldToken,
 		Writes: []Write{{Key: sinkPositionsKey, Val: positions}}}})
 	if err != nil {
 		return fmt.Errorf("commit the sink's positions to the cluster: %w", err)
