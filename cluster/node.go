@@ -46,6 +46,9 @@ type Options struct {
 	PeerPassword string
 	// Log receives the member's lines; slog.Default when nil.
 	Log *slog.Logger
+	// SweepEvery is how often the leader deletes the state store's
+	// objects no lease references (sweep.go); DefaultSweepEvery when 0.
+	SweepEvery time.Duration
 }
 
 // DefaultLeaseDuration is --lease-duration's default.
@@ -91,6 +94,11 @@ type Member struct {
 	restores int64
 	epoch    uint64 // the last epoch this node committed
 	closed   bool
+	// sweepEvery, lastSweep and sweeping pace the leader's sweeps of the
+	// state store (sweep.go).
+	sweepEvery time.Duration
+	lastSweep  time.Time
+	sweeping   bool
 }
 
 // heldPart is a lease this node holds and what it has committed of it.
@@ -104,6 +112,7 @@ type heldPart struct {
 	// result, adopted by the part's next commit (compact.go).
 	compacting bool
 	base       *Location
+	baseAt     time.Time // when the compaction that wrote base started
 }
 
 // checkpoint is what the member keeps in a lease's checkpoint: where the
@@ -186,15 +195,20 @@ func newMember(ctx context.Context, opts Options, table LeaseTable, log CatalogL
 	m := &Member{
 		id: opts.NodeID, incarnation: hex.EncodeToString(inc[:]), addr: opts.Advertise,
 		dur: opts.LeaseDuration, secret: opts.Secret, clock: clock,
-		log:     lg.With("node", opts.NodeID),
-		table:   countingTable{t: table, m: met},
-		store:   store,
-		metrics: met,
-		warn:    newLogLimiter(time.Minute),
-		kick:    make(chan struct{}, 1),
-		done:    make(chan struct{}),
-		held:    map[string]*heldPart{},
-		changed: make(chan struct{}),
+		log:        lg.With("node", opts.NodeID),
+		table:      countingTable{t: table, m: met},
+		store:      store,
+		metrics:    met,
+		warn:       newLogLimiter(time.Minute),
+		kick:       make(chan struct{}, 1),
+		done:       make(chan struct{}),
+		held:       map[string]*heldPart{},
+		changed:    make(chan struct{}),
+		sweepEvery: opts.SweepEvery,
+		lastSweep:  clock.Now(),
+	}
+	if m.sweepEvery <= 0 {
+		m.sweepEvery = DefaultSweepEvery
 	}
 	m.log = m.log.With("incarnation", m.incarnation)
 	var err error
@@ -291,8 +305,12 @@ func (m *Member) balance(ctx context.Context) {
 	if err != nil && ctx.Err() == nil {
 		m.warnf("balance", "balancing step failed", "err", err)
 	}
-	m.metrics.nodes.Set(float64(len(m.bal.Live())))
+	live := m.bal.Live()
+	m.metrics.nodes.Set(float64(len(live)))
 	m.apply(taken, lost)
+	m.mu.Lock()
+	m.maybeSweepLocked(live)
+	m.mu.Unlock()
 }
 
 func (m *Member) heartbeat(ctx context.Context) error {
@@ -562,7 +580,7 @@ func (m *Member) Commit(ctx context.Context, epoch uint64, parts []engine.PartWr
 	var handoffs []heldPart
 	for _, j := range jobs {
 		prev := j.h.loc
-		if b := j.h.base; b != nil && b.BaseEpoch >= prev.BaseEpoch {
+		if b := j.h.base; b != nil && b.BaseEpoch >= prev.BaseEpoch && m.baseFresh(j.h) {
 			prev = rebase(prev, *b)
 		}
 		loc := Extend(prev, m.id, m.incarnation, epoch)
@@ -598,6 +616,8 @@ func (m *Member) Commit(ctx context.Context, epoch uint64, parts []engine.PartWr
 		if h, ok := m.held[j.h.lease.ID()]; ok && h.lease.Counter == j.h.lease.Counter {
 			if h.base != nil && loc.Base == h.base.Base && h.loc.Base != loc.Base {
 				oldBase, h.base = h.loc, nil
+			} else if h.base != nil && !m.baseFresh(*h) {
+				h.base = nil // left to the sweep; the part compacts again
 			}
 			h.loc, h.epoch = loc, epoch
 			if epoch > m.epoch {

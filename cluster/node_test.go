@@ -105,18 +105,23 @@ type rig struct {
 	table *flakyTable
 	blobs *failingBlobs
 	log   *memCatalog
+	// sweepEvery is the members' Options.SweepEvery.
+	sweepEvery time.Duration
 }
 
 func newRig(t *testing.T) *rig {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	t.Cleanup(cancel)
-	return &rig{t: t, ctx: ctx, clock: &lockedClock{now: time.Unix(1_000_000, 0)},
-		table: &flakyTable{LeaseTable: newMemTable()}, blobs: &failingBlobs{blobs: newMemBlobs()}, log: &memCatalog{}}
+	clock := &lockedClock{now: time.Unix(1_000_000, 0)}
+	mb := newMemBlobs()
+	mb.now = clock.Now
+	return &rig{t: t, ctx: ctx, clock: clock,
+		table: &flakyTable{LeaseTable: newMemTable()}, blobs: &failingBlobs{blobs: mb}, log: &memCatalog{}}
 }
 
 func (r *rig) member(id, secret string) *Member {
 	r.t.Helper()
-	m, err := newMember(r.ctx, Options{NodeID: id, Advertise: id + ":5432", LeaseDuration: memberLease, Secret: secret,
+	m, err := newMember(r.ctx, Options{NodeID: id, Advertise: id + ":5432", LeaseDuration: memberLease, Secret: secret, SweepEvery: r.sweepEvery,
 		Log: slog.New(slog.NewTextHandler(io.Discard, nil))}, r.table, r.log, &Store{b: r.blobs}, r.clock)
 	if err != nil {
 		r.t.Fatal(err)
@@ -676,6 +681,105 @@ func TestMember_Compaction(t *testing.T) {
 	}
 	if got := restored(t, r.ctx, b, p); !maps.Equal(got, model) {
 		t.Errorf("b's restore from base and runs: %v, want %v", got, model)
+	}
+}
+
+// storeKeys returns the keys of the rig's state store, sorted.
+func (r *rig) storeKeys() []string {
+	mb := r.blobs.blobs.(*memBlobs)
+	mb.mu.Lock()
+	defer mb.mu.Unlock()
+	return slices.Sorted(maps.Keys(mb.objs))
+}
+
+// TestMember_Sweep: the leader (the live node with the smallest id)
+// sweeps the state store every SweepEvery: objects no lease references
+// and older than the sweep age go (a fenced node's epoch object, a base
+// of a dropped part); those a lease references stay however old, and so
+// do unreferenced young ones (a commit may be under way). The other node
+// never sweeps while the leader lives, and takes over when it is gone.
+func TestMember_Sweep(t *testing.T) {
+	r := newRig(t)
+	r.sweepEvery = time.Minute
+	st := &Store{b: r.blobs}
+	a := r.member("a", "")
+	if err := a.Ensure(r.ctx, "view/v", 4); err != nil {
+		t.Fatal(err)
+	}
+	r.tick(a)
+	models := map[engine.PartID]state{}
+	for e := uint64(1); e <= 2; e++ {
+		if fenced := commitAll(t, r.ctx, a, e, models); len(fenced) != 0 {
+			t.Fatalf("epoch %d fenced %v", e, fenced)
+		}
+	}
+	oldOrphan, err := st.PutEpoch(r.ctx, "z", "dead", 9, map[string][]Write{"view/v/0/4": {{Key: []byte("k"), Value: []byte("v")}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	orphanBase, err := st.Compact(r.ctx, "view/gone/0/1", 3, func(yield func(Write) error) error {
+		return yield(Write{Key: []byte("k"), Value: []byte("v")})
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	kept := []string{EpochKey("a", a.incarnation, 1), EpochKey("a", a.incarnation, 2)}
+	r.clock.advance(a.sweepAge() + time.Second)
+	youngOrphan, err := st.PutEpoch(r.ctx, "z", "dead", 10, map[string][]Write{"view/v/0/4": nil})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := append(slices.Clone(kept), youngOrphan)
+	slices.Sort(want)
+	if got := r.storeKeys(); len(got) != 5 {
+		t.Fatalf("store before the sweep: %q, want 5 objects (with %s and %s)", got, oldOrphan, orphanBase.Base)
+	}
+
+	b := r.member("b", "")
+	// More than a SweepEvery of ticks: a sweeps (at its first tick, its
+	// last sweep being a sweep age ago, then every minute), b never.
+	for range 2 * int(r.sweepEvery/(memberLease/5)) {
+		r.tick(a, b)
+		a.compactions.Wait()
+		b.compactions.Wait()
+	}
+	if got := r.storeKeys(); !slices.Equal(got, want) {
+		t.Errorf("store after the sweeps: %q, want %q", got, want)
+	}
+	if got := metricValue(t, a.metrics.swept); got != 2 {
+		t.Errorf("a's streamsql_cluster_s3_objects_swept_total = %v, want 2", got)
+	}
+	if n := metricValue(t, a.metrics.calls.WithLabelValues("s3", "sweep")); n < 2 {
+		t.Errorf("a swept %v times in two sweep periods, want at least 2", n)
+	}
+	if n := metricValue(t, b.metrics.calls.WithLabelValues("s3", "sweep")); n != 0 {
+		t.Errorf("b swept %v times while a, the leader, lives", n)
+	}
+	for i := range 4 {
+		if _, ok := a.heldOf(part(i)); ok {
+			if got := restored(t, r.ctx, a, part(i)); !maps.Equal(got, models[part(i)]) {
+				t.Errorf("after the sweeps %s restores as %v, want %v", part(i), got, models[part(i)])
+			}
+		}
+	}
+
+	// a goes silent: once b sees it gone, b is the leader and sweeps the
+	// young orphan when it is old enough.
+	r.clock.advance(a.sweepAge())
+	for range 2 * int(r.sweepEvery/(memberLease/5)) {
+		r.tick(b)
+		b.compactions.Wait()
+	}
+	if n := metricValue(t, b.metrics.calls.WithLabelValues("s3", "sweep")); n < 1 {
+		t.Errorf("b did not sweep once a was gone")
+	}
+	if slices.Contains(r.storeKeys(), youngOrphan) {
+		t.Errorf("the orphan %s is still there a sweep age later", youngOrphan)
+	}
+	for _, k := range kept {
+		if !slices.Contains(r.storeKeys(), k) {
+			t.Errorf("b's sweep deleted %s, which the leases reference", k)
+		}
 	}
 }
 
