@@ -314,6 +314,14 @@ func (m *Member) balance(ctx context.Context) {
 }
 
 func (m *Member) heartbeat(ctx context.Context) error {
+	// The engine's figures, read before m.mu: the engine calls the member
+	// under its own locks.
+	lag := ""
+	if l := m.peers.localParts(); l != nil {
+		ms := l.ClusterStats().LagMillis
+		lag = strconv.FormatInt(ms, 10)
+		m.metrics.lag.WithLabelValues(m.id).Set(float64(ms))
+	}
 	m.mu.Lock()
 	info := map[string]string{
 		"inc":        m.incarnation,
@@ -321,6 +329,9 @@ func (m *Member) heartbeat(ctx context.Context) error {
 		"fenced":     strconv.FormatInt(m.fenced, 10),
 		"restores":   strconv.FormatInt(m.restores, 10),
 		"last_epoch": strconv.FormatUint(m.epoch, 10),
+	}
+	if lag != "" {
+		info["lag_ms"] = lag
 	}
 	m.mu.Unlock()
 	cctx, cancel := context.WithTimeout(ctx, callTimeout)

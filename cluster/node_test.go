@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"maps"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -681,6 +682,69 @@ func TestMember_Compaction(t *testing.T) {
 	}
 	if got := restored(t, r.ctx, b, p); !maps.Equal(got, model) {
 		t.Errorf("b's restore from base and runs: %v, want %v", got, model)
+	}
+}
+
+// fakeLocal is the engine's side a member reads its published figures
+// from.
+type fakeLocal struct{ lag atomic.Int64 }
+
+func (f *fakeLocal) ScanLocalPart(context.Context, engine.PartID, func(key, val []byte) error) error {
+	return errors.New("no parts here")
+}
+
+func (f *fakeLocal) ClusterStats() engine.ClusterStats {
+	return engine.ClusterStats{LagMillis: f.lag.Load()}
+}
+
+// TestMember_PublishesLag: a node publishes its engine's lag with every
+// heartbeat; SHOW CLUSTER (ClusterNodes) shows it on any node, and NULL
+// for a node without an engine's figures yet or gone; the node's
+// streamsql_cluster_lag_ms follows it.
+func TestMember_PublishesLag(t *testing.T) {
+	r := newRig(t)
+	a, b := r.member("a", ""), r.member("b", "")
+	local := &fakeLocal{}
+	local.lag.Store(1234)
+	a.SetLocal(local)
+	lags := func() map[string]string {
+		t.Helper()
+		nodes, err := b.ClusterNodes(r.ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out := map[string]string{}
+		for _, n := range nodes {
+			out[n.ID] = "NULL"
+			if n.HasLag {
+				out[n.ID] = strconv.FormatInt(n.LagMillis, 10)
+			}
+		}
+		return out
+	}
+	for range 6 {
+		r.tick(a, b)
+	}
+	if got, want := lags(), map[string]string{"a": "1234", "b": "NULL"}; !maps.Equal(got, want) {
+		t.Errorf("lags shown: %v, want %v", got, want)
+	}
+	if got := metricValue(t, a.metrics.lag.WithLabelValues("a")); got != 1234 {
+		t.Errorf("a's streamsql_cluster_lag_ms{node=a} = %v, want 1234", got)
+	}
+	local.lag.Store(50)
+	r.tick(a, b)
+	if got := lags()["a"]; got != "50" {
+		t.Errorf("a's lag after a heartbeat: %s, want 50", got)
+	}
+	if got := metricValue(t, a.metrics.lag.WithLabelValues("a")); got != 50 {
+		t.Errorf("a's streamsql_cluster_lag_ms{node=a} = %v, want 50", got)
+	}
+	// a goes silent: once b judges it gone, its lag is unknown.
+	for range 12 {
+		r.tick(b)
+	}
+	if got, want := lags(), map[string]string{"a": "NULL", "b": "NULL"}; !maps.Equal(got, want) {
+		t.Errorf("lags shown with a gone: %v, want %v", got, want)
 	}
 }
 

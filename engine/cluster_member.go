@@ -194,4 +194,9 @@ type ClusterStats struct {
 	Fenced int64
 	// Restores counts parts started from Restorer.Restore.
 	Restores int64
+	// LagMillis is how far behind the tip of its Kinesis shards the
+	// furthest behind part running here reads: the largest
+	// millis_behind_latest (SHOW SOURCE STATUS) over the shards of the
+	// parts' consumers; 0 when none runs.
+	LagMillis int64
 }

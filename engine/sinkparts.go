@@ -37,6 +37,15 @@ func (r *sinkRunner) stateObject() uint64 {
 	return r.obj.entry.ID
 }
 
+// consumer names the runner as a consumer of its source (SHOW SOURCE
+// STATUS).
+func (r *sinkRunner) consumer() string {
+	if r.part != nil {
+		return "sink " + r.obj.entry.Name + " part " + r.part.Key()
+	}
+	return "sink " + r.obj.entry.Name
+}
+
 // keepsShard reports whether the runner sends the records of shard.
 func (r *sinkRunner) keepsShard(shard string) bool {
 	return r.part == nil || planner.PartOfShard(shard, r.part.Count) == r.part.Index
