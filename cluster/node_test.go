@@ -685,6 +685,62 @@ func TestMember_Compaction(t *testing.T) {
 	}
 }
 
+// TestMember_StaleBaseNotAdopted: a compacted base waits for its part's
+// next commit to be adopted; when that commit comes more than half a
+// sweep age later, another node's sweep may have deleted the base (no
+// lease referenced it), so the commit must not adopt it: the part's state
+// still restores, and the next compaction's base is adopted.
+func TestMember_StaleBaseNotAdopted(t *testing.T) {
+	r := newRig(t)
+	a := r.member("a", "")
+	p := engine.PartID{Group: "view/v", Index: 0, Count: 1}
+	if err := a.Ensure(r.ctx, p.Group, 1); err != nil {
+		t.Fatal(err)
+	}
+	r.tick(a)
+	tok := tokenOf(t, a, p)
+	model := state{}
+	commit := func(e uint64) {
+		t.Helper()
+		ws := writesFor(0, e)
+		if fenced, err := a.Commit(r.ctx, e, []engine.PartWrites{{Part: p, Token: tok, Writes: ws}}); err != nil || len(fenced) != 0 {
+			t.Fatalf("commit epoch %d: fenced %v, err %v", e, fenced, err)
+		}
+		model.apply(ws)
+		a.compactions.Wait()
+	}
+	for e := uint64(1); e <= compactEvery; e++ {
+		commit(e)
+	}
+	if h, _ := a.heldOf(p); h.base == nil {
+		t.Fatalf("no compacted base waiting after %d epochs", compactEvery)
+	}
+	// The part is idle past a sweep age; another node sweeps meanwhile.
+	r.clock.advance(a.sweepAge() + time.Second)
+	b := r.member("b", "")
+	if n, err := b.sweep(r.ctx, r.clock.Now().Add(-b.sweepAge())); err != nil || n == 0 {
+		t.Fatalf("b's sweep deleted %d objects, err %v; want the waiting base", n, err)
+	}
+	commit(compactEvery + 1)
+	if got := restored(t, r.ctx, a, p); !maps.Equal(got, model) {
+		t.Fatalf("restore after the commit that followed the sweep: %v, want %v", got, model)
+	}
+	for e := uint64(compactEvery + 2); e <= compactEvery+4; e++ {
+		commit(e)
+	}
+	leases, _ := r.table.Leases(r.ctx, p.Group)
+	loc, err := decodeCheckpoint(leases[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if loc.Base == "" {
+		t.Error("no base adopted after the part compacted again")
+	}
+	if got := restored(t, r.ctx, a, p); !maps.Equal(got, model) {
+		t.Errorf("restore from the new base: %v, want %v", got, model)
+	}
+}
+
 // fakeLocal is the engine's side a member reads its published figures
 // from.
 type fakeLocal struct{ lag atomic.Int64 }
