@@ -14,7 +14,7 @@ all: build
 # npm writes node_modules/.package-lock.json on every install, so it is
 # older than package-lock.json exactly when node_modules is stale.
 node_modules/.package-lock.json: package.json package-lock.json
-	@echo "installing kinesalite, the Kinesis emulator (npm ci)"
+	@echo "installing kinesalite, dynalite and s3rver, the Kinesis, DynamoDB and S3 emulators (npm ci)"
 	$(NPM) ci --no-audit --no-fund --ignore-scripts
 	@touch $@
 

@@ -57,13 +57,14 @@ func (m *Member) maybeCompactLocked(h *heldPart) {
 		defer m.compactions.Done()
 		ctx, cancel := context.WithTimeout(m.life, compactTimeout)
 		defer cancel()
+		started := m.clock.Now()
 		base, err := m.compact(ctx, loc, part, epoch)
 		m.mu.Lock()
 		cur, ok := m.held[id]
 		if ok && cur.lease.Counter == counter {
 			cur.compacting = false
 			if err == nil {
-				cur.base = &base
+				cur.base, cur.baseAt = &base, started
 			}
 		}
 		m.mu.Unlock()

@@ -46,6 +46,9 @@ type Options struct {
 	PeerPassword string
 	// Log receives the member's lines; slog.Default when nil.
 	Log *slog.Logger
+	// SweepEvery is how often the leader deletes the state store's
+	// objects no lease references (sweep.go); DefaultSweepEvery when 0.
+	SweepEvery time.Duration
 }
 
 // DefaultLeaseDuration is --lease-duration's default.
@@ -91,6 +94,11 @@ type Member struct {
 	restores int64
 	epoch    uint64 // the last epoch this node committed
 	closed   bool
+	// sweepEvery, lastSweep and sweeping pace the leader's sweeps of the
+	// state store (sweep.go).
+	sweepEvery time.Duration
+	lastSweep  time.Time
+	sweeping   bool
 }
 
 // heldPart is a lease this node holds and what it has committed of it.
@@ -104,6 +112,7 @@ type heldPart struct {
 	// result, adopted by the part's next commit (compact.go).
 	compacting bool
 	base       *Location
+	baseAt     time.Time // when the compaction that wrote base started
 }
 
 // checkpoint is what the member keeps in a lease's checkpoint: where the
@@ -186,15 +195,20 @@ func newMember(ctx context.Context, opts Options, table LeaseTable, log CatalogL
 	m := &Member{
 		id: opts.NodeID, incarnation: hex.EncodeToString(inc[:]), addr: opts.Advertise,
 		dur: opts.LeaseDuration, secret: opts.Secret, clock: clock,
-		log:     lg.With("node", opts.NodeID),
-		table:   countingTable{t: table, m: met},
-		store:   store,
-		metrics: met,
-		warn:    newLogLimiter(time.Minute),
-		kick:    make(chan struct{}, 1),
-		done:    make(chan struct{}),
-		held:    map[string]*heldPart{},
-		changed: make(chan struct{}),
+		log:        lg.With("node", opts.NodeID),
+		table:      countingTable{t: table, m: met},
+		store:      store,
+		metrics:    met,
+		warn:       newLogLimiter(time.Minute),
+		kick:       make(chan struct{}, 1),
+		done:       make(chan struct{}),
+		held:       map[string]*heldPart{},
+		changed:    make(chan struct{}),
+		sweepEvery: opts.SweepEvery,
+		lastSweep:  clock.Now(),
+	}
+	if m.sweepEvery <= 0 {
+		m.sweepEvery = DefaultSweepEvery
 	}
 	m.log = m.log.With("incarnation", m.incarnation)
 	var err error
@@ -291,11 +305,23 @@ func (m *Member) balance(ctx context.Context) {
 	if err != nil && ctx.Err() == nil {
 		m.warnf("balance", "balancing step failed", "err", err)
 	}
-	m.metrics.nodes.Set(float64(len(m.bal.Live())))
+	live := m.bal.Live()
+	m.metrics.nodes.Set(float64(len(live)))
 	m.apply(taken, lost)
+	m.mu.Lock()
+	m.maybeSweepLocked(live)
+	m.mu.Unlock()
 }
 
 func (m *Member) heartbeat(ctx context.Context) error {
+	// The engine's figures, read before m.mu: the engine calls the member
+	// under its own locks.
+	lag := ""
+	if l := m.peers.localParts(); l != nil {
+		ms := l.ClusterStats().LagMillis
+		lag = strconv.FormatInt(ms, 10)
+		m.metrics.lag.WithLabelValues(m.id).Set(float64(ms))
+	}
 	m.mu.Lock()
 	info := map[string]string{
 		"inc":        m.incarnation,
@@ -303,6 +329,9 @@ func (m *Member) heartbeat(ctx context.Context) error {
 		"fenced":     strconv.FormatInt(m.fenced, 10),
 		"restores":   strconv.FormatInt(m.restores, 10),
 		"last_epoch": strconv.FormatUint(m.epoch, 10),
+	}
+	if lag != "" {
+		info["lag_ms"] = lag
 	}
 	m.mu.Unlock()
 	cctx, cancel := context.WithTimeout(ctx, callTimeout)
@@ -512,9 +541,11 @@ func (m *Member) Restore(ctx context.Context, part engine.PartID, apply func(key
 }
 
 // Commit implements engine.Committer: one epoch object with every part's
-// writes, then one conditional commit per part. A part whose commit is
-// fenced is dropped from the held set and returned; any other error of S3
-// or DynamoDB is returned as it is (the engine commits nothing and tries
+// writes, then one conditional commit per part. A part not held, or held
+// under another take than the one its writes were made for
+// (PartWrites.Token), is fenced at once, and its writes left out. A part
+// whose commit is fenced is dropped from the held set and returned; any
+// other error of S3 or DynamoDB is returned as it is (the engine commits nothing and tries
 // again with the next epoch, whose writes include this one's, so a commit
 // that did land in DynamoDB is superseded, not lost). After a part's
 // successful commit, a hand-off the balancer asks for is done.
@@ -528,12 +559,18 @@ func (m *Member) Commit(ctx context.Context, epoch uint64, parts []engine.PartWr
 	m.mu.Lock()
 	for _, pw := range parts {
 		h, ok := m.held[Lease{Group: pw.Part.Group, Key: pw.Part.Key()}.ID()]
-		if !ok {
-			// Lost before this commit (a step saw another owner): fenced
-			// without asking DynamoDB.
+		if !ok || h.lease.Counter != pw.Token {
+			// Lost before this commit (a step saw another owner), or lost
+			// and taken back since the writes' run started (their state
+			// is not the one the new take restored): fenced without
+			// asking DynamoDB, and the writes stay out of the object.
 			fenced = append(fenced, pw.Part)
 			m.fenced++
 			m.metrics.fenced.Inc()
+			if ok {
+				m.log.Warn("commit fenced: the part's run started under an earlier take of its lease; it stops here",
+					"part", pw.Part.String(), "epoch", epoch, "run_token", pw.Token, "lease_counter", h.lease.Counter)
+			}
 			continue
 		}
 		jobs = append(jobs, job{pw: pw, h: *h})
@@ -554,7 +591,7 @@ func (m *Member) Commit(ctx context.Context, epoch uint64, parts []engine.PartWr
 	var handoffs []heldPart
 	for _, j := range jobs {
 		prev := j.h.loc
-		if b := j.h.base; b != nil && b.BaseEpoch >= prev.BaseEpoch {
+		if b := j.h.base; b != nil && b.BaseEpoch >= prev.BaseEpoch && m.baseFresh(j.h) {
 			prev = rebase(prev, *b)
 		}
 		loc := Extend(prev, m.id, m.incarnation, epoch)
@@ -590,6 +627,8 @@ func (m *Member) Commit(ctx context.Context, epoch uint64, parts []engine.PartWr
 		if h, ok := m.held[j.h.lease.ID()]; ok && h.lease.Counter == j.h.lease.Counter {
 			if h.base != nil && loc.Base == h.base.Base && h.loc.Base != loc.Base {
 				oldBase, h.base = h.loc, nil
+			} else if h.base != nil && !m.baseFresh(*h) {
+				h.base = nil // left to the sweep; the part compacts again
 			}
 			h.loc, h.epoch = loc, epoch
 			if epoch > m.epoch {

@@ -16,6 +16,8 @@ type memberMetrics struct {
 	fenced         prometheus.Counter
 	restoreSeconds prometheus.Histogram
 	calls          *prometheus.CounterVec
+	swept          prometheus.Counter
+	lag            *prometheus.GaugeVec
 
 	mu     sync.Mutex
 	groups map[string]bool // groups with a leases gauge, to zero them
@@ -48,6 +50,14 @@ func newMemberMetrics() *memberMetrics {
 			Name: "streamsql_cluster_calls_total",
 			Help: "Calls to DynamoDB, S3 and peers, by service and operation.",
 		}, []string{"service", "op"}),
+		swept: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "streamsql_cluster_s3_objects_swept_total",
+			Help: "State store objects (epoch objects, bases) the leader deleted because no lease references them.",
+		}),
+		lag: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "streamsql_cluster_lag_ms",
+			Help: "How far behind the tip of its Kinesis shards the furthest behind part running on the node reads (milliseconds), as of its last heartbeat.",
+		}, []string{"node"}),
 		groups: map[string]bool{},
 	}
 }
@@ -55,7 +65,7 @@ func newMemberMetrics() *memberMetrics {
 // Register adds the member's metrics to reg (the engine's registry).
 func (m *Member) Register(reg prometheus.Registerer) error {
 	mm := m.metrics
-	for _, c := range []prometheus.Collector{mm.nodes, mm.leases, mm.moves, mm.fenced, mm.restoreSeconds, mm.calls} {
+	for _, c := range []prometheus.Collector{mm.nodes, mm.leases, mm.moves, mm.fenced, mm.restoreSeconds, mm.calls, mm.swept, mm.lag} {
 		if err := reg.Register(c); err != nil {
 			return err
 		}

@@ -1,6 +1,7 @@
 package cluster
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -8,6 +9,7 @@ import (
 	"log/slog"
 	"maps"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -104,18 +106,23 @@ type rig struct {
 	table *flakyTable
 	blobs *failingBlobs
 	log   *memCatalog
+	// sweepEvery is the members' Options.SweepEvery.
+	sweepEvery time.Duration
 }
 
 func newRig(t *testing.T) *rig {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	t.Cleanup(cancel)
-	return &rig{t: t, ctx: ctx, clock: &lockedClock{now: time.Unix(1_000_000, 0)},
-		table: &flakyTable{LeaseTable: newMemTable()}, blobs: &failingBlobs{blobs: newMemBlobs()}, log: &memCatalog{}}
+	clock := &lockedClock{now: time.Unix(1_000_000, 0)}
+	mb := newMemBlobs()
+	mb.now = clock.Now
+	return &rig{t: t, ctx: ctx, clock: clock,
+		table: &flakyTable{LeaseTable: newMemTable()}, blobs: &failingBlobs{blobs: mb}, log: &memCatalog{}}
 }
 
 func (r *rig) member(id, secret string) *Member {
 	r.t.Helper()
-	m, err := newMember(r.ctx, Options{NodeID: id, Advertise: id + ":5432", LeaseDuration: memberLease, Secret: secret,
+	m, err := newMember(r.ctx, Options{NodeID: id, Advertise: id + ":5432", LeaseDuration: memberLease, Secret: secret, SweepEvery: r.sweepEvery,
 		Log: slog.New(slog.NewTextHandler(io.Discard, nil))}, r.table, r.log, &Store{b: r.blobs}, r.clock)
 	if err != nil {
 		r.t.Fatal(err)
@@ -193,7 +200,7 @@ func commitAll(t *testing.T, ctx context.Context, m *Member, e uint64, models ma
 	parts, _ := m.Held()
 	var pw []engine.PartWrites
 	for _, h := range parts {
-		pw = append(pw, engine.PartWrites{Part: h.Part, Writes: writesFor(h.Part.Index, e)})
+		pw = append(pw, engine.PartWrites{Part: h.Part, Token: h.Token, Writes: writesFor(h.Part.Index, e)})
 	}
 	fenced, err := m.Commit(ctx, e, pw)
 	if err != nil {
@@ -328,6 +335,92 @@ func TestMember_FailoverRestoresAndFences(t *testing.T) {
 	}
 }
 
+// TestMember_StaleTokenFenced: a part lost and taken back between two
+// commits is held again under a new take, but the writes its old run made
+// were not made from the state the new take restores: a commit carrying
+// the old take's token is fenced (counted, not committed in DynamoDB, its
+// writes left out of the epoch object), while the other parts of the same
+// commit go through, and a commit under the new token succeeds.
+func TestMember_StaleTokenFenced(t *testing.T) {
+	r := newRig(t)
+	a := r.member("a", "")
+	if err := a.Ensure(r.ctx, "view/v", 4); err != nil {
+		t.Fatal(err)
+	}
+	r.tick(a)
+	models := map[engine.PartID]state{}
+	if fenced := commitAll(t, r.ctx, a, 1, models); len(fenced) != 0 {
+		t.Fatalf("epoch 1 fenced %v", fenced)
+	}
+	stale := tokenOf(t, a, part(0))
+	// Another node takes part 0 and a takes it back, both between a's
+	// commits.
+	leases, err := r.table.Leases(r.ctx, "view/v")
+	if err != nil {
+		t.Fatal(err)
+	}
+	l := leases[slices.IndexFunc(leases, func(l Lease) bool { return l.Key == part(0).Key() })]
+	if l, err = r.table.Take(r.ctx, l, "b"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err = r.table.Take(r.ctx, l, "a"); err != nil {
+		t.Fatal(err)
+	}
+	r.tick(a)
+	fresh := tokenOf(t, a, part(0))
+	if fresh != stale+2 {
+		t.Fatalf("a holds part 0 under take %d after losing and retaking it, want %d", fresh, stale+2)
+	}
+	staleWrites := []engine.Write{{Key: []byte("stale-key"), Val: []byte("stale-value")}}
+	pw := []engine.PartWrites{
+		{Part: part(0), Token: stale, Writes: staleWrites},
+		{Part: part(1), Token: tokenOf(t, a, part(1)), Writes: writesFor(1, 2)},
+	}
+	fenced, err := a.Commit(r.ctx, 2, pw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(fenced, []engine.PartID{part(0)}) {
+		t.Fatalf("commit with part 0's old token fenced %v, want only part 0", fenced)
+	}
+	models[part(1)].apply(pw[1].Writes)
+	if a.fenced != 1 || metricValue(t, a.metrics.fenced) != 1 {
+		t.Errorf("fenced commits counted %d, metric %v; want 1", a.fenced, metricValue(t, a.metrics.fenced))
+	}
+	leases, _ = r.table.Leases(r.ctx, "view/v")
+	for _, l := range leases {
+		want := uint64(1)
+		if l.Key == part(1).Key() {
+			want = 2
+		}
+		if l.Epoch != want {
+			t.Errorf("lease %s at epoch %d, want %d", l.ID(), l.Epoch, want)
+		}
+	}
+	obj, ok := r.blobs.blobs.(*memBlobs).objs[EpochKey("a", a.incarnation, 2)]
+	if !ok {
+		t.Fatal("no epoch object for epoch 2")
+	}
+	if bytes.Contains(obj, []byte("stale")) {
+		t.Error("the epoch object holds the fenced part's writes")
+	}
+	if got := restored(t, r.ctx, a, part(0)); !maps.Equal(got, models[part(0)]) {
+		t.Errorf("part 0 restores as %v, want %v (epoch 1 only)", got, models[part(0)])
+	}
+	// The part is still held under the new take, which commits.
+	if got := heldKeys(a); len(got) != 4 {
+		t.Errorf("a holds %v, want all 4 parts (part 0 under its new take)", got)
+	}
+	ws := writesFor(0, 3)
+	if fenced, err := a.Commit(r.ctx, 3, []engine.PartWrites{{Part: part(0), Token: fresh, Writes: ws}}); err != nil || len(fenced) != 0 {
+		t.Fatalf("commit under the new take: fenced %v, err %v", fenced, err)
+	}
+	models[part(0)].apply(ws)
+	if got := restored(t, r.ctx, a, part(0)); !maps.Equal(got, models[part(0)]) {
+		t.Errorf("part 0 restores as %v after the new take's commit, want %v", got, models[part(0)])
+	}
+}
+
 // TestMember_Handoff: a node that joins asks for its share; the owner
 // hands each asked part off right after committing it, and the newcomer
 // restores the state of that very commit.
@@ -385,13 +478,14 @@ func TestMember_CommitErrors(t *testing.T) {
 	}
 	r.tick(a)
 	p := engine.PartID{Group: "view/v", Index: 0, Count: 1}
+	tok := tokenOf(t, a, p)
 	w1 := []engine.Write{{Key: []byte("k"), Val: []byte("1")}}
-	if _, err := a.Commit(r.ctx, 1, []engine.PartWrites{{Part: p, Writes: w1}}); err != nil {
+	if _, err := a.Commit(r.ctx, 1, []engine.PartWrites{{Part: p, Token: tok, Writes: w1}}); err != nil {
 		t.Fatal(err)
 	}
 	r.blobs.fail.Store(true)
 	w2 := []engine.Write{{Key: []byte("k"), Val: []byte("2")}, {Key: []byte("j"), Val: []byte("x")}}
-	fenced, err := a.Commit(r.ctx, 2, []engine.PartWrites{{Part: p, Writes: w2}})
+	fenced, err := a.Commit(r.ctx, 2, []engine.PartWrites{{Part: p, Token: tok, Writes: w2}})
 	if err == nil || len(fenced) != 0 {
 		t.Fatalf("commit with S3 down: fenced %v, err %v; want an error and nothing fenced", fenced, err)
 	}
@@ -401,7 +495,7 @@ func TestMember_CommitErrors(t *testing.T) {
 	}
 	r.blobs.fail.Store(false)
 	w3 := append(w2, engine.Write{Key: []byte("j"), Del: true})
-	if fenced, err := a.Commit(r.ctx, 3, []engine.PartWrites{{Part: p, Writes: w3}}); err != nil || len(fenced) != 0 {
+	if fenced, err := a.Commit(r.ctx, 3, []engine.PartWrites{{Part: p, Token: tok, Writes: w3}}); err != nil || len(fenced) != 0 {
 		t.Fatalf("commit after S3 is back: fenced %v, err %v", fenced, err)
 	}
 	want := state{"k": "2"}
@@ -545,11 +639,12 @@ func TestMember_Compaction(t *testing.T) {
 		t.Fatal(err)
 	}
 	r.tick(a)
+	tok := tokenOf(t, a, p)
 	model := state{}
 	for i := range 200 {
 		e := uint64(2*i + 1)
 		ws := writesFor(0, e)
-		if fenced, err := a.Commit(r.ctx, e, []engine.PartWrites{{Part: p, Writes: ws}}); err != nil || len(fenced) != 0 {
+		if fenced, err := a.Commit(r.ctx, e, []engine.PartWrites{{Part: p, Token: tok, Writes: ws}}); err != nil || len(fenced) != 0 {
 			t.Fatalf("commit epoch %d: fenced %v, err %v", e, fenced, err)
 		}
 		model.apply(ws)
@@ -588,6 +683,235 @@ func TestMember_Compaction(t *testing.T) {
 	if got := restored(t, r.ctx, b, p); !maps.Equal(got, model) {
 		t.Errorf("b's restore from base and runs: %v, want %v", got, model)
 	}
+}
+
+// TestMember_StaleBaseNotAdopted: a compacted base waits for its part's
+// next commit to be adopted; when that commit comes more than half a
+// sweep age later, another node's sweep may have deleted the base (no
+// lease referenced it), so the commit must not adopt it: the part's state
+// still restores, and the next compaction's base is adopted.
+func TestMember_StaleBaseNotAdopted(t *testing.T) {
+	r := newRig(t)
+	a := r.member("a", "")
+	p := engine.PartID{Group: "view/v", Index: 0, Count: 1}
+	if err := a.Ensure(r.ctx, p.Group, 1); err != nil {
+		t.Fatal(err)
+	}
+	r.tick(a)
+	tok := tokenOf(t, a, p)
+	model := state{}
+	commit := func(e uint64) {
+		t.Helper()
+		ws := writesFor(0, e)
+		if fenced, err := a.Commit(r.ctx, e, []engine.PartWrites{{Part: p, Token: tok, Writes: ws}}); err != nil || len(fenced) != 0 {
+			t.Fatalf("commit epoch %d: fenced %v, err %v", e, fenced, err)
+		}
+		model.apply(ws)
+		a.compactions.Wait()
+	}
+	for e := uint64(1); e <= compactEvery; e++ {
+		commit(e)
+	}
+	if h, _ := a.heldOf(p); h.base == nil {
+		t.Fatalf("no compacted base waiting after %d epochs", compactEvery)
+	}
+	// The part is idle past a sweep age; another node sweeps meanwhile.
+	r.clock.advance(a.sweepAge() + time.Second)
+	b := r.member("b", "")
+	if n, err := b.sweep(r.ctx, r.clock.Now().Add(-b.sweepAge())); err != nil || n == 0 {
+		t.Fatalf("b's sweep deleted %d objects, err %v; want the waiting base", n, err)
+	}
+	commit(compactEvery + 1)
+	if got := restored(t, r.ctx, a, p); !maps.Equal(got, model) {
+		t.Fatalf("restore after the commit that followed the sweep: %v, want %v", got, model)
+	}
+	for e := uint64(compactEvery + 2); e <= compactEvery+4; e++ {
+		commit(e)
+	}
+	leases, _ := r.table.Leases(r.ctx, p.Group)
+	loc, err := decodeCheckpoint(leases[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if loc.Base == "" {
+		t.Error("no base adopted after the part compacted again")
+	}
+	if got := restored(t, r.ctx, a, p); !maps.Equal(got, model) {
+		t.Errorf("restore from the new base: %v, want %v", got, model)
+	}
+}
+
+// fakeLocal is the engine's side a member reads its published figures
+// from.
+type fakeLocal struct{ lag atomic.Int64 }
+
+func (f *fakeLocal) ScanLocalPart(context.Context, engine.PartID, func(key, val []byte) error) error {
+	return errors.New("no parts here")
+}
+
+func (f *fakeLocal) ClusterStats() engine.ClusterStats {
+	return engine.ClusterStats{LagMillis: f.lag.Load()}
+}
+
+// TestMember_PublishesLag: a node publishes its engine's lag with every
+// heartbeat; SHOW CLUSTER (ClusterNodes) shows it on any node, and NULL
+// for a node without an engine's figures yet or gone; the node's
+// streamsql_cluster_lag_ms follows it.
+func TestMember_PublishesLag(t *testing.T) {
+	r := newRig(t)
+	a, b := r.member("a", ""), r.member("b", "")
+	local := &fakeLocal{}
+	local.lag.Store(1234)
+	a.SetLocal(local)
+	lags := func() map[string]string {
+		t.Helper()
+		nodes, err := b.ClusterNodes(r.ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out := map[string]string{}
+		for _, n := range nodes {
+			out[n.ID] = "NULL"
+			if n.HasLag {
+				out[n.ID] = strconv.FormatInt(n.LagMillis, 10)
+			}
+		}
+		return out
+	}
+	for range 6 {
+		r.tick(a, b)
+	}
+	if got, want := lags(), map[string]string{"a": "1234", "b": "NULL"}; !maps.Equal(got, want) {
+		t.Errorf("lags shown: %v, want %v", got, want)
+	}
+	if got := metricValue(t, a.metrics.lag.WithLabelValues("a")); got != 1234 {
+		t.Errorf("a's streamsql_cluster_lag_ms{node=a} = %v, want 1234", got)
+	}
+	local.lag.Store(50)
+	r.tick(a, b)
+	if got := lags()["a"]; got != "50" {
+		t.Errorf("a's lag after a heartbeat: %s, want 50", got)
+	}
+	if got := metricValue(t, a.metrics.lag.WithLabelValues("a")); got != 50 {
+		t.Errorf("a's streamsql_cluster_lag_ms{node=a} = %v, want 50", got)
+	}
+	// a goes silent: once b judges it gone, its lag is unknown.
+	for range 12 {
+		r.tick(b)
+	}
+	if got, want := lags(), map[string]string{"a": "NULL", "b": "NULL"}; !maps.Equal(got, want) {
+		t.Errorf("lags shown with a gone: %v, want %v", got, want)
+	}
+}
+
+// storeKeys returns the keys of the rig's state store, sorted.
+func (r *rig) storeKeys() []string {
+	mb := r.blobs.blobs.(*memBlobs)
+	mb.mu.Lock()
+	defer mb.mu.Unlock()
+	return slices.Sorted(maps.Keys(mb.objs))
+}
+
+// TestMember_Sweep: the leader (the live node with the smallest id)
+// sweeps the state store every SweepEvery: objects no lease references
+// and older than the sweep age go (a fenced node's epoch object, a base
+// of a dropped part); those a lease references stay however old, and so
+// do unreferenced young ones (a commit may be under way). The other node
+// never sweeps while the leader lives, and takes over when it is gone.
+func TestMember_Sweep(t *testing.T) {
+	r := newRig(t)
+	r.sweepEvery = time.Minute
+	st := &Store{b: r.blobs}
+	a := r.member("a", "")
+	if err := a.Ensure(r.ctx, "view/v", 4); err != nil {
+		t.Fatal(err)
+	}
+	r.tick(a)
+	models := map[engine.PartID]state{}
+	for e := uint64(1); e <= 2; e++ {
+		if fenced := commitAll(t, r.ctx, a, e, models); len(fenced) != 0 {
+			t.Fatalf("epoch %d fenced %v", e, fenced)
+		}
+	}
+	oldOrphan, err := st.PutEpoch(r.ctx, "z", "dead", 9, map[string][]Write{"view/v/0/4": {{Key: []byte("k"), Value: []byte("v")}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	orphanBase, err := st.Compact(r.ctx, "view/gone/0/1", 3, func(yield func(Write) error) error {
+		return yield(Write{Key: []byte("k"), Value: []byte("v")})
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	kept := []string{EpochKey("a", a.incarnation, 1), EpochKey("a", a.incarnation, 2)}
+	r.clock.advance(a.sweepAge() + time.Second)
+	youngOrphan, err := st.PutEpoch(r.ctx, "z", "dead", 10, map[string][]Write{"view/v/0/4": nil})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := append(slices.Clone(kept), youngOrphan)
+	slices.Sort(want)
+	if got := r.storeKeys(); len(got) != 5 {
+		t.Fatalf("store before the sweep: %q, want 5 objects (with %s and %s)", got, oldOrphan, orphanBase.Base)
+	}
+
+	b := r.member("b", "")
+	// More than a SweepEvery of ticks: a sweeps (at its first tick, its
+	// last sweep being a sweep age ago, then every minute), b never.
+	for range 2 * int(r.sweepEvery/(memberLease/5)) {
+		r.tick(a, b)
+		a.compactions.Wait()
+		b.compactions.Wait()
+	}
+	if got := r.storeKeys(); !slices.Equal(got, want) {
+		t.Errorf("store after the sweeps: %q, want %q", got, want)
+	}
+	if got := metricValue(t, a.metrics.swept); got != 2 {
+		t.Errorf("a's streamsql_cluster_s3_objects_swept_total = %v, want 2", got)
+	}
+	if n := metricValue(t, a.metrics.calls.WithLabelValues("s3", "sweep")); n < 2 {
+		t.Errorf("a swept %v times in two sweep periods, want at least 2", n)
+	}
+	if n := metricValue(t, b.metrics.calls.WithLabelValues("s3", "sweep")); n != 0 {
+		t.Errorf("b swept %v times while a, the leader, lives", n)
+	}
+	for i := range 4 {
+		if _, ok := a.heldOf(part(i)); ok {
+			if got := restored(t, r.ctx, a, part(i)); !maps.Equal(got, models[part(i)]) {
+				t.Errorf("after the sweeps %s restores as %v, want %v", part(i), got, models[part(i)])
+			}
+		}
+	}
+
+	// a goes silent: once b sees it gone, b is the leader and sweeps the
+	// young orphan when it is old enough.
+	r.clock.advance(a.sweepAge())
+	for range 2 * int(r.sweepEvery/(memberLease/5)) {
+		r.tick(b)
+		b.compactions.Wait()
+	}
+	if n := metricValue(t, b.metrics.calls.WithLabelValues("s3", "sweep")); n < 1 {
+		t.Errorf("b did not sweep once a was gone")
+	}
+	if slices.Contains(r.storeKeys(), youngOrphan) {
+		t.Errorf("the orphan %s is still there a sweep age later", youngOrphan)
+	}
+	for _, k := range kept {
+		if !slices.Contains(r.storeKeys(), k) {
+			t.Errorf("b's sweep deleted %s, which the leases reference", k)
+		}
+	}
+}
+
+// tokenOf is the take m holds part p under: what the engine's runner of
+// the part sends with its writes.
+func tokenOf(t *testing.T, m *Member, p engine.PartID) int64 {
+	t.Helper()
+	h, ok := m.heldOf(p)
+	if !ok {
+		t.Fatalf("%s does not hold %s", m.id, p)
+	}
+	return h.lease.Counter
 }
 
 // metricValue reads a counter's or a gauge's value.

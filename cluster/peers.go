@@ -204,9 +204,11 @@ func bounded(ctx context.Context) (context.Context, context.CancelFunc) {
 }
 
 // LocalParts reads the parts this node runs: the engine
-// (Engine.ScanLocalPart), given to the member once it is open.
+// (Engine.ScanLocalPart), given to the member once it is open. Its
+// ClusterStats are what the node publishes with its heartbeat (the lag).
 type LocalParts interface {
 	ScanLocalPart(ctx context.Context, part engine.PartID, fn func(key, val []byte) error) error
+	ClusterStats() engine.ClusterStats
 }
 
 // SetLocal gives the member the engine's local reads, for scans of parts

@@ -19,9 +19,15 @@ type memBlobs struct {
 	mu   sync.Mutex
 	objs map[string][]byte
 	gets int
+	// now, when set, dates each put (list's modified time); else every
+	// object is from 1970.
+	now      func() time.Time
+	modified map[string]time.Time
 }
 
-func newMemBlobs() *memBlobs { return &memBlobs{objs: map[string][]byte{}} }
+func newMemBlobs() *memBlobs {
+	return &memBlobs{objs: map[string][]byte{}, modified: map[string]time.Time{}}
+}
 
 func (m *memBlobs) name(key string) string { return "mem://" + key }
 
@@ -29,6 +35,9 @@ func (m *memBlobs) put(_ context.Context, key string, body []byte) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.objs[key] = append([]byte(nil), body...)
+	if m.now != nil {
+		m.modified[key] = m.now()
+	}
 	return nil
 }
 
@@ -55,6 +64,7 @@ func (m *memBlobs) del(_ context.Context, keys []string) error {
 	defer m.mu.Unlock()
 	for _, k := range keys {
 		delete(m.objs, k)
+		delete(m.modified, k)
 	}
 	return nil
 }
@@ -62,15 +72,21 @@ func (m *memBlobs) del(_ context.Context, keys []string) error {
 func (m *memBlobs) list(_ context.Context, prefix string, fn func(string, time.Time) error) error {
 	m.mu.Lock()
 	var keys []string
+	modified := map[string]time.Time{}
 	for k := range m.objs {
 		if strings.HasPrefix(k, prefix) {
 			keys = append(keys, k)
+			modified[k] = m.modified[k] // zero: 1970 below
 		}
 	}
 	m.mu.Unlock()
 	sort.Strings(keys)
 	for _, k := range keys {
-		if err := fn(k, time.Unix(0, 0)); err != nil {
+		at := modified[k]
+		if at.IsZero() {
+			at = time.Unix(0, 0)
+		}
+		if err := fn(k, at); err != nil {
 			return err
 		}
 	}

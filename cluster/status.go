@@ -40,6 +40,9 @@ func (m *Member) ClusterNodes(ctx context.Context) ([]engine.ClusterNode, error)
 		row.Fenced, _ = strconv.ParseInt(n.Info["fenced"], 10, 64)
 		row.Restores, _ = strconv.ParseInt(n.Info["restores"], 10, 64)
 		row.LastEpoch, _ = strconv.ParseUint(n.Info["last_epoch"], 10, 64)
+		if lag, err := strconv.ParseInt(n.Info["lag_ms"], 10, 64); err == nil && row.Alive {
+			row.LagMillis, row.HasLag = lag, true // a gone node's last figure says nothing now
+		}
 		out = append(out, row)
 	}
 	return out, nil

@@ -136,7 +136,12 @@ type Write struct {
 // PartWrites is what one part wrote in one epoch: its whole delta, to
 // be applied after the part's previous epochs.
 type PartWrites struct {
-	Part   PartID
+	Part PartID
+	// Token is the take the part's runner was started for
+	// (HeldPart.Token): writes of a run started under an earlier take of
+	// the lease (lost and taken back meanwhile) are fenced, never
+	// committed under the new take.
+	Token  int64
 	Writes []Write
 }
 
@@ -189,4 +194,9 @@ type ClusterStats struct {
 	Fenced int64
 	// Restores counts parts started from Restorer.Restore.
 	Restores int64
+	// LagMillis is how far behind the tip of its Kinesis shards the
+	// furthest behind part running here reads: the largest
+	// millis_behind_latest (SHOW SOURCE STATUS) over the shards of the
+	// parts' consumers; 0 when none runs.
+	LagMillis int64
 }

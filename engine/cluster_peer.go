@@ -18,7 +18,8 @@ import (
 var (
 	clusterNodeColumns = []types.Column{textCol("node"), textCol("address"), {Name: "alive", Type: types.TypeBool},
 		{Name: "leases", Type: types.TypeBigInt}, {Name: "fenced_commits", Type: types.TypeBigInt},
-		{Name: "restores", Type: types.TypeBigInt}, {Name: "last_epoch", Type: types.TypeBigInt}}
+		{Name: "restores", Type: types.TypeBigInt}, {Name: "last_epoch", Type: types.TypeBigInt},
+		{Name: "lag_ms", Type: types.TypeBigInt}}
 	clusterLeaseColumns = []types.Column{textCol("group"), textCol("key"), textCol("owner"),
 		{Name: "counter", Type: types.TypeBigInt}, {Name: "epoch", Type: types.TypeBigInt},
 		{Name: "moves", Type: types.TypeBigInt}, textCol("handoff")}
@@ -74,8 +75,12 @@ func (s *Session) showCluster(ctx context.Context, st *Statement, p *sql.ShowClu
 		return nil, sqlerr.Wrap(err, sqlerr.ConnectionException, "SHOW CLUSTER")
 	}
 	for _, n := range nodes {
+		lag := types.Null
+		if n.HasLag {
+			lag = types.NewInt(n.LagMillis)
+		}
 		out = append(out, types.Row{types.NewString(n.ID), types.NewString(n.Addr), types.NewBool(n.Alive),
-			types.NewInt(int64(n.Leases)), types.NewInt(n.Fenced), types.NewInt(n.Restores), types.NewInt(int64(n.LastEpoch))})
+			types.NewInt(int64(n.Leases)), types.NewInt(n.Fenced), types.NewInt(n.Restores), types.NewInt(int64(n.LastEpoch)), lag})
 	}
 	return staticRows(st.columns, out, ""), nil
 }

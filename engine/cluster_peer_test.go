@@ -26,7 +26,8 @@ func (tokenGate) CheckPeer(op, token string) error {
 type fixedStatus struct{}
 
 func (fixedStatus) ClusterNodes(context.Context) ([]ClusterNode, error) {
-	return []ClusterNode{{ID: "n1", Addr: "127.0.0.1:1", Alive: true, Leases: 3, Fenced: 1, Restores: 2, LastEpoch: 40},
+	return []ClusterNode{{ID: "n1", Addr: "127.0.0.1:1", Alive: true, Leases: 3, Fenced: 1, Restores: 2, LastEpoch: 40,
+		LagMillis: 1500, HasLag: true},
 		{ID: "n2", Addr: "127.0.0.1:2"}}, nil
 }
 
@@ -85,7 +86,7 @@ func TestClusterPeer_Statements(t *testing.T) {
 	n.e = e
 	c.mu.Unlock()
 
-	if got, want := queryStrings(t, e, "SHOW CLUSTER"), []string{"n1 127.0.0.1:1 t 3 1 2 40", "n2 127.0.0.1:2 f 0 0 0 0"}; !slices.Equal(got, want) {
+	if got, want := queryStrings(t, e, "SHOW CLUSTER"), []string{"n1 127.0.0.1:1 t 3 1 2 40 1500", "n2 127.0.0.1:2 f 0 0 0 0 NULL"}; !slices.Equal(got, want) {
 		t.Errorf("SHOW CLUSTER: %q, want %q", got, want)
 	}
 	if got, want := queryStrings(t, e, "SHOW CLUSTER LEASES"), []string{"view/v 0/2 n1 3 40 0 NULL", "view/v 1/2 NULL 4 0 0 n2"}; !slices.Equal(got, want) {

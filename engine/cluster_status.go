@@ -28,6 +28,11 @@ type ClusterNode struct {
 	// node last published them in its heartbeat.
 	Fenced, Restores int64
 	LastEpoch        uint64
+	// LagMillis is the node's ClusterStats.LagMillis as it last
+	// published it; HasLag is false when that is unknown (the node is
+	// gone, or has not published it yet): SHOW CLUSTER shows NULL.
+	LagMillis int64
+	HasLag    bool
 }
 
 // ClusterLease is one row of SHOW CLUSTER LEASES.

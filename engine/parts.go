@@ -424,7 +424,7 @@ func (c *clusterMember) commit(ctx context.Context, epoch uint64, published []co
 		if r.part == nil {
 			return nil, fmt.Errorf("commit epoch %d: view %s runs outside of a part in a cluster", epoch, r.obj.entry.Name)
 		}
-		pw := PartWrites{Part: *r.part}
+		pw := PartWrites{Part: *r.part, Token: r.heldToken}
 		for _, t := range append([]*state.Table{p.l.meta}, p.l.tables...) {
 			if err := t.SealedWrites(epoch, func(key, val []byte, del bool) error {
 				pw.Writes = append(pw.Writes, Write{Key: bytes.Clone(key), Val: bytes.Clone(val), Del: del})
@@ -781,9 +781,36 @@ func (e *Engine) ClusterStats() ClusterStats {
 	if c == nil {
 		return ClusterStats{}
 	}
+	// The consumers of the parts running here, by source.
+	consumers := map[*object]map[string]bool{}
+	add := func(src *object, consumer string) {
+		if consumers[src] == nil {
+			consumers[src] = map[string]bool{}
+		}
+		consumers[src][consumer] = true
+	}
 	e.views.mu.Lock()
 	held := len(e.views.parts)
+	for _, r := range e.views.parts {
+		for _, src := range r.srcs {
+			add(src, r.consumer())
+		}
+	}
 	e.views.mu.Unlock()
-	held += len(c.sinkRunners(""))
-	return ClusterStats{Held: held, Fenced: c.fenced.Load(), Restores: c.restores.Load()}
+	sinks := c.sinkRunners("")
+	held += len(sinks)
+	for _, r := range sinks {
+		if r.from != nil {
+			add(r.from, r.consumer())
+		}
+	}
+	var lag int64
+	for src, names := range consumers {
+		for _, st := range e.sources.kinesisStatus(src.entry.Name) {
+			if names[st.consumer] {
+				lag = max(lag, st.MillisBehindLatest)
+			}
+		}
+	}
+	return ClusterStats{Held: held, Fenced: c.fenced.Load(), Restores: c.restores.Load(), LagMillis: lag}
 }

@@ -64,10 +64,7 @@ func (c *fakeCluster) notify() {
 func (c *fakeCluster) node(id string) *fakeNode {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	n := &fakeNode{c: c, id: id, tokens: map[PartID]int64{}}
-	if old := c.nodes[id]; old != nil {
-		n.tokens = old.tokens // the same node, restarted
-	}
+	n := &fakeNode{c: c, id: id}
 	c.nodes[id] = n
 	return n
 }
@@ -82,7 +79,6 @@ func (c *fakeCluster) take(part PartID, id string) {
 	}
 	l.owner = id
 	l.counter++
-	c.nodes[id].tokens[part] = l.counter
 	c.notify()
 }
 
@@ -104,10 +100,9 @@ func (c *fakeCluster) gone(id string) {
 }
 
 type fakeNode struct {
-	c      *fakeCluster
-	id     string
-	e      *Engine
-	tokens map[PartID]int64 // under c.mu
+	c  *fakeCluster
+	id string
+	e  *Engine
 }
 
 func (n *fakeNode) config() *ClusterConfig {
@@ -184,7 +179,7 @@ func (n *fakeNode) Commit(_ context.Context, epoch uint64, parts []PartWrites) (
 	var fenced []PartID
 	for _, pw := range parts {
 		l := n.c.leases[pw.Part]
-		if l == nil || l.owner != n.id || l.counter != n.tokens[pw.Part] || l.epoch >= epoch {
+		if l == nil || l.owner != n.id || l.counter != pw.Token || l.epoch >= epoch {
 			fenced = append(fenced, pw.Part)
 			continue
 		}

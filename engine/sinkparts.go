@@ -37,6 +37,15 @@ func (r *sinkRunner) stateObject() uint64 {
 	return r.obj.entry.ID
 }
 
+// consumer names the runner as a consumer of its source (SHOW SOURCE
+// STATUS).
+func (r *sinkRunner) consumer() string {
+	if r.part != nil {
+		return "sink " + r.obj.entry.Name + " part " + r.part.Key()
+	}
+	return "sink " + r.obj.entry.Name
+}
+
 // keepsShard reports whether the runner sends the records of shard.
 func (r *sinkRunner) keepsShard(shard string) bool {
 	return r.part == nil || planner.PartOfShard(shard, r.part.Count) == r.part.Index
@@ -58,7 +67,7 @@ func (r *sinkRunner) saveOffsets(ctx context.Context, b []byte) error {
 // anywhere, as a view part's).
 func (c *clusterMember) commitSink(ctx context.Context, r *sinkRunner, positions []byte) error {
 	epoch := c.e.views.injected.Add(1)
-	fenced, err := c.cfg.Committer.Commit(ctx, epoch, []PartWrites{{Part: *r.part,
+	fenced, err := c.cfg.Committer.Commit(ctx, epoch, []PartWrites{{Part: *r.part, Token: r.heldToken,
 		Writes: []Write{{Key: sinkPositionsKey, Val: positions}}}})
 	if err != nil {
 		return fmt.Errorf("commit the sink's positions to the cluster: %w", err)

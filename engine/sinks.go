@@ -149,10 +149,7 @@ func (r *sinkRunner) run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	consumer := "sink " + r.obj.entry.Name
-	if r.part != nil {
-		consumer += " part " + r.part.Key()
-	}
+	consumer := r.consumer()
 	dec, err := r.e.newRecordDecoder(r.from, consumer, nil, true)
 	if err != nil {
 		return err

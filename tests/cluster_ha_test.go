@@ -290,6 +290,15 @@ func (c *haCluster) finish(t *testing.T, conn *pgx.Conn, on string) {
 type clusterRow struct {
 	alive                           bool
 	leases, fenced, restores, epoch int64
+	lag                             *int64 // lag_ms, NULL when unknown
+}
+
+func (r clusterRow) String() string {
+	lag := "NULL"
+	if r.lag != nil {
+		lag = fmt.Sprint(*r.lag)
+	}
+	return fmt.Sprintf("{alive:%t leases:%d fenced:%d restores:%d epoch:%d lag_ms:%s}", r.alive, r.leases, r.fenced, r.restores, r.epoch, lag)
 }
 
 func showCluster(t *testing.T, ctx context.Context, conn *pgx.Conn) map[string]clusterRow {
@@ -303,7 +312,7 @@ func showCluster(t *testing.T, ctx context.Context, conn *pgx.Conn) map[string]c
 	for rows.Next() {
 		var id, addr string
 		var r clusterRow
-		if err := rows.Scan(&id, &addr, &r.alive, &r.leases, &r.fenced, &r.restores, &r.epoch); err != nil {
+		if err := rows.Scan(&id, &addr, &r.alive, &r.leases, &r.fenced, &r.restores, &r.epoch, &r.lag); err != nil {
 			t.Fatal(err)
 		}
 		out[id] = r
@@ -337,11 +346,11 @@ func TestClusterHA(t *testing.T) {
 	// SHOW CLUSTER: the survivor alive with every lease and the killed
 	// node's committed parts restored; the killed node gone.
 	shown := showCluster(t, ctx, conn)
-	if r := shown[nodes[survivor].id]; !r.alive || r.leases != 8 || r.restores < 1 {
-		t.Errorf("SHOW CLUSTER: survivor %+v, want alive with 8 leases and the killed node's committed parts restored", r)
+	if r := shown[nodes[survivor].id]; !r.alive || r.leases != 8 || r.restores < 1 || r.lag == nil || *r.lag < 0 {
+		t.Errorf("SHOW CLUSTER: survivor %+v, want alive with 8 leases, the killed node's committed parts restored and a lag", r)
 	}
-	if r := shown[nodes[victim].id]; r.alive || r.leases != 0 {
-		t.Errorf("SHOW CLUSTER: killed node %+v, want gone with no lease", r)
+	if r := shown[nodes[victim].id]; r.alive || r.leases != 0 || r.lag != nil {
+		t.Errorf("SHOW CLUSTER: killed node %+v, want gone with no lease and lag_ms NULL", r)
 	}
 	t.Logf("SHOW CLUSTER: %+v", shown)
 
