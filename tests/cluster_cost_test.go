@@ -137,7 +137,7 @@ func TestClusterCost(t *testing.T) {
 	rate := envInt(t, "STREAMSQL_CLUSTER_FAILOVER_RATE", 500) // records a second
 	prod := startProducer(ctx, ce.kin, "cost-in", extraRecs, max(rate/10, 1), 100*time.Millisecond)
 	live := three
-	query := &reconnecting{addr: live[0].srv.addr}
+	query := &reconnecting{addr: live[0].srv.addr, view: "cost_by_user"}
 	t.Cleanup(func() {
 		if query.conn != nil {
 			_ = query.conn.Close(context.Background())
@@ -197,6 +197,7 @@ func TestClusterCost(t *testing.T) {
 // statement closed it.
 type reconnecting struct {
 	addr string
+	view string // of the (key, n, ...) rows count sums
 	conn *pgx.Conn
 }
 
@@ -210,7 +211,7 @@ func (r *reconnecting) count(ctx context.Context) (int64, error) {
 	}
 	// The rows, summed here: 101 of them, and no reliance on how a
 	// gathered SELECT aggregates.
-	rows, err := r.conn.Query(ctx, "SELECT n FROM cost_by_user")
+	rows, err := r.conn.Query(ctx, "SELECT n FROM "+r.view)
 	if err != nil {
 		return 0, err
 	}
@@ -223,10 +224,13 @@ func (r *reconnecting) count(ctx context.Context) (int64, error) {
 		}
 		sum += n
 	}
-	return sum, rows.Err()
+	if err := rows.Err(); err != nil {
+		return 0, err
+	}
+	return sum, nil
 }
 
-// answersWith waits until the view grouped by user, read on conn, counts
+// answersWith waits until conn's view, read on conn, counts
 // at least want records, and returns how long that took, or an error
 // naming the last answer once bound has passed.
 func answersWith(ctx context.Context, conn *reconnecting, want int64, bound time.Duration) (time.Duration, error) {
@@ -244,7 +248,7 @@ func answersWith(ctx context.Context, conn *reconnecting, want int64, bound time
 		last = err
 		time.Sleep(50 * time.Millisecond)
 	}
-	return 0, fmt.Errorf("SELECT n FROM cost_by_user: %d records counted after %v, want %d (last error: %v)", got, bound, want, last)
+	return 0, fmt.Errorf("SELECT n FROM %s: %d records counted after %v, want %d (last error: %v)", conn.view, got, bound, want, last)
 }
 
 // envInt is the positive number in environment variable name, or def.
