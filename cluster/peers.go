@@ -239,11 +239,19 @@ func notMine(err error) bool {
 	return errors.As(err, &pe) && (pe.Code == "55000" || pe.Code == "57P03")
 }
 
+// unreachable says whether a peer could not be connected to at all: the
+// owner this node remembers may be gone (killed), and the lease item may
+// name its successor already.
+func unreachable(err error) bool {
+	var ce *pgconn.ConnectError
+	return errors.As(err, &ce)
+}
+
 // ScanPart implements engine.Peers. When the owner answers that the part
-// does not run there (it moved, or its new owner is still restoring it)
-// before any row was delivered, the owner is looked up again and asked
-// again, with a growing pause, for up to two lease durations: the time a
-// move takes.
+// does not run there (it moved, or its new owner is still restoring it),
+// or cannot be reached (it died), before any row was delivered, the owner
+// is looked up again and asked again, with a growing pause, for up to two
+// lease durations: the time a move takes.
 func (p *Peers) ScanPart(ctx context.Context, part engine.PartID, fn func(key, val []byte) error) error {
 	ctx, cancel := bounded(ctx)
 	defer cancel()
@@ -270,7 +278,7 @@ func (p *Peers) ScanPart(ctx context.Context, part engine.PartID, fn func(key, v
 			}
 		} else {
 			var delivered bool
-			if delivered, err = p.scanAt(ctx, node, addr, part, fn); err == nil || delivered || !notMine(err) {
+			if delivered, err = p.scanAt(ctx, node, addr, part, fn); err == nil || delivered || !notMine(err) && !unreachable(err) {
 				return err
 			}
 		}
