@@ -15,6 +15,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/kinesis"
 	ktypes "github.com/aws/aws-sdk-go-v2/service/kinesis/types"
 	"github.com/streamsql/streamsql/internal/emulator"
+	"github.com/streamsql/streamsql/sql/sqlerr"
 )
 
 // A sink from a Kinesis source split by shard and a view over it split by
@@ -250,6 +251,13 @@ func TestCluster_SinkPartHandedOffDuringFlush(t *testing.T) {
 	flushed := make(chan error, 1)
 	go func() { flushed <- e1.Exec(fctx, "FLUSH") }()
 	<-blocked
+	// Meanwhile a FLUSH with a short deadline fails naming a sink part.
+	sctx, scancel := context.WithTimeout(ctx, time.Second)
+	err := e1.Exec(sctx, "FLUSH")
+	scancel()
+	if sqlerr.CodeOf(err) != sqlerr.QueryCanceled || !strings.Contains(err.Error(), "sink o part ") {
+		t.Errorf("FLUSH while the sink's commits wait: got %v, want 57014 naming a part of sink o", err)
+	}
 	c.take(parts[0], "n2")
 	close(gate)
 	waitFor(t, "node 2 to run part 0", func() bool { return running(e2, parts[0]) })
