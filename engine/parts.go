@@ -690,17 +690,26 @@ func (e *Engine) ScanLocalPart(ctx context.Context, part PartID, fn func(key, va
 	}
 }
 
-// FlushLocal is FLUSH of the parts running on this node only: what a
-// peer's Peers.Flush asks of it.
+// FlushLocal is FLUSH of the parts running on this node only, of views
+// and of sinks: what a peer's Peers.Flush asks of it.
 func (e *Engine) FlushLocal(ctx context.Context) error {
-	if e.cluster == nil {
-		_, err := e.views.flush(ctx, "")
+	flush := func(ctx context.Context) error {
+		start := time.Now()
+		if _, err := e.views.flush(ctx, ""); err != nil {
+			return err
+		}
+		_, err := e.flushSinks(ctx, start, "")
 		return err
 	}
-	return e.cluster.flushLocal(ctx, func(ctx context.Context) error {
-		_, err := e.views.flush(ctx, "")
-		return err
-	})
+	if e.cluster == nil {
+		if _, ok := ctx.Deadline(); !ok {
+			var cancel context.CancelFunc
+			ctx, cancel = context.WithTimeout(ctx, DefaultFlushTimeout)
+			defer cancel()
+		}
+		return flush(ctx)
+	}
+	return e.cluster.flushLocal(ctx, flush)
 }
 
 // flushLocal runs flush, a FLUSH of the parts running here, once every

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -14,6 +15,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/kinesis"
 	ktypes "github.com/aws/aws-sdk-go-v2/service/kinesis/types"
 	"github.com/streamsql/streamsql/internal/emulator"
+	"github.com/streamsql/streamsql/sql/sqlerr"
 )
 
 // A sink from a Kinesis source split by shard and a view over it split by
@@ -173,4 +175,124 @@ func readStream(ctx context.Context, t *testing.T, emu *emulator.Emulator, strea
 		}
 	}
 	return out
+}
+
+// A FLUSH that began while a sink part ran here must not wait for that
+// runner once the part is handed to another node and back: it waits for
+// the part's runner here now, and returns within its deadline. Then a
+// FLUSH on the node holding no sink part covers the other node's parts:
+// the stream holds every record put before it.
+func TestCluster_SinkPartHandedOffDuringFlush(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	emu := emulator.StartForTest(ctx, t, emulator.Options{})
+	for name, shards := range map[string]int{"in": 4, "out": 1} {
+		if err := emu.CreateStream(ctx, name, shards); err != nil {
+			t.Fatal(err)
+		}
+	}
+	c := newFakeCluster()
+	e1, e2 := openMember(t, c, "n1"), openMember(t, c, "n2")
+	for _, q := range []string{
+		fmt.Sprintf(`CREATE SOURCE src (id BIGINT) WITH (connector = 'kinesis', endpoint = '%s', region = 'us-east-1',
+			stream = 'in', start_position = 'trim_horizon')`, emu.Endpoint()),
+		fmt.Sprintf(`CREATE SINK o FROM src WITH (connector = 'kinesis', endpoint = '%s', region = 'us-east-1', stream = 'out')`, emu.Endpoint()),
+	} {
+		if err := e1.Exec(ctx, q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	waitFor(t, "node 2 to apply the DDL", func() bool {
+		_, ok := e2.catalog.get("o")
+		return ok
+	})
+	put := func(from, to int) {
+		t.Helper()
+		var recs []emulator.Record
+		for i := from; i < to; i++ {
+			recs = append(recs, emulator.Record{PartitionKey: strconv.Itoa(i), Data: fmt.Appendf(nil, `{"id": %d}`, i)})
+		}
+		if _, err := emu.PutRecords(ctx, "in", recs); err != nil {
+			t.Fatal(err)
+		}
+	}
+	parts := make([]PartID, 4)
+	for i := range parts {
+		parts[i] = PartID{Group: SinkGroup("o"), Index: i, Count: 4}
+		c.take(parts[i], "n1")
+	}
+	running := func(e *Engine, id PartID) bool {
+		e.cluster.mu.Lock()
+		r := e.cluster.sinkPartsRunning[id]
+		e.cluster.mu.Unlock()
+		return r != nil && r.sub.Load() != nil
+	}
+	waitFor(t, "node 1 to run every sink part", func() bool { return e1.ClusterStats().Held == 4 })
+	put(0, 100)
+	if err := e1.Exec(ctx, "FLUSH"); err != nil {
+		t.Fatalf("FLUSH: %v", err)
+	}
+
+	// Node 1's commits wait at a gate, so a FLUSH begun now cannot finish
+	// before part 0 moves.
+	gate, blocked := make(chan struct{}), make(chan struct{})
+	var once sync.Once
+	c.mu.Lock()
+	c.beforeCommit = func(node string, _ uint64) {
+		if node == "n1" {
+			once.Do(func() { close(blocked) })
+			<-gate
+		}
+	}
+	c.mu.Unlock()
+	put(100, 200)
+	fctx, fcancel := context.WithTimeout(ctx, 30*time.Second)
+	defer fcancel()
+	flushed := make(chan error, 1)
+	go func() { flushed <- e1.Exec(fctx, "FLUSH") }()
+	<-blocked
+	// Meanwhile a FLUSH with a short deadline fails naming a sink part.
+	sctx, scancel := context.WithTimeout(ctx, time.Second)
+	err := e1.Exec(sctx, "FLUSH")
+	scancel()
+	if sqlerr.CodeOf(err) != sqlerr.QueryCanceled || !strings.Contains(err.Error(), "sink o part ") {
+		t.Errorf("FLUSH while the sink's commits wait: got %v, want 57014 naming a part of sink o", err)
+	}
+	c.take(parts[0], "n2")
+	close(gate)
+	waitFor(t, "node 2 to run part 0", func() bool { return running(e2, parts[0]) })
+	c.take(parts[0], "n1")
+	waitFor(t, "node 1 to run part 0 again", func() bool { return running(e1, parts[0]) })
+	if err := <-flushed; err != nil {
+		t.Fatalf("FLUSH across the hand-off and back: %v", err)
+	}
+
+	// Node 2 holds no sink part: its FLUSH is node 1's.
+	put(200, 300)
+	if err := e2.Exec(ctx, "FLUSH"); err != nil {
+		t.Fatalf("FLUSH on node 2: %v", err)
+	}
+	ids := map[string]int{}
+	for _, rec := range readStream(ctx, t, emu, "out") {
+		var m struct {
+			ID  string `json:"_id"`
+			Row int    `json:"id"`
+		}
+		if err := json.Unmarshal(rec, &m); err != nil {
+			t.Fatalf("sink record %s: %v", rec, err)
+		}
+		ids[m.ID] = m.Row
+	}
+	var got []int
+	for _, v := range ids {
+		got = append(got, v)
+	}
+	slices.Sort(got)
+	want := make([]int, 300)
+	for i := range want {
+		want[i] = i
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("sink: %d distinct records, want exactly the 300 put", len(got))
+	}
 }

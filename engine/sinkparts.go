@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -251,6 +252,16 @@ func (c *clusterMember) sinkRunners(only string) []*sinkRunner {
 		}
 	}
 	return out
+}
+
+// sinkPartNow returns the runner of sink part id running here now (nil:
+// none) and whether this node holds the part.
+func (c *clusterMember) sinkPartNow(id PartID) (*sinkRunner, bool) {
+	c.mu.Lock()
+	r := c.sinkPartsRunning[id]
+	c.mu.Unlock()
+	held, _ := c.cfg.Membership.Held()
+	return r, slices.ContainsFunc(held, func(h HeldPart) bool { return h.Part == id })
 }
 
 // sinkStatusRunner returns a part of sink o running here, preferring one

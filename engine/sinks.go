@@ -404,7 +404,22 @@ func (e *Engine) flushSinks(ctx context.Context, start time.Time, only string) (
 		var readSub *kinesis.Subscription // the life that had read up to start, at readAt
 		var readAt int64
 		for {
+			if r.part != nil {
+				// A part handed off, fenced or taken again stops; its
+				// runner here now (if any) is the one to wait for, and
+				// one that runs elsewhere is its owner's to flush.
+				cur, held := e.cluster.sinkPartNow(*r.part)
+				if cur == nil && !held {
+					break
+				}
+				if cur != nil && cur != r {
+					r, readSub, readAt = cur, nil, 0
+				}
+			}
 			st := e.sinkStatus(r.obj)
+			if r.part != nil {
+				st = r.status()
+			}
 			if st.State == stateRestarting || st.State == stateFailed {
 				warnings = append(warnings, st.notice(r.obj.kind, r.obj.entry.Name))
 				break
@@ -434,8 +449,8 @@ func (e *Engine) flushSinks(ctx context.Context, start time.Time, only string) (
 				if errors.Is(ctx.Err(), context.Canceled) {
 					return nil, sqlerr.Flatten(ctx.Err())
 				}
-				msg := fmt.Sprintf("FLUSH did not finish within %v: sink %s %s", budget.Round(time.Millisecond), r.obj.entry.Name, what)
-				if st := e.sinkStatus(r.obj); st.Err != nil {
+				msg := fmt.Sprintf("FLUSH did not finish within %v: %s %s", budget.Round(time.Millisecond), r.consumer(), what)
+				if st := r.status(); st.Err != nil {
 					msg += ": " + st.errorText()
 				}
 				return nil, sqlerr.Newf(sqlerr.QueryCanceled, "%s", msg)

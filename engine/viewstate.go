@@ -312,6 +312,11 @@ func (e *Engine) sinkStatus(o *object) viewStatus {
 	if r == nil || r.from == nil {
 		return e.views.status(o)
 	}
+	return r.status()
+}
+
+// status is the state of a sink runner over a source.
+func (r *sinkRunner) status() viewStatus {
 	var st viewStatus
 	if at := r.live.Load(); at != 0 {
 		st.State, st.Since = stateRunning, time.Unix(0, at)
