@@ -325,6 +325,23 @@ func viewParts(count int) []PartID {
 	return out
 }
 
+// takeAllAndCommit gives node every part of the view and waits until each
+// has committed at least commits epochs there.
+func (c *fakeCluster) takeAllAndCommit(t *testing.T, node string, commits int) {
+	t.Helper()
+	for _, p := range viewParts(4) {
+		c.take(p, node)
+	}
+	waitFor(t, fmt.Sprintf("every part to commit %d epochs on %s", commits, node), func() bool {
+		for _, p := range viewParts(4) {
+			if c.leaseOf(p).commits < commits {
+				return false
+			}
+		}
+		return true
+	})
+}
+
 // readView returns the view's rows as "k c s", by k.
 func readView(t *testing.T, e *Engine) []string {
 	t.Helper()
@@ -403,17 +420,7 @@ func TestCluster_PartsFailover(t *testing.T) {
 	c := newFakeCluster()
 	e1, e2 := openMember(t, c, "n1"), openMember(t, c, "n2")
 	clusterReady(t, 1000, e1, e2)
-	for _, p := range viewParts(4) {
-		c.take(p, "n1")
-	}
-	waitFor(t, "every part to commit some epochs on engine 1", func() bool {
-		for _, p := range viewParts(4) {
-			if c.leaseOf(p).commits < 3 {
-				return false
-			}
-		}
-		return true
-	})
+	c.takeAllAndCommit(t, "n1", 3)
 	// Engine 1 goes in the middle of the stream.
 	var counted int64
 	for _, r := range readView(t, e1) {
@@ -472,17 +479,7 @@ func TestCluster_PartsFenced(t *testing.T) {
 	c := newFakeCluster()
 	e1, e2 := openMember(t, c, "n1"), openMember(t, c, "n2")
 	clusterReady(t, 1000, e1, e2)
-	for _, p := range viewParts(4) {
-		c.take(p, "n1")
-	}
-	waitFor(t, "every part to commit some epochs on engine 1", func() bool {
-		for _, p := range viewParts(4) {
-			if c.leaseOf(p).commits < 2 {
-				return false
-			}
-		}
-		return true
-	})
+	c.takeAllAndCommit(t, "n1", 2)
 	// Engine 1's next commit pauses after its object is written, as a
 	// node stopped there would.
 	paused := make(chan uint64, 1)
@@ -626,17 +623,7 @@ func TestCluster_PartsCommitTrouble(t *testing.T) {
 			c := newFakeCluster()
 			e1 := openMember(t, c, "n1")
 			clusterReady(t, 1000, e1)
-			for _, p := range viewParts(4) {
-				c.take(p, "n1")
-			}
-			waitFor(t, "every part to commit once", func() bool {
-				for _, p := range viewParts(4) {
-					if c.leaseOf(p).commits < 1 {
-						return false
-					}
-				}
-				return true
-			})
+			c.takeAllAndCommit(t, "n1", 1)
 			c.mu.Lock()
 			c.failCommits, c.doubtCommits = tc.fail, tc.doubt
 			c.mu.Unlock()
@@ -679,17 +666,7 @@ func TestCluster_PartsRestart(t *testing.T) {
 	e1 := openMemberDir(t, c, "n1", dir)
 	e2 := openMember(t, c, "n2")
 	clusterReady(t, 1000, e1, e2)
-	for _, p := range viewParts(4) {
-		c.take(p, "n1")
-	}
-	waitFor(t, "every part to commit some epochs on engine 1", func() bool {
-		for _, p := range viewParts(4) {
-			if c.leaseOf(p).commits < 2 {
-				return false
-			}
-		}
-		return true
-	})
+	c.takeAllAndCommit(t, "n1", 2)
 	obj, _ := e1.catalog.get("v")
 	viewID := obj.entry.ID
 	if err := e1.Close(); err != nil {
