@@ -279,16 +279,7 @@ func TestClusterAccept(t *testing.T) {
 	// Fencing, one: node 2 says it was refused.
 	fenced, found := n2.metric(t, "streamsql_cluster_commits_fenced_total")
 	if !found {
-		cols, rows := namedRows(ctx, t, conn2, "SHOW CLUSTER")
-		fenced = -1
-		fi := slices.IndexFunc(cols, func(c string) bool { return c == "fenced_commits" || c == "fenced" })
-		if ni := slices.Index(cols, "node"); fi >= 0 && ni >= 0 {
-			for _, r := range rows {
-				if r[ni] == "n2" {
-					fenced, _ = strconv.ParseFloat(r[fi], 64)
-				}
-			}
-		}
+		fenced = float64(showCluster(t, ctx, conn2)["n2"].fenced)
 		t.Logf("node 2 exports no streamsql_cluster_commits_fenced_total; SHOW CLUSTER says fenced = %v", fenced)
 	}
 	if fenced <= 0 {
