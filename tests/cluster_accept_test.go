@@ -91,23 +91,17 @@ func checkClusterViews(ctx context.Context, t *testing.T, conn *pgx.Conn, on, sr
 		total float64
 		last  int64
 	}
-	byKey, byUser := map[string]*agg{}, map[int64]*agg{}
+	byKey, byUser := map[string]agg{}, map[int64]agg{}
 	for _, c := range in {
 		a := byKey[c.key]
-		if a == nil {
-			a = &agg{}
-			byKey[c.key] = a
-		}
 		a.n++
 		a.total += c.amount
+		byKey[c.key] = a
 		u := byUser[c.user]
-		if u == nil {
-			u = &agg{}
-			byUser[c.user] = u
-		}
 		u.n++
 		u.total += c.amount
 		u.last = max(u.last, c.seq)
+		byUser[c.user] = u
 	}
 	var wantKey, wantUser []string
 	for k, a := range byKey {

@@ -40,15 +40,12 @@ func haWant(recs []haRecord) []string {
 		n int64
 		s float64
 	}
-	by := map[int64]*agg{}
+	by := map[int64]agg{}
 	for _, r := range recs {
 		a := by[r.Cat]
-		if a == nil {
-			a = &agg{}
-			by[r.Cat] = a
-		}
 		a.n++
 		a.s += r.Amount
+		by[r.Cat] = a
 	}
 	cats := make([]int64, 0, len(by))
 	for c := range by {
