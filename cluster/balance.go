@@ -574,19 +574,8 @@ func (b *Balancer) act(ctx context.Context, now time.Time, leases []Lease, a act
 		return true, nil
 	}
 	want := a.want
-	for _, i := range a.orphans {
-		if want == 0 {
-			break
-		}
-		ok, err := take(i)
-		if err != nil {
-			return taken, err
-		}
-		if ok {
-			want--
-		}
-	}
-	for _, i := range a.forced {
+	// Orphans first, then leases whose hand-off ask went unanswered too long.
+	for _, i := range slices.Concat(a.orphans, a.forced) {
 		if want == 0 {
 			break
 		}

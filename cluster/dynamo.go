@@ -373,19 +373,9 @@ func (d *Dynamo) Take(ctx context.Context, l Lease, me string) (Lease, error) {
 		cond += "#owner = :owner"
 		vals[":owner"] = avS(l.Owner)
 	}
-	cctx, cancel := d.call(ctx)
-	defer cancel()
-	out, err := d.c.UpdateItem(cctx, &dynamodb.UpdateItemInput{
-		TableName:                 aws.String(d.table),
-		Key:                       itemKey(pkLeasePrefix+l.Group, l.Key),
-		UpdateExpression:          aws.String("SET #owner = :me, #counter = #counter + :one, moves = moves + :one REMOVE handoff"),
-		ConditionExpression:       aws.String(cond),
-		ExpressionAttributeNames:  map[string]string{"#owner": "owner", "#counter": "counter"},
-		ExpressionAttributeValues: vals,
-		ReturnValues:              types.ReturnValueAllNew,
-	})
+	out, err := d.updateLease(ctx, "take", l, "SET #owner = :me, #counter = #counter + :one, moves = moves + :one REMOVE handoff", cond, vals, types.ReturnValueAllNew)
 	if err != nil {
-		return Lease{}, leaseWriteErr("take", l.ID(), err)
+		return Lease{}, err
 	}
 	got, err := leaseFromItem(out.Attributes)
 	if err != nil {
@@ -410,20 +400,8 @@ func (d *Dynamo) Commit(ctx context.Context, held Lease, me string, epoch uint64
 		// reads back as an empty checkpoint.
 		update += " REMOVE checkpoint"
 	}
-	cctx, cancel := d.call(ctx)
-	defer cancel()
-	_, err := d.c.UpdateItem(cctx, &dynamodb.UpdateItemInput{
-		TableName:                 aws.String(d.table),
-		Key:                       itemKey(pkLeasePrefix+held.Group, held.Key),
-		UpdateExpression:          aws.String(update),
-		ConditionExpression:       aws.String("#owner = :me AND #counter = :c AND epoch < :n"),
-		ExpressionAttributeNames:  map[string]string{"#owner": "owner", "#counter": "counter"},
-		ExpressionAttributeValues: vals,
-	})
-	if err != nil {
-		return leaseWriteErr(fmt.Sprintf("commit epoch %d of", epoch), held.ID(), err)
-	}
-	return nil
+	_, err := d.updateLease(ctx, fmt.Sprintf("commit epoch %d of", epoch), held, update, "#owner = :me AND #counter = :c AND epoch < :n", vals, types.ReturnValueNone)
+	return err
 }
 
 // Release implements LeaseTable: owner = me AND counter = held.Counter ->
@@ -437,20 +415,8 @@ func (d *Dynamo) Release(ctx context.Context, held Lease, me, to string) error {
 	} else {
 		update += " REMOVE #owner, handoff"
 	}
-	cctx, cancel := d.call(ctx)
-	defer cancel()
-	_, err := d.c.UpdateItem(cctx, &dynamodb.UpdateItemInput{
-		TableName:                 aws.String(d.table),
-		Key:                       itemKey(pkLeasePrefix+held.Group, held.Key),
-		UpdateExpression:          aws.String(update),
-		ConditionExpression:       aws.String("#owner = :me AND #counter = :c"),
-		ExpressionAttributeNames:  map[string]string{"#owner": "owner", "#counter": "counter"},
-		ExpressionAttributeValues: vals,
-	})
-	if err != nil {
-		return leaseWriteErr("release", held.ID(), err)
-	}
-	return nil
+	_, err := d.updateLease(ctx, "release", held, update, "#owner = :me AND #counter = :c", vals, types.ReturnValueNone)
+	return err
 }
 
 // AskHandoff implements LeaseTable: handoff = me, conditional on the lease
@@ -460,20 +426,30 @@ func (d *Dynamo) AskHandoff(ctx context.Context, l Lease, me string) error {
 	if l.Owner == "" {
 		return fmt.Errorf("ask handoff of lease %s: nobody holds it; take it instead", l.ID())
 	}
+	vals := map[string]types.AttributeValue{":me": avS(me), ":owner": avS(l.Owner), ":c": avN(l.Counter)}
+	_, err := d.updateLease(ctx, "ask handoff of", l, "SET handoff = :me", "#owner = :owner AND #counter = :c", vals, types.ReturnValueNone)
+	return err
+}
+
+// updateLease is the one conditional UpdateItem every lease transition
+// makes: #owner and #counter name the attributes (both are reserved
+// words), and a failed condition is ErrFenced (leaseWriteErr).
+func (d *Dynamo) updateLease(ctx context.Context, op string, l Lease, update, cond string, vals map[string]types.AttributeValue, ret types.ReturnValue) (*dynamodb.UpdateItemOutput, error) {
 	cctx, cancel := d.call(ctx)
 	defer cancel()
-	_, err := d.c.UpdateItem(cctx, &dynamodb.UpdateItemInput{
+	out, err := d.c.UpdateItem(cctx, &dynamodb.UpdateItemInput{
 		TableName:                 aws.String(d.table),
 		Key:                       itemKey(pkLeasePrefix+l.Group, l.Key),
-		UpdateExpression:          aws.String("SET handoff = :me"),
-		ConditionExpression:       aws.String("#owner = :owner AND #counter = :c"),
+		UpdateExpression:          aws.String(update),
+		ConditionExpression:       aws.String(cond),
 		ExpressionAttributeNames:  map[string]string{"#owner": "owner", "#counter": "counter"},
-		ExpressionAttributeValues: map[string]types.AttributeValue{":me": avS(me), ":owner": avS(l.Owner), ":c": avN(l.Counter)},
+		ExpressionAttributeValues: vals,
+		ReturnValues:              ret,
 	})
 	if err != nil {
-		return leaseWriteErr("ask handoff of", l.ID(), err)
+		return nil, leaseWriteErr(op, l.ID(), err)
 	}
-	return nil
+	return out, nil
 }
 
 // Drop implements LeaseTable.

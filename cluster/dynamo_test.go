@@ -73,23 +73,36 @@ func wantFenced(t *testing.T, what string, err error, id string) {
 	}
 }
 
+// mustTake takes l for me, failing the test if it cannot.
+func mustTake(ctx context.Context, t *testing.T, d *Dynamo, l Lease, me string) Lease {
+	t.Helper()
+	got, err := d.Take(ctx, l, me)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return got
+}
+
 func TestDynamo(t *testing.T) {
 	open := dynaliteTables(t)
 	const g, k = "view/v", "3/8"
 	id := Lease{Group: g, Key: k}.ID()
-
-	t.Run("take commit release", func(t *testing.T) {
+	// openLease is a fresh table with lease g#k ensured (free).
+	openLease := func(t *testing.T) (context.Context, *Dynamo) {
+		t.Helper()
 		ctx, d := open(t)
 		if err := d.Ensure(ctx, g, k); err != nil {
 			t.Fatal(err)
 		}
+		return ctx, d
+	}
+
+	t.Run("take commit release", func(t *testing.T) {
+		ctx, d := openLease(t)
 		free := Lease{Group: g, Key: k}
 		sameLease(t, "ensured", readLease(ctx, t, d, g, k), free)
 
-		a, err := d.Take(ctx, free, "A")
-		if err != nil {
-			t.Fatal(err)
-		}
+		a := mustTake(ctx, t, d, free, "A")
 		sameLease(t, "take returns", a, Lease{Group: g, Key: k, Owner: "A", Counter: 1, Moves: 1})
 		if err := d.Commit(ctx, a, "A", 1, []byte("pos-1")); err != nil {
 			t.Fatal(err)
@@ -110,32 +123,20 @@ func TestDynamo(t *testing.T) {
 		sameLease(t, "after release", readLease(ctx, t, d, g, k), released)
 
 		// The next taker gets the committed checkpoint from the take itself.
-		b, err := d.Take(ctx, released, "B")
-		if err != nil {
-			t.Fatal(err)
-		}
+		b := mustTake(ctx, t, d, released, "B")
 		sameLease(t, "take returns the committed checkpoint", b,
 			Lease{Group: g, Key: k, Owner: "B", Counter: 3, Epoch: 1, Checkpoint: []byte("pos-1"), Moves: 1})
 	})
 
 	t.Run("a node that lost its lease cannot commit or release", func(t *testing.T) {
-		ctx, d := open(t)
-		if err := d.Ensure(ctx, g, k); err != nil {
-			t.Fatal(err)
-		}
-		a, err := d.Take(ctx, Lease{Group: g, Key: k}, "A")
-		if err != nil {
-			t.Fatal(err)
-		}
+		ctx, d := openLease(t)
+		a := mustTake(ctx, t, d, Lease{Group: g, Key: k}, "A")
 		if err := d.Commit(ctx, a, "A", 1, []byte("a1")); err != nil {
 			t.Fatal(err)
 		}
 		// A pauses; B sees it gone and takes the lease from it.
 		seen := readLease(ctx, t, d, g, k)
-		b, err := d.Take(ctx, seen, "B")
-		if err != nil {
-			t.Fatal(err)
-		}
+		b := mustTake(ctx, t, d, seen, "B")
 		want := Lease{Group: g, Key: k, Owner: "B", Counter: 2, Epoch: 1, Checkpoint: []byte("a1"), Moves: 1}
 		sameLease(t, "B's take", b, want)
 
@@ -156,22 +157,10 @@ func TestDynamo(t *testing.T) {
 	// took it back, so the item says owner A again, but a task still
 	// running on A's first holding (counter 1) must not commit or release.
 	t.Run("an old holding of the same owner is fenced", func(t *testing.T) {
-		ctx, d := open(t)
-		if err := d.Ensure(ctx, g, k); err != nil {
-			t.Fatal(err)
-		}
-		first, err := d.Take(ctx, Lease{Group: g, Key: k}, "A")
-		if err != nil {
-			t.Fatal(err)
-		}
-		b, err := d.Take(ctx, first, "B")
-		if err != nil {
-			t.Fatal(err)
-		}
-		again, err := d.Take(ctx, b, "A")
-		if err != nil {
-			t.Fatal(err)
-		}
+		ctx, d := openLease(t)
+		first := mustTake(ctx, t, d, Lease{Group: g, Key: k}, "A")
+		b := mustTake(ctx, t, d, first, "B")
+		again := mustTake(ctx, t, d, b, "A")
 		want := Lease{Group: g, Key: k, Owner: "A", Counter: 3, Moves: 3}
 		sameLease(t, "A's second take", again, want)
 		for _, tc := range []struct {
@@ -191,10 +180,7 @@ func TestDynamo(t *testing.T) {
 	})
 
 	t.Run("racing takes: exactly one wins", func(t *testing.T) {
-		ctx, d := open(t)
-		if err := d.Ensure(ctx, g, k); err != nil {
-			t.Fatal(err)
-		}
+		ctx, d := openLease(t)
 		seen := readLease(ctx, t, d, g, k)
 		const racers = 8
 		var wg sync.WaitGroup
@@ -232,14 +218,8 @@ func TestDynamo(t *testing.T) {
 	})
 
 	t.Run("epochs must increase", func(t *testing.T) {
-		ctx, d := open(t)
-		if err := d.Ensure(ctx, g, k); err != nil {
-			t.Fatal(err)
-		}
-		a, err := d.Take(ctx, Lease{Group: g, Key: k}, "A")
-		if err != nil {
-			t.Fatal(err)
-		}
+		ctx, d := openLease(t)
+		a := mustTake(ctx, t, d, Lease{Group: g, Key: k}, "A")
 		for _, tc := range []struct {
 			epoch uint64
 			ok    bool
@@ -276,18 +256,12 @@ func TestDynamo(t *testing.T) {
 	})
 
 	t.Run("hand-off", func(t *testing.T) {
-		ctx, d := open(t)
-		if err := d.Ensure(ctx, g, k); err != nil {
-			t.Fatal(err)
-		}
+		ctx, d := openLease(t)
 		free := readLease(ctx, t, d, g, k)
 		if err := d.AskHandoff(ctx, free, "B"); err == nil || errors.Is(err, ErrFenced) {
 			t.Fatalf("asking for a free lease: %v, want an error saying to take it", err)
 		}
-		a, err := d.Take(ctx, free, "A")
-		if err != nil {
-			t.Fatal(err)
-		}
+		a := mustTake(ctx, t, d, free, "A")
 		if err := d.Commit(ctx, a, "A", 1, []byte("a1")); err != nil {
 			t.Fatal(err)
 		}
@@ -471,10 +445,7 @@ func TestDynamo(t *testing.T) {
 	})
 
 	t.Run("open an existing table", func(t *testing.T) {
-		ctx, d := open(t)
-		if err := d.Ensure(ctx, g, k); err != nil {
-			t.Fatal(err)
-		}
+		ctx, d := openLease(t)
 		again, err := OpenDynamo(ctx, DynamoConfig{Table: d.table, Endpoint: *d.c.Options().BaseEndpoint, Region: "us-east-1",
 			AccessKeyID: "AKIDTEST", SecretAccessKey: "test-secret"})
 		if err != nil {

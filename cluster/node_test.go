@@ -130,6 +130,18 @@ func (r *rig) member(id, secret string) *Member {
 	return m
 }
 
+// holding is member id after it ensured view v's leases with the given
+// number of parts and took its first step.
+func (r *rig) holding(id string, parts int) *Member {
+	r.t.Helper()
+	m := r.member(id, "")
+	if err := m.Ensure(r.ctx, "view/v", parts); err != nil {
+		r.t.Fatal(err)
+	}
+	r.tick(m)
+	return m
+}
+
 // tick moves the clock a fifth of a lease duration and steps each member.
 func (r *rig) tick(ms ...*Member) {
 	r.clock.advance(memberLease / 5)
@@ -343,11 +355,7 @@ func TestMember_FailoverRestoresAndFences(t *testing.T) {
 // commit go through, and a commit under the new token succeeds.
 func TestMember_StaleTokenFenced(t *testing.T) {
 	r := newRig(t)
-	a := r.member("a", "")
-	if err := a.Ensure(r.ctx, "view/v", 4); err != nil {
-		t.Fatal(err)
-	}
-	r.tick(a)
+	a := r.holding("a", 4)
 	models := map[engine.PartID]state{}
 	if fenced := commitAll(t, r.ctx, a, 1, models); len(fenced) != 0 {
 		t.Fatalf("epoch 1 fenced %v", fenced)
@@ -426,11 +434,7 @@ func TestMember_StaleTokenFenced(t *testing.T) {
 // restores the state of that very commit.
 func TestMember_Handoff(t *testing.T) {
 	r := newRig(t)
-	a := r.member("a", "")
-	if err := a.Ensure(r.ctx, "view/v", 4); err != nil {
-		t.Fatal(err)
-	}
-	r.tick(a)
+	a := r.holding("a", 4)
 	models := map[engine.PartID]state{}
 	commitAll(t, r.ctx, a, 1, models)
 	b := r.member("b", "")
@@ -551,11 +555,7 @@ func TestMember_ServingAndPeerTokens(t *testing.T) {
 // deletes the node's item.
 func TestMember_Close(t *testing.T) {
 	r := newRig(t)
-	a := r.member("a", "")
-	if err := a.Ensure(r.ctx, "view/v", 4); err != nil {
-		t.Fatal(err)
-	}
-	r.tick(a)
+	a := r.holding("a", 4)
 	commitAll(t, r.ctx, a, 1, map[engine.PartID]state{})
 	if err := a.Close(r.ctx); err != nil {
 		t.Fatal(err)
@@ -626,6 +626,45 @@ func TestCatalog_AppendAndFollow(t *testing.T) {
 	}
 }
 
+// onePart is member a of a rig holding the only part of view v, and the
+// model of the state it committed.
+type onePart struct {
+	a     *Member
+	p     engine.PartID
+	tok   int64
+	model state
+}
+
+func (r *rig) onePart(t *testing.T) *onePart {
+	t.Helper()
+	o := &onePart{a: r.holding("a", 1), p: engine.PartID{Group: "view/v", Index: 0, Count: 1}, model: state{}}
+	o.tok = tokenOf(t, o.a, o.p)
+	return o
+}
+
+// commit commits epoch e's writesFor the part, applies them to the model
+// and waits for any compaction the commit started.
+func (o *onePart) commit(t *testing.T, r *rig, e uint64) {
+	t.Helper()
+	ws := writesFor(0, e)
+	if fenced, err := o.a.Commit(r.ctx, e, []engine.PartWrites{{Part: o.p, Token: o.tok, Writes: ws}}); err != nil || len(fenced) != 0 {
+		t.Fatalf("commit epoch %d: fenced %v, err %v", e, fenced, err)
+	}
+	o.model.apply(ws)
+	o.a.compactions.Wait()
+}
+
+// checkpoint decodes the part's lease checkpoint as the table has it.
+func (o *onePart) checkpoint(t *testing.T, r *rig) Location {
+	t.Helper()
+	leases, _ := r.table.Leases(r.ctx, o.p.Group)
+	loc, err := decodeCheckpoint(leases[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	return loc
+}
+
 // TestMember_Compaction: a part that commits every other epoch (as when
 // sinks take epochs of the same counter) would add a run per commit; the
 // member compacts it into a base every compactEvery epochs, so the lease
@@ -633,27 +672,12 @@ func TestCatalog_AppendAndFollow(t *testing.T) {
 // node restores the same state from base and runs.
 func TestMember_Compaction(t *testing.T) {
 	r := newRig(t)
-	a := r.member("a", "")
-	p := engine.PartID{Group: "view/v", Index: 0, Count: 1}
-	if err := a.Ensure(r.ctx, p.Group, 1); err != nil {
-		t.Fatal(err)
-	}
-	r.tick(a)
-	tok := tokenOf(t, a, p)
-	model := state{}
+	o := r.onePart(t)
+	a, p := o.a, o.p
 	for i := range 200 {
 		e := uint64(2*i + 1)
-		ws := writesFor(0, e)
-		if fenced, err := a.Commit(r.ctx, e, []engine.PartWrites{{Part: p, Token: tok, Writes: ws}}); err != nil || len(fenced) != 0 {
-			t.Fatalf("commit epoch %d: fenced %v, err %v", e, fenced, err)
-		}
-		model.apply(ws)
-		a.compactions.Wait()
-		leases, _ := r.table.Leases(r.ctx, p.Group)
-		loc, err := decodeCheckpoint(leases[0])
-		if err != nil {
-			t.Fatal(err)
-		}
+		o.commit(t, r, e)
+		loc := o.checkpoint(t, r)
 		if n := epochsAfterBase(loc); n > compactEvery+1 {
 			t.Fatalf("after epoch %d the part spans %d epochs after its base (%d runs), want at most %d", e, n, len(loc.Runs), compactEvery+1)
 		}
@@ -662,26 +686,24 @@ func TestMember_Compaction(t *testing.T) {
 		}
 	}
 	bases := 0
-	r.blobs.blobs.(*memBlobs).mu.Lock()
-	for k := range r.blobs.blobs.(*memBlobs).objs {
+	for _, k := range r.storeKeys() {
 		if strings.HasPrefix(k, "b/") {
 			bases++
 		}
 	}
-	r.blobs.blobs.(*memBlobs).mu.Unlock()
 	if bases != 1 {
 		t.Errorf("%d base objects in the store, want the one the lease refers to", bases)
 	}
-	if got := restored(t, r.ctx, a, p); !maps.Equal(got, model) {
-		t.Errorf("restore after compactions: %v, want %v", got, model)
+	if got := restored(t, r.ctx, a, p); !maps.Equal(got, o.model) {
+		t.Errorf("restore after compactions: %v, want %v", got, o.model)
 	}
 	// Another node takes the part once a is silent and restores the same.
 	b := r.member("b", "")
 	for range 12 {
 		r.tick(b)
 	}
-	if got := restored(t, r.ctx, b, p); !maps.Equal(got, model) {
-		t.Errorf("b's restore from base and runs: %v, want %v", got, model)
+	if got := restored(t, r.ctx, b, p); !maps.Equal(got, o.model) {
+		t.Errorf("b's restore from base and runs: %v, want %v", got, o.model)
 	}
 }
 
@@ -692,25 +714,10 @@ func TestMember_Compaction(t *testing.T) {
 // still restores, and the next compaction's base is adopted.
 func TestMember_StaleBaseNotAdopted(t *testing.T) {
 	r := newRig(t)
-	a := r.member("a", "")
-	p := engine.PartID{Group: "view/v", Index: 0, Count: 1}
-	if err := a.Ensure(r.ctx, p.Group, 1); err != nil {
-		t.Fatal(err)
-	}
-	r.tick(a)
-	tok := tokenOf(t, a, p)
-	model := state{}
-	commit := func(e uint64) {
-		t.Helper()
-		ws := writesFor(0, e)
-		if fenced, err := a.Commit(r.ctx, e, []engine.PartWrites{{Part: p, Token: tok, Writes: ws}}); err != nil || len(fenced) != 0 {
-			t.Fatalf("commit epoch %d: fenced %v, err %v", e, fenced, err)
-		}
-		model.apply(ws)
-		a.compactions.Wait()
-	}
+	o := r.onePart(t)
+	a, p := o.a, o.p
 	for e := uint64(1); e <= compactEvery; e++ {
-		commit(e)
+		o.commit(t, r, e)
 	}
 	if h, _ := a.heldOf(p); h.base == nil {
 		t.Fatalf("no compacted base waiting after %d epochs", compactEvery)
@@ -721,23 +728,18 @@ func TestMember_StaleBaseNotAdopted(t *testing.T) {
 	if n, err := b.sweep(r.ctx, r.clock.Now().Add(-b.sweepAge())); err != nil || n == 0 {
 		t.Fatalf("b's sweep deleted %d objects, err %v; want the waiting base", n, err)
 	}
-	commit(compactEvery + 1)
-	if got := restored(t, r.ctx, a, p); !maps.Equal(got, model) {
-		t.Fatalf("restore after the commit that followed the sweep: %v, want %v", got, model)
+	o.commit(t, r, compactEvery+1)
+	if got := restored(t, r.ctx, a, p); !maps.Equal(got, o.model) {
+		t.Fatalf("restore after the commit that followed the sweep: %v, want %v", got, o.model)
 	}
 	for e := uint64(compactEvery + 2); e <= compactEvery+4; e++ {
-		commit(e)
+		o.commit(t, r, e)
 	}
-	leases, _ := r.table.Leases(r.ctx, p.Group)
-	loc, err := decodeCheckpoint(leases[0])
-	if err != nil {
-		t.Fatal(err)
-	}
-	if loc.Base == "" {
+	if loc := o.checkpoint(t, r); loc.Base == "" {
 		t.Error("no base adopted after the part compacted again")
 	}
-	if got := restored(t, r.ctx, a, p); !maps.Equal(got, model) {
-		t.Errorf("restore from the new base: %v, want %v", got, model)
+	if got := restored(t, r.ctx, a, p); !maps.Equal(got, o.model) {
+		t.Errorf("restore from the new base: %v, want %v", got, o.model)
 	}
 }
 
@@ -822,11 +824,7 @@ func TestMember_Sweep(t *testing.T) {
 	r := newRig(t)
 	r.sweepEvery = time.Minute
 	st := &Store{b: r.blobs}
-	a := r.member("a", "")
-	if err := a.Ensure(r.ctx, "view/v", 4); err != nil {
-		t.Fatal(err)
-	}
-	r.tick(a)
+	a := r.holding("a", 4)
 	models := map[engine.PartID]state{}
 	for e := uint64(1); e <= 2; e++ {
 		if fenced := commitAll(t, r.ctx, a, e, models); len(fenced) != 0 {

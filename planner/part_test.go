@@ -59,14 +59,7 @@ func TestPartitionable(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.sql, func(t *testing.T) {
-			q, err := planSQL(t, view+tt.sql, Options{})
-			if err != nil {
-				t.Fatal(err)
-			}
-			p, err := PlanStream(q, testViews(t))
-			if err != nil {
-				t.Fatal(err)
-			}
+			p := planView(t, view+tt.sql)
 			ok, why := Partitionable(p)
 			if ok != tt.ok || !strings.Contains(why, tt.why) || (!ok && why == "") {
 				t.Fatalf("Partitionable = %v %q, want %v containing %q", ok, why, tt.ok, tt.why)
@@ -91,14 +84,7 @@ func TestPartitionable(t *testing.T) {
 
 // TestPart_BuildRefusesBadPart checks Build's check of the part itself.
 func TestPart_BuildRefusesBadPart(t *testing.T) {
-	q, err := planSQL(t, "CREATE MATERIALIZED VIEW v AS SELECT user_id, COUNT(*) FROM clicks GROUP BY user_id", Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	p, err := PlanStream(q, testViews(t))
-	if err != nil {
-		t.Fatal(err)
-	}
+	p := planView(t, "CREATE MATERIALIZED VIEW v AS SELECT user_id, COUNT(*) FROM clicks GROUP BY user_id")
 	for _, part := range []exec.Part{{Index: 4, Count: 4}, {Index: -1, Count: 2}, {Index: 0, Count: exec.KeyGroups + 1}} {
 		g := exec.NewGraph(exec.GraphOptions{})
 		in, _ := g.Input("clicks")
@@ -108,6 +94,21 @@ func TestPart_BuildRefusesBadPart(t *testing.T) {
 			t.Errorf("part %+v: built, want refused", part)
 		}
 	}
+}
+
+// planView plans a CREATE MATERIALIZED VIEW statement through the real
+// planner to its stream plan, failing the test on any error.
+func planView(t *testing.T, sql string) *StreamPlan {
+	t.Helper()
+	q, err := planSQL(t, sql, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := PlanStream(q, testViews(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
 }
 
 // partRun is what one run of a view's graph left: the view's rows (each
@@ -270,14 +271,7 @@ func TestPart_UnionOfPartsIsTheView(t *testing.T) {
 	rows := partRows(3000)
 	for _, v := range views {
 		t.Run(v, func(t *testing.T) {
-			q, err := planSQL(t, "CREATE MATERIALIZED VIEW v AS "+v, Options{})
-			if err != nil {
-				t.Fatal(err)
-			}
-			p, err := PlanStream(q, testViews(t))
-			if err != nil {
-				t.Fatal(err)
-			}
+			p := planView(t, "CREATE MATERIALIZED VIEW v AS "+v)
 			if ok, why := Partitionable(p); !ok {
 				t.Fatalf("not partitionable: %s", why)
 			}
@@ -347,14 +341,7 @@ func TestPart_KeyErrorsCountedOnce(t *testing.T) {
 		"SELECT CAST(url AS DATE) AS d, user_id, COUNT(*) FROM clicks GROUP BY CAST(url AS DATE), user_id",
 	} {
 		t.Run(v, func(t *testing.T) {
-			q, err := planSQL(t, "CREATE MATERIALIZED VIEW v AS "+v, Options{})
-			if err != nil {
-				t.Fatal(err)
-			}
-			p, err := PlanStream(q, testViews(t))
-			if err != nil {
-				t.Fatal(err)
-			}
+			p := planView(t, "CREATE MATERIALIZED VIEW v AS "+v)
 			var wholeErrs exec.ExprErrors
 			whole := runPart(t, p, rows, 0, 0, &wholeErrs)
 			if wholeErrs.Count() == 0 {

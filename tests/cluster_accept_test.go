@@ -91,23 +91,17 @@ func checkClusterViews(ctx context.Context, t *testing.T, conn *pgx.Conn, on, sr
 		total float64
 		last  int64
 	}
-	byKey, byUser := map[string]*agg{}, map[int64]*agg{}
+	byKey, byUser := map[string]agg{}, map[int64]agg{}
 	for _, c := range in {
 		a := byKey[c.key]
-		if a == nil {
-			a = &agg{}
-			byKey[c.key] = a
-		}
 		a.n++
 		a.total += c.amount
+		byKey[c.key] = a
 		u := byUser[c.user]
-		if u == nil {
-			u = &agg{}
-			byUser[c.user] = u
-		}
 		u.n++
 		u.total += c.amount
 		u.last = max(u.last, c.seq)
+		byUser[c.user] = u
 	}
 	var wantKey, wantUser []string
 	for k, a := range byKey {
@@ -279,16 +273,7 @@ func TestClusterAccept(t *testing.T) {
 	// Fencing, one: node 2 says it was refused.
 	fenced, found := n2.metric(t, "streamsql_cluster_commits_fenced_total")
 	if !found {
-		cols, rows := namedRows(ctx, t, conn2, "SHOW CLUSTER")
-		fenced = -1
-		fi := slices.IndexFunc(cols, func(c string) bool { return c == "fenced_commits" || c == "fenced" })
-		if ni := slices.Index(cols, "node"); fi >= 0 && ni >= 0 {
-			for _, r := range rows {
-				if r[ni] == "n2" {
-					fenced, _ = strconv.ParseFloat(r[fi], 64)
-				}
-			}
-		}
+		fenced = float64(showCluster(t, ctx, conn2)["n2"].fenced)
 		t.Logf("node 2 exports no streamsql_cluster_commits_fenced_total; SHOW CLUSTER says fenced = %v", fenced)
 	}
 	if fenced <= 0 {

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"syscall"
 	"testing"
 	"time"
 
@@ -14,56 +13,6 @@ import (
 
 	"github.com/streamsql/streamsql/internal/emulator"
 )
-
-// clusterNode is one `streamsql serve --cluster` process of a test.
-type clusterNode struct {
-	id  string
-	srv *binaryServer
-}
-
-// startClusterNode starts node id of the cluster whose table and state
-// store live in dyn and s3, with a short lease so that a failover takes
-// seconds.
-func startClusterNode(t *testing.T, bin, id string, dyn, s3 *emulator.Emulator, lease time.Duration) *clusterNode {
-	t.Helper()
-	cfg := binaryConfig{
-		args: append([]string{"--cluster", "streamsql-ha", "--state-store", "s3://state/ha", "--node-id", id,
-			"--dynamodb-endpoint", dyn.Endpoint(), "--s3-endpoint", s3.Endpoint(),
-			"--lease-duration", lease.String(), "--cluster-secret", "test-secret"}, fastCheckpoints...),
-		// s3rver accepts only its own key pair; dynalite and kinesalite
-		// accept any. No instance metadata lookups: loopback only.
-		env: []string{"AWS_ACCESS_KEY_ID=S3RVER", "AWS_SECRET_ACCESS_KEY=S3RVER", "AWS_REGION=us-east-1",
-			"AWS_EC2_METADATA_DISABLED=true"},
-	}
-	return &clusterNode{id: id, srv: startBinaryWith(t, bin, t.TempDir(), cfg)}
-}
-
-// leaseOwners returns the owner of each lease of group ("" when free),
-// from SHOW CLUSTER LEASES.
-func leaseOwners(ctx context.Context, conn *pgx.Conn, group string) (map[string]string, error) {
-	rows, err := conn.Query(ctx, "SHOW CLUSTER LEASES")
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	out := map[string]string{}
-	for rows.Next() {
-		var g, key string
-		var owner, handoff *string
-		var counter, epoch, moves int64
-		if err := rows.Scan(&g, &key, &owner, &counter, &epoch, &moves, &handoff); err != nil {
-			return nil, err
-		}
-		if g != group {
-			continue
-		}
-		out[key] = ""
-		if owner != nil {
-			out[key] = *owner
-		}
-	}
-	return out, rows.Err()
-}
 
 // haRecord is one record of the HA test: user_id is the partition key,
 // the view groups by cat.
@@ -91,15 +40,12 @@ func haWant(recs []haRecord) []string {
 		n int64
 		s float64
 	}
-	by := map[int64]*agg{}
+	by := map[int64]agg{}
 	for _, r := range recs {
 		a := by[r.Cat]
-		if a == nil {
-			a = &agg{}
-			by[r.Cat] = a
-		}
 		a.n++
 		a.s += r.Amount
+		by[r.Cat] = a
 	}
 	cats := make([]int64, 0, len(by))
 	for c := range by {
@@ -137,13 +83,11 @@ func readHAView(ctx context.Context, conn *pgx.Conn) ([]string, error) {
 // not the partition key, split into 8 parts over the nodes, and records
 // being produced.
 type haCluster struct {
-	ctx     context.Context
-	bin     string
-	dyn, s3 *emulator.Emulator
-	nodes   []*clusterNode
-	conns   []*pgx.Conn
-	recs    []haRecord
-	prod    *producer
+	*clusterEnv
+	nodes []*nodeProc
+	conns []*pgx.Conn
+	recs  []haRecord
+	prod  *producer
 	// victim is the index of the node holding the most parts.
 	victim, survivor int
 }
@@ -160,18 +104,13 @@ const (
 // third of the rest is in.
 func startHACluster(t *testing.T) *haCluster {
 	t.Helper()
-	if testing.Short() {
-		t.Skip("builds the binary, runs two nodes and three emulators")
-	}
-	ctx := testContext(t, 8*time.Minute)
-	c := &haCluster{ctx: ctx, bin: buildBinary(t)}
-	kin := emulator.StartForTest(ctx, t, emulator.Options{})
-	c.dyn, c.s3 = emulator.StartDynalite(ctx, t), emulator.StartS3rver(ctx, t)
+	c := &haCluster{clusterEnv: newClusterEnv(t, 8*time.Minute, haLease)}
+	ctx, kin := c.ctx, c.kin
 	const stream, shards = "ha", 4
 	if err := kin.CreateStream(ctx, stream, shards); err != nil {
 		t.Fatal(err)
 	}
-	c.nodes = []*clusterNode{startClusterNode(t, c.bin, "n1", c.dyn, c.s3, haLease), startClusterNode(t, c.bin, "n2", c.dyn, c.s3, haLease)}
+	c.nodes = []*nodeProc{c.startHANode(t, "n1"), c.startHANode(t, "n2")}
 	c.conns = []*pgx.Conn{connectForBacklog(t, c.nodes[0].srv.addr), connectForBacklog(t, c.nodes[1].srv.addr)}
 	mustExec(ctx, t, c.conns[0],
 		fmt.Sprintf("CREATE SOURCE clicks (user_id BIGINT, cat BIGINT, amount DOUBLE) WITH (connector = 'kinesis', "+
@@ -227,12 +166,10 @@ func startHACluster(t *testing.T) *haCluster {
 	return c
 }
 
-func countOwners(owners map[string]string) map[string]int {
-	held := map[string]int{}
-	for _, o := range owners {
-		held[o]++
-	}
-	return held
+// startHANode starts node id of the HA tests' cluster, with short epochs.
+func (c *haCluster) startHANode(t *testing.T, id string) *nodeProc {
+	t.Helper()
+	return c.startNode(t, c.table, id, fastCheckpoints...)
 }
 
 // allOn waits until node i holds every part and the view answers there.
@@ -286,43 +223,6 @@ func (c *haCluster) finish(t *testing.T, conn *pgx.Conn, on string) {
 	}
 }
 
-// clusterRow is one row of SHOW CLUSTER.
-type clusterRow struct {
-	alive                           bool
-	leases, fenced, restores, epoch int64
-	lag                             *int64 // lag_ms, NULL when unknown
-}
-
-func (r clusterRow) String() string {
-	lag := "NULL"
-	if r.lag != nil {
-		lag = fmt.Sprint(*r.lag)
-	}
-	return fmt.Sprintf("{alive:%t leases:%d fenced:%d restores:%d epoch:%d lag_ms:%s}", r.alive, r.leases, r.fenced, r.restores, r.epoch, lag)
-}
-
-func showCluster(t *testing.T, ctx context.Context, conn *pgx.Conn) map[string]clusterRow {
-	t.Helper()
-	rows, err := conn.Query(ctx, "SHOW CLUSTER")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rows.Close()
-	out := map[string]clusterRow{}
-	for rows.Next() {
-		var id, addr string
-		var r clusterRow
-		if err := rows.Scan(&id, &addr, &r.alive, &r.leases, &r.fenced, &r.restores, &r.epoch, &r.lag); err != nil {
-			t.Fatal(err)
-		}
-		out[id] = r
-	}
-	if err := rows.Err(); err != nil {
-		t.Fatal(err)
-	}
-	return out
-}
-
 // TestClusterHA: the node holding most parts is SIGKILLed while records
 // are produced; the other takes its parts after the lease duration,
 // restores them from S3 and continues from their committed positions.
@@ -358,7 +258,7 @@ func TestClusterHA(t *testing.T) {
 	// off at its commits. Then the survivor leaves with SIGTERM, releasing
 	// its leases, and the newcomer takes them at once, without waiting
 	// out a lease duration.
-	n3 := startClusterNode(t, c.bin, "n3", c.dyn, c.s3, haLease)
+	n3 := c.startHANode(t, "n3")
 	conn3 := connectForBacklog(t, n3.srv.addr)
 	joined := time.Now()
 	waitUntil(ctx, t, "n3 to take its share by hand-off", func() (bool, error) {
@@ -398,20 +298,9 @@ func TestClusterHA_PausedOwner(t *testing.T) {
 	ctx, nodes := c.ctx, c.nodes
 	victim, survivor := c.victim, c.survivor
 	paused := nodes[victim]
-	if err := syscall.Kill(paused.srv.cmd.Process.Pid, syscall.SIGSTOP); err != nil {
-		t.Fatal(err)
-	}
-	stopped := true
-	t.Cleanup(func() {
-		if stopped {
-			_ = syscall.Kill(paused.srv.cmd.Process.Pid, syscall.SIGCONT)
-		}
-	})
+	paused.stop(t)
 	c.allOn(t, survivor)
-	if err := syscall.Kill(paused.srv.cmd.Process.Pid, syscall.SIGCONT); err != nil {
-		t.Fatal(err)
-	}
-	stopped = false
+	paused.cont(t)
 	resumed := time.Now()
 	// The resumed node is live again and takes its share back.
 	waitUntil(ctx, t, "the resumed node to hold its share again", func() (bool, error) {

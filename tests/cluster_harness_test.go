@@ -754,3 +754,77 @@ func clusterFlagMissing(t *testing.T, bin string) string {
 	}
 	return "streamsql serve has no --cluster flag in this build"
 }
+
+// leaseOwners returns the owner of each lease of group ("" when free),
+// from SHOW CLUSTER LEASES.
+func leaseOwners(ctx context.Context, conn *pgx.Conn, group string) (map[string]string, error) {
+	rows, err := conn.Query(ctx, "SHOW CLUSTER LEASES")
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := map[string]string{}
+	for rows.Next() {
+		var g, key string
+		var owner, handoff *string
+		var counter, epoch, moves int64
+		if err := rows.Scan(&g, &key, &owner, &counter, &epoch, &moves, &handoff); err != nil {
+			return nil, err
+		}
+		if g != group {
+			continue
+		}
+		out[key] = ""
+		if owner != nil {
+			out[key] = *owner
+		}
+	}
+	return out, rows.Err()
+}
+
+// countOwners counts the leases of leaseOwners by owner ("" for free).
+func countOwners(owners map[string]string) map[string]int {
+	held := map[string]int{}
+	for _, o := range owners {
+		held[o]++
+	}
+	return held
+}
+
+// clusterRow is one row of SHOW CLUSTER.
+type clusterRow struct {
+	alive                           bool
+	leases, fenced, restores, epoch int64
+	lag                             *int64 // lag_ms, NULL when unknown
+}
+
+func (r clusterRow) String() string {
+	lag := "NULL"
+	if r.lag != nil {
+		lag = fmt.Sprint(*r.lag)
+	}
+	return fmt.Sprintf("{alive:%t leases:%d fenced:%d restores:%d epoch:%d lag_ms:%s}", r.alive, r.leases, r.fenced, r.restores, r.epoch, lag)
+}
+
+// showCluster reads SHOW CLUSTER on conn, by node id.
+func showCluster(t *testing.T, ctx context.Context, conn *pgx.Conn) map[string]clusterRow {
+	t.Helper()
+	rows, err := conn.Query(ctx, "SHOW CLUSTER")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	out := map[string]clusterRow{}
+	for rows.Next() {
+		var id, addr string
+		var r clusterRow
+		if err := rows.Scan(&id, &addr, &r.alive, &r.leases, &r.fenced, &r.restores, &r.epoch, &r.lag); err != nil {
+			t.Fatal(err)
+		}
+		out[id] = r
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
