@@ -47,16 +47,7 @@ func TestCluster_KinesisSinkAndViewParts(t *testing.T) {
 		_, ok := e2.catalog.get("kv")
 		return ok
 	})
-	put := func(from, to int) {
-		t.Helper()
-		var recs []emulator.Record
-		for i := from; i < to; i++ {
-			recs = append(recs, emulator.Record{PartitionKey: strconv.Itoa(i), Data: fmt.Appendf(nil, `{"id": %d}`, i)})
-		}
-		if _, err := emu.PutRecords(ctx, "in", recs); err != nil {
-			t.Fatal(err)
-		}
-	}
+	put := func(from, to int) { t.Helper(); putIDs(ctx, t, emu, from, to) }
 	// exact: no part restarted, so nothing was sent twice either.
 	check := func(e *Engine, n int, exact bool, when string) {
 		t.Helper()
@@ -206,16 +197,7 @@ func TestCluster_SinkPartHandedOffDuringFlush(t *testing.T) {
 		_, ok := e2.catalog.get("o")
 		return ok
 	})
-	put := func(from, to int) {
-		t.Helper()
-		var recs []emulator.Record
-		for i := from; i < to; i++ {
-			recs = append(recs, emulator.Record{PartitionKey: strconv.Itoa(i), Data: fmt.Appendf(nil, `{"id": %d}`, i)})
-		}
-		if _, err := emu.PutRecords(ctx, "in", recs); err != nil {
-			t.Fatal(err)
-		}
-	}
+	put := func(from, to int) { t.Helper(); putIDs(ctx, t, emu, from, to) }
 	parts := make([]PartID, 4)
 	for i := range parts {
 		parts[i] = PartID{Group: SinkGroup("o"), Index: i, Count: 4}
@@ -294,5 +276,18 @@ func TestCluster_SinkPartHandedOffDuringFlush(t *testing.T) {
 	}
 	if !slices.Equal(got, want) {
 		t.Errorf("sink: %d distinct records, want exactly the 300 put", len(got))
+	}
+}
+
+// putIDs puts records {"id": i} for i in [from, to) into stream "in",
+// each keyed by its id.
+func putIDs(ctx context.Context, t *testing.T, emu *emulator.Emulator, from, to int) {
+	t.Helper()
+	var recs []emulator.Record
+	for i := from; i < to; i++ {
+		recs = append(recs, emulator.Record{PartitionKey: strconv.Itoa(i), Data: fmt.Appendf(nil, `{"id": %d}`, i)})
+	}
+	if _, err := emu.PutRecords(ctx, "in", recs); err != nil {
+		t.Fatal(err)
 	}
 }

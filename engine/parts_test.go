@@ -327,6 +327,18 @@ func viewParts(count int) []PartID {
 
 // takeAllAndCommit gives node every part of the view and waits until each
 // has committed at least commits epochs there.
+// splitOverTwo gives the view's four parts to n1 and n2 in turn and
+// waits until each engine runs its two.
+func (c *fakeCluster) splitOverTwo(t *testing.T, e1, e2 *Engine) {
+	t.Helper()
+	for i, p := range viewParts(4) {
+		c.take(p, []string{"n1", "n2"}[i%2])
+	}
+	waitFor(t, "two parts running on each engine", func() bool {
+		return e1.ClusterStats().Held == 2 && e2.ClusterStats().Held == 2
+	})
+}
+
 func (c *fakeCluster) takeAllAndCommit(t *testing.T, node string, commits int) {
 	t.Helper()
 	for _, p := range viewParts(4) {
@@ -378,12 +390,7 @@ func TestCluster_PartsOverTwoEngines(t *testing.T) {
 	c := newFakeCluster()
 	e1, e2 := openMember(t, c, "n1"), openMember(t, c, "n2")
 	clusterReady(t, 0, e1, e2)
-	for i, p := range viewParts(4) {
-		c.take(p, []string{"n1", "n2"}[i%2])
-	}
-	waitFor(t, "two parts running on each engine", func() bool {
-		return e1.ClusterStats().Held == 2 && e2.ClusterStats().Held == 2
-	})
+	c.splitOverTwo(t, e1, e2)
 	if err := e1.Exec(context.Background(), "FLUSH"); err != nil {
 		t.Fatal(err)
 	}
@@ -560,12 +567,7 @@ func TestCluster_PartsDropped(t *testing.T) {
 	c := newFakeCluster()
 	e1, e2 := openMember(t, c, "n1"), openMember(t, c, "n2")
 	clusterReady(t, 0, e1, e2)
-	for i, p := range viewParts(4) {
-		c.take(p, []string{"n1", "n2"}[i%2])
-	}
-	waitFor(t, "two parts running on each engine", func() bool {
-		return e1.ClusterStats().Held == 2 && e2.ClusterStats().Held == 2
-	})
+	c.splitOverTwo(t, e1, e2)
 	if err := e1.Exec(context.Background(), "FLUSH"); err != nil {
 		t.Fatal(err)
 	}
