@@ -527,19 +527,17 @@ func (d *Dynamo) query(ctx context.Context, pk, after string, desc bool) ([]map[
 		ScanIndexForward:          aws.Bool(!desc),
 	}
 	var items []map[string]types.AttributeValue
-	for {
+	pages := dynamodb.NewQueryPaginator(d.c, in)
+	for pages.HasMorePages() {
 		cctx, cancel := d.call(ctx)
-		out, err := d.c.Query(cctx, in)
+		out, err := pages.NextPage(cctx)
 		cancel()
 		if err != nil {
 			return nil, err
 		}
 		items = append(items, out.Items...)
-		if len(out.LastEvaluatedKey) == 0 {
-			return items, nil
-		}
-		in.ExclusiveStartKey = out.LastEvaluatedKey
 	}
+	return items, nil
 }
 
 // scanPrefix reads every item whose pk begins with prefix, following pages.
@@ -551,17 +549,15 @@ func (d *Dynamo) scanPrefix(ctx context.Context, prefix string) ([]map[string]ty
 		ConsistentRead:            aws.Bool(true),
 	}
 	var items []map[string]types.AttributeValue
-	for {
+	pages := dynamodb.NewScanPaginator(d.c, in)
+	for pages.HasMorePages() {
 		cctx, cancel := d.call(ctx)
-		out, err := d.c.Scan(cctx, in)
+		out, err := pages.NextPage(cctx)
 		cancel()
 		if err != nil {
 			return nil, err
 		}
 		items = append(items, out.Items...)
-		if len(out.LastEvaluatedKey) == 0 {
-			return items, nil
-		}
-		in.ExclusiveStartKey = out.LastEvaluatedKey
 	}
+	return items, nil
 }
